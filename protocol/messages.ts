@@ -1,0 +1,170 @@
+// Message schemas (v1) for every topic, with pure validators. A malformed payload from a site
+// is a ProtocolError with a code: the hub counts and ignores it, never crashes.
+
+export type ProtocolErrorCode = 'PROTO_NOT_JSON' | 'PROTO_BAD_VERSION' | 'PROTO_BAD_FIELD' | 'PROTO_TOO_LARGE';
+
+export class ProtocolError extends Error {
+  override readonly name = 'ProtocolError';
+  constructor(readonly code: ProtocolErrorCode, readonly path: string, message: string) {
+    super(path ? `${path}: ${message}` : message);
+  }
+}
+
+export const VERSION = 1;
+/** Largest payload either side accepts on any topic but bundles. */
+export const MAX_MESSAGE_BYTES = 1 << 20;
+
+export interface StatusMessage {
+  v: 1;
+  state: 'online' | 'offline';
+  /** Agent version and boot id help tell restarts from reconnects. */
+  agentVersion?: string;
+  bootId?: string;
+}
+
+export interface ServiceCheck {
+  name: string;
+  ok: boolean;
+  detail?: string;
+}
+
+export interface HeartbeatMessage {
+  v: 1;
+  at: string;
+  nodeReady: boolean;
+  enforcing: boolean;
+  appliedGeneration: number;
+  checks: ServiceCheck[];
+  /** 0..1 of capacity in use. */
+  load: number;
+  link: { reconnects: number; outboxDepth: number; outboxLost: number };
+  tunnel?: { handshakeAgeS: number | null };
+  podsAttached?: number;
+}
+
+export interface AckMessage {
+  v: 1;
+  generation: number;
+  result: 'applied' | 'rejected';
+  /** Error code when rejected (BUNDLE_*, POLICY_*, DATAPATH_*). */
+  code?: string;
+  reason?: string;
+  at: string;
+}
+
+export type EventVerdict = 'allow' | 'deny' | 'audit';
+
+export interface VerdictRecord {
+  at: string;
+  generation: number;
+  endpoint: string;
+  direction: 'ingress' | 'egress';
+  verdict: EventVerdict;
+  proto: number;
+  src: string;
+  dst: string;
+  sport: number;
+  dport: number;
+  policy: { kind: string; namespace?: string; name: string; rule: string } | null;
+  count?: number;
+}
+
+export interface CounterRecord {
+  policy: { kind: string; namespace?: string; name: string; rule: string } | null;
+  verdict: EventVerdict;
+  packets: number;
+  bytes: number;
+}
+
+export interface EventsMessage {
+  v: 1;
+  /** Per-site sequence number from the agent's outbox; the hub dedupes on (site, seq). */
+  seq: number;
+  at: string;
+  type: 'verdicts' | 'counters' | 'outbox-loss' | 'bundle-rejected';
+  verdicts?: VerdictRecord[];
+  counters?: CounterRecord[];
+  /** For 'outbox-loss': how many low-priority records were dropped since the last report. */
+  lost?: number;
+  /** For 'bundle-rejected': the code and reason. */
+  code?: string;
+  reason?: string;
+}
+
+export interface SigningKeysMessage {
+  v: 1;
+  /** base64 SPKI DER Ed25519 public keys by key id. */
+  keys: { keyId: string; publicKey: string }[];
+}
+
+type Check = (v: unknown, path: string) => void;
+
+function fail(path: string, msg: string): never {
+  throw new ProtocolError('PROTO_BAD_FIELD', path, msg);
+}
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const str: Check = (v, p) => { if (typeof v !== 'string' || v.length > 4096) fail(p, 'must be a string'); };
+const bool: Check = (v, p) => { if (typeof v !== 'boolean') fail(p, 'must be a boolean'); };
+const int: Check = (v, p) => { if (!Number.isSafeInteger(v) || (v as number) < 0) fail(p, 'must be a non-negative integer'); };
+const num: Check = (v, p) => { if (typeof v !== 'number' || !Number.isFinite(v)) fail(p, 'must be a number'); };
+const oneOf = (...vals: string[]): Check => (v, p) => { if (!vals.includes(v as string)) fail(p, `must be one of ${vals.join(', ')}`); };
+const opt = (c: Check): Check => (v, p) => { if (v !== undefined) c(v, p); };
+const arr = (c: Check, max = 10_000): Check => (v, p) => {
+  if (!Array.isArray(v) || v.length > max) fail(p, `must be an array of at most ${max}`);
+  v.forEach((x, i) => c(x, `${p}[${i}]`));
+};
+const obj = (shape: Record<string, Check>): Check => (v, p) => {
+  if (!isObj(v)) fail(p, 'must be an object');
+  for (const [k, c] of Object.entries(shape)) c(v[k], p ? `${p}.${k}` : k);
+};
+const nullable = (c: Check): Check => (v, p) => { if (v !== null) c(v, p); };
+
+const policyRef = nullable(obj({ kind: str, namespace: opt(str), name: str, rule: str }));
+
+const schemas = {
+  status: obj({ v: num, state: oneOf('online', 'offline'), agentVersion: opt(str), bootId: opt(str) }),
+  heartbeat: obj({
+    v: num, at: str, nodeReady: bool, enforcing: bool, appliedGeneration: int,
+    checks: arr(obj({ name: str, ok: bool, detail: opt(str) }), 256), load: num,
+    link: obj({ reconnects: int, outboxDepth: int, outboxLost: int }),
+    tunnel: opt(obj({ handshakeAgeS: nullable(num) })), podsAttached: opt(int),
+  }),
+  ack: obj({ v: num, generation: int, result: oneOf('applied', 'rejected'), code: opt(str), reason: opt(str), at: str }),
+  events: obj({
+    v: num, seq: int, at: str, type: oneOf('verdicts', 'counters', 'outbox-loss', 'bundle-rejected'),
+    verdicts: opt(arr(obj({
+      at: str, generation: int, endpoint: str, direction: oneOf('ingress', 'egress'), verdict: oneOf('allow', 'deny', 'audit'),
+      proto: int, src: str, dst: str, sport: int, dport: int, policy: policyRef, count: opt(int),
+    }))),
+    counters: opt(arr(obj({ policy: policyRef, verdict: oneOf('allow', 'deny', 'audit'), packets: int, bytes: int }))),
+    lost: opt(int), code: opt(str), reason: opt(str),
+  }),
+  keys: obj({ v: num, keys: arr(obj({ keyId: str, publicKey: str }), 64) }),
+};
+
+interface Messages {
+  status: StatusMessage;
+  heartbeat: HeartbeatMessage;
+  ack: AckMessage;
+  events: EventsMessage;
+  keys: SigningKeysMessage;
+}
+
+/** Parses and validates a payload for a topic kind; throws ProtocolError. */
+export function decode<K extends keyof Messages>(kind: K, payload: Uint8Array | string): Messages[K] {
+  const size = typeof payload === 'string' ? payload.length : payload.byteLength;
+  if (size > MAX_MESSAGE_BYTES) throw new ProtocolError('PROTO_TOO_LARGE', '', `payload of ${size} bytes exceeds ${MAX_MESSAGE_BYTES}`);
+  let v: unknown;
+  try {
+    v = JSON.parse(typeof payload === 'string' ? payload : Buffer.from(payload).toString('utf8'));
+  } catch {
+    throw new ProtocolError('PROTO_NOT_JSON', '', 'payload is not JSON');
+  }
+  if (!isObj(v) || v.v !== VERSION) throw new ProtocolError('PROTO_BAD_VERSION', 'v', `must be ${VERSION}`);
+  schemas[kind](v, '');
+  return v as unknown as Messages[K];
+}
+
+export function encode<K extends keyof Messages>(_kind: K, msg: Messages[K]): Buffer {
+  return Buffer.from(JSON.stringify(msg), 'utf8');
+}
