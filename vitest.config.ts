@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['**/*.test.ts'],
-    exclude: ['node_modules/**', 'dist/**', 'build/**'],
+    exclude: ['node_modules/**', 'dist/**', 'build/**', 'images/cache/**', 'images/out/**'],
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 60_000,

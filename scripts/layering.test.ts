@@ -25,7 +25,7 @@ const isTest = (f: string) => f.endsWith('.test.ts') || f.includes('/testdata/')
 
 function walk(dir: string, out: string[] = []): string[] {
   for (const name of readdirSync(dir)) {
-    if (name === 'node_modules' || name.startsWith('.') || name === 'build' || name === 'dist') continue;
+    if (name === 'node_modules' || name.startsWith('.') || name === 'build' || name === 'dist' || name === 'cache' || name === 'out') continue;
     const p = join(dir, name);
     const st = statSync(p);
     if (st.isDirectory()) walk(p, out);

@@ -21,7 +21,7 @@ export const DEBIAN_PACKAGES = [
   'mosquitto', 'mosquitto-clients',
   'iperf3', 'sockperf', 'dnsperf', 'bind9-dnsutils', 'iptables', 'nftables',
   'pdns-server', 'pdns-backend-bind', 'pdns-backend-geoip',
-  'qemu-system-x86', 'qemu-utils', 'debootstrap',
+  'qemu-system-x86', 'qemu-utils', 'debootstrap', 'mtools', 'dosfstools', 'systemd-boot-efi', 'ovmf', 'fdisk',
 ];
 
 function log(msg) {

@@ -1,0 +1,80 @@
+// Simulated sites for bench/hub.ts, in their own process: one real MQTT 3.1.1 session per site
+// (client id = site id, retained `offline` will), subscribed to its bundle; each bundle is verified
+// (Ed25519 signature, site, generation) before the site acks `applied` on its ack topic.
+// Driven over IPC: {type:'start', ...} -> {type:'ready', connected, failed, ms}; {type:'stop'} -> exit.
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { connectAsync, type MqttClient } from 'mqtt';
+import { verifyBundle } from '../policy/bundle.ts';
+import { encode } from '../protocol/messages.ts';
+import { topics } from '../protocol/topics.ts';
+
+export interface SimSite {
+  siteId: string;
+  username: string;
+  password: string;
+}
+
+export interface StartMessage {
+  type: 'start';
+  url: string;
+  sites: SimSite[];
+  /** PEM SPKI of the hub's bundle-signing key, by key id. */
+  keys: { keyId: string; publicKeyPem: string }[];
+  concurrency: number;
+}
+
+export type SimReport =
+  | { type: 'ready'; connected: number; failed: number; ms: number; firstError: string | null }
+  | { type: 'rejected'; siteId: string; error: string };
+
+const clients: MqttClient[] = [];
+
+async function startSite(url: string, site: SimSite, trustedKeys: ReadonlyMap<string, KeyObject>): Promise<void> {
+  let applied = 0;
+  const client = await connectAsync(url, {
+    clientId: site.siteId, username: site.username, password: site.password, protocolVersion: 4, clean: true,
+    reconnectPeriod: 0, connectTimeout: 60_000, keepalive: 120,
+    will: { topic: topics.status(site.siteId), payload: encode('status', { v: 1, state: 'offline' }), qos: 1, retain: true },
+  });
+  clients.push(client);
+  client.on('error', () => undefined);
+  client.on('message', (_topic, payload) => {
+    try {
+      const bundle = verifyBundle(payload, { trustedKeys, siteId: site.siteId, appliedGeneration: applied });
+      applied = bundle.generation;
+      const ack = encode('ack', { v: 1, generation: bundle.generation, result: 'applied', at: new Date().toISOString() });
+      client.publish(topics.ack(site.siteId), ack, { qos: 1 });
+    } catch (err) {
+      process.send?.({ type: 'rejected', siteId: site.siteId, error: (err as Error).message } satisfies SimReport);
+    }
+  });
+  await client.subscribeAsync(topics.bundle(site.siteId), { qos: 1 });
+}
+
+async function start(m: StartMessage): Promise<void> {
+  const trusted = new Map(m.keys.map((k) => [k.keyId, createPublicKey(k.publicKeyPem)]));
+  const t0 = performance.now();
+  let next = 0;
+  let failed = 0;
+  let firstError: string | null = null;
+  // A bounded number of CONNECTs in flight, like sites coming back after an outage, not all at once.
+  const worker = async () => {
+    while (next < m.sites.length) {
+      const site = m.sites[next++];
+      await startSite(m.url, site, trusted).catch((err: Error) => {
+        failed += 1;
+        firstError ??= err.message;
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: m.concurrency }, worker));
+  process.send?.({ type: 'ready', connected: m.sites.length - failed, failed, ms: performance.now() - t0, firstError } satisfies SimReport);
+}
+
+process.on('message', (m: StartMessage | { type: 'stop' }) => {
+  if (m.type === 'start') void start(m);
+  else {
+    for (const c of clients) c.end(true);
+    process.exit(0);
+  }
+});

@@ -1,0 +1,63 @@
+// Cilium's alignchecker for Weft: every struct bpf/layout.ts declares must match the BTF of the
+// built objects (size, each field's offset and size, no hidden padding).
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { artifactPaths } from './artifacts.ts';
+import { LAYOUTS } from './layout.ts';
+
+interface BtfType {
+  kind: string;
+  name: string;
+  size?: number;
+  typeId?: number;
+  nrElems?: number;
+  members: { name: string; typeId: number; bitsOffset: number }[];
+}
+
+function parseBtf(text: string): Map<number, BtfType> {
+  const types = new Map<number, BtfType>();
+  let cur: BtfType | undefined;
+  for (const line of text.split('\n')) {
+    const head = /^\[(\d+)\] (\w+) '([^']*)'(.*)$/.exec(line);
+    if (head) {
+      const attrs = head[4];
+      const num = (k: string) => {
+        const m = new RegExp(`\\b${k}=(\\d+)`).exec(attrs);
+        return m ? Number(m[1]) : undefined;
+      };
+      cur = { kind: head[2], name: head[3], size: num('size'), typeId: num('type_id'), nrElems: num('nr_elems'), members: [] };
+      types.set(Number(head[1]), cur);
+      continue;
+    }
+    const member = /^\s+'([^']*)' type_id=(\d+) bits_offset=(\d+)/.exec(line);
+    if (member && cur) cur.members.push({ name: member[1], typeId: Number(member[2]), bitsOffset: Number(member[3]) });
+  }
+  return types;
+}
+
+function sizeOf(types: Map<number, BtfType>, id: number): number {
+  const t = types.get(id)!;
+  if (t.kind === 'TYPEDEF' || t.kind === 'CONST' || t.kind === 'VOLATILE') return sizeOf(types, t.typeId!);
+  if (t.kind === 'ARRAY') return t.nrElems! * sizeOf(types, t.typeId!);
+  return t.size!;
+}
+
+const objects = Object.values(artifactPaths().objects);
+const missing = objects.find((o) => !existsSync(o));
+if (missing) console.warn(`skipping the layout check: ${missing} is not built (npm run build:bpf)`);
+
+describe.skipIf(missing)('C and TypeScript struct layouts agree', () => {
+  it.each(objects)('%s', (obj) => {
+    const types = parseBtf(execFileSync('bpftool', ['btf', 'dump', 'file', obj, 'format', 'raw'], { encoding: 'utf8', maxBuffer: 64 << 20 }));
+    const structs = new Map([...types.values()].filter((t) => t.kind === 'STRUCT').map((t) => [t.name, t]));
+    for (const [name, layout] of Object.entries(LAYOUTS)) {
+      const c = structs.get(name);
+      expect(c, `struct ${name} is not in the BTF of ${obj}`).toBeDefined();
+      const cFields = Object.fromEntries(c!.members.map((m) => [m.name, [m.bitsOffset / 8, sizeOf(types, m.typeId)]]));
+      expect({ name, size: c!.size, fields: cFields }).toEqual({ name, size: layout.size, fields: layout.fields });
+      const covered = Object.values(layout.fields).reduce((n, [, s]) => n + s, 0);
+      expect(covered, `${name} has implicit padding: declare it`).toBe(layout.size);
+    }
+  });
+});

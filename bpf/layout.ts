@@ -1,0 +1,176 @@
+// The TypeScript side of bpf/include/weft_types.h: every map key, value and the event record,
+// declared once (size and field offsets) and used by the encoders below. layout.test.ts checks
+// each against the BTF of the built object, so C and TypeScript cannot disagree silently.
+import type { FiveTuple, VerdictEvent } from './datapath.ts';
+import { formatAddr, type Addr } from './ip.ts';
+
+export interface StructLayout {
+  size: number;
+  /** field -> [byte offset, byte size] */
+  fields: Record<string, [number, number]>;
+}
+
+export const LAYOUTS = {
+  weft_state: { size: 8, fields: { active: [0, 8] } },
+  weft_config: { size: 8, fields: { allow_sample_rate: [0, 4], pad: [4, 4] } },
+  weft_endpoint_key: { size: 20, fields: { slot: [0, 4], addr: [4, 16] } },
+  weft_endpoint_value: { size: 16, fields: { endpoint_id: [0, 4], ingress_set: [4, 4], egress_set: [8, 4], pad: [12, 4] } },
+  weft_ipcache_key: { size: 24, fields: { prefixlen: [0, 4], slot: [4, 4], addr: [8, 16] } },
+  weft_ipcache_value: { size: 4, fields: { identity: [0, 4] } },
+  weft_set_key: { size: 8, fields: { slot: [0, 4], set: [4, 4] } },
+  weft_verdict: { size: 12, fields: { verdict: [0, 4], rule_id: [4, 4], audit_rule_id: [8, 4] } },
+  weft_rule_key: { size: 20, fields: { prefixlen: [0, 4], slot: [4, 4], set: [8, 4], peer: [12, 4], proto: [16, 1], pad: [17, 1], port: [18, 2] } },
+  weft_ct_key: { size: 44, fields: { endpoint_id: [0, 4], direction: [4, 1], proto: [5, 1], sport: [6, 2], dport: [8, 2], pad: [10, 2], src: [12, 16], dst: [28, 16] } },
+  weft_ct_value: { size: 16, fields: { last_seen_ns: [0, 8], rule_id: [8, 4], pad: [12, 4] } },
+  weft_counter_key: { size: 8, fields: { kind: [0, 1], verdict: [1, 1], pad: [2, 2], id: [4, 4] } },
+  weft_counter_value: { size: 16, fields: { packets: [0, 8], bytes: [8, 8] } },
+  weft_event: {
+    size: 64,
+    fields: { time_ns: [0, 8], generation: [8, 8], endpoint_id: [16, 4], rule_id: [20, 4], src: [24, 16], dst: [40, 16], sport: [56, 2], dport: [58, 2], proto: [60, 1], direction: [61, 1], verdict: [62, 1], pad: [63, 1] },
+  },
+} satisfies Record<string, StructLayout>;
+
+type Name = keyof typeof LAYOUTS;
+const off = <N extends Name>(n: N, f: keyof (typeof LAYOUTS)[N]['fields']): number => (LAYOUTS[n].fields as Record<string, [number, number]>)[f as string][0];
+
+export const DIR = { ingress: 0, egress: 1 } as const;
+export const EV = ['allow', 'deny', 'audit'] as const;
+export const COUNT_RULE = 0;
+export const COUNT_ENDPOINT = 1;
+
+/** 16 bytes: IPv4 as v4-mapped IPv6, as the programs store addresses. */
+export function addr16(a: Addr): Buffer {
+  const b = Buffer.alloc(16);
+  if (a.family === 4) {
+    b[10] = 0xff;
+    b[11] = 0xff;
+    b.set(a.bytes, 12);
+  } else b.set(a.bytes);
+  return b;
+}
+
+/** The bits of a prefix once mapped to 16 bytes. */
+export const prefixBits16 = (p: Addr & { len: number }) => (p.family === 4 ? 96 + p.len : p.len);
+
+function from16(b: Buffer): string {
+  const mapped = b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff;
+  return mapped ? formatAddr(4, b.subarray(12, 16)) : formatAddr(6, b);
+}
+
+export function encState(generation: number, slot: number): Buffer {
+  const b = Buffer.alloc(LAYOUTS.weft_state.size);
+  b.writeBigUInt64LE((BigInt(generation) << 8n) | BigInt(slot), off('weft_state', 'active'));
+  return b;
+}
+
+export function decState(b: Buffer): { generation: number; slot: number } {
+  const v = b.readBigUInt64LE(off('weft_state', 'active'));
+  return { generation: Number(v >> 8n), slot: Number(v & 0xffn) };
+}
+
+export function encConfig(allowSampleRate: number): Buffer {
+  const b = Buffer.alloc(LAYOUTS.weft_config.size);
+  b.writeUInt32LE(allowSampleRate, off('weft_config', 'allow_sample_rate'));
+  return b;
+}
+
+export function encEndpointKey(slot: number, a: Addr): Buffer {
+  const b = Buffer.alloc(LAYOUTS.weft_endpoint_key.size);
+  b.writeUInt32LE(slot, off('weft_endpoint_key', 'slot'));
+  addr16(a).copy(b, off('weft_endpoint_key', 'addr'));
+  return b;
+}
+
+export function encEndpointValue(endpointId: number, ingressSet: number, egressSet: number): Buffer {
+  const b = Buffer.alloc(LAYOUTS.weft_endpoint_value.size);
+  b.writeUInt32LE(endpointId, off('weft_endpoint_value', 'endpoint_id'));
+  b.writeUInt32LE(ingressSet, off('weft_endpoint_value', 'ingress_set'));
+  b.writeUInt32LE(egressSet, off('weft_endpoint_value', 'egress_set'));
+  return b;
+}
+
+export function encIpcacheKey(slot: number, p: Addr & { len: number }): Buffer {
+  const b = Buffer.alloc(LAYOUTS.weft_ipcache_key.size);
+  b.writeUInt32LE(32 + prefixBits16(p), off('weft_ipcache_key', 'prefixlen'));
+  b.writeUInt32LE(slot, off('weft_ipcache_key', 'slot'));
+  addr16(p).copy(b, off('weft_ipcache_key', 'addr'));
+  return b;
+}
+
+export function encU32(v: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(v);
+  return b;
+}
+
+export function encSetKey(slot: number, set: number): Buffer {
+  const b = Buffer.alloc(LAYOUTS.weft_set_key.size);
+  b.writeUInt32LE(slot, off('weft_set_key', 'slot'));
+  b.writeUInt32LE(set, off('weft_set_key', 'set'));
+  return b;
+}
+
+export function encVerdict(v: { verdict: number; ruleId: number; auditRuleId: number }): Buffer {
+  const b = Buffer.alloc(LAYOUTS.weft_verdict.size);
+  b.writeUInt32LE(v.verdict, off('weft_verdict', 'verdict'));
+  b.writeUInt32LE(v.ruleId, off('weft_verdict', 'rule_id'));
+  b.writeUInt32LE(v.auditRuleId, off('weft_verdict', 'audit_rule_id'));
+  return b;
+}
+
+/** prefixlen = slot(32) + the tables' bits: 64 (any proto), 80 + portBits (one proto, a port prefix). */
+export function encRuleKey(slot: number, r: { set: number; peer: number; proto: number | null; port: number; portBits: number }): Buffer {
+  const b = Buffer.alloc(LAYOUTS.weft_rule_key.size);
+  const bits = r.proto === null ? 64 : 80 + r.portBits;
+  b.writeUInt32LE(32 + bits, off('weft_rule_key', 'prefixlen'));
+  b.writeUInt32LE(slot, off('weft_rule_key', 'slot'));
+  b.writeUInt32LE(r.set, off('weft_rule_key', 'set'));
+  b.writeUInt32LE(r.peer, off('weft_rule_key', 'peer'));
+  if (r.proto !== null) {
+    b.writeUInt8(r.proto, off('weft_rule_key', 'proto'));
+    const mask = r.portBits === 0 ? 0 : (0xffff << (16 - r.portBits)) & 0xffff;
+    b.writeUInt16BE(r.port & mask, off('weft_rule_key', 'port'));
+  }
+  return b;
+}
+
+/** The slot a key of a slotted map belongs to (every slotted key has `slot` at the same place per struct). */
+export function slotOf(struct: 'weft_endpoint_key' | 'weft_ipcache_key' | 'weft_set_key' | 'weft_rule_key', key: Buffer): number {
+  return key.readUInt32LE((LAYOUTS[struct].fields as Record<string, [number, number]>).slot[0]);
+}
+
+export function decCounterKey(b: Buffer): { kind: number; verdict: VerdictEvent['verdict']; id: number } {
+  return { kind: b.readUInt8(off('weft_counter_key', 'kind')), verdict: EV[b.readUInt8(off('weft_counter_key', 'verdict'))], id: b.readUInt32LE(off('weft_counter_key', 'id')) };
+}
+
+/** Sum of a per-CPU counter value (each CPU's copy is 8-byte aligned). */
+export function decCounterValues(b: Buffer, cpus: number): { packets: bigint; bytes: bigint } {
+  const stride = Math.ceil(LAYOUTS.weft_counter_value.size / 8) * 8;
+  let packets = 0n;
+  let bytes = 0n;
+  for (let i = 0; i < cpus; i++) {
+    packets += b.readBigUInt64LE(i * stride + off('weft_counter_value', 'packets'));
+    bytes += b.readBigUInt64LE(i * stride + off('weft_counter_value', 'bytes'));
+  }
+  return { packets, bytes };
+}
+
+export function decEvent(b: Buffer): VerdictEvent {
+  const f = (n: keyof (typeof LAYOUTS)['weft_event']['fields']) => off('weft_event', n);
+  const t: FiveTuple = {
+    proto: b.readUInt8(f('proto')),
+    src: from16(b.subarray(f('src'), f('src') + 16)),
+    dst: from16(b.subarray(f('dst'), f('dst') + 16)),
+    sport: b.readUInt16LE(f('sport')),
+    dport: b.readUInt16LE(f('dport')),
+  };
+  return {
+    ...t,
+    timeNs: b.readBigUInt64LE(f('time_ns')),
+    endpointId: b.readUInt32LE(f('endpoint_id')),
+    direction: b.readUInt8(f('direction')) === DIR.egress ? 'egress' : 'ingress',
+    verdict: EV[b.readUInt8(f('verdict'))],
+    ruleId: b.readUInt32LE(f('rule_id')),
+    generation: Number(b.readBigUInt64LE(f('generation'))),
+  };
+}

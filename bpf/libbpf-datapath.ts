@@ -1,0 +1,255 @@
+// The kernel datapath: loads bpf/pod_{egress,ingress}.bpf.c through the libbpf addon, pins their
+// maps under a pin root so enforcement outlives this process, writes each generation into the
+// inactive half of the tables and makes it live with one 8-byte map update.
+import { mkdirSync, rmSync } from 'node:fs';
+import { DEFAULT_LIMITS, type MapLimits, type Tables } from '../policy/tables.ts';
+import { artifactPaths, BPF_PROGRAMS, type ArtifactPaths } from './artifacts.ts';
+import { checkTables } from './check-tables.ts';
+import type { Counters, CounterSample, Datapath, Endpoint, VerdictEvent } from './datapath.ts';
+import { DatapathError } from './errors.ts';
+import { EventStream } from './event-stream.ts';
+import { parseAddr, parsePrefix } from './ip.ts';
+import { checkKernelVersion, ensureBpffs, explainNativeError } from './kernel-features.ts';
+import * as L from './layout.ts';
+import { BPF_ANY, native, type BpfObjectHandle, type NativeBpf, type NativeError, type RingBufferHandle } from './native.ts';
+
+export const DEFAULT_PIN_ROOT = '/sys/fs/bpf/weft';
+/** Our tc filter: a fixed handle and priority, so a restarted agent replaces its own filter in place. */
+const TC_HANDLE = 0x5746;
+const TC_PRIORITY = 1;
+
+export interface LibbpfDatapathOptions {
+  /** bpffs directory for the pinned maps (default /sys/fs/bpf/weft; tests use a unique one). */
+  pinRoot?: string;
+  limits?: MapLimits;
+  /** Report one allow in `allowSampleRate` (0: none). */
+  allowSampleRate?: number;
+  conntrackSize?: number;
+  countersSize?: number;
+  ringBufferBytes?: number;
+  /** Network namespace (a path such as /run/netns/node1) holding the host-side interfaces; default: ours. */
+  netns?: string;
+  artifacts?: ArtifactPaths;
+}
+
+type MapName = 'weft_state' | 'weft_config' | 'weft_endpoints' | 'weft_ipcache' | 'weft_sets' | 'weft_rules' | 'weft_ct' | 'weft_counters' | 'weft_events';
+
+interface TableWrite {
+  map: MapName;
+  keyStruct: 'weft_endpoint_key' | 'weft_ipcache_key' | 'weft_set_key' | 'weft_rule_key';
+  entries: [Buffer, Buffer][];
+  /** Hash maps take batch operations; LPM tries do not. */
+  batch: boolean;
+}
+
+export class LibbpfDatapath implements Datapath {
+  private readonly fds: Record<MapName, number>;
+  private readonly stream = new EventStream();
+  private readonly ring: RingBufferHandle;
+  private readonly cpus: number;
+  /** Applies run one at a time: each reads the live slot and writes the other. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  private constructor(
+    private readonly bpf: NativeBpf,
+    private readonly objects: { podEgress: BpfObjectHandle; podIngress: BpfObjectHandle },
+    readonly pinRoot: string,
+    private readonly limits: MapLimits,
+    private readonly netns: string | undefined,
+  ) {
+    const names: MapName[] = ['weft_state', 'weft_config', 'weft_endpoints', 'weft_ipcache', 'weft_sets', 'weft_rules', 'weft_ct', 'weft_counters', 'weft_events'];
+    this.fds = Object.fromEntries(names.map((n) => [n, objects.podEgress.mapFd(n)])) as Record<MapName, number>;
+    this.cpus = bpf.numPossibleCpus();
+    this.ring = new bpf.RingBuffer(this.fds.weft_events, (records) => {
+      for (const r of records) this.stream.push(L.decEvent(r));
+    });
+    // Events are delivered while the process runs for other reasons; they do not keep it alive.
+    this.ring.unref();
+  }
+
+  /** Loads the programs, creating or adopting (after a restart) the maps pinned under pinRoot. */
+  static async open(opts: LibbpfDatapathOptions = {}): Promise<LibbpfDatapath> {
+    const pinRoot = opts.pinRoot ?? DEFAULT_PIN_ROOT;
+    const limits = opts.limits ?? DEFAULT_LIMITS;
+    checkKernelVersion();
+    ensureBpffs(pinRoot);
+    mkdirSync(pinRoot, { recursive: true, mode: 0o700 });
+    const bpf = native();
+    const paths = opts.artifacts ?? artifactPaths();
+    // Both halves of each table live in one map: twice the configured capacity.
+    const sizes: Record<string, number> = {
+      weft_endpoints: 2 * limits.endpoints,
+      weft_ipcache: 2 * limits.ipcache,
+      weft_sets: 2 * limits.sets,
+      weft_rules: 2 * limits.rules,
+      weft_ct: opts.conntrackSize ?? 65536,
+      weft_counters: opts.countersSize ?? 65536,
+      weft_events: opts.ringBufferBytes ?? 1 << 20,
+    };
+    const load = (path: string) => {
+      try {
+        return new bpf.BpfObject(path, pinRoot, sizes);
+      } catch (e) {
+        throw explainNativeError(`loading ${path}`, e as NativeError, pinRoot);
+      }
+    };
+    // The first object creates and pins the maps (or reuses pinned ones); the second reuses them.
+    const podEgress = load(paths.objects.podEgress);
+    const podIngress = load(paths.objects.podIngress);
+    const dp = new LibbpfDatapath(bpf, { podEgress, podIngress }, pinRoot, limits, opts.netns);
+    bpf.mapUpdate(dp.fds.weft_config, L.encU32(0), L.encConfig(opts.allowSampleRate ?? 0), BPF_ANY);
+    return dp;
+  }
+
+  /** Removes the pinned maps (enforcement of attached programs continues until they are detached). */
+  static unpin(pinRoot: string): void {
+    rmSync(pinRoot, { recursive: true, force: true });
+  }
+
+  apply(tables: Tables, generation: number): Promise<void> {
+    const run = this.queue.then(() => this.applyNow(tables, generation));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private applyNow(tables: Tables, generation: number): void {
+    this.open();
+    if (!Number.isSafeInteger(generation) || generation < 1 || generation >= 2 ** 53) {
+      throw new DatapathError('DATAPATH_INVALID_TABLES', `generation ${generation} is not a positive integer`, 'generations count up from 1');
+    }
+    // Everything is checked and encoded before the first write: a table set that does not fit
+    // or does not parse changes nothing.
+    checkTables(tables, this.limits);
+    const live = this.state();
+    const slot = live.generation === 0 ? 0 : 1 - live.slot;
+    const writes = encodeTables(tables, slot);
+    for (const w of writes) this.clearSlot(w.map, w.keyStruct, slot);
+    for (const w of writes) this.write(w);
+    // The switch: one 8-byte value holding the generation and its slot.
+    this.bpf.mapUpdate(this.fds.weft_state, L.encU32(0), L.encState(generation, slot), BPF_ANY);
+  }
+
+  private state(): { generation: number; slot: number } {
+    const v = this.bpf.mapLookup(this.fds.weft_state, L.encU32(0), L.LAYOUTS.weft_state.size);
+    return v ? L.decState(v) : { generation: 0, slot: 0 };
+  }
+
+  private clearSlot(map: MapName, keyStruct: TableWrite['keyStruct'], slot: number): void {
+    const size = L.LAYOUTS[keyStruct].size;
+    const all = this.bpf.mapKeys(this.fds[map], size);
+    for (let o = 0; o < all.length; o += size) {
+      const key = all.subarray(o, o + size);
+      if (L.slotOf(keyStruct, key) === slot) this.bpf.mapDelete(this.fds[map], key);
+    }
+  }
+
+  private write(w: TableWrite): void {
+    const fd = this.fds[w.map];
+    if (w.batch && w.entries.length > 0) {
+      this.bpf.mapUpdateBatch(fd, Buffer.concat(w.entries.map((e) => e[0])), Buffer.concat(w.entries.map((e) => e[1])), w.entries.length, BPF_ANY);
+      return;
+    }
+    for (const [k, v] of w.entries) this.bpf.mapUpdate(fd, k, v, BPF_ANY);
+  }
+
+  async appliedGeneration(): Promise<number> {
+    this.open();
+    return this.state().generation;
+  }
+
+  async attach(endpoint: Endpoint): Promise<void> {
+    this.open();
+    const progs = { ingress: this.objects.podEgress.progFd(BPF_PROGRAMS.podEgress.program), egress: this.objects.podIngress.progFd(BPF_PROGRAMS.podIngress.program) };
+    for (const point of ['ingress', 'egress'] as const) {
+      try {
+        this.bpf.tcAttach(endpoint.ifindex, point, progs[point], TC_HANDLE, TC_PRIORITY, this.netns);
+      } catch (e) {
+        const err = e as NativeError;
+        if (err.errno === 19) throw new DatapathError('DATAPATH_ATTACH', `attach to ${endpoint.pod} (ifindex ${endpoint.ifindex}): no such interface`, 'the pod was deleted or the ifindex is from another network namespace');
+        throw explainNativeError(`attach tc ${point} on ifindex ${endpoint.ifindex} (${endpoint.pod})`, err, this.pinRoot);
+      }
+    }
+  }
+
+  async detach(endpoint: Endpoint): Promise<void> {
+    for (const point of ['ingress', 'egress'] as const) this.bpf.tcDetach(endpoint.ifindex, point, TC_HANDLE, TC_PRIORITY, this.netns);
+  }
+
+  /** Whether our programs are attached to the interface (both directions). */
+  attached(ifindex: number): boolean {
+    return (['ingress', 'egress'] as const).every((p) => this.bpf.tcQuery(ifindex, p, TC_HANDLE, TC_PRIORITY, this.netns) !== 0);
+  }
+
+  events(): AsyncIterable<VerdictEvent> {
+    return this.stream.subscribe();
+  }
+
+  /** Deliver the events waiting in the ring buffer now (tests; normally the poll does it). */
+  drainEvents(): void {
+    this.ring.drain();
+  }
+
+  async counters(): Promise<Counters> {
+    this.open();
+    const fd = this.fds.weft_counters;
+    const ks = L.LAYOUTS.weft_counter_key.size;
+    const all = this.bpf.mapKeys(fd, ks);
+    const out: Counters = { byRule: [], byEndpoint: [] };
+    const stride = Math.ceil(L.LAYOUTS.weft_counter_value.size / 8) * 8;
+    for (let o = 0; o < all.length; o += ks) {
+      const key = all.subarray(o, o + ks);
+      const v = this.bpf.mapLookup(fd, key, stride * this.cpus);
+      if (!v) continue;
+      const k = L.decCounterKey(key);
+      const sum = L.decCounterValues(v, this.cpus);
+      const sample: CounterSample = k.kind === L.COUNT_RULE ? { ruleId: k.id, verdict: k.verdict, ...sum } : { endpointId: k.id, verdict: k.verdict, ...sum };
+      (k.kind === L.COUNT_RULE ? out.byRule : out.byEndpoint).push(sample);
+    }
+    return out;
+  }
+
+  /**
+   * BPF_PROG_TEST_RUN: one packet (an Ethernet frame) through the program of the pod's
+   * `direction`, against the live maps. Returns whether it passed and the mean ns per run.
+   */
+  testRun(direction: 'ingress' | 'egress', frame: Buffer, repeat = 1): { pass: boolean; retval: number; durationNs: number } {
+    this.open();
+    const fd = direction === 'egress' ? this.objects.podEgress.progFd(BPF_PROGRAMS.podEgress.program) : this.objects.podIngress.progFd(BPF_PROGRAMS.podIngress.program);
+    const r = this.bpf.testRun(fd, frame, repeat);
+    return { pass: r.retval === 0, retval: r.retval, durationNs: r.durationNs };
+  }
+
+  /** Forget every conntrack entry (tests and benchmarks that must judge each packet afresh). */
+  flushConntrack(): void {
+    const ks = L.LAYOUTS.weft_ct_key.size;
+    const all = this.bpf.mapKeys(this.fds.weft_ct, ks);
+    if (all.length) this.bpf.mapDeleteBatch(this.fds.weft_ct, all, all.length / ks);
+  }
+
+  /** Releases this process's handles. Pinned maps and attached programs stay: enforcement continues. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.ring.close();
+    this.stream.close();
+    this.objects.podEgress.close();
+    this.objects.podIngress.close();
+  }
+
+  private open(): void {
+    if (this.closed) throw new DatapathError('DATAPATH_CLOSED', 'the datapath is closed', 'open a new one: LibbpfDatapath.open()');
+  }
+}
+
+/** The tables as map entries of one slot. */
+export function encodeTables(t: Tables, slot: number): TableWrite[] {
+  const endpoints: [Buffer, Buffer][] = [];
+  for (const e of t.endpoints) for (const ip of e.ips) endpoints.push([L.encEndpointKey(slot, parseAddr(ip)), L.encEndpointValue(e.endpointId, e.ingressSet, e.egressSet)]);
+  return [
+    { map: 'weft_endpoints', keyStruct: 'weft_endpoint_key', batch: true, entries: endpoints },
+    { map: 'weft_ipcache', keyStruct: 'weft_ipcache_key', batch: false, entries: t.ipcache.map((c) => [L.encIpcacheKey(slot, parsePrefix(c.cidr)), L.encU32(c.identity)]) },
+    { map: 'weft_sets', keyStruct: 'weft_set_key', batch: true, entries: t.sets.map((s) => [L.encSetKey(slot, s.id), L.encVerdict(s.default)]) },
+    { map: 'weft_rules', keyStruct: 'weft_rule_key', batch: false, entries: t.rules.map((r) => [L.encRuleKey(slot, r), L.encVerdict(r.value)]) },
+  ];
+}

@@ -1,0 +1,10 @@
+/* tc egress on a pod's host-side veth: packets to the pod (the pod's ingress). */
+#include "include/weft_judge.h"
+
+SEC("tc")
+int weft_pod_ingress(struct __sk_buff *skb)
+{
+	return judge(skb, WEFT_DIR_INGRESS);
+}
+
+char LICENSE[] SEC("license") = "GPL";

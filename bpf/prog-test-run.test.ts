@@ -1,0 +1,72 @@
+// The programs on crafted frames through BPF_PROG_TEST_RUN: what the parser passes, drops and
+// never crashes on. Protocol verdicts shared with the in-memory datapath are in the contract test.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DatapathError } from './errors.ts';
+import { LibbpfDatapath } from './libbpf-datapath.ts';
+import { arpFrame, frame } from './packet.ts';
+import { fixtureTables } from './testdata/tables.ts';
+import { kernelSkipReason, openTestDatapath, uniquePinRoot } from './testing/kernel.ts';
+
+const A = { web: '10.9.0.2', db: '10.9.0.3', api: '10.9.0.4', web6: 'fd09::2', db6: 'fd09::3' };
+const denied = { proto: 6, src: A.api, dst: A.db, sport: 1234, dport: 5432 };
+const denied6 = { proto: 6, src: 'fd09::99', dst: A.db6, sport: 1234, dport: 5432 };
+
+describe.skipIf(kernelSkipReason)('pod programs under BPF_PROG_TEST_RUN', () => {
+  let dp: LibbpfDatapath;
+  let cleanup: () => Promise<void>;
+  beforeAll(async () => {
+    ({ dp, cleanup } = await openTestDatapath());
+  });
+  afterAll(async () => cleanup?.());
+
+  it('passes everything while no generation is applied', async () => {
+    expect(dp.testRun('ingress', frame(denied)).pass).toBe(true);
+    await dp.apply(fixtureTables(A), 1);
+    expect(dp.testRun('ingress', frame(denied)).pass).toBe(false);
+  });
+
+  it.each([
+    ['ARP', arpFrame(), true],
+    ['IPv4 later fragment', frame({ ...denied, fragOffset: 100 }), true],
+    ['IPv4 fragment at offset 8 bytes (could rewrite ports)', frame({ ...denied, fragOffset: 1 }), false],
+    ['IPv4 first fragment is judged', frame({ ...denied, moreFragments: true }), false],
+    ['IPv6 later fragment', frame({ ...denied6, fragOffset: 100 }), true],
+    ['IPv6 first fragment is judged through the extension header', frame({ ...denied6, fragOffset: 0, moreFragments: true }), false],
+    ['IPv6 denied', frame(denied6), false],
+    ['IPv6 neighbor advertisement', frame({ proto: 58, src: 'fe80::2', dst: A.db6, sport: 136, dport: 0 }), true],
+    ['IPv4 options claimed but missing', (() => { const f = frame(denied).subarray(0, 14 + 20); f[14] = 0x4f; f.writeUInt16BE(60, 16); return f; })(), false],
+    ['TCP ports cut short', frame(denied).subarray(0, 14 + 20 + 2), false],
+    ['ICMP header cut short', frame({ proto: 1, src: A.api, dst: A.db, sport: 8, dport: 0 }).subarray(0, 14 + 20 + 4), false],
+    ['IPv4 with a bad header length', (() => { const f = frame(denied); f[14] = 0x43; return f; })(), false],
+    ['IPv4 with a wrong version', (() => { const f = frame(denied); f[14] = 0x55; return f; })(), false],
+    ['IPv6 TCP ports cut short', frame(denied6).subarray(0, 14 + 40 + 2), false],
+    ['IPv6 extension header cut short', frame({ ...denied6, fragOffset: 0, moreFragments: true }).subarray(0, 14 + 40 + 4), false],
+    ['another ethertype (LLDP) passes', (() => { const f = Buffer.alloc(60); f.writeUInt16BE(0x88cc, 12); return f; })(), true],
+    ['UDP (lookup by port)', frame({ ...denied, proto: 17 }), false],
+    ['GRE: a protocol without ports uses port 0', frame({ ...denied, proto: 47 }), false],
+  ])('%s', async (_what, f, pass) => {
+    if ((await dp.appliedGeneration()) === 0) await dp.apply(fixtureTables(A), 1);
+    expect(dp.testRun('ingress', f).pass).toBe(pass);
+  });
+
+  // The kernel's test run itself refuses IP frames shorter than an IP header, so garbage starts there.
+  it('survives random garbage after a valid Ethernet header', async () => {
+    for (let i = 0; i < 300; i++) {
+      const f = Buffer.concat([frame(i % 3 ? denied : denied6).subarray(0, 14), Buffer.from(Array.from({ length: 40 + (i % 90) }, () => (Math.random() * 256) | 0))]);
+      const r = dp.testRun(i % 2 ? 'ingress' : 'egress', f);
+      expect([0, 2]).toContain(r.retval);
+    }
+  });
+
+  it('refuses pinned maps created with other sizes, naming the fix', async () => {
+    await expect(LibbpfDatapath.open({ pinRoot: dp.pinRoot, limits: { endpoints: 8, ipcache: 8, sets: 8, rules: 8 } })).rejects.toSatisfy(
+      (e) => e instanceof DatapathError && e.code === 'DATAPATH_LOAD' && /datapath\.limits/.test(e.message),
+    );
+  });
+
+  it('refuses a pin root outside bpffs', async () => {
+    await expect(LibbpfDatapath.open({ pinRoot: `/tmp/${uniquePinRoot().split('/').pop()}` })).rejects.toSatisfy(
+      (e) => e instanceof DatapathError && e.code === 'DATAPATH_KERNEL_FEATURE' && /bpffs/.test(e.message),
+    );
+  });
+});

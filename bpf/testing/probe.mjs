@@ -1,0 +1,82 @@
+// Runs inside a pod's network namespace (`ip netns exec <ns> node probe.mjs`) and makes real
+// traffic on request: JSON commands on stdin, one JSON answer per line on stdout.
+//   {id, op:'listen', proto:'tcp'|'udp', port}          echo server; answers {id, ok}
+//   {id, op:'tcp', host, port, timeoutMs}                connect, send, expect the echo
+//   {id, op:'udp', host, port, timeoutMs}                send a datagram, expect the echo
+//   {id, op:'blast', host, port, ms}                     a new UDP flow (new socket) per datagram, for ms
+import net from 'node:net';
+import dgram from 'node:dgram';
+import readline from 'node:readline';
+
+const reply = (m) => process.stdout.write(JSON.stringify(m) + '\n');
+const family = (host) => (host.includes(':') ? 'udp6' : 'udp4');
+
+function listen({ id, proto, port }) {
+  if (proto === 'tcp') {
+    const srv = net.createServer((s) => s.on('data', (d) => s.end(d)).on('error', () => {}));
+    srv.listen(port, '::', () => reply({ id, ok: true }));
+    srv.on('error', (e) => reply({ id, ok: false, error: e.message }));
+    return;
+  }
+  const s = dgram.createSocket({ type: 'udp6', ipv6Only: false });
+  s.on('message', (m, r) => s.send(m, r.port, r.address));
+  s.on('error', (e) => reply({ id, ok: false, error: e.message }));
+  s.bind(port, '::', () => reply({ id, ok: true }));
+}
+
+function tcp({ id, host, port, timeoutMs }) {
+  const s = net.connect({ host, port });
+  const t = setTimeout(() => done(false, 'timeout'), timeoutMs);
+  let finished = false;
+  function done(ok, error) {
+    if (finished) return;
+    finished = true;
+    clearTimeout(t);
+    const sport = s.localPort;
+    s.destroy();
+    reply({ id, ok, error, sport });
+  }
+  s.on('connect', () => s.write('weft'));
+  s.on('data', (d) => done(d.toString() === 'weft'));
+  s.on('error', (e) => done(false, e.message));
+}
+
+function udp({ id, host, port, timeoutMs }) {
+  const s = dgram.createSocket(family(host));
+  const t = setTimeout(() => done(false, 'timeout'), timeoutMs);
+  let finished = false;
+  function done(ok, error) {
+    if (finished) return;
+    finished = true;
+    clearTimeout(t);
+    let sport;
+    try { sport = s.address().port; } catch {}
+    s.close();
+    reply({ id, ok, error, sport });
+  }
+  s.on('message', (m) => done(m.toString() === 'weft'));
+  s.on('error', (e) => done(false, e.message));
+  s.send('weft', port, host);
+}
+
+async function blast({ id, host, port, ms }) {
+  const end = Date.now() + ms;
+  let sent = 0;
+  while (Date.now() < end) {
+    await new Promise((resolve) => {
+      const s = dgram.createSocket(family(host));
+      s.send('weft', port, host, () => {
+        sent++;
+        s.close();
+        resolve();
+      });
+    });
+  }
+  reply({ id, ok: true, sent });
+}
+
+const ops = { listen, tcp, udp, blast };
+readline.createInterface({ input: process.stdin }).on('line', (line) => {
+  const cmd = JSON.parse(line);
+  ops[cmd.op](cmd);
+}).on('close', () => process.exit(0));

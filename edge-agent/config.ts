@@ -1,0 +1,126 @@
+// Agent configuration: defaults, then an optional file (/etc/weft/agent.yaml, JSON or YAML), then
+// environment, then command-line flags. Bad values are AgentErrors naming the file and the key.
+import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { AgentError } from './errors.ts';
+
+export type DatapathChoice = 'auto' | 'libbpf' | 'memory';
+
+export interface AgentConfig {
+  dataDir: string;
+  /** SQLite store (WAL). */
+  storePath: string;
+  /** The one-line state a technician sees on the console and the status page. */
+  stateFile: string;
+  statusHost: string;
+  /** 0 picks a free port (tests); the port in use is written to `${dataDir}/status-port`. */
+  statusPort: number;
+  datapath: DatapathChoice;
+  pinRoot: string;
+  /** Where first boot looks for the provisioning file. */
+  provisionFile: string;
+  kube: 'auto' | 'off';
+  kubeconfig?: string;
+  nodeName: string;
+  tunnel: 'auto' | 'off';
+  /** Debounce of recompiles after a bundle or inventory change. */
+  debounceMs: number;
+  /** Heartbeat period until the hub says otherwise at enrollment. */
+  heartbeatIntervalS: number;
+  /** Root-owned 0700 directory where the single binary extracts its native addons and BPF objects. */
+  assetDir: string;
+  logLevel: string;
+}
+
+export const DEFAULT_CONFIG_FILE = '/etc/weft/agent.yaml';
+
+export function defaults(env: NodeJS.ProcessEnv = process.env): AgentConfig {
+  const dataDir = env.WEFT_DATA_DIR ?? '/var/lib/weft';
+  return {
+    dataDir,
+    storePath: join(dataDir, 'agent.db'),
+    stateFile: join(dataDir, 'state'),
+    statusHost: '127.0.0.1',
+    statusPort: 7181,
+    datapath: 'auto',
+    pinRoot: '/sys/fs/bpf/weft',
+    provisionFile: '/boot/weft-provision.json',
+    kube: 'auto',
+    nodeName: env.NODE_NAME ?? hostname(),
+    tunnel: 'auto',
+    debounceMs: 100,
+    heartbeatIntervalS: 30,
+    assetDir: join(dataDir, 'assets'),
+    logLevel: env.WEFT_LOG_LEVEL ?? 'info',
+  };
+}
+
+const NUMERIC = new Set<keyof AgentConfig>(['statusPort', 'debounceMs', 'heartbeatIntervalS']);
+const CHOICES: Partial<Record<keyof AgentConfig, readonly string[]>> = {
+  datapath: ['auto', 'libbpf', 'memory'],
+  kube: ['auto', 'off'],
+  tunnel: ['auto', 'off'],
+};
+
+function setKey(cfg: AgentConfig, key: string, value: unknown, where: string): void {
+  if (!(key in cfg) && key !== 'kubeconfig') {
+    throw new AgentError('CONFIG_UNKNOWN_KEY', `${where}: unknown setting ${key}`, `known settings: ${Object.keys(cfg).join(', ')}`);
+  }
+  const k = key as keyof AgentConfig;
+  if (NUMERIC.has(k)) {
+    const n = typeof value === 'number' ? value : Number(value);
+    if (!Number.isInteger(n) || n < 0) throw new AgentError('CONFIG_BAD_VALUE', `${where}: ${key} must be a non-negative integer, got ${String(value)}`);
+    (cfg as unknown as Record<string, unknown>)[k] = n;
+    return;
+  }
+  if (typeof value !== 'string') throw new AgentError('CONFIG_BAD_VALUE', `${where}: ${key} must be a string`);
+  const choices = CHOICES[k];
+  if (choices && !choices.includes(value)) {
+    throw new AgentError('CONFIG_BAD_VALUE', `${where}: ${key} must be one of ${choices.join(', ')}, got ${value}`);
+  }
+  (cfg as unknown as Record<string, unknown>)[k] = value;
+}
+
+export interface ConfigSources {
+  /** Explicit config file (must exist); without it DEFAULT_CONFIG_FILE is read when present. */
+  file?: string;
+  /** Already-parsed flags, e.g. { dataDir: '/tmp/x', datapath: 'memory' }. */
+  flags?: Record<string, string | number>;
+  env?: NodeJS.ProcessEnv;
+}
+
+export function loadConfig(src: ConfigSources = {}): AgentConfig {
+  const env = src.env ?? process.env;
+  const cfg = defaults(env);
+  const flags = { ...(src.flags ?? {}) };
+  // A different data dir moves everything that lives under it unless set explicitly.
+  const file = src.file ?? (typeof flags.config === 'string' ? flags.config : undefined) ?? env.WEFT_CONFIG;
+  delete flags.config;
+  const path = file ?? (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined);
+  const layers: [Record<string, unknown>, string][] = [];
+  if (path) {
+    if (!existsSync(path)) throw new AgentError('CONFIG_NOT_FOUND', `config file ${path} does not exist`, 'pass --config with an existing file or remove it');
+    let parsed: unknown;
+    try {
+      parsed = parseYaml(readFileSync(path, 'utf8'));
+    } catch (e) {
+      throw new AgentError('CONFIG_PARSE', `${path}: ${(e as Error).message}`, 'the config file is YAML or JSON');
+    }
+    if (parsed !== null && (typeof parsed !== 'object' || Array.isArray(parsed))) throw new AgentError('CONFIG_PARSE', `${path}: must be a mapping of settings`);
+    layers.push([(parsed ?? {}) as Record<string, unknown>, path]);
+  }
+  layers.push([flags, 'command line']);
+  for (const [layer] of layers) {
+    if (typeof layer.dataDir === 'string') {
+      const d = defaults({ ...env, WEFT_DATA_DIR: layer.dataDir });
+      cfg.dataDir = d.dataDir;
+      cfg.storePath = d.storePath;
+      cfg.stateFile = d.stateFile;
+      cfg.assetDir = d.assetDir;
+    }
+  }
+  for (const [layer, where] of layers) for (const [k, v] of Object.entries(layer)) if (v !== undefined) setKey(cfg, k, v, where);
+  return cfg;
+}

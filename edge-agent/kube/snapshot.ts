@@ -1,0 +1,49 @@
+// Maps what the informers hold (typed objects from a list, plain JSON from a watch: client-node keeps both
+// in one cache) to the agent's snapshot. Only fields with the same name in both forms are read.
+import type { ContainerPort, NamespaceInfo, Protocol } from '../../policy/inventory.ts';
+import type { KubePod, PodPhase } from './types.ts';
+
+interface MetaLike { name?: string; namespace?: string; labels?: Record<string, string> }
+interface PodLike {
+  metadata?: MetaLike;
+  spec?: { nodeName?: string; containers?: { ports?: { name?: string; containerPort?: number; protocol?: string }[] }[] };
+  status?: { phase?: string; podIP?: string; podIPs?: { ip?: string }[] };
+}
+
+const PROTOCOLS = new Set<Protocol>(['TCP', 'UDP', 'SCTP']);
+const PHASES = new Set<PodPhase>(['Pending', 'Running', 'Succeeded', 'Failed', 'Unknown']);
+
+export function toNamespace(o: { metadata?: MetaLike }): NamespaceInfo {
+  return { name: o.metadata?.name ?? '', labels: { ...(o.metadata?.labels ?? {}) } };
+}
+
+export function toPod(o: PodLike): KubePod {
+  const ports: ContainerPort[] = [];
+  for (const c of o.spec?.containers ?? []) {
+    for (const p of c.ports ?? []) {
+      if (typeof p.containerPort !== 'number') continue;
+      const protocol = (p.protocol ?? 'TCP') as Protocol;
+      ports.push({ ...(p.name ? { name: p.name } : {}), containerPort: p.containerPort, protocol: PROTOCOLS.has(protocol) ? protocol : 'TCP' });
+    }
+  }
+  const ips = (o.status?.podIPs ?? []).map((x) => x.ip).filter((ip): ip is string => !!ip);
+  if (ips.length === 0 && o.status?.podIP) ips.push(o.status.podIP);
+  const phase = (o.status?.phase ?? 'Unknown') as PodPhase;
+  return {
+    namespace: o.metadata?.namespace ?? '',
+    name: o.metadata?.name ?? '',
+    labels: { ...(o.metadata?.labels ?? {}) },
+    ports,
+    ips,
+    ...(o.spec?.nodeName ? { node: o.spec.nodeName } : {}),
+    phase: PHASES.has(phase) ? phase : 'Unknown',
+  };
+}
+
+/** A plain JSON copy with apiVersion and kind (list items lack them; typed objects carry Dates). */
+export function toRawPolicy(o: object, apiVersion: string, kind: string): unknown {
+  return { ...(JSON.parse(JSON.stringify(o)) as Record<string, unknown>), apiVersion, kind };
+}
+
+export const byKey = (a: { namespace?: string; name: string }, b: { namespace?: string; name: string }) =>
+  (a.namespace ?? '').localeCompare(b.namespace ?? '') || a.name.localeCompare(b.name);

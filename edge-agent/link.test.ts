@@ -1,0 +1,121 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { openStore, type AgentStore } from '../offline-store/index.ts';
+import { decode, topics } from '../protocol/index.ts';
+import { Link, type LinkOptions } from './link.ts';
+import { createLogger } from './logger.ts';
+import { createMetrics } from './metrics.ts';
+import { startBroker, type TestBroker } from './testing/broker.ts';
+import { waitFor } from './testing/wait.ts';
+
+const log = createLogger({ level: 'silent' });
+const SITE = 'store-7';
+let dir: string;
+let broker: TestBroker;
+let store: AgentStore;
+const links: Link[] = [];
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'weft-link-'));
+  broker = await startBroker();
+});
+afterEach(async () => {
+  for (const l of links.splice(0)) await l.stop();
+  store?.close();
+  await broker.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function link(over: Partial<LinkOptions> = {}): Link {
+  const l = new Link({
+    siteId: SITE, url: broker.url, outbox: store.outbox, log, metrics: createMetrics({ defaults: false }), agentVersion: 'test',
+    heartbeatIntervalS: 3600, heartbeat: () => ({ nodeReady: true, enforcing: true, appliedGeneration: 4, checks: [], load: 0.1 }),
+    onBundle: async () => undefined, backoff: { minMs: 20, maxMs: 100 }, ...over,
+  });
+  links.push(l);
+  l.start();
+  return l;
+}
+
+const on = (topic: string) => broker.published.filter((p) => p.topic === topic);
+
+describe('link', () => {
+  it('says online (retained), heartbeats, and leaves a retained offline will when killed; reconnects by itself', async () => {
+    store = openStore(join(dir, 'a.db'));
+    const l = link();
+    await waitFor(() => on(topics.heartbeat(SITE)).length === 1, 5000, 'heartbeat');
+    const hb = decode('heartbeat', on(topics.heartbeat(SITE))[0].payload as Buffer);
+    expect(hb).toMatchObject({ appliedGeneration: 4, enforcing: true, link: { reconnects: 0, outboxDepth: 0, outboxLost: 0 } });
+    const status = on(topics.status(SITE));
+    expect(status[0].retain).toBe(true);
+    expect(decode('status', status[0].payload as Buffer).state).toBe('online');
+
+    // A watcher that joins later sees the retained state.
+    broker.kill(SITE);
+    await waitFor(() => on(topics.status(SITE)).length >= 2 && l.state.state === 'connected' && l.state.reconnects === 1, 5000, 'reconnect');
+    const watcher = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
+    try {
+      const states: string[] = [];
+      watcher.on('message', (_t, p) => states.push(decode('status', p).state));
+      await watcher.subscribeAsync(topics.status(SITE));
+      await waitFor(() => states.length === 1, 5000, 'retained status');
+      expect(states).toEqual(['online']);
+    } finally {
+      await watcher.endAsync();
+    }
+    const seen = on(topics.status(SITE)).map((p) => decode('status', p.payload as Buffer).state);
+    expect(seen).toEqual(['online', 'offline', 'online']);
+  });
+
+  it('hub down long: the outbox fills to its cap, losses are counted, the rest drains in order once back', async () => {
+    store = openStore(join(dir, 'b.db'), { outbox: { maxRecords: 300, maxBytes: 1 << 20 } });
+    broker.accept = false;
+    const l = link();
+    await waitFor(() => l.state.reconnects >= 2, 5000, 'failed connects');
+    const ev = (i: number) => JSON.stringify({ v: 1, seq: 0, at: new Date().toISOString(), type: 'verdicts', verdicts: [], n: i });
+    store.outbox.append(topics.ack(SITE), JSON.stringify({ v: 1, generation: 9, result: 'applied', at: new Date().toISOString() }), 'high');
+    for (let i = 0; i < 500; i++) store.outbox.append(topics.events(SITE), ev(i), 'low');
+    expect(store.outbox.depth()).toBe(300);
+    expect(store.outbox.lost().records).toBe(201);
+
+    broker.accept = true;
+    await waitFor(() => store.outbox.depth() === 0, 15_000, 'drain');
+    const events = on(topics.events(SITE)).map((p) => JSON.parse(String(p.payload)) as { seq: number; n: number });
+    const seqs = events.map((e) => e.seq);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    expect(new Set(seqs).size).toBe(299);
+    // The newest 299 low records survived, none missing below the cap; the ack was never evicted.
+    expect(events.map((e) => e.n)).toEqual(Array.from({ length: 299 }, (_, i) => 201 + i));
+    expect(on(topics.ack(SITE))).toHaveLength(1);
+    await waitFor(() => on(topics.heartbeat(SITE)).length > 0, 5000, 'heartbeat');
+    expect(decode('heartbeat', on(topics.heartbeat(SITE))[0].payload as Buffer).link.outboxLost).toBe(201);
+  });
+
+  it('0 lost below the cap across a broker outage mid-drain', async () => {
+    store = openStore(join(dir, 'c.db'));
+    const l = link();
+    await waitFor(() => l.state.state === 'connected', 5000, 'connected');
+    for (let i = 0; i < 2000; i++) store.outbox.append(topics.events(SITE), JSON.stringify({ v: 1, seq: 0, at: 'x', type: 'verdicts', n: i }), 'low');
+    l.kick();
+    await waitFor(() => on(topics.events(SITE)).length > 100, 5000, 'some sent');
+    broker.kill(SITE);
+    await waitFor(() => store.outbox.depth() === 0 && l.state.state === 'connected', 15_000, 'drained after reconnect');
+    const ns = new Set(on(topics.events(SITE)).map((p) => (JSON.parse(String(p.payload)) as { n: number }).n));
+    expect(ns.size).toBe(2000); // duplicates allowed (the hub dedupes by seq), losses not
+    expect(store.outbox.lost().records).toBe(0);
+  });
+
+  it('delivers the retained bundle, and PUBACKs it only after it was handled', async () => {
+    store = openStore(join(dir, 'd.db'));
+    const hub = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
+    await hub.publishAsync(topics.bundle(SITE), Buffer.from('bundle-bytes'), { qos: 1, retain: true });
+    await hub.endAsync();
+    const got: string[] = [];
+    link({ onBundle: async (b) => void got.push(b.toString()) });
+    await waitFor(() => got.length === 1, 5000, 'bundle');
+    expect(got).toEqual(['bundle-bytes']);
+  });
+});

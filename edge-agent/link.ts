@@ -1,0 +1,238 @@
+// The hub link: one MQTT 5 session per site (clientId = site id, clean start off, long session expiry)
+// so QoS 1 bundles published while the site was away are delivered when it returns. A retained
+// `online` on connect and a retained `offline` last will on the status topic; heartbeats at QoS 0;
+// everything that must arrive (acks, verdict batches, loss reports) leaves through the store's
+// outbox, in sequence order, and is removed from it only after the broker's PUBACK.
+import { randomUUID } from 'node:crypto';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { Outbox } from '../offline-store/index.ts';
+import { decode, encode, topics, type HeartbeatMessage, type SigningKeysMessage } from '../protocol/index.ts';
+import { backoffDelay, type BackoffOptions } from './backoff.ts';
+import type { Logger } from './logger.ts';
+import { setLinkState, type AgentMetrics, type LinkState } from './metrics.ts';
+
+export interface LinkOptions {
+  siteId: string;
+  url: string;
+  username?: string;
+  password?: string;
+  /** PEM of the hub CA for mqtts:// brokers. */
+  ca?: string;
+  outbox: Outbox;
+  log: Logger;
+  metrics?: AgentMetrics;
+  agentVersion: string;
+  heartbeatIntervalS: number;
+  heartbeat: () => Omit<HeartbeatMessage, 'link' | 'v' | 'at'>;
+  /** Called with a bundle's bytes; the message is PUBACKed only after it resolves. */
+  onBundle: (bytes: Buffer) => Promise<void>;
+  onSigningKeys?: (msg: SigningKeysMessage) => void;
+  backoff?: BackoffOptions;
+  /** Records per drain round; they are in flight together and acked up to the last PUBACKed one. */
+  drainBatch?: number;
+  /** Session expiry asked of the broker (s). */
+  sessionExpiryS?: number;
+  clock?: () => number;
+}
+
+export interface LinkStatus {
+  state: LinkState;
+  url: string;
+  connectedSince: number | null;
+  lastError: string | null;
+  reconnects: number;
+  lastHeartbeatAt: number | null;
+}
+
+export class Link {
+  private client: MqttClient | null = null;
+  private status: LinkStatus;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private attempt = 0;
+  private draining = false;
+  private drainAgain = false;
+  private stopped = false;
+  private readonly bootId = randomUUID();
+  private readonly clock: () => number;
+
+  constructor(private readonly o: LinkOptions) {
+    this.clock = o.clock ?? Date.now;
+    this.status = { state: 'connecting', url: o.url, connectedSince: null, lastError: null, reconnects: 0, lastHeartbeatAt: null };
+  }
+
+  get state(): LinkStatus {
+    return { ...this.status };
+  }
+
+  start(): void {
+    const o = this.o;
+    const will = encode('status', { v: 1, state: 'offline', agentVersion: o.agentVersion, bootId: this.bootId });
+    const opts: IClientOptions = {
+      protocolVersion: 5,
+      clientId: o.siteId,
+      clean: false,
+      properties: { sessionExpiryInterval: o.sessionExpiryS ?? 7 * 24 * 3600 },
+      username: o.username,
+      password: o.password,
+      ca: o.ca,
+      // Reconnects are ours (jittered exponential); mqtt.js would retry in lockstep at a fixed period.
+      reconnectPeriod: 0,
+      connectTimeout: 10_000,
+      keepalive: 30,
+      will: { topic: topics.status(o.siteId), payload: will, qos: 1, retain: true },
+    };
+    this.setState('connecting');
+    const client = mqtt.connect(o.url, opts);
+    this.client = client;
+    // PUBACK a bundle only once it is stored and handled: a crash in between gets it redelivered.
+    client.handleMessage = (packet, done) => {
+      void this.onMessage(packet.topic, packet.payload as Buffer).finally(() => done());
+    };
+    client.on('connect', () => void this.onConnect());
+    client.on('error', (e) => {
+      this.status.lastError = e.message;
+      o.log.warn({ err: e.message }, 'hub link error');
+    });
+    client.on('close', () => this.onClose());
+  }
+
+  /** Wake the drain loop: something was appended to the outbox. */
+  kick(): void {
+    void this.drain();
+  }
+
+  async stop(opts: { graceful?: boolean } = {}): Promise<void> {
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    const c = this.client;
+    this.client = null;
+    if (!c) return;
+    if (opts.graceful && c.connected) {
+      // A clean shutdown says offline itself; the will covers crashes.
+      await c.publishAsync(topics.status(this.o.siteId), encode('status', { v: 1, state: 'offline', agentVersion: this.o.agentVersion, bootId: this.bootId }), { qos: 1, retain: true }).catch(() => undefined);
+    }
+    await c.endAsync(!opts.graceful).catch(() => undefined);
+    this.setState('disabled');
+  }
+
+  private setState(s: LinkState): void {
+    this.status.state = s;
+    if (this.o.metrics) setLinkState(this.o.metrics, s);
+  }
+
+  private async onConnect(): Promise<void> {
+    const o = this.o;
+    const c = this.client;
+    if (!c) return;
+    this.attempt = 0;
+    this.setState('connected');
+    this.status.connectedSince = this.clock();
+    this.status.lastError = null;
+    o.log.info({ url: o.url, siteId: o.siteId }, 'hub link connected');
+    try {
+      await c.publishAsync(topics.status(o.siteId), encode('status', { v: 1, state: 'online', agentVersion: o.agentVersion, bootId: this.bootId }), { qos: 1, retain: true });
+      await c.subscribeAsync({ [topics.bundle(o.siteId)]: { qos: 1 }, [topics.broadcastAll]: { qos: 1 } });
+    } catch (e) {
+      o.log.warn({ err: (e as Error).message }, 'hub link setup failed');
+      return;
+    }
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = setInterval(() => this.sendHeartbeat(), o.heartbeatIntervalS * 1000);
+    this.heartbeatTimer.unref();
+    this.sendHeartbeat();
+    void this.drain();
+  }
+
+  private onClose(): void {
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = null;
+    this.status.connectedSince = null;
+    if (this.stopped || !this.client) return;
+    this.setState('offline');
+    this.attempt++;
+    this.status.reconnects++;
+    this.o.metrics?.linkReconnects.inc();
+    const delay = backoffDelay(this.attempt, this.o.backoff ?? { minMs: 500, maxMs: 60_000 });
+    this.o.log.info({ attempt: this.attempt, delayMs: delay, err: this.status.lastError }, 'hub link down; reconnecting');
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      if (this.stopped || !this.client) return;
+      this.setState('connecting');
+      this.client.reconnect();
+    }, delay);
+  }
+
+  private sendHeartbeat(): void {
+    const c = this.client;
+    if (!c?.connected) return;
+    const lost = this.o.outbox.lost();
+    const hb: HeartbeatMessage = {
+      v: 1,
+      at: new Date(this.clock()).toISOString(),
+      ...this.o.heartbeat(),
+      link: { reconnects: this.status.reconnects, outboxDepth: this.o.outbox.depth(), outboxLost: lost.records },
+    };
+    c.publish(topics.heartbeat(this.o.siteId), encode('heartbeat', hb), { qos: 0 });
+    this.status.lastHeartbeatAt = this.clock();
+  }
+
+  private async onMessage(topic: string, payload: Buffer): Promise<void> {
+    try {
+      if (topic === topics.bundle(this.o.siteId)) {
+        if (payload.length > 0) await this.o.onBundle(payload);
+      } else if (topic === topics.signingKeys) {
+        this.o.onSigningKeys?.(decode('keys', payload));
+      }
+    } catch (e) {
+      this.o.log.error({ topic, err: (e as Error).message }, 'message handling failed');
+    }
+  }
+
+  /** Sends outbox records oldest first; removes them only once the broker PUBACKed them all. */
+  private async drain(): Promise<void> {
+    if (this.draining) {
+      this.drainAgain = true;
+      return;
+    }
+    this.draining = true;
+    try {
+      do {
+        this.drainAgain = false;
+        for (;;) {
+          const c = this.client;
+          if (!c?.connected) return;
+          const recs = this.o.outbox.peek(this.o.drainBatch ?? 64);
+          if (recs.length === 0) break;
+          await Promise.all(recs.map((r) => c.publishAsync(r.topic, withSeq(r.topic, r.payload, r.seq), { qos: 1 })));
+          this.o.outbox.ack(recs[recs.length - 1].seq);
+          this.updateOutboxMetrics();
+        }
+      } while (this.drainAgain);
+    } catch (e) {
+      // Disconnected mid-batch: the records stay in the outbox and go again, in order, on reconnect.
+      this.o.log.debug({ err: (e as Error).message }, 'outbox drain interrupted');
+    } finally {
+      this.draining = false;
+      this.updateOutboxMetrics();
+    }
+  }
+
+  private updateOutboxMetrics(): void {
+    try {
+      this.o.metrics?.outboxDepth.set(this.o.outbox.depth());
+      this.o.metrics?.outboxLost.set(this.o.outbox.lost().records);
+    } catch {
+      // Store closed during shutdown.
+    }
+  }
+}
+
+/** Events carry the outbox sequence number so the hub can dedupe redeliveries by (site, seq). */
+function withSeq(topic: string, payload: Buffer, seq: number): Buffer {
+  if (!topic.endsWith('/events')) return payload;
+  const msg = JSON.parse(payload.toString('utf8')) as Record<string, unknown>;
+  return Buffer.from(JSON.stringify({ ...msg, seq }), 'utf8');
+}

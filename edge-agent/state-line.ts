@@ -1,0 +1,64 @@
+// The appliance's state in one line, for the console banner, the serial console, `weft-agent status`
+// and the status page: `waiting for network`, `enrolling (attempt 3, hub unreachable: ...)`,
+// `enrolled as site store-042`, `enforcing generation 7`.
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export type AgentState =
+  | { kind: 'starting' }
+  | { kind: 'not-provisioned'; provisionFile: string }
+  | { kind: 'waiting-network' }
+  | { kind: 'enrolling'; attempt: number; lastError?: string }
+  | { kind: 'enroll-failed'; error: string; fix?: string }
+  | { kind: 'enrolled'; siteId: string }
+  | { kind: 'enforcing'; generation: number; siteId?: string; offline?: boolean }
+  | { kind: 'enforce-failed'; error: string };
+
+export function formatState(s: AgentState): string {
+  switch (s.kind) {
+    case 'starting': return 'starting';
+    case 'not-provisioned': return `not enrolled: no provisioning file at ${s.provisionFile}`;
+    case 'waiting-network': return 'waiting for network';
+    case 'enrolling': return `enrolling (attempt ${s.attempt}${s.lastError ? `, ${s.lastError}` : ''})`;
+    case 'enroll-failed': return `enrollment failed: ${s.error}${s.fix ? ` (fix: ${s.fix})` : ''}`;
+    case 'enrolled': return `enrolled as site ${s.siteId}`;
+    case 'enforcing': return `enforcing generation ${s.generation}${s.generation === 0 ? ' (no policy yet: allow all)' : ''}${s.offline ? ' (hub unreachable)' : ''}`;
+    case 'enforce-failed': return `not enforcing: ${s.error}`;
+  }
+}
+
+/** Writes the line atomically (temp + rename) so a reader never sees half a line. */
+export class StateLine {
+  private current: AgentState = { kind: 'starting' };
+  constructor(private readonly file: string, private readonly onChange?: (line: string, s: AgentState) => void) {}
+
+  get state(): AgentState {
+    return this.current;
+  }
+
+  get line(): string {
+    return formatState(this.current);
+  }
+
+  set(s: AgentState): void {
+    this.current = s;
+    const line = formatState(s);
+    try {
+      mkdirSync(dirname(this.file), { recursive: true });
+      const tmp = `${this.file}.${process.pid}.tmp`;
+      writeFileSync(tmp, line + '\n', { mode: 0o644 });
+      renameSync(tmp, this.file);
+    } catch {
+      // A full or read-only disk must not stop enforcement; the line is still served over HTTP.
+    }
+    this.onChange?.(line, s);
+  }
+}
+
+export function readStateLine(file: string): string | null {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    return null;
+  }
+}

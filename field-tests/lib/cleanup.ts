@@ -1,0 +1,142 @@
+// Removing what runs create: namespaces (after killing every process inside them), WireGuard
+// UAPI sockets, and a sweep for what crashed runs (dead owner pid) left behind.
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { join } from 'node:path';
+import { exec, execQuietSync } from './exec.ts';
+import { isOurWgSocket, ownerOfNetns } from './names.ts';
+
+export const WG_SOCKET_DIR = '/var/run/wireguard';
+
+/** True for a running process; a zombie (dead, not yet reaped by its parent) counts as dead. */
+export function isAlive(pid: number): boolean {
+  try {
+    // /proc/<pid>/stat: "pid (comm) S ..."; comm may hold spaces and parentheses.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+function parseNames(out: string): string[] {
+  // `ip netns list` prints "name" or "name (id: N)"
+  return out.split('\n').map((l) => l.split(' ')[0]).filter(Boolean);
+}
+
+export async function listNetns(): Promise<string[]> {
+  return parseNames((await exec(undefined, ['ip', 'netns', 'list'])).stdout);
+}
+
+function pidsIn(out: string): number[] {
+  return out.split('\n').filter(Boolean).map(Number).filter((p) => p !== process.pid);
+}
+
+/** Kills everything in the namespace with SIGKILL and deletes it; returns the pids killed. */
+export async function removeNetns(name: string): Promise<number[]> {
+  const pids = pidsIn((await exec(undefined, ['ip', 'netns', 'pids', name])).stdout);
+  for (const pid of pids) killQuietly(pid);
+  await exec(undefined, ['ip', 'netns', 'del', name]);
+  return pids;
+}
+
+export function removeNetnsSync(name: string): void {
+  for (const pid of pidsIn(execQuietSync(['ip', 'netns', 'pids', name]))) killQuietly(pid);
+  execQuietSync(['ip', 'netns', 'del', name]);
+}
+
+export function listNetnsSync(): string[] {
+  return parseNames(execQuietSync(['ip', 'netns', 'list']));
+}
+
+export function killQuietly(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+export function wgSockets(tag?: string): string[] {
+  try {
+    return readdirSync(WG_SOCKET_DIR).filter((f) => isOurWgSocket(f, tag));
+  } catch {
+    return [];
+  }
+}
+
+/** Removes this run's socket files (their daemons are dead once the namespaces are gone). */
+export function removeWgSockets(tag: string): string[] {
+  const files = wgSockets(tag);
+  for (const f of files) rmSync(join(WG_SOCKET_DIR, f), { force: true });
+  return files;
+}
+
+function socketRefuses(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createConnection(path);
+    s.on('connect', () => {
+      s.destroy();
+      resolve(false);
+    });
+    s.on('error', () => resolve(true));
+  });
+}
+
+export interface SweepReport {
+  netns: string[];
+  sockets: string[];
+}
+
+/** Removes namespaces of runs whose process is gone, and our socket files nobody listens on. */
+export async function sweepStale(): Promise<SweepReport> {
+  const netns: string[] = [];
+  for (const name of await listNetns()) {
+    const owner = ownerOfNetns(name);
+    if (owner && !isAlive(owner.pid)) {
+      await removeNetns(name);
+      netns.push(name);
+    }
+  }
+  const sockets: string[] = [];
+  for (const f of wgSockets()) {
+    if (await socketRefuses(join(WG_SOCKET_DIR, f))) {
+      rmSync(join(WG_SOCKET_DIR, f), { force: true });
+      sockets.push(f);
+    }
+  }
+  return { netns, sockets };
+}
+
+type SyncCleanup = () => void;
+const pending = new Set<SyncCleanup>();
+const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+let installed = false;
+
+function runPending(): void {
+  for (const fn of [...pending]) {
+    pending.delete(fn);
+    fn();
+  }
+}
+
+function onSignal(signal: NodeJS.Signals): void {
+  runPending();
+  // Restore the default action and re-raise, so the process still dies of the signal it got.
+  for (const s of SIGNALS) process.off(s, onSignal);
+  process.kill(process.pid, signal);
+}
+
+/**
+ * Runs `fn` (synchronously) if the process exits or gets a terminating signal before the
+ * returned function is called. A SIGKILL cannot be caught: sweepStale() handles that case.
+ */
+export function onProcessExit(fn: SyncCleanup): () => void {
+  if (!installed) {
+    installed = true;
+    process.on('exit', runPending);
+    for (const s of SIGNALS) process.on(s, onSignal);
+  }
+  pending.add(fn);
+  return () => pending.delete(fn);
+}

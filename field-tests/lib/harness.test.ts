@@ -1,0 +1,97 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Harness } from './harness.ts';
+import { isAlive, listNetns, sweepStale } from './cleanup.ts';
+import { ownerOfNetns, runNames } from './names.ts';
+
+const isRoot = process.getuid?.() === 0;
+if (!isRoot) console.warn('field-tests/lib/harness.test.ts: namespace tests skipped, they need root');
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(here, '../..');
+
+interface ChildInfo {
+  ns: string;
+  sleeper: number;
+  dir: string;
+}
+
+/** Starts testdata/crash-child.ts and waits for what it built. */
+function startChild(): Promise<{ pid: number; info: ChildInfo; exited: Promise<NodeJS.Signals | null> }> {
+  const child = spawn(process.execPath, [join(repo, 'bin/run.mjs'), join(here, 'testdata/crash-child.ts')], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<NodeJS.Signals | null>((res) => child.on('exit', (_c, sig) => res(sig)));
+  return new Promise((res, rej) => {
+    let out = '';
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      if (line) res({ pid: child.pid as number, info: JSON.parse(line) as ChildInfo, exited });
+    });
+    child.on('exit', (code) => rej(new Error(`crash child exited early (${code}): ${err}`)));
+  });
+}
+
+describe('names', () => {
+  it('embed the owner pid and keep WireGuard names within 15 characters', () => {
+    const n = runNames(4242, 'beef');
+    expect(n.netns('site1')).toBe('wft-4242-beef-site1');
+    expect(ownerOfNetns(n.netns('site1'))).toEqual({ pid: 4242, tag: 'beef' });
+    expect(ownerOfNetns('cni-1234')).toBeUndefined();
+    expect(n.wgIfname('s12')).toBe('wftbeefs12');
+    expect(() => n.wgIfname('much-too-long')).toThrow(/too long/);
+  });
+});
+
+describe.skipIf(!isRoot)('harness lifecycle', () => {
+  const h = Harness.create();
+  afterAll(async () => (await h).cleanup());
+
+  it('captures a process\'s output, waits for it, and kills it with SIGKILL', async () => {
+    const harness = await h;
+    const ns = await harness.addNetns('proc');
+    const p = harness.spawn(ns, ['sh', '-c', 'echo hello from $(ip -o link | wc -l) links; echo oops >&2; sleep 600'], { name: 'talker' });
+    expect((await p.waitForOutput(/hello from (\d+) links/))[1]).toBe('1');
+    await p.waitForOutput(/oops/);
+    expect(await p.kill('SIGKILL')).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(p.running).toBe(false);
+    await expect(p.waitForOutput(/never/, 100)).rejects.toMatchObject({ code: 'HARNESS_COMMAND_FAILED' });
+    const q = harness.spawn(ns, ['sleep', '600'], { name: 'quiet' });
+    await expect(q.waitForOutput(/never/, 100)).rejects.toMatchObject({ code: 'HARNESS_TIMEOUT' });
+    expect(existsSync(p.logFile)).toBe(true);
+    expect(await harness.exec(ns, ['sh', '-c', 'exit 3'])).toMatchObject({ code: 3 });
+    await expect(harness.mustExec(ns, ['false'])).rejects.toMatchObject({ code: 'HARNESS_COMMAND_FAILED' });
+  });
+
+  it('after a SIGKILL of the test process, the next sweep removes its namespaces and processes', async () => {
+    const child = await startChild();
+    expect(await listNetns()).toContain(child.info.ns);
+    process.kill(child.pid, 'SIGKILL');
+    expect(await child.exited).toBe('SIGKILL');
+    expect(isAlive(child.info.sleeper)).toBe(true);
+    await sweepStale();
+    expect(await listNetns()).not.toContain(child.info.ns);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(isAlive(child.info.sleeper)).toBe(false);
+  });
+
+  it('on SIGTERM the exit handler cleans up before the process dies of the signal', async () => {
+    const child = await startChild();
+    process.kill(child.pid, 'SIGTERM');
+    expect(await child.exited).toBe('SIGTERM');
+    expect(await listNetns()).not.toContain(child.info.ns);
+    expect(isAlive(child.info.sleeper)).toBe(false);
+    expect(existsSync(child.info.dir)).toBe(false);
+  });
+
+  it('cleanup is idempotent and the harness refuses work afterwards', async () => {
+    const other = await Harness.create();
+    const ns = await other.addNetns('x');
+    expect((await other.cleanup()).netns).toEqual([ns]);
+    expect(await other.cleanup()).toEqual({ netns: [], pids: [], sockets: [] });
+    await expect(other.addNetns('y')).rejects.toMatchObject({ code: 'HARNESS_CLOSED' });
+  });
+});

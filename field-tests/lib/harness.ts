@@ -1,0 +1,131 @@
+// One run of a field test: owns every namespace and process it creates and removes them all
+// at cleanup(), at process exit, on SIGINT/SIGTERM, or (after a SIGKILL of the test process)
+// at the next run's start.
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HarnessError } from './errors.ts';
+import { exec, mustExec } from './exec.ts';
+import type { ExecResult } from './exec.ts';
+import { runNames } from './names.ts';
+import type { RunNames } from './names.ts';
+import { NsProcess } from './ns-process.ts';
+import type { SpawnOptions } from './ns-process.ts';
+import { killQuietly, onProcessExit, removeNetns, removeNetnsSync, removeWgSockets, sweepStale } from './cleanup.ts';
+
+export interface HarnessOptions {
+  /** Keep the run directory (process logs) after cleanup; also set by WEFT_FIELD_KEEP_LOGS=1. */
+  keepLogs?: boolean;
+}
+
+export interface CleanupReport {
+  netns: string[];
+  /** Pids killed: processes we spawned plus anything else found inside our namespaces. */
+  pids: number[];
+  sockets: string[];
+}
+
+export class Harness {
+  readonly names: RunNames;
+  /** Run directory: logs/ holds one file per spawned process. */
+  readonly dir: string;
+  private readonly netnsList: string[] = [];
+  private readonly procs: NsProcess[] = [];
+  private readonly hooks: (() => Promise<void>)[] = [];
+  private closed = false;
+  private readonly unregister: () => void;
+
+  private constructor(private readonly opts: HarnessOptions) {
+    this.names = runNames();
+    this.dir = mkdtempSync(join(tmpdir(), `weft-field-${this.names.tag}-`));
+    mkdirSync(join(this.dir, 'logs'));
+    this.unregister = onProcessExit(() => this.cleanupSync());
+  }
+
+  static async create(opts: HarnessOptions = {}): Promise<Harness> {
+    if (process.getuid?.() !== 0) throw new HarnessError('HARNESS_NOT_ROOT', 'field tests create network namespaces and need root', 'run the tests as root (CI does)');
+    await sweepStale();
+    return new Harness(opts);
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new HarnessError('HARNESS_CLOSED', 'this harness was already cleaned up');
+  }
+
+  /** Creates the namespace `<prefix><role>` with its loopback up. */
+  async addNetns(role: string): Promise<string> {
+    this.assertOpen();
+    const ns = this.names.netns(role);
+    // Recorded before creation, so a failure halfway still gets cleaned up.
+    this.netnsList.push(ns);
+    await mustExec(undefined, ['ip', 'netns', 'add', ns]);
+    await mustExec(undefined, ['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
+    return ns;
+  }
+
+  /** Runs a command in a namespace (undefined: the host) and returns its exit code and output. */
+  exec(ns: string | undefined, argv: string[], opts?: { input?: string; timeoutMs?: number }): Promise<ExecResult> {
+    return exec(ns, argv, opts);
+  }
+
+  /** Like exec, but throws HARNESS_COMMAND_FAILED on a non-zero exit; returns stdout. */
+  mustExec(ns: string | undefined, argv: string[], opts?: { input?: string; timeoutMs?: number }): Promise<string> {
+    return mustExec(ns, argv, opts);
+  }
+
+  /** Starts a long-running process in a namespace; it is killed at cleanup if still running. */
+  spawn(ns: string | undefined, argv: string[], opts: SpawnOptions): NsProcess {
+    this.assertOpen();
+    const file = join(this.dir, 'logs', `${opts.name.replace(/[^A-Za-z0-9_.-]/g, '_')}-${this.procs.length}.log`);
+    const proc = new NsProcess(ns, argv, opts, file);
+    this.procs.push(proc);
+    return proc;
+  }
+
+  /**
+   * Runs `fn` at the start of cleanup(), last registered first: for things that must stop
+   * before their processes are killed (e.g. a supervisor that would restart its daemon).
+   */
+  onCleanup(fn: () => Promise<void>): void {
+    this.assertOpen();
+    this.hooks.push(fn);
+  }
+
+  /** Every process spawned so far (including exited ones). */
+  processes(): readonly NsProcess[] {
+    return this.procs;
+  }
+
+  async cleanup(): Promise<CleanupReport> {
+    const report: CleanupReport = { netns: [], pids: [], sockets: [] };
+    if (this.closed) return report;
+    this.closed = true;
+    this.unregister();
+    for (const fn of this.hooks.reverse()) await fn().catch(() => {});
+    await Promise.all(this.procs.filter((p) => p.running).map(async (p) => {
+      report.pids.push(p.pid);
+      await p.kill('SIGTERM', 1000);
+    }));
+    for (const ns of this.netnsList) {
+      report.pids.push(...(await removeNetns(ns)));
+      report.netns.push(ns);
+    }
+    report.sockets = removeWgSockets(this.names.tag);
+    if (!this.keepLogs()) rmSync(this.dir, { recursive: true, force: true });
+    return report;
+  }
+
+  private keepLogs(): boolean {
+    return this.opts.keepLogs ?? process.env.WEFT_FIELD_KEEP_LOGS === '1';
+  }
+
+  /** The exit-handler path: synchronous, best effort. */
+  private cleanupSync(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const p of this.procs) if (p.running) killQuietly(p.pid);
+    for (const ns of this.netnsList) removeNetnsSync(ns);
+    removeWgSockets(this.names.tag);
+    if (!this.keepLogs()) rmSync(this.dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,20 @@
+// field-tests/lib: the harness the field-test scenarios and `npm start` build on.
+export { Harness } from './harness.ts';
+export type { CleanupReport, HarnessOptions } from './harness.ts';
+export { HarnessError } from './errors.ts';
+export type { HarnessErrorCode } from './errors.ts';
+export { NsProcess } from './ns-process.ts';
+export type { Exit, SpawnOptions } from './ns-process.ts';
+export type { ExecResult } from './exec.ts';
+export { buildFabric } from './fabric.ts';
+export type { Fabric, FabricOptions, PodNet, SiteNet, WanMember } from './fabric.ts';
+export { addressPlan } from './addressing.ts';
+export type { AddressPlan, PlanOptions, SitePlan } from './addressing.ts';
+export { WanLink } from './link-shaper.ts';
+export type { LinkConditions } from './link-shaper.ts';
+export { probe, probeUntil, startEchoServer, waitForPort } from './connectivity.ts';
+export type { EchoServer, Outcome, ProbeOptions, ProbeResult, Proto } from './connectivity.ts';
+export { connectSitesToHub } from './tunnels.ts';
+export type { FabricTunnels } from './tunnels.ts';
+export { listNetns, sweepStale, wgSockets } from './cleanup.ts';
+export { runNames } from './names.ts';

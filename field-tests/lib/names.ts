@@ -1,0 +1,46 @@
+// Names of everything a run creates. Every name starts with the run's prefix, which embeds the
+// pid of the test process, so a later run can find and remove what a crashed run left behind.
+import { randomBytes } from 'node:crypto';
+
+/** Network namespaces: wft-<pid>-<tag>-<role>. */
+const NETNS_RE = /^wft-(\d+)-([0-9a-f]{4})-/;
+
+export interface RunNames {
+  pid: number;
+  /** 4 hex digits, unique per run. */
+  tag: string;
+  /** Every namespace name starts with this. */
+  prefix: string;
+  netns(role: string): string;
+  /**
+   * A machine-unique interface name for a WireGuard link (its UAPI socket path is global):
+   * wft<tag><role>, at most 15 characters.
+   */
+  wgIfname(role: string): string;
+}
+
+export function runNames(pid = process.pid, tag = randomBytes(2).toString('hex')): RunNames {
+  const prefix = `wft-${pid}-${tag}-`;
+  return {
+    pid,
+    tag,
+    prefix,
+    netns: (role) => `${prefix}${role}`,
+    wgIfname: (role) => {
+      const name = `wft${tag}${role}`;
+      if (name.length > 15) throw new Error(`WireGuard role "${role}" is too long for an interface name (max ${15 - 7} characters)`);
+      return name;
+    },
+  };
+}
+
+/** The owner pid of a namespace created by some run, or undefined for foreign names. */
+export function ownerOfNetns(name: string): { pid: number; tag: string } | undefined {
+  const m = NETNS_RE.exec(name);
+  return m ? { pid: Number(m[1]), tag: m[2] } : undefined;
+}
+
+/** UAPI socket files of our WireGuard links: wft<tag>*.sock. */
+export function isOurWgSocket(file: string, tag?: string): boolean {
+  return tag ? file.startsWith(`wft${tag}`) && file.endsWith('.sock') : /^wft[0-9a-f]{4}.*\.sock$/.test(file);
+}

@@ -1,0 +1,119 @@
+// Hub configuration: defaults, and the command line of `node bin/run.mjs hub/main.ts`.
+import { parseArgs } from 'node:util';
+import type { Peers } from './enroll/peers.ts';
+import type { RetentionCaps } from './store/types.ts';
+
+export interface HubConfig {
+  /** Store, keys, CA and the first admin token live here (created 0700). */
+  dataDir: string;
+  /** HTTPS listener (sites and remote ops). 0 picks a free port. */
+  httpsPort: number;
+  httpsHost: string;
+  /** Plain-HTTP listener on loopback only, for local tools; null disables it. */
+  httpPort: number | null;
+  /** Names and addresses in the server certificate besides localhost/127.0.0.1/::1. */
+  tlsNames: string[];
+  /** The hub's HTTPS URL as sites see it (goes into provisioning files). Default https://<first tls name or 127.0.0.1>:<port>. */
+  publicUrl?: string;
+  mqtt: {
+    /** Listen addresses of the embedded broker (loopback and the overlay address). */
+    hosts: string[];
+    port: number;
+    /** Broker URL handed to sites at enrollment. Default mqtt://<hub overlay IPv4>:<port>. */
+    siteUrl?: string;
+  };
+  overlayV4: string;
+  overlayV6: string;
+  wireguard: {
+    /** host:port sites dial. */
+    endpoint: string;
+    persistentKeepaliveS: number;
+    mtu: number;
+    /** The hub's WireGuard peers (tunnel/ HubTunnel) and its public key. Default: recorded in memory, key from <dataDir>/wireguard.key. */
+    peers?: Peers;
+    publicKey?: string;
+  };
+  heartbeatIntervalS: number;
+  bodyLimitBytes: number;
+  keyRotation: { activationDelayMs: number; overlapMs: number };
+  retention: RetentionCaps;
+  rolloutTickMs: number;
+  logLevel: string;
+  now?: () => number;
+}
+
+export function defaultConfig(dataDir: string): HubConfig {
+  return {
+    dataDir,
+    httpsPort: 8443,
+    httpsHost: '0.0.0.0',
+    httpPort: null,
+    tlsNames: [],
+    mqtt: { hosts: ['127.0.0.1'], port: 1883 },
+    overlayV4: '10.99.0.0/16',
+    overlayV6: 'fd00:99::/64',
+    wireguard: { endpoint: '127.0.0.1:51820', persistentKeepaliveS: 25, mtu: 1420 },
+    heartbeatIntervalS: 5,
+    bodyLimitBytes: 4 * 1024 * 1024,
+    keyRotation: { activationDelayMs: 60_000, overlapMs: 7 * 24 * 3600_000 },
+    retention: { maxRowsPerSite: 100_000, maxAgeMs: 30 * 24 * 3600_000 },
+    rolloutTickMs: 1000,
+    logLevel: 'info',
+  };
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly code = 'HUB_BAD_OPTION';
+}
+
+function port(v: string | undefined, name: string, fallback: number): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`--${name} ${v}: want a port number 0..65535`);
+  return n;
+}
+
+export const USAGE = `usage: node bin/run.mjs hub/main.ts --data-dir <dir> [options]
+  --https-port <n>        HTTPS API (default 8443; 0 picks one)
+  --https-host <addr>     (default 0.0.0.0)
+  --http-port <n>         plain HTTP on 127.0.0.1 for local tools (default off)
+  --tls-name <name|ip>    extra server certificate name (repeatable)
+  --public-url <url>      the hub URL sites use (default https://<first tls name>:<port>)
+  --mqtt-port <n>         embedded broker port (default 1883; 0 picks one)
+  --mqtt-host <addr>      broker listen address (repeatable; default 127.0.0.1)
+  --site-broker-url <url> broker URL given to sites (default mqtt://<hub overlay IPv4>:<port>)
+  --overlay-v4 <cidr>     (default 10.99.0.0/16)   --overlay-v6 <cidr> (default fd00:99::/64)
+  --wg-endpoint <h:p>     WireGuard endpoint sites dial (default 127.0.0.1:51820)
+  --log-level <level>     (default info)`;
+
+export function parseHubArgs(argv: string[]): HubConfig {
+  let v;
+  try {
+    v = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        'data-dir': { type: 'string' }, 'https-port': { type: 'string' }, 'https-host': { type: 'string' }, 'http-port': { type: 'string' },
+        'tls-name': { type: 'string', multiple: true }, 'public-url': { type: 'string' }, 'mqtt-port': { type: 'string' },
+        'mqtt-host': { type: 'string', multiple: true }, 'site-broker-url': { type: 'string' }, 'overlay-v4': { type: 'string' },
+        'overlay-v6': { type: 'string' }, 'wg-endpoint': { type: 'string' }, 'log-level': { type: 'string' },
+      },
+    }).values;
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
+  if (!v['data-dir']) throw new ConfigError('--data-dir is required');
+  const c = defaultConfig(v['data-dir']);
+  c.httpsPort = port(v['https-port'], 'https-port', c.httpsPort);
+  c.httpsHost = v['https-host'] ?? c.httpsHost;
+  c.httpPort = v['http-port'] !== undefined ? port(v['http-port'], 'http-port', 0) : null;
+  c.tlsNames = v['tls-name'] ?? [];
+  c.publicUrl = v['public-url'];
+  c.mqtt = { hosts: v['mqtt-host'] ?? c.mqtt.hosts, port: port(v['mqtt-port'], 'mqtt-port', c.mqtt.port), siteUrl: v['site-broker-url'] };
+  c.overlayV4 = v['overlay-v4'] ?? c.overlayV4;
+  c.overlayV6 = v['overlay-v6'] ?? c.overlayV6;
+  c.wireguard.endpoint = v['wg-endpoint'] ?? c.wireguard.endpoint;
+  c.logLevel = v['log-level'] ?? c.logLevel;
+  return c;
+}

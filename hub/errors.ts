@@ -1,0 +1,76 @@
+// Errors the hub reports to API clients: a stable code, a message for people, and details for tools.
+// Every failure a user can cause is a HubError; anything else reaching the error handler is a bug.
+
+export type HubErrorCode =
+  | 'BAD_REQUEST'
+  | 'BODY_TOO_LARGE'
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'INTERNAL'
+  | 'SITE_NOT_FOUND'
+  | 'SITE_EXISTS'
+  | 'SITE_REVOKED'
+  | 'SITE_INVALID'
+  | 'POLICY_INVALID'
+  | 'POLICY_VERSION_NOT_FOUND'
+  | 'ROLLOUT_NOT_FOUND'
+  | 'ROLLOUT_IN_PROGRESS'
+  | 'ROLLOUT_NO_SITES'
+  | 'ROLLOUT_INVALID'
+  | 'ROLLBACK_NOTHING'
+  | 'OVERLAY_EXHAUSTED'
+  | 'ENROLL_PEER_UNAVAILABLE'
+  | 'ENROLL_TOKEN_INVALID'
+  | 'ENROLL_TOKEN_EXPIRED'
+  | 'ENROLL_TOKEN_USED'
+  | 'ENROLL_SITE_MISMATCH'
+  | 'ENROLL_BAD_PROOF'
+  | 'ENROLL_KEY_MISMATCH'
+  | 'ENROLL_SITE_REVOKED';
+
+const STATUS: Record<HubErrorCode, number> = {
+  BAD_REQUEST: 400,
+  BODY_TOO_LARGE: 413,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  INTERNAL: 500,
+  SITE_NOT_FOUND: 404,
+  SITE_EXISTS: 409,
+  SITE_REVOKED: 409,
+  SITE_INVALID: 400,
+  POLICY_INVALID: 400,
+  POLICY_VERSION_NOT_FOUND: 404,
+  ROLLOUT_NOT_FOUND: 404,
+  ROLLOUT_IN_PROGRESS: 409,
+  ROLLOUT_NO_SITES: 409,
+  ROLLOUT_INVALID: 400,
+  ROLLBACK_NOTHING: 409,
+  OVERLAY_EXHAUSTED: 503,
+  ENROLL_PEER_UNAVAILABLE: 503,
+  ENROLL_TOKEN_INVALID: 401,
+  ENROLL_TOKEN_EXPIRED: 401,
+  ENROLL_TOKEN_USED: 401,
+  ENROLL_SITE_MISMATCH: 403,
+  ENROLL_BAD_PROOF: 401,
+  ENROLL_KEY_MISMATCH: 403,
+  ENROLL_SITE_REVOKED: 403,
+};
+
+export class HubError extends Error {
+  override readonly name = 'HubError';
+  readonly status: number;
+  constructor(readonly code: HubErrorCode, message: string, readonly details?: unknown) {
+    super(message);
+    this.status = STATUS[code];
+  }
+}
+
+export interface ErrorBody {
+  code: string;
+  message: string;
+  details?: unknown;
+}

@@ -1,0 +1,11 @@
+// The hub's health model. Wiring in the hub:
+//   const health = createHealthModel();
+//   const view = createSitesView({ listSites: () => store.listRoutableSites(), health }); // router input
+//   const monitor = await startHealthMonitor({ client: await broker.hubClient(), health, broker, registry, logger });
+//   await app.register(healthRoutes, { health });   // GET /v1/health, GET /v1/health/events (SSE)
+export * from './types.ts';
+export { createHealthModel } from './model.ts';
+export { stepHealth, initialHealthState, heartbeatProblem } from './state-machine.ts';
+export { createSitesView } from './sites-view.ts';
+export { startHealthMonitor, type HealthMonitor, type HealthMonitorOptions } from './monitor.ts';
+export { healthRoutes, healthView, type HealthRoutesOptions } from './routes.ts';

@@ -1,0 +1,106 @@
+// The hub's health model: one pure state machine per site (state-machine.ts), a stateful model that
+// emits events at once (model.ts), an MQTT monitor feeding it (monitor.ts), the SitesView for the
+// router (sites-view.ts) and the HTTP routes (routes.ts: GET /v1/health, GET /v1/health/events SSE).
+import type { EventEmitter } from 'node:events';
+import type { HeartbeatMessage, ServiceCheck } from '../../protocol/messages.ts';
+import type { SiteHealth, SiteHealthEvent, SiteService, SitesView } from '../sites-view.ts';
+
+export type { SiteHealth, SiteHealthEvent };
+
+export interface HealthConfig {
+  /** How often agents send heartbeats. Default 5000 ms. */
+  heartbeatIntervalMs: number;
+  /** A site is stale, hence offline, after this many missed heartbeats. Default 3. */
+  missedHeartbeats: number;
+  /** Hysteresis: good heartbeats in a row before a site goes up (offline/degraded -> online). Default 2. */
+  upAfter: number;
+}
+
+export const DEFAULT_HEALTH_CONFIG: HealthConfig = { heartbeatIntervalMs: 5000, missedHeartbeats: 3, upAfter: 2 };
+
+/** What the state machine consumes. `at` is the hub's clock in ms (injected, never read inside). */
+export type HealthInput =
+  /**
+   * The site's retained status topic. `retained` marks a message replayed from the broker's store
+   * (warm start after a hub restart): a retained `online` is trusted at once and then has to be
+   * confirmed by heartbeats before it goes stale; a live `online` waits for heartbeats (hysteresis).
+   */
+  | { type: 'status'; state: 'online' | 'offline'; retained: boolean; at: number }
+  | { type: 'heartbeat'; heartbeat: HeartbeatMessage; at: number }
+  /** The broker saw the site's session end (aedes only; Mosquitto relies on the last will). */
+  | { type: 'session-down'; at: number }
+  | { type: 'drain'; draining: boolean; at: number }
+  /** Time passes: detects stale heartbeats. */
+  | { type: 'tick'; at: number };
+
+/** Per-site state; plain data. */
+export interface SiteHealthState {
+  siteId: string;
+  health: SiteHealth;
+  /** Health ignoring the drain flag: what the heartbeats and the session say. */
+  condition: 'online' | 'degraded' | 'offline';
+  /** When `health` last changed. */
+  since: number;
+  /** Ops asked to drain: shown as 'draining' while the site is alive. */
+  draining: boolean;
+  /** Consecutive good heartbeats since the last bad one or since the site came back. */
+  goodStreak: number;
+  /** Consecutive heartbeats of any kind since the site was last offline. */
+  aliveStreak: number;
+  lastHeartbeatAt: number | null;
+  /** Last reported load, 0..1 of capacity. */
+  load: number;
+  checks: ServiceCheck[];
+  appliedGeneration: number | null;
+  nodeReady: boolean | null;
+  lastReason: string;
+}
+
+export interface HealthStep {
+  state: SiteHealthState;
+  /** Present when health changed. */
+  event?: SiteHealthEvent;
+}
+
+/**
+ * The stateful model: applies inputs per site and emits 'event' (SiteHealthEvent) at once, and
+ * 'update' (SiteHealthState) on any change of load/checks/health (the SitesView listens to both).
+ */
+export interface HealthModel extends EventEmitter {
+  readonly config: HealthConfig;
+  apply(siteId: string, input: HealthInput): HealthStep;
+  get(siteId: string): SiteHealthState | undefined;
+  list(): SiteHealthState[];
+  /** Detects stale sites; the monitor calls it on a timer, tests call it with their clock. */
+  tick(now: number): SiteHealthEvent[];
+  /** Forgets a site (revoked or deleted). */
+  remove(siteId: string): void;
+}
+
+/** A site as the hub store knows it: everything the router needs except live health and load. */
+export interface SiteRecord {
+  id: string;
+  name: string;
+  labels: Record<string, string>;
+  lat: number;
+  lon: number;
+  clientCidrs: string[];
+  capacity: number;
+  services: SiteService[];
+  /** Ops asked to drain the site (stored, survives a hub restart). */
+  draining: boolean;
+}
+
+export interface SitesViewOptions {
+  /** Non-revoked sites from the hub store. */
+  listSites(): SiteRecord[];
+  health: HealthModel;
+  /** Clock for drain inputs; default Date.now. */
+  now?: () => number;
+}
+
+/** The router's SitesView plus refresh(): call it after any site create/update/drain/revoke in the store. */
+export interface HubSitesView extends SitesView {
+  refresh(): void;
+  close(): void;
+}

@@ -1,0 +1,201 @@
+// The hub process: store, CA and keys, broker, rollout, ingest, health and the HTTP API, wired once.
+// `node bin/run.mjs hub/main.ts --data-dir ... --https-port ...` runs it; tests call startHub().
+import { mkdirSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import type { MqttClient } from 'mqtt';
+import pino, { type Logger } from 'pino';
+import { Registry } from 'prom-client';
+import { loadOrCreatePrivateKey } from '../tunnel/index.ts';
+import { bootstrapAdmin } from './auth/api-tokens.ts';
+import { startBroker, type Broker } from './broker/index.ts';
+import { ConfigError, parseHubArgs, USAGE, type HubConfig } from './config.ts';
+import { MemoryPeers } from './enroll/peers.ts';
+import { OverlayPlan } from './enroll/overlay.ts';
+import { createHealthModel, createSitesView, type HealthModel, type HubSitesView } from './health/index.ts';
+import { startIngest, type Ingest } from './ingest/site-messages.ts';
+import { loadTls } from './pki/ca.ts';
+import { SigningKeys } from './pki/signing-keys.ts';
+import { BundleService } from './rollout/bundles.ts';
+import { RolloutEngine } from './rollout/engine.ts';
+import { PolicyVersions } from './rollout/policy-versions.ts';
+import { buildApp } from './server/app.ts';
+import type { HubServices } from './server/services.ts';
+import { SitesService } from './sites/sites-service.ts';
+import { openHubStore } from './store/sqlite-store.ts';
+import type { HubStore } from './store/types.ts';
+
+export interface Hub {
+  config: HubConfig;
+  /** https://127.0.0.1:<port> */
+  url: string;
+  /** http://127.0.0.1:<port> when the loopback listener is on. */
+  httpUrl: string | null;
+  caFingerprint: string;
+  caCertPem: string;
+  /** Where the first admin token was written on first start (0600). */
+  adminTokenFile: string;
+  broker: Broker;
+  store: HubStore;
+  services: HubServices;
+  health: HealthModel;
+  sitesView: HubSitesView;
+  app: FastifyInstance;
+  close(): Promise<void>;
+}
+
+function publisherOf(client: MqttClient) {
+  return { publish: async (topic: string, payload: Buffer, opts: { qos: 0 | 1; retain: boolean }) => { await client.publishAsync(topic, payload, opts); } };
+}
+
+export async function startHub(config: HubConfig): Promise<Hub> {
+  const now = config.now ?? Date.now;
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const log: Logger = pino({ level: config.logLevel, name: 'weft-hub' });
+  const cleanup: (() => Promise<void> | void)[] = [];
+  const close = async () => {
+    for (const c of cleanup.reverse()) await c();
+    cleanup.length = 0;
+  };
+  try {
+    const store = openHubStore(join(config.dataDir, 'hub.db'));
+    cleanup.push(() => store.close());
+    const tls = loadTls(join(config.dataDir, 'pki'), config.tlsNames);
+    const keys = new SigningKeys(store.keys, join(config.dataDir, 'signing-keys'), config.keyRotation);
+    keys.ensure(now());
+    const adminTokenFile = join(config.dataDir, 'admin-token');
+    if (bootstrapAdmin(store, adminTokenFile, now())) log.info({ file: adminTokenFile }, 'first start: admin token written');
+    const registry = new Registry();
+    const overlay = new OverlayPlan(config.overlayV4, config.overlayV6);
+    const peers = config.wireguard.peers ?? new MemoryPeers();
+    const wgPublicKey = config.wireguard.publicKey ?? loadOrCreatePrivateKey(join(config.dataDir, 'wireguard.key')).publicKey();
+
+    // Revocation effects reach the broker and bundles, which need the sites service first: bound late.
+    let broker: Broker | undefined;
+    let bundles: BundleService | undefined;
+    const sites = new SitesService(store, {
+      kick: async (id) => { await broker?.kick(id); },
+      removePeer: (id) => peers.removePeer(id),
+      clearBundle: async (id) => { await bundles?.clear(id); },
+    }, now);
+    broker = await startBroker({
+      hosts: config.mqtt.hosts, port: config.mqtt.port, logger: log.child({ part: 'broker' }), registry,
+      auth: {
+        authenticate: (username, password) => (sites.verifyCredential(username, password) ? { siteId: username } : null),
+        isRevoked: (id) => store.sites.get(id)?.state !== 'enrolled',
+      },
+    });
+    const b = broker;
+    cleanup.push(() => b.close());
+    const pubClient = await broker.hubClient();
+    bundles = new BundleService(store, keys, publisherOf(pubClient), now);
+    const engine = new RolloutEngine(store, bundles, now, log.child({ part: 'rollout' }));
+    cleanup.push(() => engine.stop());
+    const ingest: Ingest = await startIngest({
+      client: await broker.hubClient(), store, registry, log: log.child({ part: 'ingest' }), now, retention: config.retention,
+      handlers: { onAck: (id, ack) => engine.onAck(id, ack), onAppliedGeneration: (id, g) => engine.onAppliedGeneration(id, g) },
+    });
+    cleanup.push(() => ingest.close());
+
+    const health = createHealthModel({ heartbeatIntervalMs: config.heartbeatIntervalS * 1000 });
+    const sitesView = createSitesView({ listSites: () => sites.routable(), health, now });
+    cleanup.push(() => sitesView.close());
+    sites.on('changed', () => sitesView.refresh());
+    sites.on('removed', (id: string) => { health.remove(id); sitesView.refresh(); });
+
+    // The store is the truth for tunnel peers: re-add every enrolled site (the tunnel starts empty).
+    for (const s of store.sites.list({ state: 'enrolled' })) {
+      if (s.wireguardKey && s.overlayIndex !== null) {
+        const a = overlay.addresses(s.overlayIndex);
+        await peers.addPeer(s.id, s.wireguardKey, [`${a.v4}/32`, `${a.v6}/128`]);
+      }
+    }
+    await bundles.publishKeys();
+
+    const hubAddr = overlay.hub();
+    const services: HubServices = {
+      store, sites, overlay, policies: new PolicyVersions(store, now), rollouts: engine, bundles, keys, registry, log, now,
+      ca: { fingerprint: tls.caFingerprint, certPem: tls.caCertPem },
+      publicUrl: '',
+      enroll: {
+        store, overlay, peers, now, trustedKeys: () => keys.trusted(now()), onEnrolled: (s) => sites.emit('changed', s),
+        settings: {
+          brokerUrl: config.mqtt.siteUrl ?? `mqtt://${hubAddr.v4}:${broker.port}`,
+          wireguard: { hubPublicKey: wgPublicKey, hubEndpoint: config.wireguard.endpoint, persistentKeepaliveS: config.wireguard.persistentKeepaliveS, mtu: config.wireguard.mtu },
+          heartbeatIntervalS: config.heartbeatIntervalS,
+        },
+      },
+    };
+    let plain: http.Server | undefined;
+    const app = await buildApp(services, {
+      bodyLimit: config.bodyLimitBytes,
+      serverFactory: (handler) => {
+        plain = http.createServer(handler);
+        return https.createServer({ key: tls.keyPem, cert: tls.certPem }, handler);
+      },
+    });
+    cleanup.push(() => app.close());
+    await app.listen({ port: config.httpsPort, host: config.httpsHost });
+    const httpsPort = (app.server.address() as AddressInfo).port;
+    services.publicUrl = config.publicUrl ?? `https://${config.tlsNames[0] ?? '127.0.0.1'}:${httpsPort}`;
+    let httpUrl: string | null = null;
+    if (config.httpPort !== null && plain) {
+      const p = plain;
+      await new Promise<void>((res, rej) => { p.once('error', rej); p.listen(config.httpPort!, '127.0.0.1', () => res()); });
+      cleanup.push(() => new Promise<void>((res) => { p.closeAllConnections(); p.close(() => res()); }));
+      httpUrl = `http://127.0.0.1:${(p.address() as AddressInfo).port}`;
+    }
+
+    // Keys that stop being trusted are withdrawn from the broadcast; rollouts resume where the store says.
+    let trustedIds = keys.trusted(now()).map((k) => k.keyId).join();
+    const maintenance = setInterval(() => {
+      const ids = keys.trusted(now()).map((k) => k.keyId).join();
+      if (ids !== trustedIds) {
+        trustedIds = ids;
+        bundles!.publishKeys().catch((err: Error) => log.warn({ err: err.message }, 'signing keys publish failed'));
+      }
+    }, config.rolloutTickMs);
+    maintenance.unref();
+    cleanup.push(() => clearInterval(maintenance));
+    await engine.resume();
+    engine.start(config.rolloutTickMs);
+
+    log.info({ url: `https://127.0.0.1:${httpsPort}`, httpUrl, mqtt: broker.url(), caFingerprint: tls.caFingerprint }, 'hub started');
+    return {
+      config, url: `https://127.0.0.1:${httpsPort}`, httpUrl, caFingerprint: tls.caFingerprint, caCertPem: tls.caCertPem, adminTokenFile,
+      broker, store, services, health, sitesView, app, close,
+    };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+async function runProcess(argv: string[]): Promise<void> {
+  let config: HubConfig;
+  try {
+    config = parseHubArgs(argv);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    process.stderr.write(`hub: ${e.message}\n${USAGE}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const hub = await startHub(config);
+  process.stdout.write(`weft hub: ${hub.url}${hub.httpUrl ? ` (local: ${hub.httpUrl})` : ''}\n` +
+    `  broker: ${hub.broker.url()}\n  CA fingerprint (sha256): ${hub.caFingerprint}\n  admin token file: ${hub.adminTokenFile}\n`);
+  const stop = () => { void hub.close().then(() => process.exit(0)); };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  runProcess(process.argv.slice(2)).catch((err: unknown) => {
+    process.stderr.write(`hub: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}

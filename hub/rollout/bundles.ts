@@ -1,0 +1,56 @@
+// Building, signing, recording and publishing one site's bundle. The generation is taken and the
+// bundle recorded in one transaction before it is published, so a generation is never reused and
+// a bundle is never published that the store does not know (a crash in between is healed by
+// republishing the recorded bundle on resume).
+import { encodeBundle, signBundle } from '../../policy/bundle.ts';
+import { delivery, topics } from '../../protocol/topics.ts';
+import type { SigningKeysMessage } from '../../protocol/messages.ts';
+import type { SigningKeys } from '../pki/signing-keys.ts';
+import type { BundleRecord, HubStore, SiteRecord } from '../store/types.ts';
+import { policiesForSite } from './site-policies.ts';
+
+/** The hub's MQTT client as the rollout needs it (mqtt.js publishAsync fits). */
+export interface Publisher {
+  publish(topic: string, payload: Buffer, opts: { qos: 0 | 1; retain: boolean }): Promise<void>;
+}
+
+export class BundleService {
+  constructor(
+    private readonly store: HubStore,
+    private readonly keys: SigningKeys,
+    private readonly publisher: Publisher,
+    private readonly now: () => number,
+  ) {}
+
+  /** Records a new generation of the site's bundle built from `policyVersion` (0: no policies). */
+  record(site: SiteRecord, policyVersion: number, rolloutId: number | null, onRecorded?: (b: BundleRecord) => void): BundleRecord {
+    const objects = policyVersion === 0 ? [] : (this.store.policies.get(policyVersion)?.objects ?? []);
+    const t = this.now();
+    const { privateKey } = this.keys.active(t);
+    return this.store.tx(() => {
+      const generation = this.store.rollouts.nextGeneration(site.id);
+      const signed = signBundle({
+        siteId: site.id, generation, issuedAt: new Date(t).toISOString(), policyVersion, policies: policiesForSite(objects, site),
+      }, privateKey);
+      const rec: BundleRecord = { siteId: site.id, generation, policyVersion, rolloutId, bundle: encodeBundle(signed).toString('utf8'), createdAt: t };
+      this.store.rollouts.addBundle(rec);
+      onRecorded?.(rec);
+      return rec;
+    });
+  }
+
+  async publish(b: BundleRecord): Promise<void> {
+    await this.publisher.publish(topics.bundle(b.siteId), Buffer.from(b.bundle, 'utf8'), delivery.bundle);
+  }
+
+  /** Removes a revoked site's retained bundle (an empty retained payload clears it). */
+  async clear(siteId: string): Promise<void> {
+    await this.publisher.publish(topics.bundle(siteId), Buffer.alloc(0), delivery.bundle);
+  }
+
+  /** Publishes the keys agents must trust now (retained): done before a new key signs anything. */
+  async publishKeys(): Promise<void> {
+    const msg: SigningKeysMessage = { v: 1, keys: this.keys.trusted(this.now()).map((k) => ({ keyId: k.keyId, publicKey: k.publicKey })) };
+    await this.publisher.publish(topics.signingKeys, Buffer.from(JSON.stringify(msg), 'utf8'), { qos: 1, retain: true });
+  }
+}

@@ -1,0 +1,223 @@
+// Staged rollouts. All state lives in the store, so the engine is a function of it: tick() reads a
+// rollout, publishes what its current stage still needs, and advances when every site of the stage
+// acked `applied` (and the audit window passed). Any `rejected` ack fails the rollout. After a hub
+// restart, resume() ticks every running rollout: unacked bundles are republished (same generation,
+// same bytes) and heartbeats reporting an applied generation count as acks that were lost.
+import type { Logger } from 'pino';
+import type { AckMessage } from '../../protocol/messages.ts';
+import { HubError } from '../errors.ts';
+import type { BundleRecord, HubStore, LabelSelector, RolloutRecord, RolloutSite, StageSpec } from '../store/types.ts';
+import type { BundleService } from './bundles.ts';
+import { planStages } from './plan.ts';
+import { matches } from './selector.ts';
+
+export interface RolloutRequest {
+  policyVersion: number;
+  selector: LabelSelector;
+  stages: StageSpec[];
+  auditWindowS: number;
+  /** Supersede a running rollout instead of refusing. */
+  force?: boolean;
+}
+
+export interface RolloutStatus {
+  rollout: RolloutRecord;
+  stages: { index: number; name: string; sites: RolloutSite[]; applied: number; rejected: number; pending: number }[];
+}
+
+export class RolloutEngine {
+  private timer: NodeJS.Timeout | undefined;
+  private readonly busy = new Set<number>();
+  /** Rollouts whose tick was asked for while one ran: the running tick steps once more. */
+  private readonly again = new Set<number>();
+  /** `${site}:${generation}` published by this process; retained QoS 1 delivers them, so each goes out once per process. */
+  private readonly published = new Set<string>();
+
+  constructor(
+    private readonly store: HubStore,
+    private readonly bundles: BundleService,
+    private readonly now: () => number,
+    private readonly log: Logger,
+  ) {}
+
+  /** Ticks running rollouts every intervalMs (audit windows end, failed publishes are retried). */
+  start(intervalMs: number): void {
+    this.timer = setInterval(() => void this.resume(), intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  async resume(): Promise<void> {
+    for (const r of this.store.rollouts.list({ state: 'running', limit: 1000 })) await this.tick(r.id);
+  }
+
+  async create(req: RolloutRequest, actor: string): Promise<RolloutRecord> {
+    if (req.policyVersion !== 0 && !this.store.policies.get(req.policyVersion)) {
+      throw new HubError('POLICY_VERSION_NOT_FOUND', `no policy version ${req.policyVersion}`);
+    }
+    const targets = this.store.sites.list({ state: 'enrolled' }).filter((s) => matches(req.selector, s.labels)).map((s) => s.id);
+    if (!targets.length) throw new HubError('ROLLOUT_NO_SITES', 'no enrolled site matches the selector');
+    const plan = planStages(targets, req.stages);
+    const id = this.store.tx(() => {
+      this.supersedeRunning(req.force === true, actor);
+      const t = this.now();
+      const rid = this.store.rollouts.create({
+        kind: 'rollout', policyVersion: req.policyVersion, selector: req.selector, stages: plan.stages, auditWindowS: req.auditWindowS,
+        state: 'running', stage: 0, stageAckedAt: null, reason: null, createdBy: actor, createdAt: t, updatedAt: t,
+      }, plan.assignment.map((a) => ({ ...a, policyVersion: req.policyVersion })));
+      this.store.audit.record({ at: t, actor, action: 'rollout.start', target: `rollout/${rid}`, details: { ...req, sites: targets.length } });
+      return rid;
+    });
+    await this.tick(id);
+    return this.store.rollouts.get(id)!;
+  }
+
+  /**
+   * Rolls back a rollout (default: the latest): every site it reached gets the policy version it had
+   * before, as a NEW generation (agents never go back to an old generation number).
+   */
+  async rollback(rolloutId: number | undefined, actor: string): Promise<RolloutRecord> {
+    const target = rolloutId !== undefined ? this.store.rollouts.get(rolloutId) : this.store.rollouts.list({ limit: 50 }).find((r) => r.kind === 'rollout');
+    if (!target) throw new HubError(rolloutId !== undefined ? 'ROLLOUT_NOT_FOUND' : 'ROLLBACK_NOTHING', 'no rollout to roll back');
+    const reached = this.store.rollouts.sites(target.id).filter((s) => s.generation !== null && this.store.sites.get(s.siteId)?.state === 'enrolled');
+    if (!reached.length) throw new HubError('ROLLBACK_NOTHING', `rollout ${target.id} reached no site`);
+    const sites = reached.map((s) => ({ siteId: s.siteId, stage: 0, policyVersion: this.store.rollouts.bundleBefore(s.siteId, s.generation!)?.policyVersion ?? 0 }));
+    const id = this.store.tx(() => {
+      const t = this.now();
+      for (const r of this.store.rollouts.list({ state: 'running', limit: 1000 })) {
+        this.store.rollouts.update(r.id, { state: r.id === target.id ? 'rolled-back' : 'superseded', reason: `rollback by ${actor}`, updatedAt: t });
+      }
+      if (target.state !== 'running') this.store.rollouts.update(target.id, { state: 'rolled-back', updatedAt: t });
+      const rid = this.store.rollouts.create({
+        kind: 'rollback', policyVersion: sites[0].policyVersion, selector: target.selector, stages: [{ name: 'all', percent: 100 }],
+        auditWindowS: 0, state: 'running', stage: 0, stageAckedAt: null, reason: `rollback of rollout ${target.id}`, createdBy: actor, createdAt: t, updatedAt: t,
+      }, sites);
+      this.store.audit.record({ at: t, actor, action: 'rollout.rollback', target: `rollout/${target.id}`, details: { rollback: rid, sites: sites.length } });
+      return rid;
+    });
+    await this.tick(id);
+    return this.store.rollouts.get(id)!;
+  }
+
+  status(id: number): RolloutStatus {
+    const rollout = this.store.rollouts.get(id);
+    if (!rollout) throw new HubError('ROLLOUT_NOT_FOUND', `no rollout ${id}`);
+    const sites = this.store.rollouts.sites(id);
+    return {
+      rollout,
+      stages: rollout.stages.map((s, index) => {
+        const st = sites.filter((x) => x.stage === index);
+        const applied = st.filter((x) => x.result === 'applied').length;
+        const rejected = st.filter((x) => x.result === 'rejected').length;
+        return { index, name: s.name, sites: st, applied, rejected, pending: st.length - applied - rejected };
+      }),
+    };
+  }
+
+  /** An ack from a site: recorded, then the rollouts waiting for it move on. */
+  async onAck(siteId: string, ack: AckMessage): Promise<void> {
+    const t = this.now();
+    const touched = this.store.tx(() => {
+      this.store.rollouts.addAck({ siteId, generation: ack.generation, result: ack.result, code: ack.code ?? null, reason: ack.reason ?? null, at: ack.at, receivedAt: t });
+      return this.store.rollouts.recordAck(siteId, ack.generation, ack.result, ack.code ?? null, ack.reason ?? null, t);
+    });
+    for (const id of touched) await this.tick(id);
+  }
+
+  /** A heartbeat's applied generation confirms bundles whose ack was lost (e.g. across a hub restart). */
+  async onAppliedGeneration(siteId: string, applied: number): Promise<void> {
+    const pending = this.store.rollouts.pendingForSite(siteId).filter((p) => p.generation! <= applied);
+    if (!pending.length) return;
+    const t = this.now();
+    const touched = this.store.tx(() => pending.flatMap((p) => this.store.rollouts.recordAck(siteId, p.generation!, 'applied', null, 'confirmed by heartbeat', t)));
+    for (const id of new Set(touched)) await this.tick(id);
+  }
+
+  private supersedeRunning(force: boolean, actor: string): void {
+    const running = this.store.rollouts.list({ state: 'running', limit: 1000 });
+    if (running.length && !force) {
+      throw new HubError('ROLLOUT_IN_PROGRESS', `rollout ${running.map((r) => r.id).join(', ')} is running: wait, roll it back, or force`, { running: running.map((r) => r.id) });
+    }
+    for (const r of running) this.store.rollouts.update(r.id, { state: 'superseded', reason: `superseded by ${actor}`, updatedAt: this.now() });
+  }
+
+  async tick(id: number): Promise<void> {
+    // One tick per rollout at a time: acks arrive concurrently, and publishing is async.
+    if (this.busy.has(id)) {
+      this.again.add(id);
+      return;
+    }
+    this.busy.add(id);
+    try {
+      do {
+        this.again.delete(id);
+        while (await this.step(id));
+      } while (this.again.has(id));
+    } finally {
+      this.busy.delete(id);
+    }
+  }
+
+  /** One step of the state machine; true when it advanced a stage and should step again. */
+  private async step(id: number): Promise<boolean> {
+    const r = this.store.rollouts.get(id);
+    if (!r || r.state !== 'running') return false;
+    const t = this.now();
+    const live = this.store.rollouts.sites(id).filter((s) => this.store.sites.get(s.siteId)?.state === 'enrolled');
+    const rejected = live.find((s) => s.result === 'rejected');
+    if (rejected) {
+      const reason = `site ${rejected.siteId} rejected generation ${rejected.generation}: ${rejected.code ?? ''} ${rejected.reason ?? ''}`.trim();
+      this.store.tx(() => {
+        this.store.rollouts.update(id, { state: 'failed', reason, updatedAt: t });
+        this.store.audit.record({ at: t, actor: 'hub', action: 'rollout.failed', target: `rollout/${id}`, details: { reason } });
+      });
+      this.log.warn({ rollout: id, reason }, 'rollout failed');
+      return false;
+    }
+    const stage = live.filter((s) => s.stage === r.stage);
+    await this.publishStage(r, stage);
+    if (!stage.every((s) => s.result === 'applied')) return false;
+    if (r.stageAckedAt === null) {
+      this.store.rollouts.update(id, { stageAckedAt: t, updatedAt: t });
+      if (r.auditWindowS > 0) return false;
+    } else if (t < r.stageAckedAt + r.auditWindowS * 1000) {
+      return false;
+    }
+    const next = r.stage + 1;
+    const done = next >= r.stages.length;
+    this.store.tx(() => {
+      this.store.rollouts.update(id, { stage: next, stageAckedAt: null, state: done ? 'completed' : 'running', updatedAt: t });
+      this.store.audit.record({ at: t, actor: 'hub', action: done ? 'rollout.completed' : 'rollout.stage', target: `rollout/${id}`, details: { stage: next } });
+    });
+    this.log.info({ rollout: id, stage: next, done }, done ? 'rollout completed' : 'rollout stage passed');
+    return !done;
+  }
+
+  /** Records a bundle for every stage site that has none yet, and publishes every unacked one this process has not published. */
+  private async publishStage(r: RolloutRecord, stage: RolloutSite[]): Promise<void> {
+    const due: BundleRecord[] = [];
+    for (const s of stage) {
+      if (s.result !== null) continue;
+      let bundle = s.generation !== null ? this.store.rollouts.latestBundle(s.siteId) : undefined;
+      if (!bundle || bundle.generation !== s.generation) {
+        // Not yet recorded, or a newer generation was published since (by a superseded rollout): record anew.
+        const site = this.store.sites.get(s.siteId)!;
+        bundle = this.bundles.record(site, s.policyVersion, r.id, (b) => this.store.rollouts.markPublished(r.id, s.siteId, b.generation, b.createdAt));
+      }
+      if (!this.published.has(`${bundle.siteId}:${bundle.generation}`)) due.push(bundle);
+    }
+    // In parallel: QoS 1 waits for each PUBACK, and a stage may hold thousands of sites.
+    await Promise.all(due.map(async (b) => {
+      try {
+        await this.bundles.publish(b);
+        this.published.add(`${b.siteId}:${b.generation}`);
+      } catch (e) {
+        // The broker is down or closing: the next tick republishes.
+        this.log.warn({ rollout: r.id, site: b.siteId, err: (e as Error).message }, 'bundle publish failed; will retry');
+      }
+    }));
+  }
+}

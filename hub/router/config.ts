@@ -1,0 +1,131 @@
+// Router options as the hub passes them, validated into a complete config with defaults.
+// Bad options are RouterConfigErrors naming the option path and a hint, never a stack trace.
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { SitesView } from '../sites-view.ts';
+import { validLatLon, type LatLon } from './geo.ts';
+import { parseCidr, parseIp } from './ip.ts';
+import type { CidrRoute } from './locate.ts';
+import type { NoHealthySite } from './rank.ts';
+
+export type RouterConfigErrorCode = 'ROUTER_BAD_OPTION' | 'ROUTER_BAD_ZONE' | 'ROUTER_BAD_CIDR' | 'ROUTER_UNKNOWN_REGION' | 'ROUTER_BAD_LOCATION' | 'ROUTER_GEO_DB';
+
+export class RouterConfigError extends Error {
+  override readonly name = 'RouterConfigError';
+  constructor(readonly code: RouterConfigErrorCode, readonly path: string, message: string, readonly hint?: string) {
+    super(`router.${path}: ${message} (${code})${hint ? `\n  hint: ${hint}` : ''}`);
+  }
+}
+
+export interface NameserverOption {
+  /** Host name of the name server; inside the zone it needs addresses (glue). */
+  name: string;
+  addresses?: string[];
+}
+
+export interface RouterOptions {
+  sites: SitesView;
+  /** The zone the router is authoritative for, e.g. `svc.example.com`. */
+  zone: string;
+  dns?: { host?: string; port?: number };
+  /** TTL of A/AAAA answers in seconds (default 10). */
+  ttl?: number;
+  /** How long resolvers cache "no such name" (SOA minimum; default: ttl). */
+  negativeTtl?: number;
+  /** How many sites to put in one answer (default 1). */
+  answerSites?: number;
+  nameservers?: NameserverOption[];
+  /** SOA RNAME as a mail address or DNS name (default hostmaster.<zone>). */
+  hostmaster?: string;
+  cidrMap?: CidrRoute[];
+  regions?: Record<string, LatLon>;
+  /** A MaxMind-format (GeoLite2/GeoIP2 City) database. */
+  geoDbPath?: string;
+  /** Where clients are when nothing else locates them; absent: such clients go to the least loaded site. */
+  defaultLocation?: LatLon;
+  /** What to answer when no site offering a service is healthy (default fail-open). */
+  noHealthySite?: NoHealthySite;
+  /** Distances are compared rounded down to this many km, so nearby sites share load (default 1). */
+  distanceGranularityKm?: number;
+  /** The EDNS UDP payload size we advertise and accept up to (default 1232, the DNS Flag Day value). */
+  udpPayloadSize?: number;
+  logger?: Logger;
+  registry?: Registry;
+}
+
+export interface RouterConfig {
+  zone: string;
+  host: string;
+  port: number;
+  ttl: number;
+  negativeTtl: number;
+  answerSites: number;
+  nameservers: { name: string; addresses: string[] }[];
+  hostmaster: string;
+  cidrMap: CidrRoute[];
+  regions: Record<string, LatLon>;
+  geoDbPath: string | null;
+  defaultLocation: LatLon | null;
+  noHealthySite: NoHealthySite;
+  distanceGranularityKm: number;
+  udpPayloadSize: number;
+}
+
+const LABEL = /^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$/;
+
+export function validName(name: string): boolean {
+  return name.length > 0 && name.length <= 253 && name.split('.').every((l) => LABEL.test(l));
+}
+
+function int(path: string, v: number | undefined, def: number, min: number, max: number): number {
+  if (v === undefined) return def;
+  if (!Number.isInteger(v) || v < min || v > max) throw new RouterConfigError('ROUTER_BAD_OPTION', path, `${v} is not an integer in [${min}, ${max}]`);
+  return v;
+}
+
+export function resolveConfig(o: RouterOptions): RouterConfig {
+  const zone = String(o.zone ?? '').toLowerCase().replace(/\.$/, '');
+  if (!validName(zone)) throw new RouterConfigError('ROUTER_BAD_ZONE', 'zone', `"${o.zone}" is not a DNS name`, 'e.g. zone: svc.example.com');
+  const ttl = int('ttl', o.ttl, 10, 0, 86_400);
+  const regions = o.regions ?? {};
+  for (const [name, p] of Object.entries(regions)) {
+    if (!validLatLon(p)) throw new RouterConfigError('ROUTER_BAD_LOCATION', `regions.${name}`, 'needs lat in [-90, 90] and lon in [-180, 180]');
+  }
+  const cidrMap = o.cidrMap ?? [];
+  cidrMap.forEach((r, i) => {
+    if (!parseCidr(r.cidr)) throw new RouterConfigError('ROUTER_BAD_CIDR', `cidrMap[${i}].cidr`, `"${r.cidr}" is not a CIDR`, 'e.g. 10.20.0.0/16 or 2001:db8:42::/48');
+    if (!r.site === !r.region) throw new RouterConfigError('ROUTER_BAD_OPTION', `cidrMap[${i}]`, 'needs exactly one of site or region');
+    if (r.region && !regions[r.region]) throw new RouterConfigError('ROUTER_UNKNOWN_REGION', `cidrMap[${i}].region`, `region "${r.region}" is not configured`, `add it under regions: { ${r.region}: { lat, lon } }`);
+  });
+  if (o.defaultLocation && !validLatLon(o.defaultLocation)) throw new RouterConfigError('ROUTER_BAD_LOCATION', 'defaultLocation', 'needs lat in [-90, 90] and lon in [-180, 180]');
+  const nameservers = (o.nameservers ?? [{ name: `ns1.${zone}` }]).map((ns, i) => {
+    const name = ns.name.toLowerCase().replace(/\.$/, '');
+    if (!validName(name)) throw new RouterConfigError('ROUTER_BAD_OPTION', `nameservers[${i}].name`, `"${ns.name}" is not a DNS name`);
+    const addresses = ns.addresses ?? [];
+    addresses.forEach((a, j) => {
+      if (!parseIp(a)) throw new RouterConfigError('ROUTER_BAD_OPTION', `nameservers[${i}].addresses[${j}]`, `"${a}" is not an IP address`);
+    });
+    return { name, addresses };
+  });
+  const noHealthySite = o.noHealthySite ?? 'fail-open';
+  if (noHealthySite !== 'fail-open' && noHealthySite !== 'fail-closed') throw new RouterConfigError('ROUTER_BAD_OPTION', 'noHealthySite', `"${String(noHealthySite)}" is not fail-open or fail-closed`);
+  const granularity = o.distanceGranularityKm ?? 1;
+  if (!(granularity >= 0)) throw new RouterConfigError('ROUTER_BAD_OPTION', 'distanceGranularityKm', 'must be >= 0');
+  return {
+    zone,
+    host: o.dns?.host ?? '127.0.0.1',
+    port: int('dns.port', o.dns?.port, 53, 0, 65_535),
+    ttl,
+    negativeTtl: int('negativeTtl', o.negativeTtl, ttl, 0, 86_400),
+    answerSites: int('answerSites', o.answerSites, 1, 1, 64),
+    nameservers,
+    hostmaster: (o.hostmaster ?? `hostmaster.${zone}`).replace('@', '.'),
+    cidrMap,
+    regions,
+    geoDbPath: o.geoDbPath ?? null,
+    defaultLocation: o.defaultLocation ?? null,
+    noHealthySite,
+    distanceGranularityKm: granularity,
+    udpPayloadSize: int('udpPayloadSize', o.udpPayloadSize, 1232, 512, 4096),
+  };
+}

@@ -1,0 +1,177 @@
+// One DNS query in, one response out (or nothing). The hot path: parse the header and question by
+// hand, locate the client (cached per client address or ECS subnet), find the encoded answer in a
+// cache keyed by (name, type, location bucket), copy it and patch id, flags, question and OPT.
+// Caches are emptied synchronously on Routing's 'invalidate', so a health change applies at once.
+import { parseIp } from './ip.ts';
+import { BADVERS, FLAG_QR, FLAG_RD, FLAG_TC, QCLASS_ANY, QCLASS_IN, QTYPE, optLength, parseQuery, questionName, subnetIp, writeOpt, type Query } from './dns-wire.ts';
+import { ZoneAnswers, type Template } from './dns-answers.ts';
+import type { ClientLocation } from './locate.ts';
+import type { Invalidation, Routing } from './routing.ts';
+
+type NameEntry =
+  | { kind: 'fixed'; name: string; byType: Map<number, Template> }
+  | { kind: 'service'; name: string; service: string; byKey: Map<string, Template> };
+
+export type Transport = 'udp' | 'tcp';
+
+export interface Outcome {
+  rcode: number;
+  truncated: boolean;
+  cached: boolean;
+}
+
+/** Bounds the name cache: random names (a cache-busting flood) must not grow memory without end. */
+const NAME_CACHE_LIMIT = 50_000;
+const TCP_MAX = 65_535;
+
+export class DnsResolver {
+  private readonly names = new Map<string, NameEntry>();
+  private readonly answers: ZoneAnswers;
+  private readonly onInvalidate = (what: Invalidation) => this.invalidate(what);
+  /** What the last handle() did, for metrics without allocating per query. */
+  readonly last: Outcome = { rcode: 0, truncated: false, cached: false };
+
+  constructor(private readonly routing: Routing, now = Date.now()) {
+    this.answers = new ZoneAnswers(routing.config, now);
+    routing.on('invalidate', this.onInvalidate);
+  }
+
+  close(): void {
+    this.routing.off('invalidate', this.onInvalidate);
+  }
+
+  private invalidate(what: Invalidation): void {
+    if (what === null) {
+      this.names.clear();
+      return;
+    }
+    for (const e of this.names.values()) if (e.kind === 'service' && what.has(e.service)) e.byKey.clear();
+  }
+
+  /** Returns the response to send, or null to send nothing. Never throws on any input. */
+  handle(msg: Buffer, source: string, transport: Transport): Buffer | null {
+    const p = parseQuery(msg);
+    if (p.kind === 'drop') return null;
+    if (p.kind === 'error') return this.bare(p.id, p.flags, p.rcode);
+    const q = p.q;
+    if (q.edns && q.edns.version > 0) return this.badVersion(msg, q);
+    this.last.cached = true;
+    let t: Template;
+    let loc: ClientLocation | null = null;
+    if (q.qclass !== QCLASS_IN && q.qclass !== QCLASS_ANY) t = this.fixedFor(msg, q, true);
+    else {
+      const entry = this.entry(msg, q);
+      if (entry.kind === 'fixed') t = this.fixedFor(msg, q, false, entry);
+      else {
+        loc = this.locate(q, source);
+        const key = `${q.qtype}|${loc.bucket}`;
+        let hit = entry.byKey.get(key);
+        if (!hit) {
+          this.last.cached = false;
+          hit = this.answers.service(entry.name, q.qtype, this.routing.decide(entry.service, loc));
+          entry.byKey.set(key, hit);
+        }
+        t = hit;
+      }
+    }
+    const scope = t.located && loc && q.edns?.ecs && q.edns.ecs.sourcePrefix > 0 ? loc.scope : 0;
+    return this.fill(msg, q, t, scope, transport);
+  }
+
+  private entry(msg: Buffer, q: Query): NameEntry {
+    const have = this.names.get(q.nameKey);
+    if (have) return have;
+    this.last.cached = false;
+    const name = questionName(msg, q);
+    const zone = this.routing.config.zone;
+    const label = name.endsWith(`.${zone}`) ? name.slice(0, -zone.length - 1) : '';
+    const isService = label !== '' && !label.includes('.') && this.routing.hasService(label);
+    const fixed = this.answers.fixed(name, QTYPE.A, isService);
+    const e: NameEntry = fixed ? { kind: 'fixed', name, byType: new Map() } : { kind: 'service', name, service: label, byKey: new Map() };
+    if (this.names.size >= NAME_CACHE_LIMIT) this.names.clear();
+    this.names.set(q.nameKey, e);
+    return e;
+  }
+
+  private fixedFor(msg: Buffer, q: Query, badClass: boolean, entry?: NameEntry): Template {
+    const name = entry?.name ?? questionName(msg, q);
+    if (badClass) return this.answers.refused(name);
+    const e = entry as Extract<NameEntry, { kind: 'fixed' }>;
+    let t = e.byType.get(q.qtype);
+    if (!t) {
+      this.last.cached = false;
+      t = this.answers.fixed(name, q.qtype, false) as Template;
+      e.byType.set(q.qtype, t);
+    }
+    return t;
+  }
+
+  private locate(q: Query, source: string): ClientLocation {
+    const ecs = q.edns?.ecs;
+    // Source prefix 0 means "do not use my client's address" (RFC 7871 §7.1.2): use the resolver's.
+    if (ecs && ecs.sourcePrefix > 0) {
+      const key = `e${ecs.family}/${ecs.sourcePrefix}:${ecs.raw.toString('latin1')}`;
+      return this.routing.locator.cached(key) ?? this.routing.locate(subnetIp(ecs), key);
+    }
+    return this.routing.locator.cached(source) ?? this.routing.locate(parseIp(source) ?? { family: 4, bytes: new Uint8Array(4) }, source);
+  }
+
+  private fill(msg: Buffer, q: Query, t: Template, scope: number, transport: Transport): Buffer {
+    const opt = q.edns ? optLength(q.edns) : 0;
+    const limit = transport === 'tcp' ? TCP_MAX : q.edns ? Math.max(512, Math.min(q.edns.udpSize, this.routing.config.udpPayloadSize)) : 512;
+    this.last.rcode = t.rcode;
+    this.last.truncated = t.buf.length + opt > limit;
+    if (this.last.truncated) return this.truncated(msg, q, t, opt);
+    const out = Buffer.allocUnsafe(t.buf.length + opt);
+    // TypedArray.set and a byte loop: Buffer.copy's argument checks cost more than these short copies.
+    out.set(t.buf);
+    out.writeUInt16BE(q.id, 0);
+    out.writeUInt16BE(t.flags | (q.flags & FLAG_RD), 2);
+    for (let i = 12; i < q.questionEnd; i++) out[i] = msg[i];
+    if (q.edns) {
+      out.writeUInt16BE(t.arcount + 1, 10);
+      writeOpt(out, t.buf.length, q.edns, this.routing.config.udpPayloadSize, scope);
+    }
+    return out;
+  }
+
+  /** Too big for the client's UDP size: header and question with TC set, so it retries over TCP. */
+  private truncated(msg: Buffer, q: Query, t: Template, opt: number): Buffer {
+    const out = Buffer.alloc(q.questionEnd + opt);
+    out.writeUInt16BE(q.id, 0);
+    out.writeUInt16BE(t.flags | FLAG_TC | (q.flags & FLAG_RD), 2);
+    out.writeUInt16BE(1, 4);
+    msg.copy(out, 12, 12, q.questionEnd);
+    if (q.edns) {
+      out.writeUInt16BE(1, 10);
+      writeOpt(out, q.questionEnd, q.edns, this.routing.config.udpPayloadSize, 0);
+    }
+    return out;
+  }
+
+  private bare(id: number, flags: number, rcode: number): Buffer {
+    const out = Buffer.alloc(12);
+    out.writeUInt16BE(id, 0);
+    out.writeUInt16BE(FLAG_QR | (flags & 0x7800) | (flags & FLAG_RD) | rcode, 2);
+    this.last.rcode = rcode;
+    this.last.truncated = false;
+    this.last.cached = false;
+    return out;
+  }
+
+  /** EDNS version we do not speak: BADVERS (RFC 6891 §6.1.3), with our OPT saying version 0. */
+  private badVersion(msg: Buffer, q: Query): Buffer {
+    const edns = { ...(q.edns as NonNullable<Query['edns']>), ecs: null };
+    const out = Buffer.alloc(q.questionEnd + optLength(edns));
+    out.writeUInt16BE(q.id, 0);
+    out.writeUInt16BE(FLAG_QR | (q.flags & FLAG_RD), 2);
+    out.writeUInt16BE(1, 4);
+    out.writeUInt16BE(1, 10);
+    msg.copy(out, 12, 12, q.questionEnd);
+    writeOpt(out, q.questionEnd, edns, this.routing.config.udpPayloadSize, 0, true);
+    this.last.rcode = BADVERS;
+    this.last.truncated = false;
+    this.last.cached = false;
+    return out;
+  }
+}

@@ -1,0 +1,103 @@
+// The DNS listeners: one UDP socket and one TCP server on the same host and port. All protocol
+// logic is in DnsResolver; this file only moves bytes, frames TCP (RFC 1035 §4.2.2 length prefix,
+// several queries per connection, RFC 7766) and keeps a bad client from holding resources.
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { createServer, isIPv6, type Server, type Socket } from 'node:net';
+import type { Logger } from 'pino';
+import type { DnsResolver, Transport } from './dns-resolver.ts';
+
+export interface DnsServerAddress {
+  host: string;
+  /** UDP and TCP share it (with port 0, the UDP port is picked first and TCP binds the same). */
+  port: number;
+}
+
+export type QueryHook = (transport: Transport) => void;
+
+const TCP_IDLE_MS = 10_000;
+const TCP_MAX_CONNECTIONS = 1_000;
+
+export class DnsServer {
+  private constructor(private readonly udp: UdpSocket, private readonly tcp: Server, readonly address: DnsServerAddress, private readonly sockets: Set<Socket>) {}
+
+  /** With port 0, retries until one port is free for both UDP and TCP. */
+  static async start(resolver: DnsResolver, host: string, port: number, log: Logger, onQuery: QueryHook): Promise<DnsServer> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await DnsServer.bind(resolver, host, port, log, onQuery);
+      } catch (err) {
+        if (port !== 0 || attempt >= 20 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+      }
+    }
+  }
+
+  private static async bind(resolver: DnsResolver, host: string, port: number, log: Logger, onQuery: QueryHook): Promise<DnsServer> {
+    const udp = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4' });
+    udp.on('message', (msg, rinfo) => {
+      const out = resolver.handle(msg, rinfo.address, 'udp');
+      onQuery('udp');
+      if (out) udp.send(out, rinfo.port, rinfo.address);
+    });
+    await listen((cb) => udp.bind(port, host, cb), udp);
+    // After binding, a failed send to a vanished client must not take the server down.
+    udp.on('error', (err) => log.warn({ err }, 'dns udp socket error'));
+    const bound = udp.address().port;
+    const sockets = new Set<Socket>();
+    const tcp = createServer((sock) => serveTcp(sock, resolver, onQuery, sockets));
+    tcp.maxConnections = TCP_MAX_CONNECTIONS;
+    try {
+      await listen((cb) => tcp.listen(bound, host, cb), tcp);
+    } catch (err) {
+      udp.close();
+      throw err;
+    }
+    tcp.on('error', (err) => log.warn({ err }, 'dns tcp server error'));
+    return new DnsServer(udp, tcp, { host, port: bound }, sockets);
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await Promise.all([
+      new Promise<void>((r) => this.udp.close(() => r())),
+      new Promise<void>((r) => this.tcp.close(() => r())),
+    ]);
+  }
+}
+
+function listen(start: (cb: () => void) => void, emitter: UdpSocket | Server): Promise<void> {
+  return new Promise((resolve, reject) => {
+    emitter.once('error', reject);
+    start(() => {
+      emitter.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function serveTcp(sock: Socket, resolver: DnsResolver, onQuery: QueryHook, sockets: Set<Socket>): void {
+  sockets.add(sock);
+  sock.setTimeout(TCP_IDLE_MS, () => sock.destroy());
+  sock.on('error', () => sock.destroy());
+  sock.on('close', () => sockets.delete(sock));
+  let pending: Buffer = Buffer.alloc(0);
+  sock.on('data', (chunk: Buffer) => {
+    pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+    while (pending.length >= 2) {
+      const len = pending.readUInt16BE(0);
+      if (pending.length < 2 + len) break;
+      const msg = pending.subarray(2, 2 + len);
+      pending = pending.subarray(2 + len);
+      const out = resolver.handle(msg, sock.remoteAddress ?? '', 'tcp');
+      onQuery('tcp');
+      if (!out) {
+        // Nothing sensible to say (garbage or a response): close, as RFC 7766 §6.2.3 allows.
+        sock.destroy();
+        return;
+      }
+      const framed = Buffer.allocUnsafe(2 + out.length);
+      framed.writeUInt16BE(out.length, 0);
+      out.copy(framed, 2);
+      sock.write(framed);
+    }
+  });
+}

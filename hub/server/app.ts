@@ -1,0 +1,52 @@
+// The hub's HTTP API: fastify with JSON schemas on every route, OpenAPI at /docs, one error shape,
+// bearer tokens with roles. One app serves the HTTPS listener and the loopback plain-HTTP listener.
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { registerAuth } from './auth.ts';
+import { registerErrors } from './error-handler.ts';
+import { errorBody } from './schemas.ts';
+import type { HubServices } from './services.ts';
+import { adminRoutes } from './routes/admin.ts';
+import { enrollRoutes } from './routes/enroll.ts';
+import { flowRoutes } from './routes/flows.ts';
+import { policyRoutes } from './routes/policies.ts';
+import { rolloutRoutes } from './routes/rollouts.ts';
+import { siteRoutes } from './routes/sites.ts';
+
+export interface AppOptions {
+  /** Largest request body in bytes; larger ones get 413. */
+  bodyLimit: number;
+  serverFactory?: FastifyServerOptions['serverFactory'];
+  /** Plugins of other parts (health, router), registered inside the same app before it is ready. */
+  plugins?: ((app: FastifyInstance) => Promise<void>)[];
+}
+
+export async function buildApp(s: HubServices, o: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: s.log as FastifyBaseLogger,
+    bodyLimit: o.bodyLimit,
+    serverFactory: o.serverFactory,
+    // Unknown fields are errors, not silently dropped.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: true } },
+  });
+  app.addSchema(errorBody);
+  registerErrors(app);
+  registerAuth(app, s.store);
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Weft hub API', version: '1' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  siteRoutes(app, s);
+  enrollRoutes(app, s);
+  policyRoutes(app, s);
+  rolloutRoutes(app, s);
+  flowRoutes(app, s);
+  adminRoutes(app, s);
+  for (const p of o.plugins ?? []) await p(app);
+  return app;
+}

@@ -1,0 +1,35 @@
+// Bearer-token authentication and role checks for every route. Each route declares the least role
+// it needs in its config; a route without one needs 'viewer' (closed by default). Only routes that
+// say role: 'public' (the CA, enrollment with its own token, the API docs) are open.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { authenticate, roleAllows, type Principal } from '../auth/api-tokens.ts';
+import { HubError } from '../errors.ts';
+import type { HubStore, Role } from '../store/types.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+  interface FastifyContextConfig {
+    role?: Role | 'public';
+  }
+}
+
+export function actorOf(req: FastifyRequest): string {
+  return req.principal ? `token/${req.principal.tokenId}(${req.principal.name})` : 'anonymous';
+}
+
+export function registerAuth(app: FastifyInstance, store: HubStore): void {
+  app.decorateRequest('principal', null);
+  app.addHook('onRequest', async (req) => {
+    const need = req.routeOptions.config?.role ?? (req.routeOptions.url?.startsWith('/docs') ? 'public' : 'viewer');
+    if (need === 'public' || req.routeOptions.url === undefined) return;
+    const header = req.headers.authorization;
+    const m = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+    if (!m) throw new HubError('UNAUTHORIZED', 'missing bearer token: run `weft login` or send Authorization: Bearer <token>');
+    const p = authenticate(store, m[1]);
+    if (!p) throw new HubError('UNAUTHORIZED', 'invalid or revoked token');
+    if (!roleAllows(p.role, need)) throw new HubError('FORBIDDEN', `this needs role ${need}; the token has role ${p.role}`);
+    req.principal = p;
+  });
+}

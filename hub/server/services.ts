@@ -1,0 +1,29 @@
+// Everything the HTTP routes act on, built once by main.ts (or by a test) and handed to the app.
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { SitesService } from '../sites/sites-service.ts';
+import type { EnrollDeps } from '../enroll/enroll.ts';
+import type { OverlayPlan } from '../enroll/overlay.ts';
+import type { PolicyVersions } from '../rollout/policy-versions.ts';
+import type { RolloutEngine } from '../rollout/engine.ts';
+import type { BundleService } from '../rollout/bundles.ts';
+import type { SigningKeys } from '../pki/signing-keys.ts';
+import type { HubStore } from '../store/types.ts';
+
+export interface HubServices {
+  store: HubStore;
+  sites: SitesService;
+  enroll: EnrollDeps;
+  overlay: OverlayPlan;
+  policies: PolicyVersions;
+  rollouts: RolloutEngine;
+  bundles: BundleService;
+  keys: SigningKeys;
+  registry: Registry;
+  log: Logger;
+  now: () => number;
+  /** What sites and the CLI pin: the hub CA. */
+  ca: { fingerprint: string; certPem: string };
+  /** The hub's HTTPS URL as sites see it (written into provisioning files). */
+  publicUrl: string;
+}

@@ -1,0 +1,150 @@
+// Site lifecycle: create, drain/undrain, enrollment tokens, revocation, and the broker credential check.
+import { EventEmitter } from 'node:events';
+import { isIP } from 'node:net';
+import { SITE_ID_RE } from '../../protocol/topics.ts';
+import { HubError } from '../errors.ts';
+import { hashSecret, newSecret } from '../auth/secrets.ts';
+import { verifyPassword } from '../broker/password.ts';
+import type { HubStore, SiteRecord, SiteSpec } from '../store/types.ts';
+import type { SiteDirectory } from './site-directory.ts';
+import type { SiteRecord as HealthSiteRecord } from '../health/types.ts';
+import type { SiteCredential } from '../broker/types.ts';
+
+/** What revocation must undo outside the store; main.ts wires the broker, WireGuard and the bundle topic. */
+export interface RevocationEffects {
+  /** Close the site's broker session now. */
+  kick(siteId: string): Promise<void> | void;
+  removePeer(siteId: string): Promise<void>;
+  /** Clear the retained bundle so nothing is served to that id again. */
+  clearBundle(siteId: string): Promise<void>;
+}
+
+export const DEFAULT_TOKEN_TTL_MS = 24 * 3600_000;
+
+function validCidr(c: string): boolean {
+  const [addr, len, ...rest] = c.split('/');
+  const fam = isIP(addr);
+  const n = Number(len);
+  return rest.length === 0 && fam !== 0 && Number.isInteger(n) && n >= 0 && n <= (fam === 4 ? 32 : 128);
+}
+
+export function validateSiteSpec(s: SiteSpec): void {
+  const bad: { path: string; message: string }[] = [];
+  if (!SITE_ID_RE.test(s.name)) bad.push({ path: 'name', message: 'lowercase letters, digits and dashes, at most 63, starting and ending with a letter or digit' });
+  s.clientCidrs.forEach((c, i) => { if (!validCidr(c)) bad.push({ path: `clientCidrs[${i}]`, message: `${c} is not a CIDR` }); });
+  s.services.forEach((svc, i) => svc.addresses.forEach((a, j) => {
+    if (!isIP(a)) bad.push({ path: `services[${i}].addresses[${j}]`, message: `${a} is not an IP address` });
+  }));
+  if (s.lat < -90 || s.lat > 90) bad.push({ path: 'lat', message: 'must be within -90..90' });
+  if (s.lon < -180 || s.lon > 180) bad.push({ path: 'lon', message: 'must be within -180..180' });
+  if (bad.length) throw new HubError('SITE_INVALID', `invalid site: ${bad.map((b) => `${b.path}: ${b.message}`).join('; ')}`, { errors: bad });
+}
+
+export class SitesService extends EventEmitter implements SiteDirectory {
+  constructor(private readonly store: HubStore, private readonly effects: RevocationEffects, private readonly now: () => number) {
+    super();
+  }
+
+  list(): SiteRecord[] {
+    return this.store.sites.list().filter((s) => s.state !== 'revoked');
+  }
+
+  get(id: string): SiteRecord | undefined {
+    const s = this.store.sites.get(id);
+    return s && s.state !== 'revoked' ? s : undefined;
+  }
+
+  all(): SiteRecord[] {
+    return this.store.sites.list();
+  }
+
+  /** Non-revoked sites in the shape hub/health's SitesView joins with live health. */
+  routable(): HealthSiteRecord[] {
+    return this.list().map((s) => ({
+      id: s.id, name: s.name, labels: s.labels, lat: s.lat, lon: s.lon, clientCidrs: s.clientCidrs,
+      capacity: s.capacity, services: s.services, draining: s.drained,
+    }));
+  }
+
+  /** Every enrolled site's broker credential, for brokers fed from files (Mosquitto). */
+  credentials(): SiteCredential[] {
+    return this.store.sites.list({ state: 'enrolled' }).flatMap((s) => {
+      const passwordHash = this.store.sites.credentialHash(s.id);
+      return passwordHash ? [{ siteId: s.id, username: s.id, passwordHash }] : [];
+    });
+  }
+
+  require(id: string): SiteRecord {
+    const s = this.store.sites.get(id);
+    if (!s) throw new HubError('SITE_NOT_FOUND', `no site ${id}`);
+    return s;
+  }
+
+  create(spec: SiteSpec, actor: string): SiteRecord {
+    validateSiteSpec(spec);
+    if (this.store.sites.get(spec.name)) throw new HubError('SITE_EXISTS', `site ${spec.name} exists`);
+    const now = this.now();
+    const site = this.store.tx(() => {
+      const s = this.store.sites.create(spec.name, spec, now);
+      this.store.audit.record({ at: now, actor, action: 'site.create', target: `site/${s.id}`, details: spec });
+      return s;
+    });
+    this.emit('changed', site);
+    return site;
+  }
+
+  /** A one-time enrollment token bound to this site. The token is returned once; only its hash is kept. */
+  issueToken(id: string, actor: string, ttlMs = DEFAULT_TOKEN_TTL_MS): { token: string; expiresAt: number } {
+    const site = this.require(id);
+    if (site.state === 'revoked') throw new HubError('SITE_REVOKED', `site ${id} is revoked`);
+    const now = this.now();
+    const token = newSecret('wenr');
+    const expiresAt = now + ttlMs;
+    this.store.tx(() => {
+      this.store.tokens.addEnrollToken({ hash: hashSecret(token), siteId: id, createdAt: now, expiresAt, usedAt: null, createdBy: actor });
+      this.store.audit.record({ at: now, actor, action: 'site.token', target: `site/${id}`, details: { expiresAt } });
+    });
+    return { token, expiresAt };
+  }
+
+  setDrained(id: string, drained: boolean, actor: string): SiteRecord {
+    const site = this.require(id);
+    if (site.state === 'revoked') throw new HubError('SITE_REVOKED', `site ${id} is revoked`);
+    const now = this.now();
+    this.store.tx(() => {
+      this.store.sites.update(id, { drained });
+      this.store.audit.record({ at: now, actor, action: drained ? 'site.drain' : 'site.undrain', target: `site/${id}`, details: {} });
+    });
+    const updated = this.require(id);
+    this.emit('changed', updated);
+    return updated;
+  }
+
+  /** Refuses the site from now on (store first, so a reconnect racing the kick is already refused), then undoes its session, peer and route. */
+  async revoke(id: string, actor: string): Promise<SiteRecord> {
+    const site = this.require(id);
+    if (site.state !== 'revoked') {
+      const now = this.now();
+      this.store.tx(() => {
+        this.store.sites.update(id, { state: 'revoked', revokedAt: now, overlayIndex: null });
+        this.store.sites.deleteCredential(id);
+        this.store.tokens.invalidateSiteTokens(id, now);
+        this.store.audit.record({ at: now, actor, action: 'site.revoke', target: `site/${id}`, details: {} });
+      });
+      this.emit('removed', id);
+    }
+    // Idempotent: a retried revoke finishes the side effects a failed one left undone.
+    await this.effects.kick(id);
+    await this.effects.removePeer(id);
+    await this.effects.clearBundle(id);
+    return this.require(id);
+  }
+
+  /** The broker's credential check: username is the site id; revoked or unknown sites are refused. */
+  verifyCredential(username: string, password: string): boolean {
+    const site = this.store.sites.get(username);
+    if (!site || site.state !== 'enrolled') return false;
+    const hash = this.store.sites.credentialHash(username);
+    return hash !== undefined && verifyPassword(password, hash);
+  }
+}

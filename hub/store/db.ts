@@ -1,0 +1,43 @@
+// Opens the hub's SQLite file (WAL, 0600) and brings its schema up to date.
+import Database from 'better-sqlite3';
+import { chmodSync, existsSync } from 'node:fs';
+import { MIGRATIONS } from './migrations.ts';
+
+export type Db = Database.Database;
+
+export class StoreError extends Error {
+  override readonly name = 'StoreError';
+  constructor(readonly code: 'STORE_TOO_NEW' | 'STORE_MIGRATION_FAILED', message: string) {
+    super(message);
+  }
+}
+
+/** Applies the migrations after the file's user_version, each in its own transaction. */
+export function migrate(db: Db, upTo = MIGRATIONS.length): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > MIGRATIONS.length) {
+    throw new StoreError('STORE_TOO_NEW', `database schema version ${current} is newer than this hub (${MIGRATIONS.length}): upgrade the hub`);
+  }
+  for (let v = current; v < upTo; v++) {
+    try {
+      db.transaction(() => {
+        db.exec(MIGRATIONS[v]);
+        db.pragma(`user_version = ${v + 1}`);
+      })();
+    } catch (e) {
+      throw new StoreError('STORE_MIGRATION_FAILED', `migration ${v + 1} failed: ${(e as Error).message}`);
+    }
+  }
+}
+
+export function openDatabase(path: string, opts: { migrateTo?: number } = {}): Db {
+  const fresh = !existsSync(path);
+  const db = new Database(path);
+  if (fresh) chmodSync(path, 0o600);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  migrate(db, opts.migrateTo);
+  return db;
+}

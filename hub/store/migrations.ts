@@ -1,0 +1,175 @@
+// Schema migrations, applied in order; PRAGMA user_version records how many ran.
+// Never edit a released migration: add a new one (the test upgrades a database from every older version).
+
+export const MIGRATIONS: readonly string[] = [
+  // 1: sites, credentials, enrollment tokens, ops tokens, audit log
+  `
+  CREATE TABLE sites (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    labels TEXT NOT NULL DEFAULT '{}',
+    lat REAL NOT NULL DEFAULT 0,
+    lon REAL NOT NULL DEFAULT 0,
+    client_cidrs TEXT NOT NULL DEFAULT '[]',
+    capacity INTEGER NOT NULL DEFAULT 100,
+    services TEXT NOT NULL DEFAULT '[]',
+    state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'enrolled', 'revoked')),
+    drained INTEGER NOT NULL DEFAULT 0,
+    identity_key TEXT,
+    wireguard_key TEXT,
+    overlay_index INTEGER UNIQUE,
+    created_at INTEGER NOT NULL,
+    enrolled_at INTEGER,
+    revoked_at INTEGER
+  );
+  CREATE TABLE site_credentials (
+    site_id TEXT PRIMARY KEY REFERENCES sites(id),
+    password_hash TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE enroll_tokens (
+    hash TEXT PRIMARY KEY,
+    site_id TEXT NOT NULL REFERENCES sites(id),
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_at INTEGER,
+    created_by TEXT NOT NULL
+  );
+  CREATE TABLE api_tokens (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    hash TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL CHECK (role IN ('viewer', 'operator', 'admin')),
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+  );
+  CREATE TABLE audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    details TEXT NOT NULL DEFAULT '{}'
+  );
+  `,
+  // 2: policy versions, rollouts, bundles, acks
+  `
+  CREATE TABLE policy_versions (
+    version INTEGER PRIMARY KEY AUTOINCREMENT,
+    yaml TEXT NOT NULL,
+    objects TEXT NOT NULL,
+    author TEXT NOT NULL,
+    message TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE rollouts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL CHECK (kind IN ('rollout', 'rollback')),
+    policy_version INTEGER NOT NULL,
+    selector TEXT NOT NULL,
+    stages TEXT NOT NULL,
+    audit_window_s INTEGER NOT NULL DEFAULT 0,
+    state TEXT NOT NULL,
+    stage INTEGER NOT NULL DEFAULT 0,
+    stage_acked_at INTEGER,
+    reason TEXT,
+    created_by TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE TABLE rollout_sites (
+    rollout_id INTEGER NOT NULL REFERENCES rollouts(id),
+    site_id TEXT NOT NULL REFERENCES sites(id),
+    stage INTEGER NOT NULL,
+    policy_version INTEGER NOT NULL,
+    generation INTEGER,
+    published_at INTEGER,
+    result TEXT,
+    code TEXT,
+    reason TEXT,
+    acked_at INTEGER,
+    PRIMARY KEY (rollout_id, site_id)
+  );
+  CREATE INDEX rollout_sites_site ON rollout_sites(site_id, result);
+  CREATE TABLE site_generations (
+    site_id TEXT PRIMARY KEY REFERENCES sites(id),
+    generation INTEGER NOT NULL
+  );
+  CREATE TABLE bundles (
+    site_id TEXT NOT NULL REFERENCES sites(id),
+    generation INTEGER NOT NULL,
+    policy_version INTEGER NOT NULL,
+    rollout_id INTEGER,
+    bundle TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (site_id, generation)
+  );
+  CREATE TABLE acks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    site_id TEXT NOT NULL,
+    generation INTEGER NOT NULL,
+    result TEXT NOT NULL,
+    code TEXT,
+    reason TEXT,
+    at TEXT NOT NULL,
+    received_at INTEGER NOT NULL
+  );
+  CREATE INDEX acks_site ON acks(site_id, generation);
+  `,
+  // 3: telemetry (verdicts and counters), deduped by (site, seq)
+  `
+  CREATE TABLE telemetry_batches (
+    site_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    at TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    PRIMARY KEY (site_id, seq)
+  );
+  CREATE TABLE verdicts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    site_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    generation INTEGER NOT NULL,
+    endpoint TEXT NOT NULL,
+    direction TEXT NOT NULL,
+    verdict TEXT NOT NULL,
+    proto INTEGER NOT NULL,
+    src TEXT NOT NULL,
+    dst TEXT NOT NULL,
+    sport INTEGER NOT NULL,
+    dport INTEGER NOT NULL,
+    policy TEXT,
+    rule TEXT,
+    count INTEGER NOT NULL DEFAULT 1
+  );
+  CREATE INDEX verdicts_site_at ON verdicts(site_id, at);
+  CREATE INDEX verdicts_policy_at ON verdicts(policy, at);
+  CREATE TABLE counters (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    site_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    policy TEXT,
+    rule TEXT,
+    verdict TEXT NOT NULL,
+    packets INTEGER NOT NULL,
+    bytes INTEGER NOT NULL
+  );
+  CREATE INDEX counters_site_at ON counters(site_id, at);
+  `,
+  // 4: bundle-signing keys (private halves live in 0600 files; the store keeps which are trusted and active)
+  `
+  CREATE TABLE signing_keys (
+    key_id TEXT PRIMARY KEY,
+    public_key TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    activated_at INTEGER,
+    retired_at INTEGER,
+    untrusted_at INTEGER
+  );
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,0 +1,119 @@
+// Rollouts, their per-site progress, per-site generations, published bundles and acks.
+import type { Db } from './db.ts';
+import type { AckRecord, BundleRecord, RolloutRecord, RolloutSite, RolloutsRepo, RolloutState } from './types.ts';
+
+interface RolloutRow {
+  id: number; kind: 'rollout' | 'rollback'; policy_version: number; selector: string; stages: string; audit_window_s: number;
+  state: RolloutState; stage: number; stage_acked_at: number | null; reason: string | null; created_by: string; created_at: number; updated_at: number;
+}
+interface SiteRow {
+  rollout_id: number; site_id: string; stage: number; policy_version: number; generation: number | null; published_at: number | null;
+  result: 'applied' | 'rejected' | null; code: string | null; reason: string | null; acked_at: number | null;
+}
+interface BundleRow { site_id: string; generation: number; policy_version: number; rollout_id: number | null; bundle: string; created_at: number }
+interface AckRow { site_id: string; generation: number; result: 'applied' | 'rejected'; code: string | null; reason: string | null; at: string; received_at: number }
+
+const rollout = (r: RolloutRow): RolloutRecord => ({
+  id: r.id, kind: r.kind, policyVersion: r.policy_version, selector: JSON.parse(r.selector), stages: JSON.parse(r.stages),
+  auditWindowS: r.audit_window_s, state: r.state, stage: r.stage, stageAckedAt: r.stage_acked_at, reason: r.reason,
+  createdBy: r.created_by, createdAt: r.created_at, updatedAt: r.updated_at,
+});
+const site = (r: SiteRow): RolloutSite => ({
+  rolloutId: r.rollout_id, siteId: r.site_id, stage: r.stage, policyVersion: r.policy_version, generation: r.generation,
+  publishedAt: r.published_at, result: r.result, code: r.code, reason: r.reason, ackedAt: r.acked_at,
+});
+const bundle = (r: BundleRow): BundleRecord => ({
+  siteId: r.site_id, generation: r.generation, policyVersion: r.policy_version, rolloutId: r.rollout_id, bundle: r.bundle, createdAt: r.created_at,
+});
+const COLUMNS: Record<string, string> = { state: 'state', stage: 'stage', stageAckedAt: 'stage_acked_at', reason: 'reason', updatedAt: 'updated_at' };
+
+export class SqliteRollouts implements RolloutsRepo {
+  constructor(private readonly db: Db) {}
+
+  create(r: Omit<RolloutRecord, 'id'>, sites: { siteId: string; stage: number; policyVersion: number }[]): number {
+    const id = Number(this.db.prepare(`INSERT INTO rollouts (kind, policy_version, selector, stages, audit_window_s, state, stage,
+      stage_acked_at, reason, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(r.kind, r.policyVersion, JSON.stringify(r.selector), JSON.stringify(r.stages), r.auditWindowS, r.state, r.stage,
+        r.stageAckedAt, r.reason, r.createdBy, r.createdAt, r.updatedAt).lastInsertRowid);
+    const ins = this.db.prepare('INSERT INTO rollout_sites (rollout_id, site_id, stage, policy_version) VALUES (?, ?, ?, ?)');
+    for (const s of sites) ins.run(id, s.siteId, s.stage, s.policyVersion);
+    return id;
+  }
+
+  get(id: number): RolloutRecord | undefined {
+    const r = this.db.prepare('SELECT * FROM rollouts WHERE id = ?').get(id) as RolloutRow | undefined;
+    return r && rollout(r);
+  }
+
+  list(f: { state?: RolloutState; limit: number }): RolloutRecord[] {
+    const rows = f.state
+      ? this.db.prepare('SELECT * FROM rollouts WHERE state = ? ORDER BY id DESC LIMIT ?').all(f.state, f.limit)
+      : this.db.prepare('SELECT * FROM rollouts ORDER BY id DESC LIMIT ?').all(f.limit);
+    return (rows as RolloutRow[]).map(rollout);
+  }
+
+  update(id: number, patch: Parameters<RolloutsRepo['update']>[1]): void {
+    const keys = Object.keys(patch);
+    if (!keys.length) return;
+    this.db.prepare(`UPDATE rollouts SET ${keys.map((k) => `${COLUMNS[k]} = ?`).join(', ')} WHERE id = ?`)
+      .run(...keys.map((k) => (patch as Record<string, unknown>)[k]), id);
+  }
+
+  sites(id: number): RolloutSite[] {
+    return (this.db.prepare('SELECT * FROM rollout_sites WHERE rollout_id = ? ORDER BY stage, site_id').all(id) as SiteRow[]).map(site);
+  }
+
+  pendingForSite(siteId: string): RolloutSite[] {
+    return (this.db.prepare(`SELECT rs.* FROM rollout_sites rs JOIN rollouts r ON r.id = rs.rollout_id
+      WHERE rs.site_id = ? AND rs.result IS NULL AND rs.generation IS NOT NULL AND r.state = 'running'`).all(siteId) as SiteRow[]).map(site);
+  }
+
+  markPublished(id: number, siteId: string, generation: number, now: number): void {
+    this.db.prepare('UPDATE rollout_sites SET generation = ?, published_at = ?, result = NULL, code = NULL, reason = NULL, acked_at = NULL WHERE rollout_id = ? AND site_id = ?')
+      .run(generation, now, id, siteId);
+  }
+
+  recordAck(siteId: string, generation: number, result: 'applied' | 'rejected', code: string | null, reason: string | null, now: number): number[] {
+    const rows = this.db.prepare(`SELECT rs.rollout_id FROM rollout_sites rs JOIN rollouts r ON r.id = rs.rollout_id
+      WHERE rs.site_id = ? AND rs.generation = ? AND rs.result IS NULL AND r.state = 'running'`).all(siteId, generation) as { rollout_id: number }[];
+    const upd = this.db.prepare('UPDATE rollout_sites SET result = ?, code = ?, reason = ?, acked_at = ? WHERE rollout_id = ? AND site_id = ?');
+    for (const r of rows) upd.run(result, code, reason, now, r.rollout_id, siteId);
+    return rows.map((r) => r.rollout_id);
+  }
+
+  nextGeneration(siteId: string): number {
+    const r = this.db.prepare(`INSERT INTO site_generations (site_id, generation) VALUES (?, 1)
+      ON CONFLICT(site_id) DO UPDATE SET generation = generation + 1 RETURNING generation`).get(siteId) as { generation: number };
+    return r.generation;
+  }
+
+  generation(siteId: string): number {
+    const r = this.db.prepare('SELECT generation FROM site_generations WHERE site_id = ?').get(siteId) as { generation: number } | undefined;
+    return r?.generation ?? 0;
+  }
+
+  addBundle(b: BundleRecord): void {
+    this.db.prepare('INSERT INTO bundles (site_id, generation, policy_version, rollout_id, bundle, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(b.siteId, b.generation, b.policyVersion, b.rolloutId, b.bundle, b.createdAt);
+  }
+
+  latestBundle(siteId: string): BundleRecord | undefined {
+    const r = this.db.prepare('SELECT * FROM bundles WHERE site_id = ? ORDER BY generation DESC LIMIT 1').get(siteId) as BundleRow | undefined;
+    return r && bundle(r);
+  }
+
+  bundleBefore(siteId: string, generation: number): BundleRecord | undefined {
+    const r = this.db.prepare('SELECT * FROM bundles WHERE site_id = ? AND generation < ? ORDER BY generation DESC LIMIT 1').get(siteId, generation) as BundleRow | undefined;
+    return r && bundle(r);
+  }
+
+  addAck(a: AckRecord): void {
+    this.db.prepare('INSERT INTO acks (site_id, generation, result, code, reason, at, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(a.siteId, a.generation, a.result, a.code, a.reason, a.at, a.receivedAt);
+  }
+
+  acks(siteId: string, limit: number): AckRecord[] {
+    const rows = this.db.prepare('SELECT * FROM acks WHERE site_id = ? ORDER BY id DESC LIMIT ?').all(siteId, limit) as AckRow[];
+    return rows.map((r) => ({ siteId: r.site_id, generation: r.generation, result: r.result, code: r.code, reason: r.reason, at: r.at, receivedAt: r.received_at }));
+  }
+}

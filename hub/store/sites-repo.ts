@@ -1,0 +1,80 @@
+// Sites and their broker credentials.
+import type { Db } from './db.ts';
+import type { SiteRecord, SiteSpec, SitesRepo, SiteState } from './types.ts';
+
+interface Row {
+  id: string; name: string; labels: string; lat: number; lon: number; client_cidrs: string; capacity: number; services: string;
+  state: SiteState; drained: number; identity_key: string | null; wireguard_key: string | null; overlay_index: number | null;
+  created_at: number; enrolled_at: number | null; revoked_at: number | null;
+}
+
+function fromRow(r: Row): SiteRecord {
+  return {
+    id: r.id, name: r.name, labels: JSON.parse(r.labels), lat: r.lat, lon: r.lon, clientCidrs: JSON.parse(r.client_cidrs),
+    capacity: r.capacity, services: JSON.parse(r.services), state: r.state, drained: r.drained === 1,
+    identityKey: r.identity_key, wireguardKey: r.wireguard_key, overlayIndex: r.overlay_index,
+    createdAt: r.created_at, enrolledAt: r.enrolled_at, revokedAt: r.revoked_at,
+  };
+}
+
+const COLUMNS: Record<string, string> = {
+  state: 'state', drained: 'drained', identityKey: 'identity_key', wireguardKey: 'wireguard_key',
+  overlayIndex: 'overlay_index', enrolledAt: 'enrolled_at', revokedAt: 'revoked_at',
+};
+
+export class SqliteSites implements SitesRepo {
+  constructor(private readonly db: Db) {}
+
+  create(id: string, s: SiteSpec, now: number): SiteRecord {
+    this.db.prepare(`INSERT INTO sites (id, name, labels, lat, lon, client_cidrs, capacity, services, created_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(id, s.name, JSON.stringify(s.labels), s.lat, s.lon,
+      JSON.stringify(s.clientCidrs), s.capacity, JSON.stringify(s.services), now);
+    return this.get(id)!;
+  }
+
+  get(id: string): SiteRecord | undefined {
+    const r = this.db.prepare('SELECT * FROM sites WHERE id = ?').get(id) as Row | undefined;
+    return r && fromRow(r);
+  }
+
+  byName(name: string): SiteRecord | undefined {
+    const r = this.db.prepare('SELECT * FROM sites WHERE name = ?').get(name) as Row | undefined;
+    return r && fromRow(r);
+  }
+
+  list(filter: { state?: SiteState } = {}): SiteRecord[] {
+    const rows = filter.state
+      ? this.db.prepare('SELECT * FROM sites WHERE state = ? ORDER BY id').all(filter.state)
+      : this.db.prepare('SELECT * FROM sites ORDER BY id').all();
+    return (rows as Row[]).map(fromRow);
+  }
+
+  update(id: string, patch: Parameters<SitesRepo['update']>[1]): void {
+    const sets: string[] = [];
+    const vals: unknown[] = [];
+    for (const [k, v] of Object.entries(patch)) {
+      sets.push(`${COLUMNS[k]} = ?`);
+      vals.push(typeof v === 'boolean' ? (v ? 1 : 0) : v);
+    }
+    if (sets.length) this.db.prepare(`UPDATE sites SET ${sets.join(', ')} WHERE id = ?`).run(...vals, id);
+  }
+
+  usedOverlayIndexes(): Set<number> {
+    const rows = this.db.prepare('SELECT overlay_index FROM sites WHERE overlay_index IS NOT NULL').all() as { overlay_index: number }[];
+    return new Set(rows.map((r) => r.overlay_index));
+  }
+
+  setCredential(siteId: string, passwordHash: string, now: number): void {
+    this.db.prepare(`INSERT INTO site_credentials (site_id, password_hash, created_at) VALUES (?, ?, ?)
+      ON CONFLICT(site_id) DO UPDATE SET password_hash = excluded.password_hash, created_at = excluded.created_at`).run(siteId, passwordHash, now);
+  }
+
+  credentialHash(siteId: string): string | undefined {
+    const r = this.db.prepare('SELECT password_hash FROM site_credentials WHERE site_id = ?').get(siteId) as { password_hash: string } | undefined;
+    return r?.password_hash;
+  }
+
+  deleteCredential(siteId: string): void {
+    this.db.prepare('DELETE FROM site_credentials WHERE site_id = ?').run(siteId);
+  }
+}

@@ -1,0 +1,253 @@
+// The hub's store, one interface per area. SQLite (better-sqlite3, WAL) implements it today; a Postgres
+// implementation for replicated hubs would implement the same interface (DESIGN.md "Past one machine").
+import type { SiteService } from '../sites-view.ts';
+import type { EventVerdict, VerdictRecord, CounterRecord } from '../../protocol/messages.ts';
+
+export type Role = 'viewer' | 'operator' | 'admin';
+export type SiteState = 'pending' | 'enrolled' | 'revoked';
+
+export interface SiteSpec {
+  name: string;
+  labels: Record<string, string>;
+  lat: number;
+  lon: number;
+  clientCidrs: string[];
+  capacity: number;
+  services: SiteService[];
+}
+
+export interface SiteRecord extends SiteSpec {
+  id: string;
+  state: SiteState;
+  drained: boolean;
+  identityKey: string | null;
+  wireguardKey: string | null;
+  overlayIndex: number | null;
+  createdAt: number;
+  enrolledAt: number | null;
+  revokedAt: number | null;
+}
+
+export interface EnrollTokenRecord {
+  hash: string;
+  siteId: string;
+  createdAt: number;
+  expiresAt: number;
+  usedAt: number | null;
+}
+
+export interface ApiTokenRecord {
+  id: string;
+  name: string;
+  role: Role;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+export interface AuditEntry {
+  id: number;
+  at: number;
+  actor: string;
+  action: string;
+  target: string;
+  details: unknown;
+}
+
+export interface PolicyVersion {
+  version: number;
+  yaml: string;
+  objects: unknown[];
+  author: string;
+  message: string;
+  createdAt: number;
+}
+
+export type RolloutState = 'running' | 'completed' | 'failed' | 'rolled-back' | 'superseded';
+
+/** A stage covers explicit sites (the canary set) or a cumulative percentage of the targeted sites. */
+export type StageSpec = { name: string; sites: string[] } | { name: string; percent: number };
+
+export interface LabelSelector {
+  matchLabels: Record<string, string>;
+}
+
+export interface RolloutRecord {
+  id: number;
+  kind: 'rollout' | 'rollback';
+  policyVersion: number;
+  selector: LabelSelector;
+  stages: StageSpec[];
+  auditWindowS: number;
+  state: RolloutState;
+  /** Index of the stage being rolled out (stages.length when all are done). */
+  stage: number;
+  /** When every site of the current stage acked `applied` (the audit window starts here). */
+  stageAckedAt: number | null;
+  reason: string | null;
+  createdBy: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface RolloutSite {
+  rolloutId: number;
+  siteId: string;
+  stage: number;
+  policyVersion: number;
+  generation: number | null;
+  publishedAt: number | null;
+  result: 'applied' | 'rejected' | null;
+  code: string | null;
+  reason: string | null;
+  ackedAt: number | null;
+}
+
+export interface BundleRecord {
+  siteId: string;
+  generation: number;
+  policyVersion: number;
+  rolloutId: number | null;
+  bundle: string;
+  createdAt: number;
+}
+
+export interface AckRecord {
+  siteId: string;
+  generation: number;
+  result: 'applied' | 'rejected';
+  code: string | null;
+  reason: string | null;
+  at: string;
+  receivedAt: number;
+}
+
+export interface SigningKeyRecord {
+  keyId: string;
+  /** base64 SPKI DER */
+  publicKey: string;
+  createdAt: number;
+  activatedAt: number | null;
+  retiredAt: number | null;
+  untrustedAt: number | null;
+}
+
+export interface FlowQuery {
+  siteId?: string;
+  /** "Kind/namespace/name" or "Kind/name" as stored; matched exactly. */
+  policy?: string;
+  verdict?: EventVerdict;
+  since?: number;
+  until?: number;
+  limit: number;
+}
+
+export interface FlowRow extends Omit<VerdictRecord, 'policy' | 'at' | 'count'> {
+  siteId: string;
+  seq: number;
+  at: string;
+  /** "Kind/namespace/name" (or "Kind/name" for cluster-scoped kinds); null when no policy decided. */
+  policy: string | null;
+  rule: string | null;
+  count: number;
+}
+
+export interface TelemetryBatch {
+  siteId: string;
+  seq: number;
+  type: string;
+  at: string;
+  verdicts: VerdictRecord[];
+  counters: CounterRecord[];
+}
+
+export interface RetentionCaps {
+  /** Verdict and counter rows kept per site (oldest dropped first). */
+  maxRowsPerSite: number;
+  /** Rows older than this are dropped. */
+  maxAgeMs: number;
+}
+
+export interface SitesRepo {
+  create(id: string, spec: SiteSpec, now: number): SiteRecord;
+  get(id: string): SiteRecord | undefined;
+  byName(name: string): SiteRecord | undefined;
+  list(filter?: { state?: SiteState }): SiteRecord[];
+  update(id: string, patch: Partial<Pick<SiteRecord, 'state' | 'drained' | 'identityKey' | 'wireguardKey' | 'overlayIndex' | 'enrolledAt' | 'revokedAt'>>): void;
+  usedOverlayIndexes(): Set<number>;
+  setCredential(siteId: string, passwordHash: string, now: number): void;
+  credentialHash(siteId: string): string | undefined;
+  deleteCredential(siteId: string): void;
+}
+
+export interface TokensRepo {
+  addEnrollToken(t: EnrollTokenRecord & { createdBy: string }): void;
+  enrollToken(hash: string): EnrollTokenRecord | undefined;
+  /** Marks a token used; false when it was already used (a concurrent enrollment won). */
+  useEnrollToken(hash: string, now: number): boolean;
+  invalidateSiteTokens(siteId: string, now: number): void;
+  addApiToken(t: ApiTokenRecord & { hash: string }): void;
+  apiTokenByHash(hash: string): ApiTokenRecord | undefined;
+  listApiTokens(): ApiTokenRecord[];
+  revokeApiToken(id: string, now: number): boolean;
+}
+
+export interface AuditRepo {
+  record(e: Omit<AuditEntry, 'id'>): void;
+  list(q: { target?: string; limit: number }): AuditEntry[];
+}
+
+export interface PoliciesRepo {
+  add(v: Omit<PolicyVersion, 'version'>): number;
+  get(version: number): PolicyVersion | undefined;
+  latest(): PolicyVersion | undefined;
+  history(limit: number): Omit<PolicyVersion, 'yaml' | 'objects'>[];
+}
+
+export interface RolloutsRepo {
+  create(r: Omit<RolloutRecord, 'id'>, sites: { siteId: string; stage: number; policyVersion: number }[]): number;
+  get(id: number): RolloutRecord | undefined;
+  list(filter: { state?: RolloutState; limit: number }): RolloutRecord[];
+  update(id: number, patch: Partial<Pick<RolloutRecord, 'state' | 'stage' | 'stageAckedAt' | 'reason' | 'updatedAt'>>): void;
+  sites(id: number): RolloutSite[];
+  markPublished(id: number, siteId: string, generation: number, now: number): void;
+  /** Records an ack on the rollout rows waiting for this site and generation; returns the rollout ids touched. */
+  recordAck(siteId: string, generation: number, result: 'applied' | 'rejected', code: string | null, reason: string | null, now: number): number[];
+  /** Rows of running rollouts published to this site and not yet acked. */
+  pendingForSite(siteId: string): RolloutSite[];
+  /** Increments and returns the site's generation (monotonic, never reused). */
+  nextGeneration(siteId: string): number;
+  generation(siteId: string): number;
+  addBundle(b: BundleRecord): void;
+  latestBundle(siteId: string): BundleRecord | undefined;
+  /** The newest bundle of a site older than the given generation. */
+  bundleBefore(siteId: string, generation: number): BundleRecord | undefined;
+  addAck(a: AckRecord): void;
+  acks(siteId: string, limit: number): AckRecord[];
+}
+
+export interface TelemetryRepo {
+  /** Stores a batch unless (site, seq) was seen; returns false for a duplicate. */
+  ingest(b: TelemetryBatch, now: number): boolean;
+  flows(q: FlowQuery): FlowRow[];
+  counters(q: Omit<FlowQuery, 'limit'>): { siteId: string; policy: string | null; verdict: EventVerdict; packets: number; bytes: number }[];
+  prune(caps: RetentionCaps, now: number): number;
+}
+
+export interface KeysRepo {
+  add(k: SigningKeyRecord): void;
+  list(): SigningKeyRecord[];
+  update(keyId: string, patch: Partial<Pick<SigningKeyRecord, 'activatedAt' | 'retiredAt' | 'untrustedAt'>>): void;
+}
+
+export interface HubStore {
+  readonly sites: SitesRepo;
+  readonly tokens: TokensRepo;
+  readonly audit: AuditRepo;
+  readonly policies: PoliciesRepo;
+  readonly rollouts: RolloutsRepo;
+  readonly telemetry: TelemetryRepo;
+  readonly keys: KeysRepo;
+  /** Runs fn in one transaction: all of its writes land, or none. */
+  tx<T>(fn: () => T): T;
+  close(): void;
+}

@@ -1,0 +1,92 @@
+// Everything the appliance adds to the Debian tree, in one place: units, mounts, console, network.
+// Read-mostly: the root filesystem is mounted read-only; the agent writes only to the data
+// partition (/var/lib/weft), the boot partition (to delete the used token) and tmpfs.
+import { PART_UUID } from './disk.ts';
+
+export interface ApplianceFile {
+  path: string;
+  content: string;
+  mode: number;
+}
+
+export const AGENT_PATH = '/usr/local/bin/weft-agent';
+export const DATA_DIR = '/var/lib/weft';
+export const ESP_MOUNT = '/boot/efi';
+export const PROVISION_FILE = `${ESP_MOUNT}/weft-provision.json`;
+/** The one-line state the agent keeps current; agetty shows it above the login prompt. */
+export const STATE_ISSUE = '/run/weft/state.issue';
+
+export function kernelCmdline(): string {
+  return `root=PARTUUID=${PART_UUID.root} ro rootwait console=tty0 console=ttyS0,115200 systemd.show_status=auto loglevel=4`;
+}
+
+export function applianceFiles(opts: { hostname: string; withK3s: boolean }): ApplianceFile[] {
+  const f = (path: string, content: string, mode = 0o644): ApplianceFile => ({ path, content, mode });
+  const files: ApplianceFile[] = [
+    f('/etc/hostname', `${opts.hostname}\n`),
+    f('/etc/hosts', `127.0.0.1 localhost\n127.0.1.1 ${opts.hostname}\n::1 localhost ip6-localhost ip6-loopback\n`),
+    // Empty machine-id on a read-only root: systemd makes a transient one at each boot.
+    f('/etc/machine-id', ''),
+    f('/etc/fstab', [
+      `PARTUUID=${PART_UUID.root} / ext4 ro,noatime,errors=remount-ro 0 1`,
+      `PARTUUID=${PART_UUID.esp} ${ESP_MOUNT} vfat rw,noatime,umask=0077,flush 0 2`,
+      `PARTUUID=${PART_UUID.data} ${DATA_DIR} ext4 rw,noatime,nosuid,nodev,data=journal 0 2`,
+      'tmpfs /tmp tmpfs rw,nosuid,nodev,mode=1777 0 0',
+      'tmpfs /var/tmp tmpfs rw,nosuid,nodev,mode=1777 0 0',
+      'tmpfs /var/log tmpfs rw,nosuid,nodev,mode=0755 0 0',
+      'bpffs /sys/fs/bpf bpf rw,nosuid,nodev,noexec,mode=0700 0 0',
+      '',
+    ].join('\n')),
+    f('/etc/systemd/journald.conf.d/volatile.conf', '[Journal]\nStorage=volatile\nRuntimeMaxUse=16M\n'),
+    // DHCP on every wired interface unless the provisioning file sets static addresses (the agent writes them to /run).
+    f('/etc/systemd/network/90-dhcp.network', '[Match]\nName=en* eth*\n\n[Network]\nDHCP=yes\nLinkLocalAddressing=no\n'),
+    f('/etc/systemd/system/weft-agent.service', [
+      '[Unit]',
+      'Description=Weft edge agent (enforces policy before the network is up)',
+      'DefaultDependencies=no',
+      `RequiresMountsFor=${DATA_DIR} ${ESP_MOUNT} /sys/fs/bpf`,
+      'After=local-fs.target',
+      'Before=network-pre.target sysinit.target',
+      'Wants=network-pre.target',
+      '',
+      '[Service]',
+      'Type=simple',
+      `ExecStart=${AGENT_PATH} run --data-dir ${DATA_DIR} --provision-file ${PROVISION_FILE} --state-issue ${STATE_ISSUE} --console /dev/ttyS0`,
+      'Restart=always',
+      'RestartSec=1',
+      'RuntimeDirectory=weft',
+      'RuntimeDirectoryPreserve=yes',
+      'LimitMEMLOCK=infinity',
+      '',
+      '[Install]',
+      'WantedBy=sysinit.target',
+      '',
+    ].join('\n')),
+    f('/etc/issue', `Weft appliance \\n (\\l)\n\n`),
+    // agetty prints /etc/issue.d/*.issue: this one is the agent's live one-line state.
+    f('/etc/issue.d/50-weft.issue', ''),
+    f('/etc/motd', 'Weft appliance. `weft-agent status` says how this site is doing; `weft-agent doctor` says what to fix.\n'),
+  ];
+  if (opts.withK3s) {
+    files.push(f('/etc/systemd/system/k3s.service', [
+      '[Unit]', 'Description=k3s (single node)', 'Wants=network-online.target', 'After=network-online.target weft-agent.service', '',
+      '[Service]', 'Type=notify', 'ExecStart=/usr/local/bin/k3s server --write-kubeconfig-mode 0600 --data-dir /var/lib/weft/k3s',
+      'KillMode=process', 'Delegate=yes', 'LimitNOFILE=1048576', 'Restart=always', 'RestartSec=5', '',
+      '[Install]', 'WantedBy=multi-user.target', '',
+    ].join('\n')));
+  }
+  return files;
+}
+
+/** Units masked: logind needs a writable /var and nobody logs in locally but the technician on the console. */
+export const MASKED_UNITS = ['systemd-logind.service', 'systemd-timesyncd.service', 'apt-daily.timer', 'apt-daily-upgrade.timer'];
+
+/** Units enabled by symlink (no systemctl inside the build tree). */
+export function enabledUnits(opts: { withK3s: boolean }): { unit: string; wantedBy: string; from: string }[] {
+  const units = [
+    { unit: 'weft-agent.service', wantedBy: 'sysinit.target', from: '/etc/systemd/system/weft-agent.service' },
+    { unit: 'systemd-networkd.service', wantedBy: 'multi-user.target', from: '/lib/systemd/system/systemd-networkd.service' },
+  ];
+  if (opts.withK3s) units.push({ unit: 'k3s.service', wantedBy: 'multi-user.target', from: '/etc/systemd/system/k3s.service' });
+  return units;
+}

@@ -1,0 +1,65 @@
+// Coded policy errors with a place: file, document index (1-based), JSON path inside the document.
+// A user never sees a stack trace for bad input; every validation problem is one of these.
+
+export type PolicyErrorCode =
+  | 'POLICY_YAML'
+  | 'POLICY_NOT_OBJECT'
+  | 'POLICY_UNKNOWN_KIND'
+  | 'POLICY_UNKNOWN_API_VERSION'
+  | 'POLICY_MISSING_FIELD'
+  | 'POLICY_BAD_TYPE'
+  | 'POLICY_BAD_VALUE'
+  | 'POLICY_BAD_NAME'
+  | 'POLICY_BAD_LABEL'
+  | 'POLICY_BAD_SELECTOR'
+  | 'POLICY_BAD_CIDR'
+  | 'POLICY_BAD_PORT'
+  | 'POLICY_BAD_PROTOCOL'
+  | 'POLICY_ENDPORT_BEFORE_PORT'
+  | 'POLICY_ENDPORT_NAMED'
+  | 'POLICY_EMPTY_PEER'
+  | 'POLICY_PEER_CONFLICT'
+  | 'POLICY_BAD_PRIORITY'
+  | 'POLICY_BAD_ACTION'
+  | 'POLICY_BAD_POLICY_TYPE'
+  | 'POLICY_BAD_MODE'
+  | 'POLICY_DUPLICATE'
+  | 'POLICY_BANP_NAME'
+  | 'POLICY_UNKNOWN_FIELD';
+
+export interface Where {
+  file: string;
+  /** 1-based index of the YAML document in the file. */
+  doc: number;
+  /** JSON path inside the document, e.g. `spec.ingress[0].ports[1].endPort`; '' for the document itself. */
+  path: string;
+}
+
+export class PolicyError extends Error {
+  override readonly name = 'PolicyError';
+  readonly file: string;
+  readonly doc: number;
+  readonly path: string;
+  constructor(readonly code: PolicyErrorCode, where: Where, message: string, readonly hint?: string) {
+    super(message);
+    this.file = where.file;
+    this.doc = where.doc;
+    this.path = where.path;
+  }
+
+  toJSON(): { code: PolicyErrorCode; file: string; doc: number; path: string; message: string; hint?: string } {
+    return { code: this.code, file: this.file, doc: this.doc, path: this.path, message: this.message, hint: this.hint };
+  }
+}
+
+/** `policies/db.yaml#2 spec.ingress[0].ports[1].endPort: endPort 80 < port 443 (POLICY_ENDPORT_BEFORE_PORT)` + hint line. */
+export function formatError(e: PolicyError): string {
+  const place = `${e.file}#${e.doc}${e.path ? ` ${e.path}` : ''}`;
+  return `${place}: ${e.message} (${e.code})${e.hint ? `\n  hint: ${e.hint}` : ''}`;
+}
+
+/** Appends a child to a JSON path: `spec` + `ingress` -> `spec.ingress`, + 0 -> `spec.ingress[0]`. */
+export function subPath(path: string, key: string | number): string {
+  if (typeof key === 'number') return `${path}[${key}]`;
+  return path ? `${path}.${key}` : key;
+}

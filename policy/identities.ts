@@ -1,0 +1,103 @@
+// Peer identities: pods that no policy can tell apart share one (same namespace, labels and named
+// ports); external addresses fall into CIDR classes by which policy CIDRs contain them.
+import { bitsOf, cidrLast, formatCidr, parseIp, rangeToCidrs, type Family, type Ip } from './ip.ts';
+import type { Peer, PolicySet } from './model.ts';
+import { peerMatches, type PeerView, type PodView } from './side.ts';
+import { IDENTITY_WORLD, type IdentityEntry, type IpCacheEntry } from './tables.ts';
+
+export interface PeerIdentity {
+  id: number;
+  /** The representative the compiler evaluates for every member. */
+  view: PeerView;
+  description: string;
+  pods: PodView[];
+}
+
+export interface Identities {
+  list: PeerIdentity[];
+  byPod: Map<PodView, PeerIdentity>;
+  ipcache: IpCacheEntry[];
+  entries: IdentityEntry[];
+}
+
+const sortedJson = (o: Record<string, string>) => JSON.stringify(Object.keys(o).sort().map((k) => [k, o[k]]));
+
+function podSignature(v: PodView): string {
+  const ports = v.pod.ports.map((p) => `${p.name ?? ''}/${p.protocol}/${p.containerPort}`).sort();
+  return `${v.pod.namespace}\0${sortedJson(v.pod.labels)}\0${ports.join(',')}`;
+}
+
+function cidrPeers(set: PolicySet): Peer[] {
+  const out: Peer[] = [];
+  const all = [...set.admin, ...set.network, ...(set.baseline ? [set.baseline] : [])];
+  for (const p of all) for (const r of [...p.ingress, ...p.egress]) for (const peer of r.peers ?? []) if (peer.type === 'cidr') out.push(peer);
+  return out;
+}
+
+export function buildIdentities(set: PolicySet, pods: PodView[]): Identities {
+  const list: PeerIdentity[] = [];
+  const byPod = new Map<PodView, PeerIdentity>();
+  const world: PeerIdentity = { id: IDENTITY_WORLD, view: { kind: 'ip', ip: null }, description: 'world', pods: [] };
+  list.push(world);
+
+  const groups = new Map<string, PodView[]>();
+  for (const v of pods) {
+    const sig = podSignature(v);
+    const g = groups.get(sig);
+    if (g) g.push(v);
+    else groups.set(sig, [v]);
+  }
+  let next = IDENTITY_WORLD + 1;
+  for (const sig of [...groups.keys()].sort()) {
+    const members = groups.get(sig) as PodView[];
+    const id: PeerIdentity = { id: next++, view: { kind: 'pod', view: members[0] }, description: `pods ${members.map((m) => `${m.pod.namespace}/${m.pod.name}`).join(', ')}`.slice(0, 200), pods: members };
+    list.push(id);
+    for (const m of members) byPod.set(m, id);
+  }
+
+  // CIDR classes: cut each address family at every CIDR edge; atoms contained by the same CIDR
+  // peers behave alike. Atoms in no CIDR are the world and need no ipcache entry.
+  const peers = cidrPeers(set);
+  const ipcache: IpCacheEntry[] = [];
+  for (const family of [4, 6] as Family[]) {
+    const cuts = new Set<bigint>([0n]);
+    const end = 1n << BigInt(bitsOf(family));
+    for (const p of peers) {
+      if (p.type !== 'cidr') continue;
+      for (const c of [...p.cidrs, ...p.except]) if (c.family === family) {
+        cuts.add(c.base);
+        cuts.add(cidrLast(c) + 1n);
+      }
+    }
+    const points = [...cuts].filter((x) => x < end).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const classes = new Map<string, PeerIdentity>();
+    let run: { lo: bigint; hi: bigint; id: PeerIdentity } | null = null;
+    const flush = () => {
+      if (run && run.id !== world) for (const c of rangeToCidrs(family, run.lo, run.hi)) ipcache.push({ cidr: formatCidr(c), identity: run.id.id });
+    };
+    points.forEach((lo, i) => {
+      const hi = (i + 1 < points.length ? points[i + 1] : end) - 1n;
+      const ip: Ip = { family, value: lo };
+      const sig = peers.map((p, k) => (peerMatches(p, { kind: 'ip', ip }) ? k : -1)).filter((k) => k >= 0).join(',');
+      let id = sig === '' ? world : classes.get(sig);
+      if (!id) {
+        id = { id: next++, view: { kind: 'ip', ip }, description: `addresses like ${formatCidr({ family, base: lo, len: bitsOf(family) })}`, pods: [] };
+        classes.set(sig, id);
+        list.push(id);
+      }
+      if (run && run.id === id && run.hi + 1n === lo) run.hi = hi;
+      else {
+        flush();
+        run = { lo, hi, id };
+      }
+    });
+    flush();
+  }
+  // Pod addresses are host prefixes: longer than any class prefix, so the pod's identity wins.
+  for (const v of pods) for (const text of v.pod.ips ?? []) {
+    const ip = parseIp(text);
+    if (ip) ipcache.push({ cidr: formatCidr({ family: ip.family, base: ip.value, len: bitsOf(ip.family) }), identity: (byPod.get(v) as PeerIdentity).id });
+  }
+  const entries = list.map((i) => ({ id: i.id, description: i.description }));
+  return { list, byPod, ipcache, entries };
+}

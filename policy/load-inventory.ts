@@ -1,0 +1,48 @@
+// Namespaces, Pods and workload controllers -> the Inventory. A controller stands for one pod
+// named `<namespace>/<name>` with its pod template's labels and container ports.
+import { subPath } from './errors.ts';
+import type { ContainerPort, PodInfo } from './inventory.ts';
+import { checkPortName, readPortNumber, readProtocol, type Meta } from './load-common.ts';
+import type { Obj, Reader } from './reader.ts';
+
+export const WORKLOAD_KINDS = ['Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'ReplicationController'] as const;
+export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
+
+export function loadPod(r: Reader, obj: Obj, path: string, meta: Meta): PodInfo {
+  const spec = r.object(obj, 'spec', path);
+  return { namespace: meta.namespace, name: meta.name, labels: meta.labels, ports: spec ? readContainers(r, spec, subPath(path, 'spec')) : [] };
+}
+
+export function loadWorkload(r: Reader, obj: Obj, path: string, meta: Meta, kind: WorkloadKind): PodInfo {
+  let spec = r.object(obj, 'spec', path, true);
+  let sp = subPath(path, 'spec');
+  if (spec && kind === 'CronJob') {
+    const jt = r.object(spec, 'jobTemplate', sp, true);
+    sp = subPath(sp, 'jobTemplate');
+    spec = jt ? r.object(jt, 'spec', sp, true) : null;
+    sp = subPath(sp, 'spec');
+  }
+  const template = spec ? r.object(spec, 'template', sp, true) : null;
+  const tp = subPath(sp, 'template');
+  const tmeta = template ? r.object(template, 'metadata', tp) : null;
+  const labels = tmeta ? r.labels(tmeta, 'labels', subPath(tp, 'metadata')) : {};
+  const tspec = template ? r.object(template, 'spec', tp) : null;
+  return { namespace: meta.namespace, name: meta.name, labels, ports: tspec ? readContainers(r, tspec, subPath(tp, 'spec')) : [] };
+}
+
+function readContainers(r: Reader, spec: Obj, path: string): ContainerPort[] {
+  const out: ContainerPort[] = [];
+  const containers = r.list(spec, 'containers', path) ?? [];
+  for (const { item, path: cp } of r.objects(containers, subPath(path, 'containers'))) {
+    const ports = r.list(item, 'ports', cp) ?? [];
+    for (const { item: port, path: pp } of r.objects(ports, subPath(cp, 'ports'))) {
+      const containerPort = readPortNumber(r, port, 'containerPort', pp, true);
+      const protocol = readProtocol(r, port, pp);
+      const name = r.string(port, 'name', pp);
+      if (name !== null && !checkPortName(r, name, subPath(pp, 'name'))) continue;
+      if (containerPort === null || protocol === null) continue;
+      out.push(name === null ? { containerPort, protocol } : { name, containerPort, protocol });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,109 @@
+// Parsed manifest objects -> validated PolicySet + Inventory, collecting every error.
+import { PolicyError } from './errors.ts';
+import type { Inventory, NamespaceInfo, PodInfo } from './inventory.ts';
+import { loadAdminPolicy } from './load-admin.ts';
+import { readMeta } from './load-common.ts';
+import { loadPod, loadWorkload, WORKLOAD_KINDS, type WorkloadKind } from './load-inventory.ts';
+import { loadNetworkPolicy } from './load-netpol.ts';
+import type { Policy, PolicySet } from './model.ts';
+import { isManifestObject } from './parse.ts';
+import { isObj, Reader } from './reader.ts';
+
+const API_VERSIONS: Record<string, string> = {
+  NetworkPolicy: 'networking.k8s.io/v1',
+  AdminNetworkPolicy: 'policy.networking.k8s.io/v1alpha1',
+  BaselineAdminNetworkPolicy: 'policy.networking.k8s.io/v1alpha1',
+};
+const POLICY_KINDS = Object.keys(API_VERSIONS);
+const KNOWN_KINDS = ['Namespace', 'Pod', ...WORKLOAD_KINDS, ...POLICY_KINDS];
+/** Kubernetes gives every namespace this label; policies select namespaces by name through it. */
+export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
+
+export interface Loaded {
+  policies: PolicySet;
+  inventory: Inventory;
+  errors: PolicyError[];
+}
+
+/**
+ * objects: ManifestObjects from parseManifests (errors name their file and document) or plain
+ * Kubernetes objects (e.g. a bundle's policies; errors name `where.file` and the object's index).
+ */
+export function loadPolicies(objects: readonly unknown[], where: { file?: string } = {}): Loaded {
+  const errors: PolicyError[] = [];
+  const admin: Policy[] = [];
+  const network: Policy[] = [];
+  const baselines: Policy[] = [];
+  const namespaces = new Map<string, NamespaceInfo>();
+  const pods = new Map<string, PodInfo>();
+  const seenPolicies = new Set<string>();
+
+  objects.forEach((entry, i) => {
+    const m = isManifestObject(entry) ? entry : { file: where.file ?? '<input>', doc: i + 1, path: '', object: entry };
+    const r = new Reader(m.file, m.doc, errors);
+    const obj = m.object;
+    const path = m.path;
+    if (!isObj(obj)) {
+      r.fail('POLICY_NOT_OBJECT', path, 'a manifest must be an object with apiVersion and kind', 'each item is one Kubernetes object');
+      return;
+    }
+    const kind = r.string(obj, 'kind', path, true);
+    if (kind === null) return;
+    if (!KNOWN_KINDS.includes(kind)) {
+      r.fail('POLICY_UNKNOWN_KIND', `${path ? `${path}.` : ''}kind`, `unknown kind "${kind}"`, `supported kinds: ${KNOWN_KINDS.join(', ')}`);
+      return;
+    }
+    const apiVersion = r.string(obj, 'apiVersion', path, kind in API_VERSIONS);
+    if (apiVersion !== null && kind in API_VERSIONS && apiVersion !== API_VERSIONS[kind]) {
+      r.fail('POLICY_UNKNOWN_API_VERSION', `${path ? `${path}.` : ''}apiVersion`, `${kind} with apiVersion "${apiVersion}"`, `use apiVersion: ${API_VERSIONS[kind]}`);
+      return;
+    }
+    const meta = readMeta(r, obj, path);
+    if (!meta) return;
+    const at = (suffix: string) => `${path ? `${path}.` : ''}${suffix}`;
+    const unique = (key: string, what: string): boolean => {
+      if (!seenPolicies.has(key)) {
+        seenPolicies.add(key);
+        return true;
+      }
+      r.fail('POLICY_DUPLICATE', at('metadata.name'), `${what} is defined twice`, 'names are unique per kind (and namespace)');
+      return false;
+    };
+    if (kind === 'Namespace') {
+      if (unique(`Namespace\0${meta.name}`, `namespace ${meta.name}`)) namespaces.set(meta.name, { name: meta.name, labels: { ...meta.labels, [NAMESPACE_NAME_LABEL]: meta.name } });
+    } else if (kind === 'Pod' || (WORKLOAD_KINDS as readonly string[]).includes(kind)) {
+      const pod = kind === 'Pod' ? loadPod(r, obj, path, meta) : loadWorkload(r, obj, path, meta, kind as WorkloadKind);
+      if (unique(`pod\0${meta.namespace}/${meta.name}`, `pod or workload ${meta.namespace}/${meta.name}`)) pods.set(`${meta.namespace}/${meta.name}`, pod);
+    } else if (kind === 'NetworkPolicy') {
+      const p = loadNetworkPolicy(r, obj, path, meta);
+      if (p && unique(`${kind}\0${meta.namespace}/${meta.name}`, `NetworkPolicy ${meta.namespace}/${meta.name}`)) network.push(p);
+    } else {
+      const p = loadAdminPolicy(r, obj, path, meta, kind as 'AdminNetworkPolicy' | 'BaselineAdminNetworkPolicy');
+      if (p && unique(`${kind}\0${meta.name}`, `${kind} ${meta.name}`)) (kind === 'AdminNetworkPolicy' ? admin : baselines).push(p);
+    }
+  });
+
+  // A namespace that pods or policies use but no manifest declares exists with only its name label.
+  const used = [...[...pods.values()].map((p) => p.namespace), ...network.map((p) => p.namespace as string)];
+  for (const ns of used) if (!namespaces.has(ns)) namespaces.set(ns, { name: ns, labels: { [NAMESPACE_NAME_LABEL]: ns } });
+
+  return {
+    policies: makePolicySet(admin, network, baselines[0] ?? null),
+    inventory: {
+      namespaces: [...namespaces.values()].sort((a, b) => cmp(a.name, b.name)),
+      pods: [...pods.values()].sort((a, b) => cmp(a.namespace, b.namespace) || cmp(a.name, b.name)),
+    },
+    errors,
+  };
+}
+
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** The canonical order the tiers are met in: ANPs by priority then name (ties are unspecified upstream). */
+export function makePolicySet(admin: Policy[], network: Policy[], baseline: Policy | null): PolicySet {
+  return {
+    admin: [...admin].sort((a, b) => a.priority - b.priority || cmp(a.name, b.name)),
+    network: [...network].sort((a, b) => cmp(a.namespace ?? '', b.namespace ?? '') || cmp(a.name, b.name)),
+    baseline,
+  };
+}

@@ -1,0 +1,114 @@
+// One side of a flow: the verdict a pod's ingress (or egress) gives a peer on a protocol and port.
+// The tiers as network-policy-api defines them: ANPs by priority (Allow/Deny final, Pass skips to
+// NetworkPolicy), NetworkPolicy (isolation + additive allows), BANP, default allow.
+// This is the single definition of semantics: the evaluator calls it on concrete flows and the
+// compiler on representatives of identity and port classes.
+import { cidrContains, type Ip } from './ip.ts';
+import type { PodInfo, Protocol } from './inventory.ts';
+import { ruleRef, type Direction, type Peer, type Policy, type PolicySet, type PortSpec, type Rule, type RuleRef } from './model.ts';
+import { matchesNamespace, matchesSelector } from './selector.ts';
+
+/** A pod with its namespace's labels, as selectors see it. */
+export interface PodView {
+  pod: PodInfo;
+  nsLabels: Record<string, string>;
+}
+
+/** The other end: a pod, or an external address (null: one that no CIDR of any policy covers). */
+export type PeerView = { kind: 'pod'; view: PodView } | { kind: 'ip'; ip: Ip | null };
+
+/** OTHER: any protocol that no port rule can name (ICMP...); only port-less rules match it. */
+export type Proto = Protocol | 'OTHER';
+
+/** The policies that apply to one pod in one direction, in the order they are met. */
+export interface SideRules {
+  admin: Policy[];
+  network: Policy[];
+  baseline: Policy | null;
+  hasAudit: boolean;
+}
+
+export interface SideOutcome {
+  allowed: boolean;
+  /** null: nothing decided, the default allow. */
+  by: RuleRef | null;
+  /** Enforced allow, but an audit-mode policy would deny: the rule that would have decided. */
+  audit: RuleRef | null;
+}
+
+export function selects(subject: Peer, v: PodView): boolean {
+  return subject.type === 'pods' && matchesNamespace(subject.namespaces, v.pod.namespace, v.nsLabels) && matchesSelector(subject.pods, v.pod.labels);
+}
+
+export function sideRules(set: PolicySet, v: PodView, dir: Direction): SideRules {
+  const admin = set.admin.filter((p) => p[dir].length > 0 && selects(p.subject, v));
+  const network = set.network.filter((p) => p.isolates[dir] && selects(p.subject, v));
+  const b = set.baseline;
+  const baseline = b && b[dir].length > 0 && selects(b.subject, v) ? b : null;
+  const hasAudit = admin.some((p) => p.audit) || network.some((p) => p.audit) || (baseline?.audit ?? false);
+  return { admin, network, baseline, hasAudit };
+}
+
+export function isEmpty(r: SideRules): boolean {
+  return r.admin.length === 0 && r.network.length === 0 && r.baseline === null;
+}
+
+export function peerMatches(peer: Peer, v: PeerView): boolean {
+  switch (peer.type) {
+    case 'nodes':
+      return false;
+    case 'cidr': {
+      // ipBlock and networks name external addresses only; a pod is never matched by its IP.
+      const ip = v.kind === 'ip' ? v.ip : null;
+      return ip !== null && peer.cidrs.some((c) => cidrContains(c, ip)) && !peer.except.some((c) => cidrContains(c, ip));
+    }
+    case 'pods':
+      return v.kind === 'pod' && selects(peer, v.view);
+  }
+}
+
+/** Named ports resolve against the destination pod's container ports (name and protocol). */
+export function portMatches(spec: PortSpec, proto: Proto, port: number, dst: PodInfo | null): boolean {
+  if (proto === 'OTHER') return false;
+  if (spec.type === 'range') return spec.protocol === proto && port >= spec.from && port <= spec.to;
+  if (spec.protocol !== null && spec.protocol !== proto) return false;
+  return dst !== null && dst.ports.some((cp) => cp.name === spec.name && cp.protocol === proto && cp.containerPort === port);
+}
+
+export function ruleMatches(rule: Rule, peer: PeerView, proto: Proto, port: number, dst: PodInfo | null): boolean {
+  return (rule.peers === null || rule.peers.some((p) => peerMatches(p, peer))) && (rule.ports === null || rule.ports.some((s) => portMatches(s, proto, port, dst)));
+}
+
+interface Decision {
+  allowed: boolean;
+  by: RuleRef | null;
+}
+
+function decide(r: SideRules, dir: Direction, self: PodView, peer: PeerView, proto: Proto, port: number, withAudit: boolean): Decision {
+  const dst = dir === 'ingress' ? self.pod : peer.kind === 'pod' ? peer.view.pod : null;
+  const on = (p: Policy) => withAudit || !p.audit;
+  admin: for (const p of r.admin) {
+    if (!on(p)) continue;
+    for (const rule of p[dir]) {
+      if (!ruleMatches(rule, peer, proto, port, dst)) continue;
+      if (rule.action === 'Pass') break admin;
+      return { allowed: rule.action === 'Allow', by: ruleRef(p, rule.label) };
+    }
+  }
+  const network = r.network.filter(on);
+  if (network.length > 0) {
+    for (const p of network) for (const rule of p[dir]) if (ruleMatches(rule, peer, proto, port, dst)) return { allowed: true, by: ruleRef(p, rule.label) };
+    return { allowed: false, by: ruleRef(network[0], 'isolation') };
+  }
+  if (r.baseline && on(r.baseline)) {
+    for (const rule of r.baseline[dir]) if (ruleMatches(rule, peer, proto, port, dst)) return { allowed: rule.action === 'Allow', by: ruleRef(r.baseline, rule.label) };
+  }
+  return { allowed: true, by: null };
+}
+
+export function decideSide(r: SideRules, dir: Direction, self: PodView, peer: PeerView, proto: Proto, port: number): SideOutcome {
+  const enforced = decide(r, dir, self, peer, proto, port, false);
+  if (!enforced.allowed || !r.hasAudit) return { ...enforced, audit: null };
+  const full = decide(r, dir, self, peer, proto, port, true);
+  return { ...enforced, audit: full.allowed ? null : full.by };
+}
