@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -48,17 +48,24 @@ async function startKind(kind: Kind, n: number): Promise<Setup> {
   return { broker: await startMosquitto({ dir, port: 0, auth: sites.auth, credentials: () => sites.credentials() }), sites, dir };
 }
 
-/** Resident memory of the broker: this process for aedes, the mosquitto process for Mosquitto. */
-function brokerRssBytes(s: Setup): number {
+interface BrokerMemory {
+  /** Resident set: the hub process for aedes, the mosquitto process for Mosquitto. */
+  rss: number;
+  /** aedes only: V8 heap + external memory after a full GC (RSS keeps pages a GC freed). */
+  heap: number | null;
+}
+
+function brokerMemory(s: Setup): BrokerMemory {
   if (!s.dir) {
     gc();
-    return process.memoryUsage().rss;
+    const m = process.memoryUsage();
+    return { rss: m.rss, heap: m.heapUsed + m.external };
   }
   const conf = join(s.dir, 'mosquitto.conf');
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
       if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(conf)) {
-        return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
+        return { rss: Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024, heap: null };
       }
     } catch {
       // process ended while we looked
@@ -141,16 +148,22 @@ class AckCollector {
   }
 }
 
-/** One policy change: a new signed bundle per site, retained at QoS 1; ms until every site acked. */
-async function push(hub: MqttClient, acks: AckCollector, siteIds: string[], gen: number): Promise<number | null> {
+interface PushTiming {
+  /** Signing every site's bundle (what the rollout does before publishing). */
+  signMs: number;
+  /** From the first publish until every site acked. */
+  deliverMs: number;
+}
+
+/** One policy change: a new signed bundle per site, retained at QoS 1; null if not every site acked. */
+async function push(hub: MqttClient, acks: AckCollector, siteIds: string[], gen: number): Promise<PushTiming | null> {
   const t0 = performance.now();
   const issuedAt = new Date().toISOString();
-  await Promise.all(siteIds.map((siteId) => {
-    const bundle = encodeBundle(signBundle({ siteId, generation: gen, issuedAt, policyVersion: gen, policies }, privateKey));
-    return hub.publishAsync(topics.bundle(siteId), bundle, { qos: 1, retain: true });
-  }));
+  const bundles = siteIds.map((siteId) => encodeBundle(signBundle({ siteId, generation: gen, issuedAt, policyVersion: gen, policies }, privateKey)));
+  const t1 = performance.now();
+  await Promise.all(siteIds.map((siteId, i) => hub.publishAsync(topics.bundle(siteId), bundles[i], { qos: 1, retain: true })));
   const ok = await acks.all(gen, siteIds.length, 60_000);
-  return ok ? performance.now() - t0 : null;
+  return ok ? { signMs: t1 - t0, deliverMs: performance.now() - t1 } : null;
 }
 
 interface RunResult {
@@ -161,12 +174,18 @@ interface RunResult {
   connectMs: number;
   pushes: number;
   completedPushes: number;
+  /** Sign + deliver per push. */
   pushMs: number[];
   p50Ms: number;
   p99Ms: number;
+  deliverP50Ms: number;
+  deliverP99Ms: number;
+  signP50Ms: number;
   brokerRssBaseMiB: number;
   brokerRssConnectedMiB: number;
+  /** Memory per connected site: heap delta for aedes, RSS delta for Mosquitto. */
   bytesPerSite: number;
+  rssBytesPerSite: number;
   rejectedBundles: number;
   firstError: string | null;
 }
@@ -178,28 +197,33 @@ async function run(kind: Kind, n: number, pushes: number, processes: number): Pr
     const hub = await setup.broker.hubClient();
     const acks = new AckCollector(hub);
     await hub.subscribeAsync(topics.allSites('ack'), { qos: 1 });
-    const base = brokerRssBytes(setup);
+    const base = brokerMemory(setup);
     const simSites = [...setup.sites.sites.values()].map(({ siteId, username, password }) => ({ siteId, username, password }));
     sims = await spawnSims(setup.broker.url(), simSites, processes);
-    const connectedRss = brokerRssBytes(setup);
+    const connected = brokerMemory(setup);
     const ids = simSites.map((s) => s.siteId);
-    const times: number[] = [];
+    const times: PushTiming[] = [];
     let incomplete = 0;
     for (let gen = 1; gen <= pushes; gen++) {
-      const ms = await push(hub, acks, ids, gen);
-      if (ms === null) {
+      const t = await push(hub, acks, ids, gen);
+      if (t === null) {
         incomplete += 1;
         process.stderr.write(`  ${kind} ${n}: push ${gen} incomplete, ${acks.count(gen)}/${n} acked\n`);
-      } else times.push(ms);
+      } else times.push(t);
     }
+    const total = times.map((t) => t.signMs + t.deliverMs);
+    const deliver = times.map((t) => t.deliverMs);
     const r: RunResult = {
       broker: kind, sites: n, connected: sims.connected, failedConnects: sims.failed, connectMs: Math.round(sims.connectMs),
-      pushes, completedPushes: pushes - incomplete, pushMs: times.map((t) => Math.round(t * 10) / 10),
-      p50Ms: Math.round(median(times)), p99Ms: Math.round(percentile(times, 99)),
-      brokerRssBaseMiB: Math.round(base / 2 ** 20), brokerRssConnectedMiB: Math.round(connectedRss / 2 ** 20),
-      bytesPerSite: Math.round((connectedRss - base) / Math.max(1, sims.connected)), rejectedBundles: sims.rejected, firstError: sims.firstError,
+      pushes, completedPushes: pushes - incomplete, pushMs: total.map((t) => Math.round(t * 10) / 10),
+      p50Ms: Math.round(median(total)), p99Ms: Math.round(percentile(total, 99)),
+      deliverP50Ms: Math.round(median(deliver)), deliverP99Ms: Math.round(percentile(deliver, 99)),
+      signP50Ms: Math.round(median(times.map((t) => t.signMs))),
+      brokerRssBaseMiB: Math.round(base.rss / 2 ** 20), brokerRssConnectedMiB: Math.round(connected.rss / 2 ** 20),
+      bytesPerSite: Math.round(((connected.heap ?? connected.rss) - (base.heap ?? base.rss)) / Math.max(1, sims.connected)),
+      rssBytesPerSite: Math.round((connected.rss - base.rss) / Math.max(1, sims.connected)), rejectedBundles: sims.rejected, firstError: sims.firstError,
     };
-    process.stderr.write(`  ${kind} ${n} sites: connected ${r.connected} in ${r.connectMs} ms, push p50 ${r.p50Ms} ms p99 ${r.p99Ms} ms, ${Math.round(r.bytesPerSite / 1024)} KiB/site\n`);
+    process.stderr.write(`  ${kind} ${n} sites: connected ${r.connected} in ${r.connectMs} ms, push p50 ${r.p50Ms} ms p99 ${r.p99Ms} ms (deliver p99 ${r.deliverP99Ms} ms), ${Math.round(r.bytesPerSite / 1024)} KiB/site\n`);
     return r;
   } finally {
     if (sims) await stopSims(sims);
@@ -209,39 +233,45 @@ async function run(kind: Kind, n: number, pushes: number, processes: number): Pr
 }
 
 async function main(): Promise<void> {
-  const kinds: Kind[] = findMosquitto() ? ['aedes', 'mosquitto'] : ['aedes'];
+  const only = process.argv.find((a) => a.startsWith('--broker='))?.split('=')[1];
+  let kinds: Kind[] = findMosquitto() ? ['aedes', 'mosquitto'] : ['aedes'];
   if (kinds.length === 1) process.stderr.write('mosquitto not installed: running the embedded broker only\n');
+  if (only) kinds = kinds.filter((k) => k === only);
   const plan: { n: number; pushes: number; processes: number }[] = [
     { n: 100, pushes: 20, processes: 1 },
     { n: 1000, pushes: 10, processes: 1 },
     { n: 10_000, pushes: 3, processes: 2 },
   ];
-  // --max-sites=N runs a smaller plan (a quick check); the published results use the full plan.
+  // --max-sites=N and --broker=aedes|mosquitto run part of the plan (a quick check); the published
+  // results use the full plan.
   const max = Number(process.argv.find((a) => a.startsWith('--max-sites='))?.split('=')[1] ?? 10_000);
   const results: RunResult[] = [];
+  const loadBefore = loadavg();
   for (const p of plan.filter((x) => x.n <= max)) {
     for (const kind of kinds) {
       process.stderr.write(`${kind}: ${p.n} sites\n`);
       results.push(await run(kind, p.n, p.pushes, p.processes));
     }
   }
+  const loadAfter = loadavg();
   const fdLimit = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'))?.replace(/\s+/g, ' ').trim() ?? 'unknown';
   const target = (n: number) => (n <= 100 ? 1000 : n <= 1000 ? 2000 : null);
   const rows = results.map((r) => [
     r.broker, r.sites, `${r.connected}${r.failedConnects ? ` (${r.failedConnects} failed)` : ''}`, r.connectMs, `${r.completedPushes}/${r.pushes}`,
-    r.p50Ms, r.p99Ms, target(r.sites) === null ? '—' : r.p99Ms < target(r.sites)! ? `< ${target(r.sites)} ✓` : `< ${target(r.sites)} ✗`,
-    r.brokerRssConnectedMiB, (r.bytesPerSite / 1024).toFixed(1),
+    r.signP50Ms, r.deliverP50Ms, r.deliverP99Ms, r.p50Ms, r.p99Ms, target(r.sites) === null ? '—' : r.p99Ms < target(r.sites)! ? `< ${target(r.sites)} ✓` : `< ${target(r.sites)} ✗`,
+    r.brokerRssConnectedMiB, (r.bytesPerSite / 1024).toFixed(1), (r.rssBytesPerSite / 1024).toFixed(1),
   ]);
   writeReport({
     name: 'hub',
     title: 'Hub: policy push to every site acked, embedded aedes vs Mosquitto',
     method: 'A policy change = one new Ed25519-signed bundle per site (12 NetworkPolicies), published retained at QoS 1 on each site\'s bundle topic by the hub\'s own MQTT client; '
-      + 'time from the start of signing until every site acked `applied`. Simulated sites are real MQTT 3.1.1 clients (mqtt.js) in separate processes (bench/hub-sites.ts), each verifying the '
+      + 'time from the start of signing until every site acked `applied` (signing and delivery also shown apart). Simulated sites are real MQTT 3.1.1 clients (mqtt.js) in separate processes (bench/hub-sites.ts), each verifying the '
       + 'bundle signature, site and generation before acking. Same sites, bundles, publisher and ack collector for both brokers, in one run: the embedded aedes broker in the hub process and a '
       + 'Mosquitto process fed by the hub\'s password and ACL files. The hub side is the broker plus publisher and ack collector, not the full hub (no staged rollout or SQLite in the loop). '
-      + `p50/p99 over 20 pushes (100 sites), 10 (1000), 3 (10 000). Memory: broker resident set (the hub process for aedes, the mosquitto process for Mosquitto) after all sites connected minus before, per site. fd limit of the hub process: ${fdLimit}; site processes raise theirs with ulimit -n.`,
-    markdown: table(['broker', 'sites', 'connected', 'connect all (ms)', 'pushes complete', 'push→all acked p50 (ms)', 'p99 (ms)', 'target', 'broker RSS (MiB)', 'KiB per site'], rows),
-    results,
+      + `p50/p99 over 20 pushes (100 sites), 10 (1000), 3 (10 000). Memory per site: after all sites connected minus before, divided by sites; for aedes the hub process's V8 heap + external after a full GC (its RSS delta is shown too, but RSS keeps freed pages), for Mosquitto the mosquitto process's RSS. fd limit of the hub process: ${fdLimit}; site processes raise theirs with ulimit -n. `
+      + `The machine is shared with other work: 1-minute load average ${loadBefore[0].toFixed(1)} at the start, ${loadAfter[0].toFixed(1)} at the end.`,
+    markdown: table(['broker', 'sites', 'connected', 'connect all (ms)', 'pushes complete', 'sign p50 (ms)', 'publish→all acked p50 (ms)', 'p99 (ms)', 'push (sign+deliver) p50 (ms)', 'p99 (ms)', 'p99 target', 'broker RSS (MiB)', 'KiB per site', 'RSS KiB per site'], rows),
+    results: { loadAverage: { before: loadBefore, after: loadAfter }, fdLimit, runs: results },
   });
 }
 

@@ -123,6 +123,17 @@ export class Enforcer {
     });
   }
 
+  /** The kernel holds a generation whose bundle the store lost: report it, recompile nothing. */
+  adoptPinned(generation: number): void {
+    this.generation = generation;
+    this.o.metrics?.appliedGeneration.set(generation);
+  }
+
+  /** Inventory known before start (persisted from the last run): no recompile is scheduled. */
+  seedInventory(snapshot: KubeSnapshot): void {
+    this.snapshot = snapshot;
+  }
+
   /** New inventory from k3s: recompile and apply after the debounce, if a bundle is in force. */
   setInventory(snapshot: KubeSnapshot): void {
     this.snapshot = snapshot;

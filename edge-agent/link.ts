@@ -30,7 +30,12 @@ export interface LinkOptions {
   backoff?: BackoffOptions;
   /** Records per drain round; they are in flight together and acked up to the last PUBACKed one. */
   drainBatch?: number;
-  /** Session expiry asked of the broker (s). */
+  /**
+   * 5 (MQTT 5) for Mosquitto, EMQX, VerneMQ; 4 (MQTT 3.1.1) for the hub's embedded aedes broker, which
+   * speaks only 3.1.1. Both keep a persistent session (clean start off) keyed by the site id.
+   */
+  protocolVersion?: 4 | 5;
+  /** Session expiry asked of an MQTT 5 broker (s). */
   sessionExpiryS?: number;
   clock?: () => number;
 }
@@ -54,6 +59,8 @@ export class Link {
   private drainAgain = false;
   private stopped = false;
   private readonly bootId = randomUUID();
+  /** Rejects when the current connection closes, so a drain waiting for PUBACKs lets go. */
+  private lost: { promise: Promise<never>; reject: (e: Error) => void } | null = null;
   private readonly clock: () => number;
 
   constructor(private readonly o: LinkOptions) {
@@ -69,10 +76,10 @@ export class Link {
     const o = this.o;
     const will = encode('status', { v: 1, state: 'offline', agentVersion: o.agentVersion, bootId: this.bootId });
     const opts: IClientOptions = {
-      protocolVersion: 5,
+      protocolVersion: o.protocolVersion ?? 5,
       clientId: o.siteId,
       clean: false,
-      properties: { sessionExpiryInterval: o.sessionExpiryS ?? 7 * 24 * 3600 },
+      ...((o.protocolVersion ?? 5) === 5 ? { properties: { sessionExpiryInterval: o.sessionExpiryS ?? 7 * 24 * 3600 } } : {}),
       username: o.username,
       password: o.password,
       ca: o.ca,
@@ -127,6 +134,10 @@ export class Link {
     const c = this.client;
     if (!c) return;
     this.attempt = 0;
+    let reject: (e: Error) => void = () => undefined;
+    const promise = new Promise<never>((_, rj) => (reject = rj));
+    promise.catch(() => undefined);
+    this.lost = { promise, reject };
     this.setState('connected');
     this.status.connectedSince = this.clock();
     this.status.lastError = null;
@@ -146,6 +157,8 @@ export class Link {
   }
 
   private onClose(): void {
+    this.lost?.reject(new Error('connection closed'));
+    this.lost = null;
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     this.heartbeatTimer = null;
     this.status.connectedSince = null;
@@ -203,10 +216,11 @@ export class Link {
         this.drainAgain = false;
         for (;;) {
           const c = this.client;
-          if (!c?.connected) return;
+          const lost = this.lost;
+          if (!c?.connected || !lost) return;
           const recs = this.o.outbox.peek(this.o.drainBatch ?? 64);
           if (recs.length === 0) break;
-          await Promise.all(recs.map((r) => c.publishAsync(r.topic, withSeq(r.topic, r.payload, r.seq), { qos: 1 })));
+          await Promise.race([Promise.all(recs.map((r) => c.publishAsync(r.topic, withSeq(r.topic, r.payload, r.seq), { qos: 1 }))), lost.promise]);
           this.o.outbox.ack(recs[recs.length - 1].seq);
           this.updateOutboxMetrics();
         }

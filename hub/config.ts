@@ -1,6 +1,7 @@
 // Hub configuration: defaults, and the command line of `node bin/run.mjs hub/main.ts`.
 import { parseArgs } from 'node:util';
 import type { Peers } from './enroll/peers.ts';
+import type { RouterOptions } from './router/index.ts';
 import type { RetentionCaps } from './store/types.ts';
 
 export interface HubConfig {
@@ -34,6 +35,8 @@ export interface HubConfig {
     publicKey?: string;
   };
   heartbeatIntervalS: number;
+  /** The end-user router (DNS + /go redirects); off when absent. Its sites come from the hub. */
+  router?: Omit<RouterOptions, 'sites' | 'logger' | 'registry'>;
   bodyLimitBytes: number;
   keyRotation: { activationDelayMs: number; overlapMs: number };
   retention: RetentionCaps;
@@ -85,6 +88,8 @@ export const USAGE = `usage: node bin/run.mjs hub/main.ts --data-dir <dir> [opti
   --site-broker-url <url> broker URL given to sites (default mqtt://<hub overlay IPv4>:<port>)
   --overlay-v4 <cidr>     (default 10.99.0.0/16)   --overlay-v6 <cidr> (default fd00:99::/64)
   --wg-endpoint <h:p>     WireGuard endpoint sites dial (default 127.0.0.1:51820)
+  --zone <name>           run the router, authoritative for this DNS zone (e.g. svc.example.com)
+  --dns-host <addr>       router DNS listen address (default 127.0.0.1)   --dns-port <n> (default 5353)
   --log-level <level>     (default info)`;
 
 export function parseHubArgs(argv: string[]): HubConfig {
@@ -98,6 +103,7 @@ export function parseHubArgs(argv: string[]): HubConfig {
         'tls-name': { type: 'string', multiple: true }, 'public-url': { type: 'string' }, 'mqtt-port': { type: 'string' },
         'mqtt-host': { type: 'string', multiple: true }, 'site-broker-url': { type: 'string' }, 'overlay-v4': { type: 'string' },
         'overlay-v6': { type: 'string' }, 'wg-endpoint': { type: 'string' }, 'log-level': { type: 'string' },
+        zone: { type: 'string' }, 'dns-host': { type: 'string' }, 'dns-port': { type: 'string' },
       },
     }).values;
   } catch (e) {
@@ -115,5 +121,6 @@ export function parseHubArgs(argv: string[]): HubConfig {
   c.overlayV6 = v['overlay-v6'] ?? c.overlayV6;
   c.wireguard.endpoint = v['wg-endpoint'] ?? c.wireguard.endpoint;
   c.logLevel = v['log-level'] ?? c.logLevel;
+  if (v.zone) c.router = { zone: v.zone, dns: { host: v['dns-host'] ?? '127.0.0.1', port: port(v['dns-port'], 'dns-port', 5353) } };
   return c;
 }

@@ -16,7 +16,8 @@ import { startBroker, type Broker } from './broker/index.ts';
 import { ConfigError, parseHubArgs, USAGE, type HubConfig } from './config.ts';
 import { MemoryPeers } from './enroll/peers.ts';
 import { OverlayPlan } from './enroll/overlay.ts';
-import { createHealthModel, createSitesView, type HealthModel, type HubSitesView } from './health/index.ts';
+import { createHealthModel, createSitesView, healthRoutes, startHealthMonitor, type HealthModel, type HubSitesView } from './health/index.ts';
+import { routerRoutes, startRouter, type Router } from './router/index.ts';
 import { startIngest, type Ingest } from './ingest/site-messages.ts';
 import { loadTls } from './pki/ca.ts';
 import { SigningKeys } from './pki/signing-keys.ts';
@@ -44,6 +45,8 @@ export interface Hub {
   services: HubServices;
   health: HealthModel;
   sitesView: HubSitesView;
+  /** The end-user router, when config.router is set. */
+  router: Router | null;
   app: FastifyInstance;
   close(): Promise<void>;
 }
@@ -106,6 +109,17 @@ export async function startHub(config: HubConfig): Promise<Hub> {
     cleanup.push(() => sitesView.close());
     sites.on('changed', () => sitesView.refresh());
     sites.on('removed', (id: string) => { health.remove(id); sitesView.refresh(); });
+    const monitor = await startHealthMonitor({
+      client: await broker.hubClient(), health, sessions: broker.sessions, now, registry, logger: log.child({ part: 'health' }),
+      knownSite: (id) => store.sites.get(id)?.state === 'enrolled',
+    });
+    cleanup.push(() => monitor.close());
+    let router: Router | null = null;
+    if (config.router) {
+      router = await startRouter({ ...config.router, sites: sitesView, logger: log, registry });
+      const r = router;
+      cleanup.push(() => r.close());
+    }
 
     // The store is the truth for tunnel peers: re-add every enrolled site (the tunnel starts empty).
     for (const s of store.sites.list({ state: 'enrolled' })) {
@@ -137,6 +151,10 @@ export async function startHub(config: HubConfig): Promise<Hub> {
         plain = http.createServer(handler);
         return https.createServer({ key: tls.keyPem, cert: tls.certPem }, handler);
       },
+      plugins: [
+        async (a) => { await a.register(healthRoutes, { health }); },
+        async (a) => { if (router) await a.register(routerRoutes, { router }); },
+      ],
     });
     cleanup.push(() => app.close());
     await app.listen({ port: config.httpsPort, host: config.httpsHost });
@@ -164,10 +182,10 @@ export async function startHub(config: HubConfig): Promise<Hub> {
     await engine.resume();
     engine.start(config.rolloutTickMs);
 
-    log.info({ url: `https://127.0.0.1:${httpsPort}`, httpUrl, mqtt: broker.url(), caFingerprint: tls.caFingerprint }, 'hub started');
+    log.info({ url: `https://127.0.0.1:${httpsPort}`, httpUrl, mqtt: broker.url(), dns: router?.dns, caFingerprint: tls.caFingerprint }, 'hub started');
     return {
       config, url: `https://127.0.0.1:${httpsPort}`, httpUrl, caFingerprint: tls.caFingerprint, caCertPem: tls.caCertPem, adminTokenFile,
-      broker, store, services, health, sitesView, app, close,
+      broker, store, services, health, sitesView, router, app, close,
     };
   } catch (e) {
     await close();
@@ -187,7 +205,7 @@ async function runProcess(argv: string[]): Promise<void> {
   }
   const hub = await startHub(config);
   process.stdout.write(`weft hub: ${hub.url}${hub.httpUrl ? ` (local: ${hub.httpUrl})` : ''}\n` +
-    `  broker: ${hub.broker.url()}\n  CA fingerprint (sha256): ${hub.caFingerprint}\n  admin token file: ${hub.adminTokenFile}\n`);
+    `  broker: ${hub.broker.url()}\n${hub.router ? `  DNS: ${hub.router.dns.host}:${hub.router.dns.port} (zone ${hub.router.config.zone})\n` : ''}  CA fingerprint (sha256): ${hub.caFingerprint}\n  admin token file: ${hub.adminTokenFile}\n`);
   const stop = () => { void hub.close().then(() => process.exit(0)); };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

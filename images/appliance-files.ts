@@ -14,7 +14,7 @@ export const DATA_DIR = '/var/lib/weft';
 export const ESP_MOUNT = '/boot/efi';
 export const PROVISION_FILE = `${ESP_MOUNT}/weft-provision.json`;
 /** The one-line state the agent keeps current; agetty shows it above the login prompt. */
-export const STATE_ISSUE = '/run/weft/state.issue';
+export const STATE_FILE = '/run/weft/state';
 
 export function kernelCmdline(): string {
   return `root=PARTUUID=${PART_UUID.root} ro rootwait console=tty0 console=ttyS0,115200 systemd.show_status=auto loglevel=4`;
@@ -51,7 +51,7 @@ export function applianceFiles(opts: { hostname: string; withK3s: boolean }): Ap
       '',
       '[Service]',
       'Type=simple',
-      `ExecStart=${AGENT_PATH} run --data-dir ${DATA_DIR} --provision-file ${PROVISION_FILE} --state-issue ${STATE_ISSUE} --console /dev/ttyS0`,
+      `ExecStart=${AGENT_PATH} run`,
       'Restart=always',
       'RestartSec=1',
       'RuntimeDirectory=weft',
@@ -64,7 +64,16 @@ export function applianceFiles(opts: { hostname: string; withK3s: boolean }): Ap
     ].join('\n')),
     f('/etc/issue', `Weft appliance \\n (\\l)\n\n`),
     // agetty prints /etc/issue.d/*.issue: this one is the agent's live one-line state.
-    f('/etc/issue.d/50-weft.issue', ''),
+    f('/etc/weft/agent.yaml', [
+      `dataDir: ${DATA_DIR}`,
+      `storePath: ${DATA_DIR}/agent.db`,
+      `provisionFile: ${PROVISION_FILE}`,
+      `stateFile: ${STATE_FILE}`,
+      // The serial console shows each state change as one readable line.
+      'console: /dev/ttyS0',
+      `assetDir: /run/weft/assets`,
+      '',
+    ].join('\n'), 0o600),
     f('/etc/motd', 'Weft appliance. `weft-agent status` says how this site is doing; `weft-agent doctor` says what to fix.\n'),
   ];
   if (opts.withK3s) {
@@ -77,6 +86,9 @@ export function applianceFiles(opts: { hostname: string; withK3s: boolean }): Ap
   }
   return files;
 }
+
+/** agetty prints /etc/issue.d/*.issue above the login prompt: this one is the agent's live state line. */
+export const SYMLINKS = [{ path: '/etc/issue.d/50-weft.issue', target: STATE_FILE }];
 
 /** Units masked: logind needs a writable /var and nobody logs in locally but the technician on the console. */
 export const MASKED_UNITS = ['systemd-logind.service', 'systemd-timesyncd.service', 'apt-daily.timer', 'apt-daily-upgrade.timer'];

@@ -5,7 +5,7 @@
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { applianceFiles, AGENT_PATH, DATA_DIR, ESP_MOUNT, enabledUnits, kernelCmdline, MASKED_UNITS } from './appliance-files.ts';
+import { applianceFiles, AGENT_PATH, DATA_DIR, ESP_MOUNT, enabledUnits, kernelCmdline, MASKED_UNITS, SYMLINKS } from './appliance-files.ts';
 import { PART_UUID, writeDisk } from './disk.ts';
 import { ImageError, formatImageError } from './errors.ts';
 import { sh } from './exec.ts';
@@ -86,6 +86,11 @@ export function buildImage(o: BuildOptions): BuiltImage {
       mkdirSync(dir, { recursive: true });
       rmSync(join(dir, u.unit), { force: true });
       symlinkSync(u.from, join(dir, u.unit));
+    }
+    for (const l of SYMLINKS) {
+      mkdirSync(dirname(join(root, l.path)), { recursive: true });
+      rmSync(join(root, l.path), { force: true });
+      symlinkSync(l.target, join(root, l.path));
     }
     for (const unit of MASKED_UNITS) {
       rmSync(join(root, 'etc/systemd/system', unit), { force: true });

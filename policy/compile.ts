@@ -8,7 +8,7 @@ import { checkCapacity } from './capacity.ts';
 import { contextOf } from './context.ts';
 import { buildIdentities, type PeerIdentity } from './identities.ts';
 import { podKey, type Inventory, type Protocol } from './inventory.ts';
-import type { Direction, Peer, PolicySet, RuleRef } from './model.ts';
+import type { Direction, Peer, PolicySet, PortSpec, Rule, RuleRef } from './model.ts';
 import { portBlocks } from './port-blocks.ts';
 import { decideSide, isEmpty, peerMatches, type PeerView, type PodView, type SideOutcome, type SideRules } from './side.ts';
 import {
@@ -23,12 +23,20 @@ const PROTOS: Protocol[] = ['TCP', 'UDP', 'SCTP'];
 interface PortFunction {
   other: RuleValue;
   segments: Record<Protocol, { from: number; to: number; value: RuleValue }[]>;
+  /** The protocol and port-block entries this function needs under a peer-wide `other` (see entriesOf). */
+  entries: { proto: number; port: number; portBits: number; value: RuleValue }[];
 }
 
-const sameValue = (a: RuleValue, b: RuleValue) => a.verdict === b.verdict && a.ruleId === b.ruleId && a.auditRuleId === b.auditRuleId;
+/** What portFunction needs of a set, computed once per set. */
+interface SetShape {
+  rules: Rule[];
+  /** Port edges of the numeric ports per protocol. */
+  cuts: Record<Protocol, number[]>;
+  named: Extract<PortSpec, { type: 'named' }>[];
+}
 
 function isConstant(f: PortFunction): boolean {
-  return PROTOS.every((p) => f.segments[p].length === 1 && sameValue(f.segments[p][0].value, f.other));
+  return f.entries.length === 0;
 }
 
 export interface CompileOptions {
@@ -41,7 +49,17 @@ export function compile(policies: PolicySet, inventory: Inventory, options: Comp
   const ids = buildIdentities(policies, views);
   const attributions = buildAttributions(policies);
   const idOf = (r: RuleRef | null) => (r ? (attributions.ids.get(refKey(r)) as number) : 0);
-  const valueOf = (o: SideOutcome): RuleValue => ({ verdict: o.allowed ? VERDICT_ALLOW : VERDICT_DENY, ruleId: idOf(o.by), auditRuleId: idOf(o.audit) });
+  // Values are interned: equal verdicts are one object, shared by all the entries that carry them.
+  const values = new Map<number, RuleValue>();
+  const valueOf = (o: SideOutcome): RuleValue => {
+    const verdict = o.allowed ? VERDICT_ALLOW : VERDICT_DENY;
+    const ruleId = idOf(o.by);
+    const auditRuleId = idOf(o.audit);
+    const key = verdict + 4 * (ruleId + 2 ** 24 * auditRuleId);
+    let v = values.get(key);
+    if (!v) values.set(key, (v = { verdict, ruleId, auditRuleId }));
+    return v;
+  };
 
   // Which identities a peer of a rule matches: computed once per Peer object, shared by every set.
   const peerHits = new Map<Peer, PeerIdentity[]>();
@@ -68,26 +86,41 @@ export function compile(policies: PolicySet, inventory: Inventory, options: Comp
   };
 
   const buildSet = (self: PodView, dir: Direction, r: SideRules, named: boolean, id: number): number => {
-    const fn = (peer: PeerView): PortFunction => portFunction(r, dir, self, peer, valueOf);
-    const generic = fn({ kind: 'ip', ip: null });
+    const shape = shapeOf(r, dir);
+    const generic = portFunction(shape, r, dir, self, { kind: 'ip', ip: null }, valueOf);
     const dflt = generic.other;
-    // Peers that a rule names, or (egress) that own a named port a rule uses; the rest behave as the generic peer.
-    const touched = new Set<PeerIdentity>();
-    for (const p of [...r.admin, ...r.network, ...(r.baseline ? [r.baseline] : [])]) for (const rule of p[dir]) for (const peer of rule.peers ?? []) for (const i of hitsOf(peer)) touched.add(i);
+    // A peer's verdicts depend only on which of the set's rule peers match it (and, for egress, on
+    // its own named ports): peers alike in that are evaluated once. Peers no rule names behave as
+    // the generic peer.
+    const signature = new Map<PeerIdentity, string>();
+    const rulePeers = [...new Set(shape.rules.flatMap((rule) => rule.peers ?? []))];
+    rulePeers.forEach((peer, k) => {
+      for (const i of hitsOf(peer)) signature.set(i, `${signature.get(i) ?? ''}${k},`);
+    });
     if (dir === 'egress' && named) {
-      const names = namedPorts(r, dir);
-      for (const i of ids.list) if (i.view.kind === 'pod' && i.view.view.pod.ports.some((cp) => cp.name !== undefined && names.has(cp.name))) touched.add(i);
+      const names = new Set(shape.named.map((s) => s.name));
+      for (const i of ids.list) {
+        if (i.view.kind !== 'pod') continue;
+        const own = i.view.view.pod.ports.filter((cp) => cp.name !== undefined && names.has(cp.name));
+        if (own.length > 0) signature.set(i, `${signature.get(i) ?? ''}|${own.map((cp) => `${cp.name}/${cp.protocol}/${cp.containerPort}`).sort().join(',')}`);
+      }
     }
+    const functions = new Map<string, PortFunction>();
     const genericConstant = isConstant(generic);
     const entries: RuleEntry[] = [];
     for (const peer of ids.list) {
-      if (!touched.has(peer) && genericConstant) continue;
-      const f = touched.has(peer) ? fn(peer.view) : generic;
+      const sig = signature.get(peer);
+      if (sig === undefined && genericConstant) continue;
+      let f = generic;
+      if (sig !== undefined) {
+        f = functions.get(sig) as PortFunction;
+        if (!f) functions.set(sig, (f = portFunction(shape, r, dir, self, peer.view, valueOf)));
+      }
       emit(entries, id, peer.id, f, dflt);
     }
-    if (entries.length === 0 && sameValue(dflt, { verdict: VERDICT_ALLOW, ruleId: 0, auditRuleId: 0 })) return SET_NONE;
+    if (entries.length === 0 && dflt.verdict === VERDICT_ALLOW && dflt.ruleId === 0 && dflt.auditRuleId === 0) return SET_NONE;
     sets.push({ id, direction: dir, default: dflt });
-    rules.push(...entries);
+    for (const e of entries) rules.push(e);
     return id;
   };
 
@@ -121,71 +154,90 @@ function portSig(v: PodView): string {
   return v.pod.ports.map((p) => `${p.name ?? ''}/${p.protocol}/${p.containerPort}`).sort().join(',');
 }
 
-function allRules(r: SideRules, dir: Direction) {
+function allRules(r: SideRules, dir: Direction): Rule[] {
   return [...r.admin, ...r.network, ...(r.baseline ? [r.baseline] : [])].flatMap((p) => p[dir]);
 }
 
-function namedPorts(r: SideRules, dir: Direction): Set<string> {
-  const names = new Set<string>();
-  for (const rule of allRules(r, dir)) for (const s of rule.ports ?? []) if (s.type === 'named') names.add(s.name);
-  return names;
+function usesNamedPorts(r: SideRules, dir: Direction): boolean {
+  return allRules(r, dir).some((rule) => rule.ports?.some((s) => s.type === 'named'));
 }
 
-function usesNamedPorts(r: SideRules, dir: Direction): boolean {
-  return namedPorts(r, dir).size > 0;
+function shapeOf(r: SideRules, dir: Direction): SetShape {
+  const rules = allRules(r, dir);
+  const cuts = {} as SetShape['cuts'];
+  const named: SetShape['named'] = [];
+  for (const proto of PROTOS) {
+    const c = new Set<number>([0]);
+    for (const rule of rules) for (const s of rule.ports ?? []) if (s.type === 'range' && s.protocol === proto) {
+      c.add(s.from);
+      c.add(s.to + 1);
+    }
+    cuts[proto] = [...c].filter((x) => x <= 65535).sort((a, b) => a - b);
+  }
+  for (const rule of rules) for (const s of rule.ports ?? []) if (s.type === 'named') named.push(s);
+  return { rules, cuts, named };
 }
 
 /** Evaluates the side once per port segment: cut at every port edge the rules (and resolved named ports) name. */
-function portFunction(r: SideRules, dir: Direction, self: PodView, peer: PeerView, valueOf: (o: SideOutcome) => RuleValue): PortFunction {
+function portFunction(shape: SetShape, r: SideRules, dir: Direction, self: PodView, peer: PeerView, valueOf: (o: SideOutcome) => RuleValue): PortFunction {
   const dst = dir === 'ingress' ? self.pod : peer.kind === 'pod' ? peer.view.pod : null;
   const segments = {} as PortFunction['segments'];
   for (const proto of PROTOS) {
-    const cuts = new Set<number>([0]);
-    for (const rule of allRules(r, dir)) for (const s of rule.ports ?? []) {
-      if (s.type === 'range') {
-        if (s.protocol === proto) {
-          cuts.add(s.from);
-          cuts.add(s.to + 1);
-        }
-      } else if (dst && (s.protocol === null || s.protocol === proto)) {
-        for (const cp of dst.ports) if (cp.name === s.name && cp.protocol === proto) {
-          cuts.add(cp.containerPort);
-          cuts.add(cp.containerPort + 1);
-        }
+    let points = shape.cuts[proto];
+    if (dst && shape.named.length > 0) {
+      const extra: number[] = [];
+      for (const s of shape.named) if (s.protocol === null || s.protocol === proto) {
+        for (const cp of dst.ports) if (cp.name === s.name && cp.protocol === proto) extra.push(cp.containerPort, cp.containerPort + 1);
       }
+      if (extra.length > 0) points = [...new Set([...points, ...extra])].filter((x) => x <= 65535).sort((a, b) => a - b);
     }
-    const points = [...cuts].filter((x) => x <= 65535).sort((a, b) => a - b);
     const segs: PortFunction['segments'][Protocol] = [];
-    points.forEach((from, i) => {
+    for (let i = 0; i < points.length; i++) {
+      const from = points[i];
       const to = i + 1 < points.length ? points[i + 1] - 1 : 65535;
       const value = valueOf(decideSide(r, dir, self, peer, proto, from));
       const last = segs[segs.length - 1];
-      if (last && sameValue(last.value, value)) last.to = to;
+      if (last && last.value === value) last.to = to;
       else segs.push({ from, to, value });
-    });
+    }
     segments[proto] = segs;
   }
-  return { other: valueOf(decideSide(r, dir, self, peer, 'OTHER', 0)), segments };
+  const other = valueOf(decideSide(r, dir, self, peer, 'OTHER', 0));
+  return { other, segments, entries: entriesOf(other, segments) };
 }
 
-/** LPM entries for one (set, peer): a peer-wide entry, protocol entries, port blocks; each only where it differs from what a shorter prefix already gives. */
-function emit(out: RuleEntry[], set: number, peer: number, f: PortFunction, dflt: RuleValue): void {
-  if (!sameValue(f.other, dflt)) out.push({ set, peer, proto: null, port: 0, portBits: 0, value: f.other });
+/**
+ * Per protocol: a protocol entry with the value that covers most ports (when it differs from the
+ * peer-wide value), and port blocks for the rest. Each entry only where a shorter prefix would be wrong.
+ */
+function entriesOf(other: RuleValue, segments: PortFunction['segments']): PortFunction['entries'] {
+  const out: PortFunction['entries'] = [];
   for (const proto of PROTOS) {
-    const segs = f.segments[proto];
-    // The protocol entry carries the value that covers most ports; port blocks carry the rest.
-    const cover = new Map<string, number>();
-    const keyOf = (v: RuleValue) => `${v.verdict}/${v.ruleId}/${v.auditRuleId}`;
-    for (const s of segs) cover.set(keyOf(s.value), (cover.get(keyOf(s.value)) ?? 0) + s.to - s.from + 1);
+    const segs = segments[proto];
     let base = segs[0].value;
-    for (const s of segs) if ((cover.get(keyOf(s.value)) as number) > (cover.get(keyOf(base)) as number)) base = s.value;
-    const num = PROTO_NUMBERS[proto];
-    if (!sameValue(base, f.other)) out.push({ set, peer, proto: num, port: 0, portBits: 0, value: base });
+    let baseCover = -1;
     for (const s of segs) {
-      if (sameValue(s.value, base)) continue;
-      for (const b of portBlocks(s.from, s.to)) out.push({ set, peer, proto: num, port: b.port, portBits: b.bits, value: s.value });
+      let cover = 0;
+      for (const t of segs) if (t.value === s.value) cover += t.to - t.from + 1;
+      if (cover > baseCover) {
+        base = s.value;
+        baseCover = cover;
+      }
+    }
+    const num = PROTO_NUMBERS[proto];
+    if (base !== other) out.push({ proto: num, port: 0, portBits: 0, value: base });
+    for (const s of segs) {
+      if (s.value === base) continue;
+      for (const b of portBlocks(s.from, s.to)) out.push({ proto: num, port: b.port, portBits: b.bits, value: s.value });
     }
   }
+  return out;
+}
+
+/** LPM entries for one (set, peer): a peer-wide entry where it differs from the set default, then the function's own. */
+function emit(out: RuleEntry[], set: number, peer: number, f: PortFunction, dflt: RuleValue): void {
+  if (f.other !== dflt) out.push({ set, peer, proto: null, port: 0, portBits: 0, value: f.other });
+  for (const e of f.entries) out.push({ set, peer, proto: e.proto, port: e.port, portBits: e.portBits, value: e.value });
 }
 
 /** Table sizes, as a report. */

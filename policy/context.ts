@@ -3,7 +3,7 @@
 import { parseIp, type Ip } from './ip.ts';
 import { podKey, type Inventory } from './inventory.ts';
 import { NAMESPACE_NAME_LABEL } from './load.ts';
-import type { Direction, PolicySet } from './model.ts';
+import type { Direction, Policy, PolicySet } from './model.ts';
 import { sideRules, type PodView, type SideRules } from './side.ts';
 
 export type EndpointErrorCode = 'POLICY_UNKNOWN_ENDPOINT' | 'POLICY_BAD_FLOW';
@@ -39,13 +39,21 @@ function buildContext(policies: PolicySet, inventory: Inventory): Context {
   for (const pod of inventory.pods) {
     pods.set(podKey(pod), { pod, nsLabels: nsLabels.get(pod.namespace) ?? { [NAMESPACE_NAME_LABEL]: pod.namespace } });
   }
+  // A NetworkPolicy selects pods of its own namespace only.
+  const networkByNs = new Map<string, Policy[]>();
+  for (const p of policies.network) {
+    const ns = p.namespace as string;
+    const list = networkByNs.get(ns);
+    if (list) list.push(p);
+    else networkByNs.set(ns, [p]);
+  }
   const memo = new Map<PodView, { ingress?: SideRules; egress?: SideRules }>();
   return {
     pods,
     rules(v, dir) {
       let m = memo.get(v);
       if (!m) memo.set(v, (m = {}));
-      return (m[dir] ??= sideRules(policies, v, dir));
+      return (m[dir] ??= sideRules(policies, v, dir, networkByNs.get(v.pod.namespace) ?? []));
     },
   };
 }

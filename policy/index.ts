@@ -12,3 +12,5 @@ export { compile, tableSizes, type CompileOptions } from './compile.ts';
 export { lookup, lookupRule, lookupIdentity } from './lookup.ts';
 export { CapacityError } from './capacity.ts';
 export * from './tables.ts';
+export { explain, explainText, describeRef, type Explanation, type SideExplanation } from './explain.ts';
+export { connlist, connlistText, describeConnection, type Connection } from './connlist.ts';

@@ -72,6 +72,7 @@ function readRule(r: Reader, rule: Obj, path: string, dir: Direction, index: num
   if (rule[peersKey] !== undefined && peerItems.length === 0) r.fail('POLICY_EMPTY_PEER', subPath(path, peersKey), `${peersKey} needs at least one peer`, 'use namespaces: {} to match every pod');
   const peers = r.objects(peerItems, subPath(path, peersKey)).map(({ item, path: p }) => readPeer(r, item, p, dir)).filter((p): p is Peer => p !== null);
   const portItems = r.list(rule, 'ports', path);
+  if (portItems && portItems.length === 0) r.fail('POLICY_BAD_PORT', subPath(path, 'ports'), 'ports is an empty list', 'leave ports out to match every port');
   const ports = portItems ? r.objects(portItems, subPath(path, 'ports')).map(({ item, path: p }) => readPort(r, item, p)).filter((p): p is PortSpec => p !== null) : null;
   return { label: `${dir}[${index}]`, ruleName, action: (action ?? 'Deny') as Action, peers, ports };
 }

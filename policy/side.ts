@@ -24,6 +24,8 @@ export type Proto = Protocol | 'OTHER';
 export interface SideRules {
   admin: Policy[];
   network: Policy[];
+  /** `network` without audit-mode policies: what is enforced. */
+  networkEnforced: Policy[];
   baseline: Policy | null;
   hasAudit: boolean;
 }
@@ -40,13 +42,14 @@ export function selects(subject: Peer, v: PodView): boolean {
   return subject.type === 'pods' && matchesNamespace(subject.namespaces, v.pod.namespace, v.nsLabels) && matchesSelector(subject.pods, v.pod.labels);
 }
 
-export function sideRules(set: PolicySet, v: PodView, dir: Direction): SideRules {
+/** `network`: the NetworkPolicies of the pod's namespace (only those can select it), or all of them. */
+export function sideRules(set: PolicySet, v: PodView, dir: Direction, network: Policy[] = set.network): SideRules {
   const admin = set.admin.filter((p) => p[dir].length > 0 && selects(p.subject, v));
-  const network = set.network.filter((p) => p.isolates[dir] && selects(p.subject, v));
+  const nps = network.filter((p) => p.isolates[dir] && selects(p.subject, v));
   const b = set.baseline;
   const baseline = b && b[dir].length > 0 && selects(b.subject, v) ? b : null;
-  const hasAudit = admin.some((p) => p.audit) || network.some((p) => p.audit) || (baseline?.audit ?? false);
-  return { admin, network, baseline, hasAudit };
+  const hasAudit = admin.some((p) => p.audit) || nps.some((p) => p.audit) || (baseline?.audit ?? false);
+  return { admin, network: nps, networkEnforced: nps.filter((p) => !p.audit), baseline, hasAudit };
 }
 
 export function isEmpty(r: SideRules): boolean {
@@ -86,22 +89,22 @@ interface Decision {
 
 function decide(r: SideRules, dir: Direction, self: PodView, peer: PeerView, proto: Proto, port: number, withAudit: boolean): Decision {
   const dst = dir === 'ingress' ? self.pod : peer.kind === 'pod' ? peer.view.pod : null;
-  const on = (p: Policy) => withAudit || !p.audit;
   admin: for (const p of r.admin) {
-    if (!on(p)) continue;
+    if (p.audit && !withAudit) continue;
     for (const rule of p[dir]) {
       if (!ruleMatches(rule, peer, proto, port, dst)) continue;
       if (rule.action === 'Pass') break admin;
       return { allowed: rule.action === 'Allow', by: ruleRef(p, rule.label) };
     }
   }
-  const network = r.network.filter(on);
+  const network = withAudit ? r.network : r.networkEnforced;
   if (network.length > 0) {
     for (const p of network) for (const rule of p[dir]) if (ruleMatches(rule, peer, proto, port, dst)) return { allowed: true, by: ruleRef(p, rule.label) };
     return { allowed: false, by: ruleRef(network[0], 'isolation') };
   }
-  if (r.baseline && on(r.baseline)) {
-    for (const rule of r.baseline[dir]) if (ruleMatches(rule, peer, proto, port, dst)) return { allowed: rule.action === 'Allow', by: ruleRef(r.baseline, rule.label) };
+  const b = r.baseline;
+  if (b && (withAudit || !b.audit)) {
+    for (const rule of b[dir]) if (ruleMatches(rule, peer, proto, port, dst)) return { allowed: rule.action === 'Allow', by: ruleRef(b, rule.label) };
   }
   return { allowed: true, by: null };
 }

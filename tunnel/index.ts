@@ -27,3 +27,5 @@ export { ip, addAddress, addRoute, linkDelete, linkExists, linkUp, setMtu } from
 export type { Where } from './iproute2.ts';
 export { run, inNetns } from './exec.ts';
 export type { RunOptions, RunResult } from './exec.ts';
+export { registerTunnelMetrics } from './metrics.ts';
+export type { PeerSource } from './metrics.ts';

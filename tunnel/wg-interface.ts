@@ -33,6 +33,13 @@ export const DEFAULT_MTU = 1420;
 export class WgInterface {
   private device: WgDevice | undefined;
   private readonly peers = new Map<string, PeerConfig>();
+  /** Endpoints last seen per peer, so a restarted daemon can dial peers that roamed to us. */
+  private readonly seenEndpoints = new Map<string, string>();
+  /**
+   * The port the first daemon picked when none was configured: kept across restarts so peers
+   * (and NATs) holding our endpoint still reach us.
+   */
+  private pickedPort: number | undefined;
   readonly logger: Logger;
 
   constructor(readonly spec: InterfaceSpec) {
@@ -59,7 +66,9 @@ export class WgInterface {
   private async applyAll(device: WgDevice): Promise<void> {
     const where = { netns: this.spec.netns };
     const name = this.spec.ifname;
-    await device.control.set({ privateKey: this.spec.privateKey, listenPort: this.spec.listenPort, replacePeers: true, peers: [...this.peers.values()] });
+    const peers = [...this.peers.values()].map((p) => ({ ...p, endpoint: p.endpoint ?? this.seenEndpoints.get(p.publicKey) }));
+    await device.control.set({ privateKey: this.spec.privateKey, listenPort: this.spec.listenPort ?? this.pickedPort, replacePeers: true, peers });
+    if (this.spec.listenPort === undefined && this.pickedPort === undefined) this.pickedPort = (await device.control.get()).listenPort;
     await setMtu(name, this.spec.mtu ?? DEFAULT_MTU, where);
     for (const a of this.spec.addresses) await addAddress(name, a, where);
     await linkUp(name, where);
@@ -89,11 +98,14 @@ export class WgInterface {
 
   async removePeer(publicKey: string): Promise<void> {
     this.peers.delete(publicKey);
+    this.seenEndpoints.delete(publicKey);
     await this.current.control.set({ peers: [{ publicKey, remove: true }] });
   }
 
-  state(): Promise<DeviceState> {
-    return this.current.control.get();
+  async state(): Promise<DeviceState> {
+    const state = await this.current.control.get();
+    for (const p of state.peers) if (p.endpoint) this.seenEndpoints.set(p.publicKey, p.endpoint);
+    return state;
   }
 
   async down(): Promise<void> {

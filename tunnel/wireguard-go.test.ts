@@ -15,17 +15,21 @@ import { chooseBackend, kernelWireguardAvailable, wireguardGoAvailable } from '.
 import { WgToolControl } from './wg-tool.ts';
 import { UapiClient, uapiSocketPath } from './uapi.ts';
 import { WireguardGoDevice } from './wireguard-go-device.ts';
+import { registerTunnelMetrics } from './metrics.ts';
+import { Registry } from 'prom-client';
 
 const isRoot = process.getuid?.() === 0;
 const hasWgGo = await wireguardGoAvailable();
 const skip = !isRoot || !hasWgGo;
 if (skip) console.warn(`tunnel/wireguard-go.test.ts skipped: ${!isRoot ? 'needs root for network namespaces' : 'wireguard-go is not installed'}`);
 
-const r = randomBytes(3).toString('hex');
-const hubNs = `wtun-${r}-hub`;
-const siteNs = `wtun-${r}-site`;
-const hubIf = `wgh${r}`;
-const siteIf = `wgs${r}`;
+// Named like the field-test harness names its runs (wft-<pid>-<tag>-...), so that if this process
+// is killed before afterAll, the next harness run sweeps what it left.
+const r = randomBytes(2).toString('hex');
+const hubNs = `wft-${process.pid}-${r}-hub`;
+const siteNs = `wft-${process.pid}-${r}-site`;
+const hubIf = `wft${r}h`;
+const siteIf = `wft${r}s`;
 const ECHO_PORT = 7000;
 const pool = { ipv4Prefix: '10.99.0.0/24', ipv6Prefix: 'fd00:99::/64' };
 const hubAddresses = ['10.99.0.1/24', 'fd00:99::1/64'];
@@ -103,6 +107,11 @@ describe.skipIf(skip)('tunnel over real wireguard-go in two namespaces', () => {
     expect(peer.handshakeAgeS).toEqual(expect.any(Number));
     expect(peer.rxBytes).toBeGreaterThan(0);
     expect(peer.txBytes).toBeGreaterThan(0);
+    const registry = new Registry();
+    registerTunnelMetrics(registry, hub);
+    const metrics = await registry.metrics();
+    expect(metrics).toMatch(/weft_tunnel_handshake_age_seconds\{site="site-a"\} \d/);
+    expect(metrics).toMatch(/weft_tunnel_rx_bytes\{site="site-a"\} [1-9]/);
     // a site that never dialed in has no handshake age
     const silent = WgPrivateKey.generate().publicKey();
     await hub.addPeer('site-silent', silent, allocateOverlay(pool, [...hubAddresses, ...siteAddresses]));
@@ -142,6 +151,7 @@ describe.skipIf(skip)('tunnel over real wireguard-go in two namespaces', () => {
   it('restarts wireguard-go after kill -9 and the tunnel recovers', async () => {
     const dev = site.current.current as WireguardGoDevice;
     const before = dev.pid as number;
+    const portBefore = (await site.current.state()).listenPort;
     const ready = new Promise<number>((res) => dev.supervisor.once('ready', res));
     process.kill(before, 'SIGKILL');
     const after = await ready;
@@ -149,6 +159,19 @@ describe.skipIf(skip)('tunnel over real wireguard-go in two namespaces', () => {
     expect(existsSync(uapiSocketPath(siteIf))).toBe(true);
     expect(await eventually(() => echo(`TCP4:10.99.0.1:${ECHO_PORT}`), (v) => v !== null, 15_000)).toBe('through the tunnel');
     expect(dev.supervisor.restarts).toBe(1);
+    // the new daemon listens where the old one did, so the hub's idea of our endpoint stays right
+    expect((await site.current.state()).listenPort).toBe(portBefore);
+  });
+
+  it('a hub daemon killed with -9 comes back and re-dials the sites it has seen', async () => {
+    const dev = hub.iface.current as WireguardGoDevice;
+    const ready = new Promise<number>((res) => dev.supervisor.once('ready', res));
+    process.kill(dev.pid as number, 'SIGKILL');
+    await ready;
+    // the restarted daemon was given the endpoint seen before the crash
+    expect((await hub.peers())[0].endpoint).toMatch(/^192\.0\.2\.2:\d+$/);
+    // WireGuard alone would wait for the site's rekey timers (~15 s); with the endpoint it is at once
+    expect(await eventually(() => echo(`TCP4:10.99.0.1:${ECHO_PORT}`), (v) => v !== null, 10_000)).toBe('through the tunnel');
   });
 
   it('removing the peer on the hub (revocation) stops traffic', async () => {

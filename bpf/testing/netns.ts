@@ -82,7 +82,7 @@ export class Topology {
   /** ICMP echo from one pod to an address; true when the reply came back. */
   ping(from: string, to: string, ident: number, timeoutS = 1): boolean {
     try {
-      execFileSync('ip', ['netns', 'exec', this.pod(from).netns, 'python3', join(here, 'ping.py'), to, String(ident), String(timeoutS)], { stdio: 'ignore' });
+      execFileSync('ip', ['netns', 'exec', this.pod(from).netns, 'python3', '-S', join(here, 'ping.py'), to, String(ident), String(timeoutS)], { stdio: 'ignore' });
       return true;
     } catch {
       return false;
@@ -143,6 +143,11 @@ export class Probe {
 
   blast(host: string, port: number, ms: number): Promise<ProbeAnswer> {
     return this.ask({ op: 'blast', host, port, ms });
+  }
+
+  /** Ends a running blast (its own answer then reports how many it sent). */
+  stop(): Promise<ProbeAnswer> {
+    return this.ask({ op: 'stop' });
   }
 
   close(): void {

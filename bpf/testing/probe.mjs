@@ -4,6 +4,7 @@
 //   {id, op:'tcp', host, port, timeoutMs}                connect, send, expect the echo
 //   {id, op:'udp', host, port, timeoutMs}                send a datagram, expect the echo
 //   {id, op:'blast', host, port, ms}                     a new UDP flow (new socket) per datagram, for ms
+//   {id, op:'stop'}                                      ends a running blast early
 import net from 'node:net';
 import dgram from 'node:dgram';
 import readline from 'node:readline';
@@ -59,23 +60,32 @@ function udp({ id, host, port, timeoutMs }) {
   s.send('weft', port, host);
 }
 
+let stopped = false;
+
+function stop({ id }) {
+  stopped = true;
+  reply({ id, ok: true });
+}
+
 async function blast({ id, host, port, ms }) {
   const end = Date.now() + ms;
   let sent = 0;
-  while (Date.now() < end) {
+  stopped = false;
+  while (Date.now() < end && !stopped) {
     await new Promise((resolve) => {
       const s = dgram.createSocket(family(host));
       s.send('weft', port, host, () => {
         sent++;
         s.close();
-        resolve();
+        // Let stdin (a stop command) in: sends may complete without reaching the poll phase.
+        setImmediate(resolve);
       });
     });
   }
   reply({ id, ok: true, sent });
 }
 
-const ops = { listen, tcp, udp, blast };
+const ops = { listen, tcp, udp, blast, stop };
 readline.createInterface({ input: process.stdin }).on('line', (line) => {
   const cmd = JSON.parse(line);
   ops[cmd.op](cmd);

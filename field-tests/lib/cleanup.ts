@@ -3,8 +3,9 @@
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { exec, execQuietSync } from './exec.ts';
-import { isOurWgSocket, ownerOfNetns } from './names.ts';
+import { isOurWgSocket, ownerOfNetns, ownerOfRunDir } from './names.ts';
 
 export const WG_SOCKET_DIR = '/var/run/wireguard';
 
@@ -86,9 +87,10 @@ function socketRefuses(path: string): Promise<boolean> {
 export interface SweepReport {
   netns: string[];
   sockets: string[];
+  dirs: string[];
 }
 
-/** Removes namespaces of runs whose process is gone, and our socket files nobody listens on. */
+/** Removes namespaces and run directories of runs whose process is gone, and our socket files nobody listens on. */
 export async function sweepStale(): Promise<SweepReport> {
   const netns: string[] = [];
   for (const name of await listNetns()) {
@@ -105,38 +107,59 @@ export async function sweepStale(): Promise<SweepReport> {
       sockets.push(f);
     }
   }
-  return { netns, sockets };
+  const dirs: string[] = [];
+  for (const d of readdirSync(tmpdir())) {
+    const pid = ownerOfRunDir(d);
+    if (pid !== undefined && !isAlive(pid)) {
+      rmSync(join(tmpdir(), d), { recursive: true, force: true });
+      dirs.push(d);
+    }
+  }
+  return { netns, sockets, dirs };
 }
 
 type SyncCleanup = () => void;
-const pending = new Set<SyncCleanup>();
+interface Pending {
+  fn: SyncCleanup;
+  onSignals: boolean;
+}
+const pending = new Set<Pending>();
 const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-let installed = false;
+let exitInstalled = false;
+let signalsInstalled = false;
 
-function runPending(): void {
-  for (const fn of [...pending]) {
-    pending.delete(fn);
-    fn();
+function runPending(filter: (p: Pending) => boolean): void {
+  for (const p of [...pending].filter(filter)) {
+    pending.delete(p);
+    p.fn();
   }
 }
 
 function onSignal(signal: NodeJS.Signals): void {
-  runPending();
-  // Restore the default action and re-raise, so the process still dies of the signal it got.
-  for (const s of SIGNALS) process.off(s, onSignal);
-  process.kill(process.pid, signal);
+  runPending((p) => p.onSignals);
+  // Alone on this signal: restore the default action and re-raise, so the process still dies
+  // of it. Otherwise the program has its own handler (e.g. a graceful Ctrl-C) and decides.
+  if (process.listenerCount(signal) === 1) {
+    for (const s of SIGNALS) process.off(s, onSignal);
+    signalsInstalled = false;
+    process.kill(process.pid, signal);
+  }
 }
 
 /**
- * Runs `fn` (synchronously) if the process exits or gets a terminating signal before the
- * returned function is called. A SIGKILL cannot be caught: sweepStale() handles that case.
+ * Runs `fn` (synchronously) if the process exits, or (with onSignals) gets SIGINT/SIGTERM/SIGHUP,
+ * before the returned function is called. A SIGKILL cannot be caught: sweepStale() handles that.
  */
-export function onProcessExit(fn: SyncCleanup): () => void {
-  if (!installed) {
-    installed = true;
-    process.on('exit', runPending);
+export function onProcessExit(fn: SyncCleanup, opts: { onSignals: boolean }): () => void {
+  if (!exitInstalled) {
+    exitInstalled = true;
+    process.on('exit', () => runPending(() => true));
+  }
+  if (opts.onSignals && !signalsInstalled) {
+    signalsInstalled = true;
     for (const s of SIGNALS) process.on(s, onSignal);
   }
-  pending.add(fn);
-  return () => pending.delete(fn);
+  const entry = { fn, onSignals: opts.onSignals };
+  pending.add(entry);
+  return () => pending.delete(entry);
 }

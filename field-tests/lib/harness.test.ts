@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Harness } from './harness.ts';
 import { isAlive, listNetns, sweepStale } from './cleanup.ts';
-import { ownerOfNetns, runNames } from './names.ts';
+import { ownerOfNetns, ownerOfRunDir, runDirPrefix, runNames } from './names.ts';
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) console.warn('field-tests/lib/harness.test.ts: namespace tests skipped, they need root');
@@ -19,9 +19,9 @@ interface ChildInfo {
 }
 
 /** Starts testdata/crash-child.ts and waits for what it built. */
-function startChild(): Promise<{ pid: number; info: ChildInfo; exited: Promise<NodeJS.Signals | null> }> {
-  const child = spawn(process.execPath, [join(repo, 'bin/run.mjs'), join(here, 'testdata/crash-child.ts')], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<NodeJS.Signals | null>((res) => child.on('exit', (_c, sig) => res(sig)));
+function startChild(...args: string[]): Promise<{ pid: number; info: ChildInfo; exited: Promise<NodeJS.Signals | number | null>; output: () => string }> {
+  const child = spawn(process.execPath, [join(repo, 'bin/run.mjs'), join(here, 'testdata/crash-child.ts'), ...args], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<NodeJS.Signals | number | null>((res) => child.on('exit', (code, sig) => res(sig ?? code)));
   return new Promise((res, rej) => {
     let out = '';
     let err = '';
@@ -29,7 +29,7 @@ function startChild(): Promise<{ pid: number; info: ChildInfo; exited: Promise<N
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (line) res({ pid: child.pid as number, info: JSON.parse(line) as ChildInfo, exited });
+      if (line) res({ pid: child.pid as number, info: JSON.parse(line) as ChildInfo, exited, output: () => out });
     });
     child.on('exit', (code) => rej(new Error(`crash child exited early (${code}): ${err}`)));
   });
@@ -42,6 +42,8 @@ describe('names', () => {
     expect(ownerOfNetns(n.netns('site1'))).toEqual({ pid: 4242, tag: 'beef' });
     expect(ownerOfNetns('cni-1234')).toBeUndefined();
     expect(n.wgIfname('s12')).toBe('wftbeefs12');
+    expect(ownerOfRunDir(`${runDirPrefix(n)}Xy12Ab`)).toBe(4242);
+    expect(ownerOfRunDir('weft-keyfile-abc')).toBeUndefined();
     expect(() => n.wgIfname('much-too-long')).toThrow(/too long/);
   });
 });
@@ -72,8 +74,10 @@ describe.skipIf(!isRoot)('harness lifecycle', () => {
     process.kill(child.pid, 'SIGKILL');
     expect(await child.exited).toBe('SIGKILL');
     expect(isAlive(child.info.sleeper)).toBe(true);
+    expect(existsSync(child.info.dir)).toBe(true);
     await sweepStale();
     expect(await listNetns()).not.toContain(child.info.ns);
+    expect(existsSync(child.info.dir)).toBe(false);
     await new Promise((r) => setTimeout(r, 100));
     expect(isAlive(child.info.sleeper)).toBe(false);
   });
@@ -85,6 +89,15 @@ describe.skipIf(!isRoot)('harness lifecycle', () => {
     expect(await listNetns()).not.toContain(child.info.ns);
     expect(isAlive(child.info.sleeper)).toBe(false);
     expect(existsSync(child.info.dir)).toBe(false);
+  });
+
+  it('a program with its own SIGTERM handler (cleanupOnSignals: false) shuts down its way', async () => {
+    const child = await startChild('--graceful');
+    process.kill(child.pid, 'SIGTERM');
+    expect(await child.exited).toBe(0);
+    expect(child.output()).toContain('GRACEFUL');
+    expect(await listNetns()).not.toContain(child.info.ns);
+    expect(isAlive(child.info.sleeper)).toBe(false);
   });
 
   it('cleanup is idempotent and the harness refuses work afterwards', async () => {

@@ -7,13 +7,19 @@ import { join } from 'node:path';
 import { HarnessError } from './errors.ts';
 import { exec, mustExec } from './exec.ts';
 import type { ExecResult } from './exec.ts';
-import { runNames } from './names.ts';
+import { runDirPrefix, runNames } from './names.ts';
 import type { RunNames } from './names.ts';
 import { NsProcess } from './ns-process.ts';
 import type { SpawnOptions } from './ns-process.ts';
 import { killQuietly, onProcessExit, removeNetns, removeNetnsSync, removeWgSockets, sweepStale } from './cleanup.ts';
 
 export interface HarnessOptions {
+  /**
+   * Clean up synchronously on SIGINT/SIGTERM/SIGHUP (default true). A program with its own
+   * graceful shutdown (npm start's Ctrl-C) passes false and calls cleanup() itself; cleanup at
+   * process exit stays on either way.
+   */
+  cleanupOnSignals?: boolean;
   /** Keep the run directory (process logs) after cleanup; also set by WEFT_FIELD_KEEP_LOGS=1. */
   keepLogs?: boolean;
 }
@@ -37,9 +43,9 @@ export class Harness {
 
   private constructor(private readonly opts: HarnessOptions) {
     this.names = runNames();
-    this.dir = mkdtempSync(join(tmpdir(), `weft-field-${this.names.tag}-`));
+    this.dir = mkdtempSync(join(tmpdir(), runDirPrefix(this.names)));
     mkdirSync(join(this.dir, 'logs'));
-    this.unregister = onProcessExit(() => this.cleanupSync());
+    this.unregister = onProcessExit(() => this.cleanupSync(), { onSignals: opts.cleanupOnSignals ?? true });
   }
 
   static async create(opts: HarnessOptions = {}): Promise<Harness> {

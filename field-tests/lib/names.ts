@@ -34,6 +34,19 @@ export function runNames(pid = process.pid, tag = randomBytes(2).toString('hex')
   };
 }
 
+/** Run directories in the temp dir: weft-field-<pid>-<tag>-<random>. */
+const RUN_DIR_RE = /^weft-field-(\d+)-[0-9a-f]{4}-/;
+
+export function runDirPrefix(n: RunNames): string {
+  return `weft-field-${n.pid}-${n.tag}-`;
+}
+
+/** The owner pid of a run directory, or undefined for foreign names. */
+export function ownerOfRunDir(name: string): number | undefined {
+  const m = RUN_DIR_RE.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
 /** The owner pid of a namespace created by some run, or undefined for foreign names. */
 export function ownerOfNetns(name: string): { pid: number; tag: string } | undefined {
   const m = NETNS_RE.exec(name);

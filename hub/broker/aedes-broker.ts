@@ -20,6 +20,7 @@ type Identity = { hub: true } | { hub: false; siteId: string };
 // MQTT 3.1.1 CONNACK return codes (aedes' AuthErrorCode is a const enum, unusable under isolatedModules).
 const BAD_USERNAME_OR_PASSWORD = 4;
 const NOT_AUTHORIZED = 5;
+const SERVER_UNAVAILABLE = 3;
 
 function refusal(message: string, returnCode: number): AuthenticateError {
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
@@ -108,7 +109,7 @@ export async function startBroker(opts: BrokerStartOptions): Promise<Broker> {
         done(null, true);
       })().catch((err: Error) => {
         log.error({ err: err.message }, 'broker: credential check failed');
-        done(refusal('server unavailable', 3), false);
+        done(refusal('server unavailable', SERVER_UNAVAILABLE), false);
       });
     },
     authorizePublish(client, packet, callback) {

@@ -1,7 +1,10 @@
 // `weft policy check|eval|explain|connlist|compile`: local policy tools over manifest files.
 // Exit codes: 0 success, 1 the answer is "no" (invalid manifests), 2 bad usage or input.
 import { readFileSync } from 'node:fs';
-import { EndpointError, evaluate, formatError, loadPolicies, parseManifests, type Flow, type Loaded, type PolicyError } from '../../policy/index.ts';
+import {
+  CapacityError, compile, connlist, connlistText, EndpointError, evaluate, explain, explainText, formatError, loadPolicies, parseManifests,
+  type Flow, type Loaded, type PolicyError, type Protocol,
+} from '../../policy/index.ts';
 import { only, parseArgs, required, UsageError, type Args } from './cli-args.ts';
 import { ManifestFileError, readManifestFiles } from './manifest-files.ts';
 
@@ -94,7 +97,64 @@ function evalCommand(args: Args): number {
   return 0;
 }
 
-const COMMANDS: Record<string, (args: Args) => number> = { check, eval: evalCommand };
+/** `443/TCP`, `53/udp`, or `443` (TCP). */
+function parsePort(text: string): { port: number; protocol: Protocol } {
+  const m = /^(\d{1,5})(?:\/(tcp|udp|sctp))?$/i.exec(text);
+  const port = m ? Number(m[1]) : NaN;
+  if (!m || port < 1 || port > 65535) throw new UsageError(`--port ${text}: write <port>/<protocol>, e.g. 443/TCP or 53/UDP`);
+  return { port, protocol: (m[2]?.toUpperCase() ?? 'TCP') as Protocol };
+}
+
+function explainCommand(args: Args): number {
+  only(args, ['manifests', 'from', 'to', 'port', 'json']);
+  const flow: Flow = { src: required(args, 'from'), dst: required(args, 'to'), ...parsePort(required(args, 'port')) };
+  const loaded = loadValid(args);
+  if (typeof loaded === 'number') return loaded;
+  let x;
+  try {
+    x = explain(loaded.policies, loaded.inventory, flow);
+  } catch (e) {
+    if (e instanceof EndpointError) throw new UsageError(`${e.message} (${e.code})${e.hint ? `\n  hint: ${e.hint}` : ''}`);
+    throw e;
+  }
+  out(args.flags.has('json') ? JSON.stringify(x, null, 2) : explainText(x));
+  return 0;
+}
+
+function connlistCommand(args: Args): number {
+  only(args, ['manifests', 'json']);
+  const loaded = loadValid(args);
+  if (typeof loaded === 'number') return loaded;
+  const list = connlist(loaded.policies, loaded.inventory);
+  if (args.flags.has('json')) out(JSON.stringify(list, null, 2));
+  else out(list.length > 0 ? connlistText(list) : 'no connections are allowed');
+  return 0;
+}
+
+function compileCommand(args: Args): number {
+  only(args, ['manifests', 'json']);
+  const loaded = loadValid(args);
+  if (typeof loaded === 'number') return loaded;
+  let tables;
+  try {
+    tables = compile(loaded.policies, loaded.inventory);
+  } catch (e) {
+    if (!(e instanceof CapacityError)) throw e;
+    err(`weft policy compile: ${e.message} (${e.code})\n  hint: ${e.hint}`);
+    return 1;
+  }
+  if (args.flags.has('json')) {
+    out(JSON.stringify(tables, null, 2));
+    return 0;
+  }
+  const s = tables.sizes;
+  out(`tables: ${s.endpoints} endpoints, ${s.ipcache} ipcache prefixes, ${s.sets} rule sets, ${s.rules} rule entries, ${s.identities} identities, ${s.attributions} attributions`);
+  for (const e of tables.endpoints) out(`  ${e.pod}: identity ${e.identity}, ingress set ${e.ingressSet || '-'}, egress set ${e.egressSet || '-'}`);
+  out('(--json prints the full tables)');
+  return 0;
+}
+
+const COMMANDS: Record<string, (args: Args) => number> = { check, eval: evalCommand, explain: explainCommand, connlist: connlistCommand, compile: compileCommand };
 
 export async function runPolicyCommand(sub: string, argv: string[]): Promise<number> {
   const run = Object.hasOwn(COMMANDS, sub) ? COMMANDS[sub] : undefined;

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRouter, type Router } from './index.ts';
 import { MemorySitesView, site } from './testing/memory-sites-view.ts';
 import { dig } from './testing/dig.ts';
+import { encodeQuery } from './testing/query.ts';
 import { CITIES, GEO_NETS, worldSites, writeWorldGeoDb, type GeoDbFile } from './testing/fixture.ts';
 
 const hasDig = (() => {
@@ -228,7 +229,7 @@ describe('router DNS with malformed packets', () => {
   it('survives random garbage over UDP and TCP', async () => {
     const packets = fc.sample(fc.uint8Array({ minLength: 0, maxLength: 600 }), { numRuns: 400, seed: 7 });
     // Mutated real queries reach deeper into the parser than uniform noise.
-    const base = dnsPacket.encode({ type: 'query', id: 1, questions: [{ name: `pos.${ZONE}`, type: 'A' }], additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, flags: 0, options: [{ code: 8, family: 1, sourcePrefixLength: 24, scopePrefixLength: 0, ip: '203.0.113.0' } as never] }] });
+    const base = encodeQuery(1, `pos.${ZONE}`, 'A', '203.0.113.0/24');
     const mutated = fc.sample(fc.array(fc.tuple(fc.nat(base.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }), { numRuns: 400, seed: 11 }).map((edits) => {
       const b = Buffer.from(base);
       for (const [i, v] of edits) b[i] = v;

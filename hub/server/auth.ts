@@ -1,6 +1,7 @@
 // Bearer-token authentication and role checks for every route. Each route declares the least role
 // it needs in its config; a route without one needs 'viewer' (closed by default). Only routes that
-// say role: 'public' (the CA, enrollment with its own token, the API docs) are open.
+// say role: 'public' (the CA, enrollment with its own token), the API docs and the router's end-user
+// redirects (/go/...) are open.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { authenticate, roleAllows, type Principal } from '../auth/api-tokens.ts';
 import { HubError } from '../errors.ts';
@@ -15,6 +16,9 @@ declare module 'fastify' {
   }
 }
 
+/** Routes other plugins register that must stay open: API docs, and end users following /go/<service>. */
+const PUBLIC_PREFIXES = ['/docs', '/go/'];
+
 export function actorOf(req: FastifyRequest): string {
   return req.principal ? `token/${req.principal.tokenId}(${req.principal.name})` : 'anonymous';
 }
@@ -22,7 +26,8 @@ export function actorOf(req: FastifyRequest): string {
 export function registerAuth(app: FastifyInstance, store: HubStore): void {
   app.decorateRequest('principal', null);
   app.addHook('onRequest', async (req) => {
-    const need = req.routeOptions.config?.role ?? (req.routeOptions.url?.startsWith('/docs') ? 'public' : 'viewer');
+    const url = req.routeOptions.url;
+    const need = req.routeOptions.config?.role ?? (url && PUBLIC_PREFIXES.some((p) => url.startsWith(p)) ? 'public' : 'viewer');
     if (need === 'public' || req.routeOptions.url === undefined) return;
     const header = req.headers.authorization;
     const m = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;

@@ -1,0 +1,37 @@
+// What `weft-agent status --json`, GET /status and the status page show. One shape for all three.
+import type { VerdictRecord } from '../protocol/index.ts';
+import type { DatapathKind } from './datapath-select.ts';
+import type { LinkStatus } from './link.ts';
+
+export interface AgentStatus {
+  version: string;
+  /** The one-line state (`enforcing generation 7`). */
+  state: string;
+  enrolled: boolean;
+  siteId: string | null;
+  enforcing: boolean;
+  datapath: { kind: DatapathKind; fallbackReason?: string; appliedGeneration: number; appliedAt: string | null; enforcingSince: string | null; timeToEnforcingS: number | null };
+  hub: { link: LinkStatus | null; clockSkewMs: number | null };
+  tunnel: TunnelStatus | null;
+  lastRejection: { generation: number; code: string; reason: string; at: string } | null;
+  outbox: { depth: number; lostRecords: number } | null;
+  pods: { attached: number; names: string[] };
+  store: { path: string; writable: boolean; opened: string; lastError: string | null } | null;
+  kube: { synced: boolean; lastError: string | null } | null;
+}
+
+export interface TunnelStatus {
+  up: boolean;
+  handshakeAgeS: number | null;
+  detail?: string;
+}
+
+export interface FlowFilter {
+  verdict?: VerdictRecord['verdict'];
+  /** `namespace/name` */
+  pod?: string;
+}
+
+export function matchesFlow(r: VerdictRecord, f: FlowFilter): boolean {
+  return (!f.verdict || r.verdict === f.verdict) && (!f.pod || r.endpoint === f.pod);
+}

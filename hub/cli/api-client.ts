@@ -1,0 +1,50 @@
+// The CLI's HTTP client: node:https with the pinned hub CA (fetch cannot take a CA), or plain HTTP
+// for a loopback hub. Responses are parsed JSON; transport failures are ApiUnreachable.
+import http from 'node:http';
+import https from 'node:https';
+
+export interface ApiResponse {
+  status: number;
+  body: unknown;
+}
+
+export class ApiUnreachable extends Error {
+  override readonly name = 'ApiUnreachable';
+  readonly code = 'CLI_HUB_UNREACHABLE';
+}
+
+export interface ApiTarget {
+  hub: string;
+  token?: string;
+  caPem?: string;
+  /** Only for fetching the CA at login, before it is pinned: the fingerprint check replaces TLS trust. */
+  insecure?: boolean;
+}
+
+export function request(t: ApiTarget, method: string, path: string, body?: unknown): Promise<ApiResponse> {
+  const url = new URL(path, t.hub);
+  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (t.token) headers.authorization = `Bearer ${t.token}`;
+  if (payload) headers['content-type'] = 'application/json';
+  const lib = url.protocol === 'https:' ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = lib.request(url, { method, headers, ca: t.caPem, rejectUnauthorized: !t.insecure, timeout: 30_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let parsed: unknown = text;
+        try {
+          parsed = text ? JSON.parse(text) : null;
+        } catch {
+          // not JSON (e.g. /metrics): keep the text
+        }
+        resolve({ status: res.statusCode ?? 0, body: parsed });
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out after 30 s')));
+    req.on('error', (e) => reject(new ApiUnreachable(`cannot reach the hub at ${t.hub}: ${e.message}`)));
+    req.end(payload);
+  });
+}
