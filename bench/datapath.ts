@@ -16,13 +16,6 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const RULE_COUNTS = [1000, 10_000, 100_000];
 
-interface Sample {
-  gbps4: number;
-  gbps1: number;
-  p50: number;
-  p99: number;
-}
-
 interface Record {
   impl: 'none' | 'weft' | 'iptables' | 'nftables';
   rules: number;
@@ -50,24 +43,27 @@ function sockperf(topo: Topology): { p50: number; p99: number } {
   return { p50: pct('50.000'), p99: pct('99.000') };
 }
 
-function measure(topo: Topology, impl: Record['impl'], rules: number): Record {
-  const samples: Sample[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const gbps4 = iperf(topo, 4);
-    const gbps1 = iperf(topo, 1);
-    samples.push({ gbps4, gbps1, ...sockperf(topo) });
-  }
-  const r: Record = {
+interface Sample {
+  gbps4: number;
+  gbps1: number;
+  p50: number;
+  p99: number;
+}
+
+function sample(topo: Topology): Sample {
+  return { gbps4: iperf(topo, 4), gbps1: iperf(topo, 1), ...sockperf(topo) };
+}
+
+function summarize(impl: Record['impl'], rules: number, samples: Sample[]): Record {
+  return {
     impl,
     rules,
     throughput_gbps: round(median(samples.map((s) => s.gbps4)), 2),
     throughput_1stream_gbps: round(median(samples.map((s) => s.gbps1)), 2),
     latency_p50_us: round(median(samples.map((s) => s.p50)), 2),
     latency_p99_us: round(median(samples.map((s) => s.p99)), 2),
-    runs: RUNS,
+    runs: samples.length,
   };
-  log(JSON.stringify(r));
-  return r;
 }
 
 const round = (x: number, d: number) => Math.round(x * 10 ** d) / 10 ** d;
@@ -103,6 +99,14 @@ function progTestRun(dp: LibbpfDatapath, pair: { client: string; server: string 
   ];
 }
 
+/** One way to filter the server's traffic: set it up, measure, take it down. */
+interface Config {
+  impl: Record['impl'];
+  rules: number;
+  up(): Promise<void>;
+  down(): Promise<void>;
+}
+
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) {
     process.stderr.write('bench:datapath needs root (network namespaces, BPF, iptables)\n');
@@ -114,60 +118,104 @@ async function main(): Promise<void> {
   const pinRoot = `/sys/fs/bpf/weft-bench-${process.pid}`;
   const tmp = mkdtempSync(join(tmpdir(), 'weft-bench-'));
   const procs = servers(topo);
-  const records: Record[] = [];
-  const perPacket: { rules: number; path: string; ns: number }[] = [];
   let dp: LibbpfDatapath | undefined;
-  try {
-    await new Promise((r) => setTimeout(r, 500));
-    // br_netfilter sends bridged packets through iptables only when asked; ask only for iptables.
-    const brNetfilter = (on: boolean) => inNs(node, ['sysctl', '-qw', `net.bridge.bridge-nf-call-iptables=${on ? 1 : 0}`]);
-    brNetfilter(false);
-    records.push(measure(topo, 'none', 0));
-
-    dp = await LibbpfDatapath.open({ pinRoot, netns: topo.nodeNetnsPath });
-    for (const p of topo.pods) await dp.attach({ pod: p.name, ifindex: p.ifindex, ips: [p.ip] });
-    let gen = 1;
-    for (const rules of [0, ...RULE_COUNTS]) {
-      const t0 = Date.now();
-      await dp.apply(weftTables(pair, rules), gen++);
-      log(`weft: applied ${rules} rules in ${Date.now() - t0} ms`);
-      for (const r of progTestRun(dp, pair, rules)) perPacket.push({ rules, ...r });
-      dp.flushConntrack();
-      records.push(measure(topo, 'weft', rules));
-    }
-    for (const p of topo.pods) await dp.detach({ pod: p.name, ifindex: p.ifindex, ips: [] });
-
-    brNetfilter(true);
-    for (const rules of RULE_COUNTS) {
-      const f = join(tmp, 'iptables.rules');
-      writeFileSync(f, iptablesRules(pair, rules));
-      const t0 = Date.now();
-      inNs(node, ['iptables-restore', f]);
-      log(`iptables: loaded ${rules} rules in ${Date.now() - t0} ms`);
-      records.push(measure(topo, 'iptables', rules));
-      inNs(node, ['iptables', '-F', 'FORWARD']);
-      inNs(node, ['iptables', '-F', 'WEFTBENCH']);
-      inNs(node, ['iptables', '-X', 'WEFTBENCH']);
-    }
-    brNetfilter(false);
-
-    for (const rules of RULE_COUNTS) {
-      const f = join(tmp, 'nft.rules');
-      writeFileSync(f, nftRules(pair, rules));
-      const t0 = Date.now();
-      inNs(node, ['nft', '-f', f]);
-      log(`nftables: loaded ${rules} rules in ${Date.now() - t0} ms`);
-      records.push(measure(topo, 'nftables', rules));
-      inNs(node, ['nft', 'delete', 'table', 'bridge', 'weftbench']);
-    }
-  } finally {
+  const cleanup = async () => {
     for (const p of procs) p.kill();
     await dp?.close();
     LibbpfDatapath.unpin(pinRoot);
     topo.destroy();
     rmSync(tmp, { recursive: true, force: true });
+  };
+  // Ctrl-C must not leave namespaces, servers and pinned maps behind.
+  const onSignal = () => void cleanup().finally(() => process.exit(130));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  try {
+    await new Promise((r) => setTimeout(r, 500));
+    dp = await LibbpfDatapath.open({ pinRoot, netns: topo.nodeNetnsPath });
+    const weft = dp;
+    // br_netfilter sends bridged packets through iptables only when asked; ask only for iptables.
+    const brNetfilter = (on: boolean) => inNs(node, ['sysctl', '-qw', `net.bridge.bridge-nf-call-iptables=${on ? 1 : 0}`]);
+    brNetfilter(false);
+    let gen = 1;
+    const timed = (what: string, f: () => unknown) => {
+      const t0 = Date.now();
+      f();
+      log(`${what} in ${Date.now() - t0} ms`);
+    };
+    const configs: Config[] = [
+      { impl: 'none', rules: 0, up: async () => undefined, down: async () => undefined },
+      ...[0, ...RULE_COUNTS].map((rules): Config => ({
+        impl: 'weft',
+        rules,
+        up: async () => {
+          const t0 = Date.now();
+          await weft.apply(weftTables(pair, rules), gen++);
+          log(`weft: applied ${rules} rules in ${Date.now() - t0} ms`);
+          for (const p of topo.pods) await weft.attach({ pod: p.name, ifindex: p.ifindex, ips: [p.ip] });
+        },
+        down: async () => {
+          for (const p of topo.pods) await weft.detach({ pod: p.name, ifindex: p.ifindex, ips: [] });
+          weft.flushConntrack();
+        },
+      })),
+      ...RULE_COUNTS.map((rules): Config => ({
+        impl: 'iptables',
+        rules,
+        up: async () => {
+          const f = join(tmp, 'iptables.rules');
+          writeFileSync(f, iptablesRules(pair, rules));
+          brNetfilter(true);
+          timed(`iptables: loaded ${rules} rules`, () => inNs(node, ['iptables-restore', f]));
+        },
+        down: async () => {
+          inNs(node, ['iptables', '-F', 'FORWARD']);
+          inNs(node, ['iptables', '-F', 'WEFTBENCH']);
+          inNs(node, ['iptables', '-X', 'WEFTBENCH']);
+          brNetfilter(false);
+        },
+      })),
+      ...RULE_COUNTS.map((rules): Config => ({
+        impl: 'nftables',
+        rules,
+        up: async () => {
+          const f = join(tmp, 'nft.rules');
+          writeFileSync(f, nftRules(pair, rules));
+          timed(`nftables: loaded ${rules} rules`, () => inNs(node, ['nft', '-f', f]));
+        },
+        down: async () => {
+          inNs(node, ['nft', 'delete', 'table', 'bridge', 'weftbench']);
+        },
+      })),
+    ];
+
+    // Round-robin over the configurations, so load from other work on the machine spreads over all of them.
+    const samples = new Map<Config, Sample[]>(configs.map((c) => [c, []]));
+    for (let run = 1; run <= RUNS; run++) {
+      for (const c of configs) {
+        await c.up();
+        try {
+          const s = sample(topo);
+          samples.get(c)!.push(s);
+          log(`run ${run}/${RUNS} ${c.impl} ${c.rules}: ${JSON.stringify(s)}`);
+        } finally {
+          await c.down();
+        }
+      }
+    }
+    const records = configs.map((c) => summarize(c.impl, c.rules, samples.get(c)!));
+
+    const perPacket: { rules: number; path: string; ns: number }[] = [];
+    for (const rules of [0, ...RULE_COUNTS]) {
+      await weft.apply(weftTables(pair, rules), gen++);
+      for (const r of progTestRun(weft, pair, rules)) perPacket.push({ rules, ...r });
+      weft.flushConntrack();
+    }
+    report(records, perPacket);
+  } finally {
+    await cleanup();
   }
-  report(records, perPacket);
 }
 
 function report(records: Record[], perPacket: { rules: number; path: string; ns: number }[]): void {

@@ -55,8 +55,12 @@ interface BrokerMemory {
   heap: number | null;
 }
 
-function brokerMemory(s: Setup): BrokerMemory {
+async function brokerMemory(s: Setup): Promise<BrokerMemory> {
   if (!s.dir) {
+    // Let closed sockets and timers of the previous run finish, then collect twice (weak refs, finalizers).
+    await new Promise((r) => setTimeout(r, 500));
+    gc();
+    await new Promise((r) => setImmediate(r));
     gc();
     const m = process.memoryUsage();
     return { rss: m.rss, heap: m.heapUsed + m.external };
@@ -197,10 +201,10 @@ async function run(kind: Kind, n: number, pushes: number, processes: number): Pr
     const hub = await setup.broker.hubClient();
     const acks = new AckCollector(hub);
     await hub.subscribeAsync(topics.allSites('ack'), { qos: 1 });
-    const base = brokerMemory(setup);
+    const base = await brokerMemory(setup);
     const simSites = [...setup.sites.sites.values()].map(({ siteId, username, password }) => ({ siteId, username, password }));
     sims = await spawnSims(setup.broker.url(), simSites, processes);
-    const connected = brokerMemory(setup);
+    const connected = await brokerMemory(setup);
     const ids = simSites.map((s) => s.siteId);
     const times: PushTiming[] = [];
     let incomplete = 0;

@@ -1,6 +1,7 @@
 // A synthetic but plausible site for the policy benchmark: namespaces of ~20 pods, app and tier
 // labels, NetworkPolicies per app (from same-namespace apps, from labelled namespaces, some ipBlocks,
-// some named ports), a share of AdminNetworkPolicies from central ops, and one baseline.
+// some named ports), a share of AdminNetworkPolicies from central ops (metrics from a shared-services
+// namespace, egress guards to networks), and one baseline between prod and dev.
 // Deterministic (a seeded PRNG), so runs compare.
 
 function rng(seed: number): () => number {
@@ -60,7 +61,9 @@ export function workload(policies: number, pods: number, seed = 1): Workload {
       spec: {
         priority: i % 1000,
         subject: { namespaces: { matchLabels: { team: `t${int(10)}` } } },
-        ingress: [{ action: ['Allow', 'Deny', 'Pass'][int(3)], from: [{ namespaces: { matchLabels: { env: int(2) ? 'prod' : 'dev' } } }], ports: [{ portNumber: { protocol: 'TCP', port: 9100 } }] }],
+        // central ops: metrics scraping from one of the shared-services namespaces, and egress guards
+        ingress: [{ action: ['Allow', 'Deny', 'Pass'][int(3)], from: [{ namespaces: { matchLabels: { 'kubernetes.io/metadata.name': `ns${int(Math.min(5, nsCount))}` } } }], ports: [{ portNumber: { protocol: 'TCP', port: 9100 } }] }],
+        egress: [{ action: 'Deny', to: [{ networks: [`172.${16 + int(16)}.0.0/16`] }] }],
       },
     });
   }

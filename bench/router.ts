@@ -68,7 +68,7 @@ interface SiteProc {
 
 async function startSite(id: string, password: string, brokerPort: number, address: string, servicePort: number): Promise<SiteProc> {
   const relay = await startRelay('127.0.0.1', brokerPort);
-  const child = spawn(process.execPath, [join(here, '..', 'bin', 'run.mjs'), join(here, 'router', 'site-process.ts'), id, password, `mqtt://127.0.0.1:${relay.port}`, address, String(servicePort), String(KEEPALIVE_S), String(HEARTBEAT_MS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [join(here, '..', 'bin', 'run.mjs'), join(here, 'router', 'site-process.ts'), id, password, `mqtt://127.0.0.1:${relay.port}`, address, String(servicePort), String(KEEPALIVE_S), String(HEARTBEAT_MS)], { stdio: ['pipe', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
     child.stdout?.on('data', (d: Buffer) => { if (d.toString().includes('ready')) resolve(); });
     child.once('exit', (code) => reject(new Error(`site ${id} exited with ${code}`)));
@@ -97,6 +97,16 @@ async function timeUntilGone(probe: DnsProbe, servers: Record<string, number>, s
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'weft-bench-router-'));
   const stops: (() => Promise<void> | void)[] = [() => rmSync(dir, { recursive: true, force: true })];
+  const cleanup = async () => {
+    for (const stop of stops.splice(0)) {
+      try {
+        await stop();
+      } catch (err) {
+        log(`cleanup: ${(err as Error).message}`);
+      }
+    }
+  };
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => void cleanup().then(() => process.exit(130)));
   const quiet = pino({ level: 'silent' });
   try {
     // One geo database for both: client subnets and site addresses (pickclosest looks those up too).
@@ -113,7 +123,10 @@ async function main(): Promise<void> {
     const servicePort = await freePort('127.1.0.1');
     log('starting simulated sites');
     const procs = new Map<string, SiteProc>();
-    for (const s of sites) procs.set(s.id, await startSite(s.id, password, broker.port, s.address, servicePort));
+    for (const s of sites) {
+      procs.set(s.id, await startSite(s.id, password, broker.port, s.address, servicePort));
+      log(`site ${s.id} up`);
+    }
     stops.unshift(async () => {
       for (const p of procs.values()) {
         p.child.kill('SIGKILL');
@@ -262,13 +275,7 @@ async function main(): Promise<void> {
     });
     log('done: bench/results/router.json, docs/benchmarks.md');
   } finally {
-    for (const stop of stops) {
-      try {
-        await stop();
-      } catch (err) {
-        log(`cleanup: ${(err as Error).message}`);
-      }
-    }
+    await cleanup();
   }
 }
 

@@ -2,6 +2,7 @@
 // maps under a pin root so enforcement outlives this process, writes each generation into the
 // inactive half of the tables and makes it live with one 8-byte map update.
 import { mkdirSync, rmSync } from 'node:fs';
+import type { Logger } from 'pino';
 import { DEFAULT_LIMITS, type MapLimits, type Tables } from '../policy/tables.ts';
 import { artifactPaths, BPF_PROGRAMS, type ArtifactPaths } from './artifacts.ts';
 import { checkTables } from './check-tables.ts';
@@ -30,6 +31,8 @@ export interface LibbpfDatapathOptions {
   /** Network namespace (a path such as /run/netns/node1) holding the host-side interfaces; default: ours. */
   netns?: string;
   artifacts?: ArtifactPaths;
+  /** Applies, attaches and detaches are logged here (info/debug); nothing when absent. */
+  logger?: Logger;
 }
 
 type MapName = 'weft_state' | 'weft_config' | 'weft_endpoints' | 'weft_ipcache' | 'weft_sets' | 'weft_rules' | 'weft_ct' | 'weft_counters' | 'weft_events';
@@ -57,6 +60,7 @@ export class LibbpfDatapath implements Datapath {
     readonly pinRoot: string,
     private readonly limits: MapLimits,
     private readonly netns: string | undefined,
+    private readonly logger: Logger | undefined,
   ) {
     const names: MapName[] = ['weft_state', 'weft_config', 'weft_endpoints', 'weft_ipcache', 'weft_sets', 'weft_rules', 'weft_ct', 'weft_counters', 'weft_events'];
     this.fds = Object.fromEntries(names.map((n) => [n, objects.podEgress.mapFd(n)])) as Record<MapName, number>;
@@ -97,7 +101,8 @@ export class LibbpfDatapath implements Datapath {
     // The first object creates and pins the maps (or reuses pinned ones); the second reuses them.
     const podEgress = load(paths.objects.podEgress);
     const podIngress = load(paths.objects.podIngress);
-    const dp = new LibbpfDatapath(bpf, { podEgress, podIngress }, pinRoot, limits, opts.netns);
+    const dp = new LibbpfDatapath(bpf, { podEgress, podIngress }, pinRoot, limits, opts.netns, opts.logger);
+    opts.logger?.info({ pinRoot, adoptedGeneration: dp.state().generation, libbpf: bpf.libbpfVersion() }, 'datapath loaded');
     bpf.mapUpdate(dp.fds.weft_config, L.encU32(0), L.encConfig(opts.allowSampleRate ?? 0), BPF_ANY);
     return dp;
   }
@@ -121,6 +126,7 @@ export class LibbpfDatapath implements Datapath {
     // Everything is checked and encoded before the first write: a table set that does not fit
     // or does not parse changes nothing.
     checkTables(tables, this.limits);
+    const started = process.hrtime.bigint();
     const live = this.state();
     const slot = live.generation === 0 ? 0 : 1 - live.slot;
     const writes = encodeTables(tables, slot);
@@ -128,6 +134,8 @@ export class LibbpfDatapath implements Datapath {
     for (const w of writes) this.write(w);
     // The switch: one 8-byte value holding the generation and its slot.
     this.bpf.mapUpdate(this.fds.weft_state, L.encU32(0), L.encState(generation, slot), BPF_ANY);
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    this.logger?.info({ generation, previous: live.generation, slot, rules: tables.rules.length, endpoints: tables.endpoints.length, ms }, 'generation applied');
   }
 
   private state(): { generation: number; slot: number } {
@@ -170,10 +178,12 @@ export class LibbpfDatapath implements Datapath {
         throw explainNativeError(`attach tc ${point} on ifindex ${endpoint.ifindex} (${endpoint.pod})`, err, this.pinRoot);
       }
     }
+    this.logger?.debug({ pod: endpoint.pod, ifindex: endpoint.ifindex }, 'attached');
   }
 
   async detach(endpoint: Endpoint): Promise<void> {
     for (const point of ['ingress', 'egress'] as const) this.bpf.tcDetach(endpoint.ifindex, point, TC_HANDLE, TC_PRIORITY, this.netns);
+    this.logger?.debug({ pod: endpoint.pod, ifindex: endpoint.ifindex }, 'detached');
   }
 
   /** Whether our programs are attached to the interface (both directions). */

@@ -196,7 +196,8 @@ export class MemoryDatapath implements Datapath {
     if (!e) return undefined;
     this.ct.delete(key);
     if (now - e.lastSeen > ctTimeoutNs(proto)) return undefined;
-    e.lastSeen = now;
+    // Refreshed at most once a second, as the kernel does (it spares a write per packet).
+    if (now - e.lastSeen > 1_000_000_000n) e.lastSeen = now;
     this.ct.set(key, e);
     return e;
   }

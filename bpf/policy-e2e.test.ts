@@ -65,7 +65,7 @@ describe.skipIf(kernelSkipReason)('compiled policy enforced in the kernel', () =
     topo = Topology.create(['web', 'db', 'api'], 85);
     const parsed = parseManifests([{ file: 'shop.yaml', text: MANIFESTS }]);
     expect(parsed.errors).toEqual([]);
-    const loaded = loadPolicies(parsed.objects.map((o) => o.object ?? o));
+    const loaded = loadPolicies(parsed.objects);
     expect(loaded.errors).toEqual([]);
     policies = loaded.policies;
     inventory = { ...loaded.inventory, pods: loaded.inventory.pods.map((p) => ({ ...p, ips: [topo.pod(p.name).ip] })) };
@@ -83,7 +83,7 @@ describe.skipIf(kernelSkipReason)('compiled policy enforced in the kernel', () =
 
   it.each(FLOWS)('%s -> %s:%i agrees with policy.evaluate', async (src, dst, port) => {
     const want = evaluate(policies, inventory, { src: `shop/${src}`, dst: `shop/${dst}`, protocol: 'TCP', port }).allowed;
-    const got = await topo.probe(src).tcp(topo.pod(dst).ip, port, want ? 2000 : 600);
+    const got = await topo.probe(src).tcp(topo.pod(dst).ip, port, want ? 3000 : 600);
     expect(got.ok).toBe(want);
 
     const mem = new MemoryDatapath();

@@ -40,7 +40,7 @@ it.skipIf(kernelSkipReason)('keeps enforcing across kill -9 and is adopted by th
     child.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
     child.on('exit', (code) => reject(new Error(`enforcer child exited with ${code}`)));
   });
-  const allowed = () => topo!.probe('web').tcp(addrs.db, 5432, 700);
+  const allowed = () => topo!.probe('web').tcp(addrs.db, 5432);
   const denied = () => topo!.probe('api').tcp(addrs.db, 5432, 700);
   expect([(await allowed()).ok, (await denied()).ok]).toEqual([true, false]);
 
@@ -64,6 +64,6 @@ it.skipIf(kernelSkipReason)('keeps enforcing across kill -9 and is adopted by th
   for (const p of topo.pods) await adopted.attach({ pod: p.name, ifindex: p.ifindex, ips: [] });
   await adopted.apply(fixtureTables(addrs), 7);
   expect((await topo.probe('api').tcp(addrs.db, 5432, 700)).ok).toBe(false);
-  for (let i = 0; i < 50 && !events.some((e) => e.generation === 7); i++) await new Promise((r) => setTimeout(r, 20));
+  for (let i = 0; i < 250 && !events.some((e) => e.generation === 7); i++) await new Promise((r) => setTimeout(r, 20));
   expect(events.find((e) => e.generation === 7)).toMatchObject({ verdict: 'deny', ruleId: RULE.isolation, endpointId: 2 });
-});
+}, 90_000);

@@ -56,4 +56,4 @@ it.skipIf(kernelSkipReason)(`switches ${SWITCHES} times under traffic with no mi
   // The traffic really overlapped the switching: judgments under many generations of both kinds.
   expect(generations.size).toBeGreaterThan(20);
   expect([...generations].some((g) => g % 2 === 0) && [...generations].some((g) => g % 2 === 1)).toBe(true);
-});
+}, 120_000);

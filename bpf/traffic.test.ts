@@ -38,7 +38,7 @@ describe.skipIf(kernelSkipReason)('tc programs on real traffic between network n
 
   /** Events are pushed by the ring buffer's poll in the event loop: wait for one to show up. */
   async function eventWhere(pred: (e: VerdictEvent) => boolean): Promise<VerdictEvent> {
-    for (let i = 0; i < 100; i++) {
+    for (let i = 0; i < 250; i++) {
       const e = events.find(pred);
       if (e) return e;
       await new Promise((r) => setTimeout(r, 20));

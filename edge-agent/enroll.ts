@@ -114,6 +114,7 @@ export async function enroll(o: EnrollOptions): Promise<Enrollment> {
     try {
       const { response, hubDate } = await enrollOnce(p, id);
       const saved = o.store.identity.saveEnrollment({ ...response, hubCaFingerprint: p.caFingerprint });
+      o.store.config.set('hubUrl', p.hubUrl);
       if (hubDate !== null) o.store.config.set('hubClockSkewMs', Date.now() - hubDate);
       try {
         removeToken(o.provisionFile);

@@ -4,7 +4,7 @@
 // Nothing after "enforcing" can take enforcement away: every network part fails on its own.
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openStore, type AgentStore, type JsonValue } from '../offline-store/index.ts';
+import { openStore, type AgentStore, type JsonValue, type OpenStoreOptions } from '../offline-store/index.ts';
 import { compile } from '../policy/index.ts';
 import { encode, topics, type AckMessage, type VerdictRecord } from '../protocol/index.ts';
 import { BundleIntake } from './bundle-intake.ts';
@@ -38,11 +38,13 @@ export interface RunDeps {
   /** Tests inject a datapath; otherwise selectDatapath(config.datapath). */
   datapath?: SelectedDatapath;
   tunnel?: TunnelComponent;
-  /** Creates the k3s inventory source; absent or config.kube=off: no k3s. */
+  /** Creates the k3s inventory source (kube-source.ts picks it from the config); absent: no k3s. */
   kube?: () => KubeInventory;
   resolveVeth?: VethResolver;
   compile?: CompileFn;
   metrics?: AgentMetrics;
+  /** Extra store options (tests: readonly, maxPageCount to simulate a full disk). */
+  storeOptions?: OpenStoreOptions;
   /** MQTT protocol version of the broker (aedes: 4). */
   mqttProtocol?: 4 | 5;
 }
@@ -122,7 +124,7 @@ export class Agent {
     const c = this.config;
     const onEvent = (e: { type: string }) => this.log.warn({ event: e }, 'store event');
     try {
-      this.store = openStore(c.storePath, { onEvent });
+      this.store = openStore(c.storePath, { onEvent, ...this.deps.storeOptions });
       if (this.store.opened.kind === 'recovered') this.log.error({ opened: this.store.opened }, 'store was corrupt and was moved aside; enforcing from the pinned kernel state');
     } catch (e) {
       this.storeError = formatAgentError(e);
@@ -235,7 +237,7 @@ export class Agent {
       },
     });
     this.link.start();
-    if (this.config.kube !== 'off' && this.deps.kube) this.startKube(this.deps.kube);
+    if (this.deps.kube) this.startKube(this.deps.kube);
   }
 
   private showEnforcingIfAny(): void {

@@ -17,6 +17,8 @@ export interface HubConfig {
   /** The hub's HTTPS URL as sites see it (goes into provisioning files). Default https://<first tls name or 127.0.0.1>:<port>. */
   publicUrl?: string;
   mqtt: {
+    /** The embedded aedes broker (default), or a supervised Mosquitto fed from the store (password and ACL files). */
+    broker?: 'aedes' | 'mosquitto';
     /** Listen addresses of the embedded broker (loopback and the overlay address). */
     hosts: string[];
     port: number;
@@ -85,6 +87,7 @@ export const USAGE = `usage: node bin/run.mjs hub/main.ts --data-dir <dir> [opti
   --public-url <url>      the hub URL sites use (default https://<first tls name>:<port>)
   --mqtt-port <n>         embedded broker port (default 1883; 0 picks one)
   --mqtt-host <addr>      broker listen address (repeatable; default 127.0.0.1)
+  --broker aedes|mosquitto  embedded broker (default) or a supervised Mosquitto
   --site-broker-url <url> broker URL given to sites (default mqtt://<hub overlay IPv4>:<port>)
   --overlay-v4 <cidr>     (default 10.99.0.0/16)   --overlay-v6 <cidr> (default fd00:99::/64)
   --wg-endpoint <h:p>     WireGuard endpoint sites dial (default 127.0.0.1:51820)
@@ -103,7 +106,7 @@ export function parseHubArgs(argv: string[]): HubConfig {
         'tls-name': { type: 'string', multiple: true }, 'public-url': { type: 'string' }, 'mqtt-port': { type: 'string' },
         'mqtt-host': { type: 'string', multiple: true }, 'site-broker-url': { type: 'string' }, 'overlay-v4': { type: 'string' },
         'overlay-v6': { type: 'string' }, 'wg-endpoint': { type: 'string' }, 'log-level': { type: 'string' },
-        zone: { type: 'string' }, 'dns-host': { type: 'string' }, 'dns-port': { type: 'string' },
+        zone: { type: 'string' }, broker: { type: 'string' }, 'dns-host': { type: 'string' }, 'dns-port': { type: 'string' },
       },
     }).values;
   } catch (e) {
@@ -116,7 +119,8 @@ export function parseHubArgs(argv: string[]): HubConfig {
   c.httpPort = v['http-port'] !== undefined ? port(v['http-port'], 'http-port', 0) : null;
   c.tlsNames = v['tls-name'] ?? [];
   c.publicUrl = v['public-url'];
-  c.mqtt = { hosts: v['mqtt-host'] ?? c.mqtt.hosts, port: port(v['mqtt-port'], 'mqtt-port', c.mqtt.port), siteUrl: v['site-broker-url'] };
+  if (v.broker !== undefined && v.broker !== 'aedes' && v.broker !== 'mosquitto') throw new ConfigError(`--broker ${v.broker}: want aedes or mosquitto`);
+  c.mqtt = { broker: v.broker, hosts: v['mqtt-host'] ?? c.mqtt.hosts, port: port(v['mqtt-port'], 'mqtt-port', c.mqtt.port), siteUrl: v['site-broker-url'] };
   c.overlayV4 = v['overlay-v4'] ?? c.overlayV4;
   c.overlayV6 = v['overlay-v6'] ?? c.overlayV6;
   c.wireguard.endpoint = v['wg-endpoint'] ?? c.wireguard.endpoint;

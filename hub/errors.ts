@@ -1,5 +1,6 @@
 // Errors the hub reports to API clients: a stable code, a message for people, and details for tools.
 // Every failure a user can cause is a HubError; anything else reaching the error handler is a bug.
+import type { EnrollErrorCode } from '../protocol/enroll.ts';
 
 export type HubErrorCode =
   | 'BAD_REQUEST'
@@ -22,13 +23,7 @@ export type HubErrorCode =
   | 'ROLLBACK_NOTHING'
   | 'OVERLAY_EXHAUSTED'
   | 'ENROLL_PEER_UNAVAILABLE'
-  | 'ENROLL_TOKEN_INVALID'
-  | 'ENROLL_TOKEN_EXPIRED'
-  | 'ENROLL_TOKEN_USED'
-  | 'ENROLL_SITE_MISMATCH'
-  | 'ENROLL_BAD_PROOF'
-  | 'ENROLL_KEY_MISMATCH'
-  | 'ENROLL_SITE_REVOKED';
+  | EnrollErrorCode;
 
 const STATUS: Record<HubErrorCode, number> = {
   BAD_REQUEST: 400,

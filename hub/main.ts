@@ -12,7 +12,7 @@ import pino, { type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { loadOrCreatePrivateKey } from '../tunnel/index.ts';
 import { bootstrapAdmin } from './auth/api-tokens.ts';
-import { startBroker, type Broker } from './broker/index.ts';
+import { startBroker, startMosquitto, type Broker, type BrokerStartOptions } from './broker/index.ts';
 import { ConfigError, parseHubArgs, USAGE, type HubConfig } from './config.ts';
 import { MemoryPeers } from './enroll/peers.ts';
 import { OverlayPlan } from './enroll/overlay.ts';
@@ -81,17 +81,20 @@ export async function startHub(config: HubConfig): Promise<Hub> {
     let broker: Broker | undefined;
     let bundles: BundleService | undefined;
     const sites = new SitesService(store, {
-      kick: async (id) => { await broker?.kick(id); },
+      kick: async (id) => { await broker?.kick(id); await broker?.sync(); },
       removePeer: (id) => peers.removePeer(id),
       clearBundle: async (id) => { await bundles?.clear(id); },
     }, now);
-    broker = await startBroker({
+    const brokerOpts: BrokerStartOptions = {
       hosts: config.mqtt.hosts, port: config.mqtt.port, logger: log.child({ part: 'broker' }), registry,
       auth: {
         authenticate: (username, password) => (sites.verifyCredential(username, password) ? { siteId: username } : null),
         isRevoked: (id) => store.sites.get(id)?.state !== 'enrolled',
       },
-    });
+    };
+    broker = config.mqtt.broker === 'mosquitto'
+      ? await startMosquitto({ ...brokerOpts, dir: join(config.dataDir, 'mosquitto'), credentials: () => sites.credentials() })
+      : await startBroker(brokerOpts);
     const b = broker;
     cleanup.push(() => b.close());
     const pubClient = await broker.hubClient();
@@ -136,7 +139,9 @@ export async function startHub(config: HubConfig): Promise<Hub> {
       ca: { fingerprint: tls.caFingerprint, certPem: tls.caCertPem },
       publicUrl: '',
       enroll: {
-        store, overlay, peers, now, trustedKeys: () => keys.trusted(now()), onEnrolled: (s) => sites.emit('changed', s),
+        store, overlay, peers, now, trustedKeys: () => keys.trusted(now()),
+        // Mosquitto reads credentials from files: rewrite and reload before the agent tries them (no-op for aedes).
+        onEnrolled: async (s) => { sites.emit('changed', s); await b.sync(); },
         settings: {
           brokerUrl: config.mqtt.siteUrl ?? `mqtt://${hubAddr.v4}:${broker.port}`,
           wireguard: { hubPublicKey: wgPublicKey, hubEndpoint: config.wireguard.endpoint, persistentKeepaliveS: config.wireguard.persistentKeepaliveS, mtu: config.wireguard.mtu },

@@ -48,7 +48,13 @@ export function compile(policies: PolicySet, inventory: Inventory, options: Comp
   const views = [...ctx.pods.values()].sort((a, b) => cmp(podKey(a.pod), podKey(b.pod)));
   const ids = buildIdentities(policies, views);
   const attributions = buildAttributions(policies);
-  const idOf = (r: RuleRef | null) => (r ? (attributions.ids.get(refKey(r)) as number) : 0);
+  const refIds = new Map<RuleRef, number>();
+  const idOf = (r: RuleRef | null): number => {
+    if (!r) return 0;
+    let id = refIds.get(r);
+    if (id === undefined) refIds.set(r, (id = attributions.ids.get(refKey(r)) as number));
+    return id;
+  };
   // Values are interned: equal verdicts are one object, shared by all the entries that carry them.
   const values = new Map<number, RuleValue>();
   const valueOf = (o: SideOutcome): RuleValue => {
@@ -73,7 +79,15 @@ export function compile(policies: PolicySet, inventory: Inventory, options: Comp
   const rules: RuleEntry[] = [];
   const setIds = new Map<string, number>();
 
+  // Pods of one identity have the same applicable policies and ports, hence the same sets.
+  const setsByIdentity = new Map<PeerIdentity, { ingress?: number; egress?: number }>();
   const setFor = (v: PodView, dir: Direction): number => {
+    const identity = ids.byPod.get(v) as PeerIdentity;
+    let memo = setsByIdentity.get(identity);
+    if (!memo) setsByIdentity.set(identity, (memo = {}));
+    return (memo[dir] ??= setForRules(v, dir));
+  };
+  const setForRules = (v: PodView, dir: Direction): number => {
     const r = ctx.rules(v, dir);
     if (isEmpty(r)) return SET_NONE;
     const named = usesNamedPorts(r, dir);
@@ -94,9 +108,9 @@ export function compile(policies: PolicySet, inventory: Inventory, options: Comp
     // the generic peer.
     const signature = new Map<PeerIdentity, string>();
     const rulePeers = [...new Set(shape.rules.flatMap((rule) => rule.peers ?? []))];
-    rulePeers.forEach((peer, k) => {
-      for (const i of hitsOf(peer)) signature.set(i, `${signature.get(i) ?? ''}${k},`);
-    });
+    for (let k = 0; k < rulePeers.length; k++) {
+      for (const i of hitsOf(rulePeers[k])) signature.set(i, `${signature.get(i) ?? ''}${k},`);
+    }
     if (dir === 'egress' && named) {
       const names = new Set(shape.named.map((s) => s.name));
       for (const i of ids.list) {
@@ -141,7 +155,8 @@ export function compile(policies: PolicySet, inventory: Inventory, options: Comp
     e.ingressSet = renumber.get(e.ingressSet) as number;
     e.egressSet = renumber.get(e.egressSet) as number;
   }
-  rules.sort((a, b) => a.set - b.set || a.peer - b.peer || (a.proto ?? -1) - (b.proto ?? -1) || a.portBits - b.portBits || a.port - b.port);
+  // Rules are already in canonical order (set, peer, protocol with null first, port, bits): sets are built
+  // in id order, peers walked in id order, and port blocks emitted in ascending order.
   const ipcache = [...ids.ipcache].sort((a, b) => cmp(a.cidr, b.cidr));
   const sizes: TableSizes = { endpoints: endpoints.length, ipcache: ipcache.length, sets: sets.length, rules: rules.length, identities: ids.entries.length, attributions: attributions.list.length };
   checkCapacity(sizes, endpoints.reduce((n, e) => n + e.ips.length, 0), options.limits ?? DEFAULT_LIMITS);
@@ -154,8 +169,12 @@ function portSig(v: PodView): string {
   return v.pod.ports.map((p) => `${p.name ?? ''}/${p.protocol}/${p.containerPort}`).sort().join(',');
 }
 
+const rulesMemo = new WeakMap<SideRules, Rule[]>();
+/** Every rule of the side in the order they are met (a SideRules is for one direction). */
 function allRules(r: SideRules, dir: Direction): Rule[] {
-  return [...r.admin, ...r.network, ...(r.baseline ? [r.baseline] : [])].flatMap((p) => p[dir]);
+  let rules = rulesMemo.get(r);
+  if (!rules) rulesMemo.set(r, (rules = [...r.admin, ...r.network, ...(r.baseline ? [r.baseline] : [])].flatMap((p) => p[dir])));
+  return rules;
 }
 
 function usesNamedPorts(r: SideRules, dir: Direction): boolean {

@@ -82,6 +82,15 @@ export function ruleMatches(rule: Rule, peer: PeerView, proto: Proto, port: numb
   return (rule.peers === null || rule.peers.some((p) => peerMatches(p, peer))) && (rule.ports === null || rule.ports.some((s) => portMatches(s, proto, port, dst)));
 }
 
+// One frozen RuleRef per rule: verdicts share them instead of allocating one per decision.
+const refs = new WeakMap<object, RuleRef>();
+function refOf(p: Policy, rule: Rule | null): RuleRef {
+  const key = rule ?? p;
+  let r = refs.get(key);
+  if (!r) refs.set(key, (r = Object.freeze(ruleRef(p, rule ? rule.label : 'isolation'))));
+  return r;
+}
+
 interface Decision {
   allowed: boolean;
   by: RuleRef | null;
@@ -94,17 +103,17 @@ function decide(r: SideRules, dir: Direction, self: PodView, peer: PeerView, pro
     for (const rule of p[dir]) {
       if (!ruleMatches(rule, peer, proto, port, dst)) continue;
       if (rule.action === 'Pass') break admin;
-      return { allowed: rule.action === 'Allow', by: ruleRef(p, rule.label) };
+      return { allowed: rule.action === 'Allow', by: refOf(p, rule) };
     }
   }
   const network = withAudit ? r.network : r.networkEnforced;
   if (network.length > 0) {
-    for (const p of network) for (const rule of p[dir]) if (ruleMatches(rule, peer, proto, port, dst)) return { allowed: true, by: ruleRef(p, rule.label) };
-    return { allowed: false, by: ruleRef(network[0], 'isolation') };
+    for (const p of network) for (const rule of p[dir]) if (ruleMatches(rule, peer, proto, port, dst)) return { allowed: true, by: refOf(p, rule) };
+    return { allowed: false, by: refOf(network[0], null) };
   }
   const b = r.baseline;
   if (b && (withAudit || !b.audit)) {
-    for (const rule of b[dir]) if (ruleMatches(rule, peer, proto, port, dst)) return { allowed: rule.action === 'Allow', by: ruleRef(b, rule.label) };
+    for (const rule of b[dir]) if (ruleMatches(rule, peer, proto, port, dst)) return { allowed: rule.action === 'Allow', by: refOf(b, rule) };
   }
   return { allowed: true, by: null };
 }

@@ -53,4 +53,15 @@ describe('supervisor', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(sup.restarts).toBe(0);
   });
+
+  it('fails start() with the start hook\'s own error, and kills the child', async () => {
+    let pid = 0;
+    const sup = new Supervisor({ name: 'hooked', argv: ['sleep', '600'], logger, onStart: async (p) => {
+      pid = p;
+      throw new Error('address refused');
+    } });
+    await expect(sup.start()).rejects.toThrow('address refused');
+    expect(() => process.kill(pid, 0)).toThrow();
+    expect(sup.restarts).toBe(0);
+  });
 });

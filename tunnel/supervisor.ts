@@ -42,6 +42,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private stopping = false;
   private attempt = 0;
   private timer: NodeJS.Timeout | undefined;
+  /** Why the last start hook failed: the real cause when start() fails. */
+  private hookError: Error | undefined;
   private readonly backoff: BackoffOptions;
   /** How many times the child was restarted after dying. */
   restarts = 0;
@@ -58,6 +60,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /** Starts the child and resolves once it has started and onStart succeeded. */
   start(): Promise<void> {
     this.stopping = false;
+    this.hookError = undefined;
     return new Promise((resolve, reject) => {
       const onReady = () => {
         this.off('exited', onExit);
@@ -67,7 +70,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         // A child that cannot even start once is not retried: the caller sees the error.
         this.stopping = true;
         this.off('ready', onReady);
-        reject(new Error(`${this.opts.name} exited during start (code ${code}, signal ${signal})`));
+        reject(this.hookError ?? new Error(`${this.opts.name} exited during start (code ${code}, signal ${signal})`));
       };
       this.once('ready', onReady);
       this.once('exited', onExit);
@@ -109,6 +112,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
           if (this.child === child) this.emit('ready', pid);
         },
         (err: Error) => {
+          this.hookError = err;
           this.opts.logger.error({ proc: this.opts.name, err: err.message }, 'start hook failed; killing');
           child.kill('SIGKILL');
         },

@@ -59,7 +59,13 @@ export class WgInterface {
   async up(): Promise<void> {
     if (this.device) return;
     const device = await createDevice({ ifname: this.spec.ifname, netns: this.spec.netns, backend: this.spec.backend, logger: this.logger, wireguardGo: this.spec.wireguardGo, backoff: this.spec.backoff });
-    await device.start(() => this.applyAll(device));
+    try {
+      await device.start(() => this.applyAll(device));
+    } catch (err) {
+      // e.g. a bad address: do not leave a half-configured link behind
+      await device.stop().catch(() => {});
+      throw err;
+    }
     this.device = device;
   }
 

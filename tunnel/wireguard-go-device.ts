@@ -58,6 +58,8 @@ export class WireguardGoDevice implements WgDevice {
       await this.supervisor.start();
     } catch (err) {
       await this.stop();
+      // A TunnelError is our own setup failing (an address, a key): report it as it is.
+      if (err instanceof TunnelError) throw err;
       throw new TunnelError('TUNNEL_BACKEND_UNAVAILABLE', `wireguard-go for ${this.ifname} did not come up: ${(err as Error).message}`, 'is another process using this interface name? is /dev/net/tun present?');
     }
   }

@@ -16,6 +16,7 @@ import { WgToolControl } from './wg-tool.ts';
 import { UapiClient, uapiSocketPath } from './uapi.ts';
 import { WireguardGoDevice } from './wireguard-go-device.ts';
 import { registerTunnelMetrics } from './metrics.ts';
+import { WgInterface } from './wg-interface.ts';
 import { Registry } from 'prom-client';
 
 const isRoot = process.getuid?.() === 0;
@@ -180,6 +181,14 @@ describe.skipIf(skip)('tunnel over real wireguard-go in two namespaces', () => {
     expect(await hub.peers()).toEqual([]);
     expect((await hub.iface.state()).peers).toEqual([]);
     expect(await echo(`TCP4:10.99.0.1:${ECHO_PORT}`)).toBeNull();
+  });
+
+  it('a link that cannot be configured is not left behind, and the error says why', async () => {
+    const bad = new WgInterface({ ifname: `wft${r}x`, netns: siteNs, privateKey: WgPrivateKey.generate(), addresses: ['10.99.0.300/32'] });
+    await expect(bad.up()).rejects.toMatchObject({ code: 'TUNNEL_COMMAND_FAILED', message: expect.stringContaining('10.99.0.300/32') });
+    expect(existsSync(uapiSocketPath(`wft${r}x`))).toBe(false);
+    await expect(ip(['link', 'show', 'dev', `wft${r}x`], { netns: siteNs })).rejects.toMatchObject({ code: 'TUNNEL_COMMAND_FAILED' });
+    await expect(bad.state()).rejects.toMatchObject({ code: 'TUNNEL_NOT_UP' });
   });
 
   it('down() stops the daemon and removes the link and socket', async () => {

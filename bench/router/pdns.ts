@@ -44,7 +44,8 @@ export async function startPdns(o: { dir: string; port: number; zone: string; se
     'daemon=no',
     'guardian=no',
     'disable-syslog=yes',
-    'loglevel=3',
+    // Level 4 (info) prints the readiness line waited for below; nothing is logged per query.
+    'loglevel=4',
     '',
   ].join('\n'));
   const child: ChildProcess = spawn('pdns_server', [`--config-dir=${dir}`], { stdio: ['ignore', 'ignore', 'pipe'] });

@@ -7,6 +7,10 @@ import mqtt from 'mqtt';
 import { encode } from '../../protocol/messages.ts';
 import { topics } from '../../protocol/topics.ts';
 
+// The benchmark holds our stdin: when it goes away, so do we (no orphans after a failed run).
+process.stdin.on('end', () => process.exit(0));
+process.stdin.resume();
+
 const [siteId, password, brokerUrl, host, port, keepalive, heartbeatMs] = process.argv.slice(2);
 const server = createServer((s) => s.on('error', () => s.destroy()).end());
 server.listen(Number(port), host);

@@ -243,31 +243,33 @@ Napi::Value TcAttach(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), opts.prog_id);
 }
 
-// tcDetach(ifindex, point, handle, priority, netnsPath?) -> boolean (false: nothing was attached)
-Napi::Value TcDetach(const Napi::CallbackInfo& info) {
+// Our filter, named by (ifindex, point, handle, priority) in the optional namespace, handed to op.
+template <typename Op>
+Napi::Value WithFilter(const Napi::CallbackInfo& info, Op op) {
   Capture cap;
   NetnsGuard ns(info[4]);
   if (ns.err) return Throw(info.Env(), "enter network namespace", ns.err);
   LIBBPF_OPTS(bpf_tc_hook, hook);
   HookOf(info, &hook);
   LIBBPF_OPTS(bpf_tc_opts, opts, .handle = info[2].As<Napi::Number>().Uint32Value(), .priority = info[3].As<Napi::Number>().Uint32Value());
-  int err = bpf_tc_detach(&hook, &opts);
-  if (err == -ENOENT || err == -ENODEV || err == -EINVAL) return Napi::Boolean::New(info.Env(), false);
-  if (err) return Throw(info.Env(), "tc detach", err, g_log);
-  return Napi::Boolean::New(info.Env(), true);
+  return op(&hook, &opts);
+}
+
+// tcDetach(ifindex, point, handle, priority, netnsPath?) -> boolean (false: nothing was attached)
+Napi::Value TcDetach(const Napi::CallbackInfo& info) {
+  return WithFilter(info, [&](bpf_tc_hook* hook, bpf_tc_opts* opts) -> Napi::Value {
+    int err = bpf_tc_detach(hook, opts);
+    if (err == -ENOENT || err == -ENODEV || err == -EINVAL) return Napi::Boolean::New(info.Env(), false);
+    if (err) return Throw(info.Env(), "tc detach", err, g_log);
+    return Napi::Boolean::New(info.Env(), true);
+  });
 }
 
 // tcQuery(ifindex, point, handle, priority, netnsPath?) -> attached program id, 0 when none
 Napi::Value TcQuery(const Napi::CallbackInfo& info) {
-  Capture cap;
-  NetnsGuard ns(info[4]);
-  if (ns.err) return Throw(info.Env(), "enter network namespace", ns.err);
-  LIBBPF_OPTS(bpf_tc_hook, hook);
-  HookOf(info, &hook);
-  LIBBPF_OPTS(bpf_tc_opts, opts, .handle = info[2].As<Napi::Number>().Uint32Value(), .priority = info[3].As<Napi::Number>().Uint32Value());
-  int err = bpf_tc_query(&hook, &opts);
-  if (err) return Napi::Number::New(info.Env(), 0);
-  return Napi::Number::New(info.Env(), opts.prog_id);
+  return WithFilter(info, [&](bpf_tc_hook* hook, bpf_tc_opts* opts) -> Napi::Value {
+    return Napi::Number::New(info.Env(), bpf_tc_query(hook, opts) ? 0 : opts->prog_id);
+  });
 }
 
 // ---- BPF_PROG_TEST_RUN ----

@@ -81,9 +81,12 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } weft_ct SEC(".maps");
 
+/* Not preallocated: a per-CPU map's preallocation is max_entries x CPUs, and counters appear
+ * only for rules and endpoints that see traffic. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 65536);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct weft_counter_key);
 	__type(value, struct weft_counter_value);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
@@ -297,7 +300,10 @@ static __always_inline struct weft_ct_value *ct_lookup(struct weft_ct_key *k, __
 	__u64 timeout = (proto == IPPROTO_TCP || proto == IPPROTO_SCTP) ? 3600 * NSEC : 60 * NSEC;
 	if (now - v->last_seen_ns > timeout)
 		return 0;
-	v->last_seen_ns = now;
+	/* Refresh at most once a second: a write per packet would bounce the entry's cache line
+	 * between CPUs for nothing, timeouts are minutes. */
+	if (now - v->last_seen_ns > NSEC)
+		v->last_seen_ns = now;
 	return v;
 }
 

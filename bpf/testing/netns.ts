@@ -133,11 +133,11 @@ export class Probe {
     return this.ask({ op: 'listen', proto, port });
   }
 
-  tcp(host: string, port: number, timeoutMs = 1000): Promise<ProbeAnswer> {
+  tcp(host: string, port: number, timeoutMs = 3000): Promise<ProbeAnswer> {
     return this.ask({ op: 'tcp', host, port, timeoutMs });
   }
 
-  udp(host: string, port: number, timeoutMs = 1000): Promise<ProbeAnswer> {
+  udp(host: string, port: number, timeoutMs = 3000): Promise<ProbeAnswer> {
     return this.ask({ op: 'udp', host, port, timeoutMs });
   }
 

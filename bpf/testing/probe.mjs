@@ -25,18 +25,26 @@ function listen({ id, proto, port }) {
   s.bind(port, '::', () => reply({ id, ok: true }));
 }
 
-function tcp({ id, host, port, timeoutMs }) {
-  const s = net.connect({ host, port });
-  const t = setTimeout(() => done(false, 'timeout'), timeoutMs);
+/** Answers once: on the echo, an error or the timeout, then closes the socket. */
+function once(id, timeoutMs, close) {
   let finished = false;
+  const t = setTimeout(() => done(false, 'timeout'), timeoutMs);
   function done(ok, error) {
     if (finished) return;
     finished = true;
     clearTimeout(t);
+    reply({ id, ok, error, sport: close() });
+  }
+  return done;
+}
+
+function tcp({ id, host, port, timeoutMs }) {
+  const s = net.connect({ host, port });
+  const done = once(id, timeoutMs, () => {
     const sport = s.localPort;
     s.destroy();
-    reply({ id, ok, error, sport });
-  }
+    return sport;
+  });
   s.on('connect', () => s.write('weft'));
   s.on('data', (d) => done(d.toString() === 'weft'));
   s.on('error', (e) => done(false, e.message));
@@ -44,17 +52,16 @@ function tcp({ id, host, port, timeoutMs }) {
 
 function udp({ id, host, port, timeoutMs }) {
   const s = dgram.createSocket(family(host));
-  const t = setTimeout(() => done(false, 'timeout'), timeoutMs);
-  let finished = false;
-  function done(ok, error) {
-    if (finished) return;
-    finished = true;
-    clearTimeout(t);
+  const done = once(id, timeoutMs, () => {
     let sport;
-    try { sport = s.address().port; } catch {}
+    try {
+      sport = s.address().port;
+    } catch {
+      // never bound: the send failed before
+    }
     s.close();
-    reply({ id, ok, error, sport });
-  }
+    return sport;
+  });
   s.on('message', (m) => done(m.toString() === 'weft'));
   s.on('error', (e) => done(false, e.message));
   s.send('weft', port, host);

@@ -86,7 +86,7 @@ export class FakeApiServer {
   readonly token: string | undefined;
   crds: boolean;
   /** Requests served, for tests that check how a client behaved (e.g. that a bookmark spared a relist). */
-  readonly counts = { lists: {} as Record<string, number>, watches: {} as Record<string, number> };
+  readonly counts = { lists: {} as Record<string, number>, watches: {} as Record<string, number>, lastBookmarkRv: {} as Record<string, number> };
 
   constructor(private readonly opts: FakeApiServerOptions = {}) {
     this.port = opts.port ?? 0;
@@ -400,6 +400,7 @@ export class FakeApiServer {
   private watch(def: ResourceDef, matches: Matcher, q: URLSearchParams, res: ServerResponse): void {
     this.counts.watches[def.resource] = (this.counts.watches[def.resource] ?? 0) + 1;
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+    res.flushHeaders(); // as the real server does: the client's watch() resolves on headers, before any event
     const line = (type: string, object: unknown) => res.write(`${JSON.stringify({ type, object })}\n`);
     const rvParam = q.get('resourceVersion');
     const from = Number(rvParam || 0);
@@ -409,7 +410,10 @@ export class FakeApiServer {
       return;
     }
     const timers: NodeJS.Timeout[] = [];
-    const bookmark = () => line('BOOKMARK', { kind: def.kind, apiVersion: apiVersionOf(def), metadata: { resourceVersion: this.resourceVersion } });
+    const bookmark = () => {
+      line('BOOKMARK', { kind: def.kind, apiVersion: apiVersionOf(def), metadata: { resourceVersion: this.resourceVersion } });
+      this.counts.lastBookmarkRv[def.resource] = this.rv;
+    };
     const bookmarks = q.get('allowWatchBookmarks') === 'true';
     const w: Watcher = {
       def,

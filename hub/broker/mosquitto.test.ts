@@ -8,9 +8,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import { topics } from '../../protocol/topics.ts';
-import { findMosquitto, startMosquitto } from './mosquitto.ts';
+import { findMosquitto, startMosquitto, type MosquittoBroker } from './mosquitto.ts';
 import { record, testSites, waitFor, type TestSite, type TestSites } from './test-support.ts';
-import type { Broker } from './types.ts';
 
 const haveBinaries = findMosquitto() !== null && spawnSync('mosquitto_pub', ['--help']).error === undefined;
 if (!haveBinaries) console.warn('skipping Mosquitto tests: mosquitto or mosquitto-clients not installed');
@@ -21,14 +20,14 @@ function cli(tool: 'mosquitto_pub' | 'mosquitto_sub', port: number, site: TestSi
 
 describe.skipIf(!haveBinaries)('Mosquitto fed by the hub', () => {
   let dir: string;
-  let broker: Broker;
+  let broker: MosquittoBroker;
   let sites: TestSites;
   let hub: MqttClient;
   const site = (id: string) => sites.sites.get(id)!;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'weft-mosquitto-'));
-    sites = testSites(['alpha', 'bravo']);
+    sites = testSites(['alpha', 'bravo', 'charlie']);
     broker = await startMosquitto({ dir, port: 0, auth: sites.auth, credentials: () => sites.credentials() });
     hub = await broker.hubClient();
   });
@@ -89,5 +88,18 @@ describe.skipIf(!haveBinaries)('Mosquitto fed by the hub', () => {
     } finally {
       sub.kill('SIGKILL');
     }
+  });
+
+  it('restarts a crashed mosquitto (kill -9) and the hub client reconnects by itself', async () => {
+    const before = broker.pid();
+    const restarted = new Promise<void>((r) => broker.sessions.once('restarted', () => r()));
+    process.kill(before!, 'SIGKILL');
+    await restarted;
+    expect(broker.pid()).not.toBe(before);
+    await waitFor(() => hub.connected, 'hub client reconnected');
+    // What the hub does on 'restarted': republish retained bundles. The site reads its own.
+    await hub.publishAsync(topics.bundle('charlie'), 'after-restart', { qos: 1, retain: true });
+    const r = cli('mosquitto_sub', broker.port, site('charlie'), ['-C', '1', '-W', '5', '-t', topics.bundle('charlie')]);
+    expect(r.stdout.trim()).toBe('after-restart');
   });
 });

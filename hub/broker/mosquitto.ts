@@ -65,7 +65,7 @@ class Supervisor {
   private readonly tail: string[] = [];
   readonly lines = new EventEmitter();
 
-  constructor(private readonly binary: string, private readonly conf: string, private readonly log: Logger) {}
+  constructor(private readonly binary: string, private readonly conf: string, private readonly log: Logger, private readonly onRestart: () => void) {}
 
   async start(readyPort: number): Promise<void> {
     const child = spawn(this.binary, ['-c', this.conf], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -81,7 +81,10 @@ class Supervisor {
     child.once('exit', (code, signal) => {
       if (this.stopping || this.child !== child) return;
       this.log.error({ code, signal }, 'mosquitto exited; restarting in 1 s');
-      setTimeout(() => !this.stopping && this.start(readyPort).catch((err: Error) => this.log.error({ err: err.message }, 'mosquitto restart failed')), 1000).unref();
+      setTimeout(() => {
+        if (this.stopping) return;
+        this.start(readyPort).then(this.onRestart, (err: Error) => this.log.error({ err: err.message }, 'mosquitto restart failed'));
+      }, 1000).unref();
     });
     const until = Date.now() + 10_000;
     while (!(await portOpen(readyPort))) {
@@ -92,6 +95,10 @@ class Supervisor {
       }
       await new Promise((r) => setTimeout(r, 25));
     }
+  }
+
+  get pid(): number | null {
+    return this.child?.pid ?? null;
   }
 
   /** SIGHUP, resolved once Mosquitto logs that it reloaded (or after 2 s). */
@@ -121,7 +128,12 @@ class Supervisor {
   }
 }
 
-export async function startMosquitto(opts: MosquittoStartOptions): Promise<Broker> {
+export interface MosquittoBroker extends Broker {
+  /** The running mosquitto process (for memory figures and crash tests). */
+  pid(): number | null;
+}
+
+export async function startMosquitto(opts: MosquittoStartOptions): Promise<MosquittoBroker> {
   const log = opts.logger ?? pino({ level: 'silent' });
   const binary = findMosquitto(opts.binary);
   if (!binary) throw new BrokerError('BROKER_MOSQUITTO_MISSING', 'mosquitto binary not found', 'install the Debian package mosquitto, or use the embedded broker');
@@ -165,7 +177,8 @@ export async function startMosquitto(opts: MosquittoStartOptions): Promise<Broke
   write('hub-acl', HUB_ACL);
   const conf = join(dir, 'mosquitto.conf');
   write('mosquitto.conf', renderConfig({ dir, hosts, port, hubPort, tls }));
-  const supervisor = new Supervisor(binary, conf, log);
+  const events = new EventEmitter();
+  const supervisor = new Supervisor(binary, conf, log, () => events.emit('restarted'));
   await sync(false);
   await supervisor.start(hubPort);
   const hubClients = new HubClients(() => ({ host: '127.0.0.1', port: hubPort, password: hubPassword }));
@@ -185,7 +198,8 @@ export async function startMosquitto(opts: MosquittoStartOptions): Promise<Broke
     sync: () => sync(true),
     // Mosquitto does not tell the hub about sessions; health relies on last wills and heartbeats.
     connectedSites: () => [],
-    sessions: new EventEmitter(),
+    sessions: events,
+    pid: () => supervisor.pid,
     async close() {
       await hubClients.closeAll();
       await supervisor.stop();

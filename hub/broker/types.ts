@@ -61,7 +61,11 @@ export interface MosquittoStartOptions extends BrokerStartOptions {
   binary?: string;
 }
 
-/** Session events of site clients: 'up' (siteId) and 'down' (siteId). Mosquitto emits none. */
+/**
+ * Broker events: 'up' (siteId) and 'down' (siteId) for site sessions (embedded broker only), and
+ * 'restarted' () when a supervised Mosquitto came back after a crash: retained messages since its
+ * last autosave (5 s) may be gone, so the hub republishes its retained bundles.
+ */
 export type SessionEvents = EventEmitter;
 
 export interface Broker {

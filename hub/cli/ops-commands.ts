@@ -56,6 +56,13 @@ async function flows(ctx: Ctx, args: string[]): Promise<number> {
   return 0;
 }
 
+/** Bad flags (node:util parseArgs) and unreadable input files are usage errors; anything else is a bug. */
+function asFailure(e: unknown): CliFailure | null {
+  if (e instanceof CliFailure) return e;
+  const code = (e as NodeJS.ErrnoException).code ?? '';
+  return code.startsWith('ERR_PARSE_ARGS') || code === 'ENOENT' || code === 'EACCES' ? new CliFailure(2, (e as Error).message) : null;
+}
+
 export async function runOpsCommand(argv: string[], io: Io = processIo): Promise<number> {
   const [cmd, sub, ...rest] = argv;
   const ctx = new Ctx(io, argv.includes('--json'));
@@ -68,9 +75,7 @@ export async function runOpsCommand(argv: string[], io: Io = processIo): Promise
       default: throw new CliFailure(2, `unknown command "${cmd}": see weft --help`);
     }
   } catch (e) {
-    const f = e instanceof CliFailure ? e
-      : (e as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || (e as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS') ? new CliFailure(2, (e as Error).message)
-        : (e as NodeJS.ErrnoException).code === 'ENOENT' ? new CliFailure(2, (e as Error).message) : null;
+    const f = asFailure(e);
     if (!f) throw e;
     if (ctx.json) io.stdout(`${JSON.stringify({ error: f.message, details: f.details }, null, 2)}\n`);
     else io.stderr(`weft: ${f.message}\n`);

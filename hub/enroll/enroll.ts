@@ -25,8 +25,8 @@ export interface EnrollDeps {
   trustedKeys: () => SigningKeyRecord[];
   settings: EnrollSettings;
   now: () => number;
-  /** Told after a site's record changed (enrolled), so the site directory can emit. */
-  onEnrolled: (site: SiteRecord) => void;
+  /** Told after a site's record changed (enrolled): the directory emits, file-fed brokers reload, before the agent gets its credentials. */
+  onEnrolled: (site: SiteRecord) => Promise<void> | void;
 }
 
 function identityKey(b64: string): KeyObject {
@@ -104,7 +104,7 @@ export async function enroll(req: EnrollRequest, deps: EnrollDeps): Promise<Enro
     });
     return store.sites.get(site.id)!;
   });
-  deps.onEnrolled(enrolled);
+  await deps.onEnrolled(enrolled);
 
   const addr = overlay.addresses(enrolled.overlayIndex!);
   const hub = overlay.hub();

@@ -1,8 +1,11 @@
 // The hub's health model. Wiring in the hub:
-//   const health = createHealthModel();
-//   const view = createSitesView({ listSites: () => store.listRoutableSites(), health }); // router input
-//   const monitor = await startHealthMonitor({ client: await broker.hubClient(), health, broker, registry, logger });
-//   await app.register(healthRoutes, { health });   // GET /v1/health, GET /v1/health/events (SSE)
+//   const health = createHealthModel({ heartbeatIntervalMs });
+//   const view = createSitesView({ listSites: () => sites.routable(), health, now }); // the router's input
+//   const monitor = await startHealthMonitor({
+//     client: await broker.hubClient(), health, sessions: broker.sessions,
+//     knownSite: (id) => store.sites.get(id)?.state === 'enrolled', registry, logger, now,
+//   });
+//   app.register(healthRoutes, { health });   // GET /v1/health, GET /v1/health/events (SSE)
 export * from './types.ts';
 export { createHealthModel } from './model.ts';
 export { stepHealth, initialHealthState, heartbeatProblem } from './state-machine.ts';

@@ -1,20 +1,13 @@
 // The hub's store, one interface per area. SQLite (better-sqlite3, WAL) implements it today; a Postgres
 // implementation for replicated hubs would implement the same interface (DESIGN.md "Past one machine").
-import type { SiteService } from '../sites-view.ts';
+import type { RoutableSite } from '../sites-view.ts';
 import type { EventVerdict, VerdictRecord, CounterRecord } from '../../protocol/messages.ts';
 
 export type Role = 'viewer' | 'operator' | 'admin';
 export type SiteState = 'pending' | 'enrolled' | 'revoked';
 
-export interface SiteSpec {
-  name: string;
-  labels: Record<string, string>;
-  lat: number;
-  lon: number;
-  clientCidrs: string[];
-  capacity: number;
-  services: SiteService[];
-}
+/** What ops say about a site: the routable fields the router needs, minus live health and load. */
+export type SiteSpec = Pick<RoutableSite, 'name' | 'labels' | 'lat' | 'lon' | 'clientCidrs' | 'capacity' | 'services'>;
 
 export interface SiteRecord extends SiteSpec {
   id: string;

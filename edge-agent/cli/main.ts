@@ -1,0 +1,149 @@
+// weft-agent: the appliance's agent. `npm run -s weft-agent -- <command>` from a checkout, or the
+// single binary dist/weft-agent. Exit 0 ok, 1 when the answer is "no" (a check failed, not
+// enforcing), 2 for bad usage or input.
+import { openStore } from '../../offline-store/index.ts';
+import { loadConfig, type AgentConfig } from '../config.ts';
+import { runDoctor, formatDoctor } from '../doctor.ts';
+import { enroll } from '../enroll.ts';
+import { AgentError, formatAgentError } from '../errors.ts';
+import { runFlows } from '../flows.ts';
+import { kubeSource } from '../kube-source.ts';
+import { createLogger } from '../logger.ts';
+import { prepareAssets } from '../packaging/assets.ts';
+import { runAgent } from '../run.ts';
+import { StateLine } from '../state-line.ts';
+import { collectStatus, formatStatus } from '../status-cmd.ts';
+import { siteTunnel } from '../tunnel-component.ts';
+import { AGENT_VERSION } from '../version.ts';
+import { camel, parseArgs } from './args.ts';
+import type { FlowFilter } from '../status-types.ts';
+
+const USAGE = `weft-agent ${AGENT_VERSION}: Weft edge agent
+
+usage: weft-agent <command> [options]
+
+commands:
+  run                     enforce the last-known-good policy, then connect to the hub
+  enroll --file <path>    enroll this device with a provisioning file (weft-provision.json)
+  status [--json]         what the agent is doing, in one screen
+  doctor [--json]         check kernel, disk, database, clock, hub, k3s and tunnel; exit 1 on any failure
+  flows [--follow] [--verdict deny|audit|allow] [--pod ns/name] [--json]
+                          verdict events with the policy that decided
+  version                 print the version
+
+options (all commands):
+  --config <file>         settings file (default /etc/weft/agent.yaml when present)
+  --data-dir <dir>        store, state and assets (default /var/lib/weft)
+  --status-port <n>       local status API port on 127.0.0.1 (default 7181)
+  --datapath auto|libbpf|memory
+  --kubeconfig <file>     k3s API (default /etc/rancher/k3s/k3s.yaml when present)
+  --kube auto|off  --tunnel auto|off  --provision-file <file>  --pin-root <dir>  --log-level <level>
+  --mqtt-protocol 4|5     MQTT version of the hub broker (default 5; the embedded aedes broker speaks 4)
+`;
+
+const BOOLEANS = ['json', 'follow', 'help', 'version'];
+const CONFIG_FLAGS = ['config', 'data-dir', 'status-port', 'datapath', 'kubeconfig', 'kube', 'tunnel', 'provision-file', 'pin-root', 'log-level', 'state-file', 'node-name'];
+const VALUES = [...CONFIG_FLAGS, 'file', 'verdict', 'pod', 'attempts', 'mqtt-protocol'];
+
+function configFrom(flags: Record<string, string | true>): AgentConfig {
+  const f: Record<string, string | number> = {};
+  for (const k of CONFIG_FLAGS) if (typeof flags[k] === 'string') f[camel(k)] = flags[k] as string;
+  return loadConfig({ flags: f });
+}
+
+const print = (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
+
+async function cmdRun(cfg: AgentConfig, flags: Record<string, string | true>): Promise<number> {
+  const log = createLogger({ level: cfg.logLevel });
+  const kube = kubeSource(cfg);
+  if (!kube) log.info('no k3s API found: running as a host service without a k3s inventory');
+  const proto = flags['mqtt-protocol'];
+  if (proto !== undefined && proto !== '4' && proto !== '5') throw new AgentError('USAGE', '--mqtt-protocol must be 4 or 5');
+  const agent = await runAgent(cfg, {
+    log,
+    kube: kube?.make,
+    tunnel: cfg.tunnel === 'off' ? undefined : siteTunnel(log),
+    mqttProtocol: proto === '4' ? 4 : proto === '5' ? 5 : undefined,
+  });
+  await new Promise<void>((resolve) => {
+    const stop = (sig: string) => {
+      log.info({ signal: sig }, 'stopping; the kernel keeps enforcing the pinned generation');
+      agent.stop().finally(resolve);
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  return 0;
+}
+
+async function cmdEnroll(cfg: AgentConfig, flags: Record<string, string | true>): Promise<number> {
+  const file = flags.file;
+  if (typeof file !== 'string') throw new AgentError('USAGE', 'enroll needs --file <weft-provision.json>');
+  const attempts = flags.attempts === undefined ? 5 : Number(flags.attempts);
+  if (!Number.isInteger(attempts) || attempts < 1) throw new AgentError('USAGE', '--attempts must be a positive integer');
+  const log = createLogger({ level: flags.json ? 'silent' : cfg.logLevel });
+  const store = openStore(cfg.storePath);
+  try {
+    const state = new StateLine(cfg.stateFile, (line) => { if (!flags.json) process.stderr.write(`${line}\n`); });
+    const e = await enroll({ store, provisionFile: file, log, state, attempts });
+    print(flags.json ? JSON.stringify({ enrolled: true, siteId: e.siteId, broker: e.broker.url }) : `enrolled as site ${e.siteId}; start the agent: systemctl restart weft-agent`);
+    return 0;
+  } catch (e) {
+    if (flags.json && e instanceof AgentError) {
+      print(JSON.stringify({ enrolled: false, code: e.code, error: e.message, fix: e.hint }));
+      return 1;
+    }
+    throw e;
+  } finally {
+    store.close();
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { command, flags } = parseArgs(argv, { booleans: BOOLEANS, values: VALUES });
+  if (flags.version || command === 'version') {
+    print(AGENT_VERSION);
+    return 0;
+  }
+  if (flags.help || command === 'help' || command === undefined) {
+    print(USAGE);
+    return command === undefined && !flags.help ? 2 : 0;
+  }
+  const cfg = configFrom(flags);
+  // The single binary carries its native addons; every command may open the store, so extract first.
+  prepareAssets(cfg.assetDir, createLogger({ level: command === 'run' ? cfg.logLevel : 'warn' }));
+  switch (command) {
+    case 'run':
+      return cmdRun(cfg, flags);
+    case 'enroll':
+      return cmdEnroll(cfg, flags);
+    case 'status': {
+      const r = await collectStatus(cfg);
+      print(flags.json ? JSON.stringify(r, null, 2) : formatStatus(r));
+      return r.running && r.status?.enforcing ? 0 : 1;
+    }
+    case 'doctor': {
+      const results = await runDoctor(cfg);
+      print(flags.json ? JSON.stringify(results, null, 2) : formatDoctor(results));
+      return results.some((r) => r.status === 'fail') ? 1 : 0;
+    }
+    case 'flows': {
+      const ac = new AbortController();
+      process.once('SIGINT', () => ac.abort());
+      await runFlows(cfg, { follow: flags.follow === true, json: flags.json === true, verdict: flags.verdict as FlowFilter['verdict'], pod: flags.pod as string | undefined }, print, ac.signal);
+      return 0;
+    }
+    default:
+      throw new AgentError('USAGE', `unknown command ${command}`, 'see `weft-agent help`');
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(`weft-agent: ${formatAgentError(e)}\n`);
+    const usage = e instanceof AgentError && (e.code === 'USAGE' || e.code.startsWith('CONFIG_') || e.code.startsWith('PROVISION_'));
+    if (!(e instanceof AgentError) && !(e instanceof Error && 'code' in e)) process.stderr.write(`${(e as Error).stack ?? ''}\n`);
+    process.exit(usage ? 2 : 1);
+  },
+);

@@ -1,0 +1,63 @@
+// In the single binary, the native addons (better-sqlite3, the bpf addon) and the BPF objects travel
+// as SEA assets. At start they are written once to content-hashed files under a root-owned 0700
+// directory and loaded by path: WEFT_BPF_ARTIFACTS for bpf/, WEFT_SQLITE_ADDON for better-sqlite3.
+// From a checkout (not a SEA) this does nothing: the files are where the build left them.
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { AgentError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+
+/** Asset keys in the SEA blob, and the file name each is loaded under. */
+export const ASSETS = {
+  'weft_bpf.node': 'weft_bpf.node',
+  'pod_egress.o': 'pod_egress.o',
+  'pod_ingress.o': 'pod_ingress.o',
+  'better_sqlite3.node': 'better_sqlite3.node',
+} as const;
+
+interface SeaApi {
+  isSea(): boolean;
+  getAsset(key: string): ArrayBuffer;
+}
+
+function sea(): SeaApi | null {
+  try {
+    // node:sea exists from Node 20.12; older runtimes and checkouts are not a SEA.
+    const api = createRequire(__filenameOrUrl())('node:sea') as SeaApi;
+    return api.isSea() ? api : null;
+  } catch {
+    return null;
+  }
+}
+
+function __filenameOrUrl(): string {
+  return typeof __filename === 'string' ? __filename : process.execPath;
+}
+
+/** Writes the SEA's assets into `<dir>/<sha256-prefix>/` (0700, owned by us) and points the loaders at them. */
+export function prepareAssets(dir: string, log: Logger): string | null {
+  const api = sea();
+  if (!api) return null;
+  const blobs = Object.keys(ASSETS).map((k) => [k, Buffer.from(api.getAsset(k))] as const);
+  const hash = createHash('sha256');
+  for (const [k, b] of blobs) hash.update(k).update(b);
+  const target = join(dir, hash.digest('hex').slice(0, 16));
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
+  const st = statSync(dir);
+  if (process.getuid && st.uid !== process.getuid()) {
+    throw new AgentError('ASSETS_UNSAFE_DIR', `${dir} is owned by uid ${st.uid}, not by the agent`, `remove ${dir}; the agent recreates it owned by itself with mode 0700`);
+  }
+  if (!existsSync(target)) {
+    const tmp = `${target}.${process.pid}.tmp`;
+    mkdirSync(tmp, { recursive: true, mode: 0o700 });
+    for (const [k, b] of blobs) writeFileSync(join(tmp, ASSETS[k as keyof typeof ASSETS]), b, { mode: 0o500 });
+    renameSync(tmp, target);
+    log.info({ dir: target }, 'extracted native addons and BPF objects');
+  }
+  process.env.WEFT_BPF_ARTIFACTS = target;
+  process.env.WEFT_SQLITE_ADDON = join(target, 'better_sqlite3.node');
+  return target;
+}

@@ -1,0 +1,228 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { get } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { KeyObject } from 'node:crypto';
+import mqtt from 'mqtt';
+import type { Datapath } from '../bpf/datapath.ts';
+import { MemoryDatapath } from '../bpf/memory-datapath.ts';
+import { openStore } from '../offline-store/index.ts';
+import { decode, topics, type AckMessage, type VerdictRecord } from '../protocol/index.ts';
+import { loadConfig, type AgentConfig } from './config.ts';
+import { createLogger } from './logger.ts';
+import { createMetrics } from './metrics.ts';
+import { runAgent, type Agent, type RunDeps } from './run.ts';
+import { startBroker, type TestBroker } from './testing/broker.ts';
+import { bundle, enrollStore, fakeVeths, FakeKube, hubKey, kubePod, shopSnapshot, SITE } from './testing/fixtures.ts';
+import { waitFor } from './testing/wait.ts';
+
+const log = createLogger({ level: process.env.RUN_DEBUG ? 'debug' : 'silent' });
+let dir: string;
+let broker: TestBroker;
+let key: KeyObject;
+const agents: Agent[] = [];
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'weft-run-'));
+  broker = await startBroker();
+  key = hubKey();
+});
+afterEach(async () => {
+  for (const a of agents.splice(0)) await a.stop();
+  await broker.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function config(): AgentConfig {
+  return loadConfig({ flags: { dataDir: dir, statusPort: 0, datapath: 'memory', tunnel: 'off', nodeName: 'node-1', provisionFile: join(dir, 'none.json') }, env: {} });
+}
+
+async function start(over: Partial<RunDeps> = {}, cfg = config()): Promise<Agent> {
+  const a = await runAgent(cfg, { log, datapath: { kind: 'memory', datapath: new MemoryDatapath() }, resolveVeth: fakeVeths, metrics: createMetrics({ defaults: false }), mqttProtocol: 4, ...over });
+  agents.push(a);
+  return a;
+}
+
+function enroll(url = broker.url): void {
+  const s = openStore(join(dir, 'agent.db'));
+  enrollStore(s, key, url);
+  s.close();
+}
+
+async function publishBundle(bytes: Buffer): Promise<void> {
+  const hub = await mqtt.connectAsync(broker.url);
+  await hub.publishAsync(topics.bundle(SITE), bytes, { qos: 1, retain: true });
+  await hub.endAsync();
+}
+
+const acks = (): AckMessage[] => broker.published.filter((p) => p.topic === topics.ack(SITE)).map((p) => decode('ack', p.payload as Buffer));
+
+function http(port: number, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    get({ host: '127.0.0.1', port, path }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    }).on('error', reject);
+  });
+}
+
+describe('agent run', () => {
+  it('applies a hub bundle, acks it, serves status, readyz and metrics', async () => {
+    enroll();
+    const kube = new FakeKube(shopSnapshot());
+    const a = await start({ kube: () => kube });
+    expect((await http(a.statusPort, '/readyz')).status).toBe(503);
+    await publishBundle(bundle(key, 3));
+    await waitFor(() => acks().length === 1, 10_000, 'ack');
+    expect(acks()[0]).toMatchObject({ generation: 3, result: 'applied' });
+    await a.enforcer.idle();
+    const s = await a.status();
+    expect(s).toMatchObject({ enforcing: true, siteId: SITE, state: 'enforcing generation 3', datapath: { kind: 'memory', appliedGeneration: 3 }, pods: { attached: 3 } });
+    expect((await http(a.statusPort, '/readyz')).status).toBe(200);
+    const metrics = (await http(a.statusPort, '/metrics')).body;
+    expect(metrics).toMatch(/^weft_agent_applied_generation 3$/m);
+    expect(metrics).toMatch(/^weft_agent_apply_seconds_count [1-9]/m);
+    expect(metrics).toMatch(/^weft_agent_link_state\{state="connected"\} 1$/m);
+    expect((await http(a.statusPort, '/')).body).toContain('enforcing generation 3');
+  });
+
+  it('rejects forged, replayed, older and wrong-site bundles with codes, and applies nothing of them', async () => {
+    enroll();
+    const a = await start({ kube: () => new FakeKube(shopSnapshot()) });
+    await publishBundle(bundle(key, 5));
+    await waitFor(() => acks().length === 1, 10_000, 'first ack');
+    const good = a.store!.bundles.lastKnownGood()!;
+    const forged = JSON.parse(bundle(key, 6).toString()) as { payload: string };
+    forged.payload = forged.payload.replace('"generation":6', '"generation":60');
+    const cases: [Buffer, string][] = [
+      [Buffer.from(JSON.stringify(forged)), 'BUNDLE_BAD_SIGNATURE'],
+      [bundle(hubKey(), 7), 'BUNDLE_UNKNOWN_KEY'],
+      [bundle(key, 4), 'BUNDLE_STALE_GENERATION'],
+      [bundle(key, 5, { policies: [] }), 'BUNDLE_STALE_GENERATION'], // a replayed generation with other content
+      [bundle(key, 8, { siteId: 'store-999' }), 'BUNDLE_WRONG_SITE'],
+      [Buffer.from('not json'), 'BUNDLE_MALFORMED'],
+      [bundle(key, 9, { policies: [{ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'x' } }] }), 'POLICY_'],
+    ];
+    for (const [bytes, code] of cases) {
+      const n = acks().length;
+      await publishBundle(bytes);
+      await waitFor(() => acks().length === n + 1, 10_000, `ack for ${code}`);
+      const ack = acks()[n];
+      expect(ack.result).toBe('rejected');
+      expect(ack.code?.startsWith(code)).toBe(true);
+      expect(await a.selected.datapath.appliedGeneration()).toBe(5);
+      expect(a.store!.bundles.lastKnownGood()!.id).toBe(good.id);
+    }
+    const s = await a.status();
+    expect(s.lastRejection?.code).toMatch(/^POLICY_/);
+    expect(s.state).toBe('enforcing generation 5');
+  });
+
+  it('restarts offline to enforcing from the last-known-good: adopts pinned state, or re-applies', async () => {
+    enroll();
+    // The kernel's pinned maps outlive the agent: closing the datapath must not lose them.
+    const mem = new MemoryDatapath();
+    const pinned: Datapath = {
+      apply: (t, g) => mem.apply(t, g), appliedGeneration: () => mem.appliedGeneration(), attach: (e) => mem.attach(e), detach: (e) => mem.detach(e),
+      events: () => mem.events(), counters: () => mem.counters(), close: async () => undefined,
+    };
+    const a = await start({ datapath: { kind: 'memory', datapath: pinned }, kube: () => new FakeKube(shopSnapshot()) });
+    await publishBundle(bundle(key, 2));
+    await waitFor(() => acks().length === 1, 10_000, 'ack');
+    await a.enforcer.idle();
+    await agents.pop()!.stop();
+    await broker.close();
+    broker = await startBroker(); // a fresh broker the stored enrollment does not point at
+    // Hub unreachable: the stored broker URL now refuses connections.
+    const b = await start({ datapath: { kind: 'memory', datapath: pinned } });
+    expect(b.restored).toEqual({ kind: 'adopted', generation: 2 });
+    expect((await b.status()).enforcing).toBe(true);
+    expect(b.enforcer.attached).toHaveLength(3); // pods re-attached from the persisted inventory
+    await agents.pop()!.stop();
+    const c = await start(); // a fresh datapath (the "kernel" lost its maps): apply the LKG again
+    expect(c.restored).toEqual({ kind: 'applied', generation: 2 });
+    expect(await c.selected.datapath.appliedGeneration()).toBe(2);
+    expect(c.timeToEnforcingS).toBeGreaterThan(0);
+  });
+
+  it('recompiles on inventory change, attaches new pods and detaches gone ones; flows name the deciding policy', async () => {
+    enroll();
+    const kube = new FakeKube(shopSnapshot());
+    const dp = new MemoryDatapath();
+    const a = await start({ datapath: { kind: 'memory', datapath: dp }, kube: () => kube });
+    await publishBundle(bundle(key, 1));
+    await waitFor(() => acks().length === 1, 10_000, 'ack');
+    await a.enforcer.idle();
+    kube.set(shopSnapshot([kubePod('shop', 'web-2', 'web', '10.42.0.9')]));
+    await waitFor(() => a.enforcer.attached.length === 4, 5000, 'attach');
+    await a.enforcer.idle();
+    // The new web pod may reach the db: the tables were recompiled with it.
+    expect(dp.judge('shop/db', 'ingress', { proto: 6, src: '10.42.0.9', dst: '10.42.0.2', sport: 40000, dport: 5432 }).pass).toBe(true);
+    const s = shopSnapshot();
+    s.pods = s.pods.filter((p) => p.name !== 'mon');
+    kube.set(s);
+    await waitFor(() => a.enforcer.attached.length === 2, 5000, 'detach');
+
+    const lines: VerdictRecord[] = [];
+    const req = get({ host: '127.0.0.1', port: a.statusPort, path: '/flows?follow=1&verdict=deny' }, (res) => {
+      res.on('data', (c: Buffer) => String(c).split('\n').filter(Boolean).forEach((l) => lines.push(JSON.parse(l) as VerdictRecord)));
+    });
+    try {
+      await new Promise((r) => setTimeout(r, 100));
+      dp.judge('shop/db', 'ingress', { proto: 6, src: '10.42.0.1', dst: '10.42.0.2', sport: 40001, dport: 22 });
+      await waitFor(() => lines.length === 1, 5000, 'deny flow');
+      expect(lines[0]).toMatchObject({ verdict: 'deny', endpoint: 'shop/db', direction: 'ingress', dport: 22 });
+      expect(lines[0].policy).toMatchObject({ kind: 'NetworkPolicy', namespace: 'shop', name: 'db-from-web' });
+    } finally {
+      req.destroy();
+    }
+    expect((await http(a.statusPort, '/metrics')).body).toMatch(/weft_agent_drops_total\{policy="NetworkPolicy:shop\/db-from-web"\} 1/);
+  });
+
+  it('disk full: a new bundle is rejected with a clear code and the old generation keeps enforcing', async () => {
+    enroll();
+    const a = await start({ kube: () => new FakeKube(shopSnapshot()) });
+    await publishBundle(bundle(key, 1));
+    await waitFor(() => acks().length === 1, 10_000, 'ack');
+    await agents.pop()!.stop();
+    // Reopen with the file capped at its current size: every growing write hits SQLITE_FULL.
+    const probe = openStore(join(dir, 'agent.db'));
+    const pages = (probe as unknown as { db?: { pragma(s: string, o: object): number } }).db?.pragma('page_count', { simple: true });
+    probe.close();
+    const b = await start({ kube: () => new FakeKube(shopSnapshot()), storeOptions: { maxPageCount: pages ?? 1 } });
+    expect(b.restored?.kind).toBe('applied');
+    const big = bundle(key, 2, { policies: Array.from({ length: 60 }, (_, i) => ({ ...JSON.parse(JSON.stringify(bundleFiller)), metadata: { namespace: 'shop', name: `p${i}`, annotations: { 'example.com/note': 'x'.repeat(2000) } } })) });
+    const rejectedBefore = b.metrics.bundlesRejected;
+    await publishBundle(big);
+    await waitFor(() => b.intake?.lastRejection !== null && b.intake?.lastRejection !== undefined, 10_000, 'rejection');
+    expect(b.intake!.lastRejection!.code).toBe('STORE_DISK_FULL');
+    expect(rejectedBefore).toBeDefined();
+    expect(await b.selected.datapath.appliedGeneration()).toBe(1);
+    expect((await b.status()).enforcing).toBe(true);
+  });
+
+  it('read-only store: starts enforcing the last-known-good, rejects new bundles with STORE_READ_ONLY', async () => {
+    enroll();
+    const a = await start();
+    const hub = await mqtt.connectAsync(broker.url);
+    await hub.publishAsync(topics.bundle(SITE), bundle(key, 4), { qos: 1, retain: true });
+    await hub.endAsync();
+    await waitFor(() => a.enforcer.appliedGeneration === 4, 10_000, 'applied');
+    await agents.pop()!.stop();
+    const b = await start({ storeOptions: { readonly: true } });
+    expect(b.restored).toEqual({ kind: 'applied', generation: 4 });
+    await publishBundle(bundle(key, 5));
+    await waitFor(() => b.intake?.lastRejection, 10_000, 'rejection');
+    expect(b.intake!.lastRejection!.code).toBe('STORE_READ_ONLY');
+    expect(b.enforcer.appliedGeneration).toBe(4);
+    expect((await b.status()).store?.writable).toBe(false);
+  });
+});
+
+const bundleFiller = {
+  apiVersion: 'networking.k8s.io/v1',
+  kind: 'NetworkPolicy',
+  spec: { podSelector: { matchLabels: { app: 'db' } }, policyTypes: ['Ingress'], ingress: [{ from: [{ podSelector: { matchLabels: { app: 'web' } } }], ports: [{ protocol: 'TCP', port: 5432 }] }] },
+};

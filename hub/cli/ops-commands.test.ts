@@ -1,0 +1,120 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { EnrollResponse } from '../../protocol/enroll.ts';
+import { startTestHub, type TestHub } from '../testing/hub-fixture.ts';
+import { deviceKeys, enrollRequest, SimAgent } from '../testing/sim-agent.ts';
+import { runOpsCommand } from './ops-commands.ts';
+
+let t: TestHub;
+const home = mkdtempSync(join(tmpdir(), 'weft-cli-'));
+const agents: SimAgent[] = [];
+beforeAll(async () => { t = await startTestHub(); });
+afterAll(async () => {
+  for (const a of agents) await a.close();
+  await t?.close();
+  rmSync(home, { recursive: true, force: true });
+});
+
+async function weft(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await runOpsCommand(argv, { stdout: (s) => { out += s; }, stderr: (s) => { err += s; }, env: { HOME: home, XDG_CONFIG_HOME: join(home, 'config') } });
+  return { code, out, err };
+}
+const json = async (...argv: string[]) => {
+  const r = await weft(...argv, '--json');
+  return { ...r, data: JSON.parse(r.out) };
+};
+
+const DENY_ALL = `apiVersion: policy.networking.k8s.io/v1alpha1
+kind: BaselineAdminNetworkPolicy
+metadata: {name: default}
+spec:
+  subject: {namespaces: {}}
+  ingress:
+  - {name: deny-all, action: Deny, from: [{namespaces: {}}]}
+`;
+
+describe('weft ops CLI', () => {
+  it('refuses to log in to a hub whose CA fingerprint differs, and logs in (0600 credentials) when it matches', async () => {
+    const tokenFile = join(home, 'token');
+    writeFileSync(tokenFile, `${t.admin}\n`, { mode: 0o600 });
+    const wrong = await weft('login', '--hub', t.hub.url, '--token-file', tokenFile, '--ca-fingerprint', '00'.repeat(32));
+    expect(wrong.code).toBe(1);
+    expect(wrong.err).toContain('wrong hub or someone in between');
+    expect((await weft('site', 'list')).code).toBe(2);
+    const ok = await weft('login', '--hub', t.hub.url, '--token-file', tokenFile, '--ca-fingerprint', t.hub.caFingerprint);
+    expect(ok).toMatchObject({ code: 0, out: expect.stringContaining('as bootstrap-admin (admin)') });
+    const cred = join(home, 'config', 'weft', 'credentials');
+    expect(statSync(cred).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(readFileSync(cred, 'utf8'))).toMatchObject({ hub: t.hub.url, token: t.admin, caPem: t.hub.caCertPem });
+  });
+
+  it('runs the zero-trust workflow: site, provisioning file, push, canary, expand, flows, rollback, revoke', async () => {
+    expect((await weft('site', 'create', 'store-1', '--label', 'region=eu', '--lat', '52.5', '--lon', '13.4', '--service', 'pos=10.1.0.5')).code).toBe(0);
+    expect((await weft('site', 'create', 'store-2', '--label', 'region=eu')).code).toBe(0);
+    const prov = join(home, 'weft-provision.json');
+    expect((await weft('site', 'token', 'store-1', '--ttl', '2h', '--provision-file', prov)).code).toBe(0);
+    expect(statSync(prov).mode & 0o777).toBe(0o600);
+    const file = JSON.parse(readFileSync(prov, 'utf8'));
+    expect(file).toMatchObject({ v: 1, siteName: 'store-1', caFingerprint: t.hub.caFingerprint });
+    // A device enrolls with what the provisioning file holds.
+    for (const [name, token] of [['store-1', file.token], ['store-2', (await json('site', 'token', 'store-2')).data.token]]) {
+      const r = await t.api<EnrollResponse>('POST', '/v1/enroll', enrollRequest(name, deviceKeys(), token), null);
+      agents.push(await SimAgent.connect(t.hub.broker.url(), r.body));
+    }
+    const list = await json('site', 'list');
+    expect(list.data.map((s: { id: string; state: string }) => [s.id, s.state])).toEqual([['store-1', 'enrolled'], ['store-2', 'enrolled']]);
+
+    // Invalid policy: exit 2 with file, document and path of every error.
+    const dir = mkdtempSync(join(home, 'pol-'));
+    writeFileSync(join(dir, 'bad.yaml'), DENY_ALL.replace('action: Deny', 'action: Maybe'));
+    const bad = await weft('policy', 'push', dir, '-m', 'broken');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/bad\.yaml#1 spec\.ingress\[0\]\.action: .*\(POLICY_/);
+
+    writeFileSync(join(dir, 'bad.yaml'), DENY_ALL.replace('metadata: {name: default}', 'metadata: {name: default, annotations: {weft.dev/mode: audit}}'));
+    const v1 = (await json('policy', 'push', dir, '-m', 'audit first')).data.version;
+    expect(v1).toBeGreaterThan(0);
+    writeFileSync(join(dir, 'bad.yaml'), DENY_ALL);
+    const v2 = (await json('policy', 'push', dir, '-m', 'default deny')).data.version;
+    expect((await weft('policy', 'diff', String(v1), String(v2))).out).toContain('changed BaselineAdminNetworkPolicy/default');
+    expect((await json('policy', 'history')).data.map((h: { message: string }) => h.message)).toEqual(['default deny', 'audit first']);
+
+    const r1 = await json('policy', 'rollout', String(v1), '--selector', 'region=eu', '--wait', '--timeout', '30s');
+    expect(r1).toMatchObject({ code: 0, data: { rollout: { state: 'completed' } } });
+    const r2 = await weft('policy', 'rollout', String(v2), '--canary', 'store-1', '--stages', '50', '--wait', '--timeout', '30s');
+    expect(r2.code).toBe(0);
+    expect(r2.out).toMatch(/0:canary\s+store-1\s+\d+\s+applied/);
+    expect((await json('policy', 'status')).data.rollout).toMatchObject({ state: 'completed', policyVersion: v2 });
+
+    await agents[0].events({ seq: 1, at: new Date().toISOString(), type: 'verdicts', verdicts: [{
+      at: new Date().toISOString(), generation: 2, endpoint: 'shop/db', direction: 'ingress', verdict: 'deny', proto: 6, src: '10.0.0.9', dst: '10.0.0.2',
+      sport: 5555, dport: 5432, policy: { kind: 'BaselineAdminNetworkPolicy', name: 'default', rule: 'deny-all' },
+    }] });
+    let flows;
+    for (let i = 0; i < 100 && !(flows = await json('flows', '--site', 'store-1', '--verdict', 'deny')).data.length; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(flows!.data[0]).toMatchObject({ policy: 'BaselineAdminNetworkPolicy/default', dport: 5432 });
+    expect((await weft('flows', '--site', 'store-1', '--verdict', 'deny')).out).toContain('10.0.0.9:5555 -> 10.0.0.2:5432/6');
+
+    const rb = await json('policy', 'rollback', '--wait');
+    expect(rb).toMatchObject({ code: 0, data: { rollout: { kind: 'rollback', state: 'completed', policyVersion: v1 } } });
+    expect(agents[0].bundles.at(-1)!.policyVersion).toBe(v1);
+
+    expect((await weft('site', 'drain', 'store-2')).code).toBe(0);
+    expect((await weft('site', 'revoke', 'store-2')).code).toBe(0);
+    expect((await json('site', 'show', 'store-2')).data.state).toBe('revoked');
+  });
+
+  it('exits 2 on bad usage and 1 when the hub says no', async () => {
+    expect((await weft('site', 'frobnicate')).code).toBe(2);
+    expect((await weft('site', 'create', 'x', '--bogus')).code).toBe(2);
+    expect((await weft('policy', 'rollout', 'abc')).code).toBe(2);
+    expect((await weft('site', 'show', 'nope')).code).toBe(1);
+    expect((await weft('policy', 'rollout', '999')).code).toBe(1);
+    const j = await weft('site', 'show', 'nope', '--json');
+    expect(JSON.parse(j.out).error).toContain('SITE_NOT_FOUND');
+  });
+});

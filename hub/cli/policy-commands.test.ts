@@ -1,0 +1,154 @@
+// The local policy tools end to end: real files in a temp dir, the real `weft` entry for the eval
+// contract (which outside tools depend on), in-process calls for the rest.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { runPolicyCommand } from './policy-commands.ts';
+
+const root = resolve(import.meta.dirname, '..', '..');
+let dir: string;
+
+const manifests = `apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec: {template: {metadata: {labels: {app: web}}, spec: {containers: [{name: w, image: w}]}}}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db, namespace: shop}
+spec: {template: {metadata: {labels: {app: db}}, spec: {containers: [{name: pg, image: pg, ports: [{name: pg, containerPort: 5432}]}]}}}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: db-from-web, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: db}}
+  ingress: [{from: [{podSelector: {matchLabels: {app: web}}}], ports: [{port: pg}]}]
+`;
+
+async function run(sub: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
+  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
+  try {
+    const code = await runPolicyCommand(sub, args);
+    return { code, out, err };
+  } finally {
+    o.mockRestore();
+    e.mockRestore();
+  }
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'weft-policy-cli-'));
+  mkdirSync(join(dir, 'good'));
+  writeFileSync(join(dir, 'good', 'shop.yaml'), manifests);
+  mkdirSync(join(dir, 'bad'));
+  writeFileSync(join(dir, 'bad', 'db.yaml'), `${manifests}---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: broken, namespace: shop}
+spec:
+  podSelector: {}
+  ingress: [{ports: [{port: 443}, {port: 443, endPort: 80}]}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: s}
+`);
+  writeFileSync(join(dir, 'queries.json'), JSON.stringify([
+    { src: 'shop/web', dst: 'shop/db', protocol: 'TCP', port: 5432 },
+    { src: 'shop/web', dst: 'shop/db', protocol: 'TCP', port: 5433 },
+    { src: '203.0.113.9', dst: 'shop/web', protocol: 'UDP', port: 53 },
+  ]));
+  writeFileSync(join(dir, 'bad-queries.json'), JSON.stringify([{ src: 'shop/nope', dst: 'shop/db', protocol: 'TCP', port: 1 }]));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('weft policy eval (the contract outside tools use)', () => {
+  it('prints one {allowed, decidedBy} per query, in order, through the real CLI', async () => {
+    const { stdout } = await promisify(execFile)('node', [join(root, 'bin/weft.mjs'), 'policy', 'eval', '--manifests', join(dir, 'good'), '--queries', join(dir, 'queries.json')], { cwd: root });
+    expect(JSON.parse(stdout)).toEqual([
+      { allowed: true, decidedBy: { kind: 'NetworkPolicy', namespace: 'shop', name: 'db-from-web', rule: 'ingress[0]' } },
+      { allowed: false, decidedBy: { kind: 'NetworkPolicy', namespace: 'shop', name: 'db-from-web', rule: 'isolation' } },
+      { allowed: true, decidedBy: 'default-allow' },
+    ]);
+  });
+
+  it('exits 2 with a clear message on an unknown endpoint or missing options', async () => {
+    const r = await run('eval', '--manifests', join(dir, 'good'), '--queries', join(dir, 'bad-queries.json'));
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('unknown endpoint "shop/nope" (POLICY_UNKNOWN_ENDPOINT)');
+    expect((await run('eval', '--manifests', join(dir, 'good'))).code).toBe(2);
+    expect((await run('eval', '--manifests', join(dir, 'missing'), '--queries', join(dir, 'queries.json'))).code).toBe(2);
+  });
+});
+
+describe('weft policy check', () => {
+  it('exits 0 on valid manifests', async () => {
+    const r = await run('check', join(dir, 'good'), '--json');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out)).toMatchObject({ valid: true, networkPolicies: 1, pods: 2 });
+  });
+
+  it('exits 1 listing every error with file, document, path, code and hint', async () => {
+    const r = await run('check', join(dir, 'bad'));
+    expect(r.code).toBe(1);
+    const file = join(dir, 'bad', 'db.yaml');
+    expect(r.err).toContain(`${file}#5 spec.ingress[0].ports[1].endPort: endPort 80 < port 443 (POLICY_ENDPORT_BEFORE_PORT)\n  hint: endPort must be >= port`);
+    expect(r.err).toContain(`${file}#6 kind: unknown kind "Service" (POLICY_UNKNOWN_KIND)`);
+    expect(r.err).toContain('2 errors');
+    const j = await run('check', join(dir, 'bad'), '--json');
+    expect(JSON.parse(j.out).errors.map((e: { code: string }) => e.code)).toEqual(['POLICY_ENDPORT_BEFORE_PORT', 'POLICY_UNKNOWN_KIND']);
+  });
+
+  it('exits 2 on bad usage', async () => {
+    expect((await run('check')).code).toBe(2);
+    expect((await run('check', join(dir, 'good'), '--bogus', 'x')).code).toBe(2);
+  });
+});
+
+describe('weft policy explain, connlist, compile', () => {
+  it('explains in words which policy and rule decided', async () => {
+    const r = await run('explain', '--manifests', join(dir, 'good'), '--from', 'shop/web', '--to', 'shop/db', '--port', '5433/TCP');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('shop/web -> shop/db TCP/5433: DENIED');
+    expect(r.out).toContain('ingress of shop/db: denied: shop/db is isolated for ingress by NetworkPolicy shop/db-from-web');
+    const j = await run('explain', '--manifests', join(dir, 'good'), '--from', 'shop/web', '--to', 'shop/db', '--port', '5432', '--json');
+    expect(JSON.parse(j.out).verdict.allowed).toBe(true);
+    expect((await run('explain', '--manifests', join(dir, 'good'), '--from', 'shop/web', '--to', 'shop/db', '--port', 'http')).code).toBe(2);
+  });
+
+  it('lists every allowed connection', async () => {
+    const r = await run('connlist', '--manifests', join(dir, 'good'));
+    expect(r.out.trim().split('\n')).toEqual([
+      'shop/db => shop/web : All Connections',
+      'shop/web => shop/db : TCP 5432',
+      'shop/db => other addresses : All Connections',
+      'other addresses => shop/web : All Connections',
+      'shop/web => other addresses : All Connections',
+    ]);
+    const j = await run('connlist', '--manifests', join(dir, 'good'), '--json');
+    expect(JSON.parse(j.out)).toContainEqual({ src: 'shop/web', dst: 'shop/db', all: false, ports: { TCP: [[5432, 5432]], UDP: [], SCTP: [] } });
+  });
+
+  it('prints the tables and their sizes', async () => {
+    const r = await run('compile', '--manifests', join(dir, 'good'));
+    expect(r.out).toMatch(/^tables: 2 endpoints, 0 ipcache prefixes, 1 rule sets, \d+ rule entries/);
+    const j = JSON.parse((await run('compile', '--manifests', join(dir, 'good'), '--json')).out);
+    expect(j.sizes.endpoints).toBe(2);
+    expect(j.endpoints.map((e: { pod: string }) => e.pod)).toEqual(['shop/db', 'shop/web']);
+  });
+
+  it('rejects invalid manifests with exit 2', async () => {
+    expect((await run('compile', '--manifests', join(dir, 'bad'))).code).toBe(2);
+  });
+});

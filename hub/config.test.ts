@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseHubArgs } from './config.ts';
+
+describe('hub command line', () => {
+  it('reads ports, names, overlay and router options over the defaults', () => {
+    const c = parseHubArgs(['--data-dir', '/d', '--https-port', '0', '--http-port', '8080', '--tls-name', 'hub.example.com', '--tls-name', '10.0.0.1',
+      '--mqtt-port', '0', '--overlay-v4', '10.50.0.0/16', '--zone', 'svc.example.com', '--dns-port', '0']);
+    expect(c).toMatchObject({
+      dataDir: '/d', httpsPort: 0, httpPort: 8080, tlsNames: ['hub.example.com', '10.0.0.1'], mqtt: { hosts: ['127.0.0.1'], port: 0 },
+      overlayV4: '10.50.0.0/16', overlayV6: 'fd00:99::/64', router: { zone: 'svc.example.com', dns: { host: '127.0.0.1', port: 0 } },
+    });
+    expect(parseHubArgs(['--data-dir', '/d']).httpPort).toBeNull();
+  });
+
+  it.each([
+    [['--https-port', '1'], '--data-dir is required'],
+    [['--data-dir', '/d', '--https-port', '99999'], 'want a port number'],
+    [['--data-dir', '/d', '--bogus'], 'bogus'],
+  ])('refuses %j', (argv, msg) => {
+    expect(() => parseHubArgs(argv)).toThrow(ConfigError);
+    expect(() => parseHubArgs(argv)).toThrow(msg);
+  });
+});
