@@ -1,5 +1,6 @@
-// Simulated sites for bench/hub.ts, in their own process: one real MQTT 3.1.1 session per site
-// (client id = site id, retained `offline` will), subscribed to its bundle; each bundle is verified
+// Simulated sites for bench/hub.ts, in their own process: one real MQTT 3.1.1 session per site with
+// the credentials the hub gave it at enrollment (client id = site id, retained `offline` will),
+// subscribed to its bundle; each bundle is verified
 // (Ed25519 signature, site, generation) before the site acks `applied` on its ack topic.
 // Driven over IPC: {type:'start', ...} -> {type:'ready', connected, failed, ms}; {type:'stop'} -> exit.
 import { createPublicKey, type KeyObject } from 'node:crypto';
@@ -18,8 +19,8 @@ export interface StartMessage {
   type: 'start';
   url: string;
   sites: SimSite[];
-  /** PEM SPKI of the hub's bundle-signing key, by key id. */
-  keys: { keyId: string; publicKeyPem: string }[];
+  /** The hub's trusted bundle-signing keys (base64 SPKI DER, as enrollment hands them out). */
+  keys: { keyId: string; publicKey: string }[];
   concurrency: number;
 }
 
@@ -52,7 +53,7 @@ async function startSite(url: string, site: SimSite, trustedKeys: ReadonlyMap<st
 }
 
 async function start(m: StartMessage): Promise<void> {
-  const trusted = new Map(m.keys.map((k) => [k.keyId, createPublicKey(k.publicKeyPem)]));
+  const trusted = new Map(m.keys.map((k) => [k.keyId, createPublicKey({ key: Buffer.from(k.publicKey, 'base64'), format: 'der', type: 'spki' })]));
   const t0 = performance.now();
   let next = 0;
   let failed = 0;

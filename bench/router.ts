@@ -1,9 +1,9 @@
 // npm run bench:router — Weft's router against PowerDNS with LUA records (pickclosest + ifportup),
 // same zone, sites, geo database and client subnets, in one run:
-//   1. DNS QPS and latency with dnsperf (with and without EDNS Client Subnet), both servers;
+//   1. DNS QPS and latency with dnsperf (with and without EDNS Client Subnet), every server;
 //   2. unloaded latency percentiles from our own probe;
 //   3. HTTP redirects per second with autocannon (Weft only: PowerDNS has no HTTP redirect);
-//   4. failover: kill -9 a site -> first DNS answer leaving it out, both servers;
+//   4. failover: kill -9 a site -> first DNS answer leaving it out, every server;
 //   5. silent network cut of a site's MQTT link -> first answer leaving it out, vs 1.5 x keepalive.
 // Weft runs as the hub runs it: the real aedes broker (hub/broker), health model and SitesView
 // (hub/health) feeding the router; sites are child processes holding MQTT sessions with a last will.
@@ -11,7 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
@@ -21,10 +21,11 @@ import { startBroker } from '../hub/broker/index.ts';
 import { createHealthModel, createSitesView, startHealthMonitor, type SiteRecord } from '../hub/health/index.ts';
 import { routerRoutes, startRouter } from '../hub/router/index.ts';
 import { cityRecord, writeMmdb } from '../hub/router/testing/mmdb-writer.ts';
-import { machine, median, percentile, table, writeReport } from './lib/report.ts';
+import { percentile, writeReport } from './lib/report.ts';
 import { DnsProbe } from './router/dns-probe.ts';
-import { dnsperf, type DnsperfResult } from './router/dnsperf.ts';
-import { startPdns } from './router/pdns.ts';
+import { dnsperf } from './router/dnsperf.ts';
+import { routerMarkdown, type PerfRun, type RouterResults } from './router/markdown.ts';
+import { pdnsVersion, startPdns } from './router/pdns.ts';
 import { startRelay, type Relay } from './router/relay.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -35,6 +36,8 @@ const KEEPALIVE_S = 5;
 const HEARTBEAT_MS = 5000;
 const DNSPERF_S = 10;
 const REPEATS = 2;
+const DNSPERF_CLIENTS = 4;
+const DNSPERF_OUTSTANDING = 200;
 const log = (m: string) => process.stderr.write(`bench:router: ${m}\n`);
 
 const CITIES = [
@@ -76,7 +79,7 @@ async function startSite(id: string, password: string, brokerPort: number, addre
   return { id, child, relay };
 }
 
-/** Polls both servers every 5 ms from `t0` until each answers without `address`; ms per server. */
+/** Polls every server every 5 ms from `t0` until each answers without `address`; ms per server. */
 async function timeUntilGone(probe: DnsProbe, servers: Record<string, number>, subnet: string, address: string, t0: number, limitMs: number): Promise<Record<string, number | null>> {
   const out: Record<string, number | null> = {};
   const left = new Set(Object.keys(servers));
@@ -108,8 +111,9 @@ async function main(): Promise<void> {
   };
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => void cleanup().then(() => process.exit(130)));
   const quiet = pino({ level: 'silent' });
+  const loadStart = loadavg();
   try {
-    // One geo database for both: client subnets and site addresses (pickclosest looks those up too).
+    // One geo database for all: client subnets and site addresses (pickclosest looks those up too).
     const geoDb = join(dir, 'city.mmdb');
     writeFileSync(geoDb, writeMmdb(sites.flatMap((s) => [
       { cidr: s.subnet, data: cityRecord(s.id, 'XX', s.lat, s.lon) },
@@ -145,18 +149,20 @@ async function main(): Promise<void> {
     const router = await startRouter({ sites: view, zone: ZONE, dns: { port: 0 }, ttl: TTL, geoDbPath: geoDb, defaultLocation: { lat: sites[0].lat, lon: sites[0].lon }, logger: quiet });
     stops.unshift(() => router.close());
 
-    const pdnsPort = await freePort('127.0.0.1');
-    const pdns = await startPdns({ dir, port: pdnsPort, zone: ZONE, service: 'pos', geoDb, sites, servicePort, ttl: TTL });
-    stops.unshift(() => pdns.stop());
-    const servers = { weft: router.dns.port, powerdns: pdns.port };
+    const pdnsDefault = await startPdns({ dir, port: await freePort('127.0.0.1'), zone: ZONE, service: 'pos', geoDb, sites, servicePort, ttl: TTL, luaRecords: 'yes' });
+    stops.unshift(() => pdnsDefault.stop());
+    const pdnsShared = await startPdns({ dir, port: await freePort('127.0.0.1'), zone: ZONE, service: 'pos', geoDb, sites, servicePort, ttl: TTL, luaRecords: 'shared' });
+    stops.unshift(() => pdnsShared.stop());
+    const servers: Record<string, number> = { weft: router.dns.port, powerdns: pdnsDefault.port, 'powerdns-shared': pdnsShared.port };
+    const labels: Record<string, string> = { weft: 'Weft', powerdns: 'PowerDNS LUA (default)', 'powerdns-shared': 'PowerDNS LUA shared' };
     const probe = new DnsProbe();
     stops.unshift(() => probe.close());
 
-    // Both must give each client subnet its own city's site before anything is timed. PowerDNS
+    // All must give each client subnet its own city's site before anything is timed. PowerDNS
     // answers from all addresses until its first ifportup round has run.
-    log('waiting until both servers send every subnet to its nearest site');
+    log('waiting until every server sends every subnet to its nearest site');
     const agreeDeadline = Date.now() + 30_000;
-    const agreement: Record<string, Record<string, string[]>> = { weft: {}, powerdns: {} };
+    const agreement: Record<string, Record<string, string[]>> = Object.fromEntries(Object.keys(servers).map((k) => [k, {}]));
     for (;;) {
       let ok = true;
       for (const [name, port] of Object.entries(servers)) {
@@ -171,20 +177,32 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 500));
     }
 
-    // 1. dnsperf, interleaved so load on the machine hits both alike.
-    const perf: { server: string; mode: string; run: number; r: DnsperfResult }[] = [];
+    // 1. dnsperf, interleaved so load on the machine hits all alike. A server still working off the
+    // queue of its own run must not steal the next server's CPU: wait until it answers promptly.
+    const drained = async (port: number) => {
+      const until = Date.now() + 20_000;
+      while (Date.now() < until) {
+        const a = await probe.query(port, NAME, null, 2000);
+        if (a && a.rttMs < 20) return;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      log(`server on port ${port} still slow 20 s after its dnsperf run`);
+    };
+    const perf: PerfRun[] = [];
     for (let run = 1; run <= REPEATS; run++) {
       for (const mode of ['no ECS (located by source address)', `ECS ${sites[1].subnet}`]) {
         for (const [name, port] of Object.entries(servers)) {
           log(`dnsperf ${name}, ${mode}, run ${run}`);
-          const r = await dnsperf(dir, port, NAME, { seconds: DNSPERF_S, subnet: mode.startsWith('ECS') ? sites[1].subnet : null });
-          perf.push({ server: name, mode, run, r });
+          const load1 = loadavg()[0];
+          const r = await dnsperf(dir, port, NAME, { seconds: DNSPERF_S, subnet: mode.startsWith('ECS') ? sites[1].subnet : null, clients: DNSPERF_CLIENTS, outstanding: DNSPERF_OUTSTANDING });
+          perf.push({ server: name, mode, run, load1, r });
+          await drained(port);
         }
       }
     }
 
     // 2. Unloaded latency: sequential queries, one outstanding.
-    const latency: Record<string, { p50: number; p99: number; max: number; n: number }> = {};
+    const latency: RouterResults['latency'] = {};
     for (const [name, port] of Object.entries(servers)) {
       const rtts: number[] = [];
       for (let i = 0; i < 2000; i++) {
@@ -201,22 +219,23 @@ async function main(): Promise<void> {
     await app.listen({ port: 0, host: '127.0.0.1' });
     stops.unshift(() => app.close());
     const httpPort = (app.server.address() as { port: number }).port;
-    const http = await autocannon({ url: `http://127.0.0.1:${httpPort}/go/pos/menu?lang=fr`, connections: 50, duration: 10, headers: { 'x-forwarded-for': '100.64.3.7' } });
+    const HTTP_CONNECTIONS = 50;
+    const HTTP_S = 10;
+    const http = await autocannon({ url: `http://127.0.0.1:${httpPort}/go/pos/menu?lang=fr`, connections: HTTP_CONNECTIONS, duration: HTTP_S, headers: { 'x-forwarded-for': '100.64.3.7' } });
     await app.close();
 
-    // 4. kill -9: three sites, one after another; the client subnet of each is polled on both servers.
-    const kills: { site: string; weftMs: number | null; powerdnsMs: number | null }[] = [];
+    // 4. kill -9: three sites, one after another; the client subnet of each is polled on every server.
+    const kills: RouterResults['kills'] = [];
     for (const victim of [sites[0], sites[1], sites[2]]) {
       log(`kill -9 site ${victim.id}`);
       const p = procs.get(victim.id) as SiteProc;
       const t0 = Date.now();
       p.child.kill('SIGKILL');
-      const t = await timeUntilGone(probe, servers, victim.subnet, victim.address, t0, 60_000);
-      kills.push({ site: victim.id, weftMs: t.weft, powerdnsMs: t.powerdns });
+      kills.push({ site: victim.id, ms: await timeUntilGone(probe, servers, victim.subnet, victim.address, t0, 60_000) });
     }
 
     // 5. Silent cut of the MQTT link (no FIN, no RST): the broker notices at 1.5 x keepalive.
-    const cuts: { site: string; weftMs: number | null; boundMs: number }[] = [];
+    const cuts: RouterResults['cuts'] = [];
     for (const victim of [sites[3], sites[4]]) {
       log(`silent cut of site ${victim.id}'s MQTT link`);
       const p = procs.get(victim.id) as SiteProc;
@@ -226,52 +245,19 @@ async function main(): Promise<void> {
       cuts.push({ site: victim.id, weftMs: t.weft, boundMs: 1.5 * KEEPALIVE_S * 1000 });
     }
 
-    const m = machine();
-    const byServer = (server: string, mode: string) => perf.filter((p) => p.server === server && p.mode === mode);
-    const modes = [...new Set(perf.map((p) => p.mode))];
-    const perfRows = modes.flatMap((mode) => Object.keys(servers).map((server) => {
-      const rs = byServer(server, mode).map((p) => p.r);
-      return [server === 'weft' ? 'Weft' : 'PowerDNS LUA', mode, Math.round(median(rs.map((r) => r.qps))), rs.map((r) => r.qps).join(' / '), median(rs.map((r) => r.avgLatencyMs)).toFixed(2), Math.max(...rs.map((r) => r.maxLatencyMs)).toFixed(1), rs.reduce((a, r) => a + r.lost, 0)];
-    }));
-    const fmt = (v: number | null) => (v === null ? 'not within limit' : `${v} ms`);
-    const markdown = [
-      '### DNS throughput (dnsperf)',
-      '',
-      table(['server', 'queries', 'QPS (median)', 'QPS per run', 'avg latency ms', 'max latency ms', 'lost'], perfRows),
-      '',
-      `dnsperf ${DNSPERF_S} s per run, 4 clients, 200 outstanding, ${REPEATS} runs each, interleaved Weft/PowerDNS. Target: Weft >= 40k QPS and ahead of PowerDNS.`,
-      '',
-      '### DNS latency, one query outstanding (own UDP probe, 2000 queries over the 8 client subnets)',
-      '',
-      table(['server', 'p50 ms', 'p99 ms', 'max ms'], Object.entries(latency).map(([k, v]) => [k === 'weft' ? 'Weft' : 'PowerDNS LUA', v.p50.toFixed(3), v.p99.toFixed(3), v.max.toFixed(2)])),
-      '',
-      '### HTTP redirects (autocannon, 50 connections, 10 s, GET /go/pos/menu?lang=fr)',
-      '',
-      table(['server', 'redirects/s (mean)', 'p50 ms', 'p99 ms', '302s', 'other', 'errors'], [['Weft', Math.round(http.requests.average), http.latency.p50, http.latency.p99, http['3xx'], http['1xx'] + http['2xx'] + http['4xx'] + http['5xx'], http.errors]]),
-      '',
-      'PowerDNS has no HTTP redirect; nothing to compare with.',
-      '',
-      '### Failover: kill -9 of a site -> first DNS answer that leaves it out',
-      '',
-      table(['site', 'Weft', 'PowerDNS LUA (ifportup)'], kills.map((k) => [k.site, fmt(k.weftMs), fmt(k.powerdnsMs)])),
-      '',
-      `Median: Weft ${median(kills.flatMap((k) => (k.weftMs === null ? [] : [k.weftMs])))} ms, PowerDNS ${median(kills.flatMap((k) => (k.powerdnsMs === null ? [] : [k.powerdnsMs])))} ms (ifportup checks every ${pdns.checkIntervalS} s by default; its packet cache may hold the answer longer). Target for Weft: < 1 s.`,
-      'Weft: the killed process\'s TCP session closes at once; the broker publishes its last will and reports the session down, the health model marks the site offline and the router drops it from the next answer.',
-      '',
-      `### Silent network cut of a site's MQTT link (keepalive ${KEEPALIVE_S} s)`,
-      '',
-      table(['site', 'Weft: time until dropped', 'bound 1.5 x keepalive'], cuts.map((c) => [c.site, fmt(c.weftMs), `${c.boundMs} ms`])),
-      '',
-      'The relay between the site and the broker stops forwarding without closing (no FIN/RST): only the broker\'s keepalive timeout can notice. PowerDNS was not put through a silent cut: its ifportup check would see a silently dropped port only after its connect timeout, on top of the check interval.',
-      '',
-      `Load note: this machine is shared (${m.cpus} cores); dnsperf, the server under test and everything else compete for the same cores, so absolute QPS varies from run to run.`,
-    ].join('\n');
+    const results: RouterResults = {
+      labels, perf, latency,
+      http: { requestsPerSec: http.requests.average, p50: http.latency.p50, p99: http.latency.p99, status3xx: http['3xx'], other: http['1xx'] + http['2xx'] + http['4xx'] + http['5xx'], errors: http.errors, connections: HTTP_CONNECTIONS, seconds: HTTP_S },
+      kills, cuts,
+      config: { ttl: TTL, keepaliveS: KEEPALIVE_S, heartbeatMs: HEARTBEAT_MS, dnsperfSeconds: DNSPERF_S, repeats: REPEATS, pdnsCheckIntervalS: pdnsDefault.checkIntervalS, clients: DNSPERF_CLIENTS, outstanding: DNSPERF_OUTSTANDING },
+      loadAverage: { start: loadStart, end: loadavg() },
+    };
     writeReport({
       name: 'router',
       title: 'Router: Weft vs PowerDNS LUA records (pickclosest + ifportup)',
-      method: `npm run bench:router. Same zone (${ZONE}), ${sites.length} sites (127.1.0.x, TCP service port for ifportup), same MaxMind-format geo database (built by the bench) and client subnets, both servers on 127.0.0.1 in the same run. Weft: startRouter fed by the hub's real aedes broker + health model; sites are child processes holding MQTT sessions with a last will. PowerDNS ${'4.7'} with bind + geoip backends and LUA records, default settings otherwise.`,
-      markdown,
-      results: { perf, latency, http: { requestsPerSec: http.requests.average, latency: http.latency, status3xx: http['3xx'], non2xx: http.non2xx, errors: http.errors }, kills, cuts, agreement, config: { ttl: TTL, keepaliveS: KEEPALIVE_S, heartbeatMs: HEARTBEAT_MS, dnsperfSeconds: DNSPERF_S, repeats: REPEATS, pdnsCheckIntervalS: pdns.checkIntervalS } },
+      method: `npm run bench:router. Same zone (${ZONE}), ${sites.length} sites (127.1.0.x, TCP service port for ifportup), same MaxMind-format geo database (built by the bench) and client subnets, all servers on 127.0.0.1 in the same run. Weft: startRouter fed by the hub's real aedes broker + health model; sites are child processes holding MQTT sessions with a last will. PowerDNS ${pdnsVersion()} (Debian) with bind + geoip backends and LUA records (ifportup with selector pickclosest), twice: LUA records at their default and in shared mode; default settings otherwise.`,
+      markdown: routerMarkdown(results),
+      results: { ...results, agreement },
     });
     log('done: bench/results/router.json, docs/benchmarks.md');
   } finally {

@@ -31,6 +31,27 @@ export const LAYOUTS = {
 } satisfies Record<string, StructLayout>;
 
 type Name = keyof typeof LAYOUTS;
+
+/**
+ * Each map's key and value as the TypeScript side reads and writes them ('u32': a plain __u32;
+ * per-CPU values are this struct per CPU). layout.test.ts checks them against the maps' BTF.
+ */
+export const MAP_LAYOUTS = {
+  weft_state: { key: 'u32', value: 'weft_state' },
+  weft_config: { key: 'u32', value: 'weft_config' },
+  weft_endpoints: { key: 'weft_endpoint_key', value: 'weft_endpoint_value' },
+  weft_ipcache: { key: 'weft_ipcache_key', value: 'weft_ipcache_value' },
+  weft_ipcache_hosts: { key: 'weft_ipcache_key', value: 'weft_ipcache_value' },
+  weft_sets: { key: 'weft_set_key', value: 'weft_verdict' },
+  weft_rules: { key: 'weft_rule_key', value: 'weft_verdict' },
+  weft_rules_exact: { key: 'weft_rule_key', value: 'weft_verdict' },
+  weft_ct: { key: 'weft_ct_key', value: 'weft_ct_value' },
+  weft_counters: { key: 'weft_counter_key', value: 'weft_counter_value' },
+  /** A ring buffer has no key or value; its records are weft_event. */
+  weft_events: { key: null, value: null },
+} as const satisfies Record<string, { key: Name | 'u32' | null; value: Name | null }>;
+
+export type MapName = keyof typeof MAP_LAYOUTS;
 const off = <N extends Name>(n: N, f: keyof (typeof LAYOUTS)[N]['fields']): number => (LAYOUTS[n].fields as Record<string, [number, number]>)[f as string][0];
 
 export const DIR = { ingress: 0, egress: 1 } as const;

@@ -9,9 +9,11 @@ import { checkTables } from './check-tables.ts';
 import type { Counters, CounterSample, Datapath, Endpoint, VerdictEvent } from './datapath.ts';
 import { DatapathError } from './errors.ts';
 import { EventStream } from './event-stream.ts';
+import { hasPorts } from './flow.ts';
 import { parseAddr, parsePrefix } from './ip.ts';
 import { checkKernelVersion, ensureBpffs, explainNativeError } from './kernel-features.ts';
 import * as L from './layout.ts';
+import type { MapName } from './layout.ts';
 import { BPF_ANY, native, type BpfObjectHandle, type NativeBpf, type NativeError, type RingBufferHandle } from './native.ts';
 
 export const DEFAULT_PIN_ROOT = '/sys/fs/bpf/weft';
@@ -35,11 +37,22 @@ export interface LibbpfDatapathOptions {
   logger?: Logger;
 }
 
-type MapName = 'weft_state' | 'weft_config' | 'weft_endpoints' | 'weft_ipcache' | 'weft_sets' | 'weft_rules' | 'weft_ct' | 'weft_counters' | 'weft_events';
+type SlottedKey = 'weft_endpoint_key' | 'weft_ipcache_key' | 'weft_set_key' | 'weft_rule_key';
+
+/** The maps that hold the two halves of the tables, each with its key struct (slot inside). */
+export const SLOTTED_MAPS = [
+  ['weft_endpoints', 'weft_endpoint_key'],
+  ['weft_ipcache_hosts', 'weft_ipcache_key'],
+  ['weft_ipcache', 'weft_ipcache_key'],
+  ['weft_sets', 'weft_set_key'],
+  ['weft_rules_exact', 'weft_rule_key'],
+  ['weft_rules', 'weft_rule_key'],
+] as const satisfies readonly (readonly [MapName, SlottedKey])[];
 
 interface TableWrite {
-  map: MapName;
-  keyStruct: 'weft_endpoint_key' | 'weft_ipcache_key' | 'weft_set_key' | 'weft_rule_key';
+  map: (typeof SLOTTED_MAPS)[number][0];
+  keyStruct: SlottedKey;
+  slot: number;
   entries: [Buffer, Buffer][];
   /** Hash maps take batch operations; LPM tries do not. */
   batch: boolean;
@@ -52,6 +65,8 @@ export class LibbpfDatapath implements Datapath {
   private readonly cpus: number;
   /** Applies run one at a time: each reads the live slot and writes the other. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** The grace period after the last switch: the next apply waits for it before reusing the old slot. */
+  private grace: Promise<void>;
   private closed = false;
 
   private constructor(
@@ -62,9 +77,11 @@ export class LibbpfDatapath implements Datapath {
     private readonly netns: string | undefined,
     private readonly logger: Logger | undefined,
   ) {
-    const names: MapName[] = ['weft_state', 'weft_config', 'weft_endpoints', 'weft_ipcache', 'weft_sets', 'weft_rules', 'weft_ct', 'weft_counters', 'weft_events'];
+    const names = Object.keys(L.MAP_LAYOUTS) as MapName[];
     this.fds = Object.fromEntries(names.map((n) => [n, objects.podEgress.mapFd(n)])) as Record<MapName, number>;
     this.cpus = bpf.numPossibleCpus();
+    // Adopted pinned state may have been switched a moment ago by a process that then died.
+    this.grace = this.rcuGrace();
     this.ring = new bpf.RingBuffer(this.fds.weft_events, (records) => {
       for (const r of records) this.stream.push(L.decEvent(r));
     });
@@ -85,8 +102,10 @@ export class LibbpfDatapath implements Datapath {
     const sizes: Record<string, number> = {
       weft_endpoints: 2 * limits.endpoints,
       weft_ipcache: 2 * limits.ipcache,
+      weft_ipcache_hosts: 2 * limits.ipcache,
       weft_sets: 2 * limits.sets,
       weft_rules: 2 * limits.rules,
+      weft_rules_exact: 2 * limits.rules,
       weft_ct: opts.conntrackSize ?? 65536,
       weft_counters: opts.countersSize ?? 65536,
       weft_events: opts.ringBufferBytes ?? 1 << 20,
@@ -118,7 +137,7 @@ export class LibbpfDatapath implements Datapath {
     return run;
   }
 
-  private applyNow(tables: Tables, generation: number): void {
+  private async applyNow(tables: Tables, generation: number): Promise<void> {
     this.open();
     if (!Number.isSafeInteger(generation) || generation < 1 || generation >= 2 ** 53) {
       throw new DatapathError('DATAPATH_INVALID_TABLES', `generation ${generation} is not a positive integer`, 'generations count up from 1');
@@ -130,10 +149,14 @@ export class LibbpfDatapath implements Datapath {
     const live = this.state();
     const slot = live.generation === 0 ? 0 : 1 - live.slot;
     const writes = encodeTables(tables, slot);
-    for (const w of writes) this.clearSlot(w.map, w.keyStruct, slot);
+    // Packets that read the state word before the last switch may still be looking into this
+    // slot (another CPU, mid-program): wait until they are done before rewriting it.
+    await this.grace;
+    for (const w of writes) this.clearSlot(w);
     for (const w of writes) this.write(w);
     // The switch: one 8-byte value holding the generation and its slot.
     this.bpf.mapUpdate(this.fds.weft_state, L.encU32(0), L.encState(generation, slot), BPF_ANY);
+    this.grace = this.rcuGrace();
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     this.logger?.info({ generation, previous: live.generation, slot, rules: tables.rules.length, endpoints: tables.endpoints.length, ms }, 'generation applied');
   }
@@ -143,13 +166,30 @@ export class LibbpfDatapath implements Datapath {
     return v ? L.decState(v) : { generation: 0, slot: 0 };
   }
 
-  private clearSlot(map: MapName, keyStruct: TableWrite['keyStruct'], slot: number): void {
-    const size = L.LAYOUTS[keyStruct].size;
-    const all = this.bpf.mapKeys(this.fds[map], size);
+  /**
+   * Settles when no packet still judges with a state word read before now. The slot a switch made
+   * inactive is rewritten by the next apply, and a packet on another CPU may be mid-judgment in it.
+   */
+  private rcuGrace(): Promise<void> {
+    return this.bpf.synchronizeRcu().catch((e: NativeError) => {
+      // nohz_full kernels refuse MEMBARRIER_CMD_GLOBAL (EINVAL). A program run takes microseconds,
+      // so a pause many orders longer covers it in practice (not a proof, hence the syscall first).
+      this.logger?.warn({ err: e.message }, 'no RCU grace period from membarrier; pausing 50 ms before reusing a slot');
+      return new Promise<void>((r) => setTimeout(r, 50));
+    });
+  }
+
+  private clearSlot(w: TableWrite): void {
+    const size = L.LAYOUTS[w.keyStruct].size;
+    const fd = this.fds[w.map];
+    const all = this.bpf.mapKeys(fd, size);
+    const stale: Buffer[] = [];
     for (let o = 0; o < all.length; o += size) {
       const key = all.subarray(o, o + size);
-      if (L.slotOf(keyStruct, key) === slot) this.bpf.mapDelete(this.fds[map], key);
+      if (L.slotOf(w.keyStruct, key) === w.slot) stale.push(key);
     }
+    if (w.batch && stale.length) this.bpf.mapDeleteBatch(fd, Buffer.concat(stale), stale.length);
+    else for (const key of stale) this.bpf.mapDelete(fd, key);
   }
 
   private write(w: TableWrite): void {
@@ -252,14 +292,34 @@ export class LibbpfDatapath implements Datapath {
   }
 }
 
-/** The tables as map entries of one slot. */
+/**
+ * The tables as map entries of one slot. Full-length keys (host addresses; rules of one protocol on
+ * one port) go to hash maps, whose lookup cost does not grow with their size; a full-length key is
+ * the longest possible match, so the programs try the hash first and the LPM trie only on a miss.
+ */
 export function encodeTables(t: Tables, slot: number): TableWrite[] {
   const endpoints: [Buffer, Buffer][] = [];
   for (const e of t.endpoints) for (const ip of e.ips) endpoints.push([L.encEndpointKey(slot, parseAddr(ip)), L.encEndpointValue(e.endpointId, e.ingressSet, e.egressSet)]);
+  const hosts: [Buffer, Buffer][] = [];
+  const cidrs: [Buffer, Buffer][] = [];
+  for (const c of t.ipcache) {
+    const p = parsePrefix(c.cidr);
+    (p.len === p.bytes.length * 8 ? hosts : cidrs).push([L.encIpcacheKey(slot, p), L.encU32(c.identity)]);
+  }
+  const exact: [Buffer, Buffer][] = [];
+  const ranges: [Buffer, Buffer][] = [];
+  for (const r of t.rules) {
+    // A protocol without ports is looked up with port 0: its any-port rule is the exact key of port 0.
+    if (r.proto !== null && (r.portBits === 16 || (!hasPorts(r.proto) && r.portBits === 0))) {
+      exact.push([L.encRuleKey(slot, { ...r, port: hasPorts(r.proto) ? r.port : 0, portBits: 16 }), L.encVerdict(r.value)]);
+    } else ranges.push([L.encRuleKey(slot, r), L.encVerdict(r.value)]);
+  }
   return [
-    { map: 'weft_endpoints', keyStruct: 'weft_endpoint_key', batch: true, entries: endpoints },
-    { map: 'weft_ipcache', keyStruct: 'weft_ipcache_key', batch: false, entries: t.ipcache.map((c) => [L.encIpcacheKey(slot, parsePrefix(c.cidr)), L.encU32(c.identity)]) },
-    { map: 'weft_sets', keyStruct: 'weft_set_key', batch: true, entries: t.sets.map((s) => [L.encSetKey(slot, s.id), L.encVerdict(s.default)]) },
-    { map: 'weft_rules', keyStruct: 'weft_rule_key', batch: false, entries: t.rules.map((r) => [L.encRuleKey(slot, r), L.encVerdict(r.value)]) },
+    { map: 'weft_endpoints', keyStruct: 'weft_endpoint_key', slot, batch: true, entries: endpoints },
+    { map: 'weft_ipcache_hosts', keyStruct: 'weft_ipcache_key', slot, batch: true, entries: hosts },
+    { map: 'weft_ipcache', keyStruct: 'weft_ipcache_key', slot, batch: false, entries: cidrs },
+    { map: 'weft_sets', keyStruct: 'weft_set_key', slot, batch: true, entries: t.sets.map((s) => [L.encSetKey(slot, s.id), L.encVerdict(s.default)]) },
+    { map: 'weft_rules_exact', keyStruct: 'weft_rule_key', slot, batch: true, entries: exact },
+    { map: 'weft_rules', keyStruct: 'weft_rule_key', slot, batch: false, entries: ranges },
   ];
 }

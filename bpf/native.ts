@@ -26,6 +26,8 @@ export interface NativeBpf {
   mapKeys(fd: number, keySize: number): Buffer;
   mapUpdateBatch(fd: number, keys: Buffer, values: Buffer, count: number, flags: number): number;
   mapDeleteBatch(fd: number, keys: Buffer, count: number): number;
+  /** Settles after an RCU grace period (membarrier MEMBARRIER_CMD_GLOBAL): every program run begun before has ended. */
+  synchronizeRcu(): Promise<void>;
   numPossibleCpus(): number;
   tcAttach(ifindex: number, point: 'ingress' | 'egress', progFd: number, handle: number, priority: number, netns?: string): number;
   tcDetach(ifindex: number, point: 'ingress' | 'egress', handle: number, priority: number, netns?: string): boolean;

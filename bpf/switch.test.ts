@@ -1,11 +1,13 @@
 // The atomic switch under load: while new UDP flows stream from web to db, switch 1000 times
-// between two generations that disagree on them. Every verdict the kernel reported must be the
-// whole verdict of the generation it names: never one generation's number with the other's rule.
+// between generations that disagree on them: odd ones allow, even ones deny, and each decides with
+// a rule id of its own. Every verdict the kernel reported must be the whole verdict of the
+// generation it names: never one generation's number with another's verdict or rule (also not the
+// generation before last, whose half of the tables the next apply rewrites).
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { afterAll, expect, it } from 'vitest';
-import { VERDICT_DENY, type Tables } from '../policy/tables.ts';
+import { VERDICT_ALLOW, VERDICT_DENY, type Tables } from '../policy/tables.ts';
 import type { VerdictEvent } from './datapath.ts';
-import { fixtureTables, RULE } from './testdata/tables.ts';
+import { fixtureTables } from './testdata/tables.ts';
 import { kernelSkipReason, openTestDatapath } from './testing/kernel.ts';
 import { Topology } from './testing/netns.ts';
 
@@ -24,11 +26,14 @@ it.skipIf(kernelSkipReason)(`switches ${SWITCHES} times under traffic with no mi
   const opened = await openTestDatapath({ netns: topo.nodeNetnsPath, allowSampleRate: 1, ringBufferBytes: 16 << 20 });
   const dp = opened.dp;
   cleanup = opened.cleanup;
-  // Odd generations allow web -> db udp 5000-5003 (rule dbUdp); even ones deny it (rule denyAll).
-  const allowing = fixtureTables(addrs);
-  const denying: Tables = structuredClone(allowing);
-  for (const r of denying.rules) if (r.proto === 17) r.value = { verdict: VERDICT_DENY, ruleId: RULE.denyAll, auditRuleId: 0 };
-  await dp.apply(allowing, 1);
+  // Generation g decides web -> db udp 5000-5003 with rule 1000 + g: allow when g is odd, deny when even.
+  const base = fixtureTables(addrs);
+  const generation = (g: number): Tables => {
+    const t = structuredClone(base);
+    for (const r of t.rules) if (r.proto === 17) r.value = { verdict: g % 2 ? VERDICT_ALLOW : VERDICT_DENY, ruleId: 1000 + g, auditRuleId: 0 };
+    return t;
+  };
+  await dp.apply(generation(1), 1);
   for (const p of topo.pods) await dp.attach({ pod: `shop/${p.name}`, ifindex: p.ifindex, ips: [p.ip] });
 
   const events: VerdictEvent[] = [];
@@ -40,7 +45,7 @@ it.skipIf(kernelSkipReason)(`switches ${SWITCHES} times under traffic with no mi
   while (events.length === 0) await new Promise((r) => setTimeout(r, 10));
 
   for (let gen = 2; gen <= SWITCHES + 1; gen++) {
-    await dp.apply(gen % 2 ? allowing : denying, gen);
+    await dp.apply(generation(gen), gen);
     await yieldToLoop(); // let the ring buffer's poll deliver while we switch
   }
   await blaster.stop();
@@ -48,7 +53,7 @@ it.skipIf(kernelSkipReason)(`switches ${SWITCHES} times under traffic with no mi
   dp.drainEvents();
 
   const flows = events.filter((e) => e.endpointId === 2 && e.proto === 17 && e.dport === 5002);
-  const mixed = flows.filter((e) => (e.generation % 2 ? e.verdict !== 'allow' || e.ruleId !== RULE.dbUdp : e.verdict !== 'deny' || e.ruleId !== RULE.denyAll));
+  const mixed = flows.filter((e) => e.verdict !== (e.generation % 2 ? 'allow' : 'deny') || e.ruleId !== 1000 + e.generation);
   const generations = new Set(flows.map((e) => e.generation));
   console.info(`switch test: ${sent} flows sent, ${flows.length} judged and reported across ${generations.size} generations`);
   expect(mixed).toEqual([]);

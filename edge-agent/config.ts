@@ -14,6 +14,8 @@ export interface AgentConfig {
   storePath: string;
   /** The one-line state a technician sees on the console and the status page. */
   stateFile: string;
+  /** A serial console device (e.g. /dev/ttyS0): each change of the state line is also written there. */
+  console?: string;
   statusHost: string;
   /** 0 picks a free port (tests); the port in use is written to `${dataDir}/status-port`. */
   statusPort: number;
@@ -25,10 +27,17 @@ export interface AgentConfig {
   kubeconfig?: string;
   nodeName: string;
   tunnel: 'auto' | 'off';
+  /** WireGuard interface name; unique per machine with wireguard-go (its UAPI socket path is global), e.g. several demo sites on one host. */
+  tunnelIfname: string;
   /** Debounce of recompiles after a bundle or inventory change. */
   debounceMs: number;
   /** Heartbeat period until the hub says otherwise at enrollment. */
   heartbeatIntervalS: number;
+  /**
+   * MQTT protocol of the hub broker: 4 (3.1.1) for the hub's embedded aedes, which speaks nothing newer;
+   * 5 for Mosquitto, EMQX or VerneMQ. Both keep a persistent session (docs/agent.md).
+   */
+  mqttProtocol: 4 | 5;
   /** Root-owned 0700 directory where the single binary extracts its native addons and BPF objects. */
   assetDir: string;
   logLevel: string;
@@ -50,8 +59,10 @@ export function defaults(env: NodeJS.ProcessEnv = process.env): AgentConfig {
     kube: 'auto',
     nodeName: env.NODE_NAME ?? hostname(),
     tunnel: 'auto',
+    tunnelIfname: 'weft0',
     debounceMs: 100,
     heartbeatIntervalS: 30,
+    mqttProtocol: 4,
     assetDir: join(dataDir, 'assets'),
     logLevel: env.WEFT_LOG_LEVEL ?? 'info',
   };
@@ -63,12 +74,20 @@ const CHOICES: Partial<Record<keyof AgentConfig, readonly string[]>> = {
   kube: ['auto', 'off'],
   tunnel: ['auto', 'off'],
 };
+/** Settings without a default: absent unless a file, the environment or a flag sets them. */
+const OPTIONAL = ['kubeconfig', 'console'];
 
 function setKey(cfg: AgentConfig, key: string, value: unknown, where: string): void {
-  if (!(key in cfg) && key !== 'kubeconfig') {
-    throw new AgentError('CONFIG_UNKNOWN_KEY', `${where}: unknown setting ${key}`, `known settings: ${Object.keys(cfg).join(', ')}`);
+  if (!(key in cfg) && !OPTIONAL.includes(key)) {
+    throw new AgentError('CONFIG_UNKNOWN_KEY', `${where}: unknown setting ${key}`, `known settings: ${[...Object.keys(cfg), ...OPTIONAL].join(', ')}`);
   }
   const k = key as keyof AgentConfig;
+  if (k === 'mqttProtocol') {
+    const n = Number(value);
+    if (n !== 4 && n !== 5) throw new AgentError('CONFIG_BAD_VALUE', `${where}: mqttProtocol must be 4 (MQTT 3.1.1, the hub's embedded broker) or 5, got ${String(value)}`);
+    cfg.mqttProtocol = n;
+    return;
+  }
   if (NUMERIC.has(k)) {
     const n = typeof value === 'number' ? value : Number(value);
     if (!Number.isInteger(n) || n < 0) throw new AgentError('CONFIG_BAD_VALUE', `${where}: ${key} must be a non-negative integer, got ${String(value)}`);

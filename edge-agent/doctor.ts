@@ -9,6 +9,7 @@ import { openStore, type AgentStore } from '../offline-store/index.ts';
 import type { AgentConfig } from './config.ts';
 import { formatAgentError } from './errors.ts';
 import { kubeSource } from './kube-source.ts';
+import { TUNNEL_STALE_S } from './heartbeat.ts';
 import { getJson } from './local-client.ts';
 import { pinnedRequest } from './pinned-https.ts';
 import { readProvisionFile } from './provision-file.ts';
@@ -153,7 +154,7 @@ async function agentChecks(cfg: AgentConfig): Promise<CheckResult[]> {
   const out = [s.enforcing ? ok('agent', s.state) : fail('agent', s.state, s.enrolled ? 'no bundle applied yet: check the hub link and `weft-agent status`' : 'enroll the device (weft-agent enroll --file)')];
   if (s.datapath.kind === 'memory') out.push(fail('datapath', `in-memory fallback: ${s.datapath.fallbackReason ?? 'forced by config'}`, 'packets are not filtered: fix the kernel checks above and restart the agent'));
   if (!s.tunnel) out.push(skip('tunnel', 'not configured'));
-  else if (s.tunnel.handshakeAgeS !== null && s.tunnel.handshakeAgeS < 180) out.push(ok('tunnel', `last handshake ${s.tunnel.handshakeAgeS} s ago`));
+  else if (s.tunnel.handshakeAgeS !== null && s.tunnel.handshakeAgeS < TUNNEL_STALE_S) out.push(ok('tunnel', `last handshake ${s.tunnel.handshakeAgeS} s ago`));
   else out.push(fail('tunnel', s.tunnel.handshakeAgeS === null ? 'no handshake with the hub yet' : `last handshake ${s.tunnel.handshakeAgeS} s ago`, 'UDP to the hub endpoint blocked? check the firewall for the WireGuard port and `wg show`'));
   return out;
 }

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +13,7 @@ import { decode, topics, type AckMessage, type VerdictRecord } from '../protocol
 import { loadConfig, type AgentConfig } from './config.ts';
 import { createLogger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
-import { runAgent, type Agent, type RunDeps } from './run.ts';
+import { runAgent, type Agent, type RunDeps, type TunnelComponent } from './run.ts';
 import { startBroker, type TestBroker } from './testing/broker.ts';
 import { bundle, enrollStore, fakeVeths, FakeKube, hubKey, kubePod, shopSnapshot, SITE } from './testing/fixtures.ts';
 import { waitFor } from './testing/wait.ts';
@@ -39,7 +40,7 @@ function config(): AgentConfig {
 }
 
 async function start(over: Partial<RunDeps> = {}, cfg = config()): Promise<Agent> {
-  const a = await runAgent(cfg, { log, datapath: { kind: 'memory', datapath: new MemoryDatapath() }, resolveVeth: fakeVeths, metrics: createMetrics({ defaults: false }), mqttProtocol: 4, ...over });
+  const a = await runAgent(cfg, { log, datapath: { kind: 'memory', datapath: new MemoryDatapath() }, resolveVeth: fakeVeths, metrics: createMetrics({ defaults: false }), ...over });
   agents.push(a);
   return a;
 }
@@ -123,11 +124,7 @@ describe('agent run', () => {
   it('restarts offline to enforcing from the last-known-good: adopts pinned state, or re-applies', async () => {
     enroll();
     // The kernel's pinned maps outlive the agent: closing the datapath must not lose them.
-    const mem = new MemoryDatapath();
-    const pinned: Datapath = {
-      apply: (t, g) => mem.apply(t, g), appliedGeneration: () => mem.appliedGeneration(), attach: (e) => mem.attach(e), detach: (e) => mem.detach(e),
-      events: () => mem.events(), counters: () => mem.counters(), close: async () => undefined,
-    };
+    const pinned = pinnedMemory();
     const a = await start({ datapath: { kind: 'memory', datapath: pinned }, kube: () => new FakeKube(shopSnapshot()) });
     await publishBundle(bundle(key, 2));
     await waitFor(() => acks().length === 1, 10_000, 'ack');
@@ -220,6 +217,78 @@ describe('agent run', () => {
     expect((await b.status()).store?.writable).toBe(false);
   });
 });
+
+describe('agent start order', () => {
+  it('enforces the last-known-good before the tunnel, MQTT and k3s are touched; logs and exports the time', async () => {
+    enroll();
+    const pinned = pinnedMemory();
+    const first = await start({ datapath: { kind: 'memory', datapath: pinned } });
+    await publishBundle(bundle(key, 2));
+    await waitFor(() => acks().length === 1, 10_000, 'ack');
+    await agents.pop()!.stop();
+
+    const beatsBefore = broker.published.filter((p) => p.topic === topics.heartbeat(SITE)).length;
+    // Every step records what the kernel held at that moment.
+    const steps: string[] = [];
+    const gen = async () => pinned.appliedGeneration();
+    const logged = new Writable({ write(chunk, _e, cb) { const m = (JSON.parse(String(chunk)) as { msg: string }).msg; if (m === 'enforcing') steps.push('log:enforcing'); cb(); } });
+    const auth = broker.aedes.authenticate;
+    broker.aedes.authenticate = (c, u, p, cb) => { steps.push('mqtt'); auth(c, u, p, cb); };
+    const tunnel: TunnelComponent = { up: async () => void steps.push(`tunnel:gen=${await gen()}`), status: async () => ({ up: true, handshakeAgeS: 4 }), down: async () => undefined };
+    const b = await start({
+      datapath: { kind: 'memory', datapath: pinned },
+      log: createLogger({ level: 'info', destination: logged as never }),
+      tunnel,
+      kube: () => { steps.push('k3s'); return new FakeKube(shopSnapshot()); },
+    });
+    await waitFor(() => steps.includes('k3s') && steps.includes('mqtt'), 10_000, 'network parts');
+    expect(first).not.toBe(b);
+    // Enforcing first; the tunnel before MQTT (the broker is reached through it). k3s starts right after the MQTT
+    // connect is begun, without waiting for it: a site cut off from the hub still follows its pods.
+    expect(steps[0]).toBe('log:enforcing');
+    expect(steps.slice(1, 2)).toEqual(['tunnel:gen=2']);
+    expect(steps.slice(2).sort()).toEqual(['k3s', 'mqtt']);
+    expect(b.restored).toEqual({ kind: 'adopted', generation: 2 });
+    const metrics = (await http(b.statusPort, '/metrics')).body;
+    expect(Number(/^weft_agent_time_to_enforcing_seconds (\S+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0);
+
+    // The heartbeat: readiness and its checks, load, generation, pods, link stats and the tunnel's handshake.
+    const beats = () => broker.published.filter((p) => p.topic === topics.heartbeat(SITE));
+    await waitFor(() => beats().length > beatsBefore, 10_000, 'heartbeat');
+    const hb = decode('heartbeat', beats().at(-1)!.payload as Buffer);
+    expect(hb).toMatchObject({ enforcing: true, appliedGeneration: 2, link: { reconnects: 0, outboxLost: 0 } });
+    expect(hb.checks.map((c) => [c.name, c.ok])).toEqual([['datapath', false], ['store', true], ['k3s', true], ['tunnel', true]]);
+    expect(hb.tunnel).toEqual({ handshakeAgeS: 4 });
+    expect(hb.nodeReady).toBe(false); // the in-memory datapath filters no packets: not ready
+    expect(hb.load).toBeGreaterThanOrEqual(0);
+    expect(hb.load).toBeLessThanOrEqual(1);
+  });
+
+  it('a corrupt store is moved aside and the agent keeps enforcing the generation pinned in the kernel', async () => {
+    enroll();
+    const pinned = pinnedMemory();
+    await start({ datapath: { kind: 'memory', datapath: pinned } });
+    await publishBundle(bundle(key, 6));
+    await waitFor(() => acks().length === 1, 10_000, 'ack');
+    await agents.pop()!.stop();
+    writeFileSync(join(dir, 'agent.db'), 'this is not sqlite '.repeat(500));
+    rmSync(join(dir, 'agent.db-wal'), { force: true });
+    const b = await start({ datapath: { kind: 'memory', datapath: pinned } });
+    expect(b.restored).toEqual({ kind: 'pinned-only', generation: 6 });
+    const s = await b.status();
+    expect(s).toMatchObject({ enforcing: true, enrolled: false, datapath: { appliedGeneration: 6 }, store: { opened: 'recovered', writable: true } });
+    expect(await pinned.appliedGeneration()).toBe(6);
+  });
+});
+
+/** A memory datapath whose close() keeps its state, the way pinned kernel maps outlive the agent. */
+function pinnedMemory(): Datapath {
+  const mem = new MemoryDatapath();
+  return {
+    apply: (t, g) => mem.apply(t, g), appliedGeneration: () => mem.appliedGeneration(), attach: (e) => mem.attach(e), detach: (e) => mem.detach(e),
+    events: () => mem.events(), counters: () => mem.counters(), close: async () => undefined,
+  };
+}
 
 const bundleFiller = {
   apiVersion: 'networking.k8s.io/v1',

@@ -11,6 +11,7 @@ import { BundleIntake } from './bundle-intake.ts';
 import type { AgentConfig } from './config.ts';
 import { selectDatapath, type SelectedDatapath } from './datapath-select.ts';
 import { enroll } from './enroll.ts';
+import { heartbeatBody } from './heartbeat.ts';
 import { Enforcer, EMPTY_SNAPSHOT, type CompileFn } from './enforcer.ts';
 import { formatAgentError } from './errors.ts';
 import type { KubeInventory, KubeSnapshot } from './kube/types.ts';
@@ -21,7 +22,7 @@ import { restoreLastKnownGood, type RestoreResult } from './restore.ts';
 import { StateLine } from './state-line.ts';
 import { StatusApi } from './status-api.ts';
 import type { AgentStatus, TunnelStatus } from './status-types.ts';
-import { routeVethResolver, type VethResolver } from './veth.ts';
+import { podVethResolver, type VethResolver } from './veth.ts';
 import { VerdictPump } from './verdicts.ts';
 import { AGENT_VERSION } from './version.ts';
 import type { Enrollment, DeviceIdentity } from '../offline-store/index.ts';
@@ -45,8 +46,6 @@ export interface RunDeps {
   metrics?: AgentMetrics;
   /** Extra store options (tests: readonly, maxPageCount to simulate a full disk). */
   storeOptions?: OpenStoreOptions;
-  /** MQTT protocol version of the broker (aedes: 4). */
-  mqttProtocol?: 4 | 5;
 }
 
 const INVENTORY_KEY = 'inventory';
@@ -68,13 +67,14 @@ export class Agent {
   enforcingSince: number | null = null;
   timeToEnforcingS: number | null = null;
   private pump: VerdictPump | null = null;
+  private lastTunnel: TunnelStatus = { up: false, handshakeAgeS: null };
   private readonly recent: VerdictRecord[] = [];
   private readonly abort = new AbortController();
   private stopped = false;
 
   constructor(readonly config: AgentConfig, private readonly deps: RunDeps) {
     this.metrics = deps.metrics ?? createMetrics();
-    this.state = new StateLine(config.stateFile, (line) => deps.log.info({ state: line }, 'state'));
+    this.state = new StateLine(config.stateFile, (line) => deps.log.info({ state: line }, 'state'), config.console);
   }
 
   private get log(): Logger {
@@ -90,7 +90,7 @@ export class Agent {
     this.enforcer = new Enforcer({
       datapath: this.selected.datapath,
       compile: this.deps.compile ?? compile,
-      resolveVeth: this.deps.resolveVeth ?? routeVethResolver,
+      resolveVeth: this.deps.resolveVeth ?? podVethResolver(),
       log: this.log,
       metrics: this.metrics,
       nodeName: c.nodeName,
@@ -194,6 +194,7 @@ export class Agent {
     const identity = store.identity.get();
     if (this.deps.tunnel && identity) {
       await this.deps.tunnel.up(enrollment, identity).catch((e: unknown) => this.log.error({ err: formatAgentError(e) }, 'tunnel failed to come up; retried by the tunnel supervisor'));
+      this.lastTunnel = await this.deps.tunnel.status().catch(() => this.lastTunnel);
     }
     this.intake = new BundleIntake({
       store,
@@ -212,16 +213,21 @@ export class Agent {
       log: this.log,
       metrics: this.metrics,
       agentVersion: AGENT_VERSION,
-      protocolVersion: this.deps.mqttProtocol,
+      protocolVersion: this.config.mqttProtocol,
       heartbeatIntervalS: enrollment.heartbeatIntervalS ?? this.config.heartbeatIntervalS,
-      heartbeat: () => ({
-        nodeReady: true,
-        enforcing: this.enforcingSince !== null,
-        appliedGeneration: this.enforcer.appliedGeneration,
-        checks: [{ name: 'datapath', ok: this.selected.kind === 'libbpf', detail: this.selected.kind }, ...(this.kube ? [{ name: 'k3s', ok: this.kube.status().synced }] : [])],
-        load: Math.min(1, this.enforcer.attached.length / 4096),
-        podsAttached: this.enforcer.attached.length,
-      }),
+      heartbeat: () => {
+        // The tunnel answers asynchronously: each heartbeat carries the answer fetched for the previous one.
+        void this.deps.tunnel?.status().then((t) => (this.lastTunnel = t), () => undefined);
+        return heartbeatBody({
+          enforcing: this.enforcingSince !== null,
+          appliedGeneration: this.enforcer.appliedGeneration,
+          datapath: this.selected.kind,
+          storeWritable: this.store?.writable ?? null,
+          kubeSynced: this.kube ? this.kube.status().synced : null,
+          tunnel: this.deps.tunnel ? this.lastTunnel : null,
+          podsAttached: this.enforcer.attached.length,
+        });
+      },
       onBundle: async (bytes) => {
         const out = await this.intake!.receive(bytes);
         if (out.result === 'applied') this.markEnforcing();

@@ -1,8 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatState, readStateLine, StateLine, type AgentState } from './state-line.ts';
+import { waitFor } from './testing/wait.ts';
+
+const hasSocat = spawnSync('socat', ['-V'], { stdio: 'ignore' }).status === 0;
+if (!hasSocat) console.warn('skipping the pty console test: socat is not installed (npm run setup installs it)');
 
 describe('state line', () => {
   it.each<[AgentState, string]>([
@@ -22,6 +27,45 @@ describe('state line', () => {
       expect(readStateLine(join(dir, 'run', 'state'))).toBe('enforcing generation 3');
       expect(seen).toEqual(['enforcing generation 3']);
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('echoes each change (not repeats) to the console device, and a missing console costs nothing', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'weft-wag-console-'));
+    try {
+      const dev = join(dir, 'ttyS0');
+      writeFileSync(dev, '');
+      const s = new StateLine(join(dir, 'state'), undefined, dev);
+      s.set({ kind: 'waiting-network' });
+      s.set({ kind: 'enforcing', generation: 3 });
+      s.set({ kind: 'enforcing', generation: 3 });
+      expect(readFileSync(dev, 'utf8')).toBe('weft: waiting for network\r\nweft: enforcing generation 3\r\n');
+      const gone = new StateLine(join(dir, 'state2'), undefined, join(dir, 'no-such-tty'));
+      gone.set({ kind: 'enforcing', generation: 4 });
+      expect(readStateLine(join(dir, 'state2'))).toBe('enforcing generation 4');
+      expect(existsSync(join(dir, 'no-such-tty'))).toBe(false); // never created as a file
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.skipIf(!hasSocat)('reaches a real terminal: the line arrives at the other end of a pty pair', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'weft-wag-pty-'));
+    const socat = spawn('socat', [`pty,raw,echo=0,link=${join(dir, 'agent-side')}`, `pty,raw,echo=0,link=${join(dir, 'tech-side')}`], { stdio: 'ignore' });
+    try {
+      await waitFor(() => existsSync(join(dir, 'agent-side')) && existsSync(join(dir, 'tech-side')), 10_000, 'pty pair');
+      let seen = '';
+      const reader = createReadStream(join(dir, 'tech-side'));
+      reader.on('data', (c) => (seen += String(c)));
+      reader.on('error', () => undefined); // EIO once socat closes the pty under a pending read
+      await new Promise((r) => reader.once('open', r));
+      new StateLine(join(dir, 'state'), undefined, join(dir, 'agent-side')).set({ kind: 'enrolled', siteId: 'store-042' });
+      await waitFor(() => seen.includes('\n'), 10_000, 'line on the terminal');
+      expect(seen).toBe('weft: enrolled as site store-042\r\n');
+      reader.destroy();
+    } finally {
+      socat.kill();
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -1,7 +1,7 @@
 // The appliance's state in one line, for the console banner, the serial console, `weft-agent status`
 // and the status page: `waiting for network`, `enrolling (attempt 3, hub unreachable: ...)`,
 // `enrolled as site store-042`, `enforcing generation 7`.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export type AgentState =
@@ -27,10 +27,28 @@ export function formatState(s: AgentState): string {
   }
 }
 
-/** Writes the line atomically (temp + rename) so a reader never sees half a line. */
+/**
+ * Appends one line to a console device. Never blocks or takes the device as a controlling terminal
+ * (O_NONBLOCK, O_NOCTTY), never creates a file; a missing or busy console loses the line, nothing else.
+ */
+function writeConsole(device: string, line: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(device, constants.O_WRONLY | constants.O_APPEND | constants.O_NOCTTY | constants.O_NONBLOCK);
+    // CR LF: a serial line in raw mode does not add the carriage return itself.
+    writeSync(fd, `weft: ${line}\r\n`);
+  } catch {
+    // The status page and the state file still carry the line.
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** Writes the line atomically (temp + rename) so a reader never sees half a line; echoes changes to the console. */
 export class StateLine {
   private current: AgentState = { kind: 'starting' };
-  constructor(private readonly file: string, private readonly onChange?: (line: string, s: AgentState) => void) {}
+  private written: string | null = null;
+  constructor(private readonly file: string, private readonly onChange?: (line: string, s: AgentState) => void, private readonly consoleDevice?: string) {}
 
   get state(): AgentState {
     return this.current;
@@ -43,6 +61,9 @@ export class StateLine {
   set(s: AgentState): void {
     this.current = s;
     const line = formatState(s);
+    if (line === this.written) return;
+    this.written = line;
+    if (this.consoleDevice) writeConsole(this.consoleDevice, line);
     try {
       mkdirSync(dirname(this.file), { recursive: true });
       const tmp = `${this.file}.${process.pid}.tmp`;

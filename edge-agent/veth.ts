@@ -1,9 +1,12 @@
-// Finds the host-side interface of a local pod from its IP: the kernel's own route lookup
-// (`ip -j route get <ip>`) names the device a packet to the pod leaves by, which for a CNI that
-// routes each pod to its veth (k3s flannel with host-local routes, calico, cilium) is the pod's veth.
-// A lookup that goes through a gateway or a shared bridge is not a pod veth and yields null.
+// Finds the host-side interface of a local pod, two ways:
+// - from its IP: the kernel's own route lookup (`ip -j route get <ip>`) names the device a packet to the
+//   pod leaves by, which for a CNI that routes each pod to its veth (calico, cilium, host-local routes) is
+//   the pod's veth. A lookup through a gateway or a shared bridge is not a pod veth and yields nothing.
+// - from its network namespace: CNIs that bridge pods (k3s flannel's cni0) leave no per-pod route, so the
+//   namespaces under /run/netns are searched for the interface holding the pod IP; its peer index
+//   (`link_index`) is the host-side veth, checked both ways before it is trusted.
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -35,15 +38,26 @@ export function deviceFromRoute(json: string): string | null {
   return r.dev;
 }
 
-function isVeth(ifname: string): boolean {
+const sysNet = (ifname: string, attr: string) => Number(readFileSync(`/sys/class/net/${ifname}/${attr}`, 'utf8').trim());
+
+/** A host interface that is one end of a veth pair: it has a peer (iflink differs from its own ifindex). */
+function vethByName(ifname: string): (HostIface & { peer: number }) | null {
   try {
-    // A veth has a peer: /sys/class/net/<if>/iflink differs from its own ifindex.
-    const own = readFileSync(`/sys/class/net/${ifname}/ifindex`, 'utf8').trim();
-    const link = readFileSync(`/sys/class/net/${ifname}/iflink`, 'utf8').trim();
-    return own !== link;
+    const ifindex = sysNet(ifname, 'ifindex');
+    const peer = sysNet(ifname, 'iflink');
+    return Number.isInteger(ifindex) && ifindex !== peer ? { ifindex, ifname, peer } : null;
   } catch {
-    return false;
+    return null;
   }
+}
+
+function vethByIndex(ifindex: number): (HostIface & { peer: number }) | null {
+  try {
+    for (const name of readdirSync('/sys/class/net')) if (sysNet(name, 'ifindex') === ifindex) return vethByName(name);
+  } catch {
+    // No sysfs: nothing to find.
+  }
+  return null;
 }
 
 export const routeVethResolver: VethResolver = async (podIp) => {
@@ -54,7 +68,63 @@ export const routeVethResolver: VethResolver = async (podIp) => {
     return null;
   }
   const dev = deviceFromRoute(out);
-  if (!dev || !isVeth(dev)) return null;
-  const ifindex = Number(readFileSync(`/sys/class/net/${dev}/ifindex`, 'utf8').trim());
-  return Number.isInteger(ifindex) ? { ifindex, ifname: dev } : null;
+  const veth = dev ? vethByName(dev) : null;
+  return veth ? { ifindex: veth.ifindex, ifname: veth.ifname } : null;
 };
+
+interface AddrShow {
+  ifindex: number;
+  ifname: string;
+  link_index?: number;
+  addr_info?: { local?: string }[];
+}
+
+/**
+ * Searches the named network namespaces (CNI plugins put pods' there) for the pod IP. One `ip` call per
+ * namespace, so the answers are cached: a miss rescans at most once per `rescanMs`.
+ */
+export function netnsVethResolver(opts: { dirs?: string[]; rescanMs?: number; clock?: () => number } = {}): VethResolver {
+  const dirs = opts.dirs ?? ['/run/netns', '/var/run/netns'];
+  const clock = opts.clock ?? Date.now;
+  let byIp = new Map<string, HostIface>();
+  let scannedAt = -Infinity;
+  const scan = async () => {
+    scannedAt = clock();
+    const names = new Set<string>();
+    for (const d of dirs) {
+      try {
+        for (const n of readdirSync(d)) names.add(n);
+      } catch {
+        // Directory absent: no named namespaces there.
+      }
+    }
+    const next = new Map<string, HostIface>();
+    await Promise.all([...names].map(async (ns) => {
+      let out: string;
+      try {
+        out = (await run('ip', ['-n', ns, '-j', 'addr', 'show'], { timeout: 5000 })).stdout;
+      } catch {
+        return; // namespace gone meanwhile, or not ours to read
+      }
+      for (const link of JSON.parse(out) as AddrShow[]) {
+        if (link.link_index === undefined) continue;
+        const host = vethByIndex(link.link_index);
+        // Trust it only both ways: the host veth's peer is this very pod interface.
+        if (!host || host.peer !== link.ifindex) continue;
+        for (const a of link.addr_info ?? []) if (a.local) next.set(a.local, { ifindex: host.ifindex, ifname: host.ifname });
+      }
+    }));
+    byIp = next;
+  };
+  return async (podIp) => {
+    const hit = byIp.get(podIp);
+    if (hit && vethByName(hit.ifname)?.ifindex === hit.ifindex) return hit;
+    if (clock() - scannedAt >= (opts.rescanMs ?? 1000)) await scan();
+    return byIp.get(podIp) ?? null;
+  };
+}
+
+/** Route first (no process per namespace), then the namespaces. */
+export function podVethResolver(byNetns: VethResolver = netnsVethResolver()): VethResolver {
+  return async (podIp) => (await routeVethResolver(podIp)) ?? byNetns(podIp);
+}

@@ -1,7 +1,7 @@
 // Hub configuration: defaults, and the command line of `node bin/run.mjs hub/main.ts`.
 import { parseArgs } from 'node:util';
 import type { Peers } from './enroll/peers.ts';
-import type { RouterOptions } from './router/index.ts';
+import { loadRouterSettings, RouterConfigError, type RouterOptions } from './router/index.ts';
 import type { RetentionCaps } from './store/types.ts';
 
 export interface HubConfig {
@@ -93,6 +93,8 @@ export const USAGE = `usage: node bin/run.mjs hub/main.ts --data-dir <dir> [opti
   --wg-endpoint <h:p>     WireGuard endpoint sites dial (default 127.0.0.1:51820)
   --zone <name>           run the router, authoritative for this DNS zone (e.g. svc.example.com)
   --dns-host <addr>       router DNS listen address (default 127.0.0.1)   --dns-port <n> (default 5353)
+  --router-config <file>  router settings (YAML: zone, cidrMap, regions, geoDbPath, ttl, noHealthySite, ...;
+                          see docs/router.md); --zone, --dns-host and --dns-port override it
   --log-level <level>     (default info)`;
 
 export function parseHubArgs(argv: string[]): HubConfig {
@@ -107,6 +109,7 @@ export function parseHubArgs(argv: string[]): HubConfig {
         'mqtt-host': { type: 'string', multiple: true }, 'site-broker-url': { type: 'string' }, 'overlay-v4': { type: 'string' },
         'overlay-v6': { type: 'string' }, 'wg-endpoint': { type: 'string' }, 'log-level': { type: 'string' },
         zone: { type: 'string' }, broker: { type: 'string' }, 'dns-host': { type: 'string' }, 'dns-port': { type: 'string' },
+        'router-config': { type: 'string' },
       },
     }).values;
   } catch (e) {
@@ -125,6 +128,15 @@ export function parseHubArgs(argv: string[]): HubConfig {
   c.overlayV6 = v['overlay-v6'] ?? c.overlayV6;
   c.wireguard.endpoint = v['wg-endpoint'] ?? c.wireguard.endpoint;
   c.logLevel = v['log-level'] ?? c.logLevel;
-  if (v.zone) c.router = { zone: v.zone, dns: { host: v['dns-host'] ?? '127.0.0.1', port: port(v['dns-port'], 'dns-port', 5353) } };
+  if (v['router-config']) {
+    const dns = { ...(v['dns-host'] ? { host: v['dns-host'] } : {}), ...(v['dns-port'] ? { port: port(v['dns-port'], 'dns-port', 5353) } : {}) };
+    try {
+      const r = loadRouterSettings(v['router-config'], { ...(v.zone ? { zone: v.zone } : {}), dns });
+      c.router = { ...r, dns: { host: r.dns?.host ?? '127.0.0.1', port: r.dns?.port ?? 5353 } };
+    } catch (e) {
+      if (e instanceof RouterConfigError) throw new ConfigError(e.message);
+      throw e;
+    }
+  } else if (v.zone) c.router = { zone: v.zone, dns: { host: v['dns-host'] ?? '127.0.0.1', port: port(v['dns-port'], 'dns-port', 5353) } };
   return c;
 }

@@ -1,6 +1,6 @@
 // The hub process: store, CA and keys, broker, rollout, ingest, health and the HTTP API, wired once.
 // `node bin/run.mjs hub/main.ts --data-dir ... --https-port ...` runs it; tests call startHub().
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -26,9 +26,9 @@ import { RolloutEngine } from './rollout/engine.ts';
 import { PolicyVersions } from './rollout/policy-versions.ts';
 import { buildApp } from './server/app.ts';
 import type { HubServices } from './server/services.ts';
-import { SitesService } from './sites/sites-service.ts';
+import { routableRecord, SitesService } from './sites/sites-service.ts';
 import { openHubStore } from './store/sqlite-store.ts';
-import type { HubStore } from './store/types.ts';
+import type { HubStore, SiteRecord } from './store/types.ts';
 
 export interface Hub {
   config: HubConfig;
@@ -92,6 +92,11 @@ export async function startHub(config: HubConfig): Promise<Hub> {
         isRevoked: (id) => store.sites.get(id)?.state !== 'enrolled',
       },
     };
+    if (config.mqtt.broker === 'mosquitto') {
+      // Mosquitto started as root drops to its own user, which must traverse the data dir to reach its
+      // files: 0711 lets it pass without listing; every secret in the dir is itself 0600.
+      chmodSync(config.dataDir, 0o711);
+    }
     broker = config.mqtt.broker === 'mosquitto'
       ? await startMosquitto({ ...brokerOpts, dir: join(config.dataDir, 'mosquitto'), credentials: () => sites.credentials() })
       : await startBroker(brokerOpts);
@@ -110,8 +115,8 @@ export async function startHub(config: HubConfig): Promise<Hub> {
     const health = createHealthModel({ heartbeatIntervalMs: config.heartbeatIntervalS * 1000 });
     const sitesView = createSitesView({ listSites: () => sites.routable(), health, now });
     cleanup.push(() => sitesView.close());
-    sites.on('changed', () => sitesView.refresh());
-    sites.on('removed', (id: string) => { health.remove(id); sitesView.refresh(); });
+    sites.on('changed', (s: SiteRecord) => sitesView.upsert(routableRecord(s)));
+    sites.on('removed', (id: string) => sitesView.remove(id));
     const monitor = await startHealthMonitor({
       client: await broker.hubClient(), health, sessions: broker.sessions, now, registry, logger: log.child({ part: 'health' }),
       knownSite: (id) => store.sites.get(id)?.state === 'enrolled',
@@ -154,7 +159,8 @@ export async function startHub(config: HubConfig): Promise<Hub> {
       bodyLimit: config.bodyLimitBytes,
       serverFactory: (handler) => {
         plain = http.createServer(handler);
-        return https.createServer({ key: tls.keyPem, cert: tls.certPem }, handler);
+        // The chain carries the CA: agents pin it by fingerprint (edge-agent/pinned-https.ts).
+        return https.createServer({ key: tls.keyPem, cert: `${tls.certPem.trimEnd()}\n${tls.caCertPem}` }, handler);
       },
       plugins: [
         async (a) => { await a.register(healthRoutes, { health }); },

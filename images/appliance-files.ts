@@ -1,6 +1,7 @@
 // Everything the appliance adds to the Debian tree, in one place: units, mounts, console, network.
 // Read-mostly: the root filesystem is mounted read-only; the agent writes only to the data
 // partition (/var/lib/weft), the boot partition (to delete the used token) and tmpfs.
+import { stringify } from 'yaml';
 import { PART_UUID } from './disk.ts';
 
 export interface ApplianceFile {
@@ -16,11 +17,31 @@ export const PROVISION_FILE = `${ESP_MOUNT}/weft-provision.json`;
 /** The one-line state the agent keeps current; agetty shows it above the login prompt. */
 export const STATE_FILE = '/run/weft/state';
 
-export function kernelCmdline(): string {
-  return `root=PARTUUID=${PART_UUID.root} ro rootwait console=tty0 console=ttyS0,115200 systemd.show_status=auto loglevel=4`;
+export function kernelCmdline(extra: string[] = []): string {
+  return [`root=PARTUUID=${PART_UUID.root} ro rootwait console=tty0 console=ttyS0,115200 systemd.show_status=auto loglevel=4`, ...extra].join(' ');
 }
 
-export function applianceFiles(opts: { hostname: string; withK3s: boolean }): ApplianceFile[] {
+export type AgentSettings = Record<string, string | number>;
+
+/**
+ * /etc/weft/agent.yaml: where the agent keeps its store, looks for the provisioning file and shows its
+ * state. `extra` adds or overrides settings (e.g. `tunnel: off` where WireGuard cannot reach the hub).
+ */
+export function agentSettings(extra: AgentSettings = {}): AgentSettings {
+  return {
+    dataDir: DATA_DIR,
+    storePath: `${DATA_DIR}/agent.db`,
+    provisionFile: PROVISION_FILE,
+    stateFile: STATE_FILE,
+    // The serial console shows each state change as one readable line.
+    console: '/dev/ttyS0',
+    // tmpfs, root-owned: the single binary's addons are extracted afresh at each boot.
+    assetDir: '/run/weft/assets',
+    ...extra,
+  };
+}
+
+export function applianceFiles(opts: { hostname: string; withK3s: boolean; agentSettings?: AgentSettings }): ApplianceFile[] {
   const f = (path: string, content: string, mode = 0o644): ApplianceFile => ({ path, content, mode });
   const files: ApplianceFile[] = [
     f('/etc/hostname', `${opts.hostname}\n`),
@@ -63,17 +84,7 @@ export function applianceFiles(opts: { hostname: string; withK3s: boolean }): Ap
       '',
     ].join('\n')),
     f('/etc/issue', `Weft appliance \\n (\\l)\n\n`),
-    // agetty prints /etc/issue.d/*.issue: this one is the agent's live one-line state.
-    f('/etc/weft/agent.yaml', [
-      `dataDir: ${DATA_DIR}`,
-      `storePath: ${DATA_DIR}/agent.db`,
-      `provisionFile: ${PROVISION_FILE}`,
-      `stateFile: ${STATE_FILE}`,
-      // The serial console shows each state change as one readable line.
-      'console: /dev/ttyS0',
-      `assetDir: /run/weft/assets`,
-      '',
-    ].join('\n'), 0o600),
+    f('/etc/weft/agent.yaml', stringify(agentSettings(opts.agentSettings)), 0o600),
     f('/etc/motd', 'Weft appliance. `weft-agent status` says how this site is doing; `weft-agent doctor` says what to fix.\n'),
   ];
   if (opts.withK3s) {

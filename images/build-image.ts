@@ -1,15 +1,16 @@
-// npm run build:image [-- --agent dist/weft-agent --k3s /path/to/k3s --provision weft-provision.json --out images/out]
+// npm run build:image [-- --agent dist/weft-agent --k3s /path/to/k3s --provision weft-provision.json --out images/out
+//                        --hostname weft-appliance --set key=value (agent.yaml setting, repeatable)]
 // Builds a bootable appliance disk (UEFI, GPT: boot, read-only root, data) from Debian bookworm,
 // offline after the first debootstrap, without loop devices or mounts: each filesystem is built
 // from a directory (mkfs.ext4 -d, mtools for the FAT boot partition) and copied into the disk.
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { applianceFiles, AGENT_PATH, DATA_DIR, ESP_MOUNT, enabledUnits, kernelCmdline, MASKED_UNITS, SYMLINKS } from './appliance-files.ts';
+import { applianceFiles, type AgentSettings, AGENT_PATH, DATA_DIR, ESP_MOUNT, enabledUnits, kernelCmdline, MASKED_UNITS, SYMLINKS } from './appliance-files.ts';
 import { PART_UUID, writeDisk } from './disk.ts';
 import { ImageError, formatImageError } from './errors.ts';
 import { sh } from './exec.ts';
-import { parseProvisionFile } from './provision-file.ts';
+import { checkProvisionFile } from './provision-image.ts';
 import { cacheDir, ensureRootfs } from './rootfs-cache.ts';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -21,6 +22,10 @@ export interface BuildOptions {
   k3s?: string;
   provision?: string;
   hostname?: string;
+  /** Added to or overriding /etc/weft/agent.yaml (appliance-files.ts agentSettings). */
+  agentSettings?: AgentSettings;
+  /** Extra kernel command line, e.g. systemd.journald.forward_to_console=1 to see the agent's log on the serial console. */
+  kernelArgs?: string[];
   dataMiB?: number;
   log?: (m: string) => void;
 }
@@ -41,7 +46,7 @@ function mkfsExt4(file: string, fromDir: string, label: string, bytes: number): 
   sh('mkfs.ext4', ['-F', '-q', '-L', label, '-E', 'root_owner=0:0', '-d', fromDir, file, `${kib}k`]);
 }
 
-function buildEsp(file: string, kernel: string, initrd: string, provision?: string): void {
+function buildEsp(file: string, kernel: string, initrd: string, o: Pick<BuildOptions, 'provision' | 'kernelArgs'>): void {
   sh('mkfs.vfat', ['-C', '-n', 'WEFT-BOOT', file, String(96 * 1024)]);
   const m = (args: string[]) => sh(args[0], ['-i', file, ...args.slice(1)]);
   m(['mmd', '::/EFI', '::/EFI/BOOT', '::/loader', '::/loader/entries']);
@@ -52,9 +57,9 @@ function buildEsp(file: string, kernel: string, initrd: string, provision?: stri
   try {
     const put = (name: string, text: string, dest: string) => { writeFileSync(join(tmp, name), text); m(['mcopy', join(tmp, name), dest]); };
     put('loader.conf', 'default weft.conf\ntimeout 0\neditor no\n', '::/loader/loader.conf');
-    put('weft.conf', `title Weft appliance\nlinux /vmlinuz\ninitrd /initrd.img\noptions ${kernelCmdline()}\n`, '::/loader/entries/weft.conf');
+    put('weft.conf', `title Weft appliance\nlinux /vmlinuz\ninitrd /initrd.img\noptions ${kernelCmdline(o.kernelArgs)}\n`, '::/loader/entries/weft.conf');
     put('README.txt', 'Weft appliance boot partition.\r\nPlace weft-provision.json here (see docs/technician.md), then power on.\r\n', '::/README.txt');
-    if (provision) m(['mcopy', provision, '::/weft-provision.json']);
+    if (o.provision) m(['mcopy', o.provision, '::/weft-provision.json']);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
@@ -64,7 +69,7 @@ export function buildImage(o: BuildOptions): BuiltImage {
   const log = o.log ?? ((m: string) => process.stderr.write(`build-image: ${m}\n`));
   if (process.getuid?.() !== 0) throw new ImageError('IMAGE_NOT_ROOT', 'building an image needs root (debootstrap, file ownership)', 'run it as root');
   if (!existsSync(o.agent)) throw new ImageError('IMAGE_AGENT_MISSING', `agent binary ${o.agent} not found`, 'run `npm run build:agent` first');
-  if (o.provision) parseProvisionFile(readFileSync(o.provision, 'utf8'));
+  if (o.provision) checkProvisionFile(o.provision);
   if (!existsSync(SYSTEMD_BOOT)) throw new ImageError('IMAGE_TOOL_MISSING', `${SYSTEMD_BOOT} is missing`, 'apt-get install systemd-boot-efi');
 
   const rootfs = ensureRootfs(log);
@@ -75,7 +80,7 @@ export function buildImage(o: BuildOptions): BuiltImage {
     sh('cp', ['-a', '--reflink=auto', rootfs, root]);
     rmSync(join(root, '.weft-complete'), { force: true });
     const withK3s = Boolean(o.k3s);
-    for (const file of applianceFiles({ hostname: o.hostname ?? 'weft-appliance', withK3s })) {
+    for (const file of applianceFiles({ hostname: o.hostname ?? 'weft-appliance', withK3s, agentSettings: o.agentSettings })) {
       const p = join(root, file.path);
       mkdirSync(dirname(p), { recursive: true });
       writeFileSync(p, file.content);
@@ -123,7 +128,7 @@ export function buildImage(o: BuildOptions): BuiltImage {
     const rootBytes = Math.ceil(duBytes(root) * 1.15) + (48 << 20);
     mkfsExt4(join(work, 'root.img'), root, 'weft-root', rootBytes);
     mkfsExt4(join(work, 'data.img'), data, 'weft-data', (o.dataMiB ?? 256) << 20);
-    buildEsp(join(work, 'esp.img'), join(boot, kernel), join(boot, initrd), o.provision);
+    buildEsp(join(work, 'esp.img'), join(boot, kernel), join(boot, initrd), o);
 
     mkdirSync(o.out, { recursive: true });
     const raw = join(o.out, 'appliance.img');
@@ -146,6 +151,18 @@ function arg(argv: string[], name: string): string | undefined {
   return i >= 0 ? argv[i + 1] : undefined;
 }
 
+/** Every `--set key=value`: agent settings baked into the image. */
+function settings(argv: string[]): AgentSettings {
+  const out: AgentSettings = {};
+  argv.forEach((a, i) => {
+    if (a !== '--set') return;
+    const m = /^([A-Za-z]+)=(.*)$/.exec(argv[i + 1] ?? '');
+    if (!m) throw new ImageError('IMAGE_BAD_OPTION', `--set ${argv[i + 1] ?? ''}: want key=value`, 'e.g. --set tunnel=off (keys: docs/technician.md)');
+    out[m[1]] = m[2];
+  });
+  return out;
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const argv = process.argv.slice(2);
   try {
@@ -155,6 +172,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       k3s: arg(argv, 'k3s'),
       provision: arg(argv, 'provision'),
       hostname: arg(argv, 'hostname'),
+      agentSettings: settings(argv),
     });
     process.stdout.write(`${img.raw}\n${img.qcow2}\n`);
   } catch (e) {

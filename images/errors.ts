@@ -6,6 +6,7 @@ export type ImageErrorCode =
   | 'IMAGE_COMMAND_FAILED'
   | 'IMAGE_AGENT_MISSING'
   | 'IMAGE_BAD_PROVISION'
+  | 'IMAGE_BAD_OPTION'
   | 'IMAGE_BAD_IMAGE';
 
 export class ImageError extends Error {

@@ -1,16 +1,27 @@
 // npm run image:provision -- --file weft-provision.json --image appliance.img
 // Writes the provisioning file onto a built image's boot partition without booting or mounting it
 // (mtools at the partition's byte offset). Only raw images: convert qcow2 back with qemu-img.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { AgentError } from '../edge-agent/errors.ts';
+import { readProvisionFile, type ProvisionFile } from '../edge-agent/provision-file.ts';
 import { partitionOffset } from './disk.ts';
 import { ImageError, formatImageError } from './errors.ts';
 import { sh } from './exec.ts';
-import { parseProvisionFile } from './provision-file.ts';
+
+/** The agent's own reader checks the file at the desk, so a typo never travels to the store. */
+export function checkProvisionFile(file: string): ProvisionFile {
+  try {
+    return readProvisionFile(file);
+  } catch (e) {
+    if (e instanceof AgentError) throw new ImageError('IMAGE_BAD_PROVISION', `${e.message} (${e.code})`, e.hint);
+    throw e;
+  }
+}
 
 export function provisionImage(image: string, file: string): void {
   if (!existsSync(image)) throw new ImageError('IMAGE_BAD_IMAGE', `${image} not found`, 'build one with `npm run build:image`');
-  parseProvisionFile(readFileSync(file, 'utf8'));
+  checkProvisionFile(file);
   let offset: number;
   try {
     offset = partitionOffset(image, 'weft-esp');

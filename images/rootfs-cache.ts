@@ -8,10 +8,14 @@ import { sh } from './exec.ts';
 export const SUITE = 'bookworm';
 export const MIRROR = process.env.WEFT_DEBIAN_MIRROR ?? 'http://deb.debian.org/debian';
 
-/** What the appliance runs: kernel + initrd, systemd, networking, WireGuard. Nothing else. */
+/**
+ * What the appliance runs: kernel + initrd, systemd, networking, WireGuard, and the shared libraries
+ * the agent's bpf addon links against (libbpf1, libelf1). Nothing else.
+ */
 export const PACKAGES = [
   'linux-image-amd64', 'initramfs-tools', 'systemd', 'systemd-sysv', 'udev', 'kmod', 'dbus',
   'iproute2', 'wireguard-go', 'wireguard-tools', 'ca-certificates', 'e2fsprogs', 'procps', 'iputils-ping', 'nftables',
+  'libbpf1', 'libelf1',
 ];
 
 export function cacheDir(): string {

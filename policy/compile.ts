@@ -6,11 +6,11 @@
 import { buildAttributions, refKey } from './attributions.ts';
 import { checkCapacity } from './capacity.ts';
 import { contextOf } from './context.ts';
-import { buildIdentities, type PeerIdentity } from './identities.ts';
+import { buildIdentities, peerHits, type PeerIdentity } from './identities.ts';
 import { podKey, type Inventory, type Protocol } from './inventory.ts';
-import type { Direction, Peer, PolicySet, PortSpec, Rule, RuleRef } from './model.ts';
+import type { Direction, PolicySet, PortSpec, Rule, RuleRef } from './model.ts';
 import { portBlocks } from './port-blocks.ts';
-import { decideSide, isEmpty, peerMatches, type PeerView, type PodView, type SideOutcome, type SideRules } from './side.ts';
+import { decideSide, isEmpty, type PeerTest, type PeerView, type PodView, type SideOutcome, type SideRules } from './side.ts';
 import {
   DEFAULT_LIMITS, PROTO_SCTP, PROTO_TCP, PROTO_UDP, SET_NONE, VERDICT_ALLOW, VERDICT_DENY,
   type EndpointEntry, type MapLimits, type RuleEntry, type RuleValue, type SetEntry, type Tables, type TableSizes,
@@ -68,11 +68,11 @@ export function compile(policies: PolicySet, inventory: Inventory, options: Comp
   };
 
   // Which identities a peer of a rule matches: computed once per Peer object, shared by every set.
-  const peerHits = new Map<Peer, PeerIdentity[]>();
-  const hitsOf = (p: Peer) => {
-    let h = peerHits.get(p);
-    if (!h) peerHits.set(p, (h = ids.list.filter((i) => peerMatches(p, i.view))));
-    return h;
+  const hits = peerHits(ids);
+  /** The rules of the set whose peers hold identity `i`, as a PeerTest. */
+  const peerOkFor = (shape: SetShape, i: PeerIdentity): PeerTest => {
+    const ok = new Set(shape.rules.filter((rule) => rule.peers === null || rule.peers.some((p) => hits(p).set.has(i))));
+    return (rule) => ok.has(rule);
   };
 
   const sets: SetEntry[] = [];
@@ -101,36 +101,43 @@ export function compile(policies: PolicySet, inventory: Inventory, options: Comp
 
   const buildSet = (self: PodView, dir: Direction, r: SideRules, named: boolean, id: number): number => {
     const shape = shapeOf(r, dir);
-    const generic = portFunction(shape, r, dir, self, { kind: 'ip', ip: null }, valueOf);
+    const functionOf = (i: PeerIdentity) => {
+      const peerOk = peerOkFor(shape, i);
+      // An ANP none of whose rules holds this peer is passed over whatever the port: drop it up front.
+      const admin = r.admin.filter((p) => p[dir].some(peerOk));
+      return portFunction(shape, admin.length === r.admin.length ? r : { ...r, admin }, dir, self, i.view, peerOk, valueOf);
+    };
+    const generic = functionOf(ids.list[0]);
     const dflt = generic.other;
     // A peer's verdicts depend only on which of the set's rule peers match it (and, for egress, on
-    // its own named ports): peers alike in that are evaluated once. Peers no rule names behave as
-    // the generic peer.
-    const signature = new Map<PeerIdentity, string>();
+    // its own named ports): identities are refined into classes alike in that, and each class is
+    // evaluated once. Class 0, matched by no rule peer, behaves as the world (the generic peer).
+    const classOf = new Map<PeerIdentity, number>();
+    const refine = refiner();
     const rulePeers = [...new Set(shape.rules.flatMap((rule) => rule.peers ?? []))];
     for (let k = 0; k < rulePeers.length; k++) {
-      for (const i of hitsOf(rulePeers[k])) signature.set(i, `${signature.get(i) ?? ''}${k},`);
+      for (const i of hits(rulePeers[k]).list) classOf.set(i, refine(classOf.get(i) ?? 0, k));
     }
     if (dir === 'egress' && named) {
       const names = new Set(shape.named.map((s) => s.name));
+      const portClasses = new Map<string, number>();
       for (const i of ids.list) {
         if (i.view.kind !== 'pod') continue;
         const own = i.view.view.pod.ports.filter((cp) => cp.name !== undefined && names.has(cp.name));
-        if (own.length > 0) signature.set(i, `${signature.get(i) ?? ''}|${own.map((cp) => `${cp.name}/${cp.protocol}/${cp.containerPort}`).sort().join(',')}`);
+        if (own.length === 0) continue;
+        const key = own.map((cp) => `${cp.name}/${cp.protocol}/${cp.containerPort}`).sort().join(',');
+        let sym = portClasses.get(key);
+        if (sym === undefined) portClasses.set(key, (sym = rulePeers.length + portClasses.size));
+        classOf.set(i, refine(classOf.get(i) ?? 0, sym));
       }
     }
-    const functions = new Map<string, PortFunction>();
+    const functions: PortFunction[] = [generic];
     const genericConstant = isConstant(generic);
     const entries: RuleEntry[] = [];
     for (const peer of ids.list) {
-      const sig = signature.get(peer);
-      if (sig === undefined && genericConstant) continue;
-      let f = generic;
-      if (sig !== undefined) {
-        f = functions.get(sig) as PortFunction;
-        if (!f) functions.set(sig, (f = portFunction(shape, r, dir, self, peer.view, valueOf)));
-      }
-      emit(entries, id, peer.id, f, dflt);
+      const c = classOf.get(peer) ?? 0;
+      if (c === 0 && genericConstant) continue;
+      emit(entries, id, peer.id, (functions[c] ??= functionOf(peer)), dflt);
     }
     if (entries.length === 0 && dflt.verdict === VERDICT_ALLOW && dflt.ruleId === 0 && dflt.auditRuleId === 0) return SET_NONE;
     sets.push({ id, direction: dir, default: dflt });
@@ -197,8 +204,21 @@ function shapeOf(r: SideRules, dir: Direction): SetShape {
   return { rules, cuts, named };
 }
 
+/** Partition refinement: (class, symbol) -> a finer class, numbered from 1 as they appear. */
+function refiner(): (cls: number, symbol: number) => number {
+  const next = new Map<number, Map<number, number>>();
+  let count = 0;
+  return (cls, symbol) => {
+    let m = next.get(cls);
+    if (!m) next.set(cls, (m = new Map()));
+    let c = m.get(symbol);
+    if (c === undefined) m.set(symbol, (c = ++count));
+    return c;
+  };
+}
+
 /** Evaluates the side once per port segment: cut at every port edge the rules (and resolved named ports) name. */
-function portFunction(shape: SetShape, r: SideRules, dir: Direction, self: PodView, peer: PeerView, valueOf: (o: SideOutcome) => RuleValue): PortFunction {
+function portFunction(shape: SetShape, r: SideRules, dir: Direction, self: PodView, peer: PeerView, peerOk: PeerTest, valueOf: (o: SideOutcome) => RuleValue): PortFunction {
   const dst = dir === 'ingress' ? self.pod : peer.kind === 'pod' ? peer.view.pod : null;
   const segments = {} as PortFunction['segments'];
   for (const proto of PROTOS) {
@@ -214,14 +234,14 @@ function portFunction(shape: SetShape, r: SideRules, dir: Direction, self: PodVi
     for (let i = 0; i < points.length; i++) {
       const from = points[i];
       const to = i + 1 < points.length ? points[i + 1] - 1 : 65535;
-      const value = valueOf(decideSide(r, dir, self, peer, proto, from));
+      const value = valueOf(decideSide(r, dir, self, peer, proto, from, peerOk));
       const last = segs[segs.length - 1];
       if (last && last.value === value) last.to = to;
       else segs.push({ from, to, value });
     }
     segments[proto] = segs;
   }
-  const other = valueOf(decideSide(r, dir, self, peer, 'OTHER', 0));
+  const other = valueOf(decideSide(r, dir, self, peer, 'OTHER', 0, peerOk));
   return { other, segments, entries: entriesOf(other, segments) };
 }
 

@@ -1,7 +1,8 @@
 // Peer identities: pods that no policy can tell apart share one (same namespace, labels and named
 // ports); external addresses fall into CIDR classes by which policy CIDRs contain them.
-import { bitsOf, cidrLast, formatCidr, parseIp, rangeToCidrs, type Family, type Ip } from './ip.ts';
+import { bitsOf, cidrLast, formatCidr, parseIp, rangeToCidrs, type Cidr, type Family } from './ip.ts';
 import type { Peer, PolicySet } from './model.ts';
+import { MATCH_ALL } from './selector.ts';
 import { peerMatches, type PeerView, type PodView } from './side.ts';
 import { IDENTITY_WORLD, type IdentityEntry, type IpCacheEntry } from './tables.ts';
 
@@ -70,6 +71,13 @@ export function buildIdentities(set: PolicySet, pods: PodView[]): Identities {
       }
     }
     const points = [...cuts].filter((x) => x < end).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    // Each CIDR peer as [first, last] address ranges of this family: containment is then two comparisons.
+    const inFamily = (cs: Cidr[]) => cs.filter((c) => c.family === family).map((c): [bigint, bigint] => [c.base, cidrLast(c)]);
+    const ranges = peers.flatMap((p, k) => {
+      const inc = p.type === 'cidr' ? inFamily(p.cidrs) : [];
+      return p.type === 'cidr' && inc.length > 0 ? [{ k, inc, exc: inFamily(p.except) }] : [];
+    });
+    const within = (rs: [bigint, bigint][], v: bigint) => rs.some(([lo, hi]) => v >= lo && v <= hi);
     const classes = new Map<string, PeerIdentity>();
     let run: { lo: bigint; hi: bigint; id: PeerIdentity } | null = null;
     const flush = () => {
@@ -77,11 +85,11 @@ export function buildIdentities(set: PolicySet, pods: PodView[]): Identities {
     };
     points.forEach((lo, i) => {
       const hi = (i + 1 < points.length ? points[i + 1] : end) - 1n;
-      const ip: Ip = { family, value: lo };
-      const sig = peers.map((p, k) => (peerMatches(p, { kind: 'ip', ip }) ? k : -1)).filter((k) => k >= 0).join(',');
+      // The same test as peerMatches on a cidr peer: in some cidr, in no except.
+      const sig = ranges.filter((p) => within(p.inc, lo) && !within(p.exc, lo)).map((p) => p.k).join(',');
       let id = sig === '' ? world : classes.get(sig);
       if (!id) {
-        id = { id: next++, view: { kind: 'ip', ip }, description: `addresses like ${formatCidr({ family, base: lo, len: bitsOf(family) })}`, pods: [] };
+        id = { id: next++, view: { kind: 'ip', ip: { family, value: lo } }, description: `addresses like ${formatCidr({ family, base: lo, len: bitsOf(family) })}`, pods: [] };
         classes.set(sig, id);
         list.push(id);
       }
@@ -100,4 +108,48 @@ export function buildIdentities(set: PolicySet, pods: PodView[]): Identities {
   }
   const entries = list.map((i) => ({ id: i.id, description: i.description }));
   return { list, byPod, ipcache, entries };
+}
+
+export interface Hits {
+  /** In identity order. */
+  list: PeerIdentity[];
+  set: Set<PeerIdentity>;
+}
+
+/**
+ * The identities a rule peer matches, memoized per Peer object. Pod peers are matched namespace by
+ * namespace first (every identity is in one namespace), so a peer costs its namespaces, not all pods.
+ */
+export function peerHits(ids: Identities): (p: Peer) => Hits {
+  const byNs = new Map<string, PeerIdentity[]>();
+  const external: PeerIdentity[] = [];
+  for (const i of ids.list) {
+    if (i.view.kind !== 'pod') external.push(i);
+    else {
+      const ns = i.view.view.pod.namespace;
+      const list = byNs.get(ns);
+      if (list) list.push(i);
+      else byNs.set(ns, [i]);
+    }
+  }
+  const memo = new Map<Peer, Hits>();
+  const find = (p: Peer): PeerIdentity[] => {
+    if (p.type === 'nodes') return [];
+    if (p.type === 'cidr') return external.filter((i) => peerMatches(p, i.view));
+    const out: PeerIdentity[] = [];
+    for (const members of 'name' in p.namespaces ? [byNs.get(p.namespaces.name) ?? []] : byNs.values()) {
+      if (members.length > 0 && peerMatches({ ...p, pods: MATCH_ALL }, members[0].view)) {
+        for (const i of members) if (peerMatches(p, i.view)) out.push(i);
+      }
+    }
+    return out.sort((a, b) => a.id - b.id);
+  };
+  return (p) => {
+    let h = memo.get(p);
+    if (!h) {
+      const list = find(p);
+      memo.set(p, (h = { list, set: new Set(list) }));
+    }
+    return h;
+  };
 }

@@ -78,8 +78,15 @@ export function portMatches(spec: PortSpec, proto: Proto, port: number, dst: Pod
   return dst !== null && dst.ports.some((cp) => cp.name === spec.name && cp.protocol === proto && cp.containerPort === port);
 }
 
-export function ruleMatches(rule: Rule, peer: PeerView, proto: Proto, port: number, dst: PodInfo | null): boolean {
-  return (rule.peers === null || rule.peers.some((p) => peerMatches(p, peer))) && (rule.ports === null || rule.ports.some((s) => portMatches(s, proto, port, dst)));
+/** Whether a rule's peers hold the other end. The compiler answers it from precomputed peer classes. */
+export type PeerTest = (rule: Rule) => boolean;
+
+export function peerTest(peer: PeerView): PeerTest {
+  return (rule) => rule.peers === null || rule.peers.some((p) => peerMatches(p, peer));
+}
+
+function portsMatch(rule: Rule, proto: Proto, port: number, dst: PodInfo | null): boolean {
+  return rule.ports === null || rule.ports.some((s) => portMatches(s, proto, port, dst));
 }
 
 // One frozen RuleRef per rule: verdicts share them instead of allocating one per decision.
@@ -96,31 +103,33 @@ interface Decision {
   by: RuleRef | null;
 }
 
-function decide(r: SideRules, dir: Direction, self: PodView, peer: PeerView, proto: Proto, port: number, withAudit: boolean): Decision {
-  const dst = dir === 'ingress' ? self.pod : peer.kind === 'pod' ? peer.view.pod : null;
+function decide(r: SideRules, dir: Direction, dst: PodInfo | null, peerOk: PeerTest, proto: Proto, port: number, withAudit: boolean): Decision {
   admin: for (const p of r.admin) {
     if (p.audit && !withAudit) continue;
     for (const rule of p[dir]) {
-      if (!ruleMatches(rule, peer, proto, port, dst)) continue;
+      if (!peerOk(rule) || !portsMatch(rule, proto, port, dst)) continue;
       if (rule.action === 'Pass') break admin;
       return { allowed: rule.action === 'Allow', by: refOf(p, rule) };
     }
   }
   const network = withAudit ? r.network : r.networkEnforced;
   if (network.length > 0) {
-    for (const p of network) for (const rule of p[dir]) if (ruleMatches(rule, peer, proto, port, dst)) return { allowed: true, by: refOf(p, rule) };
+    for (const p of network) for (const rule of p[dir]) if (peerOk(rule) && portsMatch(rule, proto, port, dst)) return { allowed: true, by: refOf(p, rule) };
     return { allowed: false, by: refOf(network[0], null) };
   }
   const b = r.baseline;
   if (b && (withAudit || !b.audit)) {
-    for (const rule of b[dir]) if (ruleMatches(rule, peer, proto, port, dst)) return { allowed: rule.action === 'Allow', by: refOf(b, rule) };
+    for (const rule of b[dir]) if (peerOk(rule) && portsMatch(rule, proto, port, dst)) return { allowed: rule.action === 'Allow', by: refOf(b, rule) };
   }
   return { allowed: true, by: null };
 }
 
-export function decideSide(r: SideRules, dir: Direction, self: PodView, peer: PeerView, proto: Proto, port: number): SideOutcome {
-  const enforced = decide(r, dir, self, peer, proto, port, false);
-  if (!enforced.allowed || !r.hasAudit) return { ...enforced, audit: null };
-  const full = decide(r, dir, self, peer, proto, port, true);
-  return { ...enforced, audit: full.allowed ? null : full.by };
+/** `peerOk`: which rules' peers hold `peer`; computed from `peer` unless the caller knows it already. */
+export function decideSide(r: SideRules, dir: Direction, self: PodView, peer: PeerView, proto: Proto, port: number, peerOk: PeerTest = peerTest(peer)): SideOutcome {
+  // Named ports resolve against the destination: this pod for ingress, the peer for egress.
+  const dst = dir === 'ingress' ? self.pod : peer.kind === 'pod' ? peer.view.pod : null;
+  const enforced = decide(r, dir, dst, peerOk, proto, port, false);
+  if (!enforced.allowed || !r.hasAudit) return { allowed: enforced.allowed, by: enforced.by, audit: null };
+  const full = decide(r, dir, dst, peerOk, proto, port, true);
+  return { allowed: true, by: enforced.by, audit: full.allowed ? null : full.by };
 }

@@ -6,6 +6,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
 #include <fcntl.h>
 #include <net/if.h>
 #include <sched.h>
@@ -190,6 +192,40 @@ Napi::Value MapDeleteBatch(const Napi::CallbackInfo& info) {
   if (count && bpf_map_delete_batch(FdArg(info, 0), keys.Data(), &count, &opts))
     return Throw(info.Env(), "map delete batch", errno);
   return Napi::Number::New(info.Env(), count);
+}
+
+// synchronizeRcu() -> Promise: settles once every BPF program run that had begun has ended.
+// Programs run in RCU read-side sections and MEMBARRIER_CMD_GLOBAL waits for an RCU grace period
+// (milliseconds), so it runs on the libuv thread pool, not on the JavaScript thread.
+class RcuGrace : public Napi::AsyncWorker {
+ public:
+  explicit RcuGrace(Napi::Env env) : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0)) err_ = errno;
+  }
+  void OnOK() override {
+    if (!err_) {
+      deferred_.Resolve(Env().Undefined());
+      return;
+    }
+    Napi::Error e = Napi::Error::New(Env(), std::string("membarrier(MEMBARRIER_CMD_GLOBAL): ") + strerror(err_));
+    e.Set("errno", Napi::Number::New(Env(), err_));
+    deferred_.Reject(e.Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  int err_ = 0;
+};
+
+Napi::Value SynchronizeRcu(const Napi::CallbackInfo& info) {
+  auto* w = new RcuGrace(info.Env());
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
 }
 
 Napi::Value NumPossibleCpus(const Napi::CallbackInfo& info) {
@@ -397,6 +433,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("mapKeys", Napi::Function::New(env, MapKeys));
   exports.Set("mapUpdateBatch", Napi::Function::New(env, MapUpdateBatch));
   exports.Set("mapDeleteBatch", Napi::Function::New(env, MapDeleteBatch));
+  exports.Set("synchronizeRcu", Napi::Function::New(env, SynchronizeRcu));
   exports.Set("numPossibleCpus", Napi::Function::New(env, NumPossibleCpus));
   exports.Set("tcAttach", Napi::Function::New(env, TcAttach));
   exports.Set("tcDetach", Napi::Function::New(env, TcDetach));

@@ -2,8 +2,8 @@
  *   ARP and IPv6 neighbor discovery pass; malformed IP drops;
  *   endpoint = endpoints[slot, pod-side IP] (none: pass);
  *   conntrack hit (established, reply, or ICMP error about an allowed flow): pass;
- *   set = ingress or egress set (0: allow); peer identity = LPM ipcache (else world);
- *   verdict = LPM rules[slot, set, peer, proto, port] else sets[slot, set].default;
+ *   set = ingress or egress set (0: allow); peer identity = host hash, else LPM ipcache (else world);
+ *   verdict = exact rules, else LPM rules[slot, set, peer, proto, port], else sets[slot, set].default;
  *   an allow creates the flow's conntrack entries; deny and audit are reported, allows sampled. */
 #ifndef WEFT_JUDGE_H
 #define WEFT_JUDGE_H
@@ -56,6 +56,17 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } weft_ipcache SEC(".maps");
 
+/* Host entries (/32, /128) of the ipcache, by exact match: a hash lookup costs the same for ten
+ * pods or a hundred thousand, where a trie walk grows with its depth. weft_ipcache keeps the rest. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 2);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct weft_ipcache_key);
+	__type(value, struct weft_ipcache_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} weft_ipcache_hosts SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 2);
@@ -72,6 +83,17 @@ struct {
 	__type(value, struct weft_verdict);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } weft_rules SEC(".maps");
+
+/* Rules of one protocol on one port (the full key length, so always the longest match), by exact
+ * match: flat cost whatever the rule count. weft_rules keeps port ranges and any-protocol rules. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 2);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct weft_rule_key);
+	__type(value, struct weft_verdict);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} weft_rules_exact SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -358,11 +380,15 @@ static __always_inline int judge(struct __sk_buff *skb, __u8 dir)
 	if (set) {
 		struct weft_ipcache_key ik = {.prefixlen = 160, .slot = slot};
 		__builtin_memcpy(ik.addr, dir == WEFT_DIR_EGRESS ? p.dst : p.src, 16);
-		struct weft_ipcache_value *id = bpf_map_lookup_elem(&weft_ipcache, &ik);
+		struct weft_ipcache_value *id = bpf_map_lookup_elem(&weft_ipcache_hosts, &ik);
+		if (!id)
+			id = bpf_map_lookup_elem(&weft_ipcache, &ik);
 		__u32 peer = id ? id->identity : WEFT_IDENTITY_WORLD;
 		int ported = p.proto == IPPROTO_TCP || p.proto == IPPROTO_UDP || p.proto == IPPROTO_SCTP;
 		struct weft_rule_key rk = {.prefixlen = 128, .slot = slot, .set = set, .peer = peer, .proto = p.proto, .port = ported ? p.dport : 0};
-		struct weft_verdict *rv = bpf_map_lookup_elem(&weft_rules, &rk);
+		struct weft_verdict *rv = bpf_map_lookup_elem(&weft_rules_exact, &rk);
+		if (!rv)
+			rv = bpf_map_lookup_elem(&weft_rules, &rk);
 		if (!rv) {
 			struct weft_set_key sk = {.slot = slot, .set = set};
 			rv = bpf_map_lookup_elem(&weft_sets, &sk);

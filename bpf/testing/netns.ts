@@ -38,14 +38,14 @@ export class Topology {
   /** Pods get 10.<subnet>.0.<i+2>/24 and fd<subnet>::<i+2>/64; subnets only exist inside the namespaces. */
   static create(podNames: string[], subnet = 77): Topology {
     const id = `${process.pid}-${randomBytes(3).toString('hex')}`;
-    const t = new Topology(id, `weft-${id}-node`);
+    const t = new Topology(id, `wdp-${id}-node`);
     try {
       ip('netns', 'add', t.node);
       ip('-n', t.node, 'link', 'set', 'lo', 'up');
       ip('-n', t.node, 'link', 'add', 'br0', 'type', 'bridge');
       ip('-n', t.node, 'link', 'set', 'br0', 'up');
       podNames.forEach((name, i) => {
-        const netns = `weft-${id}-p${i}`;
+        const netns = `wdp-${id}-p${i}`;
         const hostIf = `veth${i}`;
         ip('netns', 'add', netns);
         ip('-n', t.node, 'link', 'add', hostIf, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns);

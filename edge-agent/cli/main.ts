@@ -38,12 +38,14 @@ options (all commands):
   --datapath auto|libbpf|memory
   --kubeconfig <file>     k3s API (default /etc/rancher/k3s/k3s.yaml when present)
   --kube auto|off  --tunnel auto|off  --provision-file <file>  --pin-root <dir>  --log-level <level>
-  --mqtt-protocol 4|5     MQTT version of the hub broker (default 5; the embedded aedes broker speaks 4)
+  --tunnel-ifname <name>  WireGuard interface (default weft0; unique per machine when sites share one)
+  --mqtt-protocol 4|5     MQTT version of the hub broker (default 4: the hub's embedded broker speaks 3.1.1)
+  --console <device>      also write each state change to this serial console (e.g. /dev/ttyS0)
 `;
 
 const BOOLEANS = ['json', 'follow', 'help', 'version'];
-const CONFIG_FLAGS = ['config', 'data-dir', 'status-port', 'datapath', 'kubeconfig', 'kube', 'tunnel', 'provision-file', 'pin-root', 'log-level', 'state-file', 'node-name'];
-const VALUES = [...CONFIG_FLAGS, 'file', 'verdict', 'pod', 'attempts', 'mqtt-protocol'];
+const CONFIG_FLAGS = ['config', 'data-dir', 'status-port', 'datapath', 'kubeconfig', 'kube', 'tunnel', 'provision-file', 'pin-root', 'log-level', 'state-file', 'node-name', 'mqtt-protocol', 'console', 'tunnel-ifname'];
+const VALUES = [...CONFIG_FLAGS, 'file', 'verdict', 'pod', 'attempts'];
 
 function configFrom(flags: Record<string, string | true>): AgentConfig {
   const f: Record<string, string | number> = {};
@@ -53,17 +55,14 @@ function configFrom(flags: Record<string, string | true>): AgentConfig {
 
 const print = (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
 
-async function cmdRun(cfg: AgentConfig, flags: Record<string, string | true>): Promise<number> {
+async function cmdRun(cfg: AgentConfig): Promise<number> {
   const log = createLogger({ level: cfg.logLevel });
   const kube = kubeSource(cfg);
   if (!kube) log.info('no k3s API found: running as a host service without a k3s inventory');
-  const proto = flags['mqtt-protocol'];
-  if (proto !== undefined && proto !== '4' && proto !== '5') throw new AgentError('USAGE', '--mqtt-protocol must be 4 or 5');
   const agent = await runAgent(cfg, {
     log,
     kube: kube?.make,
-    tunnel: cfg.tunnel === 'off' ? undefined : siteTunnel(log),
-    mqttProtocol: proto === '4' ? 4 : proto === '5' ? 5 : undefined,
+    tunnel: cfg.tunnel === 'off' ? undefined : siteTunnel(log, cfg.tunnelIfname),
   });
   await new Promise<void>((resolve) => {
     const stop = (sig: string) => {
@@ -114,7 +113,7 @@ async function main(argv: string[]): Promise<number> {
   prepareAssets(cfg.assetDir, createLogger({ level: command === 'run' ? cfg.logLevel : 'warn' }));
   switch (command) {
     case 'run':
-      return cmdRun(cfg, flags);
+      return cmdRun(cfg);
     case 'enroll':
       return cmdEnroll(cfg, flags);
     case 'status': {

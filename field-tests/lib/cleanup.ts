@@ -5,7 +5,8 @@ import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { exec, execQuietSync } from './exec.ts';
-import { isOurWgSocket, ownerOfNetns, ownerOfRunDir } from './names.ts';
+import { BPFFS, isOurWgSocket, ownerOfNetns, ownerOfRunDir } from './names.ts';
+import type { RunKind } from './names.ts';
 
 export const WG_SOCKET_DIR = '/var/run/wireguard';
 
@@ -58,17 +59,17 @@ export function killQuietly(pid: number, signal: NodeJS.Signals = 'SIGKILL'): vo
   }
 }
 
-export function wgSockets(tag?: string): string[] {
+export function wgSockets(tag?: string, kind?: RunKind): string[] {
   try {
-    return readdirSync(WG_SOCKET_DIR).filter((f) => isOurWgSocket(f, tag));
+    return readdirSync(WG_SOCKET_DIR).filter((f) => isOurWgSocket(f, tag, kind));
   } catch {
     return [];
   }
 }
 
 /** Removes this run's socket files (their daemons are dead once the namespaces are gone). */
-export function removeWgSockets(tag: string): string[] {
-  const files = wgSockets(tag);
+export function removeWgSockets(tag: string, kind?: RunKind): string[] {
+  const files = wgSockets(tag, kind);
   for (const f of files) rmSync(join(WG_SOCKET_DIR, f), { force: true });
   return files;
 }
@@ -84,8 +85,25 @@ function socketRefuses(path: string): Promise<boolean> {
   });
 }
 
+/** Pin directories under bpffs whose name starts with `prefix` (an agent's pinned maps and programs). */
+export function pinDirs(prefix: string): string[] {
+  try {
+    return readdirSync(BPFFS).filter((f) => f.startsWith(prefix));
+  } catch {
+    return [];
+  }
+}
+
+/** Unpins (removes) a run's pin directories; returns their names. */
+export function removePins(prefix: string): string[] {
+  const dirs = pinDirs(prefix);
+  for (const d of dirs) rmSync(join(BPFFS, d), { recursive: true, force: true });
+  return dirs;
+}
+
 export interface SweepReport {
   netns: string[];
+  pins: string[];
   sockets: string[];
   dirs: string[];
 }
@@ -99,6 +117,11 @@ export async function sweepStale(): Promise<SweepReport> {
       await removeNetns(name);
       netns.push(name);
     }
+  }
+  const pins: string[] = [];
+  for (const d of pinDirs('wft-')) {
+    const owner = ownerOfNetns(d);
+    if (owner && !isAlive(owner.pid)) pins.push(...removePins(d));
   }
   const sockets: string[] = [];
   for (const f of wgSockets()) {
@@ -115,7 +138,7 @@ export async function sweepStale(): Promise<SweepReport> {
       dirs.push(d);
     }
   }
-  return { netns, sockets, dirs };
+  return { netns, pins, sockets, dirs };
 }
 
 type SyncCleanup = () => void;

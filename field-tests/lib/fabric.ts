@@ -18,6 +18,13 @@ export interface FabricOptions {
   podsPerSite?: number;
   /** default 1. */
   clients?: number;
+  /**
+   * How pods reach their site (default 'bridge'):
+   * - 'bridge': host veths enslaved to the site bridge br-pods (k3s flannel's cni0 layout);
+   * - 'routed': each pod's /32 routed to its host veth, the gateway answered by the site
+   *   (calico's layout). The agent finds a pod's veth by route lookup, so enforcing scenarios use this.
+   */
+  podNetwork?: 'bridge' | 'routed';
 }
 
 /** Anything attached to the WAN bridge. */
@@ -43,6 +50,7 @@ export interface PodNet {
 
 export interface SiteNet extends WanMember {
   index: number;
+  /** The pod bridge ('bridge' pod network), or 'lo', which holds the gateway address ('routed'). */
   bridge: string;
   podCidr: string;
   gateway: string;
@@ -64,7 +72,8 @@ const WAN_BRIDGE = 'br-wan';
 const POD_BRIDGE = 'br-pods';
 
 function check(o: FabricOptions): Required<FabricOptions> {
-  const r = { sites: o.sites, podsPerSite: o.podsPerSite ?? 2, clients: o.clients ?? 1 };
+  const r = { sites: o.sites, podsPerSite: o.podsPerSite ?? 2, clients: o.clients ?? 1, podNetwork: o.podNetwork ?? 'bridge' };
+  if (r.podNetwork !== 'bridge' && r.podNetwork !== 'routed') throw new HarnessError('HARNESS_BAD_OPTIONS', `fabric options: podNetwork ${String(r.podNetwork)} is not bridge or routed`);
   const bad = (what: string, v: number, lo: number, hi: number) => !Number.isInteger(v) || v < lo || v > hi ? `${what} ${v} is outside ${lo}..${hi}` : undefined;
   const problem = bad('sites', r.sites, 1, MAX_SITES) ?? bad('podsPerSite', r.podsPerSite, 2, 4) ?? bad('clients', r.clients, 0, MAX_CLIENTS);
   if (problem) throw new HarnessError('HARNESS_BAD_OPTIONS', `fabric options: ${problem}`);
@@ -106,20 +115,31 @@ export async function buildFabric(h: Harness, options: FabricOptions): Promise<F
     const member = await attach(sp.name, sp.wanIp);
     const ns = member.ns;
     await sysctl(h, ns, ['net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1']);
-    await ip(ns, 'link', 'add', POD_BRIDGE, 'type', 'bridge');
-    await ip(ns, 'addr', 'add', `${sp.gateway}/24`, 'dev', POD_BRIDGE);
-    await ip(ns, 'link', 'set', POD_BRIDGE, 'up');
+    const routed = o.podNetwork === 'routed';
+    // Routed: the gateway is a local address of the site (on lo), which it answers ARP for on every veth.
+    const podLink = routed ? 'lo' : POD_BRIDGE;
+    if (!routed) await ip(ns, 'link', 'add', POD_BRIDGE, 'type', 'bridge');
+    await ip(ns, 'addr', 'add', `${sp.gateway}/${routed ? 32 : 24}`, 'dev', podLink);
+    await ip(ns, 'link', 'set', podLink, 'up');
     const pods = await Promise.all(sp.pods.map(async (pa): Promise<PodNet> => {
       const podNs = await h.addNetns(`s${sp.index}-${pa.name}`);
       const hostVeth = `veth-${pa.name}`;
       await h.mustExec(undefined, ['ip', 'link', 'add', 'eth0', 'netns', podNs, 'type', 'veth', 'peer', 'name', hostVeth, 'netns', ns]);
-      await ip(ns, 'link', 'set', hostVeth, 'master', POD_BRIDGE, 'up');
-      await ip(podNs, 'addr', 'add', `${pa.ip}/24`, 'dev', 'eth0');
+      if (routed) {
+        // The site answers ARP for the gateway (a local address) on every veth and routes each pod to its own veth.
+        await ip(ns, 'link', 'set', hostVeth, 'up');
+        await ip(ns, 'route', 'add', `${pa.ip}/32`, 'dev', hostVeth);
+      } else {
+        await ip(ns, 'link', 'set', hostVeth, 'master', POD_BRIDGE, 'up');
+      }
+      // Routed pods hold a /32 (as calico does): every packet, even to a neighbour pod, goes through the site.
+      await ip(podNs, 'addr', 'add', `${pa.ip}/${routed ? 32 : 24}`, 'dev', 'eth0');
       await ip(podNs, 'link', 'set', 'eth0', 'up');
+      if (routed) await ip(podNs, 'route', 'add', sp.gateway, 'dev', 'eth0', 'scope', 'link');
       await ip(podNs, 'route', 'add', 'default', 'via', sp.gateway);
       return { name: pa.name, ns: podNs, ip: pa.ip, dev: 'eth0', hostVeth };
     }));
-    sites.push({ ...member, index: sp.index, bridge: POD_BRIDGE, podCidr: sp.podCidr, gateway: sp.gateway, pods });
+    sites.push({ ...member, index: sp.index, bridge: podLink, podCidr: sp.podCidr, gateway: sp.gateway, pods });
   }
   const clients: WanMember[] = [];
   for (const [j, wanIp] of plan.wan.clients.entries()) clients.push(await attach(`cli${j + 1}`, wanIp));

@@ -104,7 +104,7 @@ describe.skipIf(!isRoot)('harness lifecycle', () => {
     const other = await Harness.create();
     const ns = await other.addNetns('x');
     expect((await other.cleanup()).netns).toEqual([ns]);
-    expect(await other.cleanup()).toEqual({ netns: [], pids: [], sockets: [] });
+    expect(await other.cleanup()).toEqual({ netns: [], pids: [], sockets: [], pins: [] });
     await expect(other.addNetns('y')).rejects.toMatchObject({ code: 'HARNESS_CLOSED' });
   });
 });

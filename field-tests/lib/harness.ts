@@ -8,10 +8,10 @@ import { HarnessError } from './errors.ts';
 import { exec, mustExec } from './exec.ts';
 import type { ExecResult } from './exec.ts';
 import { runDirPrefix, runNames } from './names.ts';
-import type { RunNames } from './names.ts';
+import type { RunKind, RunNames } from './names.ts';
 import { NsProcess } from './ns-process.ts';
 import type { SpawnOptions } from './ns-process.ts';
-import { killQuietly, onProcessExit, removeNetns, removeNetnsSync, removeWgSockets, sweepStale } from './cleanup.ts';
+import { killQuietly, onProcessExit, removeNetns, removeNetnsSync, removePins, removeWgSockets, sweepStale } from './cleanup.ts';
 
 export interface HarnessOptions {
   /**
@@ -22,6 +22,8 @@ export interface HarnessOptions {
   cleanupOnSignals?: boolean;
   /** Keep the run directory (process logs) after cleanup; also set by WEFT_FIELD_KEEP_LOGS=1. */
   keepLogs?: boolean;
+  /** Name prefix of namespaces and WireGuard links: wft (field tests, default) or wst (npm start). */
+  kind?: RunKind;
 }
 
 export interface CleanupReport {
@@ -29,6 +31,8 @@ export interface CleanupReport {
   /** Pids killed: processes we spawned plus anything else found inside our namespaces. */
   pids: number[];
   sockets: string[];
+  /** bpffs pin directories of the run's agents (names.pinRoot). */
+  pins: string[];
 }
 
 export class Harness {
@@ -42,7 +46,7 @@ export class Harness {
   private readonly unregister: () => void;
 
   private constructor(private readonly opts: HarnessOptions) {
-    this.names = runNames();
+    this.names = runNames(undefined, undefined, opts.kind);
     this.dir = mkdtempSync(join(tmpdir(), runDirPrefix(this.names)));
     mkdirSync(join(this.dir, 'logs'));
     this.unregister = onProcessExit(() => this.cleanupSync(), { onSignals: opts.cleanupOnSignals ?? true });
@@ -103,7 +107,7 @@ export class Harness {
   }
 
   async cleanup(): Promise<CleanupReport> {
-    const report: CleanupReport = { netns: [], pids: [], sockets: [] };
+    const report: CleanupReport = { netns: [], pids: [], sockets: [], pins: [] };
     if (this.closed) return report;
     this.closed = true;
     this.unregister();
@@ -116,7 +120,7 @@ export class Harness {
       report.pids.push(...(await removeNetns(ns)));
       report.netns.push(ns);
     }
-    report.sockets = removeWgSockets(this.names.tag);
+    report.sockets = removeWgSockets(this.names.tag, this.names.kind);
     if (!this.keepLogs()) rmSync(this.dir, { recursive: true, force: true });
     return report;
   }
@@ -131,7 +135,7 @@ export class Harness {
     this.closed = true;
     for (const p of this.procs) if (p.running) killQuietly(p.pid);
     for (const ns of this.netnsList) removeNetnsSync(ns);
-    removeWgSockets(this.names.tag);
+    removeWgSockets(this.names.tag, this.names.kind);
     if (!this.keepLogs()) rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -2,10 +2,16 @@
 // pid of the test process, so a later run can find and remove what a crashed run left behind.
 import { randomBytes } from 'node:crypto';
 
-/** Network namespaces: wft-<pid>-<tag>-<role>. */
-const NETNS_RE = /^wft-(\d+)-([0-9a-f]{4})-/;
+/** Name prefixes: field tests (wft) and the `npm start` demo (wst); each sweeps the other's dead runs too. */
+export const RUN_KINDS = ['wft', 'wst'] as const;
+export type RunKind = (typeof RUN_KINDS)[number];
+
+/** Network namespaces: <kind>-<pid>-<tag>-<role>. */
+const NETNS_RE = /^(?:wft|wst)-(\d+)-([0-9a-f]{4})-/;
 
 export interface RunNames {
+  /** wft (field tests, the default) or wst (npm start). */
+  kind: RunKind;
   pid: number;
   /** 4 hex digits, unique per run. */
   tag: string;
@@ -14,23 +20,29 @@ export interface RunNames {
   netns(role: string): string;
   /**
    * A machine-unique interface name for a WireGuard link (its UAPI socket path is global):
-   * wft<tag><role>, at most 15 characters.
+   * <kind><tag><role>, at most 15 characters.
    */
   wgIfname(role: string): string;
+  /** A bpffs pin directory for an agent of this run: /sys/fs/bpf/wft-<pid>-<tag>-<role>. */
+  pinRoot(role: string): string;
 }
 
-export function runNames(pid = process.pid, tag = randomBytes(2).toString('hex')): RunNames {
-  const prefix = `wft-${pid}-${tag}-`;
+export const BPFFS = '/sys/fs/bpf';
+
+export function runNames(pid = process.pid, tag = randomBytes(2).toString('hex'), kind: RunKind = 'wft'): RunNames {
+  const prefix = `${kind}-${pid}-${tag}-`;
   return {
+    kind,
     pid,
     tag,
     prefix,
     netns: (role) => `${prefix}${role}`,
     wgIfname: (role) => {
-      const name = `wft${tag}${role}`;
+      const name = `${kind}${tag}${role}`;
       if (name.length > 15) throw new Error(`WireGuard role "${role}" is too long for an interface name (max ${15 - 7} characters)`);
       return name;
     },
+    pinRoot: (role) => `${BPFFS}/${prefix}${role}`,
   };
 }
 
@@ -47,13 +59,13 @@ export function ownerOfRunDir(name: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-/** The owner pid of a namespace created by some run, or undefined for foreign names. */
+/** The owner pid of a namespace or pin directory created by some run, or undefined for foreign names. */
 export function ownerOfNetns(name: string): { pid: number; tag: string } | undefined {
   const m = NETNS_RE.exec(name);
   return m ? { pid: Number(m[1]), tag: m[2] } : undefined;
 }
 
-/** UAPI socket files of our WireGuard links: wft<tag>*.sock. */
-export function isOurWgSocket(file: string, tag?: string): boolean {
-  return tag ? file.startsWith(`wft${tag}`) && file.endsWith('.sock') : /^wft[0-9a-f]{4}.*\.sock$/.test(file);
+/** UAPI socket files of our WireGuard links: <kind><tag>*.sock. */
+export function isOurWgSocket(file: string, tag?: string, kind: RunKind = 'wft'): boolean {
+  return tag ? file.startsWith(`${kind}${tag}`) && file.endsWith('.sock') : /^(?:wft|wst)[0-9a-f]{4}.*\.sock$/.test(file);
 }

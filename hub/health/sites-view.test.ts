@@ -65,6 +65,22 @@ describe('SitesView', () => {
     expect(view.get('b')).toBeUndefined();
   });
 
+  it('applies one changed or removed site without re-reading the store', () => {
+    const { view, removed, beat, setStore } = setup([record('a')]);
+    setStore([]);
+    view.upsert(record('c', { lat: 10 }));
+    expect(view.get('c')).toMatchObject({ lat: 10, health: 'offline' });
+    expect(view.get('a')).toBeDefined();
+    beat('c', 0.1);
+    beat('c', 0.1);
+    view.upsert(record('c', { draining: true }));
+    expect(view.get('c')?.health).toBe('draining');
+    view.remove('c');
+    view.remove('never-known');
+    expect(removed).toEqual(['c']);
+    expect(view.get('c')).toBeUndefined();
+  });
+
   it('ignores heartbeats of sites the store does not list', () => {
     const { view, changes, beat } = setup([record('a')]);
     beat('ghost', 0.1);

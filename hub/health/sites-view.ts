@@ -1,5 +1,6 @@
 // The router's SitesView: site records from the hub store joined with live health and load.
-// Health events are applied the moment the model emits them; store changes arrive via refresh().
+// Health events are applied the moment the model emits them; store changes arrive one site at a time
+// (upsert/remove, O(1) per change even with 10k sites) or all at once (refresh).
 import { EventEmitter } from 'node:events';
 import type { RoutableSite } from '../sites-view.ts';
 import type { HealthModel, HubSitesView, SiteHealthState, SiteRecord, SitesViewOptions } from './types.ts';
@@ -29,24 +30,28 @@ class View extends EventEmitter implements HubSitesView {
   }
 
   refresh(): void {
-    const now = this.now();
     const seen = new Set<string>();
     for (const rec of this.listSites()) {
       seen.add(rec.id);
-      const old = this.records.get(rec.id);
-      this.records.set(rec.id, rec);
-      const h = this.health.get(rec.id);
-      // The drain flag lives in the store; the model turns it into the 'draining' state.
-      if ((h?.draining ?? false) !== rec.draining) this.health.apply(rec.id, { type: 'drain', draining: rec.draining, at: now });
-      if (!old || !sameRecord(old, rec)) this.publish(rec, this.health.get(rec.id));
+      this.upsert(rec);
     }
-    for (const id of [...this.records.keys()]) {
-      if (seen.has(id)) continue;
-      this.records.delete(id);
-      this.sites.delete(id);
-      this.health.remove(id);
-      this.emit('removed', id);
-    }
+    for (const id of [...this.records.keys()]) if (!seen.has(id)) this.remove(id);
+  }
+
+  upsert(rec: SiteRecord): void {
+    const old = this.records.get(rec.id);
+    this.records.set(rec.id, rec);
+    const h = this.health.get(rec.id);
+    // The drain flag lives in the store; the model turns it into the 'draining' state.
+    if ((h?.draining ?? false) !== rec.draining) this.health.apply(rec.id, { type: 'drain', draining: rec.draining, at: this.now() });
+    if (!old || !sameRecord(old, rec)) this.publish(rec, this.health.get(rec.id));
+  }
+
+  remove(id: string): void {
+    const known = this.records.delete(id);
+    this.sites.delete(id);
+    this.health.remove(id);
+    if (known) this.emit('removed', id);
   }
 
   close(): void {

@@ -99,8 +99,12 @@ export interface SitesViewOptions {
   now?: () => number;
 }
 
-/** The router's SitesView plus refresh(): call it after any site create/update/drain/revoke in the store. */
+/** The router's SitesView plus the hub's inputs: a changed or removed site, or a full re-read of the store. */
 export interface HubSitesView extends SitesView {
   refresh(): void;
+  /** A site created or changed in the store (not revoked). */
+  upsert(rec: SiteRecord): void;
+  /** A site revoked or deleted. */
+  remove(id: string): void;
   close(): void;
 }

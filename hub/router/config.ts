@@ -12,8 +12,14 @@ export type RouterConfigErrorCode = 'ROUTER_BAD_OPTION' | 'ROUTER_BAD_ZONE' | 'R
 
 export class RouterConfigError extends Error {
   override readonly name = 'RouterConfigError';
-  constructor(readonly code: RouterConfigErrorCode, readonly path: string, message: string, readonly hint?: string) {
-    super(`router.${path}: ${message} (${code})${hint ? `\n  hint: ${hint}` : ''}`);
+  /** `file` names the router config file the option came from, if any. */
+  constructor(readonly code: RouterConfigErrorCode, readonly path: string, readonly detail: string, readonly hint?: string, readonly file?: string) {
+    super(`${file ? `${file}${path ? `#${path}` : ''}` : `router.${path}`}: ${detail} (${code})${hint ? `\n  hint: ${hint}` : ''}`);
+  }
+
+  /** The same error, placed in a config file. */
+  inFile(file: string): RouterConfigError {
+    return new RouterConfigError(this.code, this.path, this.detail, this.hint, file);
   }
 }
 
@@ -47,11 +53,19 @@ export interface RouterOptions {
   noHealthySite?: NoHealthySite;
   /** Distances are compared rounded down to this many km, so nearby sites share load (default 1). */
   distanceGranularityKm?: number;
+  /**
+   * Load/capacity is compared in steps of this size (default 0.05), so a jittery load report does not
+   * reorder sites, nor throw away cached DNS answers, on every heartbeat. 0: compare exactly.
+   */
+  loadGranularity?: number;
   /** The EDNS UDP payload size we advertise and accept up to (default 1232, the DNS Flag Day value). */
   udpPayloadSize?: number;
   logger?: Logger;
   registry?: Registry;
 }
+
+/** Everything but the live parts: what a config file can say. */
+export type RouterSettings = Omit<RouterOptions, 'sites' | 'logger' | 'registry'>;
 
 export interface RouterConfig {
   zone: string;
@@ -68,6 +82,7 @@ export interface RouterConfig {
   defaultLocation: LatLon | null;
   noHealthySite: NoHealthySite;
   distanceGranularityKm: number;
+  loadGranularity: number;
   udpPayloadSize: number;
 }
 
@@ -83,7 +98,7 @@ function int(path: string, v: number | undefined, def: number, min: number, max:
   return v;
 }
 
-export function resolveConfig(o: RouterOptions): RouterConfig {
+export function resolveConfig(o: RouterSettings): RouterConfig {
   const zone = String(o.zone ?? '').toLowerCase().replace(/\.$/, '');
   if (!validName(zone)) throw new RouterConfigError('ROUTER_BAD_ZONE', 'zone', `"${o.zone}" is not a DNS name`, 'e.g. zone: svc.example.com');
   const ttl = int('ttl', o.ttl, 10, 0, 86_400);
@@ -111,6 +126,8 @@ export function resolveConfig(o: RouterOptions): RouterConfig {
   if (noHealthySite !== 'fail-open' && noHealthySite !== 'fail-closed') throw new RouterConfigError('ROUTER_BAD_OPTION', 'noHealthySite', `"${String(noHealthySite)}" is not fail-open or fail-closed`);
   const granularity = o.distanceGranularityKm ?? 1;
   if (!(granularity >= 0)) throw new RouterConfigError('ROUTER_BAD_OPTION', 'distanceGranularityKm', 'must be >= 0');
+  const loadGranularity = o.loadGranularity ?? 0.05;
+  if (!(loadGranularity >= 0 && loadGranularity <= 1)) throw new RouterConfigError('ROUTER_BAD_OPTION', 'loadGranularity', `${loadGranularity} is not in [0, 1]`, 'e.g. 0.05: loads within 5 % of capacity count as equal');
   return {
     zone,
     host: o.dns?.host ?? '127.0.0.1',
@@ -126,6 +143,7 @@ export function resolveConfig(o: RouterOptions): RouterConfig {
     defaultLocation: o.defaultLocation ?? null,
     noHealthySite,
     distanceGranularityKm: granularity,
+    loadGranularity,
     udpPayloadSize: int('udpPayloadSize', o.udpPayloadSize, 1232, 512, 4096),
   };
 }

@@ -1,26 +1,17 @@
 // The DNS server, running, queried with the real `dig` on 127.0.0.1 and a random port.
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
-import { execFileSync } from 'node:child_process';
 import dnsPacket from 'dns-packet';
 import fc from 'fast-check';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRouter, type Router } from './index.ts';
 import { MemorySitesView, site } from './testing/memory-sites-view.ts';
-import { dig } from './testing/dig.ts';
+import { dig, hasDig } from './testing/dig.ts';
 import { encodeQuery } from './testing/query.ts';
 import { CITIES, GEO_NETS, worldSites, writeWorldGeoDb, type GeoDbFile } from './testing/fixture.ts';
 
-const hasDig = (() => {
-  try {
-    execFileSync('dig', ['-v'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    console.warn('dig (bind9-dnsutils) is not installed: skipping the dig tests; run npm run setup');
-    return false;
-  }
-})();
+const digInstalled = hasDig('the dig tests');
 
 const ZONE = 'svc.example.com';
 let view: MemorySitesView;
@@ -74,7 +65,7 @@ afterAll(async () => {
   geo?.cleanup();
 });
 
-describe.skipIf(!hasDig)('router DNS with dig', () => {
+describe.skipIf(!digInstalled)('router DNS with dig', () => {
   it('answers A and AAAA for a service with the nearest site (default location: Berlin)', async () => {
     const a = await q(`pos.${ZONE}`, 'A');
     expect(a.status).toBe('NOERROR');

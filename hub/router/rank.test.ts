@@ -4,7 +4,7 @@ import { distanceKm } from './geo.ts';
 import { site } from './testing/memory-sites-view.ts';
 import { CITIES } from './testing/fixture.ts';
 
-const opts: RankOptions = { answerSites: 1, noHealthySite: 'fail-open', distanceGranularityKm: 1 };
+const opts: RankOptions = { answerSites: 1, noHealthySite: 'fail-open', distanceGranularityKm: 1, loadGranularity: 0.05 };
 const pos = [{ name: 'pos', addresses: ['192.0.2.1'] }];
 const at = (id: keyof typeof CITIES, patch = {}) => site(id, CITIES[id].lat, CITIES[id].lon, { services: pos, ...patch });
 const fromParis = { point: CITIES.paris };
@@ -25,6 +25,8 @@ describe('rankSites', () => {
     ['degraded still serves when nothing is online', [at('lyon', { health: 'degraded' }), at('berlin', { health: 'offline' })], fromParis, opts, ['lyon']],
     ['a site with room beats a nearer full one', [at('lyon', { load: 100, capacity: 100 }), at('berlin', { load: 10 })], fromParis, opts, ['berlin']],
     ['equal distance: lower load/capacity, then site id', [site('b', 0, 0, { services: pos, load: 50 }), site('a', 0, 0, { services: pos, load: 50 }), site('c', 0, 0, { services: pos, load: 10 })], { point: { lat: 0, lon: 0 } }, { ...opts, answerSites: 3 }, ['c', 'a', 'b']],
+    ['loads within one step (5 %) count as equal: site id decides', [site('b', 0, 0, { services: pos, load: 41 }), site('a', 0, 0, { services: pos, load: 44 })], { point: { lat: 0, lon: 0 } }, opts, ['a']],
+    ['loads compared exactly with loadGranularity 0', [site('b', 0, 0, { services: pos, load: 41 }), site('a', 0, 0, { services: pos, load: 44 })], { point: { lat: 0, lon: 0 } }, { ...opts, loadGranularity: 0 }, ['b']],
     ['the client\'s own site first, even if farther', [at('lyon'), at('berlin')], { point: CITIES.paris, siteId: 'berlin' }, opts, ['berlin']],
     ['best k sites', [at('berlin'), at('lyon'), at('madrid'), at('nyc')], fromParis, { ...opts, answerSites: 2 }, ['lyon', 'berlin']],
     ['unknown location: least loaded', [at('lyon', { load: 50 }), at('nyc', { load: 5 })], { point: null }, opts, ['nyc']],

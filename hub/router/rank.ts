@@ -3,7 +3,7 @@
 //   2. online before degraded (draining and offline never, unless failing open);
 //   3. sites with room before sites at or over capacity;
 //   4. great-circle distance (rounded to a granularity, so sites in one city share load);
-//   5. load / capacity;
+//   5. load / capacity (in steps of loadGranularity);
 //   6. site id, so the answer is stable.
 import type { RoutableSite, SiteHealth } from '../sites-view.ts';
 import { distanceKm, type LatLon } from './geo.ts';
@@ -16,6 +16,8 @@ export interface RankOptions {
   noHealthySite: NoHealthySite;
   /** Distances are compared after rounding down to this many km. */
   distanceGranularityKm: number;
+  /** Load ratios are compared after rounding down to a multiple of this. */
+  loadGranularity: number;
 }
 
 export interface RankFrom {
@@ -59,6 +61,19 @@ function loadRatio(s: RoutableSite): number {
   return s.load > 0 ? Infinity : 0;
 }
 
+/**
+ * What of a site's health and load the ranking looks at. Two states with the same rank state rank
+ * alike, so the router keeps its cached answers when only this stays the same.
+ */
+export function rankState(s: RoutableSite, loadGranularity: number): string {
+  const ratio = loadRatio(s);
+  return `${s.health}|${ratio >= 1 ? 'full' : 'room'}|${loadStep(ratio, loadGranularity)}`;
+}
+
+function loadStep(ratio: number, granularity: number): number {
+  return granularity > 0 ? Math.floor(ratio / granularity) : ratio;
+}
+
 interface Scored {
   site: RoutableSite;
   c: Candidate;
@@ -75,7 +90,7 @@ function score(site: RoutableSite, from: RankFrom, opts: RankOptions): Scored {
   const ratio = loadRatio(site);
   const c: Candidate = { siteId: site.id, name: site.name, health: site.health, distanceKm: Math.round(d * 10) / 10, load: site.load, capacity: site.capacity, loadRatio: ratio };
   const g = opts.distanceGranularityKm > 0 ? Math.floor(d / opts.distanceGranularityKm) : d;
-  const key = [site.id === from.siteId ? 0 : 1, TIER[site.health], ratio >= 1 ? 1 : 0, g, ratio];
+  const key = [site.id === from.siteId ? 0 : 1, TIER[site.health], ratio >= 1 ? 1 : 0, g, loadStep(ratio, opts.loadGranularity)];
   return { site, c, key };
 }
 

@@ -7,7 +7,7 @@ import type { RoutableSite, SitesView } from '../sites-view.ts';
 import type { RouterConfig } from './config.ts';
 import type { IpBytes } from './ip.ts';
 import { Locator, type ClientLocation } from './locate.ts';
-import { rankSites, type Decision } from './rank.ts';
+import { rankSites, rankState, type Decision } from './rank.ts';
 
 /** Services whose answers may have changed; null: anything may have (names, locations). */
 export type Invalidation = Set<string> | null;
@@ -19,6 +19,7 @@ function shape(s: RoutableSite): string {
 export class Routing extends EventEmitter<{ invalidate: [Invalidation] }> {
   private readonly byId = new Map<string, RoutableSite>();
   private readonly shapes = new Map<string, string>();
+  private readonly rankStates = new Map<string, string>();
   private byService: Map<string, RoutableSite[]> | null = null;
   readonly locator: Locator;
   private readonly onChange = (s: RoutableSite) => this.update(s);
@@ -30,6 +31,7 @@ export class Routing extends EventEmitter<{ invalidate: [Invalidation] }> {
     for (const s of sites.list()) {
       this.byId.set(s.id, s);
       this.shapes.set(s.id, shape(s));
+      this.rankStates.set(s.id, rankState(s, config.loadGranularity));
     }
     this.locator.syncSites(this.byId.values());
     sites.on('change', this.onChange);
@@ -45,8 +47,11 @@ export class Routing extends EventEmitter<{ invalidate: [Invalidation] }> {
     const before = this.shapes.get(s.id);
     const now = shape(s);
     const prev = this.byId.get(s.id);
+    const rankBefore = this.rankStates.get(s.id);
+    const rankNow = rankState(s, this.config.loadGranularity);
     this.byId.set(s.id, s);
     this.shapes.set(s.id, now);
+    this.rankStates.set(s.id, rankNow);
     this.byService = null;
     if (before !== now) {
       // New services, moved sites or new client networks: names and locations may change meaning.
@@ -55,12 +60,15 @@ export class Routing extends EventEmitter<{ invalidate: [Invalidation] }> {
       this.emit('invalidate', null);
       return;
     }
+    // Same health, same load step: every answer stays as it was (a heartbeat's load jitter).
+    if (rankBefore === rankNow && sameAddresses(prev, s)) return;
     this.emit('invalidate', new Set([...(prev?.services ?? []), ...s.services].map((x) => x.name.toLowerCase())));
   }
 
   private remove(id: string): void {
     if (!this.byId.delete(id)) return;
     this.shapes.delete(id);
+    this.rankStates.delete(id);
     this.byService = null;
     this.locator.syncSites(this.byId.values());
     this.locator.invalidate();
@@ -98,6 +106,10 @@ export class Routing extends EventEmitter<{ invalidate: [Invalidation] }> {
     const sites = this.index().get(service) ?? [];
     return rankSites(service, sites, { point: loc.point, siteId: loc.siteId }, this.config, usable);
   }
+}
+
+function sameAddresses(a: RoutableSite | undefined, b: RoutableSite): boolean {
+  return a !== undefined && JSON.stringify(a.services) === JSON.stringify(b.services);
 }
 
 /** The service's entry of a site (names compare case-insensitively, as DNS does). */

@@ -40,6 +40,14 @@ export function validateSiteSpec(s: SiteSpec): void {
   if (bad.length) throw new HubError('SITE_INVALID', `invalid site: ${bad.map((b) => `${b.path}: ${b.message}`).join('; ')}`, { errors: bad });
 }
 
+/** A store record in the shape hub/health's SitesView joins with live health. */
+export function routableRecord(s: SiteRecord): HealthSiteRecord {
+  return {
+    id: s.id, name: s.name, labels: s.labels, lat: s.lat, lon: s.lon, clientCidrs: s.clientCidrs,
+    capacity: s.capacity, services: s.services, draining: s.drained,
+  };
+}
+
 export class SitesService extends EventEmitter implements SiteDirectory {
   constructor(private readonly store: HubStore, private readonly effects: RevocationEffects, private readonly now: () => number) {
     super();
@@ -60,10 +68,7 @@ export class SitesService extends EventEmitter implements SiteDirectory {
 
   /** Non-revoked sites in the shape hub/health's SitesView joins with live health. */
   routable(): HealthSiteRecord[] {
-    return this.list().map((s) => ({
-      id: s.id, name: s.name, labels: s.labels, lat: s.lat, lon: s.lon, clientCidrs: s.clientCidrs,
-      capacity: s.capacity, services: s.services, draining: s.drained,
-    }));
+    return this.list().map(routableRecord);
   }
 
   /** Every enrolled site's broker credential, for brokers fed from files (Mosquitto). */

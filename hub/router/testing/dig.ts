@@ -1,6 +1,6 @@
 // Runs the real `dig` (bind9-dnsutils) and parses its output: the router's tests query the running
 // server the way an operator would.
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -55,4 +55,15 @@ export function parseDig(raw: string): DigResult {
 export async function dig(host: string, port: number, ...args: string[]): Promise<DigResult> {
   const { stdout } = await run('dig', [`@${host}`, '-p', String(port), '+norec', '+time=2', '+tries=1', ...args], { timeout: 10_000 });
   return parseDig(stdout);
+}
+
+/** Whether `dig` is installed; when not, says why `what` is skipped (a capability truly absent). */
+export function hasDig(what: string): boolean {
+  try {
+    execFileSync('dig', ['-v'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    console.warn(`dig (bind9-dnsutils) is not installed: skipping ${what}; run npm run setup`);
+    return false;
+  }
 }

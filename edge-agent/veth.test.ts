@@ -1,0 +1,107 @@
+// Finding a pod's host-side veth, for real: pods in network namespaces this test creates, one reached by a
+// per-pod route (calico-style), one only through its namespace (bridge-style CNIs leave no route). Then the
+// enforcer with the kernel datapath attaches tc programs to both and detaches them when the pods go.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LibbpfDatapath } from '../bpf/libbpf-datapath.ts';
+import { kernelSkipReason, uniquePinRoot } from '../bpf/testing/kernel.ts';
+import { compile } from '../policy/index.ts';
+import { Enforcer } from './enforcer.ts';
+import { createLogger } from './logger.ts';
+import { dbFromWeb, kubePod, SITE } from './testing/fixtures.ts';
+import { waitFor } from './testing/wait.ts';
+import { deviceFromRoute, netnsVethResolver, podVethResolver, routeVethResolver } from './veth.ts';
+
+const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+const tag = `${process.pid % 100000}`;
+const subnet = `10.231.${process.pid % 250}`;
+// routed: a /32 route to its veth; bridged: no route, found only in its namespace.
+const pods = [
+  { name: 'routed', netns: `wag-${tag}-routed`, hostIf: `wag${tag}r`, ip: `${subnet}.2`, route: true },
+  { name: 'bridged', netns: `wag-${tag}-bridged`, hostIf: `wag${tag}b`, ip: `${subnet}.3`, route: false },
+];
+const canRun = process.getuid?.() === 0 ? null : 'needs root to create network namespaces';
+if (canRun) console.warn(`skipping veth tests: ${canRun}`);
+const ifindexOf = (name: string) => Number(readFileSync(`/sys/class/net/${name}/ifindex`, 'utf8').trim());
+
+function cleanup(): void {
+  for (const p of pods) {
+    try { ip('link', 'del', p.hostIf); } catch { /* gone with its namespace */ }
+    try { ip('netns', 'del', p.netns); } catch { /* never made */ }
+  }
+}
+
+beforeAll(() => {
+  if (canRun) return;
+  cleanup();
+  for (const p of pods) {
+    ip('netns', 'add', p.netns);
+    ip('link', 'add', p.hostIf, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', p.netns);
+    ip('link', 'set', p.hostIf, 'up');
+    ip('-n', p.netns, 'addr', 'add', `${p.ip}/32`, 'dev', 'eth0');
+    ip('-n', p.netns, 'link', 'set', 'eth0', 'up');
+    if (p.route) ip('route', 'add', `${p.ip}/32`, 'dev', p.hostIf);
+  }
+});
+afterAll(cleanup);
+
+describe('deviceFromRoute', () => {
+  it.each([
+    ['[{"dst":"10.42.0.5","dev":"cali1","prefsrc":"10.0.0.1","type":"unicast"}]', 'cali1'],
+    ['[{"dst":"10.42.0.5","gateway":"10.0.0.254","dev":"eth0"}]', null],
+    ['[{"type":"local","dst":"10.42.0.5","dev":"lo"}]', null],
+    ['not json', null],
+  ])('%s -> %s', (json, want) => expect(deviceFromRoute(json)).toBe(want));
+});
+
+describe.skipIf(canRun)('pod veth from IP or namespace', () => {
+  it('route lookup finds the routed pod only; the namespace search finds the bridged one; together both', async () => {
+    const [routed, bridged] = pods;
+    const want = (p: (typeof pods)[number]) => ({ ifindex: ifindexOf(p.hostIf), ifname: p.hostIf });
+    expect(await routeVethResolver(routed.ip)).toEqual(want(routed));
+    expect(await routeVethResolver(bridged.ip)).toBeNull();
+    expect(await netnsVethResolver()(bridged.ip)).toEqual(want(bridged));
+    const both = podVethResolver();
+    expect(await both(routed.ip)).toEqual(want(routed));
+    expect(await both(bridged.ip)).toEqual(want(bridged));
+    expect(await both(`${subnet}.99`)).toBeNull();
+  });
+
+  it.skipIf(kernelSkipReason)('the enforcer attaches tc programs to both veths and detaches them when the pods go', async () => {
+    const pinRoot = uniquePinRoot().replace('weft-test-', 'wag-veth-');
+    const dp = await LibbpfDatapath.open({ pinRoot });
+    const log = createLogger({ level: 'silent' });
+    const enforcer = new Enforcer({ datapath: dp, compile, resolveVeth: podVethResolver(), log, nodeName: 'node-1', debounceMs: 20 });
+    const snapshot = (names: string[]) => ({
+      namespaces: [{ name: 'shop', labels: { 'kubernetes.io/metadata.name': 'shop' } }],
+      pods: pods.filter((p) => names.includes(p.name)).map((p) => kubePod('shop', p.name, p.name === 'routed' ? 'db' : 'web', p.ip)),
+      policies: [],
+      crds: { adminNetworkPolicies: false, baselineAdminNetworkPolicies: false },
+    });
+    try {
+      enforcer.seedInventory(snapshot(['routed', 'bridged']));
+      await enforcer.applyBundle(enforcer.prepare({ siteId: SITE, generation: 1, issuedAt: '2026-11-29T00:00:00Z', policyVersion: 1, policies: [dbFromWeb] }));
+      expect(enforcer.attached.map((e) => e.ifname).sort()).toEqual(pods.map((p) => p.hostIf).sort());
+      for (const p of pods) expect(dp.attached(ifindexOf(p.hostIf))).toBe(true);
+
+      enforcer.setInventory(snapshot(['routed']));
+      await waitFor(() => enforcer.attached.length === 1, 10_000, 'detach of the bridged pod');
+      await enforcer.idle();
+      expect(dp.attached(ifindexOf(pods[1].hostIf))).toBe(false);
+      expect(dp.attached(ifindexOf(pods[0].hostIf))).toBe(true);
+
+      // The pod's namespace is deleted with its veth before the inventory says so: detach must not throw.
+      const routedIf = pods[0].hostIf;
+      ip('netns', 'del', pods[0].netns);
+      await waitFor(() => { try { readFileSync(`/sys/class/net/${routedIf}/ifindex`); return false; } catch { return true; } }, 10_000, 'veth gone');
+      enforcer.setInventory(snapshot([]));
+      await waitFor(() => enforcer.attached.length === 0, 10_000, 'detach of the vanished pod');
+    } finally {
+      await enforcer.close();
+      for (const e of enforcer.attached) await dp.detach(e).catch(() => undefined);
+      await dp.close();
+      LibbpfDatapath.unpin(pinRoot);
+    }
+  });
+});
