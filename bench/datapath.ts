@@ -2,102 +2,69 @@
 // nftables (hashed set), same rules, two pods in network namespaces over veth and a bridge:
 // iperf3 throughput (4 streams and 1), sockperf UDP ping-pong latency (p50, p99), and the
 // programs' ns per packet under BPF_PROG_TEST_RUN against the rule count. Needs root.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LibbpfDatapath } from '../bpf/libbpf-datapath.ts';
-import { frame } from '../bpf/packet.ts';
 import { Topology } from '../bpf/testing/netns.ts';
 import { median, table, writeReport } from './lib/report.ts';
-import { iptablesRules, IPERF_PORT, nftRules, SOCKPERF_PORT, weftTables } from './datapath/rules.ts';
+import { measurePerPacket, PATHS, type PerPacket } from './datapath/per-packet.ts';
+import { measurePaired, type PairedResult } from './datapath/paired.ts';
+import { iptablesRules, nftRules, peerCount, weftTables } from './datapath/rules.ts';
+import { inNs, sample, servers, type Sample } from './datapath/tools.ts';
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const RUNS = Number(process.env.BENCH_RUNS ?? 4);
+/** A/B pairs of no policy and Weft at 10k rules, for the targets. */
+const PAIRS = Number(process.env.BENCH_PAIRS ?? 12);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const PER_PACKET_ROUNDS = Number(process.env.BENCH_PER_PACKET_ROUNDS ?? 30);
 const RULE_COUNTS = [1000, 10_000, 100_000];
 
 interface Record {
   impl: 'none' | 'weft' | 'iptables' | 'nftables';
   rules: number;
+  /** Medians over the runs; *_min / *_max: the spread of the runs. */
   throughput_gbps: number;
+  throughput_gbps_min: number;
+  throughput_gbps_max: number;
   throughput_1stream_gbps: number;
   latency_p50_us: number;
+  latency_p50_us_min: number;
+  latency_p50_us_max: number;
   latency_p99_us: number;
+  latency_p99_us_min: number;
+  latency_p99_us_max: number;
   runs: number;
 }
 
 const log = (m: string) => process.stderr.write(`bench:datapath: ${m}\n`);
-const inNs = (netns: string, cmd: string[], input?: string) => execFileSync('ip', ['netns', 'exec', netns, ...cmd], { encoding: 'utf8', input, maxBuffer: 64 << 20, stdio: ['pipe', 'pipe', 'pipe'] });
-
-function iperf(topo: Topology, streams: number): number {
-  const [c, s] = topo.pods;
-  const out = JSON.parse(inNs(c.netns, ['iperf3', '-c', s.ip, '-p', String(IPERF_PORT), '-t', String(SECONDS), '-P', String(streams), '-J'])) as { end: { sum_received: { bits_per_second: number } } };
-  return out.end.sum_received.bits_per_second / 1e9;
-}
-
-/** sockperf ping-pong: its percentiles are of one-way latency (RTT / 2), in µs. */
-function sockperf(topo: Topology): { p50: number; p99: number } {
-  const [c, s] = topo.pods;
-  const out = inNs(c.netns, ['sockperf', 'pp', '-i', s.ip, '-p', String(SOCKPERF_PORT), '-t', String(SECONDS)]);
-  const pct = (p: string) => Number(new RegExp(`percentile ${p} =\\s+([\\d.]+)`).exec(out)?.[1] ?? NaN);
-  return { p50: pct('50.000'), p99: pct('99.000') };
-}
-
-interface Sample {
-  gbps4: number;
-  gbps1: number;
-  p50: number;
-  p99: number;
-}
-
-function sample(topo: Topology): Sample {
-  return { gbps4: iperf(topo, 4), gbps1: iperf(topo, 1), ...sockperf(topo) };
-}
 
 function summarize(impl: Record['impl'], rules: number, samples: Sample[]): Record {
+  const stat = (f: (s: Sample) => number) => {
+    const xs = samples.map(f);
+    return [round(median(xs), 2), round(Math.min(...xs), 2), round(Math.max(...xs), 2)];
+  };
+  const [gbps, gbpsMin, gbpsMax] = stat((s) => s.gbps4);
+  const [p50, p50Min, p50Max] = stat((s) => s.p50);
+  const [p99, p99Min, p99Max] = stat((s) => s.p99);
   return {
     impl,
     rules,
-    throughput_gbps: round(median(samples.map((s) => s.gbps4)), 2),
+    throughput_gbps: gbps,
+    throughput_gbps_min: gbpsMin,
+    throughput_gbps_max: gbpsMax,
     throughput_1stream_gbps: round(median(samples.map((s) => s.gbps1)), 2),
-    latency_p50_us: round(median(samples.map((s) => s.p50)), 2),
-    latency_p99_us: round(median(samples.map((s) => s.p99)), 2),
+    latency_p50_us: p50,
+    latency_p50_us_min: p50Min,
+    latency_p50_us_max: p50Max,
+    latency_p99_us: p99,
+    latency_p99_us_min: p99Min,
+    latency_p99_us_max: p99Max,
     runs: samples.length,
   };
 }
 
 const round = (x: number, d: number) => Math.round(x * 10 ** d) / 10 ** d;
-
-function servers(topo: Topology): ChildProcess[] {
-  const s = topo.pods[1];
-  return [
-    spawn('ip', ['netns', 'exec', s.netns, 'iperf3', '-s', '-p', String(IPERF_PORT)], { stdio: 'ignore' }),
-    spawn('ip', ['netns', 'exec', s.netns, 'sockperf', 'sr', '-i', s.ip, '-p', String(SOCKPERF_PORT)], { stdio: 'ignore' }),
-  ];
-}
-
-/**
- * ns per packet of the programs: a new flow walks every lookup (denied, so it stays new and is
- * reported on the ring buffer); an established one stops at conntrack. Runs are short enough for
- * the ring buffer to take every event, and drained between runs, so the deny path pays for its report.
- */
-function progTestRun(dp: LibbpfDatapath, pair: { client: string; server: string }, rules: number): { path: string; ns: number }[] {
-  const repeat = 10_000;
-  const fresh = frame({ proto: 6, src: pair.client, dst: pair.server, sport: 40000, dport: 9 });
-  const established = frame({ proto: 6, src: pair.client, dst: pair.server, sport: 40001, dport: IPERF_PORT });
-  dp.testRun('ingress', established);
-  const med = (f: Buffer) =>
-    median(
-      Array.from({ length: 21 }, () => {
-        dp.drainEvents();
-        return dp.testRun('ingress', f, repeat).durationNs;
-      }),
-    );
-  return [
-    { path: rules ? 'new flow: policy lookup, denied, reported' : 'new flow: no policy selects the pod', ns: med(fresh) },
-    { path: 'established: conntrack hit', ns: med(established) },
-  ];
-}
 
 /** One way to filter the server's traffic: set it up, measure, take it down. */
 interface Config {
@@ -115,14 +82,15 @@ async function main(): Promise<void> {
   const topo = Topology.create(['client', 'server'], 84);
   const pair = { client: topo.pods[0].ip, server: topo.pods[1].ip };
   const node = topo.node;
-  const pinRoot = `/sys/fs/bpf/weft-bench-${process.pid}`;
-  const tmp = mkdtempSync(join(tmpdir(), 'weft-bench-'));
+  const pinRoot = `/sys/fs/bpf/wdp-bench-${process.pid}`;
+  const tmp = mkdtempSync(join(tmpdir(), 'wdp-bench-'));
   const procs = servers(topo);
   let dp: LibbpfDatapath | undefined;
   const cleanup = async () => {
     for (const p of procs) p.kill();
     await dp?.close();
     LibbpfDatapath.unpin(pinRoot);
+    for (const rules of [0, ...RULE_COUNTS]) LibbpfDatapath.unpin(`${pinRoot}-pp-${rules}`);
     topo.destroy();
     rmSync(tmp, { recursive: true, force: true });
   };
@@ -144,6 +112,13 @@ async function main(): Promise<void> {
       f();
       log(`${what} in ${Date.now() - t0} ms`);
     };
+    const attachAll = async () => {
+      for (const p of topo.pods) await weft.attach({ pod: p.name, ifindex: p.ifindex, ips: [p.ip] });
+    };
+    const detachAll = async () => {
+      for (const p of topo.pods) await weft.detach({ pod: p.name, ifindex: p.ifindex, ips: [] });
+      weft.flushConntrack();
+    };
     const configs: Config[] = [
       { impl: 'none', rules: 0, up: async () => undefined, down: async () => undefined },
       ...[0, ...RULE_COUNTS].map((rules): Config => ({
@@ -153,12 +128,9 @@ async function main(): Promise<void> {
           const t0 = Date.now();
           await weft.apply(weftTables(pair, rules), gen++);
           log(`weft: applied ${rules} rules in ${Date.now() - t0} ms`);
-          for (const p of topo.pods) await weft.attach({ pod: p.name, ifindex: p.ifindex, ips: [p.ip] });
+          await attachAll();
         },
-        down: async () => {
-          for (const p of topo.pods) await weft.detach({ pod: p.name, ifindex: p.ifindex, ips: [] });
-          weft.flushConntrack();
-        },
+        down: detachAll,
       })),
       ...RULE_COUNTS.map((rules): Config => ({
         impl: 'iptables',
@@ -190,13 +162,16 @@ async function main(): Promise<void> {
       })),
     ];
 
-    // Round-robin over the configurations, so load from other work on the machine spreads over all of them.
+    // Round-robin over the configurations, starting one further each run, so drift of the shared
+    // machine spreads over all of them and none always follows the same neighbour.
+    const load = [loadavg()[0]];
     const samples = new Map<Config, Sample[]>(configs.map((c) => [c, []]));
     for (let run = 1; run <= RUNS; run++) {
-      for (const c of configs) {
+      for (let j = 0; j < configs.length; j++) {
+        const c = configs[(j + run - 1) % configs.length];
         await c.up();
         try {
-          const s = sample(topo);
+          const s = sample(topo, run, SECONDS);
           samples.get(c)!.push(s);
           log(`run ${run}/${RUNS} ${c.impl} ${c.rules}: ${JSON.stringify(s)}`);
         } finally {
@@ -205,48 +180,64 @@ async function main(): Promise<void> {
       }
     }
     const records = configs.map((c) => summarize(c.impl, c.rules, samples.get(c)!));
-
-    const perPacket: { rules: number; path: string; ns: number }[] = [];
-    for (const rules of [0, ...RULE_COUNTS]) {
-      await weft.apply(weftTables(pair, rules), gen++);
-      for (const r of progTestRun(weft, pair, rules)) perPacket.push({ rules, ...r });
-      weft.flushConntrack();
-    }
-    report(records, perPacket);
+    const raw = configs.map((c) => ({ impl: c.impl, rules: c.rules, samples: samples.get(c)! }));
+    await weft.apply(weftTables(pair, 10_000), gen++);
+    const paired = await measurePaired(topo, { up: attachAll, down: detachAll }, PAIRS, SECONDS, log);
+    await dp.close();
+    dp = undefined;
+    const perPacket = await measurePerPacket(pair, [0, ...RULE_COUNTS], PER_PACKET_ROUNDS, `${pinRoot}-pp`, log);
+    load.push(loadavg()[0]);
+    report(records, raw, paired, perPacket, load);
   } finally {
     await cleanup();
   }
 }
 
-function report(records: Record[], perPacket: { rules: number; path: string; ns: number }[]): void {
-  const none = records.find((r) => r.impl === 'none')!;
-  const weft10k = records.find((r) => r.impl === 'weft' && r.rules === 10_000)!;
-  const flat = (path: string) => {
+type Raw = { impl: Record['impl']; rules: number; samples: Sample[] }[];
+
+function report(records: Record[], raw: Raw, ab: PairedResult, perPacket: PerPacket[], load: number[]): void {
+  const spread = (med: number, min: number, max: number) => `${med} (${min}–${max})`;
+  const flat = (path: PerPacket['path']) => {
     const xs = perPacket.filter((p) => p.path === path && p.rules >= 1000).map((p) => p.ns);
     return round((Math.max(...xs) / Math.min(...xs) - 1) * 100, 1);
   };
+  const [flatPolicy, flatEst] = [flat('policy'), flat('established')];
+  const mark = (ok: boolean) => (ok ? '✓' : '✗');
   const markdown = [
     table(
-      ['impl', 'rules', 'TCP Gbit/s (4 streams)', 'TCP Gbit/s (1 stream)', 'p50 µs', 'p99 µs'],
-      records.map((r) => [r.impl, r.rules, r.throughput_gbps, r.throughput_1stream_gbps, r.latency_p50_us, r.latency_p99_us]),
+      ['impl', 'rules', 'TCP Gbit/s, 4 streams: median (min–max)', 'TCP Gbit/s, 1 stream', 'p50 µs: median (min–max)', 'p99 µs: median (min–max)'],
+      records.map((r) => [r.impl, r.rules, spread(r.throughput_gbps, r.throughput_gbps_min, r.throughput_gbps_max), r.throughput_1stream_gbps, spread(r.latency_p50_us, r.latency_p50_us_min, r.latency_p50_us_max), spread(r.latency_p99_us, r.latency_p99_us_min, r.latency_p99_us_max)]),
     ),
     '',
-    table(['rules', 'path', 'ns / packet (BPF_PROG_TEST_RUN)'], perPacket.map((p) => [p.rules, p.path, p.ns])),
+    table(
+      ['rules', 'peers', 'path', 'ns / packet: median (p25–p75)'],
+      perPacket.map((p) => [p.rules, p.rules ? peerCount(p.rules) : 0, PATHS[p.path], spread(p.ns, p.ns_p25, p.ns_p75)]),
+    ),
     '',
-    `Targets: at 10k rules Weft keeps ${round((weft10k.throughput_gbps / none.throughput_gbps) * 100, 1)}% of no-policy throughput (target ≥ 97%) ` +
-      `and adds ${round(weft10k.latency_p50_us - none.latency_p50_us, 2)} µs p50 (target ≤ 5 µs); ` +
-      `ns per packet varies ${flat('new flow: policy lookup, denied, reported')}% from 1k to 100k rules on the policy path and ${flat('established: conntrack hit')}% on the established path (target ≤ 10%).`,
+    'Targets:',
+    '',
+    `- throughput at 10k rules: ${ab.throughput_pct}% of no policy ${mark(ab.throughput_pct >= 97)} (target ≥ 97%): median of ${ab.pairs} A/B pairs (quartiles ${ab.throughput_pct_p25}–${ab.throughput_pct_p75}%).`,
+    `- added p50 latency at 10k rules: ${ab.added_p50_us} µs ${mark(ab.added_p50_us <= 5)} (target ≤ 5 µs): median of the same pairs (quartiles ${ab.added_p50_us_p25}–${ab.added_p50_us_p75} µs).`,
+    `- ns per packet from 1k to 100k rules: varies ${flatPolicy}% on the policy path ${mark(flatPolicy <= 10)} and ${flatEst}% on the established path ${mark(flatEst <= 10)} (target ≤ 10%).`,
     '',
     'iptables: one linear chain in FORWARD that every packet to the server walks (bridged traffic via br_netfilter, no ESTABLISHED shortcut); ' +
-      'nftables: the same pairs in one hashed set in the bridge family. Weft keeps flows in its own conntrack, so after the first packet of a flow it stops at one hash lookup. ' +
-      'Latency is sockperf UDP ping-pong, one-way (RTT / 2). The machine is shared: other work on it shows as noise, mostly in p99.',
+      'nftables: the same pairs in one hashed set in the bridge family. Weft keeps flows in its own conntrack, so after the first packet of a flow it stops at one hash lookup; ' +
+      'host addresses and single-port rules are hash lookups too, only CIDRs and port ranges walk an LPM trie. ' +
+      'Latency is sockperf UDP ping-pong, one-way (RTT / 2). Throughput and latency depend on the two vCPUs that iperf3, the kernel and the other work on the machine share: ' +
+      "the spread columns show how much one run differs from the next; the per-packet table is the programs' own cost, measured without that noise.",
   ].join('\n');
   writeReport({
     name: 'datapath',
     title: 'Datapath: Weft eBPF vs iptables vs nftables',
-    method: `\`npm run bench:datapath\` (root). Two pods in network namespaces joined by veth pairs to a bridge in a node namespace. Each configuration: ${RUNS} runs of iperf3 (${SECONDS} s, 4 streams and 1) and sockperf ping-pong (${SECONDS} s); the table shows medians. Rules: N (peer, TCP port) pairs that do not match the client, then the client's two ports, then drop.`,
+    method:
+      '`flock /tmp/weft-bench.lock npm run bench:datapath` (root). Two pods in network namespaces joined by veth pairs to a bridge in a node namespace. ' +
+      `${RUNS} runs; each run measures every configuration once, in rotating order: iperf3 (${SECONDS} s, 4 streams, then 1) and sockperf ping-pong (${SECONDS} s). The tables show the median of the runs and their spread. ` +
+      "Rules: N (peer, TCP port) pairs that do not match the client, over N/10 peers (each in the ipcache), then the client's two ports, then drop. " +
+      `Targets: ${PAIRS} A/B pairs of no policy and Weft at 10k rules, alternating (AB, BA, ...), each side iperf3 4 streams and sockperf for ${SECONDS} s. ` +
+      `Per packet: BPF_PROG_TEST_RUN of the server's ingress program, every rule count loaded at once in its own maps, ${PER_PACKET_ROUNDS} interleaved rounds of 50 000 runs each. ` +
+      `1-minute load average ${round(load[0], 1)} at the start, ${round(load[1], 1)} at the end (the machine is shared).`,
     markdown,
-    results: { records, perPacket },
+    results: { records, paired: ab, perPacket, raw, load },
   });
   log('wrote bench/results/datapath.json and docs/benchmarks.md');
 }

@@ -4,43 +4,31 @@
 // compiled tables of the generation the switch names (never a mix), and the next start must resume the
 // last-known-good: adopt it when the kernel already holds it, else apply it.
 import { execFileSync, spawn, type ChildProcessByStdio } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { SOURCE_ARTIFACTS } from '../bpf/artifacts.ts';
 import { encodeTables } from '../bpf/libbpf-datapath.ts';
 import * as L from '../bpf/layout.ts';
 import { kernelSkipReason, uniquePinRoot } from '../bpf/testing/kernel.ts';
 import { openStore, type JsonValue } from '../offline-store/index.ts';
 import { crashInventory, crashTables } from './testdata/crash-fleet.ts';
+import { bundleForTest, type TestBundle } from './testing/bundle.ts';
 import { enrollStore, hubKey } from './testing/fixtures.ts';
 
 const ROUNDS = Number(process.env.WAG_CRASH_ROUNDS ?? 100);
-const repo = join(import.meta.dirname, '..');
 const pinRoot = uniquePinRoot().replace('weft-test-', 'wag-crash-');
 const work = mkdtempSync(join(tmpdir(), 'weft-wag-crash-'));
-// Bundled once, so each of the 100 starts costs a node start, not a TypeScript compile. It lives under
-// node_modules so its package imports resolve; the BPF artifacts are found through WEFT_BPF_ARTIFACTS.
-const buildDir = join(repo, 'node_modules', '.cache', `weft-wag-crash-${process.pid}`);
-const child = join(buildDir, 'crash-agent.mjs');
-const artifacts = join(work, 'artifacts');
+let agentBin: TestBundle | undefined;
 
 beforeAll(async () => {
-  if (kernelSkipReason) return;
-  await build({ entryPoints: [join(import.meta.dirname, 'testdata/crash-agent.ts')], outfile: child, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'error' });
-  mkdirSync(artifacts);
-  // Copies, not links: the same code and objects in every round, even if the tree is rebuilt meanwhile.
-  copyFileSync(SOURCE_ARTIFACTS.addon, join(artifacts, 'weft_bpf.node'));
-  copyFileSync(SOURCE_ARTIFACTS.objects.podEgress, join(artifacts, 'pod_egress.o'));
-  copyFileSync(SOURCE_ARTIFACTS.objects.podIngress, join(artifacts, 'pod_ingress.o'));
+  if (!kernelSkipReason) agentBin = await bundleForTest(join(import.meta.dirname, 'testdata/crash-agent.ts'), 'crash-agent');
 }, 60_000);
 
 afterAll(() => {
   rmSync(pinRoot, { recursive: true, force: true });
-  rmSync(buildDir, { recursive: true, force: true });
+  agentBin?.cleanup();
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -80,7 +68,7 @@ type Child = ChildProcessByStdio<Writable, Readable, Readable>;
 /** Runs the agent until `kill` says when; resolves with every line it printed. */
 function round(dataDir: string, onLine: (line: string, c: Child) => void): Promise<string[]> {
   return new Promise((resolve, reject) => {
-    const c = spawn(process.execPath, [child, dataDir, pinRoot], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, WEFT_BPF_ARTIFACTS: artifacts } });
+    const c = spawn(process.execPath, [agentBin!.file, dataDir, pinRoot], { stdio: ['pipe', 'pipe', 'pipe'], env: agentBin!.env });
     const lines: string[] = [];
     let buf = '';
     let err = '';

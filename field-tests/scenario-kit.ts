@@ -44,6 +44,11 @@ export interface SiteView {
   acks: { generation: number; result: 'applied' | 'rejected'; code: string | null }[];
 }
 
+/** The answer of POST /v1/rollouts, /v1/rollouts/rollback and GET /v1/rollouts/:id (the parts the scenarios read). */
+export interface RolloutStatus {
+  rollout: { id: number; kind: string; state: string; reason: string | null };
+}
+
 export const siteView = (hub: HubProcess, id: string) => hub.call<SiteView>('GET', `/v1/sites/${id}`);
 
 /** Pushes a policy version; returns its number. */

@@ -35,8 +35,9 @@ export function agentSettings(extra: AgentSettings = {}): AgentSettings {
     stateFile: STATE_FILE,
     // The serial console shows each state change as one readable line.
     console: '/dev/ttyS0',
-    // tmpfs, root-owned: the single binary's addons are extracted afresh at each boot.
-    assetDir: '/run/weft/assets',
+    // The single binary's addons go to the data partition: /run is mounted noexec, so a shared
+    // object there cannot be mapped. Content-hashed, so later boots reuse what the first extracted.
+    assetDir: `${DATA_DIR}/assets`,
     ...extra,
   };
 }

@@ -6,7 +6,7 @@ import { ImageError } from './errors.ts';
 const PACKAGE_OF: Record<string, string> = {
   debootstrap: 'debootstrap', sfdisk: 'fdisk', 'mkfs.ext4': 'e2fsprogs', 'mkfs.vfat': 'dosfstools',
   mcopy: 'mtools', mmd: 'mtools', mdel: 'mtools', mtype: 'mtools', 'qemu-img': 'qemu-utils',
-  'qemu-system-x86_64': 'qemu-system-x86',
+  'qemu-system-x86_64': 'qemu-system-x86', socat: 'socat',
 };
 
 export function sh(cmd: string, args: string[], opts: ExecFileSyncOptions = {}): string {

@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, existsSync } from 'node:fs';
 import { ImageError } from './errors.ts';
+import { sh } from './exec.ts';
 
 export const OVMF = '/usr/share/ovmf/OVMF.fd';
 
@@ -38,7 +39,9 @@ export interface Vm {
 }
 
 export function qemuArgs(o: BootOptions): string[] {
-  const fwd = o.forwards.map((f) => `,guestfwd=tcp:${f.guest}:${f.guestPort}-tcp:127.0.0.1:${f.hostPort}`).join('');
+  // cmd: runs socat per guest connection. A `-tcp:host:port` target would be ONE host connection
+  // opened when qemu starts, so a reconnect (or a broker's idle timeout) would cut the guest off.
+  const fwd = o.forwards.map((f) => `,guestfwd=tcp:${f.guest}:${f.guestPort}-cmd:socat - TCP:127.0.0.1:${f.hostPort}`).join('');
   return [
     '-machine', 'q35', '-m', String(o.memMiB ?? 1024), '-smp', String(o.cpus ?? 2),
     // TCG by default: nested KVM in sandboxes often opens /dev/kvm and then fails to emulate.
@@ -53,6 +56,7 @@ export function qemuArgs(o: BootOptions): string[] {
 
 export function bootImage(o: BootOptions): Vm {
   if (!existsSync(OVMF)) throw new ImageError('IMAGE_TOOL_MISSING', `${OVMF} is missing`, 'apt-get install ovmf (npm run setup does it as root)');
+  if (o.forwards.length) sh('socat', ['-V']);
   const proc = spawn('qemu-system-x86_64', qemuArgs(o), { stdio: ['ignore', 'pipe', 'pipe'] });
   const startedAt = Date.now();
   let out = '';

@@ -170,3 +170,76 @@ ingress: [{action: Allow, from: [{namespaces: {}}]}]`, audit) + tenantBaseline);
     expect(verdict(w, flow('app-b/api', 'app-a/web', 'TCP', 80)).audit).toEqual([ref('NetworkPolicy', 'app-b/no-egress', 'isolation')]);
   });
 });
+
+// The network-policy-api conformance suite's scenarios (conformance/tests: core-integration and
+// core-priority), on its own namespaces and pods, written in v1alpha1. Verdicts from the suite's text.
+describe('network-policy-api conformance scenarios', () => {
+  const houses = ['gryffindor', 'slytherin'].map((h) => `
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: network-policy-conformance-${h}, labels: {conformance-house: ${h}}}`).join('');
+  const pods = [['gryffindor', 'harry-potter'], ['slytherin', 'draco-malfoy']].flatMap(([h, name]) => [0, 1].map((i) => `
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: ${name}-${i}, namespace: network-policy-conformance-${h}, labels: {conformance-house: ${h}}}`)).join('');
+  const hogwarts = houses + pods;
+  const G = 'network-policy-conformance-gryffindor';
+  const S = 'network-policy-conformance-slytherin';
+  const toGryffindor = [flow(`${S}/draco-malfoy-0`, `${G}/harry-potter-0`, 'TCP', 80), flow(`${S}/draco-malfoy-1`, `${G}/harry-potter-0`, 'TCP', 8080)];
+  const toSlytherin = [flow(`${G}/harry-potter-0`, `${S}/draco-malfoy-0`, 'TCP', 80), flow(`${G}/harry-potter-1`, `${S}/draco-malfoy-0`, 'TCP', 8080)];
+  const slytherinPeer = '{pods: {namespaceSelector: {matchLabels: {conformance-house: slytherin}}, podSelector: {matchLabels: {conformance-house: slytherin}}}}';
+  const gryffindorPods = 'subject: {pods: {namespaceSelector: {matchLabels: {conformance-house: gryffindor}}, podSelector: {matchLabels: {conformance-house: gryffindor}}}}';
+
+  describe('core integration: ANP, then NetworkPolicy, then BANP', () => {
+    const passExample = (ingress: string, egress: string) => anp('pass-example', 10, `subject: {namespaces: {matchLabels: {conformance-house: gryffindor}}}
+ingress: [{name: deny-all-ingress-from-slytherin, action: ${ingress}, from: [{namespaces: {matchLabels: {conformance-house: slytherin}}}]}]
+egress: [{name: deny-all-egress-to-slytherin, action: ${egress}, to: [{namespaces: {matchLabels: {conformance-house: slytherin}}}]}]`);
+    const allowSlytherin = np(G, 'allow-gress-from-to-slytherin-to-gryffindor', `podSelector:
+policyTypes: [Ingress, Egress]
+ingress: [{from: [{namespaceSelector: {matchLabels: {conformance-house: slytherin}}}]}]
+egress: [{to: [{namespaceSelector: {matchLabels: {conformance-house: slytherin}}}]}]`);
+    const baseline = banp(`subject: {namespaces: {matchLabels: {conformance-house: gryffindor}}}
+ingress: [{name: deny-all-ingress-from-slytherin, action: Deny, from: [{namespaces: {matchLabels: {conformance-house: slytherin}}}]}]
+egress: [{name: deny-all-egress-to-slytherin, action: Deny, to: [{namespaces: {matchLabels: {conformance-house: slytherin}}}]}]`);
+    it.each([
+      ['the ANP denies slytherin -> gryffindor over the NetworkPolicy allow', passExample('Deny', 'Deny') + allowSlytherin + baseline, toGryffindor, denied],
+      ['the ANP denies gryffindor -> slytherin over the NetworkPolicy allow', passExample('Deny', 'Deny') + allowSlytherin + baseline, toSlytherin, denied],
+      ['ingress rule changed to Pass: the NetworkPolicy allow takes effect', passExample('Pass', 'Deny') + allowSlytherin + baseline, toGryffindor, allowed],
+      ['egress rule changed to Pass: the NetworkPolicy allow takes effect', passExample('Pass', 'Pass') + allowSlytherin + baseline, toSlytherin, allowed],
+      ['NetworkPolicy deleted: the passed ingress meets the BANP deny', passExample('Pass', 'Pass') + baseline, toGryffindor, denied],
+      ['NetworkPolicy deleted: the passed egress meets the BANP deny', passExample('Pass', 'Pass') + baseline, toSlytherin, denied],
+    ])('%s', (_name, p, flows, want) => {
+      const w = load(hogwarts + p);
+      for (const f of flows) expect(pick(verdict(w, f)), JSON.stringify(f)).toEqual(want);
+    });
+  });
+
+  describe('core priority: the lower number wins', () => {
+    const deny50 = anp('priority-50-example', 50, `${gryffindorPods}
+ingress: [{name: deny-all-ingress-from-slytherin, action: Deny, from: [${slytherinPeer}]}]
+egress: [{name: deny-all-egress-to-slytherin, action: Deny, to: [${slytherinPeer}]}]`);
+    const pass = (priority: number) => anp('old-priority-60-new-priority-40-example', priority, `${gryffindorPods}
+ingress: [{name: pass-all-ingress-from-slytherin, action: Pass, from: [${slytherinPeer}]}]
+egress: [{name: pass-all-egress-to-slytherin, action: Pass, to: [${slytherinPeer}]}]`);
+    const baseline = banp(`${gryffindorPods}
+ingress: [{name: allow-all-ingress-from-slytherin, action: Allow, from: [${slytherinPeer}]}]
+egress: [{name: allow-all-egress-to-slytherin, action: Allow, to: [${slytherinPeer}]}]`);
+    it.each([
+      ['Deny at 50 before Pass at 60: ingress denied', deny50 + pass(60) + baseline, toGryffindor, denied],
+      ['Deny at 50 before Pass at 60: egress denied', deny50 + pass(60) + baseline, toSlytherin, denied],
+      ['Pass moved to 40: ingress passed to the BANP allow', deny50 + pass(40) + baseline, toGryffindor, allowed],
+      ['Pass moved to 40: egress passed to the BANP allow', deny50 + pass(40) + baseline, toSlytherin, allowed],
+    ])('%s', (_name, p, flows, want) => {
+      const w = load(hogwarts + p);
+      for (const f of flows) expect(pick(verdict(w, f)), JSON.stringify(f)).toEqual(want);
+    });
+
+    it('attributes the pass-through to the BANP rule by name and index', () => {
+      const w = load(hogwarts + deny50 + pass(40) + baseline);
+      expect(verdict(w, toGryffindor[0]).decidedBy).toEqual(ref('BaselineAdminNetworkPolicy', 'default', 'ingress[0]'));
+      expect(verdict(w, toSlytherin[0]).decidedBy).toEqual(ref('BaselineAdminNetworkPolicy', 'default', 'egress[0]'));
+    });
+  });
+});

@@ -47,12 +47,16 @@ export function keyIdOf(publicKey: KeyObject): string {
   return createHash('sha256').update(der.subarray(der.length - 32)).digest('hex').slice(0, 16);
 }
 
+/** Key id per signing key: deriving it costs as much as the signature, and a hub signs thousands per push. */
+const signerIds = new WeakMap<KeyObject, string>();
+
 export function signBundle(payload: BundlePayload, privateKey: KeyObject): SignedBundle {
   const body = canonicalJson(payload);
-  const pub = createPublicKey(privateKey);
+  let keyId = signerIds.get(privateKey);
+  if (keyId === undefined) signerIds.set(privateKey, (keyId = keyIdOf(createPublicKey(privateKey))));
   return {
     format: BUNDLE_FORMAT,
-    keyId: keyIdOf(pub),
+    keyId,
     payload: body,
     signature: sign(null, Buffer.from(body, 'utf8'), privateKey).toString('base64'),
   };

@@ -133,15 +133,14 @@ export function compile(policies: PolicySet, inventory: Inventory, options: Comp
     }
     const functions: PortFunction[] = [generic];
     const genericConstant = isConstant(generic);
-    const entries: RuleEntry[] = [];
+    const before = rules.length;
     for (const peer of ids.list) {
       const c = classOf.get(peer) ?? 0;
       if (c === 0 && genericConstant) continue;
-      emit(entries, id, peer.id, (functions[c] ??= functionOf(peer)), dflt);
+      emit(rules, id, peer.id, (functions[c] ??= functionOf(peer)), dflt);
     }
-    if (entries.length === 0 && dflt.verdict === VERDICT_ALLOW && dflt.ruleId === 0 && dflt.auditRuleId === 0) return SET_NONE;
+    if (rules.length === before && dflt.verdict === VERDICT_ALLOW && dflt.ruleId === 0 && dflt.auditRuleId === 0) return SET_NONE;
     sets.push({ id, direction: dir, default: dflt });
-    for (const e of entries) rules.push(e);
     return id;
   };
 

@@ -47,7 +47,11 @@ function sideWords(s: SideExplanation): string {
   let why: string;
   if (s.by === null) {
     const applied = [...s.admin.map((n) => `AdminNetworkPolicy ${n}`), ...(s.baseline ? ['the BaselineAdminNetworkPolicy'] : [])];
-    why = applied.length === 0 ? `no policy selects ${s.pod} for ${s.direction}: default allow` : `no rule of ${applied.join(', ')} matched (or an ANP passed) and no NetworkPolicy isolates it: default allow`;
+    // With nothing decided, every NetworkPolicy that selects the pod is in audit mode (an enforced one isolates).
+    const isolation = s.network.length === 0 ? 'no NetworkPolicy isolates it' : `NetworkPolicy ${s.network.join(', ')} isolate${s.network.length > 1 ? '' : 's'} it in audit mode only`;
+    why = applied.length === 0 && s.network.length === 0
+      ? `no policy selects ${s.pod} for ${s.direction}: default allow`
+      : `${applied.length > 0 ? `no rule of ${applied.join(', ')} matched (or an ANP passed) and ` : ''}${isolation}: default allow`;
   } else if (s.by.rule === 'isolation') {
     why = `${s.pod} is isolated for ${s.direction} by NetworkPolicy ${s.network.join(', ')} and no ${s.direction} rule of ${s.network.length > 1 ? 'them' : 'it'} matches`;
   } else {

@@ -3,6 +3,7 @@ export { PolicyError, formatError, type PolicyErrorCode, type Where } from './er
 export { parseManifests, type ManifestObject, type ManifestText } from './parse.ts';
 export { loadPolicies, makePolicySet, NAMESPACE_NAME_LABEL, type Loaded } from './load.ts';
 export type { Policy, PolicySet, Rule, RuleRef, Peer, PortSpec, Selector, Direction, Action, PolicyKind } from './model.ts';
+export { enforceAudited } from './model.ts';
 export { evaluate, type Flow } from './evaluate.ts';
 export { EndpointError, type EndpointErrorCode } from './context.ts';
 export type { Verdict, DecidedBy } from './verdict.ts';

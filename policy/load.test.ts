@@ -27,7 +27,8 @@ ingress: [{ports: [{port: 443}, {port: 443, endPort: 80}]}]`)}`;
   });
 
   it.each([
-    ['unknown kind', 'apiVersion: v1\nkind: Service\nmetadata: {name: x}', 'POLICY_UNKNOWN_KIND', 'kind'],
+    ['unknown kind: another CNI policy', 'apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: x}', 'POLICY_UNKNOWN_KIND', 'kind'],
+    ['unknown kind: a typo', 'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicys\nmetadata: {name: x}', 'POLICY_UNKNOWN_KIND', 'kind'],
     ['wrong apiVersion', 'apiVersion: networking.k8s.io/v1beta1\nkind: NetworkPolicy\nmetadata: {name: x}\nspec: {}', 'POLICY_UNKNOWN_API_VERSION', 'apiVersion'],
     ['missing name', 'apiVersion: v1\nkind: Pod\nmetadata: {namespace: x}', 'POLICY_MISSING_FIELD', 'metadata.name'],
     ['bad CIDR', np('ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/33}}]}]'), 'POLICY_BAD_CIDR', 'spec.ingress[0].from[0].ipBlock.cidr'],
@@ -60,8 +61,20 @@ ingress: [{ports: [{port: 443}, {port: 443, endPort: 80}]}]`)}`;
   });
 
   it('collects every error of every document, not just the first', () => {
-    const text = `${np('ingress: [{ports: [{port: 0}, {protocol: FOO}]}]')}---\napiVersion: v1\nkind: Secret\nmetadata: {name: s}\n---\n${np('egress: [{to: [{}]}]').replace('name: db', 'name: db2')}`;
+    const text = `${np('ingress: [{ports: [{port: 0}, {protocol: FOO}]}]')}---\napiVersion: v1\nkind: Networkpolicy\nmetadata: {name: s}\n---\n${np('egress: [{to: [{}]}]').replace('name: db', 'name: db2')}`;
     expect(problems(text).map((e) => `#${e.doc} ${e.code}`)).toEqual(['#1 POLICY_BAD_PORT', '#1 POLICY_BAD_PROTOCOL', '#2 POLICY_UNKNOWN_KIND', '#3 POLICY_EMPTY_PEER']);
+  });
+
+  it('reads past built-in kinds without policy meaning, with a warning that names them', () => {
+    const text = `apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Service, metadata: {name: web}}\n---\n${np('podSelector: {}')}---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n`;
+    const parsed = parseManifests([{ file: 'app.yaml', text }]);
+    const loaded = loadPolicies(parsed.objects);
+    expect([...parsed.errors, ...loaded.errors]).toEqual([]);
+    expect(loaded.policies.network.map((p) => p.name)).toEqual(['db']);
+    expect(loaded.warnings.map(formatError)).toEqual([
+      'app.yaml#1 items[0].kind: Service ignored: it has no effect on network policy (POLICY_IGNORED_KIND)\n  hint: only Namespace, Pod, Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob, ReplicationController, NetworkPolicy, AdminNetworkPolicy, BaselineAdminNetworkPolicy are read',
+      'app.yaml#3 kind: ConfigMap ignored: it has no effect on network policy (POLICY_IGNORED_KIND)\n  hint: only Namespace, Pod, Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob, ReplicationController, NetworkPolicy, AdminNetworkPolicy, BaselineAdminNetworkPolicy are read',
+    ]);
   });
 
   it('reports duplicates', () => {

@@ -16,6 +16,17 @@ const API_VERSIONS: Record<string, string> = {
 };
 const POLICY_KINDS = Object.keys(API_VERSIONS);
 const KNOWN_KINDS = ['Namespace', 'Pod', ...WORKLOAD_KINDS, ...POLICY_KINDS];
+/**
+ * Built-in Kubernetes kinds that say nothing about who may talk to whom. An app's manifest folder
+ * holds them beside its policies, so they are read past with a warning rather than failing the
+ * check; any other kind (a typo, another CNI's policy CRD) is an error, since it would be ignored.
+ */
+const IGNORED_KINDS = [
+  'Service', 'Endpoints', 'EndpointSlice', 'Ingress', 'IngressClass', 'ConfigMap', 'Secret', 'ServiceAccount',
+  'PersistentVolume', 'PersistentVolumeClaim', 'StorageClass', 'Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding',
+  'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'LimitRange', 'ResourceQuota', 'PriorityClass', 'PodTemplate',
+  'CustomResourceDefinition', 'Node', 'Event', 'Lease', 'RuntimeClass', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration',
+];
 /** Kubernetes gives every namespace this label; policies select namespaces by name through it. */
 export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
 
@@ -23,6 +34,8 @@ export interface Loaded {
   policies: PolicySet;
   inventory: Inventory;
   errors: PolicyError[];
+  /** Objects read past (POLICY_IGNORED_KIND): reported, but the manifests are still valid. */
+  warnings: PolicyError[];
 }
 
 /**
@@ -31,6 +44,7 @@ export interface Loaded {
  */
 export function loadPolicies(objects: readonly unknown[], where: { file?: string } = {}): Loaded {
   const errors: PolicyError[] = [];
+  const warnings: PolicyError[] = [];
   const admin: Policy[] = [];
   const network: Policy[] = [];
   const baselines: Policy[] = [];
@@ -49,8 +63,12 @@ export function loadPolicies(objects: readonly unknown[], where: { file?: string
     }
     const kind = r.string(obj, 'kind', path, true);
     if (kind === null) return;
+    if (IGNORED_KINDS.includes(kind)) {
+      warnings.push(new PolicyError('POLICY_IGNORED_KIND', { file: m.file, doc: m.doc, path: `${path ? `${path}.` : ''}kind` }, `${kind} ignored: it has no effect on network policy`, `only ${KNOWN_KINDS.join(', ')} are read`));
+      return;
+    }
     if (!KNOWN_KINDS.includes(kind)) {
-      r.fail('POLICY_UNKNOWN_KIND', `${path ? `${path}.` : ''}kind`, `unknown kind "${kind}"`, `supported kinds: ${KNOWN_KINDS.join(', ')}`);
+      r.fail('POLICY_UNKNOWN_KIND', `${path ? `${path}.` : ''}kind`, `unknown kind "${kind}"`, `supported kinds: ${KNOWN_KINDS.join(', ')}; another CNI's policy kinds are not enforced by Weft`);
       return;
     }
     const apiVersion = r.string(obj, 'apiVersion', path, kind in API_VERSIONS);
@@ -94,6 +112,7 @@ export function loadPolicies(objects: readonly unknown[], where: { file?: string
       pods: [...pods.values()].sort((a, b) => cmp(a.namespace, b.namespace) || cmp(a.name, b.name)),
     },
     errors,
+    warnings,
   };
 }
 

@@ -98,3 +98,12 @@ export interface RuleRef {
 export function ruleRef(p: Policy, rule: string): RuleRef {
   return p.namespace === undefined ? { kind: p.kind, name: p.name, rule } : { kind: p.kind, namespace: p.namespace, name: p.name, rule };
 }
+
+/**
+ * The same policies with `weft.dev/mode: audit` lifted: what the site would enforce once the audit
+ * step ends. Ops review this (connlist, explain) before they switch a default-deny on.
+ */
+export function enforceAudited(set: PolicySet): PolicySet {
+  const lift = (p: Policy): Policy => (p.audit ? { ...p, audit: false } : p);
+  return { admin: set.admin.map(lift), network: set.network.map(lift), baseline: set.baseline && lift(set.baseline) };
+}

@@ -191,6 +191,28 @@ ingress: [{from: [{ipBlock: {cidr: "2001:db8::/32", except: ["2001:db8:1::/48"]}
   ])('%s', (_name, p, f, want) => expect(pick(verdict(load(pods + p), f))).toEqual(want));
 });
 
+describe('upstream e2e: both ends decide', () => {
+  const serverAllows = policy(`podSelector: {matchLabels: {role: db}}
+ingress: [{from: [{namespaceSelector: {}}]}]`);
+  const clientDenies = policy(`podSelector: {}
+policyTypes: [Egress]`, 'myproject', 'deny-egress');
+  const clientAllowsDbOnly = policy(`podSelector: {}
+policyTypes: [Egress]
+egress: [{to: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: default}}, podSelector: {matchLabels: {role: db}}}], ports: [{port: 6379}]}]`, 'myproject', 'to-db');
+  it.each([
+    ['denying egress on the client side even if the server explicitly allows it', serverAllows + clientDenies, flow('myproject/client', 'default/db', 'TCP', 6379), denied],
+    ['the server allowing it and the client not isolated', serverAllows, flow('myproject/client', 'default/db', 'TCP', 6379), allowed],
+    ['egress to a server in another namespace by namespaceSelector and podSelector', clientAllowsDbOnly, flow('myproject/client', 'default/db', 'TCP', 6379), allowed],
+    ['egress by namespaceSelector and podSelector: another pod of that namespace is denied', clientAllowsDbOnly, flow('myproject/client', 'default/frontend', 'TCP', 6379), denied],
+    ['egress by namespaceSelector and podSelector: another port is denied', clientAllowsDbOnly, flow('myproject/client', 'default/db', 'TCP', 6380), denied],
+  ])('%s', (_name, p, f, want) => expect(pick(verdict(load(pods + p), f))).toEqual(want));
+
+  it('a client-side deny names the client\'s isolation, before the server is reached', () => {
+    const v = verdict(load(pods + serverAllows + clientDenies), flow('myproject/client', 'default/db', 'TCP', 6379));
+    expect(v).toEqual({ allowed: false, decidedBy: ref('NetworkPolicy', 'myproject/deny-egress', 'isolation'), audit: [] });
+  });
+});
+
 describe('policyTypes edge cases', () => {
   it.each([
     ['absent, with egress rules: egress is isolated too', policy(`podSelector: {}

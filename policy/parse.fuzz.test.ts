@@ -21,6 +21,8 @@ function expectCoded(errors: PolicyError[]): void {
     expect(e.file).toBe('fuzz.yaml');
     expect(e.doc).toBeGreaterThanOrEqual(1);
     expect(e.message.length).toBeGreaterThan(0);
+    expect(typeof e.path).toBe('string');
+    expect(e.hint, `${e.code} at ${e.path} has a hint`).toBeTruthy();
   }
 }
 

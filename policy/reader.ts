@@ -22,61 +22,35 @@ export class Reader {
     this.errors.push(new PolicyError(code, { file: this.file, doc: this.doc, path }, message, hint));
   }
 
-  /** An optional object (absent or null gives null); anything else is an error. */
-  object(parent: Obj, key: string, path: string, required = false): Obj | null {
+  /** One field of a given shape: absent or null gives null (an error when required); a wrong shape is an error. */
+  private field<T>(parent: Obj, key: string, path: string, required: boolean, is: (v: unknown) => v is T, expected: string, hint: string): T | null {
     const v = parent[key];
     const p = subPath(path, key);
     if (v === undefined || v === null) {
       if (required) this.fail('POLICY_MISSING_FIELD', p, `${key} is required`, `add ${key}`);
       return null;
     }
-    if (!isObj(v)) {
-      this.fail('POLICY_BAD_TYPE', p, `expected an object, got ${describe(v)}`, 'write it as an object (key: value pairs)');
+    if (!is(v)) {
+      this.fail('POLICY_BAD_TYPE', p, `expected ${expected}, got ${describe(v)}`, hint);
       return null;
     }
     return v;
+  }
+
+  object(parent: Obj, key: string, path: string, required = false): Obj | null {
+    return this.field(parent, key, path, required, isObj, 'an object', 'write it as an object (key: value pairs)');
   }
 
   list(parent: Obj, key: string, path: string, required = false): unknown[] | null {
-    const v = parent[key];
-    const p = subPath(path, key);
-    if (v === undefined || v === null) {
-      if (required) this.fail('POLICY_MISSING_FIELD', p, `${key} is required`, `add ${key}`);
-      return null;
-    }
-    if (!Array.isArray(v)) {
-      this.fail('POLICY_BAD_TYPE', p, `expected a list, got ${describe(v)}`, 'write it as a list (- item)');
-      return null;
-    }
-    return v;
+    return this.field(parent, key, path, required, (v): v is unknown[] => Array.isArray(v), 'a list', 'write it as a list (- item)');
   }
 
   string(parent: Obj, key: string, path: string, required = false): string | null {
-    const v = parent[key];
-    const p = subPath(path, key);
-    if (v === undefined || v === null) {
-      if (required) this.fail('POLICY_MISSING_FIELD', p, `${key} is required`, `add ${key}`);
-      return null;
-    }
-    if (typeof v !== 'string') {
-      this.fail('POLICY_BAD_TYPE', p, `expected a string, got ${describe(v)}`, 'write it as a string');
-      return null;
-    }
-    return v;
+    return this.field(parent, key, path, required, (v): v is string => typeof v === 'string', 'a string', 'write it as a string');
   }
 
   integer(parent: Obj, key: string, path: string, required = false): number | null {
-    const v = parent[key];
-    const p = subPath(path, key);
-    if (v === undefined || v === null) {
-      if (required) this.fail('POLICY_MISSING_FIELD', p, `${key} is required`, `add ${key}`);
-      return null;
-    }
-    if (typeof v !== 'number' || !Number.isInteger(v)) {
-      this.fail('POLICY_BAD_TYPE', p, `expected an integer, got ${describe(v)}`, 'write it as a whole number, without quotes');
-      return null;
-    }
-    return v;
+    return this.field(parent, key, path, required, (v): v is number => typeof v === 'number' && Number.isInteger(v), 'an integer', 'write it as a whole number, without quotes');
   }
 
   /** Each element that is an object, with its path; others are reported. */

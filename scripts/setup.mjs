@@ -16,7 +16,7 @@ const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 // What tests, the demo and the benchmarks run. One list, so a new machine gets all of it.
 export const DEBIAN_PACKAGES = [
   'clang', 'llvm', 'libbpf-dev', 'bpftool', 'libelf-dev', 'zlib1g-dev', 'pkg-config', 'make', 'g++', 'python3',
-  'iproute2', 'procps', 'openssl', 'e2fsprogs', 'ethtool', 'socat', 'netcat-openbsd',
+  'iproute2', 'procps', 'openssl', 'e2fsprogs', 'ethtool', 'socat', 'netcat-openbsd', 'curl',
   'wireguard-go', 'wireguard-tools',
   'mosquitto', 'mosquitto-clients',
   'iperf3', 'sockperf', 'dnsperf', 'bind9-dnsutils', 'iptables', 'nftables',

@@ -54,10 +54,10 @@ async function startDemo(o: StartOptions, stopping: () => boolean): Promise<Runn
     const sites: DemoSite[] = await Promise.all(fabric.sites.map((s) => startSite(h, o, hub!.hub, api, s)));
     if (stopping()) return { hub, harness: h, stopTraffic: () => undefined };
     say('pushing and rolling out the demo policy (audit mode) ...');
-    await rolloutDemoPolicy(api, REPO_ROOT);
+    const policyVersion = await rolloutDemoPolicy(api, REPO_ROOT);
     await Promise.all(sites.map((s) => waitForHealth(hub!.hub, s, ['online'])));
     const stopTraffic = startTraffic(h, sites);
-    say(banner({ hub: hub.hub, repoRoot: REPO_ROOT, sites, noSitesReason: null, logsDir: join(h.dir, 'logs'), keptLogsDir: join(o.dataDir, 'logs') }));
+    say(banner({ hub: hub.hub, repoRoot: REPO_ROOT, sites, noSitesReason: null, policyVersion, logsDir: join(h.dir, 'logs'), keptLogsDir: join(o.dataDir, 'logs') }));
     return { hub, harness: h, stopTraffic };
   } catch (e) {
     await hub?.close().catch(() => undefined);

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { BackendKind, WgDevice } from './device.ts';
 import { TunnelError } from './errors.ts';
 import { inNetns } from './exec.ts';
-import { linkDelete } from './iproute2.ts';
+import { linkDelete, linkExists } from './iproute2.ts';
 import { Supervisor } from './supervisor.ts';
 import type { BackoffOptions } from './supervisor.ts';
 import { UapiClient, uapiSocketPath, UAPI_SOCKET_DIR } from './uapi.ts';
@@ -54,6 +54,7 @@ export class WireguardGoDevice implements WgDevice {
 
   async start(onReady: () => Promise<void>): Promise<void> {
     this.onReady = onReady;
+    await this.clearOrphan();
     try {
       await this.supervisor.start();
     } catch (err) {
@@ -62,6 +63,20 @@ export class WireguardGoDevice implements WgDevice {
       if (err instanceof TunnelError) throw err;
       throw new TunnelError('TUNNEL_BACKEND_UNAVAILABLE', `wireguard-go for ${this.ifname} did not come up: ${(err as Error).message}`, 'is another process using this interface name? is /dev/net/tun present?');
     }
+  }
+
+  /**
+   * A daemon whose supervisor died (kill -9 of the agent) keeps its interface, and a new daemon
+   * cannot take the name. Deleting the link makes the orphan exit; its socket goes with it.
+   */
+  private async clearOrphan(): Promise<void> {
+    const where = { netns: this.netns };
+    if (!(await linkExists(this.ifname, where))) return;
+    this.opts.logger.warn({ ifname: this.ifname, netns: this.netns }, 'removing a WireGuard interface left by an earlier process');
+    await linkDelete(this.ifname, where);
+    const deadline = Date.now() + 3000;
+    while (Date.now() < deadline && (await this.control.get().then(() => true, () => false))) await new Promise((r) => setTimeout(r, 50));
+    rmSync(this.control.socketPath, { force: true });
   }
 
   /** Polls the socket: after a crash a stale socket file refuses connections until the new daemon replaces it. */

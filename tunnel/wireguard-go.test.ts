@@ -191,6 +191,24 @@ describe.skipIf(skip)('tunnel over real wireguard-go in two namespaces', () => {
     await expect(bad.state()).rejects.toMatchObject({ code: 'TUNNEL_NOT_UP' });
   });
 
+  it('takes over an interface whose daemon outlived its supervisor (kill -9 of the agent)', async () => {
+    const name = `wft${r}o`;
+    // an unsupervised daemon holding the name, as a crashed agent leaves it
+    const orphan = spawn('ip', ['netns', 'exec', siteNs, 'wireguard-go', '-f', name], { stdio: 'ignore', env: { ...process.env, WG_PROCESS_FOREGROUND: '1' } });
+    const orphanExit = new Promise<void>((res) => orphan.once('exit', () => res()));
+    const again = new WgInterface({ ifname: name, netns: siteNs, privateKey: WgPrivateKey.generate(), addresses: ['10.99.0.9/32'] });
+    try {
+      expect(await eventually(async () => existsSync(uapiSocketPath(name)), (v) => v, 5000)).toBe(true);
+      await again.up();
+      await orphanExit;
+      expect((again.current as WireguardGoDevice).pid).not.toBe(orphan.pid);
+      expect((await again.state()).publicKey).toBe(again.publicKey);
+    } finally {
+      await again.down();
+      orphan.kill('SIGKILL');
+    }
+  });
+
   it('down() stops the daemon and removes the link and socket', async () => {
     const pid = (site.current.current as WireguardGoDevice).pid as number;
     await site.down();

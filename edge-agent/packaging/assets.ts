@@ -3,7 +3,7 @@
 // directory and loaded by path: WEFT_BPF_ARTIFACTS for bpf/, WEFT_SQLITE_ADDON for better-sqlite3.
 // From a checkout (not a SEA) this does nothing: the files are where the build left them.
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { AgentError } from '../errors.ts';
@@ -36,6 +36,26 @@ function __filenameOrUrl(): string {
   return typeof __filename === 'string' ? __filename : process.execPath;
 }
 
+/** The mount options of the filesystem holding `dir` (from /proc/self/mountinfo), or null when unknown. */
+export function mountOptionsOf(dir: string, mountinfo = '/proc/self/mountinfo'): string[] | null {
+  let text: string;
+  try {
+    text = readFileSync(mountinfo, 'utf8');
+  } catch {
+    return null;
+  }
+  let best: { point: string; opts: string[] } | null = null;
+  for (const line of text.split('\n')) {
+    // id parent major:minor root mount-point options ...: the mount point is field 5 (octal escapes for spaces).
+    const f = line.split(' ');
+    if (f.length < 6) continue;
+    const point = f[4].replace(/\\040/g, ' ');
+    const inside = point === '/' || dir === point || dir.startsWith(`${point}/`);
+    if (inside && (!best || point.length >= best.point.length)) best = { point, opts: f[5].split(',') };
+  }
+  return best?.opts ?? null;
+}
+
 /** Writes the SEA's assets into `<dir>/<sha256-prefix>/` (0700, owned by us) and points the loaders at them. */
 export function prepareAssets(dir: string, log: Logger): string | null {
   const api = sea();
@@ -56,6 +76,11 @@ export function prepareAssets(dir: string, log: Logger): string | null {
     for (const [k, b] of blobs) writeFileSync(join(tmp, ASSETS[k as keyof typeof ASSETS]), b, { mode: 0o500 });
     renameSync(tmp, target);
     log.info({ dir: target }, 'extracted native addons and BPF objects');
+  }
+  // A shared object on a noexec mount (systemd mounts /run and /tmp so) fails later as a vague
+  // "failed to map segment": say it here, with the fix.
+  if (mountOptionsOf(target)?.includes('noexec')) {
+    throw new AgentError('ASSETS_NOEXEC', `${dir} is on a filesystem mounted noexec: the native addons cannot be loaded from it`, 'set assetDir in /etc/weft/agent.yaml to a directory on a filesystem without noexec (the default is <dataDir>/assets)');
   }
   process.env.WEFT_BPF_ARTIFACTS = target;
   process.env.WEFT_SQLITE_ADDON = join(target, 'better_sqlite3.node');

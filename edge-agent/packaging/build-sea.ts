@@ -49,10 +49,16 @@ export function assetSources(): Record<keyof typeof ASSETS, string> {
  * better-sqlite3 finds its addon with the `bindings` package, which searches node_modules; a SEA has
  * none. This stands in for it and loads the file assets.ts extracted (WEFT_SQLITE_ADDON).
  */
-const bindingsFromAssets: Plugin = {
-  name: 'weft-bindings-from-assets',
+const seaModules: Plugin = {
+  name: 'weft-sea-modules',
   setup(b) {
     b.onResolve({ filter: /^bindings$/ }, () => ({ path: 'bindings', namespace: 'weft-sea' }));
+    // ws tries these optional native speed-ups inside try/catch; in a SEA the attempt prints a warning.
+    b.onResolve({ filter: /^(bufferutil|utf-8-validate)$/ }, (a) => ({ path: a.path, namespace: 'weft-sea-absent' }));
+    b.onLoad({ filter: /.*/, namespace: 'weft-sea-absent' }, (a) => ({
+      loader: 'js',
+      contents: `throw Object.assign(new Error('${a.path} is not bundled'), { code: 'MODULE_NOT_FOUND' });`,
+    }));
     b.onLoad({ filter: /.*/, namespace: 'weft-sea' }, () => ({
       loader: 'js',
       contents: `module.exports = function bindings(name) {
@@ -75,7 +81,7 @@ async function bundle(outfile: string): Promise<void> {
     format: 'cjs',
     banner: { js: 'var __weftImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
     define: { 'import.meta.url': '__weftImportMetaUrl' },
-    plugins: [bindingsFromAssets],
+    plugins: [seaModules],
     minify: true,
     keepNames: true,
     legalComments: 'none',

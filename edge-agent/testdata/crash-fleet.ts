@@ -11,7 +11,7 @@ const APPS = ['web', 'db', 'cache', 'queue', 'api'];
 export function crashInventory(pods = 250): KubeSnapshot {
   return {
     namespaces: [{ name: 'shop', labels: { 'kubernetes.io/metadata.name': 'shop' } }],
-    pods: Array.from({ length: pods }, (_, i) => kubePod('shop', `p${i}`, APPS[i % APPS.length], `10.42.${i >> 8}.${(i & 255) + 1}`)),
+    pods: Array.from({ length: pods }, (_, i) => kubePod('shop', `p${i}`, APPS[i % APPS.length], `10.42.${Math.floor(i / 250)}.${(i % 250) + 1}`)),
     policies: [],
     crds: { adminNetworkPolicies: false, baselineAdminNetworkPolicies: false },
   };

@@ -1,11 +1,12 @@
 // Removing what runs create: namespaces (after killing every process inside them), WireGuard
 // UAPI sockets, and a sweep for what crashed runs (dead owner pid) left behind.
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { exec, execQuietSync } from './exec.ts';
-import { BPFFS, isOurWgSocket, ownerOfNetns, ownerOfRunDir } from './names.ts';
+import { FIELD_CACHE } from './repo.ts';
+import { BPFFS, isOurWgSocket, ownerOfNetns, ownerOfRunDir, RUN_KINDS } from './names.ts';
 import type { RunKind } from './names.ts';
 
 export const WG_SOCKET_DIR = '/var/run/wireguard';
@@ -108,7 +109,7 @@ export interface SweepReport {
   dirs: string[];
 }
 
-/** Removes namespaces and run directories of runs whose process is gone, and our socket files nobody listens on. */
+/** Removes namespaces, pins, agent bundles and run directories of runs whose process is gone, and our socket files nobody listens on. */
 export async function sweepStale(): Promise<SweepReport> {
   const netns: string[] = [];
   for (const name of await listNetns()) {
@@ -119,9 +120,13 @@ export async function sweepStale(): Promise<SweepReport> {
     }
   }
   const pins: string[] = [];
-  for (const d of pinDirs('wft-')) {
+  for (const d of RUN_KINDS.flatMap((k) => pinDirs(`${k}-`))) {
     const owner = ownerOfNetns(d);
     if (owner && !isAlive(owner.pid)) pins.push(...removePins(d));
+  }
+  for (const d of existsSync(FIELD_CACHE) ? readdirSync(FIELD_CACHE) : []) {
+    const owner = ownerOfNetns(`${d}-`);
+    if (owner && !isAlive(owner.pid)) rmSync(join(FIELD_CACHE, d), { recursive: true, force: true });
   }
   const sockets: string[] = [];
   for (const f of wgSockets()) {

@@ -14,10 +14,17 @@ export function nsArgv(ns: string | undefined, argv: string[]): string[] {
 }
 
 /** Runs to completion and reports the exit code; never throws for a non-zero exit. */
-export function exec(ns: string | undefined, argv: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<ExecResult> {
+export interface ExecOptions {
+  input?: string;
+  timeoutMs?: number;
+  /** Default: this process's environment. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export function exec(ns: string | undefined, argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
   const full = nsArgv(ns, argv);
   return new Promise((resolve) => {
-    const child = execFile(full[0], full.slice(1), { timeout: opts.timeoutMs ?? 30_000, maxBuffer: 32 * 1024 * 1024 }, (err, stdout, stderr) => {
+    const child = execFile(full[0], full.slice(1), { timeout: opts.timeoutMs ?? 30_000, maxBuffer: 32 * 1024 * 1024, env: opts.env }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : 127) : 0;
       resolve({ code, stdout, stderr: err && !stderr ? err.message : stderr });
     });
@@ -26,7 +33,7 @@ export function exec(ns: string | undefined, argv: string[], opts: { input?: str
 }
 
 /** Runs and throws a HarnessError on failure: for building the fabric. */
-export async function mustExec(ns: string | undefined, argv: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<string> {
+export async function mustExec(ns: string | undefined, argv: string[], opts: ExecOptions = {}): Promise<string> {
   const r = await exec(ns, argv, opts);
   if (r.code !== 0) throw new HarnessError('HARNESS_COMMAND_FAILED', `${nsArgv(ns, argv).join(' ')} exited ${r.code}: ${r.stderr.trim()}`);
   return r.stdout;

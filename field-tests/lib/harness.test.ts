@@ -15,6 +15,8 @@ const repo = resolve(here, '../..');
 interface ChildInfo {
   ns: string;
   sleeper: number;
+  /** A pin directory of the run on bpffs. */
+  pins: string;
   dir: string;
 }
 
@@ -75,9 +77,11 @@ describe.skipIf(!isRoot)('harness lifecycle', () => {
     expect(await child.exited).toBe('SIGKILL');
     expect(isAlive(child.info.sleeper)).toBe(true);
     expect(existsSync(child.info.dir)).toBe(true);
+    expect(existsSync(child.info.pins)).toBe(true);
     await sweepStale();
     expect(await listNetns()).not.toContain(child.info.ns);
     expect(existsSync(child.info.dir)).toBe(false);
+    expect(existsSync(child.info.pins)).toBe(false);
     await new Promise((r) => setTimeout(r, 100));
     expect(isAlive(child.info.sleeper)).toBe(false);
   });
@@ -89,6 +93,7 @@ describe.skipIf(!isRoot)('harness lifecycle', () => {
     expect(await listNetns()).not.toContain(child.info.ns);
     expect(isAlive(child.info.sleeper)).toBe(false);
     expect(existsSync(child.info.dir)).toBe(false);
+    expect(existsSync(child.info.pins)).toBe(false);
   });
 
   it('a program with its own SIGTERM handler (cleanupOnSignals: false) shuts down its way', async () => {

@@ -121,6 +121,8 @@ export class Harness {
       report.netns.push(ns);
     }
     report.sockets = removeWgSockets(this.names.tag, this.names.kind);
+    // After the namespaces: their tc filters held the programs; the pins hold the maps until now.
+    report.pins = removePins(this.names.prefix);
     if (!this.keepLogs()) rmSync(this.dir, { recursive: true, force: true });
     return report;
   }
@@ -136,6 +138,7 @@ export class Harness {
     for (const p of this.procs) if (p.running) killQuietly(p.pid);
     for (const ns of this.netnsList) removeNetnsSync(ns);
     removeWgSockets(this.names.tag, this.names.kind);
+    removePins(this.names.prefix);
     if (!this.keepLogs()) rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -1,7 +1,7 @@
 // The hub running in the fabric's hub namespace (hub-main.ts), seen from the test process: its
 // HTTP API through the forwarded unix socket (real HTTP, admin token), and its control channel.
 import { readFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { request } from '../../hub/cli/api-client.ts';
 import { join } from 'node:path';
 import { HarnessError } from './errors.ts';
 import type { Fabric } from './fabric.ts';
@@ -48,32 +48,10 @@ export class HubProcess {
     return new HubProcess(proc, ready, dataDir, apiSocket, readFileSync(ready.adminTokenFile, 'utf8').trim());
   }
 
-  /** One API call as the admin; non-2xx answers are returned, not thrown (tests assert refusals). */
-  api<T = unknown>(method: string, path: string, body?: unknown): Promise<ApiResponse<T>> {
-    const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    return new Promise((resolve, reject) => {
-      const req = request({
-        socketPath: this.apiSocket, method, path,
-        headers: { authorization: `Bearer ${this.adminToken}`, ...(data ? { 'content-type': 'application/json', 'content-length': data.length } : {}) },
-        timeout: 30_000,
-      }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let parsed: unknown = text;
-          try {
-            parsed = text ? JSON.parse(text) : null;
-          } catch {
-            // not JSON: keep the text
-          }
-          resolve({ status: res.statusCode ?? 0, body: parsed as T });
-        });
-      });
-      req.on('timeout', () => req.destroy(new HarnessError('HARNESS_TIMEOUT', `hub API ${method} ${path} did not answer in 30 s`)));
-      req.on('error', reject);
-      req.end(data);
-    });
+  /** One API call as the admin (hub/cli's client, over the socket); non-2xx answers are returned, not thrown (tests assert refusals). */
+  async api<T = unknown>(method: string, path: string, body?: unknown): Promise<ApiResponse<T>> {
+    const r = await request({ hub: 'http://hub', token: this.adminToken, socketPath: this.apiSocket }, method, path, body);
+    return { status: r.status, body: r.body as T };
   }
 
   /** Like api(), but throws unless the answer is 2xx; returns the body. */

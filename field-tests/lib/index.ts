@@ -16,5 +16,14 @@ export { probe, probeUntil, startEchoServer, waitForPort } from './connectivity.
 export type { EchoServer, Outcome, ProbeOptions, ProbeResult, Proto } from './connectivity.ts';
 export { connectSitesToHub } from './tunnels.ts';
 export type { FabricTunnels } from './tunnels.ts';
-export { listNetns, sweepStale, wgSockets } from './cleanup.ts';
+export { listNetns, pinDirs, sweepStale, wgSockets } from './cleanup.ts';
 export { runNames } from './names.ts';
+export { HubProcess } from './hub-process.ts';
+export type { ApiResponse } from './hub-process.ts';
+export type { ControlRequest, HubReady } from './hub-main.ts';
+export { SiteAgent, POD_NAMESPACE, podApp } from './site-agent.ts';
+export type { AgentStart } from './site-agent.ts';
+export { provision, SERVICE, startWeft, waitFor } from './weft-fabric.ts';
+export type { WeftFabric, WeftOptions } from './weft-fabric.ts';
+export { Timings } from './timings.ts';
+export type { Timing } from './timings.ts';

@@ -23,7 +23,7 @@ export interface RunNames {
    * <kind><tag><role>, at most 15 characters.
    */
   wgIfname(role: string): string;
-  /** A bpffs pin directory for an agent of this run: /sys/fs/bpf/wft-<pid>-<tag>-<role>. */
+  /** A bpffs pin directory for an agent of this run: /sys/fs/bpf/<prefix><role>. */
   pinRoot(role: string): string;
 }
 

@@ -7,3 +7,6 @@ export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export function tsEntry(file: string): string[] {
   return [process.execPath, `${REPO_ROOT}bin/run.mjs`, `${REPO_ROOT}${file}`];
 }
+
+/** Per-run build outputs that must resolve the repo's node_modules (agent bundles): <dir>/<run prefix>. */
+export const FIELD_CACHE = `${REPO_ROOT}node_modules/.cache/weft-field`;

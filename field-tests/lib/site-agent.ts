@@ -11,11 +11,11 @@ import type { ExecResult } from './exec.ts';
 import type { SiteNet } from './fabric.ts';
 import type { Harness } from './harness.ts';
 import type { NsProcess } from './ns-process.ts';
-import { REPO_ROOT } from './repo.ts';
-import { tsEntry } from './repo.ts';
+import { checkoutAgent } from './agent-bundle.ts';
+import type { AgentEntry } from './agent-bundle.ts';
+import { REPO_ROOT, tsEntry } from './repo.ts';
 
 const IN_SITE = fileURLToPath(new URL('./in-site.sh', import.meta.url));
-const AGENT = `${REPO_ROOT}bin/weft-agent.mjs`;
 
 /** The Kubernetes namespace of every pod of the fabric. */
 export const POD_NAMESPACE = 'shop';
@@ -43,7 +43,7 @@ export class SiteAgent {
   proc: NsProcess | undefined;
   private kube: NsProcess | undefined;
 
-  constructor(private readonly h: Harness, readonly site: SiteNet) {
+  constructor(private readonly h: Harness, readonly site: SiteNet, private readonly agent: AgentEntry = checkoutAgent()) {
     this.dir = join(h.dir, site.name);
     this.dataDir = join(this.dir, 'agent');
     this.wgRunDir = join(this.dir, 'run-wireguard');
@@ -83,9 +83,9 @@ export class SiteAgent {
 
   /** Starts `weft-agent run` (first boot enrolls with the provisioning file when there is one). */
   start(): AgentStart {
-    const argv = this.inSite([process.execPath, AGENT, 'run', ...this.common(), '--provision-file', this.provisionFile, '--mqtt-protocol', '4', '--status-port', '7181', '--log-level', 'info']);
+    const argv = this.inSite([process.execPath, this.agent.script, 'run', ...this.common(), '--provision-file', this.provisionFile, '--mqtt-protocol', '4', '--status-port', '7181', '--log-level', 'info']);
     const at = Date.now();
-    this.proc = this.h.spawn(undefined, argv, { name: `agent-${this.site.name}`, cwd: REPO_ROOT });
+    this.proc = this.h.spawn(undefined, argv, { name: `agent-${this.site.name}`, cwd: REPO_ROOT, env: this.agent.env });
     return { at, proc: this.proc };
   }
 
@@ -93,7 +93,7 @@ export class SiteAgent {
   cli(args: string[], opts: { dataDir?: string; timeoutMs?: number } = {}): Promise<ExecResult> {
     const common = this.common();
     if (opts.dataDir) common[1] = opts.dataDir;
-    return exec(undefined, this.inSite([process.execPath, AGENT, ...args, ...common]), { timeoutMs: opts.timeoutMs ?? 60_000 });
+    return exec(undefined, this.inSite([process.execPath, this.agent.script, ...args, ...common]), { timeoutMs: opts.timeoutMs ?? 60_000, env: this.agent.env });
   }
 
   /** Like cli(args + --json), parsed; throws with the output when it is not JSON. */

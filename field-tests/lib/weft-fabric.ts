@@ -3,6 +3,7 @@
 // weft-agent not yet started), each site created on the hub with a location, a client CIDR and
 // the service its first pod offers. The scenarios and `npm start` start from here.
 import { writeFileSync } from 'node:fs';
+import { bundledAgent, checkoutAgent } from './agent-bundle.ts';
 import { HarnessError } from './errors.ts';
 import { buildFabric } from './fabric.ts';
 import type { Fabric } from './fabric.ts';
@@ -18,6 +19,8 @@ export interface WeftOptions {
   clients?: number;
   /** DNS zone of the hub's router (default svc.weft.test). */
   zone?: string;
+  /** Run the agent as it ships (an esbuild bundle, like the single binary) instead of through the tsx loader (default false). */
+  bundledAgent?: boolean;
 }
 
 export interface WeftFabric {
@@ -36,8 +39,9 @@ export const SERVICE = 'shop';
 export async function startWeft(h: Harness, o: WeftOptions): Promise<WeftFabric> {
   const zone = o.zone ?? 'svc.weft.test';
   const fabric = await buildFabric(h, { sites: o.sites, podsPerSite: o.podsPerSite, clients: o.clients, podNetwork: 'routed' });
-  const agents = fabric.sites.map((s) => new SiteAgent(h, s));
-  const [hub] = await Promise.all([HubProcess.start(h, fabric, { zone }), ...agents.map((a) => a.startKube())]);
+  const [entry, hub] = await Promise.all([o.bundledAgent ? bundledAgent(h) : checkoutAgent(), HubProcess.start(h, fabric, { zone })]);
+  const agents = fabric.sites.map((s) => new SiteAgent(h, s, entry));
+  await Promise.all(agents.map((a) => a.startKube()));
   for (const s of fabric.sites) {
     const client = fabric.clients[s.index - 1];
     // Sites one degree of latitude apart: site1 is nearest to client1, site2 next, and so on.

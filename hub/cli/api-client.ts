@@ -19,6 +19,8 @@ export interface ApiTarget {
   caPem?: string;
   /** Only for fetching the CA at login, before it is pinned: the fingerprint check replaces TLS trust. */
   insecure?: boolean;
+  /** Connect to this unix socket instead of the URL's host (a hub in another network namespace, field-tests/lib/hub-main.ts). */
+  socketPath?: string;
 }
 
 export function request(t: ApiTarget, method: string, path: string, body?: unknown): Promise<ApiResponse> {
@@ -29,7 +31,7 @@ export function request(t: ApiTarget, method: string, path: string, body?: unkno
   if (payload) headers['content-type'] = 'application/json';
   const lib = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
-    const req = lib.request(url, { method, headers, ca: t.caPem, rejectUnauthorized: !t.insecure, timeout: 30_000 }, (res) => {
+    const req = lib.request(url, { method, headers, ca: t.caPem, rejectUnauthorized: !t.insecure, timeout: 30_000, socketPath: t.socketPath }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {

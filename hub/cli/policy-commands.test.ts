@@ -61,6 +61,10 @@ spec:
   ingress: [{ports: [{port: 443}, {port: 443, endPort: 80}]}]
 ---
 apiVersion: v1
+kind: Networkpolicy
+metadata: {name: s}
+---
+apiVersion: v1
 kind: Service
 metadata: {name: s}
 `);
@@ -69,6 +73,14 @@ metadata: {name: s}
     { src: 'shop/web', dst: 'shop/db', protocol: 'TCP', port: 5433 },
     { src: '203.0.113.9', dst: 'shop/web', protocol: 'UDP', port: 53 },
   ]));
+  mkdirSync(join(dir, 'audit'));
+  writeFileSync(join(dir, 'audit', 'shop.yaml'), `${manifests}---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: default-deny, namespace: shop, annotations: {weft.dev/mode: audit}}
+spec: {podSelector: {}, policyTypes: [Ingress, Egress]}
+`);
+  writeFileSync(join(dir, 'service.yaml'), 'apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec: {selector: {app: web}, ports: [{port: 80}]}\n');
   writeFileSync(join(dir, 'bad-queries.json'), JSON.stringify([{ src: 'shop/nope', dst: 'shop/db', protocol: 'TCP', port: 1 }]));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -104,10 +116,22 @@ describe('weft policy check', () => {
     expect(r.code).toBe(1);
     const file = join(dir, 'bad', 'db.yaml');
     expect(r.err).toContain(`${file}#5 spec.ingress[0].ports[1].endPort: endPort 80 < port 443 (POLICY_ENDPORT_BEFORE_PORT)\n  hint: endPort must be >= port`);
-    expect(r.err).toContain(`${file}#6 kind: unknown kind "Service" (POLICY_UNKNOWN_KIND)`);
+    expect(r.err).toContain(`${file}#6 kind: unknown kind "Networkpolicy" (POLICY_UNKNOWN_KIND)`);
+    expect(r.err).toContain(`warning: ${file}#7 kind: Service ignored: it has no effect on network policy (POLICY_IGNORED_KIND)`);
     expect(r.err).toContain('2 errors');
     const j = await run('check', join(dir, 'bad'), '--json');
-    expect(JSON.parse(j.out).errors.map((e: { code: string }) => e.code)).toEqual(['POLICY_ENDPORT_BEFORE_PORT', 'POLICY_UNKNOWN_KIND']);
+    const report = JSON.parse(j.out);
+    expect(report.valid).toBe(false);
+    expect(report.errors.map((e: { code: string }) => e.code)).toEqual(['POLICY_ENDPORT_BEFORE_PORT', 'POLICY_UNKNOWN_KIND']);
+    expect(report.errors[0]).toEqual({ code: 'POLICY_ENDPORT_BEFORE_PORT', file, doc: 5, path: 'spec.ingress[0].ports[1].endPort', message: 'endPort 80 < port 443', hint: 'endPort must be >= port' });
+    expect(report.warnings.map((e: { code: string }) => e.code)).toEqual(['POLICY_IGNORED_KIND']);
+  });
+
+  it('exits 0 on valid manifests beside a Service, and says what it ignored', async () => {
+    const r = await run('check', join(dir, 'good'), join(dir, 'service.yaml'));
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('valid: 0 AdminNetworkPolicy, 1 NetworkPolicy, 0 BaselineAdminNetworkPolicy; 1 namespace, 2 pods/workloads; 1 object ignored');
+    expect(r.err).toContain('POLICY_IGNORED_KIND');
   });
 
   it('exits 2 on bad usage', async () => {
@@ -140,12 +164,37 @@ describe('weft policy explain, connlist, compile', () => {
     expect(JSON.parse(j.out)).toContainEqual({ src: 'shop/web', dst: 'shop/db', all: false, ports: { TCP: [[5432, 5432]], UDP: [], SCTP: [] } });
   });
 
+  it('reviews an audit-mode default-deny as if enforced with --enforce-audit', async () => {
+    const now = await run('connlist', '--manifests', join(dir, 'audit'));
+    expect(now.out).toContain('shop/web => shop/db : TCP 5432');
+    expect(now.out).toContain('shop/web => other addresses : All Connections');
+    const lifted = await run('connlist', '--manifests', join(dir, 'audit'), '--enforce-audit');
+    expect(lifted.code).toBe(0);
+    // web's egress is now denied too: the default-deny needs egress allows before it is enforced
+    expect(lifted.out.trim()).toBe('no connections are allowed');
+    const x = await run('explain', '--manifests', join(dir, 'audit'), '--from', 'shop/web', '--to', 'shop/db', '--port', '5432/TCP', '--enforce-audit');
+    expect(x.out).toContain('egress of shop/web: denied: shop/web is isolated for egress by NetworkPolicy shop/default-deny');
+  });
+
   it('prints the tables and their sizes', async () => {
     const r = await run('compile', '--manifests', join(dir, 'good'));
     expect(r.out).toMatch(/^tables: 2 endpoints, 0 ipcache prefixes, 1 rule sets, \d+ rule entries/);
     const j = JSON.parse((await run('compile', '--manifests', join(dir, 'good'), '--json')).out);
     expect(j.sizes.endpoints).toBe(2);
     expect(j.endpoints.map((e: { pod: string }) => e.pod)).toEqual(['shop/db', 'shop/web']);
+  });
+
+  it('checks the tables against the configured map limits: over a limit is exit 1, never a partial table', async () => {
+    const ok = await run('compile', '--manifests', join(dir, 'good'), '--limits', 'rules=100000,endpoints=2');
+    expect(ok.code).toBe(0);
+    expect(ok.out).toMatch(/map limits: endpoints 2\/2, ipcache 0\/65536, sets 1\/16384, rules \d+\/100000/);
+    const over = await run('compile', '--manifests', join(dir, 'good'), '--limits', 'endpoints=1');
+    expect(over.code).toBe(1);
+    expect(over.out).toBe('');
+    expect(over.err).toContain('the endpoints table needs 2 entries but its map holds 1 (POLICY_CAPACITY)');
+    const j = await run('compile', '--manifests', join(dir, 'good'), '--limits', 'endpoints=1', '--json');
+    expect(JSON.parse(j.out)).toMatchObject({ error: { code: 'POLICY_CAPACITY', table: 'endpoints', needed: 2, limit: 1 } });
+    expect((await run('compile', '--manifests', join(dir, 'good'), '--limits', 'rulez=5')).code).toBe(2);
   });
 
   it('rejects invalid manifests with exit 2', async () => {

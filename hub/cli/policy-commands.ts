@@ -2,8 +2,8 @@
 // Exit codes: 0 success, 1 the answer is "no" (invalid manifests), 2 bad usage or input.
 import { readFileSync } from 'node:fs';
 import {
-  CapacityError, compile, connlist, connlistText, EndpointError, evaluate, explain, explainText, formatError, loadPolicies, parseManifests,
-  type Flow, type Loaded, type PolicyError, type Protocol,
+  CapacityError, compile, connlist, connlistText, DEFAULT_LIMITS, EndpointError, enforceAudited, evaluate, explain, explainText, formatError, loadPolicies, parseManifests,
+  type Flow, type Loaded, type MapLimits, type PolicyError, type PolicySet, type Protocol,
 } from '../../policy/index.ts';
 import { only, parseArgs, required, UsageError, type Args } from './cli-args.ts';
 import { ManifestFileError, readManifestFiles } from './manifest-files.ts';
@@ -11,9 +11,9 @@ import { ManifestFileError, readManifestFiles } from './manifest-files.ts';
 const USAGE: Record<string, string> = {
   check: 'weft policy check <files|dirs...> [--json]',
   eval: 'weft policy eval --manifests <dir> --queries <file.json>',
-  explain: 'weft policy explain --manifests <dir> --from <E> --to <E> --port 443/TCP [--json]',
-  connlist: 'weft policy connlist --manifests <dir> [--json]',
-  compile: 'weft policy compile --manifests <dir> [--json]',
+  explain: 'weft policy explain --manifests <dir> --from <E> --to <E> --port 443/TCP [--enforce-audit] [--json]',
+  connlist: 'weft policy connlist --manifests <dir> [--enforce-audit] [--json]',
+  compile: 'weft policy compile --manifests <dir> [--limits rules=N,sets=N,ipcache=N,endpoints=N] [--json]',
 };
 
 const out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
@@ -26,19 +26,26 @@ export function loadManifests(paths: readonly string[]): Loaded {
   return { ...loaded, errors: [...errors, ...loaded.errors] };
 }
 
-function printErrors(errors: readonly PolicyError[], json: boolean): void {
-  if (json) out(JSON.stringify({ valid: false, errors }, null, 2));
+const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+
+function printErrors(errors: readonly PolicyError[], warnings: readonly PolicyError[], json: boolean): void {
+  if (json) out(JSON.stringify({ valid: false, errors, warnings }, null, 2));
   else {
     for (const e of errors) err(formatError(e));
-    err(`${errors.length} error${errors.length === 1 ? '' : 's'}`);
+    printWarnings(warnings);
+    err(plural(errors.length, 'error'));
   }
+}
+
+function printWarnings(warnings: readonly PolicyError[]): void {
+  for (const w of warnings) err(`warning: ${formatError(w)}`);
 }
 
 /** For commands that need valid manifests: invalid ones are bad input (exit 2). */
 function loadValid(args: Args): Loaded | number {
   const loaded = loadManifests([required(args, 'manifests')]);
   if (loaded.errors.length > 0) {
-    printErrors(loaded.errors, args.flags.has('json'));
+    printErrors(loaded.errors, loaded.warnings, args.flags.has('json'));
     return 2;
   }
   return loaded;
@@ -47,14 +54,18 @@ function loadValid(args: Args): Loaded | number {
 function check(args: Args): number {
   only(args, ['json']);
   if (args.positionals.length === 0) throw new UsageError('name at least one file or directory');
-  const { policies, inventory, errors } = loadManifests(args.positionals);
+  const { policies, inventory, errors, warnings } = loadManifests(args.positionals);
   if (errors.length > 0) {
-    printErrors(errors, args.flags.has('json'));
+    printErrors(errors, warnings, args.flags.has('json'));
     return 1;
   }
   const counts = { adminNetworkPolicies: policies.admin.length, networkPolicies: policies.network.length, baselineAdminNetworkPolicies: policies.baseline ? 1 : 0, namespaces: inventory.namespaces.length, pods: inventory.pods.length };
-  if (args.flags.has('json')) out(JSON.stringify({ valid: true, ...counts }, null, 2));
-  else out(`valid: ${counts.adminNetworkPolicies} AdminNetworkPolicy, ${counts.networkPolicies} NetworkPolicy, ${counts.baselineAdminNetworkPolicies} BaselineAdminNetworkPolicy; ${counts.namespaces} namespaces, ${counts.pods} pods/workloads`);
+  if (args.flags.has('json')) {
+    out(JSON.stringify({ valid: true, ...counts, warnings }, null, 2));
+    return 0;
+  }
+  printWarnings(warnings);
+  out(`valid: ${counts.adminNetworkPolicies} AdminNetworkPolicy, ${counts.networkPolicies} NetworkPolicy, ${counts.baselineAdminNetworkPolicies} BaselineAdminNetworkPolicy; ${plural(counts.namespaces, 'namespace')}, ${counts.pods} pods/workloads${warnings.length > 0 ? `; ${plural(warnings.length, 'object')} ignored` : ''}`);
   return 0;
 }
 
@@ -105,14 +116,17 @@ function parsePort(text: string): { port: number; protocol: Protocol } {
   return { port, protocol: (m[2]?.toUpperCase() ?? 'TCP') as Protocol };
 }
 
+/** `--enforce-audit`: answer as if every audit-mode policy were enforced (the review before enforcing). */
+const policiesFor = (args: Args, loaded: Loaded): PolicySet => (args.flags.has('enforce-audit') ? enforceAudited(loaded.policies) : loaded.policies);
+
 function explainCommand(args: Args): number {
-  only(args, ['manifests', 'from', 'to', 'port', 'json']);
+  only(args, ['manifests', 'from', 'to', 'port', 'enforce-audit', 'json']);
   const flow: Flow = { src: required(args, 'from'), dst: required(args, 'to'), ...parsePort(required(args, 'port')) };
   const loaded = loadValid(args);
   if (typeof loaded === 'number') return loaded;
   let x;
   try {
-    x = explain(loaded.policies, loaded.inventory, flow);
+    x = explain(policiesFor(args, loaded), loaded.inventory, flow);
   } catch (e) {
     if (e instanceof EndpointError) throw new UsageError(`${e.message} (${e.code})${e.hint ? `\n  hint: ${e.hint}` : ''}`);
     throw e;
@@ -122,25 +136,45 @@ function explainCommand(args: Args): number {
 }
 
 function connlistCommand(args: Args): number {
-  only(args, ['manifests', 'json']);
+  only(args, ['manifests', 'enforce-audit', 'json']);
   const loaded = loadValid(args);
   if (typeof loaded === 'number') return loaded;
-  const list = connlist(loaded.policies, loaded.inventory);
+  const list = connlist(policiesFor(args, loaded), loaded.inventory);
   if (args.flags.has('json')) out(JSON.stringify(list, null, 2));
   else out(list.length > 0 ? connlistText(list) : 'no connections are allowed');
   return 0;
 }
 
+const LIMIT_TABLES = Object.keys(DEFAULT_LIMITS) as (keyof MapLimits)[];
+
+/** `rules=100000,endpoints=512`: the map sizes a site is configured with; the rest keep their defaults. */
+function parseLimits(text: string | undefined): MapLimits {
+  const limits = { ...DEFAULT_LIMITS };
+  if (text === undefined) return limits;
+  for (const part of text.split(',')) {
+    const m = /^([a-z]+)=(\d+)$/.exec(part.trim());
+    const table = m?.[1] as keyof MapLimits | undefined;
+    if (!m || !table || !LIMIT_TABLES.includes(table) || Number(m[2]) < 1) {
+      throw new UsageError(`--limits ${text}: write <table>=<entries>,... with tables ${LIMIT_TABLES.join(', ')}, e.g. rules=100000`);
+    }
+    limits[table] = Number(m[2]);
+  }
+  return limits;
+}
+
 function compileCommand(args: Args): number {
-  only(args, ['manifests', 'json']);
+  only(args, ['manifests', 'limits', 'json']);
+  const limitsFlag = args.flags.get('limits');
+  const limits = parseLimits(typeof limitsFlag === 'string' ? limitsFlag : undefined);
   const loaded = loadValid(args);
   if (typeof loaded === 'number') return loaded;
   let tables;
   try {
-    tables = compile(loaded.policies, loaded.inventory);
+    tables = compile(loaded.policies, loaded.inventory, { limits });
   } catch (e) {
     if (!(e instanceof CapacityError)) throw e;
-    err(`weft policy compile: ${e.message} (${e.code})\n  hint: ${e.hint}`);
+    if (args.flags.has('json')) out(JSON.stringify({ error: { code: e.code, table: e.table, needed: e.needed, limit: e.limit, message: e.message, hint: e.hint } }, null, 2));
+    else err(`weft policy compile: ${e.message} (${e.code})\n  hint: ${e.hint}`);
     return 1;
   }
   if (args.flags.has('json')) {
@@ -149,6 +183,7 @@ function compileCommand(args: Args): number {
   }
   const s = tables.sizes;
   out(`tables: ${s.endpoints} endpoints, ${s.ipcache} ipcache prefixes, ${s.sets} rule sets, ${s.rules} rule entries, ${s.identities} identities, ${s.attributions} attributions`);
+  out(`map limits: ${LIMIT_TABLES.map((t) => `${t} ${s[t]}/${limits[t]}`).join(', ')}`);
   for (const e of tables.endpoints) out(`  ${e.pod}: identity ${e.identity}, ingress set ${e.ingressSet || '-'}, egress set ${e.egressSet || '-'}`);
   out('(--json prints the full tables)');
   return 0;
@@ -163,7 +198,7 @@ export async function runPolicyCommand(sub: string, argv: string[]): Promise<num
     return run ? 0 : 2;
   }
   try {
-    return run(parseArgs(argv));
+    return run(parseArgs(argv, ['json', 'enforce-audit']));
   } catch (e) {
     if (e instanceof UsageError || e instanceof ManifestFileError) {
       err(`weft policy ${sub}: ${e.message}`);

@@ -7,7 +7,7 @@ import { delivery, topics } from '../../protocol/topics.ts';
 import type { SigningKeysMessage } from '../../protocol/messages.ts';
 import type { SigningKeys } from '../pki/signing-keys.ts';
 import type { BundleRecord, HubStore, SiteRecord } from '../store/types.ts';
-import { policiesForSite } from './site-policies.ts';
+import { PolicySets } from './site-policies.ts';
 
 /** The hub's MQTT client as the rollout needs it (mqtt.js publishAsync fits). */
 export interface Publisher {
@@ -22,21 +22,26 @@ export class BundleService {
     private readonly now: () => number,
   ) {}
 
-  /** Records a new generation of the site's bundle built from `policyVersion` (0: no policies). */
-  record(site: SiteRecord, policyVersion: number, rolloutId: number | null, onRecorded?: (b: BundleRecord) => void): BundleRecord {
+  /**
+   * Records a new generation of each site's bundle, built from `policyVersion` (0: no policies), in ONE
+   * transaction (a stage of thousands of sites is one
+   * commit, not thousands). The policy version is read and filtered once per distinct site selection,
+   * so the per-site work is the payload encoding and its signature.
+   */
+  recordMany(sites: readonly SiteRecord[], policyVersion: number, rolloutId: number | null, onRecorded?: (b: BundleRecord) => void): BundleRecord[] {
     const objects = policyVersion === 0 ? [] : (this.store.policies.get(policyVersion)?.objects ?? []);
     const t = this.now();
+    const issuedAt = new Date(t).toISOString();
     const { privateKey } = this.keys.active(t);
-    return this.store.tx(() => {
+    const sets = new PolicySets(objects);
+    return this.store.tx(() => sites.map((site) => {
       const generation = this.store.rollouts.nextGeneration(site.id);
-      const signed = signBundle({
-        siteId: site.id, generation, issuedAt: new Date(t).toISOString(), policyVersion, policies: policiesForSite(objects, site),
-      }, privateKey);
+      const signed = signBundle({ siteId: site.id, generation, issuedAt, policyVersion, policies: sets.forSite(site) }, privateKey);
       const rec: BundleRecord = { siteId: site.id, generation, policyVersion, rolloutId, bundle: encodeBundle(signed).toString('utf8'), createdAt: t };
       this.store.rollouts.addBundle(rec);
       onRecorded?.(rec);
       return rec;
-    });
+    }));
   }
 
   async publish(b: BundleRecord): Promise<void> {

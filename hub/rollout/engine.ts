@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import type { AckMessage } from '../../protocol/messages.ts';
 import { HubError } from '../errors.ts';
-import type { BundleRecord, HubStore, LabelSelector, RolloutRecord, RolloutSite, StageSpec } from '../store/types.ts';
+import type { BundleRecord, HubStore, LabelSelector, RolloutRecord, RolloutSite, SiteRecord, StageSpec } from '../store/types.ts';
 import type { BundleService } from './bundles.ts';
 import { planStages } from './plan.ts';
 import { matches } from './selector.ts';
@@ -32,6 +32,9 @@ export class RolloutEngine {
   private readonly again = new Set<number>();
   /** `${site}:${generation}` published by this process; retained QoS 1 delivers them, so each goes out once per process. */
   private readonly published = new Set<string>();
+  /** Rollouts with a tick queued for the next turn of the event loop (see schedule()). */
+  private readonly scheduled = new Set<number>();
+  private stopped = false;
 
   constructor(
     private readonly store: HubStore,
@@ -47,6 +50,7 @@ export class RolloutEngine {
   }
 
   stop(): void {
+    this.stopped = true;
     clearInterval(this.timer);
   }
 
@@ -124,7 +128,7 @@ export class RolloutEngine {
       this.store.rollouts.addAck({ siteId, generation: ack.generation, result: ack.result, code: ack.code ?? null, reason: ack.reason ?? null, at: ack.at, receivedAt: t });
       return this.store.rollouts.recordAck(siteId, ack.generation, ack.result, ack.code ?? null, ack.reason ?? null, t);
     });
-    for (const id of touched) await this.tick(id);
+    for (const id of touched) this.schedule(id);
   }
 
   /** A heartbeat's applied generation confirms bundles whose ack was lost (e.g. across a hub restart). */
@@ -133,7 +137,22 @@ export class RolloutEngine {
     if (!pending.length) return;
     const t = this.now();
     const touched = this.store.tx(() => pending.flatMap((p) => this.store.rollouts.recordAck(siteId, p.generation!, 'applied', null, 'confirmed by heartbeat', t)));
-    for (const id of new Set(touched)) await this.tick(id);
+    for (const id of touched) this.schedule(id);
+  }
+
+  /**
+   * Acks arrive in bursts (a stage of thousands of sites answers within a second): each only queues a
+   * tick for the next turn of the event loop, so a burst costs a few steps over the rollout, not one
+   * step per ack (that was quadratic in the stage size).
+   */
+  private schedule(id: number): void {
+    if (this.stopped || this.scheduled.has(id)) return;
+    this.scheduled.add(id);
+    setImmediate(() => {
+      this.scheduled.delete(id);
+      if (this.stopped) return;
+      this.tick(id).catch((err: Error) => this.log.error({ rollout: id, err: err.message }, 'rollout tick failed; the next periodic tick retries'));
+    });
   }
 
   private supersedeRunning(force: boolean, actor: string): void {
@@ -166,7 +185,7 @@ export class RolloutEngine {
     const r = this.store.rollouts.get(id);
     if (!r || r.state !== 'running') return false;
     const t = this.now();
-    const live = this.store.rollouts.sites(id).filter((s) => this.store.sites.get(s.siteId)?.state === 'enrolled');
+    const live = this.store.rollouts.liveSites(id);
     const rejected = live.find((s) => s.result === 'rejected');
     if (rejected) {
       const reason = `site ${rejected.siteId} rejected generation ${rejected.generation}: ${rejected.code ?? ''} ${rejected.reason ?? ''}`.trim();
@@ -199,15 +218,23 @@ export class RolloutEngine {
   /** Records a bundle for every stage site that has none yet, and publishes every unacked one this process has not published. */
   private async publishStage(r: RolloutRecord, stage: RolloutSite[]): Promise<void> {
     const due: BundleRecord[] = [];
+    const fresh = new Map<number, SiteRecord[]>();
     for (const s of stage) {
-      if (s.result !== null) continue;
-      let bundle = s.generation !== null ? this.store.rollouts.latestBundle(s.siteId) : undefined;
-      if (!bundle || bundle.generation !== s.generation) {
-        // Not yet recorded, or a newer generation was published since (by a superseded rollout): record anew.
-        const site = this.store.sites.get(s.siteId)!;
-        bundle = this.bundles.record(site, s.policyVersion, r.id, (b) => this.store.rollouts.markPublished(r.id, s.siteId, b.generation, b.createdAt));
+      // Acked, or already out from this process (retained at QoS 1: the broker delivers it): nothing to do.
+      if (s.result !== null || (s.generation !== null && this.published.has(`${s.siteId}:${s.generation}`))) continue;
+      const latest = s.generation !== null ? this.store.rollouts.latestBundle(s.siteId) : undefined;
+      if (latest && latest.generation === s.generation) {
+        due.push(latest);
+        continue;
       }
-      if (!this.published.has(`${bundle.siteId}:${bundle.generation}`)) due.push(bundle);
+      // Not yet recorded, or a newer generation was published since (by a superseded rollout): record
+      // anew, grouped by policy version (a rollback sends each site back to its own previous version).
+      const list = fresh.get(s.policyVersion) ?? [];
+      list.push(this.store.sites.get(s.siteId)!);
+      fresh.set(s.policyVersion, list);
+    }
+    for (const [version, sites] of fresh) {
+      due.push(...this.bundles.recordMany(sites, version, r.id, (b) => this.store.rollouts.markPublished(r.id, b.siteId, b.generation, b.createdAt)));
     }
     // In parallel: QoS 1 waits for each PUBACK, and a stage may hold thousands of sites.
     await Promise.all(due.map(async (b) => {

@@ -2,7 +2,7 @@
 // annotation `weft.dev/sites: "<key=value,...>"`: then only sites whose labels match get it.
 // (Namespaces, Pods and workloads in a push are validation context only: sites take their inventory
 // from their own k3s API.)
-import type { SiteRecord } from '../store/types.ts';
+import type { LabelSelector, SiteRecord } from '../store/types.ts';
 import { matches, parseSelector } from './selector.ts';
 
 export const SITES_ANNOTATION = 'weft.dev/sites';
@@ -18,10 +18,35 @@ export function siteAnnotation(obj: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
+const isPolicy = (o: unknown): boolean => isObj(o) && typeof o.kind === 'string' && POLICY_KINDS.has(o.kind);
+
 export function policiesForSite(objects: readonly unknown[], site: Pick<SiteRecord, 'labels'>): unknown[] {
   return objects.filter((o) => {
-    if (!isObj(o) || typeof o.kind !== 'string' || !POLICY_KINDS.has(o.kind)) return false;
+    if (!isPolicy(o)) return false;
     const sel = siteAnnotation(o);
     return sel === undefined || matches(parseSelector(sel), site.labels);
   });
+}
+
+/**
+ * The policy subsets of one version, computed once per distinct selection: sites whose labels pick
+ * the same annotated policies share one array (a fleet usually has a handful of distinct sets).
+ */
+export class PolicySets {
+  private readonly annotated: { index: number; selector: LabelSelector }[] = [];
+  private readonly byKey = new Map<string, unknown[]>();
+
+  constructor(private readonly objects: readonly unknown[]) {
+    objects.forEach((o, index) => {
+      const sel = siteAnnotation(o);
+      if (sel !== undefined && isPolicy(o)) this.annotated.push({ index, selector: parseSelector(sel) });
+    });
+  }
+
+  forSite(site: Pick<SiteRecord, 'labels'>): unknown[] {
+    const key = this.annotated.filter((a) => matches(a.selector, site.labels)).map((a) => a.index).join(',');
+    let set = this.byKey.get(key);
+    if (!set) this.byKey.set(key, (set = policiesForSite(this.objects, site)));
+    return set;
+  }
 }

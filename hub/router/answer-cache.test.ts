@@ -12,7 +12,7 @@ function setup() {
     site('near', 48.8, 2.3, { services: [{ name: 'pos', addresses: ['192.0.2.1'] }] }),
     site('far', 52.5, 13.4, { services: [{ name: 'pos', addresses: ['192.0.2.2'] }] }),
   ]);
-  const resolver = new DnsResolver(new Routing(resolveConfig({ sites: view, zone: 'svc.example.com', defaultLocation: { lat: 48.8, lon: 2.3 } }), view));
+  const resolver = new DnsResolver(new Routing(resolveConfig({ zone: 'svc.example.com', defaultLocation: { lat: 48.8, lon: 2.3 } }), view));
   const query = encodeQuery(7, 'pos.svc.example.com', 'A');
   const ask = () => {
     const out = resolver.handle(query, '192.0.2.99', 'udp') as Buffer;

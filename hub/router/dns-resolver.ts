@@ -3,14 +3,15 @@
 // cache keyed by (name, type, location bucket), copy it and patch id, flags, question and OPT.
 // Caches are emptied synchronously on Routing's 'invalidate', so a health change applies at once.
 import { parseIp } from './ip.ts';
-import { BADVERS, FLAG_QR, FLAG_RD, FLAG_TC, QCLASS_ANY, QCLASS_IN, QTYPE, optLength, parseQuery, questionName, subnetIp, writeOpt, type Query } from './dns-wire.ts';
+import { BADVERS, FLAG_QR, FLAG_RD, FLAG_TC, QCLASS_ANY, QCLASS_IN, QTYPE, optLength, parseQuery, questionName, subnetIp, writeOpt, type ClientSubnet, type Query } from './dns-wire.ts';
 import { ZoneAnswers, type Template } from './dns-answers.ts';
 import type { ClientLocation } from './locate.ts';
 import type { Invalidation, Routing } from './routing.ts';
 
 type NameEntry =
   | { kind: 'fixed'; name: string; byType: Map<number, Template> }
-  | { kind: 'service'; name: string; service: string; byKey: Map<string, Template> };
+  /** Answers by location bucket, then query type: two lookups and no key string to build per query. */
+  | { kind: 'service'; name: string; service: string; byBucket: Map<string, Map<number, Template>> };
 
 export type Transport = 'udp' | 'tcp';
 
@@ -23,6 +24,20 @@ export interface Outcome {
 /** Bounds the name cache: random names (a cache-busting flood) must not grow memory without end. */
 const NAME_CACHE_LIMIT = 50_000;
 const TCP_MAX = 65_535;
+
+/**
+ * The locator cache key of an ECS subnet. IPv4 (nearly all of it) is a number, prefix and address
+ * packed below 2^53, so the hot path builds no string; IPv6 a string. Neither collides with the
+ * source-address keys (dotted or colon strings).
+ */
+function ecsKey(ecs: ClientSubnet): number | string {
+  if (ecs.family === 1) {
+    const r = ecs.raw;
+    const addr = ((r[0] ?? 0) * 0x1000000) + ((r[1] ?? 0) << 16) + ((r[2] ?? 0) << 8) + (r[3] ?? 0);
+    return ecs.sourcePrefix * 0x100000000 + addr;
+  }
+  return `e${ecs.sourcePrefix}:${ecs.raw.toString('latin1')}`;
+}
 
 export class DnsResolver {
   private readonly names = new Map<string, NameEntry>();
@@ -45,7 +60,7 @@ export class DnsResolver {
       this.names.clear();
       return;
     }
-    for (const e of this.names.values()) if (e.kind === 'service' && what.has(e.service)) e.byKey.clear();
+    for (const e of this.names.values()) if (e.kind === 'service' && what.has(e.service)) e.byBucket.clear();
   }
 
   /** Returns the response to send, or null to send nothing. Never throws on any input. */
@@ -58,18 +73,20 @@ export class DnsResolver {
     this.last.cached = true;
     let t: Template;
     let loc: ClientLocation | null = null;
-    if (q.qclass !== QCLASS_IN && q.qclass !== QCLASS_ANY) t = this.fixedFor(msg, q, true);
+    // Other classes, and zone transfers: the zone is built per client, there is nothing to transfer.
+    if ((q.qclass !== QCLASS_IN && q.qclass !== QCLASS_ANY) || q.qtype === QTYPE.AXFR || q.qtype === QTYPE.IXFR) t = this.fixedFor(msg, q, true);
     else {
       const entry = this.entry(msg, q);
       if (entry.kind === 'fixed') t = this.fixedFor(msg, q, false, entry);
       else {
         loc = this.locate(q, source);
-        const key = `${q.qtype}|${loc.bucket}`;
-        let hit = entry.byKey.get(key);
+        let byType = entry.byBucket.get(loc.bucket);
+        if (!byType) entry.byBucket.set(loc.bucket, (byType = new Map()));
+        let hit = byType.get(q.qtype);
         if (!hit) {
           this.last.cached = false;
           hit = this.answers.service(entry.name, q.qtype, this.routing.decide(entry.service, loc));
-          entry.byKey.set(key, hit);
+          byType.set(q.qtype, hit);
         }
         t = hit;
       }
@@ -87,15 +104,15 @@ export class DnsResolver {
     const label = name.endsWith(`.${zone}`) ? name.slice(0, -zone.length - 1) : '';
     const isService = label !== '' && !label.includes('.') && this.routing.hasService(label);
     const fixed = this.answers.fixed(name, QTYPE.A, isService);
-    const e: NameEntry = fixed ? { kind: 'fixed', name, byType: new Map() } : { kind: 'service', name, service: label, byKey: new Map() };
+    const e: NameEntry = fixed ? { kind: 'fixed', name, byType: new Map() } : { kind: 'service', name, service: label, byBucket: new Map() };
     if (this.names.size >= NAME_CACHE_LIMIT) this.names.clear();
     this.names.set(q.nameKey, e);
     return e;
   }
 
-  private fixedFor(msg: Buffer, q: Query, badClass: boolean, entry?: NameEntry): Template {
+  private fixedFor(msg: Buffer, q: Query, refuse: boolean, entry?: NameEntry): Template {
     const name = entry?.name ?? questionName(msg, q);
-    if (badClass) return this.answers.refused(name);
+    if (refuse) return this.answers.refused(name);
     const e = entry as Extract<NameEntry, { kind: 'fixed' }>;
     let t = e.byType.get(q.qtype);
     if (!t) {
@@ -110,7 +127,7 @@ export class DnsResolver {
     const ecs = q.edns?.ecs;
     // Source prefix 0 means "do not use my client's address" (RFC 7871 §7.1.2): use the resolver's.
     if (ecs && ecs.sourcePrefix > 0) {
-      const key = `e${ecs.family}/${ecs.sourcePrefix}:${ecs.raw.toString('latin1')}`;
+      const key = ecsKey(ecs);
       return this.routing.locator.cached(key) ?? this.routing.locate(subnetIp(ecs), key);
     }
     return this.routing.locator.cached(source) ?? this.routing.locate(parseIp(source) ?? { family: 4, bytes: new Uint8Array(4) }, source);

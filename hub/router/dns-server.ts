@@ -16,6 +16,8 @@ export type QueryHook = (transport: Transport) => void;
 
 const TCP_IDLE_MS = 10_000;
 const TCP_MAX_CONNECTIONS = 1_000;
+/** A client that sends queries but does not read the answers is cut off past this much backlog. */
+const TCP_MAX_BACKLOG = 1 << 20;
 
 export class DnsServer {
   private constructor(private readonly udp: UdpSocket, private readonly tcp: Server, readonly address: DnsServerAddress, private readonly sockets: Set<Socket>) {}
@@ -98,6 +100,10 @@ function serveTcp(sock: Socket, resolver: DnsResolver, onQuery: QueryHook, socke
       framed.writeUInt16BE(out.length, 0);
       out.copy(framed, 2);
       sock.write(framed);
+      if (sock.writableLength > TCP_MAX_BACKLOG) {
+        sock.destroy();
+        return;
+      }
     }
   });
 }

@@ -4,7 +4,7 @@
 import type { IpBytes } from './ip.ts';
 
 export const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
-export const QTYPE = { A: 1, NS: 2, SOA: 6, AAAA: 28, OPT: 41, ANY: 255 } as const;
+export const QTYPE = { A: 1, NS: 2, SOA: 6, AAAA: 28, OPT: 41, IXFR: 251, AXFR: 252, ANY: 255 } as const;
 export const QCLASS_IN = 1;
 export const QCLASS_ANY = 255;
 const ECS_CODE = 8;

@@ -217,6 +217,41 @@ describe('router DNS with malformed packets', () => {
     expect(dnsPacket.decode(ok as Buffer).answers).toHaveLength(1);
   });
 
+  it('refuses zone transfers (AXFR, IXFR): the zone is computed per client', async () => {
+    for (const type of ['AXFR', 'IXFR'] as const) {
+      const r = await udpExchange(dnsPacket.encode({ type: 'query', id: 77, questions: [{ name: ZONE, type }] }));
+      expect(dnsPacket.decode(r as Buffer).rcode, type).toBe('REFUSED');
+    }
+  });
+
+  it('cuts off a TCP client that sends queries but never reads the answers', async () => {
+    const wide = await startRouter({ sites: view, zone: ZONE, dns: { port: 0 }, answerSites: 40, logger: pino({ level: 'silent' }) });
+    try {
+      const query = encodeQuery(5, `big.${ZONE}`, 'A');
+      const framed = Buffer.concat([Buffer.from([0, query.length]), query]);
+      const batch = Buffer.concat(Array.from({ length: 500 }, () => framed));
+      // ~1.3 kB answers: the kernel's socket buffers fill after a few thousand, then our backlog.
+      const closed = await new Promise<boolean>((resolve) => {
+        const c = connect(wide.dns.port, '127.0.0.1');
+        c.pause();
+        const timer = setInterval(() => c.write(batch), 10);
+        const done = (v: boolean) => {
+          clearInterval(timer);
+          c.destroy();
+          resolve(v);
+        };
+        c.on('error', () => done(true));
+        c.on('close', () => done(true));
+        setTimeout(() => done(false), 15_000);
+      });
+      expect(closed).toBe(true);
+      const ok = await udpExchange(dnsPacket.encode({ type: 'query', id: 6, questions: [{ name: `pos.${ZONE}`, type: 'A' }] }), wide.dns.port, 2000);
+      expect(dnsPacket.decode(ok as Buffer).answers).toHaveLength(worldSites().length);
+    } finally {
+      await wide.close();
+    }
+  }, 25_000);
+
   it('survives random garbage over UDP and TCP', async () => {
     const packets = fc.sample(fc.uint8Array({ minLength: 0, maxLength: 600 }), { numRuns: 400, seed: 7 });
     // Mutated real queries reach deeper into the parser than uniform noise.

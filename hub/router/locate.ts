@@ -46,7 +46,7 @@ const CACHE_LIMIT = 100_000;
 
 export class Locator {
   private trie = new CidrTrie<Target>();
-  private cache = new Map<string, ClientLocation>();
+  private cache = new Map<string | number, ClientLocation>();
   private siteCidrs: string | null = null;
 
   constructor(private readonly config: LocatorConfig, private readonly site: (id: string) => RoutableSite | undefined) {}
@@ -80,7 +80,7 @@ export class Locator {
   }
 
   /** The cached location for a client key, if any: lets the hot path skip parsing the address. */
-  cached(key: string): ClientLocation | undefined {
+  cached(key: string | number): ClientLocation | undefined {
     return this.cache.get(key);
   }
 
@@ -88,7 +88,7 @@ export class Locator {
    * Locates `ip` (already masked to the ECS source prefix, if any). `key` identifies the query's
    * client information (address and source prefix) for the cache; callers check cached() first.
    */
-  locate(ip: IpBytes, key: string): ClientLocation {
+  locate(ip: IpBytes, key: string | number): ClientLocation {
     const loc = this.resolve(ip);
     if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
     this.cache.set(key, loc);

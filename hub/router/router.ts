@@ -51,13 +51,11 @@ export async function startRouter(opts: RouterOptions): Promise<Router> {
   const misses = new Counter({ name: 'weft_router_dns_cache_misses_total', help: 'DNS queries that had to build their answer', registers: [registry] });
   const truncations = new Counter({ name: 'weft_router_dns_truncated_total', help: 'UDP answers truncated (client retries over TCP)', registers: [registry] });
   const redirects = new Counter({ name: 'weft_router_http_redirects_total', help: 'HTTP /go requests, by outcome', labelNames: ['outcome'], registers: [registry] });
-  // Bound children: the query path then costs one increment, not a label lookup.
-  const bound = new Map<string, Counter.Internal>();
+  // Bound children by transport and rcode: the query path then costs one increment, not a label lookup.
+  const bound: Record<Transport, Counter.Internal[]> = { udp: [], tcp: [] };
   const count = (transport: Transport) => {
     const { rcode, cached, truncated } = resolver.last;
-    const key = `${transport}:${rcode}`;
-    let c = bound.get(key);
-    if (!c) bound.set(key, (c = queries.labels(transport, RCODE_NAMES.get(rcode) ?? String(rcode))));
+    const c = bound[transport][rcode] ?? (bound[transport][rcode] = queries.labels(transport, RCODE_NAMES.get(rcode) ?? String(rcode)));
     c.inc();
     if (!cached) misses.inc();
     if (truncated) truncations.inc();

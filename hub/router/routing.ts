@@ -98,7 +98,7 @@ export class Routing extends EventEmitter<{ invalidate: [Invalidation] }> {
     return this.byId.get(id);
   }
 
-  locate(ip: IpBytes, key: string): ClientLocation {
+  locate(ip: IpBytes, key: string | number): ClientLocation {
     return this.locator.cached(key) ?? this.locator.locate(ip, key);
   }
 

@@ -1,19 +1,19 @@
 // The audit log: who changed what, when. Append-only.
-import type { Db } from './db.ts';
+import { stmt, type Db } from './db.ts';
 import type { AuditEntry, AuditRepo } from './types.ts';
 
 export class SqliteAudit implements AuditRepo {
   constructor(private readonly db: Db) {}
 
   record(e: Omit<AuditEntry, 'id'>): void {
-    this.db.prepare('INSERT INTO audit (at, actor, action, target, details) VALUES (?, ?, ?, ?, ?)')
+    stmt(this.db, 'INSERT INTO audit (at, actor, action, target, details) VALUES (?, ?, ?, ?, ?)')
       .run(e.at, e.actor, e.action, e.target, JSON.stringify(e.details ?? {}));
   }
 
   list(q: { target?: string; limit: number }): AuditEntry[] {
     const rows = (q.target
-      ? this.db.prepare('SELECT * FROM audit WHERE target = ? ORDER BY id DESC LIMIT ?').all(q.target, q.limit)
-      : this.db.prepare('SELECT * FROM audit ORDER BY id DESC LIMIT ?').all(q.limit)) as (Omit<AuditEntry, 'details'> & { details: string })[];
+      ? stmt(this.db, 'SELECT * FROM audit WHERE target = ? ORDER BY id DESC LIMIT ?').all(q.target, q.limit)
+      : stmt(this.db, 'SELECT * FROM audit ORDER BY id DESC LIMIT ?').all(q.limit)) as (Omit<AuditEntry, 'details'> & { details: string })[];
     return rows.map((r) => ({ ...r, details: JSON.parse(r.details) }));
   }
 }

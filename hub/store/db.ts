@@ -5,6 +5,21 @@ import { MIGRATIONS } from './migrations.ts';
 
 export type Db = Database.Database;
 
+const statements = new WeakMap<Db, Map<string, Database.Statement>>();
+
+/**
+ * The prepared statement for this SQL, prepared once per database: preparing costs more than running
+ * a simple statement, and a rollout runs a few per site. (Repos build SQL from a fixed set of column
+ * names and filters, so the cache stays small.)
+ */
+export function stmt(db: Db, sql: string): Database.Statement {
+  let cache = statements.get(db);
+  if (!cache) statements.set(db, (cache = new Map()));
+  let s = cache.get(sql);
+  if (!s) cache.set(sql, (s = db.prepare(sql)));
+  return s;
+}
+
 export class StoreError extends Error {
   override readonly name = 'StoreError';
   constructor(readonly code: 'STORE_TOO_NEW' | 'STORE_MIGRATION_FAILED', message: string) {

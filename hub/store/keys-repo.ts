@@ -1,5 +1,5 @@
 // Which bundle-signing keys exist, which one signs, and which are still trusted.
-import type { Db } from './db.ts';
+import { stmt, type Db } from './db.ts';
 import type { KeysRepo, SigningKeyRecord } from './types.ts';
 
 interface Row { key_id: string; public_key: string; created_at: number; activated_at: number | null; retired_at: number | null; untrusted_at: number | null }
@@ -9,12 +9,12 @@ export class SqliteKeys implements KeysRepo {
   constructor(private readonly db: Db) {}
 
   add(k: SigningKeyRecord): void {
-    this.db.prepare('INSERT INTO signing_keys (key_id, public_key, created_at, activated_at, retired_at, untrusted_at) VALUES (?, ?, ?, ?, ?, ?)')
+    stmt(this.db, 'INSERT INTO signing_keys (key_id, public_key, created_at, activated_at, retired_at, untrusted_at) VALUES (?, ?, ?, ?, ?, ?)')
       .run(k.keyId, k.publicKey, k.createdAt, k.activatedAt, k.retiredAt, k.untrustedAt);
   }
 
   list(): SigningKeyRecord[] {
-    return (this.db.prepare('SELECT * FROM signing_keys ORDER BY created_at, key_id').all() as Row[]).map((r) => ({
+    return (stmt(this.db, 'SELECT * FROM signing_keys ORDER BY created_at, key_id').all() as Row[]).map((r) => ({
       keyId: r.key_id, publicKey: r.public_key, createdAt: r.created_at, activatedAt: r.activated_at, retiredAt: r.retired_at, untrustedAt: r.untrusted_at,
     }));
   }
@@ -22,7 +22,7 @@ export class SqliteKeys implements KeysRepo {
   update(keyId: string, patch: Parameters<KeysRepo['update']>[1]): void {
     const keys = Object.keys(patch);
     if (!keys.length) return;
-    this.db.prepare(`UPDATE signing_keys SET ${keys.map((k) => `${COLUMNS[k]} = ?`).join(', ')} WHERE key_id = ?`)
+    stmt(this.db, `UPDATE signing_keys SET ${keys.map((k) => `${COLUMNS[k]} = ?`).join(', ')} WHERE key_id = ?`)
       .run(...keys.map((k) => (patch as Record<string, unknown>)[k]), keyId);
   }
 }

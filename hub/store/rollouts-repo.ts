@@ -1,5 +1,5 @@
 // Rollouts, their per-site progress, per-site generations, published bundles and acks.
-import type { Db } from './db.ts';
+import { stmt, type Db } from './db.ts';
 import type { AckRecord, BundleRecord, RolloutRecord, RolloutSite, RolloutsRepo, RolloutState } from './types.ts';
 
 interface RolloutRow {
@@ -31,89 +31,94 @@ export class SqliteRollouts implements RolloutsRepo {
   constructor(private readonly db: Db) {}
 
   create(r: Omit<RolloutRecord, 'id'>, sites: { siteId: string; stage: number; policyVersion: number }[]): number {
-    const id = Number(this.db.prepare(`INSERT INTO rollouts (kind, policy_version, selector, stages, audit_window_s, state, stage,
+    const id = Number(stmt(this.db, `INSERT INTO rollouts (kind, policy_version, selector, stages, audit_window_s, state, stage,
       stage_acked_at, reason, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
       .run(r.kind, r.policyVersion, JSON.stringify(r.selector), JSON.stringify(r.stages), r.auditWindowS, r.state, r.stage,
         r.stageAckedAt, r.reason, r.createdBy, r.createdAt, r.updatedAt).lastInsertRowid);
-    const ins = this.db.prepare('INSERT INTO rollout_sites (rollout_id, site_id, stage, policy_version) VALUES (?, ?, ?, ?)');
+    const ins = stmt(this.db, 'INSERT INTO rollout_sites (rollout_id, site_id, stage, policy_version) VALUES (?, ?, ?, ?)');
     for (const s of sites) ins.run(id, s.siteId, s.stage, s.policyVersion);
     return id;
   }
 
   get(id: number): RolloutRecord | undefined {
-    const r = this.db.prepare('SELECT * FROM rollouts WHERE id = ?').get(id) as RolloutRow | undefined;
+    const r = stmt(this.db, 'SELECT * FROM rollouts WHERE id = ?').get(id) as RolloutRow | undefined;
     return r && rollout(r);
   }
 
   list(f: { state?: RolloutState; limit: number }): RolloutRecord[] {
     const rows = f.state
-      ? this.db.prepare('SELECT * FROM rollouts WHERE state = ? ORDER BY id DESC LIMIT ?').all(f.state, f.limit)
-      : this.db.prepare('SELECT * FROM rollouts ORDER BY id DESC LIMIT ?').all(f.limit);
+      ? stmt(this.db, 'SELECT * FROM rollouts WHERE state = ? ORDER BY id DESC LIMIT ?').all(f.state, f.limit)
+      : stmt(this.db, 'SELECT * FROM rollouts ORDER BY id DESC LIMIT ?').all(f.limit);
     return (rows as RolloutRow[]).map(rollout);
   }
 
   update(id: number, patch: Parameters<RolloutsRepo['update']>[1]): void {
     const keys = Object.keys(patch);
     if (!keys.length) return;
-    this.db.prepare(`UPDATE rollouts SET ${keys.map((k) => `${COLUMNS[k]} = ?`).join(', ')} WHERE id = ?`)
+    stmt(this.db, `UPDATE rollouts SET ${keys.map((k) => `${COLUMNS[k]} = ?`).join(', ')} WHERE id = ?`)
       .run(...keys.map((k) => (patch as Record<string, unknown>)[k]), id);
   }
 
   sites(id: number): RolloutSite[] {
-    return (this.db.prepare('SELECT * FROM rollout_sites WHERE rollout_id = ? ORDER BY stage, site_id').all(id) as SiteRow[]).map(site);
+    return (stmt(this.db, 'SELECT * FROM rollout_sites WHERE rollout_id = ? ORDER BY stage, site_id').all(id) as SiteRow[]).map(site);
+  }
+
+  liveSites(id: number): RolloutSite[] {
+    return (stmt(this.db, `SELECT rs.* FROM rollout_sites rs JOIN sites s ON s.id = rs.site_id
+      WHERE rs.rollout_id = ? AND s.state = 'enrolled' ORDER BY rs.stage, rs.site_id`).all(id) as SiteRow[]).map(site);
   }
 
   pendingForSite(siteId: string): RolloutSite[] {
-    return (this.db.prepare(`SELECT rs.* FROM rollout_sites rs JOIN rollouts r ON r.id = rs.rollout_id
+    return (stmt(this.db, `SELECT rs.* FROM rollout_sites rs JOIN rollouts r ON r.id = rs.rollout_id
       WHERE rs.site_id = ? AND rs.result IS NULL AND rs.generation IS NOT NULL AND r.state = 'running'`).all(siteId) as SiteRow[]).map(site);
   }
 
   markPublished(id: number, siteId: string, generation: number, now: number): void {
-    this.db.prepare('UPDATE rollout_sites SET generation = ?, published_at = ?, result = NULL, code = NULL, reason = NULL, acked_at = NULL WHERE rollout_id = ? AND site_id = ?')
+    stmt(this.db, 'UPDATE rollout_sites SET generation = ?, published_at = ?, result = NULL, code = NULL, reason = NULL, acked_at = NULL WHERE rollout_id = ? AND site_id = ?')
       .run(generation, now, id, siteId);
   }
 
   recordAck(siteId: string, generation: number, result: 'applied' | 'rejected', code: string | null, reason: string | null, now: number): number[] {
-    const rows = this.db.prepare(`SELECT rs.rollout_id FROM rollout_sites rs JOIN rollouts r ON r.id = rs.rollout_id
+    const rows = stmt(this.db, `SELECT rs.rollout_id FROM rollout_sites rs JOIN rollouts r ON r.id = rs.rollout_id
       WHERE rs.site_id = ? AND rs.generation = ? AND rs.result IS NULL AND r.state = 'running'`).all(siteId, generation) as { rollout_id: number }[];
-    const upd = this.db.prepare('UPDATE rollout_sites SET result = ?, code = ?, reason = ?, acked_at = ? WHERE rollout_id = ? AND site_id = ?');
+    const upd = stmt(this.db, 'UPDATE rollout_sites SET result = ?, code = ?, reason = ?, acked_at = ? WHERE rollout_id = ? AND site_id = ?');
     for (const r of rows) upd.run(result, code, reason, now, r.rollout_id, siteId);
     return rows.map((r) => r.rollout_id);
   }
 
   nextGeneration(siteId: string): number {
-    const r = this.db.prepare(`INSERT INTO site_generations (site_id, generation) VALUES (?, 1)
+    const r = stmt(this.db, `INSERT INTO site_generations (site_id, generation) VALUES (?, 1)
       ON CONFLICT(site_id) DO UPDATE SET generation = generation + 1 RETURNING generation`).get(siteId) as { generation: number };
     return r.generation;
   }
 
   generation(siteId: string): number {
-    const r = this.db.prepare('SELECT generation FROM site_generations WHERE site_id = ?').get(siteId) as { generation: number } | undefined;
+    const r = stmt(this.db, 'SELECT generation FROM site_generations WHERE site_id = ?').get(siteId) as { generation: number } | undefined;
     return r?.generation ?? 0;
   }
 
   addBundle(b: BundleRecord): void {
-    this.db.prepare('INSERT INTO bundles (site_id, generation, policy_version, rollout_id, bundle, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+    stmt(this.db, 'INSERT INTO bundles (site_id, generation, policy_version, rollout_id, bundle, created_at) VALUES (?, ?, ?, ?, ?, ?)')
       .run(b.siteId, b.generation, b.policyVersion, b.rolloutId, b.bundle, b.createdAt);
   }
 
   latestBundle(siteId: string): BundleRecord | undefined {
-    const r = this.db.prepare('SELECT * FROM bundles WHERE site_id = ? ORDER BY generation DESC LIMIT 1').get(siteId) as BundleRow | undefined;
+    const r = stmt(this.db, 'SELECT * FROM bundles WHERE site_id = ? ORDER BY generation DESC LIMIT 1').get(siteId) as BundleRow | undefined;
     return r && bundle(r);
   }
 
   bundleBefore(siteId: string, generation: number): BundleRecord | undefined {
-    const r = this.db.prepare('SELECT * FROM bundles WHERE site_id = ? AND generation < ? ORDER BY generation DESC LIMIT 1').get(siteId, generation) as BundleRow | undefined;
+    const r = stmt(this.db, 'SELECT * FROM bundles WHERE site_id = ? AND generation < ? ORDER BY generation DESC LIMIT 1').get(siteId, generation) as BundleRow | undefined;
     return r && bundle(r);
   }
 
   addAck(a: AckRecord): void {
-    this.db.prepare('INSERT INTO acks (site_id, generation, result, code, reason, at, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+    stmt(this.db, 'INSERT INTO acks (site_id, generation, result, code, reason, at, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(a.siteId, a.generation, a.result, a.code, a.reason, a.at, a.receivedAt);
   }
 
   acks(siteId: string, limit: number): AckRecord[] {
-    const rows = this.db.prepare('SELECT * FROM acks WHERE site_id = ? ORDER BY id DESC LIMIT ?').all(siteId, limit) as AckRow[];
+    const rows = stmt(this.db, 'SELECT * FROM acks WHERE site_id = ? ORDER BY id DESC LIMIT ?').all(siteId, limit) as AckRow[];
     return rows.map((r) => ({ siteId: r.site_id, generation: r.generation, result: r.result, code: r.code, reason: r.reason, at: r.at, receivedAt: r.received_at }));
   }
 }

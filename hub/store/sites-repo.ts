@@ -1,5 +1,5 @@
 // Sites and their broker credentials.
-import type { Db } from './db.ts';
+import { stmt, type Db } from './db.ts';
 import type { SiteRecord, SiteSpec, SitesRepo, SiteState } from './types.ts';
 
 interface Row {
@@ -26,26 +26,26 @@ export class SqliteSites implements SitesRepo {
   constructor(private readonly db: Db) {}
 
   create(id: string, s: SiteSpec, now: number): SiteRecord {
-    this.db.prepare(`INSERT INTO sites (id, name, labels, lat, lon, client_cidrs, capacity, services, created_at)
+    stmt(this.db, `INSERT INTO sites (id, name, labels, lat, lon, client_cidrs, capacity, services, created_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(id, s.name, JSON.stringify(s.labels), s.lat, s.lon,
       JSON.stringify(s.clientCidrs), s.capacity, JSON.stringify(s.services), now);
     return this.get(id)!;
   }
 
   get(id: string): SiteRecord | undefined {
-    const r = this.db.prepare('SELECT * FROM sites WHERE id = ?').get(id) as Row | undefined;
+    const r = stmt(this.db, 'SELECT * FROM sites WHERE id = ?').get(id) as Row | undefined;
     return r && fromRow(r);
   }
 
   byName(name: string): SiteRecord | undefined {
-    const r = this.db.prepare('SELECT * FROM sites WHERE name = ?').get(name) as Row | undefined;
+    const r = stmt(this.db, 'SELECT * FROM sites WHERE name = ?').get(name) as Row | undefined;
     return r && fromRow(r);
   }
 
   list(filter: { state?: SiteState } = {}): SiteRecord[] {
     const rows = filter.state
-      ? this.db.prepare('SELECT * FROM sites WHERE state = ? ORDER BY id').all(filter.state)
-      : this.db.prepare('SELECT * FROM sites ORDER BY id').all();
+      ? stmt(this.db, 'SELECT * FROM sites WHERE state = ? ORDER BY id').all(filter.state)
+      : stmt(this.db, 'SELECT * FROM sites ORDER BY id').all();
     return (rows as Row[]).map(fromRow);
   }
 
@@ -56,25 +56,25 @@ export class SqliteSites implements SitesRepo {
       sets.push(`${COLUMNS[k]} = ?`);
       vals.push(typeof v === 'boolean' ? (v ? 1 : 0) : v);
     }
-    if (sets.length) this.db.prepare(`UPDATE sites SET ${sets.join(', ')} WHERE id = ?`).run(...vals, id);
+    if (sets.length) stmt(this.db, `UPDATE sites SET ${sets.join(', ')} WHERE id = ?`).run(...vals, id);
   }
 
   usedOverlayIndexes(): Set<number> {
-    const rows = this.db.prepare('SELECT overlay_index FROM sites WHERE overlay_index IS NOT NULL').all() as { overlay_index: number }[];
+    const rows = stmt(this.db, 'SELECT overlay_index FROM sites WHERE overlay_index IS NOT NULL').all() as { overlay_index: number }[];
     return new Set(rows.map((r) => r.overlay_index));
   }
 
   setCredential(siteId: string, passwordHash: string, now: number): void {
-    this.db.prepare(`INSERT INTO site_credentials (site_id, password_hash, created_at) VALUES (?, ?, ?)
+    stmt(this.db, `INSERT INTO site_credentials (site_id, password_hash, created_at) VALUES (?, ?, ?)
       ON CONFLICT(site_id) DO UPDATE SET password_hash = excluded.password_hash, created_at = excluded.created_at`).run(siteId, passwordHash, now);
   }
 
   credentialHash(siteId: string): string | undefined {
-    const r = this.db.prepare('SELECT password_hash FROM site_credentials WHERE site_id = ?').get(siteId) as { password_hash: string } | undefined;
+    const r = stmt(this.db, 'SELECT password_hash FROM site_credentials WHERE site_id = ?').get(siteId) as { password_hash: string } | undefined;
     return r?.password_hash;
   }
 
   deleteCredential(siteId: string): void {
-    this.db.prepare('DELETE FROM site_credentials WHERE site_id = ?').run(siteId);
+    stmt(this.db, 'DELETE FROM site_credentials WHERE site_id = ?').run(siteId);
   }
 }

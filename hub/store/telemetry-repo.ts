@@ -1,5 +1,5 @@
 // Telemetry from sites: verdict events and counters, deduped by (site, seq), with retention caps.
-import type { Db } from './db.ts';
+import { stmt, type Db } from './db.ts';
 import type { VerdictRecord } from '../../protocol/messages.ts';
 import type { FlowQuery, FlowRow, RetentionCaps, TelemetryBatch, TelemetryRepo } from './types.ts';
 
@@ -35,17 +35,17 @@ export class SqliteTelemetry implements TelemetryRepo {
 
   ingest(b: TelemetryBatch, now: number): boolean {
     return this.db.transaction(() => {
-      const fresh = this.db.prepare('INSERT OR IGNORE INTO telemetry_batches (site_id, seq, type, at, received_at) VALUES (?, ?, ?, ?, ?)')
+      const fresh = stmt(this.db, 'INSERT OR IGNORE INTO telemetry_batches (site_id, seq, type, at, received_at) VALUES (?, ?, ?, ?, ?)')
         .run(b.siteId, b.seq, b.type, b.at, now).changes === 1;
       if (!fresh) return false;
       const batchAt = parseTime(b.at, now);
-      const v = this.db.prepare(`INSERT INTO verdicts (site_id, seq, at, generation, endpoint, direction, verdict, proto, src, dst, sport, dport, policy, rule, count)
+      const v = stmt(this.db, `INSERT INTO verdicts (site_id, seq, at, generation, endpoint, direction, verdict, proto, src, dst, sport, dport, policy, rule, count)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
       for (const r of b.verdicts) {
         v.run(b.siteId, b.seq, parseTime(r.at, batchAt), r.generation, r.endpoint, r.direction, r.verdict, r.proto, r.src, r.dst,
           r.sport, r.dport, policyKey(r.policy), r.policy?.rule ?? null, r.count ?? 1);
       }
-      const c = this.db.prepare('INSERT INTO counters (site_id, seq, at, policy, rule, verdict, packets, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+      const c = stmt(this.db, 'INSERT INTO counters (site_id, seq, at, policy, rule, verdict, packets, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
       for (const r of b.counters) c.run(b.siteId, b.seq, batchAt, policyKey(r.policy), r.policy?.rule ?? null, r.verdict, r.packets, r.bytes);
       return true;
     })();
@@ -53,7 +53,7 @@ export class SqliteTelemetry implements TelemetryRepo {
 
   flows(q: FlowQuery): FlowRow[] {
     const w = where(q);
-    const rows = this.db.prepare(`SELECT * FROM verdicts ${w.sql} ORDER BY at DESC, id DESC LIMIT ?`).all(...w.args, q.limit) as VRow[];
+    const rows = stmt(this.db, `SELECT * FROM verdicts ${w.sql} ORDER BY at DESC, id DESC LIMIT ?`).all(...w.args, q.limit) as VRow[];
     return rows.map((r) => ({
       siteId: r.site_id, seq: r.seq, at: new Date(r.at).toISOString(), generation: r.generation, endpoint: r.endpoint, direction: r.direction,
       verdict: r.verdict, proto: r.proto, src: r.src, dst: r.dst, sport: r.sport, dport: r.dport, policy: r.policy, rule: r.rule, count: r.count,
@@ -62,7 +62,7 @@ export class SqliteTelemetry implements TelemetryRepo {
 
   counters(q: Omit<FlowQuery, 'limit'>): ReturnType<TelemetryRepo['counters']> {
     const w = where(q);
-    return this.db.prepare(`SELECT site_id AS siteId, policy, verdict, SUM(packets) AS packets, SUM(bytes) AS bytes FROM counters ${w.sql}
+    return stmt(this.db, `SELECT site_id AS siteId, policy, verdict, SUM(packets) AS packets, SUM(bytes) AS bytes FROM counters ${w.sql}
       GROUP BY site_id, policy, verdict ORDER BY site_id, policy, verdict`).all(...w.args) as ReturnType<TelemetryRepo['counters']>;
   }
 
@@ -71,14 +71,14 @@ export class SqliteTelemetry implements TelemetryRepo {
       const cutoff = now - caps.maxAgeMs;
       let n = 0;
       for (const table of ['verdicts', 'counters']) {
-        n += this.db.prepare(`DELETE FROM ${table} WHERE at < ?`).run(cutoff).changes;
+        n += stmt(this.db, `DELETE FROM ${table} WHERE at < ?`).run(cutoff).changes;
         // Per site, keep the newest maxRowsPerSite rows.
-        n += this.db.prepare(`DELETE FROM ${table} WHERE id IN (
+        n += stmt(this.db, `DELETE FROM ${table} WHERE id IN (
           SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY site_id ORDER BY at DESC, id DESC) AS rn FROM ${table}) WHERE rn > ?)`)
           .run(caps.maxRowsPerSite).changes;
       }
       // Dedupe keys are tiny; keep them as long as the data they guard (by age).
-      this.db.prepare('DELETE FROM telemetry_batches WHERE received_at < ?').run(cutoff);
+      stmt(this.db, 'DELETE FROM telemetry_batches WHERE received_at < ?').run(cutoff);
       return n;
     })();
   }

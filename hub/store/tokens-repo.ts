@@ -1,5 +1,5 @@
 // Enrollment tokens and ops API tokens; both stored only as hashes.
-import type { Db } from './db.ts';
+import { stmt, type Db } from './db.ts';
 import type { ApiTokenRecord, EnrollTokenRecord, Role, TokensRepo } from './types.ts';
 
 interface EnrollRow { hash: string; site_id: string; created_at: number; expires_at: number; used_at: number | null }
@@ -11,38 +11,38 @@ export class SqliteTokens implements TokensRepo {
   constructor(private readonly db: Db) {}
 
   addEnrollToken(t: EnrollTokenRecord & { createdBy: string }): void {
-    this.db.prepare('INSERT INTO enroll_tokens (hash, site_id, created_at, expires_at, used_at, created_by) VALUES (?, ?, ?, ?, ?, ?)')
+    stmt(this.db, 'INSERT INTO enroll_tokens (hash, site_id, created_at, expires_at, used_at, created_by) VALUES (?, ?, ?, ?, ?, ?)')
       .run(t.hash, t.siteId, t.createdAt, t.expiresAt, t.usedAt, t.createdBy);
   }
 
   enrollToken(hash: string): EnrollTokenRecord | undefined {
-    const r = this.db.prepare('SELECT * FROM enroll_tokens WHERE hash = ?').get(hash) as EnrollRow | undefined;
+    const r = stmt(this.db, 'SELECT * FROM enroll_tokens WHERE hash = ?').get(hash) as EnrollRow | undefined;
     return r && { hash: r.hash, siteId: r.site_id, createdAt: r.created_at, expiresAt: r.expires_at, usedAt: r.used_at };
   }
 
   useEnrollToken(hash: string, now: number): boolean {
-    return this.db.prepare('UPDATE enroll_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL').run(now, hash).changes === 1;
+    return stmt(this.db, 'UPDATE enroll_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL').run(now, hash).changes === 1;
   }
 
   invalidateSiteTokens(siteId: string, now: number): void {
-    this.db.prepare('UPDATE enroll_tokens SET used_at = ? WHERE site_id = ? AND used_at IS NULL').run(now, siteId);
+    stmt(this.db, 'UPDATE enroll_tokens SET used_at = ? WHERE site_id = ? AND used_at IS NULL').run(now, siteId);
   }
 
   addApiToken(t: ApiTokenRecord & { hash: string }): void {
-    this.db.prepare('INSERT INTO api_tokens (id, name, hash, role, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?)')
+    stmt(this.db, 'INSERT INTO api_tokens (id, name, hash, role, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?)')
       .run(t.id, t.name, t.hash, t.role, t.createdAt, t.revokedAt);
   }
 
   apiTokenByHash(hash: string): ApiTokenRecord | undefined {
-    const r = this.db.prepare('SELECT * FROM api_tokens WHERE hash = ?').get(hash) as ApiRow | undefined;
+    const r = stmt(this.db, 'SELECT * FROM api_tokens WHERE hash = ?').get(hash) as ApiRow | undefined;
     return r && api(r);
   }
 
   listApiTokens(): ApiTokenRecord[] {
-    return (this.db.prepare('SELECT * FROM api_tokens ORDER BY created_at').all() as ApiRow[]).map(api);
+    return (stmt(this.db, 'SELECT * FROM api_tokens ORDER BY created_at').all() as ApiRow[]).map(api);
   }
 
   revokeApiToken(id: string, now: number): boolean {
-    return this.db.prepare('UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(now, id).changes === 1;
+    return stmt(this.db, 'UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(now, id).changes === 1;
   }
 }

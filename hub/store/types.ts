@@ -202,6 +202,8 @@ export interface RolloutsRepo {
   list(filter: { state?: RolloutState; limit: number }): RolloutRecord[];
   update(id: number, patch: Partial<Pick<RolloutRecord, 'state' | 'stage' | 'stageAckedAt' | 'reason' | 'updatedAt'>>): void;
   sites(id: number): RolloutSite[];
+  /** The rollout's rows of sites still enrolled (one query: the engine reads it on every step). */
+  liveSites(id: number): RolloutSite[];
   markPublished(id: number, siteId: string, generation: number, now: number): void;
   /** Records an ack on the rollout rows waiting for this site and generation; returns the rollout ids touched. */
   recordAck(siteId: string, generation: number, result: 'applied' | 'rejected', code: string | null, reason: string | null, now: number): number[];

@@ -58,7 +58,7 @@ export function parseStartArgs(argv: string[], repoRoot: string): StartOptions {
   if (!/^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$/.test(zone)) throw new StartError('START_BAD_OPTION', `--zone ${zone}: not a DNS name`, 'e.g. --zone svc.example.com');
   const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
   const logLevel = v['log-level'] ?? 'warn';
-  if (!levels.includes(logLevel)) throw new StartError('START_BAD_OPTION', `--log-level ${logLevel}: want one of ${levels.join(', ')}`);
+  if (!levels.includes(logLevel)) throw new StartError('START_BAD_OPTION', `--log-level ${logLevel}: want one of ${levels.join(', ')}`, 'e.g. --log-level info');
   return {
     sites: int(v.sites, 'sites', 3, 1, MAX_SITES, 'a number of sites'),
     dataDir: resolve(repoRoot, v['data-dir'] ?? '.weft'),

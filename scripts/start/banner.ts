@@ -14,6 +14,8 @@ export interface BannerInput {
   /** Why there are no sites (not root), or null. */
   noSitesReason: string | null;
   logsDir: string | null;
+  /** The demo policy's version on the hub (the next push gets the one after). */
+  policyVersion?: number;
   /** Where the logs are moved when the demo stops. */
   keptLogsDir?: string;
 }
@@ -44,22 +46,29 @@ export function banner(b: BannerInput): string {
     lines.push('', b.noSitesReason);
   }
   const weft = 'npm run -s weft --';
-  lines.push('', 'Try:', `  ${weft} login --hub ${hub.url} --token-file ${tokenFile} --ca-fingerprint ${hub.caFingerprint}`, `  ${weft} site list`);
+  const tryThese: [string, string][] = [
+    [`${weft} login --hub ${hub.url} --token-file ${tokenFile} --ca-fingerprint ${hub.caFingerprint}`, ''],
+    [`${weft} site list`, 'sites, their overlay address and the generation they applied'],
+  ];
   if (sites.length) {
-    const s1 = sites[0];
-    const dig = r ? `dig @${r.dns.host} -p ${r.dns.port} +short web.${r.config.zone}` : '';
-    lines.push(
-      `  ${weft} flows --verdict audit            # what the default deny (audit mode) would drop`,
-      `  ${weft} policy push scripts/start/demo-policy/enforce -m "enforce the shop's default deny"`,
-      `  ${weft} policy rollout <version> --canary ${s1.id} --wait`,
-      `  ${weft} flows --verdict deny             # the same flows, now dropped in the kernel`,
-      `  ${dig}                                   # users are sent to ${s1.id} (nearest)`,
-      `  curl -s -o /dev/null -w '%{redirect_url}\\n' ${local}/go/web/`,
-      `  kill ${s1.agent.pid}                     # stop ${s1.id}'s agent, then dig again: ${sites[1]?.id ?? 'no other site'} answers`,
-      `  ip netns exec ${s1.net.ns} npm run -s weft-agent -- status --data-dir ${rel(b.repoRoot, s1.dataDir)}`,
-      `  ip netns exec ${s1.net.ns} npm run -s weft-agent -- flows --follow --data-dir ${rel(b.repoRoot, s1.dataDir)}`,
+    const [s1, s2] = sites;
+    const agent = (cmd: string) => `ip netns exec ${s1.net.ns} npm run -s weft-agent -- ${cmd} --data-dir ${rel(b.repoRoot, s1.dataDir)}`;
+    tryThese.push(
+      [`${weft} flows --verdict audit`, 'what the default deny (audit mode) would drop'],
+      [`${weft} policy push scripts/start/demo-policy/enforce -m "enforce the shop's default deny"`, ''],
+      [`${weft} policy rollout ${(b.policyVersion ?? 0) + 1} --canary ${s1.id} --wait`, 'the version push printed: canary first, then all'],
+      [`${weft} flows --verdict deny`, 'the same flows, now dropped in the kernel'],
+    );
+    if (r) tryThese.push([`dig @${r.dns.host} -p ${r.dns.port} +short web.${r.config.zone}`, `users are sent to ${s1.id}, the nearest`]);
+    tryThese.push(
+      [`curl -sL ${local}/go/web/`, 'the HTTP redirect, followed to that site\'s web pod'],
+      [`kill ${s1.agent.pid}`, `stop ${s1.id}'s agent, then dig again: ${s2 ? `${s2.id} answers` : 'no healthy site is left'}`],
+      [agent('status'), `the technician's view of ${s1.id}`],
+      [agent('flows --follow'), 'verdicts as the agent sees them'],
     );
   }
+  const width = Math.min(90, Math.max(...tryThese.filter(([, c]) => c).map(([cmd]) => cmd.length)));
+  lines.push('', 'Try:', ...tryThese.map(([cmd, comment]) => `  ${comment ? `${cmd.padEnd(width)}  # ${comment}` : cmd}`));
   lines.push('', `Ctrl-C stops the demo and removes everything it created. Hub state: ${rel(b.repoRoot, hub.config.dataDir)}`, READY_LINE, '');
   return lines.join('\n');
 }

@@ -4,6 +4,7 @@
 // enrolls, brings up its WireGuard tunnel, connects to the broker through it and enforces.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Hub } from '../../hub/main.ts';
 import type { SiteHealth } from '../../hub/sites-view.ts';
 import { startEchoServer, type Harness, type NsProcess, type SiteNet } from '../../field-tests/lib/index.ts';
@@ -11,7 +12,9 @@ import { REPO_ROOT, tsEntry } from '../../field-tests/lib/repo.ts';
 import type { StartOptions } from './args.ts';
 import { StartError } from './errors.ts';
 import type { HubApi } from './hub-api.ts';
-import { kubeObjects, location, ROLES } from './workloads.ts';
+import { DB_PORT, kubeObjects, location, WEB_PORT } from './workloads.ts';
+
+const WEB_SERVER = fileURLToPath(new URL('./web-server.mjs', import.meta.url));
 
 export interface DemoSite {
   net: SiteNet;
@@ -52,16 +55,15 @@ export async function startSite(h: Harness, o: StartOptions, hub: Hub, api: HubA
   const dir = join(o.dataDir, 'sites', site.name);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const kubeconfig = await startKubeApi(h, site, dir);
-  await Promise.all(site.pods.map(async (p, i) => {
-    const port = ROLES[i].port;
-    if (port) await startEchoServer(h, p.ns, { tcpPort: port, udpPort: -1 });
-  }));
+  const [web, db] = site.pods;
+  const server = h.spawn(web.ns, [process.execPath, WEB_SERVER, site.name, String(WEB_PORT)], { name: `web-${site.name}` });
+  await Promise.all([server.waitForOutput(/^WEB /m, 30_000), startEchoServer(h, db.ns, { tcpPort: DB_PORT, udpPort: -1 })]);
 
-  const webIp = site.pods[0].ip;
+  const webIp = web.ip;
   const at = location(site.index);
   const created = await api.call<{ id: string }>('POST', '/v1/sites', {
     name: site.name, labels: { city: at.city }, lat: at.lat, lon: at.lon,
-    services: [{ name: 'web', addresses: [webIp], url: `http://${webIp}:${ROLES[0].port}` }],
+    services: [{ name: 'web', addresses: [webIp], url: `http://${webIp}:${WEB_PORT}` }],
   });
   const token = await api.call<{ provisioning: unknown }>('POST', `/v1/sites/${encodeURIComponent(created.id)}/token`, {});
   const provisionFile = join(dir, 'weft-provision.json');

@@ -12,7 +12,7 @@ export interface Role {
   namespace: string;
   name: string;
   app: string;
-  /** TCP port it serves (an echo server), if any. */
+  /** TCP port it serves (web: HTTP, db: an echo server), if any. */
   port?: number;
 }
 

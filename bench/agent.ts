@@ -1,0 +1,262 @@
+// npm run bench:agent (under the shared lock: flock /tmp/weft-bench.lock npm run bench:agent)
+// The edge agent on a site with 1000 pods and no hub: how much memory it holds idle, how soon it enforces
+// after a cold start (no pinned maps: the last-known-good is compiled and applied) and after kill -9 (the
+// pinned maps are adopted), and how long a pod change takes to reach the kernel (recompile + apply).
+// Side by side in one run: the agent as shipped (the single binary, when `npm run build:agent` works on this
+// machine), as one esbuild bundle on the machine's node, and from a checkout through tsx; the kernel
+// datapath against the in-memory one for the recompile-and-apply latency.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Datapath } from '../bpf/datapath.ts';
+import { LibbpfDatapath } from '../bpf/libbpf-datapath.ts';
+import { MemoryDatapath } from '../bpf/memory-datapath.ts';
+import { openStore, type JsonValue } from '../offline-store/index.ts';
+import { compile } from '../policy/index.ts';
+import { Enforcer, type AppliedInfo } from '../edge-agent/enforcer.ts';
+import { createLogger } from '../edge-agent/logger.ts';
+import { buildSea } from '../edge-agent/packaging/build-sea.ts';
+import { crashBundle, crashInventory, crashPolicies } from '../edge-agent/testdata/crash-fleet.ts';
+import { bundleForTest } from '../edge-agent/testing/bundle.ts';
+import { enrollStore, hubKey, kubePod, SITE } from '../edge-agent/testing/fixtures.ts';
+import { median, percentile, table, writeReport } from './lib/report.ts';
+
+const PODS = 1000;
+const RUNS = Number(process.env.BENCH_AGENT_RUNS ?? 5);
+const IDLE_S = Number(process.env.BENCH_AGENT_IDLE_S ?? 10);
+const CHURN = Number(process.env.BENCH_AGENT_CHURN ?? 50);
+const TARGET_RSS_MB = 60;
+const TARGET_ENFORCING_MS = 1000;
+const repo = join(import.meta.dirname, '..');
+const work = mkdtempSync(join(tmpdir(), 'weft-wag-bench-'));
+const pinPrefix = `/sys/fs/bpf/wag-bench-${process.pid}`;
+const say = (m: string) => process.stderr.write(`bench:agent: ${m}\n`);
+
+interface Launcher {
+  form: string;
+  argv: string[];
+  env: NodeJS.ProcessEnv;
+}
+
+async function launchers(): Promise<{ list: Launcher[]; notes: string[]; cleanup: () => void }> {
+  const notes: string[] = [];
+  const list: Launcher[] = [];
+  try {
+    const sea = await buildSea({ out: join(work, 'weft-agent'), log: () => undefined });
+    list.push({ form: 'single binary (SEA)', argv: [sea.binary], env: { ...process.env, WEFT_BPF_ARTIFACTS: '' } });
+  } catch (e) {
+    notes.push(`single binary not measured: npm run build:agent failed here (${(e as Error).message.split('\n')[0]})`);
+  }
+  const b = await bundleForTest(join(repo, 'edge-agent/cli/main.ts'), 'bench-agent');
+  list.push({ form: 'esbuild bundle on node', argv: [process.execPath, b.file], env: b.env });
+  list.push({ form: 'checkout via tsx', argv: [process.execPath, join(repo, 'bin/run.mjs'), join(repo, 'edge-agent/cli/main.ts')], env: process.env });
+  return { list, notes, cleanup: b.cleanup };
+}
+
+/** An enrolled data dir whose last-known-good bundle (40 policies) covers 1000 pods; the hub never answers. */
+function prepareSite(dir: string): void {
+  const key = hubKey();
+  const store = openStore(join(dir, 'agent.db'));
+  enrollStore(store, key, 'mqtt://127.0.0.1:9');
+  const b = store.bundles.recordReceived(crashBundle(key, 1), 1);
+  store.bundles.setLastKnownGood(b.id);
+  store.bundles.markApplied(b.id);
+  store.config.set('inventory', crashInventory(PODS) as unknown as JsonValue);
+  store.close();
+  writeFileSync(join(dir, 'agent.yaml'), `logLevel: info\ntunnel: 'off'\nkube: 'off'\nstatusPort: 0\ndatapath: libbpf\n`);
+}
+
+interface Started {
+  child: ChildProcess;
+  /** Spawn to the "enforcing" log line, as the caller saw it. */
+  wallMs: number;
+  /** The agent's own figure: process start to enforcing. */
+  selfMs: number;
+  restored: string;
+}
+
+function startAgent(l: Launcher, dir: string, pinRoot: string): Promise<Started> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(l.argv[0], [...l.argv.slice(1), 'run', '--config', join(dir, 'agent.yaml'), '--data-dir', dir, '--pin-root', pinRoot, '--provision-file', join(dir, 'none')], { env: { ...l.env, WEFT_CONFIG: '' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let buf = '';
+    let tail = '';
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`${l.form}: no "enforcing" within 60 s: ${tail}`)); }, 60_000);
+    child.stderr!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      tail = (tail + d.toString()).slice(-2000);
+      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        let rec: { msg?: string; timeToEnforcingMs?: number; restored?: string };
+        try { rec = JSON.parse(line) as typeof rec; } catch { continue; }
+        if (rec.msg === 'enforcing') {
+          clearTimeout(timer);
+          resolve({ child, wallMs: performance.now() - t0, selfMs: rec.timeToEnforcingMs ?? NaN, restored: rec.restored ?? '?' });
+        }
+      }
+    });
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`${l.form}: exited ${code} before enforcing: ${tail}`)); });
+  });
+}
+
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+async function kill9(c: ChildProcess): Promise<void> {
+  c.removeAllListeners('exit');
+  const gone = new Promise((r) => c.once('exit', r));
+  c.kill('SIGKILL');
+  await gone;
+}
+
+interface StartRow {
+  form: string;
+  coldWallMs: number[];
+  coldSelfMs: number[];
+  warmWallMs: number[];
+  warmSelfMs: number[];
+  idleRssMb: number;
+  restoredCold: string;
+  restoredWarm: string;
+}
+
+async function measureStarts(l: Launcher): Promise<StartRow> {
+  const row: StartRow = { form: l.form, coldWallMs: [], coldSelfMs: [], warmWallMs: [], warmSelfMs: [], idleRssMb: NaN, restoredCold: '', restoredWarm: '' };
+  for (let r = 0; r < RUNS; r++) {
+    const dir = mkdtempSync(join(work, 'site-'));
+    prepareSite(dir);
+    const pinRoot = `${pinPrefix}-${r}`;
+    try {
+      const cold = await startAgent(l, dir, pinRoot);
+      row.coldWallMs.push(cold.wallMs);
+      row.coldSelfMs.push(cold.selfMs);
+      row.restoredCold = cold.restored;
+      await kill9(cold.child);
+      const warm = await startAgent(l, dir, pinRoot);
+      row.warmWallMs.push(warm.wallMs);
+      row.warmSelfMs.push(warm.selfMs);
+      row.restoredWarm = warm.restored;
+      if (r === RUNS - 1) {
+        await new Promise((res) => setTimeout(res, IDLE_S * 1000));
+        row.idleRssMb = rssMb(warm.child.pid!);
+      }
+      await kill9(warm.child);
+    } finally {
+      LibbpfDatapath.unpin(pinRoot);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return row;
+}
+
+interface ChurnRow {
+  datapath: string;
+  compileMs: number[];
+  applyMs: number[];
+  totalMs: number[];
+}
+
+/** Replace one pod per step (a rollout restarting pods one by one) and time inventory change -> kernel. */
+async function measureChurn(kind: 'libbpf' | 'memory'): Promise<ChurnRow> {
+  const pinRoot = `${pinPrefix}-churn`;
+  const dp: Datapath = kind === 'libbpf' ? await LibbpfDatapath.open({ pinRoot }) : new MemoryDatapath();
+  const row: ChurnRow = { datapath: kind === 'libbpf' ? 'kernel (libbpf)' : 'in-memory', compileMs: [], applyMs: [], totalMs: [] };
+  let compileStart = 0;
+  let compileMs = 0;
+  const timedCompile: typeof compile = (...args) => {
+    compileStart = performance.now();
+    const t = compile(...args);
+    compileMs = performance.now() - compileStart;
+    return t;
+  };
+  let done: ((a: AppliedInfo) => void) | null = null;
+  const enforcer = new Enforcer({ datapath: dp, compile: timedCompile, resolveVeth: async () => null, log: createLogger({ level: 'silent' }), debounceMs: 0, onApplied: (a) => done?.(a) });
+  try {
+    const snap = crashInventory(PODS);
+    enforcer.seedInventory(snap);
+    await enforcer.applyBundle(enforcer.prepare({ siteId: SITE, generation: 1, issuedAt: new Date().toISOString(), policyVersion: 1, policies: crashPolicies(1) }));
+    for (let i = 0; i < CHURN; i++) {
+      const pods = snap.pods.slice();
+      const gone = i % PODS;
+      pods[gone] = kubePod('shop', `p${gone}-r${i}`, pods[gone].labels.app, pods[gone].ips[0]);
+      const applied = new Promise<AppliedInfo>((r) => (done = r));
+      const t0 = performance.now();
+      enforcer.setInventory({ ...snap, pods });
+      const a = await applied;
+      row.totalMs.push(performance.now() - t0);
+      row.compileMs.push(compileMs);
+      row.applyMs.push(a.latencyS * 1000);
+    }
+  } finally {
+    await enforcer.close();
+    await dp.close();
+    if (kind === 'libbpf') LibbpfDatapath.unpin(pinRoot);
+  }
+  return row;
+}
+
+const f = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : 'n/a');
+const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : 'n/a');
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('bench:agent needs root (the kernel datapath, bpffs pins)');
+  const loadBefore = loadavg();
+  const { list, notes, cleanup } = await launchers();
+  const starts: StartRow[] = [];
+  for (const l of list) {
+    say(`starts: ${l.form}`);
+    starts.push(await measureStarts(l));
+  }
+  const churn: ChurnRow[] = [];
+  for (const k of ['libbpf', 'memory'] as const) {
+    say(`pod churn: ${k}`);
+    churn.push(await measureChurn(k));
+  }
+  const loadAfter = loadavg();
+  cleanup();
+
+  const shipped = starts[0];
+  const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
+  const rssOk = shipped.idleRssMb <= TARGET_RSS_MB;
+  const coldOk = median(shipped.coldSelfMs) < TARGET_ENFORCING_MS;
+  const warmOk = median(shipped.warmSelfMs) < TARGET_ENFORCING_MS;
+  const markdown = [
+    table(
+      ['agent as', 'idle RSS MB', 'cold start → enforcing, agent ms (median)', 'cold, spawn → log line ms', 'after kill -9 → enforcing, agent ms (median)', 'after kill -9, spawn → log line ms', 'restored cold / warm'],
+      starts.map((s) => [s.form, f1(s.idleRssMb), f(median(s.coldSelfMs)), f(median(s.coldWallMs)), f(median(s.warmSelfMs)), f(median(s.warmWallMs)), `${s.restoredCold} / ${s.restoredWarm}`]),
+    ),
+    '',
+    table(
+      ['datapath', 'pod change → live, ms p50', 'p95', 'compile ms p50', 'apply ms p50'],
+      churn.map((c) => [c.datapath, f1(median(c.totalMs)), f1(percentile(c.totalMs, 95)), f1(median(c.compileMs)), f1(median(c.applyMs))]),
+    ),
+    '',
+    `Targets, for ${shipped.form}: idle RSS ≤ ${TARGET_RSS_MB} MB — ${verdict(rssOk)} (${f1(shipped.idleRssMb)} MB); cold start to enforcing < 1 s — ${verdict(coldOk)} (${f(median(shipped.coldSelfMs))} ms); after kill -9 < 1 s — ${verdict(warmOk)} (${f(median(shipped.warmSelfMs))} ms).`,
+    ...notes.map((n) => `Note: ${n}.`),
+    `Load average (1, 5, 15 min) at the start ${loadBefore.map((x) => x.toFixed(1)).join(', ')}; at the end ${loadAfter.map((x) => x.toFixed(1)).join(', ')}.`,
+  ].join('\n');
+  writeReport({
+    name: 'agent',
+    title: 'Edge agent: idle memory, start to enforcing offline, pod churn at 1000 pods',
+    method: `\`flock /tmp/weft-bench.lock npm run bench:agent\`. A site with ${PODS} pods (persisted inventory) and a last-known-good bundle of 40 NetworkPolicies (ports, a CIDR peer, port ranges), enrolled to a hub that never answers. Cold start: fresh bpffs pin root, so the agent opens the store, verifies the bundle's signature, compiles it for ${PODS} pods and applies it to the kernel; after kill -9: the same start with the pinned maps left by the killed agent, which it adopts. "agent ms" is the agent's own figure (process start to the \`enforcing\` log line, also exported as weft_agent_time_to_enforcing_seconds); "spawn → log line" is the caller's wall clock and includes exec and the loader. ${RUNS} cold and ${RUNS} warm starts per form, medians shown. Idle RSS: VmRSS of the last warm agent after ${IDLE_S} s idle (enforcing, link retrying). Pod churn: one pod replaced per step (new name, same app and IP), ${CHURN} steps, time from the inventory change to the new tables live (debounce 0 here; the agent's default adds ${100} ms), for the kernel datapath and the in-memory one. No other agent runs beside it: the agents a site would otherwise run (Cilium, Calico Felix) need a Kubernetes control plane and their own CNI; the forms of Weft's agent are compared instead.`,
+    markdown,
+    results: { pods: PODS, runs: RUNS, idleSeconds: IDLE_S, churnSteps: CHURN, starts, churn, targets: { idleRssMb: TARGET_RSS_MB, enforcingMs: TARGET_ENFORCING_MS, met: { idleRss: rssOk, cold: coldOk, warm: warmOk } }, notes, loadavg: { before: loadBefore, after: loadAfter } },
+  });
+  process.stdout.write(`${markdown}\n`);
+}
+
+main().then(
+  () => {
+    rmSync(work, { recursive: true, force: true });
+    process.exit(0);
+  },
+  (e: unknown) => {
+    process.stderr.write(`bench:agent: ${(e as Error).stack ?? String(e)}\n`);
+    rmSync(work, { recursive: true, force: true });
+    process.exit(1);
+  },
+);
