@@ -116,7 +116,11 @@ async function main(): Promise<void> {
       for (const p of topo.pods) await weft.attach({ pod: p.name, ifindex: p.ifindex, ips: [p.ip] });
     };
     const detachAll = async () => {
-      for (const p of topo.pods) await weft.detach({ pod: p.name, ifindex: p.ifindex, ips: [] });
+      for (const p of topo.pods) {
+        await weft.detach({ pod: p.name, ifindex: p.ifindex, ips: [] });
+        // An empty clsact qdisc still turns the tc hooks on: "no policy" must not pay for it.
+        inNs(node, ['tc', 'qdisc', 'del', 'dev', p.hostIf, 'clsact']);
+      }
       weft.flushConntrack();
     };
     const configs: Config[] = [

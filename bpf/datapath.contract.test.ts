@@ -22,7 +22,14 @@ const SCENARIO: [string, Direction, PacketSpec, boolean, Want][] = [
   ['web -> db udp 5004: outside', 'ingress', { proto: 17, src: A.web, dst: A.db, sport: 40001, dport: 5004 }, false, ['deny', RULE.isolation]],
   ['web -> db 7000: audit passes', 'ingress', { proto: 6, src: A.web, dst: A.db, sport: 40002, dport: 7000 }, true, ['audit', RULE.auditDb]],
   ['web -> db sctp 5432: no sctp rule', 'ingress', { proto: 132, src: A.web, dst: A.db, sport: 40003, dport: 5432 }, false, ['deny', RULE.isolation]],
+  ['web -> db sctp 9899: allowed by rule', 'ingress', { proto: 132, src: A.web, dst: A.db, sport: 40003, dport: 9899 }, true, ['allow', RULE.dbFromWeb]],
+  ['db -> web sctp reply: conntrack', 'egress', { proto: 132, src: A.db, dst: A.web, sport: 9899, dport: 40003 }, true, null],
+  ['db6 -> world6 tcp (no egress policy)', 'egress', { proto: 6, src: A.db6, dst: '2001:db8::1', sport: 40011, dport: 443 }, true, null],
+  ['router -> db6 packet too big about it: related', 'ingress', { proto: 58, src: 'fd09::fe', dst: A.db6, sport: 2, dport: 0, inner: { proto: 6, src: A.db6, dst: '2001:db8::1', sport: 40011, dport: 443 } }, true, null],
+  ['router -> db6 packet too big about nothing', 'ingress', { proto: 58, src: 'fd09::fe', dst: A.db6, sport: 2, dport: 0, inner: { proto: 6, src: A.db6, dst: '2001:db8::1', sport: 40012, dport: 443 } }, false, ['deny', RULE.isolation]],
   ['web6 -> db6 5432', 'ingress', { proto: 6, src: A.web6, dst: A.db6, sport: 40004, dport: 5432 }, true, ['allow', RULE.dbFromWeb]],
+  ['partner net -> db 5432: CIDR peer', 'ingress', { proto: 6, src: '198.51.100.7', dst: A.db, sport: 40013, dport: 5432 }, true, ['allow', RULE.dbFromWeb]],
+  ['partner host .9 -> db 5432: its /32 wins over the /24', 'ingress', { proto: 6, src: '198.51.100.9', dst: A.db, sport: 40014, dport: 5432 }, false, ['deny', RULE.isolation]],
   ['world -> db', 'ingress', { proto: 6, src: WORLD, dst: A.db, sport: 40005, dport: 5432 }, false, ['deny', RULE.isolation]],
   ['api -> world dns: denied', 'egress', { proto: 17, src: A.api, dst: WORLD, sport: 40006, dport: 53 }, false, ['deny', RULE.noDns]],
   ['api -> world https: set default', 'egress', { proto: 6, src: A.api, dst: WORLD, sport: 40007, dport: 443 }, true, ['allow', 0]],
@@ -89,9 +96,9 @@ describe.each([
 
     const c = await h.dp.counters();
     const denies = c.byRule.filter((s) => s.ruleId === RULE.isolation && s.verdict === 'deny');
-    expect(denies.map((s) => s.packets)).toEqual([8n]);
+    expect(denies.map((s) => s.packets)).toEqual([10n]);
     const dbAllow = c.byEndpoint.find((s) => s.endpointId === 2 && s.verdict === 'allow');
-    expect(dbAllow?.packets).toBe(11n);
+    expect(dbAllow?.packets).toBe(16n);
   });
 
   it.skipIf(skip)('switches generations whole and rejects a set that does not fit', async () => {

@@ -46,7 +46,9 @@ export function ensureBpffs(pinRoot: string): void {
 export function explainNativeError(what: string, e: NativeError, pinRoot: string): DatapathError {
   const log = e.log?.trim() ? `\n${e.log.trim()}` : '';
   const msg = `${what}: ${e.message}${log}`;
-  if (e.errno === 1 || e.errno === 13) return new DatapathError('DATAPATH_KERNEL_FEATURE', msg, 'the datapath needs root (or CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON)');
+  // The verifier refuses a program with EACCES too: its log, not the errno, tells it from missing privileges.
+  const verifier = /BEGIN PROG LOAD LOG|processed \d+ insns/.test(e.log ?? '');
+  if (!verifier && (e.errno === 1 || e.errno === 13)) return new DatapathError('DATAPATH_KERNEL_FEATURE', msg, 'the datapath needs root (or CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON)');
   if (/couldn't reuse pinned map|parameter mismatch/i.test(e.log ?? '')) {
     return new DatapathError('DATAPATH_LOAD', msg, `maps pinned under ${pinRoot} were created with other sizes: restart with the same datapath.limits, or remove ${pinRoot} (enforcement stops until the next apply)`);
   }

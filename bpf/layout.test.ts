@@ -1,10 +1,11 @@
 // Cilium's alignchecker for Weft: every struct bpf/layout.ts declares must match the BTF of the
-// built objects (size, each field's offset and size, no hidden padding).
+// built objects (size, each field's offset and size, no hidden padding), and every map of the
+// objects must have the key and value the TypeScript side reads and writes (MAP_LAYOUTS).
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { artifactPaths } from './artifacts.ts';
-import { LAYOUTS } from './layout.ts';
+import { LAYOUTS, MAP_LAYOUTS } from './layout.ts';
 
 interface BtfType {
   kind: string;
@@ -43,13 +44,25 @@ function sizeOf(types: Map<number, BtfType>, id: number): number {
   return t.size!;
 }
 
+/** The struct name (or 'u32' for a plain 4-byte integer) a map definition's key or value points to. */
+function pointee(types: Map<number, BtfType>, def: BtfType, member: 'key' | 'value'): string | null {
+  const m = def.members.find((x) => x.name === member);
+  if (!m) return null;
+  const target = types.get(m.typeId)!.typeId!;
+  const t = types.get(target)!;
+  if (t.kind === 'STRUCT') return t.name;
+  return sizeOf(types, target) === 4 ? 'u32' : `${t.kind} ${t.name}`;
+}
+
+const dump = (obj: string) => parseBtf(execFileSync('bpftool', ['btf', 'dump', 'file', obj, 'format', 'raw'], { encoding: 'utf8', maxBuffer: 64 << 20 }));
+
 const objects = Object.values(artifactPaths().objects);
 const missing = objects.find((o) => !existsSync(o));
 if (missing) console.warn(`skipping the layout check: ${missing} is not built (npm run build:bpf)`);
 
 describe.skipIf(missing)('C and TypeScript struct layouts agree', () => {
   it.each(objects)('%s', (obj) => {
-    const types = parseBtf(execFileSync('bpftool', ['btf', 'dump', 'file', obj, 'format', 'raw'], { encoding: 'utf8', maxBuffer: 64 << 20 }));
+    const types = dump(obj);
     const structs = new Map([...types.values()].filter((t) => t.kind === 'STRUCT').map((t) => [t.name, t]));
     for (const [name, layout] of Object.entries(LAYOUTS)) {
       const c = structs.get(name);
@@ -58,6 +71,21 @@ describe.skipIf(missing)('C and TypeScript struct layouts agree', () => {
       expect({ name, size: c!.size, fields: cFields }).toEqual({ name, size: layout.size, fields: layout.fields });
       const covered = Object.values(layout.fields).reduce((n, [, s]) => n + s, 0);
       expect(covered, `${name} has implicit padding: declare it`).toBe(layout.size);
+    }
+  });
+
+  it.each(objects)('every map of %s has the key and value TypeScript uses', (obj) => {
+    const types = dump(obj);
+    // Map definitions: global variables of an anonymous struct with `type` and `max_entries`.
+    const maps = new Map<string, BtfType>();
+    for (const t of types.values()) {
+      const def = t.kind === 'VAR' ? types.get(t.typeId!) : undefined;
+      if (def?.kind === 'STRUCT' && def.members.some((m) => m.name === 'max_entries')) maps.set(t.name, def);
+    }
+    expect([...maps.keys()].sort()).toEqual(Object.keys(MAP_LAYOUTS).sort());
+    for (const [name, want] of Object.entries(MAP_LAYOUTS)) {
+      const def = maps.get(name)!;
+      expect({ name, key: pointee(types, def, 'key'), value: pointee(types, def, 'value') }).toEqual({ name, key: want.key, value: want.value });
     }
   });
 });

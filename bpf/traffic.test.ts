@@ -76,6 +76,14 @@ describe.skipIf(kernelSkipReason)('tc programs on real traffic between network n
     expect(await topo.probe('db').tcp(addrs.web, 8080)).toMatchObject({ ok: true });
   });
 
+  it('lets ICMP errors about allowed flows through an isolated ingress (related), v4 and v6', async () => {
+    // db (ingress isolated: nothing from web but 5432, UDP 5000-5003 and pings) sends to a closed
+    // port of web; web's port unreachable must come back in as related to db's flow.
+    const web = topo.pod('web');
+    const [v4, v6] = await Promise.all([topo.probe('db').udp(web.ip, 9999, 3000, true), topo.probe('db').udp(web.ip6, 9999, 3000, true)]);
+    expect([v4.error, v6.error]).toEqual(['ECONNREFUSED', 'ECONNREFUSED']);
+  });
+
   it('answers pings that the tables allow, v4 and v6, and not others', () => {
     expect(topo.ping('web', addrs.db, 101)).toBe(true);
     expect(topo.ping('web', addrs.db6, 102)).toBe(true);

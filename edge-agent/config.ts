@@ -27,8 +27,6 @@ export interface AgentConfig {
   kubeconfig?: string;
   nodeName: string;
   tunnel: 'auto' | 'off';
-  /** WireGuard interface name; unique per machine with wireguard-go (its UAPI socket path is global), e.g. several demo sites on one host. */
-  tunnelIfname: string;
   /** Debounce of recompiles after a bundle or inventory change. */
   debounceMs: number;
   /** Heartbeat period until the hub says otherwise at enrollment. */
@@ -59,7 +57,6 @@ export function defaults(env: NodeJS.ProcessEnv = process.env): AgentConfig {
     kube: 'auto',
     nodeName: env.NODE_NAME ?? hostname(),
     tunnel: 'auto',
-    tunnelIfname: 'weft0',
     debounceMs: 100,
     heartbeatIntervalS: 30,
     mqttProtocol: 4,

@@ -1,7 +1,8 @@
 // Where the k3s inventory comes from: --kubeconfig, else k3s's own kubeconfig on the node, else the
 // in-cluster service account when the agent runs as the DaemonSet. None of them: no k3s (host service).
+// The k3s client (@kubernetes/client-node) is loaded only when there is a k3s API to talk to: it alone costs
+// tens of MB of memory, which an appliance without k3s should not pay.
 import { existsSync } from 'node:fs';
-import { createKubeInventory } from './kube/index.ts';
 import type { KubeInventory } from './kube/types.ts';
 import type { AgentConfig } from './config.ts';
 
@@ -9,7 +10,7 @@ export const K3S_KUBECONFIG = '/etc/rancher/k3s/k3s.yaml';
 
 export interface KubeSource {
   kubeconfig?: string;
-  make: () => KubeInventory;
+  make: () => Promise<KubeInventory>;
   describe: string;
 }
 
@@ -20,6 +21,6 @@ export function kubeSource(cfg: AgentConfig, env: NodeJS.ProcessEnv = process.en
   return {
     kubeconfig,
     describe: kubeconfig ?? 'in-cluster service account',
-    make: () => createKubeInventory({ kubeconfig, nodeName: cfg.nodeName }),
+    make: async () => (await import('./kube/index.ts')).createKubeInventory({ kubeconfig, nodeName: cfg.nodeName }),
   };
 }

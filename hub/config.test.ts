@@ -12,10 +12,16 @@ describe('hub command line', () => {
     expect(parseHubArgs(['--data-dir', '/d']).httpPort).toBeNull();
   });
 
+  it('creates the WireGuard interface only when asked to', () => {
+    expect(parseHubArgs(['--data-dir', '/d', '--wg-ifname', 'weft0', '--wg-port', '51821']).wireguard).toMatchObject({ ifname: 'weft0', listenPort: 51821 });
+    expect(parseHubArgs(['--data-dir', '/d']).wireguard.ifname).toBeUndefined();
+  });
+
   it.each([
     [['--https-port', '1'], '--data-dir is required'],
     [['--data-dir', '/d', '--https-port', '99999'], 'want a port number'],
     [['--data-dir', '/d', '--bogus'], 'bogus'],
+    [['--data-dir', '/d', '--wg-port', 'x'], '--wg-port x'],
   ])('refuses %j', (argv, msg) => {
     expect(() => parseHubArgs(argv)).toThrow(ConfigError);
     expect(() => parseHubArgs(argv)).toThrow(msg);

@@ -32,6 +32,14 @@ export interface HubConfig {
     endpoint: string;
     persistentKeepaliveS: number;
     mtu: number;
+    /**
+     * The hub's own WireGuard interface (tunnel/ HubTunnel: kernel or wireguard-go), created at start
+     * with the hub's overlay addresses, key from <dataDir>/wireguard.key. Absent: no interface (a tunnel
+     * made by the operator, or tests), unless `peers` is given.
+     */
+    ifname?: string;
+    /** UDP port of that interface (default 51820). */
+    listenPort?: number;
     /** The hub's WireGuard peers (tunnel/ HubTunnel) and its public key. Default: recorded in memory, key from <dataDir>/wireguard.key. */
     peers?: Peers;
     publicKey?: string;
@@ -91,6 +99,8 @@ export const USAGE = `usage: node bin/run.mjs hub/main.ts --data-dir <dir> [opti
   --site-broker-url <url> broker URL given to sites (default mqtt://<hub overlay IPv4>:<port>)
   --overlay-v4 <cidr>     (default 10.99.0.0/16)   --overlay-v6 <cidr> (default fd00:99::/64)
   --wg-endpoint <h:p>     WireGuard endpoint sites dial (default 127.0.0.1:51820)
+  --wg-ifname <name>      create the hub's WireGuard interface (kernel or wireguard-go) with the overlay addresses
+  --wg-port <n>           its UDP port (default 51820)
   --zone <name>           run the router, authoritative for this DNS zone (e.g. svc.example.com)
   --dns-host <addr>       router DNS listen address (default 127.0.0.1)   --dns-port <n> (default 5353)
   --router-config <file>  router settings (YAML: zone, cidrMap, regions, geoDbPath, ttl, noHealthySite, ...;
@@ -107,7 +117,7 @@ export function parseHubArgs(argv: string[]): HubConfig {
         'data-dir': { type: 'string' }, 'https-port': { type: 'string' }, 'https-host': { type: 'string' }, 'http-port': { type: 'string' },
         'tls-name': { type: 'string', multiple: true }, 'public-url': { type: 'string' }, 'mqtt-port': { type: 'string' },
         'mqtt-host': { type: 'string', multiple: true }, 'site-broker-url': { type: 'string' }, 'overlay-v4': { type: 'string' },
-        'overlay-v6': { type: 'string' }, 'wg-endpoint': { type: 'string' }, 'log-level': { type: 'string' },
+        'overlay-v6': { type: 'string' }, 'wg-endpoint': { type: 'string' }, 'wg-ifname': { type: 'string' }, 'wg-port': { type: 'string' }, 'log-level': { type: 'string' },
         zone: { type: 'string' }, broker: { type: 'string' }, 'dns-host': { type: 'string' }, 'dns-port': { type: 'string' },
         'router-config': { type: 'string' },
       },
@@ -127,6 +137,8 @@ export function parseHubArgs(argv: string[]): HubConfig {
   c.overlayV4 = v['overlay-v4'] ?? c.overlayV4;
   c.overlayV6 = v['overlay-v6'] ?? c.overlayV6;
   c.wireguard.endpoint = v['wg-endpoint'] ?? c.wireguard.endpoint;
+  c.wireguard.ifname = v['wg-ifname'];
+  if (v['wg-port'] !== undefined) c.wireguard.listenPort = port(v['wg-port'], 'wg-port', 51820);
   c.logLevel = v['log-level'] ?? c.logLevel;
   if (v['router-config']) {
     const dns = { ...(v['dns-host'] ? { host: v['dns-host'] } : {}), ...(v['dns-port'] ? { port: port(v['dns-port'], 'dns-port', 5353) } : {}) };

@@ -10,7 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import type { MqttClient } from 'mqtt';
 import pino, { type Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { loadOrCreatePrivateKey } from '../tunnel/index.ts';
+import { HubTunnel, loadOrCreatePrivateKey, registerTunnelMetrics } from '../tunnel/index.ts';
 import { bootstrapAdmin } from './auth/api-tokens.ts';
 import { startBroker, startMosquitto, type Broker, type BrokerStartOptions } from './broker/index.ts';
 import { ConfigError, parseHubArgs, USAGE, type HubConfig } from './config.ts';
@@ -47,6 +47,8 @@ export interface Hub {
   sitesView: HubSitesView;
   /** The end-user router, when config.router is set. */
   router: Router | null;
+  /** The hub's WireGuard interface, when config.wireguard.ifname is set. */
+  tunnel: HubTunnel | null;
   app: FastifyInstance;
   close(): Promise<void>;
 }
@@ -74,8 +76,21 @@ export async function startHub(config: HubConfig): Promise<Hub> {
     if (bootstrapAdmin(store, adminTokenFile, now())) log.info({ file: adminTokenFile }, 'first start: admin token written');
     const registry = new Registry();
     const overlay = new OverlayPlan(config.overlayV4, config.overlayV6);
-    const peers = config.wireguard.peers ?? new MemoryPeers();
-    const wgPublicKey = config.wireguard.publicKey ?? loadOrCreatePrivateKey(join(config.dataDir, 'wireguard.key')).publicKey();
+    // The interface comes before the broker, which listens on its overlay address.
+    let tunnel: HubTunnel | null = null;
+    if (config.wireguard.ifname && !config.wireguard.peers) {
+      const a = overlay.hub();
+      const t = new HubTunnel({
+        ifname: config.wireguard.ifname, privateKey: loadOrCreatePrivateKey(join(config.dataDir, 'wireguard.key')), listenPort: config.wireguard.listenPort ?? 51820,
+        addresses: [`${a.v4}/${config.overlayV4.split('/')[1]}`, `${a.v6}/${config.overlayV6.split('/')[1]}`], logger: log.child({ part: 'tunnel' }),
+      });
+      await t.up();
+      cleanup.push(() => t.down());
+      registerTunnelMetrics(registry, t);
+      tunnel = t;
+    }
+    const peers = config.wireguard.peers ?? tunnel ?? new MemoryPeers();
+    const wgPublicKey = config.wireguard.publicKey ?? tunnel?.publicKey ?? loadOrCreatePrivateKey(join(config.dataDir, 'wireguard.key')).publicKey();
 
     // Revocation effects reach the broker and bundles, which need the sites service first: bound late.
     let broker: Broker | undefined;
@@ -196,7 +211,7 @@ export async function startHub(config: HubConfig): Promise<Hub> {
     log.info({ url: `https://127.0.0.1:${httpsPort}`, httpUrl, mqtt: broker.url(), dns: router?.dns, caFingerprint: tls.caFingerprint }, 'hub started');
     return {
       config, url: `https://127.0.0.1:${httpsPort}`, httpUrl, caFingerprint: tls.caFingerprint, caCertPem: tls.caCertPem, adminTokenFile,
-      broker, store, services, health, sitesView, router, app, close,
+      broker, store, services, health, sitesView, router, tunnel, app, close,
     };
   } catch (e) {
     await close();

@@ -3,6 +3,7 @@
 // partition (/var/lib/weft), the boot partition (to delete the used token) and tmpfs.
 import { stringify } from 'yaml';
 import { PART_UUID } from './disk.ts';
+import { HOST_AGENT_LABEL } from './k3s-manifests.ts';
 
 export interface ApplianceFile {
   path: string;
@@ -14,6 +15,10 @@ export const AGENT_PATH = '/usr/local/bin/weft-agent';
 export const DATA_DIR = '/var/lib/weft';
 export const ESP_MOUNT = '/boot/efi';
 export const PROVISION_FILE = `${ESP_MOUNT}/weft-provision.json`;
+/** k3s state, under the data partition. */
+export const K3S_DATA = 'k3s';
+/** Where k3s writes its kubeconfig (through the /etc/rancher link); the agent reads the inventory with it. */
+export const K3S_KUBECONFIG = '/etc/rancher/k3s/k3s.yaml';
 /** The one-line state the agent keeps current; agetty shows it above the login prompt. */
 export const STATE_FILE = '/run/weft/state';
 
@@ -85,13 +90,15 @@ export function applianceFiles(opts: { hostname: string; withK3s: boolean; agent
       '',
     ].join('\n')),
     f('/etc/issue', `Weft appliance \\n (\\l)\n\n`),
-    f('/etc/weft/agent.yaml', stringify(agentSettings(opts.agentSettings)), 0o600),
+    f('/etc/weft/agent.yaml', stringify(agentSettings({ ...(opts.withK3s ? { kubeconfig: K3S_KUBECONFIG } : {}), ...opts.agentSettings })), 0o600),
     f('/etc/motd', 'Weft appliance. `weft-agent status` says how this site is doing; `weft-agent doctor` says what to fix.\n'),
   ];
   if (opts.withK3s) {
     files.push(f('/etc/systemd/system/k3s.service', [
       '[Unit]', 'Description=k3s (single node)', 'Wants=network-online.target', 'After=network-online.target weft-agent.service', '',
-      '[Service]', 'Type=notify', 'ExecStart=/usr/local/bin/k3s server --write-kubeconfig-mode 0600 --data-dir /var/lib/weft/k3s',
+      '[Service]', 'Type=notify',
+      // The label keeps the agent's DaemonSet off this node: the host-service agent covers it (k3s-manifests.ts).
+      `ExecStart=/usr/local/bin/k3s server --write-kubeconfig-mode 0600 --data-dir ${DATA_DIR}/${K3S_DATA} --node-label ${HOST_AGENT_LABEL}=true`,
       'KillMode=process', 'Delegate=yes', 'LimitNOFILE=1048576', 'Restart=always', 'RestartSec=5', '',
       '[Install]', 'WantedBy=multi-user.target', '',
     ].join('\n')));
@@ -99,8 +106,14 @@ export function applianceFiles(opts: { hostname: string; withK3s: boolean; agent
   return files;
 }
 
-/** agetty prints /etc/issue.d/*.issue above the login prompt: this one is the agent's live state line. */
-export const SYMLINKS = [{ path: '/etc/issue.d/50-weft.issue', target: STATE_FILE }];
+/** Links in the read-only tree. */
+export function symlinks(opts: { withK3s: boolean }): { path: string; target: string }[] {
+  // agetty prints /etc/issue.d/*.issue above the login prompt: this one is the agent's live state line.
+  const links = [{ path: '/etc/issue.d/50-weft.issue', target: STATE_FILE }];
+  // k3s writes its kubeconfig and node password under /etc/rancher: on the data partition here.
+  if (opts.withK3s) links.push({ path: '/etc/rancher', target: `${DATA_DIR}/${K3S_DATA}/rancher` });
+  return links;
+}
 
 /** Units masked: logind needs a writable /var and nobody logs in locally but the technician on the console. */
 export const MASKED_UNITS = ['systemd-logind.service', 'systemd-timesyncd.service', 'apt-daily.timer', 'apt-daily-upgrade.timer'];

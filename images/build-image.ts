@@ -1,15 +1,16 @@
 // npm run build:image [-- --agent dist/weft-agent --k3s /path/to/k3s --provision weft-provision.json --out images/out
-//                        --hostname weft-appliance --set key=value (agent.yaml setting, repeatable)]
+//                        --hostname weft-appliance --root-password-hash '$6$...' --set key=value (repeatable)]
 // Builds a bootable appliance disk (UEFI, GPT: boot, read-only root, data) from Debian bookworm,
 // offline after the first debootstrap, without loop devices or mounts: each filesystem is built
 // from a directory (mkfs.ext4 -d, mtools for the FAT boot partition) and copied into the disk.
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { applianceFiles, type AgentSettings, AGENT_PATH, DATA_DIR, ESP_MOUNT, enabledUnits, kernelCmdline, MASKED_UNITS, SYMLINKS } from './appliance-files.ts';
+import { applianceFiles, type AgentSettings, AGENT_PATH, DATA_DIR, ESP_MOUNT, enabledUnits, K3S_DATA, kernelCmdline, MASKED_UNITS, symlinks } from './appliance-files.ts';
 import { PART_UUID, writeDisk } from './disk.ts';
 import { ImageError, formatImageError } from './errors.ts';
 import { sh } from './exec.ts';
+import { k3sManifests } from './k3s-manifests.ts';
 import { checkProvisionFile } from './provision-image.ts';
 import { cacheDir, ensureRootfs } from './rootfs-cache.ts';
 
@@ -22,6 +23,8 @@ export interface BuildOptions {
   k3s?: string;
   provision?: string;
   hostname?: string;
+  /** crypt(3) hash for root's console login (`openssl passwd -6`); without it root cannot log in. */
+  rootPasswordHash?: string;
   /** Added to or overriding /etc/weft/agent.yaml (appliance-files.ts agentSettings). */
   agentSettings?: AgentSettings;
   /** Extra kernel command line, e.g. systemd.journald.forward_to_console=1 to see the agent's log on the serial console. */
@@ -44,6 +47,15 @@ function mkfsExt4(file: string, fromDir: string, label: string, bytes: number): 
   const kib = Math.ceil(bytes / 1024);
   // -d populates the filesystem from the tree without mounting it; no journal on a read-only root.
   sh('mkfs.ext4', ['-F', '-q', '-L', label, '-E', 'root_owner=0:0', '-d', fromDir, file, `${kib}k`]);
+}
+
+/** Sets root's password hash in the tree's /etc/shadow (the root filesystem is read-only later). */
+const CRYPT_HASH = /^\$[0-9a-z]+\$[^:\s]+$/;
+
+function setRootPassword(root: string, hash: string): void {
+  const shadow = join(root, 'etc/shadow');
+  const lines = readFileSync(shadow, 'utf8').split('\n').map((l) => (l.startsWith('root:') ? l.split(':').map((f, i) => (i === 1 ? hash : f)).join(':') : l));
+  writeFileSync(shadow, lines.join('\n'));
 }
 
 function buildEsp(file: string, kernel: string, initrd: string, o: Pick<BuildOptions, 'provision' | 'kernelArgs'>): void {
@@ -70,6 +82,9 @@ export function buildImage(o: BuildOptions): BuiltImage {
   if (process.getuid?.() !== 0) throw new ImageError('IMAGE_NOT_ROOT', 'building an image needs root (debootstrap, file ownership)', 'run it as root');
   if (!existsSync(o.agent)) throw new ImageError('IMAGE_AGENT_MISSING', `agent binary ${o.agent} not found`, 'run `npm run build:agent` first');
   if (o.provision) checkProvisionFile(o.provision);
+  if (o.rootPasswordHash !== undefined && !CRYPT_HASH.test(o.rootPasswordHash)) {
+    throw new ImageError('IMAGE_BAD_OPTION', '--root-password-hash is not a crypt(3) hash', "make one with `openssl passwd -6` and quote it: --root-password-hash '$6$...'");
+  }
   if (!existsSync(SYSTEMD_BOOT)) throw new ImageError('IMAGE_TOOL_MISSING', `${SYSTEMD_BOOT} is missing`, 'apt-get install systemd-boot-efi');
 
   const rootfs = ensureRootfs(log);
@@ -92,7 +107,7 @@ export function buildImage(o: BuildOptions): BuiltImage {
       rmSync(join(dir, u.unit), { force: true });
       symlinkSync(u.from, join(dir, u.unit));
     }
-    for (const l of SYMLINKS) {
+    for (const l of symlinks({ withK3s })) {
       mkdirSync(dirname(join(root, l.path)), { recursive: true });
       rmSync(join(root, l.path), { force: true });
       symlinkSync(l.target, join(root, l.path));
@@ -102,6 +117,7 @@ export function buildImage(o: BuildOptions): BuiltImage {
       symlinkSync('/dev/null', join(root, 'etc/systemd/system', unit));
     }
     for (const d of [DATA_DIR, ESP_MOUNT, '/sys/fs/bpf']) mkdirSync(join(root, d), { recursive: true });
+    if (o.rootPasswordHash) setRootPassword(root, o.rootPasswordHash);
     copyFileSync(o.agent, join(root, AGENT_PATH));
     chmodSync(join(root, AGENT_PATH), 0o755);
     if (o.k3s) {
@@ -118,10 +134,10 @@ export function buildImage(o: BuildOptions): BuiltImage {
     const data = join(work, 'data');
     mkdirSync(data, { mode: 0o700 });
     if (o.k3s) {
-      const manifests = join(data, 'k3s/server/manifests');
+      const manifests = join(data, K3S_DATA, 'server/manifests');
       mkdirSync(manifests, { recursive: true });
-      const deploy = join(repo, 'edge-agent/deploy/k3s');
-      for (const n of readdirSync(deploy).filter((n) => n.endsWith('.yaml'))) copyFileSync(join(deploy, n), join(manifests, `weft-${n}`));
+      mkdirSync(join(data, K3S_DATA, 'rancher'), { recursive: true });
+      for (const m of k3sManifests(join(repo, 'edge-agent/deploy/k3s'))) writeFileSync(join(manifests, m.name), m.content);
     }
 
     log('building filesystems');
@@ -173,6 +189,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       provision: arg(argv, 'provision'),
       hostname: arg(argv, 'hostname'),
       agentSettings: settings(argv),
+      rootPasswordHash: arg(argv, 'root-password-hash'),
     });
     process.stdout.write(`${img.raw}\n${img.qcow2}\n`);
   } catch (e) {

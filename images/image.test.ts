@@ -12,7 +12,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stringify } from 'yaml';
 import { writeReport } from '../bench/lib/report.ts';
+import { dbFromWeb } from '../edge-agent/testing/fixtures.ts';
 import { buildSea } from '../edge-agent/packaging/build-sea.ts';
 import { buildImage } from './build-image.ts';
 import { sh } from './exec.ts';
@@ -30,15 +32,10 @@ const why = process.getuid?.() !== 0 ? 'needs root (debootstrap, image file owne
   : missing.length ? `missing ${missing.join(', ')} (npm run setup installs them)` : null;
 if (why) console.warn(`image.test: skipping the appliance boot: ${why}`);
 
-const POLICY = `apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: db-from-web, namespace: shop}
-spec:
-  podSelector: {matchLabels: {app: db}}
-  ingress:
-  - from: [{podSelector: {matchLabels: {app: web}}}]
-    ports: [{port: 5432, protocol: TCP}]
-`;
+const ROOT_HASH = sh('openssl', ['passwd', '-6', '-salt', 'weftimagetest', 'weft']).trim();
+
+/** The store's database reachable only from its web tier: the policy central ops roll out. */
+const POLICY = stringify(dbFromWeb);
 
 let dir: string;
 let hub: GuestHub;
@@ -55,8 +52,11 @@ function boot(image: string, name: string): Vm {
   return vm;
 }
 const seconds = (vm: Vm, at: number) => Math.round((at - vm.startedAt) / 100) / 10;
-/** The agent's own console lines (`weft: <state>`), not the journal's copies of its log. */
-const stateLines = (vm: Vm, from = 0) => vm.serial().slice(from).split('\n').filter((l) => l.startsWith('weft: ')).map((l) => l.slice(6).trim());
+/**
+ * The agent's own console lines (`weft: <state>`), not the journal's copies of its log. Not anchored
+ * at the line start: agetty's login prompt may be on the console row when the agent writes.
+ */
+const stateLines = (vm: Vm, from = 0) => [...vm.serial().slice(from).matchAll(/weft: (.*)\n/g)].map((m) => m[1].trim());
 
 beforeAll(async () => {
   if (why) return;
@@ -66,6 +66,8 @@ beforeAll(async () => {
     agent: agent.binary,
     out: join(dir, 'out'),
     hostname: 'weft-test',
+    // `openssl passwd -6 -salt weftimagetest weft`: the technician's console login below.
+    rootPasswordHash: ROOT_HASH,
     // WireGuard is UDP and guestfwd is TCP only: the agent reaches the broker directly (guest-hub.ts).
     agentSettings: { tunnel: 'off' },
     // The agent's log on the serial console too, so a failure here shows why.
@@ -101,9 +103,9 @@ describe.skipIf(why !== null)('appliance image under qemu (TCG), hub on loopback
     const b = boot(diskB, 'b');
 
     // A: the agent runs before any network, enrolls, and only the hub's bundle makes it enforce.
-    const started = await a.waitFor(/^weft: starting$/m, BOOT_MS);
+    const started = await a.waitFor(/weft: starting\n/, BOOT_MS);
     times.firstBootToAgentS = seconds(a, started.at);
-    const enrolled = await a.waitFor(/^weft: enrolled as site store-042$/m, BOOT_MS, started.end);
+    const enrolled = await a.waitFor(/weft: enrolled as site store-042\n/, BOOT_MS, started.end);
     times.firstBootToEnrolledS = seconds(a, enrolled.at);
     const site = hub.t.hub.store.sites.get('store-042');
     expect(site).toMatchObject({ state: 'enrolled' });
@@ -115,16 +117,21 @@ describe.skipIf(why !== null)('appliance image under qemu (TCG), hub on loopback
     expect(r.status).toBe(201);
     generation = r.body.stages[0].sites.find((s: { siteId: string }) => s.siteId === 'store-042').generation;
     expect(generation).toBeGreaterThan(0);
-    const enforcing = await a.waitFor(new RegExp(`^weft: enforcing generation ${generation}$`, 'm'), BOOT_MS, enrolled.end);
+    const enforcing = await a.waitFor(new RegExp(`weft: enforcing generation ${generation}\n`), BOOT_MS, enrolled.end);
     times.firstBootToEnforcingS = seconds(a, enforcing.at);
-    expect(stateLines(a)).toEqual(['starting', 'enrolling (attempt 1)', 'enrolled as site store-042', `enforcing generation ${generation}`]);
+    // In order: started, enrolled on the first attempt, and enforcing only once the hub's generation came.
+    const lines = stateLines(a);
+    expect(lines[0]).toBe('starting');
+    expect(lines.filter((l) => l.startsWith('enrolling'))).toEqual(['enrolling (attempt 1)']);
+    expect(lines.indexOf('enrolled as site store-042')).toBeLessThan(lines.indexOf(`enforcing generation ${generation}`));
+    expect(lines.some((l) => /^enforcing generation 0|failed|not enforcing/.test(l))).toBe(false);
     // The hub saw the ack: the rollout is complete.
     await expect.poll(async () => (await hub.t.api('GET', `/v1/rollouts/${r.body.rollout.id}`)).body.rollout.state, { timeout: 2 * MIN, interval: 500 }).toBe('completed');
 
     // B: the hub refused the token; the console says why and what to do, then the agent tries again.
-    const refused = /^weft: enrolling \(attempt 2, hub answered HTTP \d+: the enrollment token expired.*; fix: the token expired: get a fresh provisioning file \(weft site token --provision-file\)\)$/m;
+    const refused = /weft: enrolling \(attempt 2, hub answered HTTP \d+: the enrollment token expired.*; fix: the token expired: get a fresh provisioning file \(weft site token --provision-file\)\)\n/;
     const first = await b.waitFor(refused, BOOT_MS);
-    await b.waitFor(/^weft: enrolling \(attempt 3, hub answered HTTP \d+: the enrollment token expired/m, BOOT_MS, first.end);
+    await b.waitFor(/weft: enrolling \(attempt 3, hub answered HTTP \d+: the enrollment token expired/, BOOT_MS, first.end);
     const ghost = hub.t.hub.store.sites.get('store-043');
     expect(ghost).toMatchObject({ state: 'pending', identityKey: null, wireguardKey: null, overlayIndex: null, enrolledAt: null });
     expect(hub.t.hub.store.sites.credentialHash('store-043')).toBeUndefined();
@@ -145,12 +152,27 @@ describe.skipIf(why !== null)('appliance image under qemu (TCG), hub on loopback
     let reconnected = false;
     hub.t.hub.broker.sessions.on('up', (id: string) => { if (id === 'store-042') reconnected = true; });
     const a = boot(diskA, 'a2');
-    const enforcing = await a.waitFor(new RegExp(`^weft: enforcing generation ${generation}`, 'm'), BOOT_MS);
+    const enforcing = await a.waitFor(new RegExp(`weft: enforcing generation ${generation}`), BOOT_MS);
     times.rebootToEnforcingS = seconds(a, enforcing.at);
-    expect(stateLines(a)).toEqual(['starting', expect.stringMatching(new RegExp(`^enforcing generation ${generation}`))]);
+    expect(stateLines(a)[0]).toBe('starting');
     // And it is back on the hub's broker as the same site, with the credentials from its store.
     await expect.poll(() => reconnected, { timeout: 5 * MIN, interval: 1000 }).toBe(true);
     expect(stateLines(a).some((l) => l.startsWith('enrolling'))).toBe(false);
+
+    // The technician logs in on the console and asks the agent.
+    const prompt = await a.waitFor(/weft-test login: /, BOOT_MS);
+    a.type('root\n');
+    const pw = await a.waitFor(/Password: /, 2 * MIN, prompt.end);
+    a.type('weft\n');
+    const shell = await a.waitFor(/root@weft-test:[^\n]*# /, 2 * MIN, pw.end);
+    a.type('weft-agent status; echo "status-exit=$?"\n');
+    const done = await a.waitFor(/status-exit=(\d+)\n/, 3 * MIN, shell.end);
+    const out = a.serial().slice(shell.end, done.end);
+    expect(out).toMatch(new RegExp(`state: +enforcing generation ${generation}`));
+    expect(out).toMatch(/site: +store-042 \(enrolled\)/);
+    expect(out).toMatch(/hub link: +connected/);
+    expect(out).toMatch(/datapath: +libbpf/);
+    expect(done.match[1]).toBe('0');
   }, 20 * MIN);
 });
 

@@ -34,6 +34,8 @@ export interface Vm {
   serial(): string;
   /** Resolves with the first match of `re` in the console output from offset `since` on (default 0). */
   waitFor(re: RegExp, timeoutMs: number, since?: number): Promise<{ match: RegExpMatchArray; at: number; end: number }>;
+  /** Types on the serial console (a technician at the keyboard). */
+  type(text: string): void;
   /** Pulls the plug: no shutdown inside the guest, like a power cut at the store. */
   stop(): Promise<void>;
 }
@@ -57,7 +59,7 @@ export function qemuArgs(o: BootOptions): string[] {
 export function bootImage(o: BootOptions): Vm {
   if (!existsSync(OVMF)) throw new ImageError('IMAGE_TOOL_MISSING', `${OVMF} is missing`, 'apt-get install ovmf (npm run setup does it as root)');
   if (o.forwards.length) sh('socat', ['-V']);
-  const proc = spawn('qemu-system-x86_64', qemuArgs(o), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn('qemu-system-x86_64', qemuArgs(o), { stdio: ['pipe', 'pipe', 'pipe'] });
   const startedAt = Date.now();
   let out = '';
   const waiters = new Set<() => void>();
@@ -92,6 +94,9 @@ export function bootImage(o: BootOptions): Vm {
         if (proc.exitCode !== null) onExit();
         else check();
       });
+    },
+    type(text) {
+      proc.stdin!.write(text);
     },
     async stop() {
       if (proc.exitCode !== null || proc.signalCode !== null) return;

@@ -134,9 +134,10 @@ export function compile(policies: PolicySet, inventory: Inventory, options: Comp
     const functions: PortFunction[] = [generic];
     const genericConstant = isConstant(generic);
     const before = rules.length;
-    for (const peer of ids.list) {
+    // A constant generic function needs no entries: only the identities some rule peer names do.
+    const peers = genericConstant ? [...classOf.keys()].sort((a, b) => a.id - b.id) : ids.list;
+    for (const peer of peers) {
       const c = classOf.get(peer) ?? 0;
-      if (c === 0 && genericConstant) continue;
       emit(rules, id, peer.id, (functions[c] ??= functionOf(peer)), dflt);
     }
     if (rules.length === before && dflt.verdict === VERDICT_ALLOW && dflt.ruleId === 0 && dflt.auditRuleId === 0) return SET_NONE;

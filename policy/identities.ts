@@ -2,7 +2,7 @@
 // ports); external addresses fall into CIDR classes by which policy CIDRs contain them.
 import { bitsOf, cidrLast, formatCidr, parseIp, rangeToCidrs, type Cidr, type Family } from './ip.ts';
 import type { Peer, PolicySet } from './model.ts';
-import { MATCH_ALL } from './selector.ts';
+import { matchesNamespace, matchesSelector } from './selector.ts';
 import { peerMatches, type PeerView, type PodView } from './side.ts';
 import { IDENTITY_WORLD, type IdentityEntry, type IpCacheEntry } from './tables.ts';
 
@@ -73,10 +73,16 @@ export function buildIdentities(set: PolicySet, pods: PodView[]): Identities {
     const points = [...cuts].filter((x) => x < end).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     // Each CIDR peer as [first, last] address ranges of this family: containment is then two comparisons.
     const inFamily = (cs: Cidr[]) => cs.filter((c) => c.family === family).map((c): [bigint, bigint] => [c.base, cidrLast(c)]);
-    const ranges = peers.flatMap((p, k) => {
+    // Peers with the same addresses (the same ipBlock written in many policies) count once.
+    const unique = new Map<string, { k: number; inc: [bigint, bigint][]; exc: [bigint, bigint][] }>();
+    for (const p of peers) {
       const inc = p.type === 'cidr' ? inFamily(p.cidrs) : [];
-      return p.type === 'cidr' && inc.length > 0 ? [{ k, inc, exc: inFamily(p.except) }] : [];
-    });
+      if (p.type !== 'cidr' || inc.length === 0) continue;
+      const exc = inFamily(p.except);
+      const key = `${inc.join(';')}|${exc.join(';')}`;
+      if (!unique.has(key)) unique.set(key, { k: unique.size, inc, exc });
+    }
+    const ranges = [...unique.values()];
     const within = (rs: [bigint, bigint][], v: bigint) => rs.some(([lo, hi]) => v >= lo && v <= hi);
     const classes = new Map<string, PeerIdentity>();
     let run: { lo: bigint; hi: bigint; id: PeerIdentity } | null = null;
@@ -137,10 +143,11 @@ export function peerHits(ids: Identities): (p: Peer) => Hits {
     if (p.type === 'nodes') return [];
     if (p.type === 'cidr') return external.filter((i) => peerMatches(p, i.view));
     const out: PeerIdentity[] = [];
+    // selects() split in two: the namespace once per namespace, then the pod selector per identity.
     for (const members of 'name' in p.namespaces ? [byNs.get(p.namespaces.name) ?? []] : byNs.values()) {
-      if (members.length > 0 && peerMatches({ ...p, pods: MATCH_ALL }, members[0].view)) {
-        for (const i of members) if (peerMatches(p, i.view)) out.push(i);
-      }
+      const first = members[0]?.view;
+      if (first?.kind !== 'pod' || !matchesNamespace(p.namespaces, first.view.pod.namespace, first.view.nsLabels)) continue;
+      for (const i of members) if (i.view.kind === 'pod' && matchesSelector(p.pods, i.view.view.pod.labels)) out.push(i);
     }
     return out.sort((a, b) => a.id - b.id);
   };

@@ -14,10 +14,11 @@ export function loadNetworkPolicy(r: Reader, obj: Obj, path: string, meta: Meta)
   const ingress = ruleItems(r, spec, 'ingress', sp).map(({ item, path: p }, i) => readRule(r, item, p, 'ingress', i, meta.namespace));
   const egress = ruleItems(r, spec, 'egress', sp).map(({ item, path: p }, i) => readRule(r, item, p, 'egress', i, meta.namespace));
 
-  // policyTypes absent: Ingress always, Egress when the policy has egress rules (the API server's defaulting).
+  // policyTypes absent or empty: Ingress always, Egress when the policy has egress rules (the API
+  // server's defaulting, which tests len(policyTypes) == 0: an empty list is defaulted too).
   let isolates = { ingress: true, egress: egress.length > 0 };
   const types = r.list(spec, 'policyTypes', sp);
-  if (types) {
+  if (types && types.length > 0) {
     isolates = { ingress: false, egress: false };
     types.forEach((t, i) => {
       if (t === 'Ingress') isolates.ingress = true;

@@ -222,6 +222,10 @@ egress: [{to: [{ipBlock: {cidr: 10.0.0.0/8}}]}]`), flow('default/db', '10.1.1.1'
     ['absent, with egress rules: ingress isolated (always implied)', policy(`podSelector: {}
 egress: [{to: [{ipBlock: {cidr: 10.0.0.0/8}}]}]`), flow('myproject/client', 'default/db', 'TCP', 443), denied],
     ['absent, without egress rules: egress open', policy('podSelector: {}'), flow('default/db', '8.8.8.8', 'TCP', 443), allowed],
+    ['empty list is defaulted like absent: ingress isolated', policy('podSelector: {}\npolicyTypes: []'), flow('myproject/client', 'default/db', 'TCP', 443), denied],
+    ['empty list with egress rules: egress isolated too', policy(`podSelector: {}
+policyTypes: []
+egress: [{to: [{ipBlock: {cidr: 10.0.0.0/8}}]}]`), flow('default/db', '8.8.8.8', 'TCP', 443), denied],
     ['[Ingress] with egress rules: the egress rules are ignored, egress open', policy(`podSelector: {}
 policyTypes: [Ingress]
 egress: [{to: [{ipBlock: {cidr: 10.0.0.0/8}}]}]`), flow('default/db', '8.8.8.8', 'TCP', 443), allowed],

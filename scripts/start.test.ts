@@ -4,7 +4,7 @@
 // (SIGINT to the group, as a terminal sends it) and a check that nothing it created is left.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,6 +52,8 @@ describe.skipIf(skip)('npm start', () => {
   let exited: Promise<number | null>;
   let commands: string[] = [];
   const line = (re: RegExp) => commands.find((c) => re.test(c)) ?? '';
+  /** The printed command without its trailing `# comment`, to append flags such as --json. */
+  const bare = (re: RegExp) => line(re).replace(/\s+#.*$/, '');
 
   /** Runs a printed command the way a user pastes it into a shell, from the checkout. */
   const run = (cmd: string) => exec(undefined, ['sh', '-c', cmd], { timeoutMs: 120_000 });
@@ -113,7 +115,7 @@ describe.skipIf(skip)('npm start', () => {
     const login = await runEnv(line(/ login /));
     expect(login.stderr).toBe('');
     expect(login.code).toBe(0);
-    const sites = await runEnv(`${line(/ site list$/)} --json`);
+    const sites = await runEnv(`${bare(/ site list /)} --json`);
     expect(sites.code).toBe(0);
     const list = JSON.parse(sites.stdout) as { id: string; state: string; lastAck: { result: string } | null }[];
     expect(list.map((s) => [s.id, s.state, s.lastAck?.result])).toEqual([['site1', 'enrolled', 'applied'], ['site2', 'enrolled', 'applied']]);
@@ -122,7 +124,7 @@ describe.skipIf(skip)('npm start', () => {
   it('shows the audit flows the default deny reports, pushes and rolls out enforce, then shows the drops', async () => {
     const flows = async (verdict: string) => {
       for (let i = 0; i < 60; i++) {
-        const r = await runEnv(`${line(new RegExp(` flows --verdict ${verdict}`)).replace(/#.*/, '')} --json`);
+        const r = await runEnv(`${bare(new RegExp(` flows --verdict ${verdict}`))} --json`);
         const rows = JSON.parse(r.stdout) as { verdict: string; dport: number; policy: string }[];
         if (rows.length) return rows;
         await new Promise((res) => setTimeout(res, 1000));
@@ -150,13 +152,16 @@ describe.skipIf(skip)('npm start', () => {
     const go = await run(line(/^curl /));
     expect(go.stdout).toContain('hello from site1');
 
+    const killedAt = Date.now();
     expect((await run(line(/^kill /))).code).toBe(0);
     let answer = '';
-    for (let i = 0; i < 60 && answer !== site2Web; i++) {
-      await new Promise((r) => setTimeout(r, 500));
+    for (let i = 0; i < 300 && answer !== site2Web; i++) {
+      await new Promise((r) => setTimeout(r, 100));
       answer = await dig();
     }
     expect(answer).toBe(site2Web);
+    // A measurement for the record, not an assertion (the machine may be loaded).
+    console.log(`npm start demo: DNS answered site2 ${Date.now() - killedAt} ms after site1's agent was killed`);
     expect((await run(line(/^curl /))).stdout).toContain('hello from site2');
 
     // The technician's view of the killed site: not running, the kernel still enforcing its last generation.
@@ -170,6 +175,8 @@ describe.skipIf(skip)('npm start', () => {
     const prefix = /network namespaces (wst-\d+-[0-9a-f]{4}-)\*/.exec(output)![1];
     const tag = prefix.split('-')[2];
     expect((await listNetns()).filter((n) => n.startsWith(prefix)).length).toBeGreaterThan(0);
+    // The agents pin their maps on the host's bpffs (so a restarted agent adopts them): there is something to remove.
+    expect(readdirSync('/sys/fs/bpf').filter((f) => f.startsWith(prefix)).length).toBeGreaterThan(0);
     process.kill(-child.pid!, 'SIGINT');
     expect(await exited).toBe(0);
     expect(output).toContain('weft demo: stopped, nothing left behind');
@@ -185,4 +192,35 @@ describe.skipIf(skip)('npm start', () => {
     // The logs stay for a post-mortem until the next start.
     expect(readdirSync(join(dataDir, 'logs')).some((f) => f.startsWith('agent-site1'))).toBe(true);
   }, 60_000);
+});
+
+describe('npm start without root', () => {
+  it('runs the hub alone and says how to get the demo sites', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'weft-start-noroot-'));
+    chmodSync(work, 0o777);
+    // As root, drop to nobody: the point is what an unprivileged user gets.
+    const drop = isRoot ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
+    const argv = [...drop, process.execPath, 'bin/run.mjs', 'scripts/start.ts', '--data-dir', join(work, 'state'), '--https-port', '0', '--http-port', '0', '--mqtt-port', '0', '--dns-port', '0'];
+    const child = spawn(argv[0], argv.slice(1), { cwd: REPO, env: { ...process.env, HOME: work, XDG_CONFIG_HOME: work }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => { out += b.toString('utf8'); });
+    child.stderr.on('data', (b: Buffer) => { out += b.toString('utf8'); });
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    try {
+      const deadline = Date.now() + 120_000;
+      while (!out.includes(READY_LINE) && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      expect(out).toContain(READY_LINE);
+      expect(out).toContain('Running the hub alone: demo sites need root');
+      expect(out).toContain('sudo npm start');
+      expect(out).not.toContain('Demo sites (');
+      const api = /\(local, plain HTTP: (\S+)\)/.exec(out)![1];
+      expect((await fetch(`${api}/docs/json`)).status).toBe(200);
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+      expect(out).toContain('weft demo: stopped');
+    } finally {
+      child.kill('SIGKILL');
+      rmSync(work, { recursive: true, force: true });
+    }
+  }, 150_000);
 });

@@ -46,12 +46,12 @@ async function startDemo(o: StartOptions, stopping: () => boolean): Promise<Runn
     const wgIfname = h.names.wgIfname('hub');
     writeRun(o.dataDir, { pid: process.pid, hubIfname: wgIfname });
     say(`building ${o.sites} site${o.sites > 1 ? 's' : ''} in network namespaces ${h.names.prefix}* ...`);
-    const fabric = await buildFabric(h, { sites: o.sites, podsPerSite: PODS_PER_SITE, clients: 1, podNetwork: 'routed' });
+    const fabric = await buildFabric(h, { sites: o.sites, podsPerSite: PODS_PER_SITE, clients: 0, podNetwork: 'routed' });
     const uplink = await connectHostToWan(h, fabric);
     hub = await startDemoHub(o, { wanIp: uplink.wanIp, wgIfname });
     const api = new HubApi(hub.hub);
     say('starting the agents (enroll, tunnel, broker) ...');
-    const sites: DemoSite[] = await Promise.all(fabric.sites.map((s) => startSite(h, o, hub!.hub, api, s)));
+    const sites: DemoSite[] = await Promise.all(fabric.sites.map((s) => startSite(h, hub!.hub, api, s)));
     if (stopping()) return { hub, harness: h, stopTraffic: () => undefined };
     say('pushing and rolling out the demo policy (audit mode) ...');
     const policyVersion = await rolloutDemoPolicy(api, REPO_ROOT);
@@ -108,7 +108,15 @@ async function main(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const running = await startDemo(o, () => signalled);
+  let running: Running;
+  try {
+    running = await startDemo(o, () => signalled);
+  } catch (e) {
+    // Ctrl-C while starting also stops the children (same process group): not a failure to report.
+    if (!signalled) throw e;
+    say('weft demo: interrupted while starting; everything it had created is removed');
+    return 130;
+  }
   await stopped;
   await stopDemo(o, running);
   say('weft demo: stopped, nothing left behind');

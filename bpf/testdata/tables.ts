@@ -1,6 +1,7 @@
 // A hand-written table set for the datapath tests (policy.compile's output has the same shape).
-// Pods: web (no policy), db (ingress isolated: web may reach TCP 5432 and UDP 5000-5003,
-// TCP 7000 is allowed but an audit policy would deny it), api (egress: DNS to the world denied).
+// Pods: web (no policy), db (ingress isolated: web may reach TCP 5432, UDP 5000-5003, SCTP 9899,
+// TCP 7000 is allowed but an audit policy would deny it; the partner network 198.51.100.0/24 may
+// reach TCP 5432, except its host .9, which has an identity of its own), api (egress: DNS to the world denied).
 import { VERDICT_ALLOW, VERDICT_DENY, type Tables } from '../../policy/tables.ts';
 
 export interface Addrs {
@@ -30,6 +31,9 @@ export function fixtureTables(a: Addrs, dbDefault: 'deny' | 'allow' = 'deny'): T
       { cidr: host(a.db), identity: 101 },
       ...(a.db6 ? [{ cidr: host(a.db6), identity: 101 }] : []),
       { cidr: host(a.api), identity: 102 },
+      // A partner network (a CIDR peer: the trie) with one host of it known apart (the hash).
+      { cidr: '198.51.100.0/24', identity: 200 },
+      { cidr: '198.51.100.9/32', identity: 201 },
     ],
     sets: [
       { id: 1, direction: 'ingress', default: dbDefault === 'deny' ? deny(RULE.isolation) : allow(RULE.allowAll) },
@@ -39,6 +43,8 @@ export function fixtureTables(a: Addrs, dbDefault: 'deny' | 'allow' = 'deny'): T
       { set: 1, peer: 100, proto: 6, port: 5432, portBits: 16, value: allow(RULE.dbFromWeb) },
       { set: 1, peer: 100, proto: 17, port: 5000, portBits: 14, value: allow(RULE.dbUdp) },
       { set: 1, peer: 100, proto: 6, port: 7000, portBits: 16, value: allow(RULE.dbFromWeb, RULE.auditDb) },
+      { set: 1, peer: 100, proto: 132, port: 9899, portBits: 16, value: allow(RULE.dbFromWeb) },
+      { set: 1, peer: 200, proto: 6, port: 5432, portBits: 16, value: allow(RULE.dbFromWeb) },
       { set: 1, peer: 100, proto: 1, port: 0, portBits: 0, value: allow(RULE.dbFromWeb) },
       { set: 1, peer: 100, proto: 58, port: 0, portBits: 0, value: allow(RULE.dbFromWeb) },
       { set: 2, peer: 1, proto: 17, port: 53, portBits: 16, value: deny(RULE.noDns) },
@@ -49,6 +55,6 @@ export function fixtureTables(a: Addrs, dbDefault: 'deny' | 'allow' = 'deny'): T
       { id: 102, description: 'shop/api' },
     ],
     attributions: [],
-    sizes: { endpoints: 3, ipcache: 5, sets: 2, rules: 6, identities: 3, attributions: 0 },
+    sizes: { endpoints: 3, ipcache: 7, sets: 2, rules: 8, identities: 3, attributions: 0 },
   };
 }

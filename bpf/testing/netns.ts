@@ -137,8 +137,9 @@ export class Probe {
     return this.ask({ op: 'tcp', host, port, timeoutMs });
   }
 
-  udp(host: string, port: number, timeoutMs = 3000): Promise<ProbeAnswer> {
-    return this.ask({ op: 'udp', host, port, timeoutMs });
+  /** `connect`: a connected socket, which learns of an ICMP error from the peer (error ECONNREFUSED). */
+  udp(host: string, port: number, timeoutMs = 3000, connect = false): Promise<ProbeAnswer> {
+    return this.ask({ op: 'udp', host, port, timeoutMs, connect });
   }
 
   blast(host: string, port: number, ms: number): Promise<ProbeAnswer> {

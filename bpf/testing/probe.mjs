@@ -2,7 +2,8 @@
 // traffic on request: JSON commands on stdin, one JSON answer per line on stdout.
 //   {id, op:'listen', proto:'tcp'|'udp', port}          echo server; answers {id, ok}
 //   {id, op:'tcp', host, port, timeoutMs}                connect, send, expect the echo
-//   {id, op:'udp', host, port, timeoutMs}                send a datagram, expect the echo
+//   {id, op:'udp', host, port, timeoutMs, connect?}      send a datagram, expect the echo; connected:
+//                                                        an ICMP error (port unreachable) fails it at once
 //   {id, op:'blast', host, port, ms}                     a new UDP flow (new socket) per datagram, for ms
 //   {id, op:'stop'}                                      ends a running blast early
 import net from 'node:net';
@@ -50,7 +51,7 @@ function tcp({ id, host, port, timeoutMs }) {
   s.on('error', (e) => done(false, e.message));
 }
 
-function udp({ id, host, port, timeoutMs }) {
+function udp({ id, host, port, timeoutMs, connect }) {
   const s = dgram.createSocket(family(host));
   const done = once(id, timeoutMs, () => {
     let sport;
@@ -63,8 +64,9 @@ function udp({ id, host, port, timeoutMs }) {
     return sport;
   });
   s.on('message', (m) => done(m.toString() === 'weft'));
-  s.on('error', (e) => done(false, e.message));
-  s.send('weft', port, host);
+  s.on('error', (e) => done(false, e.code ?? e.message));
+  if (connect) s.connect(port, host, () => s.send('weft'));
+  else s.send('weft', port, host);
 }
 
 let stopped = false;

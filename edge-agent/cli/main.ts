@@ -38,13 +38,12 @@ options (all commands):
   --datapath auto|libbpf|memory
   --kubeconfig <file>     k3s API (default /etc/rancher/k3s/k3s.yaml when present)
   --kube auto|off  --tunnel auto|off  --provision-file <file>  --pin-root <dir>  --log-level <level>
-  --tunnel-ifname <name>  WireGuard interface (default weft0; unique per machine when sites share one)
   --mqtt-protocol 4|5     MQTT version of the hub broker (default 4: the hub's embedded broker speaks 3.1.1)
   --console <device>      also write each state change to this serial console (e.g. /dev/ttyS0)
 `;
 
 const BOOLEANS = ['json', 'follow', 'help', 'version'];
-const CONFIG_FLAGS = ['config', 'data-dir', 'status-port', 'datapath', 'kubeconfig', 'kube', 'tunnel', 'provision-file', 'pin-root', 'log-level', 'state-file', 'node-name', 'mqtt-protocol', 'console', 'tunnel-ifname'];
+const CONFIG_FLAGS = ['config', 'data-dir', 'status-port', 'datapath', 'kubeconfig', 'kube', 'tunnel', 'provision-file', 'pin-root', 'log-level', 'state-file', 'node-name', 'mqtt-protocol', 'console'];
 const VALUES = [...CONFIG_FLAGS, 'file', 'verdict', 'pod', 'attempts'];
 
 function configFrom(flags: Record<string, string | true>): AgentConfig {
@@ -62,7 +61,7 @@ async function cmdRun(cfg: AgentConfig): Promise<number> {
   const agent = await runAgent(cfg, {
     log,
     kube: kube?.make,
-    tunnel: cfg.tunnel === 'off' ? undefined : siteTunnel(log, cfg.tunnelIfname),
+    tunnel: cfg.tunnel === 'off' ? undefined : siteTunnel(log),
   });
   await new Promise<void>((resolve) => {
     const stop = (sig: string) => {

@@ -1,7 +1,7 @@
 // The hub as the field tests (and the demo) run it inside the hub namespace: the real hub
-// (hub/main.ts startHub) with its WireGuard interface (tunnel/ HubTunnel on wireguard-go or the
-// kernel) as its peer list, its broker on loopback and the overlay address only, so sites reach
-// it through their tunnel and nothing else.
+// (hub/main.ts startHub) with its own WireGuard interface (config.wireguard.ifname: tunnel/
+// HubTunnel on wireguard-go or the kernel), its broker on loopback and the overlay address only,
+// so sites reach it through their tunnel and nothing else.
 //
 //   node bin/run.mjs field-tests/lib/hub-main.ts --data-dir D --wg-ifname I --wan-ip A --api-socket S [--zone Z]
 //
@@ -15,7 +15,6 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { defaultConfig } from '../../hub/config.ts';
 import { startHub } from '../../hub/main.ts';
-import { HubTunnel, loadOrCreatePrivateKey } from '../../tunnel/index.ts';
 import { addressPlan } from './addressing.ts';
 
 export interface HubReady {
@@ -60,18 +59,18 @@ async function main(): Promise<void> {
   const ov = addressPlan({ sites: 1, podsPerSite: 2, clients: 0 }).overlay;
   const hubOverlayV4 = ov.hubAddresses[0].split('/')[0];
 
-  const tunnel = new HubTunnel({ ifname, privateKey: loadOrCreatePrivateKey(`${dataDir}/wireguard.key`), listenPort: ov.hubPort, addresses: ov.hubAddresses, peerKeepaliveS: 1 });
-  await tunnel.up();
   const config = defaultConfig(dataDir);
   Object.assign(config, {
     httpsPort: 8443, httpsHost: wanIp, httpPort: 0, tlsNames: [wanIp], publicUrl: `https://${wanIp}:8443`,
     mqtt: { hosts: ['127.0.0.1', hubOverlayV4], port: 1883 },
     overlayV4: ov.ipv4Prefix, overlayV6: ov.ipv6Prefix,
-    wireguard: { endpoint: `${wanIp}:${ov.hubPort}`, persistentKeepaliveS: 1, mtu: 1380, peers: tunnel, publicKey: tunnel.publicKey },
+    wireguard: { endpoint: `${wanIp}:${ov.hubPort}`, persistentKeepaliveS: 1, mtu: 1380, ifname, listenPort: ov.hubPort },
     heartbeatIntervalS: HEARTBEAT_S, rolloutTickMs: 200, logLevel: v['log-level'],
     router: v.zone ? { zone: v.zone, dns: { host: wanIp, port: 53 } } : undefined,
   });
   const hub = await startHub(config);
+  const tunnel = hub.tunnel;
+  if (!tunnel) throw new Error('the hub started without its WireGuard interface');
   const httpPort = Number(new URL(hub.httpUrl ?? '').port);
 
   // The site events topic as the broker delivers it: an independent witness of arrival order.
@@ -118,7 +117,6 @@ async function main(): Promise<void> {
     api.close();
     rmSync(socketPath, { force: true });
     await hub.close();
-    await tunnel.down();
     process.exit(0);
   };
   process.once('SIGTERM', () => void stop());

@@ -27,3 +27,5 @@ export { provision, SERVICE, startWeft, waitFor } from './weft-fabric.ts';
 export type { WeftFabric, WeftOptions } from './weft-fabric.ts';
 export { Timings } from './timings.ts';
 export type { Timing } from './timings.ts';
+export { bundledAgent, checkoutAgent } from './agent-bundle.ts';
+export type { AgentEntry } from './agent-bundle.ts';

@@ -59,8 +59,10 @@ export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app:
   app.get<{ Querystring: { site?: string } }>('/v1/health/events', {
     schema: {
       summary: 'Stream of site health changes (text/event-stream): `snapshot` first, then one `health` event per change',
-      tags: ['health'],
+      tags: ['health'], produces: ['text/event-stream'],
       querystring: { type: 'object', additionalProperties: false, properties: { site: { type: 'string', maxLength: 63 } } },
+      // Documentation only: the handler writes the stream itself (hijacked), nothing is serialized.
+      response: { 200: { type: 'string', description: 'event: snapshot|health, data: JSON; a comment line every keepalive interval' } },
     },
   }, async (req, reply) => {
     const only = req.query.site;

@@ -3,7 +3,7 @@
 // router (sites-view.ts) and the HTTP routes (routes.ts: GET /v1/health, GET /v1/health/events SSE).
 import type { EventEmitter } from 'node:events';
 import type { HeartbeatMessage, ServiceCheck } from '../../protocol/messages.ts';
-import type { SiteHealth, SiteHealthEvent, SiteService, SitesView } from '../sites-view.ts';
+import type { RoutableSite, SiteHealth, SiteHealthEvent, SitesView } from '../sites-view.ts';
 
 export type { SiteHealth, SiteHealthEvent };
 
@@ -78,15 +78,7 @@ export interface HealthModel extends EventEmitter {
 }
 
 /** A site as the hub store knows it: everything the router needs except live health and load. */
-export interface SiteRecord {
-  id: string;
-  name: string;
-  labels: Record<string, string>;
-  lat: number;
-  lon: number;
-  clientCidrs: string[];
-  capacity: number;
-  services: SiteService[];
+export interface SiteRecord extends Omit<RoutableSite, 'load' | 'health'> {
   /** Ops asked to drain the site (stored, survives a hub restart). */
   draining: boolean;
 }

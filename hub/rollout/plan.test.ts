@@ -3,7 +3,7 @@ import { HubError } from '../errors.ts';
 import { diffLines, diffObjects } from './diff.ts';
 import { planStages } from './plan.ts';
 import { matches, parseSelector, SelectorError } from './selector.ts';
-import { policiesForSite } from './site-policies.ts';
+import { policiesForSite, PolicySets } from './site-policies.ts';
 
 const sites = ['s-05', 's-01', 's-03', 's-02', 's-04', 's-06', 's-07', 's-08', 's-09', 's-10'];
 const byStage = (p: ReturnType<typeof planStages>) => p.stages.map((_, i) => p.assignment.filter((a) => a.stage === i).map((a) => a.siteId));
@@ -40,6 +40,14 @@ describe('selectors and per-site policies', () => {
     const names = (o: unknown[]) => o.map((x) => (x as { metadata: { name: string } }).metadata.name);
     expect(names(policiesForSite(objs, { labels: { region: 'eu' } }))).toEqual(['all', 'eu', 'default']);
     expect(names(policiesForSite(objs, { labels: {} }))).toEqual(['all', 'default']);
+
+    // A rollout computes each distinct selection once: sites that pick the same policies share it.
+    const sets = new PolicySets(objs);
+    const eu1 = sets.forSite({ labels: { region: 'eu', kind: 'store' } });
+    expect(names(eu1)).toEqual(['all', 'eu', 'default']);
+    expect(sets.forSite({ labels: { region: 'eu', kind: 'factory' } })).toBe(eu1);
+    expect(names(sets.forSite({ labels: { region: 'us' } }))).toEqual(['all', 'us', 'default']);
+    expect(names(sets.forSite({ labels: {} }))).toEqual(['all', 'default']);
   });
 });
 

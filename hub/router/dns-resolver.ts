@@ -27,8 +27,8 @@ const TCP_MAX = 65_535;
 
 /**
  * The locator cache key of an ECS subnet. IPv4 (nearly all of it) is a number, prefix and address
- * packed below 2^53, so the hot path builds no string; IPv6 a string. Neither collides with the
- * source-address keys (dotted or colon strings).
+ * packed below 2^53, so the hot path builds no string; IPv6 a string starting with '#', which no
+ * address text (the source-address keys) contains.
  */
 function ecsKey(ecs: ClientSubnet): number | string {
   if (ecs.family === 1) {
@@ -36,7 +36,7 @@ function ecsKey(ecs: ClientSubnet): number | string {
     const addr = ((r[0] ?? 0) * 0x1000000) + ((r[1] ?? 0) << 16) + ((r[2] ?? 0) << 8) + (r[3] ?? 0);
     return ecs.sourcePrefix * 0x100000000 + addr;
   }
-  return `e${ecs.sourcePrefix}:${ecs.raw.toString('latin1')}`;
+  return `#${ecs.sourcePrefix}:${ecs.raw.toString('latin1')}`;
 }
 
 export class DnsResolver {

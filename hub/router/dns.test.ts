@@ -220,7 +220,7 @@ describe('router DNS with malformed packets', () => {
   it('refuses zone transfers (AXFR, IXFR): the zone is computed per client', async () => {
     for (const type of ['AXFR', 'IXFR'] as const) {
       const r = await udpExchange(dnsPacket.encode({ type: 'query', id: 77, questions: [{ name: ZONE, type }] }));
-      expect(dnsPacket.decode(r as Buffer).rcode, type).toBe('REFUSED');
+      expect((r as Buffer)[3] & 0xf, type).toBe(5); // REFUSED
     }
   });
 

@@ -52,7 +52,7 @@ export function banner(b: BannerInput): string {
   ];
   if (sites.length) {
     const [s1, s2] = sites;
-    const agent = (cmd: string) => `ip netns exec ${s1.net.ns} npm run -s weft-agent -- ${cmd} --data-dir ${rel(b.repoRoot, s1.dataDir)}`;
+    const agent = (cmd: string) => `ip netns exec ${s1.net.ns} npm run -s weft-agent -- ${cmd} --data-dir ${s1.appliance.dataDir}`;
     tryThese.push(
       [`${weft} flows --verdict audit`, 'what the default deny (audit mode) would drop'],
       [`${weft} policy push scripts/start/demo-policy/enforce -m "enforce the shop's default deny"`, ''],
@@ -62,12 +62,13 @@ export function banner(b: BannerInput): string {
     if (r) tryThese.push([`dig @${r.dns.host} -p ${r.dns.port} +short web.${r.config.zone}`, `users are sent to ${s1.id}, the nearest`]);
     tryThese.push(
       [`curl -sL ${local}/go/web/`, 'the HTTP redirect, followed to that site\'s web pod'],
-      [`kill ${s1.agent.pid}`, `stop ${s1.id}'s agent, then dig again: ${s2 ? `${s2.id} answers` : 'no healthy site is left'}`],
+      [`kill ${s1.agent.pid}`, `stop ${s1.id}'s agent, then dig again: ${s2 ? `${s2.id} answers` : 'no healthy site is left, so the router fails open'}`],
       [agent('status'), `the technician's view of ${s1.id}`],
       [agent('flows --follow'), 'verdicts as the agent sees them'],
     );
   }
-  const width = Math.min(90, Math.max(...tryThese.filter(([, c]) => c).map(([cmd]) => cmd.length)));
+  // Comments line up after the short commands; long ones just get theirs two spaces after.
+  const width = Math.max(...tryThese.map(([cmd]) => cmd.length).filter((n) => n <= 64));
   lines.push('', 'Try:', ...tryThese.map(([cmd, comment]) => `  ${comment ? `${cmd.padEnd(width)}  # ${comment}` : cmd}`));
   lines.push('', `Ctrl-C stops the demo and removes everything it created. Hub state: ${rel(b.repoRoot, hub.config.dataDir)}`, READY_LINE, '');
   return lines.join('\n');

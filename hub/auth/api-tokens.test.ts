@@ -1,0 +1,63 @@
+// API tokens: the first admin token is written once (0600), only hashes are stored, revoked tokens
+// stop working, and roles rank viewer < operator < admin.
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openHubStore } from '../store/sqlite-store.ts';
+import { authenticate, bootstrapAdmin, createApiToken, roleAllows } from './api-tokens.ts';
+
+const dirs: string[] = [];
+afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
+
+function fresh() {
+  const dir = mkdtempSync(join(tmpdir(), 'whb-tokens-'));
+  dirs.push(dir);
+  return { dir, db: join(dir, 'hub.db'), file: join(dir, 'admin-token') };
+}
+
+describe('API tokens', () => {
+  it('writes the first admin token once, 0600, and keeps only its hash in the store', () => {
+    const f = fresh();
+    const store = openHubStore(f.db);
+    expect(bootstrapAdmin(store, f.file, 1000)).toBe(true);
+    const token = readFileSync(f.file, 'utf8').trim();
+    expect(statSync(f.file).mode & 0o777).toBe(0o600);
+    expect(authenticate(store, token)).toMatchObject({ role: 'admin', name: 'bootstrap-admin' });
+    // A later start neither mints a second admin nor rewrites the file.
+    expect(bootstrapAdmin(store, f.file, 2000)).toBe(false);
+    expect(readFileSync(f.file, 'utf8').trim()).toBe(token);
+    expect(store.tokens.listApiTokens()).toHaveLength(1);
+    store.close();
+    // Nothing in the database files holds the secret itself.
+    for (const name of ['hub.db', 'hub.db-wal']) {
+      try {
+        expect(readFileSync(join(f.dir, name)).includes(Buffer.from(token))).toBe(false);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      }
+    }
+  });
+
+  it('refuses to mint a new admin over a stale token file', () => {
+    const f = fresh();
+    writeFileSync(f.file, 'weft_stale\n');
+    const store = openHubStore(f.db);
+    expect(() => bootstrapAdmin(store, f.file, 1000)).toThrow(/exists but the store has no token/);
+    store.close();
+  });
+
+  it('authenticates until revoked, and ranks roles', () => {
+    const f = fresh();
+    const store = openHubStore(f.db);
+    const { id, token } = createApiToken(store, 'ci', 'operator', 'test', 1000);
+    expect(authenticate(store, token)).toEqual({ tokenId: id, name: 'ci', role: 'operator' });
+    expect(authenticate(store, `${token}x`)).toBeNull();
+    expect(store.tokens.revokeApiToken(id, 2000)).toBe(true);
+    expect(authenticate(store, token)).toBeNull();
+    expect(store.audit.list({ limit: 10 }).map((e) => e.action)).toContain('token.create');
+    store.close();
+    expect([roleAllows('viewer', 'operator'), roleAllows('operator', 'operator'), roleAllows('operator', 'admin'), roleAllows('admin', 'viewer')])
+      .toEqual([false, true, false, true]);
+  });
+});
