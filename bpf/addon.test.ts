@@ -2,7 +2,7 @@
 // set before load, maps pinned under the pin root and shared by the next opener, bpffs mounted when
 // missing, batch map operations, and ring buffers that add no thread.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -110,6 +110,13 @@ describe.skipIf(kernelSkipReason)('libbpf addon', () => {
       for (const r of rings) r.close();
       fd.close();
     }
+  });
+
+  it('loads by path from any directory (no `bindings` package), as the single binary ships it', () => {
+    const dir = mkdtempSync(join(tmp, 'shipped-'));
+    copyFileSync(artifactPaths().addon, join(dir, 'weft_bpf.node'));
+    const code = `console.log(require(${JSON.stringify(join(dir, 'weft_bpf.node'))}).libbpfVersion())`;
+    expect(execFileSync(process.execPath, ['-e', code], { cwd: dir, encoding: 'utf8' })).toMatch(/^v\d+\.\d+/);
   });
 
   it('mounts bpffs when it is missing (in a private mount namespace)', () => {

@@ -9,6 +9,7 @@ import { Link, type LinkOptions } from './link.ts';
 import { createLogger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
 import { startBroker, type TestBroker } from './testing/broker.ts';
+import { mosquittoMissing, startMosquitto } from './testing/mosquitto.ts';
 import { waitFor } from './testing/wait.ts';
 
 const log = createLogger({ level: process.env.LINK_DEBUG ? 'debug' : 'silent' });
@@ -117,5 +118,31 @@ describe('link', () => {
     link({ onBundle: async (b) => void got.push(b.toString()) });
     await waitFor(() => got.length === 1, 5000, 'bundle');
     expect(got).toEqual(['bundle-bytes']);
+  });
+
+  it.each([
+    ['MQTT 3.1.1 (aedes, the hub default)', 4 as const],
+    ['MQTT 5 (Mosquitto)', 5 as const],
+  ])('%s: a persistent session delivers what was published while the site was away', async (_name, version) => {
+    if (version === 5 && mosquittoMissing) return void console.warn(`skipping the MQTT 5 case: ${mosquittoMissing}`);
+    store = openStore(join(dir, `p${version}.db`));
+    const mosq = version === 5 ? await startMosquitto() : null;
+    const url = mosq?.url ?? broker.url;
+    try {
+      const got: string[] = [];
+      const first = link({ url, protocolVersion: version, onBundle: async (b) => void got.push(b.toString()) });
+      await waitFor(() => first.state.state === 'connected', 10_000, 'connected');
+      await new Promise((r) => setTimeout(r, 100)); // let the SUBACK settle before going away
+      await first.stop();
+      const hub = await mqtt.connectAsync(url, { protocolVersion: version });
+      await hub.publishAsync(topics.bundle(SITE), Buffer.from('while-away'), { qos: 1 }); // not retained: only the session keeps it
+      await hub.endAsync();
+      link({ url, protocolVersion: version, onBundle: async (b) => void got.push(b.toString()) });
+      await waitFor(() => got.includes('while-away'), 10_000, 'queued bundle');
+      expect(got).toEqual(['while-away']);
+    } finally {
+      for (const l of links.splice(0)) await l.stop();
+      await mosq?.close();
+    }
   });
 });

@@ -44,9 +44,10 @@ function processesMentioning(needle: string): string[] {
 }
 
 describe.skipIf(skip)('npm start', () => {
-  const work = mkdtempSync(join(tmpdir(), 'weft-start-test-'));
-  const dataDir = join(work, 'state');
-  const env = { ...process.env, XDG_CONFIG_HOME: join(work, 'config'), HOME: work };
+  // Made in beforeAll: a describe body runs even when its tests are filtered out, its hooks do not.
+  let work = '';
+  let dataDir = '';
+  let env: NodeJS.ProcessEnv = {};
   let child: ChildProcess;
   let output = '';
   let exited: Promise<number | null>;
@@ -61,6 +62,9 @@ describe.skipIf(skip)('npm start', () => {
   const dig = async () => (await run(line(/^dig /))).stdout.trim();
 
   beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), 'weft-start-test-'));
+    dataDir = join(work, 'state');
+    env = { ...process.env, XDG_CONFIG_HOME: join(work, 'config'), HOME: work };
     child = spawn(process.execPath, ['bin/run.mjs', 'scripts/start.ts', '--sites', '2', '--data-dir', dataDir, '--https-port', '0', '--http-port', '0', '--mqtt-port', '0', '--dns-port', '0', '--wg-port', String(await freeUdpPort())], {
       cwd: REPO, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -92,7 +96,7 @@ describe.skipIf(skip)('npm start', () => {
         if (name?.startsWith(`wst${tag}`)) await exec(undefined, ['ip', 'link', 'del', name]);
       }
     }
-    rmSync(work, { recursive: true, force: true });
+    if (work) rmSync(work, { recursive: true, force: true });
   }, 60_000);
 
   it('prints the URLs, the admin token file and the commands to try', () => {
@@ -143,6 +147,9 @@ describe.skipIf(skip)('npm start', () => {
     expect(rollout.code).toBe(0);
     const deny = await flows('deny');
     expect(deny[0]).toMatchObject({ verdict: 'deny', dport: 5432, policy: 'NetworkPolicy/shop/db-from-web' });
+    // The technician's stream on the site itself (it follows until stopped: a few seconds are enough).
+    const follow = await runEnv(`timeout 8 ${bare(/ weft-agent -- flows --follow /)}`);
+    expect(follow.stdout).toMatch(/DENY +TCP +[\d.]+:\d+ -> shop\/db-0:5432 +\(ingress, by NetworkPolicy:shop\/db-from-web/);
   }, 180_000);
 
   it('sends users to the nearest site by DNS and /go; kill that site and DNS fails over', async () => {

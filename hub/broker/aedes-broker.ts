@@ -64,6 +64,10 @@ export async function startBroker(opts: BrokerStartOptions): Promise<Broker> {
     // A site that stops reading must not stall delivery of bundles to every other site.
     drainTimeout: 30_000,
     maxTopicLevels: 16,
+    // No cap on messages in flight inside aedes' emitter. With the default cap (100) a burst queues,
+    // and the queue drains by synchronous recursion: 10 000 sites going away at once (their wills)
+    // overflowed the stack and killed the hub in bench:hub. Unqueued, each message is routed at once.
+    concurrency: 0,
     authenticate(client, username, password, done) {
       const user = username ?? '';
       const pass = password ? password.toString('utf8') : '';

@@ -87,7 +87,7 @@ export async function enroll(req: EnrollRequest, deps: EnrollDeps): Promise<Enro
     let index = site.overlayIndex;
     if (index === null) {
       try {
-        index = overlay.allocate(store.sites.usedOverlayIndexes());
+        index = overlay.allocate(store.sites.maxOverlayIndex(), () => store.sites.usedOverlayIndexes());
       } catch (e) {
         if (e instanceof OverlayError) throw new HubError('OVERLAY_EXHAUSTED', e.message);
         throw e;

@@ -55,9 +55,15 @@ export class OverlayPlan {
     return this.addresses(1);
   }
 
-  /** The lowest free site index. */
-  allocate(used: Set<number>): number {
-    for (let i = 2; i <= this.maxIndex; i++) if (!used.has(i)) return i;
+  /**
+   * The next site index: the one after the highest in use (one indexed lookup, so enrolling the
+   * 10 000th site costs what the first did), and only once the prefix is used up the lowest index a
+   * revoked site freed (a revoked site's address is not handed to another while fresh ones remain).
+   */
+  allocate(highest: number, used: () => Set<number>): number {
+    if (highest < this.maxIndex) return Math.max(2, highest + 1);
+    const taken = used();
+    for (let i = 2; i <= this.maxIndex; i++) if (!taken.has(i)) return i;
     throw new OverlayError('OVERLAY_EXHAUSTED', `overlay prefix is full (${this.maxIndex - 1} sites): configure a larger --overlay-v4`);
   }
 }

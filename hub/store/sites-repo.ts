@@ -59,6 +59,10 @@ export class SqliteSites implements SitesRepo {
     if (sets.length) stmt(this.db, `UPDATE sites SET ${sets.join(', ')} WHERE id = ?`).run(...vals, id);
   }
 
+  maxOverlayIndex(): number {
+    return (stmt(this.db, 'SELECT MAX(overlay_index) AS m FROM sites').get() as { m: number | null }).m ?? 0;
+  }
+
   usedOverlayIndexes(): Set<number> {
     const rows = stmt(this.db, 'SELECT overlay_index FROM sites WHERE overlay_index IS NOT NULL').all() as { overlay_index: number }[];
     return new Set(rows.map((r) => r.overlay_index));

@@ -166,6 +166,8 @@ export interface SitesRepo {
   byName(name: string): SiteRecord | undefined;
   list(filter?: { state?: SiteState }): SiteRecord[];
   update(id: string, patch: Partial<Pick<SiteRecord, 'state' | 'drained' | 'identityKey' | 'wireguardKey' | 'overlayIndex' | 'enrolledAt' | 'revokedAt'>>): void;
+  /** The highest overlay index held by a site, 0 when none. */
+  maxOverlayIndex(): number;
   usedOverlayIndexes(): Set<number>;
   setCredential(siteId: string, passwordHash: string, now: number): void;
   credentialHash(siteId: string): string | undefined;
