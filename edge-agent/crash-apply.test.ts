@@ -6,6 +6,7 @@
 import { execFileSync, spawn, type ChildProcessByStdio } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -70,19 +71,14 @@ function round(dataDir: string, onLine: (line: string, c: Child) => void): Promi
   return new Promise((resolve, reject) => {
     const c = spawn(process.execPath, [agentBin!.file, dataDir, pinRoot], { stdio: ['pipe', 'pipe', 'pipe'], env: agentBin!.env });
     const lines: string[] = [];
-    let buf = '';
     let err = '';
-    c.stdout.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const parts = buf.split('\n');
-      buf = parts.pop()!;
-      for (const l of parts) {
-        lines.push(l);
-        onLine(l, c);
-      }
+    createInterface({ input: c.stdout }).on('line', (l) => {
+      lines.push(l);
+      onLine(l, c);
     });
     c.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    c.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve(lines) : reject(new Error(`agent exited ${code} ${signal}: ${err.slice(-2000)}`))));
+    // 'close', not 'exit': every line printed before the kill has been read by then.
+    c.on('close', (code, signal) => (signal === 'SIGKILL' ? resolve(lines) : reject(new Error(`agent exited ${code} ${signal}: ${err.slice(-2000)}`))));
   });
 }
 

@@ -1,5 +1,6 @@
-// The hub link: one MQTT 5 session per site (clientId = site id, clean start off, long session expiry)
-// so QoS 1 bundles published while the site was away are delivered when it returns. A retained
+// The hub link: one persistent MQTT session per site (clientId = site id, clean start off; with MQTT 5 a
+// long session expiry) so QoS 1 bundles published while the site was away are delivered when it returns.
+// MQTT 3.1.1 by default: the hub's embedded aedes speaks nothing newer (config mqttProtocol, docs/agent.md). A retained
 // `online` on connect and a retained `offline` last will on the status topic; heartbeats at QoS 0;
 // everything that must arrive (acks, verdict batches, loss reports) leaves through the store's
 // outbox, in sequence order, and is removed from it only after the broker's PUBACK.
@@ -138,10 +139,6 @@ export class Link {
     const promise = new Promise<never>((_, rj) => (reject = rj));
     promise.catch(() => undefined);
     this.lost = { promise, reject };
-    this.setState('connected');
-    this.status.connectedSince = this.clock();
-    this.status.lastError = null;
-    o.log.info({ url: o.url, siteId: o.siteId }, 'hub link connected');
     try {
       await c.publishAsync(topics.status(o.siteId), encode('status', { v: 1, state: 'online', agentVersion: o.agentVersion, bootId: this.bootId }), { qos: 1, retain: true });
       await c.subscribeAsync({ [topics.bundle(o.siteId)]: { qos: 1 }, [topics.broadcastAll]: { qos: 1 } });
@@ -149,6 +146,11 @@ export class Link {
       o.log.warn({ err: (e as Error).message }, 'hub link setup failed');
       return;
     }
+    // Connected means the session is set up: online said, bundle topic subscribed.
+    this.setState('connected');
+    this.status.connectedSince = this.clock();
+    this.status.lastError = null;
+    o.log.info({ url: o.url, siteId: o.siteId }, 'hub link connected');
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     this.heartbeatTimer = setInterval(() => this.sendHeartbeat(), o.heartbeatIntervalS * 1000);
     this.heartbeatTimer.unref();

@@ -13,7 +13,7 @@ import { exec } from './lib/exec.ts';
 import { Harness } from './lib/harness.ts';
 import type { SiteAgent } from './lib/site-agent.ts';
 import { Timings } from './lib/timings.ts';
-import { provision, startWeft, waitFor } from './lib/weft-fabric.ts';
+import { provision, serviceUrl, startWeft, waitFor } from './lib/weft-fabric.ts';
 import type { WeftFabric } from './lib/weft-fabric.ts';
 import { agentFlows, APP_PORT, connect, forgedBundle, policyFiles, push, siteView, verdictOf, waitApplied } from './scenario-kit.ts';
 import type { RolloutStatus } from './scenario-kit.ts';
@@ -158,8 +158,13 @@ describe.skipIf(skip)('field scenarios: hub + three sites on network namespaces'
     return r.stdout.trim();
   };
 
+  /** Where the hub's HTTP redirect (GET /go/shop) sends client 1. */
+  const redirect = async (): Promise<string> =>
+    (await h.exec(w.fabric.clients[0].ns, ['curl', '-sk', '-m', '3', '-o', '/dev/null', '-w', '%{redirect_url}', `https://${w.fabric.hub.wanIp}:8443/go/${w.service}`])).stdout.trim();
+
   it('4. partition a site: it keeps enforcing, the hub marks it offline, the router sends users elsewhere', async () => {
     await waitFor('the router sends client 1 to site 1', async () => (await dns()) === s1.site.pods[0].ip, 60_000, 500);
+    expect(await redirect()).toBe(serviceUrl(s1.site));
     const t0 = Date.now();
     await s1.site.link.partition();
     expect(await verdictOf(h, s1, 2, 1)).toBe('denied');
@@ -173,6 +178,7 @@ describe.skipIf(skip)('field scenarios: hub + three sites on network namespaces'
     await waitFor('the router sends client 1 to site 2', async () => (await dns()) === s2.site.pods[0].ip, 90_000, 100);
     timings.record({ scenario: '4 partition', what: 'partition -> DNS answers the next site (failover)', ms: Date.now() - t0 });
     timings.record({ scenario: '4 partition', what: 'hub marks offline -> DNS answers the next site', ms: Date.now() - offlineAt, targetMs: 1000, note: 'polled every 100 ms' });
+    expect(await redirect()).toBe(serviceUrl(s2.site));
     // still enforcing, cut off
     expect(await verdictOf(h, s1, 2, 1)).toBe('denied');
   }, LONG);

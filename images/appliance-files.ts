@@ -56,7 +56,9 @@ export function applianceFiles(opts: { hostname: string; withK3s: boolean; agent
     f('/etc/machine-id', ''),
     f('/etc/fstab', [
       `PARTUUID=${PART_UUID.root} / ext4 ro,noatime,errors=remount-ro 0 1`,
-      `PARTUUID=${PART_UUID.esp} ${ESP_MOUNT} vfat rw,noatime,umask=0077,flush 0 2`,
+      // sync: FAT has no journal, and the only write here is the token's removal, which a power cut
+      // must not tear (seen under qemu with `flush`: the new directory entry on disk, its FAT chain not).
+      `PARTUUID=${PART_UUID.esp} ${ESP_MOUNT} vfat rw,noatime,umask=0077,sync 0 2`,
       `PARTUUID=${PART_UUID.data} ${DATA_DIR} ext4 rw,noatime,nosuid,nodev,data=journal 0 2`,
       'tmpfs /tmp tmpfs rw,nosuid,nodev,mode=1777 0 0',
       'tmpfs /var/tmp tmpfs rw,nosuid,nodev,mode=1777 0 0',

@@ -2,6 +2,7 @@
 // the database is intact, and the last-known-good pointer is never behind what was applied.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openStore } from './index.ts';
 import { tempDirs } from './test-tmp.ts';
@@ -14,17 +15,13 @@ function runAndKill(path: string, afterLines: number): Promise<string[]> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(root, 'bin/run.mjs'), join(import.meta.dirname, 'testdata/crash-writer.ts'), path], { stdio: ['ignore', 'pipe', 'pipe'] });
     const lines: string[] = [];
-    let buf = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const parts = buf.split('\n');
-      buf = parts.pop()!;
-      lines.push(...parts);
+    createInterface({ input: child.stdout }).on('line', (l) => {
+      lines.push(l);
       if (lines.length >= afterLines && child.exitCode === null) child.kill('SIGKILL');
     });
     child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    child.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve(lines) : reject(new Error(`writer exited ${code}: ${stderr}`))));
+    child.on('close', (code, signal) => (signal === 'SIGKILL' ? resolve(lines) : reject(new Error(`writer exited ${code}: ${stderr}`))));
   });
 }
 

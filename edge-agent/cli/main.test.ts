@@ -1,6 +1,7 @@
 // The weft-agent CLI as a technician runs it: a real process against a running agent (status, flows) and
 // against none (status offline, doctor), with exit codes 0 / 1 / 2 and --json output.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -90,6 +91,26 @@ describe('weft-agent CLI', () => {
     const human = await run(['flows', '--verdict', 'deny', '--data-dir', dir]);
     expect(human.stdout).toMatch(/DENY\s+TCP\s+10\.42\.1\.1:40001 -> shop\/db:5432\s+\(ingress, by NetworkPolicy:shop\/db-from-web isolation, gen 3\)/);
     expect((await run(['flows', '--verdict', 'maybe', '--data-dir', dir])).code).toBe(2);
+  });
+
+  it('flows --follow --json streams new verdicts as they happen, until interrupted', async () => {
+    const c = spawn(process.execPath, [cli.file, 'flows', '--follow', '--json', '--verdict', 'deny', '--data-dir', dir], { env: { ...cli.env, WEFT_CONFIG: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const got: VerdictRecord[] = [];
+    createInterface({ input: c.stdout }).on('line', (l) => got.push(JSON.parse(l) as VerdictRecord));
+    try {
+      await waitFor(() => got.length === 1, 20_000, 'the earlier deny'); // recent flows come first
+      // Each new deny is streamed; keep judging until the follower has shown one (it may still be connecting).
+      for (let i = 0; i < 200 && got.length < 2; i++) {
+        dp.judge('shop/db', 'ingress', { proto: 6, src: '10.42.1.1', dst: '10.42.0.2', sport: 41000 + i, dport: 22 });
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(got[1]).toMatchObject({ verdict: 'deny', endpoint: 'shop/db', dport: 22 });
+      c.kill('SIGINT');
+      const code = await new Promise<number | null>((r) => c.once('close', r));
+      expect(code).toBe(0);
+    } finally {
+      c.kill('SIGKILL');
+    }
   });
 
   it('doctor --json: every check reported, each failure names its fix, exit 1 when one fails', async () => {

@@ -23,7 +23,7 @@ export type { ApiResponse } from './hub-process.ts';
 export type { ControlRequest, HubReady } from './hub-main.ts';
 export { SiteAgent, POD_NAMESPACE, podApp } from './site-agent.ts';
 export type { AgentStart } from './site-agent.ts';
-export { provision, SERVICE, startWeft, waitFor } from './weft-fabric.ts';
+export { provision, SERVICE, serviceUrl, startWeft, waitFor } from './weft-fabric.ts';
 export type { WeftFabric, WeftOptions } from './weft-fabric.ts';
 export { Timings } from './timings.ts';
 export type { Timing } from './timings.ts';

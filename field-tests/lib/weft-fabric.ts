@@ -1,12 +1,12 @@
 // The whole system on the fabric: the hub in the hub namespace (with its WireGuard interface,
 // broker, API and router), one appliance per site (k3s-protocol API server with the site's pods,
 // weft-agent not yet started), each site created on the hub with a location, a client CIDR and
-// the service its first pod offers. The scenarios and `npm start` start from here.
+// the service its first pod offers (DNS: its address; HTTP /go/shop: serviceUrl()). The scenarios and `npm start` start from here.
 import { writeFileSync } from 'node:fs';
 import { bundledAgent, checkoutAgent } from './agent-bundle.ts';
 import { HarnessError } from './errors.ts';
 import { buildFabric } from './fabric.ts';
-import type { Fabric } from './fabric.ts';
+import type { Fabric, SiteNet } from './fabric.ts';
 import type { Harness } from './harness.ts';
 import { HubProcess } from './hub-process.ts';
 import { SiteAgent } from './site-agent.ts';
@@ -35,6 +35,11 @@ export interface WeftFabric {
 
 export const SERVICE = 'shop';
 
+/** Where the router's HTTP redirect sends users of a site: its first pod, port 7000. */
+export function serviceUrl(site: SiteNet): string {
+  return `http://${site.pods[0].ip}:7000/`;
+}
+
 /** Builds the fabric (routed pods, so the agent finds pod veths) and starts hub and site API servers. */
 export async function startWeft(h: Harness, o: WeftOptions): Promise<WeftFabric> {
   const zone = o.zone ?? 'svc.weft.test';
@@ -48,7 +53,7 @@ export async function startWeft(h: Harness, o: WeftOptions): Promise<WeftFabric>
     await hub.call('POST', '/v1/sites', {
       name: s.name, lat: 48 + s.index, lon: 11, capacity: 100,
       clientCidrs: client ? [`${client.wanIp}/32`] : [],
-      services: [{ name: SERVICE, addresses: [s.pods[0].ip] }],
+      services: [{ name: SERVICE, addresses: [s.pods[0].ip], url: serviceUrl(s) }],
     });
   }
   return { fabric, hub, agents, zone, service: SERVICE };

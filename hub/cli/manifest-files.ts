@@ -27,13 +27,16 @@ function walk(path: string, out: string[], top: boolean): void {
   }
 }
 
-/** The texts of every manifest under `paths`, in a stable order (files as named, directories sorted). */
+/** The texts of every manifest under `paths`, in a stable order (files as named, directories sorted); `-` is stdin. */
 export function readManifestFiles(paths: readonly string[]): ManifestText[] {
   const files: string[] = [];
-  for (const p of paths) walk(p, files, true);
+  for (const p of paths) {
+    if (p === '-') files.push(p);
+    else walk(p, files, true);
+  }
   return files.map((file) => {
     try {
-      return { file, text: readFileSync(file, 'utf8') };
+      return file === '-' ? { file: '<stdin>', text: readFileSync(0, 'utf8') } : { file, text: readFileSync(file, 'utf8') };
     } catch (e) {
       throw new ManifestFileError(`${file}: ${e instanceof Error ? e.message : String(e)}`);
     }

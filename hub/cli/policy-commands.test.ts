@@ -105,6 +105,18 @@ describe('weft policy eval (the contract outside tools use)', () => {
 });
 
 describe('weft policy check', () => {
+  it('reads manifests from stdin as -', async () => {
+    const child = execFile('node', [join(root, 'bin/weft.mjs'), 'policy', 'check', '-'], { cwd: root });
+    child.stdin?.end('apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: x}\nspec: {podSelector: {}, policyTypes: [Inbound]}\n');
+    const [code, stderr] = await new Promise<[number | null, string]>((done) => {
+      let err = '';
+      child.stderr?.on('data', (d) => (err += String(d)));
+      child.on('close', (c) => done([c, err]));
+    });
+    expect(code).toBe(1);
+    expect(stderr).toContain('<stdin>#1 spec.policyTypes[0]: unknown policy type "Inbound" (POLICY_BAD_POLICY_TYPE)');
+  });
+
   it('exits 0 on valid manifests', async () => {
     const r = await run('check', join(dir, 'good'), '--json');
     expect(r.code).toBe(0);

@@ -9,7 +9,7 @@ import { only, parseArgs, required, UsageError, type Args } from './cli-args.ts'
 import { ManifestFileError, readManifestFiles } from './manifest-files.ts';
 
 const USAGE: Record<string, string> = {
-  check: 'weft policy check <files|dirs...> [--json]',
+  check: 'weft policy check <files|dirs...|-> [--json]',
   eval: 'weft policy eval --manifests <dir> --queries <file.json>',
   explain: 'weft policy explain --manifests <dir> --from <E> --to <E> --port 443/TCP [--enforce-audit] [--json]',
   connlist: 'weft policy connlist --manifests <dir> [--enforce-audit] [--json]',
