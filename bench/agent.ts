@@ -29,6 +29,7 @@ const RUNS = Number(process.env.BENCH_AGENT_RUNS ?? 5);
 const IDLE_S = Number(process.env.BENCH_AGENT_IDLE_S ?? 10);
 const CHURN = Number(process.env.BENCH_AGENT_CHURN ?? 50);
 const TARGET_RSS_MB = 60;
+const SMALL_HEAP = '--max-semi-space-size=1';
 const TARGET_ENFORCING_MS = 1000;
 const repo = join(import.meta.dirname, '..');
 const work = mkdtempSync(join(tmpdir(), 'weft-wag-bench-'));
@@ -47,6 +48,8 @@ async function launchers(): Promise<{ list: Launcher[]; notes: string[]; cleanup
   try {
     const sea = await buildSea({ out: join(work, 'weft-agent'), log: () => undefined });
     list.push({ form: 'single binary (SEA)', argv: [sea.binary], env: { ...process.env, WEFT_BPF_ARTIFACTS: '' } });
+    // V8's young generation grows to 2 x 16 MB by default; an agent that is idle most of the time needs little.
+    list.push({ form: `single binary, NODE_OPTIONS=${SMALL_HEAP}`, argv: [sea.binary], env: { ...process.env, WEFT_BPF_ARTIFACTS: '', NODE_OPTIONS: SMALL_HEAP } });
   } catch (e) {
     notes.push(`single binary not measured: npm run build:agent failed here (${(e as Error).message.split('\n')[0]})`);
   }

@@ -42,6 +42,8 @@ export interface CounterSample {
 export interface Counters {
   byRule: CounterSample[];
   byEndpoint: CounterSample[];
+  /** Events the kernel had no ring buffer room for (the consumer fell behind); the counters above still count. */
+  eventsLost: bigint;
 }
 
 export interface Datapath {

@@ -58,6 +58,7 @@ export const DIR = { ingress: 0, egress: 1 } as const;
 export const EV = ['allow', 'deny', 'audit'] as const;
 export const COUNT_RULE = 0;
 export const COUNT_ENDPOINT = 1;
+export const COUNT_EVENTS_LOST = 2;
 
 /** 16 bytes: IPv4 as v4-mapped IPv6, as the programs store addresses. */
 export function addr16(a: Addr): Buffer {

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { DEFAULT_LIMITS, type MapLimits, type Tables } from '../policy/tables.ts';
 import { artifactPaths, BPF_PROGRAMS, type ArtifactPaths } from './artifacts.ts';
 import { checkTables } from './check-tables.ts';
-import type { Counters, CounterSample, Datapath, Endpoint, VerdictEvent } from './datapath.ts';
+import type { Counters, Datapath, Endpoint, VerdictEvent } from './datapath.ts';
 import { DatapathError } from './errors.ts';
 import { EventStream } from './event-stream.ts';
 import { hasPorts } from './flow.ts';
@@ -245,7 +245,7 @@ export class LibbpfDatapath implements Datapath {
     const fd = this.fds.weft_counters;
     const ks = L.LAYOUTS.weft_counter_key.size;
     const all = this.bpf.mapKeys(fd, ks);
-    const out: Counters = { byRule: [], byEndpoint: [] };
+    const out: Counters = { byRule: [], byEndpoint: [], eventsLost: 0n };
     const stride = Math.ceil(L.LAYOUTS.weft_counter_value.size / 8) * 8;
     for (let o = 0; o < all.length; o += ks) {
       const key = all.subarray(o, o + ks);
@@ -253,8 +253,9 @@ export class LibbpfDatapath implements Datapath {
       if (!v) continue;
       const k = L.decCounterKey(key);
       const sum = L.decCounterValues(v, this.cpus);
-      const sample: CounterSample = k.kind === L.COUNT_RULE ? { ruleId: k.id, verdict: k.verdict, ...sum } : { endpointId: k.id, verdict: k.verdict, ...sum };
-      (k.kind === L.COUNT_RULE ? out.byRule : out.byEndpoint).push(sample);
+      if (k.kind === L.COUNT_EVENTS_LOST) out.eventsLost += sum.packets;
+      else if (k.kind === L.COUNT_RULE) out.byRule.push({ ruleId: k.id, verdict: k.verdict, ...sum });
+      else out.byEndpoint.push({ endpointId: k.id, verdict: k.verdict, ...sum });
     }
     return out;
   }

@@ -113,7 +113,8 @@ export class MemoryDatapath implements Datapath {
   }
 
   async counters(): Promise<Counters> {
-    return { byRule: [...this.ruleCounters.values()].map((c) => ({ ...c })), byEndpoint: [...this.endpointCounters.values()].map((c) => ({ ...c })) };
+    // Events go straight to the subscribers' queues: none is lost before them.
+    return { byRule: [...this.ruleCounters.values()].map((c) => ({ ...c })), byEndpoint: [...this.endpointCounters.values()].map((c) => ({ ...c })), eventsLost: 0n };
   }
 
   async close(): Promise<void> {

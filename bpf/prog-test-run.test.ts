@@ -58,6 +58,22 @@ describe.skipIf(kernelSkipReason)('pod programs under BPF_PROG_TEST_RUN', () => 
     }
   });
 
+  it('counts the events a full ring buffer could not take', async () => {
+    // One page of ring buffer holds 56 events; 1000 denied packets, nobody draining.
+    const small = await openTestDatapath({ ringBufferBytes: 4096 });
+    try {
+      await small.dp.apply(fixtureTables(A), 1);
+      expect(small.dp.testRun('ingress', frame(denied), 1000).pass).toBe(false);
+      const c = await small.dp.counters();
+      const denies = c.byEndpoint.find((s) => s.endpointId === 2 && s.verdict === 'deny')!.packets;
+      expect(denies).toBe(1000n);
+      expect(c.eventsLost).toBeGreaterThan(900n);
+      expect(c.eventsLost).toBeLessThan(1000n);
+    } finally {
+      await small.cleanup();
+    }
+  });
+
   it('refuses pinned maps created with other sizes, naming the fix', async () => {
     await expect(LibbpfDatapath.open({ pinRoot: dp.pinRoot, limits: { endpoints: 8, ipcache: 8, sets: 8, rules: 8 } })).rejects.toSatisfy(
       (e) => e instanceof DatapathError && e.code === 'DATAPATH_LOAD' && /datapath\.limits/.test(e.message),

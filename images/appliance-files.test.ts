@@ -37,7 +37,14 @@ describe('appliance files', () => {
     expect(unit).toMatch(/^Before=network-pre\.target/m);
     expect(unit).toMatch(/^Restart=always$/m);
     expect(unit).toMatch(/^DefaultDependencies=no$/m);
-    expect(enabledUnits({ withK3s: false }).map((u) => u.unit)).toEqual(['weft-agent.service', 'systemd-networkd.service']);
+    expect(enabledUnits({ withK3s: false }).map((u) => u.unit)).toEqual(['weft-agent.service', 'weft-network.service', 'systemd-networkd.service']);
+  });
+
+  it('puts a static network from the boot partition in place before networkd starts', () => {
+    const unit = applianceFiles({ hostname: 'a', withK3s: false }).find((f) => f.path === '/etc/systemd/system/weft-network.service')!.content;
+    expect(unit).toMatch(/^Before=systemd-networkd\.service/m);
+    expect(unit).toMatch(/^ConditionPathExists=\/boot\/efi\/weft-static\.network$/m);
+    expect(unit).toMatch(/^ExecStart=\/bin\/cp \/boot\/efi\/weft-static\.network \/run\/systemd\/network\/10-weft-static\.network$/m);
   });
 
   it('with k3s: its unit labels the node for the host agent, its kubeconfig is on the data partition and the agent reads it', () => {

@@ -4,6 +4,7 @@
 import { stringify } from 'yaml';
 import { PART_UUID } from './disk.ts';
 import { HOST_AGENT_LABEL } from './k3s-manifests.ts';
+import { STATIC_NETWORK_FILE } from './static-network.ts';
 
 export interface ApplianceFile {
   path: string;
@@ -91,6 +92,24 @@ export function applianceFiles(opts: { hostname: string; withK3s: boolean; agent
       'WantedBy=sysinit.target',
       '',
     ].join('\n')),
+    // The provisioning file's static network (static-network.ts), in place before networkd reads its config.
+    f('/etc/systemd/system/weft-network.service', [
+      '[Unit]',
+      'Description=Weft static network from the boot partition',
+      'DefaultDependencies=no',
+      `RequiresMountsFor=${ESP_MOUNT}`,
+      `ConditionPathExists=${ESP_MOUNT}/${STATIC_NETWORK_FILE}`,
+      'Before=systemd-networkd.service network-pre.target',
+      '',
+      '[Service]',
+      'Type=oneshot',
+      'ExecStart=/bin/mkdir -p /run/systemd/network',
+      `ExecStart=/bin/cp ${ESP_MOUNT}/${STATIC_NETWORK_FILE} /run/systemd/network/10-weft-static.network`,
+      '',
+      '[Install]',
+      'WantedBy=sysinit.target',
+      '',
+    ].join('\n')),
     f('/etc/issue', `Weft appliance \\n (\\l)\n\n`),
     f('/etc/weft/agent.yaml', stringify(agentSettings({ ...(opts.withK3s ? { kubeconfig: K3S_KUBECONFIG } : {}), ...opts.agentSettings })), 0o600),
     f('/etc/motd', 'Weft appliance. `weft-agent status` says how this site is doing; `weft-agent doctor` says what to fix.\n'),
@@ -124,6 +143,7 @@ export const MASKED_UNITS = ['systemd-logind.service', 'systemd-timesyncd.servic
 export function enabledUnits(opts: { withK3s: boolean }): { unit: string; wantedBy: string; from: string }[] {
   const units = [
     { unit: 'weft-agent.service', wantedBy: 'sysinit.target', from: '/etc/systemd/system/weft-agent.service' },
+    { unit: 'weft-network.service', wantedBy: 'sysinit.target', from: '/etc/systemd/system/weft-network.service' },
     { unit: 'systemd-networkd.service', wantedBy: 'multi-user.target', from: '/lib/systemd/system/systemd-networkd.service' },
   ];
   if (opts.withK3s) units.push({ unit: 'k3s.service', wantedBy: 'multi-user.target', from: '/etc/systemd/system/k3s.service' });

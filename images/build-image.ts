@@ -11,7 +11,7 @@ import { PART_UUID, writeDisk } from './disk.ts';
 import { ImageError, formatImageError } from './errors.ts';
 import { sh } from './exec.ts';
 import { k3sManifests } from './k3s-manifests.ts';
-import { checkProvisionFile } from './provision-image.ts';
+import { checkProvisionFile, putProvisioning } from './provision-image.ts';
 import { cacheDir, ensureRootfs } from './rootfs-cache.ts';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -71,7 +71,7 @@ function buildEsp(file: string, kernel: string, initrd: string, o: Pick<BuildOpt
     put('loader.conf', 'default weft.conf\ntimeout 0\neditor no\n', '::/loader/loader.conf');
     put('weft.conf', `title Weft appliance\nlinux /vmlinuz\ninitrd /initrd.img\noptions ${kernelCmdline(o.kernelArgs)}\n`, '::/loader/entries/weft.conf');
     put('README.txt', 'Weft appliance boot partition.\r\nPlace weft-provision.json here (see docs/technician.md), then power on.\r\n', '::/README.txt');
-    if (o.provision) m(['mcopy', o.provision, '::/weft-provision.json']);
+    if (o.provision) putProvisioning(file, o.provision);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

@@ -2,7 +2,8 @@
 // is provisioned with `image:provision`, booted under qemu (TCG) with user networking that reaches
 // nothing but a real hub on the host's loopback, and read over its serial console.
 //   A (store-042, valid token):  first boot enrolls by itself and enforces the hub's generation;
-//                                power cut; second boot enforces again without the token.
+//                                power cut; second boot enforces again without the token, and the
+//                                technician logs in on the console and runs `weft-agent status`.
 //   B (store-043, expired token): boots alongside A's first boot; shows the clear error, retries,
 //                                and the hub holds no ghost site.
 // Three boots in two rounds keep CI's budget; the waits are long because TCG on a shared 2-core
@@ -121,7 +122,7 @@ describe.skipIf(why !== null)('appliance image under qemu (TCG), hub on loopback
     expect(generation).toBeGreaterThan(0);
     const enforcing = await a.waitFor(new RegExp(`weft: enforcing generation ${generation}\n`), BOOT_MS, enrolled.end);
     times.firstBootToEnforcingS = seconds(a, enforcing.at);
-    // In order: started, enrolled on the first attempt, and enforcing only once the hub's generation came.
+    // In order: started, enrolled, and enforcing only once the hub's generation came.
     const lines = stateLines(a);
     expect(lines[0]).toBe('starting');
     // The agent does not wait for DHCP: attempts before the network is up fail as unreachable and are retried.

@@ -16,6 +16,7 @@ const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const tools = ['mkfs.vfat', 'mcopy', 'sfdisk', 'mkfs.ext4'].filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0);
 if (tools.length) console.warn(`provision-image.test: skipping, missing ${tools.join(', ')} (npm run setup installs them)`);
 
+const FRESH = /weft site token --provision-file/;
 let dir: string;
 let image: string;
 const good = {
@@ -61,12 +62,22 @@ describe.skipIf(tools.length > 0)('image:provision', () => {
     expect(sh('sfdisk', ['--dump', image])).toBe(rootBefore);
   });
 
+  it('puts the static network next to it, and takes it away when a later file has none', () => {
+    provisionImage(image, file('static.json', good));
+    expect(readProvision(image, 'weft-static.network')).toMatch(/^Address=192\.0\.2\.10\/24$/m);
+    const { network: _dhcp, ...dhcp } = good;
+    provisionImage(image, file('dhcp.json', dhcp));
+    expect(readProvision(image, 'weft-static.network')).toBeNull();
+    expect(JSON.parse(readProvision(image)!)).toEqual(dhcp);
+  });
+
   it.each([
-    ['not JSON', '{"hubUrl": ', /not valid JSON.*PROVISION_BAD_JSON/],
-    ['an http hub', { ...good, hubUrl: 'http://hub.example.com' }, /hubUrl must be an https:\/\/ URL.*PROVISION_BAD_FIELD/],
-    ['a short fingerprint', { ...good, caFingerprint: 'abcd' }, /caFingerprint must be the 64 hex digits/],
-    ['no site name', { ...good, siteName: undefined }, /siteName is missing/],
-  ])('refuses %s, naming the file and the field, and writes nothing', (_name, content, message) => {
+    ['not JSON', '{"hubUrl": ', /not valid JSON.*PROVISION_BAD_JSON/, FRESH],
+    ['an http hub', { ...good, hubUrl: 'http://hub.example.com' }, /hubUrl must be an https:\/\/ URL.*PROVISION_BAD_FIELD/, FRESH],
+    ['a short fingerprint', { ...good, caFingerprint: 'abcd' }, /caFingerprint must be the 64 hex digits/, FRESH],
+    ['no site name', { ...good, siteName: undefined }, /siteName is missing/, FRESH],
+    ['a static address without prefix', { ...good, network: { address: '192.0.2.10' } }, /network\.address: "192\.0\.2\.10" is not an address/, /omit "network" for DHCP/],
+  ])('refuses %s, naming the file and the field, and writes nothing', (_name, content, message, hint) => {
     const before = readProvision(image);
     const p = file('bad.json', content);
     const err = (() => { try { provisionImage(image, p); } catch (e) { return e; } })();
@@ -74,7 +85,7 @@ describe.skipIf(tools.length > 0)('image:provision', () => {
     expect((err as ImageError).code).toBe('IMAGE_BAD_PROVISION');
     expect((err as ImageError).message).toContain(p);
     expect((err as ImageError).message).toMatch(message);
-    expect((err as ImageError).hint).toMatch(/weft site token --provision-file/);
+    expect((err as ImageError).hint).toMatch(hint);
     expect(readProvision(image)).toBe(before);
   });
 

@@ -1,21 +1,46 @@
 // npm run image:provision -- --file weft-provision.json --image appliance.img
 // Writes the provisioning file onto a built image's boot partition without booting or mounting it
 // (mtools at the partition's byte offset). Only raw images: convert qcow2 back with qemu-img.
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { AgentError } from '../edge-agent/errors.ts';
 import { readProvisionFile, type ProvisionFile } from '../edge-agent/provision-file.ts';
 import { partitionOffset } from './disk.ts';
 import { ImageError, formatImageError } from './errors.ts';
 import { sh } from './exec.ts';
+import { STATIC_NETWORK_FILE, staticNetworkUnit } from './static-network.ts';
 
-/** The agent's own reader checks the file at the desk, so a typo never travels to the store. */
-export function checkProvisionFile(file: string): ProvisionFile {
+/**
+ * The agent's own reader checks the file at the desk, so a typo never travels to the store; the
+ * static network, when given, is checked and rendered here too. Returns the networkd unit or null.
+ */
+export function checkProvisionFile(file: string): { provision: ProvisionFile; networkUnit: string | null } {
+  let provision: ProvisionFile;
   try {
-    return readProvisionFile(file);
+    provision = readProvisionFile(file);
   } catch (e) {
     if (e instanceof AgentError) throw new ImageError('IMAGE_BAD_PROVISION', `${e.message} (${e.code})`, e.hint);
     throw e;
+  }
+  return { provision, networkUnit: provision.network ? staticNetworkUnit(provision.network, file) : null };
+}
+
+/** Puts the file (and its static network, or removes a stale one) on a FAT boot partition; `esp` is an mtools image spec. */
+export function putProvisioning(esp: string, file: string): void {
+  const { networkUnit } = checkProvisionFile(file);
+  // -o overwrites a previous provisioning file instead of asking.
+  sh('mcopy', ['-o', '-i', esp, file, '::/weft-provision.json']);
+  if (networkUnit === null) {
+    if (sh('mdir', ['-b', '-i', esp, '::/']).toLowerCase().includes(STATIC_NETWORK_FILE)) sh('mdel', ['-i', esp, `::/${STATIC_NETWORK_FILE}`]);
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'weft-net-'));
+  try {
+    writeFileSync(join(dir, STATIC_NETWORK_FILE), networkUnit);
+    sh('mcopy', ['-o', '-i', esp, join(dir, STATIC_NETWORK_FILE), `::/${STATIC_NETWORK_FILE}`]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -28,15 +53,14 @@ export function provisionImage(image: string, file: string): void {
   } catch (e) {
     throw new ImageError('IMAGE_BAD_IMAGE', `${image} has no weft-esp partition (${(e as Error).message})`, 'give the raw appliance.img built by `npm run build:image`');
   }
-  // -o overwrites a previous provisioning file instead of asking.
-  sh('mcopy', ['-o', '-i', `${image}@@${offset}`, file, '::/weft-provision.json']);
+  putProvisioning(`${image}@@${offset}`, file);
 }
 
-/** Reads the provisioning file back from an image (tests, and `doctor`-style checks at the desk). */
-export function readProvision(image: string): string | null {
+/** Reads a file back from an image's boot partition (tests, and checks at the desk); null when absent. */
+export function readProvision(image: string, name = 'weft-provision.json'): string | null {
   const offset = partitionOffset(image, 'weft-esp');
   try {
-    return sh('mtype', ['-i', `${image}@@${offset}`, '::/weft-provision.json']);
+    return sh('mtype', ['-i', `${image}@@${offset}`, `::/${name}`]);
   } catch {
     return null;
   }

@@ -302,8 +302,12 @@ static __noinline void fill_event_flow(struct weft_event *e, struct weft_pkt *p)
 static __always_inline void report(struct weft_pkt *p, __u64 now, __u64 gen, __u32 ep, __u32 rule, __u8 dir, __u8 verdict)
 {
 	struct weft_event *e = bpf_ringbuf_reserve(&weft_events, sizeof(*e), 0);
-	if (!e)
-		return; /* full: the consumer is behind; counters still count */
+	if (!e) {
+		/* Full: the consumer is behind. The verdict counters still count; this says how many
+		 * events ops did not see. */
+		count(WEFT_COUNT_EVENTS_LOST, 0, verdict, 0);
+		return;
+	}
 	fill_event_flow(e, p);
 	e->time_ns = now;
 	e->generation = gen;

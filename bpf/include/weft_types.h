@@ -83,7 +83,7 @@ struct weft_ct_value {
 };
 
 struct weft_counter_key {
-	__u8 kind; /* WEFT_COUNT_RULE or WEFT_COUNT_ENDPOINT */
+	__u8 kind; /* WEFT_COUNT_* */
 	__u8 verdict; /* WEFT_EV_* */
 	__u16 pad;
 	__u32 id;
@@ -121,6 +121,8 @@ struct weft_event {
 
 #define WEFT_COUNT_RULE 0
 #define WEFT_COUNT_ENDPOINT 1
+/* Events the ring buffer had no room for (id 0, by verdict): the consumer fell behind. */
+#define WEFT_COUNT_EVENTS_LOST 2
 
 #define WEFT_IDENTITY_WORLD 1
 
