@@ -132,7 +132,7 @@ function tcpCheck(name: string, url: string, timeoutMs: number): Promise<CheckRe
 async function kubeCheck(cfg: AgentConfig, timeoutMs: number): Promise<CheckResult> {
   const src = kubeSource(cfg);
   if (!src) return skip('k3s', 'no kubeconfig and not in a pod: the agent runs as a host service without k3s');
-  const inv = await src.make();
+  const inv = src.make();
   try {
     const snap = await Promise.race([inv.start(), new Promise<never>((_, rj) => setTimeout(() => rj(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs).unref())]);
     return ok('k3s', `${src.describe}: ${snap.pods.length} pods, ${snap.namespaces.length} namespaces, ${snap.policies.length} policies`);

@@ -1,8 +1,7 @@
 // Where the k3s inventory comes from: --kubeconfig, else k3s's own kubeconfig on the node, else the
 // in-cluster service account when the agent runs as the DaemonSet. None of them: no k3s (host service).
-// The k3s client (@kubernetes/client-node) is loaded only when there is a k3s API to talk to: it alone costs
-// tens of MB of memory, which an appliance without k3s should not pay.
 import { existsSync } from 'node:fs';
+import { createKubeInventory } from './kube/index.ts';
 import type { KubeInventory } from './kube/types.ts';
 import type { AgentConfig } from './config.ts';
 
@@ -10,7 +9,7 @@ export const K3S_KUBECONFIG = '/etc/rancher/k3s/k3s.yaml';
 
 export interface KubeSource {
   kubeconfig?: string;
-  make: () => Promise<KubeInventory>;
+  make: () => KubeInventory;
   describe: string;
 }
 
@@ -21,6 +20,6 @@ export function kubeSource(cfg: AgentConfig, env: NodeJS.ProcessEnv = process.en
   return {
     kubeconfig,
     describe: kubeconfig ?? 'in-cluster service account',
-    make: async () => (await import('./kube/index.ts')).createKubeInventory({ kubeconfig, nodeName: cfg.nodeName }),
+    make: () => createKubeInventory({ kubeconfig, nodeName: cfg.nodeName }),
   };
 }

@@ -40,7 +40,7 @@ export interface RunDeps {
   datapath?: SelectedDatapath;
   tunnel?: TunnelComponent;
   /** Creates the k3s inventory source (kube-source.ts picks it from the config); absent: no k3s. */
-  kube?: () => KubeInventory | Promise<KubeInventory>;
+  kube?: () => KubeInventory;
   resolveVeth?: VethResolver;
   compile?: CompileFn;
   metrics?: AgentMetrics;
@@ -243,16 +243,15 @@ export class Agent {
       },
     });
     this.link.start();
-    if (this.deps.kube) await this.startKube(this.deps.kube);
+    if (this.deps.kube) this.startKube(this.deps.kube);
   }
 
   private showEnforcingIfAny(): void {
     if (this.enforcingSince !== null) this.showEnforcing();
   }
 
-  private async startKube(make: () => KubeInventory | Promise<KubeInventory>): Promise<void> {
-    const kube = await make();
-    if (this.stopped) return void (await kube.stop());
+  private startKube(make: () => KubeInventory): void {
+    const kube = make();
     this.kube = kube;
     kube.on('change', (snap) => this.enforcer.setInventory(snap));
     kube.on('error', (e) => this.log.warn({ code: e.code, err: e.message }, 'k3s inventory error; retrying'));

@@ -152,6 +152,7 @@ export async function startHub(config: HubConfig): Promise<Hub> {
       }
     }
     await bundles.publishKeys();
+    const republished = await bundles.republishLatest();
 
     const hubAddr = overlay.hub();
     const services: HubServices = {
@@ -208,7 +209,7 @@ export async function startHub(config: HubConfig): Promise<Hub> {
     await engine.resume();
     engine.start(config.rolloutTickMs);
 
-    log.info({ url: `https://127.0.0.1:${httpsPort}`, httpUrl, mqtt: broker.url(), dns: router?.dns, caFingerprint: tls.caFingerprint }, 'hub started');
+    log.info({ url: `https://127.0.0.1:${httpsPort}`, httpUrl, mqtt: broker.url(), dns: router?.dns, caFingerprint: tls.caFingerprint, republished }, 'hub started');
     return {
       config, url: `https://127.0.0.1:${httpsPort}`, httpUrl, caFingerprint: tls.caFingerprint, caCertPem: tls.caCertPem, adminTokenFile,
       broker, store, services, health, sitesView, router, tunnel, app, close,

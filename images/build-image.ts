@@ -49,9 +49,9 @@ function mkfsExt4(file: string, fromDir: string, label: string, bytes: number): 
   sh('mkfs.ext4', ['-F', '-q', '-L', label, '-E', 'root_owner=0:0', '-d', fromDir, file, `${kib}k`]);
 }
 
-/** Sets root's password hash in the tree's /etc/shadow (the root filesystem is read-only later). */
 const CRYPT_HASH = /^\$[0-9a-z]+\$[^:\s]+$/;
 
+/** Sets root's password hash in the tree's /etc/shadow (the root filesystem is read-only later). */
 function setRootPassword(root: string, hash: string): void {
   const shadow = join(root, 'etc/shadow');
   const lines = readFileSync(shadow, 'utf8').split('\n').map((l) => (l.startsWith('root:') ? l.split(':').map((f, i) => (i === 1 ? hash : f)).join(':') : l));

@@ -34,6 +34,7 @@ const why = process.getuid?.() !== 0 ? 'needs root (debootstrap, image file owne
   : missing.length ? `missing ${missing.join(', ')} (npm run setup installs them)` : null;
 if (why) console.warn(`image.test: skipping the appliance boot: ${why}`);
 
+const STATIC_ADDRESS = '10.0.2.20/24';
 const ROOT_HASH = sh('openssl', ['passwd', '-6', '-salt', 'weftimagetest', 'weft']).trim();
 
 /** The store's database reachable only from its web tier: the policy central ops roll out. */
@@ -80,7 +81,8 @@ beforeAll(async () => {
   diskA = join(dir, 'a.img');
   diskB = join(dir, 'b.img');
   for (const [disk, file, content] of [
-    [diskA, join(dir, 'a.json'), await hub.provision('store-042')],
+    // A also carries a static address (not the one slirp's DHCP hands out): weft-network.service must apply it.
+    [diskA, join(dir, 'a.json'), { ...(await hub.provision('store-042')), network: { address: STATIC_ADDRESS, gateway: '10.0.2.2' } }],
     [diskB, join(dir, 'b.json'), await hub.provisionExpired('store-043')],
   ] as const) {
     sh('cp', ['--sparse=always', '--reflink=auto', img.raw, disk]);
@@ -175,7 +177,7 @@ describe.skipIf(why !== null)('appliance image under qemu (TCG), hub on loopback
     const pw = await a.waitFor(/Password: /, 2 * MIN, prompt.end);
     a.type('weft\n');
     const shell = await a.waitFor(/root@weft-test:[^\n]*# /, 2 * MIN, pw.end);
-    a.type('weft-agent status; echo "status-exit=$?"\n');
+    a.type('weft-agent status; echo "status-exit=$?"; ip -4 -o addr show scope global\n');
     const done = await a.waitFor(/status-exit=(\d+)\n/, 3 * MIN, shell.end);
     const out = a.serial().slice(shell.end, done.end);
     expect(out).toMatch(new RegExp(`state: +enforcing generation ${generation}`));
@@ -183,6 +185,8 @@ describe.skipIf(why !== null)('appliance image under qemu (TCG), hub on loopback
     expect(out).toMatch(/hub link: +connected/);
     expect(out).toMatch(/datapath: +libbpf/);
     expect(done.match[1]).toBe('0');
+    const addr = await a.waitFor(/inet (\S+) /, MIN, done.end);
+    expect(addr.match[1]).toBe(STATIC_ADDRESS);
   }, 20 * MIN);
 });
 

@@ -3,8 +3,8 @@
 import { contextOf } from './context.ts';
 import { buildIdentities } from './identities.ts';
 import { podKey, type Inventory, type Protocol } from './inventory.ts';
-import type { PolicySet } from './model.ts';
-import { decideSide, type PeerView, type PodView, type Proto } from './side.ts';
+import type { Direction, PolicySet } from './model.ts';
+import { decideSide, type PeerView, type PodView, type Proto, type SideRules } from './side.ts';
 import { combine } from './verdict.ts';
 
 const PROTOS: Protocol[] = ['TCP', 'UDP', 'SCTP'];
@@ -21,29 +21,34 @@ export interface Connection {
 
 type End = { name: string; pod: PodView | null; peer: PeerView };
 
-/** Port edges where any verdict can change: rule ports, and every container port (named ports resolve to them). */
-function cutPoints(policies: PolicySet, pods: PodView[]): Record<Protocol, number[]> {
-  const cuts: Record<Protocol, Set<number>> = { TCP: new Set([1]), UDP: new Set([1]), SCTP: new Set([1]) };
-  const all = [...policies.admin, ...policies.network, ...(policies.baseline ? [policies.baseline] : [])];
-  for (const p of all) for (const r of [...p.ingress, ...p.egress]) for (const s of r.ports ?? []) {
-    if (s.type === 'range') {
-      cuts[s.protocol].add(Math.max(1, s.from));
-      cuts[s.protocol].add(s.to + 1);
-    }
+type Cuts = Record<Protocol, number[]>;
+
+/** Port edges where a side's verdict can change: its rules' numeric port ranges (named ports come from the destination pod). */
+function ruleCuts(r: SideRules, dir: Direction): Cuts {
+  const cuts: Record<Protocol, number[]> = { TCP: [], UDP: [], SCTP: [] };
+  for (const p of [...r.admin, ...r.network, ...(r.baseline ? [r.baseline] : [])]) for (const rule of p[dir]) for (const s of rule.ports ?? []) {
+    if (s.type === 'range') cuts[s.protocol].push(Math.max(1, s.from), s.to + 1);
   }
-  for (const v of pods) for (const cp of v.pod.ports) {
-    cuts[cp.protocol].add(cp.containerPort);
-    cuts[cp.protocol].add(cp.containerPort + 1);
-  }
-  const out = {} as Record<Protocol, number[]>;
-  for (const p of PROTOS) out[p] = [...cuts[p]].filter((x) => x <= 65535).sort((a, b) => a - b);
-  return out;
+  return cuts;
+}
+
+/** Every edge where the verdict between these two ends can change: both sides' rule edges and the destination's container ports. */
+function pairCuts(sides: (Cuts | null)[], dst: PodView | null, proto: Protocol): number[] {
+  const points = new Set<number>([1]);
+  for (const c of sides) if (c) for (const x of c[proto]) points.add(x);
+  for (const cp of dst?.pod.ports ?? []) if (cp.protocol === proto) points.add(cp.containerPort).add(cp.containerPort + 1);
+  return [...points].filter((x) => x <= 65535).sort((a, b) => a - b);
 }
 
 export function connlist(policies: PolicySet, inventory: Inventory): Connection[] {
   const ctx = contextOf(policies, inventory);
   const pods = [...ctx.pods.values()].sort((a, b) => (podKey(a.pod) < podKey(b.pod) ? -1 : 1));
-  const cuts = cutPoints(policies, pods);
+  const cutsMemo = new Map<SideRules, Cuts>();
+  const cutsOf = (r: SideRules, dir: Direction) => {
+    let c = cutsMemo.get(r);
+    if (!c) cutsMemo.set(r, (c = ruleCuts(r, dir)));
+    return c;
+  };
   const ids = buildIdentities(policies, pods);
   const cidrsOf = new Map<number, string[]>();
   for (const e of ids.ipcache) cidrsOf.set(e.identity, [...(cidrsOf.get(e.identity) ?? []), e.cidr]);
@@ -57,8 +62,9 @@ export function connlist(policies: PolicySet, inventory: Inventory): Connection[
   };
   const connection = (src: End, dst: End): Connection | null => {
     const ports = { TCP: [], UDP: [], SCTP: [] } as Connection['ports'];
+    const sides = [src.pod && cutsOf(ctx.rules(src.pod, 'egress'), 'egress'), dst.pod && cutsOf(ctx.rules(dst.pod, 'ingress'), 'ingress')];
     for (const proto of PROTOS) {
-      const points = cuts[proto];
+      const points = pairCuts(sides, dst.pod, proto);
       points.forEach((from, i) => {
         if (!allowed(src, dst, proto, from)) return;
         const to = i + 1 < points.length ? points[i + 1] - 1 : 65535;

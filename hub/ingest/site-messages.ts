@@ -43,8 +43,7 @@ export async function startIngest(o: IngestOptions): Promise<Ingest> {
     const t = parseSiteTopic(topic);
     if (!t) return;
     received.inc({ kind: t.kind });
-    const site = o.store.sites.get(t.siteId);
-    if (!site || site.state !== 'enrolled') return;
+    if (o.store.sites.state(t.siteId) !== 'enrolled') return;
     try {
       if (t.kind === 'ack') {
         await o.handlers.onAck(t.siteId, decode('ack', payload));

@@ -48,6 +48,18 @@ export class BundleService {
     await this.publisher.publish(topics.bundle(b.siteId), Buffer.from(b.bundle, 'utf8'), delivery.bundle);
   }
 
+  /**
+   * Publishes every enrolled site's latest bundle again, retained (same generation, same bytes): the
+   * embedded broker keeps retained messages in memory only, and a site that reconnects after a hub
+   * restart (or a replaced appliance enrolling) must find its bundle there. Agents ignore a
+   * generation they already applied.
+   */
+  async republishLatest(): Promise<number> {
+    const all = this.store.rollouts.latestBundles();
+    await Promise.all(all.map((b) => this.publish(b)));
+    return all.length;
+  }
+
   /** Removes a revoked site's retained bundle (an empty retained payload clears it). */
   async clear(siteId: string): Promise<void> {
     await this.publisher.publish(topics.bundle(siteId), Buffer.alloc(0), delivery.bundle);

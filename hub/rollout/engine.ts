@@ -30,8 +30,14 @@ export class RolloutEngine {
   private readonly busy = new Set<number>();
   /** Rollouts whose tick was asked for while one ran: the running tick steps once more. */
   private readonly again = new Set<number>();
-  /** `${site}:${generation}` published by this process; retained QoS 1 delivers them, so each goes out once per process. */
-  private readonly published = new Set<string>();
+  /**
+   * Per running rollout, `${site}:${generation}` published by this process (retained QoS 1 delivers
+   * them, so each goes out once per process), and the stages all of whose bundles went out: a step
+   * over such a stage only counts acks in SQL instead of reading every site's row.
+   */
+  private readonly published = new Map<number, { bundles: Set<string>; stages: Set<number> }>();
+  /** Acks received and not yet written: a burst is recorded in one transaction (see onAck). */
+  private readonly pendingAcks: { siteId: string; ack: AckMessage; receivedAt: number }[] = [];
   /** Rollouts with a tick queued for the next turn of the event loop (see schedule()). */
   private readonly scheduled = new Set<number>();
   private stopped = false;
@@ -55,7 +61,10 @@ export class RolloutEngine {
   }
 
   async resume(): Promise<void> {
-    for (const r of this.store.rollouts.list({ state: 'running', limit: 1000 })) await this.tick(r.id);
+    const running = this.store.rollouts.list({ state: 'running', limit: 1000 });
+    // Forget what this process published for rollouts that stopped running (superseded, rolled back).
+    for (const id of this.published.keys()) if (!running.some((r) => r.id === id)) this.published.delete(id);
+    for (const r of running) await this.tick(r.id);
   }
 
   async create(req: RolloutRequest, actor: string): Promise<RolloutRecord> {
@@ -121,14 +130,29 @@ export class RolloutEngine {
     };
   }
 
-  /** An ack from a site: recorded, then the rollouts waiting for it move on. */
+  /**
+   * An ack from a site: queued, and written with every other ack of this turn of the event loop in
+   * one transaction (a stage of thousands of sites answers within a second: one commit per ack cost
+   * more than everything else in a push). The rollouts waiting for them then move on. An ack lost to
+   * a crash in between is recovered like any lost ack: the next heartbeat reports the generation.
+   */
   async onAck(siteId: string, ack: AckMessage): Promise<void> {
-    const t = this.now();
-    const touched = this.store.tx(() => {
-      this.store.rollouts.addAck({ siteId, generation: ack.generation, result: ack.result, code: ack.code ?? null, reason: ack.reason ?? null, at: ack.at, receivedAt: t });
-      return this.store.rollouts.recordAck(siteId, ack.generation, ack.result, ack.code ?? null, ack.reason ?? null, t);
-    });
-    for (const id of touched) this.schedule(id);
+    this.pendingAcks.push({ siteId, ack, receivedAt: this.now() });
+    if (this.pendingAcks.length === 1) setImmediate(() => this.flushAcks());
+  }
+
+  private flushAcks(): void {
+    const batch = this.pendingAcks.splice(0);
+    if (this.stopped || !batch.length) return;
+    try {
+      const touched = this.store.tx(() => batch.flatMap(({ siteId, ack, receivedAt }) => {
+        this.store.rollouts.addAck({ siteId, generation: ack.generation, result: ack.result, code: ack.code ?? null, reason: ack.reason ?? null, at: ack.at, receivedAt });
+        return this.store.rollouts.recordAck(siteId, ack.generation, ack.result, ack.code ?? null, ack.reason ?? null, receivedAt);
+      }));
+      for (const id of new Set(touched)) this.schedule(id);
+    } catch (err) {
+      this.log.error({ err: (err as Error).message, acks: batch.length }, 'recording acks failed; heartbeats will confirm the applied generations');
+    }
   }
 
   /** A heartbeat's applied generation confirms bundles whose ack was lost (e.g. across a hub restart). */
@@ -183,22 +207,27 @@ export class RolloutEngine {
   /** One step of the state machine; true when it advanced a stage and should step again. */
   private async step(id: number): Promise<boolean> {
     const r = this.store.rollouts.get(id);
-    if (!r || r.state !== 'running') return false;
+    if (!r || r.state !== 'running') {
+      this.published.delete(id);
+      return false;
+    }
     const t = this.now();
-    const live = this.store.rollouts.liveSites(id);
-    const rejected = live.find((s) => s.result === 'rejected');
+    const rejected = this.store.rollouts.firstRejected(id);
     if (rejected) {
       const reason = `site ${rejected.siteId} rejected generation ${rejected.generation}: ${rejected.code ?? ''} ${rejected.reason ?? ''}`.trim();
       this.store.tx(() => {
         this.store.rollouts.update(id, { state: 'failed', reason, updatedAt: t });
         this.store.audit.record({ at: t, actor: 'hub', action: 'rollout.failed', target: `rollout/${id}`, details: { reason } });
       });
+      this.published.delete(id);
       this.log.warn({ rollout: id, reason }, 'rollout failed');
       return false;
     }
-    const stage = live.filter((s) => s.stage === r.stage);
-    await this.publishStage(r, stage);
-    if (!stage.every((s) => s.result === 'applied')) return false;
+    let mine = this.published.get(id);
+    if (!mine) this.published.set(id, (mine = { bundles: new Set(), stages: new Set() }));
+    if (!mine.stages.has(r.stage) && await this.publishStage(r, this.store.rollouts.liveSites(id, r.stage), mine.bundles)) mine.stages.add(r.stage);
+    const { total, applied } = this.store.rollouts.stageCounts(id, r.stage);
+    if (applied < total) return false;
     if (r.stageAckedAt === null) {
       this.store.rollouts.update(id, { stageAckedAt: t, updatedAt: t });
       if (r.auditWindowS > 0) return false;
@@ -211,17 +240,21 @@ export class RolloutEngine {
       this.store.rollouts.update(id, { stage: next, stageAckedAt: null, state: done ? 'completed' : 'running', updatedAt: t });
       this.store.audit.record({ at: t, actor: 'hub', action: done ? 'rollout.completed' : 'rollout.stage', target: `rollout/${id}`, details: { stage: next } });
     });
+    if (done) this.published.delete(id);
     this.log.info({ rollout: id, stage: next, done }, done ? 'rollout completed' : 'rollout stage passed');
     return !done;
   }
 
-  /** Records a bundle for every stage site that has none yet, and publishes every unacked one this process has not published. */
-  private async publishStage(r: RolloutRecord, stage: RolloutSite[]): Promise<void> {
+  /**
+   * Records a bundle for every stage site that has none yet, and publishes every unacked one this
+   * process has not published. True when every one went out (false: the next tick retries).
+   */
+  private async publishStage(r: RolloutRecord, stage: RolloutSite[], published: Set<string>): Promise<boolean> {
     const due: BundleRecord[] = [];
     const fresh = new Map<number, SiteRecord[]>();
     for (const s of stage) {
       // Acked, or already out from this process (retained at QoS 1: the broker delivers it): nothing to do.
-      if (s.result !== null || (s.generation !== null && this.published.has(`${s.siteId}:${s.generation}`))) continue;
+      if (s.result !== null || (s.generation !== null && published.has(`${s.siteId}:${s.generation}`))) continue;
       const latest = s.generation !== null ? this.store.rollouts.latestBundle(s.siteId) : undefined;
       if (latest && latest.generation === s.generation) {
         due.push(latest);
@@ -237,14 +270,17 @@ export class RolloutEngine {
       due.push(...this.bundles.recordMany(sites, version, r.id, (b) => this.store.rollouts.markPublished(r.id, b.siteId, b.generation, b.createdAt)));
     }
     // In parallel: QoS 1 waits for each PUBACK, and a stage may hold thousands of sites.
-    await Promise.all(due.map(async (b) => {
+    const sent = await Promise.all(due.map(async (b) => {
       try {
         await this.bundles.publish(b);
-        this.published.add(`${b.siteId}:${b.generation}`);
+        published.add(`${b.siteId}:${b.generation}`);
+        return true;
       } catch (e) {
         // The broker is down or closing: the next tick republishes.
         this.log.warn({ rollout: r.id, site: b.siteId, err: (e as Error).message }, 'bundle publish failed; will retry');
+        return false;
       }
     }));
+    return sent.every(Boolean);
   }
 }

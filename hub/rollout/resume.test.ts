@@ -48,5 +48,15 @@ describe('rollout across a hub restart', () => {
     const sites = t.hub.store.rollouts.sites(id);
     expect(sites.find((s) => s.siteId === 's-1')).toMatchObject({ generation: gen, result: 'applied', reason: 'confirmed by heartbeat' });
     for (const o of others) expect(o.bundles.at(-1)).toMatchObject({ policyVersion: v, generation: 1 });
+
+    // Another restart: the embedded broker forgets retained messages, the hub publishes every site's
+    // latest bundle again, so a replaced appliance (empty store) that subscribes finds it.
+    for (const a of agents.splice(0)) await a.close();
+    await t.stop();
+    await t.restart((c) => { c.mqtt.port = port; });
+    const fresh = await SimAgent.connect(t.hub.broker.url(), enrolled.get('s-2')!);
+    agents.push(fresh);
+    await fresh.until(() => fresh.bundles.length > 0, 'the retained bundle after a restart');
+    expect(fresh.bundles[0]).toMatchObject({ siteId: 's-2', policyVersion: v, generation: 1 });
   });
 });

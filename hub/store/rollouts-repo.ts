@@ -63,9 +63,21 @@ export class SqliteRollouts implements RolloutsRepo {
     return (stmt(this.db, 'SELECT * FROM rollout_sites WHERE rollout_id = ? ORDER BY stage, site_id').all(id) as SiteRow[]).map(site);
   }
 
-  liveSites(id: number): RolloutSite[] {
+  liveSites(id: number, stage: number): RolloutSite[] {
     return (stmt(this.db, `SELECT rs.* FROM rollout_sites rs JOIN sites s ON s.id = rs.site_id
-      WHERE rs.rollout_id = ? AND s.state = 'enrolled' ORDER BY rs.stage, rs.site_id`).all(id) as SiteRow[]).map(site);
+      WHERE rs.rollout_id = ? AND rs.stage = ? AND s.state = 'enrolled' ORDER BY rs.site_id`).all(id, stage) as SiteRow[]).map(site);
+  }
+
+  stageCounts(id: number, stage: number): { total: number; applied: number } {
+    const r = stmt(this.db, `SELECT COUNT(*) AS total, COALESCE(SUM(rs.result = 'applied'), 0) AS applied FROM rollout_sites rs
+      JOIN sites s ON s.id = rs.site_id WHERE rs.rollout_id = ? AND rs.stage = ? AND s.state = 'enrolled'`).get(id, stage) as { total: number; applied: number };
+    return r;
+  }
+
+  firstRejected(id: number): RolloutSite | undefined {
+    const r = stmt(this.db, `SELECT rs.* FROM rollout_sites rs JOIN sites s ON s.id = rs.site_id
+      WHERE rs.rollout_id = ? AND rs.result = 'rejected' AND s.state = 'enrolled' ORDER BY rs.acked_at LIMIT 1`).get(id) as SiteRow | undefined;
+    return r && site(r);
   }
 
   pendingForSite(siteId: string): RolloutSite[] {
@@ -105,6 +117,12 @@ export class SqliteRollouts implements RolloutsRepo {
   latestBundle(siteId: string): BundleRecord | undefined {
     const r = stmt(this.db, 'SELECT * FROM bundles WHERE site_id = ? ORDER BY generation DESC LIMIT 1').get(siteId) as BundleRow | undefined;
     return r && bundle(r);
+  }
+
+  latestBundles(): BundleRecord[] {
+    const rows = stmt(this.db, `SELECT b.* FROM bundles b JOIN sites s ON s.id = b.site_id AND s.state = 'enrolled'
+      WHERE b.generation = (SELECT MAX(generation) FROM bundles WHERE site_id = b.site_id)`).all() as BundleRow[];
+    return rows.map(bundle);
   }
 
   bundleBefore(siteId: string, generation: number): BundleRecord | undefined {

@@ -59,6 +59,10 @@ export class SqliteSites implements SitesRepo {
     if (sets.length) stmt(this.db, `UPDATE sites SET ${sets.join(', ')} WHERE id = ?`).run(...vals, id);
   }
 
+  state(id: string): SiteState | undefined {
+    return (stmt(this.db, 'SELECT state FROM sites WHERE id = ?').get(id) as { state: SiteState } | undefined)?.state;
+  }
+
   maxOverlayIndex(): number {
     return (stmt(this.db, 'SELECT MAX(overlay_index) AS m FROM sites').get() as { m: number | null }).m ?? 0;
   }

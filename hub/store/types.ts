@@ -166,6 +166,8 @@ export interface SitesRepo {
   byName(name: string): SiteRecord | undefined;
   list(filter?: { state?: SiteState }): SiteRecord[];
   update(id: string, patch: Partial<Pick<SiteRecord, 'state' | 'drained' | 'identityKey' | 'wireguardKey' | 'overlayIndex' | 'enrolledAt' | 'revokedAt'>>): void;
+  /** Just the site's state (checked for every message a site sends). */
+  state(id: string): SiteState | undefined;
   /** The highest overlay index held by a site, 0 when none. */
   maxOverlayIndex(): number;
   usedOverlayIndexes(): Set<number>;
@@ -204,8 +206,12 @@ export interface RolloutsRepo {
   list(filter: { state?: RolloutState; limit: number }): RolloutRecord[];
   update(id: number, patch: Partial<Pick<RolloutRecord, 'state' | 'stage' | 'stageAckedAt' | 'reason' | 'updatedAt'>>): void;
   sites(id: number): RolloutSite[];
-  /** The rollout's rows of sites still enrolled (one query: the engine reads it on every step). */
-  liveSites(id: number): RolloutSite[];
+  /** The rows of one stage whose sites are still enrolled. */
+  liveSites(id: number, stage: number): RolloutSite[];
+  /** How many still-enrolled sites a stage holds and how many of them acked `applied` (the engine's gate, counted in SQL). */
+  stageCounts(id: number, stage: number): { total: number; applied: number };
+  /** A still-enrolled site of the rollout that rejected its bundle, if any. */
+  firstRejected(id: number): RolloutSite | undefined;
   markPublished(id: number, siteId: string, generation: number, now: number): void;
   /** Records an ack on the rollout rows waiting for this site and generation; returns the rollout ids touched. */
   recordAck(siteId: string, generation: number, result: 'applied' | 'rejected', code: string | null, reason: string | null, now: number): number[];
@@ -216,6 +222,8 @@ export interface RolloutsRepo {
   generation(siteId: string): number;
   addBundle(b: BundleRecord): void;
   latestBundle(siteId: string): BundleRecord | undefined;
+  /** The latest bundle of every enrolled site (what the broker must hold retained). */
+  latestBundles(): BundleRecord[];
   /** The newest bundle of a site older than the given generation. */
   bundleBefore(siteId: string, generation: number): BundleRecord | undefined;
   addAck(a: AckRecord): void;
