@@ -28,7 +28,7 @@ export function toKubeError(err: unknown, what: string, server: string): KubeErr
   }
   if (code === 403) {
     return new KubeError('KUBE_FORBIDDEN', `${what}: forbidden (403) at ${server}`,
-      'the weft-agent ClusterRole needs get/list/watch on this resource (edge-agent/deploy/k3s/rbac.yaml)', { cause: err });
+      'the weft-agent ClusterRole needs list and watch on this resource (edge-agent/deploy/k3s/rbac.yaml)', { cause: err });
   }
   const net = networkCode(err);
   if (net) {

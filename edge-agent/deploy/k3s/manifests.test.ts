@@ -81,10 +81,10 @@ describe('k3s manifests', () => {
     expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: sa.metadata.name, namespace: sa.metadata.namespace }]);
   });
 
-  it('ClusterRole: get/list/watch only, on exactly the resources the inventory watches', () => {
+  it('ClusterRole: list/watch only (what informers need), on exactly the resources the inventory watches', () => {
     const rules = (one('ClusterRole') as Obj & { rules: Rule[] }).rules;
     for (const r of rules) {
-      expect([...r.verbs].sort()).toEqual(['get', 'list', 'watch']);
+      expect([...r.verbs].sort()).toEqual(['list', 'watch']);
       expect(r.apiGroups).not.toContain('*');
       expect(r.resources).not.toContain('*');
     }
