@@ -88,6 +88,9 @@ export class Link {
       reconnectPeriod: 0,
       connectTimeout: 10_000,
       keepalive: 30,
+      // mqtt-packet would otherwise pre-build 65 536 two-byte Buffers (about 6 MB of heap) to save an allocation
+      // per packet; a site sends a few packets a minute.
+      writeCache: false,
       will: { topic: topics.status(o.siteId), payload: will, qos: 1, retain: true },
     };
     this.setState('connecting');

@@ -129,6 +129,27 @@ describe('weft-agent CLI', () => {
     expect(human.stdout).toMatch(/^FAIL\s+agent\s+.*not running.*\n\s+fix: systemctl restart weft-agent/m);
   });
 
+  it.each([
+    ['help', ['help']],
+    ['version', ['--version']],
+    ['status', ['status', '--data-dir', dir]],
+    ['status --json', ['status', '--json', '--data-dir', dir]],
+    ['doctor', ['doctor', '--data-dir', dir, '--datapath', 'memory']],
+    ['flows --json', ['flows', '--json', '--data-dir', dir]],
+    ['flows --follow', ['flows', '--follow', '--data-dir', dir]],
+  ])('%s into a pipe whose reader has gone (| head): exits 0 without a stack trace', async (_name, args) => {
+    const c = spawn(process.execPath, [cli.file, ...args], { env: { ...cli.env, WEFT_CONFIG: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Closing our end before the child writes: its first write to stdout meets EPIPE.
+    c.stdout.destroy();
+    let stderr = '';
+    c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => c.kill('SIGKILL'), 30_000);
+    const code = await new Promise<number | null>((r) => c.once('close', r));
+    clearTimeout(timer);
+    expect(stderr).not.toMatch(/EPIPE|Error|at /);
+    expect(code).toBe(0);
+  });
+
   it('bad usage exits 2 with the problem named; --version prints the version', async () => {
     const r = await run(['status', '--nope']);
     expect(r.code).toBe(2);

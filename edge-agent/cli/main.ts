@@ -1,6 +1,7 @@
 // weft-agent: the appliance's agent. `npm run -s weft-agent -- <command>` from a checkout, or the
 // single binary dist/weft-agent. Exit 0 ok, 1 when the answer is "no" (a check failed, not
 // enforcing), 2 for bad usage or input.
+import { setFlagsFromString } from 'node:v8';
 import { openStore } from '../../offline-store/index.ts';
 import { loadConfig, type AgentConfig } from '../config.ts';
 import { runDoctor, formatDoctor } from '../doctor.ts';
@@ -55,6 +56,9 @@ function configFrom(flags: Record<string, string | true>): AgentConfig {
 const print = (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
 
 async function cmdRun(cfg: AgentConfig): Promise<number> {
+  // An agent idles between rare recompiles: TurboFan's code and its touched text cost ~4-10 MB of RSS and
+  // did not speed up a 1000-pod compile (docs/agent.md, memory). Set before any function gets hot.
+  setFlagsFromString('--no-opt');
   const log = createLogger({ level: cfg.logLevel });
   const kube = kubeSource(cfg);
   if (!kube) log.info('no k3s API found: running as a host service without a k3s inventory');
@@ -136,8 +140,16 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// `weft-agent flows | head`: the reader leaving ends the output, it is not a failure. Without this, the
+// write's EPIPE is an unhandled 'error' event and prints a stack trace.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+  process.exit(0);
+});
+
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  // An EPIPE may be pending (its 'error' comes on the next tick): the answer went nowhere, exit quietly.
+  (code) => process.exit(process.stdout.errored ? 0 : code),
   (e: unknown) => {
     process.stderr.write(`weft-agent: ${formatAgentError(e)}\n`);
     const usage = e instanceof AgentError && (e.code === 'USAGE' || e.code.startsWith('CONFIG_') || e.code.startsWith('PROVISION_'));

@@ -1,7 +1,8 @@
 // One site's appliance in the fabric: its k3s-protocol API server (edge-agent/kube's fake
 // apiserver, with a Namespace and one Pod per pod namespace) and its weft-agent, both inside the
 // site namespace. The agent runs in its own mount namespace (in-site.sh): its own
-// /run/wireguard, the host's bpffs, so its pins survive a kill -9 as on a real appliance.
+// /run/wireguard, the host's bpffs, so its pins survive a kill -9 as on a real appliance, and a
+// /run/netns with only this site's pod namespaces (cni-<name>), where it finds bridged pods' veths.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,6 +37,8 @@ export class SiteAgent {
   readonly dataDir: string;
   readonly pinRoot: string;
   readonly wgRunDir: string;
+  /** Mount point of the appliance's own /run/netns (a tmpfs, inside the agent's mount namespace only). */
+  readonly netnsDir: string;
   readonly kubeconfig: string;
   readonly provisionFile: string;
   readonly nodeName: string;
@@ -47,11 +50,12 @@ export class SiteAgent {
     this.dir = join(h.dir, site.name);
     this.dataDir = join(this.dir, 'agent');
     this.wgRunDir = join(this.dir, 'run-wireguard');
+    this.netnsDir = join(this.dir, 'run-netns');
     this.kubeconfig = join(this.dir, 'kubeconfig.yaml');
     this.provisionFile = join(this.dir, 'weft-provision.json');
     this.pinRoot = h.names.pinRoot(site.name);
     this.nodeName = `node-${site.name}`;
-    for (const d of [this.dir, this.dataDir, this.wgRunDir, join(h.dir, 'bpffs')]) mkdirSync(d, { recursive: true, mode: 0o700 });
+    for (const d of [this.dir, this.dataDir, this.wgRunDir, this.netnsDir, join(h.dir, 'bpffs')]) mkdirSync(d, { recursive: true, mode: 0o700 });
   }
 
   /** Starts the site's API server with its pods (Running, on this node, with their IPs). */
@@ -73,7 +77,8 @@ export class SiteAgent {
 
   /** argv that runs `argv` as the appliance (in-site.sh). */
   private inSite(argv: string[]): string[] {
-    return ['unshare', '-m', '--propagation', 'private', 'sh', IN_SITE, this.site.ns, join(this.h.dir, 'bpffs'), this.wgRunDir, ...argv];
+    const pods = this.site.pods.map((p) => p.ns).join(',');
+    return ['unshare', '-m', '--propagation', 'private', 'sh', IN_SITE, this.site.ns, join(this.h.dir, 'bpffs'), this.wgRunDir, this.netnsDir, pods, ...argv];
   }
 
   /** Flags every weft-agent command of this site takes. */

@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { bundledAgent, checkoutAgent } from './agent-bundle.ts';
 import { HarnessError } from './errors.ts';
 import { buildFabric } from './fabric.ts';
-import type { Fabric, SiteNet } from './fabric.ts';
+import type { Fabric, FabricOptions, SiteNet } from './fabric.ts';
 import type { Harness } from './harness.ts';
 import { HubProcess } from './hub-process.ts';
 import { SiteAgent } from './site-agent.ts';
@@ -21,6 +21,8 @@ export interface WeftOptions {
   zone?: string;
   /** Run the agent as it ships (an esbuild bundle, like the single binary) instead of through the tsx loader (default false). */
   bundledAgent?: boolean;
+  /** Pods on the site bridge (default, k3s flannel's layout) or routed to their veths (calico's). */
+  podNetwork?: FabricOptions['podNetwork'];
 }
 
 export interface WeftFabric {
@@ -40,10 +42,10 @@ export function serviceUrl(site: SiteNet): string {
   return `http://${site.pods[0].ip}:7000/`;
 }
 
-/** Builds the fabric (routed pods, so the agent finds pod veths) and starts hub and site API servers. */
+/** Builds the fabric and starts hub and site API servers. */
 export async function startWeft(h: Harness, o: WeftOptions): Promise<WeftFabric> {
   const zone = o.zone ?? 'svc.weft.test';
-  const fabric = await buildFabric(h, { sites: o.sites, podsPerSite: o.podsPerSite, clients: o.clients, podNetwork: 'routed' });
+  const fabric = await buildFabric(h, { sites: o.sites, podsPerSite: o.podsPerSite, clients: o.clients, podNetwork: o.podNetwork });
   const [entry, hub] = await Promise.all([o.bundledAgent ? bundledAgent(h) : checkoutAgent(), HubProcess.start(h, fabric, { zone })]);
   const agents = fabric.sites.map((s) => new SiteAgent(h, s, entry));
   await Promise.all(agents.map((a) => a.startKube()));
