@@ -4,7 +4,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { artifactPaths } from './artifacts.ts';
@@ -42,12 +42,12 @@ describe.skipIf(kernelSkipReason)('libbpf addon', () => {
     let err: NativeError | undefined;
     try {
       const bpf = native();
-      new bpf.BpfObject(obj, dp.pinRoot, {});
+      new bpf.BpfObject(obj, dp.layoutRoot, {});
     } catch (e) {
       err = e as NativeError;
     }
     expect(err?.errno).toBeGreaterThan(0);
-    const explained = explainNativeError(`loading ${obj}`, err!, dp.pinRoot);
+    const explained = explainNativeError(`loading ${obj}`, err!, dp.layoutRoot);
     expect(explained).toBeInstanceOf(DatapathError);
     expect(explained.code).toBe('DATAPATH_LOAD');
     // The verifier's own words, with the instruction it refused.
@@ -56,7 +56,7 @@ describe.skipIf(kernelSkipReason)('libbpf addon', () => {
   });
 
   it('sizes the maps from the limits before load (two halves per table)', () => {
-    const maxEntries = (map: string) => (JSON.parse(execFileSync('bpftool', ['-j', 'map', 'show', 'pinned', join(dp.pinRoot, map)], { encoding: 'utf8' })) as { max_entries: number }).max_entries;
+    const maxEntries = (map: string) => (JSON.parse(execFileSync('bpftool', ['-j', 'map', 'show', 'pinned', join(dp.layoutRoot, map)], { encoding: 'utf8' })) as { max_entries: number }).max_entries;
     expect({
       endpoints: maxEntries('weft_endpoints'),
       ipcache: maxEntries('weft_ipcache'),
@@ -68,8 +68,10 @@ describe.skipIf(kernelSkipReason)('libbpf addon', () => {
     }).toEqual({ endpoints: 14, ipcache: 18, hosts: 18, sets: 10, rules: 22, exact: 22, ct: 1234 });
   });
 
-  it('pins every map under the pin root, and the next opener shares them', async () => {
-    expect(readdirSync(dp.pinRoot).sort()).toEqual(Object.keys(L.MAP_LAYOUTS).sort());
+  it('pins every map under the layout directory of the pin root, and the next opener shares them', async () => {
+    expect(readdirSync(dp.pinRoot)).toEqual([basename(dp.layoutRoot)]);
+    expect(basename(dp.layoutRoot)).toMatch(/^layout-[0-9a-f]{16}$/);
+    expect(readdirSync(dp.layoutRoot).sort()).toEqual(Object.keys(L.MAP_LAYOUTS).sort());
     const second = await openTestDatapath({ pinRoot: dp.pinRoot, limits: { endpoints: 7, ipcache: 9, sets: 5, rules: 11 }, conntrackSize: 1234 });
     try {
       await dp.apply(fixtureTables(A), 17);
@@ -81,7 +83,7 @@ describe.skipIf(kernelSkipReason)('libbpf addon', () => {
 
   it('updates and deletes in batches', () => {
     const bpf = native();
-    const fd = new bpf.BpfObject(artifactPaths().objects.podEgress, dp.pinRoot, SIZES);
+    const fd = new bpf.BpfObject(artifactPaths().objects.podEgress, dp.layoutRoot, SIZES);
     try {
       const ct = fd.mapFd('weft_ct');
       const ks = L.LAYOUTS.weft_ct_key.size;
@@ -102,7 +104,7 @@ describe.skipIf(kernelSkipReason)('libbpf addon', () => {
     const threads = () => readdirSync('/proc/self/task').length;
     const before = threads();
     const bpf = native();
-    const fd = new bpf.BpfObject(artifactPaths().objects.podEgress, dp.pinRoot, SIZES);
+    const fd = new bpf.BpfObject(artifactPaths().objects.podEgress, dp.layoutRoot, SIZES);
     const rings = Array.from({ length: 4 }, () => new bpf.RingBuffer(fd.mapFd('weft_events'), () => undefined));
     try {
       expect(threads()).toBe(before);

@@ -15,6 +15,7 @@ import { checkKernelVersion, ensureBpffs, explainNativeError } from './kernel-fe
 import * as L from './layout.ts';
 import type { MapName } from './layout.ts';
 import { BPF_ANY, native, type BpfObjectHandle, type NativeBpf, type NativeError, type RingBufferHandle } from './native.ts';
+import { carryEntries, findPredecessors, layoutDir, layoutFingerprint, pinnedMaps, removePredecessor, type Predecessor } from './pin-layout.ts';
 
 export const DEFAULT_PIN_ROOT = '/sys/fs/bpf/weft';
 /** Our tc filter: a fixed handle and priority, so a restarted agent replaces its own filter in place. */
@@ -22,7 +23,10 @@ const TC_HANDLE = 0x5746;
 const TC_PRIORITY = 1;
 
 export interface LibbpfDatapathOptions {
-  /** bpffs directory for the pinned maps (default /sys/fs/bpf/weft; tests use a unique one). */
+  /**
+   * bpffs directory for the pinned maps (default /sys/fs/bpf/weft; tests use a unique one). The maps
+   * live in its `layout-<fingerprint>` subdirectory (pin-layout.ts).
+   */
   pinRoot?: string;
   limits?: MapLimits;
   /** Report one allow in `allowSampleRate` (0: none). */
@@ -68,16 +72,21 @@ export class LibbpfDatapath implements Datapath {
   /** The grace period after the last switch: the next apply waits for it before reusing the old slot. */
   private grace: Promise<void>;
   private closed = false;
+  /** Pinned state of another build (an upgrade): retired after the first apply (see retirePredecessors). */
+  private predecessors: Predecessor[];
 
   private constructor(
     private readonly bpf: NativeBpf,
     private readonly objects: { podEgress: BpfObjectHandle; podIngress: BpfObjectHandle },
     readonly pinRoot: string,
+    /** Where this build's maps are pinned: `<pinRoot>/layout-<fingerprint>`. */
+    readonly layoutRoot: string,
     private readonly limits: MapLimits,
     private readonly netns: string | undefined,
     private readonly logger: Logger | undefined,
   ) {
     const names = Object.keys(L.MAP_LAYOUTS) as MapName[];
+    this.predecessors = findPredecessors(pinRoot, layoutRoot);
     this.fds = Object.fromEntries(names.map((n) => [n, objects.podEgress.mapFd(n)])) as Record<MapName, number>;
     this.cpus = bpf.numPossibleCpus();
     // Adopted pinned state may have been switched a moment ago by a process that then died.
@@ -95,9 +104,10 @@ export class LibbpfDatapath implements Datapath {
     const limits = opts.limits ?? DEFAULT_LIMITS;
     checkKernelVersion();
     ensureBpffs(pinRoot);
-    mkdirSync(pinRoot, { recursive: true, mode: 0o700 });
     const bpf = native();
     const paths = opts.artifacts ?? artifactPaths();
+    const layoutRoot = layoutDir(pinRoot, layoutFingerprint(bpf, paths));
+    mkdirSync(layoutRoot, { recursive: true, mode: 0o700 });
     // Both halves of each table live in one map: twice the configured capacity.
     const sizes: Record<string, number> = {
       weft_endpoints: 2 * limits.endpoints,
@@ -112,21 +122,28 @@ export class LibbpfDatapath implements Datapath {
     };
     const load = (path: string) => {
       try {
-        return new bpf.BpfObject(path, pinRoot, sizes);
+        return new bpf.BpfObject(path, layoutRoot, sizes);
       } catch (e) {
-        throw explainNativeError(`loading ${path}`, e as NativeError, pinRoot);
+        throw explainNativeError(`loading ${path}`, e as NativeError, layoutRoot);
       }
     };
     // The first object creates and pins the maps (or reuses pinned ones); the second reuses them.
     const podEgress = load(paths.objects.podEgress);
     const podIngress = load(paths.objects.podIngress);
-    const dp = new LibbpfDatapath(bpf, { podEgress, podIngress }, pinRoot, limits, opts.netns, opts.logger);
-    opts.logger?.info({ pinRoot, adoptedGeneration: dp.state().generation, libbpf: bpf.libbpfVersion() }, 'datapath loaded');
+    const dp = new LibbpfDatapath(bpf, { podEgress, podIngress }, pinRoot, layoutRoot, limits, opts.netns, opts.logger);
+    opts.logger?.info({ layoutRoot, adoptedGeneration: dp.state().generation, predecessors: dp.predecessors.map((p) => p.dir), libbpf: bpf.libbpfVersion() }, 'datapath loaded');
     bpf.mapUpdate(dp.fds.weft_config, L.encU32(0), L.encConfig(opts.allowSampleRate ?? 0), BPF_ANY);
+    // An upgrade interrupted after its first apply: our maps already hold a whole generation.
+    if (dp.predecessors.length && dp.state().generation > 0) await dp.retirePredecessors();
     return dp;
   }
 
-  /** Removes the pinned maps (enforcement of attached programs continues until they are detached). */
+  /** Where the maps of this build (these artifacts) are pinned under pinRoot; tools that read pins directly use it. */
+  static layoutRoot(pinRoot: string, artifacts: ArtifactPaths = artifactPaths()): string {
+    return layoutDir(pinRoot, layoutFingerprint(native(), artifacts));
+  }
+
+  /** Removes the pinned maps of every layout (enforcement of attached programs continues until they are detached). */
   static unpin(pinRoot: string): void {
     rmSync(pinRoot, { recursive: true, force: true });
   }
@@ -157,8 +174,54 @@ export class LibbpfDatapath implements Datapath {
     // The switch: one 8-byte value holding the generation and its slot.
     this.bpf.mapUpdate(this.fds.weft_state, L.encU32(0), L.encState(generation, slot), BPF_ANY);
     this.grace = this.rcuGrace();
+    if (this.predecessors.length) await this.retirePredecessors();
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     this.logger?.info({ generation, previous: live.generation, slot, rules: tables.rules.length, endpoints: tables.endpoints.length, ms }, 'generation applied');
+  }
+
+  /** Pinned state of other builds under the pin root, waiting for this datapath's first apply to retire it. */
+  get pendingPredecessors(): string[] {
+    return this.predecessors.map((p) => p.dir);
+  }
+
+  /**
+   * After an upgrade, once this build's maps hold a whole generation: on every interface where a
+   * predecessor's program is attached, ours replaces it in one tc filter replace (same handle and
+   * priority), so each packet is judged by the old program with the old maps or by ours with ours.
+   * Conntrack is carried over (before the replace, and again after it for flows the old programs
+   * admitted meanwhile) so replies of established connections keep passing. Then the old pins go,
+   * and with the last program using them, the old maps.
+   */
+  private async retirePredecessors(): Promise<void> {
+    const maps = pinnedMaps(this.bpf, this.predecessors);
+    const theirs = new Set(maps.map((m) => m.id));
+    const carry = () => maps.filter((m) => m.name === 'weft_ct').reduce((n, m) => n + carryEntries(this.bpf, m, this.fds.weft_ct), 0);
+    let carried = carry();
+    let replaced = 0;
+    const failed: string[] = [];
+    for (const ifindex of this.bpf.netLinks(this.netns)) {
+      for (const point of ['ingress', 'egress'] as const) {
+        const id = this.bpf.tcQuery(ifindex, point, TC_HANDLE, TC_PRIORITY, this.netns);
+        if (id === 0 || !this.bpf.progMapIds(id).some((m) => theirs.has(m))) continue;
+        try {
+          this.tcAttach(ifindex, point, `ifindex ${ifindex}`);
+          replaced++;
+        } catch (e) {
+          // An interface that vanished took the old program along; anything else is retried on the next apply.
+          if ((e as DatapathError).code !== 'DATAPATH_ATTACH') failed.push(`${ifindex} ${point}: ${(e as Error).message}`);
+        }
+      }
+    }
+    // Old programs already running when they were replaced may still be admitting flows.
+    await this.rcuGrace();
+    carried += carry();
+    if (failed.length) {
+      this.logger?.warn({ failed }, 'upgrade: some predecessor programs could not be replaced; keeping their pins, retrying on the next apply');
+      return;
+    }
+    for (const p of this.predecessors) removePredecessor(p);
+    this.logger?.info({ replaced, carried, removed: this.predecessors.map((p) => p.dir) }, 'upgrade: predecessor programs replaced and their pins removed');
+    this.predecessors = [];
   }
 
   private state(): { generation: number; slot: number } {
@@ -208,17 +271,20 @@ export class LibbpfDatapath implements Datapath {
 
   async attach(endpoint: Endpoint): Promise<void> {
     this.open();
-    const progs = { ingress: this.objects.podEgress.progFd(BPF_PROGRAMS.podEgress.program), egress: this.objects.podIngress.progFd(BPF_PROGRAMS.podIngress.program) };
-    for (const point of ['ingress', 'egress'] as const) {
-      try {
-        this.bpf.tcAttach(endpoint.ifindex, point, progs[point], TC_HANDLE, TC_PRIORITY, this.netns);
-      } catch (e) {
-        const err = e as NativeError;
-        if (err.errno === 19) throw new DatapathError('DATAPATH_ATTACH', `attach to ${endpoint.pod} (ifindex ${endpoint.ifindex}): no such interface`, 'the pod was deleted or the ifindex is from another network namespace');
-        throw explainNativeError(`attach tc ${point} on ifindex ${endpoint.ifindex} (${endpoint.pod})`, err, this.pinRoot);
-      }
-    }
+    for (const point of ['ingress', 'egress'] as const) this.tcAttach(endpoint.ifindex, point, endpoint.pod);
     this.logger?.debug({ pod: endpoint.pod, ifindex: endpoint.ifindex }, 'attached');
+  }
+
+  /** Our program for a tc hook (ingress of the host-side veth is the pod's egress), replacing what is there. */
+  private tcAttach(ifindex: number, point: 'ingress' | 'egress', pod: string): void {
+    const prog = point === 'ingress' ? this.objects.podEgress.progFd(BPF_PROGRAMS.podEgress.program) : this.objects.podIngress.progFd(BPF_PROGRAMS.podIngress.program);
+    try {
+      this.bpf.tcAttach(ifindex, point, prog, TC_HANDLE, TC_PRIORITY, this.netns);
+    } catch (e) {
+      const err = e as NativeError;
+      if (err.errno === 19) throw new DatapathError('DATAPATH_ATTACH', `attach to ${pod} (ifindex ${ifindex}): no such interface`, 'the pod was deleted or the ifindex is from another network namespace');
+      throw explainNativeError(`attach tc ${point} on ifindex ${ifindex} (${pod})`, err, this.layoutRoot);
+    }
   }
 
   async detach(endpoint: Endpoint): Promise<void> {

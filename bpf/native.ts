@@ -32,6 +32,16 @@ export interface NativeBpf {
   tcAttach(ifindex: number, point: 'ingress' | 'egress', progFd: number, handle: number, priority: number, netns?: string): number;
   tcDetach(ifindex: number, point: 'ingress' | 'egress', handle: number, priority: number, netns?: string): boolean;
   tcQuery(ifindex: number, point: 'ingress' | 'egress', handle: number, priority: number, netns?: string): number;
+  /** Every interface of the namespace (ours when absent), by ifindex. */
+  netLinks(netns?: string): number[];
+  /** What pinned maps depend on: one line per map (name, type, sizes, flags) and per program (name, section). */
+  objectLayout(path: string): string[];
+  /** An fd of the object pinned at path; close it with closeFd. */
+  objGet(path: string): number;
+  closeFd(fd: number): void;
+  mapInfo(fd: number): { id: number; type: number; keySize: number; valueSize: number };
+  /** The maps a loaded program uses ([] when the program is gone). */
+  progMapIds(progId: number): number[];
   testRun(progFd: number, packet: Buffer, repeat: number): { retval: number; durationNs: number; data: Buffer };
   libbpfVersion(): string;
 }

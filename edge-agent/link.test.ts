@@ -91,6 +91,10 @@ describe('link', () => {
     // The newest 299 low records survived, none missing below the cap; the ack was never evicted.
     expect(events.map((e) => e.n)).toEqual(Array.from({ length: 299 }, (_, i) => 201 + i));
     expect(on(topics.ack(SITE))).toHaveLength(1);
+    // The ack went through the outbox first: it carries its own seq, below every event's, for the hub's dedupe.
+    const ack = decode('ack', on(topics.ack(SITE))[0].payload as Buffer);
+    expect(ack.seq).toBeGreaterThan(0);
+    expect(ack.seq).toBeLessThan(seqs[0]);
     await waitFor(() => on(topics.heartbeat(SITE)).length > 0, 5000, 'heartbeat');
     expect(decode('heartbeat', on(topics.heartbeat(SITE))[0].payload as Buffer).link.outboxLost).toBe(201);
   });

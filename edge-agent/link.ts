@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Outbox } from '../offline-store/index.ts';
-import { decode, encode, topics, type HeartbeatMessage, type SigningKeysMessage } from '../protocol/index.ts';
+import { decode, encode, parseSiteTopic, topics, type HeartbeatMessage, type SigningKeysMessage } from '../protocol/index.ts';
 import { backoffDelay, type BackoffOptions } from './backoff.ts';
 import type { Logger } from './logger.ts';
 import { setLinkState, type AgentMetrics, type LinkState } from './metrics.ts';
@@ -249,9 +249,10 @@ export class Link {
   }
 }
 
-/** Events carry the outbox sequence number so the hub can dedupe redeliveries by (site, seq). */
+/** Events and acks carry the outbox sequence number so the hub can dedupe redeliveries by (site, seq). */
 function withSeq(topic: string, payload: Buffer, seq: number): Buffer {
-  if (!topic.endsWith('/events')) return payload;
+  const kind = parseSiteTopic(topic)?.kind;
+  if (kind !== 'events' && kind !== 'ack') return payload;
   const msg = JSON.parse(payload.toString('utf8')) as Record<string, unknown>;
   return Buffer.from(JSON.stringify({ ...msg, seq }), 'utf8');
 }

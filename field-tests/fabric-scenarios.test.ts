@@ -2,8 +2,8 @@
 // namespaces, WireGuard (wireguard-go) from each site to the hub, real agents enforcing with the
 // libbpf datapath on pod veths, real TCP between pods, partitions on the WAN, kill -9 of an agent.
 // The fabric is built once; the scenarios run in order and build on each other (the issue's 1..8).
-// Pods sit on a site bridge (k3s flannel's cni0 layout); WEFT_FIELD_POD_NETWORK=routed runs the same
-// scenarios on routed pods (calico's layout).
+// Sites 1 and 2 put their pods on a site bridge (k3s flannel's cni0 layout), site 3 routes them
+// (calico's layout), so both ways the agent finds a pod's veth are exercised by the same scenarios.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +13,7 @@ import { isAlive, listNetns, pinDirs, wgSockets } from './lib/cleanup.ts';
 import { probe, startEchoServer } from './lib/connectivity.ts';
 import { exec } from './lib/exec.ts';
 import { Harness } from './lib/harness.ts';
+import type { PodNetwork } from './lib/fabric.ts';
 import type { SiteAgent } from './lib/site-agent.ts';
 import { Timings } from './lib/timings.ts';
 import { provision, serviceUrl, startWeft, waitFor } from './lib/weft-fabric.ts';
@@ -31,15 +32,15 @@ const skip = await skipReason();
 if (skip) console.warn(`field-tests/fabric-scenarios.test.ts skipped: ${skip}`);
 
 const LONG = 240_000;
-const podNetwork = process.env.WEFT_FIELD_POD_NETWORK === 'routed' ? 'routed' : 'bridge';
+const POD_NETWORK: PodNetwork[] = ['bridge', 'bridge', 'routed'];
 
-describe.skipIf(skip)(`field scenarios: hub + three sites on network namespaces (${podNetwork} pods)`, () => {
+describe.skipIf(skip)('field scenarios: hub + three sites on network namespaces', () => {
   let h: Harness;
   let w: WeftFabric;
   let s1: SiteAgent;
   let s2: SiteAgent;
   let s3: SiteAgent;
-  const timings = new Timings(podNetwork);
+  const timings = new Timings('sites 1-2: pods on the site bridge; site 3: routed pods');
   /** Only a run that got through every scenario adds its timings to the report. */
   let complete = false;
   /** Generations as the scenarios leave them. */
@@ -47,7 +48,7 @@ describe.skipIf(skip)(`field scenarios: hub + three sites on network namespaces 
 
   beforeAll(async () => {
     h = await Harness.create();
-    w = await startWeft(h, { sites: 3, podsPerSite: 2, clients: 1, bundledAgent: true, podNetwork });
+    w = await startWeft(h, { sites: 3, podsPerSite: 2, clients: 1, bundledAgent: true, podNetwork: POD_NETWORK });
     [s1, s2, s3] = w.agents;
     await Promise.all(w.fabric.sites.flatMap((s) => s.pods.map((p) => startEchoServer(h, p.ns, { tcpPort: APP_PORT, udpPort: -1 }))));
   }, LONG);
@@ -108,7 +109,7 @@ describe.skipIf(skip)(`field scenarios: hub + three sites on network namespaces 
       for (const p of a.site.pods) {
         const port = await h.mustExec(a.site.ns, ['ip', '-o', 'link', 'show', 'dev', p.hostVeth]);
         const route = await h.mustExec(a.site.ns, ['ip', 'route', 'get', p.ip]);
-        if (podNetwork === 'bridge') {
+        if (a.site.podNetwork === 'bridge') {
           // a bridge port, and the route to the pod names the bridge: the agent found it by its namespace
           expect(port).toContain('master br-pods');
           expect(route).toContain('dev br-pods');

@@ -50,6 +50,11 @@ export interface AckMessage {
   code?: string;
   reason?: string;
   at: string;
+  /**
+   * Per-site outbox sequence number (shared with events), set by the agent's link when it drains the ack
+   * from the outbox; the hub dedupes a redelivered ack on (site, seq). Optional: agents before it send none.
+   */
+  seq?: number;
 }
 
 export type EventVerdict = 'allow' | 'deny' | 'audit';
@@ -129,7 +134,7 @@ const schemas = {
     link: obj({ reconnects: int, outboxDepth: int, outboxLost: int }),
     tunnel: opt(obj({ handshakeAgeS: nullable(num) })), podsAttached: opt(int),
   }),
-  ack: obj({ v: num, generation: int, result: oneOf('applied', 'rejected'), code: opt(str), reason: opt(str), at: str }),
+  ack: obj({ v: num, generation: int, result: oneOf('applied', 'rejected'), code: opt(str), reason: opt(str), at: str, seq: opt(int) }),
   events: obj({
     v: num, seq: int, at: str, type: oneOf('verdicts', 'counters', 'outbox-loss', 'bundle-rejected'),
     verdicts: opt(arr(obj({

@@ -37,6 +37,12 @@ describe('messages', () => {
     const ack = { v: 1 as const, generation: 3, result: 'rejected' as const, code: 'BUNDLE_BAD_SIGNATURE', at: '2026-01-01T00:00:00Z' };
     expect(decode('ack', encode('ack', ack))).toEqual(ack);
   });
+  it('acks carry an optional outbox seq: with it, without it (older agents), and never a bad one', () => {
+    const ack = { v: 1 as const, generation: 3, result: 'applied' as const, at: '2026-01-01T00:00:00Z' };
+    expect(decode('ack', encode('ack', { ...ack, seq: 17 }))).toEqual({ ...ack, seq: 17 });
+    expect(decode('ack', Buffer.from(JSON.stringify(ack)))).toEqual(ack);
+    expect(() => decode('ack', Buffer.from(JSON.stringify({ ...ack, seq: -1 })))).toThrow(/seq/);
+  });
   it.each([
     ['not json', 'nope', 'PROTO_NOT_JSON'],
     ['wrong version', '{"v":2,"state":"online"}', 'PROTO_BAD_VERSION'],

@@ -301,11 +301,92 @@ Napi::Value TcDetach(const Napi::CallbackInfo& info) {
   });
 }
 
+// netLinks(netnsPath?) -> ifindex of every interface in the namespace
+Napi::Value NetLinks(const Napi::CallbackInfo& info) {
+  NetnsGuard ns(info[0]);
+  if (ns.err) return Throw(info.Env(), "enter network namespace", ns.err);
+  struct if_nameindex* all = if_nameindex();
+  if (!all) return Throw(info.Env(), "list interfaces", errno);
+  Napi::Array out = Napi::Array::New(info.Env());
+  uint32_t n = 0;
+  for (struct if_nameindex* i = all; i->if_index; i++) out.Set(n++, Napi::Number::New(info.Env(), i->if_index));
+  if_freenameindex(all);
+  return out;
+}
+
 // tcQuery(ifindex, point, handle, priority, netnsPath?) -> attached program id, 0 when none
 Napi::Value TcQuery(const Napi::CallbackInfo& info) {
   return WithFilter(info, [&](bpf_tc_hook* hook, bpf_tc_opts* opts) -> Napi::Value {
     return Napi::Number::New(info.Env(), bpf_tc_query(hook, opts) ? 0 : opts->prog_id);
   });
+}
+
+// objectLayout(path) -> string[]: what a pinned map set depends on, one line per map (name, type,
+// key/value size, flags; not max_entries, which is configuration) and per program (name, section).
+// The object is only opened, not loaded. TypeScript hashes this into the pin root's layout name.
+Napi::Value ObjectLayout(const Napi::CallbackInfo& info) {
+  std::string path = info[0].As<Napi::String>();
+  Capture cap;
+  struct bpf_object* obj = bpf_object__open_file(path.c_str(), nullptr);
+  if (!obj) return Throw(info.Env(), "open " + path, -errno, g_log);
+  Napi::Array out = Napi::Array::New(info.Env());
+  uint32_t n = 0;
+  struct bpf_map* m;
+  bpf_object__for_each_map(m, obj) {
+    if (bpf_map__is_internal(m)) continue;
+    out.Set(n++, "map " + std::string(bpf_map__name(m)) + " type=" + std::to_string(bpf_map__type(m)) + " key=" +
+                     std::to_string(bpf_map__key_size(m)) + " value=" + std::to_string(bpf_map__value_size(m)) +
+                     " flags=" + std::to_string(bpf_map__map_flags(m)));
+  }
+  struct bpf_program* p;
+  bpf_object__for_each_program(p, obj) {
+    out.Set(n++, "prog " + std::string(bpf_program__name(p)) + " section=" + bpf_program__section_name(p));
+  }
+  bpf_object__close(obj);
+  return out;
+}
+
+// objGet(path) -> fd of the object pinned there (the caller closes it with closeFd)
+Napi::Value ObjGet(const Napi::CallbackInfo& info) {
+  std::string path = info[0].As<Napi::String>();
+  int fd = bpf_obj_get(path.c_str());
+  if (fd < 0) return Throw(info.Env(), "open pinned object " + path, errno);
+  return Napi::Number::New(info.Env(), fd);
+}
+
+Napi::Value CloseFd(const Napi::CallbackInfo& info) {
+  close(FdArg(info, 0));
+  return info.Env().Undefined();
+}
+
+// mapInfo(fd) -> { id, type, keySize, valueSize }
+Napi::Value MapInfo(const Napi::CallbackInfo& info) {
+  struct bpf_map_info mi = {};
+  __u32 len = sizeof(mi);
+  if (bpf_obj_get_info_by_fd(FdArg(info, 0), &mi, &len)) return Throw(info.Env(), "map info", errno);
+  Napi::Object r = Napi::Object::New(info.Env());
+  r.Set("id", Napi::Number::New(info.Env(), mi.id));
+  r.Set("type", Napi::Number::New(info.Env(), mi.type));
+  r.Set("keySize", Napi::Number::New(info.Env(), mi.key_size));
+  r.Set("valueSize", Napi::Number::New(info.Env(), mi.value_size));
+  return r;
+}
+
+// progMapIds(progId) -> ids of the maps the program uses ([] when the program is gone)
+Napi::Value ProgMapIds(const Napi::CallbackInfo& info) {
+  Napi::Array out = Napi::Array::New(info.Env());
+  int fd = bpf_prog_get_fd_by_id(info[0].As<Napi::Number>().Uint32Value());
+  if (fd < 0) return out;
+  std::vector<__u32> ids(64);
+  struct bpf_prog_info pi = {};
+  pi.nr_map_ids = ids.size();
+  pi.map_ids = (__u64)(uintptr_t)ids.data();
+  __u32 len = sizeof(pi);
+  int err = bpf_obj_get_info_by_fd(fd, &pi, &len);
+  close(fd);
+  if (err) return Throw(info.Env(), "program info", errno);
+  for (__u32 i = 0; i < std::min<__u32>(pi.nr_map_ids, ids.size()); i++) out.Set(i, Napi::Number::New(info.Env(), ids[i]));
+  return out;
 }
 
 // ---- BPF_PROG_TEST_RUN ----
@@ -438,6 +519,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("tcAttach", Napi::Function::New(env, TcAttach));
   exports.Set("tcDetach", Napi::Function::New(env, TcDetach));
   exports.Set("tcQuery", Napi::Function::New(env, TcQuery));
+  exports.Set("netLinks", Napi::Function::New(env, NetLinks));
+  exports.Set("objectLayout", Napi::Function::New(env, ObjectLayout));
+  exports.Set("objGet", Napi::Function::New(env, ObjGet));
+  exports.Set("closeFd", Napi::Function::New(env, CloseFd));
+  exports.Set("mapInfo", Napi::Function::New(env, MapInfo));
+  exports.Set("progMapIds", Napi::Function::New(env, ProgMapIds));
   exports.Set("testRun", Napi::Function::New(env, TestRun));
   exports.Set("libbpfVersion", Napi::Function::New(env, LibbpfVersion));
   return exports;

@@ -151,6 +151,24 @@ export class Probe {
     return this.ask({ op: 'stop' });
   }
 
+  /** A TCP server whose connections stay silent until push(). */
+  pushServer(port: number): Promise<ProbeAnswer> {
+    return this.ask({ op: 'pushServer', port });
+  }
+
+  push(): Promise<ProbeAnswer> {
+    return this.ask({ op: 'push' });
+  }
+
+  /** A long-lived connection to a push server; heard() tells whether a push arrived since the last heard(). */
+  hold(host: string, port: number, timeoutMs = 3000): Promise<ProbeAnswer> {
+    return this.ask({ op: 'hold', host, port, timeoutMs });
+  }
+
+  heard(timeoutMs = 3000): Promise<ProbeAnswer> {
+    return this.ask({ op: 'heard', timeoutMs });
+  }
+
   close(): void {
     this.child.stdin.end();
     this.child.kill();

@@ -6,6 +6,10 @@
 //                                                        an ICMP error (port unreachable) fails it at once
 //   {id, op:'blast', host, port, ms}                     a new UDP flow (new socket) per datagram, for ms
 //   {id, op:'stop'}                                      ends a running blast early
+//   {id, op:'pushServer', port}                          TCP server that keeps its connections silent
+//   {id, op:'push'}                                      the push server writes 'push' to each connection
+//   {id, op:'hold', host, port, timeoutMs}               a long-lived connection that only listens
+//   {id, op:'heard', timeoutMs}                          whether a held connection received 'push' since
 import net from 'node:net';
 import dgram from 'node:dgram';
 import readline from 'node:readline';
@@ -94,7 +98,45 @@ async function blast({ id, host, port, ms }) {
   reply({ id, ok: true, sent });
 }
 
-const ops = { listen, tcp, udp, blast, stop };
+// Server-initiated data on an established connection: at the client's pod it passes only by conntrack.
+const pushed = [];
+function pushServer({ id, port }) {
+  const srv = net.createServer((s) => pushed.push(s.on('error', () => {})));
+  srv.listen(port, '::', () => reply({ id, ok: true }));
+  srv.on('error', (e) => reply({ id, ok: false, error: e.message }));
+}
+
+function push({ id }) {
+  for (const s of pushed) s.write('push');
+  reply({ id, ok: pushed.length > 0, sent: pushed.length });
+}
+
+let heardPush = false;
+let onPush = null;
+function hold({ id, host, port, timeoutMs }) {
+  const s = net.connect({ host, port });
+  const done = once(id, timeoutMs, () => s.localPort);
+  s.on('connect', () => done(true));
+  s.on('data', (d) => {
+    if (!d.toString().includes('push')) return;
+    if (onPush) onPush();
+    else heardPush = true;
+  });
+  s.on('error', (e) => done(false, e.message));
+}
+
+function heard({ id, timeoutMs }) {
+  if (heardPush) {
+    heardPush = false;
+    return reply({ id, ok: true });
+  }
+  const done = once(id, timeoutMs, () => {
+    onPush = null;
+  });
+  onPush = () => done(true);
+}
+
+const ops = { listen, tcp, udp, blast, stop, pushServer, push, hold, heard };
 readline.createInterface({ input: process.stdin }).on('line', (line) => {
   const cmd = JSON.parse(line);
   ops[cmd.op](cmd);

@@ -19,13 +19,16 @@ export interface FabricOptions {
   /** default 1. */
   clients?: number;
   /**
-   * How pods reach their site (default 'bridge'):
-   * - 'bridge': host veths enslaved to the site bridge br-pods (k3s flannel's cni0 layout);
+   * How pods reach their site (default 'bridge'), for all sites or per site (by index; missing: 'bridge'):
+   * - 'bridge': host veths enslaved to the site bridge br-pods (k3s flannel's cni0 layout); the agent
+   *   finds a pod's veth through the pod's network namespace;
    * - 'routed': each pod's /32 routed to its host veth, the gateway answered by the site
-   *   (calico's layout). The agent finds a pod's veth by route lookup, so enforcing scenarios use this.
+   *   (calico's layout); the agent finds a pod's veth by route lookup.
    */
-  podNetwork?: 'bridge' | 'routed';
+  podNetwork?: PodNetwork | PodNetwork[];
 }
+
+export type PodNetwork = 'bridge' | 'routed';
 
 /** Anything attached to the WAN bridge. */
 export interface WanMember {
@@ -50,6 +53,7 @@ export interface PodNet {
 
 export interface SiteNet extends WanMember {
   index: number;
+  podNetwork: PodNetwork;
   /** The pod bridge ('bridge' pod network), or 'lo', which holds the gateway address ('routed'). */
   bridge: string;
   podCidr: string;
@@ -73,7 +77,9 @@ const POD_BRIDGE = 'br-pods';
 
 function check(o: FabricOptions): Required<FabricOptions> {
   const r = { sites: o.sites, podsPerSite: o.podsPerSite ?? 2, clients: o.clients ?? 1, podNetwork: o.podNetwork ?? 'bridge' };
-  if (r.podNetwork !== 'bridge' && r.podNetwork !== 'routed') throw new HarnessError('HARNESS_BAD_OPTIONS', `fabric options: podNetwork ${String(r.podNetwork)} is not bridge or routed`);
+  for (const [i, n] of [r.podNetwork].flat().entries()) {
+    if (n !== 'bridge' && n !== 'routed') throw new HarnessError('HARNESS_BAD_OPTIONS', `fabric options: podNetwork${Array.isArray(r.podNetwork) ? `[${i}]` : ''} ${String(n)} is not bridge or routed`);
+  }
   const bad = (what: string, v: number, lo: number, hi: number) => !Number.isInteger(v) || v < lo || v > hi ? `${what} ${v} is outside ${lo}..${hi}` : undefined;
   const problem = bad('sites', r.sites, 1, MAX_SITES) ?? bad('podsPerSite', r.podsPerSite, 2, 4) ?? bad('clients', r.clients, 0, MAX_CLIENTS);
   if (problem) throw new HarnessError('HARNESS_BAD_OPTIONS', `fabric options: ${problem}`);
@@ -115,7 +121,8 @@ export async function buildFabric(h: Harness, options: FabricOptions): Promise<F
     const member = await attach(sp.name, sp.wanIp);
     const ns = member.ns;
     await sysctl(h, ns, ['net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1']);
-    const routed = o.podNetwork === 'routed';
+    const podNetwork = (Array.isArray(o.podNetwork) ? o.podNetwork[sp.index - 1] : o.podNetwork) ?? 'bridge';
+    const routed = podNetwork === 'routed';
     // Routed: the gateway is a local address of the site (on lo), which it answers ARP for on every veth.
     const podLink = routed ? 'lo' : POD_BRIDGE;
     if (!routed) await ip(ns, 'link', 'add', POD_BRIDGE, 'type', 'bridge');
@@ -139,7 +146,7 @@ export async function buildFabric(h: Harness, options: FabricOptions): Promise<F
       await ip(podNs, 'route', 'add', 'default', 'via', sp.gateway);
       return { name: pa.name, ns: podNs, ip: pa.ip, dev: 'eth0', hostVeth };
     }));
-    sites.push({ ...member, index: sp.index, bridge: podLink, podCidr: sp.podCidr, gateway: sp.gateway, pods });
+    sites.push({ ...member, index: sp.index, podNetwork, bridge: podLink, podCidr: sp.podCidr, gateway: sp.gateway, pods });
   }
   const clients: WanMember[] = [];
   for (const [j, wanIp] of plan.wan.clients.entries()) clients.push(await attach(`cli${j + 1}`, wanIp));

@@ -1,8 +1,8 @@
 // Timings the field scenarios measure (enforcing after a restart, failover, push -> acked), kept
 // as they happen and written to bench/results/field.json and docs/benchmarks.md at the end.
 // Tests assert behaviour, not these numbers (the machine is shared and loaded); they are recorded.
-// One run is one measurement of each, so the report keeps the last RUNS_KEPT runs of each pod layout
-// and shows their median beside the per-run values and each run's load average.
+// One run is one measurement of each, so the report keeps the last RUNS_KEPT runs of the same fabric
+// layout and shows their median beside the per-run values and each run's load average.
 import { existsSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -18,11 +18,10 @@ export interface Timing {
   note?: string;
 }
 
-export type PodLayout = 'bridge' | 'routed';
-
 export interface FieldRun {
   at: string;
-  podNetwork: PodLayout;
+  /** How the fabric was laid out; only runs of the same layout are compared. */
+  layout: string;
   /** 1/5/15-minute load averages when the fabric was built and when the run ended. */
   loadavg: { start: number[]; end: number[] };
   timings: Timing[];
@@ -42,11 +41,9 @@ function previousRuns(file: string): FieldRun[] {
   }
 }
 
-/** Keeps the newest RUNS_KEPT runs of each layout, oldest first. */
-export function keepRuns(runs: FieldRun[]): FieldRun[] {
-  const kept: FieldRun[] = [];
-  for (const layout of ['bridge', 'routed'] as const) kept.push(...runs.filter((r) => r.podNetwork === layout).slice(-RUNS_KEPT));
-  return kept;
+/** The newest RUNS_KEPT runs of `layout`, oldest first. */
+export function keepRuns(runs: FieldRun[], layout: string): FieldRun[] {
+  return runs.filter((r) => r.layout === layout).slice(-RUNS_KEPT);
 }
 
 const fmtLoad = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ');
@@ -69,7 +66,7 @@ export class Timings {
   readonly all: Timing[] = [];
   private readonly loadAtStart = loadavg();
 
-  constructor(private readonly podNetwork: PodLayout = 'bridge', private readonly file = RESULTS) {}
+  constructor(private readonly layout: string) {}
 
   record(t: Timing): void {
     this.all.push(t);
@@ -77,21 +74,17 @@ export class Timings {
 
   write(): void {
     if (this.all.length === 0) return;
-    const run: FieldRun = { at: new Date().toISOString(), podNetwork: this.podNetwork, loadavg: { start: this.loadAtStart, end: loadavg() }, timings: this.all };
-    const runs = keepRuns([...previousRuns(this.file), run]);
-    const sections = (['bridge', 'routed'] as const)
-      .map((layout) => ({ layout, runs: runs.filter((r) => r.podNetwork === layout) }))
-      .filter((s) => s.runs.length > 0)
-      .map((s) => `### ${s.layout === 'bridge' ? 'Pods on the site bridge (k3s flannel layout)' : 'Routed pods (calico layout)'}: ${s.runs.length} run(s)\n\n${summarize(s.runs)}`);
+    const run: FieldRun = { at: new Date().toISOString(), layout: this.layout, loadavg: { start: this.loadAtStart, end: loadavg() }, timings: this.all };
+    const runs = keepRuns([...previousRuns(RESULTS), run], this.layout);
     writeReport({
       name: 'field',
       title: 'Field scenarios (multi-site fabric on network namespaces)',
       method: 'Measured by `CI=true flock /tmp/weft-bench.lock npx vitest run field-tests/fabric-scenarios.test.ts` (as root; '
-        + '`WEFT_FIELD_POD_NETWORK=routed` for routed pods): one hub and three sites in network namespaces, WireGuard (wireguard-go) '
-        + 'between them, real agents (bundled, as shipped) with the libbpf datapath, real TCP between pods. Each run measures each '
-        + `thing once; every run appends itself and the last ${RUNS_KEPT} runs of each pod layout are kept, so the median is over `
-        + 'those runs, next to each run\'s own value.',
-      markdown: sections.join('\n\n'),
+        + `${this.layout}): one hub and three sites in network namespaces, WireGuard (wireguard-go) between them, real agents `
+        + '(bundled, as shipped) with the libbpf datapath, real TCP between pods. Each run measures each thing once; every run '
+        + `that passes appends itself and the last ${RUNS_KEPT} runs of this layout are kept: ${runs.length} run(s) here. The median `
+        + 'is over those runs, next to each run\'s own value.',
+      markdown: summarize(runs),
       results: { runsKept: RUNS_KEPT, runs },
     });
   }

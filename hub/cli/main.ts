@@ -35,6 +35,9 @@ async function main(argv: string[]): Promise<number> {
   return runOpsCommand(argv);
 }
 
+// `weft flows | head`: the reader leaving ends the output quietly, not with an EPIPE stack trace.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code !== 'EPIPE') throw e; process.exit(0); });
+
 main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
   (err: unknown) => {
