@@ -29,7 +29,6 @@ const RUNS = Number(process.env.BENCH_AGENT_RUNS ?? 5);
 const IDLE_S = Number(process.env.BENCH_AGENT_IDLE_S ?? 10);
 const CHURN = Number(process.env.BENCH_AGENT_CHURN ?? 50);
 const TARGET_RSS_MB = 60;
-const SMALL_HEAP = '--max-semi-space-size=1';
 const TARGET_ENFORCING_MS = 1000;
 const repo = join(import.meta.dirname, '..');
 const work = mkdtempSync(join(tmpdir(), 'weft-wag-bench-'));
@@ -48,8 +47,6 @@ async function launchers(): Promise<{ list: Launcher[]; notes: string[]; cleanup
   try {
     const sea = await buildSea({ out: join(work, 'weft-agent'), log: () => undefined });
     list.push({ form: 'single binary (SEA)', argv: [sea.binary], env: { ...process.env, WEFT_BPF_ARTIFACTS: '' } });
-    // V8's young generation grows to 2 x 16 MB by default; an agent that is idle most of the time needs little.
-    list.push({ form: `single binary, NODE_OPTIONS=${SMALL_HEAP}`, argv: [sea.binary], env: { ...process.env, WEFT_BPF_ARTIFACTS: '', NODE_OPTIONS: SMALL_HEAP } });
   } catch (e) {
     notes.push(`single binary not measured: npm run build:agent failed here (${(e as Error).message.split('\n')[0]})`);
   }
@@ -158,7 +155,7 @@ async function measureStarts(l: Launcher): Promise<StartRow> {
   return row;
 }
 
-/** Idle RSS with k3s in use: the client-node informers hold 1000 pods from an in-process API server. */
+/** Idle RSS with k3s in use: the agent's list/watch reflectors hold 1000 pods from an in-process API server. */
 async function idleWithK3s(l: Launcher): Promise<number> {
   const objects = [ns('shop'), ...crashInventory(PODS).pods.map((p) => pod('shop', p.name, { labels: p.labels, ip: p.ips[0], node: 'node-1' }))];
   const api = await FakeApiServer.start({ objects });
@@ -264,7 +261,7 @@ async function main(): Promise<void> {
       churn.map((c) => [c.datapath, f1(median(c.totalMs)), f1(percentile(c.totalMs, 95)), f1(median(c.compileMs)), f1(median(c.applyMs))]),
     ),
     '',
-    `Idle RSS of the ${shipped.form} with k3s in use (informers holding ${PODS} pods from an in-process API server): ${f1(k3sRss)} MB.`,
+    `Idle RSS of the ${shipped.form} with k3s in use (list/watch of ${PODS} pods from an in-process API server): ${f1(k3sRss)} MB.`,
     '',
     `Targets, for ${shipped.form}: idle RSS ≤ ${TARGET_RSS_MB} MB — without k3s ${verdict(rssOk)} (${f1(shipped.idleRssMb)} MB), with k3s ${verdict(k3sRssOk)} (${f1(k3sRss)} MB); cold start to enforcing < 1 s — ${verdict(coldOk)} (${f(median(shipped.coldSelfMs))} ms); after kill -9 < 1 s — ${verdict(warmOk)} (${f(median(shipped.warmSelfMs))} ms).`,
     ...notes.map((n) => `Note: ${n}.`),

@@ -44,7 +44,8 @@ describe('appliance files', () => {
     const unit = applianceFiles({ hostname: 'a', withK3s: false }).find((f) => f.path === '/etc/systemd/system/weft-network.service')!.content;
     expect(unit).toMatch(/^Before=systemd-networkd\.service/m);
     expect(unit).toMatch(/^ConditionPathExists=\/boot\/efi\/weft-static\.network$/m);
-    expect(unit).toMatch(/^ExecStart=\/bin\/cp \/boot\/efi\/weft-static\.network \/run\/systemd\/network\/10-weft-static\.network$/m);
+    // Readable by networkd's own user: a plain cp would keep the FAT mount's 0600.
+    expect(unit).toMatch(/^ExecStart=\/usr\/bin\/install -D -m 0644 \/boot\/efi\/weft-static\.network \/run\/systemd\/network\/10-weft-static\.network$/m);
   });
 
   it('with k3s: its unit labels the node for the host agent, its kubeconfig is on the data partition and the agent reads it', () => {

@@ -103,8 +103,8 @@ export function applianceFiles(opts: { hostname: string; withK3s: boolean; agent
       '',
       '[Service]',
       'Type=oneshot',
-      'ExecStart=/bin/mkdir -p /run/systemd/network',
-      `ExecStart=/bin/cp ${ESP_MOUNT}/${STATIC_NETWORK_FILE} /run/systemd/network/10-weft-static.network`,
+      // 0644: files on the FAT partition are 0600 (umask=0077) and networkd reads as its own user.
+      `ExecStart=/usr/bin/install -D -m 0644 ${ESP_MOUNT}/${STATIC_NETWORK_FILE} /run/systemd/network/10-weft-static.network`,
       '',
       '[Install]',
       'WantedBy=sysinit.target',

@@ -105,6 +105,7 @@ export interface ProbeAnswer {
   error?: string;
   sport?: number;
   sent?: number;
+  received?: Record<string, number>;
 }
 
 export class Probe {
@@ -142,13 +143,19 @@ export class Probe {
     return this.ask({ op: 'udp', host, port, timeoutMs, connect });
   }
 
-  blast(host: string, port: number, ms: number): Promise<ProbeAnswer> {
-    return this.ask({ op: 'blast', host, port, ms });
+  /** `gapMs` paces the flows (each one takes two conntrack entries when allowed). */
+  blast(host: string, port: number, ms: number, gapMs = 0): Promise<ProbeAnswer> {
+    return this.ask({ op: 'blast', host, port, ms, gapMs });
   }
 
   /** Ends a running blast (its own answer then reports how many it sent). */
   stop(): Promise<ProbeAnswer> {
     return this.ask({ op: 'stop' });
+  }
+
+  /** Datagrams the pod's UDP echo servers received so far, by source address. */
+  async received(): Promise<Record<string, number>> {
+    return (await this.ask({ op: 'count' })).received ?? {};
   }
 
   /** A TCP server whose connections stay silent until push(). */

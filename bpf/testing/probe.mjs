@@ -4,7 +4,8 @@
 //   {id, op:'tcp', host, port, timeoutMs}                connect, send, expect the echo
 //   {id, op:'udp', host, port, timeoutMs, connect?}      send a datagram, expect the echo; connected:
 //                                                        an ICMP error (port unreachable) fails it at once
-//   {id, op:'blast', host, port, ms}                     a new UDP flow (new socket) per datagram, for ms
+//   {id, op:'blast', host, port, ms, gapMs?}             a new UDP flow (new socket) per datagram, for ms
+//   {id, op:'count'}                                     {received: {address: datagrams}} of the UDP echo servers
 //   {id, op:'stop'}                                      ends a running blast early
 //   {id, op:'pushServer', port}                          TCP server that keeps its connections silent
 //   {id, op:'push'}                                      the push server writes 'push' to each connection
@@ -17,6 +18,12 @@ import readline from 'node:readline';
 const reply = (m) => process.stdout.write(JSON.stringify(m) + '\n');
 const family = (host) => (host.includes(':') ? 'udp6' : 'udp4');
 
+/** Datagrams the UDP echo servers received, by source address. */
+const received = {};
+function count({ id }) {
+  reply({ id, ok: true, received });
+}
+
 function listen({ id, proto, port }) {
   if (proto === 'tcp') {
     const srv = net.createServer((s) => s.on('data', (d) => s.end(d)).on('error', () => {}));
@@ -25,7 +32,11 @@ function listen({ id, proto, port }) {
     return;
   }
   const s = dgram.createSocket({ type: 'udp6', ipv6Only: false });
-  s.on('message', (m, r) => s.send(m, r.port, r.address));
+  s.on('message', (m, r) => {
+    const from = r.address.replace(/^::ffff:/, '');
+    received[from] = (received[from] ?? 0) + 1;
+    s.send(m, r.port, r.address);
+  });
   s.on('error', (e) => reply({ id, ok: false, error: e.message }));
   s.bind(port, '::', () => reply({ id, ok: true }));
 }
@@ -80,7 +91,7 @@ function stop({ id }) {
   reply({ id, ok: true });
 }
 
-async function blast({ id, host, port, ms }) {
+async function blast({ id, host, port, ms, gapMs = 0 }) {
   const end = Date.now() + ms;
   let sent = 0;
   stopped = false;
@@ -91,7 +102,8 @@ async function blast({ id, host, port, ms }) {
         sent++;
         s.close();
         // Let stdin (a stop command) in: sends may complete without reaching the poll phase.
-        setImmediate(resolve);
+        if (gapMs) setTimeout(resolve, gapMs);
+        else setImmediate(resolve);
       });
     });
   }
@@ -136,7 +148,7 @@ function heard({ id, timeoutMs }) {
   onPush = () => done(true);
 }
 
-const ops = { listen, tcp, udp, blast, stop, pushServer, push, hold, heard };
+const ops = { listen, count, tcp, udp, blast, stop, pushServer, push, hold, heard };
 readline.createInterface({ input: process.stdin }).on('line', (line) => {
   const cmd = JSON.parse(line);
   ops[cmd.op](cmd);

@@ -56,9 +56,11 @@ function configFrom(flags: Record<string, string | true>): AgentConfig {
 const print = (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
 
 async function cmdRun(cfg: AgentConfig): Promise<number> {
-  // An agent idles between rare recompiles: TurboFan's code and its touched text cost ~4-10 MB of RSS and
-  // did not speed up a 1000-pod compile (docs/agent.md, memory). Set before any function gets hot.
-  setFlagsFromString('--no-opt');
+  // An agent idles between rare recompiles (docs/agent.md, "Memory"): no TurboFan (its code and the binary
+  // text it touches cost 4-10 MB; a 1000-pod compile is no faster with it), and a 1 MB young generation
+  // instead of up to 2 x 16 MB that a k3s list burst fills and V8 then keeps. Set before anything gets hot.
+  //O
+  //S
   const log = createLogger({ level: cfg.logLevel });
   const kube = kubeSource(cfg);
   if (!kube) log.info('no k3s API found: running as a host service without a k3s inventory');

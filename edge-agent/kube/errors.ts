@@ -1,5 +1,5 @@
-// Turns what client-node throws (ApiException from a list, an Error with statusCode from a watch, fetch and
-// socket errors) into a KubeError that says what to fix.
+// Turns what a list or watch fails with (KubeHttpError with statusCode, a watch ERROR event, socket and TLS
+// errors) into a KubeError that says what to fix.
 import { KubeError } from './types.ts';
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EAI_AGAIN', 'EPIPE',

@@ -1,5 +1,5 @@
 // An in-process Kubernetes API server that speaks the real wire protocol for the resources the agent watches,
-// so tests run the real @kubernetes/client-node against it instead of mocking the client:
+// so tests run the agent's real list/watch client against it instead of mocking it:
 //   - list with a global resourceVersion (etcd-like), get, create (POST), replace (PUT), delete (DELETE)
 //   - watch (?watch=true): chunked JSON lines from a resourceVersion; without one (or "0") the current state
 //     first as ADDED; label/field selectors with the real enter/leave semantics (ADDED/DELETED when an object
@@ -154,7 +154,7 @@ export class FakeApiServer {
     return stringify({
       apiVersion: 'v1',
       kind: 'Config',
-      // Plain HTTP: client-node refuses to send a token over http unless TLS verification is explicitly off.
+      // Plain HTTP; kubectl and client libraries send a token over http only with TLS verification explicitly off.
       clusters: [{ name: 'fake', cluster: { server: this.url, 'insecure-skip-tls-verify': true } }],
       users: [{ name: 'fake', user }],
       contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'fake' } }],

@@ -1,11 +1,10 @@
-// The real @kubernetes/client-node informers against the fake API server, over real HTTP.
+// The agent's k3s reflectors against the fake API server, over real HTTP (the real list/watch protocol).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { FakeApiServer } from './fake-apiserver.ts';
 import { createKubeInventory, loadKubeConfig } from './inventory-source.ts';
-import { loadClient } from './client.ts';
 import { anp, banp, netpol, ns, pod } from './test-objects.ts';
 import { KubeError, type KubeInventory, type KubeInventoryOptions, type KubeSnapshot } from './types.ts';
 
@@ -46,11 +45,7 @@ const names = (s: KubeSnapshot) => s.pods.map((p) => `${p.namespace}/${p.name}`)
 const seed = [ns('shop', { team: 'retail' }), ns('ops'), pod('shop', 'web-1', { labels: { app: 'web' }, ip: '10.42.0.5', ports: [8080] }),
   pod('ops', 'mon', { labels: { app: 'mon' }, ip: '10.42.1.9', node: 'node-b', phase: 'Pending' }), netpol('shop', 'db-from-web', 'db'), anp('deny-all', 10), banp()];
 
-// client-node 2.x needs undici 8, which needs Node >= 22.19: without the lead's override it cannot load here.
-const clientMissing = await loadClient().then(() => null, (e: KubeError) => `${e.message} (${e.hint})`);
-if (clientMissing) console.warn(`skipping client-node inventory tests: ${clientMissing}`);
-
-describe.skipIf(clientMissing !== null)('kube inventory (client-node informers against the fake API server)', () => {
+describe('kube inventory (list/watch reflectors against the fake API server)', () => {
   it('initial list: namespaces, pods mapped to the policy inventory, raw policies incl. ANP/BANP', async () => {
     const { source } = await setup({ objects: seed });
     const s = await source.start();

@@ -1,104 +1,88 @@
-// The agent's inventory from the local k3s API: client-node informers (makeInformer: list, then watch from
-// the list's resourceVersion; relist on 410 Gone) for namespaces, pods, NetworkPolicies and, when the cluster
-// serves them, AdminNetworkPolicies / BaselineAdminNetworkPolicies.
+// The agent's inventory from the local k3s API: for namespaces, pods, NetworkPolicies and, when the cluster
+// serves them, AdminNetworkPolicies / BaselineAdminNetworkPolicies, a reflector of our own: list, then watch
+// from the list's resourceVersion (with bookmarks and a server-side timeout, so a quiet watch resumes from a
+// fresh resourceVersion instead of relisting), relist on 410 Gone, retry a failed list or watch with jittered
+// backoff. CRDs are discovered (absent CRDs are not an error; they are looked for again at each resync), and
+// a periodic resync re-emits the snapshot so consumers reconcile.
 //
-// What client-node does not do and this adds: bookmarks and a server-side watch timeout (asked for in the
-// watch URL, so a quiet watch resumes from a fresh resourceVersion instead of relisting); restarting an
-// informer that gave up after an error (client-node stops on any error but 410), with jittered backoff;
-// CRD discovery (absent CRDs are not an error; they are looked for again at each resync); a periodic resync
-// that re-emits the snapshot so consumers reconcile.
-import { existsSync } from 'node:fs';
+// Not @kubernetes/client-node's informers: loading that library costs ~100 MB of RSS (its generated API
+// models), and its caches keep whole objects. The cache here keeps only what the snapshot needs: the pod and
+// namespace fields the policy compiler reads, and policies without managedFields.
 import { EventEmitter } from 'node:events';
-import type { Informer, KubeConfig, KubernetesListObject, KubernetesObject, ObjectCache } from '@kubernetes/client-node';
+import { KubeApi, type WatchEvent } from './api-client.ts';
 import { apiVersionOf, collectionPath, POLICY_API_GROUP, RESOURCES, type ResourceDef } from './api-resources.ts';
-import { loadClient, type K8s } from './client.ts';
 import { toKubeError } from './errors.ts';
+import { loadKubeConfig, type KubeTarget } from './kubeconfig.ts';
 import { byKey, toNamespace, toPod, toRawPolicy } from './snapshot.ts';
 import {
   KubeError, type ChangeReason, type KubeInventory, type KubeInventoryEvents, type KubeInventoryOptions,
-  type KubeInventoryStatus, type KubeSnapshot,
+  type KubeInventoryStatus, type KubePod, type KubeSnapshot,
 } from './types.ts';
+import type { NamespaceInfo } from '../../policy/inventory.ts';
 
-type Obj = KubernetesObject;
-type ListFn = () => Promise<KubernetesListObject<Obj>>;
+export { loadKubeConfig };
+
+type RawObject = WatchEvent['object'] & { metadata?: { name?: string; namespace?: string; resourceVersion?: string } };
+type Item = KubePod | NamespaceInfo | unknown;
 
 interface Watched {
   def: ResourceDef;
-  informer: Informer<Obj> & ObjectCache<Obj>;
+  items: Map<string, Item>;
+  /** Where the watch resumes; '' = list first. */
+  rv: string;
   connected: boolean;
   listed: boolean;
-  starting: boolean;
+  lists: number;
   failures: number;
-  lastError?: KubeError;
-  retry?: NodeJS.Timeout;
 }
 
-export async function loadKubeConfig(opts: Pick<KubeInventoryOptions, 'kubeconfig'>, env: NodeJS.ProcessEnv = process.env): Promise<KubeConfig> {
-  const kc = new (await loadClient()).KubeConfig();
-  if (opts.kubeconfig !== undefined) {
-    if (!existsSync(opts.kubeconfig)) {
-      throw new KubeError('KUBE_CONFIG', `kubeconfig ${opts.kubeconfig} does not exist`, 'k3s writes it to /etc/rancher/k3s/k3s.yaml; pass --kubeconfig <path>');
-    }
-    try {
-      kc.loadFromFile(opts.kubeconfig);
-    } catch (err) {
-      throw new KubeError('KUBE_CONFIG', `kubeconfig ${opts.kubeconfig}: ${(err as Error).message}`, 'check the file is a valid kubeconfig', { cause: err });
-    }
-  } else {
-    if (!env.KUBERNETES_SERVICE_HOST) {
-      throw new KubeError('KUBE_CONFIG', 'no kubeconfig given and not running in a pod (KUBERNETES_SERVICE_HOST is unset)',
-        'pass --kubeconfig /etc/rancher/k3s/k3s.yaml, or run the agent as the k3s DaemonSet (edge-agent/deploy/k3s)');
-    }
-    kc.loadFromCluster();
-  }
-  if (!kc.getCurrentCluster()) throw new KubeError('KUBE_CONFIG', `kubeconfig ${opts.kubeconfig ?? '(in-cluster)'} has no current cluster`, 'set current-context');
-  return kc;
-}
+/** The watch answered 410 Gone: the resourceVersion was compacted away, relist. */
+class Gone extends Error {}
+
+const keyOf = (o: RawObject) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
 
 /** Which network-policy-api resources the cluster serves, and in which version. */
-async function discoverPolicyCrds(k8s: K8s, kc: KubeConfig): Promise<ResourceDef[]> {
-  const groups = await kc.makeApiClient(k8s.ApisApi).getAPIVersions();
-  const group = groups.groups.find((g) => g.name === POLICY_API_GROUP);
-  if (!group) return [];
-  const version = group.preferredVersion?.version ?? group.versions[0]?.version;
+async function discoverPolicyCrds(api: KubeApi, signal: AbortSignal): Promise<ResourceDef[]> {
+  const groups = await api.get<{ groups?: { name: string; versions?: { version: string }[]; preferredVersion?: { version: string } }[] }>('/apis', signal);
+  const group = groups.groups?.find((g) => g.name === POLICY_API_GROUP);
+  const version = group?.preferredVersion?.version ?? group?.versions?.[0]?.version;
   if (!version) return [];
-  const served = await kc.makeApiClient(k8s.CustomObjectsApi).getAPIResources({ group: POLICY_API_GROUP, version });
-  return RESOURCES.filter((d) => d.crd && served.resources.some((r) => r.name === d.resource)).map((d) => ({ ...d, version }));
+  const served = await api.get<{ resources?: { name: string }[] }>(`/apis/${POLICY_API_GROUP}/${version}`, signal);
+  return RESOURCES.filter((d) => d.crd && (served.resources ?? []).some((r) => r.name === d.resource)).map((d) => ({ ...d, version }));
 }
 
-export function createKubeInventory(opts: KubeInventoryOptions, deps: { kubeConfig?: KubeConfig; clock?: () => number } = {}): KubeInventory {
+export function createKubeInventory(opts: KubeInventoryOptions, deps: { target?: KubeTarget; clock?: () => number } = {}): KubeInventory {
   const clock = deps.clock ?? Date.now;
   const emitter = new EventEmitter();
   const watched = new Map<string, Watched>();
+  const abort = new AbortController();
   const minBackoff = opts.minBackoffMs ?? 250;
   const maxBackoff = opts.maxBackoffMs ?? 30_000;
   let started = false;
-  let k8s: K8s;
-  let server = '';
+  let api: KubeApi | undefined;
   let synced = false;
-  let stopped = false;
   let relists = 0;
   let lastError: KubeInventoryStatus['lastError'] = null;
   let resyncTimer: NodeJS.Timeout | undefined;
-  let discoveryTimer: NodeJS.Timeout | undefined;
   let discoveryFailures = 0;
   let firstSync: { resolve(s: KubeSnapshot): void; reject(e: KubeError): void; settled: boolean } | undefined;
+  const stopped = () => abort.signal.aborted;
 
   const backoff = (failures: number) => {
     const base = Math.min(maxBackoff, minBackoff * 2 ** Math.max(0, failures - 1));
     return Math.round(base * (0.8 + Math.random() * 0.4));
   };
+  const sleep = (ms: number) => new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    abort.signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+  });
+  const itemsOf = <T>(resource: string) => [...(watched.get(resource)?.items.values() ?? [])] as T[];
 
   function snapshot(): KubeSnapshot {
-    const items = (resource: string) => watched.get(resource)?.informer.list() ?? [];
-    const policies = ['networkpolicies', 'adminnetworkpolicies', 'baselineadminnetworkpolicies'].flatMap((r) => {
-      const w = watched.get(r);
-      return w ? items(r).map((o) => toRawPolicy(o, apiVersionOf(w.def), w.def.kind)) : [];
-    });
     return {
-      namespaces: items('namespaces').map(toNamespace).sort(byKey),
-      pods: items('pods').map(toPod).filter((p) => !opts.onlyLocalPods || p.node === opts.nodeName).sort(byKey),
-      policies,
+      namespaces: itemsOf<NamespaceInfo>('namespaces').sort(byKey),
+      pods: itemsOf<KubePod>('pods').filter((p) => !opts.onlyLocalPods || p.node === opts.nodeName).sort(byKey),
+      policies: ['networkpolicies', 'adminnetworkpolicies', 'baselineadminnetworkpolicies'].flatMap((r) => itemsOf<unknown>(r)),
       crds: { adminNetworkPolicies: watched.has('adminnetworkpolicies'), baselineAdminNetworkPolicies: watched.has('baselineadminnetworkpolicies') },
     };
   }
@@ -127,85 +111,99 @@ export function createKubeInventory(opts: KubeInventoryOptions, deps: { kubeConf
     emitter.emit('change', s, 'sync');
   }
 
-  function listFnFor(def: ResourceDef, k: KubeConfig): ListFn {
-    const core = k.makeApiClient(k8s.CoreV1Api);
-    const fieldSelector = opts.onlyLocalPods && opts.nodeName ? `spec.nodeName=${opts.nodeName}` : undefined;
-    const raw: Record<string, ListFn> = {
-      namespaces: () => core.listNamespace(),
-      pods: () => core.listPodForAllNamespaces({ fieldSelector }),
-      networkpolicies: () => k.makeApiClient(k8s.NetworkingV1Api).listNetworkPolicyForAllNamespaces(),
-    };
-    const fn = raw[def.resource] ?? (() => k.makeApiClient(k8s.CustomObjectsApi).listClusterCustomObject({ group: def.group, version: def.version, plural: def.resource }) as Promise<KubernetesListObject<Obj>>);
-    let calls = 0;
-    return () => {
-      if (calls++ > 0) relists += 1;
-      return fn();
-    };
+  /** Only what the snapshot reads is kept: whole pod objects would cost ~10 KB each. */
+  function slim(def: ResourceDef, o: RawObject): Item {
+    if (def.resource === 'pods') return toPod(o);
+    if (def.resource === 'namespaces') return toNamespace(o);
+    return toRawPolicy(o, apiVersionOf(def), def.kind);
   }
 
-  function watchPath(def: ResourceDef): string {
-    const q = new URLSearchParams({ allowWatchBookmarks: 'true', timeoutSeconds: String(opts.watchTimeoutS ?? 300) });
+  function path(def: ResourceDef, watchFrom?: string): string {
+    const q = new URLSearchParams();
     if (def.resource === 'pods' && opts.onlyLocalPods && opts.nodeName) q.set('fieldSelector', `spec.nodeName=${opts.nodeName}`);
-    return `${collectionPath(def)}?${q}`;
-  }
-
-  async function runInformer(w: Watched): Promise<void> {
-    if (stopped) return;
-    w.starting = true;
-    w.lastError = undefined;
-    try {
-      // Resolves once listed and the watch is connected, or after the informer reported an error and gave up.
-      await w.informer.start();
-    } finally {
-      w.starting = false;
+    if (watchFrom !== undefined) {
+      q.set('watch', 'true');
+      q.set('resourceVersion', watchFrom);
+      q.set('allowWatchBookmarks', 'true');
+      q.set('timeoutSeconds', String(opts.watchTimeoutS ?? 300));
     }
-    if (stopped) return;
-    if (w.lastError) scheduleRestart(w);
-    else {
-      w.failures = 0;
-      w.connected = true;
-      w.listed = true;
-      checkSynced();
+    const s = q.toString();
+    return `${collectionPath(def)}${s ? `?${s}` : ''}`;
+  }
+
+  async function list(w: Watched, k: KubeApi): Promise<void> {
+    const l = await k.get<{ metadata?: { resourceVersion?: string }; items?: RawObject[] }>(path(w.def), abort.signal);
+    if (w.lists++ > 0) relists += 1;
+    w.items = new Map((l.items ?? []).map((o) => [keyOf(o), slim(w.def, o)]));
+    w.rv = l.metadata?.resourceVersion ?? '';
+    const first = !w.listed;
+    w.listed = true;
+    if (first) checkSynced();
+    else changed('update');
+  }
+
+  function onEvent(w: Watched, e: WatchEvent): void {
+    const o = e.object as RawObject;
+    if (e.type === 'ERROR') {
+      if (o.code === 410) throw new Gone(o.message ?? '410 Gone');
+      throw Object.assign(new Error(`watch error: ${o.message ?? 'unknown'}`), { statusCode: o.code });
+    }
+    if (o.metadata?.resourceVersion) w.rv = o.metadata.resourceVersion;
+    if (e.type === 'BOOKMARK') return;
+    const key = keyOf(o);
+    if (e.type === 'DELETED') {
+      w.items.delete(key);
+      changed('delete');
+      return;
+    }
+    const had = w.items.has(key);
+    w.items.set(key, slim(w.def, o));
+    changed(had ? 'update' : 'add');
+  }
+
+  /** List, then watch and re-watch from the last resourceVersion, until stop(). */
+  async function reflect(w: Watched, k: KubeApi): Promise<void> {
+    while (!stopped()) {
+      try {
+        if (!w.rv) await list(w, k);
+        await k.watch(path(w.def, w.rv), (e) => onEvent(w, e), () => {
+          w.connected = true;
+          w.failures = 0;
+        }, abort.signal);
+      } catch (err) {
+        w.connected = false;
+        if (stopped()) return;
+        if (err instanceof Gone) {
+          w.rv = '';
+          continue;
+        }
+        w.failures += 1;
+        fail(toKubeError(err, `${w.def.resource} list/watch`, k.server));
+        await sleep(backoff(w.failures));
+      }
     }
   }
 
-  function scheduleRestart(w: Watched): void {
-    if (stopped || w.retry) return;
-    w.failures += 1;
-    w.retry = setTimeout(() => {
-      w.retry = undefined;
-      void runInformer(w);
-    }, backoff(w.failures));
-  }
-
-  function watch(def: ResourceDef, k: KubeConfig): void {
-    const informer = k8s.makeInformer<Obj>(k, watchPath(def), listFnFor(def, k));
-    const w: Watched = { def, informer, connected: false, listed: false, starting: false, failures: 0 };
-    informer.on('add', () => changed('add'));
-    informer.on('update', () => changed('update'));
-    informer.on('delete', () => changed('delete'));
-    informer.on('error', (err: unknown) => {
-      w.connected = false;
-      w.lastError = toKubeError(err, `${def.resource} list/watch`, server);
-      fail(w.lastError);
-      // During start() runInformer retries; afterwards (a watch that broke) the informer has stopped: restart it.
-      if (!w.starting) scheduleRestart(w);
-    });
+  function watch(def: ResourceDef, k: KubeApi): void {
+    const w: Watched = { def, items: new Map(), rv: '', connected: false, listed: false, lists: 0, failures: 0 };
     watched.set(def.resource, w);
-    void runInformer(w);
+    void reflect(w, k);
   }
 
-  async function discover(k: KubeConfig): Promise<void> {
-    if (stopped) return;
-    try {
-      const crds = await discoverPolicyCrds(k8s, k);
-      discoveryFailures = 0;
-      for (const d of crds) if (!watched.has(d.resource) && !stopped) watch(d, k);
-      if (!watched.has('namespaces')) for (const d of RESOURCES.filter((r) => !r.crd)) watch(d, k);
-    } catch (err) {
-      fail(toKubeError(err, 'API discovery', server));
-      discoveryFailures += 1;
-      if (!stopped) discoveryTimer = setTimeout(() => void discover(k), backoff(discoveryFailures));
+  async function discover(k: KubeApi): Promise<void> {
+    while (!stopped()) {
+      try {
+        const crds = await discoverPolicyCrds(k, abort.signal);
+        discoveryFailures = 0;
+        for (const d of crds) if (!watched.has(d.resource) && !stopped()) watch(d, k);
+        if (!watched.has('namespaces')) for (const d of RESOURCES.filter((r) => !r.crd)) watch(d, k);
+        return;
+      } catch (err) {
+        if (stopped()) return;
+        fail(toKubeError(err, 'API discovery', k.server));
+        discoveryFailures += 1;
+        await sleep(backoff(discoveryFailures));
+      }
     }
   }
 
@@ -213,9 +211,8 @@ export function createKubeInventory(opts: KubeInventoryOptions, deps: { kubeConf
     async start() {
       if (started) throw new KubeError('KUBE_CONFIG', 'start() was already called');
       started = true;
-      k8s = await loadClient();
-      const k = deps.kubeConfig ?? (await loadKubeConfig(opts));
-      server = k.getCurrentCluster()?.server ?? '';
+      const k = new KubeApi(deps.target ?? (await loadKubeConfig(opts)));
+      api = k;
       const done = new Promise<KubeSnapshot>((resolve, reject) => { firstSync = { resolve, reject, settled: false }; });
       void discover(k);
       const every = opts.resyncMs ?? 300_000;
@@ -243,13 +240,9 @@ export function createKubeInventory(opts: KubeInventoryOptions, deps: { kubeConf
       emitter.off(event, fn);
     },
     async stop() {
-      stopped = true;
+      abort.abort();
       clearInterval(resyncTimer);
-      clearTimeout(discoveryTimer);
-      for (const w of watched.values()) {
-        clearTimeout(w.retry);
-        await w.informer.stop();
-      }
+      api?.close();
     },
   };
 }

@@ -1,5 +1,4 @@
-// Maps what the informers hold (typed objects from a list, plain JSON from a watch: client-node keeps both
-// in one cache) to the agent's snapshot. Only fields with the same name in both forms are read.
+// Maps the API's objects (plain JSON from a list or a watch) to what the agent's snapshot keeps.
 import type { ContainerPort, NamespaceInfo, Protocol } from '../../policy/inventory.ts';
 import type { KubePod, PodPhase } from './types.ts';
 
@@ -40,9 +39,11 @@ export function toPod(o: PodLike): KubePod {
   };
 }
 
-/** A plain JSON copy with apiVersion and kind (list items lack them; typed objects carry Dates). */
-export function toRawPolicy(o: object, apiVersion: string, kind: string): unknown {
-  return { ...(JSON.parse(JSON.stringify(o)) as Record<string, unknown>), apiVersion, kind };
+/** The policy as the API sent it, with apiVersion and kind (list items lack them) and without managedFields,
+ *  which the compiler never reads and which is often larger than the spec. */
+export function toRawPolicy(o: { metadata?: object }, apiVersion: string, kind: string): unknown {
+  const { managedFields: _unused, ...metadata } = (o.metadata ?? {}) as Record<string, unknown>;
+  return { ...o, metadata, apiVersion, kind };
 }
 
 export const byKey = (a: { namespace?: string; name: string }, b: { namespace?: string; name: string }) =>
