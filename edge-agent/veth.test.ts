@@ -25,7 +25,13 @@ const canRun = process.getuid?.() === 0 ? null : 'needs root to create network n
 if (canRun) console.warn(`skipping veth tests: ${canRun}`);
 const ifindexOf = (name: string) => Number(readFileSync(`/sys/class/net/${name}/ifindex`, 'utf8').trim());
 
+// Another node's pods: its veth has, in its own namespace, the index of one of our host veths, and the
+// pods' eth0 have the same index everywhere, so only the peer namespace id tells the two apart.
+const decoy = { node: `wag-${tag}-nodeb`, own: `wag-${tag}-own`, pod: `wag-${tag}-decoy`, hostIf: `wag${tag}x`, ownIp: `${subnet}.12`, decoyIp: `${subnet}.13` };
+
 function cleanup(): void {
+  try { ip('link', 'del', decoy.hostIf); } catch { /* gone with its namespace */ }
+  for (const ns of [decoy.node, decoy.own, decoy.pod]) try { ip('netns', 'del', ns); } catch { /* never made */ }
   for (const p of pods) {
     try { ip('link', 'del', p.hostIf); } catch { /* gone with its namespace */ }
     try { ip('netns', 'del', p.netns); } catch { /* never made */ }
@@ -43,6 +49,16 @@ beforeAll(() => {
     ip('-n', p.netns, 'link', 'set', 'eth0', 'up');
     if (p.route) ip('route', 'add', `${p.ip}/32`, 'dev', p.hostIf);
   }
+  for (const ns of [decoy.node, decoy.own, decoy.pod]) ip('netns', 'add', ns);
+  let index = 30000 + (process.pid % 20000);
+  while (ip('-j', 'link', 'show').includes(`"ifindex":${index},`)) index++;
+  ip('link', 'add', decoy.hostIf, 'index', `${index}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', decoy.own);
+  ip('-n', decoy.node, 'link', 'add', 'vb', 'index', `${index}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', decoy.pod);
+  for (const [ns, addr] of [[decoy.own, decoy.ownIp], [decoy.pod, decoy.decoyIp]]) {
+    ip('-n', ns, 'addr', 'add', `${addr}/32`, 'dev', 'eth0');
+    ip('-n', ns, 'link', 'set', 'eth0', 'up');
+  }
+  ip('link', 'set', decoy.hostIf, 'up');
 });
 afterAll(cleanup);
 
@@ -66,6 +82,14 @@ describe.skipIf(canRun)('pod veth from IP or namespace', () => {
     expect(await both(routed.ip)).toEqual(want(routed));
     expect(await both(bridged.ip)).toEqual(want(bridged));
     expect(await both(`${subnet}.99`)).toBeNull();
+  });
+
+  it('never pairs a pod with our veth by index alone: another node\'s pod behind the same indexes is not ours', async () => {
+    const eth0Index = (ns: string) => Number(ip('-n', ns, 'link', 'show', 'eth0').split(':')[0]);
+    expect(eth0Index(decoy.pod)).toBe(eth0Index(decoy.own)); // the trap is set: same indexes both ways
+    const resolve = netnsVethResolver();
+    expect(await resolve(decoy.ownIp)).toEqual({ ifindex: ifindexOf(decoy.hostIf), ifname: decoy.hostIf });
+    expect(await resolve(decoy.decoyIp)).toBeNull();
   });
 
   it.skipIf(kernelSkipReason)('the enforcer attaches tc programs to both veths and detaches them when the pods go', async () => {

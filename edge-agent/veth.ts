@@ -51,15 +51,6 @@ function vethByName(ifname: string): (HostIface & { peer: number }) | null {
   }
 }
 
-function vethByIndex(ifindex: number): (HostIface & { peer: number }) | null {
-  try {
-    for (const name of readdirSync('/sys/class/net')) if (sysNet(name, 'ifindex') === ifindex) return vethByName(name);
-  } catch {
-    // No sysfs: nothing to find.
-  }
-  return null;
-}
-
 export const routeVethResolver: VethResolver = async (podIp) => {
   let out: string;
   try {
@@ -77,6 +68,37 @@ interface AddrShow {
   ifname: string;
   link_index?: number;
   addr_info?: { local?: string }[];
+}
+
+interface HostVeth {
+  ifindex: number;
+  ifname: string;
+  link_index?: number;
+  link_netnsid?: number;
+}
+
+interface NetnsEntry {
+  name: string;
+  id?: number;
+}
+
+const ipJson = async <T>(args: string[]): Promise<T[]> => JSON.parse((await run('ip', ['-j', ...args], { timeout: 5000 })).stdout || '[]') as T[];
+
+/**
+ * Pure part: pairs pod interfaces with host veths. Interface indexes are per namespace (every pod's eth0
+ * is 2), so an index match alone can pair a pod with another node's veth; the host veth's peer namespace
+ * id (`link_netnsid`) must also be the scanned namespace's id.
+ */
+export function matchPodVeths(hostVeths: HostVeth[], podLinks: { nsid: number; links: AddrShow[] }[]): Map<string, HostIface> {
+  const byIp = new Map<string, HostIface>();
+  for (const { nsid, links } of podLinks) {
+    for (const link of links) {
+      const host = hostVeths.find((h) => h.link_netnsid === nsid && h.link_index === link.ifindex && link.link_index === h.ifindex);
+      if (!host) continue;
+      for (const a of link.addr_info ?? []) if (a.local) byIp.set(a.local, { ifindex: host.ifindex, ifname: host.ifname });
+    }
+  }
+  return byIp;
 }
 
 /**
@@ -98,23 +120,26 @@ export function netnsVethResolver(opts: { dirs?: string[]; rescanMs?: number; cl
         // Directory absent: no named namespaces there.
       }
     }
-    const next = new Map<string, HostIface>();
-    await Promise.all([...names].map(async (ns) => {
-      let out: string;
+    let hostVeths: HostVeth[];
+    let ids: NetnsEntry[];
+    try {
+      // The link dump first: it makes the kernel assign ids to the peers' namespaces that netns list shows.
+      hostVeths = await ipJson<HostVeth>(['link', 'show', 'type', 'veth']);
+      ids = await ipJson<NetnsEntry>(['netns', 'list']);
+    } catch {
+      return; // no iproute2 or no netns support: nothing to find
+    }
+    const idOf = new Map(ids.filter((e) => e.id !== undefined).map((e) => [e.name, e.id as number]));
+    const podLinks = await Promise.all([...names].map(async (ns) => {
+      const nsid = idOf.get(ns);
+      if (nsid === undefined) return null; // no veth of ours leads there
       try {
-        out = (await run('ip', ['-n', ns, '-j', 'addr', 'show'], { timeout: 5000 })).stdout;
+        return { nsid, links: await ipJson<AddrShow>(['-n', ns, 'addr', 'show']) };
       } catch {
-        return; // namespace gone meanwhile, or not ours to read
-      }
-      for (const link of JSON.parse(out) as AddrShow[]) {
-        if (link.link_index === undefined) continue;
-        const host = vethByIndex(link.link_index);
-        // Trust it only both ways: the host veth's peer is this very pod interface.
-        if (!host || host.peer !== link.ifindex) continue;
-        for (const a of link.addr_info ?? []) if (a.local) next.set(a.local, { ifindex: host.ifindex, ifname: host.ifname });
+        return null; // namespace gone meanwhile, or not ours to read
       }
     }));
-    byIp = next;
+    byIp = matchPodVeths(hostVeths, podLinks.filter((p) => p !== null));
   };
   return async (podIp) => {
     const hit = byIp.get(podIp);
