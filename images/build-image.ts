@@ -36,6 +36,8 @@ export interface BuildOptions {
 export interface BuiltImage {
   raw: string;
   qcow2: string;
+  /** SHA256SUMS beside them, for `sha256sum -c` after a download (before provisioning changes the raw image). */
+  sums: string;
   bytes: { raw: number; root: number };
 }
 
@@ -156,7 +158,9 @@ export function buildImage(o: BuildOptions): BuiltImage {
       { name: 'weft-data', uuid: PART_UUID.data, type: 'linux', file: join(work, 'data.img') },
     ]);
     sh('qemu-img', ['convert', '-q', '-O', 'qcow2', raw, qcow2]);
-    return { raw, qcow2, bytes: { raw: statSync(raw).size, root: rootBytes } };
+    const sums = join(o.out, 'SHA256SUMS');
+    writeFileSync(sums, sh('sha256sum', ['appliance.img', 'appliance.qcow2'], { cwd: o.out }));
+    return { raw, qcow2, sums, bytes: { raw: statSync(raw).size, root: rootBytes } };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -191,7 +195,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       agentSettings: settings(argv),
       rootPasswordHash: arg(argv, 'root-password-hash'),
     });
-    process.stdout.write(`${img.raw}\n${img.qcow2}\n`);
+    process.stdout.write(`${img.raw}\n${img.qcow2}\n${img.sums}\n`);
   } catch (e) {
     if (e instanceof ImageError) {
       process.stderr.write(`build-image: ${formatImageError(e)}\n`);

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
 import { writeReport } from '../bench/lib/report.ts';
 import { dbFromWeb } from '../edge-agent/testing/fixtures.ts';
@@ -77,6 +77,8 @@ beforeAll(async () => {
     kernelArgs: ['systemd.journald.forward_to_console=1'],
     log: () => undefined,
   });
+  // What a technician checks after downloading the image.
+  expect(sh('sha256sum', ['-c', 'SHA256SUMS'], { cwd: dirname(img.raw) })).toBe('appliance.img: OK\nappliance.qcow2: OK\n');
   hub = await startGuestHub();
   diskA = join(dir, 'a.img');
   diskB = join(dir, 'b.img');

@@ -59,8 +59,8 @@ async function cmdRun(cfg: AgentConfig): Promise<number> {
   // An agent idles between rare recompiles (docs/agent.md, "Memory"): no TurboFan (its code and the binary
   // text it touches cost 4-10 MB; a 1000-pod compile is no faster with it), and a 1 MB young generation
   // instead of up to 2 x 16 MB that a k3s list burst fills and V8 then keeps. Set before anything gets hot.
-  //O
-  //S
+  setFlagsFromString('--no-opt');
+  setFlagsFromString('--max-semi-space-size=1');
   const log = createLogger({ level: cfg.logLevel });
   const kube = kubeSource(cfg);
   if (!kube) log.info('no k3s API found: running as a host service without a k3s inventory');
