@@ -4,7 +4,7 @@
 // compiled tables of the generation the switch names (never a mix), and the next start must resume the
 // last-known-good: adopt it when the kernel already holds it, else apply it.
 import { execFileSync, spawn, type ChildProcessByStdio } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
@@ -34,8 +34,15 @@ afterAll(() => {
 });
 
 
+/** The datapath pins its maps under <pinRoot>/layout-<fingerprint> (bpf/pin-layout.ts): one build, one dir. */
+function mapsDir(): string {
+  const dirs = readdirSync(pinRoot).filter((d) => d.startsWith('layout-'));
+  if (dirs.length !== 1) throw new Error(`expected one layout-* dir under ${pinRoot}, found: ${dirs.join(', ') || 'none'}`);
+  return join(pinRoot, dirs[0]);
+}
+
 function dump(map: string): { key: Buffer; value: Buffer }[] {
-  const out = execFileSync('bpftool', ['-j', 'map', 'dump', 'pinned', join(pinRoot, map)], { encoding: 'utf8', maxBuffer: 256 << 20 });
+  const out = execFileSync('bpftool', ['-j', 'map', 'dump', 'pinned', join(mapsDir(), map)], { encoding: 'utf8', maxBuffer: 256 << 20 });
   const hex = (a: string[]) => Buffer.from(a.map((b) => parseInt(b, 16)));
   return (JSON.parse(out) as { key: string[]; value: string[] }[]).map((e) => ({ key: hex(e.key), value: hex(e.value) }));
 }
@@ -74,7 +81,13 @@ function round(dataDir: string, onLine: (line: string, c: Child) => void): Promi
     let err = '';
     createInterface({ input: c.stdout }).on('line', (l) => {
       lines.push(l);
-      onLine(l, c);
+      try {
+        onLine(l, c);
+      } catch (e) {
+        // A failing check must fail the test, not leave the child waiting for "go" forever.
+        c.kill('SIGKILL');
+        reject(e as Error);
+      }
     });
     c.stderr.on('data', (d: Buffer) => (err += d.toString()));
     // 'close', not 'exit': every line printed before the kill has been read by then.
