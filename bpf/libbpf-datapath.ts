@@ -98,7 +98,7 @@ export class LibbpfDatapath implements Datapath {
     this.ring.unref();
   }
 
-  /** Loads the programs, creating or adopting (after a restart) the maps pinned under pinRoot. */
+  /** Loads the programs, creating or adopting (after a restart) the maps pinned in this build's layout directory of pinRoot. */
   static async open(opts: LibbpfDatapathOptions = {}): Promise<LibbpfDatapath> {
     const pinRoot = opts.pinRoot ?? DEFAULT_PIN_ROOT;
     const limits = opts.limits ?? DEFAULT_LIMITS;
@@ -106,7 +106,12 @@ export class LibbpfDatapath implements Datapath {
     ensureBpffs(pinRoot);
     const bpf = native();
     const paths = opts.artifacts ?? artifactPaths();
-    const layoutRoot = layoutDir(pinRoot, layoutFingerprint(bpf, paths));
+    let layoutRoot: string;
+    try {
+      layoutRoot = layoutDir(pinRoot, layoutFingerprint(bpf, paths));
+    } catch (e) {
+      throw explainNativeError('reading the map layout of the BPF objects', e as NativeError, pinRoot);
+    }
     mkdirSync(layoutRoot, { recursive: true, mode: 0o700 });
     // Both halves of each table live in one map: twice the configured capacity.
     const sizes: Record<string, number> = {

@@ -1,9 +1,9 @@
 // Enforcement outlives the agent: a child process applies and attaches, is killed with SIGKILL,
 // the programs keep judging from the pinned maps, and a new process adopts them.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
 import type { VerdictEvent } from './datapath.ts';
@@ -54,6 +54,9 @@ it.skipIf(kernelSkipReason)('keeps enforcing across kill -9 and is adopted by th
   // A new process adopts the pinned state: same generation, and its applies reach the running programs.
   adopted = await LibbpfDatapath.open({ pinRoot, netns: topo.nodeNetnsPath });
   expect(await adopted.appliedGeneration()).toBe(5);
+  // Same build, same layout fingerprint: one directory, adopted rather than replaced.
+  expect(readdirSync(pinRoot)).toEqual([basename(adopted.layoutRoot)]);
+  expect(adopted.pendingPredecessors).toEqual([]);
   await adopted.apply(fixtureTables(addrs, 'allow'), 6);
   expect((await denied()).ok).toBe(true);
   // Re-attaching replaces the dead process's programs in place; events now come to us.

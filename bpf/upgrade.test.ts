@@ -151,6 +151,13 @@ it.skipIf(kernelSkipReason)('retires maps pinned directly in the pin root by bui
     expect(dp.pendingPredecessors).toEqual([]);
     // Only our maps went: another directory under the pin root is not ours to remove.
     expect(readdirSync(root).sort()).toEqual([basename(dp.layoutRoot), 'unrelated'].sort());
+    // An upgrade killed between its first apply and the retirement: the next open finishes it,
+    // since the new layout already holds a whole generation.
+    new bpf.BpfObject(paths.objects.podEgress, root, {}).close();
+    const resumed = await LibbpfDatapath.open({ pinRoot: root });
+    await resumed.close();
+    expect(resumed.pendingPredecessors).toEqual([]);
+    expect(readdirSync(root).sort()).toEqual([basename(dp.layoutRoot), 'unrelated'].sort());
   } finally {
     await dp.close();
     LibbpfDatapath.unpin(root);

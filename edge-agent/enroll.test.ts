@@ -115,6 +115,31 @@ describe('enroll', () => {
     }
   });
 
+  it('with no route to the hub (ENETUNREACH) says `waiting for network`, never an enrollment attempt', async () => {
+    // A TCP connect to a multicast address fails with a real ENETUNREACH from the kernel.
+    const f = fixture('nonet', { hubUrl: 'https://224.0.0.1:443' });
+    try {
+      const err = (await enroll({ store: f.store, provisionFile: f.file, log, state: f.state, attempts: 3, backoff: fast, networkUp: () => true }).catch((e: unknown) => e)) as AgentError;
+      expect(err.code).toBe('ENROLL_HUB_UNREACHABLE');
+      expect(f.lines).toEqual(['enrolling (attempt 1)', 'waiting for network', 'enrollment failed: hub unreachable: ENETUNREACH (ENROLL_HUB_UNREACHABLE) (fix: check the uplink, DNS and the hub URL; `weft-agent doctor` tests the route)']);
+    } finally {
+      f.store.close();
+    }
+  });
+
+  it('before the uplink is up (no default route) shows `waiting for network`, then enrolls as soon as the hub answers', async () => {
+    const f = fixture('dhcp');
+    let polls = 0;
+    try {
+      const e = await enroll({ store: f.store, provisionFile: f.file, log, state: f.state, backoff: fast, networkUp: () => polls++ > 0 });
+      expect(e.siteId).toBe('store-042');
+      // The hub here is on loopback, reachable without an uplink: the first try already succeeds.
+      expect(f.lines).toEqual(['waiting for network', 'enrolled as site store-042']);
+    } finally {
+      f.store.close();
+    }
+  });
+
   it('names the file and field of a bad provisioning file', async () => {
     const f = fixture('bad', { caFingerprint: 'nope' });
     try {

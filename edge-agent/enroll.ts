@@ -8,6 +8,7 @@ import { enrollProofMessage, type EnrollRequest, type EnrollResponse } from '../
 import { backoffDelay, sleep, type BackoffOptions } from './backoff.ts';
 import { AgentError } from './errors.ts';
 import type { Logger } from './logger.ts';
+import { hasDefaultRoute, isNoRouteError } from './net-ready.ts';
 import { pinnedRequest } from './pinned-https.ts';
 import { readProvisionFile, removeToken, type ProvisionFile } from './provision-file.ts';
 import type { StateLine } from './state-line.ts';
@@ -94,6 +95,8 @@ export interface EnrollOptions {
   retryPermanent?: boolean;
   backoff?: BackoffOptions;
   signal?: AbortSignal;
+  /** Is there an uplink yet (default: a default route exists)? Tests inject it. */
+  networkUp?: () => boolean;
 }
 
 /** Enrolls unless already enrolled; returns the stored enrollment. Throws the last AgentError. */
@@ -108,9 +111,15 @@ export async function enroll(o: EnrollOptions): Promise<Enrollment> {
   const id = o.store.identity.getOrCreate();
   const attempts = o.attempts ?? 5;
   const backoff = o.backoff ?? { minMs: 1000, maxMs: 60_000 };
+  const networkUp = o.networkUp ?? (() => hasDefaultRoute());
   let lastError: string | undefined;
-  for (let attempt = 1; ; attempt++) {
-    o.state?.set({ kind: 'enrolling', attempt, lastError });
+  let noRoute = false; // the last try found no route: keep saying so rather than flicker
+  // `attempt` counts tries that had a network (what the technician sees); `tries` all, for the limit.
+  for (let attempt = 1, tries = 1; ; tries++) {
+    // Without an uplink the request is still tried (the hub may be on the local link), but the
+    // console says why it cannot work yet rather than showing an enrollment error.
+    const offline = !networkUp();
+    o.state?.set(offline || noRoute ? { kind: 'waiting-network' } : { kind: 'enrolling', attempt, lastError });
     try {
       const { response, hubDate } = await enrollOnce(p, id);
       const saved = o.store.identity.saveEnrollment({ ...response, hubCaFingerprint: p.caFingerprint });
@@ -126,14 +135,23 @@ export async function enroll(o: EnrollOptions): Promise<Enrollment> {
       return saved;
     } catch (e) {
       const err = e instanceof AgentError ? e : new AgentError('ENROLL_FAILED', (e as Error).message);
+      noRoute = isNoRouteError(err);
+      const noNetwork = noRoute || (offline && err.code === 'ENROLL_HUB_UNREACHABLE');
       const permanent = isPermanent(err.code);
-      o.log.warn({ attempt, code: err.code, err: err.message }, 'enrollment attempt failed');
-      if ((permanent && !o.retryPermanent) || attempt >= attempts || o.signal?.aborted) {
+      o.log.warn({ attempt, code: err.code, err: err.message, noNetwork }, 'enrollment attempt failed');
+      if ((permanent && !o.retryPermanent) || tries >= attempts || o.signal?.aborted) {
         o.state?.set({ kind: 'enroll-failed', error: `${err.message} (${err.code})`, fix: err.hint });
         throw err;
       }
+      if (noNetwork) {
+        // DHCP usually completes within seconds: poll at the shortest backoff, count no attempt.
+        o.state?.set({ kind: 'waiting-network' });
+        if (!(await sleep(backoffDelay(1, backoff), o.signal))) throw err;
+        continue;
+      }
+      attempt++;
       lastError = `${err.message}${permanent && err.hint ? `; fix: ${err.hint}` : ''}`;
-      const delay = backoffDelay(permanent ? attempt + 4 : attempt, backoff);
+      const delay = backoffDelay(permanent ? attempt + 3 : attempt - 1, backoff);
       if (!(await sleep(delay, o.signal))) throw err;
     }
   }

@@ -3,8 +3,8 @@
 
 export class AgentError extends Error {
   override readonly name = 'AgentError';
-  constructor(readonly code: string, message: string, readonly hint?: string) {
-    super(message);
+  constructor(readonly code: string, message: string, readonly hint?: string, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
   }
 }
 

@@ -120,7 +120,7 @@ export function pinnedRequest(url: URL, fingerprint: string, opts: { method: str
     req.on('error', (e) => {
       if (e instanceof AgentError) return reject(e);
       const code = (e as NodeJS.ErrnoException).code;
-      reject(new AgentError('ENROLL_HUB_UNREACHABLE', `hub unreachable: ${code ?? e.message}`, 'check the uplink, DNS and the hub URL; `weft-agent doctor` tests the route'));
+      reject(new AgentError('ENROLL_HUB_UNREACHABLE', `hub unreachable: ${code ?? e.message}`, 'check the uplink, DNS and the hub URL; `weft-agent doctor` tests the route', e));
     });
     if (opts.body) req.write(opts.body);
     req.end();

@@ -56,6 +56,8 @@ export class Agent {
   readonly state: StateLine;
   store: AgentStore | null = null;
   storeError: string | null = null;
+  /** Why the store could not be opened at all, even read-only (null: it is open). */
+  storeUnavailable: string | null = null;
   enforcer!: Enforcer;
   selected!: SelectedDatapath;
   link: Link | null = null;
@@ -103,7 +105,8 @@ export class Agent {
     const kernelGeneration = await this.selected.datapath.appliedGeneration();
     this.restored = await restoreLastKnownGood(this.store, this.enforcer, kernelGeneration, this.log);
     if (this.restored.kind !== 'none') this.markEnforcing();
-    else this.log.info('no policy bundle yet: the datapath allows all until the first bundle arrives');
+    else if (this.store) this.log.info('no policy bundle yet: the datapath allows all until the first bundle arrives');
+    if (!this.store) this.showStoreUnavailable();
 
     this.statusPort = await this.startStatusApi();
     this.pump = new VerdictPump({
@@ -133,6 +136,7 @@ export class Agent {
         this.store = openStore(c.storePath, { readonly: true, onEvent });
       } catch (e2) {
         this.log.error({ err: formatAgentError(e2) }, 'store unavailable; enforcing from the pinned kernel state only');
+        this.storeUnavailable = oneLine(e);
       }
     }
   }
@@ -148,8 +152,15 @@ export class Agent {
   }
 
   private showEnforcing(): void {
+    if (!this.store) return this.showStoreUnavailable();
     const siteId = this.store?.identity.enrollment()?.siteId;
     this.state.set({ kind: 'enforcing', generation: this.enforcer.appliedGeneration, siteId, offline: this.link !== null && this.link.state.state !== 'connected' });
+  }
+
+  /** Says plainly that nothing comes from the store (and why), instead of staying at `starting`. */
+  private showStoreUnavailable(): void {
+    const pinned = this.restored?.kind === 'pinned-only' ? this.restored.generation : undefined;
+    this.state.set({ kind: 'store-unavailable', path: this.config.storePath, error: this.storeUnavailable ?? 'unknown error', pinnedGeneration: pinned });
   }
 
   private async startStatusApi(): Promise<number> {
@@ -336,6 +347,12 @@ export class Agent {
     await this.selected?.datapath.close();
     this.store?.close();
   }
+}
+
+/** An error as one console line: `message (CODE); fix: hint`. */
+function oneLine(e: unknown): string {
+  const x = e as { message?: string; code?: string; hint?: string };
+  return `${x.message ?? String(e)}${x.code ? ` (${x.code})` : ''}${x.hint ? `; fix: ${x.hint}` : ''}`;
 }
 
 function lastRejectionFromStore(store: AgentStore): { generation: number; code: string; reason: string; at: number } | null {

@@ -16,6 +16,8 @@ describe('state line', () => {
     [{ kind: 'enrolled', siteId: 'store-042' }, 'enrolled as site store-042'],
     [{ kind: 'enforcing', generation: 7 }, 'enforcing generation 7'],
     [{ kind: 'enforcing', generation: 7, offline: true }, 'enforcing generation 7 (hub unreachable)'],
+    [{ kind: 'store-unavailable', path: '/data/agent.db', error: 'disk I/O error (STORE_IO); fix: check the disk' }, 'not enforcing: cannot open the store /data/agent.db: disk I/O error (STORE_IO); fix: check the disk'],
+    [{ kind: 'store-unavailable', path: '/data/agent.db', error: 'disk I/O error (STORE_IO)', pinnedGeneration: 6 }, 'enforcing generation 6 from the pinned kernel state only, not from the store: cannot open /data/agent.db: disk I/O error (STORE_IO)'],
   ])('%j -> %s', (s, want) => expect(formatState(s)).toBe(want));
 
   it('writes the line to its file and reads it back', () => {
@@ -35,12 +37,15 @@ describe('state line', () => {
     const dir = mkdtempSync(join(tmpdir(), 'weft-wag-console-'));
     try {
       const dev = join(dir, 'ttyS0');
-      writeFileSync(dev, '');
+      writeFileSync(dev, 'store-042 login: '); // agetty's prompt, left without a newline
       const s = new StateLine(join(dir, 'state'), undefined, dev);
       s.set({ kind: 'waiting-network' });
       s.set({ kind: 'enforcing', generation: 3 });
       s.set({ kind: 'enforcing', generation: 3 });
-      expect(readFileSync(dev, 'utf8')).toBe('weft: waiting for network\r\nweft: enforcing generation 3\r\n');
+      const out = readFileSync(dev, 'utf8');
+      expect(out).toBe('store-042 login: \r\nweft: waiting for network\r\n\r\nweft: enforcing generation 3\r\n');
+      // Each state is a row of its own: never `login: weft: ...`.
+      expect(out.split('\r\n')).toEqual(['store-042 login: ', 'weft: waiting for network', '', 'weft: enforcing generation 3', '']);
       const gone = new StateLine(join(dir, 'state2'), undefined, join(dir, 'no-such-tty'));
       gone.set({ kind: 'enforcing', generation: 4 });
       expect(readStateLine(join(dir, 'state2'))).toBe('enforcing generation 4');
@@ -61,8 +66,9 @@ describe('state line', () => {
       reader.on('error', () => undefined); // EIO once socat closes the pty under a pending read
       await new Promise((r) => reader.once('open', r));
       new StateLine(join(dir, 'state'), undefined, join(dir, 'agent-side')).set({ kind: 'enrolled', siteId: 'store-042' });
-      await waitFor(() => seen.includes('\n'), 10_000, 'line on the terminal');
-      expect(seen).toBe('weft: enrolled as site store-042\r\n');
+      await waitFor(() => seen.endsWith('store-042\r\n'), 10_000, 'line on the terminal');
+      // The leading CR LF puts the line on a row of its own, even right after a `login: ` prompt.
+      expect(seen).toBe('\r\nweft: enrolled as site store-042\r\n');
       reader.destroy();
     } finally {
       socat.kill();

@@ -12,7 +12,9 @@ export type AgentState =
   | { kind: 'enroll-failed'; error: string; fix?: string }
   | { kind: 'enrolled'; siteId: string }
   | { kind: 'enforcing'; generation: number; siteId?: string; offline?: boolean }
-  | { kind: 'enforce-failed'; error: string };
+  | { kind: 'enforce-failed'; error: string }
+  /** The store cannot be opened at all: nothing from it is enforced, nothing is reported. */
+  | { kind: 'store-unavailable'; path: string; error: string; pinnedGeneration?: number };
 
 export function formatState(s: AgentState): string {
   switch (s.kind) {
@@ -24,6 +26,9 @@ export function formatState(s: AgentState): string {
     case 'enrolled': return `enrolled as site ${s.siteId}`;
     case 'enforcing': return `enforcing generation ${s.generation}${s.generation === 0 ? ' (no policy yet: allow all)' : ''}${s.offline ? ' (hub unreachable)' : ''}`;
     case 'enforce-failed': return `not enforcing: ${s.error}`;
+    case 'store-unavailable': return s.pinnedGeneration
+      ? `enforcing generation ${s.pinnedGeneration} from the pinned kernel state only, not from the store: cannot open ${s.path}: ${s.error}`
+      : `not enforcing: cannot open the store ${s.path}: ${s.error}`;
   }
 }
 
@@ -35,8 +40,9 @@ function writeConsole(device: string, line: string): void {
   let fd: number | undefined;
   try {
     fd = openSync(device, constants.O_WRONLY | constants.O_APPEND | constants.O_NOCTTY | constants.O_NONBLOCK);
-    // CR LF: a serial line in raw mode does not add the carriage return itself.
-    writeSync(fd, `weft: ${line}\r\n`);
+    // CR LF: a serial line in raw mode does not add the carriage return itself. The leading CR LF
+    // starts a fresh row, so the line never lands after agetty's `login: ` prompt.
+    writeSync(fd, `\r\nweft: ${line}\r\n`);
   } catch {
     // The status page and the state file still carry the line.
   } finally {

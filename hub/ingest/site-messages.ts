@@ -35,6 +35,7 @@ export async function startIngest(o: IngestOptions): Promise<Ingest> {
   const malformed = new Counter({ name: 'weft_hub_site_messages_malformed_total', help: 'Site messages dropped as malformed', labelNames: ['kind', 'code'], registers: [o.registry] });
   const received = new Counter({ name: 'weft_hub_site_messages_total', help: 'Site messages received', labelNames: ['kind'], registers: [o.registry] });
   const duplicates = new Counter({ name: 'weft_hub_telemetry_duplicates_total', help: 'Telemetry batches dropped as already seen (site, seq)', registers: [o.registry] });
+  const ackDuplicates = new Counter({ name: 'weft_hub_ack_duplicates_total', help: 'Acks dropped as already seen (site, seq)', registers: [o.registry] });
   const pruneEvery = o.pruneEvery ?? 1000;
   let stored = 0;
   let chain: Promise<void> = Promise.resolve();
@@ -46,7 +47,14 @@ export async function startIngest(o: IngestOptions): Promise<Ingest> {
     if (o.store.sites.state(t.siteId) !== 'enrolled') return;
     try {
       if (t.kind === 'ack') {
-        await o.handlers.onAck(t.siteId, decode('ack', payload));
+        const ack = decode('ack', payload);
+        // Acks and events share the agent's outbox sequence, so the same (site, seq) keys dedupe both; an ack
+        // without seq (an older agent) cannot be told from a redelivery and passes, as before.
+        if (ack.seq !== undefined && !o.store.telemetry.ingest({ siteId: t.siteId, seq: ack.seq, type: 'ack', at: ack.at, verdicts: [], counters: [] }, o.now())) {
+          ackDuplicates.inc();
+          return;
+        }
+        await o.handlers.onAck(t.siteId, ack);
       } else if (t.kind === 'heartbeat') {
         await o.handlers.onAppliedGeneration(t.siteId, decode('heartbeat', payload).appliedGeneration);
       } else if (t.kind === 'events') {
