@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -278,6 +278,29 @@ describe('agent start order', () => {
     const s = await b.status();
     expect(s).toMatchObject({ enforcing: true, enrolled: false, datapath: { appliedGeneration: 6 }, store: { opened: 'recovered', writable: true } });
     expect(await pinned.appliedGeneration()).toBe(6);
+  });
+
+  it('a store that cannot be opened at all says so on the state line: not enforcing, or the pinned generation only', async () => {
+    enroll();
+    const pinned = pinnedMemory();
+    await start({ datapath: { kind: 'memory', datapath: pinned } });
+    await publishBundle(bundle(key, 6));
+    await waitFor(() => acks().length === 1, 10_000, 'ack');
+    await agents.pop()!.stop();
+    // A directory where the database should be: neither read-write nor read-only open can work.
+    for (const f of ['agent.db', 'agent.db-wal', 'agent.db-shm']) rmSync(join(dir, f), { force: true });
+    mkdirSync(join(dir, 'agent.db'));
+    const b = await start({ datapath: { kind: 'memory', datapath: pinned } });
+    expect(b.store).toBeNull();
+    expect(b.state.line).toMatch(new RegExp(`^enforcing generation 6 from the pinned kernel state only, not from the store: cannot open ${join(dir, 'agent.db')}: .*\\(STORE_IO\\); fix: `));
+    expect(readFileSync(b.config.stateFile, 'utf8')).toBe(`${b.state.line}\n`);
+    expect(await b.status()).toMatchObject({ state: b.state.line, enforcing: true, datapath: { appliedGeneration: 6 }, store: null });
+    await agents.pop()!.stop();
+
+    // Nothing pinned either (first boot on a broken disk): plainly not enforcing, never a silent `starting`.
+    const c = await start();
+    expect(c.state.line).toMatch(new RegExp(`^not enforcing: cannot open the store ${join(dir, 'agent.db')}: .*\\(STORE_IO\\)`));
+    expect(await c.status()).toMatchObject({ state: c.state.line, enforcing: false });
   });
 });
 

@@ -1,11 +1,13 @@
 // What the image adds to Debian, checked without building: the agent accepts the settings file the
 // image writes (an unknown key would stop it at every boot), and the k3s mode wires k3s to the agent.
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../edge-agent/config.ts';
-import { applianceFiles, enabledUnits, K3S_KUBECONFIG, symlinks } from './appliance-files.ts';
+import { AGENT_NODE_OPTIONS, applianceFiles, enabledUnits, K3S_KUBECONFIG, symlinks } from './appliance-files.ts';
 
 function agentConfigOf(opts: Parameters<typeof applianceFiles>[0]) {
   const file = applianceFiles(opts).find((f) => f.path === '/etc/weft/agent.yaml')!;
@@ -38,6 +40,18 @@ describe('appliance files', () => {
     expect(unit).toMatch(/^Restart=always$/m);
     expect(unit).toMatch(/^DefaultDependencies=no$/m);
     expect(enabledUnits({ withK3s: false }).map((u) => u.unit)).toEqual(['weft-agent.service', 'weft-network.service', 'systemd-networkd.service']);
+  });
+
+  it('runs the agent with the same memory flags as the k3s DaemonSet, which Node accepts from NODE_OPTIONS', () => {
+    const unit = applianceFiles({ hostname: 'a', withK3s: false }).find((f) => f.path === '/etc/systemd/system/weft-agent.service')!.content;
+    const env = unit.split('\n').filter((l) => l.startsWith('Environment='));
+    // One quoted assignment: unquoted, systemd would set NODE_OPTIONS=--max-semi-space-size=1 and drop `--jitless`.
+    expect(env).toEqual(['Environment="NODE_OPTIONS=--max-semi-space-size=1 --jitless"']);
+    const daemonset = readFileSync(fileURLToPath(new URL('../edge-agent/deploy/k3s/daemonset.yaml', import.meta.url)), 'utf8');
+    expect(/- name: NODE_OPTIONS\n\s+value: (.*)\n/.exec(daemonset)?.[1]).toBe(AGENT_NODE_OPTIONS);
+    const node = spawnSync(process.execPath, ['-e', '0'], { env: { ...process.env, NODE_OPTIONS: AGENT_NODE_OPTIONS }, encoding: 'utf8' });
+    expect(node.stderr).not.toMatch(/is not allowed in NODE_OPTIONS|bad option/);
+    expect(node.status).toBe(0);
   });
 
   it('puts a static network from the boot partition in place before networkd starts', () => {

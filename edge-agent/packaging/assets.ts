@@ -17,7 +17,21 @@ export const ASSETS = {
   'better_sqlite3.node': 'better_sqlite3.node',
 } as const;
 
-interface SeaApi {
+/**
+ * A small asset holding assetsHash() of the others, computed by build-sea.ts: a start whose assets
+ * are already extracted then reads only these 64 bytes, not ~4 MB of the binary (pages that would
+ * stay resident for the agent's whole life).
+ */
+export const ASSETS_HASH_KEY = 'assets.sha256';
+
+/** sha256 over each asset's key and bytes, in ASSETS order: names the extraction directory. */
+export function assetsHash(bytesOf: (key: keyof typeof ASSETS) => Uint8Array): string {
+  const hash = createHash('sha256');
+  for (const k of Object.keys(ASSETS) as (keyof typeof ASSETS)[]) hash.update(k).update(bytesOf(k));
+  return hash.digest('hex');
+}
+
+export interface SeaApi {
   isSea(): boolean;
   getAsset(key: string): ArrayBuffer;
 }
@@ -56,14 +70,21 @@ export function mountOptionsOf(dir: string, mountinfo = '/proc/self/mountinfo'):
   return best?.opts ?? null;
 }
 
+/** The hash build-sea.ts embedded; a binary built without it pays for hashing the assets at start. */
+function embeddedHash(api: SeaApi): string | null {
+  try {
+    const h = Buffer.from(api.getAsset(ASSETS_HASH_KEY)).toString('utf8').trim();
+    return /^[0-9a-f]{64}$/.test(h) ? h : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Writes the SEA's assets into `<dir>/<sha256-prefix>/` (0700, owned by us) and points the loaders at them. */
-export function prepareAssets(dir: string, log: Logger): string | null {
-  const api = sea();
+export function prepareAssets(dir: string, log: Logger, api: SeaApi | null = sea()): string | null {
   if (!api) return null;
-  const blobs = Object.keys(ASSETS).map((k) => [k, Buffer.from(api.getAsset(k))] as const);
-  const hash = createHash('sha256');
-  for (const [k, b] of blobs) hash.update(k).update(b);
-  const target = join(dir, hash.digest('hex').slice(0, 16));
+  const bytesOf = (k: keyof typeof ASSETS) => Buffer.from(api.getAsset(k));
+  const target = join(dir, (embeddedHash(api) ?? assetsHash(bytesOf)).slice(0, 16));
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   chmodSync(dir, 0o700);
   const st = statSync(dir);
@@ -73,7 +94,7 @@ export function prepareAssets(dir: string, log: Logger): string | null {
   if (!existsSync(target)) {
     const tmp = `${target}.${process.pid}.tmp`;
     mkdirSync(tmp, { recursive: true, mode: 0o700 });
-    for (const [k, b] of blobs) writeFileSync(join(tmp, ASSETS[k as keyof typeof ASSETS]), b, { mode: 0o500 });
+    for (const [k, name] of Object.entries(ASSETS)) writeFileSync(join(tmp, name), bytesOf(k as keyof typeof ASSETS), { mode: 0o500 });
     renameSync(tmp, target);
     log.info({ dir: target }, 'extracted native addons and BPF objects');
   }

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
 import { SOURCE_ARTIFACTS } from '../../bpf/artifacts.ts';
 import { AgentError, formatAgentError } from '../errors.ts';
-import { ASSETS } from './assets.ts';
+import { ASSETS, ASSETS_HASH_KEY, assetsHash } from './assets.ts';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const require = createRequire(import.meta.url);
@@ -137,7 +137,10 @@ export async function buildSea(o: BuildSeaOptions = {}): Promise<BuiltSea> {
       return { binary: out, bytes: statSync(out).size, inputsKey: key, built: false };
     }
     const blob = join(work, 'sea.blob');
-    const config = { main: script, output: blob, ...SEA_OPTIONS, assets };
+    // The content hash, made here once, so the binary need not read its assets to know it (assets.ts).
+    const hashFile = join(work, ASSETS_HASH_KEY);
+    writeFileSync(hashFile, `${assetsHash((k) => readFileSync(assets[k]))}\n`);
+    const config = { main: script, output: blob, ...SEA_OPTIONS, assets: { ...assets, [ASSETS_HASH_KEY]: hashFile } };
     writeFileSync(join(work, 'sea-config.json'), JSON.stringify(config, null, 2));
     log('making the SEA blob');
     run(process.execPath, ['--experimental-sea-config', join(work, 'sea-config.json')]);
