@@ -140,6 +140,18 @@ describe('enroll', () => {
     }
   });
 
+  it('without a default route but with the hub on the local link, shows the hub\'s answer, not `waiting for network`', async () => {
+    const f = fixture('lan');
+    hub.answers.push({ status: 503, body: { code: 'HUB_BUSY', message: 'try later' } });
+    try {
+      const e = await enroll({ store: f.store, provisionFile: f.file, log, state: f.state, backoff: fast, networkUp: () => false });
+      expect(e.siteId).toBe('store-042');
+      expect(f.lines).toEqual(['waiting for network', 'enrolling (attempt 2, hub answered HTTP 503: try later)', 'enrolled as site store-042']);
+    } finally {
+      f.store.close();
+    }
+  });
+
   it('names the file and field of a bad provisioning file', async () => {
     const f = fixture('bad', { caFingerprint: 'nope' });
     try {

@@ -114,11 +114,12 @@ export async function enroll(o: EnrollOptions): Promise<Enrollment> {
   const networkUp = o.networkUp ?? (() => hasDefaultRoute());
   let lastError: string | undefined;
   let noRoute = false; // the last try found no route: keep saying so rather than flicker
+  let reached = false; // the hub answered once: the network works, default route or not (hub on the LAN)
   // `attempt` counts tries that had a network (what the technician sees); `tries` all, for the limit.
   for (let attempt = 1, tries = 1; ; tries++) {
     // Without an uplink the request is still tried (the hub may be on the local link), but the
     // console says why it cannot work yet rather than showing an enrollment error.
-    const offline = !networkUp();
+    const offline = !reached && !networkUp();
     o.state?.set(offline || noRoute ? { kind: 'waiting-network' } : { kind: 'enrolling', attempt, lastError });
     try {
       const { response, hubDate } = await enrollOnce(p, id);
@@ -136,6 +137,7 @@ export async function enroll(o: EnrollOptions): Promise<Enrollment> {
     } catch (e) {
       const err = e instanceof AgentError ? e : new AgentError('ENROLL_FAILED', (e as Error).message);
       noRoute = isNoRouteError(err);
+      reached ||= err.code !== 'ENROLL_HUB_UNREACHABLE';
       const noNetwork = noRoute || (offline && err.code === 'ENROLL_HUB_UNREACHABLE');
       const permanent = isPermanent(err.code);
       o.log.warn({ attempt, code: err.code, err: err.message, noNetwork }, 'enrollment attempt failed');
