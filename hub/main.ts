@@ -162,7 +162,8 @@ export async function startHub(config: HubConfig): Promise<Hub> {
       enroll: {
         store, overlay, peers, now, trustedKeys: () => keys.trusted(now()),
         // Mosquitto reads credentials from files: rewrite and reload before the agent tries them (no-op for aedes).
-        onEnrolled: async (s) => { sites.emit('changed', s); await b.sync(); },
+        // Then the site's bundle of the policy the fleet is on goes out retained, so it finds it on connect.
+        onEnrolled: async (s) => { sites.emit('changed', s); await b.sync(); await engine.onEnrolled(s); },
         settings: {
           brokerUrl: config.mqtt.siteUrl ?? `mqtt://${hubAddr.v4}:${broker.port}`,
           wireguard: { hubPublicKey: wgPublicKey, hubEndpoint: config.wireguard.endpoint, persistentKeepaliveS: config.wireguard.persistentKeepaliveS, mtu: config.wireguard.mtu },

@@ -179,6 +179,33 @@ export class RolloutEngine {
     });
   }
 
+  /**
+   * A site that enrolled (or re-enrolled) after a rollout started joins the newest live rollout whose
+   * selector covers it, in its last stage (the one that takes every targeted site): the policy the
+   * fleet is on. Once that stage is reached (or the rollout completed), the site's bundle is recorded
+   * and published by the same code as a stage's, and its ack lands on its row. No such rollout: nothing
+   * is published and the site stays default-allow. Failures are logged, not thrown: enrollment stands,
+   * and the agent's retry (or the next tick) publishes again.
+   */
+  async onEnrolled(site: SiteRecord): Promise<void> {
+    const r = this.store.rollouts.list({ limit: 1000 })
+      .find((x) => (x.state === 'running' || x.state === 'completed') && matches(x.selector, site.labels));
+    if (!r || r.policyVersion === 0) return;
+    const last = r.stages.length - 1;
+    // A rollback's rows carry each site's own previous version; a newcomer takes the rollback's.
+    if (this.store.rollouts.join(r.id, site.id, last, r.policyVersion)) {
+      // The stage may be marked all-published in this process: it holds one more site now.
+      this.published.get(r.id)?.stages.delete(last);
+      this.log.info({ rollout: r.id, site: site.id, policyVersion: r.policyVersion }, 'enrolled site joins the rollout');
+    }
+    try {
+      if (r.state === 'running') await this.tick(r.id);
+      else await this.publishStage(r, this.store.rollouts.sites(r.id).filter((s) => s.siteId === site.id), new Set());
+    } catch (err) {
+      this.log.warn({ rollout: r.id, site: site.id, err: (err as Error).message }, 'publishing the enrolled site its bundle failed');
+    }
+  }
+
   private supersedeRunning(force: boolean, actor: string): void {
     const running = this.store.rollouts.list({ state: 'running', limit: 1000 });
     if (running.length && !force) {

@@ -82,7 +82,12 @@ export class SqliteRollouts implements RolloutsRepo {
 
   pendingForSite(siteId: string): RolloutSite[] {
     return (stmt(this.db, `SELECT rs.* FROM rollout_sites rs JOIN rollouts r ON r.id = rs.rollout_id
-      WHERE rs.site_id = ? AND rs.result IS NULL AND rs.generation IS NOT NULL AND r.state = 'running'`).all(siteId) as SiteRow[]).map(site);
+      WHERE rs.site_id = ? AND rs.result IS NULL AND rs.generation IS NOT NULL AND r.state IN ('running', 'completed')`).all(siteId) as SiteRow[]).map(site);
+  }
+
+  join(id: number, siteId: string, stage: number, policyVersion: number): boolean {
+    return stmt(this.db, 'INSERT OR IGNORE INTO rollout_sites (rollout_id, site_id, stage, policy_version) VALUES (?, ?, ?, ?)')
+      .run(id, siteId, stage, policyVersion).changes > 0;
   }
 
   markPublished(id: number, siteId: string, generation: number, now: number): void {
@@ -92,7 +97,7 @@ export class SqliteRollouts implements RolloutsRepo {
 
   recordAck(siteId: string, generation: number, result: 'applied' | 'rejected', code: string | null, reason: string | null, now: number): number[] {
     const rows = stmt(this.db, `SELECT rs.rollout_id FROM rollout_sites rs JOIN rollouts r ON r.id = rs.rollout_id
-      WHERE rs.site_id = ? AND rs.generation = ? AND rs.result IS NULL AND r.state = 'running'`).all(siteId, generation) as { rollout_id: number }[];
+      WHERE rs.site_id = ? AND rs.generation = ? AND rs.result IS NULL AND r.state IN ('running', 'completed')`).all(siteId, generation) as { rollout_id: number }[];
     const upd = stmt(this.db, 'UPDATE rollout_sites SET result = ?, code = ?, reason = ?, acked_at = ? WHERE rollout_id = ? AND site_id = ?');
     for (const r of rows) upd.run(result, code, reason, now, r.rollout_id, siteId);
     return rows.map((r) => r.rollout_id);

@@ -212,10 +212,12 @@ export interface RolloutsRepo {
   stageCounts(id: number, stage: number): { total: number; applied: number };
   /** A still-enrolled site of the rollout that rejected its bundle, if any. */
   firstRejected(id: number): RolloutSite | undefined;
+  /** Adds a site to a rollout (a site enrolled after it started); false when it already has a row. */
+  join(id: number, siteId: string, stage: number, policyVersion: number): boolean;
   markPublished(id: number, siteId: string, generation: number, now: number): void;
-  /** Records an ack on the rollout rows waiting for this site and generation; returns the rollout ids touched. */
+  /** Records an ack on the rollout rows (running or completed) waiting for this site and generation; returns the rollout ids touched. */
   recordAck(siteId: string, generation: number, result: 'applied' | 'rejected', code: string | null, reason: string | null, now: number): number[];
-  /** Rows of running rollouts published to this site and not yet acked. */
+  /** Rows of running or completed rollouts published to this site and not yet acked. */
   pendingForSite(siteId: string): RolloutSite[];
   /** Increments and returns the site's generation (monotonic, never reused). */
   nextGeneration(siteId: string): number;
