@@ -264,13 +264,19 @@ describe('agent start order', () => {
     expect(hb.load).toBeLessThanOrEqual(1);
   });
 
-  it('a corrupt store is moved aside and the agent keeps enforcing the generation pinned in the kernel', async () => {
+  /** An enrolled agent that applied generation 6 into a datapath that outlives it (pinned), then stopped. */
+  async function enforceSixThenStop() {
     enroll();
     const pinned = pinnedMemory();
     await start({ datapath: { kind: 'memory', datapath: pinned } });
     await publishBundle(bundle(key, 6));
     await waitFor(() => acks().length === 1, 10_000, 'ack');
     await agents.pop()!.stop();
+    return pinned;
+  }
+
+  it('a corrupt store is moved aside and the agent keeps enforcing the generation pinned in the kernel', async () => {
+    const pinned = await enforceSixThenStop();
     writeFileSync(join(dir, 'agent.db'), 'this is not sqlite '.repeat(500));
     rmSync(join(dir, 'agent.db-wal'), { force: true });
     const b = await start({ datapath: { kind: 'memory', datapath: pinned } });
@@ -281,12 +287,7 @@ describe('agent start order', () => {
   });
 
   it('a store that cannot be opened at all says so on the state line: not enforcing, or the pinned generation only', async () => {
-    enroll();
-    const pinned = pinnedMemory();
-    await start({ datapath: { kind: 'memory', datapath: pinned } });
-    await publishBundle(bundle(key, 6));
-    await waitFor(() => acks().length === 1, 10_000, 'ack');
-    await agents.pop()!.stop();
+    const pinned = await enforceSixThenStop();
     // A directory where the database should be: neither read-write nor read-only open can work.
     for (const f of ['agent.db', 'agent.db-wal', 'agent.db-shm']) rmSync(join(dir, f), { force: true });
     mkdirSync(join(dir, 'agent.db'));
