@@ -205,7 +205,7 @@ async function measureChurn(kind: 'libbpf' | 'memory'): Promise<ChurnRow> {
     return t;
   };
   let done: ((a: AppliedInfo) => void) | null = null;
-  const enforcer = new Enforcer({ datapath: dp, compile: timedCompile, resolveVeth: async () => null, log: createLogger({ level: 'silent' }), debounceMs: 0, onApplied: (a) => done?.(a) });
+  const enforcer = new Enforcer({ datapath: dp, compile: timedCompile, resolveVeth: async () => new Map(), log: createLogger({ level: 'silent' }), debounceMs: 0, onApplied: (a) => done?.(a) });
   try {
     const snap = crashInventory(PODS);
     enforcer.seedInventory(snap);

@@ -62,6 +62,26 @@ interface TableWrite {
   batch: boolean;
 }
 
+
+/**
+ * Every map's capacity for these options. Both halves of each table live in one map: twice the configured
+ * capacity. The ring buffer: 256 KiB holds ~3600 verdict events (72 bytes each with its header) between
+ * two reads of the event loop, and costs its size twice in RSS (libbpf maps the data pages twice).
+ */
+function mapSizes(opts: LibbpfDatapathOptions): Record<string, number> {
+  const limits = opts.limits ?? DEFAULT_LIMITS;
+  return {
+    weft_endpoints: 2 * limits.endpoints,
+    weft_ipcache: 2 * limits.ipcache,
+    weft_ipcache_hosts: 2 * limits.ipcache,
+    weft_sets: 2 * limits.sets,
+    weft_rules: 2 * limits.rules,
+    weft_rules_exact: 2 * limits.rules,
+    weft_ct: opts.conntrackSize ?? 65536,
+    weft_counters: opts.countersSize ?? 65536,
+    weft_events: opts.ringBufferBytes ?? 256 << 10,
+  };
+}
 export class LibbpfDatapath implements Datapath {
   private readonly fds: Record<MapName, number>;
   private readonly stream = new EventStream();
@@ -106,25 +126,14 @@ export class LibbpfDatapath implements Datapath {
     ensureBpffs(pinRoot);
     const bpf = native();
     const paths = opts.artifacts ?? artifactPaths();
+    const sizes = mapSizes(opts);
     let layoutRoot: string;
     try {
-      layoutRoot = layoutDir(pinRoot, layoutFingerprint(bpf, paths));
+      layoutRoot = layoutDir(pinRoot, layoutFingerprint(bpf, paths, sizes));
     } catch (e) {
       throw explainNativeError('reading the map layout of the BPF objects', e as NativeError, pinRoot);
     }
     mkdirSync(layoutRoot, { recursive: true, mode: 0o700 });
-    // Both halves of each table live in one map: twice the configured capacity.
-    const sizes: Record<string, number> = {
-      weft_endpoints: 2 * limits.endpoints,
-      weft_ipcache: 2 * limits.ipcache,
-      weft_ipcache_hosts: 2 * limits.ipcache,
-      weft_sets: 2 * limits.sets,
-      weft_rules: 2 * limits.rules,
-      weft_rules_exact: 2 * limits.rules,
-      weft_ct: opts.conntrackSize ?? 65536,
-      weft_counters: opts.countersSize ?? 65536,
-      weft_events: opts.ringBufferBytes ?? 1 << 20,
-    };
     const load = (path: string) => {
       try {
         return new bpf.BpfObject(path, layoutRoot, sizes);
@@ -144,8 +153,8 @@ export class LibbpfDatapath implements Datapath {
   }
 
   /** Where the maps of this build (these artifacts) are pinned under pinRoot; tools that read pins directly use it. */
-  static layoutRoot(pinRoot: string, artifacts: ArtifactPaths = artifactPaths()): string {
-    return layoutDir(pinRoot, layoutFingerprint(native(), artifacts));
+  static layoutRoot(pinRoot: string, artifacts: ArtifactPaths = artifactPaths(), opts: LibbpfDatapathOptions = {}): string {
+    return layoutDir(pinRoot, layoutFingerprint(native(), artifacts, mapSizes(opts)));
   }
 
   /** Removes the pinned maps of every layout (enforcement of attached programs continues until they are detached). */

@@ -1,9 +1,10 @@
 // Pinned maps are adopted across restarts only by programs built for them. The maps of one build
 // live in `<pinRoot>/layout-<fingerprint>`, the fingerprint hashing every map's name, type, key and
-// value size and flags, the programs' names and sections, and the TypeScript struct layouts. An
-// agent whose fingerprint differs (an upgrade) loads into a fresh directory; the directories it
-// found beside it, and maps pinned directly in the pin root by agents from before layout
-// directories, are its predecessors, retired once its own programs have replaced theirs.
+// value size, flags and capacity (libbpf cannot reuse a pinned map of another capacity), the
+// programs' names and sections, and the TypeScript struct layouts. An agent whose fingerprint
+// differs (an upgrade) loads into a fresh directory; the directories it found beside it, and maps
+// pinned directly in the pin root by agents from before layout directories, are its predecessors,
+// retired once its own programs have replaced theirs.
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -14,11 +15,12 @@ import { BPF_NOEXIST, type NativeBpf } from './native.ts';
 const PREFIX = 'layout-';
 
 /** 16 hex digits over the objects' maps and programs and the TypeScript struct layouts; deterministic. */
-export function layoutFingerprint(bpf: NativeBpf, paths: ArtifactPaths): string {
+export function layoutFingerprint(bpf: NativeBpf, paths: ArtifactPaths, capacities: Record<string, number>): string {
   const lines = new Set([...bpf.objectLayout(paths.objects.podEgress), ...bpf.objectLayout(paths.objects.podIngress)]);
   const h = createHash('sha256');
   for (const l of [...lines].sort()) h.update(l + '\n');
   h.update(JSON.stringify(LAYOUTS));
+  h.update(JSON.stringify(Object.entries(capacities).sort(([a], [b]) => a.localeCompare(b))));
   return h.digest('hex').slice(0, 16);
 }
 

@@ -9,7 +9,7 @@ import type { Attribution, MapLimits, Tables } from '../policy/tables.ts';
 import type { KubePod, KubeSnapshot } from './kube/types.ts';
 import type { Logger } from './logger.ts';
 import type { AgentMetrics } from './metrics.ts';
-import type { VethResolver } from './veth.ts';
+import type { HostIface, VethResolver } from './veth.ts';
 
 export type CompileFn = (policies: PolicySet, inventory: Inventory, opts: { limits?: MapLimits }) => Tables;
 
@@ -216,15 +216,19 @@ export class Enforcer {
   /** Attach every local pod's veth that is not attached yet; detach pods that are gone or moved. */
   private async syncAttachments(): Promise<void> {
     const want = new Map<string, Endpoint>();
+    const unknown: KubePod[] = [];
     for (const pod of this.snapshot.pods) {
       if (!this.isLocal(pod)) continue;
       const key = `${pod.namespace}/${pod.name}`;
       const known = this.attachedEps.get(key);
-      if (known && known.ips.join() === pod.ips.join()) {
-        want.set(key, known);
-        continue;
-      }
-      const iface = await this.o.resolveVeth(pod.ips[0]);
+      if (known && known.ips.join() === pod.ips.join()) want.set(key, known);
+      else unknown.push(pod);
+    }
+    // One lookup for all new pods: the resolver dumps routes and namespaces once, not once per pod.
+    const found = unknown.length ? await this.o.resolveVeth(unknown.map((p) => p.ips[0])) : new Map<string, HostIface>();
+    for (const pod of unknown) {
+      const iface = found.get(pod.ips[0]);
+      const key = `${pod.namespace}/${pod.name}`;
       if (iface) want.set(key, { pod: key, ifindex: iface.ifindex, ifname: iface.ifname, ips: pod.ips });
     }
     for (const [key, ep] of this.attachedEps) {

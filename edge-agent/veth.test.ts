@@ -11,7 +11,7 @@ import { Enforcer } from './enforcer.ts';
 import { createLogger } from './logger.ts';
 import { dbFromWeb, kubePod, SITE } from './testing/fixtures.ts';
 import { waitFor } from './testing/wait.ts';
-import { deviceFromRoute, netnsVethResolver, podVethResolver, routeVethResolver } from './veth.ts';
+import { netnsVethResolver, podDevices, podVethResolver, routeVethResolver, type RouteEntry } from './veth.ts';
 
 const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
 const tag = `${process.pid % 100000}`;
@@ -62,34 +62,63 @@ beforeAll(() => {
 });
 afterAll(cleanup);
 
-describe('deviceFromRoute', () => {
+describe('podDevices: the kernel\'s choice, from one route dump', () => {
+  const routes: RouteEntry[] = [
+    { dst: 'default', gateway: '192.0.2.1', dev: 'eth0' },
+    { dst: '192.0.2.0/24', dev: 'eth0' },
+    { dst: '10.42.0.0/16', gateway: '192.0.2.9', dev: 'eth0' },
+    { dst: '10.42.0.5', dev: 'cali1' },
+    { dst: '10.42.0.6', dev: 'cali2', metric: 10 },
+    { dst: '10.42.0.6', dev: 'cali9', metric: 5 },
+    { dst: '10.42.1.0/24', dev: 'cni0' },
+    { dst: '10.42.2.0/24', type: 'blackhole' },
+    { dst: '10.42.3.7', dev: 'lo' },
+    { type: 'local', dst: '192.0.2.2', dev: 'eth0', table: 'local' },
+    { type: 'local', dst: '127.0.0.0/8', dev: 'lo', table: 'local' },
+    { dst: '10.42.4.4', dev: 'other', table: '2004' },
+    { dst: 'fd00:42::5', dev: 'cali6', metric: 1024 },
+    { dst: 'fd00:42::/64', gateway: 'fd00::1', dev: 'eth0' },
+  ];
   it.each([
-    ['[{"dst":"10.42.0.5","dev":"cali1","prefsrc":"10.0.0.1","type":"unicast"}]', 'cali1'],
-    ['[{"dst":"10.42.0.5","gateway":"10.0.0.254","dev":"eth0"}]', null],
-    ['[{"type":"local","dst":"10.42.0.5","dev":"lo"}]', null],
-    ['not json', null],
-  ])('%s -> %s', (json, want) => expect(deviceFromRoute(json)).toBe(want));
+    ['10.42.0.5', 'cali1'], // the per-pod /32 beats the /16 through a gateway
+    ['10.42.0.6', 'cali9'], // two routes for one prefix: the lower metric
+    ['10.42.1.3', 'cni0'], // a bridge: a device, the veth check after the dump rejects it
+    ['fd00:42::5', 'cali6'],
+    ['10.42.0.7', undefined], // only the gateway route
+    ['10.42.2.1', undefined], // blackhole
+    ['10.42.3.7', undefined], // lo
+    ['192.0.2.2', undefined], // a local address (a hostNetwork pod): the local table is consulted first
+    ['127.0.0.5', undefined],
+    ['10.42.4.4', undefined], // a policy-routing table is not the main table: ignored, falls to the gateway
+    ['fd00:42::6', undefined],
+    ['not-an-ip', undefined],
+  ])('%s -> %s', (ip, want) => expect(podDevices(routes, [ip]).get(ip)).toBe(want));
+
+  it('answers a thousand pods from one dump', () => {
+    const many = Array.from({ length: 1000 }, (_, i) => `10.50.${i >> 8}.${i & 255}`);
+    const dump = many.map((dst, i) => ({ dst, dev: `v${i}` }));
+    const got = podDevices(dump, many);
+    expect(got.size).toBe(1000);
+    expect(got.get('10.50.3.231')).toBe('v999');
+  });
 });
 
 describe.skipIf(canRun)('pod veth from IP or namespace', () => {
   it('route lookup finds the routed pod only; the namespace search finds the bridged one; together both', async () => {
     const [routed, bridged] = pods;
     const want = (p: (typeof pods)[number]) => ({ ifindex: ifindexOf(p.hostIf), ifname: p.hostIf });
-    expect(await routeVethResolver(routed.ip)).toEqual(want(routed));
-    expect(await routeVethResolver(bridged.ip)).toBeNull();
-    expect(await netnsVethResolver()(bridged.ip)).toEqual(want(bridged));
-    const both = podVethResolver();
-    expect(await both(routed.ip)).toEqual(want(routed));
-    expect(await both(bridged.ip)).toEqual(want(bridged));
-    expect(await both(`${subnet}.99`)).toBeNull();
+    expect((await routeVethResolver([routed.ip, bridged.ip])).get(routed.ip)).toEqual(want(routed));
+    expect((await routeVethResolver([bridged.ip])).has(bridged.ip)).toBe(false);
+    expect((await netnsVethResolver()([bridged.ip])).get(bridged.ip)).toEqual(want(bridged));
+    const both = await podVethResolver()([routed.ip, bridged.ip, `${subnet}.99`]);
+    expect(both).toEqual(new Map([[routed.ip, want(routed)], [bridged.ip, want(bridged)]]));
   });
 
   it('never pairs a pod with our veth by index alone: another node\'s pod behind the same indexes is not ours', async () => {
     const eth0Index = (ns: string) => Number(ip('-n', ns, 'link', 'show', 'eth0').split(':')[0]);
     expect(eth0Index(decoy.pod)).toBe(eth0Index(decoy.own)); // the trap is set: same indexes both ways
-    const resolve = netnsVethResolver();
-    expect(await resolve(decoy.ownIp)).toEqual({ ifindex: ifindexOf(decoy.hostIf), ifname: decoy.hostIf });
-    expect(await resolve(decoy.decoyIp)).toBeNull();
+    const found = await netnsVethResolver()([decoy.ownIp, decoy.decoyIp]);
+    expect(found).toEqual(new Map([[decoy.ownIp, { ifindex: ifindexOf(decoy.hostIf), ifname: decoy.hostIf }]]));
   });
 
   it.skipIf(kernelSkipReason)('the enforcer attaches tc programs to both veths and detaches them when the pods go', async () => {

@@ -116,7 +116,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 20);
+	__uint(max_entries, 1 << 18); /* the agent's default; it resizes before load (libbpf-datapath.ts) */
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } weft_events SEC(".maps");
 

@@ -46,10 +46,12 @@ export function shopSnapshot(extraPods: KubePod[] = []): KubeSnapshot {
 export { pod as kubePod };
 
 /** Resolves pod IPs to made-up veths: 10.42.x.y -> ifindex 1000 + y + 256x. */
-export const fakeVeths = async (ip: string) => {
-  const [, , x, y] = ip.split('.').map(Number);
-  return { ifindex: 1000 + x * 256 + y, ifname: `veth${x}-${y}` };
-};
+/** Every pod IP a.b.x.y has a veth, named and indexed from x and y. */
+export const fakeVeths = async (ips: readonly string[]) =>
+  new Map(ips.map((ip) => {
+    const [, , x, y] = ip.split('.').map(Number);
+    return [ip, { ifindex: 1000 + x * 256 + y, ifname: `veth${x}-${y}` }];
+  }));
 
 export class FakeKube extends EventEmitter implements KubeInventory {
   constructor(public snap: KubeSnapshot) {
