@@ -18,12 +18,12 @@ describe('agent config', () => {
     const cfg = loadConfig({ file: file('a.yaml', 'dataDir: /srv/weft\nconsole: /dev/ttyS0\nmqttProtocol: 5\n'), flags: { statusPort: '7999' }, env: {} });
     expect(cfg).toMatchObject({ dataDir: '/srv/weft', storePath: '/srv/weft/agent.db', stateFile: '/srv/weft/state', console: '/dev/ttyS0', mqttProtocol: 5, statusPort: 7999 });
     const plain = loadConfig({ flags: { dataDir: dir }, env: {} });
-    expect(plain.mqttProtocol).toBe(4); // the hub's embedded broker speaks MQTT 3.1.1
+    expect(plain.mqttProtocol).toBe('auto'); // MQTT 5, or 3.1.1 where the broker refuses 5
     expect(plain.console).toBeUndefined();
   });
 
   it.each([
-    ['mqttProtocol: 3\n', 'CONFIG_BAD_VALUE', /b\.yaml: mqttProtocol must be 4 .* or 5, got 3/],
+    ['mqttProtocol: 3\n', 'CONFIG_BAD_VALUE', /b\.yaml: mqttProtocol must be auto, 4 .* or 5, got 3/],
     ['consol: /dev/ttyS0\n', 'CONFIG_UNKNOWN_KEY', /b\.yaml: unknown setting consol/],
     ['statusPort: -1\n', 'CONFIG_BAD_VALUE', /b\.yaml: statusPort must be a non-negative integer/],
     ['datapath: ebpf\n', 'CONFIG_BAD_VALUE', /b\.yaml: datapath must be one of auto, libbpf, memory/],

@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { AgentError } from './errors.ts';
+import type { MqttProtocol } from './link.ts';
 
 export type DatapathChoice = 'auto' | 'libbpf' | 'memory';
 
@@ -32,10 +33,10 @@ export interface AgentConfig {
   /** Heartbeat period until the hub says otherwise at enrollment. */
   heartbeatIntervalS: number;
   /**
-   * MQTT protocol of the hub broker: 4 (3.1.1) for the hub's embedded aedes, which speaks nothing newer;
-   * 5 for Mosquitto, EMQX or VerneMQ. Both keep a persistent session (docs/agent.md).
+   * MQTT protocol of the hub broker: 'auto' tries 5 and falls back to 3.1.1 when the broker refuses it (the
+   * hub's embedded aedes does); 4 or 5 pin one. All keep a persistent session (docs/agent.md).
    */
-  mqttProtocol: 4 | 5;
+  mqttProtocol: MqttProtocol;
   /** Root-owned 0700 directory where the single binary extracts its native addons and BPF objects. */
   assetDir: string;
   logLevel: string;
@@ -59,7 +60,7 @@ export function defaults(env: NodeJS.ProcessEnv = process.env): AgentConfig {
     tunnel: 'auto',
     debounceMs: 100,
     heartbeatIntervalS: 30,
-    mqttProtocol: 4,
+    mqttProtocol: 'auto',
     assetDir: join(dataDir, 'assets'),
     logLevel: env.WEFT_LOG_LEVEL ?? 'info',
   };
@@ -80,8 +81,8 @@ function setKey(cfg: AgentConfig, key: string, value: unknown, where: string): v
   }
   const k = key as keyof AgentConfig;
   if (k === 'mqttProtocol') {
-    const n = Number(value);
-    if (n !== 4 && n !== 5) throw new AgentError('CONFIG_BAD_VALUE', `${where}: mqttProtocol must be 4 (MQTT 3.1.1, the hub's embedded broker) or 5, got ${String(value)}`);
+    const n = value === 'auto' ? value : Number(value);
+    if (n !== 'auto' && n !== 4 && n !== 5) throw new AgentError('CONFIG_BAD_VALUE', `${where}: mqttProtocol must be auto, 4 (MQTT 3.1.1) or 5, got ${String(value)}`, 'auto (the default) tries MQTT 5 and falls back to 3.1.1 when the broker refuses it');
     cfg.mqttProtocol = n;
     return;
   }

@@ -124,6 +124,32 @@ describe('link', () => {
     expect(got).toEqual(['bundle-bytes']);
   });
 
+  it('auto: MQTT 5 where the broker speaks it, 3.1.1 at once where it refuses 5 (aedes), without counting a reconnect', async () => {
+    store = openStore(join(dir, 'auto.db'));
+    const onAedes = link({ protocolVersion: 'auto' });
+    await waitFor(() => onAedes.state.state === 'connected', 5000, 'connected to aedes');
+    expect(onAedes.state).toMatchObject({ mqttVersion: 4, reconnects: 0, lastError: null });
+    expect(decode('status', on(topics.status(SITE))[0].payload as Buffer).state).toBe('online');
+    await onAedes.stop();
+    if (mosquittoMissing) return void console.warn(`skipping the MQTT 5 half: ${mosquittoMissing}`);
+    const mosq = await startMosquitto();
+    try {
+      const onMosquitto = link({ url: mosq.url, protocolVersion: 'auto' });
+      await waitFor(() => onMosquitto.state.state === 'connected', 10_000, 'connected to Mosquitto');
+      expect(onMosquitto.state).toMatchObject({ mqttVersion: 5, reconnects: 0 });
+    } finally {
+      for (const l of links.splice(0)) await l.stop();
+      await mosq.close();
+    }
+  });
+
+  it('a pinned MQTT 5 against a 3.1.1-only broker does not fall back: it retries with backoff, saying why', async () => {
+    store = openStore(join(dir, 'pinned.db'));
+    const l = link({ protocolVersion: 5 });
+    await waitFor(() => l.state.reconnects >= 2, 5000, 'retries');
+    expect(l.state).toMatchObject({ state: expect.stringMatching(/offline|connecting/), mqttVersion: 5, lastError: expect.stringMatching(/protocol version/i) });
+  });
+
   it.each([
     ['MQTT 3.1.1 (aedes, the hub default)', 4 as const],
     ['MQTT 5 (Mosquitto)', 5 as const],

@@ -1,6 +1,7 @@
 // The hub link: one persistent MQTT session per site (clientId = site id, clean start off; with MQTT 5 a
 // long session expiry) so QoS 1 bundles published while the site was away are delivered when it returns.
-// MQTT 3.1.1 by default: the hub's embedded aedes speaks nothing newer (config mqttProtocol, docs/agent.md). A retained
+// MQTT 5 first; a broker that refuses the version (the hub's embedded aedes speaks only 3.1.1) gets 3.1.1 on
+// the next connect, which keeps every guarantee below (config mqttProtocol, docs/agent.md). A retained
 // `online` on connect and a retained `offline` last will on the status topic; heartbeats at QoS 0;
 // everything that must arrive (acks, verdict batches, loss reports) leaves through the store's
 // outbox, in sequence order, and is removed from it only after the broker's PUBACK.
@@ -32,18 +33,25 @@ export interface LinkOptions {
   /** Records per drain round; they are in flight together and acked up to the last PUBACKed one. */
   drainBatch?: number;
   /**
-   * 5 (MQTT 5) for Mosquitto, EMQX, VerneMQ; 4 (MQTT 3.1.1) for the hub's embedded aedes broker, which
-   * speaks only 3.1.1. Both keep a persistent session (clean start off) keyed by the site id.
+   * 'auto' (default): MQTT 5, and MQTT 3.1.1 if the broker refuses 5 (the hub's embedded aedes does).
+   * 5 or 4 pin one version. Both keep a persistent session (clean start off) keyed by the site id.
    */
-  protocolVersion?: 4 | 5;
+  protocolVersion?: MqttProtocol;
   /** Session expiry asked of an MQTT 5 broker (s). */
   sessionExpiryS?: number;
   clock?: () => number;
 }
 
+export type MqttProtocol = 4 | 5 | 'auto';
+
+/** CONNACK codes for "this protocol version is not spoken here": 3.1.1's 1, MQTT 5's 0x84. */
+const UNSUPPORTED_VERSION = new Set([1, 0x84]);
+
 export interface LinkStatus {
   state: LinkState;
   url: string;
+  /** The MQTT version of the current or next connect: 5, or 4 (3.1.1). */
+  mqttVersion: 4 | 5;
   connectedSince: number | null;
   lastError: string | null;
   reconnects: number;
@@ -66,7 +74,7 @@ export class Link {
 
   constructor(private readonly o: LinkOptions) {
     this.clock = o.clock ?? Date.now;
-    this.status = { state: 'connecting', url: o.url, connectedSince: null, lastError: null, reconnects: 0, lastHeartbeatAt: null };
+    this.status = { state: 'connecting', url: o.url, mqttVersion: o.protocolVersion === 4 ? 4 : 5, connectedSince: null, lastError: null, reconnects: 0, lastHeartbeatAt: null };
   }
 
   get state(): LinkStatus {
@@ -74,13 +82,18 @@ export class Link {
   }
 
   start(): void {
+    this.connect();
+  }
+
+  private connect(): void {
     const o = this.o;
+    const version = this.status.mqttVersion;
     const will = encode('status', { v: 1, state: 'offline', agentVersion: o.agentVersion, bootId: this.bootId });
     const opts: IClientOptions = {
-      protocolVersion: o.protocolVersion ?? 5,
+      protocolVersion: version,
       clientId: o.siteId,
       clean: false,
-      ...((o.protocolVersion ?? 5) === 5 ? { properties: { sessionExpiryInterval: o.sessionExpiryS ?? 7 * 24 * 3600 } } : {}),
+      ...(version === 5 ? { properties: { sessionExpiryInterval: o.sessionExpiryS ?? 7 * 24 * 3600 } } : {}),
       username: o.username,
       password: o.password,
       ca: o.ca,
@@ -103,9 +116,21 @@ export class Link {
     client.on('connect', () => void this.onConnect());
     client.on('error', (e) => {
       this.status.lastError = e.message;
+      if (this.shouldDowngrade(e)) return;
       o.log.warn({ err: e.message }, 'hub link error');
     });
-    client.on('close', () => this.onClose());
+    client.on('close', () => (this.client === client ? this.onClose() : undefined));
+  }
+
+  /** In 'auto', a broker refusing MQTT 5 gets 3.1.1 at once; not a failure, so no backoff. */
+  private shouldDowngrade(e: Error & { code?: unknown }): boolean {
+    if ((this.o.protocolVersion ?? 'auto') !== 'auto' || this.status.mqttVersion !== 5 || !UNSUPPORTED_VERSION.has(Number(e.code))) return false;
+    this.status.mqttVersion = 4;
+    this.o.log.info({ url: this.o.url }, 'the broker does not speak MQTT 5; using MQTT 3.1.1');
+    const old = this.client;
+    old?.end(true);
+    if (!this.stopped && old) this.connect();
+    return true;
   }
 
   /** Wake the drain loop: something was appended to the outbox. */

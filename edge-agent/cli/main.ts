@@ -39,7 +39,7 @@ options (all commands):
   --datapath auto|libbpf|memory
   --kubeconfig <file>     k3s API (default /etc/rancher/k3s/k3s.yaml when present)
   --kube auto|off  --tunnel auto|off  --provision-file <file>  --pin-root <dir>  --log-level <level>
-  --mqtt-protocol 4|5     MQTT version of the hub broker (default 4: the hub's embedded broker speaks 3.1.1)
+  --mqtt-protocol auto|4|5  MQTT version (default auto: 5, or 3.1.1 when the broker refuses 5)
   --console <device>      also write each state change to this serial console (e.g. /dev/ttyS0)
 `;
 

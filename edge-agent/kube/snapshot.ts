@@ -46,5 +46,8 @@ export function toRawPolicy(o: { metadata?: object }, apiVersion: string, kind: 
   return { ...o, metadata, apiVersion, kind };
 }
 
+/** Code-unit order, not localeCompare: the same on every machine, and no ICU collation data paged in (~2 MB). */
+const order = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
 export const byKey = (a: { namespace?: string; name: string }, b: { namespace?: string; name: string }) =>
-  (a.namespace ?? '').localeCompare(b.namespace ?? '') || a.name.localeCompare(b.name);
+  order(a.namespace ?? '', b.namespace ?? '') || order(a.name, b.name);

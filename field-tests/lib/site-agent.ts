@@ -88,7 +88,7 @@ export class SiteAgent {
 
   /** Starts `weft-agent run` (first boot enrolls with the provisioning file when there is one). */
   start(): AgentStart {
-    const argv = this.inSite([process.execPath, this.agent.script, 'run', ...this.common(), '--provision-file', this.provisionFile, '--mqtt-protocol', '4', '--status-port', '7181', '--log-level', 'info']);
+    const argv = this.inSite([process.execPath, this.agent.script, 'run', ...this.common(), '--provision-file', this.provisionFile, '--status-port', '7181', '--log-level', 'info']);
     const at = Date.now();
     this.proc = this.h.spawn(undefined, argv, { name: `agent-${this.site.name}`, cwd: REPO_ROOT, env: this.agent.env });
     return { at, proc: this.proc };
