@@ -1,6 +1,7 @@
 // GET /v1/health and the SSE stream on a real fastify listener.
 import { get } from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { errorBody } from '../server/schemas.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HeartbeatMessage } from '../../protocol/messages.ts';
 import { createHealthModel } from './model.ts';
@@ -20,6 +21,7 @@ describe('health routes', () => {
   beforeAll(async () => {
     // As the hub app does (hub/server/app.ts): unknown query fields are errors, not dropped.
     app = Fastify({ ajv: { customOptions: { removeAdditional: false } } });
+    app.addSchema(errorBody);
     await app.register(healthRoutes, { health, keepaliveMs: 50 });
     base = await app.listen({ port: 0, host: '127.0.0.1' });
     health.apply('b', { type: 'heartbeat', heartbeat: hb, at: 1000 });

@@ -33,6 +33,9 @@ const siteHealth = {
   },
 } as const;
 
+/** A bad query (400) and a missing or bad token (401: any role may read health); the `Error` schema is the app's. */
+const AUTH_ERRORS = { 400: { $ref: 'Error#' }, 401: { $ref: 'Error#' } } as const;
+
 export function healthView(s: SiteHealthState) {
   return {
     siteId: s.siteId, health: s.health, condition: s.condition, since: new Date(s.since).toISOString(), draining: s.draining,
@@ -49,11 +52,11 @@ export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app:
     schema: {
       summary: 'Health of every site (or one)', tags: ['health'],
       querystring: { type: 'object', additionalProperties: false, properties: { site: { type: 'string', maxLength: 63 } } },
-      response: { 200: { type: 'object', required: ['sites'], properties: { sites: { type: 'array', items: siteHealth } } } },
+      response: { 200: { type: 'object', required: ['sites'], properties: { sites: { type: 'array', items: siteHealth } } }, ...AUTH_ERRORS },
     },
   }, async (req) => {
     const sites = req.query.site ? [health.get(req.query.site)].filter((s): s is SiteHealthState => s !== undefined) : health.list();
-    return { sites: sites.map(healthView).sort((a, b) => a.siteId.localeCompare(b.siteId)) };
+    return { sites: sites.map(healthView).sort((a, b) => (a.siteId < b.siteId ? -1 : a.siteId > b.siteId ? 1 : 0)) };
   });
 
   app.get<{ Querystring: { site?: string } }>('/v1/health/events', {
@@ -62,7 +65,7 @@ export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app:
       tags: ['health'], produces: ['text/event-stream'],
       querystring: { type: 'object', additionalProperties: false, properties: { site: { type: 'string', maxLength: 63 } } },
       // Documentation only: the handler writes the stream itself (hijacked), nothing is serialized.
-      response: { 200: { type: 'string', description: 'event: snapshot|health, data: JSON; a comment line every keepalive interval' } },
+      response: { 200: { type: 'string', description: 'event: snapshot|health, data: JSON; a comment line every keepalive interval' }, ...AUTH_ERRORS },
     },
   }, async (req, reply) => {
     const only = req.query.site;
