@@ -56,7 +56,7 @@ export function formatStatus(r: StatusReport): string {
   const link = s.hub.link;
   kv('state', s.state);
   kv('site', s.enrolled ? `${s.siteId} (enrolled)` : 'not enrolled');
-  kv('hub link', link ? `${link.state}${link.connectedSince ? ` since ${new Date(link.connectedSince).toISOString()}` : ''}, ${link.reconnects} reconnects${link.lastError ? `, last error: ${link.lastError}` : ''}` : 'not started');
+  kv('hub link', link ? `${link.state}${link.connectedSince ? ` since ${new Date(link.connectedSince).toISOString()}` : ''} (MQTT ${link.mqttVersion === 5 ? '5' : '3.1.1'}), ${link.reconnects} reconnects${link.lastError ? `, last error: ${link.lastError}` : ''}` : 'not started');
   if (s.hub.clockSkewMs !== null && Math.abs(s.hub.clockSkewMs) > 60_000) kv('clock', `off by ${Math.round(s.hub.clockSkewMs / 1000)} s from the hub: fix NTP`);
   kv('tunnel', s.tunnel ? `${s.tunnel.up ? 'up' : 'down'}, handshake ${s.tunnel.handshakeAgeS === null ? 'never' : `${s.tunnel.handshakeAgeS} s ago`}${s.tunnel.detail ? ` (${s.tunnel.detail})` : ''}` : 'not configured');
   kv('applied', `generation ${s.datapath.appliedGeneration}, at ${ago(s.datapath.appliedAt)}`);
