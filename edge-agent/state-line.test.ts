@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, createReadStream, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatState, readStateLine, StateLine, type AgentState } from './state-line.ts';
@@ -71,6 +71,45 @@ describe('state line', () => {
       expect(seen).toBe('\r\nweft: enrolled as site store-042\r\n');
       reader.destroy();
     } finally {
+      socat.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.skipIf(!hasSocat)('a busy terminal delays the line, never loses it: what did not fit is written once there is room', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'weft-wag-pty-'));
+    const socat = spawn('socat', [`pty,raw,echo=0,link=${join(dir, 'agent-side')}`, `pty,raw,echo=0,link=${join(dir, 'tech-side')}`], { stdio: 'ignore' });
+    try {
+      await waitFor(() => existsSync(join(dir, 'agent-side')) && existsSync(join(dir, 'tech-side')), 10_000, 'pty pair');
+      // The relay stops reading: fill the agent's side until it says EAGAIN, as a 115200-baud serial line
+      // does under the journal's output.
+      socat.kill('SIGSTOP');
+      const fd = openSync(join(dir, 'agent-side'), constants.O_WRONLY | constants.O_NOCTTY | constants.O_NONBLOCK);
+      const filler = Buffer.alloc(4096, 'x');
+      let queued = 0;
+      try {
+        for (let i = 0; i < 4096; i++) queued += writeSync(fd, filler);
+        throw new Error('the pty never filled up');
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+      } finally {
+        closeSync(fd);
+      }
+      const line = new StateLine(join(dir, 'state'), undefined, join(dir, 'agent-side'));
+      line.set({ kind: 'enrolled', siteId: 'store-042' });
+      line.set({ kind: 'enforcing', generation: 1 });
+      await new Promise((r) => setTimeout(r, 300)); // retries meet a console still full
+      socat.kill('SIGCONT');
+      let seen = '';
+      const reader = createReadStream(join(dir, 'tech-side'));
+      reader.on('data', (c) => (seen += String(c)));
+      reader.on('error', () => undefined);
+      await waitFor(() => seen.endsWith('generation 1\r\n'), 10_000, 'both lines after the backlog');
+      expect(seen.length).toBeGreaterThan(queued); // the filler came first: the lines waited for room
+      expect(seen.slice(queued)).toBe('\r\nweft: enrolled as site store-042\r\n\r\nweft: enforcing generation 1\r\n');
+      reader.destroy();
+    } finally {
+      socat.kill('SIGCONT');
       socat.kill();
       rmSync(dir, { recursive: true, force: true });
     }

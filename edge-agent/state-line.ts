@@ -32,21 +32,49 @@ export function formatState(s: AgentState): string {
   }
 }
 
+/** What may wait for a busy console; beyond it the oldest lines go first. */
+const CONSOLE_BACKLOG = 16 << 10;
+const CONSOLE_RETRY_MS = 100;
+
 /**
- * Appends one line to a console device. Never blocks or takes the device as a controlling terminal
- * (O_NONBLOCK, O_NOCTTY), never creates a file; a missing or busy console loses the line, nothing else.
+ * Appends lines to a console device. Never blocks the event loop or takes the device as a controlling
+ * terminal (O_NONBLOCK, O_NOCTTY), never creates a file. A busy console (EAGAIN, or a short write: a
+ * serial line fed faster than its baud rate, e.g. with the journal forwarded to it) keeps the rest and
+ * retries, in order; a missing console loses the line, nothing else.
  */
-function writeConsole(device: string, line: string): void {
-  let fd: number | undefined;
-  try {
-    fd = openSync(device, constants.O_WRONLY | constants.O_APPEND | constants.O_NOCTTY | constants.O_NONBLOCK);
+class ConsoleWriter {
+  private pending: Buffer = Buffer.alloc(0);
+  private retry: NodeJS.Timeout | null = null;
+
+  constructor(private readonly device: string) {}
+
+  write(line: string): void {
     // CR LF: a serial line in raw mode does not add the carriage return itself. The leading CR LF
     // starts a fresh row, so the line never lands after agetty's `login: ` prompt.
-    writeSync(fd, `\r\nweft: ${line}\r\n`);
-  } catch {
-    // The status page and the state file still carry the line.
-  } finally {
-    if (fd !== undefined) closeSync(fd);
+    let next = Buffer.concat([this.pending, Buffer.from(`\r\nweft: ${line}\r\n`)]);
+    if (next.length > CONSOLE_BACKLOG) {
+      const from = next.indexOf('\r\nweft: ', next.length - CONSOLE_BACKLOG);
+      next = from < 0 ? Buffer.alloc(0) : next.subarray(from);
+    }
+    this.pending = next;
+    if (!this.retry) this.flush();
+  }
+
+  private flush(): void {
+    this.retry = null;
+    let fd: number | undefined;
+    try {
+      fd = openSync(this.device, constants.O_WRONLY | constants.O_APPEND | constants.O_NOCTTY | constants.O_NONBLOCK);
+      while (this.pending.length) this.pending = this.pending.subarray(writeSync(fd, this.pending));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') this.pending = Buffer.alloc(0); // no console: the status page and the state file still carry the line
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+    if (this.pending.length) {
+      this.retry = setTimeout(() => this.flush(), CONSOLE_RETRY_MS);
+      this.retry.unref();
+    }
   }
 }
 
@@ -54,7 +82,10 @@ function writeConsole(device: string, line: string): void {
 export class StateLine {
   private current: AgentState = { kind: 'starting' };
   private written: string | null = null;
-  constructor(private readonly file: string, private readonly onChange?: (line: string, s: AgentState) => void, private readonly consoleDevice?: string) {}
+  private readonly console?: ConsoleWriter;
+  constructor(private readonly file: string, private readonly onChange?: (line: string, s: AgentState) => void, consoleDevice?: string) {
+    if (consoleDevice) this.console = new ConsoleWriter(consoleDevice);
+  }
 
   get state(): AgentState {
     return this.current;
@@ -69,7 +100,7 @@ export class StateLine {
     const line = formatState(s);
     if (line === this.written) return;
     this.written = line;
-    if (this.consoleDevice) writeConsole(this.consoleDevice, line);
+    this.console?.write(line);
     try {
       mkdirSync(dirname(this.file), { recursive: true });
       const tmp = `${this.file}.${process.pid}.tmp`;
