@@ -4,6 +4,7 @@
 // writes only what differs from the set's default as LPM entries. Tier precedence is thereby
 // flattened: the kernel's longest-prefix match is the whole answer.
 import { buildAttributions, refKey } from './attributions.ts';
+import { compareCodeUnits } from './canonical.ts';
 import { checkCapacity } from './capacity.ts';
 import { contextOf } from './context.ts';
 import { buildIdentities, peerHits, type PeerIdentity } from './identities.ts';
@@ -45,7 +46,7 @@ export interface CompileOptions {
 
 export function compile(policies: PolicySet, inventory: Inventory, options: CompileOptions = {}): Tables {
   const ctx = contextOf(policies, inventory);
-  const views = [...ctx.pods.values()].sort((a, b) => cmp(podKey(a.pod), podKey(b.pod)));
+  const views = [...ctx.pods.values()].sort((a, b) => compareCodeUnits(podKey(a.pod), podKey(b.pod)));
   const ids = buildIdentities(policies, views);
   const attributions = buildAttributions(policies);
   const refIds = new Map<RuleRef, number>();
@@ -164,13 +165,12 @@ export function compile(policies: PolicySet, inventory: Inventory, options: Comp
   }
   // Rules are already in canonical order (set, peer, protocol with null first, port, bits): sets are built
   // in id order, peers walked in id order, and port blocks emitted in ascending order.
-  const ipcache = [...ids.ipcache].sort((a, b) => cmp(a.cidr, b.cidr));
+  const ipcache = [...ids.ipcache].sort((a, b) => compareCodeUnits(a.cidr, b.cidr));
   const sizes: TableSizes = { endpoints: endpoints.length, ipcache: ipcache.length, sets: sets.length, rules: rules.length, identities: ids.entries.length, attributions: attributions.list.length };
   checkCapacity(sizes, endpoints.reduce((n, e) => n + e.ips.length, 0), options.limits ?? DEFAULT_LIMITS);
   return { version: 1, endpoints, ipcache, sets, rules, identities: ids.entries, attributions: attributions.list, sizes };
 }
 
-const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 function portSig(v: PodView): string {
   return v.pod.ports.map((p) => `${p.name ?? ''}/${p.protocol}/${p.containerPort}`).sort().join(',');

@@ -1,4 +1,5 @@
 // Parsed manifest objects -> validated PolicySet + Inventory, collecting every error.
+import { compareCodeUnits } from './canonical.ts';
 import { PolicyError } from './errors.ts';
 import type { Inventory, NamespaceInfo, PodInfo } from './inventory.ts';
 import { loadAdminPolicy } from './load-admin.ts';
@@ -108,21 +109,20 @@ export function loadPolicies(objects: readonly unknown[], where: { file?: string
   return {
     policies: makePolicySet(admin, network, baselines[0] ?? null),
     inventory: {
-      namespaces: [...namespaces.values()].sort((a, b) => cmp(a.name, b.name)),
-      pods: [...pods.values()].sort((a, b) => cmp(a.namespace, b.namespace) || cmp(a.name, b.name)),
+      namespaces: [...namespaces.values()].sort((a, b) => compareCodeUnits(a.name, b.name)),
+      pods: [...pods.values()].sort((a, b) => compareCodeUnits(a.namespace, b.namespace) || compareCodeUnits(a.name, b.name)),
     },
     errors,
     warnings,
   };
 }
 
-const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** The canonical order the tiers are met in: ANPs by priority then name (ties are unspecified upstream). */
 export function makePolicySet(admin: Policy[], network: Policy[], baseline: Policy | null): PolicySet {
   return {
-    admin: [...admin].sort((a, b) => a.priority - b.priority || cmp(a.name, b.name)),
-    network: [...network].sort((a, b) => cmp(a.namespace ?? '', b.namespace ?? '') || cmp(a.name, b.name)),
+    admin: [...admin].sort((a, b) => a.priority - b.priority || compareCodeUnits(a.name, b.name)),
+    network: [...network].sort((a, b) => compareCodeUnits(a.namespace ?? '', b.namespace ?? '') || compareCodeUnits(a.name, b.name)),
     baseline,
   };
 }

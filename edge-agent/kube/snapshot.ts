@@ -1,4 +1,5 @@
 // Maps the API's objects (plain JSON from a list or a watch) to what the agent's snapshot keeps.
+import { compareCodeUnits } from '../../policy/canonical.ts';
 import type { ContainerPort, NamespaceInfo, Protocol } from '../../policy/inventory.ts';
 import type { KubePod, PodPhase } from './types.ts';
 
@@ -46,8 +47,5 @@ export function toRawPolicy(o: { metadata?: object }, apiVersion: string, kind: 
   return { ...o, metadata, apiVersion, kind };
 }
 
-/** Code-unit order, not localeCompare: the same on every machine, and no ICU collation data paged in (~2 MB). */
-const order = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-
 export const byKey = (a: { namespace?: string; name: string }, b: { namespace?: string; name: string }) =>
-  order(a.namespace ?? '', b.namespace ?? '') || order(a.name, b.name);
+  compareCodeUnits(a.namespace ?? '', b.namespace ?? '') || compareCodeUnits(a.name, b.name);

@@ -2,6 +2,7 @@
 // `health` event per change, pushed the moment the model emits it). Registered by the hub app, whose
 // auth hook applies (viewer role by default).
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import { compareCodeUnits } from '../../policy/canonical.ts';
 import type { HealthModel, SiteHealthEvent, SiteHealthState } from './types.ts';
 
 export interface HealthRoutesOptions {
@@ -56,7 +57,7 @@ export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app:
     },
   }, async (req) => {
     const sites = req.query.site ? [health.get(req.query.site)].filter((s): s is SiteHealthState => s !== undefined) : health.list();
-    return { sites: sites.map(healthView).sort((a, b) => (a.siteId < b.siteId ? -1 : a.siteId > b.siteId ? 1 : 0)) };
+    return { sites: sites.map(healthView).sort((a, b) => compareCodeUnits(a.siteId, b.siteId)) };
   });
 
   app.get<{ Querystring: { site?: string } }>('/v1/health/events', {
