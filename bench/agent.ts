@@ -49,7 +49,11 @@ async function launchers(): Promise<{ list: Launcher[]; notes: string[]; cleanup
   try {
     const sea = await buildSea({ out: join(work, 'weft-agent'), log: () => undefined });
     // As shipped: the DaemonSet and the systemd unit start it with LEAN_NODE_OPTIONS (docs/agent.md, "Memory").
-    list.push({ form: `single binary, NODE_OPTIONS=${LEAN_NODE_OPTIONS}`, argv: [sea.binary], env: { ...process.env, WEFT_BPF_ARTIFACTS: '', NODE_OPTIONS: LEAN_NODE_OPTIONS } });
+    list.push({
+      form: `single binary, NODE_OPTIONS=${LEAN_NODE_OPTIONS}`,
+      argv: [sea.binary],
+      env: { ...process.env, WEFT_BPF_ARTIFACTS: '', NODE_OPTIONS: LEAN_NODE_OPTIONS },
+    });
     list.push({ form: 'single binary (SEA)', argv: [sea.binary], env: { ...process.env, WEFT_BPF_ARTIFACTS: '' } });
   } catch (e) {
     notes.push(`single binary not measured: npm run build:agent failed here (${(e as Error).message.split('\n')[0]})`);
@@ -85,10 +89,29 @@ interface Started {
 function startAgent(l: Launcher, dir: string, pinRoot: string, extra: string[] = []): Promise<Started> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(l.argv[0], [...l.argv.slice(1), 'run', '--config', join(dir, 'agent.yaml'), '--data-dir', dir, '--pin-root', pinRoot, '--provision-file', join(dir, 'none'), ...extra], { env: { ...l.env, WEFT_CONFIG: '' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(
+      l.argv[0],
+      [
+        ...l.argv.slice(1),
+        'run',
+        '--config',
+        join(dir, 'agent.yaml'),
+        '--data-dir',
+        dir,
+        '--pin-root',
+        pinRoot,
+        '--provision-file',
+        join(dir, 'none'),
+        ...extra,
+      ],
+      { env: { ...l.env, WEFT_CONFIG: '' }, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     let buf = '';
     let tail = '';
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`${l.form}: no "enforcing" within 60 s: ${tail}`)); }, 60_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${l.form}: no "enforcing" within 60 s: ${tail}`));
+    }, 60_000);
     child.stderr!.on('data', (d: Buffer) => {
       buf += d.toString();
       tail = (tail + d.toString()).slice(-2000);
@@ -96,14 +119,21 @@ function startAgent(l: Launcher, dir: string, pinRoot: string, extra: string[] =
         const line = buf.slice(0, i);
         buf = buf.slice(i + 1);
         let rec: { msg?: string; timeToEnforcingMs?: number; restored?: string };
-        try { rec = JSON.parse(line) as typeof rec; } catch { continue; }
+        try {
+          rec = JSON.parse(line) as typeof rec;
+        } catch {
+          continue;
+        }
         if (rec.msg === 'enforcing') {
           clearTimeout(timer);
           resolve({ child, wallMs: performance.now() - t0, selfMs: rec.timeToEnforcingMs ?? NaN, restored: rec.restored ?? '?' });
         }
       }
     });
-    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`${l.form}: exited ${code} before enforcing: ${tail}`)); });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${l.form}: exited ${code} before enforcing: ${tail}`));
+    });
   });
 }
 
@@ -152,7 +182,19 @@ interface StartRow {
 }
 
 async function measureStarts(l: Launcher): Promise<StartRow> {
-  const row: StartRow = { form: l.form, coldWallMs: [], coldSelfMs: [], warmWallMs: [], warmSelfMs: [], idleRssMb: NaN, idleAnonMb: NaN, idleRssK3sMb: NaN, idleAnonK3sMb: NaN, restoredCold: '', restoredWarm: '' };
+  const row: StartRow = {
+    form: l.form,
+    coldWallMs: [],
+    coldSelfMs: [],
+    warmWallMs: [],
+    warmSelfMs: [],
+    idleRssMb: NaN,
+    idleAnonMb: NaN,
+    idleRssK3sMb: NaN,
+    idleAnonK3sMb: NaN,
+    restoredCold: '',
+    restoredWarm: '',
+  };
   for (let r = 0; r < RUNS; r++) {
     const dir = mkdtempSync(join(work, 'site-'));
     prepareSite(dir);
@@ -230,11 +272,20 @@ async function measureChurn(kind: 'libbpf' | 'memory'): Promise<ChurnRow> {
     return t;
   };
   let done: ((a: AppliedInfo) => void) | null = null;
-  const enforcer = new Enforcer({ datapath: dp, compile: timedCompile, resolveVeth: async () => new Map(), log: createLogger({ level: 'silent' }), debounceMs: 0, onApplied: (a) => done?.(a) });
+  const enforcer = new Enforcer({
+    datapath: dp,
+    compile: timedCompile,
+    resolveVeth: async () => new Map(),
+    log: createLogger({ level: 'silent' }),
+    debounceMs: 0,
+    onApplied: (a) => done?.(a),
+  });
   try {
     const snap = crashInventory(PODS);
     enforcer.seedInventory(snap);
-    await enforcer.applyBundle(enforcer.prepare({ siteId: SITE, generation: 1, issuedAt: new Date().toISOString(), policyVersion: 1, policies: crashPolicies(1) }));
+    await enforcer.applyBundle(
+      enforcer.prepare({ siteId: SITE, generation: 1, issuedAt: new Date().toISOString(), policyVersion: 1, policies: crashPolicies(1) }),
+    );
     for (let i = 0; i < CHURN; i++) {
       const pods = snap.pods.slice();
       const gone = i % PODS;
@@ -290,8 +341,26 @@ async function main(): Promise<void> {
   const warmOk = median(shipped.warmSelfMs) < TARGET_ENFORCING_MS;
   const markdown = [
     table(
-      ['agent as', 'idle RSS MB (own, anon)', 'idle RSS with k3s MB (own, anon)', 'cold start → enforcing, agent ms (median)', 'cold, spawn → log line ms', 'after kill -9 → enforcing, agent ms (median)', 'after kill -9, spawn → log line ms', 'restored cold / warm'],
-      starts.map((s) => [s.form, `${f1(s.idleRssMb)} (${f1(s.idleAnonMb)})`, `${f1(s.idleRssK3sMb)} (${f1(s.idleAnonK3sMb)})`, f(median(s.coldSelfMs)), f(median(s.coldWallMs)), f(median(s.warmSelfMs)), f(median(s.warmWallMs)), `${s.restoredCold} / ${s.restoredWarm}`]),
+      [
+        'agent as',
+        'idle RSS MB (own, anon)',
+        'idle RSS with k3s MB (own, anon)',
+        'cold start → enforcing, agent ms (median)',
+        'cold, spawn → log line ms',
+        'after kill -9 → enforcing, agent ms (median)',
+        'after kill -9, spawn → log line ms',
+        'restored cold / warm',
+      ],
+      starts.map((s) => [
+        s.form,
+        `${f1(s.idleRssMb)} (${f1(s.idleAnonMb)})`,
+        `${f1(s.idleRssK3sMb)} (${f1(s.idleAnonK3sMb)})`,
+        f(median(s.coldSelfMs)),
+        f(median(s.coldWallMs)),
+        f(median(s.warmSelfMs)),
+        f(median(s.warmWallMs)),
+        `${s.restoredCold} / ${s.restoredWarm}`,
+      ]),
     ),
     '',
     table(
@@ -308,7 +377,18 @@ async function main(): Promise<void> {
     title: 'Edge agent: idle memory, start to enforcing offline, pod churn at 1000 pods',
     method: `\`flock /tmp/weft-bench.lock npm run bench:agent\`. A site with ${PODS} pods (persisted inventory) and a last-known-good bundle of 40 NetworkPolicies (ports, a CIDR peer, port ranges), enrolled to a hub that never answers. Cold start: fresh bpffs pin root, so the agent opens the store, verifies the bundle's signature, compiles it for ${PODS} pods and applies it to the kernel; after kill -9: the same start with the pinned maps left by the killed agent, which it adopts. "agent ms" is the agent's own figure (process start to the \`enforcing\` log line, also exported as weft_agent_time_to_enforcing_seconds); "spawn → log line" is the caller's wall clock and includes exec and the loader. ${RUNS} cold and ${RUNS} warm starts per form, medians shown. Idle RSS: VmRSS of the last warm agent after ${IDLE_S} s idle (enforcing, link retrying), and in parentheses its RssAnon (its own memory, without the file pages of its code). Before each series the launcher's files are dropped from the page cache (\`dd iflag=nocache count=0\`), as after a reboot: a fault maps a whole folio of the page cache, and a binary just written by the build sits in large folios (the same agent then shows 60–67 MB). With k3s: the same agent, restarted once (so, as on every boot after the first, its assets are already extracted), against an in-process API server serving the ${PODS} pods, which it lists and watches. Pod churn: one pod replaced per step (new name, same app and IP), ${CHURN} steps, time from the inventory change to the new tables live (debounce 0 here; the agent's default adds ${100} ms), for the kernel datapath and the in-memory one. No other agent runs beside it: the agents a site would otherwise run (Cilium, Calico Felix) need a Kubernetes control plane and their own CNI; the forms of Weft's agent are compared instead.`,
     markdown,
-    results: { pods: PODS, runs: RUNS, idleSeconds: IDLE_S, churnSteps: CHURN, starts, idleWithK3sJustWritten: justWritten, churn, targets: { idleRssMb: TARGET_RSS_MB, enforcingMs: TARGET_ENFORCING_MS, met: { idleRss: rssOk, idleRssWithK3s: k3sRssOk, cold: coldOk, warm: warmOk } }, notes, loadavg: { before: loadBefore, after: loadAfter } },
+    results: {
+      pods: PODS,
+      runs: RUNS,
+      idleSeconds: IDLE_S,
+      churnSteps: CHURN,
+      starts,
+      idleWithK3sJustWritten: justWritten,
+      churn,
+      targets: { idleRssMb: TARGET_RSS_MB, enforcingMs: TARGET_ENFORCING_MS, met: { idleRss: rssOk, idleRssWithK3s: k3sRssOk, cold: coldOk, warm: warmOk } },
+      notes,
+      loadavg: { before: loadBefore, after: loadAfter },
+    },
   });
   process.stdout.write(`${markdown}\n`);
 }

@@ -125,45 +125,51 @@ async function main(): Promise<void> {
     };
     const configs: Config[] = [
       { impl: 'none', rules: 0, up: async () => undefined, down: async () => undefined },
-      ...[0, ...RULE_COUNTS].map((rules): Config => ({
-        impl: 'weft',
-        rules,
-        up: async () => {
-          const t0 = Date.now();
-          await weft.apply(weftTables(pair, rules), gen++);
-          log(`weft: applied ${rules} rules in ${Date.now() - t0} ms`);
-          await attachAll();
-        },
-        down: detachAll,
-      })),
-      ...RULE_COUNTS.map((rules): Config => ({
-        impl: 'iptables',
-        rules,
-        up: async () => {
-          const f = join(tmp, 'iptables.rules');
-          writeFileSync(f, iptablesRules(pair, rules));
-          brNetfilter(true);
-          timed(`iptables: loaded ${rules} rules`, () => inNs(node, ['iptables-restore', f]));
-        },
-        down: async () => {
-          inNs(node, ['iptables', '-F', 'FORWARD']);
-          inNs(node, ['iptables', '-F', 'WEFTBENCH']);
-          inNs(node, ['iptables', '-X', 'WEFTBENCH']);
-          brNetfilter(false);
-        },
-      })),
-      ...RULE_COUNTS.map((rules): Config => ({
-        impl: 'nftables',
-        rules,
-        up: async () => {
-          const f = join(tmp, 'nft.rules');
-          writeFileSync(f, nftRules(pair, rules));
-          timed(`nftables: loaded ${rules} rules`, () => inNs(node, ['nft', '-f', f]));
-        },
-        down: async () => {
-          inNs(node, ['nft', 'delete', 'table', 'bridge', 'weftbench']);
-        },
-      })),
+      ...[0, ...RULE_COUNTS].map(
+        (rules): Config => ({
+          impl: 'weft',
+          rules,
+          up: async () => {
+            const t0 = Date.now();
+            await weft.apply(weftTables(pair, rules), gen++);
+            log(`weft: applied ${rules} rules in ${Date.now() - t0} ms`);
+            await attachAll();
+          },
+          down: detachAll,
+        }),
+      ),
+      ...RULE_COUNTS.map(
+        (rules): Config => ({
+          impl: 'iptables',
+          rules,
+          up: async () => {
+            const f = join(tmp, 'iptables.rules');
+            writeFileSync(f, iptablesRules(pair, rules));
+            brNetfilter(true);
+            timed(`iptables: loaded ${rules} rules`, () => inNs(node, ['iptables-restore', f]));
+          },
+          down: async () => {
+            inNs(node, ['iptables', '-F', 'FORWARD']);
+            inNs(node, ['iptables', '-F', 'WEFTBENCH']);
+            inNs(node, ['iptables', '-X', 'WEFTBENCH']);
+            brNetfilter(false);
+          },
+        }),
+      ),
+      ...RULE_COUNTS.map(
+        (rules): Config => ({
+          impl: 'nftables',
+          rules,
+          up: async () => {
+            const f = join(tmp, 'nft.rules');
+            writeFileSync(f, nftRules(pair, rules));
+            timed(`nftables: loaded ${rules} rules`, () => inNs(node, ['nft', '-f', f]));
+          },
+          down: async () => {
+            inNs(node, ['nft', 'delete', 'table', 'bridge', 'weftbench']);
+          },
+        }),
+      ),
     ];
 
     // Round-robin over the configurations, starting one further each run, so drift of the shared
@@ -213,7 +219,14 @@ function report(records: Record[], raw: Raw, ab: PairedResult, perPacket: PerPac
   const markdown = [
     table(
       ['impl', 'rules', 'TCP Gbit/s, 4 streams: median (min–max)', 'TCP Gbit/s, 1 stream', 'p50 µs: median (min–max)', 'p99 µs: median (min–max)'],
-      records.map((r) => [r.impl, r.rules, spread(r.throughput_gbps, r.throughput_gbps_min, r.throughput_gbps_max), r.throughput_1stream_gbps, spread(r.latency_p50_us, r.latency_p50_us_min, r.latency_p50_us_max), spread(r.latency_p99_us, r.latency_p99_us_min, r.latency_p99_us_max)]),
+      records.map((r) => [
+        r.impl,
+        r.rules,
+        spread(r.throughput_gbps, r.throughput_gbps_min, r.throughput_gbps_max),
+        r.throughput_1stream_gbps,
+        spread(r.latency_p50_us, r.latency_p50_us_min, r.latency_p50_us_max),
+        spread(r.latency_p99_us, r.latency_p99_us_min, r.latency_p99_us_max),
+      ]),
     ),
     '',
     table(

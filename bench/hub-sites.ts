@@ -33,8 +33,14 @@ const clients: MqttClient[] = [];
 async function startSite(url: string, site: SimSite, trustedKeys: ReadonlyMap<string, KeyObject>): Promise<void> {
   let applied = 0;
   const client = await connectAsync(url, {
-    clientId: site.siteId, username: site.username, password: site.password, protocolVersion: 4, clean: true,
-    reconnectPeriod: 0, connectTimeout: 60_000, keepalive: 120,
+    clientId: site.siteId,
+    username: site.username,
+    password: site.password,
+    protocolVersion: 4,
+    clean: true,
+    reconnectPeriod: 0,
+    connectTimeout: 60_000,
+    keepalive: 120,
     will: { topic: topics.status(site.siteId), payload: encode('status', { v: 1, state: 'offline' }), qos: 1, retain: true },
   });
   clients.push(client);

@@ -29,7 +29,9 @@ const gc = runInNewContext('gc') as () => void;
 
 /** A realistic policy set: a dozen allow rules; each push changes one port so every version differs. */
 function policyYaml(push: number): string {
-  return Array.from({ length: 12 }, (_, i) => `apiVersion: networking.k8s.io/v1
+  return Array.from(
+    { length: 12 },
+    (_, i) => `apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata: {name: allow-${i}, namespace: shop}
 spec:
@@ -37,7 +39,8 @@ spec:
   ingress:
   - from: [{podSelector: {matchLabels: {app: web}}}]
     ports: [{port: ${8000 + i + (i === 0 ? push : 0)}, protocol: TCP}]
-`).join('---\n');
+`,
+  ).join('---\n');
 }
 
 interface Setup {
@@ -120,34 +123,47 @@ interface Sims {
 async function spawnSims(url: string, sites: SimSite[], keys: StartMessage['keys'], processes: number): Promise<Sims> {
   const per = Math.ceil(sites.length / processes);
   const out: Sims = { children: [], connected: 0, failed: 0, connectMs: 0, firstError: null, rejected: 0 };
-  await Promise.all(Array.from({ length: processes }, (_, i) => new Promise<void>((resolve, reject) => {
-    const child = spawn('sh', ['-c', 'ulimit -n 65536 2>/dev/null; exec "$0" "$@"', process.execPath, 'bin/run.mjs', 'bench/hub-sites.ts'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    out.children.push(child);
-    child.once('exit', (code) => reject(new Error(`site process exited ${code}`)));
-    child.on('message', (m: SimReport) => {
-      if (m.type === 'rejected') out.rejected += 1;
-      else {
-        out.connected += m.connected;
-        out.failed += m.failed;
-        out.connectMs = Math.max(out.connectMs, m.ms);
-        out.firstError ??= m.firstError;
-        resolve();
-      }
-    });
-    const start: StartMessage = { type: 'start', url, sites: sites.slice(i * per, (i + 1) * per), keys, concurrency: 100 };
-    child.send(start);
-  })));
+  await Promise.all(
+    Array.from(
+      { length: processes },
+      (_, i) =>
+        new Promise<void>((resolve, reject) => {
+          const child = spawn('sh', ['-c', 'ulimit -n 65536 2>/dev/null; exec "$0" "$@"', process.execPath, 'bin/run.mjs', 'bench/hub-sites.ts'], {
+            stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+          });
+          out.children.push(child);
+          child.once('exit', (code) => reject(new Error(`site process exited ${code}`)));
+          child.on('message', (m: SimReport) => {
+            if (m.type === 'rejected') out.rejected += 1;
+            else {
+              out.connected += m.connected;
+              out.failed += m.failed;
+              out.connectMs = Math.max(out.connectMs, m.ms);
+              out.firstError ??= m.firstError;
+              resolve();
+            }
+          });
+          const start: StartMessage = { type: 'start', url, sites: sites.slice(i * per, (i + 1) * per), keys, concurrency: 100 };
+          child.send(start);
+        }),
+    ),
+  );
   return out;
 }
 
 async function stopSims(s: Sims): Promise<void> {
-  await Promise.all(s.children.map((c) => new Promise<void>((resolve) => {
-    c.removeAllListeners('exit');
-    if (c.exitCode !== null) return resolve();
-    c.once('exit', () => resolve());
-    c.send({ type: 'stop' });
-    setTimeout(() => c.kill('SIGKILL'), 10_000).unref();
-  })));
+  await Promise.all(
+    s.children.map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          c.removeAllListeners('exit');
+          if (c.exitCode !== null) return resolve();
+          c.once('exit', () => resolve());
+          c.send({ type: 'stop' });
+          setTimeout(() => c.kill('SIGKILL'), 10_000).unref();
+        }),
+    ),
+  );
 }
 
 interface PushTiming {
@@ -164,7 +180,10 @@ async function push(hub: Hub, n: number): Promise<PushTiming | null> {
   const t0 = performance.now();
   const v = hub.services.policies.push([{ name: 'bench.yaml', content: policyYaml(n) }], `bench push ${n}`, 'bench');
   const t1 = performance.now();
-  const r = await hub.services.rollouts.create({ policyVersion: v.version, selector: { matchLabels: {} }, stages: [{ name: 'all', percent: 100 }], auditWindowS: 0 }, 'bench');
+  const r = await hub.services.rollouts.create(
+    { policyVersion: v.version, selector: { matchLabels: {} }, stages: [{ name: 'all', percent: 100 }], auditWindowS: 0 },
+    'bench',
+  );
   const t2 = performance.now();
   const deadline = t0 + 120_000;
   for (;;) {
@@ -219,15 +238,29 @@ async function run(kind: Kind, n: number, pushes: number, processes: number): Pr
     }
     const total = times.map((t) => t.totalMs);
     const r: RunResult = {
-      broker: kind, sites: n, enrollMs: Math.round(setup.enrollMs), connected: sims.connected, failedConnects: sims.failed, connectMs: Math.round(sims.connectMs),
-      pushes, completedPushes: pushes - incomplete, pushMs: total.map((t) => Math.round(t * 10) / 10),
-      p50Ms: Math.round(median(total)), p99Ms: Math.round(percentile(total, 99)),
-      publishP50Ms: Math.round(median(times.map((t) => t.publishMs))), versionP50Ms: Math.round(median(times.map((t) => t.versionMs))),
-      brokerRssBaseMiB: Math.round(base.rss / 2 ** 20), brokerRssConnectedMiB: Math.round(connected.rss / 2 ** 20),
+      broker: kind,
+      sites: n,
+      enrollMs: Math.round(setup.enrollMs),
+      connected: sims.connected,
+      failedConnects: sims.failed,
+      connectMs: Math.round(sims.connectMs),
+      pushes,
+      completedPushes: pushes - incomplete,
+      pushMs: total.map((t) => Math.round(t * 10) / 10),
+      p50Ms: Math.round(median(total)),
+      p99Ms: Math.round(percentile(total, 99)),
+      publishP50Ms: Math.round(median(times.map((t) => t.publishMs))),
+      versionP50Ms: Math.round(median(times.map((t) => t.versionMs))),
+      brokerRssBaseMiB: Math.round(base.rss / 2 ** 20),
+      brokerRssConnectedMiB: Math.round(connected.rss / 2 ** 20),
       bytesPerSite: Math.round(((connected.heap ?? connected.rss) - (base.heap ?? base.rss)) / Math.max(1, sims.connected)),
-      rssBytesPerSite: Math.round((connected.rss - base.rss) / Math.max(1, sims.connected)), rejectedBundles: sims.rejected, firstError: sims.firstError,
+      rssBytesPerSite: Math.round((connected.rss - base.rss) / Math.max(1, sims.connected)),
+      rejectedBundles: sims.rejected,
+      firstError: sims.firstError,
     };
-    process.stderr.write(`  ${kind} ${n} sites: enrolled in ${r.enrollMs} ms, connected ${r.connected} in ${r.connectMs} ms, push p50 ${r.p50Ms} ms p99 ${r.p99Ms} ms (record+sign+publish p50 ${r.publishP50Ms} ms), ${Math.round(r.bytesPerSite / 1024)} KiB/site\n`);
+    process.stderr.write(
+      `  ${kind} ${n} sites: enrolled in ${r.enrollMs} ms, connected ${r.connected} in ${r.connectMs} ms, push p50 ${r.p50Ms} ms p99 ${r.p99Ms} ms (record+sign+publish p50 ${r.publishP50Ms} ms), ${Math.round(r.bytesPerSite / 1024)} KiB/site\n`,
+    );
     return r;
   } finally {
     if (sims) await stopSims(sims);
@@ -258,28 +291,64 @@ async function main(): Promise<void> {
     }
   }
   const loadAfter = loadavg();
-  const fdLimit = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'))?.replace(/\s+/g, ' ').trim() ?? 'unknown';
+  const fdLimit =
+    readFileSync('/proc/self/limits', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Max open files'))
+      ?.replace(/\s+/g, ' ')
+      .trim() ?? 'unknown';
   const target = (n: number) => (n <= 100 ? 1000 : n <= 1000 ? 2000 : null);
   const rows = results.map((r) => [
-    r.broker, r.sites, `${r.connected}${r.failedConnects ? ` (${r.failedConnects} failed)` : ''}`, r.connectMs, `${r.completedPushes}/${r.pushes}`,
-    r.versionP50Ms, r.publishP50Ms, r.p50Ms, r.p99Ms, target(r.sites) === null ? '—' : r.p99Ms < target(r.sites)! ? `< ${target(r.sites)} ✓` : `< ${target(r.sites)} ✗`,
-    r.brokerRssConnectedMiB, (r.bytesPerSite / 1024).toFixed(1), (r.rssBytesPerSite / 1024).toFixed(1),
+    r.broker,
+    r.sites,
+    `${r.connected}${r.failedConnects ? ` (${r.failedConnects} failed)` : ''}`,
+    r.connectMs,
+    `${r.completedPushes}/${r.pushes}`,
+    r.versionP50Ms,
+    r.publishP50Ms,
+    r.p50Ms,
+    r.p99Ms,
+    target(r.sites) === null ? '—' : r.p99Ms < target(r.sites)! ? `< ${target(r.sites)} ✓` : `< ${target(r.sites)} ✗`,
+    r.brokerRssConnectedMiB,
+    (r.bytesPerSite / 1024).toFixed(1),
+    (r.rssBytesPerSite / 1024).toFixed(1),
   ]);
   writeReport({
     name: 'hub',
     title: 'Hub: policy push to every site acked, embedded aedes vs Mosquitto',
-    method: 'The real rollout path of a whole hub (startHub: SQLite store, signing keys, broker, rollout engine, MQTT ingest, health), once with the embedded aedes broker and once with a supervised Mosquitto fed by the hub\'s password and ACL files, in one run. '
-      + 'Each run enrolls N sites through the hub\'s enrollment code (own device keys, one-time token each) and connects them as real MQTT 3.1.1 clients (mqtt.js) in separate processes (bench/hub-sites.ts), which verify every bundle\'s Ed25519 signature, site and generation before acking `applied`. '
-      + 'A push = a new policy version of 12 NetworkPolicies (validated and stored), then a rollout to every site in one stage: the engine records, signs and publishes one bundle per site (retained, QoS 1) and completes when the acks came back through the ingest. '
-      + 'Time: from the push until the engine marked the rollout completed; "version" and "record+sign+publish" are the first two steps of it. '
-      + `p50/p99 over 20 pushes (100 sites), 10 (1000), 3 (10 000). Memory per site: after all sites connected minus before (sites enrolled, none connected), divided by sites; for aedes the hub process's V8 heap + external after a full GC (its RSS delta is shown too, but RSS keeps freed pages), for Mosquitto the mosquitto process's RSS. fd limit of the hub process: ${fdLimit}; site processes raise theirs with ulimit -n. `
-      + `The machine is shared with other work: 1-minute load average ${loadBefore[0].toFixed(1)} at the start, ${loadAfter[0].toFixed(1)} at the end.`,
-    markdown: table(['broker', 'sites', 'connected', 'connect all (ms)', 'pushes complete', 'version p50 (ms)', 'record+sign+publish p50 (ms)', 'push→all acked p50 (ms)', 'p99 (ms)', 'p99 target', 'broker RSS (MiB)', 'KiB per site', 'RSS KiB per site'], rows),
+    method:
+      "The real rollout path of a whole hub (startHub: SQLite store, signing keys, broker, rollout engine, MQTT ingest, health), once with the embedded aedes broker and once with a supervised Mosquitto fed by the hub's password and ACL files, in one run. " +
+      "Each run enrolls N sites through the hub's enrollment code (own device keys, one-time token each) and connects them as real MQTT 3.1.1 clients (mqtt.js) in separate processes (bench/hub-sites.ts), which verify every bundle's Ed25519 signature, site and generation before acking `applied`. " +
+      'A push = a new policy version of 12 NetworkPolicies (validated and stored), then a rollout to every site in one stage: the engine records, signs and publishes one bundle per site (retained, QoS 1) and completes when the acks came back through the ingest. ' +
+      'Time: from the push until the engine marked the rollout completed; "version" and "record+sign+publish" are the first two steps of it. ' +
+      `p50/p99 over 20 pushes (100 sites), 10 (1000), 3 (10 000). Memory per site: after all sites connected minus before (sites enrolled, none connected), divided by sites; for aedes the hub process's V8 heap + external after a full GC (its RSS delta is shown too, but RSS keeps freed pages), for Mosquitto the mosquitto process's RSS. fd limit of the hub process: ${fdLimit}; site processes raise theirs with ulimit -n. ` +
+      `The machine is shared with other work: 1-minute load average ${loadBefore[0].toFixed(1)} at the start, ${loadAfter[0].toFixed(1)} at the end.`,
+    markdown: table(
+      [
+        'broker',
+        'sites',
+        'connected',
+        'connect all (ms)',
+        'pushes complete',
+        'version p50 (ms)',
+        'record+sign+publish p50 (ms)',
+        'push→all acked p50 (ms)',
+        'p99 (ms)',
+        'p99 target',
+        'broker RSS (MiB)',
+        'KiB per site',
+        'RSS KiB per site',
+      ],
+      rows,
+    ),
     results: { loadAverage: { before: loadBefore, after: loadAfter }, fdLimit, runs: results },
   });
 }
 
-main().then(() => process.exit(0), (err: unknown) => {
-  process.stderr.write(`bench:hub failed: ${err instanceof Error ? err.stack : String(err)}\n`);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench:hub failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -33,8 +33,16 @@ export function workload(policies: number, pods: number, seed = 1): Workload {
   for (let i = 0; i < pods; i++) {
     const ns = `ns${i % nsCount}`;
     const app = `app${int(appsPerNs)}`;
-    const ports = [{ name: 'http', containerPort: 8000 + (i % 5) }, { name: 'metrics', containerPort: 9100 }];
-    objects.push({ apiVersion: 'v1', kind: 'Pod', metadata: { name: `pod${i}`, namespace: ns, labels: { app, tier: i % 2 ? 'front' : 'back' } }, spec: { containers: [{ name: 'c', ports }] } });
+    const ports = [
+      { name: 'http', containerPort: 8000 + (i % 5) },
+      { name: 'metrics', containerPort: 9100 },
+    ];
+    objects.push({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: `pod${i}`, namespace: ns, labels: { app, tier: i % 2 ? 'front' : 'back' } },
+      spec: { containers: [{ name: 'c', ports }] },
+    });
     names.push(`${ns}/pod${i}`);
   }
   const anps = Math.round(policies * 0.1);
@@ -42,15 +50,21 @@ export function workload(policies: number, pods: number, seed = 1): Workload {
     const ns = `ns${int(nsCount)}`;
     const kind = int(10);
     const from =
-      kind < 5 ? [{ podSelector: { matchLabels: { app: `app${int(appsPerNs)}` } } }]
-      : kind < 8 ? [{ namespaceSelector: { matchLabels: { team: `t${int(10)}` } }, podSelector: { matchLabels: { tier: 'front' } } }]
-      : [{ ipBlock: { cidr: `10.${int(256)}.0.0/16` } }];
+      kind < 5
+        ? [{ podSelector: { matchLabels: { app: `app${int(appsPerNs)}` } } }]
+        : kind < 8
+          ? [{ namespaceSelector: { matchLabels: { team: `t${int(10)}` } }, podSelector: { matchLabels: { tier: 'front' } } }]
+          : [{ ipBlock: { cidr: `10.${int(256)}.0.0/16` } }];
     const port = int(4) === 0 ? { port: 'http' } : int(3) === 0 ? { port: 8000 + int(100), endPort: 8200 + int(100) } : { port: 8000 + int(5) };
     objects.push({
       apiVersion: 'networking.k8s.io/v1',
       kind: 'NetworkPolicy',
       metadata: { name: `np${i}`, namespace: ns },
-      spec: { podSelector: { matchLabels: { app: `app${int(appsPerNs)}` } }, ingress: [{ from, ports: [port] }], ...(int(5) === 0 ? { egress: [{ ports: [{ protocol: 'UDP', port: 53 }] }] } : {}) },
+      spec: {
+        podSelector: { matchLabels: { app: `app${int(appsPerNs)}` } },
+        ingress: [{ from, ports: [port] }],
+        ...(int(5) === 0 ? { egress: [{ ports: [{ protocol: 'UDP', port: 53 }] }] } : {}),
+      },
     });
   }
   for (let i = 0; i < anps; i++) {
@@ -62,7 +76,13 @@ export function workload(policies: number, pods: number, seed = 1): Workload {
         priority: i % 1000,
         subject: { namespaces: { matchLabels: { team: `t${int(10)}` } } },
         // central ops: metrics scraping from one of the shared-services namespaces, and egress guards
-        ingress: [{ action: ['Allow', 'Deny', 'Pass'][int(3)], from: [{ namespaces: { matchLabels: { 'kubernetes.io/metadata.name': `ns${int(Math.min(5, nsCount))}` } } }], ports: [{ portNumber: { protocol: 'TCP', port: 9100 } }] }],
+        ingress: [
+          {
+            action: ['Allow', 'Deny', 'Pass'][int(3)],
+            from: [{ namespaces: { matchLabels: { 'kubernetes.io/metadata.name': `ns${int(Math.min(5, nsCount))}` } } }],
+            ports: [{ portNumber: { protocol: 'TCP', port: 9100 } }],
+          },
+        ],
         egress: [{ action: 'Deny', to: [{ networks: [`172.${16 + int(16)}.0.0/16`] }] }],
       },
     });

@@ -52,7 +52,17 @@ function one(policies: number, pods: number): SizeResult {
     compileMs.push(performance.now() - t);
     compileCpuMs.push((cpu.user + cpu.system) / 1000);
   }
-  return { policies, pods, loadMs, compileMs, compileMedianMs: median(compileMs), compileCpuMs, compileCpuMedianMs: median(compileCpuMs), maxRssMiB: process.resourceUsage().maxRSS / 1024, sizes };
+  return {
+    policies,
+    pods,
+    loadMs,
+    compileMs,
+    compileMedianMs: median(compileMs),
+    compileCpuMs,
+    compileCpuMedianMs: median(compileCpuMs),
+    maxRssMiB: process.resourceUsage().maxRSS / 1024,
+    sizes,
+  };
 }
 
 function flowsPerSecond(): { flows: number; evaluatorPerS: number; tablesPerS: number; compileMs: number } {
@@ -62,9 +72,14 @@ function flowsPerSecond(): { flows: number; evaluatorPerS: number; tablesPerS: n
   const tables = compile(policies, inventory, { limits: UNLIMITED });
   const compileMs = performance.now() - t;
   let seed = 7;
-  const next = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+  const next = (n: number) => (seed = (seed * 1103515245 + 12345) >>> 0) % n;
   const ends = [...w.pods, '10.1.2.3', '8.8.8.8', '10.200.0.1'];
-  const flows: Flow[] = Array.from({ length: 50_000 }, () => ({ src: ends[next(ends.length)], dst: ends[next(ends.length)], protocol: (['TCP', 'UDP', 'SCTP'] as const)[next(3)], port: [53, 8000, 8001, 8150, 9100, 443][next(6)] }));
+  const flows: Flow[] = Array.from({ length: 50_000 }, () => ({
+    src: ends[next(ends.length)],
+    dst: ends[next(ends.length)],
+    protocol: (['TCP', 'UDP', 'SCTP'] as const)[next(3)],
+    port: [53, 8000, 8001, 8150, 9100, 443][next(6)],
+  }));
   const rate = (fn: (f: Flow) => unknown) => {
     for (const f of flows.slice(0, 2000)) fn(f); // warm up
     const s = performance.now();
@@ -86,7 +101,8 @@ async function main(): Promise<void> {
   }
   const self = resolve(import.meta.dirname, 'policy.ts');
   const runner = resolve(import.meta.dirname, '..', 'bin', 'run.mjs');
-  const child = async (...args: string[]) => JSON.parse((await promisify(execFile)(process.execPath, [runner, self, ...args], { timeout: CHILD_TIMEOUT_MS, maxBuffer: 1 << 20 })).stdout);
+  const child = async (...args: string[]) =>
+    JSON.parse((await promisify(execFile)(process.execPath, [runner, self, ...args], { timeout: CHILD_TIMEOUT_MS, maxBuffer: 1 << 20 })).stdout);
   const load = loadavg();
   const sizes: (SizeResult | { policies: number; pods: number; skipped: string })[] = [];
   for (const policies of POLICIES) {
@@ -97,7 +113,12 @@ async function main(): Promise<void> {
         sizes.push(r);
         process.stderr.write(`${r.compileMedianMs.toFixed(0)} ms (${r.compileCpuMedianMs.toFixed(0)} ms CPU), ${r.maxRssMiB.toFixed(0)} MiB\n`);
       } catch (e) {
-        const why = e instanceof Error && 'killed' in e && e.killed ? `took over ${CHILD_TIMEOUT_MS / 1000} s` : e instanceof Error ? e.message.split('\n')[0] : String(e);
+        const why =
+          e instanceof Error && 'killed' in e && e.killed
+            ? `took over ${CHILD_TIMEOUT_MS / 1000} s`
+            : e instanceof Error
+              ? e.message.split('\n')[0]
+              : String(e);
         sizes.push({ policies, pods, skipped: why });
         process.stderr.write(`skipped: ${why}\n`);
       }
@@ -108,7 +129,16 @@ async function main(): Promise<void> {
   const rows = sizes.map((s) =>
     'skipped' in s
       ? [s.policies, s.pods, 'skipped', s.skipped, '', '', '', '']
-      : [s.policies, s.pods, s.loadMs.toFixed(0), s.compileMedianMs.toFixed(0), s.compileCpuMedianMs.toFixed(0), s.maxRssMiB.toFixed(0), s.sizes.sets, s.sizes.rules],
+      : [
+          s.policies,
+          s.pods,
+          s.loadMs.toFixed(0),
+          s.compileMedianMs.toFixed(0),
+          s.compileCpuMedianMs.toFixed(0),
+          s.maxRssMiB.toFixed(0),
+          s.sizes.sets,
+          s.sizes.rules,
+        ],
   );
   const target = sizes.find((s) => s.policies === 1000 && s.pods === 1000);
   const markdown = [
@@ -118,10 +148,13 @@ async function main(): Promise<void> {
     '',
     `Rule entries above the default map limit (${DEFAULT_LIMITS.rules}) would make \`compile\` fail with POLICY_CAPACITY on a site; the benchmark lifts the limits to time the compiler alone.`,
     '',
-    table(['per flow, 1k policies × 1k pods', 'flows/s'], [
-      ['reference evaluator (policy.evaluate)', Math.round(flows.evaluatorPerS)],
-      ['compiled tables (policy.lookup, the kernel lookups in TypeScript)', Math.round(flows.tablesPerS)],
-    ]),
+    table(
+      ['per flow, 1k policies × 1k pods', 'flows/s'],
+      [
+        ['reference evaluator (policy.evaluate)', Math.round(flows.evaluatorPerS)],
+        ['compiled tables (policy.lookup, the kernel lookups in TypeScript)', Math.round(flows.tablesPerS)],
+      ],
+    ),
   ].join('\n');
   writeReport({
     name: 'policy',

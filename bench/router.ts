@@ -41,8 +41,14 @@ const DNSPERF_OUTSTANDING = 200;
 const log = (m: string) => process.stderr.write(`bench:router: ${m}\n`);
 
 const CITIES = [
-  ['paris', 48.8566, 2.3522], ['berlin', 52.52, 13.405], ['madrid', 40.4168, -3.7038], ['lyon', 45.764, 4.8357],
-  ['london', 51.5072, -0.1276], ['rome', 41.9028, 12.4964], ['warsaw', 52.2297, 21.0122], ['nyc', 40.7128, -74.006],
+  ['paris', 48.8566, 2.3522],
+  ['berlin', 52.52, 13.405],
+  ['madrid', 40.4168, -3.7038],
+  ['lyon', 45.764, 4.8357],
+  ['london', 51.5072, -0.1276],
+  ['rome', 41.9028, 12.4964],
+  ['warsaw', 52.2297, 21.0122],
+  ['nyc', 40.7128, -74.006],
 ] as const;
 const sites = CITIES.map(([id, lat, lon], i) => ({ id, lat, lon, address: `127.1.0.${i + 1}`, subnet: `100.64.${i + 1}.0/24` }));
 
@@ -71,26 +77,51 @@ interface SiteProc {
 
 async function startSite(id: string, password: string, brokerPort: number, address: string, servicePort: number): Promise<SiteProc> {
   const relay = await startRelay('127.0.0.1', brokerPort);
-  const child = spawn(process.execPath, [join(here, '..', 'bin', 'run.mjs'), join(here, 'router', 'site-process.ts'), id, password, `mqtt://127.0.0.1:${relay.port}`, address, String(servicePort), String(KEEPALIVE_S), String(HEARTBEAT_MS)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [
+      join(here, '..', 'bin', 'run.mjs'),
+      join(here, 'router', 'site-process.ts'),
+      id,
+      password,
+      `mqtt://127.0.0.1:${relay.port}`,
+      address,
+      String(servicePort),
+      String(KEEPALIVE_S),
+      String(HEARTBEAT_MS),
+    ],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
   await new Promise<void>((resolve, reject) => {
-    child.stdout?.on('data', (d: Buffer) => { if (d.toString().includes('ready')) resolve(); });
+    child.stdout?.on('data', (d: Buffer) => {
+      if (d.toString().includes('ready')) resolve();
+    });
     child.once('exit', (code) => reject(new Error(`site ${id} exited with ${code}`)));
   });
   return { id, child, relay };
 }
 
 /** Polls every server every 5 ms from `t0` until each answers without `address`; ms per server. */
-async function timeUntilGone(probe: DnsProbe, servers: Record<string, number>, subnet: string, address: string, t0: number, limitMs: number): Promise<Record<string, number | null>> {
+async function timeUntilGone(
+  probe: DnsProbe,
+  servers: Record<string, number>,
+  subnet: string,
+  address: string,
+  t0: number,
+  limitMs: number,
+): Promise<Record<string, number | null>> {
   const out: Record<string, number | null> = {};
   const left = new Set(Object.keys(servers));
   while (left.size > 0 && Date.now() - t0 < limitMs) {
-    await Promise.all([...left].map(async (name) => {
-      const a = await probe.query(servers[name], NAME, subnet, 200);
-      if (a && a.rcode === 'NOERROR' && a.addresses.length > 0 && !a.addresses.includes(address) && left.has(name)) {
-        out[name] = Date.now() - t0;
-        left.delete(name);
-      }
-    }));
+    await Promise.all(
+      [...left].map(async (name) => {
+        const a = await probe.query(servers[name], NAME, subnet, 200);
+        if (a && a.rcode === 'NOERROR' && a.addresses.length > 0 && !a.addresses.includes(address) && left.has(name)) {
+          out[name] = Date.now() - t0;
+          left.delete(name);
+        }
+      }),
+    );
     await new Promise((r) => setTimeout(r, 5));
   }
   for (const name of left) out[name] = null;
@@ -115,10 +146,16 @@ async function main(): Promise<void> {
   try {
     // One geo database for all: client subnets and site addresses (pickclosest looks those up too).
     const geoDb = join(dir, 'city.mmdb');
-    writeFileSync(geoDb, writeMmdb(sites.flatMap((s) => [
-      { cidr: s.subnet, data: cityRecord(s.id, 'XX', s.lat, s.lon) },
-      { cidr: `${s.address}/32`, data: cityRecord(s.id, 'XX', s.lat, s.lon) },
-    ]), { databaseType: 'GeoLite2-City' }));
+    writeFileSync(
+      geoDb,
+      writeMmdb(
+        sites.flatMap((s) => [
+          { cidr: s.subnet, data: cityRecord(s.id, 'XX', s.lat, s.lon) },
+          { cidr: `${s.address}/32`, data: cityRecord(s.id, 'XX', s.lat, s.lon) },
+        ]),
+        { databaseType: 'GeoLite2-City' },
+      ),
+    );
 
     // The hub side: broker, health model, SitesView, monitor, router.
     const password = 'bench-site-secret';
@@ -139,19 +176,54 @@ async function main(): Promise<void> {
     });
     const health = createHealthModel({ heartbeatIntervalMs: HEARTBEAT_MS });
     const records: SiteRecord[] = sites.map((s) => ({
-      id: s.id, name: s.id, labels: {}, lat: s.lat, lon: s.lon, clientCidrs: [], capacity: 100, draining: false,
+      id: s.id,
+      name: s.id,
+      labels: {},
+      lat: s.lat,
+      lon: s.lon,
+      clientCidrs: [],
+      capacity: 100,
+      draining: false,
       services: [{ name: 'pos', addresses: [s.address], url: `https://${s.id}.example.net/` }],
     }));
     const view = createSitesView({ listSites: () => records, health });
     stops.unshift(() => view.close());
     const monitor = await startHealthMonitor({ client: await broker.hubClient(), health, sessions: broker.sessions, logger: quiet });
     stops.unshift(() => monitor.close());
-    const router = await startRouter({ sites: view, zone: ZONE, dns: { port: 0 }, ttl: TTL, geoDbPath: geoDb, defaultLocation: { lat: sites[0].lat, lon: sites[0].lon }, logger: quiet });
+    const router = await startRouter({
+      sites: view,
+      zone: ZONE,
+      dns: { port: 0 },
+      ttl: TTL,
+      geoDbPath: geoDb,
+      defaultLocation: { lat: sites[0].lat, lon: sites[0].lon },
+      logger: quiet,
+    });
     stops.unshift(() => router.close());
 
-    const pdnsDefault = await startPdns({ dir, port: await freePort('127.0.0.1'), zone: ZONE, service: 'pos', geoDb, sites, servicePort, ttl: TTL, luaRecords: 'yes' });
+    const pdnsDefault = await startPdns({
+      dir,
+      port: await freePort('127.0.0.1'),
+      zone: ZONE,
+      service: 'pos',
+      geoDb,
+      sites,
+      servicePort,
+      ttl: TTL,
+      luaRecords: 'yes',
+    });
     stops.unshift(() => pdnsDefault.stop());
-    const pdnsShared = await startPdns({ dir, port: await freePort('127.0.0.1'), zone: ZONE, service: 'pos', geoDb, sites, servicePort, ttl: TTL, luaRecords: 'shared' });
+    const pdnsShared = await startPdns({
+      dir,
+      port: await freePort('127.0.0.1'),
+      zone: ZONE,
+      service: 'pos',
+      geoDb,
+      sites,
+      servicePort,
+      ttl: TTL,
+      luaRecords: 'shared',
+    });
     stops.unshift(() => pdnsShared.stop());
     const servers: Record<string, number> = { weft: router.dns.port, powerdns: pdnsDefault.port, 'powerdns-shared': pdnsShared.port };
     const labels: Record<string, string> = { weft: 'Weft', powerdns: 'PowerDNS LUA (default)', 'powerdns-shared': 'PowerDNS LUA shared' };
@@ -194,7 +266,12 @@ async function main(): Promise<void> {
         for (const [name, port] of Object.entries(servers)) {
           log(`dnsperf ${name}, ${mode}, run ${run}`);
           const load1 = loadavg()[0];
-          const r = await dnsperf(dir, port, NAME, { seconds: DNSPERF_S, subnet: mode.startsWith('ECS') ? sites[1].subnet : null, clients: DNSPERF_CLIENTS, outstanding: DNSPERF_OUTSTANDING });
+          const r = await dnsperf(dir, port, NAME, {
+            seconds: DNSPERF_S,
+            subnet: mode.startsWith('ECS') ? sites[1].subnet : null,
+            clients: DNSPERF_CLIENTS,
+            outstanding: DNSPERF_OUTSTANDING,
+          });
           perf.push({ server: name, mode, run, load1, r });
           await drained(port);
         }
@@ -221,7 +298,12 @@ async function main(): Promise<void> {
     const httpPort = (app.server.address() as { port: number }).port;
     const HTTP_CONNECTIONS = 50;
     const HTTP_S = 10;
-    const http = await autocannon({ url: `http://127.0.0.1:${httpPort}/go/pos/menu?lang=fr`, connections: HTTP_CONNECTIONS, duration: HTTP_S, headers: { 'x-forwarded-for': '100.64.3.7' } });
+    const http = await autocannon({
+      url: `http://127.0.0.1:${httpPort}/go/pos/menu?lang=fr`,
+      connections: HTTP_CONNECTIONS,
+      duration: HTTP_S,
+      headers: { 'x-forwarded-for': '100.64.3.7' },
+    });
     await app.close();
 
     // 4. kill -9: three sites, one after another; the client subnet of each is polled on every server.
@@ -246,10 +328,31 @@ async function main(): Promise<void> {
     }
 
     const results: RouterResults = {
-      labels, perf, latency,
-      http: { requestsPerSec: http.requests.average, p50: http.latency.p50, p99: http.latency.p99, status3xx: http['3xx'], other: http['1xx'] + http['2xx'] + http['4xx'] + http['5xx'], errors: http.errors, connections: HTTP_CONNECTIONS, seconds: HTTP_S },
-      kills, cuts,
-      config: { ttl: TTL, keepaliveS: KEEPALIVE_S, heartbeatMs: HEARTBEAT_MS, dnsperfSeconds: DNSPERF_S, repeats: REPEATS, pdnsCheckIntervalS: pdnsDefault.checkIntervalS, clients: DNSPERF_CLIENTS, outstanding: DNSPERF_OUTSTANDING },
+      labels,
+      perf,
+      latency,
+      http: {
+        requestsPerSec: http.requests.average,
+        p50: http.latency.p50,
+        p99: http.latency.p99,
+        status3xx: http['3xx'],
+        other: http['1xx'] + http['2xx'] + http['4xx'] + http['5xx'],
+        errors: http.errors,
+        connections: HTTP_CONNECTIONS,
+        seconds: HTTP_S,
+      },
+      kills,
+      cuts,
+      config: {
+        ttl: TTL,
+        keepaliveS: KEEPALIVE_S,
+        heartbeatMs: HEARTBEAT_MS,
+        dnsperfSeconds: DNSPERF_S,
+        repeats: REPEATS,
+        pdnsCheckIntervalS: pdnsDefault.checkIntervalS,
+        clients: DNSPERF_CLIENTS,
+        outstanding: DNSPERF_OUTSTANDING,
+      },
       loadAverage: { start: loadStart, end: loadavg() },
     };
     writeReport({
@@ -265,7 +368,10 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(() => process.exit(0), (err: unknown) => {
-  process.stderr.write(`bench:router failed: ${err instanceof Error ? err.stack : String(err)}\n`);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench:router failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exit(1);
+  },
+);

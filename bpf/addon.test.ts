@@ -38,7 +38,18 @@ describe.skipIf(kernelSkipReason)('libbpf addon', () => {
 
   it.skipIf(!hasClang)('puts the verifier log into the load error', () => {
     const obj = join(tmp, 'rejected.o');
-    execFileSync('clang', ['-target', 'bpf', '-O2', '-g', '-D__TARGET_ARCH_x86', `-I${artifactPaths().objectDir}`, '-c', join(here, 'testdata', 'rejected.bpf.c'), '-o', obj]);
+    execFileSync('clang', [
+      '-target',
+      'bpf',
+      '-O2',
+      '-g',
+      '-D__TARGET_ARCH_x86',
+      `-I${artifactPaths().objectDir}`,
+      '-c',
+      join(here, 'testdata', 'rejected.bpf.c'),
+      '-o',
+      obj,
+    ]);
     let err: NativeError | undefined;
     try {
       const bpf = native();
@@ -56,7 +67,9 @@ describe.skipIf(kernelSkipReason)('libbpf addon', () => {
   });
 
   it('sizes the maps from the limits before load (two halves per table)', () => {
-    const maxEntries = (map: string) => (JSON.parse(execFileSync('bpftool', ['-j', 'map', 'show', 'pinned', join(dp.layoutRoot, map)], { encoding: 'utf8' })) as { max_entries: number }).max_entries;
+    const maxEntries = (map: string) =>
+      (JSON.parse(execFileSync('bpftool', ['-j', 'map', 'show', 'pinned', join(dp.layoutRoot, map)], { encoding: 'utf8' })) as { max_entries: number })
+        .max_entries;
     expect({
       endpoints: maxEntries('weft_endpoints'),
       ipcache: maxEntries('weft_ipcache'),
@@ -125,7 +138,23 @@ describe.skipIf(kernelSkipReason)('libbpf addon', () => {
     const pinRoot = uniquePinRoot();
     // The child's mount namespace starts as a copy of ours; unmount every bpffs on /sys/fs/bpf there.
     const script = `while grep -q ' /sys/fs/bpf bpf ' /proc/self/mounts; do umount /sys/fs/bpf || exit 3; done; exec "$@"`;
-    const out = execFileSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', process.execPath, join(here, '..', 'bin', 'run.mjs'), join(here, 'testing', 'open-child.ts'), pinRoot], { encoding: 'utf8' });
+    const out = execFileSync(
+      'unshare',
+      [
+        '--mount',
+        '--propagation',
+        'private',
+        'sh',
+        '-c',
+        script,
+        'sh',
+        process.execPath,
+        join(here, '..', 'bin', 'run.mjs'),
+        join(here, 'testing', 'open-child.ts'),
+        pinRoot,
+      ],
+      { encoding: 'utf8' },
+    );
     expect(JSON.parse(out)).toEqual({ bpffs: ['/sys/fs/bpf'], generation: 0 });
   }, 30_000);
 });

@@ -44,7 +44,11 @@ export function artifactPaths(dir = process.env.WEFT_BPF_ARTIFACTS): ArtifactPat
 export function requireArtifacts(p: ArtifactPaths = artifactPaths()): ArtifactPaths {
   const missing = [p.addon, p.objects.podEgress, p.objects.podIngress].filter((f) => !existsSync(f));
   if (missing.length) {
-    throw new DatapathError('DATAPATH_BUILD', `datapath artifacts missing: ${missing.join(', ')}`, 'run `npm run build:bpf` (needs clang, bpftool, libbpf-dev, libelf-dev, zlib1g-dev, g++, make)');
+    throw new DatapathError(
+      'DATAPATH_BUILD',
+      `datapath artifacts missing: ${missing.join(', ')}`,
+      'run `npm run build:bpf` (needs clang, bpftool, libbpf-dev, libelf-dev, zlib1g-dev, g++, make)',
+    );
   }
   return p;
 }

@@ -63,7 +63,9 @@ function nodeGyp(): string[] {
 
 function addon(): void {
   const dir = join(here, 'addon');
-  const inputs = readdirSync(dir).filter((f) => /\.(cc|h|gyp)$/.test(f)).map((f) => join(dir, f));
+  const inputs = readdirSync(dir)
+    .filter((f) => /\.(cc|h|gyp)$/.test(f))
+    .map((f) => join(dir, f));
   if (mtime(SOURCE_ARTIFACTS.addon) > newest(inputs)) return;
   log('building the libbpf addon (node-gyp)');
   const [cmd, ...pre] = nodeGyp();

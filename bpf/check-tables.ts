@@ -35,12 +35,17 @@ export function checkTables(t: Tables, limits: MapLimits): void {
   const over = (Object.keys(need) as (keyof TableNeeds)[]).filter((k) => need[k] > limits[k]);
   if (over.length) {
     const what = over.map((k) => `${k} needs ${need[k]} > limit ${limits[k]}`).join(', ');
-    throw new DatapathError('DATAPATH_CAPACITY', `tables do not fit the datapath maps: ${what}; nothing was applied`, 'raise the map limits in the agent configuration (datapath.limits) or reduce the policy');
+    throw new DatapathError(
+      'DATAPATH_CAPACITY',
+      `tables do not fit the datapath maps: ${what}; nothing was applied`,
+      'raise the map limits in the agent configuration (datapath.limits) or reduce the policy',
+    );
   }
   const sets = new Set<number>([0]);
   t.sets.forEach((s, i) => {
     if (!u32(s.id) || s.id === 0) invalid(`sets[${i}].id`, `bad set id ${s.id}`, 'set ids are integers >= 1 (0 means no policy)');
-    if (s.default.verdict !== 1 && s.default.verdict !== 2) invalid(`sets[${i}].default.verdict`, `bad verdict ${String(s.default.verdict)}`, 'use VERDICT_ALLOW or VERDICT_DENY');
+    if (s.default.verdict !== 1 && s.default.verdict !== 2)
+      invalid(`sets[${i}].default.verdict`, `bad verdict ${String(s.default.verdict)}`, 'use VERDICT_ALLOW or VERDICT_DENY');
     sets.add(s.id);
   });
   const ips = new Set<string>();
@@ -65,9 +70,11 @@ export function checkTables(t: Tables, limits: MapLimits): void {
   t.rules.forEach((r, i) => {
     if (!sets.has(r.set)) invalid(`rules[${i}].set`, `set ${r.set} is not in tables.sets`, 'every referenced set needs a SetEntry');
     if (!u32(r.peer)) invalid(`rules[${i}].peer`, `bad peer identity ${r.peer}`, 'identities are u32');
-    if (r.proto !== null && !(Number.isInteger(r.proto) && r.proto >= 0 && r.proto <= 255)) invalid(`rules[${i}].proto`, `bad protocol ${r.proto}`, 'an IANA protocol number 0..255 or null');
+    if (r.proto !== null && !(Number.isInteger(r.proto) && r.proto >= 0 && r.proto <= 255))
+      invalid(`rules[${i}].proto`, `bad protocol ${r.proto}`, 'an IANA protocol number 0..255 or null');
     if (!(Number.isInteger(r.portBits) && r.portBits >= 0 && r.portBits <= 16)) invalid(`rules[${i}].portBits`, `bad port prefix ${r.portBits}`, '0..16');
     if (!(Number.isInteger(r.port) && r.port >= 0 && r.port <= 0xffff)) invalid(`rules[${i}].port`, `bad port ${r.port}`, '0..65535');
-    if (r.value.verdict !== 1 && r.value.verdict !== 2) invalid(`rules[${i}].value.verdict`, `bad verdict ${String(r.value.verdict)}`, 'use VERDICT_ALLOW or VERDICT_DENY');
+    if (r.value.verdict !== 1 && r.value.verdict !== 2)
+      invalid(`rules[${i}].value.verdict`, `bad verdict ${String(r.value.verdict)}`, 'use VERDICT_ALLOW or VERDICT_DENY');
   });
 }

@@ -25,11 +25,29 @@ const SCENARIO: [string, Direction, PacketSpec, boolean, Want][] = [
   ['web -> db sctp 9899: allowed by rule', 'ingress', { proto: 132, src: A.web, dst: A.db, sport: 40003, dport: 9899 }, true, ['allow', RULE.dbFromWeb]],
   ['db -> web sctp reply: conntrack', 'egress', { proto: 132, src: A.db, dst: A.web, sport: 9899, dport: 40003 }, true, null],
   ['db6 -> world6 tcp (no egress policy)', 'egress', { proto: 6, src: A.db6, dst: '2001:db8::1', sport: 40011, dport: 443 }, true, null],
-  ['router -> db6 packet too big about it: related', 'ingress', { proto: 58, src: 'fd09::fe', dst: A.db6, sport: 2, dport: 0, inner: { proto: 6, src: A.db6, dst: '2001:db8::1', sport: 40011, dport: 443 } }, true, null],
-  ['router -> db6 packet too big about nothing', 'ingress', { proto: 58, src: 'fd09::fe', dst: A.db6, sport: 2, dport: 0, inner: { proto: 6, src: A.db6, dst: '2001:db8::1', sport: 40012, dport: 443 } }, false, ['deny', RULE.isolation]],
+  [
+    'router -> db6 packet too big about it: related',
+    'ingress',
+    { proto: 58, src: 'fd09::fe', dst: A.db6, sport: 2, dport: 0, inner: { proto: 6, src: A.db6, dst: '2001:db8::1', sport: 40011, dport: 443 } },
+    true,
+    null,
+  ],
+  [
+    'router -> db6 packet too big about nothing',
+    'ingress',
+    { proto: 58, src: 'fd09::fe', dst: A.db6, sport: 2, dport: 0, inner: { proto: 6, src: A.db6, dst: '2001:db8::1', sport: 40012, dport: 443 } },
+    false,
+    ['deny', RULE.isolation],
+  ],
   ['web6 -> db6 5432', 'ingress', { proto: 6, src: A.web6, dst: A.db6, sport: 40004, dport: 5432 }, true, ['allow', RULE.dbFromWeb]],
   ['partner net -> db 5432: CIDR peer', 'ingress', { proto: 6, src: '198.51.100.7', dst: A.db, sport: 40013, dport: 5432 }, true, ['allow', RULE.dbFromWeb]],
-  ['partner host .9 -> db 5432: its /32 wins over the /24', 'ingress', { proto: 6, src: '198.51.100.9', dst: A.db, sport: 40014, dport: 5432 }, false, ['deny', RULE.isolation]],
+  [
+    'partner host .9 -> db 5432: its /32 wins over the /24',
+    'ingress',
+    { proto: 6, src: '198.51.100.9', dst: A.db, sport: 40014, dport: 5432 },
+    false,
+    ['deny', RULE.isolation],
+  ],
   ['world -> db', 'ingress', { proto: 6, src: WORLD, dst: A.db, sport: 40005, dport: 5432 }, false, ['deny', RULE.isolation]],
   ['api -> world dns: denied', 'egress', { proto: 17, src: A.api, dst: WORLD, sport: 40006, dport: 53 }, false, ['deny', RULE.noDns]],
   ['api -> world https: set default', 'egress', { proto: 6, src: A.api, dst: WORLD, sport: 40007, dport: 443 }, true, ['allow', 0]],
@@ -40,8 +58,20 @@ const SCENARIO: [string, Direction, PacketSpec, boolean, Want][] = [
   ['web6 -> db6 ping6', 'ingress', { proto: 58, src: A.web6, dst: A.db6, sport: 128, dport: 0, icmpId: 11 }, true, ['allow', RULE.dbFromWeb]],
   ['db6 -> web6 echo reply', 'egress', { proto: 58, src: A.db6, dst: A.web6, sport: 129, dport: 0, icmpId: 11 }, true, null],
   ['db -> world udp (no egress policy)', 'egress', { proto: 17, src: A.db, dst: WORLD, sport: 40009, dport: 9999 }, true, null],
-  ['world -> db unreachable about it: related', 'ingress', { proto: 1, src: '192.0.2.254', dst: A.db, sport: 3, dport: 3, inner: { proto: 17, src: A.db, dst: WORLD, sport: 40009, dport: 9999 } }, true, null],
-  ['world -> db unreachable about nothing', 'ingress', { proto: 1, src: '192.0.2.254', dst: A.db, sport: 3, dport: 3, inner: { proto: 17, src: A.db, dst: WORLD, sport: 40010, dport: 9999 } }, false, ['deny', RULE.isolation]],
+  [
+    'world -> db unreachable about it: related',
+    'ingress',
+    { proto: 1, src: '192.0.2.254', dst: A.db, sport: 3, dport: 3, inner: { proto: 17, src: A.db, dst: WORLD, sport: 40009, dport: 9999 } },
+    true,
+    null,
+  ],
+  [
+    'world -> db unreachable about nothing',
+    'ingress',
+    { proto: 1, src: '192.0.2.254', dst: A.db, sport: 3, dport: 3, inner: { proto: 17, src: A.db, dst: WORLD, sport: 40010, dport: 9999 } },
+    false,
+    ['deny', RULE.isolation],
+  ],
   ['neighbor solicitation to db6', 'ingress', { proto: 58, src: 'fe80::1', dst: A.db6, sport: 135, dport: 0 }, true, null],
   ['unknown pod address', 'ingress', { proto: 6, src: A.web, dst: '10.9.9.9', sport: 1, dport: 2 }, true, null],
 ];
@@ -84,8 +114,28 @@ describe.each([
       if (want) {
         const e = (await it.next()).value as VerdictEvent;
         events.push(e);
-        expect({ what, verdict: e.verdict, ruleId: e.ruleId, generation: e.generation, direction: e.direction, src: e.src, dst: e.dst, proto: e.proto, sport: e.sport, dport: e.dport }).toEqual({
-          what, verdict: want[0], ruleId: want[1], generation: 41, direction: dir, src: p.src, dst: p.dst, proto: p.proto, sport: p.sport, dport: p.dport,
+        expect({
+          what,
+          verdict: e.verdict,
+          ruleId: e.ruleId,
+          generation: e.generation,
+          direction: e.direction,
+          src: e.src,
+          dst: e.dst,
+          proto: e.proto,
+          sport: e.sport,
+          dport: e.dport,
+        }).toEqual({
+          what,
+          verdict: want[0],
+          ruleId: want[1],
+          generation: 41,
+          direction: dir,
+          src: p.src,
+          dst: p.dst,
+          proto: p.proto,
+          sport: p.sport,
+          dport: p.dport,
         });
       }
     }
@@ -106,7 +156,14 @@ describe.each([
     await h.dp.apply(fixtureTables(A, 'allow'), 42);
     expect(h.send('ingress', { proto: 6, src: A.api, dst: A.db, sport: 50000, dport: 1 })).toBe(true);
     const big = fixtureTables(A);
-    big.rules = Array.from({ length: 300_000 }, (_, i) => ({ set: 1, peer: 100 + (i % 1000), proto: 6, port: i % 65536, portBits: 16, value: big.rules[0].value }));
+    big.rules = Array.from({ length: 300_000 }, (_, i) => ({
+      set: 1,
+      peer: 100 + (i % 1000),
+      proto: 6,
+      port: i % 65536,
+      portBits: 16,
+      value: big.rules[0].value,
+    }));
     await expect(h.dp.apply(big, 43)).rejects.toMatchObject({ code: 'DATAPATH_CAPACITY' });
     expect(await h.dp.appliedGeneration()).toBe(42);
     expect(h.send('ingress', { proto: 6, src: A.api, dst: A.db, sport: 50001, dport: 1 })).toBe(true);

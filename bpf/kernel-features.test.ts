@@ -7,15 +7,27 @@ const native = (message: string, errno: number, log = ''): NativeError => Object
 
 describe('kernel features', () => {
   it('refuses kernels without BPF ring buffers, naming the version', () => {
-    expect(() => checkKernelVersion('5.4.0-150-generic')).toThrow(/kernel 5\.4\.0-150-generic is too old: BPF ring buffers need Linux 5\.8.*DATAPATH_KERNEL_FEATURE/s);
+    expect(() => checkKernelVersion('5.4.0-150-generic')).toThrow(
+      /kernel 5\.4\.0-150-generic is too old: BPF ring buffers need Linux 5\.8.*DATAPATH_KERNEL_FEATURE/s,
+    );
     expect(() => checkKernelVersion('5.8.0')).not.toThrow();
     expect(() => checkKernelVersion('6.1.0-18-amd64')).not.toThrow();
   });
 
   it.each<[string, NativeError, string, RegExp]>([
     ['no privileges', native('load x: Operation not permitted', 1), 'DATAPATH_KERNEL_FEATURE', /needs root/],
-    ['verifier refusal (EACCES with a log)', native('load x: Permission denied', 13, '-- BEGIN PROG LOAD LOG --\n0: R1=ctx() R10=fp0\ninvalid access to packet\nprocessed 3 insns'), 'DATAPATH_LOAD', /verifier log above/],
-    ['pinned maps of other sizes', native('load x: Invalid argument', 22, "libbpf: couldn't reuse pinned map at '/sys/fs/bpf/weft/weft_rules': parameter mismatch"), 'DATAPATH_LOAD', /same datapath\.limits/],
+    [
+      'verifier refusal (EACCES with a log)',
+      native('load x: Permission denied', 13, '-- BEGIN PROG LOAD LOG --\n0: R1=ctx() R10=fp0\ninvalid access to packet\nprocessed 3 insns'),
+      'DATAPATH_LOAD',
+      /verifier log above/,
+    ],
+    [
+      'pinned maps of other sizes',
+      native('load x: Invalid argument', 22, "libbpf: couldn't reuse pinned map at '/sys/fs/bpf/weft/weft_rules': parameter mismatch"),
+      'DATAPATH_LOAD',
+      /same datapath\.limits/,
+    ],
     ['no clsact', native('create clsact qdisc: Operation not supported', 95), 'DATAPATH_KERNEL_FEATURE', /CONFIG_NET_SCH_INGRESS/],
     ['no ring buffers', native('load x: Invalid argument', 22, 'map weft_events: BPF_MAP_TYPE_RINGBUF not supported'), 'DATAPATH_KERNEL_FEATURE', /5\.8/],
     ['no BTF', native('load x: Invalid argument', 22, 'libbpf: kernel BTF is missing'), 'DATAPATH_KERNEL_FEATURE', /CONFIG_DEBUG_INFO_BTF/],

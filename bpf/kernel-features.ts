@@ -15,7 +15,11 @@ export function checkKernelVersion(rel = release()): void {
   if (!m) return;
   const [maj, min] = [Number(m[1]), Number(m[2])];
   if (maj < MIN_KERNEL[0] || (maj === MIN_KERNEL[0] && min < MIN_KERNEL[1])) {
-    throw new DatapathError('DATAPATH_KERNEL_FEATURE', `kernel ${rel} is too old: BPF ring buffers need Linux ${MIN_KERNEL.join('.')} or newer`, 'upgrade the appliance kernel (the Weft image ships 6.1)');
+    throw new DatapathError(
+      'DATAPATH_KERNEL_FEATURE',
+      `kernel ${rel} is too old: BPF ring buffers need Linux ${MIN_KERNEL.join('.')} or newer`,
+      'upgrade the appliance kernel (the Weft image ships 6.1)',
+    );
   }
 }
 
@@ -35,11 +39,19 @@ export function ensureBpffs(pinRoot: string): void {
     try {
       execFileSync('mount', ['-t', 'bpf', 'bpf', '/sys/fs/bpf'], { stdio: 'pipe' });
     } catch (e) {
-      throw new DatapathError('DATAPATH_KERNEL_FEATURE', `bpffs is not mounted and mounting it failed: ${(e as Error).message.trim()}`, 'mount it: `mount -t bpf bpf /sys/fs/bpf` (needs root; kernel CONFIG_BPF_SYSCALL=y)');
+      throw new DatapathError(
+        'DATAPATH_KERNEL_FEATURE',
+        `bpffs is not mounted and mounting it failed: ${(e as Error).message.trim()}`,
+        'mount it: `mount -t bpf bpf /sys/fs/bpf` (needs root; kernel CONFIG_BPF_SYSCALL=y)',
+      );
     }
     if (covered()) return;
   }
-  throw new DatapathError('DATAPATH_KERNEL_FEATURE', `pin root ${pinRoot} is not on a bpf filesystem (bpffs)`, `use a path under /sys/fs/bpf, or mount bpffs on ${dirname(pinRoot)}`);
+  throw new DatapathError(
+    'DATAPATH_KERNEL_FEATURE',
+    `pin root ${pinRoot} is not on a bpf filesystem (bpffs)`,
+    `use a path under /sys/fs/bpf, or mount bpffs on ${dirname(pinRoot)}`,
+  );
 }
 
 /** An addon error from loading or attaching, turned into a DatapathError with the fix. */
@@ -48,12 +60,24 @@ export function explainNativeError(what: string, e: NativeError, pinRoot: string
   const msg = `${what}: ${e.message}${log}`;
   // The verifier refuses a program with EACCES too: its log, not the errno, tells it from missing privileges.
   const verifier = /BEGIN PROG LOAD LOG|processed \d+ insns/.test(e.log ?? '');
-  if (!verifier && (e.errno === 1 || e.errno === 13)) return new DatapathError('DATAPATH_KERNEL_FEATURE', msg, 'the datapath needs root (or CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON)');
+  if (!verifier && (e.errno === 1 || e.errno === 13))
+    return new DatapathError('DATAPATH_KERNEL_FEATURE', msg, 'the datapath needs root (or CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON)');
   if (/couldn't reuse pinned map|parameter mismatch/i.test(e.log ?? '')) {
-    return new DatapathError('DATAPATH_LOAD', msg, `maps pinned under ${pinRoot} were created with other sizes: restart with the same datapath.limits, or remove ${pinRoot} (enforcement stops until the next apply)`);
+    return new DatapathError(
+      'DATAPATH_LOAD',
+      msg,
+      `maps pinned under ${pinRoot} were created with other sizes: restart with the same datapath.limits, or remove ${pinRoot} (enforcement stops until the next apply)`,
+    );
   }
-  if (e.errno === 95 || /clsact|qdisc/i.test(e.message)) return new DatapathError('DATAPATH_KERNEL_FEATURE', msg, 'the kernel lacks tc clsact or cls_bpf: enable CONFIG_NET_SCH_INGRESS and CONFIG_NET_CLS_BPF');
-  if (e.errno === 22 && /ringbuf|RINGBUF/i.test(e.log ?? '')) return new DatapathError('DATAPATH_KERNEL_FEATURE', msg, 'BPF ring buffers need Linux 5.8 or newer');
-  if (/BTF/i.test(e.log ?? '') && e.errno === 22) return new DatapathError('DATAPATH_KERNEL_FEATURE', msg, 'the kernel lacks BTF: use a kernel built with CONFIG_DEBUG_INFO_BTF=y');
-  return new DatapathError('DATAPATH_LOAD', msg, 'the verifier log above says which instruction was refused; rebuild with `npm run build:bpf` against this kernel');
+  if (e.errno === 95 || /clsact|qdisc/i.test(e.message))
+    return new DatapathError('DATAPATH_KERNEL_FEATURE', msg, 'the kernel lacks tc clsact or cls_bpf: enable CONFIG_NET_SCH_INGRESS and CONFIG_NET_CLS_BPF');
+  if (e.errno === 22 && /ringbuf|RINGBUF/i.test(e.log ?? ''))
+    return new DatapathError('DATAPATH_KERNEL_FEATURE', msg, 'BPF ring buffers need Linux 5.8 or newer');
+  if (/BTF/i.test(e.log ?? '') && e.errno === 22)
+    return new DatapathError('DATAPATH_KERNEL_FEATURE', msg, 'the kernel lacks BTF: use a kernel built with CONFIG_DEBUG_INFO_BTF=y');
+  return new DatapathError(
+    'DATAPATH_LOAD',
+    msg,
+    'the verifier log above says which instruction was refused; rebuild with `npm run build:bpf` against this kernel',
+  );
 }

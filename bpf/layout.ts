@@ -20,13 +20,29 @@ export const LAYOUTS = {
   weft_set_key: { size: 8, fields: { slot: [0, 4], set: [4, 4] } },
   weft_verdict: { size: 12, fields: { verdict: [0, 4], rule_id: [4, 4], audit_rule_id: [8, 4] } },
   weft_rule_key: { size: 20, fields: { prefixlen: [0, 4], slot: [4, 4], set: [8, 4], peer: [12, 4], proto: [16, 1], pad: [17, 1], port: [18, 2] } },
-  weft_ct_key: { size: 44, fields: { endpoint_id: [0, 4], direction: [4, 1], proto: [5, 1], sport: [6, 2], dport: [8, 2], pad: [10, 2], src: [12, 16], dst: [28, 16] } },
+  weft_ct_key: {
+    size: 44,
+    fields: { endpoint_id: [0, 4], direction: [4, 1], proto: [5, 1], sport: [6, 2], dport: [8, 2], pad: [10, 2], src: [12, 16], dst: [28, 16] },
+  },
   weft_ct_value: { size: 16, fields: { last_seen_ns: [0, 8], rule_id: [8, 4], pad: [12, 4] } },
   weft_counter_key: { size: 8, fields: { kind: [0, 1], verdict: [1, 1], pad: [2, 2], id: [4, 4] } },
   weft_counter_value: { size: 16, fields: { packets: [0, 8], bytes: [8, 8] } },
   weft_event: {
     size: 64,
-    fields: { time_ns: [0, 8], generation: [8, 8], endpoint_id: [16, 4], rule_id: [20, 4], src: [24, 16], dst: [40, 16], sport: [56, 2], dport: [58, 2], proto: [60, 1], direction: [61, 1], verdict: [62, 1], pad: [63, 1] },
+    fields: {
+      time_ns: [0, 8],
+      generation: [8, 8],
+      endpoint_id: [16, 4],
+      rule_id: [20, 4],
+      src: [24, 16],
+      dst: [40, 16],
+      sport: [56, 2],
+      dport: [58, 2],
+      proto: [60, 1],
+      direction: [61, 1],
+      verdict: [62, 1],
+      pad: [63, 1],
+    },
   },
 } satisfies Record<string, StructLayout>;
 
@@ -162,7 +178,11 @@ export function slotOf(struct: 'weft_endpoint_key' | 'weft_ipcache_key' | 'weft_
 }
 
 export function decCounterKey(b: Buffer): { kind: number; verdict: VerdictEvent['verdict']; id: number } {
-  return { kind: b.readUInt8(off('weft_counter_key', 'kind')), verdict: EV[b.readUInt8(off('weft_counter_key', 'verdict'))], id: b.readUInt32LE(off('weft_counter_key', 'id')) };
+  return {
+    kind: b.readUInt8(off('weft_counter_key', 'kind')),
+    verdict: EV[b.readUInt8(off('weft_counter_key', 'verdict'))],
+    id: b.readUInt32LE(off('weft_counter_key', 'id')),
+  };
 }
 
 /** Sum of a per-CPU counter value (each CPU's copy is 8-byte aligned). */

@@ -62,7 +62,6 @@ interface TableWrite {
   batch: boolean;
 }
 
-
 /**
  * Every map's capacity for these options. Both halves of each table live in one map: twice the configured
  * capacity. The ring buffer: 256 KiB holds ~3600 verdict events (72 bytes each with its header) between
@@ -145,7 +144,10 @@ export class LibbpfDatapath implements Datapath {
     const podEgress = load(paths.objects.podEgress);
     const podIngress = load(paths.objects.podIngress);
     const dp = new LibbpfDatapath(bpf, { podEgress, podIngress }, pinRoot, layoutRoot, limits, opts.netns, opts.logger);
-    opts.logger?.info({ layoutRoot, adoptedGeneration: dp.state().generation, predecessors: dp.predecessors.map((p) => p.dir), libbpf: bpf.libbpfVersion() }, 'datapath loaded');
+    opts.logger?.info(
+      { layoutRoot, adoptedGeneration: dp.state().generation, predecessors: dp.predecessors.map((p) => p.dir), libbpf: bpf.libbpfVersion() },
+      'datapath loaded',
+    );
     bpf.mapUpdate(dp.fds.weft_config, L.encU32(0), L.encConfig(opts.allowSampleRate ?? 0), BPF_ANY);
     // An upgrade interrupted after its first apply: our maps already hold a whole generation.
     if (dp.predecessors.length && dp.state().generation > 0) await dp.retirePredecessors();
@@ -190,7 +192,10 @@ export class LibbpfDatapath implements Datapath {
     this.grace = this.rcuGrace();
     if (this.predecessors.length) await this.retirePredecessors();
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    this.logger?.info({ generation, previous: live.generation, slot, rules: tables.rules.length, endpoints: tables.endpoints.length, ms }, 'generation applied');
+    this.logger?.info(
+      { generation, previous: live.generation, slot, rules: tables.rules.length, endpoints: tables.endpoints.length, ms },
+      'generation applied',
+    );
   }
 
   /** Pinned state of other builds under the pin root, waiting for this datapath's first apply to retire it. */
@@ -291,12 +296,18 @@ export class LibbpfDatapath implements Datapath {
 
   /** Our program for a tc hook (ingress of the host-side veth is the pod's egress), replacing what is there. */
   private tcAttach(ifindex: number, point: 'ingress' | 'egress', pod: string): void {
-    const prog = point === 'ingress' ? this.objects.podEgress.progFd(BPF_PROGRAMS.podEgress.program) : this.objects.podIngress.progFd(BPF_PROGRAMS.podIngress.program);
+    const prog =
+      point === 'ingress' ? this.objects.podEgress.progFd(BPF_PROGRAMS.podEgress.program) : this.objects.podIngress.progFd(BPF_PROGRAMS.podIngress.program);
     try {
       this.bpf.tcAttach(ifindex, point, prog, TC_HANDLE, TC_PRIORITY, this.netns);
     } catch (e) {
       const err = e as NativeError;
-      if (err.errno === 19) throw new DatapathError('DATAPATH_ATTACH', `attach to ${pod} (ifindex ${ifindex}): no such interface`, 'the pod was deleted or the ifindex is from another network namespace');
+      if (err.errno === 19)
+        throw new DatapathError(
+          'DATAPATH_ATTACH',
+          `attach to ${pod} (ifindex ${ifindex}): no such interface`,
+          'the pod was deleted or the ifindex is from another network namespace',
+        );
       throw explainNativeError(`attach tc ${point} on ifindex ${ifindex} (${pod})`, err, this.layoutRoot);
     }
   }
@@ -346,7 +357,8 @@ export class LibbpfDatapath implements Datapath {
    */
   testRun(direction: 'ingress' | 'egress', frame: Buffer, repeat = 1): { pass: boolean; retval: number; durationNs: number } {
     this.open();
-    const fd = direction === 'egress' ? this.objects.podEgress.progFd(BPF_PROGRAMS.podEgress.program) : this.objects.podIngress.progFd(BPF_PROGRAMS.podIngress.program);
+    const fd =
+      direction === 'egress' ? this.objects.podEgress.progFd(BPF_PROGRAMS.podEgress.program) : this.objects.podIngress.progFd(BPF_PROGRAMS.podIngress.program);
     const r = this.bpf.testRun(fd, frame, repeat);
     return { pass: r.retval === 0, retval: r.retval, durationNs: r.durationNs };
   }
@@ -380,7 +392,8 @@ export class LibbpfDatapath implements Datapath {
  */
 export function encodeTables(t: Tables, slot: number): TableWrite[] {
   const endpoints: [Buffer, Buffer][] = [];
-  for (const e of t.endpoints) for (const ip of e.ips) endpoints.push([L.encEndpointKey(slot, parseAddr(ip)), L.encEndpointValue(e.endpointId, e.ingressSet, e.egressSet)]);
+  for (const e of t.endpoints)
+    for (const ip of e.ips) endpoints.push([L.encEndpointKey(slot, parseAddr(ip)), L.encEndpointValue(e.endpointId, e.ingressSet, e.egressSet)]);
   const hosts: [Buffer, Buffer][] = [];
   const cidrs: [Buffer, Buffer][] = [];
   for (const c of t.ipcache) {

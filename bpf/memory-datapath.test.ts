@@ -12,7 +12,12 @@ const udp = (src: string, dst: string, sport: number, dport: number): FiveTuple 
 async function setup(opts = {}) {
   const dp = new MemoryDatapath(opts);
   await dp.apply(fixtureTables(A), 7);
-  for (const [pod, ifindex] of [['shop/web', 11], ['shop/db', 12], ['shop/api', 13]] as const) await dp.attach({ pod, ifindex, ips: [] });
+  for (const [pod, ifindex] of [
+    ['shop/web', 11],
+    ['shop/db', 12],
+    ['shop/api', 13],
+  ] as const)
+    await dp.attach({ pod, ifindex, ips: [] });
   return dp;
 }
 
@@ -81,7 +86,12 @@ describe('MemoryDatapath', () => {
     expect((await it.next()).value).toMatchObject({ verdict: 'allow', ruleId: RULE.dbFromWeb });
     expect((await it.next()).value).toMatchObject({ verdict: 'deny', ruleId: RULE.isolation });
     const c = await dp.counters();
-    expect(c.byEndpoint).toEqual(expect.arrayContaining([{ endpointId: 2, verdict: 'allow', packets: 2n, bytes: 200n }, { endpointId: 2, verdict: 'deny', packets: 1n, bytes: 60n }]));
+    expect(c.byEndpoint).toEqual(
+      expect.arrayContaining([
+        { endpointId: 2, verdict: 'allow', packets: 2n, bytes: 200n },
+        { endpointId: 2, verdict: 'deny', packets: 1n, bytes: 60n },
+      ]),
+    );
     expect(c.byRule).toEqual(expect.arrayContaining([{ ruleId: RULE.dbFromWeb, verdict: 'allow', packets: 1n, bytes: 100n }]));
   });
 

@@ -61,7 +61,8 @@ interface CtEntry {
 
 const reverse = (t: FiveTuple): FiveTuple => ({ proto: t.proto, src: t.dst, dst: t.src, sport: t.dport, dport: t.sport });
 /** Conntrack is per endpoint and direction: pod A's egress allow must not open pod B's ingress. */
-const ctKey = (endpointId: number, direction: Direction, t: FiveTuple, [sp, dp]: [number, number]): string => `${endpointId}|${direction}|${t.proto}|${t.src}|${t.dst}|${sp}|${dp}`;
+const ctKey = (endpointId: number, direction: Direction, t: FiveTuple, [sp, dp]: [number, number]): string =>
+  `${endpointId}|${direction}|${t.proto}|${t.src}|${t.dst}|${sp}|${dp}`;
 const flip = (d: Direction): Direction => (d === 'ingress' ? 'egress' : 'ingress');
 
 export class MemoryDatapath implements Datapath {
@@ -114,7 +115,11 @@ export class MemoryDatapath implements Datapath {
 
   async counters(): Promise<Counters> {
     // Events go straight to the subscribers' queues: none is lost before them.
-    return { byRule: [...this.ruleCounters.values()].map((c) => ({ ...c })), byEndpoint: [...this.endpointCounters.values()].map((c) => ({ ...c })), eventsLost: 0n };
+    return {
+      byRule: [...this.ruleCounters.values()].map((c) => ({ ...c })),
+      byEndpoint: [...this.endpointCounters.values()].map((c) => ({ ...c })),
+      eventsLost: 0n,
+    };
   }
 
   async close(): Promise<void> {
@@ -135,7 +140,14 @@ export class MemoryDatapath implements Datapath {
   judge(at: number | string, direction: Direction, tuple: FiveTuple, packet: PacketInfo = {}): Judgment {
     const live = this.live;
     const generation = live?.generation ?? 0;
-    const result = (pass: boolean, step: JudgmentStep, endpointId = 0, ruleId = 0, verdict: Judgment['verdict'] = pass ? 'allow' : 'deny'): Judgment => ({ pass, verdict, step, endpointId, ruleId, generation });
+    const result = (pass: boolean, step: JudgmentStep, endpointId = 0, ruleId = 0, verdict: Judgment['verdict'] = pass ? 'allow' : 'deny'): Judgment => ({
+      pass,
+      verdict,
+      step,
+      endpointId,
+      ruleId,
+      generation,
+    });
     if (!this.isAttached(at)) return result(true, 'not-attached');
     if (isNeighborDiscovery(tuple)) return result(true, 'neighbor-discovery');
     const ep = live?.index.endpoint(parseAddr(direction === 'egress' ? tuple.src : tuple.dst));
@@ -212,7 +224,13 @@ export class MemoryDatapath implements Datapath {
     }
   }
 
-  private count(m: Map<string, CounterSample>, key: string, id: { endpointId?: number; ruleId?: number }, verdict: CounterSample['verdict'], bytes: number): void {
+  private count(
+    m: Map<string, CounterSample>,
+    key: string,
+    id: { endpointId?: number; ruleId?: number },
+    verdict: CounterSample['verdict'],
+    bytes: number,
+  ): void {
     let c = m.get(key);
     if (!c) m.set(key, (c = { ...id, verdict, packets: 0n, bytes: 0n }));
     c.packets++;

@@ -35,14 +35,47 @@ describe.skipIf(kernelSkipReason)('pod programs under BPF_PROG_TEST_RUN', () => 
     ['IPv6 first fragment is judged through the extension header', frame({ ...denied6, fragOffset: 0, moreFragments: true }), false],
     ['IPv6 denied', frame(denied6), false],
     ['IPv6 neighbor advertisement', frame({ proto: 58, src: 'fe80::2', dst: A.db6, sport: 136, dport: 0 }), true],
-    ['IPv4 options claimed but missing', (() => { const f = frame(denied).subarray(0, 14 + 20); f[14] = 0x4f; f.writeUInt16BE(60, 16); return f; })(), false],
+    [
+      'IPv4 options claimed but missing',
+      (() => {
+        const f = frame(denied).subarray(0, 14 + 20);
+        f[14] = 0x4f;
+        f.writeUInt16BE(60, 16);
+        return f;
+      })(),
+      false,
+    ],
     ['TCP ports cut short', frame(denied).subarray(0, 14 + 20 + 2), false],
     ['ICMP header cut short', frame({ proto: 1, src: A.api, dst: A.db, sport: 8, dport: 0 }).subarray(0, 14 + 20 + 4), false],
-    ['IPv4 with a bad header length', (() => { const f = frame(denied); f[14] = 0x43; return f; })(), false],
-    ['IPv4 with a wrong version', (() => { const f = frame(denied); f[14] = 0x55; return f; })(), false],
+    [
+      'IPv4 with a bad header length',
+      (() => {
+        const f = frame(denied);
+        f[14] = 0x43;
+        return f;
+      })(),
+      false,
+    ],
+    [
+      'IPv4 with a wrong version',
+      (() => {
+        const f = frame(denied);
+        f[14] = 0x55;
+        return f;
+      })(),
+      false,
+    ],
     ['IPv6 TCP ports cut short', frame(denied6).subarray(0, 14 + 40 + 2), false],
     ['IPv6 extension header cut short', frame({ ...denied6, fragOffset: 0, moreFragments: true }).subarray(0, 14 + 40 + 4), false],
-    ['another ethertype (LLDP) passes', (() => { const f = Buffer.alloc(60); f.writeUInt16BE(0x88cc, 12); return f; })(), true],
+    [
+      'another ethertype (LLDP) passes',
+      (() => {
+        const f = Buffer.alloc(60);
+        f.writeUInt16BE(0x88cc, 12);
+        return f;
+      })(),
+      true,
+    ],
     ['UDP (lookup by port)', frame({ ...denied, proto: 17 }), false],
     ['GRE: a protocol without ports uses port 0', frame({ ...denied, proto: 47 }), false],
   ])('%s', async (_what, f, pass) => {
@@ -53,7 +86,10 @@ describe.skipIf(kernelSkipReason)('pod programs under BPF_PROG_TEST_RUN', () => 
   // The kernel's test run itself refuses IP frames shorter than an IP header, so garbage starts there.
   it('survives random garbage after a valid Ethernet header', async () => {
     for (let i = 0; i < 300; i++) {
-      const f = Buffer.concat([frame(i % 3 ? denied : denied6).subarray(0, 14), Buffer.from(Array.from({ length: 40 + (i % 90) }, () => (Math.random() * 256) | 0))]);
+      const f = Buffer.concat([
+        frame(i % 3 ? denied : denied6).subarray(0, 14),
+        Buffer.from(Array.from({ length: 40 + (i % 90) }, () => (Math.random() * 256) | 0)),
+      ]);
       const r = dp.testRun(i % 2 ? 'ingress' : 'egress', f);
       expect([0, 2]).toContain(r.retval);
     }

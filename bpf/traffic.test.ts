@@ -58,7 +58,11 @@ describe.skipIf(kernelSkipReason)('tc programs on real traffic between network n
   });
 
   it('denies what the tables deny and reports it with attribution', async () => {
-    const [a, b, c] = await Promise.all([topo.probe('web').tcp(addrs.db, 5433, 600), topo.probe('api').tcp(addrs.db, 5432, 600), topo.probe('web').udp(addrs.db, 5004, 600)]);
+    const [a, b, c] = await Promise.all([
+      topo.probe('web').tcp(addrs.db, 5433, 600),
+      topo.probe('api').tcp(addrs.db, 5432, 600),
+      topo.probe('web').udp(addrs.db, 5004, 600),
+    ]);
     expect([a.ok, b.ok, c.ok]).toEqual([false, false, false]);
     const e = await eventWhere((x) => x.dport === 5433 && x.verdict === 'deny');
     expect(e).toMatchObject({ src: addrs.web, dst: addrs.db, proto: 6, endpointId: 2, direction: 'ingress', ruleId: RULE.isolation, generation: 3 });

@@ -61,78 +61,86 @@ function mapExists(id: number): boolean {
   return spawnSync('bpftool', ['map', 'show', 'id', String(id)], { stdio: 'ignore' }).status === 0;
 }
 
-it.skipIf(kernelSkipReason || !hasClang)('upgrades to another map layout with every packet judged by one whole build', async () => {
-  topo = Topology.create(['web', 'db', 'api'], 86);
-  const [web, db, api] = topo.pods;
-  const addrs = { web: web.ip, db: db.ip, api: api.ip };
-  const opts = { pinRoot, netns: topo.nodeNetnsPath, allowSampleRate: 1, ringBufferBytes: 16 << 20 };
+it.skipIf(kernelSkipReason || !hasClang)(
+  'upgrades to another map layout with every packet judged by one whole build',
+  async () => {
+    topo = Topology.create(['web', 'db', 'api'], 86);
+    const [web, db, api] = topo.pods;
+    const addrs = { web: web.ip, db: db.ip, api: api.ip };
+    const opts = { pinRoot, netns: topo.nodeNetnsPath, allowSampleRate: 1, ringBufferBytes: 16 << 20 };
 
-  const old = await LibbpfDatapath.open({ ...opts, artifacts: previousBuild() });
-  opened.push(old);
-  await old.apply(fixtureTables(addrs), 5);
-  for (const p of topo.pods) await old.attach({ pod: `shop/${p.name}`, ifindex: p.ifindex, ips: [p.ip] });
-  // The layouts differ, so the builds pin into different directories.
-  expect(LibbpfDatapath.layoutRoot(pinRoot)).not.toBe(old.layoutRoot);
-  expect(readdirSync(old.layoutRoot)).toContain('weft_retired');
-  const bpf = native();
-  const retiredFd = bpf.objGet(join(old.layoutRoot, 'weft_retired'));
-  const retiredId = bpf.mapInfo(retiredFd).id;
-  bpf.closeFd(retiredFd);
+    const old = await LibbpfDatapath.open({ ...opts, artifacts: previousBuild() });
+    opened.push(old);
+    await old.apply(fixtureTables(addrs), 5);
+    for (const p of topo.pods) await old.attach({ pod: `shop/${p.name}`, ifindex: p.ifindex, ips: [p.ip] });
+    // The layouts differ, so the builds pin into different directories.
+    expect(LibbpfDatapath.layoutRoot(pinRoot)).not.toBe(old.layoutRoot);
+    expect(readdirSync(old.layoutRoot)).toContain('weft_retired');
+    const bpf = native();
+    const retiredFd = bpf.objGet(join(old.layoutRoot, 'weft_retired'));
+    const retiredId = bpf.mapInfo(retiredFd).id;
+    bpf.closeFd(retiredFd);
 
-  // db -> web, then web pushes on it: at db's isolated ingress that passes only by conntrack.
-  const dbProbe = topo.probe('db');
-  const webProbe = topo.probe('web');
-  expect((await webProbe.pushServer(8080)).ok).toBe(true);
-  expect((await dbProbe.listen('udp', 5002)).ok).toBe(true);
-  expect((await dbProbe.hold(addrs.web, 8080)).ok).toBe(true);
-  expect((await webProbe.push()).ok).toBe(true);
-  expect((await dbProbe.heard()).ok).toBe(true);
+    // db -> web, then web pushes on it: at db's isolated ingress that passes only by conntrack.
+    const dbProbe = topo.probe('db');
+    const webProbe = topo.probe('web');
+    expect((await webProbe.pushServer(8080)).ok).toBe(true);
+    expect((await dbProbe.listen('udp', 5002)).ok).toBe(true);
+    expect((await dbProbe.hold(addrs.web, 8080)).ok).toBe(true);
+    expect((await webProbe.push()).ok).toBe(true);
+    expect((await dbProbe.heard()).ok).toBe(true);
 
-  // New flows all through the upgrade: web -> db udp 5002 is allowed, api -> db udp 5002 denied.
-  const oldEvents = collect(old);
-  const isFlow = (e: VerdictEvent) => e.endpointId === 2 && e.proto === 17 && e.dport === 5002;
-  const sawBoth = (events: VerdictEvent[]) => events.some((e) => isFlow(e) && e.src === addrs.web) && events.some((e) => isFlow(e) && e.src === addrs.api);
-  // Paced, so that conntrack (65536 entries, LRU) keeps the held connection.
-  const allowed = webProbe.blast(addrs.db, 5002, 60_000, 2);
-  const denied = topo.probe('api').blast(addrs.db, 5002, 60_000, 2);
-  await until('the old build to judge both flows', () => sawBoth(oldEvents));
+    // New flows all through the upgrade: web -> db udp 5002 is allowed, api -> db udp 5002 denied.
+    const oldEvents = collect(old);
+    const isFlow = (e: VerdictEvent) => e.endpointId === 2 && e.proto === 17 && e.dport === 5002;
+    const sawBoth = (events: VerdictEvent[]) => events.some((e) => isFlow(e) && e.src === addrs.web) && events.some((e) => isFlow(e) && e.src === addrs.api);
+    // Paced, so that conntrack (65536 entries, LRU) keeps the held connection.
+    const allowed = webProbe.blast(addrs.db, 5002, 60_000, 2);
+    const denied = topo.probe('api').blast(addrs.db, 5002, 60_000, 2);
+    await until('the old build to judge both flows', () => sawBoth(oldEvents));
 
-  const next = await LibbpfDatapath.open(opts);
-  opened.push(next);
-  expect(next.pendingPredecessors).toEqual([old.layoutRoot]);
-  const newEvents = collect(next);
-  await next.apply(fixtureTables(addrs), 6);
-  // The apply itself swapped the programs (the agent's own attach comes later) and retired the old pins.
-  expect(next.pendingPredecessors).toEqual([]);
-  expect(readdirSync(pinRoot)).toEqual([basename(next.layoutRoot)]);
-  for (const p of topo.pods) expect(next.attached(p.ifindex)).toBe(true);
-  await until('the new build to judge both flows', () => sawBoth(newEvents));
-  await webProbe.stop();
-  await topo.probe('api').stop();
-  const sent = [(await allowed).sent ?? 0, (await denied).sent ?? 0];
-  old.drainEvents();
-  next.drainEvents();
+    const next = await LibbpfDatapath.open(opts);
+    opened.push(next);
+    expect(next.pendingPredecessors).toEqual([old.layoutRoot]);
+    const newEvents = collect(next);
+    await next.apply(fixtureTables(addrs), 6);
+    // The apply itself swapped the programs (the agent's own attach comes later) and retired the old pins.
+    expect(next.pendingPredecessors).toEqual([]);
+    expect(readdirSync(pinRoot)).toEqual([basename(next.layoutRoot)]);
+    for (const p of topo.pods) expect(next.attached(p.ifindex)).toBe(true);
+    await until('the new build to judge both flows', () => sawBoth(newEvents));
+    await webProbe.stop();
+    await topo.probe('api').stop();
+    const sent = [(await allowed).sent ?? 0, (await denied).sent ?? 0];
+    old.drainEvents();
+    next.drainEvents();
 
-  // The established connection survived the switch to an empty conntrack of the new build.
-  expect((await webProbe.push()).ok).toBe(true);
-  expect((await dbProbe.heard()).ok).toBe(true);
+    // The established connection survived the switch to an empty conntrack of the new build.
+    expect((await webProbe.push()).ok).toBe(true);
+    expect((await dbProbe.heard()).ok).toBe(true);
 
-  const judged = [...oldEvents, ...newEvents].filter(isFlow);
-  const wrong = judged.filter((e) => (e.src === addrs.web ? e.verdict !== 'allow' || e.ruleId !== RULE.dbUdp : e.verdict !== 'deny' || e.ruleId !== RULE.isolation));
-  console.info(`upgrade test: ${sent.join(' allowed + ')} denied flows sent; judged and reported: ${oldEvents.filter(isFlow).length} by the old build, ${newEvents.filter(isFlow).length} by the new`);
-  expect(wrong).toEqual([]);
-  // What arrived: every allowed datagram, no denied one (a gap between the programs would let some pass).
-  let received: Record<string, number> = {};
-  await until('the allowed datagrams to arrive', async () => ((received = await dbProbe.received())[addrs.web] ?? 0) >= sent[0]).catch(() => undefined);
-  expect({ web: received[addrs.web] ?? 0, api: received[addrs.api] ?? 0 }).toEqual({ web: sent[0], api: 0 });
-  expect(new Set(oldEvents.map((e) => e.generation))).toEqual(new Set([5]));
-  expect(new Set(newEvents.map((e) => e.generation))).toEqual(new Set([6]));
-  expect([(await old.counters()).eventsLost, (await next.counters()).eventsLost]).toEqual([0n, 0n]);
+    const judged = [...oldEvents, ...newEvents].filter(isFlow);
+    const wrong = judged.filter((e) =>
+      e.src === addrs.web ? e.verdict !== 'allow' || e.ruleId !== RULE.dbUdp : e.verdict !== 'deny' || e.ruleId !== RULE.isolation,
+    );
+    console.info(
+      `upgrade test: ${sent.join(' allowed + ')} denied flows sent; judged and reported: ${oldEvents.filter(isFlow).length} by the old build, ${newEvents.filter(isFlow).length} by the new`,
+    );
+    expect(wrong).toEqual([]);
+    // What arrived: every allowed datagram, no denied one (a gap between the programs would let some pass).
+    let received: Record<string, number> = {};
+    await until('the allowed datagrams to arrive', async () => ((received = await dbProbe.received())[addrs.web] ?? 0) >= sent[0]).catch(() => undefined);
+    expect({ web: received[addrs.web] ?? 0, api: received[addrs.api] ?? 0 }).toEqual({ web: sent[0], api: 0 });
+    expect(new Set(oldEvents.map((e) => e.generation))).toEqual(new Set([5]));
+    expect(new Set(newEvents.map((e) => e.generation))).toEqual(new Set([6]));
+    expect([(await old.counters()).eventsLost, (await next.counters()).eventsLost]).toEqual([0n, 0n]);
 
-  // Once the old agent lets go of its handles, nothing holds the old maps: the kernel frees them.
-  await old.close();
-  await until('the old maps to be freed', () => !mapExists(retiredId));
-}, 90_000);
+    // Once the old agent lets go of its handles, nothing holds the old maps: the kernel frees them.
+    await old.close();
+    await until('the old maps to be freed', () => !mapExists(retiredId));
+  },
+  90_000,
+);
 
 it.skipIf(kernelSkipReason)('retires maps pinned directly in the pin root by builds from before layout directories', async () => {
   const root = uniquePinRoot();

@@ -85,7 +85,10 @@ export class BundleIntake {
     } catch (e) {
       const code = (e as { code?: string }).code ?? 'STORE_IO';
       this.o.metrics?.storeWriteFailures.inc({ code });
-      this.o.log.error({ code, generation: payload.generation, err: (e as Error).message }, 'cannot commit the bundle as last-known-good; not applying it, the live generation keeps enforcing');
+      this.o.log.error(
+        { code, generation: payload.generation, err: (e as Error).message },
+        'cannot commit the bundle as last-known-good; not applying it, the live generation keeps enforcing',
+      );
       return this.reject(null, payload.generation, code, `store write failed: ${(e as Error).message}`);
     }
     try {

@@ -16,7 +16,14 @@ function file(name: string, text: string): string {
 describe('agent config', () => {
   it('defaults, then the file, then flags; dataDir moves what lives under it', () => {
     const cfg = loadConfig({ file: file('a.yaml', 'dataDir: /srv/weft\nconsole: /dev/ttyS0\nmqttProtocol: 5\n'), flags: { statusPort: '7999' }, env: {} });
-    expect(cfg).toMatchObject({ dataDir: '/srv/weft', storePath: '/srv/weft/agent.db', stateFile: '/srv/weft/state', console: '/dev/ttyS0', mqttProtocol: 5, statusPort: 7999 });
+    expect(cfg).toMatchObject({
+      dataDir: '/srv/weft',
+      storePath: '/srv/weft/agent.db',
+      stateFile: '/srv/weft/state',
+      console: '/dev/ttyS0',
+      mqttProtocol: 5,
+      statusPort: 7999,
+    });
     const plain = loadConfig({ flags: { dataDir: dir }, env: {} });
     expect(plain.mqttProtocol).toBe('auto'); // MQTT 5, or 3.1.1 where the broker refuses 5
     expect(plain.console).toBeUndefined();

@@ -82,7 +82,12 @@ function setKey(cfg: AgentConfig, key: string, value: unknown, where: string): v
   const k = key as keyof AgentConfig;
   if (k === 'mqttProtocol') {
     const n = value === 'auto' ? value : Number(value);
-    if (n !== 'auto' && n !== 4 && n !== 5) throw new AgentError('CONFIG_BAD_VALUE', `${where}: mqttProtocol must be auto, 4 (MQTT 3.1.1) or 5, got ${String(value)}`, 'auto (the default) tries MQTT 5 and falls back to 3.1.1 when the broker refuses it');
+    if (n !== 'auto' && n !== 4 && n !== 5)
+      throw new AgentError(
+        'CONFIG_BAD_VALUE',
+        `${where}: mqttProtocol must be auto, 4 (MQTT 3.1.1) or 5, got ${String(value)}`,
+        'auto (the default) tries MQTT 5 and falls back to 3.1.1 when the broker refuses it',
+      );
     cfg.mqttProtocol = n;
     return;
   }
@@ -125,7 +130,8 @@ export function loadConfig(src: ConfigSources = {}): AgentConfig {
     } catch (e) {
       throw new AgentError('CONFIG_PARSE', `${path}: ${(e as Error).message}`, 'the config file is YAML or JSON');
     }
-    if (parsed !== null && (typeof parsed !== 'object' || Array.isArray(parsed))) throw new AgentError('CONFIG_PARSE', `${path}: must be a mapping of settings`);
+    if (parsed !== null && (typeof parsed !== 'object' || Array.isArray(parsed)))
+      throw new AgentError('CONFIG_PARSE', `${path}: must be a mapping of settings`);
     layers.push([(parsed ?? {}) as Record<string, unknown>, path]);
   }
   layers.push([flags, 'command line']);

@@ -33,7 +33,6 @@ afterAll(() => {
   rmSync(work, { recursive: true, force: true });
 });
 
-
 /** The datapath pins its maps under <pinRoot>/layout-<fingerprint> (bpf/pin-layout.ts): one build, one dir. */
 function mapsDir(): string {
   const dirs = readdirSync(pinRoot).filter((d) => d.startsWith('layout-'));
@@ -53,7 +52,10 @@ function kernelState(): { generation: number; slot: number; live: Record<string,
   const { generation, slot } = st ? L.decState(st.value) : { generation: 0, slot: 0 };
   const live: Record<string, string[]> = {};
   for (const [map, struct] of TABLES) {
-    live[map] = dump(map).filter((e) => L.slotOf(struct, e.key) === slot).map((e) => `${e.key.toString('hex')}=${e.value.toString('hex')}`).sort();
+    live[map] = dump(map)
+      .filter((e) => L.slotOf(struct, e.key) === slot)
+      .map((e) => `${e.key.toString('hex')}=${e.value.toString('hex')}`)
+      .sort();
   }
   return { generation, slot, live };
 }
@@ -95,62 +97,69 @@ function round(dataDir: string, onLine: (line: string, c: Child) => void): Promi
   });
 }
 
-it.skipIf(kernelSkipReason)(`kill -9 during apply, ${ROUNDS} rounds: never a mixed generation in the kernel, restart resumes the last-known-good`, async () => {
-  const dataDir = join(work, 'data');
-  const key = hubKey();
-  const store = openStore(join(dataDir, 'agent.db'));
-  enrollStore(store, key, 'mqtt://127.0.0.1:9'); // a hub that never answers: the agent runs offline
-  store.config.set('inventory', inventory as unknown as JsonValue);
-  store.close();
-  writeFileSync(join(dataDir, 'hub-key.pem'), key.export({ format: 'pem', type: 'pkcs8' }));
+it.skipIf(kernelSkipReason)(
+  `kill -9 during apply, ${ROUNDS} rounds: never a mixed generation in the kernel, restart resumes the last-known-good`,
+  async () => {
+    const dataDir = join(work, 'data');
+    const key = hubKey();
+    const store = openStore(join(dataDir, 'agent.db'));
+    enrollStore(store, key, 'mqtt://127.0.0.1:9'); // a hub that never answers: the agent runs offline
+    store.config.set('inventory', inventory as unknown as JsonValue);
+    store.close();
+    writeFileSync(join(dataDir, 'hub-key.pem'), key.export({ format: 'pem', type: 'pkcs8' }));
 
-  // The comparison means something: every generation fills every table.
-  for (const [map] of TABLES) expect(expected(1, 0)[map].length).toBeGreaterThan(0);
-  let midApply = 0;
-  let lastLkg = 0;
-  let kernelAfterKill = 0;
-  const kinds = { adopted: 0, applied: 0, none: 0 };
-  for (let r = 0; r < ROUNDS; r++) {
-    const killAfter = 1 + Math.floor(Math.random() * 3);
-    let applying = 0;
-    let started: { restored: { kind: keyof typeof kinds; generation?: number }; kernel: number } | null = null;
-    let atStart: ReturnType<typeof kernelState> | null = null;
-    const lines = await round(dataDir, (line, c) => {
-      if (line.startsWith('started ')) {
-        started = JSON.parse(line.slice(8)) as typeof started;
-        atStart = kernelState();
-        if (atStart.generation !== lastLkg) c.kill('SIGKILL'); // checked below; no point going on
-        else c.stdin.write('go\n');
-      } else if (line.startsWith('applying ') && started && ++applying === killAfter) {
-        setTimeout(() => c.kill('SIGKILL'), Math.random() * 20);
+    // The comparison means something: every generation fills every table.
+    for (const [map] of TABLES) expect(expected(1, 0)[map].length).toBeGreaterThan(0);
+    let midApply = 0;
+    let lastLkg = 0;
+    let kernelAfterKill = 0;
+    const kinds = { adopted: 0, applied: 0, none: 0 };
+    for (let r = 0; r < ROUNDS; r++) {
+      const killAfter = 1 + Math.floor(Math.random() * 3);
+      let applying = 0;
+      let started: { restored: { kind: keyof typeof kinds; generation?: number }; kernel: number } | null = null;
+      let atStart: ReturnType<typeof kernelState> | null = null;
+      const lines = await round(dataDir, (line, c) => {
+        if (line.startsWith('started ')) {
+          started = JSON.parse(line.slice(8)) as typeof started;
+          atStart = kernelState();
+          if (atStart.generation !== lastLkg)
+            c.kill('SIGKILL'); // checked below; no point going on
+          else c.stdin.write('go\n');
+        } else if (line.startsWith('applying ') && started && ++applying === killAfter) {
+          setTimeout(() => c.kill('SIGKILL'), Math.random() * 20);
+        }
+      });
+      expect(started).not.toBeNull();
+      // The start sequence resumed the last-known-good: the kernel held exactly its tables before going on.
+      const k0 = atStart!;
+      expect(k0.generation, `round ${r}: generation at start`).toBe(lastLkg);
+      if (lastLkg > 0) expect(k0.live).toEqual(expected(k0.generation, k0.slot));
+      const s = started!;
+      kinds[s.restored.kind]++;
+      if (r > 0) {
+        // adopted when the kill left the LKG live in the kernel, applied when it was killed before the switch
+        expect(s.restored).toEqual(lastLkg === kernelAfterKill ? { kind: 'adopted', generation: lastLkg } : { kind: 'applied', generation: lastLkg });
       }
-    });
-    expect(started).not.toBeNull();
-    // The start sequence resumed the last-known-good: the kernel held exactly its tables before going on.
-    const k0 = atStart!;
-    expect(k0.generation, `round ${r}: generation at start`).toBe(lastLkg);
-    if (lastLkg > 0) expect(k0.live).toEqual(expected(k0.generation, k0.slot));
-    const s = started!;
-    kinds[s.restored.kind]++;
-    if (r > 0) {
-      // adopted when the kill left the LKG live in the kernel, applied when it was killed before the switch
-      expect(s.restored).toEqual(lastLkg === kernelAfterKill ? { kind: 'adopted', generation: lastLkg } : { kind: 'applied', generation: lastLkg });
-    }
-    if (lines.at(-1)?.startsWith('applying ')) midApply++;
+      if (lines.at(-1)?.startsWith('applying ')) midApply++;
 
-    const k = kernelState();
-    // Generation 0: killed before the first switch, nothing is live (the datapath allows all).
-    if (k.generation > 0) expect(k.live, `round ${r}: generation ${k.generation} in slot ${k.slot}`).toEqual(expected(k.generation, k.slot));
-    const ro = openStore(join(dataDir, 'agent.db'), { readonly: true });
-    const lkg = ro.bundles.lastKnownGood()!.generation!;
-    ro.close();
-    // Committed before applying: the pointer is the live generation or the one being applied.
-    expect(lkg - k.generation).toBeGreaterThanOrEqual(0);
-    expect(lkg - k.generation).toBeLessThanOrEqual(1);
-    lastLkg = lkg;
-    kernelAfterKill = k.generation;
-  }
-  console.info(`crash-apply: ${ROUNDS} kills, ${midApply} inside an apply; restarts adopted ${kinds.adopted}, re-applied ${kinds.applied}; last generation ${lastLkg}`);
-  // The kills really landed inside applies (the child does nothing else after "go").
-  expect(midApply).toBeGreaterThan(0);
-}, 900_000);
+      const k = kernelState();
+      // Generation 0: killed before the first switch, nothing is live (the datapath allows all).
+      if (k.generation > 0) expect(k.live, `round ${r}: generation ${k.generation} in slot ${k.slot}`).toEqual(expected(k.generation, k.slot));
+      const ro = openStore(join(dataDir, 'agent.db'), { readonly: true });
+      const lkg = ro.bundles.lastKnownGood()!.generation!;
+      ro.close();
+      // Committed before applying: the pointer is the live generation or the one being applied.
+      expect(lkg - k.generation).toBeGreaterThanOrEqual(0);
+      expect(lkg - k.generation).toBeLessThanOrEqual(1);
+      lastLkg = lkg;
+      kernelAfterKill = k.generation;
+    }
+    console.info(
+      `crash-apply: ${ROUNDS} kills, ${midApply} inside an apply; restarts adopted ${kinds.adopted}, re-applied ${kinds.applied}; last generation ${lastLkg}`,
+    );
+    // The kills really landed inside applies (the child does nothing else after "go").
+    expect(midApply).toBeGreaterThan(0);
+  },
+  900_000,
+);

@@ -35,7 +35,8 @@ export async function selectDatapath(choice: DatapathChoice, opts: { pinRoot: st
     return { kind: 'libbpf', datapath: dp };
   } catch (e) {
     const err = e as Error & { code?: string; hint?: string };
-    if (choice === 'libbpf') throw new AgentError(err.code ?? 'DATAPATH_LOAD', `kernel datapath unavailable: ${err.message}`, err.hint ?? 'run `weft-agent doctor`');
+    if (choice === 'libbpf')
+      throw new AgentError(err.code ?? 'DATAPATH_LOAD', `kernel datapath unavailable: ${err.message}`, err.hint ?? 'run `weft-agent doctor`');
     opts.log.warn({ reason: err.message, code: err.code }, 'datapath: in-memory fallback; packets are NOT filtered by the kernel');
     return { kind: 'memory', datapath: new MemoryDatapath({ limits: opts.limits }), fallbackReason: err.message };
   }

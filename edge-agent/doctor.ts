@@ -43,14 +43,38 @@ function kernelChecks(): CheckResult[] {
   } catch (e) {
     out.push(fail('kernel', formatAgentError(e), 'upgrade the kernel to 5.8 or newer'));
   }
-  out.push(existsSync('/sys/kernel/btf/vmlinux') ? ok('btf', '/sys/kernel/btf/vmlinux present') : fail('btf', 'the kernel exposes no BTF', 'use a kernel built with CONFIG_DEBUG_INFO_BTF=y (the Weft image ships one)'));
-  const mounts = existsSync('/proc/mounts') ? readFileSync('/proc/mounts', 'utf8').split('\n').filter((l) => l.split(' ')[2] === 'bpf') : [];
-  out.push(mounts.length > 0 ? ok('bpffs', `mounted at ${mounts.map((l) => l.split(' ')[1]).join(', ')}`) : fail('bpffs', 'no bpf filesystem is mounted', 'mount -t bpf bpf /sys/fs/bpf (the agent also mounts it at start when root)'));
+  out.push(
+    existsSync('/sys/kernel/btf/vmlinux')
+      ? ok('btf', '/sys/kernel/btf/vmlinux present')
+      : fail('btf', 'the kernel exposes no BTF', 'use a kernel built with CONFIG_DEBUG_INFO_BTF=y (the Weft image ships one)'),
+  );
+  const mounts = existsSync('/proc/mounts')
+    ? readFileSync('/proc/mounts', 'utf8')
+        .split('\n')
+        .filter((l) => l.split(' ')[2] === 'bpf')
+    : [];
+  out.push(
+    mounts.length > 0
+      ? ok('bpffs', `mounted at ${mounts.map((l) => l.split(' ')[1]).join(', ')}`)
+      : fail('bpffs', 'no bpf filesystem is mounted', 'mount -t bpf bpf /sys/fs/bpf (the agent also mounts it at start when root)'),
+  );
   const root = process.getuid?.() === 0;
-  out.push(root ? ok('privileges', 'running as root') : fail('privileges', 'not root: the kernel datapath cannot load', 'run the agent as root (the systemd unit does), or with CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON'));
+  out.push(
+    root
+      ? ok('privileges', 'running as root')
+      : fail(
+          'privileges',
+          'not root: the kernel datapath cannot load',
+          'run the agent as root (the systemd unit does), or with CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON',
+        ),
+  );
   const a = artifactPaths();
   const missing = [a.addon, a.objects.podEgress, a.objects.podIngress].filter((f) => !existsSync(f));
-  out.push(missing.length === 0 ? ok('datapath files', `BPF objects and addon in ${a.objectDir}`) : fail('datapath files', `missing: ${missing.join(', ')}`, 'reinstall the weft-agent binary (it carries them), or `npm run build:bpf` in a checkout'));
+  out.push(
+    missing.length === 0
+      ? ok('datapath files', `BPF objects and addon in ${a.objectDir}`)
+      : fail('datapath files', `missing: ${missing.join(', ')}`, 'reinstall the weft-agent binary (it carries them), or `npm run build:bpf` in a checkout'),
+  );
   return out;
 }
 
@@ -59,23 +83,52 @@ function diskCheck(cfg: AgentConfig, min: number): CheckResult {
     const s = statfsSync(existsSync(cfg.dataDir) ? cfg.dataDir : '/');
     const free = s.bavail * s.bsize;
     const mib = Math.round(free / 2 ** 20);
-    return free >= min ? ok('disk space', `${mib} MiB free under ${cfg.dataDir}`) : fail('disk space', `only ${mib} MiB free under ${cfg.dataDir}`, 'free space on the data partition (old logs: journalctl --vacuum-size=50M); the agent keeps enforcing but cannot store new bundles');
+    return free >= min
+      ? ok('disk space', `${mib} MiB free under ${cfg.dataDir}`)
+      : fail(
+          'disk space',
+          `only ${mib} MiB free under ${cfg.dataDir}`,
+          'free space on the data partition (old logs: journalctl --vacuum-size=50M); the agent keeps enforcing but cannot store new bundles',
+        );
   } catch (e) {
     return fail('disk space', (e as Error).message, `create ${cfg.dataDir} or set dataDir`);
   }
 }
 
 function storeChecks(cfg: AgentConfig): { results: CheckResult[]; store: AgentStore | null } {
-  if (!existsSync(cfg.storePath)) return { results: [fail('database', `no store at ${cfg.storePath}`, 'start the agent once (weft-agent run) or enroll (weft-agent enroll --file)')], store: null };
+  if (!existsSync(cfg.storePath))
+    return {
+      results: [fail('database', `no store at ${cfg.storePath}`, 'start the agent once (weft-agent run) or enroll (weft-agent enroll --file)')],
+      store: null,
+    };
   try {
     const store = openStore(cfg.storePath, { readonly: true, integrityCheck: 'quick' });
     const r = store.checkIntegrity('full');
-    const results = [r.ok ? ok('database', `integrity ok, schema v${store.schemaVersion}`) : fail('database', `integrity check failed: ${r.problems.slice(0, 3).join('; ')}`, 'restart the agent: it moves a corrupt store aside and rebuilds it; the kernel keeps enforcing meanwhile')];
+    const results = [
+      r.ok
+        ? ok('database', `integrity ok, schema v${store.schemaVersion}`)
+        : fail(
+            'database',
+            `integrity check failed: ${r.problems.slice(0, 3).join('; ')}`,
+            'restart the agent: it moves a corrupt store aside and rebuilds it; the kernel keeps enforcing meanwhile',
+          ),
+    ];
     const e = store.identity.enrollment();
-    results.push(e ? ok('enrollment', `site ${e.siteId}, broker ${e.broker.url}`) : fail('enrollment', 'this device is not enrolled', `place weft-provision.json at ${cfg.provisionFile} and restart, or run weft-agent enroll --file <file>`));
+    results.push(
+      e
+        ? ok('enrollment', `site ${e.siteId}, broker ${e.broker.url}`)
+        : fail(
+            'enrollment',
+            'this device is not enrolled',
+            `place weft-provision.json at ${cfg.provisionFile} and restart, or run weft-agent enroll --file <file>`,
+          ),
+    );
     return { results, store };
   } catch (e) {
-    return { results: [fail('database', formatAgentError(e), 'restart the agent to recover the store; check the data partition is mounted read-write')], store: null };
+    return {
+      results: [fail('database', formatAgentError(e), 'restart the agent to recover the store; check the data partition is mounted read-write')],
+      store: null,
+    };
   }
 }
 
@@ -99,12 +152,24 @@ async function hubChecks(cfg: AgentConfig, store: AgentStore | null, o: Required
     if (res.date === null) out.push(skip('clock', 'the hub sent no Date header'));
     else {
       const skew = o.now() - res.date;
-      out.push(Math.abs(skew) <= o.maxSkewMs ? ok('clock', `within ${Math.round(Math.abs(skew) / 1000)} s of the hub`) : fail('clock', `this device's clock is ${Math.round(skew / 1000)} s ${skew > 0 ? 'ahead of' : 'behind'} the hub`, 'enable NTP (timedatectl set-ntp true) or set the time (date -s); TLS and tokens fail with a wrong clock'));
+      out.push(
+        Math.abs(skew) <= o.maxSkewMs
+          ? ok('clock', `within ${Math.round(Math.abs(skew) / 1000)} s of the hub`)
+          : fail(
+              'clock',
+              `this device's clock is ${Math.round(skew / 1000)} s ${skew > 0 ? 'ahead of' : 'behind'} the hub`,
+              'enable NTP (timedatectl set-ntp true) or set the time (date -s); TLS and tokens fail with a wrong clock',
+            ),
+      );
     }
   } catch (e) {
     const err = e as { code?: string; hint?: string };
     out.push(fail('hub', formatAgentError(e).split('\n')[0], err.hint ?? 'check the uplink and the hub URL'));
-    out.push(err.code === 'ENROLL_CLOCK_SKEW' ? fail('clock', formatAgentError(e).split('\n')[0], 'enable NTP (timedatectl set-ntp true) or set the time') : skip('clock', 'hub not reachable'));
+    out.push(
+      err.code === 'ENROLL_CLOCK_SKEW'
+        ? fail('clock', formatAgentError(e).split('\n')[0], 'enable NTP (timedatectl set-ntp true) or set the time')
+        : skip('clock', 'hub not reachable'),
+    );
   }
   const broker = store?.identity.enrollment()?.broker.url;
   if (broker) out.push(await tcpCheck('broker', broker, o.timeoutMs));
@@ -122,7 +187,13 @@ function tcpCheck(name: string, url: string, timeoutMs: number): Promise<CheckRe
     });
     const bad = (why: string) => {
       s.destroy();
-      resolve(fail(name, `${u.host}: ${why}`, 'the broker is reached through the tunnel: check the tunnel check below, the hub, and `ip route get ' + u.hostname + '`'));
+      resolve(
+        fail(
+          name,
+          `${u.host}: ${why}`,
+          'the broker is reached through the tunnel: check the tunnel check below, the hub, and `ip route get ' + u.hostname + '`',
+        ),
+      );
     };
     s.once('timeout', () => bad(`no answer within ${timeoutMs} ms`));
     s.once('error', (e: NodeJS.ErrnoException) => bad(e.code ?? e.message));
@@ -134,11 +205,18 @@ async function kubeCheck(cfg: AgentConfig, timeoutMs: number): Promise<CheckResu
   if (!src) return skip('k3s', 'no kubeconfig and not in a pod: the agent runs as a host service without k3s');
   const inv = src.make();
   try {
-    const snap = await Promise.race([inv.start(), new Promise<never>((_, rj) => setTimeout(() => rj(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs).unref())]);
+    const snap = await Promise.race([
+      inv.start(),
+      new Promise<never>((_, rj) => setTimeout(() => rj(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs).unref()),
+    ]);
     return ok('k3s', `${src.describe}: ${snap.pods.length} pods, ${snap.namespaces.length} namespaces, ${snap.policies.length} policies`);
   } catch (e) {
     const err = e as { hint?: string };
-    return fail('k3s', `${src.describe}: ${formatAgentError(e).split('\n')[0]}`, err.hint ?? 'is k3s running? `systemctl status k3s`; the agent needs list/watch on pods, namespaces and networkpolicies');
+    return fail(
+      'k3s',
+      `${src.describe}: ${formatAgentError(e).split('\n')[0]}`,
+      err.hint ?? 'is k3s running? `systemctl status k3s`; the agent needs list/watch on pods, namespaces and networkpolicies',
+    );
   } finally {
     await inv.stop().catch(() => undefined);
   }
@@ -149,13 +227,38 @@ async function agentChecks(cfg: AgentConfig): Promise<CheckResult[]> {
   try {
     s = await getJson<AgentStatus>(cfg, '/status');
   } catch {
-    return [fail('agent', 'the agent is not running (status API unreachable)', 'systemctl restart weft-agent; then journalctl -u weft-agent -n 50'), skip('tunnel', 'agent not running')];
+    return [
+      fail('agent', 'the agent is not running (status API unreachable)', 'systemctl restart weft-agent; then journalctl -u weft-agent -n 50'),
+      skip('tunnel', 'agent not running'),
+    ];
   }
-  const out = [s.enforcing ? ok('agent', s.state) : fail('agent', s.state, s.enrolled ? 'no bundle applied yet: check the hub link and `weft-agent status`' : 'enroll the device (weft-agent enroll --file)')];
-  if (s.datapath.kind === 'memory') out.push(fail('datapath', `in-memory fallback: ${s.datapath.fallbackReason ?? 'forced by config'}`, 'packets are not filtered: fix the kernel checks above and restart the agent'));
+  const out = [
+    s.enforcing
+      ? ok('agent', s.state)
+      : fail(
+          'agent',
+          s.state,
+          s.enrolled ? 'no bundle applied yet: check the hub link and `weft-agent status`' : 'enroll the device (weft-agent enroll --file)',
+        ),
+  ];
+  if (s.datapath.kind === 'memory')
+    out.push(
+      fail(
+        'datapath',
+        `in-memory fallback: ${s.datapath.fallbackReason ?? 'forced by config'}`,
+        'packets are not filtered: fix the kernel checks above and restart the agent',
+      ),
+    );
   if (!s.tunnel) out.push(skip('tunnel', 'not configured'));
   else if (s.tunnel.handshakeAgeS !== null && s.tunnel.handshakeAgeS < TUNNEL_STALE_S) out.push(ok('tunnel', `last handshake ${s.tunnel.handshakeAgeS} s ago`));
-  else out.push(fail('tunnel', s.tunnel.handshakeAgeS === null ? 'no handshake with the hub yet' : `last handshake ${s.tunnel.handshakeAgeS} s ago`, 'UDP to the hub endpoint blocked? check the firewall for the WireGuard port and `wg show`'));
+  else
+    out.push(
+      fail(
+        'tunnel',
+        s.tunnel.handshakeAgeS === null ? 'no handshake with the hub yet' : `last handshake ${s.tunnel.handshakeAgeS} s ago`,
+        'UDP to the hub endpoint blocked? check the firewall for the WireGuard port and `wg show`',
+      ),
+    );
   return out;
 }
 

@@ -7,7 +7,13 @@ import { dbFromWeb, fakeVeths, kubePod, shopSnapshot, SITE } from './testing/fix
 import { waitFor } from './testing/wait.ts';
 
 const log = createLogger({ level: 'silent' });
-const payload = (generation: number, policies: unknown[] = [dbFromWeb]) => ({ siteId: SITE, generation, issuedAt: '2026-11-29T00:00:00Z', policyVersion: generation, policies });
+const payload = (generation: number, policies: unknown[] = [dbFromWeb]) => ({
+  siteId: SITE,
+  generation,
+  issuedAt: '2026-11-29T00:00:00Z',
+  policyVersion: generation,
+  policies,
+});
 
 function make(debounceMs: number) {
   const applied: AppliedInfo[] = [];
@@ -35,7 +41,9 @@ describe('enforcer', () => {
     const { enforcer, dp } = make(10);
     enforcer.seedInventory(shopSnapshot());
     await enforcer.applyBundle(enforcer.prepare(payload(1)));
-    expect(() => enforcer.prepare(payload(2, [{ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'x' } }]))).toThrow(expect.objectContaining({ code: expect.stringMatching(/^POLICY_/) }));
+    expect(() => enforcer.prepare(payload(2, [{ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'x' } }]))).toThrow(
+      expect.objectContaining({ code: expect.stringMatching(/^POLICY_/) }),
+    );
     expect(await dp.appliedGeneration()).toBe(1);
   });
 

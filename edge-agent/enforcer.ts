@@ -16,7 +16,10 @@ export type CompileFn = (policies: PolicySet, inventory: Inventory, opts: { limi
 /** A bundle that cannot be enforced: the code goes into the rejection ack (POLICY_*, DATAPATH_*). */
 export class EnforceError extends Error {
   override readonly name = 'EnforceError';
-  constructor(readonly code: string, message: string) {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -51,7 +54,12 @@ export interface Prepared {
   tables: Tables;
 }
 
-export const EMPTY_SNAPSHOT: KubeSnapshot = { namespaces: [], pods: [], policies: [], crds: { adminNetworkPolicies: false, baselineAdminNetworkPolicies: false } };
+export const EMPTY_SNAPSHOT: KubeSnapshot = {
+  namespaces: [],
+  pods: [],
+  policies: [],
+  crds: { adminNetworkPolicies: false, baselineAdminNetworkPolicies: false },
+};
 
 const policyKey = (p: Policy) => `${p.kind}/${p.namespace ?? ''}/${p.name}`;
 
@@ -187,7 +195,11 @@ export class Enforcer {
     for (const e of site.errors) this.o.log.warn({ code: e.code }, `site policy skipped: ${formatError(e)}`);
     const taken = new Set([...bundle.admin, ...bundle.network].map(policyKey));
     const fresh = (ps: Policy[]) => ps.filter((p) => !taken.has(policyKey(p)));
-    return makePolicySet([...bundle.admin, ...fresh(site.policies.admin)], [...bundle.network, ...fresh(site.policies.network)], bundle.baseline ?? site.policies.baseline);
+    return makePolicySet(
+      [...bundle.admin, ...fresh(site.policies.admin)],
+      [...bundle.network, ...fresh(site.policies.network)],
+      bundle.baseline ?? site.policies.baseline,
+    );
   }
 
   private async applyTables(p: Prepared, generation: number, reason: AppliedInfo['reason']): Promise<void> {
@@ -204,7 +216,10 @@ export class Enforcer {
     this.o.metrics?.applyLatency.observe(latencyS);
     this.o.metrics?.appliedGeneration.set(generation);
     await this.syncAttachments();
-    this.o.log.info({ generation, reason, latencyMs: Math.round(latencyS * 1e4) / 10, endpoints: p.tables.sizes.endpoints, rules: p.tables.sizes.rules }, 'tables applied');
+    this.o.log.info(
+      { generation, reason, latencyMs: Math.round(latencyS * 1e4) / 10, endpoints: p.tables.sizes.endpoints, rules: p.tables.sizes.rules },
+      'tables applied',
+    );
     this.o.onApplied?.({ generation, tables: p.tables, snapshot: this.snapshot, latencyS, reason });
   }
 
@@ -248,7 +263,10 @@ export class Enforcer {
         await this.o.datapath.attach(ep);
         this.attachedEps.set(key, ep);
       } catch (e) {
-        this.o.log.warn({ pod: key, ifname: ep.ifname, code: codeOf(e, 'DATAPATH_ATTACH'), err: (e as Error).message }, 'attach failed; retried on the next inventory change');
+        this.o.log.warn(
+          { pod: key, ifname: ep.ifname, code: codeOf(e, 'DATAPATH_ATTACH'), err: (e as Error).message },
+          'attach failed; retried on the next inventory change',
+        );
       }
     }
     this.o.metrics?.podsAttached.set(this.attachedEps.size);

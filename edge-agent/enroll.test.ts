@@ -31,7 +31,18 @@ afterAll(async () => {
 function fixture(name: string, over: Record<string, unknown> = {}) {
   const d = mkdtempSync(join(dir, `${name}-`));
   const file = join(d, 'weft-provision.json');
-  writeFileSync(file, JSON.stringify({ hubUrl: hub.url, caFingerprint: pki.caFingerprint, token: 'tok-123', siteName: 'store-042', network: { address: '10.0.0.5/24' }, ...over }), { mode: 0o600 });
+  writeFileSync(
+    file,
+    JSON.stringify({
+      hubUrl: hub.url,
+      caFingerprint: pki.caFingerprint,
+      token: 'tok-123',
+      siteName: 'store-042',
+      network: { address: '10.0.0.5/24' },
+      ...over,
+    }),
+    { mode: 0o600 },
+  );
   const store = openStore(join(d, 'agent.db'));
   const lines: string[] = [];
   const state = new StateLine(join(d, 'state'), (l) => lines.push(l));
@@ -46,7 +57,12 @@ describe('enroll', () => {
       expect(e.siteId).toBe('store-042');
       const req = hub.requests.at(-1)!;
       const id = f.store.identity.get()!;
-      expect(req).toMatchObject({ token: 'tok-123', siteName: 'store-042', identityPublicKey: id.identityPublicKey, wireguardPublicKey: id.wireguardPublicKey });
+      expect(req).toMatchObject({
+        token: 'tok-123',
+        siteName: 'store-042',
+        identityPublicKey: id.identityPublicKey,
+        wireguardPublicKey: id.wireguardPublicKey,
+      });
       expect(Buffer.from(id.wireguardPublicKey, 'base64')).toHaveLength(32);
       expect(f.store.identity.enrollment()?.broker.password).toBe('broker-secret-pw');
       expect(f.provision()).toEqual({ hubUrl: hub.url, caFingerprint: pki.caFingerprint, siteName: 'store-042', network: { address: '10.0.0.5/24' } });
@@ -107,7 +123,9 @@ describe('enroll', () => {
   it('reports an unreachable hub after the given attempts', async () => {
     const f = fixture('down', { hubUrl: 'https://127.0.0.1:1' });
     try {
-      const err = (await enroll({ store: f.store, provisionFile: f.file, log, state: f.state, attempts: 2, backoff: fast }).catch((e: unknown) => e)) as AgentError;
+      const err = (await enroll({ store: f.store, provisionFile: f.file, log, state: f.state, attempts: 2, backoff: fast }).catch(
+        (e: unknown) => e,
+      )) as AgentError;
       expect(err.code).toBe('ENROLL_HUB_UNREACHABLE');
       expect(f.lines[1]).toBe('enrolling (attempt 2, hub unreachable: ECONNREFUSED)');
     } finally {
@@ -119,9 +137,15 @@ describe('enroll', () => {
     // A TCP connect to a multicast address fails with a real ENETUNREACH from the kernel.
     const f = fixture('nonet', { hubUrl: 'https://224.0.0.1:443' });
     try {
-      const err = (await enroll({ store: f.store, provisionFile: f.file, log, state: f.state, attempts: 3, backoff: fast, networkUp: () => true }).catch((e: unknown) => e)) as AgentError;
+      const err = (await enroll({ store: f.store, provisionFile: f.file, log, state: f.state, attempts: 3, backoff: fast, networkUp: () => true }).catch(
+        (e: unknown) => e,
+      )) as AgentError;
       expect(err.code).toBe('ENROLL_HUB_UNREACHABLE');
-      expect(f.lines).toEqual(['enrolling (attempt 1)', 'waiting for network', 'enrollment failed: hub unreachable: ENETUNREACH (ENROLL_HUB_UNREACHABLE) (fix: check the uplink, DNS and the hub URL; `weft-agent doctor` tests the route)']);
+      expect(f.lines).toEqual([
+        'enrolling (attempt 1)',
+        'waiting for network',
+        'enrollment failed: hub unreachable: ENETUNREACH (ENROLL_HUB_UNREACHABLE) (fix: check the uplink, DNS and the hub URL; `weft-agent doctor` tests the route)',
+      ]);
     } finally {
       f.store.close();
     }
@@ -140,7 +164,7 @@ describe('enroll', () => {
     }
   });
 
-  it('without a default route but with the hub on the local link, shows the hub\'s answer, not `waiting for network`', async () => {
+  it("without a default route but with the hub on the local link, shows the hub's answer, not `waiting for network`", async () => {
     const f = fixture('lan');
     hub.answers.push({ status: 503, body: { code: 'HUB_BUSY', message: 'try later' } });
     try {

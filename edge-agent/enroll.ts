@@ -16,9 +16,18 @@ import { AGENT_VERSION } from './version.ts';
 
 /** Hub answers that retrying cannot fix: the technician needs a new file or the hub a fix. */
 const PERMANENT = new Set([
-  'ENROLL_TOKEN_INVALID', 'ENROLL_TOKEN_EXPIRED', 'ENROLL_TOKEN_USED', 'ENROLL_SITE_MISMATCH', 'ENROLL_BAD_PROOF',
-  'ENROLL_KEY_MISMATCH', 'ENROLL_SITE_REVOKED', 'ENROLL_CA_MISMATCH', 'ENROLL_TLS_UNTRUSTED', 'ENROLL_TLS_HOSTNAME',
-  'ENROLL_NO_TOKEN', 'PROVISION_BAD_HUB_URL',
+  'ENROLL_TOKEN_INVALID',
+  'ENROLL_TOKEN_EXPIRED',
+  'ENROLL_TOKEN_USED',
+  'ENROLL_SITE_MISMATCH',
+  'ENROLL_BAD_PROOF',
+  'ENROLL_KEY_MISMATCH',
+  'ENROLL_SITE_REVOKED',
+  'ENROLL_CA_MISMATCH',
+  'ENROLL_TLS_UNTRUSTED',
+  'ENROLL_TLS_HOSTNAME',
+  'ENROLL_NO_TOKEN',
+  'PROVISION_BAD_HUB_URL',
 ]);
 
 const FIX: Record<string, string> = {
@@ -72,7 +81,11 @@ function hubError(status: number, body: string): AgentError {
 }
 
 /** One POST /v1/enroll. */
-export async function enrollOnce(p: ProvisionFile, id: DeviceIdentity, opts: { timeoutMs?: number; now?: () => Date } = {}): Promise<{ response: EnrollResponse; hubDate: number | null }> {
+export async function enrollOnce(
+  p: ProvisionFile,
+  id: DeviceIdentity,
+  opts: { timeoutMs?: number; now?: () => Date } = {},
+): Promise<{ response: EnrollResponse; hubDate: number | null }> {
   let url: URL;
   try {
     url = new URL('/v1/enroll', p.hubUrl.endsWith('/') ? p.hubUrl : `${p.hubUrl}/`);
@@ -105,7 +118,11 @@ export async function enroll(o: EnrollOptions): Promise<Enrollment> {
   if (existing) return existing;
   const p = readProvisionFile(o.provisionFile);
   if (!p.token) {
-    throw new AgentError('ENROLL_NO_TOKEN', `${o.provisionFile} has no token and this device is not enrolled`, 'the token was used already: get a fresh provisioning file (weft site token --provision-file)');
+    throw new AgentError(
+      'ENROLL_NO_TOKEN',
+      `${o.provisionFile} has no token and this device is not enrolled`,
+      'the token was used already: get a fresh provisioning file (weft site token --provision-file)',
+    );
   }
   // Keys first and persisted: a retry (or a retry after a crash) proves the same key to the hub.
   const id = o.store.identity.getOrCreate();
@@ -129,7 +146,10 @@ export async function enroll(o: EnrollOptions): Promise<Enrollment> {
       try {
         removeToken(o.provisionFile);
       } catch (e) {
-        o.log.warn({ file: o.provisionFile, err: (e as Error).message }, 'enrolled, but could not remove the token from the provisioning file; delete it by hand');
+        o.log.warn(
+          { file: o.provisionFile, err: (e as Error).message },
+          'enrolled, but could not remove the token from the provisioning file; delete it by hand',
+        );
       }
       o.log.info({ siteId: saved.siteId, broker: saved.broker.url }, 'enrolled');
       o.state?.set({ kind: 'enrolled', siteId: saved.siteId });

@@ -3,7 +3,12 @@
 
 export class AgentError extends Error {
   override readonly name = 'AgentError';
-  constructor(readonly code: string, message: string, readonly hint?: string, cause?: unknown) {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly hint?: string,
+    cause?: unknown,
+  ) {
     super(message, cause === undefined ? undefined : { cause });
   }
 }

@@ -24,12 +24,21 @@ export function flowsPath(f: FlowFilter & { follow?: boolean }): string {
   return `/flows${s ? `?${s}` : ''}`;
 }
 
-export async function runFlows(cfg: AgentConfig, f: FlowFilter & { follow?: boolean; json?: boolean }, out: (line: string) => void, signal?: AbortSignal): Promise<void> {
+export async function runFlows(
+  cfg: AgentConfig,
+  f: FlowFilter & { follow?: boolean; json?: boolean },
+  out: (line: string) => void,
+  signal?: AbortSignal,
+): Promise<void> {
   if (f.verdict && !['allow', 'deny', 'audit'].includes(f.verdict)) throw new AgentError('USAGE', `--verdict must be allow, deny or audit, got ${f.verdict}`);
   if (f.pod && !/^[^/]+\/[^/]+$/.test(f.pod)) throw new AgentError('USAGE', `--pod must be namespace/name, got ${f.pod}`);
   try {
     await streamLines(cfg, flowsPath(f), (line) => out(f.json ? line : formatFlow(JSON.parse(line) as VerdictRecord)), signal);
   } catch (e) {
-    throw new AgentError('AGENT_NOT_RUNNING', `cannot reach the agent's status API: ${(e as Error).message}`, 'is the agent running? `systemctl status weft-agent`');
+    throw new AgentError(
+      'AGENT_NOT_RUNNING',
+      `cannot reach the agent's status API: ${(e as Error).message}`,
+      'is the agent running? `systemctl status weft-agent`',
+    );
   }
 }

@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { heartbeatBody, type HeartbeatFacts } from './heartbeat.ts';
 
-const base: HeartbeatFacts = { enforcing: true, appliedGeneration: 7, datapath: 'libbpf', storeWritable: true, kubeSynced: true, tunnel: { up: true, handshakeAgeS: 20 }, podsAttached: 12, load: { avg1: 1, cpus: 4 } };
+const base: HeartbeatFacts = {
+  enforcing: true,
+  appliedGeneration: 7,
+  datapath: 'libbpf',
+  storeWritable: true,
+  kubeSynced: true,
+  tunnel: { up: true, handshakeAgeS: 20 },
+  podsAttached: 12,
+  load: { avg1: 1, cpus: 4 },
+};
 
 describe('heartbeat body', () => {
   it.each<[string, Partial<HeartbeatFacts>, boolean, string[]]>([

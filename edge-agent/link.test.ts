@@ -32,9 +32,18 @@ afterEach(async () => {
 
 function link(over: Partial<LinkOptions> = {}): Link {
   const l = new Link({
-    siteId: SITE, url: broker.url, outbox: store.outbox, log, metrics: createMetrics({ defaults: false }), agentVersion: 'test',
-    heartbeatIntervalS: 3600, heartbeat: () => ({ nodeReady: true, enforcing: true, appliedGeneration: 4, checks: [], load: 0.1 }),
-    onBundle: async () => undefined, backoff: { minMs: 20, maxMs: 100 }, protocolVersion: 4, ...over,
+    siteId: SITE,
+    url: broker.url,
+    outbox: store.outbox,
+    log,
+    metrics: createMetrics({ defaults: false }),
+    agentVersion: 'test',
+    heartbeatIntervalS: 3600,
+    heartbeat: () => ({ nodeReady: true, enforcing: true, appliedGeneration: 4, checks: [], load: 0.1 }),
+    onBundle: async () => undefined,
+    backoff: { minMs: 20, maxMs: 100 },
+    protocolVersion: 4,
+    ...over,
   });
   links.push(l);
   l.start();
@@ -147,7 +156,11 @@ describe('link', () => {
     store = openStore(join(dir, 'pinned.db'));
     const l = link({ protocolVersion: 5 });
     await waitFor(() => l.state.reconnects >= 2, 5000, 'retries');
-    expect(l.state).toMatchObject({ state: expect.stringMatching(/offline|connecting/), mqttVersion: 5, lastError: expect.stringMatching(/protocol version/i) });
+    expect(l.state).toMatchObject({
+      state: expect.stringMatching(/offline|connecting/),
+      mqttVersion: 5,
+      lastError: expect.stringMatching(/protocol version/i),
+    });
   });
 
   it.each([

@@ -74,7 +74,15 @@ export class Link {
 
   constructor(private readonly o: LinkOptions) {
     this.clock = o.clock ?? Date.now;
-    this.status = { state: 'connecting', url: o.url, mqttVersion: o.protocolVersion === 4 ? 4 : 5, connectedSince: null, lastError: null, reconnects: 0, lastHeartbeatAt: null };
+    this.status = {
+      state: 'connecting',
+      url: o.url,
+      mqttVersion: o.protocolVersion === 4 ? 4 : 5,
+      connectedSince: null,
+      lastError: null,
+      reconnects: 0,
+      lastHeartbeatAt: null,
+    };
   }
 
   get state(): LinkStatus {
@@ -147,7 +155,12 @@ export class Link {
     if (!c) return;
     if (opts.graceful && c.connected) {
       // A clean shutdown says offline itself; the will covers crashes.
-      await c.publishAsync(topics.status(this.o.siteId), encode('status', { v: 1, state: 'offline', agentVersion: this.o.agentVersion, bootId: this.bootId }), { qos: 1, retain: true }).catch(() => undefined);
+      await c
+        .publishAsync(topics.status(this.o.siteId), encode('status', { v: 1, state: 'offline', agentVersion: this.o.agentVersion, bootId: this.bootId }), {
+          qos: 1,
+          retain: true,
+        })
+        .catch(() => undefined);
     }
     await c.endAsync(!opts.graceful).catch(() => undefined);
     this.setState('disabled');
@@ -168,7 +181,10 @@ export class Link {
     promise.catch(() => undefined);
     this.lost = { promise, reject };
     try {
-      await c.publishAsync(topics.status(o.siteId), encode('status', { v: 1, state: 'online', agentVersion: o.agentVersion, bootId: this.bootId }), { qos: 1, retain: true });
+      await c.publishAsync(topics.status(o.siteId), encode('status', { v: 1, state: 'online', agentVersion: o.agentVersion, bootId: this.bootId }), {
+        qos: 1,
+        retain: true,
+      });
       await c.subscribeAsync({ [topics.bundle(o.siteId)]: { qos: 1 }, [topics.broadcastAll]: { qos: 1 } });
     } catch (e) {
       o.log.warn({ err: (e as Error).message }, 'hub link setup failed');

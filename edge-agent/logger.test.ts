@@ -4,7 +4,12 @@ import { createLogger } from './logger.ts';
 
 function capture() {
   const lines: string[] = [];
-  const dest = new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } });
+  const dest = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(String(chunk));
+      cb();
+    },
+  });
   return { lines, log: createLogger({ destination: dest as never, level: 'debug' }) };
 }
 

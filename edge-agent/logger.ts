@@ -5,9 +5,22 @@ import pino, { type Logger } from 'pino';
 export type { Logger };
 
 export const REDACT_PATHS = [
-  'token', '*.token', 'password', '*.password', '*.*.password', 'privateKey', '*.privateKey',
-  'identityPrivateKey', '*.identityPrivateKey', 'wireguardPrivateKey', '*.wireguardPrivateKey',
-  'authorization', '*.authorization', '*.headers.authorization', 'proof', '*.proof',
+  'token',
+  '*.token',
+  'password',
+  '*.password',
+  '*.*.password',
+  'privateKey',
+  '*.privateKey',
+  'identityPrivateKey',
+  '*.identityPrivateKey',
+  'wireguardPrivateKey',
+  '*.wireguardPrivateKey',
+  'authorization',
+  '*.authorization',
+  '*.headers.authorization',
+  'proof',
+  '*.proof',
 ];
 
 export function createLogger(opts: { level?: string; destination?: pino.DestinationStream | number } = {}): Logger {

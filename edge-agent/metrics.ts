@@ -30,20 +30,32 @@ export function createMetrics(opts: { defaults?: boolean } = {}): AgentMetrics {
     registry,
     appliedGeneration: new Gauge({ name: 'weft_agent_applied_generation', help: 'Bundle generation live in the datapath', registers }),
     applyLatency: new Histogram({
-      name: 'weft_agent_apply_seconds', help: 'Compile-to-live latency of a datapath apply', registers,
+      name: 'weft_agent_apply_seconds',
+      help: 'Compile-to-live latency of a datapath apply',
+      registers,
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     }),
     timeToEnforcing: new Gauge({ name: 'weft_agent_time_to_enforcing_seconds', help: 'Seconds from process start to enforcing', registers }),
     enforcing: new Gauge({ name: 'weft_agent_enforcing', help: '1 when the datapath enforces a policy generation', registers }),
     bundlesRejected: new Counter({ name: 'weft_agent_bundles_rejected_total', help: 'Bundles rejected, by error code', labelNames: ['code'], registers }),
-    drops: new Counter({ name: 'weft_agent_drops_total', help: 'Denied flows reported by the datapath, by deciding policy', labelNames: ['policy'], registers }),
+    drops: new Counter({
+      name: 'weft_agent_drops_total',
+      help: 'Denied flows reported by the datapath, by deciding policy',
+      labelNames: ['policy'],
+      registers,
+    }),
     verdicts: new Counter({ name: 'weft_agent_verdict_events_total', help: 'Verdict events read from the datapath', labelNames: ['verdict'], registers }),
     outboxDepth: new Gauge({ name: 'weft_agent_outbox_depth', help: 'Records waiting in the outbox', registers }),
     outboxLost: new Gauge({ name: 'weft_agent_outbox_lost_records', help: 'Low-priority outbox records dropped at the cap (persisted total)', registers }),
     linkState: new Gauge({ name: 'weft_agent_link_state', help: '1 for the current hub link state', labelNames: ['state'], registers }),
     linkReconnects: new Counter({ name: 'weft_agent_link_reconnects_total', help: 'MQTT reconnect attempts', registers }),
     podsAttached: new Gauge({ name: 'weft_agent_pods_attached', help: 'Local pods whose veth carries the datapath', registers }),
-    storeWriteFailures: new Counter({ name: 'weft_agent_store_write_failures_total', help: 'Store writes that failed (disk full, read-only)', labelNames: ['code'], registers }),
+    storeWriteFailures: new Counter({
+      name: 'weft_agent_store_write_failures_total',
+      help: 'Store writes that failed (disk full, read-only)',
+      labelNames: ['code'],
+      registers,
+    }),
   };
 }
 

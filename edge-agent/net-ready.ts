@@ -10,7 +10,10 @@ const RTF_REJECT = 0x200;
 
 function lines(file: string): string[][] {
   try {
-    return readFileSync(file, 'utf8').split('\n').map((l) => l.trim().split(/\s+/)).filter((f) => f.length > 1);
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/))
+      .filter((f) => f.length > 1);
   } catch {
     return [];
   }
@@ -19,11 +22,16 @@ function lines(file: string): string[][] {
 /** A usable (up, not a reject route, not on lo) IPv4 or IPv6 default route. */
 export function hasDefaultRoute(procNet = '/proc/net'): boolean {
   // /proc/net/route: Iface Destination Gateway Flags RefCnt Use Metric Mask ... (first line is the header)
-  const v4 = lines(join(procNet, 'route')).slice(1).some(([iface, dest, , flags, , , , mask]) =>
-    iface !== 'lo' && dest === '00000000' && mask === '00000000' && (parseInt(flags, 16) & RTF_UP) !== 0 && (parseInt(flags, 16) & RTF_REJECT) === 0);
+  const v4 = lines(join(procNet, 'route'))
+    .slice(1)
+    .some(
+      ([iface, dest, , flags, , , , mask]) =>
+        iface !== 'lo' && dest === '00000000' && mask === '00000000' && (parseInt(flags, 16) & RTF_UP) !== 0 && (parseInt(flags, 16) & RTF_REJECT) === 0,
+    );
   // /proc/net/ipv6_route: dest destlen src srclen nexthop metric refcnt use flags iface (no header)
-  const v6 = lines(join(procNet, 'ipv6_route')).some((f) =>
-    f[0] === '0'.repeat(32) && f[1] === '00' && f[9] !== 'lo' && (parseInt(f[8], 16) & RTF_UP) !== 0 && (parseInt(f[8], 16) & RTF_REJECT) === 0);
+  const v6 = lines(join(procNet, 'ipv6_route')).some(
+    (f) => f[0] === '0'.repeat(32) && f[1] === '00' && f[9] !== 'lo' && (parseInt(f[8], 16) & RTF_UP) !== 0 && (parseInt(f[8], 16) & RTF_REJECT) === 0,
+  );
   return v4 || v6;
 }
 

@@ -10,7 +10,11 @@ import { connect, type DetailedPeerCertificate, type TLSSocket } from 'node:tls'
 import { AgentError } from './errors.ts';
 
 export function normalizeFingerprint(fp: string): string {
-  return fp.trim().toLowerCase().replace(/^sha256:/, '').replace(/[:\s]/g, '');
+  return fp
+    .trim()
+    .toLowerCase()
+    .replace(/^sha256:/, '')
+    .replace(/[:\s]/g, '');
 }
 
 export const fingerprintOf = (der: Buffer): string => createHash('sha256').update(der).digest('hex');
@@ -41,7 +45,11 @@ export function checkPinnedChain(chainDer: Buffer[], host: string, fingerprint: 
   }
   for (let i = 0; i < caIndex; i++) {
     if (!certs[i].checkIssued(certs[i + 1]) || !certs[i].verify(certs[i + 1].publicKey)) {
-      throw new AgentError('ENROLL_TLS_UNTRUSTED', `certificate ${certs[i].subject.replace(/\n/g, ', ')} is not signed by the pinned CA's chain`, 'the hub must present its server certificate issued by its CA');
+      throw new AgentError(
+        'ENROLL_TLS_UNTRUSTED',
+        `certificate ${certs[i].subject.replace(/\n/g, ', ')} is not signed by the pinned CA's chain`,
+        'the hub must present its server certificate issued by its CA',
+      );
     }
   }
   for (const c of certs.slice(0, caIndex + 1)) {
@@ -55,12 +63,22 @@ export function checkPinnedChain(chainDer: Buffer[], host: string, fingerprint: 
   }
   const leaf = certs[0];
   const named = isIP(host) ? leaf.checkIP(host) : leaf.checkHost(host);
-  if (!named) throw new AgentError('ENROLL_TLS_HOSTNAME', `the hub certificate does not name ${host}`, 'use the hub URL whose host is in the certificate (its DNS name or IP)');
+  if (!named)
+    throw new AgentError(
+      'ENROLL_TLS_HOSTNAME',
+      `the hub certificate does not name ${host}`,
+      'use the hub URL whose host is in the certificate (its DNS name or IP)',
+    );
 }
 
 /** Connects with TLS, checks the pinned chain, and only then hands the socket to the HTTP client. */
 class PinnedAgent extends Agent {
-  constructor(private readonly host: string, private readonly port: number, private readonly fingerprint: string, private readonly now: () => Date) {
+  constructor(
+    private readonly host: string,
+    private readonly port: number,
+    private readonly fingerprint: string,
+    private readonly now: () => Date,
+  ) {
     super({ keepAlive: false });
   }
 
@@ -90,7 +108,11 @@ export interface PinnedResponse {
 }
 
 /** One HTTPS request pinned to the CA fingerprint. Network failures are AgentError ENROLL_HUB_UNREACHABLE. */
-export function pinnedRequest(url: URL, fingerprint: string, opts: { method: string; body?: string; timeoutMs?: number; now?: () => Date }): Promise<PinnedResponse> {
+export function pinnedRequest(
+  url: URL,
+  fingerprint: string,
+  opts: { method: string; body?: string; timeoutMs?: number; now?: () => Date },
+): Promise<PinnedResponse> {
   if (url.protocol !== 'https:') {
     return Promise.reject(new AgentError('PROVISION_BAD_HUB_URL', `hub URL must be https://, got ${url.protocol}//`, 'fix hubUrl in the provisioning file'));
   }
@@ -120,7 +142,14 @@ export function pinnedRequest(url: URL, fingerprint: string, opts: { method: str
     req.on('error', (e) => {
       if (e instanceof AgentError) return reject(e);
       const code = (e as NodeJS.ErrnoException).code;
-      reject(new AgentError('ENROLL_HUB_UNREACHABLE', `hub unreachable: ${code ?? e.message}`, 'check the uplink, DNS and the hub URL; `weft-agent doctor` tests the route', e));
+      reject(
+        new AgentError(
+          'ENROLL_HUB_UNREACHABLE',
+          `hub unreachable: ${code ?? e.message}`,
+          'check the uplink, DNS and the hub URL; `weft-agent doctor` tests the route',
+          e,
+        ),
+      );
     });
     if (opts.body) req.write(opts.body);
     req.end();

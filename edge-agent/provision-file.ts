@@ -30,7 +30,11 @@ export function readProvisionFile(path: string): ProvisionFile {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new AgentError('PROVISION_NOT_FOUND', `${path}: cannot read the provisioning file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 'place weft-provision.json on the boot partition or pass --file');
+    throw new AgentError(
+      'PROVISION_NOT_FOUND',
+      `${path}: cannot read the provisioning file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      'place weft-provision.json on the boot partition or pass --file',
+    );
   }
   let v: unknown;
   try {
@@ -49,7 +53,13 @@ export function readProvisionFile(path: string): ProvisionFile {
   need('siteName', isStr, 'a non-empty string');
   if (o.token !== undefined) need('token', isStr, 'a non-empty string');
   if (o.network !== undefined) need('network', (x) => typeof x === 'object' && x !== null && !Array.isArray(x), 'an object');
-  return { hubUrl: o.hubUrl as string, caFingerprint: normalizeFingerprint(o.caFingerprint as string), token: o.token as string | undefined, siteName: o.siteName as string, network: o.network as StaticNetwork | undefined };
+  return {
+    hubUrl: o.hubUrl as string,
+    caFingerprint: normalizeFingerprint(o.caFingerprint as string),
+    token: o.token as string | undefined,
+    siteName: o.siteName as string,
+    network: o.network as StaticNetwork | undefined,
+  };
 }
 
 /**

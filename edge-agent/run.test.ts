@@ -36,11 +36,20 @@ afterEach(async () => {
 });
 
 function config(): AgentConfig {
-  return loadConfig({ flags: { dataDir: dir, statusPort: 0, datapath: 'memory', tunnel: 'off', nodeName: 'node-1', provisionFile: join(dir, 'none.json') }, env: {} });
+  return loadConfig({
+    flags: { dataDir: dir, statusPort: 0, datapath: 'memory', tunnel: 'off', nodeName: 'node-1', provisionFile: join(dir, 'none.json') },
+    env: {},
+  });
 }
 
 async function start(over: Partial<RunDeps> = {}, cfg = config()): Promise<Agent> {
-  const a = await runAgent(cfg, { log, datapath: { kind: 'memory', datapath: new MemoryDatapath() }, resolveVeth: fakeVeths, metrics: createMetrics({ defaults: false }), ...over });
+  const a = await runAgent(cfg, {
+    log,
+    datapath: { kind: 'memory', datapath: new MemoryDatapath() },
+    resolveVeth: fakeVeths,
+    metrics: createMetrics({ defaults: false }),
+    ...over,
+  });
   agents.push(a);
   return a;
 }
@@ -80,7 +89,13 @@ describe('agent run', () => {
     expect(acks()[0]).toMatchObject({ generation: 3, result: 'applied' });
     await a.enforcer.idle();
     const s = await a.status();
-    expect(s).toMatchObject({ enforcing: true, siteId: SITE, state: 'enforcing generation 3', datapath: { kind: 'memory', appliedGeneration: 3 }, pods: { attached: 3 } });
+    expect(s).toMatchObject({
+      enforcing: true,
+      siteId: SITE,
+      state: 'enforcing generation 3',
+      datapath: { kind: 'memory', appliedGeneration: 3 },
+      pods: { attached: 3 },
+    });
     expect((await http(a.statusPort, '/readyz')).status).toBe(200);
     const metrics = (await http(a.statusPort, '/metrics')).body;
     expect(metrics).toMatch(/^weft_agent_applied_generation 3$/m);
@@ -164,7 +179,12 @@ describe('agent run', () => {
 
     const lines: VerdictRecord[] = [];
     const req = get({ host: '127.0.0.1', port: a.statusPort, path: '/flows?follow=1&verdict=deny' }, (res) => {
-      res.on('data', (c: Buffer) => String(c).split('\n').filter(Boolean).forEach((l) => lines.push(JSON.parse(l) as VerdictRecord)));
+      res.on('data', (c: Buffer) =>
+        String(c)
+          .split('\n')
+          .filter(Boolean)
+          .forEach((l) => lines.push(JSON.parse(l) as VerdictRecord)),
+      );
     });
     try {
       await new Promise((r) => setTimeout(r, 100));
@@ -180,7 +200,7 @@ describe('agent run', () => {
 
   it('disk full: a new bundle is rejected with a clear code and the old generation keeps enforcing', async () => {
     enroll();
-    const a = await start({ kube: () => new FakeKube(shopSnapshot()) });
+    await start({ kube: () => new FakeKube(shopSnapshot()) });
     await publishBundle(bundle(key, 1));
     await waitFor(() => acks().length === 1, 10_000, 'ack');
     await agents.pop()!.stop();
@@ -190,7 +210,12 @@ describe('agent run', () => {
     probe.close();
     const b = await start({ kube: () => new FakeKube(shopSnapshot()), storeOptions: { maxPageCount: pages ?? 1 } });
     expect(b.restored?.kind).toBe('applied');
-    const big = bundle(key, 2, { policies: Array.from({ length: 60 }, (_, i) => ({ ...JSON.parse(JSON.stringify(bundleFiller)), metadata: { namespace: 'shop', name: `p${i}`, annotations: { 'example.com/note': 'x'.repeat(2000) } } })) });
+    const big = bundle(key, 2, {
+      policies: Array.from({ length: 60 }, (_, i) => ({
+        ...JSON.parse(JSON.stringify(bundleFiller)),
+        metadata: { namespace: 'shop', name: `p${i}`, annotations: { 'example.com/note': 'x'.repeat(2000) } },
+      })),
+    });
     const rejectedBefore = b.metrics.bundlesRejected;
     await publishBundle(big);
     await waitFor(() => b.intake?.lastRejection !== null && b.intake?.lastRejection !== undefined, 10_000, 'rejection');
@@ -231,15 +256,31 @@ describe('agent start order', () => {
     // Every step records what the kernel held at that moment.
     const steps: string[] = [];
     const gen = async () => pinned.appliedGeneration();
-    const logged = new Writable({ write(chunk, _e, cb) { const m = (JSON.parse(String(chunk)) as { msg: string }).msg; if (m === 'enforcing') steps.push('log:enforcing'); cb(); } });
+    const logged = new Writable({
+      write(chunk, _e, cb) {
+        const m = (JSON.parse(String(chunk)) as { msg: string }).msg;
+        if (m === 'enforcing') steps.push('log:enforcing');
+        cb();
+      },
+    });
     const auth = broker.aedes.authenticate;
-    broker.aedes.authenticate = (c, u, p, cb) => { steps.push('mqtt'); auth(c, u, p, cb); };
-    const tunnel: TunnelComponent = { up: async () => void steps.push(`tunnel:gen=${await gen()}`), status: async () => ({ up: true, handshakeAgeS: 4 }), down: async () => undefined };
+    broker.aedes.authenticate = (c, u, p, cb) => {
+      steps.push('mqtt');
+      auth(c, u, p, cb);
+    };
+    const tunnel: TunnelComponent = {
+      up: async () => void steps.push(`tunnel:gen=${await gen()}`),
+      status: async () => ({ up: true, handshakeAgeS: 4 }),
+      down: async () => undefined,
+    };
     const b = await start({
       datapath: { kind: 'memory', datapath: pinned },
       log: createLogger({ level: 'info', destination: logged as never }),
       tunnel,
-      kube: () => { steps.push('k3s'); return new FakeKube(shopSnapshot()); },
+      kube: () => {
+        steps.push('k3s');
+        return new FakeKube(shopSnapshot());
+      },
     });
     await waitFor(() => steps.includes('k3s') && steps.includes('mqtt'), 10_000, 'network parts');
     expect(first).not.toBe(b);
@@ -257,7 +298,12 @@ describe('agent start order', () => {
     await waitFor(() => beats().length > beatsBefore, 10_000, 'heartbeat');
     const hb = decode('heartbeat', beats().at(-1)!.payload as Buffer);
     expect(hb).toMatchObject({ enforcing: true, appliedGeneration: 2, link: { reconnects: 0, outboxLost: 0 } });
-    expect(hb.checks.map((c) => [c.name, c.ok])).toEqual([['datapath', false], ['store', true], ['k3s', true], ['tunnel', true]]);
+    expect(hb.checks.map((c) => [c.name, c.ok])).toEqual([
+      ['datapath', false],
+      ['store', true],
+      ['k3s', true],
+      ['tunnel', true],
+    ]);
     expect(hb.tunnel).toEqual({ handshakeAgeS: 4 });
     expect(hb.nodeReady).toBe(false); // the in-memory datapath filters no packets: not ready
     expect(hb.load).toBeGreaterThanOrEqual(0);
@@ -293,7 +339,11 @@ describe('agent start order', () => {
     mkdirSync(join(dir, 'agent.db'));
     const b = await start({ datapath: { kind: 'memory', datapath: pinned } });
     expect(b.store).toBeNull();
-    expect(b.state.line).toMatch(new RegExp(`^enforcing generation 6 from the pinned kernel state only, not from the store: cannot open ${join(dir, 'agent.db')}: .*\\(STORE_IO\\); fix: `));
+    expect(b.state.line).toMatch(
+      new RegExp(
+        `^enforcing generation 6 from the pinned kernel state only, not from the store: cannot open ${join(dir, 'agent.db')}: .*\\(STORE_IO\\); fix: `,
+      ),
+    );
     expect(readFileSync(b.config.stateFile, 'utf8')).toBe(`${b.state.line}\n`);
     expect(await b.status()).toMatchObject({ state: b.state.line, enforcing: true, datapath: { appliedGeneration: 6 }, store: null });
     await agents.pop()!.stop();
@@ -309,13 +359,22 @@ describe('agent start order', () => {
 function pinnedMemory(): Datapath {
   const mem = new MemoryDatapath();
   return {
-    apply: (t, g) => mem.apply(t, g), appliedGeneration: () => mem.appliedGeneration(), attach: (e) => mem.attach(e), detach: (e) => mem.detach(e),
-    events: () => mem.events(), counters: () => mem.counters(), close: async () => undefined,
+    apply: (t, g) => mem.apply(t, g),
+    appliedGeneration: () => mem.appliedGeneration(),
+    attach: (e) => mem.attach(e),
+    detach: (e) => mem.detach(e),
+    events: () => mem.events(),
+    counters: () => mem.counters(),
+    close: async () => undefined,
   };
 }
 
 const bundleFiller = {
   apiVersion: 'networking.k8s.io/v1',
   kind: 'NetworkPolicy',
-  spec: { podSelector: { matchLabels: { app: 'db' } }, policyTypes: ['Ingress'], ingress: [{ from: [{ podSelector: { matchLabels: { app: 'web' } } }], ports: [{ protocol: 'TCP', port: 5432 }] }] },
+  spec: {
+    podSelector: { matchLabels: { app: 'db' } },
+    policyTypes: ['Ingress'],
+    ingress: [{ from: [{ podSelector: { matchLabels: { app: 'web' } } }], ports: [{ protocol: 'TCP', port: 5432 }] }],
+  },
 };

@@ -74,7 +74,10 @@ export class Agent {
   private readonly abort = new AbortController();
   private stopped = false;
 
-  constructor(readonly config: AgentConfig, private readonly deps: RunDeps) {
+  constructor(
+    readonly config: AgentConfig,
+    private readonly deps: RunDeps,
+  ) {
     this.metrics = deps.metrics ?? createMetrics();
     this.state = new StateLine(config.stateFile, (line) => deps.log.info({ state: line }, 'state'), config.console);
   }
@@ -128,7 +131,8 @@ export class Agent {
     const onEvent = (e: { type: string }) => this.log.warn({ event: e }, 'store event');
     try {
       this.store = openStore(c.storePath, { onEvent, ...this.deps.storeOptions });
-      if (this.store.opened.kind === 'recovered') this.log.error({ opened: this.store.opened }, 'store was corrupt and was moved aside; enforcing from the pinned kernel state');
+      if (this.store.opened.kind === 'recovered')
+        this.log.error({ opened: this.store.opened }, 'store was corrupt and was moved aside; enforcing from the pinned kernel state');
     } catch (e) {
       this.storeError = formatAgentError(e);
       this.log.error({ err: this.storeError, path: c.storePath }, 'cannot open the store read-write; trying read-only');
@@ -147,14 +151,27 @@ export class Agent {
     this.timeToEnforcingS = process.uptime();
     this.metrics.timeToEnforcing.set(this.timeToEnforcingS);
     this.metrics.enforcing.set(1);
-    this.log.info({ generation: this.enforcer.appliedGeneration, restored: this.restored?.kind, timeToEnforcingMs: Math.round(this.timeToEnforcingS * 1000), datapath: this.selected.kind }, 'enforcing');
+    this.log.info(
+      {
+        generation: this.enforcer.appliedGeneration,
+        restored: this.restored?.kind,
+        timeToEnforcingMs: Math.round(this.timeToEnforcingS * 1000),
+        datapath: this.selected.kind,
+      },
+      'enforcing',
+    );
     this.showEnforcing();
   }
 
   private showEnforcing(): void {
     if (!this.store) return this.showStoreUnavailable();
     const siteId = this.store?.identity.enrollment()?.siteId;
-    this.state.set({ kind: 'enforcing', generation: this.enforcer.appliedGeneration, siteId, offline: this.link !== null && this.link.state.state !== 'connected' });
+    this.state.set({
+      kind: 'enforcing',
+      generation: this.enforcer.appliedGeneration,
+      siteId,
+      offline: this.link !== null && this.link.state.state !== 'connected',
+    });
   }
 
   /** Says plainly that nothing comes from the store (and why), instead of staying at `starting`. */
@@ -196,7 +213,15 @@ export class Agent {
         this.state.set({ kind: 'not-provisioned', provisionFile: this.config.provisionFile });
         return;
       }
-      enrollment = await enroll({ store, provisionFile: this.config.provisionFile, log: this.log, state: this.state, attempts: Infinity, retryPermanent: true, signal: this.abort.signal }).catch((e: unknown) => {
+      enrollment = await enroll({
+        store,
+        provisionFile: this.config.provisionFile,
+        log: this.log,
+        state: this.state,
+        attempts: Infinity,
+        retryPermanent: true,
+        signal: this.abort.signal,
+      }).catch((e: unknown) => {
         this.log.error({ err: formatAgentError(e) }, 'enrollment stopped');
         return null;
       });
@@ -204,7 +229,9 @@ export class Agent {
     }
     const identity = store.identity.get();
     if (this.deps.tunnel && identity) {
-      await this.deps.tunnel.up(enrollment, identity).catch((e: unknown) => this.log.error({ err: formatAgentError(e) }, 'tunnel failed to come up; retried by the tunnel supervisor'));
+      await this.deps.tunnel
+        .up(enrollment, identity)
+        .catch((e: unknown) => this.log.error({ err: formatAgentError(e) }, 'tunnel failed to come up; retried by the tunnel supervisor'));
       this.lastTunnel = await this.deps.tunnel.status().catch(() => this.lastTunnel);
     }
     this.intake = new BundleIntake({
@@ -228,7 +255,10 @@ export class Agent {
       heartbeatIntervalS: enrollment.heartbeatIntervalS ?? this.config.heartbeatIntervalS,
       heartbeat: () => {
         // The tunnel answers asynchronously: each heartbeat carries the answer fetched for the previous one.
-        void this.deps.tunnel?.status().then((t) => (this.lastTunnel = t), () => undefined);
+        void this.deps.tunnel?.status().then(
+          (t) => (this.lastTunnel = t),
+          () => undefined,
+        );
         return heartbeatBody({
           enforcing: this.enforcingSince !== null,
           appliedGeneration: this.enforcer.appliedGeneration,
@@ -366,4 +396,3 @@ export async function runAgent(config: AgentConfig, deps: RunDeps): Promise<Agen
   await agent.start();
   return agent;
 }
-

@@ -16,8 +16,14 @@ describe('state line', () => {
     [{ kind: 'enrolled', siteId: 'store-042' }, 'enrolled as site store-042'],
     [{ kind: 'enforcing', generation: 7 }, 'enforcing generation 7'],
     [{ kind: 'enforcing', generation: 7, offline: true }, 'enforcing generation 7 (hub unreachable)'],
-    [{ kind: 'store-unavailable', path: '/data/agent.db', error: 'disk I/O error (STORE_IO); fix: check the disk' }, 'not enforcing: cannot open the store /data/agent.db: disk I/O error (STORE_IO); fix: check the disk'],
-    [{ kind: 'store-unavailable', path: '/data/agent.db', error: 'disk I/O error (STORE_IO)', pinnedGeneration: 6 }, 'enforcing generation 6 from the pinned kernel state only, not from the store: cannot open /data/agent.db: disk I/O error (STORE_IO)'],
+    [
+      { kind: 'store-unavailable', path: '/data/agent.db', error: 'disk I/O error (STORE_IO); fix: check the disk' },
+      'not enforcing: cannot open the store /data/agent.db: disk I/O error (STORE_IO); fix: check the disk',
+    ],
+    [
+      { kind: 'store-unavailable', path: '/data/agent.db', error: 'disk I/O error (STORE_IO)', pinnedGeneration: 6 },
+      'enforcing generation 6 from the pinned kernel state only, not from the store: cannot open /data/agent.db: disk I/O error (STORE_IO)',
+    ],
   ])('%j -> %s', (s, want) => expect(formatState(s)).toBe(want));
 
   it('writes the line to its file and reads it back', () => {

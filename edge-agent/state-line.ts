@@ -18,17 +18,26 @@ export type AgentState =
 
 export function formatState(s: AgentState): string {
   switch (s.kind) {
-    case 'starting': return 'starting';
-    case 'not-provisioned': return `not enrolled: no provisioning file at ${s.provisionFile}`;
-    case 'waiting-network': return 'waiting for network';
-    case 'enrolling': return `enrolling (attempt ${s.attempt}${s.lastError ? `, ${s.lastError}` : ''})`;
-    case 'enroll-failed': return `enrollment failed: ${s.error}${s.fix ? ` (fix: ${s.fix})` : ''}`;
-    case 'enrolled': return `enrolled as site ${s.siteId}`;
-    case 'enforcing': return `enforcing generation ${s.generation}${s.generation === 0 ? ' (no policy yet: allow all)' : ''}${s.offline ? ' (hub unreachable)' : ''}`;
-    case 'enforce-failed': return `not enforcing: ${s.error}`;
-    case 'store-unavailable': return s.pinnedGeneration
-      ? `enforcing generation ${s.pinnedGeneration} from the pinned kernel state only, not from the store: cannot open ${s.path}: ${s.error}`
-      : `not enforcing: cannot open the store ${s.path}: ${s.error}`;
+    case 'starting':
+      return 'starting';
+    case 'not-provisioned':
+      return `not enrolled: no provisioning file at ${s.provisionFile}`;
+    case 'waiting-network':
+      return 'waiting for network';
+    case 'enrolling':
+      return `enrolling (attempt ${s.attempt}${s.lastError ? `, ${s.lastError}` : ''})`;
+    case 'enroll-failed':
+      return `enrollment failed: ${s.error}${s.fix ? ` (fix: ${s.fix})` : ''}`;
+    case 'enrolled':
+      return `enrolled as site ${s.siteId}`;
+    case 'enforcing':
+      return `enforcing generation ${s.generation}${s.generation === 0 ? ' (no policy yet: allow all)' : ''}${s.offline ? ' (hub unreachable)' : ''}`;
+    case 'enforce-failed':
+      return `not enforcing: ${s.error}`;
+    case 'store-unavailable':
+      return s.pinnedGeneration
+        ? `enforcing generation ${s.pinnedGeneration} from the pinned kernel state only, not from the store: cannot open ${s.path}: ${s.error}`
+        : `not enforcing: cannot open the store ${s.path}: ${s.error}`;
   }
 }
 
@@ -83,7 +92,11 @@ export class StateLine {
   private current: AgentState = { kind: 'starting' };
   private written: string | null = null;
   private readonly console?: ConsoleWriter;
-  constructor(private readonly file: string, private readonly onChange?: (line: string, s: AgentState) => void, consoleDevice?: string) {
+  constructor(
+    private readonly file: string,
+    private readonly onChange?: (line: string, s: AgentState) => void,
+    consoleDevice?: string,
+  ) {
     if (consoleDevice) this.console = new ConsoleWriter(consoleDevice);
   }
 

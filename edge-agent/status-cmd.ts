@@ -18,7 +18,13 @@ export async function collectStatus(cfg: AgentConfig): Promise<StatusReport> {
   try {
     return { running: true, status: await getJson<AgentStatus>(cfg, '/status') };
   } catch {
-    const offline: NonNullable<StatusReport['offline']> = { state: readStateLine(cfg.stateFile), enrolled: false, siteId: null, lastKnownGood: null, outboxDepth: null };
+    const offline: NonNullable<StatusReport['offline']> = {
+      state: readStateLine(cfg.stateFile),
+      enrolled: false,
+      siteId: null,
+      lastKnownGood: null,
+      outboxDepth: null,
+    };
     try {
       const store = openStore(cfg.storePath, { readonly: true, integrityCheck: 'quick' });
       try {
@@ -47,7 +53,10 @@ export function formatStatus(r: StatusReport): string {
     kv('agent', `not running (weft-agent ${AGENT_VERSION}); start it with \`systemctl start weft-agent\` or \`weft-agent run\``);
     kv('last state', o.state ?? 'unknown');
     kv('site', o.enrolled ? `${o.siteId} (enrolled)` : 'not enrolled');
-    kv('last good', o.lastKnownGood === null ? 'no bundle stored' : `generation ${o.lastKnownGood} (enforced from the kernel's pinned maps while the agent is down)`);
+    kv(
+      'last good',
+      o.lastKnownGood === null ? 'no bundle stored' : `generation ${o.lastKnownGood} (enforced from the kernel's pinned maps while the agent is down)`,
+    );
     if (o.outboxDepth !== null) kv('outbox', `${o.outboxDepth} waiting`);
     if (o.storeError) kv('store', `cannot read: ${o.storeError}`);
     return lines.join('\n');
@@ -56,16 +65,30 @@ export function formatStatus(r: StatusReport): string {
   const link = s.hub.link;
   kv('state', s.state);
   kv('site', s.enrolled ? `${s.siteId} (enrolled)` : 'not enrolled');
-  kv('hub link', link ? `${link.state}${link.connectedSince ? ` since ${new Date(link.connectedSince).toISOString()}` : ''} (MQTT ${link.mqttVersion === 5 ? '5' : '3.1.1'}), ${link.reconnects} reconnects${link.lastError ? `, last error: ${link.lastError}` : ''}` : 'not started');
+  kv(
+    'hub link',
+    link
+      ? `${link.state}${link.connectedSince ? ` since ${new Date(link.connectedSince).toISOString()}` : ''} (MQTT ${link.mqttVersion === 5 ? '5' : '3.1.1'}), ${link.reconnects} reconnects${link.lastError ? `, last error: ${link.lastError}` : ''}`
+      : 'not started',
+  );
   if (s.hub.clockSkewMs !== null && Math.abs(s.hub.clockSkewMs) > 60_000) kv('clock', `off by ${Math.round(s.hub.clockSkewMs / 1000)} s from the hub: fix NTP`);
-  kv('tunnel', s.tunnel ? `${s.tunnel.up ? 'up' : 'down'}, handshake ${s.tunnel.handshakeAgeS === null ? 'never' : `${s.tunnel.handshakeAgeS} s ago`}${s.tunnel.detail ? ` (${s.tunnel.detail})` : ''}` : 'not configured');
+  kv(
+    'tunnel',
+    s.tunnel
+      ? `${s.tunnel.up ? 'up' : 'down'}, handshake ${s.tunnel.handshakeAgeS === null ? 'never' : `${s.tunnel.handshakeAgeS} s ago`}${s.tunnel.detail ? ` (${s.tunnel.detail})` : ''}`
+      : 'not configured',
+  );
   kv('applied', `generation ${s.datapath.appliedGeneration}, at ${ago(s.datapath.appliedAt)}`);
   kv('enforcing', s.enforcing ? `since ${s.datapath.enforcingSince} (${s.datapath.timeToEnforcingS?.toFixed(2)} s after start)` : 'no');
   kv('datapath', `${s.datapath.kind}${s.datapath.fallbackReason ? ` (fallback: ${s.datapath.fallbackReason}; packets are not filtered)` : ''}`);
-  kv('rejected', s.lastRejection ? `generation ${s.lastRejection.generation} at ${s.lastRejection.at}: ${s.lastRejection.code} ${s.lastRejection.reason}` : 'none');
+  kv(
+    'rejected',
+    s.lastRejection ? `generation ${s.lastRejection.generation} at ${s.lastRejection.at}: ${s.lastRejection.code} ${s.lastRejection.reason}` : 'none',
+  );
   kv('outbox', s.outbox ? `${s.outbox.depth} waiting, ${s.outbox.lostRecords} lost` : 'store unavailable');
   kv('pods', `${s.pods.attached} attached`);
-  if (s.store && (!s.store.writable || s.store.lastError)) kv('store', `${s.store.writable ? 'writable' : 'READ-ONLY'}${s.store.lastError ? `: ${s.store.lastError}` : ''}`);
+  if (s.store && (!s.store.writable || s.store.lastError))
+    kv('store', `${s.store.writable ? 'writable' : 'READ-ONLY'}${s.store.lastError ? `: ${s.store.lastError}` : ''}`);
   if (s.kube) kv('k3s', s.kube.synced ? 'synced' : `not synced${s.kube.lastError ? `: ${s.kube.lastError}` : ''}`);
   return lines.join('\n');
 }

@@ -15,7 +15,12 @@ export function statusPage(s: AgentStatus, flows: VerdictRecord[]): string {
     row('applied generation', `${s.datapath.appliedGeneration}${s.datapath.appliedAt ? ` at ${s.datapath.appliedAt}` : ''}`),
     row('enforcing since', s.datapath.enforcingSince ?? 'not enforcing'),
     row('hub link', link ? `${link.state}${link.lastError ? ` (${link.lastError})` : ''}, ${link.reconnects} reconnects` : 'not configured'),
-    row('tunnel', s.tunnel ? `${s.tunnel.up ? 'up' : 'down'}, last handshake ${s.tunnel.handshakeAgeS === null ? 'never' : `${s.tunnel.handshakeAgeS} s ago`}` : 'not configured'),
+    row(
+      'tunnel',
+      s.tunnel
+        ? `${s.tunnel.up ? 'up' : 'down'}, last handshake ${s.tunnel.handshakeAgeS === null ? 'never' : `${s.tunnel.handshakeAgeS} s ago`}`
+        : 'not configured',
+    ),
     row('last rejection', s.lastRejection ? `generation ${s.lastRejection.generation}: ${s.lastRejection.code} ${s.lastRejection.reason}` : 'none'),
     row('outbox', s.outbox ? `${s.outbox.depth} waiting, ${s.outbox.lostRecords} lost` : 'store unavailable'),
     row('pods attached', s.pods.attached),
@@ -24,7 +29,10 @@ export function statusPage(s: AgentStatus, flows: VerdictRecord[]): string {
   const flowRows = flows
     .slice()
     .reverse()
-    .map((f) => `<tr class="${esc(f.verdict)}"><td>${esc(f.at.slice(11, 19))}</td><td>${esc(f.verdict)}</td><td>${esc(f.endpoint)} ${esc(f.direction)}</td><td>${esc(f.src)}:${f.sport} → ${esc(f.dst)}:${f.dport}/${f.proto}</td><td>${esc(policyLabel(f.policy))}${f.policy ? ` ${esc(f.policy.rule)}` : ''}</td></tr>`)
+    .map(
+      (f) =>
+        `<tr class="${esc(f.verdict)}"><td>${esc(f.at.slice(11, 19))}</td><td>${esc(f.verdict)}</td><td>${esc(f.endpoint)} ${esc(f.direction)}</td><td>${esc(f.src)}:${f.sport} → ${esc(f.dst)}:${f.dport}/${f.proto}</td><td>${esc(policyLabel(f.policy))}${f.policy ? ` ${esc(f.policy.rule)}` : ''}</td></tr>`,
+    )
     .join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="5"><title>Weft appliance: ${esc(s.state)}</title>

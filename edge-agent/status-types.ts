@@ -10,7 +10,14 @@ export interface AgentStatus {
   enrolled: boolean;
   siteId: string | null;
   enforcing: boolean;
-  datapath: { kind: DatapathKind; fallbackReason?: string; appliedGeneration: number; appliedAt: string | null; enforcingSince: string | null; timeToEnforcingS: number | null };
+  datapath: {
+    kind: DatapathKind;
+    fallbackReason?: string;
+    appliedGeneration: number;
+    appliedAt: string | null;
+    enforcingSince: string | null;
+    timeToEnforcingS: number | null;
+  };
   hub: { link: LinkStatus | null; clockSkewMs: number | null };
   tunnel: TunnelStatus | null;
   lastRejection: { generation: number; code: string; reason: string; at: string } | null;

@@ -27,14 +27,38 @@ const ifindexOf = (name: string) => Number(readFileSync(`/sys/class/net/${name}/
 
 // Another node's pods: its veth has, in its own namespace, the index of one of our host veths, and the
 // pods' eth0 have the same index everywhere, so only the peer namespace id tells the two apart.
-const decoy = { node: `wag-${tag}-nodeb`, own: `wag-${tag}-own`, pod: `wag-${tag}-decoy`, hostIf: `wag${tag}x`, ownIp: `${subnet}.12`, decoyIp: `${subnet}.13` };
+const decoy = {
+  node: `wag-${tag}-nodeb`,
+  own: `wag-${tag}-own`,
+  pod: `wag-${tag}-decoy`,
+  hostIf: `wag${tag}x`,
+  ownIp: `${subnet}.12`,
+  decoyIp: `${subnet}.13`,
+};
 
 function cleanup(): void {
-  try { ip('link', 'del', decoy.hostIf); } catch { /* gone with its namespace */ }
-  for (const ns of [decoy.node, decoy.own, decoy.pod]) try { ip('netns', 'del', ns); } catch { /* never made */ }
+  try {
+    ip('link', 'del', decoy.hostIf);
+  } catch {
+    /* gone with its namespace */
+  }
+  for (const ns of [decoy.node, decoy.own, decoy.pod])
+    try {
+      ip('netns', 'del', ns);
+    } catch {
+      /* never made */
+    }
   for (const p of pods) {
-    try { ip('link', 'del', p.hostIf); } catch { /* gone with its namespace */ }
-    try { ip('netns', 'del', p.netns); } catch { /* never made */ }
+    try {
+      ip('link', 'del', p.hostIf);
+    } catch {
+      /* gone with its namespace */
+    }
+    try {
+      ip('netns', 'del', p.netns);
+    } catch {
+      /* never made */
+    }
   }
 }
 
@@ -54,7 +78,10 @@ beforeAll(() => {
   while (ip('-j', 'link', 'show').includes(`"ifindex":${index},`)) index++;
   ip('link', 'add', decoy.hostIf, 'index', `${index}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', decoy.own);
   ip('-n', decoy.node, 'link', 'add', 'vb', 'index', `${index}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', decoy.pod);
-  for (const [ns, addr] of [[decoy.own, decoy.ownIp], [decoy.pod, decoy.decoyIp]]) {
+  for (const [ns, addr] of [
+    [decoy.own, decoy.ownIp],
+    [decoy.pod, decoy.decoyIp],
+  ]) {
     ip('-n', ns, 'addr', 'add', `${addr}/32`, 'dev', 'eth0');
     ip('-n', ns, 'link', 'set', 'eth0', 'up');
   }
@@ -62,7 +89,7 @@ beforeAll(() => {
 });
 afterAll(cleanup);
 
-describe('podDevices: the kernel\'s choice, from one route dump', () => {
+describe("podDevices: the kernel's choice, from one route dump", () => {
   const routes: RouteEntry[] = [
     { dst: 'default', gateway: '192.0.2.1', dev: 'eth0' },
     { dst: '192.0.2.0/24', dev: 'eth0' },
@@ -111,10 +138,15 @@ describe.skipIf(canRun)('pod veth from IP or namespace', () => {
     expect((await routeVethResolver([bridged.ip])).has(bridged.ip)).toBe(false);
     expect((await netnsVethResolver()([bridged.ip])).get(bridged.ip)).toEqual(want(bridged));
     const both = await podVethResolver()([routed.ip, bridged.ip, `${subnet}.99`]);
-    expect(both).toEqual(new Map([[routed.ip, want(routed)], [bridged.ip, want(bridged)]]));
+    expect(both).toEqual(
+      new Map([
+        [routed.ip, want(routed)],
+        [bridged.ip, want(bridged)],
+      ]),
+    );
   });
 
-  it('never pairs a pod with our veth by index alone: another node\'s pod behind the same indexes is not ours', async () => {
+  it("never pairs a pod with our veth by index alone: another node's pod behind the same indexes is not ours", async () => {
     const eth0Index = (ns: string) => Number(ip('-n', ns, 'link', 'show', 'eth0').split(':')[0]);
     expect(eth0Index(decoy.pod)).toBe(eth0Index(decoy.own)); // the trap is set: same indexes both ways
     const found = await netnsVethResolver()([decoy.ownIp, decoy.decoyIp]);
@@ -147,7 +179,18 @@ describe.skipIf(canRun)('pod veth from IP or namespace', () => {
       // The pod's namespace is deleted with its veth before the inventory says so: detach must not throw.
       const routedIf = pods[0].hostIf;
       ip('netns', 'del', pods[0].netns);
-      await waitFor(() => { try { readFileSync(`/sys/class/net/${routedIf}/ifindex`); return false; } catch { return true; } }, 10_000, 'veth gone');
+      await waitFor(
+        () => {
+          try {
+            readFileSync(`/sys/class/net/${routedIf}/ifindex`);
+            return false;
+          } catch {
+            return true;
+          }
+        },
+        10_000,
+        'veth gone',
+      );
       enforcer.setInventory(snapshot([]));
       await waitFor(() => enforcer.attached.length === 0, 10_000, 'detach of the vanished pod');
     } finally {

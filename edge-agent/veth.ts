@@ -96,7 +96,8 @@ function vethByName(ifname: string): (HostIface & { peer: number }) | null {
   }
 }
 
-const ipJson = async <T>(args: string[]): Promise<T[]> => JSON.parse((await run('ip', ['-j', ...args], { timeout: 5000, maxBuffer: 64 << 20 })).stdout || '[]') as T[];
+const ipJson = async <T>(args: string[]): Promise<T[]> =>
+  JSON.parse((await run('ip', ['-j', ...args], { timeout: 5000, maxBuffer: 64 << 20 })).stdout || '[]') as T[];
 
 /** Two `ip` calls whatever the number of pods: both families' routing tables, matched in process. */
 export const routeVethResolver: VethResolver = async (podIps) => {
@@ -183,17 +184,19 @@ export function netnsVethResolver(opts: { dirs?: string[]; rescanMs?: number; cl
     // Eight `ip` processes at a time: a node with a hundred pods does not fork a hundred at once.
     const podLinks: { nsid: number; links: AddrShow[] }[] = [];
     const queue = [...names];
-    await Promise.all(Array.from({ length: Math.min(8, queue.length) }, async () => {
-      for (let ns = queue.shift(); ns !== undefined; ns = queue.shift()) {
-        const nsid = idOf.get(ns);
-        if (nsid === undefined) continue; // no veth of ours leads there
-        try {
-          podLinks.push({ nsid, links: await ipJson<AddrShow>(['-n', ns, 'addr', 'show']) });
-        } catch {
-          // namespace gone meanwhile, or not ours to read
+    await Promise.all(
+      Array.from({ length: Math.min(8, queue.length) }, async () => {
+        for (let ns = queue.shift(); ns !== undefined; ns = queue.shift()) {
+          const nsid = idOf.get(ns);
+          if (nsid === undefined) continue; // no veth of ours leads there
+          try {
+            podLinks.push({ nsid, links: await ipJson<AddrShow>(['-n', ns, 'addr', 'show']) });
+          } catch {
+            // namespace gone meanwhile, or not ours to read
+          }
         }
-      }
-    }));
+      }),
+    );
     byIp = matchPodVeths(hostVeths, podLinks);
   };
   const lookup = (podIps: readonly string[]) => {

@@ -15,12 +15,14 @@ import { waitFor } from './lib/weft-fabric.ts';
 export const APP_PORT = 7000;
 
 const netpol = (name: string, spec: Record<string, unknown>, audit = false) => ({
-  apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy',
+  apiVersion: 'networking.k8s.io/v1',
+  kind: 'NetworkPolicy',
   metadata: { name, namespace: POD_NAMESPACE, ...(audit ? { annotations: { 'weft.dev/mode': 'audit' } } : {}) },
   spec,
 });
 const ingressFrom = (to: string, from: string) => ({
-  podSelector: { matchLabels: { app: to } }, policyTypes: ['Ingress'],
+  podSelector: { matchLabels: { app: to } },
+  policyTypes: ['Ingress'],
   ingress: [{ from: [{ podSelector: { matchLabels: { app: from } } }], ports: [{ protocol: 'TCP', port: APP_PORT }] }],
 });
 
@@ -58,10 +60,14 @@ export async function push(hub: HubProcess, files: { name: string; content: stri
 
 /** Waits until the site acked (applied) a generation newer than `after`; returns it. */
 export function waitApplied(hub: HubProcess, id: string, after: number, timeoutMs = 90_000): Promise<number> {
-  return waitFor(`${id} applies a generation after ${after}`, async () => {
-    const v = await siteView(hub, id);
-    return v.generation > after && v.lastAck?.generation === v.generation && v.lastAck.result === 'applied' ? v.generation : undefined;
-  }, timeoutMs);
+  return waitFor(
+    `${id} applies a generation after ${after}`,
+    async () => {
+      const v = await siteView(hub, id);
+      return v.generation > after && v.lastAck?.generation === v.generation && v.lastAck.result === 'applied' ? v.generation : undefined;
+    },
+    timeoutMs,
+  );
 }
 
 /** One TCP connection from pod `from` to pod `to` (1-based) of a site, echoed on success. */
@@ -94,5 +100,8 @@ export interface VerdictLine {
 export async function agentFlows(a: SiteAgent, verdict: 'deny' | 'audit'): Promise<VerdictLine[]> {
   const r = await a.cli(['flows', '--verdict', verdict, '--json']);
   if (r.code !== 0) throw new Error(`weft-agent flows exited ${r.code}: ${r.stderr}`);
-  return r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as VerdictLine);
+  return r.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as VerdictLine);
 }

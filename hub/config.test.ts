@@ -3,11 +3,35 @@ import { ConfigError, parseHubArgs } from './config.ts';
 
 describe('hub command line', () => {
   it('reads ports, names, overlay and router options over the defaults', () => {
-    const c = parseHubArgs(['--data-dir', '/d', '--https-port', '0', '--http-port', '8080', '--tls-name', 'hub.example.com', '--tls-name', '10.0.0.1',
-      '--mqtt-port', '0', '--overlay-v4', '10.50.0.0/16', '--zone', 'svc.example.com', '--dns-port', '0']);
+    const c = parseHubArgs([
+      '--data-dir',
+      '/d',
+      '--https-port',
+      '0',
+      '--http-port',
+      '8080',
+      '--tls-name',
+      'hub.example.com',
+      '--tls-name',
+      '10.0.0.1',
+      '--mqtt-port',
+      '0',
+      '--overlay-v4',
+      '10.50.0.0/16',
+      '--zone',
+      'svc.example.com',
+      '--dns-port',
+      '0',
+    ]);
     expect(c).toMatchObject({
-      dataDir: '/d', httpsPort: 0, httpPort: 8080, tlsNames: ['hub.example.com', '10.0.0.1'], mqtt: { hosts: ['127.0.0.1'], port: 0 },
-      overlayV4: '10.50.0.0/16', overlayV6: 'fd00:99::/64', router: { zone: 'svc.example.com', dns: { host: '127.0.0.1', port: 0 } },
+      dataDir: '/d',
+      httpsPort: 0,
+      httpPort: 8080,
+      tlsNames: ['hub.example.com', '10.0.0.1'],
+      mqtt: { hosts: ['127.0.0.1'], port: 0 },
+      overlayV4: '10.50.0.0/16',
+      overlayV6: 'fd00:99::/64',
+      router: { zone: 'svc.example.com', dns: { host: '127.0.0.1', port: 0 } },
     });
     expect(parseHubArgs(['--data-dir', '/d']).httpPort).toBeNull();
   });

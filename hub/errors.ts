@@ -58,7 +58,11 @@ const STATUS: Record<HubErrorCode, number> = {
 export class HubError extends Error {
   override readonly name = 'HubError';
   readonly status: number;
-  constructor(readonly code: HubErrorCode, message: string, readonly details?: unknown) {
+  constructor(
+    readonly code: HubErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
     super(message);
     this.status = STATUS[code];
   }

@@ -12,11 +12,18 @@ beforeAll(async () => {
     c.router = { zone: 'svc.test', dns: { host: '127.0.0.1', port: 0 }, defaultLocation: { lat: 52.5, lon: 13.4 } };
   });
 });
-afterAll(async () => { await t?.close(); });
+afterAll(async () => {
+  await t?.close();
+});
 
 describe('startHub wires every part', () => {
   it('health follows the site over MQTT, the router sends end users (no token) to it, and revocation takes it out', async () => {
-    await t.api('POST', '/v1/sites', { name: 'store-2', lat: 52.5, lon: 13.4, services: [{ name: 'pos', addresses: ['10.2.0.5'], url: 'https://store-2.example.com' }] });
+    await t.api('POST', '/v1/sites', {
+      name: 'store-2',
+      lat: 52.5,
+      lon: 13.4,
+      services: [{ name: 'pos', addresses: ['10.2.0.5'], url: 'https://store-2.example.com' }],
+    });
     const tok = (await t.api('POST', '/v1/sites/store-2/token', {})).body.token;
     const r = await t.api('POST', '/v1/enroll', enrollRequest('store-2', deviceKeys(), tok), null);
     const agent = await SimAgent.connect(t.hub.broker.url(), r.body);
@@ -44,9 +51,13 @@ describe('hub process', () => {
     const root = resolve(import.meta.dirname, '..');
     const dir = mkdtempSync(join(tmpdir(), 'weft-hubproc-'));
     try {
-      const p = spawn(process.execPath, ['bin/run.mjs', 'hub/main.ts', '--data-dir', dir, '--https-port', '0', '--mqtt-port', '0', '--log-level', 'warn'], { cwd: root });
+      const p = spawn(process.execPath, ['bin/run.mjs', 'hub/main.ts', '--data-dir', dir, '--https-port', '0', '--mqtt-port', '0', '--log-level', 'warn'], {
+        cwd: root,
+      });
       let out = '';
-      p.stdout.on('data', (d) => { out += d; });
+      p.stdout.on('data', (d) => {
+        out += d;
+      });
       try {
         await eventually(() => out.includes('admin token file'), 'the hub to start', 30_000);
         const fp = /CA fingerprint \(sha256\): ([0-9a-f]{64})/.exec(out)![1];

@@ -54,7 +54,11 @@ export interface Hub {
 }
 
 function publisherOf(client: MqttClient) {
-  return { publish: async (topic: string, payload: Buffer, opts: { qos: 0 | 1; retain: boolean }) => { await client.publishAsync(topic, payload, opts); } };
+  return {
+    publish: async (topic: string, payload: Buffer, opts: { qos: 0 | 1; retain: boolean }) => {
+      await client.publishAsync(topic, payload, opts);
+    },
+  };
 }
 
 export async function startHub(config: HubConfig): Promise<Hub> {
@@ -81,8 +85,11 @@ export async function startHub(config: HubConfig): Promise<Hub> {
     if (config.wireguard.ifname && !config.wireguard.peers) {
       const a = overlay.hub();
       const t = new HubTunnel({
-        ifname: config.wireguard.ifname, privateKey: loadOrCreatePrivateKey(join(config.dataDir, 'wireguard.key')), listenPort: config.wireguard.listenPort ?? 51820,
-        addresses: [`${a.v4}/${config.overlayV4.split('/')[1]}`, `${a.v6}/${config.overlayV6.split('/')[1]}`], logger: log.child({ part: 'tunnel' }),
+        ifname: config.wireguard.ifname,
+        privateKey: loadOrCreatePrivateKey(join(config.dataDir, 'wireguard.key')),
+        listenPort: config.wireguard.listenPort ?? 51820,
+        addresses: [`${a.v4}/${config.overlayV4.split('/')[1]}`, `${a.v6}/${config.overlayV6.split('/')[1]}`],
+        logger: log.child({ part: 'tunnel' }),
       });
       await t.up();
       cleanup.push(() => t.down());
@@ -95,13 +102,25 @@ export async function startHub(config: HubConfig): Promise<Hub> {
     // Revocation effects reach the broker and bundles, which need the sites service first: bound late.
     let broker: Broker | undefined;
     let bundles: BundleService | undefined;
-    const sites = new SitesService(store, {
-      kick: async (id) => { await broker?.kick(id); await broker?.sync(); },
-      removePeer: (id) => peers.removePeer(id),
-      clearBundle: async (id) => { await bundles?.clear(id); },
-    }, now);
+    const sites = new SitesService(
+      store,
+      {
+        kick: async (id) => {
+          await broker?.kick(id);
+          await broker?.sync();
+        },
+        removePeer: (id) => peers.removePeer(id),
+        clearBundle: async (id) => {
+          await bundles?.clear(id);
+        },
+      },
+      now,
+    );
     const brokerOpts: BrokerStartOptions = {
-      hosts: config.mqtt.hosts, port: config.mqtt.port, logger: log.child({ part: 'broker' }), registry,
+      hosts: config.mqtt.hosts,
+      port: config.mqtt.port,
+      logger: log.child({ part: 'broker' }),
+      registry,
       auth: {
         authenticate: (username, password) => (sites.verifyCredential(username, password) ? { siteId: username } : null),
         isRevoked: (id) => store.sites.get(id)?.state !== 'enrolled',
@@ -112,9 +131,10 @@ export async function startHub(config: HubConfig): Promise<Hub> {
       // files: 0711 lets it pass without listing; every secret in the dir is itself 0600.
       chmodSync(config.dataDir, 0o711);
     }
-    broker = config.mqtt.broker === 'mosquitto'
-      ? await startMosquitto({ ...brokerOpts, dir: join(config.dataDir, 'mosquitto'), credentials: () => sites.credentials() })
-      : await startBroker(brokerOpts);
+    broker =
+      config.mqtt.broker === 'mosquitto'
+        ? await startMosquitto({ ...brokerOpts, dir: join(config.dataDir, 'mosquitto'), credentials: () => sites.credentials() })
+        : await startBroker(brokerOpts);
     const b = broker;
     cleanup.push(() => b.close());
     const pubClient = await broker.hubClient();
@@ -122,7 +142,12 @@ export async function startHub(config: HubConfig): Promise<Hub> {
     const engine = new RolloutEngine(store, bundles, now, log.child({ part: 'rollout' }));
     cleanup.push(() => engine.stop());
     const ingest: Ingest = await startIngest({
-      client: await broker.hubClient(), store, registry, log: log.child({ part: 'ingest' }), now, retention: config.retention,
+      client: await broker.hubClient(),
+      store,
+      registry,
+      log: log.child({ part: 'ingest' }),
+      now,
+      retention: config.retention,
       handlers: { onAck: (id, ack) => engine.onAck(id, ack), onAppliedGeneration: (id, g) => engine.onAppliedGeneration(id, g) },
     });
     cleanup.push(() => ingest.close());
@@ -133,7 +158,12 @@ export async function startHub(config: HubConfig): Promise<Hub> {
     sites.on('changed', (s: SiteRecord) => sitesView.upsert(routableRecord(s)));
     sites.on('removed', (id: string) => sitesView.remove(id));
     const monitor = await startHealthMonitor({
-      client: await broker.hubClient(), health, sessions: broker.sessions, now, registry, logger: log.child({ part: 'health' }),
+      client: await broker.hubClient(),
+      health,
+      sessions: broker.sessions,
+      now,
+      registry,
+      logger: log.child({ part: 'health' }),
       knownSite: (id) => store.sites.get(id)?.state === 'enrolled',
     });
     cleanup.push(() => monitor.close());
@@ -156,17 +186,39 @@ export async function startHub(config: HubConfig): Promise<Hub> {
 
     const hubAddr = overlay.hub();
     const services: HubServices = {
-      store, sites, overlay, policies: new PolicyVersions(store, now), rollouts: engine, bundles, keys, registry, log, now,
+      store,
+      sites,
+      overlay,
+      policies: new PolicyVersions(store, now),
+      rollouts: engine,
+      bundles,
+      keys,
+      registry,
+      log,
+      now,
       ca: { fingerprint: tls.caFingerprint, certPem: tls.caCertPem },
       publicUrl: '',
       enroll: {
-        store, overlay, peers, now, trustedKeys: () => keys.trusted(now()),
+        store,
+        overlay,
+        peers,
+        now,
+        trustedKeys: () => keys.trusted(now()),
         // Mosquitto reads credentials from files: rewrite and reload before the agent tries them (no-op for aedes).
         // Then the site's bundle of the policy the fleet is on goes out retained, so it finds it on connect.
-        onEnrolled: async (s) => { sites.emit('changed', s); await b.sync(); await engine.onEnrolled(s); },
+        onEnrolled: async (s) => {
+          sites.emit('changed', s);
+          await b.sync();
+          await engine.onEnrolled(s);
+        },
         settings: {
           brokerUrl: config.mqtt.siteUrl ?? `mqtt://${hubAddr.v4}:${broker.port}`,
-          wireguard: { hubPublicKey: wgPublicKey, hubEndpoint: config.wireguard.endpoint, persistentKeepaliveS: config.wireguard.persistentKeepaliveS, mtu: config.wireguard.mtu },
+          wireguard: {
+            hubPublicKey: wgPublicKey,
+            hubEndpoint: config.wireguard.endpoint,
+            persistentKeepaliveS: config.wireguard.persistentKeepaliveS,
+            mtu: config.wireguard.mtu,
+          },
           heartbeatIntervalS: config.heartbeatIntervalS,
         },
       },
@@ -180,8 +232,12 @@ export async function startHub(config: HubConfig): Promise<Hub> {
         return https.createServer({ key: tls.keyPem, cert: `${tls.certPem.trimEnd()}\n${tls.caCertPem}` }, handler);
       },
       plugins: [
-        async (a) => { await a.register(healthRoutes, { health }); },
-        async (a) => { if (router) await a.register(routerRoutes, { router }); },
+        async (a) => {
+          await a.register(healthRoutes, { health });
+        },
+        async (a) => {
+          if (router) await a.register(routerRoutes, { router });
+        },
       ],
     });
     cleanup.push(() => app.close());
@@ -191,15 +247,30 @@ export async function startHub(config: HubConfig): Promise<Hub> {
     let httpUrl: string | null = null;
     if (config.httpPort !== null && plain) {
       const p = plain;
-      await new Promise<void>((res, rej) => { p.once('error', rej); p.listen(config.httpPort!, '127.0.0.1', () => res()); });
-      cleanup.push(() => new Promise<void>((res) => { p.closeAllConnections(); p.close(() => res()); }));
+      await new Promise<void>((res, rej) => {
+        p.once('error', rej);
+        p.listen(config.httpPort!, '127.0.0.1', () => res());
+      });
+      cleanup.push(
+        () =>
+          new Promise<void>((res) => {
+            p.closeAllConnections();
+            p.close(() => res());
+          }),
+      );
       httpUrl = `http://127.0.0.1:${(p.address() as AddressInfo).port}`;
     }
 
     // Keys that stop being trusted are withdrawn from the broadcast; rollouts resume where the store says.
-    let trustedIds = keys.trusted(now()).map((k) => k.keyId).join();
+    let trustedIds = keys
+      .trusted(now())
+      .map((k) => k.keyId)
+      .join();
     const maintenance = setInterval(() => {
-      const ids = keys.trusted(now()).map((k) => k.keyId).join();
+      const ids = keys
+        .trusted(now())
+        .map((k) => k.keyId)
+        .join();
       if (ids !== trustedIds) {
         trustedIds = ids;
         bundles!.publishKeys().catch((err: Error) => log.warn({ err: err.message }, 'signing keys publish failed'));
@@ -210,10 +281,26 @@ export async function startHub(config: HubConfig): Promise<Hub> {
     await engine.resume();
     engine.start(config.rolloutTickMs);
 
-    log.info({ url: `https://127.0.0.1:${httpsPort}`, httpUrl, mqtt: broker.url(), dns: router?.dns, caFingerprint: tls.caFingerprint, republished }, 'hub started');
+    log.info(
+      { url: `https://127.0.0.1:${httpsPort}`, httpUrl, mqtt: broker.url(), dns: router?.dns, caFingerprint: tls.caFingerprint, republished },
+      'hub started',
+    );
     return {
-      config, url: `https://127.0.0.1:${httpsPort}`, httpUrl, caFingerprint: tls.caFingerprint, caCertPem: tls.caCertPem, adminTokenFile,
-      broker, store, services, health, sitesView, router, tunnel, app, close,
+      config,
+      url: `https://127.0.0.1:${httpsPort}`,
+      httpUrl,
+      caFingerprint: tls.caFingerprint,
+      caCertPem: tls.caCertPem,
+      adminTokenFile,
+      broker,
+      store,
+      services,
+      health,
+      sitesView,
+      router,
+      tunnel,
+      app,
+      close,
     };
   } catch (e) {
     await close();
@@ -232,9 +319,13 @@ async function runProcess(argv: string[]): Promise<void> {
     return;
   }
   const hub = await startHub(config);
-  process.stdout.write(`weft hub: ${hub.url}${hub.httpUrl ? ` (local: ${hub.httpUrl})` : ''}\n` +
-    `  broker: ${hub.broker.url()}\n${hub.router ? `  DNS: ${hub.router.dns.host}:${hub.router.dns.port} (zone ${hub.router.config.zone})\n` : ''}  CA fingerprint (sha256): ${hub.caFingerprint}\n  admin token file: ${hub.adminTokenFile}\n`);
-  const stop = () => { void hub.close().then(() => process.exit(0)); };
+  process.stdout.write(
+    `weft hub: ${hub.url}${hub.httpUrl ? ` (local: ${hub.httpUrl})` : ''}\n` +
+      `  broker: ${hub.broker.url()}\n${hub.router ? `  DNS: ${hub.router.dns.host}:${hub.router.dns.port} (zone ${hub.router.config.zone})\n` : ''}  CA fingerprint (sha256): ${hub.caFingerprint}\n  admin token file: ${hub.adminTokenFile}\n`,
+  );
+  const stop = () => {
+    void hub.close().then(() => process.exit(0));
+  };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 }

@@ -24,14 +24,23 @@ function agentConfigOf(opts: Parameters<typeof applianceFiles>[0]) {
 describe('appliance files', () => {
   it('writes an agent.yaml the agent loads: store on the data partition, file on the boot partition, state on the console', () => {
     const c = agentConfigOf({ hostname: 'a', withK3s: false });
-    expect(c).toMatchObject({ dataDir: '/var/lib/weft', storePath: '/var/lib/weft/agent.db', provisionFile: '/boot/efi/weft-provision.json', stateFile: '/run/weft/state', console: '/dev/ttyS0' });
+    expect(c).toMatchObject({
+      dataDir: '/var/lib/weft',
+      storePath: '/var/lib/weft/agent.db',
+      provisionFile: '/boot/efi/weft-provision.json',
+      stateFile: '/run/weft/state',
+      console: '/dev/ttyS0',
+    });
     // Native addons cannot be mapped from /run (noexec): they go to the data partition.
     expect(c.assetDir.startsWith('/var/lib/weft/')).toBe(true);
     expect(c.kubeconfig).toBeUndefined();
   });
 
   it('lets the build override settings (the qemu test turns the tunnel off)', () => {
-    expect(agentConfigOf({ hostname: 'a', withK3s: false, agentSettings: { tunnel: 'off', logLevel: 'debug' } })).toMatchObject({ tunnel: 'off', logLevel: 'debug' });
+    expect(agentConfigOf({ hostname: 'a', withK3s: false, agentSettings: { tunnel: 'off', logLevel: 'debug' } })).toMatchObject({
+      tunnel: 'off',
+      logLevel: 'debug',
+    });
   });
 
   it('starts the agent before the network, restarting it always', () => {
@@ -64,7 +73,9 @@ describe('appliance files', () => {
 
   it('with k3s: its unit labels the node for the host agent, its kubeconfig is on the data partition and the agent reads it', () => {
     const files = applianceFiles({ hostname: 'a', withK3s: true });
-    expect(files.find((f) => f.path === '/etc/systemd/system/k3s.service')!.content).toMatch(/--data-dir \/var\/lib\/weft\/k3s --node-label weft\.dev\/host-agent=true/);
+    expect(files.find((f) => f.path === '/etc/systemd/system/k3s.service')!.content).toMatch(
+      /--data-dir \/var\/lib\/weft\/k3s --node-label weft\.dev\/host-agent=true/,
+    );
     expect(agentConfigOf({ hostname: 'a', withK3s: true }).kubeconfig).toBe(K3S_KUBECONFIG);
     expect(symlinks({ withK3s: true })).toContainEqual({ path: '/etc/rancher', target: '/var/lib/weft/k3s/rancher' });
     expect(enabledUnits({ withK3s: true }).map((u) => u.unit)).toContain('k3s.service');

@@ -60,76 +60,102 @@ export function applianceFiles(opts: { hostname: string; withK3s: boolean; agent
     f('/etc/hosts', `127.0.0.1 localhost\n127.0.1.1 ${opts.hostname}\n::1 localhost ip6-localhost ip6-loopback\n`),
     // Empty machine-id on a read-only root: systemd makes a transient one at each boot.
     f('/etc/machine-id', ''),
-    f('/etc/fstab', [
-      `PARTUUID=${PART_UUID.root} / ext4 ro,noatime,errors=remount-ro 0 1`,
-      // sync: FAT has no journal, and the only write here is the token's removal, which a power cut
-      // must not tear (seen under qemu with `flush`: the new directory entry on disk, its FAT chain not).
-      `PARTUUID=${PART_UUID.esp} ${ESP_MOUNT} vfat rw,noatime,umask=0077,sync 0 2`,
-      `PARTUUID=${PART_UUID.data} ${DATA_DIR} ext4 rw,noatime,nosuid,nodev,data=journal 0 2`,
-      'tmpfs /tmp tmpfs rw,nosuid,nodev,mode=1777 0 0',
-      'tmpfs /var/tmp tmpfs rw,nosuid,nodev,mode=1777 0 0',
-      'tmpfs /var/log tmpfs rw,nosuid,nodev,mode=0755 0 0',
-      'bpffs /sys/fs/bpf bpf rw,nosuid,nodev,noexec,mode=0700 0 0',
-      '',
-    ].join('\n')),
+    f(
+      '/etc/fstab',
+      [
+        `PARTUUID=${PART_UUID.root} / ext4 ro,noatime,errors=remount-ro 0 1`,
+        // sync: FAT has no journal, and the only write here is the token's removal, which a power cut
+        // must not tear (seen under qemu with `flush`: the new directory entry on disk, its FAT chain not).
+        `PARTUUID=${PART_UUID.esp} ${ESP_MOUNT} vfat rw,noatime,umask=0077,sync 0 2`,
+        `PARTUUID=${PART_UUID.data} ${DATA_DIR} ext4 rw,noatime,nosuid,nodev,data=journal 0 2`,
+        'tmpfs /tmp tmpfs rw,nosuid,nodev,mode=1777 0 0',
+        'tmpfs /var/tmp tmpfs rw,nosuid,nodev,mode=1777 0 0',
+        'tmpfs /var/log tmpfs rw,nosuid,nodev,mode=0755 0 0',
+        'bpffs /sys/fs/bpf bpf rw,nosuid,nodev,noexec,mode=0700 0 0',
+        '',
+      ].join('\n'),
+    ),
     f('/etc/systemd/journald.conf.d/volatile.conf', '[Journal]\nStorage=volatile\nRuntimeMaxUse=16M\n'),
     // DHCP on every wired interface unless the provisioning file sets static addresses (the agent writes them to /run).
     f('/etc/systemd/network/90-dhcp.network', '[Match]\nName=en* eth*\n\n[Network]\nDHCP=yes\nLinkLocalAddressing=no\n'),
-    f('/etc/systemd/system/weft-agent.service', [
-      '[Unit]',
-      'Description=Weft edge agent (enforces policy before the network is up)',
-      'DefaultDependencies=no',
-      `RequiresMountsFor=${DATA_DIR} ${ESP_MOUNT} /sys/fs/bpf`,
-      'After=local-fs.target',
-      'Before=network-pre.target sysinit.target',
-      'Wants=network-pre.target',
-      '',
-      '[Service]',
-      'Type=simple',
-      `ExecStart=${AGENT_PATH} run`,
-      // Quoted: systemd splits an unquoted Environment= value at spaces into separate assignments.
-      `Environment="NODE_OPTIONS=${AGENT_NODE_OPTIONS}"`,
-      'Restart=always',
-      'RestartSec=1',
-      'RuntimeDirectory=weft',
-      'RuntimeDirectoryPreserve=yes',
-      'LimitMEMLOCK=infinity',
-      '',
-      '[Install]',
-      'WantedBy=sysinit.target',
-      '',
-    ].join('\n')),
+    f(
+      '/etc/systemd/system/weft-agent.service',
+      [
+        '[Unit]',
+        'Description=Weft edge agent (enforces policy before the network is up)',
+        'DefaultDependencies=no',
+        `RequiresMountsFor=${DATA_DIR} ${ESP_MOUNT} /sys/fs/bpf`,
+        'After=local-fs.target',
+        'Before=network-pre.target sysinit.target',
+        'Wants=network-pre.target',
+        '',
+        '[Service]',
+        'Type=simple',
+        `ExecStart=${AGENT_PATH} run`,
+        // Quoted: systemd splits an unquoted Environment= value at spaces into separate assignments.
+        `Environment="NODE_OPTIONS=${AGENT_NODE_OPTIONS}"`,
+        'Restart=always',
+        'RestartSec=1',
+        'RuntimeDirectory=weft',
+        'RuntimeDirectoryPreserve=yes',
+        'LimitMEMLOCK=infinity',
+        '',
+        '[Install]',
+        'WantedBy=sysinit.target',
+        '',
+      ].join('\n'),
+    ),
     // The provisioning file's static network (static-network.ts), in place before networkd reads its config.
-    f('/etc/systemd/system/weft-network.service', [
-      '[Unit]',
-      'Description=Weft static network from the boot partition',
-      'DefaultDependencies=no',
-      `RequiresMountsFor=${ESP_MOUNT}`,
-      `ConditionPathExists=${ESP_MOUNT}/${STATIC_NETWORK_FILE}`,
-      'Before=systemd-networkd.service network-pre.target',
-      '',
-      '[Service]',
-      'Type=oneshot',
-      // 0644: files on the FAT partition are 0600 (umask=0077) and networkd reads as its own user.
-      `ExecStart=/usr/bin/install -D -m 0644 ${ESP_MOUNT}/${STATIC_NETWORK_FILE} /run/systemd/network/10-weft-static.network`,
-      '',
-      '[Install]',
-      'WantedBy=sysinit.target',
-      '',
-    ].join('\n')),
+    f(
+      '/etc/systemd/system/weft-network.service',
+      [
+        '[Unit]',
+        'Description=Weft static network from the boot partition',
+        'DefaultDependencies=no',
+        `RequiresMountsFor=${ESP_MOUNT}`,
+        `ConditionPathExists=${ESP_MOUNT}/${STATIC_NETWORK_FILE}`,
+        'Before=systemd-networkd.service network-pre.target',
+        '',
+        '[Service]',
+        'Type=oneshot',
+        // 0644: files on the FAT partition are 0600 (umask=0077) and networkd reads as its own user.
+        `ExecStart=/usr/bin/install -D -m 0644 ${ESP_MOUNT}/${STATIC_NETWORK_FILE} /run/systemd/network/10-weft-static.network`,
+        '',
+        '[Install]',
+        'WantedBy=sysinit.target',
+        '',
+      ].join('\n'),
+    ),
     f('/etc/issue', `Weft appliance \\n (\\l)\n\n`),
     f('/etc/weft/agent.yaml', stringify(agentSettings({ ...(opts.withK3s ? { kubeconfig: K3S_KUBECONFIG } : {}), ...opts.agentSettings })), 0o600),
     f('/etc/motd', 'Weft appliance. `weft-agent status` says how this site is doing; `weft-agent doctor` says what to fix.\n'),
   ];
   if (opts.withK3s) {
-    files.push(f('/etc/systemd/system/k3s.service', [
-      '[Unit]', 'Description=k3s (single node)', 'Wants=network-online.target', 'After=network-online.target weft-agent.service', '',
-      '[Service]', 'Type=notify',
-      // The label keeps the agent's DaemonSet off this node: the host-service agent covers it (k3s-manifests.ts).
-      `ExecStart=/usr/local/bin/k3s server --write-kubeconfig-mode 0600 --data-dir ${DATA_DIR}/${K3S_DATA} --node-label ${HOST_AGENT_LABEL}=true`,
-      'KillMode=process', 'Delegate=yes', 'LimitNOFILE=1048576', 'Restart=always', 'RestartSec=5', '',
-      '[Install]', 'WantedBy=multi-user.target', '',
-    ].join('\n')));
+    files.push(
+      f(
+        '/etc/systemd/system/k3s.service',
+        [
+          '[Unit]',
+          'Description=k3s (single node)',
+          'Wants=network-online.target',
+          'After=network-online.target weft-agent.service',
+          '',
+          '[Service]',
+          'Type=notify',
+          // The label keeps the agent's DaemonSet off this node: the host-service agent covers it (k3s-manifests.ts).
+          `ExecStart=/usr/local/bin/k3s server --write-kubeconfig-mode 0600 --data-dir ${DATA_DIR}/${K3S_DATA} --node-label ${HOST_AGENT_LABEL}=true`,
+          'KillMode=process',
+          'Delegate=yes',
+          'LimitNOFILE=1048576',
+          'Restart=always',
+          'RestartSec=5',
+          '',
+          '[Install]',
+          'WantedBy=multi-user.target',
+          '',
+        ].join('\n'),
+      ),
+    );
   }
   return files;
 }

@@ -6,7 +6,12 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const build = (args: string[]) => spawnSync(process.execPath, ['bin/run.mjs', 'images/build-image.ts', '--agent', '/bin/true', '--out', '/nonexistent/out', ...args], { cwd: repo, encoding: 'utf8', timeout: 60_000 });
+const build = (args: string[]) =>
+  spawnSync(process.execPath, ['bin/run.mjs', 'images/build-image.ts', '--agent', '/bin/true', '--out', '/nonexistent/out', ...args], {
+    cwd: repo,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
 
 describe.skipIf(process.getuid?.() !== 0)('build:image options', () => {
   it.each([

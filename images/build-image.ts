@@ -6,7 +6,18 @@
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { applianceFiles, type AgentSettings, AGENT_PATH, DATA_DIR, ESP_MOUNT, enabledUnits, K3S_DATA, kernelCmdline, MASKED_UNITS, symlinks } from './appliance-files.ts';
+import {
+  applianceFiles,
+  type AgentSettings,
+  AGENT_PATH,
+  DATA_DIR,
+  ESP_MOUNT,
+  enabledUnits,
+  K3S_DATA,
+  kernelCmdline,
+  MASKED_UNITS,
+  symlinks,
+} from './appliance-files.ts';
 import { PART_UUID, writeDisk } from './disk.ts';
 import { ImageError, formatImageError } from './errors.ts';
 import { sh } from './exec.ts';
@@ -56,7 +67,16 @@ const CRYPT_HASH = /^\$[0-9a-z]+\$[^:\s]+$/;
 /** Sets root's password hash in the tree's /etc/shadow (the root filesystem is read-only later). */
 function setRootPassword(root: string, hash: string): void {
   const shadow = join(root, 'etc/shadow');
-  const lines = readFileSync(shadow, 'utf8').split('\n').map((l) => (l.startsWith('root:') ? l.split(':').map((f, i) => (i === 1 ? hash : f)).join(':') : l));
+  const lines = readFileSync(shadow, 'utf8')
+    .split('\n')
+    .map((l) =>
+      l.startsWith('root:')
+        ? l
+            .split(':')
+            .map((f, i) => (i === 1 ? hash : f))
+            .join(':')
+        : l,
+    );
   writeFileSync(shadow, lines.join('\n'));
 }
 
@@ -69,7 +89,10 @@ function buildEsp(file: string, kernel: string, initrd: string, o: Pick<BuildOpt
   m(['mcopy', initrd, '::/initrd.img']);
   const tmp = mkdtempSync(join(cacheDir(), 'esp-'));
   try {
-    const put = (name: string, text: string, dest: string) => { writeFileSync(join(tmp, name), text); m(['mcopy', join(tmp, name), dest]); };
+    const put = (name: string, text: string, dest: string) => {
+      writeFileSync(join(tmp, name), text);
+      m(['mcopy', join(tmp, name), dest]);
+    };
     put('loader.conf', 'default weft.conf\ntimeout 0\neditor no\n', '::/loader/loader.conf');
     put('weft.conf', `title Weft appliance\nlinux /vmlinuz\ninitrd /initrd.img\noptions ${kernelCmdline(o.kernelArgs)}\n`, '::/loader/entries/weft.conf');
     put('README.txt', 'Weft appliance boot partition.\r\nPlace weft-provision.json here (see docs/technician.md), then power on.\r\n', '::/README.txt');
@@ -85,7 +108,11 @@ export function buildImage(o: BuildOptions): BuiltImage {
   if (!existsSync(o.agent)) throw new ImageError('IMAGE_AGENT_MISSING', `agent binary ${o.agent} not found`, 'run `npm run build:agent` first');
   if (o.provision) checkProvisionFile(o.provision);
   if (o.rootPasswordHash !== undefined && !CRYPT_HASH.test(o.rootPasswordHash)) {
-    throw new ImageError('IMAGE_BAD_OPTION', '--root-password-hash is not a crypt(3) hash', "make one with `openssl passwd -6` and quote it: --root-password-hash '$6$...'");
+    throw new ImageError(
+      'IMAGE_BAD_OPTION',
+      '--root-password-hash is not a crypt(3) hash',
+      "make one with `openssl passwd -6` and quote it: --root-password-hash '$6$...'",
+    );
   }
   if (!existsSync(SYSTEMD_BOOT)) throw new ImageError('IMAGE_TOOL_MISSING', `${SYSTEMD_BOOT} is missing`, 'apt-get install systemd-boot-efi');
 

@@ -11,7 +11,11 @@ export type ImageErrorCode =
 
 export class ImageError extends Error {
   override readonly name = 'ImageError';
-  constructor(readonly code: ImageErrorCode, message: string, readonly hint?: string) {
+  constructor(
+    readonly code: ImageErrorCode,
+    message: string,
+    readonly hint?: string,
+  ) {
     super(message);
   }
 }

@@ -18,7 +18,9 @@ describe('k3s auto-deploy manifests in the image', () => {
   it('keeps the DaemonSet off the appliance node, which runs the agent as a host service', () => {
     const ds = ms.flatMap((m) => objects(m.content)).find((o) => o.kind === 'DaemonSet')!;
     expect(ds.spec!.template!.spec!.affinity).toEqual({
-      nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: HOST_AGENT_LABEL, operator: 'DoesNotExist' }] }] } },
+      nodeAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: HOST_AGENT_LABEL, operator: 'DoesNotExist' }] }] },
+      },
     });
     expect(ds.spec!.template!.spec!.hostNetwork).toBe(true);
   });

@@ -76,11 +76,22 @@ describe.skipIf(tools.length > 0)('image:provision', () => {
     ['an http hub', { ...good, hubUrl: 'http://hub.example.com' }, /hubUrl must be an https:\/\/ URL.*PROVISION_BAD_FIELD/, FRESH],
     ['a short fingerprint', { ...good, caFingerprint: 'abcd' }, /caFingerprint must be the 64 hex digits/, FRESH],
     ['no site name', { ...good, siteName: undefined }, /siteName is missing/, FRESH],
-    ['a static address without prefix', { ...good, network: { address: '192.0.2.10' } }, /network\.address: "192\.0\.2\.10" is not an address/, /omit "network" for DHCP/],
+    [
+      'a static address without prefix',
+      { ...good, network: { address: '192.0.2.10' } },
+      /network\.address: "192\.0\.2\.10" is not an address/,
+      /omit "network" for DHCP/,
+    ],
   ])('refuses %s, naming the file and the field, and writes nothing', (_name, content, message, hint) => {
     const before = readProvision(image);
     const p = file('bad.json', content);
-    const err = (() => { try { provisionImage(image, p); } catch (e) { return e; } })();
+    const err = (() => {
+      try {
+        provisionImage(image, p);
+      } catch (e) {
+        return e;
+      }
+    })();
     expect(err).toBeInstanceOf(ImageError);
     expect((err as ImageError).code).toBe('IMAGE_BAD_PROVISION');
     expect((err as ImageError).message).toContain(p);

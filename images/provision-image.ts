@@ -51,7 +51,11 @@ export function provisionImage(image: string, file: string): void {
   try {
     offset = partitionOffset(image, 'weft-esp');
   } catch (e) {
-    throw new ImageError('IMAGE_BAD_IMAGE', `${image} has no weft-esp partition (${(e as Error).message})`, 'give the raw appliance.img built by `npm run build:image`');
+    throw new ImageError(
+      'IMAGE_BAD_IMAGE',
+      `${image} has no weft-esp partition (${(e as Error).message})`,
+      'give the raw appliance.img built by `npm run build:image`',
+    );
   }
   putProvisioning(`${image}@@${offset}`, file);
 }
@@ -68,7 +72,10 @@ export function readProvision(image: string, name = 'weft-provision.json'): stri
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const argv = process.argv.slice(2);
-  const get = (n: string) => { const i = argv.indexOf(`--${n}`); return i >= 0 ? argv[i + 1] : undefined; };
+  const get = (n: string) => {
+    const i = argv.indexOf(`--${n}`);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
   const file = get('file');
   const image = get('image');
   if (!file || !image) {

@@ -45,14 +45,31 @@ export function qemuArgs(o: BootOptions): string[] {
   // opened when qemu starts, so a reconnect (or a broker's idle timeout) would cut the guest off.
   const fwd = o.forwards.map((f) => `,guestfwd=tcp:${f.guest}:${f.guestPort}-cmd:socat - TCP:127.0.0.1:${f.hostPort}`).join('');
   return [
-    '-machine', 'q35', '-m', String(o.memMiB ?? 1024), '-smp', String(o.cpus ?? 2),
+    '-machine',
+    'q35',
+    '-m',
+    String(o.memMiB ?? 1024),
+    '-smp',
+    String(o.cpus ?? 2),
     // TCG by default: nested KVM in sandboxes often opens /dev/kvm and then fails to emulate.
-    '-accel', process.env.WEFT_QEMU_ACCEL ?? 'tcg',
-    '-bios', OVMF,
-    '-drive', `file=${o.image},format=raw,if=virtio${o.snapshot ? ',snapshot=on' : ''}`,
+    '-accel',
+    process.env.WEFT_QEMU_ACCEL ?? 'tcg',
+    '-bios',
+    OVMF,
+    '-drive',
+    `file=${o.image},format=raw,if=virtio${o.snapshot ? ',snapshot=on' : ''}`,
     // restrict=on: no route out of the guest but the guestfwd entries (and slirp's own DHCP).
-    '-netdev', `user,id=n0,restrict=on${fwd}`, '-device', 'virtio-net-pci,netdev=n0',
-    '-display', 'none', '-monitor', 'none', '-serial', 'stdio', '-no-reboot',
+    '-netdev',
+    `user,id=n0,restrict=on${fwd}`,
+    '-device',
+    'virtio-net-pci,netdev=n0',
+    '-display',
+    'none',
+    '-monitor',
+    'none',
+    '-serial',
+    'stdio',
+    '-no-reboot',
   ];
 }
 
@@ -64,7 +81,10 @@ export function bootImage(o: BootOptions): Vm {
   let out = '';
   const waiters = new Set<() => void>();
   const onData = (b: Buffer) => {
-    const text = b.toString('utf8').replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, '');
+    const text = b
+      .toString('utf8')
+      .replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')
+      .replace(/\r/g, '');
     out += text;
     if (o.serialLog) appendFileSync(o.serialLog, text);
     for (const w of waiters) w();
@@ -86,9 +106,19 @@ export function bootImage(o: BootOptions): Vm {
             resolve({ match: m, at: Date.now(), end: since + (m.index ?? 0) + m[0].length });
           }
         };
-        const timer = setTimeout(() => { cleanup(); reject(new Error(`timed out after ${timeoutMs} ms waiting for ${re} on the serial console; last output:\n${tail()}`)); }, timeoutMs);
-        const onExit = () => { cleanup(); reject(new Error(`qemu exited while waiting for ${re}; last output:\n${tail()}`)); };
-        const cleanup = () => { clearTimeout(timer); waiters.delete(check); proc.off('exit', onExit); };
+        const timer = setTimeout(() => {
+          cleanup();
+          reject(new Error(`timed out after ${timeoutMs} ms waiting for ${re} on the serial console; last output:\n${tail()}`));
+        }, timeoutMs);
+        const onExit = () => {
+          cleanup();
+          reject(new Error(`qemu exited while waiting for ${re}; last output:\n${tail()}`));
+        };
+        const cleanup = () => {
+          clearTimeout(timer);
+          waiters.delete(check);
+          proc.off('exit', onExit);
+        };
         waiters.add(check);
         proc.once('exit', onExit);
         if (proc.exitCode !== null) onExit();

@@ -13,9 +13,23 @@ export const MIRROR = process.env.WEFT_DEBIAN_MIRROR ?? 'http://deb.debian.org/d
  * the agent's bpf addon links against (libbpf1, libelf1). Nothing else.
  */
 export const PACKAGES = [
-  'linux-image-amd64', 'initramfs-tools', 'systemd', 'systemd-sysv', 'udev', 'kmod', 'dbus',
-  'iproute2', 'wireguard-go', 'wireguard-tools', 'ca-certificates', 'e2fsprogs', 'procps', 'iputils-ping', 'nftables',
-  'libbpf1', 'libelf1',
+  'linux-image-amd64',
+  'initramfs-tools',
+  'systemd',
+  'systemd-sysv',
+  'udev',
+  'kmod',
+  'dbus',
+  'iproute2',
+  'wireguard-go',
+  'wireguard-tools',
+  'ca-certificates',
+  'e2fsprogs',
+  'procps',
+  'iputils-ping',
+  'nftables',
+  'libbpf1',
+  'libelf1',
 ];
 
 export function cacheDir(): string {
@@ -23,7 +37,10 @@ export function cacheDir(): string {
 }
 
 export function cacheKey(): string {
-  return createHash('sha256').update(JSON.stringify({ SUITE, MIRROR, PACKAGES, v: 1 })).digest('hex').slice(0, 12);
+  return createHash('sha256')
+    .update(JSON.stringify({ SUITE, MIRROR, PACKAGES, v: 1 }))
+    .digest('hex')
+    .slice(0, 12);
 }
 
 /** Returns the path of a complete cached tree, building it first when missing. */

@@ -4,12 +4,17 @@ import { staticNetworkUnit } from './static-network.ts';
 
 describe('static network from the provisioning file', () => {
   it.each([
-    ['address, gateway and DNS on every wired port', { address: '192.0.2.10/24', gateway: '192.0.2.1', dns: ['192.0.2.1', '2001:db8::53'] },
-      '[Match]\nName=en* eth*\n\n[Network]\nAddress=192.0.2.10/24\nGateway=192.0.2.1\nDNS=192.0.2.1\nDNS=2001:db8::53\nLinkLocalAddressing=no\n'],
-    ['one named interface, IPv6', { interface: 'enp1s0', address: '2001:db8::10/64' },
-      '[Match]\nName=enp1s0\n\n[Network]\nAddress=2001:db8::10/64\nLinkLocalAddressing=no\n'],
-    ['only DNS servers: DHCP stays on', { dns: ['192.0.2.53'] },
-      '[Match]\nName=en* eth*\n\n[Network]\nDHCP=yes\nDNS=192.0.2.53\nLinkLocalAddressing=no\n'],
+    [
+      'address, gateway and DNS on every wired port',
+      { address: '192.0.2.10/24', gateway: '192.0.2.1', dns: ['192.0.2.1', '2001:db8::53'] },
+      '[Match]\nName=en* eth*\n\n[Network]\nAddress=192.0.2.10/24\nGateway=192.0.2.1\nDNS=192.0.2.1\nDNS=2001:db8::53\nLinkLocalAddressing=no\n',
+    ],
+    [
+      'one named interface, IPv6',
+      { interface: 'enp1s0', address: '2001:db8::10/64' },
+      '[Match]\nName=enp1s0\n\n[Network]\nAddress=2001:db8::10/64\nLinkLocalAddressing=no\n',
+    ],
+    ['only DNS servers: DHCP stays on', { dns: ['192.0.2.53'] }, '[Match]\nName=en* eth*\n\n[Network]\nDHCP=yes\nDNS=192.0.2.53\nLinkLocalAddressing=no\n'],
   ])('%s', (_name, net, want) => expect(staticNetworkUnit(net)).toBe(want));
 
   it.each([
@@ -19,7 +24,13 @@ describe('static network from the provisioning file', () => {
     [{ dns: ['192.0.2.1', 'x'] }, /network\.dns\[1\]: "x" is not an IP address/],
     [{ interface: 'eth0\nName=*' }, /network\.interface/],
   ])('refuses %j, naming the field', (net, message) => {
-    const e = (() => { try { staticNetworkUnit(net as never); } catch (err) { return err; } })();
+    const e = (() => {
+      try {
+        staticNetworkUnit(net as never);
+      } catch (err) {
+        return err;
+      }
+    })();
     expect(e).toBeInstanceOf(ImageError);
     expect((e as ImageError).code).toBe('IMAGE_BAD_PROVISION');
     expect((e as ImageError).message).toMatch(message);

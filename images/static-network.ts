@@ -13,11 +13,14 @@ export function staticNetworkUnit(net: StaticNetwork, file = 'weft-provision.jso
   const bad = (field: string, msg: string, example: string): never => {
     throw new ImageError('IMAGE_BAD_PROVISION', `${file}: network.${field}: ${msg}`, `e.g. ${example}; omit "network" for DHCP`);
   };
-  const ip = (v: unknown, field: string): string => (typeof v === 'string' && isIP(v) ? v : bad(field, `${JSON.stringify(v)} is not an IP address`, '"192.0.2.1"'));
+  const ip = (v: unknown, field: string): string =>
+    typeof v === 'string' && isIP(v) ? v : bad(field, `${JSON.stringify(v)} is not an IP address`, '"192.0.2.1"');
   const cidr = (v: unknown): string => {
     const m = typeof v === 'string' ? /^([^/]+)\/(\d{1,3})$/.exec(v) : null;
     const family = m ? isIP(m[1]) : 0;
-    return m && family && Number(m[2]) <= (family === 4 ? 32 : 128) ? (v as string) : bad('address', `${JSON.stringify(v)} is not an address with a prefix length`, '"192.0.2.10/24"');
+    return m && family && Number(m[2]) <= (family === 4 ? 32 : 128)
+      ? (v as string)
+      : bad('address', `${JSON.stringify(v)} is not an address with a prefix length`, '"192.0.2.10/24"');
   };
   if (net.interface !== undefined && (typeof net.interface !== 'string' || !/^[A-Za-z0-9_.:*-]{1,15}$/.test(net.interface))) {
     bad('interface', `${JSON.stringify(net.interface)} is not an interface name`, '"enp1s0"');

@@ -89,7 +89,9 @@ export function bundleStore(ctx: StoreContext, history: number): BundleStore {
         db.prepare(`UPDATE bundles SET status = 'rejected', reject_code = ?, reject_reason = ? WHERE id = ?`).run(code, reason, id);
         if (ctx.getState(LKG) === id) {
           // The pointer moved before an apply that failed: fall back to what the kernel last held for sure.
-          const prev = db.prepare(`SELECT id FROM bundles WHERE status = 'applied' ORDER BY applied_at DESC, id DESC LIMIT 1`).get() as { id: number } | undefined;
+          const prev = db.prepare(`SELECT id FROM bundles WHERE status = 'applied' ORDER BY applied_at DESC, id DESC LIMIT 1`).get() as
+            | { id: number }
+            | undefined;
           ctx.setState(LKG, prev?.id ?? null);
         }
       });

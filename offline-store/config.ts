@@ -15,7 +15,8 @@ export function configStore(ctx: StoreContext): ConfigStore {
       const text = JSON.stringify(value);
       if (text === undefined) throw new StoreError('STORE_BAD_INPUT', `config.set ${key}: value is not JSON`);
       ctx.write(`config.set ${key}`, () =>
-        db.prepare('INSERT INTO config (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, text));
+        db.prepare('INSERT INTO config (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, text),
+      );
     },
     delete(key) {
       return ctx.write(`config.delete ${key}`, () => db.prepare('DELETE FROM config WHERE key = ?').run(key).changes > 0);

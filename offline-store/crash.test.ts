@@ -13,14 +13,18 @@ const root = join(import.meta.dirname, '..');
 
 function runAndKill(path: string, afterLines: number): Promise<string[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(root, 'bin/run.mjs'), join(import.meta.dirname, 'testdata/crash-writer.ts'), path], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(root, 'bin/run.mjs'), join(import.meta.dirname, 'testdata/crash-writer.ts'), path], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const lines: string[] = [];
     let stderr = '';
     createInterface({ input: child.stdout }).on('line', (l) => {
       lines.push(l);
       if (lines.length >= afterLines && child.exitCode === null) child.kill('SIGKILL');
     });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     child.on('close', (code, signal) => (signal === 'SIGKILL' ? resolve(lines) : reject(new Error(`writer exited ${code}: ${stderr}`))));
   });
 }

@@ -11,7 +11,11 @@ const tmp = tempDirs('store-fail');
 const mounts: string[] = [];
 afterAll(() => {
   for (const m of mounts.reverse()) {
-    try { execFileSync('umount', ['-l', m], { stdio: 'ignore' }); } catch { /* already gone */ }
+    try {
+      execFileSync('umount', ['-l', m], { stdio: 'ignore' });
+    } catch {
+      /* already gone */
+    }
   }
   tmp.cleanup();
 });
@@ -33,7 +37,12 @@ if (cannotMount) console.warn(`skipping tmpfs/bind-mount store tests: ${cannotMo
 else execFileSync('umount', [probeDir]);
 
 function catchErr(fn: () => unknown): StoreError {
-  try { fn(); } catch (e) { if (e instanceof StoreError) return e; throw e; }
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof StoreError) return e;
+    throw e;
+  }
   throw new Error('expected a StoreError');
 }
 
@@ -46,7 +55,11 @@ describe('disk full', () => {
       store.bundles.setLastKnownGood(b.id);
       let err: StoreError | undefined;
       for (let i = 0; i < 1000 && !err; i++) {
-        try { store.outbox.append('t', Buffer.alloc(2000, i), 'high'); } catch (e) { err = e as StoreError; }
+        try {
+          store.outbox.append('t', Buffer.alloc(2000, i), 'high');
+        } catch (e) {
+          err = e as StoreError;
+        }
       }
       expect(err).toBeInstanceOf(StoreError);
       expect(err!.code).toBe('STORE_DISK_FULL');
@@ -75,8 +88,14 @@ describe('disk full', () => {
       store.bundles.markApplied(b.id);
       // Fill the file system with something else, the way logs or images do.
       const filler = join(dir, 'filler');
-      try { writeFileSync(filler, Buffer.alloc(1024 * 1024)); } catch { /* ENOSPC: that was the point */ }
-      const err = catchErr(() => { for (let i = 0; i < 500; i++) store.outbox.append('t', Buffer.alloc(4096, i), 'low'); });
+      try {
+        writeFileSync(filler, Buffer.alloc(1024 * 1024));
+      } catch {
+        /* ENOSPC: that was the point */
+      }
+      const err = catchErr(() => {
+        for (let i = 0; i < 500; i++) store.outbox.append('t', Buffer.alloc(4096, i), 'low');
+      });
       expect(err.code).toBe('STORE_DISK_FULL');
       expect(store.bundles.lastKnownGood()).toMatchObject({ generation: 4, status: 'applied' });
       rmSync(filler);

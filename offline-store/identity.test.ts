@@ -12,7 +12,14 @@ const enrollment = {
   siteId: 'shop-7',
   broker: { url: 'mqtt://10.99.0.1:1883', username: 'site-shop-7', password: 'hunter2-broker-password' },
   signingKeys: [{ keyId: 'k1', publicKey: 'AAAA' }],
-  wireguard: { hubPublicKey: 'hubpub', hubEndpoint: '203.0.113.1:51820', addresses: ['10.99.0.2/32'], hubAddresses: ['10.99.0.1/32'], persistentKeepaliveS: 25, mtu: 1420 },
+  wireguard: {
+    hubPublicKey: 'hubpub',
+    hubEndpoint: '203.0.113.1:51820',
+    addresses: ['10.99.0.2/32'],
+    hubAddresses: ['10.99.0.1/32'],
+    persistentKeepaliveS: 25,
+    mtu: 1420,
+  },
   heartbeatIntervalS: 10,
   hubCaFingerprint: 'sha256:abcd',
 };
@@ -32,11 +39,14 @@ describe('identity', () => {
     expect(again.wireguardPrivateKey()).toBe(id.wireguardPrivateKey());
     // The keys work: a signature verifies with the published SPKI, and the WireGuard key is a 32-byte X25519 key.
     const sig = sign(null, Buffer.from('proof'), again.ed25519PrivateKey);
-    expect(verify(null, Buffer.from('proof'), createPublicKey({ key: Buffer.from(id.identityPublicKey, 'base64'), format: 'der', type: 'spki' }), sig)).toBe(true);
+    expect(verify(null, Buffer.from('proof'), createPublicKey({ key: Buffer.from(id.identityPublicKey, 'base64'), format: 'der', type: 'spki' }), sig)).toBe(
+      true,
+    );
     expect(Buffer.from(again.wireguardPublicKey, 'base64')).toHaveLength(32);
     const peer = generateKeyPairSync('x25519');
-    expect(diffieHellman({ privateKey: again.x25519PrivateKey, publicKey: peer.publicKey }))
-      .toEqual(diffieHellman({ privateKey: peer.privateKey, publicKey: again.x25519PublicKey }));
+    expect(diffieHellman({ privateKey: again.x25519PrivateKey, publicKey: peer.publicKey })).toEqual(
+      diffieHellman({ privateKey: peer.privateKey, publicKey: again.x25519PublicKey }),
+    );
   });
 
   it('never prints private keys or the broker password (JSON, inspect, template strings)', () => {
@@ -45,7 +55,13 @@ describe('identity', () => {
       const id = s.identity.getOrCreate();
       const e = s.identity.saveEnrollment(enrollment);
       const secrets = [id.wireguardPrivateKey(), id.ed25519PrivateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64'), enrollment.broker.password];
-      const printed = [JSON.stringify(id), inspect(id, { depth: 10, showHidden: false }), JSON.stringify({ id, e }), inspect(e, { depth: 10 }), JSON.stringify(s.identity.enrollment())];
+      const printed = [
+        JSON.stringify(id),
+        inspect(id, { depth: 10, showHidden: false }),
+        JSON.stringify({ id, e }),
+        inspect(e, { depth: 10 }),
+        JSON.stringify(s.identity.enrollment()),
+      ];
       for (const out of printed) for (const secret of secrets) expect(out).not.toContain(secret);
       expect(JSON.stringify(id)).toContain(id.wireguardPublicKey);
       expect(JSON.stringify(e)).toContain('[redacted]');

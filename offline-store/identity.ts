@@ -21,7 +21,10 @@ function redacting<T extends object>(obj: T, view: () => Record<string, unknown>
 
 function makeIdentity(ed: KeyObject, x: KeyObject, createdAt: number): DeviceIdentity {
   if (ed.asymmetricKeyType !== 'ed25519' || x.asymmetricKeyType !== 'x25519' || ed.type !== 'private' || x.type !== 'private') {
-    throw new StoreError('STORE_BAD_INPUT', `identity: need an Ed25519 and an X25519 private key, got ${ed.asymmetricKeyType}/${ed.type} and ${x.asymmetricKeyType}/${x.type}`);
+    throw new StoreError(
+      'STORE_BAD_INPUT',
+      `identity: need an Ed25519 and an X25519 private key, got ${ed.asymmetricKeyType}/${ed.type} and ${x.asymmetricKeyType}/${x.type}`,
+    );
   }
   const edPub = createPublicKey(ed);
   const xPub = createPublicKey(x);
@@ -56,9 +59,11 @@ export function identityStore(ctx: StoreContext): IdentityStore {
   const save = (ed: KeyObject, x: KeyObject): DeviceIdentity => {
     const identity = makeIdentity(ed, x, ctx.clock());
     ctx.write('identity.set', () =>
-      db.prepare(`INSERT INTO identity (id, ed25519_pkcs8, x25519_pkcs8, created_at) VALUES (1, ?, ?, ?)
+      db
+        .prepare(`INSERT INTO identity (id, ed25519_pkcs8, x25519_pkcs8, created_at) VALUES (1, ?, ?, ?)
                   ON CONFLICT (id) DO UPDATE SET ed25519_pkcs8 = excluded.ed25519_pkcs8, x25519_pkcs8 = excluded.x25519_pkcs8, created_at = excluded.created_at`)
-        .run(ed.export({ format: 'der', type: 'pkcs8' }), x.export({ format: 'der', type: 'pkcs8' }), identity.createdAt));
+        .run(ed.export({ format: 'der', type: 'pkcs8' }), x.export({ format: 'der', type: 'pkcs8' }), identity.createdAt),
+    );
     return identity;
   };
 
@@ -77,7 +82,9 @@ export function identityStore(ctx: StoreContext): IdentityStore {
     set: (keys) => save(keys.ed25519PrivateKey, keys.x25519PrivateKey),
 
     enrollment() {
-      const row = ctx.read('identity.enrollment', () => db.prepare('SELECT doc, enrolled_at, hub_ca_fingerprint FROM enrollment WHERE id = 1').get()) as EnrollmentRow | undefined;
+      const row = ctx.read('identity.enrollment', () => db.prepare('SELECT doc, enrolled_at, hub_ca_fingerprint FROM enrollment WHERE id = 1').get()) as
+        | EnrollmentRow
+        | undefined;
       if (!row) return null;
       const doc = JSON.parse(row.doc) as EnrollmentInput;
       return makeEnrollment({ ...doc, hubCaFingerprint: row.hub_ca_fingerprint || doc.hubCaFingerprint }, row.enrolled_at);
@@ -89,10 +96,12 @@ export function identityStore(ctx: StoreContext): IdentityStore {
       const { hubCaFingerprint, ...doc } = input;
       const at = ctx.clock();
       ctx.write('identity.saveEnrollment', () =>
-        db.prepare(`INSERT INTO enrollment (id, site_id, doc, enrolled_at, hub_ca_fingerprint) VALUES (1, ?, ?, ?, ?)
+        db
+          .prepare(`INSERT INTO enrollment (id, site_id, doc, enrolled_at, hub_ca_fingerprint) VALUES (1, ?, ?, ?, ?)
                     ON CONFLICT (id) DO UPDATE SET site_id = excluded.site_id, doc = excluded.doc, enrolled_at = excluded.enrolled_at,
                     hub_ca_fingerprint = excluded.hub_ca_fingerprint`)
-          .run(input.siteId, JSON.stringify(doc), at, hubCaFingerprint));
+          .run(input.siteId, JSON.stringify(doc), at, hubCaFingerprint),
+      );
       return makeEnrollment(input, at);
     },
     updateSigningKeys(keys) {

@@ -13,13 +13,20 @@ afterAll(() => tmp.cleanup());
 
 /** Columns and indexes of every table, in a form independent of how the CREATE text was written. */
 function shape(db: Database.Database): unknown {
-  const tables = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).all() as { name: string }[]).map((t) => t.name);
-  return Object.fromEntries(tables.map((t) => [t, {
-    columns: db.pragma(`table_xinfo(${t})`),
-    indexes: (db.pragma(`index_list(${t})`) as { name: string; unique: number }[])
-      .sort((a, b) => a.name.localeCompare(b.name))
-      .map((i) => ({ name: i.name, unique: i.unique, cols: db.pragma(`index_info(${i.name})`) })),
-  }]));
+  const tables = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).all() as { name: string }[]).map(
+    (t) => t.name,
+  );
+  return Object.fromEntries(
+    tables.map((t) => [
+      t,
+      {
+        columns: db.pragma(`table_xinfo(${t})`),
+        indexes: (db.pragma(`index_list(${t})`) as { name: string; unique: number }[])
+          .sort((a, b) => a.name.localeCompare(b.name))
+          .map((i) => ({ name: i.name, unique: i.unique, cols: db.pragma(`index_info(${i.name})`) })),
+      },
+    ]),
+  );
 }
 
 const ed = generateKeyPairSync('ed25519').privateKey.export({ format: 'der', type: 'pkcs8' });
@@ -28,7 +35,14 @@ const enrollment = {
   siteId: 'shop-7',
   broker: { url: 'mqtt://10.99.0.1:1883', username: 'site-shop-7', password: 's3cret' },
   signingKeys: [{ keyId: 'k1', publicKey: 'AAAA' }],
-  wireguard: { hubPublicKey: 'hub', hubEndpoint: 'hub:51820', addresses: ['10.99.0.2/32'], hubAddresses: ['10.99.0.1/32'], persistentKeepaliveS: 25, mtu: 1420 },
+  wireguard: {
+    hubPublicKey: 'hub',
+    hubEndpoint: 'hub:51820',
+    addresses: ['10.99.0.2/32'],
+    hubAddresses: ['10.99.0.1/32'],
+    persistentKeepaliveS: 25,
+    mtu: 1420,
+  },
   hubCaFingerprint: 'AB:CD',
 };
 
@@ -42,7 +56,10 @@ function fillAs(v: number, db: Database.Database): void {
     db.prepare(`INSERT INTO enrollment (id, site_id, doc, enrolled_at) VALUES (1, 'shop-7', ?, 6)`).run(JSON.stringify(enrollment));
   } else {
     const { hubCaFingerprint, ...doc } = enrollment;
-    db.prepare(`INSERT INTO enrollment (id, site_id, doc, enrolled_at, hub_ca_fingerprint) VALUES (1, 'shop-7', ?, 6, ?)`).run(JSON.stringify(doc), hubCaFingerprint);
+    db.prepare(`INSERT INTO enrollment (id, site_id, doc, enrolled_at, hub_ca_fingerprint) VALUES (1, 'shop-7', ?, 6, ?)`).run(
+      JSON.stringify(doc),
+      hubCaFingerprint,
+    );
     db.prepare(`UPDATE bundles SET sha256 = ? WHERE id = 1`).run(createHash('sha256').update('bundle-7').digest('hex'));
   }
   db.prepare(`INSERT INTO outbox (topic, payload, created_at) VALUES ('weft/v1/site/shop-7/ack', ?, 2000)`).run(Buffer.from('{"gen":7}'));
@@ -52,7 +69,11 @@ function freshShape(): unknown {
   const path = join(tmp.make(), 'fresh.db');
   openStore(path).close();
   const db = new Database(path, { readonly: true });
-  try { return shape(db); } finally { db.close(); }
+  try {
+    return shape(db);
+  } finally {
+    db.close();
+  }
 }
 
 describe('schema migrations', () => {
@@ -82,7 +103,9 @@ describe('schema migrations', () => {
     }
     const store = openStore(path);
     try {
-      expect(store.opened).toEqual(v === 0 ? { kind: 'created', schemaVersion: LATEST_VERSION } : { kind: 'opened', schemaVersion: LATEST_VERSION, migratedFrom: v });
+      expect(store.opened).toEqual(
+        v === 0 ? { kind: 'created', schemaVersion: LATEST_VERSION } : { kind: 'opened', schemaVersion: LATEST_VERSION, migratedFrom: v },
+      );
       const raw = new Database(path, { readonly: true });
       expect(shape(raw)).toEqual(freshShape());
       raw.close();

@@ -111,7 +111,13 @@ describe('openStore', () => {
     const raw = new Database(path);
     raw.pragma(`user_version = ${LATEST_VERSION + 1}`);
     raw.close();
-    const err = (() => { try { openStore(path); } catch (e) { return e; } })();
+    const err = (() => {
+      try {
+        openStore(path);
+      } catch (e) {
+        return e;
+      }
+    })();
     expect(err).toBeInstanceOf(StoreError);
     expect(err).toMatchObject({ code: 'STORE_NEWER_SCHEMA' });
     expect((err as StoreError).hint).toMatch(/newer agent/);

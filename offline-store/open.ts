@@ -58,8 +58,11 @@ function openReadOnlyFallback(path: string): Database.Database {
     // -shm missing and not creatable: fall through to the in-memory copy.
   }
   if (existsSync(`${path}-wal`) && statSync(`${path}-wal`).size > 0) {
-    throw new StoreError('STORE_READ_ONLY', `${path} is on a read-only file system with an uncheckpointed WAL; it cannot be read safely`,
-      'remount the file system read-write (check dmesg for why it went read-only) and restart the agent');
+    throw new StoreError(
+      'STORE_READ_ONLY',
+      `${path} is on a read-only file system with an uncheckpointed WAL; it cannot be read safely`,
+      'remount the file system read-write (check dmesg for why it went read-only) and restart the agent',
+    );
   }
   const image = readFileSync(path);
   // Header bytes 18/19 say "WAL"; an in-memory database cannot do WAL, so mark the copy as a rollback-journal file.
@@ -103,8 +106,11 @@ function connect(path: string, opts: OpenStoreOptions): { db: Database.Database;
 function migrate(db: Database.Database, path: string): number | undefined {
   const from = db.pragma('user_version', { simple: true }) as number;
   if (from > LATEST_VERSION) {
-    throw new StoreError('STORE_NEWER_SCHEMA', `${path} has schema version ${from}, this agent knows up to ${LATEST_VERSION}`,
-      'a newer agent wrote this store: run that version again (downgrades keep enforcing from the kernel but cannot use the store)');
+    throw new StoreError(
+      'STORE_NEWER_SCHEMA',
+      `${path} has schema version ${from}, this agent knows up to ${LATEST_VERSION}`,
+      'a newer agent wrote this store: run that version again (downgrades keep enforcing from the kernel but cannot use the store)',
+    );
   }
   if (from === LATEST_VERSION) return undefined;
   try {
@@ -167,8 +173,11 @@ export function openStore(path: string, opts: OpenStoreOptions = {}): AgentStore
     const version = db.pragma('user_version', { simple: true }) as number;
     if (writable) migratedFrom = migrate(db, path);
     else if (version !== LATEST_VERSION) {
-      throw new StoreError('STORE_READ_ONLY', `${path} has schema version ${version}, needs ${LATEST_VERSION}, and cannot be migrated read-only`,
-        'open it writable once (start the agent) to migrate it');
+      throw new StoreError(
+        'STORE_READ_ONLY',
+        `${path} has schema version ${version}, needs ${LATEST_VERSION}, and cannot be migrated read-only`,
+        'open it writable once (start the agent) to migrate it',
+      );
     }
   } catch (err) {
     db.close();

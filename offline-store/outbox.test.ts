@@ -18,9 +18,15 @@ const EV = 'weft/v1/site/s1/events';
 describe('outbox', () => {
   it('appends, peeks in seq order, acks up to a seq; seqs are never reused, also across restarts', () => {
     const { store, clock, path } = open({});
-    const seqs = [1, 2, 3, 4].map((i) => { clock.advance(1); return store.outbox.append(EV, `p${i}`, i % 2 ? 'low' : 'high').seq; });
+    const seqs = [1, 2, 3, 4].map((i) => {
+      clock.advance(1);
+      return store.outbox.append(EV, `p${i}`, i % 2 ? 'low' : 'high').seq;
+    });
     expect(seqs).toEqual([1, 2, 3, 4]);
-    expect(store.outbox.peek(2).map((r) => [r.seq, r.payload.toString(), r.priority])).toEqual([[1, 'p1', 'low'], [2, 'p2', 'high']]);
+    expect(store.outbox.peek(2).map((r) => [r.seq, r.payload.toString(), r.priority])).toEqual([
+      [1, 'p1', 'low'],
+      [2, 'p2', 'high'],
+    ]);
     expect(store.outbox.ack(2)).toBe(2);
     expect(store.outbox.depth()).toBe(2);
     expect(store.outbox.bytes()).toBe(2 * (EV.length + 2));
@@ -80,35 +86,41 @@ describe('outbox', () => {
   });
 
   it('a long outage: 0 lost below the cap, drained in order; above it, exactly the overflow of low records is lost', () => {
-    fc.assert(fc.property(
-      fc.array(fc.record({ high: fc.boolean(), size: fc.integer({ min: 1, max: 50 }) }), { minLength: 1, maxLength: 120 }),
-      fc.integer({ min: 5, max: 60 }),
-      (recs, maxRecords) => {
-        const { store } = open({ maxRecords, maxBytes: 1_000_000 });
-        try {
-          const highs = recs.filter((r) => r.high).length;
-          fc.pre(highs <= maxRecords); // with more acks than the cap, refusals are expected (tested above)
-          recs.forEach((r, i) => store.outbox.append(r.high ? ACK : EV, `${i}:${'.'.repeat(r.size)}`, r.high ? 'high' : 'low'));
-          const lost = Math.max(0, recs.length - maxRecords);
-          expect(store.outbox.lost().records).toBe(lost);
-          // Drain as the link does: peek a batch, publish, ack.
-          const drained: number[] = [];
-          for (let batch = store.outbox.peek(7); batch.length > 0; batch = store.outbox.peek(7)) {
-            drained.push(...batch.map((b) => Number(b.payload.toString().split(':')[0])));
-            store.outbox.ack(batch.at(-1)!.seq);
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ high: fc.boolean(), size: fc.integer({ min: 1, max: 50 }) }), { minLength: 1, maxLength: 120 }),
+        fc.integer({ min: 5, max: 60 }),
+        (recs, maxRecords) => {
+          const { store } = open({ maxRecords, maxBytes: 1_000_000 });
+          try {
+            const highs = recs.filter((r) => r.high).length;
+            fc.pre(highs <= maxRecords); // with more acks than the cap, refusals are expected (tested above)
+            recs.forEach((r, i) => store.outbox.append(r.high ? ACK : EV, `${i}:${'.'.repeat(r.size)}`, r.high ? 'high' : 'low'));
+            const lost = Math.max(0, recs.length - maxRecords);
+            expect(store.outbox.lost().records).toBe(lost);
+            // Drain as the link does: peek a batch, publish, ack.
+            const drained: number[] = [];
+            for (let batch = store.outbox.peek(7); batch.length > 0; batch = store.outbox.peek(7)) {
+              drained.push(...batch.map((b) => Number(b.payload.toString().split(':')[0])));
+              store.outbox.ack(batch.at(-1)!.seq);
+            }
+            expect(drained).toEqual([...drained].sort((a, b) => a - b));
+            expect(drained).toHaveLength(recs.length - lost);
+            // Every high record survived; the lost ones are the oldest lows.
+            recs.forEach((r, i) => {
+              if (r.high) expect(drained).toContain(i);
+            });
+            const lowsKept = drained.filter((i) => !recs[i].high);
+            const lows = recs.map((r, i) => (r.high ? -1 : i)).filter((i) => i >= 0);
+            expect(lowsKept).toEqual(lows.slice(lows.length - lowsKept.length));
+            expect(store.outbox.depth()).toBe(0);
+            expect(store.outbox.bytes()).toBe(0);
+          } finally {
+            store.close();
           }
-          expect(drained).toEqual([...drained].sort((a, b) => a - b));
-          expect(drained).toHaveLength(recs.length - lost);
-          // Every high record survived; the lost ones are the oldest lows.
-          recs.forEach((r, i) => { if (r.high) expect(drained).toContain(i); });
-          const lowsKept = drained.filter((i) => !recs[i].high);
-          const lows = recs.map((r, i) => (r.high ? -1 : i)).filter((i) => i >= 0);
-          expect(lowsKept).toEqual(lows.slice(lows.length - lowsKept.length));
-          expect(store.outbox.depth()).toBe(0);
-          expect(store.outbox.bytes()).toBe(0);
-        } finally {
-          store.close();
-        }
-      }), { numRuns: 25 });
+        },
+      ),
+      { numRuns: 25 },
+    );
   });
 });

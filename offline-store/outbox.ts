@@ -33,8 +33,7 @@ export function outbox(ctx: StoreContext, limits: OutboxLimits): Outbox {
   let depth = totals.n;
   let bytes = totals.b;
 
-  const counter = (name: string): number =>
-    (db.prepare('SELECT value FROM counters WHERE name = ?').get(name) as { value: number } | undefined)?.value ?? 0;
+  const counter = (name: string): number => (db.prepare('SELECT value FROM counters WHERE name = ?').get(name) as { value: number } | undefined)?.value ?? 0;
   const bump = db.prepare('INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = value + excluded.value');
   const oldestLow = db.prepare('SELECT seq, bytes FROM outbox WHERE priority = 1 ORDER BY seq LIMIT 64');
   const del = db.prepare('DELETE FROM outbox WHERE seq = ?');
@@ -49,8 +48,11 @@ export function outbox(ctx: StoreContext, limits: OutboxLimits): Outbox {
       const body = typeof payload === 'string' ? Buffer.from(payload) : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
       const size = Buffer.byteLength(topic) + body.length;
       if (size > limits.maxBytes) {
-        throw new StoreError('STORE_OUTBOX_RECORD_TOO_LARGE', `outbox.append ${topic}: record of ${size} bytes exceeds the outbox cap of ${limits.maxBytes} bytes`,
-          'split the record or raise outbox.maxBytes');
+        throw new StoreError(
+          'STORE_OUTBOX_RECORD_TOO_LARGE',
+          `outbox.append ${topic}: record of ${size} bytes exceeds the outbox cap of ${limits.maxBytes} bytes`,
+          'split the record or raise outbox.maxBytes',
+        );
       }
       const fits = (d: number, b: number) => d + 1 <= limits.maxRecords && b + size <= limits.maxBytes;
       const result = ctx.write('outbox.append', () => {
@@ -90,8 +92,11 @@ export function outbox(ctx: StoreContext, limits: OutboxLimits): Outbox {
       });
       if (result.refused) {
         ctx.emit({ type: 'outbox-dropped', records: 1, bytes: size, priority: 'high', reason: 'refused' });
-        throw new StoreError('STORE_OUTBOX_FULL', `outbox.append ${topic}: the outbox is full of high-priority records (${depth} records, ${bytes} bytes)`,
-          'the hub has been unreachable for long; check the link (weft-agent status) or raise the outbox caps');
+        throw new StoreError(
+          'STORE_OUTBOX_FULL',
+          `outbox.append ${topic}: the outbox is full of high-priority records (${depth} records, ${bytes} bytes)`,
+          'the hub has been unreachable for long; check the link (weft-agent status) or raise the outbox caps',
+        );
       }
       depth = result.d;
       bytes = result.b;
@@ -101,14 +106,17 @@ export function outbox(ctx: StoreContext, limits: OutboxLimits): Outbox {
 
     peek(batch) {
       const rows = ctx.read('outbox.peek', () =>
-        db.prepare('SELECT seq, topic, payload, priority, created_at FROM outbox ORDER BY seq LIMIT ?').all(Math.max(0, Math.floor(batch)))) as Row[];
-      return rows.map((r): OutboxRecord => ({
-        seq: r.seq,
-        topic: r.topic,
-        payload: r.payload,
-        priority: (r.priority === 0 ? 'high' : 'low') as OutboxPriority,
-        createdAt: r.created_at,
-      }));
+        db.prepare('SELECT seq, topic, payload, priority, created_at FROM outbox ORDER BY seq LIMIT ?').all(Math.max(0, Math.floor(batch))),
+      ) as Row[];
+      return rows.map(
+        (r): OutboxRecord => ({
+          seq: r.seq,
+          topic: r.topic,
+          payload: r.payload,
+          priority: (r.priority === 0 ? 'high' : 'low') as OutboxPriority,
+          createdAt: r.created_at,
+        }),
+      );
     },
 
     ack(upToSeq) {

@@ -18,16 +18,25 @@ export function toStoreError(err: unknown, path: string, op: string): StoreError
   if (code === undefined) throw err;
   const detail = (err as Error).message;
   if (code === 'SQLITE_FULL') {
-    return new StoreError('STORE_DISK_FULL', `${op}: the disk holding ${path} is full (${detail})`,
-      'free space on that file system (weft-agent doctor shows usage); enforcement continues from the kernel', { cause: err });
+    return new StoreError(
+      'STORE_DISK_FULL',
+      `${op}: the disk holding ${path} is full (${detail})`,
+      'free space on that file system (weft-agent doctor shows usage); enforcement continues from the kernel',
+      { cause: err },
+    );
   }
   if (code.startsWith('SQLITE_READONLY')) {
-    return new StoreError('STORE_READ_ONLY', `${op}: ${path} is read-only (${detail})`,
-      'the file system may have been remounted read-only after I/O errors; check dmesg and the disk', { cause: err });
+    return new StoreError(
+      'STORE_READ_ONLY',
+      `${op}: ${path} is read-only (${detail})`,
+      'the file system may have been remounted read-only after I/O errors; check dmesg and the disk',
+      { cause: err },
+    );
   }
   if (isCorruption(err)) {
-    return new StoreError('STORE_CORRUPT', `${op}: ${path} is corrupt (${detail})`,
-      'restart the agent: it moves the file aside and starts a fresh store', { cause: err });
+    return new StoreError('STORE_CORRUPT', `${op}: ${path} is corrupt (${detail})`, 'restart the agent: it moves the file aside and starts a fresh store', {
+      cause: err,
+    });
   }
   return new StoreError('STORE_IO', `${op}: ${path}: ${detail} (${code})`, 'check the disk and dmesg', { cause: err });
 }

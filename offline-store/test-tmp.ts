@@ -20,5 +20,10 @@ export function tempDirs(prefix: string): { make(): string; cleanup(): void } {
 /** A clock tests move by hand. */
 export function manualClock(start = Date.UTC(2026, 0, 1)): { now: () => number; advance(ms: number): void } {
   let t = start;
-  return { now: () => t, advance: (ms) => { t += ms; } };
+  return {
+    now: () => t,
+    advance: (ms) => {
+      t += ms;
+    },
+  };
 }

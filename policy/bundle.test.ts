@@ -5,7 +5,13 @@ import { BundleError, encodeBundle, keyIdOf, signBundle, verifyBundle, type Bund
 const hub = generateKeyPairSync('ed25519');
 const other = generateKeyPairSync('ed25519');
 const trusted = new Map([[keyIdOf(hub.publicKey), hub.publicKey]]);
-const payload: BundlePayload = { siteId: 'store-1', generation: 5, issuedAt: '2026-01-01T00:00:00Z', policyVersion: 3, policies: [{ kind: 'NetworkPolicy', metadata: { name: 'a' } }] };
+const payload: BundlePayload = {
+  siteId: 'store-1',
+  generation: 5,
+  issuedAt: '2026-01-01T00:00:00Z',
+  policyVersion: 3,
+  policies: [{ kind: 'NetworkPolicy', metadata: { name: 'a' } }],
+};
 const opts = { trustedKeys: trusted, siteId: 'store-1', appliedGeneration: 4 };
 
 function code(f: () => unknown): string {
@@ -32,10 +38,14 @@ describe('bundles', () => {
     ['unsigned', () => JSON.stringify({ ...signBundle(payload, hub.privateKey), signature: '' }), 'BUNDLE_UNSIGNED'],
     ['wrong key', () => encodeBundle(signBundle(payload, other.privateKey)), 'BUNDLE_UNKNOWN_KEY'],
     ['forged key id', () => JSON.stringify({ ...signBundle(payload, other.privateKey), keyId: keyIdOf(hub.publicKey) }), 'BUNDLE_BAD_SIGNATURE'],
-    ['tampered payload', () => {
-      const b = signBundle(payload, hub.privateKey);
-      return JSON.stringify({ ...b, payload: b.payload.replace('"generation":5', '"generation":9') });
-    }, 'BUNDLE_BAD_SIGNATURE'],
+    [
+      'tampered payload',
+      () => {
+        const b = signBundle(payload, hub.privateKey);
+        return JSON.stringify({ ...b, payload: b.payload.replace('"generation":5', '"generation":9') });
+      },
+      'BUNDLE_BAD_SIGNATURE',
+    ],
     ['wrong site', () => encodeBundle(signBundle({ ...payload, siteId: 'store-2' }, hub.privateKey)), 'BUNDLE_WRONG_SITE'],
     ['replayed generation', () => encodeBundle(signBundle({ ...payload, generation: 4 }, hub.privateKey)), 'BUNDLE_STALE_GENERATION'],
     ['older generation', () => encodeBundle(signBundle({ ...payload, generation: 1 }, hub.privateKey)), 'BUNDLE_STALE_GENERATION'],

@@ -36,7 +36,10 @@ export type BundleErrorCode =
 
 export class BundleError extends Error {
   override readonly name = 'BundleError';
-  constructor(readonly code: BundleErrorCode, message: string) {
+  constructor(
+    readonly code: BundleErrorCode,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -44,7 +47,10 @@ export class BundleError extends Error {
 /** Short stable id of an Ed25519 public key: hex of sha256(raw 32-byte key), first 16 chars. */
 export function keyIdOf(publicKey: KeyObject): string {
   const der = publicKey.export({ format: 'der', type: 'spki' });
-  return createHash('sha256').update(der.subarray(der.length - 32)).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(der.subarray(der.length - 32))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 /** Key id per signing key: deriving it costs as much as the signature, and a hub signs thousands per push. */
@@ -106,8 +112,13 @@ export function verifyBundle(bytes: Uint8Array | string, opts: VerifyOptions): B
     throw new BundleError('BUNDLE_MALFORMED', 'bundle payload is not JSON');
   }
   if (
-    !isObj(p) || typeof p.siteId !== 'string' || !Number.isSafeInteger(p.generation) || (p.generation as number) < 1 ||
-    typeof p.issuedAt !== 'string' || !Number.isSafeInteger(p.policyVersion) || !Array.isArray(p.policies)
+    !isObj(p) ||
+    typeof p.siteId !== 'string' ||
+    !Number.isSafeInteger(p.generation) ||
+    (p.generation as number) < 1 ||
+    typeof p.issuedAt !== 'string' ||
+    !Number.isSafeInteger(p.policyVersion) ||
+    !Array.isArray(p.policies)
   ) {
     throw new BundleError('BUNDLE_MALFORMED', 'bundle payload lacks siteId, generation, issuedAt, policyVersion or policies');
   }

@@ -4,7 +4,11 @@ import type { MapLimits, TableSizes } from './tables.ts';
 export class CapacityError extends Error {
   override readonly name = 'CapacityError';
   readonly code = 'POLICY_CAPACITY';
-  constructor(readonly table: keyof MapLimits, readonly needed: number, readonly limit: number) {
+  constructor(
+    readonly table: keyof MapLimits,
+    readonly needed: number,
+    readonly limit: number,
+  ) {
     super(`the ${table} table needs ${needed} entries but its map holds ${limit}`);
   }
 

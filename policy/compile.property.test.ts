@@ -14,7 +14,9 @@ const loadedWorld = world.map(({ objects, podIps }) => {
   const loaded = loadPolicies(objects);
   if (loaded.errors.length > 0) throw new Error(`generator made invalid objects: ${loaded.errors.map((e) => e.message).join('; ')}`);
   // On a site pods have addresses; in manifests they do not. Both must compile.
-  const inventory: Inventory = podIps ? { ...loaded.inventory, pods: loaded.inventory.pods.map((p, i) => ({ ...p, ips: [`10.244.0.${i + 1}`, `fd44::${i + 1}`] })) } : loaded.inventory;
+  const inventory: Inventory = podIps
+    ? { ...loaded.inventory, pods: loaded.inventory.pods.map((p, i) => ({ ...p, ips: [`10.244.0.${i + 1}`, `fd44::${i + 1}`] })) }
+    : loaded.inventory;
   return { policies: loaded.policies, inventory };
 });
 

@@ -52,7 +52,10 @@ describe('table sizes', () => {
       attributions: t.attributions.length,
     });
     // db and web; db isolated both ways, web by nothing.
-    expect(t.endpoints.map((e) => [e.pod, e.ingressSet > 0, e.egressSet > 0])).toEqual([['shop/db', true, true], ['shop/web', false, false]]);
+    expect(t.endpoints.map((e) => [e.pod, e.ingressSet > 0, e.egressSet > 0])).toEqual([
+      ['shop/db', true, true],
+      ['shop/web', false, false],
+    ]);
     expect(t.sets).toHaveLength(2);
     // default allow, the two rules and the isolation of the one NetworkPolicy
     expect(t.attributions.map((a) => a.rule)).toEqual(['default', 'ingress[0]', 'egress[0]', 'isolation']);

@@ -13,8 +13,20 @@ import type { Direction, PolicySet, PortSpec, Rule, RuleRef } from './model.ts';
 import { portBlocks } from './port-blocks.ts';
 import { decideSide, isEmpty, type PeerTest, type PeerView, type PodView, type SideOutcome, type SideRules } from './side.ts';
 import {
-  DEFAULT_LIMITS, PROTO_SCTP, PROTO_TCP, PROTO_UDP, SET_NONE, VERDICT_ALLOW, VERDICT_DENY,
-  type EndpointEntry, type MapLimits, type RuleEntry, type RuleValue, type SetEntry, type Tables, type TableSizes,
+  DEFAULT_LIMITS,
+  PROTO_SCTP,
+  PROTO_TCP,
+  PROTO_UDP,
+  SET_NONE,
+  VERDICT_ALLOW,
+  VERDICT_DENY,
+  type EndpointEntry,
+  type MapLimits,
+  type RuleEntry,
+  type RuleValue,
+  type SetEntry,
+  type Tables,
+  type TableSizes,
 } from './tables.ts';
 
 export const PROTO_NUMBERS: Record<Protocol, number> = { TCP: PROTO_TCP, UDP: PROTO_UDP, SCTP: PROTO_SCTP };
@@ -126,7 +138,10 @@ export function compile(policies: PolicySet, inventory: Inventory, options: Comp
         if (i.view.kind !== 'pod') continue;
         const own = i.view.view.pod.ports.filter((cp) => cp.name !== undefined && names.has(cp.name));
         if (own.length === 0) continue;
-        const key = own.map((cp) => `${cp.name}/${cp.protocol}/${cp.containerPort}`).sort().join(',');
+        const key = own
+          .map((cp) => `${cp.name}/${cp.protocol}/${cp.containerPort}`)
+          .sort()
+          .join(',');
         let sym = portClasses.get(key);
         if (sym === undefined) portClasses.set(key, (sym = rulePeers.length + portClasses.size));
         classOf.set(i, refine(classOf.get(i) ?? 0, sym));
@@ -166,14 +181,27 @@ export function compile(policies: PolicySet, inventory: Inventory, options: Comp
   // Rules are already in canonical order (set, peer, protocol with null first, port, bits): sets are built
   // in id order, peers walked in id order, and port blocks emitted in ascending order.
   const ipcache = [...ids.ipcache].sort((a, b) => compareCodeUnits(a.cidr, b.cidr));
-  const sizes: TableSizes = { endpoints: endpoints.length, ipcache: ipcache.length, sets: sets.length, rules: rules.length, identities: ids.entries.length, attributions: attributions.list.length };
-  checkCapacity(sizes, endpoints.reduce((n, e) => n + e.ips.length, 0), options.limits ?? DEFAULT_LIMITS);
+  const sizes: TableSizes = {
+    endpoints: endpoints.length,
+    ipcache: ipcache.length,
+    sets: sets.length,
+    rules: rules.length,
+    identities: ids.entries.length,
+    attributions: attributions.list.length,
+  };
+  checkCapacity(
+    sizes,
+    endpoints.reduce((n, e) => n + e.ips.length, 0),
+    options.limits ?? DEFAULT_LIMITS,
+  );
   return { version: 1, endpoints, ipcache, sets, rules, identities: ids.entries, attributions: attributions.list, sizes };
 }
 
-
 function portSig(v: PodView): string {
-  return v.pod.ports.map((p) => `${p.name ?? ''}/${p.protocol}/${p.containerPort}`).sort().join(',');
+  return v.pod.ports
+    .map((p) => `${p.name ?? ''}/${p.protocol}/${p.containerPort}`)
+    .sort()
+    .join(',');
 }
 
 const rulesMemo = new WeakMap<SideRules, Rule[]>();
@@ -194,10 +222,12 @@ function shapeOf(r: SideRules, dir: Direction): SetShape {
   const named: SetShape['named'] = [];
   for (const proto of PROTOS) {
     const c = new Set<number>([0]);
-    for (const rule of rules) for (const s of rule.ports ?? []) if (s.type === 'range' && s.protocol === proto) {
-      c.add(s.from);
-      c.add(s.to + 1);
-    }
+    for (const rule of rules)
+      for (const s of rule.ports ?? [])
+        if (s.type === 'range' && s.protocol === proto) {
+          c.add(s.from);
+          c.add(s.to + 1);
+        }
     cuts[proto] = [...c].filter((x) => x <= 65535).sort((a, b) => a - b);
   }
   for (const rule of rules) for (const s of rule.ports ?? []) if (s.type === 'named') named.push(s);
@@ -218,16 +248,25 @@ function refiner(): (cls: number, symbol: number) => number {
 }
 
 /** Evaluates the side once per port segment: cut at every port edge the rules (and resolved named ports) name. */
-function portFunction(shape: SetShape, r: SideRules, dir: Direction, self: PodView, peer: PeerView, peerOk: PeerTest, valueOf: (o: SideOutcome) => RuleValue): PortFunction {
+function portFunction(
+  shape: SetShape,
+  r: SideRules,
+  dir: Direction,
+  self: PodView,
+  peer: PeerView,
+  peerOk: PeerTest,
+  valueOf: (o: SideOutcome) => RuleValue,
+): PortFunction {
   const dst = dir === 'ingress' ? self.pod : peer.kind === 'pod' ? peer.view.pod : null;
   const segments = {} as PortFunction['segments'];
   for (const proto of PROTOS) {
     let points = shape.cuts[proto];
     if (dst && shape.named.length > 0) {
       const extra: number[] = [];
-      for (const s of shape.named) if (s.protocol === null || s.protocol === proto) {
-        for (const cp of dst.ports) if (cp.name === s.name && cp.protocol === proto) extra.push(cp.containerPort, cp.containerPort + 1);
-      }
+      for (const s of shape.named)
+        if (s.protocol === null || s.protocol === proto) {
+          for (const cp of dst.ports) if (cp.name === s.name && cp.protocol === proto) extra.push(cp.containerPort, cp.containerPort + 1);
+        }
       if (extra.length > 0) points = [...new Set([...points, ...extra])].filter((x) => x <= 65535).sort((a, b) => a - b);
     }
     const segs: PortFunction['segments'][Protocol] = [];

@@ -23,12 +23,15 @@ describe('connlist agrees with evaluate', () => {
         expect(errors).toEqual([]);
         const list = connlist(policies, inventory);
         const pods = inventory.pods.map(podKey);
-        for (const src of pods) for (const dst of pods) if (src !== dst) {
-          for (const protocol of ['TCP', 'UDP', 'SCTP'] as const) for (const port of PORTS) {
-            const want = evaluate(policies, inventory, { src, dst, protocol, port }).allowed;
-            expect(listed(list, src, dst, protocol, port), `${src} -> ${dst} ${protocol}/${port}`).toBe(want);
-          }
-        }
+        for (const src of pods)
+          for (const dst of pods)
+            if (src !== dst) {
+              for (const protocol of ['TCP', 'UDP', 'SCTP'] as const)
+                for (const port of PORTS) {
+                  const want = evaluate(policies, inventory, { src, dst, protocol, port }).allowed;
+                  expect(listed(list, src, dst, protocol, port), `${src} -> ${dst} ${protocol}/${port}`).toBe(want);
+                }
+            }
       }),
       { numRuns: 60 },
     );

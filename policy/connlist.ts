@@ -26,9 +26,11 @@ type Cuts = Record<Protocol, number[]>;
 /** Port edges where a side's verdict can change: its rules' numeric port ranges (named ports come from the destination pod). */
 function ruleCuts(r: SideRules, dir: Direction): Cuts {
   const cuts: Record<Protocol, number[]> = { TCP: [], UDP: [], SCTP: [] };
-  for (const p of [...r.admin, ...r.network, ...(r.baseline ? [r.baseline] : [])]) for (const rule of p[dir]) for (const s of rule.ports ?? []) {
-    if (s.type === 'range') cuts[s.protocol].push(Math.max(1, s.from), s.to + 1);
-  }
+  for (const p of [...r.admin, ...r.network, ...(r.baseline ? [r.baseline] : [])])
+    for (const rule of p[dir])
+      for (const s of rule.ports ?? []) {
+        if (s.type === 'range') cuts[s.protocol].push(Math.max(1, s.from), s.to + 1);
+      }
   return cuts;
 }
 
@@ -52,7 +54,9 @@ export function connlist(policies: PolicySet, inventory: Inventory): Connection[
   const ids = buildIdentities(policies, pods);
   const cidrsOf = new Map<number, string[]>();
   for (const e of ids.ipcache) cidrsOf.set(e.identity, [...(cidrsOf.get(e.identity) ?? []), e.cidr]);
-  const externals: End[] = ids.list.filter((i) => i.view.kind === 'ip').map((i) => ({ name: cidrsOf.get(i.id)?.join(',') ?? 'other addresses', pod: null, peer: i.view }));
+  const externals: End[] = ids.list
+    .filter((i) => i.view.kind === 'ip')
+    .map((i) => ({ name: cidrsOf.get(i.id)?.join(',') ?? 'other addresses', pod: null, peer: i.view }));
   const podEnds: End[] = pods.map((v) => ({ name: podKey(v.pod), pod: v, peer: { kind: 'pod', view: v } }));
 
   const allowed = (src: End, dst: End, proto: Proto, port: number): boolean => {
@@ -80,13 +84,16 @@ export function connlist(policies: PolicySet, inventory: Inventory): Connection[
   };
 
   const out: Connection[] = [];
-  for (const s of podEnds) for (const d of podEnds) if (s !== d) {
-    const c = connection(s, d);
-    if (c) out.push(c);
-  }
-  for (const e of externals) for (const p of podEnds) {
-    for (const c of [connection(e, p), connection(p, e)]) if (c) out.push(c);
-  }
+  for (const s of podEnds)
+    for (const d of podEnds)
+      if (s !== d) {
+        const c = connection(s, d);
+        if (c) out.push(c);
+      }
+  for (const e of externals)
+    for (const p of podEnds) {
+      for (const c of [connection(e, p), connection(p, e)]) if (c) out.push(c);
+    }
   return out;
 }
 

@@ -11,7 +11,11 @@ export type EndpointErrorCode = 'POLICY_UNKNOWN_ENDPOINT' | 'POLICY_BAD_FLOW';
 /** A flow names an endpoint that is neither an IP address nor a pod or workload of the inventory. */
 export class EndpointError extends Error {
   override readonly name = 'EndpointError';
-  constructor(readonly code: EndpointErrorCode, message: string, readonly hint?: string) {
+  constructor(
+    readonly code: EndpointErrorCode,
+    message: string,
+    readonly hint?: string,
+  ) {
     super(message);
   }
 }
@@ -60,10 +64,16 @@ function buildContext(policies: PolicySet, inventory: Inventory): Context {
 
 /** `<namespace>/<name>` of the inventory, or an IP address (an external endpoint, never a pod). */
 export function resolveEndpoint(ctx: Context, e: string): Endpoint {
-  if (typeof e !== 'string') throw new EndpointError('POLICY_BAD_FLOW', `endpoint ${JSON.stringify(e)} is not a string`, 'write "<namespace>/<name>" or an IP address');
+  if (typeof e !== 'string')
+    throw new EndpointError('POLICY_BAD_FLOW', `endpoint ${JSON.stringify(e)} is not a string`, 'write "<namespace>/<name>" or an IP address');
   const ip = parseIp(e);
   if (ip) return { kind: 'ip', ip };
   const view = ctx.pods.get(e);
-  if (!view) throw new EndpointError('POLICY_UNKNOWN_ENDPOINT', `unknown endpoint "${e}"`, 'name a pod or workload of the manifests as <namespace>/<name>, or give an IP address');
+  if (!view)
+    throw new EndpointError(
+      'POLICY_UNKNOWN_ENDPOINT',
+      `unknown endpoint "${e}"`,
+      'name a pod or workload of the manifests as <namespace>/<name>, or give an IP address',
+    );
   return { kind: 'pod', view };
 }

@@ -41,7 +41,12 @@ export class PolicyError extends Error {
   readonly file: string;
   readonly doc: number;
   readonly path: string;
-  constructor(readonly code: PolicyErrorCode, where: Where, message: string, readonly hint?: string) {
+  constructor(
+    readonly code: PolicyErrorCode,
+    where: Where,
+    message: string,
+    readonly hint?: string,
+  ) {
     super(message);
     this.file = where.file;
     this.doc = where.doc;

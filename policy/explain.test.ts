@@ -53,29 +53,37 @@ const text = (f: ReturnType<typeof flow>, policies = world.policies) => explainT
 
 describe('explain', () => {
   it('names the app-tier rule, and the audit-mode policy that would deny the egress', () => {
-    expect(text(flow('shop/web', 'shop/db', 'TCP', 5432))).toBe([
-      'shop/web -> shop/db TCP/5432: ALLOWED',
-      '  egress of shop/web: allowed: NetworkPolicy shop/no-egress isolates it in audit mode only: default allow',
-      '    audit: NetworkPolicy shop/no-egress isolation would deny (weft.dev/mode: audit, not enforced)',
-      '  ingress of shop/db: allowed: by NetworkPolicy shop/db-from-web ingress[0] (app tier)',
-    ].join('\n'));
+    expect(text(flow('shop/web', 'shop/db', 'TCP', 5432))).toBe(
+      [
+        'shop/web -> shop/db TCP/5432: ALLOWED',
+        '  egress of shop/web: allowed: NetworkPolicy shop/no-egress isolates it in audit mode only: default allow',
+        '    audit: NetworkPolicy shop/no-egress isolation would deny (weft.dev/mode: audit, not enforced)',
+        '  ingress of shop/db: allowed: by NetworkPolicy shop/db-from-web ingress[0] (app tier)',
+      ].join('\n'),
+    );
   });
 
   it('names the admin tier when an ANP decides before the NetworkPolicy', () => {
-    expect(text(flow('monitoring/prom', 'shop/db', 'TCP', 9100))).toContain('ingress of shop/db: allowed: by AdminNetworkPolicy allow-monitoring ingress[0] (admin tier)');
+    expect(text(flow('monitoring/prom', 'shop/db', 'TCP', 9100))).toContain(
+      'ingress of shop/db: allowed: by AdminNetworkPolicy allow-monitoring ingress[0] (admin tier)',
+    );
   });
 
   it('says why an isolated pod denies, and stops at the side that denied', () => {
-    expect(text(flow('monitoring/prom', 'shop/db', 'TCP', 5432))).toBe([
-      'monitoring/prom -> shop/db TCP/5432: DENIED',
-      '  egress of monitoring/prom: allowed: no policy selects monitoring/prom for egress: default allow',
-      '  ingress of shop/db: denied: shop/db is isolated for ingress by NetworkPolicy shop/db-from-web and no ingress rule of it matches',
-    ].join('\n'));
+    expect(text(flow('monitoring/prom', 'shop/db', 'TCP', 5432))).toBe(
+      [
+        'monitoring/prom -> shop/db TCP/5432: DENIED',
+        '  egress of monitoring/prom: allowed: no policy selects monitoring/prom for egress: default allow',
+        '  ingress of shop/db: denied: shop/db is isolated for ingress by NetworkPolicy shop/db-from-web and no ingress rule of it matches',
+      ].join('\n'),
+    );
     const lifted = text(flow('shop/web', 'shop/db', 'TCP', 5432), enforceAudited(world.policies));
-    expect(lifted).toBe([
-      'shop/web -> shop/db TCP/5432: DENIED',
-      '  egress of shop/web: denied: shop/web is isolated for egress by NetworkPolicy shop/no-egress and no egress rule of it matches',
-    ].join('\n'));
+    expect(lifted).toBe(
+      [
+        'shop/web -> shop/db TCP/5432: DENIED',
+        '  egress of shop/web: denied: shop/web is isolated for egress by NetworkPolicy shop/no-egress and no egress rule of it matches',
+      ].join('\n'),
+    );
   });
 
   it('between two external addresses no policy applies', () => {

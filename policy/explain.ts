@@ -35,7 +35,14 @@ export function explain(policies: PolicySet, inventory: Inventory, flow: Flow): 
     if (self.kind !== 'pod') return null;
     const r = ctx.rules(self.view, direction);
     const o = decideSide(r, direction, self.view, peerOf(other), flow.protocol, flow.port);
-    return { ...o, direction, pod: podKey(self.view.pod), admin: r.admin.map((p) => p.name), network: r.network.map((p) => `${p.namespace}/${p.name}`), baseline: r.baseline !== null };
+    return {
+      ...o,
+      direction,
+      pod: podKey(self.view.pod),
+      admin: r.admin.map((p) => p.name),
+      network: r.network.map((p) => `${p.namespace}/${p.name}`),
+      baseline: r.baseline !== null,
+    };
   };
   const egress = side(src, dst, 'egress');
   const ingress = side(dst, src, 'ingress');
@@ -48,10 +55,14 @@ function sideWords(s: SideExplanation): string {
   if (s.by === null) {
     const applied = [...s.admin.map((n) => `AdminNetworkPolicy ${n}`), ...(s.baseline ? ['the BaselineAdminNetworkPolicy'] : [])];
     // With nothing decided, every NetworkPolicy that selects the pod is in audit mode (an enforced one isolates).
-    const isolation = s.network.length === 0 ? 'no NetworkPolicy isolates it' : `NetworkPolicy ${s.network.join(', ')} isolate${s.network.length > 1 ? '' : 's'} it in audit mode only`;
-    why = applied.length === 0 && s.network.length === 0
-      ? `no policy selects ${s.pod} for ${s.direction}: default allow`
-      : `${applied.length > 0 ? `no rule of ${applied.join(', ')} matched (or an ANP passed) and ` : ''}${isolation}: default allow`;
+    const isolation =
+      s.network.length === 0
+        ? 'no NetworkPolicy isolates it'
+        : `NetworkPolicy ${s.network.join(', ')} isolate${s.network.length > 1 ? '' : 's'} it in audit mode only`;
+    why =
+      applied.length === 0 && s.network.length === 0
+        ? `no policy selects ${s.pod} for ${s.direction}: default allow`
+        : `${applied.length > 0 ? `no rule of ${applied.join(', ')} matched (or an ANP passed) and ` : ''}${isolation}: default allow`;
   } else if (s.by.rule === 'isolation') {
     why = `${s.pod} is isolated for ${s.direction} by NetworkPolicy ${s.network.join(', ')} and no ${s.direction} rule of ${s.network.length > 1 ? 'them' : 'it'} matches`;
   } else {

@@ -21,7 +21,12 @@ export interface Identities {
   entries: IdentityEntry[];
 }
 
-const sortedJson = (o: Record<string, string>) => JSON.stringify(Object.keys(o).sort().map((k) => [k, o[k]]));
+const sortedJson = (o: Record<string, string>) =>
+  JSON.stringify(
+    Object.keys(o)
+      .sort()
+      .map((k) => [k, o[k]]),
+  );
 
 function podSignature(v: PodView): string {
   const ports = v.pod.ports.map((p) => `${p.name ?? ''}/${p.protocol}/${p.containerPort}`).sort();
@@ -51,7 +56,12 @@ export function buildIdentities(set: PolicySet, pods: PodView[]): Identities {
   let next = IDENTITY_WORLD + 1;
   for (const sig of [...groups.keys()].sort()) {
     const members = groups.get(sig) as PodView[];
-    const id: PeerIdentity = { id: next++, view: { kind: 'pod', view: members[0] }, description: `pods ${members.map((m) => `${m.pod.namespace}/${m.pod.name}`).join(', ')}`.slice(0, 200), pods: members };
+    const id: PeerIdentity = {
+      id: next++,
+      view: { kind: 'pod', view: members[0] },
+      description: `pods ${members.map((m) => `${m.pod.namespace}/${m.pod.name}`).join(', ')}`.slice(0, 200),
+      pods: members,
+    };
     list.push(id);
     for (const m of members) byPod.set(m, id);
   }
@@ -65,10 +75,11 @@ export function buildIdentities(set: PolicySet, pods: PodView[]): Identities {
     const end = 1n << BigInt(bitsOf(family));
     for (const p of peers) {
       if (p.type !== 'cidr') continue;
-      for (const c of [...p.cidrs, ...p.except]) if (c.family === family) {
-        cuts.add(c.base);
-        cuts.add(cidrLast(c) + 1n);
-      }
+      for (const c of [...p.cidrs, ...p.except])
+        if (c.family === family) {
+          cuts.add(c.base);
+          cuts.add(cidrLast(c) + 1n);
+        }
     }
     const points = [...cuts].filter((x) => x < end).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     // Each CIDR peer as [first, last] address ranges of this family: containment is then two comparisons.
@@ -92,10 +103,18 @@ export function buildIdentities(set: PolicySet, pods: PodView[]): Identities {
     points.forEach((lo, i) => {
       const hi = (i + 1 < points.length ? points[i + 1] : end) - 1n;
       // The same test as peerMatches on a cidr peer: in some cidr, in no except.
-      const sig = ranges.filter((p) => within(p.inc, lo) && !within(p.exc, lo)).map((p) => p.k).join(',');
+      const sig = ranges
+        .filter((p) => within(p.inc, lo) && !within(p.exc, lo))
+        .map((p) => p.k)
+        .join(',');
       let id = sig === '' ? world : classes.get(sig);
       if (!id) {
-        id = { id: next++, view: { kind: 'ip', ip: { family, value: lo } }, description: `addresses like ${formatCidr({ family, base: lo, len: bitsOf(family) })}`, pods: [] };
+        id = {
+          id: next++,
+          view: { kind: 'ip', ip: { family, value: lo } },
+          description: `addresses like ${formatCidr({ family, base: lo, len: bitsOf(family) })}`,
+          pods: [],
+        };
         classes.set(sig, id);
         list.push(id);
       }
@@ -108,10 +127,11 @@ export function buildIdentities(set: PolicySet, pods: PodView[]): Identities {
     flush();
   }
   // Pod addresses are host prefixes: longer than any class prefix, so the pod's identity wins.
-  for (const v of pods) for (const text of v.pod.ips ?? []) {
-    const ip = parseIp(text);
-    if (ip) ipcache.push({ cidr: formatCidr({ family: ip.family, base: ip.value, len: bitsOf(ip.family) }), identity: (byPod.get(v) as PeerIdentity).id });
-  }
+  for (const v of pods)
+    for (const text of v.pod.ips ?? []) {
+      const ip = parseIp(text);
+      if (ip) ipcache.push({ cidr: formatCidr({ family: ip.family, base: ip.value, len: bitsOf(ip.family) }), identity: (byPod.get(v) as PeerIdentity).id });
+    }
   const entries = list.map((i) => ({ id: i.id, description: i.description }));
   return { list, byPod, ipcache, entries };
 }

@@ -14,19 +14,28 @@ export function loadAdminPolicy(r: Reader, obj: Obj, path: string, meta: Meta, k
   const anp = kind === 'AdminNetworkPolicy';
   r.known(spec, anp ? ['priority', 'subject', 'ingress', 'egress'] : ['subject', 'ingress', 'egress'], sp);
   if (!anp && meta.name !== 'default') {
-    r.fail('POLICY_BANP_NAME', subPath(path, 'metadata.name'), `BaselineAdminNetworkPolicy is named "${meta.name}"`, 'the baseline is a cluster singleton and must be named "default"');
+    r.fail(
+      'POLICY_BANP_NAME',
+      subPath(path, 'metadata.name'),
+      `BaselineAdminNetworkPolicy is named "${meta.name}"`,
+      'the baseline is a cluster singleton and must be named "default"',
+    );
   }
   let priority = 0;
   if (anp) {
     const p = r.integer(spec, 'priority', sp, true);
-    if (p !== null && (p < 0 || p > 1000)) r.fail('POLICY_BAD_PRIORITY', subPath(sp, 'priority'), `priority ${p} is out of range`, 'priority is 0-1000; lower numbers take precedence');
+    if (p !== null && (p < 0 || p > 1000))
+      r.fail('POLICY_BAD_PRIORITY', subPath(sp, 'priority'), `priority ${p} is out of range`, 'priority is 0-1000; lower numbers take precedence');
     priority = p ?? 0;
   }
   const subject = readSubject(r, spec, sp);
   const actions: Action[] = anp ? ['Allow', 'Deny', 'Pass'] : ['Allow', 'Deny'];
   const ingress = ruleItems(r, spec, 'ingress', sp).map(({ item, path: p }, i) => readRule(r, item, p, 'ingress', i, actions));
   const egress = ruleItems(r, spec, 'egress', sp).map(({ item, path: p }, i) => readRule(r, item, p, 'egress', i, actions));
-  for (const [key, n] of [['ingress', ingress.length], ['egress', egress.length]] as const) {
+  for (const [key, n] of [
+    ['ingress', ingress.length],
+    ['egress', egress.length],
+  ] as const) {
     if (n > 100) r.fail('POLICY_BAD_VALUE', subPath(sp, key), `${n} ${key} rules; at most 100 are allowed`, 'split the policy');
   }
   if (!subject) return null;
@@ -45,7 +54,12 @@ function readSubject(r: Reader, spec: Obj, sp: string): PodsPeer | null {
 function readNamespacedPeer(r: Reader, obj: Obj, path: string, what: 'subject' | 'peer'): PodsPeer | null {
   const present = ['namespaces', 'pods'].filter((k) => obj[k] !== undefined && obj[k] !== null);
   if (present.length !== 1) {
-    r.fail(present.length === 0 ? 'POLICY_MISSING_FIELD' : 'POLICY_PEER_CONFLICT', path, `${what} needs exactly one of namespaces, pods`, 'namespaces: <selector> or pods: {namespaceSelector, podSelector}');
+    r.fail(
+      present.length === 0 ? 'POLICY_MISSING_FIELD' : 'POLICY_PEER_CONFLICT',
+      path,
+      `${what} needs exactly one of namespaces, pods`,
+      'namespaces: <selector> or pods: {namespaceSelector, podSelector}',
+    );
     return null;
   }
   if (present[0] === 'namespaces') {
@@ -69,11 +83,20 @@ function readRule(r: Reader, rule: Obj, path: string, dir: Direction, index: num
     r.fail('POLICY_BAD_ACTION', subPath(path, 'action'), `unknown action "${action}"`, `use ${actions.join(', ')}`);
   }
   const peerItems = r.list(rule, peersKey, path, true) ?? [];
-  if (rule[peersKey] !== undefined && peerItems.length === 0) r.fail('POLICY_EMPTY_PEER', subPath(path, peersKey), `${peersKey} needs at least one peer`, 'use namespaces: {} to match every pod');
-  const peers = r.objects(peerItems, subPath(path, peersKey)).map(({ item, path: p }) => readPeer(r, item, p, dir)).filter((p): p is Peer => p !== null);
+  if (rule[peersKey] !== undefined && peerItems.length === 0)
+    r.fail('POLICY_EMPTY_PEER', subPath(path, peersKey), `${peersKey} needs at least one peer`, 'use namespaces: {} to match every pod');
+  const peers = r
+    .objects(peerItems, subPath(path, peersKey))
+    .map(({ item, path: p }) => readPeer(r, item, p, dir))
+    .filter((p): p is Peer => p !== null);
   const portItems = r.list(rule, 'ports', path);
   if (portItems && portItems.length === 0) r.fail('POLICY_BAD_PORT', subPath(path, 'ports'), 'ports is an empty list', 'leave ports out to match every port');
-  const ports = portItems ? r.objects(portItems, subPath(path, 'ports')).map(({ item, path: p }) => readPort(r, item, p)).filter((p): p is PortSpec => p !== null) : null;
+  const ports = portItems
+    ? r
+        .objects(portItems, subPath(path, 'ports'))
+        .map(({ item, path: p }) => readPort(r, item, p))
+        .filter((p): p is PortSpec => p !== null)
+    : null;
   return { label: `${dir}[${index}]`, ruleName, action: (action ?? 'Deny') as Action, peers, ports };
 }
 
@@ -82,7 +105,12 @@ function readPeer(r: Reader, peer: Obj, path: string, dir: Direction): Peer | nu
   r.known(peer, kinds, path);
   const present = kinds.filter((k) => peer[k] !== undefined && peer[k] !== null);
   if (present.length !== 1) {
-    r.fail(present.length === 0 ? 'POLICY_EMPTY_PEER' : 'POLICY_PEER_CONFLICT', path, `a peer needs exactly one of ${kinds.join(', ')}`, 'write each kind of peer as its own list item');
+    r.fail(
+      present.length === 0 ? 'POLICY_EMPTY_PEER' : 'POLICY_PEER_CONFLICT',
+      path,
+      `a peer needs exactly one of ${kinds.join(', ')}`,
+      'write each kind of peer as its own list item',
+    );
     return null;
   }
   if (present[0] === 'nodes') {

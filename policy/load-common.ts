@@ -40,7 +40,12 @@ export function readMeta(r: Reader, obj: Obj, path: string): Meta | null {
   if (mode !== undefined) {
     if (mode === 'audit') audit = true;
     else if (mode !== 'enforce') {
-      r.fail('POLICY_BAD_MODE', `${subPath(mp, 'annotations')}["${MODE_ANNOTATION}"]`, `unknown mode ${JSON.stringify(mode)}`, 'use "audit" (log what would be denied) or "enforce" (the default)');
+      r.fail(
+        'POLICY_BAD_MODE',
+        `${subPath(mp, 'annotations')}["${MODE_ANNOTATION}"]`,
+        `unknown mode ${JSON.stringify(mode)}`,
+        'use "audit" (log what would be denied) or "enforce" (the default)',
+      );
     }
   }
   return name === null ? null : { name, namespace, labels, audit };
@@ -63,7 +68,13 @@ export function readSelector(r: Reader, parent: Obj, key: string, path: string):
     const values: string[] = [];
     rawValues.forEach((v, i) => {
       if (typeof v === 'string') values.push(v);
-      else r.fail('POLICY_BAD_SELECTOR', subPath(subPath(ep, 'values'), i), `selector values must be strings, got ${JSON.stringify(v)}`, 'quote values that look like numbers or booleans');
+      else
+        r.fail(
+          'POLICY_BAD_SELECTOR',
+          subPath(subPath(ep, 'values'), i),
+          `selector values must be strings, got ${JSON.stringify(v)}`,
+          'quote values that look like numbers or booleans',
+        );
     });
     if (op !== null && !OPERATORS.includes(op as Operator)) {
       r.fail('POLICY_BAD_SELECTOR', subPath(ep, 'operator'), `unknown operator "${op}"`, 'use In, NotIn, Exists or DoesNotExist');
@@ -96,7 +107,8 @@ export function readExcepts(r: Reader, cidr: Cidr, items: unknown[], path: strin
     const c = readCidr(r, v, p);
     if (!c) return;
     const inside = c.family === cidr.family && c.len > cidr.len && cidrContains(cidr, { family: c.family, value: c.base }) && cidrLast(c) <= cidrLast(cidr);
-    if (!inside) r.fail('POLICY_BAD_CIDR', p, `except ${formatCidr(c)} is not inside cidr ${formatCidr(cidr)}`, 'each except must be a strict sub-range of the cidr');
+    if (!inside)
+      r.fail('POLICY_BAD_CIDR', p, `except ${formatCidr(c)} is not inside cidr ${formatCidr(cidr)}`, 'each except must be a strict sub-range of the cidr');
     else out.push(c);
   });
   return out;
@@ -123,7 +135,12 @@ export function readPortNumber(r: Reader, obj: Obj, key: string, path: string, r
 
 export function checkPortName(r: Reader, name: string, path: string): boolean {
   if (name.length <= 15 && PORT_NAME.test(name) && !name.includes('--')) return true;
-  r.fail('POLICY_BAD_PORT', path, `invalid port name "${name}"`, 'a named port has at most 15 lowercase alphanumerics or "-", with at least one letter; numbers are written without quotes');
+  r.fail(
+    'POLICY_BAD_PORT',
+    path,
+    `invalid port name "${name}"`,
+    'a named port has at most 15 lowercase alphanumerics or "-", with at least one letter; numbers are written without quotes',
+  );
   return false;
 }
 

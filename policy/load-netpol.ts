@@ -46,8 +46,20 @@ function readRule(r: Reader, rule: Obj, path: string, dir: Direction, index: num
   const peerItems = r.list(rule, peersKey, path);
   const portItems = r.list(rule, 'ports', path);
   // An empty or absent from/to means every peer; empty or absent ports means every port.
-  const peers = peerItems && peerItems.length > 0 ? r.objects(peerItems, subPath(path, peersKey)).map(({ item, path: p }) => readPeer(r, item, p, namespace)).filter((p): p is Peer => p !== null) : null;
-  const ports = portItems && portItems.length > 0 ? r.objects(portItems, subPath(path, 'ports')).map(({ item, path: p }) => readPort(r, item, p)).filter((p): p is PortSpec => p !== null) : null;
+  const peers =
+    peerItems && peerItems.length > 0
+      ? r
+          .objects(peerItems, subPath(path, peersKey))
+          .map(({ item, path: p }) => readPeer(r, item, p, namespace))
+          .filter((p): p is Peer => p !== null)
+      : null;
+  const ports =
+    portItems && portItems.length > 0
+      ? r
+          .objects(portItems, subPath(path, 'ports'))
+          .map(({ item, path: p }) => readPort(r, item, p))
+          .filter((p): p is PortSpec => p !== null)
+      : null;
   return { label: `${dir}[${index}]`, action: 'Allow', peers, ports };
 }
 
@@ -74,7 +86,12 @@ function readPeer(r: Reader, peer: Obj, path: string, namespace: string): Peer |
     return { type: 'cidr', cidrs: [cidr], except };
   }
   if (!hasPods && !hasNs) {
-    r.fail('POLICY_EMPTY_PEER', path, 'a peer needs podSelector, namespaceSelector or ipBlock', 'to allow every peer, leave from/to out of the rule instead of listing an empty peer');
+    r.fail(
+      'POLICY_EMPTY_PEER',
+      path,
+      'a peer needs podSelector, namespaceSelector or ipBlock',
+      'to allow every peer, leave from/to out of the rule instead of listing an empty peer',
+    );
     return null;
   }
   const pods = readSelector(r, peer, 'podSelector', path);

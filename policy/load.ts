@@ -23,10 +23,34 @@ const KNOWN_KINDS = ['Namespace', 'Pod', ...WORKLOAD_KINDS, ...POLICY_KINDS];
  * check; any other kind (a typo, another CNI's policy CRD) is an error, since it would be ignored.
  */
 const IGNORED_KINDS = [
-  'Service', 'Endpoints', 'EndpointSlice', 'Ingress', 'IngressClass', 'ConfigMap', 'Secret', 'ServiceAccount',
-  'PersistentVolume', 'PersistentVolumeClaim', 'StorageClass', 'Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding',
-  'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'LimitRange', 'ResourceQuota', 'PriorityClass', 'PodTemplate',
-  'CustomResourceDefinition', 'Node', 'Event', 'Lease', 'RuntimeClass', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration',
+  'Service',
+  'Endpoints',
+  'EndpointSlice',
+  'Ingress',
+  'IngressClass',
+  'ConfigMap',
+  'Secret',
+  'ServiceAccount',
+  'PersistentVolume',
+  'PersistentVolumeClaim',
+  'StorageClass',
+  'Role',
+  'RoleBinding',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'HorizontalPodAutoscaler',
+  'PodDisruptionBudget',
+  'LimitRange',
+  'ResourceQuota',
+  'PriorityClass',
+  'PodTemplate',
+  'CustomResourceDefinition',
+  'Node',
+  'Event',
+  'Lease',
+  'RuntimeClass',
+  'ValidatingWebhookConfiguration',
+  'MutatingWebhookConfiguration',
 ];
 /** Kubernetes gives every namespace this label; policies select namespaces by name through it. */
 export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
@@ -65,16 +89,33 @@ export function loadPolicies(objects: readonly unknown[], where: { file?: string
     const kind = r.string(obj, 'kind', path, true);
     if (kind === null) return;
     if (IGNORED_KINDS.includes(kind)) {
-      warnings.push(new PolicyError('POLICY_IGNORED_KIND', { file: m.file, doc: m.doc, path: `${path ? `${path}.` : ''}kind` }, `${kind} ignored: it has no effect on network policy`, `only ${KNOWN_KINDS.join(', ')} are read`));
+      warnings.push(
+        new PolicyError(
+          'POLICY_IGNORED_KIND',
+          { file: m.file, doc: m.doc, path: `${path ? `${path}.` : ''}kind` },
+          `${kind} ignored: it has no effect on network policy`,
+          `only ${KNOWN_KINDS.join(', ')} are read`,
+        ),
+      );
       return;
     }
     if (!KNOWN_KINDS.includes(kind)) {
-      r.fail('POLICY_UNKNOWN_KIND', `${path ? `${path}.` : ''}kind`, `unknown kind "${kind}"`, `supported kinds: ${KNOWN_KINDS.join(', ')}; another CNI's policy kinds are not enforced by Weft`);
+      r.fail(
+        'POLICY_UNKNOWN_KIND',
+        `${path ? `${path}.` : ''}kind`,
+        `unknown kind "${kind}"`,
+        `supported kinds: ${KNOWN_KINDS.join(', ')}; another CNI's policy kinds are not enforced by Weft`,
+      );
       return;
     }
     const apiVersion = r.string(obj, 'apiVersion', path, kind in API_VERSIONS);
     if (apiVersion !== null && kind in API_VERSIONS && apiVersion !== API_VERSIONS[kind]) {
-      r.fail('POLICY_UNKNOWN_API_VERSION', `${path ? `${path}.` : ''}apiVersion`, `${kind} with apiVersion "${apiVersion}"`, `use apiVersion: ${API_VERSIONS[kind]}`);
+      r.fail(
+        'POLICY_UNKNOWN_API_VERSION',
+        `${path ? `${path}.` : ''}apiVersion`,
+        `${kind} with apiVersion "${apiVersion}"`,
+        `use apiVersion: ${API_VERSIONS[kind]}`,
+      );
       return;
     }
     const meta = readMeta(r, obj, path);
@@ -89,7 +130,8 @@ export function loadPolicies(objects: readonly unknown[], where: { file?: string
       return false;
     };
     if (kind === 'Namespace') {
-      if (unique(`Namespace\0${meta.name}`, `namespace ${meta.name}`)) namespaces.set(meta.name, { name: meta.name, labels: { ...meta.labels, [NAMESPACE_NAME_LABEL]: meta.name } });
+      if (unique(`Namespace\0${meta.name}`, `namespace ${meta.name}`))
+        namespaces.set(meta.name, { name: meta.name, labels: { ...meta.labels, [NAMESPACE_NAME_LABEL]: meta.name } });
     } else if (kind === 'Pod' || (WORKLOAD_KINDS as readonly string[]).includes(kind)) {
       const pod = kind === 'Pod' ? loadPod(r, obj, path, meta) : loadWorkload(r, obj, path, meta, kind as WorkloadKind);
       if (unique(`pod\0${meta.namespace}/${meta.name}`, `pod or workload ${meta.namespace}/${meta.name}`)) pods.set(`${meta.namespace}/${meta.name}`, pod);
@@ -116,7 +158,6 @@ export function loadPolicies(objects: readonly unknown[], where: { file?: string
     warnings,
   };
 }
-
 
 /** The canonical order the tiers are met in: ANPs by priority then name (ties are unspecified upstream). */
 export function makePolicySet(admin: Policy[], network: Policy[], baseline: Policy | null): PolicySet {

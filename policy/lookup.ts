@@ -25,10 +25,11 @@ function indexOf(t: Tables): Index {
   let idx = indexes.get(t);
   if (idx) return idx;
   const byIp = new Map<string, EndpointEntry>();
-  for (const e of t.endpoints) for (const ip of e.ips) {
-    const p = parseIp(ip);
-    if (p) byIp.set(formatCidr({ family: p.family, base: p.value, len: bitsOf(p.family) }), e);
-  }
+  for (const e of t.endpoints)
+    for (const ip of e.ips) {
+      const p = parseIp(ip);
+      if (p) byIp.set(formatCidr({ family: p.family, base: p.value, len: bitsOf(p.family) }), e);
+    }
   const rules = new Map<string, RuleEntry[]>();
   for (const r of t.rules) {
     const k = `${r.set}:${r.peer}`;
@@ -94,7 +95,8 @@ function resolve(t: Tables, e: string): Resolved {
     return { endpoint: ep, identity: ep ? ep.identity : lookupIdentity(t, e) };
   }
   const ep = idx.byName.get(e);
-  if (!ep) throw new EndpointError('POLICY_UNKNOWN_ENDPOINT', `unknown endpoint "${e}"`, 'name a pod of the tables as <namespace>/<name>, or give an IP address');
+  if (!ep)
+    throw new EndpointError('POLICY_UNKNOWN_ENDPOINT', `unknown endpoint "${e}"`, 'name a pod of the tables as <namespace>/<name>, or give an IP address');
   return { endpoint: ep, identity: ep.identity };
 }
 

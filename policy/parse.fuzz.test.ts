@@ -45,9 +45,18 @@ function replaceAt(v: unknown, path: (string | number)[], value: unknown): unkno
 describe('parser fuzz', () => {
   it('random text gives coded errors or objects, never a throw', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string({ maxLength: 200 }), fc.string({ unit: fc.constantFrom('a', ':', '-', ' ', '\n', '{', '}', '[', ']', '"', '&', '*', '!', '#', '---', 'kind', 'List', 'items') , maxLength: 80 })), (text) => {
-        expectCoded(parseAndLoad(text));
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string({ maxLength: 200 }),
+          fc.string({
+            unit: fc.constantFrom('a', ':', '-', ' ', '\n', '{', '}', '[', ']', '"', '&', '*', '!', '#', '---', 'kind', 'List', 'items'),
+            maxLength: 80,
+          }),
+        ),
+        (text) => {
+          expectCoded(parseAndLoad(text));
+        },
+      ),
       { numRuns: 500 },
     );
   });
@@ -66,9 +75,16 @@ describe('parser fuzz', () => {
       fc.property(
         world.chain(({ objects }) => {
           const all = objects as unknown[];
-          return fc.tuple(fc.constant(all), fc.nat(all.length - 1)).chain(([objs, i]) =>
-            fc.tuple(fc.constant(objs), fc.constant(i), fc.constantFrom(...paths(objs[i])), fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constantFrom(null, '', -1, 70000, 'TCPX', '10.0.0.0/33', { matchLabels: { 'bad key!': 1 } }))),
-          );
+          return fc
+            .tuple(fc.constant(all), fc.nat(all.length - 1))
+            .chain(([objs, i]) =>
+              fc.tuple(
+                fc.constant(objs),
+                fc.constant(i),
+                fc.constantFrom(...paths(objs[i])),
+                fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constantFrom(null, '', -1, 70000, 'TCPX', '10.0.0.0/33', { matchLabels: { 'bad key!': 1 } })),
+              ),
+            );
         }),
         ([objs, i, path, value]) => {
           const damaged = objs.map((o, k) => (k === i ? replaceAt(o, path, value) : o));

@@ -60,7 +60,14 @@ export function parseManifests(docs: readonly ManifestText[]): { objects: Manife
 
 function collect(value: unknown, file: string, doc: number, path: string, objects: ManifestObject[], errors: PolicyError[]): void {
   if (!isObj(value)) {
-    errors.push(new PolicyError('POLICY_NOT_OBJECT', { file, doc, path }, 'a manifest must be an object with apiVersion and kind', 'each YAML document is one Kubernetes object, or a kind: List with items'));
+    errors.push(
+      new PolicyError(
+        'POLICY_NOT_OBJECT',
+        { file, doc, path },
+        'a manifest must be an object with apiVersion and kind',
+        'each YAML document is one Kubernetes object, or a kind: List with items',
+      ),
+    );
     return;
   }
   const kind = value.kind;

@@ -16,7 +16,11 @@ function describe(v: unknown): string {
 }
 
 export class Reader {
-  constructor(readonly file: string, readonly doc: number, readonly errors: PolicyError[]) {}
+  constructor(
+    readonly file: string,
+    readonly doc: number,
+    readonly errors: PolicyError[],
+  ) {}
 
   fail(code: PolicyErrorCode, path: string, message: string, hint: string): void {
     this.errors.push(new PolicyError(code, { file: this.file, doc: this.doc, path }, message, hint));
@@ -50,7 +54,15 @@ export class Reader {
   }
 
   integer(parent: Obj, key: string, path: string, required = false): number | null {
-    return this.field(parent, key, path, required, (v): v is number => typeof v === 'number' && Number.isInteger(v), 'an integer', 'write it as a whole number, without quotes');
+    return this.field(
+      parent,
+      key,
+      path,
+      required,
+      (v): v is number => typeof v === 'number' && Number.isInteger(v),
+      'an integer',
+      'write it as a whole number, without quotes',
+    );
   }
 
   /** Each element that is an object, with its path; others are reported. */
@@ -78,9 +90,17 @@ export class Reader {
     if (!m) return out;
     for (const [k, v] of Object.entries(m)) {
       const p = subPath(subPath(path, key), k);
-      if (!LABEL_KEY.test(k)) this.fail('POLICY_BAD_LABEL', p, `invalid label key "${k}"`, 'a label key is an optional DNS prefix and "/" and a name of at most 63 characters: alphanumerics, "-", "_", "."');
-      else if (typeof v !== 'string') this.fail('POLICY_BAD_LABEL', p, `label value must be a string, got ${describe(v)}`, 'quote values that look like numbers or booleans: "1", "true"');
-      else if (!LABEL_VALUE.test(v)) this.fail('POLICY_BAD_LABEL', p, `invalid label value "${v}"`, 'at most 63 characters: alphanumerics, "-", "_", ".", starting and ending alphanumeric');
+      if (!LABEL_KEY.test(k))
+        this.fail(
+          'POLICY_BAD_LABEL',
+          p,
+          `invalid label key "${k}"`,
+          'a label key is an optional DNS prefix and "/" and a name of at most 63 characters: alphanumerics, "-", "_", "."',
+        );
+      else if (typeof v !== 'string')
+        this.fail('POLICY_BAD_LABEL', p, `label value must be a string, got ${describe(v)}`, 'quote values that look like numbers or booleans: "1", "true"');
+      else if (!LABEL_VALUE.test(v))
+        this.fail('POLICY_BAD_LABEL', p, `invalid label value "${v}"`, 'at most 63 characters: alphanumerics, "-", "_", ".", starting and ending alphanumeric');
       else out[k] = v;
     }
     return out;

@@ -6,10 +6,18 @@ export function matchesSelector(sel: Selector, labels: Record<string, string>): 
   for (const r of sel.matchExpressions) {
     const has = Object.prototype.hasOwnProperty.call(labels, r.key);
     switch (r.operator) {
-      case 'In': if (!has || !r.values.includes(labels[r.key])) return false; break;
-      case 'NotIn': if (has && r.values.includes(labels[r.key])) return false; break;
-      case 'Exists': if (!has) return false; break;
-      case 'DoesNotExist': if (has) return false; break;
+      case 'In':
+        if (!has || !r.values.includes(labels[r.key])) return false;
+        break;
+      case 'NotIn':
+        if (has && r.values.includes(labels[r.key])) return false;
+        break;
+      case 'Exists':
+        if (!has) return false;
+        break;
+      case 'DoesNotExist':
+        if (has) return false;
+        break;
     }
   }
   return true;

@@ -125,7 +125,15 @@ function decide(r: SideRules, dir: Direction, dst: PodInfo | null, peerOk: PeerT
 }
 
 /** `peerOk`: which rules' peers hold `peer`; computed from `peer` unless the caller knows it already. */
-export function decideSide(r: SideRules, dir: Direction, self: PodView, peer: PeerView, proto: Proto, port: number, peerOk: PeerTest = peerTest(peer)): SideOutcome {
+export function decideSide(
+  r: SideRules,
+  dir: Direction,
+  self: PodView,
+  peer: PeerView,
+  proto: Proto,
+  port: number,
+  peerOk: PeerTest = peerTest(peer),
+): SideOutcome {
   // Named ports resolve against the destination: this pod for ingress, the peer for egress.
   const dst = dir === 'ingress' ? self.pod : peer.kind === 'pod' ? peer.view.pod : null;
   const enforced = decide(r, dir, dst, peerOk, proto, port, false);

@@ -5,7 +5,11 @@ export type ProtocolErrorCode = 'PROTO_NOT_JSON' | 'PROTO_BAD_VERSION' | 'PROTO_
 
 export class ProtocolError extends Error {
   override readonly name = 'ProtocolError';
-  constructor(readonly code: ProtocolErrorCode, readonly path: string, message: string) {
+  constructor(
+    readonly code: ProtocolErrorCode,
+    readonly path: string,
+    message: string,
+  ) {
     super(path ? `${path}: ${message}` : message);
   }
 }
@@ -108,41 +112,90 @@ function fail(path: string, msg: string): never {
   throw new ProtocolError('PROTO_BAD_FIELD', path, msg);
 }
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const str: Check = (v, p) => { if (typeof v !== 'string' || v.length > 4096) fail(p, 'must be a string'); };
-const bool: Check = (v, p) => { if (typeof v !== 'boolean') fail(p, 'must be a boolean'); };
-const int: Check = (v, p) => { if (!Number.isSafeInteger(v) || (v as number) < 0) fail(p, 'must be a non-negative integer'); };
-const num: Check = (v, p) => { if (typeof v !== 'number' || !Number.isFinite(v)) fail(p, 'must be a number'); };
-const oneOf = (...vals: string[]): Check => (v, p) => { if (!vals.includes(v as string)) fail(p, `must be one of ${vals.join(', ')}`); };
-const opt = (c: Check): Check => (v, p) => { if (v !== undefined) c(v, p); };
-const arr = (c: Check, max = 10_000): Check => (v, p) => {
-  if (!Array.isArray(v) || v.length > max) fail(p, `must be an array of at most ${max}`);
-  v.forEach((x, i) => c(x, `${p}[${i}]`));
+const str: Check = (v, p) => {
+  if (typeof v !== 'string' || v.length > 4096) fail(p, 'must be a string');
 };
-const obj = (shape: Record<string, Check>): Check => (v, p) => {
-  if (!isObj(v)) fail(p, 'must be an object');
-  for (const [k, c] of Object.entries(shape)) c(v[k], p ? `${p}.${k}` : k);
+const bool: Check = (v, p) => {
+  if (typeof v !== 'boolean') fail(p, 'must be a boolean');
 };
-const nullable = (c: Check): Check => (v, p) => { if (v !== null) c(v, p); };
+const int: Check = (v, p) => {
+  if (!Number.isSafeInteger(v) || (v as number) < 0) fail(p, 'must be a non-negative integer');
+};
+const num: Check = (v, p) => {
+  if (typeof v !== 'number' || !Number.isFinite(v)) fail(p, 'must be a number');
+};
+const oneOf =
+  (...vals: string[]): Check =>
+  (v, p) => {
+    if (!vals.includes(v as string)) fail(p, `must be one of ${vals.join(', ')}`);
+  };
+const opt =
+  (c: Check): Check =>
+  (v, p) => {
+    if (v !== undefined) c(v, p);
+  };
+const arr =
+  (c: Check, max = 10_000): Check =>
+  (v, p) => {
+    if (!Array.isArray(v) || v.length > max) fail(p, `must be an array of at most ${max}`);
+    v.forEach((x, i) => c(x, `${p}[${i}]`));
+  };
+const obj =
+  (shape: Record<string, Check>): Check =>
+  (v, p) => {
+    if (!isObj(v)) fail(p, 'must be an object');
+    for (const [k, c] of Object.entries(shape)) c(v[k], p ? `${p}.${k}` : k);
+  };
+const nullable =
+  (c: Check): Check =>
+  (v, p) => {
+    if (v !== null) c(v, p);
+  };
 
 const policyRef = nullable(obj({ kind: str, namespace: opt(str), name: str, rule: str }));
 
 const schemas = {
   status: obj({ v: num, state: oneOf('online', 'offline'), agentVersion: opt(str), bootId: opt(str) }),
   heartbeat: obj({
-    v: num, at: str, nodeReady: bool, enforcing: bool, appliedGeneration: int,
-    checks: arr(obj({ name: str, ok: bool, detail: opt(str) }), 256), load: num,
+    v: num,
+    at: str,
+    nodeReady: bool,
+    enforcing: bool,
+    appliedGeneration: int,
+    checks: arr(obj({ name: str, ok: bool, detail: opt(str) }), 256),
+    load: num,
     link: obj({ reconnects: int, outboxDepth: int, outboxLost: int }),
-    tunnel: opt(obj({ handshakeAgeS: nullable(num) })), podsAttached: opt(int),
+    tunnel: opt(obj({ handshakeAgeS: nullable(num) })),
+    podsAttached: opt(int),
   }),
   ack: obj({ v: num, generation: int, result: oneOf('applied', 'rejected'), code: opt(str), reason: opt(str), at: str, seq: opt(int) }),
   events: obj({
-    v: num, seq: int, at: str, type: oneOf('verdicts', 'counters', 'outbox-loss', 'bundle-rejected'),
-    verdicts: opt(arr(obj({
-      at: str, generation: int, endpoint: str, direction: oneOf('ingress', 'egress'), verdict: oneOf('allow', 'deny', 'audit'),
-      proto: int, src: str, dst: str, sport: int, dport: int, policy: policyRef, count: opt(int),
-    }))),
+    v: num,
+    seq: int,
+    at: str,
+    type: oneOf('verdicts', 'counters', 'outbox-loss', 'bundle-rejected'),
+    verdicts: opt(
+      arr(
+        obj({
+          at: str,
+          generation: int,
+          endpoint: str,
+          direction: oneOf('ingress', 'egress'),
+          verdict: oneOf('allow', 'deny', 'audit'),
+          proto: int,
+          src: str,
+          dst: str,
+          sport: int,
+          dport: int,
+          policy: policyRef,
+          count: opt(int),
+        }),
+      ),
+    ),
     counters: opt(arr(obj({ policy: policyRef, verdict: oneOf('allow', 'deny', 'audit'), packets: int, bytes: int }))),
-    lost: opt(int), code: opt(str), reason: opt(str),
+    lost: opt(int),
+    code: opt(str),
+    reason: opt(str),
   }),
   keys: obj({ v: num, keys: arr(obj({ keyId: str, publicKey: str }), 64) }),
 };

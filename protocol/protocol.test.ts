@@ -50,10 +50,23 @@ describe('messages', () => {
     ['array', '[1]', 'PROTO_BAD_VERSION'],
   ])('rejects %s with a code', (_n, payload, code) => {
     expect(() => decode('status', payload)).toThrowError(ProtocolError);
-    try { decode('status', payload); } catch (e) { expect((e as ProtocolError).code).toBe(code); }
+    try {
+      decode('status', payload);
+    } catch (e) {
+      expect((e as ProtocolError).code).toBe(code);
+    }
   });
   it('names the path of a bad field', () => {
-    const hb = { v: 1, at: 'x', nodeReady: true, enforcing: true, appliedGeneration: 1, checks: [{ name: 'dns', ok: 'yes' }], load: 0.1, link: { reconnects: 0, outboxDepth: 0, outboxLost: 0 } };
+    const hb = {
+      v: 1,
+      at: 'x',
+      nodeReady: true,
+      enforcing: true,
+      appliedGeneration: 1,
+      checks: [{ name: 'dns', ok: 'yes' }],
+      load: 0.1,
+      link: { reconnects: 0, outboxDepth: 0, outboxLost: 0 },
+    };
     expect(() => decode('heartbeat', JSON.stringify(hb))).toThrowError('checks[0].ok: must be a boolean');
   });
 });

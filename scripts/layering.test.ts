@@ -19,7 +19,8 @@ const ALLOWED: Record<string, string[]> = {
   hub: ['policy', 'protocol', 'tunnel'],
 };
 const PURE = new Set(['policy', 'protocol']);
-const IO_MODULES = /^(node:)?(fs|fs\/promises|net|dgram|dns|http|https|http2|tls|child_process|cluster|worker_threads|timers|timers\/promises|readline|os|process|vm)$/;
+const IO_MODULES =
+  /^(node:)?(fs|fs\/promises|net|dgram|dns|http|https|http2|tls|child_process|cluster|worker_threads|timers|timers\/promises|readline|os|process|vm)$/;
 // Pure code may still be tested with files and timers: tests are not the core.
 const isTest = (f: string) => f.endsWith('.test.ts') || f.includes('/testdata/');
 
@@ -41,7 +42,11 @@ export function importsOf(src: string): string[] {
   return out;
 }
 
-interface Violation { file: string; spec: string; why: string }
+interface Violation {
+  file: string;
+  spec: string;
+  why: string;
+}
 
 export function violations(files: string[]): Violation[] {
   const bad: Violation[] = [];
@@ -62,7 +67,13 @@ export function violations(files: string[]): Violation[] {
     }
     if (PURE.has(folder) && !isTest(rel)) {
       const code = src.replace(/\/\/.*$/gm, '');
-      for (const [re, what] of [[/\bDate\.now\s*\(/, 'Date.now()'], [/\bnew Date\s*\(\s*\)/, 'new Date()'], [/\bset(Timeout|Interval|Immediate)\s*\(/, 'timers'], [/\bprocess\./, 'process'], [/\bperformance\.now\s*\(/, 'performance.now()']] as const) {
+      for (const [re, what] of [
+        [/\bDate\.now\s*\(/, 'Date.now()'],
+        [/\bnew Date\s*\(\s*\)/, 'new Date()'],
+        [/\bset(Timeout|Interval|Immediate)\s*\(/, 'timers'],
+        [/\bprocess\./, 'process'],
+        [/\bperformance\.now\s*\(/, 'performance.now()'],
+      ] as const) {
         if (re.test(code)) bad.push({ file: rel, spec: what, why: `${folder}/ is pure: take the clock or timers as arguments` });
       }
     }
@@ -72,7 +83,13 @@ export function violations(files: string[]): Violation[] {
 
 describe('layering (DESIGN.md arrows)', () => {
   it('the repository has no import across the arrows and no I/O in pure folders', () => {
-    const files = FOLDERS.flatMap((f) => { try { return walk(join(root, f)); } catch { return []; } });
+    const files = FOLDERS.flatMap((f) => {
+      try {
+        return walk(join(root, f));
+      } catch {
+        return [];
+      }
+    });
     expect(files.length).toBeGreaterThan(0);
     expect(violations(files)).toEqual([]);
   });
@@ -82,18 +99,25 @@ describe('layering (DESIGN.md arrows)', () => {
     const tmp = mkdtempSync(join(root, 'policy', '.layering-'));
     try {
       const files: string[] = [];
-      const put = (rel: string, body: string) => { const p = join(tmp, rel); mkdirSync(dirname(p), { recursive: true }); writeFileSync(p, body); files.push(p); };
+      const put = (rel: string, body: string) => {
+        const p = join(tmp, rel);
+        mkdirSync(dirname(p), { recursive: true });
+        writeFileSync(p, body);
+        files.push(p);
+      };
       put('a.ts', "import { x } from '../../hub/server.ts';\n");
       put('b.ts', "import { readFileSync } from 'node:fs';\n");
       put('c.ts', 'export const t = () => Date.now();\n');
       put('d.ts', "import { y } from '../../tunnel/keys.ts';\n");
       const v = violations(files).map((x) => x.why);
-      expect(v).toEqual(expect.arrayContaining([
-        'nothing imports hub/',
-        'policy/ is pure: no I/O module',
-        'policy/ is pure: take the clock or timers as arguments',
-        'policy -> tunnel is not an arrow of DESIGN.md',
-      ]));
+      expect(v).toEqual(
+        expect.arrayContaining([
+          'nothing imports hub/',
+          'policy/ is pure: no I/O module',
+          'policy/ is pure: take the clock or timers as arguments',
+          'policy -> tunnel is not an arrow of DESIGN.md',
+        ]),
+      );
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }

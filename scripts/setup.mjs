@@ -15,13 +15,45 @@ const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 
 // What tests, the demo and the benchmarks run. One list, so a new machine gets all of it.
 export const DEBIAN_PACKAGES = [
-  'clang', 'llvm', 'libbpf-dev', 'bpftool', 'libelf-dev', 'zlib1g-dev', 'pkg-config', 'make', 'g++', 'python3',
-  'iproute2', 'procps', 'openssl', 'e2fsprogs', 'ethtool', 'socat', 'netcat-openbsd', 'curl',
-  'wireguard-go', 'wireguard-tools',
-  'mosquitto', 'mosquitto-clients',
-  'iperf3', 'sockperf', 'dnsperf', 'bind9-dnsutils', 'iptables', 'nftables',
-  'pdns-server', 'pdns-backend-bind', 'pdns-backend-geoip',
-  'qemu-system-x86', 'qemu-utils', 'debootstrap', 'mtools', 'dosfstools', 'systemd-boot-efi', 'ovmf', 'fdisk',
+  'clang',
+  'llvm',
+  'libbpf-dev',
+  'bpftool',
+  'libelf-dev',
+  'zlib1g-dev',
+  'pkg-config',
+  'make',
+  'g++',
+  'python3',
+  'iproute2',
+  'procps',
+  'openssl',
+  'e2fsprogs',
+  'ethtool',
+  'socat',
+  'netcat-openbsd',
+  'curl',
+  'wireguard-go',
+  'wireguard-tools',
+  'mosquitto',
+  'mosquitto-clients',
+  'iperf3',
+  'sockperf',
+  'dnsperf',
+  'bind9-dnsutils',
+  'iptables',
+  'nftables',
+  'pdns-server',
+  'pdns-backend-bind',
+  'pdns-backend-geoip',
+  'qemu-system-x86',
+  'qemu-utils',
+  'debootstrap',
+  'mtools',
+  'dosfstools',
+  'systemd-boot-efi',
+  'ovmf',
+  'fdisk',
 ];
 
 function log(msg) {
@@ -47,11 +79,19 @@ function npmDeps() {
 function missingPackages() {
   let out = '';
   try {
-    out = execFileSync('dpkg-query', ['-W', '-f=${Package} ${db:Status-Status}\n', ...DEBIAN_PACKAGES], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    out = execFileSync('dpkg-query', ['-W', '-f=${Package} ${db:Status-Status}\n', ...DEBIAN_PACKAGES], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
   } catch (e) {
     out = e.stdout ?? ''; // dpkg-query exits 1 when some package is unknown; its stdout still lists the rest
   }
-  const installed = new Set(out.split('\n').filter((l) => l.endsWith(' installed')).map((l) => l.split(' ')[0]));
+  const installed = new Set(
+    out
+      .split('\n')
+      .filter((l) => l.endsWith(' installed'))
+      .map((l) => l.split(' ')[0]),
+  );
   return DEBIAN_PACKAGES.filter((p) => !installed.has(p));
 }
 

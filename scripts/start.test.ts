@@ -17,7 +17,10 @@ const REPO = fileURLToPath(new URL('..', import.meta.url));
 const isRoot = process.getuid?.() === 0;
 const hasTools = (await exec(undefined, ['sh', '-c', 'command -v wireguard-go && command -v dig && command -v curl'])).code === 0;
 const skip = !isRoot || !hasTools;
-if (skip) console.warn(`scripts/start.test.ts skipped: ${!isRoot ? 'the demo sites need root (network namespaces, eBPF, WireGuard)' : 'wireguard-go, dig or curl is missing (npm run setup installs them)'}`);
+if (skip)
+  console.warn(
+    `scripts/start.test.ts skipped: ${!isRoot ? 'the demo sites need root (network namespaces, eBPF, WireGuard)' : 'wireguard-go, dig or curl is missing (npm run setup installs them)'}`,
+  );
 
 const BOOT_TIMEOUT_MS = 240_000;
 
@@ -58,18 +61,45 @@ describe.skipIf(skip)('npm start', () => {
 
   /** Runs a printed command the way a user pastes it into a shell, from the checkout. */
   const run = (cmd: string) => exec(undefined, ['sh', '-c', cmd], { timeoutMs: 120_000 });
-  const runEnv = (cmd: string) => exec(undefined, ['env', `XDG_CONFIG_HOME=${env.XDG_CONFIG_HOME}`, `HOME=${work}`, 'sh', '-c', `cd ${REPO} && ${cmd}`], { timeoutMs: 120_000 });
+  const runEnv = (cmd: string) =>
+    exec(undefined, ['env', `XDG_CONFIG_HOME=${env.XDG_CONFIG_HOME}`, `HOME=${work}`, 'sh', '-c', `cd ${REPO} && ${cmd}`], { timeoutMs: 120_000 });
   const dig = async () => (await run(line(/^dig /))).stdout.trim();
 
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'weft-start-test-'));
     dataDir = join(work, 'state');
     env = { ...process.env, XDG_CONFIG_HOME: join(work, 'config'), HOME: work };
-    child = spawn(process.execPath, ['bin/run.mjs', 'scripts/start.ts', '--sites', '2', '--data-dir', dataDir, '--https-port', '0', '--http-port', '0', '--mqtt-port', '0', '--dns-port', '0', '--wg-port', String(await freeUdpPort())], {
-      cwd: REPO, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    child = spawn(
+      process.execPath,
+      [
+        'bin/run.mjs',
+        'scripts/start.ts',
+        '--sites',
+        '2',
+        '--data-dir',
+        dataDir,
+        '--https-port',
+        '0',
+        '--http-port',
+        '0',
+        '--mqtt-port',
+        '0',
+        '--dns-port',
+        '0',
+        '--wg-port',
+        String(await freeUdpPort()),
+      ],
+      {
+        cwd: REPO,
+        env,
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     exited = new Promise((r) => child.once('exit', (code) => r(code)));
-    const take = (b: Buffer) => { output += b.toString('utf8'); };
+    const take = (b: Buffer) => {
+      output += b.toString('utf8');
+    };
     child.stdout!.on('data', take);
     child.stderr!.on('data', take);
     const deadline = Date.now() + BOOT_TIMEOUT_MS;
@@ -77,7 +107,11 @@ describe.skipIf(skip)('npm start', () => {
       if (child.exitCode !== null || Date.now() > deadline) throw new Error(`npm start did not get ready (exit ${child.exitCode}):\n${output.slice(-4000)}`);
       await new Promise((r) => setTimeout(r, 250));
     }
-    commands = output.slice(output.indexOf('Try:')).split('\n').map((l) => l.trim()).filter((l) => /^(npm|dig|curl|kill|ip) /.test(l));
+    commands = output
+      .slice(output.indexOf('Try:'))
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => /^(npm|dig|curl|kill|ip) /.test(l));
   }, BOOT_TIMEOUT_MS + 10_000);
 
   afterAll(async () => {
@@ -91,10 +125,11 @@ describe.skipIf(skip)('npm start', () => {
       await exited;
       await sweepStale();
       const tag = /wst-\d+-([0-9a-f]{4})-/.exec(output)?.[1];
-      if (tag) for (const l of (await exec(undefined, ['ip', '-o', 'link'])).stdout.split('\n')) {
-        const name = /^\d+: (wst[^:@]+)/.exec(l)?.[1];
-        if (name?.startsWith(`wst${tag}`)) await exec(undefined, ['ip', 'link', 'del', name]);
-      }
+      if (tag)
+        for (const l of (await exec(undefined, ['ip', '-o', 'link'])).stdout.split('\n')) {
+          const name = /^\d+: (wst[^:@]+)/.exec(l)?.[1];
+          if (name?.startsWith(`wst${tag}`)) await exec(undefined, ['ip', 'link', 'del', name]);
+        }
     }
     if (work) rmSync(work, { recursive: true, force: true });
   }, 60_000);
@@ -122,7 +157,10 @@ describe.skipIf(skip)('npm start', () => {
     const sites = await runEnv(`${bare(/ site list /)} --json`);
     expect(sites.code).toBe(0);
     const list = JSON.parse(sites.stdout) as { id: string; state: string; lastAck: { result: string } | null }[];
-    expect(list.map((s) => [s.id, s.state, s.lastAck?.result])).toEqual([['site1', 'enrolled', 'applied'], ['site2', 'enrolled', 'applied']]);
+    expect(list.map((s) => [s.id, s.state, s.lastAck?.result])).toEqual([
+      ['site1', 'enrolled', 'applied'],
+      ['site2', 'enrolled', 'applied'],
+    ]);
   }, 120_000);
 
   it('shows the audit flows the default deny reports, pushes and rolls out enforce, then shows the drops', async () => {
@@ -207,11 +245,30 @@ describe('npm start without root', () => {
     chmodSync(work, 0o777);
     // As root, drop to nobody: the point is what an unprivileged user gets.
     const drop = isRoot ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
-    const argv = [...drop, process.execPath, 'bin/run.mjs', 'scripts/start.ts', '--data-dir', join(work, 'state'), '--https-port', '0', '--http-port', '0', '--mqtt-port', '0', '--dns-port', '0'];
+    const argv = [
+      ...drop,
+      process.execPath,
+      'bin/run.mjs',
+      'scripts/start.ts',
+      '--data-dir',
+      join(work, 'state'),
+      '--https-port',
+      '0',
+      '--http-port',
+      '0',
+      '--mqtt-port',
+      '0',
+      '--dns-port',
+      '0',
+    ];
     const child = spawn(argv[0], argv.slice(1), { cwd: REPO, env: { ...process.env, HOME: work, XDG_CONFIG_HOME: work }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    child.stdout.on('data', (b: Buffer) => { out += b.toString('utf8'); });
-    child.stderr.on('data', (b: Buffer) => { out += b.toString('utf8'); });
+    child.stdout.on('data', (b: Buffer) => {
+      out += b.toString('utf8');
+    });
+    child.stderr.on('data', (b: Buffer) => {
+      out += b.toString('utf8');
+    });
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     try {
       const deadline = Date.now() + 120_000;

@@ -57,7 +57,17 @@ async function startDemo(o: StartOptions, stopping: () => boolean): Promise<Runn
     const policyVersion = await rolloutDemoPolicy(api, REPO_ROOT);
     await Promise.all(sites.map((s) => waitForHealth(hub!.hub, s, ['online'])));
     const stopTraffic = startTraffic(h, sites);
-    say(banner({ hub: hub.hub, repoRoot: REPO_ROOT, sites, noSitesReason: null, policyVersion, logsDir: join(h.dir, 'logs'), keptLogsDir: join(o.dataDir, 'logs') }));
+    say(
+      banner({
+        hub: hub.hub,
+        repoRoot: REPO_ROOT,
+        sites,
+        noSitesReason: null,
+        policyVersion,
+        logsDir: join(h.dir, 'logs'),
+        keptLogsDir: join(o.dataDir, 'logs'),
+      }),
+    );
     return { hub, harness: h, stopTraffic };
   } catch (e) {
     await hub?.close().catch(() => undefined);
@@ -99,7 +109,9 @@ async function main(argv: string[]): Promise<number> {
   }
   let signalled = false;
   let wake: () => void = () => undefined;
-  const stopped = new Promise<void>((res) => { wake = res; });
+  const stopped = new Promise<void>((res) => {
+    wake = res;
+  });
   const onSignal = (sig: NodeJS.Signals) => {
     if (signalled) return;
     signalled = true;

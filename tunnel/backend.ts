@@ -36,10 +36,18 @@ export async function wireguardGoAvailable(binary = 'wireguard-go'): Promise<boo
 export async function chooseBackend(pref: BackendPreference, netns?: string, wireguardGo?: string): Promise<BackendKind> {
   if (pref === 'wireguard-go' || (pref === 'auto' && !(await kernelWireguardAvailable(netns)))) {
     if (await wireguardGoAvailable(wireguardGo)) return 'wireguard-go';
-    throw new TunnelError('TUNNEL_BACKEND_UNAVAILABLE', pref === 'auto' ? 'no WireGuard kernel module and no wireguard-go binary' : 'wireguard-go is not installed', 'apt-get install wireguard-go wireguard-tools (or load the wireguard kernel module)');
+    throw new TunnelError(
+      'TUNNEL_BACKEND_UNAVAILABLE',
+      pref === 'auto' ? 'no WireGuard kernel module and no wireguard-go binary' : 'wireguard-go is not installed',
+      'apt-get install wireguard-go wireguard-tools (or load the wireguard kernel module)',
+    );
   }
   if (pref === 'kernel' && !(await kernelWireguardAvailable(netns))) {
-    throw new TunnelError('TUNNEL_BACKEND_UNAVAILABLE', 'the kernel cannot create WireGuard links (no wireguard module)', 'modprobe wireguard, or use the wireguard-go backend');
+    throw new TunnelError(
+      'TUNNEL_BACKEND_UNAVAILABLE',
+      'the kernel cannot create WireGuard links (no wireguard module)',
+      'modprobe wireguard, or use the wireguard-go backend',
+    );
   }
   return 'kernel';
 }

@@ -53,7 +53,8 @@ export class HubTunnel {
   async addPeer(siteId: string, publicKey: string, addresses: string[]): Promise<void> {
     decodeKey(publicKey, `public key of site ${siteId}`);
     const clash = [...this.sites].find(([id, s]) => id !== siteId && s.publicKey === publicKey);
-    if (clash) throw new TunnelError('TUNNEL_BAD_CONFIG', `site ${siteId} presents the public key of site ${clash[0]}`, 'every site needs its own WireGuard key');
+    if (clash)
+      throw new TunnelError('TUNNEL_BAD_CONFIG', `site ${siteId} presents the public key of site ${clash[0]}`, 'every site needs its own WireGuard key');
     const old = this.sites.get(siteId);
     if (old && old.publicKey !== publicKey) await this.iface.removePeer(old.publicKey);
     await this.iface.setPeer({ publicKey, allowedIps: addresses.map(hostRoute), persistentKeepaliveS: this.keepaliveS });

@@ -29,7 +29,12 @@ export function writePrivateKey(path: string, key: WgPrivateKey): void {
     } catch {
       // the temp file was never created or is already renamed
     }
-    throw new TunnelError('TUNNEL_KEY_FILE', `cannot write private key file ${path}: ${(err as Error).message}`, 'check that the directory exists and is writable by this user', { file: path });
+    throw new TunnelError(
+      'TUNNEL_KEY_FILE',
+      `cannot write private key file ${path}: ${(err as Error).message}`,
+      'check that the directory exists and is writable by this user',
+      { file: path },
+    );
   }
 }
 
@@ -49,7 +54,12 @@ export function readPrivateKey(path: string): WgPrivateKey {
   try {
     return WgPrivateKey.fromBase64(text);
   } catch {
-    throw new TunnelError('TUNNEL_KEY_FILE', `private key file ${path} does not hold a WireGuard key`, 'delete it to generate a new key (the hub must then learn the new public key)', { file: path });
+    throw new TunnelError(
+      'TUNNEL_KEY_FILE',
+      `private key file ${path} does not hold a WireGuard key`,
+      'delete it to generate a new key (the hub must then learn the new public key)',
+      { file: path },
+    );
   }
 }
 

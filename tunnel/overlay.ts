@@ -69,8 +69,10 @@ function parsePrefix(cidr: string, what: string): Prefix {
   }
   const hostBits = BigInt(width - bits);
   const base = (parsed.n >> hostBits) << hostBits;
-  if (base !== parsed.n) throw new TunnelError('TUNNEL_BAD_PREFIX', `${what} "${cidr}" has host bits set`, `did you mean ${bigToAddress(base, parsed.v6)}/${bits}?`);
-  if (parsed.v6 && base >> 121n !== 0x7en) throw new TunnelError('TUNNEL_BAD_PREFIX', `${what} "${cidr}" is not a unique local (ULA) prefix`, 'use a prefix inside fc00::/7, e.g. fd00:99::/64');
+  if (base !== parsed.n)
+    throw new TunnelError('TUNNEL_BAD_PREFIX', `${what} "${cidr}" has host bits set`, `did you mean ${bigToAddress(base, parsed.v6)}/${bits}?`);
+  if (parsed.v6 && base >> 121n !== 0x7en)
+    throw new TunnelError('TUNNEL_BAD_PREFIX', `${what} "${cidr}" is not a unique local (ULA) prefix`, 'use a prefix inside fc00::/7, e.g. fd00:99::/64');
   const size = 1n << hostBits;
   return { v6: parsed.v6, base, bits, lastIndex: parsed.v6 ? size - 1n : size - 2n };
 }

@@ -25,7 +25,8 @@ export type SiteTunnelOptions = Omit<InterfaceSpec, 'addresses' | 'mtu' | 'route
 export async function resolveEndpoint(hostPort: string): Promise<string> {
   const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(hostPort);
   const port = m ? Number(m[3]) : NaN;
-  if (!m || port < 1 || port > 65535) throw new TunnelError('TUNNEL_BAD_CONFIG', `hub endpoint "${hostPort}" is not host:port`, 'e.g. 203.0.113.5:51820 or [2001:db8::5]:51820');
+  if (!m || port < 1 || port > 65535)
+    throw new TunnelError('TUNNEL_BAD_CONFIG', `hub endpoint "${hostPort}" is not host:port`, 'e.g. 203.0.113.5:51820 or [2001:db8::5]:51820');
   const host = m[1] ?? m[2];
   const { address, family } = await lookup(host).catch((err: Error) => {
     throw new TunnelError('TUNNEL_BAD_CONFIG', `cannot resolve hub endpoint host "${host}": ${err.message}`);

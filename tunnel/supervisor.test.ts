@@ -20,7 +20,13 @@ describe('supervisor', () => {
 
   it('restarts a process killed with SIGKILL, runs the start hook again, and stops cleanly', async () => {
     const hookPids: number[] = [];
-    const sup = new Supervisor({ name: 'sleeper', argv: ['sleep', '600'], logger, backoff: { initialMs: 20 }, onStart: async (pid) => void hookPids.push(pid) });
+    const sup = new Supervisor({
+      name: 'sleeper',
+      argv: ['sleep', '600'],
+      logger,
+      backoff: { initialMs: 20 },
+      onStart: async (pid) => void hookPids.push(pid),
+    });
     await sup.start();
     const first = sup.pid as number;
     try {
@@ -54,12 +60,17 @@ describe('supervisor', () => {
     expect(sup.restarts).toBe(0);
   });
 
-  it('fails start() with the start hook\'s own error, and kills the child', async () => {
+  it("fails start() with the start hook's own error, and kills the child", async () => {
     let pid = 0;
-    const sup = new Supervisor({ name: 'hooked', argv: ['sleep', '600'], logger, onStart: async (p) => {
-      pid = p;
-      throw new Error('address refused');
-    } });
+    const sup = new Supervisor({
+      name: 'hooked',
+      argv: ['sleep', '600'],
+      logger,
+      onStart: async (p) => {
+        pid = p;
+        throw new Error('address refused');
+      },
+    });
     await expect(sup.start()).rejects.toThrow('address refused');
     expect(() => process.kill(pid, 0)).toThrow();
     expect(sup.restarts).toBe(0);

@@ -39,7 +39,9 @@ describe('UAPI set', () => {
 
   it('rejects bad ports and keys before anything reaches the socket', () => {
     expect(() => formatSet({ listenPort: 70000 })).toThrow(expect.objectContaining({ code: 'TUNNEL_BAD_CONFIG' }));
-    expect(() => formatSet({ peers: [{ publicKey: 'nope' }] })).toThrow(expect.objectContaining({ code: 'TUNNEL_BAD_KEY', message: 'peers[0].publicKey is not a WireGuard key' }));
+    expect(() => formatSet({ peers: [{ publicKey: 'nope' }] })).toThrow(
+      expect.objectContaining({ code: 'TUNNEL_BAD_KEY', message: 'peers[0].publicKey is not a WireGuard key' }),
+    );
   });
 });
 
@@ -74,7 +76,15 @@ describe('UAPI replies', () => {
       publicKey: priv.publicKey(),
       listenPort: 51820,
       peers: [
-        { publicKey: peerA, endpoint: '[2001:db8::1]:51820', allowedIps: ['10.99.0.2/32', 'fd00:99::2/128'], lastHandshakeMs: 1_700_000_000_250, rxBytes: 2048, txBytes: 1024, persistentKeepaliveS: 25 },
+        {
+          publicKey: peerA,
+          endpoint: '[2001:db8::1]:51820',
+          allowedIps: ['10.99.0.2/32', 'fd00:99::2/128'],
+          lastHandshakeMs: 1_700_000_000_250,
+          rxBytes: 2048,
+          txBytes: 1024,
+          persistentKeepaliveS: 25,
+        },
         { publicKey: peerB, endpoint: null, allowedIps: [], lastHandshakeMs: null, rxBytes: 0, txBytes: 0, persistentKeepaliveS: 0 },
       ],
     });

@@ -8,7 +8,8 @@ import type { DeviceConfig, DeviceState, PeerState } from './model.ts';
 export const GET_REQUEST = 'get=1\n\n';
 
 function checkPort(port: number, what: string): number {
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new TunnelError('TUNNEL_BAD_CONFIG', `${what} ${port} is not a port`, 'a port is an integer 0..65535');
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new TunnelError('TUNNEL_BAD_CONFIG', `${what} ${port} is not a port`, 'a port is an integer 0..65535');
   return port;
 }
 
@@ -24,7 +25,8 @@ export function formatSet(config: DeviceConfig): string {
       continue;
     }
     if (peer.endpoint !== undefined) lines.push(`endpoint=${peer.endpoint}`);
-    if (peer.persistentKeepaliveS !== undefined) lines.push(`persistent_keepalive_interval=${checkPort(peer.persistentKeepaliveS, `peers[${i}].persistentKeepaliveS`)}`);
+    if (peer.persistentKeepaliveS !== undefined)
+      lines.push(`persistent_keepalive_interval=${checkPort(peer.persistentKeepaliveS, `peers[${i}].persistentKeepaliveS`)}`);
     if (peer.replaceAllowedIps) lines.push('replace_allowed_ips=true');
     for (const ip of peer.allowedIps ?? []) lines.push(`allowed_ip=${ip}`);
   }
@@ -34,10 +36,20 @@ export function formatSet(config: DeviceConfig): string {
 /** The errno of a reply; a non-zero one becomes a TUNNEL_UAPI_ERRNO error. */
 export function checkErrno(reply: string, request: 'get' | 'set'): void {
   const m = /(?:^|\n)errno=(-?\d+)\n/.exec(reply);
-  if (!m) throw new TunnelError('TUNNEL_UAPI_PROTOCOL', `UAPI ${request} reply has no errno line`, 'the socket is not a WireGuard UAPI socket, or the daemon closed it early');
+  if (!m)
+    throw new TunnelError(
+      'TUNNEL_UAPI_PROTOCOL',
+      `UAPI ${request} reply has no errno line`,
+      'the socket is not a WireGuard UAPI socket, or the daemon closed it early',
+    );
   const errno = Number(m[1]);
   if (errno !== 0) {
-    throw new TunnelError('TUNNEL_UAPI_ERRNO', `UAPI ${request} failed with errno ${errno}`, errno === -22 || errno === 22 ? 'the device rejected a value (EINVAL): check keys, endpoints and allowed IPs' : undefined, { errno });
+    throw new TunnelError(
+      'TUNNEL_UAPI_ERRNO',
+      `UAPI ${request} failed with errno ${errno}`,
+      errno === -22 || errno === 22 ? 'the device rejected a value (EINVAL): check keys, endpoints and allowed IPs' : undefined,
+      { errno },
+    );
   }
 }
 
@@ -67,7 +79,15 @@ export function parseGet(reply: string): DeviceState {
         break;
       case 'public_key':
         finishPeer();
-        peer = { publicKey: hexToKey(value, 'public_key'), endpoint: null, allowedIps: [], lastHandshakeMs: null, rxBytes: 0, txBytes: 0, persistentKeepaliveS: 0 };
+        peer = {
+          publicKey: hexToKey(value, 'public_key'),
+          endpoint: null,
+          allowedIps: [],
+          lastHandshakeMs: null,
+          rxBytes: 0,
+          txBytes: 0,
+          persistentKeepaliveS: 0,
+        };
         state.peers.push(peer);
         break;
       case 'endpoint':

@@ -33,7 +33,9 @@ export class UapiClient implements WgControl {
         else resolve(reply);
       };
       sock.setEncoding('utf8');
-      sock.setTimeout(this.timeoutMs, () => finish(new TunnelError('TUNNEL_UAPI_PROTOCOL', `UAPI socket ${this.socketPath} did not answer within ${this.timeoutMs} ms`)));
+      sock.setTimeout(this.timeoutMs, () =>
+        finish(new TunnelError('TUNNEL_UAPI_PROTOCOL', `UAPI socket ${this.socketPath} did not answer within ${this.timeoutMs} ms`)),
+      );
       sock.on('connect', () => sock.write(text));
       sock.on('data', (chunk: string) => {
         reply += chunk;
@@ -42,7 +44,13 @@ export class UapiClient implements WgControl {
       });
       sock.on('error', (err: NodeJS.ErrnoException) => {
         if (reply === '' && (err.code === 'ENOENT' || err.code === 'ECONNREFUSED')) {
-          finish(new TunnelError('TUNNEL_UAPI_CONNECT', `cannot connect to UAPI socket ${this.socketPath}: ${err.code}`, 'is wireguard-go running for this interface?'));
+          finish(
+            new TunnelError(
+              'TUNNEL_UAPI_CONNECT',
+              `cannot connect to UAPI socket ${this.socketPath}: ${err.code}`,
+              'is wireguard-go running for this interface?',
+            ),
+          );
         } else {
           finish(new TunnelError('TUNNEL_UAPI_PROTOCOL', `UAPI socket ${this.socketPath}: ${err.message}`));
         }

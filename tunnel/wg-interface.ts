@@ -58,7 +58,14 @@ export class WgInterface {
 
   async up(): Promise<void> {
     if (this.device) return;
-    const device = await createDevice({ ifname: this.spec.ifname, netns: this.spec.netns, backend: this.spec.backend, logger: this.logger, wireguardGo: this.spec.wireguardGo, backoff: this.spec.backoff });
+    const device = await createDevice({
+      ifname: this.spec.ifname,
+      netns: this.spec.netns,
+      backend: this.spec.backend,
+      logger: this.logger,
+      wireguardGo: this.spec.wireguardGo,
+      backoff: this.spec.backoff,
+    });
     try {
       await device.start(() => this.applyAll(device));
     } catch (err) {
@@ -96,7 +103,9 @@ export class WgInterface {
       if (err instanceof TunnelError && err.code !== 'TUNNEL_UAPI_CONNECT') {
         if (before) this.peers.set(peer.publicKey, before);
         else this.peers.delete(peer.publicKey);
-        await this.current.control.set({ peers: [before ?? { publicKey: peer.publicKey, remove: true }] }).catch((undo: Error) => this.logger.warn({ err: undo.message }, 'cannot undo a rejected peer'));
+        await this.current.control
+          .set({ peers: [before ?? { publicKey: peer.publicKey, remove: true }] })
+          .catch((undo: Error) => this.logger.warn({ err: undo.message }, 'cannot undo a rejected peer'));
       }
       throw err;
     }

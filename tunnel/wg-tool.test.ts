@@ -17,7 +17,15 @@ describe('wg show dump', () => {
       publicKey: priv.publicKey(),
       listenPort: 51820,
       peers: [
-        { publicKey: peer, endpoint: '192.0.2.9:40000', allowedIps: ['10.99.0.2/32', 'fd00:99::2/128'], lastHandshakeMs: 1_700_000_000_000, rxBytes: 300, txBytes: 400, persistentKeepaliveS: 25 },
+        {
+          publicKey: peer,
+          endpoint: '192.0.2.9:40000',
+          allowedIps: ['10.99.0.2/32', 'fd00:99::2/128'],
+          lastHandshakeMs: 1_700_000_000_000,
+          rxBytes: 300,
+          txBytes: 400,
+          persistentKeepaliveS: 25,
+        },
         { publicKey: other, endpoint: null, allowedIps: [], lastHandshakeMs: null, rxBytes: 0, txBytes: 0, persistentKeepaliveS: 0 },
       ],
     });

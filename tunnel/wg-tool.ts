@@ -30,7 +30,8 @@ export class WgToolControl implements WgControl {
         continue;
       }
       if (peer.endpoint !== undefined) args.push('endpoint', peer.endpoint);
-      if (peer.persistentKeepaliveS !== undefined) args.push('persistent-keepalive', peer.persistentKeepaliveS === 0 ? 'off' : String(peer.persistentKeepaliveS));
+      if (peer.persistentKeepaliveS !== undefined)
+        args.push('persistent-keepalive', peer.persistentKeepaliveS === 0 ? 'off' : String(peer.persistentKeepaliveS));
       if (peer.allowedIps !== undefined) {
         const had = peer.replaceAllowedIps ? [] : (current?.peers.find((p) => p.publicKey === peer.publicKey)?.allowedIps ?? []);
         args.push('allowed-ips', [...new Set([...had, ...peer.allowedIps])].join(','));

@@ -61,7 +61,11 @@ export class WireguardGoDevice implements WgDevice {
       await this.stop();
       // A TunnelError is our own setup failing (an address, a key): report it as it is.
       if (err instanceof TunnelError) throw err;
-      throw new TunnelError('TUNNEL_BACKEND_UNAVAILABLE', `wireguard-go for ${this.ifname} did not come up: ${(err as Error).message}`, 'is another process using this interface name? is /dev/net/tun present?');
+      throw new TunnelError(
+        'TUNNEL_BACKEND_UNAVAILABLE',
+        `wireguard-go for ${this.ifname} did not come up: ${(err as Error).message}`,
+        'is another process using this interface name? is /dev/net/tun present?',
+      );
     }
   }
 
@@ -75,7 +79,14 @@ export class WireguardGoDevice implements WgDevice {
     this.opts.logger.warn({ ifname: this.ifname, netns: this.netns }, 'removing a WireGuard interface left by an earlier process');
     await linkDelete(this.ifname, where);
     const deadline = Date.now() + 3000;
-    while (Date.now() < deadline && (await this.control.get().then(() => true, () => false))) await new Promise((r) => setTimeout(r, 50));
+    while (
+      Date.now() < deadline &&
+      (await this.control.get().then(
+        () => true,
+        () => false,
+      ))
+    )
+      await new Promise((r) => setTimeout(r, 50));
     rmSync(this.control.socketPath, { force: true });
   }
 

@@ -66,14 +66,24 @@ describe.skipIf(skip)('tunnel over real wireguard-go in two namespaces', () => {
     await ip(['link', 'add', `wv${r}a`, 'netns', hubNs, 'type', 'veth', 'peer', 'name', `wv${r}b`, 'netns', siteNs]);
     await ip(['addr', 'add', '192.0.2.1/24', 'dev', `wv${r}a`], { netns: hubNs });
     await ip(['addr', 'add', '192.0.2.2/24', 'dev', `wv${r}b`], { netns: siteNs });
-    for (const [ns, dev] of [[hubNs, `wv${r}a`], [siteNs, `wv${r}b`]]) {
+    for (const [ns, dev] of [
+      [hubNs, `wv${r}a`],
+      [siteNs, `wv${r}b`],
+    ]) {
       await ip(['link', 'set', 'dev', dev, 'up'], { netns: ns });
       await ip(['link', 'set', 'dev', 'lo', 'up'], { netns: ns });
     }
     await hub.up();
     // As at enrollment: the hub knows the site's key before the site first dials in.
     await hub.addPeer('site-a', site.publicKey, siteAddresses);
-    await site.up({ hubPublicKey: hub.publicKey, hubEndpoint: `192.0.2.1:51820`, addresses: siteAddresses, hubAddresses: ['10.99.0.1', 'fd00:99::1'], persistentKeepaliveS: 1, mtu: 1380 });
+    await site.up({
+      hubPublicKey: hub.publicKey,
+      hubEndpoint: `192.0.2.1:51820`,
+      addresses: siteAddresses,
+      hubAddresses: ['10.99.0.1', 'fd00:99::1'],
+      persistentKeepaliveS: 1,
+      mtu: 1380,
+    });
     for (const listen of [`TCP4-LISTEN:${ECHO_PORT},fork,reuseaddr`, `TCP6-LISTEN:${ECHO_PORT},fork,reuseaddr,ipv6only=1`]) {
       echoServers.push(spawn('ip', ['netns', 'exec', hubNs, 'socat', listen, 'EXEC:cat'], { stdio: 'ignore' }));
     }
@@ -98,13 +108,24 @@ describe.skipIf(skip)('tunnel over real wireguard-go in two namespaces', () => {
   });
 
   it('carries TCP over IPv4 and IPv6 overlay addresses, and reports handshake age', async () => {
-    expect(await eventually(() => echo(`TCP4:10.99.0.1:${ECHO_PORT}`), (v) => v !== null, 10_000)).toBe('through the tunnel');
+    expect(
+      await eventually(
+        () => echo(`TCP4:10.99.0.1:${ECHO_PORT}`),
+        (v) => v !== null,
+        10_000,
+      ),
+    ).toBe('through the tunnel');
     expect(await echo(`TCP6:[fd00:99::1]:${ECHO_PORT}`)).toBe('through the tunnel');
     const age = await site.handshakeAgeS();
     expect(typeof age).toBe('number');
     expect(age).toBeGreaterThanOrEqual(0);
     const [peer] = await hub.peers();
-    expect(peer).toMatchObject({ siteId: 'site-a', publicKey: site.publicKey, addresses: siteAddresses, endpoint: expect.stringMatching(/^192\.0\.2\.2:\d+$/) });
+    expect(peer).toMatchObject({
+      siteId: 'site-a',
+      publicKey: site.publicKey,
+      addresses: siteAddresses,
+      endpoint: expect.stringMatching(/^192\.0\.2\.2:\d+$/),
+    });
     expect(peer.handshakeAgeS).toEqual(expect.any(Number));
     expect(peer.rxBytes).toBeGreaterThan(0);
     expect(peer.txBytes).toBeGreaterThan(0);
@@ -116,14 +137,21 @@ describe.skipIf(skip)('tunnel over real wireguard-go in two namespaces', () => {
     // a site that never dialed in has no handshake age
     const silent = WgPrivateKey.generate().publicKey();
     await hub.addPeer('site-silent', silent, allocateOverlay(pool, [...hubAddresses, ...siteAddresses]));
-    expect((await hub.peers()).find((p) => p.siteId === 'site-silent')).toMatchObject({ handshakeAgeS: null, endpoint: null, addresses: ['10.99.0.3/32', 'fd00:99::3/128'] });
+    expect((await hub.peers()).find((p) => p.siteId === 'site-silent')).toMatchObject({
+      handshakeAgeS: null,
+      endpoint: null,
+      addresses: ['10.99.0.3/32', 'fd00:99::3/128'],
+    });
     await hub.removePeer('site-silent');
   });
 
   it('parses errno replies from the real daemon', async () => {
     const client = new UapiClient(uapiSocketPath(siteIf));
     const bogus = WgPrivateKey.generate().publicKey();
-    await expect(client.set({ peers: [{ publicKey: bogus, endpoint: 'not-an-endpoint' }] })).rejects.toMatchObject({ code: 'TUNNEL_UAPI_ERRNO', detail: { errno: expect.any(Number) } });
+    await expect(client.set({ peers: [{ publicKey: bogus, endpoint: 'not-an-endpoint' }] })).rejects.toMatchObject({
+      code: 'TUNNEL_UAPI_ERRNO',
+      detail: { errno: expect.any(Number) },
+    });
     // A set is applied line by line: the peer was created before its endpoint was refused.
     expect((await client.get()).peers.map((p) => p.publicKey)).toContain(bogus);
     await client.set({ peers: [{ publicKey: bogus, remove: true }] });
@@ -158,7 +186,13 @@ describe.skipIf(skip)('tunnel over real wireguard-go in two namespaces', () => {
     const after = await ready;
     expect(after).not.toBe(before);
     expect(existsSync(uapiSocketPath(siteIf))).toBe(true);
-    expect(await eventually(() => echo(`TCP4:10.99.0.1:${ECHO_PORT}`), (v) => v !== null, 15_000)).toBe('through the tunnel');
+    expect(
+      await eventually(
+        () => echo(`TCP4:10.99.0.1:${ECHO_PORT}`),
+        (v) => v !== null,
+        15_000,
+      ),
+    ).toBe('through the tunnel');
     expect(dev.supervisor.restarts).toBe(1);
     // the new daemon listens where the old one did, so the hub's idea of our endpoint stays right
     expect((await site.current.state()).listenPort).toBe(portBefore);
@@ -172,7 +206,13 @@ describe.skipIf(skip)('tunnel over real wireguard-go in two namespaces', () => {
     // the restarted daemon was given the endpoint seen before the crash
     expect((await hub.peers())[0].endpoint).toMatch(/^192\.0\.2\.2:\d+$/);
     // WireGuard alone would wait for the site's rekey timers (~15 s); with the endpoint it is at once
-    expect(await eventually(() => echo(`TCP4:10.99.0.1:${ECHO_PORT}`), (v) => v !== null, 10_000)).toBe('through the tunnel');
+    expect(
+      await eventually(
+        () => echo(`TCP4:10.99.0.1:${ECHO_PORT}`),
+        (v) => v !== null,
+        10_000,
+      ),
+    ).toBe('through the tunnel');
   });
 
   it('removing the peer on the hub (revocation) stops traffic', async () => {
@@ -198,7 +238,13 @@ describe.skipIf(skip)('tunnel over real wireguard-go in two namespaces', () => {
     const orphanExit = new Promise<void>((res) => orphan.once('exit', () => res()));
     const again = new WgInterface({ ifname: name, netns: siteNs, privateKey: WgPrivateKey.generate(), addresses: ['10.99.0.9/32'] });
     try {
-      expect(await eventually(async () => existsSync(uapiSocketPath(name)), (v) => v, 5000)).toBe(true);
+      expect(
+        await eventually(
+          async () => existsSync(uapiSocketPath(name)),
+          (v) => v,
+          5000,
+        ),
+      ).toBe(true);
       await again.up();
       await orphanExit;
       expect((again.current as WireguardGoDevice).pid).not.toBe(orphan.pid);

@@ -51,7 +51,15 @@ export async function measurePaired(topo: Topology, weft: Side, pairs: number, s
   const pct = raw.map((p) => (p.weft.gbps / p.none.gbps) * 100);
   const add = raw.map((p) => p.weft.p50 - p.none.p50);
   const r = (x: number) => Math.round(x * 100) / 100;
-  return { pairs, throughput_pct: r(median(pct)), throughput_pct_ci95: medianCi95(pct).map(r) as [number, number], added_p50_us: r(median(add)), added_p50_us_ci95: medianCi95(add).map(r) as [number, number], judged_per_s: Math.round(median(raw.map((p) => p.weft.judgedPerS))), raw };
+  return {
+    pairs,
+    throughput_pct: r(median(pct)),
+    throughput_pct_ci95: medianCi95(pct).map(r) as [number, number],
+    added_p50_us: r(median(add)),
+    added_p50_us_ci95: medianCi95(add).map(r) as [number, number],
+    judged_per_s: Math.round(median(raw.map((p) => p.weft.judgedPerS))),
+    raw,
+  };
 }
 
 /**

@@ -45,7 +45,11 @@ export function weftTables(p: Pair, rules: number): Tables {
     ],
     sets: rules ? [{ id: 1, direction: 'ingress', default: { verdict: VERDICT_DENY, ruleId: 1, auditRuleId: 0 } }] : [],
     rules: rules
-      ? [...fill, { set: 1, peer: 100, proto: 6, port: IPERF_PORT, portBits: 16, value: allow(2) }, { set: 1, peer: 100, proto: 17, port: SOCKPERF_PORT, portBits: 16, value: allow(3) }]
+      ? [
+          ...fill,
+          { set: 1, peer: 100, proto: 6, port: IPERF_PORT, portBits: 16, value: allow(2) },
+          { set: 1, peer: 100, proto: 17, port: SOCKPERF_PORT, portBits: 16, value: allow(3) },
+        ]
       : [],
     identities: [],
     attributions: [],

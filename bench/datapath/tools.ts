@@ -4,12 +4,15 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import type { Topology } from '../../bpf/testing/netns.ts';
 import { IPERF_PORT, SOCKPERF_PORT } from './rules.ts';
 
-export const inNs = (netns: string, cmd: string[], input?: string) => execFileSync('ip', ['netns', 'exec', netns, ...cmd], { encoding: 'utf8', input, maxBuffer: 64 << 20, stdio: ['pipe', 'pipe', 'pipe'] });
+export const inNs = (netns: string, cmd: string[], input?: string) =>
+  execFileSync('ip', ['netns', 'exec', netns, ...cmd], { encoding: 'utf8', input, maxBuffer: 64 << 20, stdio: ['pipe', 'pipe', 'pipe'] });
 
 /** TCP Gbit/s received by the server (pods[1]) from the client (pods[0]). */
 export function iperf(topo: Topology, streams: number, seconds: number): number {
   const [c, s] = topo.pods;
-  const out = JSON.parse(inNs(c.netns, ['iperf3', '-c', s.ip, '-p', String(IPERF_PORT), '-t', String(seconds), '-P', String(streams), '-J'])) as { end: { sum_received: { bits_per_second: number } } };
+  const out = JSON.parse(inNs(c.netns, ['iperf3', '-c', s.ip, '-p', String(IPERF_PORT), '-t', String(seconds), '-P', String(streams), '-J'])) as {
+    end: { sum_received: { bits_per_second: number } };
+  };
   return out.end.sum_received.bits_per_second / 1e9;
 }
 

@@ -60,7 +60,9 @@ export function writeReport(r: Report): void {
   const end = `<!-- bench:${r.name}:end -->`;
   const m = machine();
   const section = `${begin}\n## ${r.title}\n\n${r.method}\n\nMachine: ${m.cpus} × ${m.cpuModel}, ${m.memGiB} GiB, Linux ${m.kernel}, Node ${m.node}. Raw: \`bench/results/${r.name}.json\`.\n\n${r.markdown}\n${end}`;
-  let text = existsSync(doc) ? readFileSync(doc, 'utf8') : '# Benchmarks\n\nEach section is written by its benchmark (`npm run bench:<name>`); numbers are from the last run on the machine named in it.\n';
+  let text = existsSync(doc)
+    ? readFileSync(doc, 'utf8')
+    : '# Benchmarks\n\nEach section is written by its benchmark (`npm run bench:<name>`); numbers are from the last run on the machine named in it.\n';
   const i = text.indexOf(begin);
   const j = text.indexOf(end);
   text = i >= 0 && j > i ? text.slice(0, i) + section + text.slice(j + end.length) : `${text.trimEnd()}\n\n${section}\n`;

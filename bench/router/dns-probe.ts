@@ -36,7 +36,7 @@ export class DnsProbe {
 
   /** Resolves null after `timeoutMs` without an answer. */
   query(port: number, name: string, subnet: string | null, timeoutMs = 1000): Promise<ProbeAnswer | null> {
-    const id = this.nextId = (this.nextId % 65535) + 1;
+    const id = (this.nextId = (this.nextId % 65535) + 1);
     const msg = encodeQuery(id, name, 'A', subnet ?? undefined);
     return new Promise((resolve) => {
       const timer = setTimeout(() => {

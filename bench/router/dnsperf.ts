@@ -20,15 +20,38 @@ export interface DnsperfResult {
 /** The ECS option as dnsperf's -E takes it: code 8, hex of family, source prefix, scope 0, address. */
 export function ecsOption(subnet: string): string {
   const [ip, prefix] = subnet.split('/');
-  const bytes = ip.split('.').map(Number).slice(0, Math.ceil(Number(prefix) / 8));
+  const bytes = ip
+    .split('.')
+    .map(Number)
+    .slice(0, Math.ceil(Number(prefix) / 8));
   const hex = (n: number, w: number) => n.toString(16).padStart(w, '0');
   return `8:${hex(1, 4)}${hex(Number(prefix), 2)}00${bytes.map((b) => hex(b, 2)).join('')}`;
 }
 
-export async function dnsperf(dir: string, port: number, name: string, opts: { seconds: number; subnet: string | null; clients?: number; outstanding?: number }): Promise<DnsperfResult> {
+export async function dnsperf(
+  dir: string,
+  port: number,
+  name: string,
+  opts: { seconds: number; subnet: string | null; clients?: number; outstanding?: number },
+): Promise<DnsperfResult> {
   const data = join(dir, `queries-${name}.txt`);
   writeFileSync(data, `${name} A\n`);
-  const args = ['-s', '127.0.0.1', '-p', String(port), '-d', data, '-l', String(opts.seconds), '-c', String(opts.clients ?? 4), '-q', String(opts.outstanding ?? 200), '-t', '2'];
+  const args = [
+    '-s',
+    '127.0.0.1',
+    '-p',
+    String(port),
+    '-d',
+    data,
+    '-l',
+    String(opts.seconds),
+    '-c',
+    String(opts.clients ?? 4),
+    '-q',
+    String(opts.outstanding ?? 200),
+    '-t',
+    '2',
+  ];
   if (opts.subnet) args.push('-E', ecsOption(opts.subnet));
   const { stdout } = await run('dnsperf', args, { timeout: (opts.seconds + 30) * 1000 });
   const num = (re: RegExp) => Number(stdout.match(re)?.[1] ?? NaN);

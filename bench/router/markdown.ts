@@ -19,7 +19,16 @@ export interface RouterResults {
   http: { requestsPerSec: number; p50: number; p99: number; status3xx: number; other: number; errors: number; connections: number; seconds: number };
   kills: { site: string; ms: Record<string, number | null> }[];
   cuts: { site: string; weftMs: number | null; boundMs: number }[];
-  config: { ttl: number; keepaliveS: number; heartbeatMs: number; dnsperfSeconds: number; repeats: number; pdnsCheckIntervalS: number; clients: number; outstanding: number };
+  config: {
+    ttl: number;
+    keepaliveS: number;
+    heartbeatMs: number;
+    dnsperfSeconds: number;
+    repeats: number;
+    pdnsCheckIntervalS: number;
+    clients: number;
+    outstanding: number;
+  };
   loadAverage: { start: number[]; end: number[] };
 }
 
@@ -29,15 +38,22 @@ const known = (xs: (number | null)[]) => xs.flatMap((x) => (x === null ? [] : [x
 export function routerMarkdown(r: RouterResults): string {
   const servers = Object.keys(r.labels);
   const modes = [...new Set(r.perf.map((p) => p.mode))];
-  const perfRows = modes.flatMap((mode) => servers.map((server) => {
-    const runs = r.perf.filter((p) => p.server === server && p.mode === mode);
-    const rs = runs.map((p) => p.r);
-    return [
-      r.labels[server], mode, Math.round(median(rs.map((x) => x.qps))), rs.map((x) => x.qps).join(' / '),
-      median(rs.map((x) => x.avgLatencyMs)).toFixed(2), Math.max(...rs.map((x) => x.maxLatencyMs)).toFixed(1),
-      rs.reduce((a, x) => a + x.lost, 0), runs.map((p) => p.load1.toFixed(1)).join(' / '),
-    ];
-  }));
+  const perfRows = modes.flatMap((mode) =>
+    servers.map((server) => {
+      const runs = r.perf.filter((p) => p.server === server && p.mode === mode);
+      const rs = runs.map((p) => p.r);
+      return [
+        r.labels[server],
+        mode,
+        Math.round(median(rs.map((x) => x.qps))),
+        rs.map((x) => x.qps).join(' / '),
+        median(rs.map((x) => x.avgLatencyMs)).toFixed(2),
+        Math.max(...rs.map((x) => x.maxLatencyMs)).toFixed(1),
+        rs.reduce((a, x) => a + x.lost, 0),
+        runs.map((p) => p.load1.toFixed(1)).join(' / '),
+      ];
+    }),
+  );
   const weftQps = median(r.perf.filter((p) => p.server === 'weft').map((p) => p.r.qps));
   const c = r.config;
   const killMedian = (s: string) => median(known(r.kills.map((k) => k.ms[s] ?? null)));
@@ -52,26 +68,38 @@ export function routerMarkdown(r: RouterResults): string {
     '',
     '### DNS latency, one query outstanding (own UDP probe, 2000 queries over the 8 client subnets)',
     '',
-    table(['server', 'p50 ms', 'p99 ms', 'max ms'], servers.map((s) => [r.labels[s], r.latency[s].p50.toFixed(3), r.latency[s].p99.toFixed(3), r.latency[s].max.toFixed(2)])),
+    table(
+      ['server', 'p50 ms', 'p99 ms', 'max ms'],
+      servers.map((s) => [r.labels[s], r.latency[s].p50.toFixed(3), r.latency[s].p99.toFixed(3), r.latency[s].max.toFixed(2)]),
+    ),
     '',
     `### HTTP redirects (autocannon, ${r.http.connections} connections, ${r.http.seconds} s, GET /go/pos/menu?lang=fr)`,
     '',
-    table(['server', 'redirects/s (mean)', 'p50 ms', 'p99 ms', '302s', 'other', 'errors'], [['Weft (fastify, in the bench process)', Math.round(r.http.requestsPerSec), r.http.p50, r.http.p99, r.http.status3xx, r.http.other, r.http.errors]]),
+    table(
+      ['server', 'redirects/s (mean)', 'p50 ms', 'p99 ms', '302s', 'other', 'errors'],
+      [['Weft (fastify, in the bench process)', Math.round(r.http.requestsPerSec), r.http.p50, r.http.p99, r.http.status3xx, r.http.other, r.http.errors]],
+    ),
     '',
     'PowerDNS has no HTTP redirect; nothing to compare with.',
     '',
     '### Failover: kill -9 of a site -> first DNS answer that leaves it out',
     '',
-    table(['site', ...servers.map((s) => r.labels[s])], r.kills.map((k) => [k.site, ...servers.map((s) => fmt(k.ms[s] ?? null))])),
+    table(
+      ['site', ...servers.map((s) => r.labels[s])],
+      r.kills.map((k) => [k.site, ...servers.map((s) => fmt(k.ms[s] ?? null))]),
+    ),
     '',
     `Median: ${servers.map((s) => `${r.labels[s]} ${killMedian(s)} ms`).join(', ')}. Target for Weft: < 1 s. PowerDNS's ifportup checks run every ${c.pdnsCheckIntervalS} s (its default), so it notices a dead site somewhere within that interval.`,
-    'Weft: the killed process\'s TCP session closes at once; the broker publishes its last will and reports the session down, the health model marks the site offline and the router drops it from the next answer (the answer caches are emptied inside the health event).',
+    "Weft: the killed process's TCP session closes at once; the broker publishes its last will and reports the session down, the health model marks the site offline and the router drops it from the next answer (the answer caches are emptied inside the health event).",
     '',
     `### Silent network cut of a site's MQTT link (keepalive ${c.keepaliveS} s)`,
     '',
-    table(['site', 'Weft: time until dropped', 'bound 1.5 x keepalive'], r.cuts.map((x) => [x.site, fmt(x.weftMs), `${x.boundMs} ms`])),
+    table(
+      ['site', 'Weft: time until dropped', 'bound 1.5 x keepalive'],
+      r.cuts.map((x) => [x.site, fmt(x.weftMs), `${x.boundMs} ms`]),
+    ),
     '',
-    'The relay between the site and the broker stops forwarding without closing (no FIN/RST): only the broker\'s keepalive timeout (1.5 x keepalive after the last packet it received) can notice. PowerDNS was not put through a silent cut: its ifportup check would see a silently dropped port only after its connect timeout, on top of the check interval.',
+    "The relay between the site and the broker stops forwarding without closing (no FIN/RST): only the broker's keepalive timeout (1.5 x keepalive after the last packet it received) can notice. PowerDNS was not put through a silent cut: its ifportup check would see a silently dropped port only after its connect timeout, on top of the check interval.",
     '',
     `Load average (1, 5, 15 min): ${r.loadAverage.start.map((x) => x.toFixed(2)).join(', ')} at the start, ${r.loadAverage.end.map((x) => x.toFixed(2)).join(', ')} at the end. This machine is shared (2 cores) with other work; absolute numbers vary from run to run.`,
   ].join('\n');

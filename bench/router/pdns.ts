@@ -27,41 +27,59 @@ export function pdnsVersion(): string {
   return /Authoritative Server (\S+)/.exec(`${r.stdout}${r.stderr}`)?.[1] ?? 'unknown';
 }
 
-export async function startPdns(o: { dir: string; port: number; zone: string; service: string; geoDb: string; sites: PdnsSite[]; servicePort: number; ttl: number; luaRecords: LuaRecordsMode }): Promise<Pdns> {
+export async function startPdns(o: {
+  dir: string;
+  port: number;
+  zone: string;
+  service: string;
+  geoDb: string;
+  sites: PdnsSite[];
+  servicePort: number;
+  ttl: number;
+  luaRecords: LuaRecordsMode;
+}): Promise<Pdns> {
   const dir = join(o.dir, `pdns-${o.luaRecords}`);
   mkdirSync(dir, { recursive: true });
   const addrs = o.sites.map((s) => `'${s.address}'`).join(',');
-  writeFileSync(join(dir, 'zone'), [
-    `$ORIGIN ${o.zone}.`,
-    `@ ${o.ttl} IN SOA ns1 hostmaster 1 3600 600 604800 ${o.ttl}`,
-    `@ ${o.ttl} IN NS ns1`,
-    `ns1 ${o.ttl} IN A 127.0.0.1`,
-    `${o.service} ${o.ttl} IN LUA A "ifportup(${o.servicePort}, {${addrs}}, {selector='pickclosest'})"`,
-    '',
-  ].join('\n'));
+  writeFileSync(
+    join(dir, 'zone'),
+    [
+      `$ORIGIN ${o.zone}.`,
+      `@ ${o.ttl} IN SOA ns1 hostmaster 1 3600 600 604800 ${o.ttl}`,
+      `@ ${o.ttl} IN NS ns1`,
+      `ns1 ${o.ttl} IN A 127.0.0.1`,
+      `${o.service} ${o.ttl} IN LUA A "ifportup(${o.servicePort}, {${addrs}}, {selector='pickclosest'})"`,
+      '',
+    ].join('\n'),
+  );
   writeFileSync(join(dir, 'named.conf'), `zone "${o.zone}" { type master; file "${join(dir, 'zone')}"; };\n`);
   writeFileSync(join(dir, 'geo.yaml'), 'domains: []\n');
   // PowerDNS defaults otherwise (packet cache, threads, health-check interval): what a user gets.
-  writeFileSync(join(dir, 'pdns.conf'), [
-    'launch=bind,geoip',
-    `bind-config=${join(dir, 'named.conf')}`,
-    `geoip-database-files=mmdb:${o.geoDb}`,
-    `geoip-zones-file=${join(dir, 'geo.yaml')}`,
-    `enable-lua-records=${o.luaRecords}`,
-    'edns-subnet-processing=yes',
-    'local-address=127.0.0.1',
-    `local-port=${o.port}`,
-    `socket-dir=${dir}`,
-    'daemon=no',
-    'guardian=no',
-    'disable-syslog=yes',
-    // Level 4 (info) prints the readiness line waited for below; nothing is logged per query.
-    'loglevel=4',
-    '',
-  ].join('\n'));
+  writeFileSync(
+    join(dir, 'pdns.conf'),
+    [
+      'launch=bind,geoip',
+      `bind-config=${join(dir, 'named.conf')}`,
+      `geoip-database-files=mmdb:${o.geoDb}`,
+      `geoip-zones-file=${join(dir, 'geo.yaml')}`,
+      `enable-lua-records=${o.luaRecords}`,
+      'edns-subnet-processing=yes',
+      'local-address=127.0.0.1',
+      `local-port=${o.port}`,
+      `socket-dir=${dir}`,
+      'daemon=no',
+      'guardian=no',
+      'disable-syslog=yes',
+      // Level 4 (info) prints the readiness line waited for below; nothing is logged per query.
+      'loglevel=4',
+      '',
+    ].join('\n'),
+  );
   const child: ChildProcess = spawn('pdns_server', [`--config-dir=${dir}`], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
-  child.stderr?.on('data', (d: Buffer) => { log = (log + d.toString()).slice(-4000); });
+  child.stderr?.on('data', (d: Buffer) => {
+    log = (log + d.toString()).slice(-4000);
+  });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const ready = await Promise.race([
     new Promise<boolean>((r) => {

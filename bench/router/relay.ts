@@ -17,17 +17,27 @@ export async function startRelay(host: string, port: number): Promise<Relay> {
       sockets.add(s);
       s.on('error', () => undefined);
     }
-    client.on('data', (d) => { if (!cut) upstream.write(d); });
-    upstream.on('data', (d) => { if (!cut) client.write(d); });
+    client.on('data', (d) => {
+      if (!cut) upstream.write(d);
+    });
+    upstream.on('data', (d) => {
+      if (!cut) client.write(d);
+    });
     // After the cut, one side closing must stay invisible to the other.
-    client.on('close', () => { if (!cut) upstream.destroy(); });
-    upstream.on('close', () => { if (!cut) client.destroy(); });
+    client.on('close', () => {
+      if (!cut) upstream.destroy();
+    });
+    upstream.on('close', () => {
+      if (!cut) client.destroy();
+    });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const bound = (server.address() as { port: number }).port;
   return {
     port: bound,
-    cut: () => { cut = true; },
+    cut: () => {
+      cut = true;
+    },
     close: () => {
       for (const s of sockets) s.destroy();
       return new Promise((r) => server.close(() => r()));

@@ -25,10 +25,20 @@ const client = mqtt.connect(brokerUrl, {
 });
 
 const heartbeat = () =>
-  client.publish(topics.heartbeat(siteId), encode('heartbeat', {
-    v: 1, at: new Date().toISOString(), nodeReady: true, enforcing: true, appliedGeneration: 1,
-    checks: [{ name: 'pos', ok: true }], load: 0.2, link: { reconnects: 0, outboxDepth: 0, outboxLost: 0 },
-  }), { qos: 0 });
+  client.publish(
+    topics.heartbeat(siteId),
+    encode('heartbeat', {
+      v: 1,
+      at: new Date().toISOString(),
+      nodeReady: true,
+      enforcing: true,
+      appliedGeneration: 1,
+      checks: [{ name: 'pos', ok: true }],
+      load: 0.2,
+      link: { reconnects: 0, outboxDepth: 0, outboxLost: 0 },
+    }),
+    { qos: 0 },
+  );
 
 client.on('connect', () => {
   client.publish(topics.status(siteId), encode('status', { v: 1, state: 'online' }), { qos: 1, retain: true }, () => {

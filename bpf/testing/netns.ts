@@ -82,7 +82,9 @@ export class Topology {
   /** ICMP echo from one pod to an address; true when the reply came back. */
   ping(from: string, to: string, ident: number, timeoutS = 1): boolean {
     try {
-      execFileSync('ip', ['netns', 'exec', this.pod(from).netns, 'python3', '-S', join(here, 'ping.py'), to, String(ident), String(timeoutS)], { stdio: 'ignore' });
+      execFileSync('ip', ['netns', 'exec', this.pod(from).netns, 'python3', '-S', join(here, 'ping.py'), to, String(ident), String(timeoutS)], {
+        stdio: 'ignore',
+      });
       return true;
     } catch {
       return false;

@@ -5,6 +5,10 @@ import { readFileSync } from 'node:fs';
 import { LibbpfDatapath } from '../libbpf-datapath.ts';
 
 const dp = await LibbpfDatapath.open({ pinRoot: process.argv[2] });
-const bpffs = readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' ')).filter((f) => f[2] === 'bpf').map((f) => f[1]);
+const bpffs = readFileSync('/proc/self/mounts', 'utf8')
+  .split('\n')
+  .map((l) => l.split(' '))
+  .filter((f) => f[2] === 'bpf')
+  .map((f) => f[1]);
 process.stdout.write(JSON.stringify({ bpffs, generation: await dp.appliedGeneration() }) + '\n');
 await dp.close();

@@ -149,7 +149,10 @@ function heard({ id, timeoutMs }) {
 }
 
 const ops = { listen, count, tcp, udp, blast, stop, pushServer, push, hold, heard };
-readline.createInterface({ input: process.stdin }).on('line', (line) => {
-  const cmd = JSON.parse(line);
-  ops[cmd.op](cmd);
-}).on('close', () => process.exit(0));
+readline
+  .createInterface({ input: process.stdin })
+  .on('line', (line) => {
+    const cmd = JSON.parse(line);
+    ops[cmd.op](cmd);
+  })
+  .on('close', () => process.exit(0));

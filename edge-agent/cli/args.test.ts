@@ -5,7 +5,11 @@ const spec = { booleans: ['json', 'follow'], values: ['file', 'data-dir'] };
 
 describe('parseArgs', () => {
   it('reads commands, values and booleans', () => {
-    expect(parseArgs(['enroll', '--file', 'p.json', '--json', '--data-dir=/x'], spec)).toEqual({ command: 'enroll', positional: [], flags: { file: 'p.json', json: true, 'data-dir': '/x' } });
+    expect(parseArgs(['enroll', '--file', 'p.json', '--json', '--data-dir=/x'], spec)).toEqual({
+      command: 'enroll',
+      positional: [],
+      flags: { file: 'p.json', json: true, 'data-dir': '/x' },
+    });
   });
   it.each([
     [['status', '--bogus'], /unknown option --bogus/],

@@ -35,8 +35,16 @@ beforeAll(async () => {
   const s = openStore(join(dir, 'agent.db'));
   enrollStore(s, key, broker.url);
   s.close();
-  const cfg = loadConfig({ flags: { dataDir: dir, statusPort: 0, datapath: 'memory', tunnel: 'off', nodeName: 'node-1', provisionFile: join(dir, 'none.json') }, env: {} });
-  agent = await runAgent(cfg, { log: createLogger({ level: 'silent' }), datapath: { kind: 'memory', datapath: dp }, resolveVeth: fakeVeths, kube: () => new FakeKube(shopSnapshot()) });
+  const cfg = loadConfig({
+    flags: { dataDir: dir, statusPort: 0, datapath: 'memory', tunnel: 'off', nodeName: 'node-1', provisionFile: join(dir, 'none.json') },
+    env: {},
+  });
+  agent = await runAgent(cfg, {
+    log: createLogger({ level: 'silent' }),
+    datapath: { kind: 'memory', datapath: dp },
+    resolveVeth: fakeVeths,
+    kube: () => new FakeKube(shopSnapshot()),
+  });
   const hub = await mqtt.connectAsync(broker.url);
   await hub.publishAsync(topics.bundle(SITE), bundle(key, 3), { qos: 1, retain: true });
   await hub.endAsync();
@@ -64,7 +72,16 @@ describe('weft-agent CLI', () => {
     const r = await run(['status', '--json', '--data-dir', dir]);
     expect(r.code).toBe(0);
     const s = (JSON.parse(r.stdout) as StatusReport).status!;
-    expect(s).toMatchObject({ enrolled: true, siteId: SITE, enforcing: true, datapath: { appliedGeneration: 3 }, hub: { link: { state: 'connected' } }, outbox: { lostRecords: 0 }, pods: { attached: 3 }, lastRejection: null });
+    expect(s).toMatchObject({
+      enrolled: true,
+      siteId: SITE,
+      enforcing: true,
+      datapath: { appliedGeneration: 3 },
+      hub: { link: { state: 'connected' } },
+      outbox: { lostRecords: 0 },
+      pods: { attached: 3 },
+      lastRejection: null,
+    });
     const human = await run(['status', '--data-dir', dir]);
     expect(human.stdout).toMatch(/^state:\s+enforcing generation 3/m);
     expect(human.stdout).toMatch(/^pods:\s+3 attached/m);
@@ -82,9 +99,17 @@ describe('weft-agent CLI', () => {
     for (let i = 0; i < 500 && (await judged()) < 1; i++) await new Promise((r) => setTimeout(r, 20));
     const r = await run(['flows', '--json', '--verdict', 'deny', '--pod', 'shop/db', '--data-dir', dir]);
     expect(r.code).toBe(0);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as VerdictRecord);
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as VerdictRecord);
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({ verdict: 'deny', endpoint: 'shop/db', src: '10.42.1.1', policy: { kind: 'NetworkPolicy', namespace: 'shop', name: 'db-from-web' } });
+    expect(lines[0]).toMatchObject({
+      verdict: 'deny',
+      endpoint: 'shop/db',
+      src: '10.42.1.1',
+      policy: { kind: 'NetworkPolicy', namespace: 'shop', name: 'db-from-web' },
+    });
     // The filters filter: no allow verdicts were reported, and nothing concerned shop/web.
     expect((await run(['flows', '--json', '--verdict', 'allow', '--data-dir', dir])).stdout).toBe('');
     expect((await run(['flows', '--json', '--pod', 'shop/web', '--data-dir', dir])).stdout).toBe('');
@@ -94,7 +119,10 @@ describe('weft-agent CLI', () => {
   });
 
   it('flows --follow --json streams new verdicts as they happen, until interrupted', async () => {
-    const c = spawn(process.execPath, [cli.file, 'flows', '--follow', '--json', '--verdict', 'deny', '--data-dir', dir], { env: { ...cli.env, WEFT_CONFIG: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn(process.execPath, [cli.file, 'flows', '--follow', '--json', '--verdict', 'deny', '--data-dir', dir], {
+      env: { ...cli.env, WEFT_CONFIG: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const got: VerdictRecord[] = [];
     createInterface({ input: c.stdout }).on('line', (l) => got.push(JSON.parse(l) as VerdictRecord));
     try {
@@ -117,7 +145,8 @@ describe('weft-agent CLI', () => {
     const r = await run(['doctor', '--json', '--data-dir', dir, '--datapath', 'memory']);
     const checks = JSON.parse(r.stdout) as CheckResult[];
     const names = checks.map((c) => c.name);
-    for (const n of ['kernel', 'btf', 'bpffs', 'disk space', 'database', 'enrollment', 'hub', 'clock', 'k3s', 'agent', 'datapath', 'tunnel']) expect(names).toContain(n);
+    for (const n of ['kernel', 'btf', 'bpffs', 'disk space', 'database', 'enrollment', 'hub', 'clock', 'k3s', 'agent', 'datapath', 'tunnel'])
+      expect(names).toContain(n);
     expect(checks.find((c) => c.name === 'database')).toMatchObject({ status: 'ok' });
     expect(checks.find((c) => c.name === 'agent')).toMatchObject({ status: 'ok', detail: 'enforcing generation 3' });
     // The in-memory datapath filters nothing: a failure with a fix, so the exit code says "no".

@@ -44,7 +44,22 @@ options (all commands):
 `;
 
 const BOOLEANS = ['json', 'follow', 'help', 'version'];
-const CONFIG_FLAGS = ['config', 'data-dir', 'status-port', 'datapath', 'kubeconfig', 'kube', 'tunnel', 'provision-file', 'pin-root', 'log-level', 'state-file', 'node-name', 'mqtt-protocol', 'console'];
+const CONFIG_FLAGS = [
+  'config',
+  'data-dir',
+  'status-port',
+  'datapath',
+  'kubeconfig',
+  'kube',
+  'tunnel',
+  'provision-file',
+  'pin-root',
+  'log-level',
+  'state-file',
+  'node-name',
+  'mqtt-protocol',
+  'console',
+];
 const VALUES = [...CONFIG_FLAGS, 'file', 'verdict', 'pod', 'attempts'];
 
 function configFrom(flags: Record<string, string | true>): AgentConfig {
@@ -72,7 +87,7 @@ async function cmdRun(cfg: AgentConfig): Promise<number> {
   await new Promise<void>((resolve) => {
     const stop = (sig: string) => {
       log.info({ signal: sig }, 'stopping; the kernel keeps enforcing the pinned generation');
-      agent.stop().finally(resolve);
+      void agent.stop().finally(resolve);
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
@@ -88,9 +103,15 @@ async function cmdEnroll(cfg: AgentConfig, flags: Record<string, string | true>)
   const log = createLogger({ level: flags.json ? 'silent' : cfg.logLevel });
   const store = openStore(cfg.storePath);
   try {
-    const state = new StateLine(cfg.stateFile, (line) => { if (!flags.json) process.stderr.write(`${line}\n`); });
+    const state = new StateLine(cfg.stateFile, (line) => {
+      if (!flags.json) process.stderr.write(`${line}\n`);
+    });
     const e = await enroll({ store, provisionFile: file, log, state, attempts });
-    print(flags.json ? JSON.stringify({ enrolled: true, siteId: e.siteId, broker: e.broker.url }) : `enrolled as site ${e.siteId}; start the agent: systemctl restart weft-agent`);
+    print(
+      flags.json
+        ? JSON.stringify({ enrolled: true, siteId: e.siteId, broker: e.broker.url })
+        : `enrolled as site ${e.siteId}; start the agent: systemctl restart weft-agent`,
+    );
     return 0;
   } catch (e) {
     if (flags.json && e instanceof AgentError) {
@@ -134,7 +155,12 @@ async function main(argv: string[]): Promise<number> {
     case 'flows': {
       const ac = new AbortController();
       process.once('SIGINT', () => ac.abort());
-      await runFlows(cfg, { follow: flags.follow === true, json: flags.json === true, verdict: flags.verdict as FlowFilter['verdict'], pod: flags.pod as string | undefined }, print, ac.signal);
+      await runFlows(
+        cfg,
+        { follow: flags.follow === true, json: flags.json === true, verdict: flags.verdict as FlowFilter['verdict'], pod: flags.pod as string | undefined },
+        print,
+        ac.signal,
+      );
       return 0;
     }
     default:

@@ -6,7 +6,10 @@ import type { KubeTarget } from './kubeconfig.ts';
 
 /** A non-2xx answer: statusCode is what errors.ts maps to KUBE_AUTH / KUBE_FORBIDDEN / KUBE_API. */
 export class KubeHttpError extends Error {
-  constructor(readonly statusCode: number, message: string) {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -52,46 +55,56 @@ export class KubeApi {
 
   get<T>(path: string, signal?: AbortSignal): Promise<T> {
     return new Promise((resolve, reject) => {
-      this.open(path, signal, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', reject);
-        res.on('end', () => {
-          try {
-            resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as T);
-          } catch (e) {
-            reject(new KubeHttpError(0, `${path}: the answer is not JSON (${(e as Error).message})`));
-          }
-        });
-      }, reject);
+      this.open(
+        path,
+        signal,
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', reject);
+          res.on('end', () => {
+            try {
+              resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as T);
+            } catch (e) {
+              reject(new KubeHttpError(0, `${path}: the answer is not JSON (${(e as Error).message})`));
+            }
+          });
+        },
+        reject,
+      );
     });
   }
 
   /** Streams events until the server ends the watch (resolves) or the connection fails (rejects). */
   watch(path: string, onEvent: (e: WatchEvent) => void, onOpen: () => void, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.open(path, signal, (res) => {
-        onOpen();
-        let buf = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => {
-          buf += c;
-          for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-            const line = buf.slice(0, i).trim();
-            buf = buf.slice(i + 1);
-            if (!line) continue;
-            try {
-              onEvent(JSON.parse(line) as WatchEvent);
-            } catch (e) {
-              res.destroy(e as Error);
-              return;
+      this.open(
+        path,
+        signal,
+        (res) => {
+          onOpen();
+          let buf = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => {
+            buf += c;
+            for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+              const line = buf.slice(0, i).trim();
+              buf = buf.slice(i + 1);
+              if (!line) continue;
+              try {
+                onEvent(JSON.parse(line) as WatchEvent);
+              } catch (e) {
+                res.destroy(e as Error);
+                return;
+              }
             }
-          }
-        });
-        res.on('error', reject);
-        // 'aborted' connections end with an error above; a clean end is the server's watch timeout.
-        res.on('end', () => resolve());
-      }, reject);
+          });
+          res.on('error', reject);
+          // 'aborted' connections end with an error above; a clean end is the server's watch timeout.
+          res.on('end', () => resolve());
+        },
+        reject,
+      );
     });
   }
 

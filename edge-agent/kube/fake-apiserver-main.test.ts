@@ -36,11 +36,16 @@ describe('fake-apiserver-main', () => {
     const file = join(dir, 'objects.yaml');
     const kubeconfig = join(dir, 'kubeconfig.yaml');
     writeFileSync(file, objects);
-    const child = spawn(process.execPath, [run, main, '--objects', file, '--kubeconfig', kubeconfig, '--token', 'site-a-token', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [run, main, '--objects', file, '--kubeconfig', kubeconfig, '--token', 'site-a-token', '--json'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     try {
       const first = await new Promise<string>((resolve, reject) => {
         let out = '';
-        child.stdout.on('data', (d: Buffer) => { out += d.toString(); if (out.includes('\n')) resolve(out.split('\n')[0]); });
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (out.includes('\n')) resolve(out.split('\n')[0]);
+        });
         child.on('exit', (code) => reject(new Error(`exited ${code}`)));
       });
       const info = JSON.parse(first) as { url: string; kubeconfig: string; token: string };

@@ -10,7 +10,9 @@ import { parseAllDocuments } from 'yaml';
 import { FakeApiServer, type KubeObject } from './fake-apiserver.ts';
 
 function usage(msg: string): never {
-  process.stderr.write(`fake-apiserver: ${msg}\nusage: fake-apiserver-main.ts [--port N] [--host H] [--token T] [--objects file.yaml] [--kubeconfig path] [--no-crds] [--bookmark-interval-ms N] [--json]\n`);
+  process.stderr.write(
+    `fake-apiserver: ${msg}\nusage: fake-apiserver-main.ts [--port N] [--host H] [--token T] [--objects file.yaml] [--kubeconfig path] [--no-crds] [--bookmark-interval-ms N] [--json]\n`,
+  );
   process.exit(2);
 }
 

@@ -28,7 +28,8 @@ afterEach(async () => {
 
 async function setup() {
   const s = await FakeApiServer.start({
-    token: 'tok', bookmarkIntervalMs: 50,
+    token: 'tok',
+    bookmarkIntervalMs: 50,
     objects: [ns('shop'), pod('shop', 'a', { labels: { app: 'web' } }), pod('shop', 'b'), netpol('shop', 'np1', 'web')],
   });
   servers.push(s);
@@ -48,7 +49,16 @@ async function setup() {
     lw.on('delete', (o) => seen.push(`delete ${o.metadata?.name}`));
     lw.on('error', (e) => errors.push(e));
     informers.push(lw);
-    return { lw, seen, errors, names: () => lw.list().map((o) => o.metadata?.name).sort() };
+    return {
+      lw,
+      seen,
+      errors,
+      names: () =>
+        lw
+          .list()
+          .map((o) => o.metadata?.name)
+          .sort(),
+    };
   };
   const pods = make('/api/v1/pods', () => core.listPodForAllNamespaces());
   const nss = make('/api/v1/namespaces', () => core.listNamespace());
@@ -59,7 +69,12 @@ async function setup() {
 
 /** Polls until cond holds; generous timeout for a loaded machine. */
 const eventually = (cond: () => boolean, what: string) =>
-  vi.waitFor(() => { if (!cond()) throw new Error(`timed out waiting for: ${what}`); }, { timeout: 15_000, interval: 20 });
+  vi.waitFor(
+    () => {
+      if (!cond()) throw new Error(`timed out waiting for: ${what}`);
+    },
+    { timeout: 15_000, interval: 20 },
+  );
 const labelled = (o: KubeObject, labels: Record<string, string>): KubeObject => ({ ...o, metadata: { ...o.metadata, labels } });
 
 describe('fake API server with @kubernetes/client-node', () => {
@@ -105,7 +120,9 @@ describe('fake API server with @kubernetes/client-node', () => {
     const watches = s.counts.watches.pods;
     // Changes land while no watch is open (and no bookmark moves the clients on): they reconnect from an old resourceVersion.
     let open!: () => void;
-    watch.gate = new Promise((r) => { open = r; });
+    watch.gate = new Promise((r) => {
+      open = r;
+    });
     s.closeWatches();
     s.delete('Pod', 'shop', 'b');
     s.create(ns('bank'));

@@ -4,7 +4,9 @@ import { FakeApiServer } from './fake-apiserver.ts';
 import { ns, pod } from './test-objects.ts';
 
 const servers: FakeApiServer[] = [];
-afterEach(async () => { for (const s of servers.splice(0)) await s.stop(); });
+afterEach(async () => {
+  for (const s of servers.splice(0)) await s.stop();
+});
 
 async function start(opts: ConstructorParameters<typeof FakeApiServer>[0] = {}) {
   const s = await FakeApiServer.start({ token: 'tok', objects: [ns('shop'), pod('shop', 'a', { labels: { app: 'web' } })], ...opts });
@@ -17,10 +19,18 @@ const get = async (s: FakeApiServer, path: string) => {
   return { status: r.status, body: (await r.json()) as Record<string, unknown> & { items?: { metadata: { name: string } }[] } };
 };
 
-interface WatchEvent { type: string; object: { metadata?: { name?: string; resourceVersion?: string }; code?: number; reason?: string } }
+interface WatchEvent {
+  type: string;
+  object: { metadata?: { name?: string; resourceVersion?: string }; code?: number; reason?: string };
+}
 
 /** Reads watch events until `stop` says enough or the server ends the stream. */
-async function watch(s: FakeApiServer, path: string, stop: (evs: WatchEvent[]) => boolean = () => false, act?: () => void): Promise<{ events: WatchEvent[]; ended: boolean }> {
+async function watch(
+  s: FakeApiServer,
+  path: string,
+  stop: (evs: WatchEvent[]) => boolean = () => false,
+  act?: () => void,
+): Promise<{ events: WatchEvent[]; ended: boolean }> {
   const ctl = new AbortController();
   const r = await fetch(s.url + path, { headers: auth, signal: ctl.signal });
   expect(r.status).toBe(200);
@@ -58,9 +68,15 @@ describe('fake API server', () => {
     const groups = (await get(s, '/apis')).body.groups as { name: string }[];
     expect(groups.map((g) => g.name)).toEqual(['networking.k8s.io', 'policy.networking.k8s.io']);
     expect((await get(s, '/apis/policy.networking.k8s.io/v1alpha1')).body).toMatchObject({
-      kind: 'APIResourceList', resources: [expect.objectContaining({ name: 'adminnetworkpolicies', namespaced: false }), expect.objectContaining({ name: 'baselineadminnetworkpolicies' })],
+      kind: 'APIResourceList',
+      resources: [
+        expect.objectContaining({ name: 'adminnetworkpolicies', namespaced: false }),
+        expect.objectContaining({ name: 'baselineadminnetworkpolicies' }),
+      ],
     });
-    expect((await get(s, '/api/v1')).body.resources).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'pods', namespaced: true, verbs: expect.arrayContaining(['list', 'watch']) })]));
+    expect((await get(s, '/api/v1')).body.resources).toEqual(
+      expect.arrayContaining([expect.objectContaining({ name: 'pods', namespaced: true, verbs: expect.arrayContaining(['list', 'watch']) })]),
+    );
     s.crds = false;
     expect(((await get(s, '/apis')).body.groups as { name: string }[]).map((g) => g.name)).toEqual(['networking.k8s.io']);
     expect((await get(s, '/apis/policy.networking.k8s.io/v1alpha1/adminnetworkpolicies')).status).toBe(404);
@@ -82,7 +98,8 @@ describe('fake API server', () => {
 
   it('create/replace/delete over HTTP, with 409 on duplicates and 404 for a missing namespace', async () => {
     const s = await start();
-    const post = (path: string, body: unknown, method = 'POST') => fetch(s.url + path, { method, headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const post = (path: string, body: unknown, method = 'POST') =>
+      fetch(s.url + path, { method, headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(body) });
     expect((await post('/api/v1/namespaces/shop/pods', pod('shop', 'c'))).status).toBe(201);
     expect((await post('/api/v1/namespaces/shop/pods', pod('shop', 'c'))).status).toBe(409);
     expect((await post('/api/v1/namespaces/nope/pods', pod('nope', 'c'))).status).toBe(404);
@@ -94,11 +111,20 @@ describe('fake API server', () => {
 
   it('watch without a resourceVersion starts with the current state as ADDED, then live events', async () => {
     const s = await start();
-    const { events } = await watch(s, '/api/v1/pods?watch=true', (e) => e.length >= 3, () => {
-      s.create(pod('shop', 'b'));
-      s.delete('Pod', 'shop', 'a');
-    });
-    expect(events.map((e) => [e.type, e.object.metadata?.name])).toEqual([['ADDED', 'a'], ['ADDED', 'b'], ['DELETED', 'a']]);
+    const { events } = await watch(
+      s,
+      '/api/v1/pods?watch=true',
+      (e) => e.length >= 3,
+      () => {
+        s.create(pod('shop', 'b'));
+        s.delete('Pod', 'shop', 'a');
+      },
+    );
+    expect(events.map((e) => [e.type, e.object.metadata?.name])).toEqual([
+      ['ADDED', 'a'],
+      ['ADDED', 'b'],
+      ['DELETED', 'a'],
+    ]);
     expect(Number(events[2].object.metadata!.resourceVersion)).toBeGreaterThan(Number(events[1].object.metadata!.resourceVersion));
   });
 
@@ -108,11 +134,20 @@ describe('fake API server', () => {
     s.create(pod('shop', 'b', { labels: { app: 'db' } }));
     const a = s.get('Pod', 'shop', 'a')!;
     s.update({ ...a, metadata: { ...a.metadata, labels: { app: 'db' } } }); // a enters app=db
-    const { events } = await watch(s, `/api/v1/pods?watch=1&resourceVersion=${from}&labelSelector=app%3Ddb`, (e) => e.length >= 3, () => {
-      const b = s.get('Pod', 'shop', 'b')!;
-      s.update({ ...b, metadata: { ...b.metadata, labels: { app: 'web' } } }); // b leaves
-    });
-    expect(events.map((e) => [e.type, e.object.metadata?.name])).toEqual([['ADDED', 'b'], ['ADDED', 'a'], ['DELETED', 'b']]);
+    const { events } = await watch(
+      s,
+      `/api/v1/pods?watch=1&resourceVersion=${from}&labelSelector=app%3Ddb`,
+      (e) => e.length >= 3,
+      () => {
+        const b = s.get('Pod', 'shop', 'b')!;
+        s.update({ ...b, metadata: { ...b.metadata, labels: { app: 'web' } } }); // b leaves
+      },
+    );
+    expect(events.map((e) => [e.type, e.object.metadata?.name])).toEqual([
+      ['ADDED', 'b'],
+      ['ADDED', 'a'],
+      ['DELETED', 'b'],
+    ]);
   });
 
   it('a resourceVersion older than the compacted history: watch gets an ERROR 410 Expired event and ends; list with Exact gets HTTP 410', async () => {
@@ -134,9 +169,12 @@ describe('fake API server', () => {
 
   it('allowWatchBookmarks sends BOOKMARKs with the current resourceVersion; timeoutSeconds ends the stream after a last bookmark', async () => {
     const s = await start({ bookmarkIntervalMs: 20 });
-    const { events } = await watch(s, `/api/v1/pods?watch=true&resourceVersion=${s.resourceVersion}&allowWatchBookmarks=true`,
+    const { events } = await watch(
+      s,
+      `/api/v1/pods?watch=true&resourceVersion=${s.resourceVersion}&allowWatchBookmarks=true`,
       (e) => e.some((x) => x.type === 'BOOKMARK' && x.object.metadata?.resourceVersion === s.resourceVersion && Number(s.resourceVersion) > 2),
-      () => s.create(ns('elsewhere')));
+      () => s.create(ns('elsewhere')),
+    );
     expect(events.every((e) => e.type === 'BOOKMARK')).toBe(true);
     const t = await watch(s, `/api/v1/pods?watch=true&resourceVersion=${s.resourceVersion}&allowWatchBookmarks=true&timeoutSeconds=1`);
     expect(t.ended).toBe(true);

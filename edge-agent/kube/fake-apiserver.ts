@@ -59,7 +59,11 @@ interface Watcher {
 }
 
 export class FakeApiError extends Error {
-  constructor(readonly code: number, readonly reason: string, message: string) {
+  constructor(
+    readonly code: number,
+    readonly reason: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -272,7 +276,10 @@ export class FakeApiServer {
   private route(pathname: string): { def: ResourceDef; namespace?: string; name?: string } | { doc: unknown } | null {
     const parts = pathname.split('/').filter(Boolean);
     if (pathname === '/version') return { doc: { major: '1', minor: '31', gitVersion: 'v1.31.0+weft-fake', platform: 'linux/amd64' } };
-    if (pathname === '/api') return { doc: { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: `${this.host}:${this.port}` }] } };
+    if (pathname === '/api')
+      return {
+        doc: { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: `${this.host}:${this.port}` }] },
+      };
     if (pathname === '/apis') return { doc: this.groupList() };
     let group: string;
     let version: string;
@@ -297,7 +304,11 @@ export class FakeApiServer {
     return def && rest.length <= 2 && (rest.length === 1 || !def.namespaced) ? { def, name: rest[1] } : null;
   }
 
-  private groupList(): { kind: string; apiVersion: string; groups: { name: string; versions: { groupVersion: string; version: string }[]; preferredVersion: { groupVersion: string; version: string } }[] } {
+  private groupList(): {
+    kind: string;
+    apiVersion: string;
+    groups: { name: string; versions: { groupVersion: string; version: string }[]; preferredVersion: { groupVersion: string; version: string } }[];
+  } {
     const names = [...new Set(RESOURCES.filter((d) => d.group && (!d.crd || this.crds)).map((d) => `${d.group}/${d.version}`))];
     return {
       kind: 'APIGroupList',
@@ -361,8 +372,14 @@ export class FakeApiServer {
     });
   }
 
-  private serve(method: string, q: URLSearchParams, r: { def: ResourceDef; namespace?: string; name?: string }, body: Buffer, res: ServerResponse,
-    send: (code: number, body: unknown) => void): void {
+  private serve(
+    method: string,
+    q: URLSearchParams,
+    r: { def: ResourceDef; namespace?: string; name?: string },
+    body: Buffer,
+    res: ServerResponse,
+    send: (code: number, body: unknown) => void,
+  ): void {
     const { def, namespace, name } = r;
     const parse = (): KubeObject => {
       try {
@@ -435,10 +452,12 @@ export class FakeApiServer {
     if (bookmarks) timers.push(setInterval(bookmark, this.opts.bookmarkIntervalMs ?? 1000));
     const timeoutS = Number(q.get('timeoutSeconds') || 0);
     if (timeoutS > 0) {
-      timers.push(setTimeout(() => {
-        if (bookmarks) bookmark();
-        w.end();
-      }, timeoutS * 1000));
+      timers.push(
+        setTimeout(() => {
+          if (bookmarks) bookmark();
+          w.end();
+        }, timeoutS * 1000),
+      );
     }
   }
 }

@@ -35,32 +35,63 @@ function until(source: KubeInventory, pred: (s: KubeSnapshot) => boolean, what: 
       source.off('change', check);
       resolve(s);
     };
-    const timer = setTimeout(() => { source.off('change', check); reject(new Error(`timed out waiting for ${what}: ${JSON.stringify(source.snapshot().pods.map((p) => p.name))}`)); }, ms);
+    const timer = setTimeout(() => {
+      source.off('change', check);
+      reject(new Error(`timed out waiting for ${what}: ${JSON.stringify(source.snapshot().pods.map((p) => p.name))}`));
+    }, ms);
     source.on('change', check);
     check(source.snapshot());
   });
 }
 
 const names = (s: KubeSnapshot) => s.pods.map((p) => `${p.namespace}/${p.name}`);
-const seed = [ns('shop', { team: 'retail' }), ns('ops'), pod('shop', 'web-1', { labels: { app: 'web' }, ip: '10.42.0.5', ports: [8080] }),
-  pod('ops', 'mon', { labels: { app: 'mon' }, ip: '10.42.1.9', node: 'node-b', phase: 'Pending' }), netpol('shop', 'db-from-web', 'db'), anp('deny-all', 10), banp()];
+const seed = [
+  ns('shop', { team: 'retail' }),
+  ns('ops'),
+  pod('shop', 'web-1', { labels: { app: 'web' }, ip: '10.42.0.5', ports: [8080] }),
+  pod('ops', 'mon', { labels: { app: 'mon' }, ip: '10.42.1.9', node: 'node-b', phase: 'Pending' }),
+  netpol('shop', 'db-from-web', 'db'),
+  anp('deny-all', 10),
+  banp(),
+];
 
 describe('kube inventory (list/watch reflectors against the fake API server)', () => {
   it('initial list: namespaces, pods mapped to the policy inventory, raw policies incl. ANP/BANP', async () => {
     const { source } = await setup({ objects: seed });
     const s = await source.start();
-    expect(s.namespaces).toEqual([{ name: 'ops', labels: {} }, { name: 'shop', labels: { team: 'retail' } }]);
+    expect(s.namespaces).toEqual([
+      { name: 'ops', labels: {} },
+      { name: 'shop', labels: { team: 'retail' } },
+    ]);
     expect(s.pods).toEqual([
       { namespace: 'ops', name: 'mon', labels: { app: 'mon' }, ports: [], ips: ['10.42.1.9'], node: 'node-b', phase: 'Pending' },
-      { namespace: 'shop', name: 'web-1', labels: { app: 'web' }, ports: [{ containerPort: 8080, protocol: 'TCP' }], ips: ['10.42.0.5'], node: 'node-a', phase: 'Running' },
+      {
+        namespace: 'shop',
+        name: 'web-1',
+        labels: { app: 'web' },
+        ports: [{ containerPort: 8080, protocol: 'TCP' }],
+        ips: ['10.42.0.5'],
+        node: 'node-a',
+        phase: 'Running',
+      },
     ]);
     expect(s.crds).toEqual({ adminNetworkPolicies: true, baselineAdminNetworkPolicies: true });
-    expect(s.policies).toEqual(expect.arrayContaining([
-      expect.objectContaining({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: expect.objectContaining({ name: 'db-from-web', namespace: 'shop' }),
-        spec: expect.objectContaining({ podSelector: { matchLabels: { app: 'db' } } }) }),
-      expect.objectContaining({ apiVersion: 'policy.networking.k8s.io/v1alpha1', kind: 'AdminNetworkPolicy', spec: expect.objectContaining({ priority: 10 }) }),
-      expect.objectContaining({ kind: 'BaselineAdminNetworkPolicy', metadata: expect.objectContaining({ name: 'default' }) }),
-    ]));
+    expect(s.policies).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          apiVersion: 'networking.k8s.io/v1',
+          kind: 'NetworkPolicy',
+          metadata: expect.objectContaining({ name: 'db-from-web', namespace: 'shop' }),
+          spec: expect.objectContaining({ podSelector: { matchLabels: { app: 'db' } } }),
+        }),
+        expect.objectContaining({
+          apiVersion: 'policy.networking.k8s.io/v1alpha1',
+          kind: 'AdminNetworkPolicy',
+          spec: expect.objectContaining({ priority: 10 }),
+        }),
+        expect.objectContaining({ kind: 'BaselineAdminNetworkPolicy', metadata: expect.objectContaining({ name: 'default' }) }),
+      ]),
+    );
     expect(s.policies).toHaveLength(3);
     // Plain JSON (no Date objects from typed list results): what policy.loadPolicies expects.
     expect(JSON.parse(JSON.stringify(s.policies))).toEqual(s.policies);
@@ -79,8 +110,11 @@ describe('kube inventory (list/watch reflectors against the fake API server)', (
     api.delete('Pod', 'shop', 'web-1');
     api.create(netpol('ops', 'mon-only', 'mon'));
     api.delete('AdminNetworkPolicy', undefined, 'deny-all');
-    const s = await until(source, (x) => !names(x).includes('shop/web-1') && x.policies.length === 3
-      && !x.policies.some((p) => (p as { kind: string }).kind === 'AdminNetworkPolicy'), 'deletes');
+    const s = await until(
+      source,
+      (x) => !names(x).includes('shop/web-1') && x.policies.length === 3 && !x.policies.some((p) => (p as { kind: string }).kind === 'AdminNetworkPolicy'),
+      'deletes',
+    );
     expect(names(s)).toEqual(['ops/mon', 'shop/web-2']);
     expect(reasons).toEqual(expect.arrayContaining(['add', 'update', 'delete']));
   });
@@ -94,7 +128,9 @@ describe('kube inventory (list/watch reflectors against the fake API server)', (
     api.crds = true;
     api.create(anp('late', 5));
     const later = await until(source, (x) => x.crds.adminNetworkPolicies && x.policies.length === 2, 'CRDs discovered');
-    expect(later.policies).toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'AdminNetworkPolicy', metadata: expect.objectContaining({ name: 'late' }) })]));
+    expect(later.policies).toEqual(
+      expect.arrayContaining([expect.objectContaining({ kind: 'AdminNetworkPolicy', metadata: expect.objectContaining({ name: 'late' }) })]),
+    );
   });
 
   it('bookmarks move the resourceVersion on, so resuming after history is compacted needs no relist', async () => {
@@ -126,7 +162,11 @@ describe('kube inventory (list/watch reflectors against the fake API server)', (
     api.update({ ...api.get('Namespace', undefined, 'ops')!, metadata: { name: 'ops', labels: { tier: 'infra' } } });
     api.compact(); // and while it was away, history was compacted past the informers' resourceVersion
     await api.listen();
-    const s = await until(source, (x) => names(x).join() === 'ops/mon,shop/web-3' && x.namespaces.find((n) => n.name === 'ops')?.labels.tier === 'infra', 'relisted state');
+    const s = await until(
+      source,
+      (x) => names(x).join() === 'ops/mon,shop/web-3' && x.namespaces.find((n) => n.name === 'ops')?.labels.tier === 'infra',
+      'relisted state',
+    );
     expect(s.pods.find((p) => p.name === 'web-3')?.ips).toEqual(['10.42.0.8']);
     expect(source.status().relists).toBeGreaterThanOrEqual(2);
     expect(api.counts.lists.pods).toBeGreaterThanOrEqual(2);
@@ -152,7 +192,10 @@ describe('kube inventory (list/watch reflectors against the fake API server)', (
       writeFileSync(path, api.kubeconfig().replace('token: right', user));
       const inv = createKubeInventory({ kubeconfig: path, minBackoffMs: 30, maxBackoffMs: 60 });
       cleanups.push(() => inv.stop());
-      const err = await inv.start().then(() => null, (e: unknown) => e);
+      const err = await inv.start().then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(KubeError);
       expect(err).toMatchObject({ code: 'KUBE_AUTH', message: expect.stringContaining('401') });
       expect((err as KubeError).hint).toMatch(/token/);
@@ -186,7 +229,11 @@ describe('kube inventory (list/watch reflectors against the fake API server)', (
   it('resync re-emits the snapshot', async () => {
     const { source } = await setup({ objects: seed }, { resyncMs: 50 });
     await source.start();
-    const s = await new Promise<KubeSnapshot>((resolve) => source.on('change', (x, reason) => { if (reason === 'resync') resolve(x); }));
+    const s = await new Promise<KubeSnapshot>((resolve) =>
+      source.on('change', (x, reason) => {
+        if (reason === 'resync') resolve(x);
+      }),
+    );
     expect(names(s)).toEqual(['ops/mon', 'shop/web-1']);
   });
 });

@@ -15,8 +15,14 @@ import { toKubeError } from './errors.ts';
 import { loadKubeConfig, type KubeTarget } from './kubeconfig.ts';
 import { byKey, toNamespace, toPod, toRawPolicy } from './snapshot.ts';
 import {
-  KubeError, type ChangeReason, type KubeInventory, type KubeInventoryEvents, type KubeInventoryOptions,
-  type KubeInventoryStatus, type KubePod, type KubeSnapshot,
+  KubeError,
+  type ChangeReason,
+  type KubeInventory,
+  type KubeInventoryEvents,
+  type KubeInventoryOptions,
+  type KubeInventoryStatus,
+  type KubePod,
+  type KubeSnapshot,
 } from './types.ts';
 import type { NamespaceInfo } from '../../policy/inventory.ts';
 
@@ -72,16 +78,26 @@ export function createKubeInventory(opts: KubeInventoryOptions, deps: { target?:
     const base = Math.min(maxBackoff, minBackoff * 2 ** Math.max(0, failures - 1));
     return Math.round(base * (0.8 + Math.random() * 0.4));
   };
-  const sleep = (ms: number) => new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    abort.signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
-  });
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms);
+      abort.signal.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(t);
+          resolve();
+        },
+        { once: true },
+      );
+    });
   const itemsOf = <T>(resource: string) => [...(watched.get(resource)?.items.values() ?? [])] as T[];
 
   function snapshot(): KubeSnapshot {
     return {
       namespaces: itemsOf<NamespaceInfo>('namespaces').sort(byKey),
-      pods: itemsOf<KubePod>('pods').filter((p) => !opts.onlyLocalPods || p.node === opts.nodeName).sort(byKey),
+      pods: itemsOf<KubePod>('pods')
+        .filter((p) => !opts.onlyLocalPods || p.node === opts.nodeName)
+        .sort(byKey),
       policies: ['networkpolicies', 'adminnetworkpolicies', 'baselineadminnetworkpolicies'].flatMap((r) => itemsOf<unknown>(r)),
       crds: { adminNetworkPolicies: watched.has('adminnetworkpolicies'), baselineAdminNetworkPolicies: watched.has('baselineadminnetworkpolicies') },
     };
@@ -166,10 +182,15 @@ export function createKubeInventory(opts: KubeInventoryOptions, deps: { target?:
     while (!stopped()) {
       try {
         if (!w.rv) await list(w, k);
-        await k.watch(path(w.def, w.rv), (e) => onEvent(w, e), () => {
-          w.connected = true;
-          w.failures = 0;
-        }, abort.signal);
+        await k.watch(
+          path(w.def, w.rv),
+          (e) => onEvent(w, e),
+          () => {
+            w.connected = true;
+            w.failures = 0;
+          },
+          abort.signal,
+        );
       } catch (err) {
         w.connected = false;
         if (stopped()) return;
@@ -213,7 +234,9 @@ export function createKubeInventory(opts: KubeInventoryOptions, deps: { target?:
       started = true;
       const k = new KubeApi(deps.target ?? (await loadKubeConfig(opts)));
       api = k;
-      const done = new Promise<KubeSnapshot>((resolve, reject) => { firstSync = { resolve, reject, settled: false }; });
+      const done = new Promise<KubeSnapshot>((resolve, reject) => {
+        firstSync = { resolve, reject, settled: false };
+      });
       void discover(k);
       const every = opts.resyncMs ?? 300_000;
       if (every > 0) {

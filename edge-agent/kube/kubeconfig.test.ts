@@ -38,15 +38,26 @@ afterAll(async () => {
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 function kubeconfig(cluster: Record<string, unknown>, user: Record<string, unknown>): string {
   const path = join(dir, `kc-${Math.random().toString(36).slice(2)}.yaml`);
-  writeFileSync(path, stringify({ apiVersion: 'v1', kind: 'Config', 'current-context': 'default',
-    clusters: [{ name: 'default', cluster: { server: url, ...cluster } }], users: [{ name: 'default', user }],
-    contexts: [{ name: 'default', context: { cluster: 'default', user: 'default' } }] }));
+  writeFileSync(
+    path,
+    stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      'current-context': 'default',
+      clusters: [{ name: 'default', cluster: { server: url, ...cluster } }],
+      users: [{ name: 'default', user }],
+      contexts: [{ name: 'default', context: { cluster: 'default', user: 'default' } }],
+    }),
+  );
   return path;
 }
 
 describe('kubeconfig', () => {
   it("k3s's kubeconfig (CA and client certificate inline) talks TLS with the client certificate", async () => {
-    const path = kubeconfig({ 'certificate-authority-data': b64(pki.caPem) }, { 'client-certificate-data': b64(pki.certPem), 'client-key-data': b64(pki.keyPem) });
+    const path = kubeconfig(
+      { 'certificate-authority-data': b64(pki.caPem) },
+      { 'client-certificate-data': b64(pki.certPem), 'client-key-data': b64(pki.keyPem) },
+    );
     const api = new KubeApi(await loadKubeConfig({ kubeconfig: path }));
     expect(await api.get('/version')).toEqual({ gitVersion: 'v1.31.0+k3s1' });
     expect(seen.at(-1)).toEqual({ cert: true, auth: undefined });
@@ -65,7 +76,10 @@ describe('kubeconfig', () => {
   });
 
   it('a server whose certificate the kubeconfig CA did not sign is refused', async () => {
-    const path = kubeconfig({ 'certificate-authority-data': b64(other.caPem) }, { 'client-certificate-data': b64(pki.certPem), 'client-key-data': b64(pki.keyPem) });
+    const path = kubeconfig(
+      { 'certificate-authority-data': b64(other.caPem) },
+      { 'client-certificate-data': b64(pki.certPem), 'client-key-data': b64(pki.keyPem) },
+    );
     const api = new KubeApi(await loadKubeConfig({ kubeconfig: path }));
     await expect(api.get('/version')).rejects.toMatchObject({ code: expect.stringMatching(/CERT|SIGNATURE|VERIFY/) });
     api.close();

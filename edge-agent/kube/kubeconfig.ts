@@ -24,10 +24,23 @@ export interface KubeTarget {
 const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 type Named<T> = { name?: string } & T;
-interface ClusterEntry { server?: string; 'certificate-authority'?: string; 'certificate-authority-data'?: string; 'insecure-skip-tls-verify'?: boolean }
+interface ClusterEntry {
+  server?: string;
+  'certificate-authority'?: string;
+  'certificate-authority-data'?: string;
+  'insecure-skip-tls-verify'?: boolean;
+}
 interface UserEntry {
-  token?: string; tokenFile?: string; 'client-certificate'?: string; 'client-certificate-data'?: string; 'client-key'?: string; 'client-key-data'?: string;
-  username?: string; password?: string; exec?: unknown; 'auth-provider'?: unknown;
+  token?: string;
+  tokenFile?: string;
+  'client-certificate'?: string;
+  'client-certificate-data'?: string;
+  'client-key'?: string;
+  'client-key-data'?: string;
+  username?: string;
+  password?: string;
+  exec?: unknown;
+  'auth-provider'?: unknown;
 }
 interface KubeconfigFile {
   'current-context'?: string;
@@ -39,8 +52,11 @@ interface KubeconfigFile {
 export async function loadKubeConfig(opts: Pick<KubeInventoryOptions, 'kubeconfig'>, env: NodeJS.ProcessEnv = process.env): Promise<KubeTarget> {
   if (opts.kubeconfig !== undefined) return fromFile(opts.kubeconfig);
   if (!env.KUBERNETES_SERVICE_HOST) {
-    throw new KubeError('KUBE_CONFIG', 'no kubeconfig given and not running in a pod (KUBERNETES_SERVICE_HOST is unset)',
-      'pass --kubeconfig /etc/rancher/k3s/k3s.yaml, or run the agent as the k3s DaemonSet (edge-agent/deploy/k3s)');
+    throw new KubeError(
+      'KUBE_CONFIG',
+      'no kubeconfig given and not running in a pod (KUBERNETES_SERVICE_HOST is unset)',
+      'pass --kubeconfig /etc/rancher/k3s/k3s.yaml, or run the agent as the k3s DaemonSet (edge-agent/deploy/k3s)',
+    );
   }
   const host = env.KUBERNETES_SERVICE_HOST.includes(':') ? `[${env.KUBERNETES_SERVICE_HOST}]` : env.KUBERNETES_SERVICE_HOST;
   const tokenFile = join(SA_DIR, 'token');
@@ -68,7 +84,8 @@ function fromFile(path: string): KubeTarget {
   const cluster = doc.clusters?.find((c) => c.name === ctx?.cluster)?.cluster;
   if (!ctx || !cluster?.server) throw bad('has no current cluster', 'set current-context to a context whose cluster has a server');
   const user = doc.users?.find((u) => u.name === ctx.user)?.user ?? {};
-  if (user.exec || user['auth-provider']) throw bad(`user ${ctx.user}: exec and auth-provider plugins are not supported`, 'use a token or a client certificate (k3s\'s own kubeconfig has one)');
+  if (user.exec || user['auth-provider'])
+    throw bad(`user ${ctx.user}: exec and auth-provider plugins are not supported`, "use a token or a client certificate (k3s's own kubeconfig has one)");
   // Relative file references are relative to the kubeconfig, as kubectl reads them.
   const file = (p: string | undefined) => (p === undefined ? undefined : readFileSync(isAbsolute(p) ? p : join(dirname(path), p)));
   const inline = (d: string | undefined) => (d === undefined ? undefined : Buffer.from(d, 'base64'));

@@ -43,8 +43,14 @@ export function labelSelector(s: string | null): Matcher {
       const [, key, op, val] = m;
       return op === '!=' ? (l) => l[key] !== val : (l) => l[key] === val;
     }
-    if ((m = t.match(/^!([\w./-]+)$/))) { const key = m[1]; return (l) => !(key in l); }
-    if ((m = t.match(/^([\w./-]+)$/))) { const key = m[1]; return (l) => key in l; }
+    if ((m = t.match(/^!([\w./-]+)$/))) {
+      const key = m[1];
+      return (l) => !(key in l);
+    }
+    if ((m = t.match(/^([\w./-]+)$/))) {
+      const key = m[1];
+      return (l) => key in l;
+    }
     throw new SelectorError(`unable to parse requirement: ${JSON.stringify(t)}`);
   });
   return (o) => preds.every((p) => p(o.metadata?.labels ?? {}));

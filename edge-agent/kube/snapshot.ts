@@ -3,7 +3,11 @@ import { compareCodeUnits } from '../../policy/canonical.ts';
 import type { ContainerPort, NamespaceInfo, Protocol } from '../../policy/inventory.ts';
 import type { KubePod, PodPhase } from './types.ts';
 
-interface MetaLike { name?: string; namespace?: string; labels?: Record<string, string> }
+interface MetaLike {
+  name?: string;
+  namespace?: string;
+  labels?: Record<string, string>;
+}
 interface PodLike {
   metadata?: MetaLike;
   spec?: { nodeName?: string; containers?: { ports?: { name?: string; containerPort?: number; protocol?: string }[] }[] };

@@ -3,11 +3,18 @@ import type { KubeObject } from './fake-apiserver.ts';
 
 export const ns = (name: string, labels: Record<string, string> = {}): KubeObject => ({ kind: 'Namespace', metadata: { name, labels } });
 
-export function pod(namespace: string, name: string, o: { labels?: Record<string, string>; ip?: string; node?: string; ports?: number[]; phase?: string } = {}): KubeObject {
+export function pod(
+  namespace: string,
+  name: string,
+  o: { labels?: Record<string, string>; ip?: string; node?: string; ports?: number[]; phase?: string } = {},
+): KubeObject {
   return {
     kind: 'Pod',
     metadata: { name, namespace, labels: o.labels ?? {} },
-    spec: { nodeName: o.node ?? 'node-a', containers: [{ name: 'main', image: 'x', ports: (o.ports ?? []).map((p) => ({ containerPort: p, protocol: 'TCP' })) }] },
+    spec: {
+      nodeName: o.node ?? 'node-a',
+      containers: [{ name: 'main', image: 'x', ports: (o.ports ?? []).map((p) => ({ containerPort: p, protocol: 'TCP' })) }],
+    },
     status: { phase: o.phase ?? 'Running', ...(o.ip ? { podIP: o.ip, podIPs: [{ ip: o.ip }] } : {}) },
   };
 }

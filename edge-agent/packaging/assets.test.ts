@@ -9,13 +9,16 @@ import { ASSETS, ASSETS_HASH_KEY, assetsHash, mountOptionsOf, prepareAssets, typ
 const dir = mkdtempSync(join(tmpdir(), 'wimg-assets-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const mountinfo = join(dir, 'mountinfo');
-writeFileSync(mountinfo, [
-  '22 1 254:2 / / ro,noatime shared:1 - ext4 /dev/vda2 ro',
-  '25 22 0:22 / /run rw,nosuid,nodev,noexec,relatime shared:5 - tmpfs tmpfs rw,mode=755',
-  '31 22 254:3 / /var/lib/weft rw,nosuid,nodev,noatime shared:9 - ext4 /dev/vda3 rw',
-  '32 22 0:40 / /var/lib/weft\\040data rw,noexec shared:10 - tmpfs tmpfs rw',
-  '',
-].join('\n'));
+writeFileSync(
+  mountinfo,
+  [
+    '22 1 254:2 / / ro,noatime shared:1 - ext4 /dev/vda2 ro',
+    '25 22 0:22 / /run rw,nosuid,nodev,noexec,relatime shared:5 - tmpfs tmpfs rw,mode=755',
+    '31 22 254:3 / /var/lib/weft rw,nosuid,nodev,noatime shared:9 - ext4 /dev/vda3 rw',
+    '32 22 0:40 / /var/lib/weft\\040data rw,noexec shared:10 - tmpfs tmpfs rw',
+    '',
+  ].join('\n'),
+);
 
 describe('mountOptionsOf', () => {
   it.each([

@@ -89,7 +89,11 @@ export function prepareAssets(dir: string, log: Logger, api: SeaApi | null = sea
   chmodSync(dir, 0o700);
   const st = statSync(dir);
   if (process.getuid && st.uid !== process.getuid()) {
-    throw new AgentError('ASSETS_UNSAFE_DIR', `${dir} is owned by uid ${st.uid}, not by the agent`, `remove ${dir}; the agent recreates it owned by itself with mode 0700`);
+    throw new AgentError(
+      'ASSETS_UNSAFE_DIR',
+      `${dir} is owned by uid ${st.uid}, not by the agent`,
+      `remove ${dir}; the agent recreates it owned by itself with mode 0700`,
+    );
   }
   if (!existsSync(target)) {
     const tmp = `${target}.${process.pid}.tmp`;
@@ -101,7 +105,11 @@ export function prepareAssets(dir: string, log: Logger, api: SeaApi | null = sea
   // A shared object on a noexec mount (systemd mounts /run and /tmp so) fails later as a vague
   // "failed to map segment": say it here, with the fix.
   if (mountOptionsOf(target)?.includes('noexec')) {
-    throw new AgentError('ASSETS_NOEXEC', `${dir} is on a filesystem mounted noexec: the native addons cannot be loaded from it`, 'set assetDir in /etc/weft/agent.yaml to a directory on a filesystem without noexec (the default is <dataDir>/assets)');
+    throw new AgentError(
+      'ASSETS_NOEXEC',
+      `${dir} is on a filesystem mounted noexec: the native addons cannot be loaded from it`,
+      'set assetDir in /etc/weft/agent.yaml to a directory on a filesystem without noexec (the default is <dataDir>/assets)',
+    );
   }
   process.env.WEFT_BPF_ARTIFACTS = target;
   process.env.WEFT_SQLITE_ADDON = join(target, 'better_sqlite3.node');

@@ -34,7 +34,8 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-const run = (args: string[], env: NodeJS.ProcessEnv = {}) => spawnSync(bin, args, { cwd: '/', encoding: 'utf8', env: { PATH: process.env.PATH, ...env }, timeout: 60_000 });
+const run = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+  spawnSync(bin, args, { cwd: '/', encoding: 'utf8', env: { PATH: process.env.PATH, ...env }, timeout: 60_000 });
 
 describe('dist/weft-agent (single executable)', () => {
   it('prints its version and usage', () => {
@@ -62,51 +63,84 @@ describe('dist/weft-agent (single executable)', () => {
     expect(j).toMatchObject({ running: false, offline: { enrolled: true } });
   });
 
-  it.runIf(canRun)('starts offline, with no network at all, to enforcing its last-known-good through real BPF', async () => {
-    const data = mkdtempSync(join(dir, 'run-'));
-    const pinRoot = `/sys/fs/bpf/wimg-sea-${process.pid}`;
-    const key = hubKey();
-    const s = openStore(join(data, 'agent.db'));
-    enrollStore(s, key, 'mqtt://127.0.0.1:9'); // the hub broker: nothing listens, and the namespace has no route anyway
-    s.bundles.setLastKnownGood(s.bundles.recordReceived(bundle(key, 7), 7).id);
-    s.close();
-    const args = ['run', '--data-dir', data, '--datapath', 'libbpf', '--pin-root', pinRoot, '--tunnel', 'off', '--kube', 'off', '--status-port', '0', '--provision-file', join(data, 'none.json'), '--log-level', 'info'];
-    // A fresh network namespace with only loopback up: no uplink, no DNS, no hub.
-    const agent: ChildProcess = spawn('unshare', ['--net', 'sh', '-c', 'ip link set lo up && exec "$0" "$@"', bin, ...args], { cwd: '/', stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH } });
-    let log = '';
-    agent.stdout!.on('data', (b: Buffer) => (log += b));
-    agent.stderr!.on('data', (b: Buffer) => (log += b));
-    try {
-      const state = () => (existsSync(join(data, 'state')) ? readFileSync(join(data, 'state'), 'utf8') : '');
-      await waitFor(() => /^enforcing generation 7/.test(state()) || agent.exitCode !== null, 60_000, 'enforcing generation 7').catch((e: Error) => {
-        throw new Error(`${e.message}\nagent output:\n${log.slice(-3000)}`);
+  it.runIf(canRun)(
+    'starts offline, with no network at all, to enforcing its last-known-good through real BPF',
+    async () => {
+      const data = mkdtempSync(join(dir, 'run-'));
+      const pinRoot = `/sys/fs/bpf/wimg-sea-${process.pid}`;
+      const key = hubKey();
+      const s = openStore(join(data, 'agent.db'));
+      enrollStore(s, key, 'mqtt://127.0.0.1:9'); // the hub broker: nothing listens, and the namespace has no route anyway
+      s.bundles.setLastKnownGood(s.bundles.recordReceived(bundle(key, 7), 7).id);
+      s.close();
+      const args = [
+        'run',
+        '--data-dir',
+        data,
+        '--datapath',
+        'libbpf',
+        '--pin-root',
+        pinRoot,
+        '--tunnel',
+        'off',
+        '--kube',
+        'off',
+        '--status-port',
+        '0',
+        '--provision-file',
+        join(data, 'none.json'),
+        '--log-level',
+        'info',
+      ];
+      // A fresh network namespace with only loopback up: no uplink, no DNS, no hub.
+      const agent: ChildProcess = spawn('unshare', ['--net', 'sh', '-c', 'ip link set lo up && exec "$0" "$@"', bin, ...args], {
+        cwd: '/',
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { PATH: process.env.PATH },
       });
-      expect(agent.exitCode, log.slice(-3000)).toBeNull();
-      await waitFor(() => existsSync(join(data, 'status-port')), 30_000, 'status API port');
-      const st = spawnSync('nsenter', [`--net=/proc/${agent.pid}/ns/net`, bin, 'status', '--json', '--data-dir', data], { encoding: 'utf8', cwd: '/' });
-      expect(st.status, st.stdout + st.stderr).toBe(0);
-      const r = JSON.parse(st.stdout) as { running: boolean; status: { enforcing: boolean; datapath: { kind: string; appliedGeneration: number; timeToEnforcingS: number }; hub: { link: { state: string } | null } } };
-      expect(r.running).toBe(true);
-      expect(r.status.enforcing).toBe(true);
-      expect(r.status.datapath).toMatchObject({ kind: 'libbpf', appliedGeneration: 7 });
-      expect(r.status.hub.link?.state).not.toBe('connected');
-      expect(readdirSync(pinRoot).length).toBeGreaterThan(0); // pinned maps: the kernel holds generation 7
+      let log = '';
+      agent.stdout!.on('data', (b: Buffer) => (log += b));
+      agent.stderr!.on('data', (b: Buffer) => (log += b));
+      try {
+        const state = () => (existsSync(join(data, 'state')) ? readFileSync(join(data, 'state'), 'utf8') : '');
+        await waitFor(() => /^enforcing generation 7/.test(state()) || agent.exitCode !== null, 60_000, 'enforcing generation 7').catch((e: Error) => {
+          throw new Error(`${e.message}\nagent output:\n${log.slice(-3000)}`);
+        });
+        expect(agent.exitCode, log.slice(-3000)).toBeNull();
+        await waitFor(() => existsSync(join(data, 'status-port')), 30_000, 'status API port');
+        const st = spawnSync('nsenter', [`--net=/proc/${agent.pid}/ns/net`, bin, 'status', '--json', '--data-dir', data], { encoding: 'utf8', cwd: '/' });
+        expect(st.status, st.stdout + st.stderr).toBe(0);
+        const r = JSON.parse(st.stdout) as {
+          running: boolean;
+          status: {
+            enforcing: boolean;
+            datapath: { kind: string; appliedGeneration: number; timeToEnforcingS: number };
+            hub: { link: { state: string } | null };
+          };
+        };
+        expect(r.running).toBe(true);
+        expect(r.status.enforcing).toBe(true);
+        expect(r.status.datapath).toMatchObject({ kind: 'libbpf', appliedGeneration: 7 });
+        expect(r.status.hub.link?.state).not.toBe('connected');
+        expect(readdirSync(pinRoot).length).toBeGreaterThan(0); // pinned maps: the kernel holds generation 7
 
-      // The assets: one content-hashed directory under a root-owned 0700 one, byte-identical to the sources.
-      const assetDir = join(data, 'assets');
-      expect(statSync(assetDir).mode & 0o777).toBe(0o700);
-      expect(statSync(assetDir).uid).toBe(0);
-      const [hashed, ...rest] = readdirSync(assetDir);
-      expect(rest).toEqual([]);
-      const src = assetSources();
-      // Named by the hash the build embedded (the same function over the sources), not one made at start.
-      expect(hashed).toBe(assetsHash((k) => readFileSync(src[k])).slice(0, 16));
-      for (const [k, name] of Object.entries(ASSETS)) expect(sha(join(assetDir, hashed, name)), k).toBe(sha(src[k as keyof typeof ASSETS]));
-    } finally {
-      agent.kill('SIGTERM');
-      if (agent.exitCode === null) await new Promise((r) => agent.once('exit', r));
-      execFileSync('rm', ['-rf', pinRoot]);
-    }
-    expect(agent.exitCode).toBe(0);
-  }, 120_000);
+        // The assets: one content-hashed directory under a root-owned 0700 one, byte-identical to the sources.
+        const assetDir = join(data, 'assets');
+        expect(statSync(assetDir).mode & 0o777).toBe(0o700);
+        expect(statSync(assetDir).uid).toBe(0);
+        const [hashed, ...rest] = readdirSync(assetDir);
+        expect(rest).toEqual([]);
+        const src = assetSources();
+        // Named by the hash the build embedded (the same function over the sources), not one made at start.
+        expect(hashed).toBe(assetsHash((k) => readFileSync(src[k])).slice(0, 16));
+        for (const [k, name] of Object.entries(ASSETS)) expect(sha(join(assetDir, hashed, name)), k).toBe(sha(src[k as keyof typeof ASSETS]));
+      } finally {
+        agent.kill('SIGTERM');
+        if (agent.exitCode === null) await new Promise((r) => agent.once('exit', r));
+        execFileSync('rm', ['-rf', pinRoot]);
+      }
+      expect(agent.exitCode).toBe(0);
+    },
+    120_000,
+  );
 });

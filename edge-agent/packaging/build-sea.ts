@@ -87,17 +87,30 @@ async function bundle(outfile: string): Promise<void> {
     legalComments: 'none',
     logLevel: 'silent',
   });
-  if (r.warnings.length) throw new AgentError('BUILD_BUNDLE_WARNINGS', `esbuild warned: ${r.warnings.map((w) => `${w.location?.file ?? ''}:${w.location?.line ?? ''} ${w.text}`).join('; ')}`, 'a warning in the bundle is a bug in the single binary: fix the import it names');
+  if (r.warnings.length)
+    throw new AgentError(
+      'BUILD_BUNDLE_WARNINGS',
+      `esbuild warned: ${r.warnings.map((w) => `${w.location?.file ?? ''}:${w.location?.line ?? ''} ${w.text}`).join('; ')}`,
+      'a warning in the bundle is a bug in the single binary: fix the import it names',
+    );
 }
 
 function checkNode(): void {
   const [major, minor] = process.versions.node.split('.').map(Number);
   // SEA assets (sea.getAsset) arrived in Node 20.12.
   if (major < 20 || (major === 20 && minor < 12)) {
-    throw new AgentError('BUILD_NODE_TOO_OLD', `Node ${process.versions.node} cannot build a single executable with assets`, 'use Node >= 20.12 (the binary is a copy of the node that builds it)');
+    throw new AgentError(
+      'BUILD_NODE_TOO_OLD',
+      `Node ${process.versions.node} cannot build a single executable with assets`,
+      'use Node >= 20.12 (the binary is a copy of the node that builds it)',
+    );
   }
   if (!readFileSync(process.execPath).includes(SEA_FUSE)) {
-    throw new AgentError('BUILD_NODE_NO_SEA', `${process.execPath} has no SEA fuse`, 'use an official or distribution Node build with single executable application support');
+    throw new AgentError(
+      'BUILD_NODE_NO_SEA',
+      `${process.execPath} has no SEA fuse`,
+      'use an official or distribution Node build with single executable application support',
+    );
   }
 }
 
@@ -116,7 +129,11 @@ function inputsKey(script: Buffer, assets: Record<string, string>): string {
 
 function run(cmd: string, args: string[]): void {
   const r = spawnSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  if (r.status !== 0) throw new AgentError('BUILD_STEP_FAILED', `${args.slice(0, 2).join(' ')} failed (exit ${r.status ?? r.signal}): ${`${r.stdout}${r.stderr}`.trim().slice(-2000)}`);
+  if (r.status !== 0)
+    throw new AgentError(
+      'BUILD_STEP_FAILED',
+      `${args.slice(0, 2).join(' ')} failed (exit ${r.status ?? r.signal}): ${`${r.stdout}${r.stderr}`.trim().slice(-2000)}`,
+    );
 }
 
 export async function buildSea(o: BuildSeaOptions = {}): Promise<BuiltSea> {
@@ -125,7 +142,8 @@ export async function buildSea(o: BuildSeaOptions = {}): Promise<BuiltSea> {
   checkNode();
   const assets = assetSources();
   const missing = Object.values(assets).filter((f) => !existsSync(f));
-  if (missing.length) throw new AgentError('BUILD_ASSETS_MISSING', `missing: ${missing.join(', ')}`, 'run `npm run setup` (builds better-sqlite3) and `npm run build:bpf`');
+  if (missing.length)
+    throw new AgentError('BUILD_ASSETS_MISSING', `missing: ${missing.join(', ')}`, 'run `npm run setup` (builds better-sqlite3) and `npm run build:bpf`');
 
   mkdirSync(dirname(out), { recursive: true });
   // Private work dir per build: two builds at once (parallel tests) never share temp files.

@@ -21,7 +21,16 @@ export async function bundleForTest(entry: string, name: string): Promise<TestBu
   const dir = join(repo, 'node_modules', '.cache', `weft-wag-${name}-${process.pid}`);
   const file = join(dir, `${name}.mjs`);
   const artifacts = join(dir, 'artifacts');
-  await build({ entryPoints: [entry], outfile: file, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'error' });
+  await build({
+    entryPoints: [entry],
+    outfile: file,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    logLevel: 'error',
+  });
   mkdirSync(artifacts, { recursive: true });
   const copy = (from: string, to: string) => {
     try {

@@ -22,14 +22,31 @@ export const dbFromWeb = {
   apiVersion: 'networking.k8s.io/v1',
   kind: 'NetworkPolicy',
   metadata: { namespace: 'shop', name: 'db-from-web' },
-  spec: { podSelector: { matchLabels: { app: 'db' } }, policyTypes: ['Ingress'], ingress: [{ from: [{ podSelector: { matchLabels: { app: 'web' } } }], ports: [{ protocol: 'TCP', port: 5432 }] }] },
+  spec: {
+    podSelector: { matchLabels: { app: 'db' } },
+    policyTypes: ['Ingress'],
+    ingress: [{ from: [{ podSelector: { matchLabels: { app: 'web' } } }], ports: [{ protocol: 'TCP', port: 5432 }] }],
+  },
 };
 
 export function bundle(key: KeyObject, generation: number, opts: { siteId?: string; policies?: unknown[] } = {}): Buffer {
-  return encodeBundle(signBundle({ siteId: opts.siteId ?? SITE, generation, issuedAt: '2026-11-25T12:00:00Z', policyVersion: generation, policies: opts.policies ?? [dbFromWeb] }, key));
+  return encodeBundle(
+    signBundle(
+      { siteId: opts.siteId ?? SITE, generation, issuedAt: '2026-11-25T12:00:00Z', policyVersion: generation, policies: opts.policies ?? [dbFromWeb] },
+      key,
+    ),
+  );
 }
 
-const pod = (namespace: string, name: string, app: string, ip: string): KubePod => ({ namespace, name, labels: { app }, ports: [], ips: [ip], node: 'node-1', phase: 'Running' });
+const pod = (namespace: string, name: string, app: string, ip: string): KubePod => ({
+  namespace,
+  name,
+  labels: { app },
+  ports: [],
+  ips: [ip],
+  node: 'node-1',
+  phase: 'Running',
+});
 
 export function shopSnapshot(extraPods: KubePod[] = []): KubeSnapshot {
   return {
@@ -48,10 +65,12 @@ export { pod as kubePod };
 /** Resolves pod IPs to made-up veths: 10.42.x.y -> ifindex 1000 + y + 256x. */
 /** Every pod IP a.b.x.y has a veth, named and indexed from x and y. */
 export const fakeVeths = async (ips: readonly string[]) =>
-  new Map(ips.map((ip) => {
-    const [, , x, y] = ip.split('.').map(Number);
-    return [ip, { ifindex: 1000 + x * 256 + y, ifname: `veth${x}-${y}` }];
-  }));
+  new Map(
+    ips.map((ip) => {
+      const [, , x, y] = ip.split('.').map(Number);
+      return [ip, { ifindex: 1000 + x * 256 + y, ifname: `veth${x}-${y}` }];
+    }),
+  );
 
 export class FakeKube extends EventEmitter implements KubeInventory {
   constructor(public snap: KubeSnapshot) {

@@ -20,7 +20,14 @@ export function enrollResponse(siteId: string, signingPublic: KeyObject, brokerU
     siteId,
     broker: { url: brokerUrl, username: siteId, password: 'broker-secret-pw' },
     signingKeys: [{ keyId: keyIdOf(signingPublic), publicKey: signingPublic.export({ format: 'der', type: 'spki' }).toString('base64') }],
-    wireguard: { hubPublicKey: Buffer.alloc(32, 7).toString('base64'), hubEndpoint: '127.0.0.1:51820', addresses: ['10.99.0.2/32'], hubAddresses: ['10.99.0.1/32'], persistentKeepaliveS: 25, mtu: 1420 },
+    wireguard: {
+      hubPublicKey: Buffer.alloc(32, 7).toString('base64'),
+      hubEndpoint: '127.0.0.1:51820',
+      addresses: ['10.99.0.2/32'],
+      hubAddresses: ['10.99.0.1/32'],
+      persistentKeepaliveS: 25,
+      mtu: 1420,
+    },
     heartbeatIntervalS: 5,
   };
 }
@@ -35,8 +42,17 @@ export async function startHubStub(pki: TestPki, siteId = 'store-042'): Promise<
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as EnrollRequest;
       stub.requests.push(body);
       const answer = stub.answers.shift();
-      const proofOk = verify(null, Buffer.from(enrollProofMessage(body)), createPublicKey({ key: Buffer.from(body.identityPublicKey, 'base64'), format: 'der', type: 'spki' }), Buffer.from(body.proof, 'base64'));
-      const [status, out] = answer ? [answer.status, answer.body] : proofOk ? [200, enrollResponse(siteId, createPublicKey(privateKey))] : [400, { code: 'ENROLL_BAD_PROOF', message: 'bad proof' }];
+      const proofOk = verify(
+        null,
+        Buffer.from(enrollProofMessage(body)),
+        createPublicKey({ key: Buffer.from(body.identityPublicKey, 'base64'), format: 'der', type: 'spki' }),
+        Buffer.from(body.proof, 'base64'),
+      );
+      const [status, out] = answer
+        ? [answer.status, answer.body]
+        : proofOk
+          ? [200, enrollResponse(siteId, createPublicKey(privateKey))]
+          : [400, { code: 'ENROLL_BAD_PROOF', message: 'bad proof' }];
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(out));
     });
@@ -45,6 +61,10 @@ export async function startHubStub(pki: TestPki, siteId = 'store-042'): Promise<
   return {
     ...stub,
     url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }

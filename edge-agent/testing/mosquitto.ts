@@ -19,10 +19,14 @@ function freePort(): Promise<number> {
   });
 }
 
-const accepts = (port: number) => new Promise<boolean>((r) => {
-  const c = createConnection({ host: '127.0.0.1', port }, () => { c.destroy(); r(true); });
-  c.once('error', () => r(false));
-});
+const accepts = (port: number) =>
+  new Promise<boolean>((r) => {
+    const c = createConnection({ host: '127.0.0.1', port }, () => {
+      c.destroy();
+      r(true);
+    });
+    c.once('error', () => r(false));
+  });
 
 export async function startMosquitto(): Promise<{ url: string; close(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'weft-wag-mosq-'));

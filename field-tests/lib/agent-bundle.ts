@@ -36,7 +36,12 @@ export async function bundledAgent(h: Harness): Promise<AgentEntry> {
   const script = join(dir, 'weft-agent.mjs');
   await build({
     entryPoints: [join(REPO_ROOT, 'edge-agent', 'cli', 'main.ts')],
-    bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile: script, logLevel: 'error',
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    outfile: script,
+    logLevel: 'error',
     external: ['better-sqlite3'],
     // CommonJS dependencies inside an ESM bundle still call require().
     banner: { js: "import { createRequire as __weftRequire } from 'node:module'; const require = __weftRequire(import.meta.url);" },

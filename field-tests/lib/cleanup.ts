@@ -24,7 +24,10 @@ export function isAlive(pid: number): boolean {
 
 function parseNames(out: string): string[] {
   // `ip netns list` prints "name" or "name (id: N)"
-  return out.split('\n').map((l) => l.split(' ')[0]).filter(Boolean);
+  return out
+    .split('\n')
+    .map((l) => l.split(' ')[0])
+    .filter(Boolean);
 }
 
 export async function listNetns(): Promise<string[]> {
@@ -32,7 +35,11 @@ export async function listNetns(): Promise<string[]> {
 }
 
 function pidsIn(out: string): number[] {
-  return out.split('\n').filter(Boolean).map(Number).filter((p) => p !== process.pid);
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .map(Number)
+    .filter((p) => p !== process.pid);
 }
 
 /** Kills everything in the namespace with SIGKILL and deletes it; returns the pids killed. */

@@ -84,7 +84,8 @@ export async function probeUntil(h: Harness, from: string, o: ProbeOptions, want
 /** Waits until a TCP port accepts connections; throws HARNESS_TIMEOUT with the last outcome. */
 export async function waitForPort(h: Harness, from: string, host: string, port: number, timeoutMs = 10_000): Promise<void> {
   const r = await probeUntil(h, from, { host, port, connectOnly: true, timeoutMs: 1000 }, 'connected', timeoutMs);
-  if (r.outcome !== 'connected') throw new HarnessError('HARNESS_TIMEOUT', `${host}:${port} did not accept connections from ${from} within ${timeoutMs} ms (last: ${r.outcome})`);
+  if (r.outcome !== 'connected')
+    throw new HarnessError('HARNESS_TIMEOUT', `${host}:${port} did not accept connections from ${from} within ${timeoutMs} ms (last: ${r.outcome})`);
 }
 
 export interface EchoServer {
@@ -96,7 +97,9 @@ export interface EchoServer {
 
 /** Starts the TCP+UDP echo server in `ns` (ports 0: any free port, reported back). */
 export async function startEchoServer(h: Harness, ns: string, o: { host?: string; tcpPort?: number; udpPort?: number } = {}): Promise<EchoServer> {
-  const proc = h.spawn(ns, [process.execPath, ECHO_SERVER, '--host', o.host ?? '::', '--tcp', String(o.tcpPort ?? 0), '--udp', String(o.udpPort ?? 0)], { name: `echo-${ns}` });
+  const proc = h.spawn(ns, [process.execPath, ECHO_SERVER, '--host', o.host ?? '::', '--tcp', String(o.tcpPort ?? 0), '--udp', String(o.udpPort ?? 0)], {
+    name: `echo-${ns}`,
+  });
   const m = await proc.waitForOutput(/ECHO tcp=(-?\d+) udp=(-?\d+)/, 20_000);
   return { ns, tcpPort: Number(m[1]), udpPort: Number(m[2]), process: proc };
 }

@@ -38,12 +38,14 @@ describe.skipIf(skip)('field-test fabric', () => {
 
   it('builds the namespaces, bridges and pod veths the plan describes', async () => {
     const ours = (await listNetns()).filter((n) => n.startsWith(h.names.prefix));
-    expect(ours.sort()).toEqual([fabric.wan.ns, fabric.hub.ns, ...fabric.sites.flatMap((s) => [s.ns, ...s.pods.map((p) => p.ns)]), ...fabric.clients.map((c) => c.ns)].sort());
+    expect(ours.sort()).toEqual(
+      [fabric.wan.ns, fabric.hub.ns, ...fabric.sites.flatMap((s) => [s.ns, ...s.pods.map((p) => p.ns)]), ...fabric.clients.map((c) => c.ns)].sort(),
+    );
     const site = fabric.sites[0];
     expect(site.podCidr).toBe('10.101.0.0/24');
     // host ends of the pod veths live in the site namespace, enslaved to the site bridge
     for (const pod of site.pods) {
-      expect((await h.mustExec(undefined, ['ip', '-n', site.ns, '-o', 'link', 'show', 'dev', pod.hostVeth]))).toContain(`master ${site.bridge}`);
+      expect(await h.mustExec(undefined, ['ip', '-n', site.ns, '-o', 'link', 'show', 'dev', pod.hostVeth])).toContain(`master ${site.bridge}`);
     }
   });
 
@@ -55,7 +57,9 @@ describe.skipIf(skip)('field-test fabric', () => {
     expect(await probe(h, pod1.ns, { host: pod2.ip, port: 1 })).toMatchObject({ outcome: 'refused' });
     expect(await probe(h, pod1.ns, { proto: 'udp', host: pod2.ip, port: 1 })).toMatchObject({ outcome: 'refused' });
     // an address on the pod subnet that nobody holds: no ARP answer, no connection
-    expect(await probe(h, pod1.ns, { host: '10.101.0.250', port: 80, timeoutMs: 500 })).toMatchObject({ outcome: expect.stringMatching(/^(timeout|unreachable)$/) });
+    expect(await probe(h, pod1.ns, { host: '10.101.0.250', port: 80, timeoutMs: 500 })).toMatchObject({
+      outcome: expect.stringMatching(/^(timeout|unreachable)$/),
+    });
     // a client reaches a pod in site 1 across the WAN, the hub reaches it too
     expect(await probe(h, fabric.clients[0].ns, { host: pod2.ip, port: podEcho.tcpPort })).toMatchObject({ outcome: 'connected' });
     await waitForPort(h, fabric.hub.ns, pod2.ip, podEcho.tcpPort, 5000);
@@ -71,13 +75,15 @@ describe.skipIf(skip)('field-test fabric', () => {
     expect(peers.map((p) => [p.siteId, p.endpoint?.split(':')[0]])).toEqual(fabric.sites.map((s) => [s.name, s.wanIp]));
   });
 
-  it('a partition stops one site\'s tunnel traffic (and only its), heal brings it back', async () => {
+  it("a partition stops one site's tunnel traffic (and only its), heal brings it back", async () => {
     const [s1, s2] = fabric.sites;
     const target = { host: tunnels.hubOverlayIp, port: hubEcho.tcpPort, timeoutMs: 1000 };
     await s1.link.partition();
     expect(s1.link.state.partitioned).toBe(true);
     expect(await probe(h, s1.ns, target)).toMatchObject({ outcome: 'timeout' });
-    expect(await probe(h, s1.ns, { host: fabric.hub.wanIp, port: hubEcho.tcpPort, timeoutMs: 500 })).toMatchObject({ outcome: expect.stringMatching(/^(timeout|unreachable)$/) });
+    expect(await probe(h, s1.ns, { host: fabric.hub.wanIp, port: hubEcho.tcpPort, timeoutMs: 500 })).toMatchObject({
+      outcome: expect.stringMatching(/^(timeout|unreachable)$/),
+    });
     const rxBefore = (await tunnels.hub.peers()).find((p) => p.siteId === s1.name)?.rxBytes;
     expect(await probe(h, s2.ns, target)).toMatchObject({ outcome: 'connected' });
     expect((await tunnels.hub.peers()).find((p) => p.siteId === s1.name)?.rxBytes).toBe(rxBefore);

@@ -78,9 +78,14 @@ const POD_BRIDGE = 'br-pods';
 function check(o: FabricOptions): Required<FabricOptions> {
   const r = { sites: o.sites, podsPerSite: o.podsPerSite ?? 2, clients: o.clients ?? 1, podNetwork: o.podNetwork ?? 'bridge' };
   for (const [i, n] of [r.podNetwork].flat().entries()) {
-    if (n !== 'bridge' && n !== 'routed') throw new HarnessError('HARNESS_BAD_OPTIONS', `fabric options: podNetwork${Array.isArray(r.podNetwork) ? `[${i}]` : ''} ${String(n)} is not bridge or routed`);
+    if (n !== 'bridge' && n !== 'routed')
+      throw new HarnessError(
+        'HARNESS_BAD_OPTIONS',
+        `fabric options: podNetwork${Array.isArray(r.podNetwork) ? `[${i}]` : ''} ${String(n)} is not bridge or routed`,
+      );
   }
-  const bad = (what: string, v: number, lo: number, hi: number) => !Number.isInteger(v) || v < lo || v > hi ? `${what} ${v} is outside ${lo}..${hi}` : undefined;
+  const bad = (what: string, v: number, lo: number, hi: number) =>
+    !Number.isInteger(v) || v < lo || v > hi ? `${what} ${v} is outside ${lo}..${hi}` : undefined;
   const problem = bad('sites', r.sites, 1, MAX_SITES) ?? bad('podsPerSite', r.podsPerSite, 2, 4) ?? bad('clients', r.clients, 0, MAX_CLIENTS);
   if (problem) throw new HarnessError('HARNESS_BAD_OPTIONS', `fabric options: ${problem}`);
   return r;
@@ -128,24 +133,26 @@ export async function buildFabric(h: Harness, options: FabricOptions): Promise<F
     if (!routed) await ip(ns, 'link', 'add', POD_BRIDGE, 'type', 'bridge');
     await ip(ns, 'addr', 'add', `${sp.gateway}/${routed ? 32 : 24}`, 'dev', podLink);
     await ip(ns, 'link', 'set', podLink, 'up');
-    const pods = await Promise.all(sp.pods.map(async (pa): Promise<PodNet> => {
-      const podNs = await h.addNetns(`s${sp.index}-${pa.name}`);
-      const hostVeth = `veth-${pa.name}`;
-      await h.mustExec(undefined, ['ip', 'link', 'add', 'eth0', 'netns', podNs, 'type', 'veth', 'peer', 'name', hostVeth, 'netns', ns]);
-      if (routed) {
-        // The site answers ARP for the gateway (a local address) on every veth and routes each pod to its own veth.
-        await ip(ns, 'link', 'set', hostVeth, 'up');
-        await ip(ns, 'route', 'add', `${pa.ip}/32`, 'dev', hostVeth);
-      } else {
-        await ip(ns, 'link', 'set', hostVeth, 'master', POD_BRIDGE, 'up');
-      }
-      // Routed pods hold a /32 (as calico does): every packet, even to a neighbour pod, goes through the site.
-      await ip(podNs, 'addr', 'add', `${pa.ip}/${routed ? 32 : 24}`, 'dev', 'eth0');
-      await ip(podNs, 'link', 'set', 'eth0', 'up');
-      if (routed) await ip(podNs, 'route', 'add', sp.gateway, 'dev', 'eth0', 'scope', 'link');
-      await ip(podNs, 'route', 'add', 'default', 'via', sp.gateway);
-      return { name: pa.name, ns: podNs, ip: pa.ip, dev: 'eth0', hostVeth };
-    }));
+    const pods = await Promise.all(
+      sp.pods.map(async (pa): Promise<PodNet> => {
+        const podNs = await h.addNetns(`s${sp.index}-${pa.name}`);
+        const hostVeth = `veth-${pa.name}`;
+        await h.mustExec(undefined, ['ip', 'link', 'add', 'eth0', 'netns', podNs, 'type', 'veth', 'peer', 'name', hostVeth, 'netns', ns]);
+        if (routed) {
+          // The site answers ARP for the gateway (a local address) on every veth and routes each pod to its own veth.
+          await ip(ns, 'link', 'set', hostVeth, 'up');
+          await ip(ns, 'route', 'add', `${pa.ip}/32`, 'dev', hostVeth);
+        } else {
+          await ip(ns, 'link', 'set', hostVeth, 'master', POD_BRIDGE, 'up');
+        }
+        // Routed pods hold a /32 (as calico does): every packet, even to a neighbour pod, goes through the site.
+        await ip(podNs, 'addr', 'add', `${pa.ip}/${routed ? 32 : 24}`, 'dev', 'eth0');
+        await ip(podNs, 'link', 'set', 'eth0', 'up');
+        if (routed) await ip(podNs, 'route', 'add', sp.gateway, 'dev', 'eth0', 'scope', 'link');
+        await ip(podNs, 'route', 'add', 'default', 'via', sp.gateway);
+        return { name: pa.name, ns: podNs, ip: pa.ip, dev: 'eth0', hostVeth };
+      }),
+    );
     sites.push({ ...member, index: sp.index, podNetwork, bridge: podLink, podCidr: sp.podCidr, gateway: sp.gateway, pods });
   }
   const clients: WanMember[] = [];

@@ -22,7 +22,10 @@ interface ChildInfo {
 
 /** Starts testdata/crash-child.ts and waits for what it built. */
 function startChild(...args: string[]): Promise<{ pid: number; info: ChildInfo; exited: Promise<NodeJS.Signals | number | null>; output: () => string }> {
-  const child = spawn(process.execPath, [join(repo, 'bin/run.mjs'), join(here, 'testdata/crash-child.ts'), ...args], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [join(repo, 'bin/run.mjs'), join(here, 'testdata/crash-child.ts'), ...args], {
+    cwd: repo,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const exited = new Promise<NodeJS.Signals | number | null>((res) => child.on('exit', (code, sig) => res(sig ?? code)));
   return new Promise((res, rej) => {
     let out = '';
@@ -54,7 +57,7 @@ describe.skipIf(!isRoot)('harness lifecycle', () => {
   const h = Harness.create();
   afterAll(async () => (await h).cleanup());
 
-  it('captures a process\'s output, waits for it, and kills it with SIGKILL', async () => {
+  it("captures a process's output, waits for it, and kills it with SIGKILL", async () => {
     const harness = await h;
     const ns = await harness.addNetns('proc');
     const p = harness.spawn(ns, ['sh', '-c', 'echo hello from $(ip -o link | wc -l) links; echo oops >&2; sleep 600'], { name: 'talker' });

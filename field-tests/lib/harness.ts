@@ -53,7 +53,8 @@ export class Harness {
   }
 
   static async create(opts: HarnessOptions = {}): Promise<Harness> {
-    if (process.getuid?.() !== 0) throw new HarnessError('HARNESS_NOT_ROOT', 'field tests create network namespaces and need root', 'run the tests as root (CI does)');
+    if (process.getuid?.() !== 0)
+      throw new HarnessError('HARNESS_NOT_ROOT', 'field tests create network namespaces and need root', 'run the tests as root (CI does)');
     await sweepStale();
     return new Harness(opts);
   }
@@ -112,10 +113,14 @@ export class Harness {
     this.closed = true;
     this.unregister();
     for (const fn of this.hooks.reverse()) await fn().catch(() => {});
-    await Promise.all(this.procs.filter((p) => p.running).map(async (p) => {
-      report.pids.push(p.pid);
-      await p.kill('SIGTERM', 1000);
-    }));
+    await Promise.all(
+      this.procs
+        .filter((p) => p.running)
+        .map(async (p) => {
+          report.pids.push(p.pid);
+          await p.kill('SIGTERM', 1000);
+        }),
+    );
     for (const ns of this.netnsList) {
       report.pids.push(...(await removeNetns(ns)));
       report.netns.push(ns);

@@ -46,8 +46,12 @@ const HEARTBEAT_S = 1;
 async function main(): Promise<void> {
   const { values: v } = parseArgs({
     options: {
-      'data-dir': { type: 'string' }, 'wg-ifname': { type: 'string' }, 'wan-ip': { type: 'string' }, 'api-socket': { type: 'string' },
-      zone: { type: 'string' }, 'log-level': { type: 'string', default: 'warn' },
+      'data-dir': { type: 'string' },
+      'wg-ifname': { type: 'string' },
+      'wan-ip': { type: 'string' },
+      'api-socket': { type: 'string' },
+      zone: { type: 'string' },
+      'log-level': { type: 'string', default: 'warn' },
     },
   });
   const dataDir = v['data-dir'];
@@ -61,11 +65,18 @@ async function main(): Promise<void> {
 
   const config = defaultConfig(dataDir);
   Object.assign(config, {
-    httpsPort: 8443, httpsHost: wanIp, httpPort: 0, tlsNames: [wanIp], publicUrl: `https://${wanIp}:8443`,
+    httpsPort: 8443,
+    httpsHost: wanIp,
+    httpPort: 0,
+    tlsNames: [wanIp],
+    publicUrl: `https://${wanIp}:8443`,
     mqtt: { hosts: ['127.0.0.1', hubOverlayV4], port: 1883 },
-    overlayV4: ov.ipv4Prefix, overlayV6: ov.ipv6Prefix,
+    overlayV4: ov.ipv4Prefix,
+    overlayV6: ov.ipv6Prefix,
     wireguard: { endpoint: `${wanIp}:${ov.hubPort}`, persistentKeepaliveS: 1, mtu: 1380, ifname, listenPort: ov.hubPort },
-    heartbeatIntervalS: HEARTBEAT_S, rolloutTickMs: 200, logLevel: v['log-level'],
+    heartbeatIntervalS: HEARTBEAT_S,
+    rolloutTickMs: 200,
+    logLevel: v['log-level'],
     router: v.zone ? { zone: v.zone, dns: { host: wanIp, port: 53 } } : undefined,
   });
   const hub = await startHub(config);
@@ -122,8 +133,13 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void stop());
   process.once('SIGINT', () => void stop());
   const ready: HubReady = {
-    url: hub.url.replace('127.0.0.1', wanIp), httpPort, caFingerprint: hub.caFingerprint, adminTokenFile: hub.adminTokenFile,
-    mqttPort: hub.broker.port, wgPublicKey: tunnel.publicKey, dns: hub.router ? { host: hub.router.dns.host, port: hub.router.dns.port } : null,
+    url: hub.url.replace('127.0.0.1', wanIp),
+    httpPort,
+    caFingerprint: hub.caFingerprint,
+    adminTokenFile: hub.adminTokenFile,
+    mqttPort: hub.broker.port,
+    wgPublicKey: tunnel.publicKey,
+    dns: hub.router ? { host: hub.router.dns.host, port: hub.router.dns.port } : null,
   };
   process.stdout.write(`HUB-READY ${JSON.stringify(ready)}\n`);
 }

@@ -40,7 +40,17 @@ export class HubProcess {
   static async start(h: Harness, fabric: Fabric, opts: { zone?: string } = {}): Promise<HubProcess> {
     const dataDir = join(h.dir, 'hub');
     const apiSocket = join(h.dir, 'hub-api.sock');
-    const argv = [...tsEntry('field-tests/lib/hub-main.ts'), '--data-dir', dataDir, '--wg-ifname', h.names.wgIfname('hub'), '--wan-ip', fabric.hub.wanIp, '--api-socket', apiSocket];
+    const argv = [
+      ...tsEntry('field-tests/lib/hub-main.ts'),
+      '--data-dir',
+      dataDir,
+      '--wg-ifname',
+      h.names.wgIfname('hub'),
+      '--wan-ip',
+      fabric.hub.wanIp,
+      '--api-socket',
+      apiSocket,
+    ];
     if (opts.zone) argv.push('--zone', opts.zone);
     const proc = h.spawn(fabric.hub.ns, argv, { name: 'hub', stdin: true, cwd: REPO_ROOT });
     const m = await proc.waitForOutput(/^HUB-READY (.*)$/m, 90_000);
@@ -57,7 +67,8 @@ export class HubProcess {
   /** Like api(), but throws unless the answer is 2xx; returns the body. */
   async call<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
     const r = await this.api<T>(method, path, body);
-    if (r.status < 200 || r.status > 299) throw new HarnessError('HARNESS_COMMAND_FAILED', `hub API ${method} ${path} answered ${r.status}: ${JSON.stringify(r.body)}`);
+    if (r.status < 200 || r.status > 299)
+      throw new HarnessError('HARNESS_COMMAND_FAILED', `hub API ${method} ${path} answered ${r.status}: ${JSON.stringify(r.body)}`);
     return r.body;
   }
 

@@ -16,7 +16,9 @@ const TABLE = 'weft_wan';
 
 /** Creates the bridge filter table in the WAN namespace; call once per WAN. */
 export async function initWanFilter(wanNs: string): Promise<void> {
-  await mustExec(wanNs, ['nft', '-f', '-'], { input: `table bridge ${TABLE} {\n  chain forward {\n    type filter hook forward priority 0; policy accept;\n  }\n}\n` });
+  await mustExec(wanNs, ['nft', '-f', '-'], {
+    input: `table bridge ${TABLE} {\n  chain forward {\n    type filter hook forward priority 0; policy accept;\n  }\n}\n`,
+  });
 }
 
 export async function netemAvailable(ns: string, dev: string): Promise<boolean> {
@@ -66,7 +68,11 @@ export class WanLink {
     const loss = conditions.lossPct ?? 0;
     if (!(loss >= 0 && loss <= 100)) throw new HarnessError('HARNESS_BAD_OPTIONS', `lossPct ${loss} is not a percentage`, 'use 0..100');
     if ((conditions.latencyMs ?? 0) > 0 && !this.hasNetem) {
-      throw new HarnessError('HARNESS_NETEM_UNAVAILABLE', `cannot add ${conditions.latencyMs} ms latency to ${this.port}: the kernel has no sch_netem`, 'use a kernel with CONFIG_NET_SCH_NETEM; partitions and loss work without it');
+      throw new HarnessError(
+        'HARNESS_NETEM_UNAVAILABLE',
+        `cannot add ${conditions.latencyMs} ms latency to ${this.port}: the kernel has no sch_netem`,
+        'use a kernel with CONFIG_NET_SCH_NETEM; partitions and loss work without it',
+      );
     }
     this.conditions = conditions;
     await this.apply();

@@ -102,7 +102,13 @@ export class NsProcess {
           this.waiters.delete(check);
           clearTimeout(timer);
           if (m) resolve(m);
-          else reject(new HarnessError(this.exit ? 'HARNESS_COMMAND_FAILED' : 'HARNESS_TIMEOUT', `${this.opts.name}: no output matching ${re} (${this.exit ? `exited with code ${this.exit.code}` : `after ${timeoutMs} ms`}); output:\n${this.output.slice(-2000)}`));
+          else
+            reject(
+              new HarnessError(
+                this.exit ? 'HARNESS_COMMAND_FAILED' : 'HARNESS_TIMEOUT',
+                `${this.opts.name}: no output matching ${re} (${this.exit ? `exited with code ${this.exit.code}` : `after ${timeoutMs} ms`}); output:\n${this.output.slice(-2000)}`,
+              ),
+            );
         }
       };
       timer = setTimeout(() => {

@@ -8,7 +8,13 @@ import { createSocket } from 'node:dgram';
 import { createInterface } from 'node:readline';
 
 const outcomeOf = (code) =>
-  code === 'ECONNREFUSED' ? 'refused' : code === 'ECONNRESET' || code === 'EPIPE' ? 'reset' : code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'EADDRNOTAVAIL' ? 'unreachable' : 'error';
+  code === 'ECONNREFUSED'
+    ? 'refused'
+    : code === 'ECONNRESET' || code === 'EPIPE'
+      ? 'reset'
+      : code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'EADDRNOTAVAIL'
+        ? 'unreachable'
+        : 'error';
 
 function attempt({ proto, host, port, timeoutMs, mode }) {
   return new Promise((resolve) => {

@@ -46,7 +46,11 @@ export class SiteAgent {
   proc: NsProcess | undefined;
   private kube: NsProcess | undefined;
 
-  constructor(private readonly h: Harness, readonly site: SiteNet, private readonly agent: AgentEntry = checkoutAgent()) {
+  constructor(
+    private readonly h: Harness,
+    readonly site: SiteNet,
+    private readonly agent: AgentEntry = checkoutAgent(),
+  ) {
     this.dir = join(h.dir, site.name);
     this.dataDir = join(this.dir, 'agent');
     this.wgRunDir = join(this.dir, 'run-wireguard');
@@ -63,7 +67,8 @@ export class SiteAgent {
     const objects = [
       { apiVersion: 'v1', kind: 'Namespace', metadata: { name: POD_NAMESPACE, labels: { 'kubernetes.io/metadata.name': POD_NAMESPACE } } },
       ...this.site.pods.map((p, i) => ({
-        apiVersion: 'v1', kind: 'Pod',
+        apiVersion: 'v1',
+        kind: 'Pod',
         metadata: { name: `${podApp(i + 1)}-0`, namespace: POD_NAMESPACE, labels: { app: podApp(i + 1) } },
         spec: { nodeName: this.nodeName, containers: [{ name: 'main', image: 'echo' }] },
         status: { phase: 'Running', podIP: p.ip, podIPs: [{ ip: p.ip }] },
@@ -71,7 +76,11 @@ export class SiteAgent {
     ];
     const file = join(this.dir, 'objects.yaml');
     writeFileSync(file, objects.map((o) => stringify(o)).join('---\n'));
-    this.kube = this.h.spawn(this.site.ns, [...tsEntry('edge-agent/kube/fake-apiserver-main.ts'), '--objects', file, '--kubeconfig', this.kubeconfig, '--json'], { name: `kube-${this.site.name}` });
+    this.kube = this.h.spawn(
+      this.site.ns,
+      [...tsEntry('edge-agent/kube/fake-apiserver-main.ts'), '--objects', file, '--kubeconfig', this.kubeconfig, '--json'],
+      { name: `kube-${this.site.name}` },
+    );
     await this.kube.waitForOutput(/"url"/, 90_000);
   }
 
@@ -88,7 +97,18 @@ export class SiteAgent {
 
   /** Starts `weft-agent run` (first boot enrolls with the provisioning file when there is one). */
   start(): AgentStart {
-    const argv = this.inSite([process.execPath, this.agent.script, 'run', ...this.common(), '--provision-file', this.provisionFile, '--status-port', '7181', '--log-level', 'info']);
+    const argv = this.inSite([
+      process.execPath,
+      this.agent.script,
+      'run',
+      ...this.common(),
+      '--provision-file',
+      this.provisionFile,
+      '--status-port',
+      '7181',
+      '--log-level',
+      'info',
+    ]);
     const at = Date.now();
     this.proc = this.h.spawn(undefined, argv, { name: `agent-${this.site.name}`, cwd: REPO_ROOT, env: this.agent.env });
     return { at, proc: this.proc };
@@ -98,7 +118,10 @@ export class SiteAgent {
   cli(args: string[], opts: { dataDir?: string; timeoutMs?: number } = {}): Promise<ExecResult> {
     const common = this.common();
     if (opts.dataDir) common[1] = opts.dataDir;
-    return exec(undefined, this.inSite([process.execPath, this.agent.script, ...args, ...common]), { timeoutMs: opts.timeoutMs ?? 60_000, env: this.agent.env });
+    return exec(undefined, this.inSite([process.execPath, this.agent.script, ...args, ...common]), {
+      timeoutMs: opts.timeoutMs ?? 60_000,
+      env: this.agent.env,
+    });
   }
 
   /** Like cli(args + --json), parsed; throws with the output when it is not JSON. */

@@ -4,7 +4,9 @@ import { keepRuns, RUNS_KEPT, summarize } from './timings.ts';
 import type { FieldRun } from './timings.ts';
 
 const run = (n: number, layout: string, ms: Record<string, number>): FieldRun => ({
-  at: `2026-01-0${n}T00:00:00Z`, layout, loadavg: { start: [n, 0, 0], end: [n + 0.5, 0, 0] },
+  at: `2026-01-0${n}T00:00:00Z`,
+  layout,
+  loadavg: { start: [n, 0, 0], end: [n + 0.5, 0, 0] },
   timings: Object.entries(ms).map(([what, v]) => ({ scenario: 's', what, ms: v })),
 });
 

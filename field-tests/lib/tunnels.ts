@@ -18,7 +18,13 @@ export interface FabricTunnels {
 
 export async function connectSitesToHub(h: Harness, fabric: Fabric, opts: { persistentKeepaliveS?: number } = {}): Promise<FabricTunnels> {
   const ov = fabric.plan.overlay;
-  const hub = new HubTunnel({ ifname: h.names.wgIfname('hub'), netns: fabric.hub.ns, privateKey: WgPrivateKey.generate(), listenPort: ov.hubPort, addresses: ov.hubAddresses });
+  const hub = new HubTunnel({
+    ifname: h.names.wgIfname('hub'),
+    netns: fabric.hub.ns,
+    privateKey: WgPrivateKey.generate(),
+    listenPort: ov.hubPort,
+    addresses: ov.hubAddresses,
+  });
   const sites = new Map<string, SiteTunnel>();
   const addresses = new Map<string, string[]>();
   const down = async () => {
@@ -29,12 +35,24 @@ export async function connectSitesToHub(h: Harness, fabric: Fabric, opts: { pers
   await hub.up();
   const hubOverlay = ov.hubAddresses.map((a) => a.split('/')[0]);
   for (const site of fabric.sites) {
-    const tunnel = new SiteTunnel({ ifname: h.names.wgIfname(`s${site.index}`), netns: site.ns, privateKey: WgPrivateKey.generate(), backoff: { initialMs: 50 } });
+    const tunnel = new SiteTunnel({
+      ifname: h.names.wgIfname(`s${site.index}`),
+      netns: site.ns,
+      privateKey: WgPrivateKey.generate(),
+      backoff: { initialMs: 50 },
+    });
     const addrs = allocateOverlay(ov, [...ov.hubAddresses, ...[...addresses.values()].flat()]);
     await hub.addPeer(site.name, tunnel.publicKey, addrs);
     sites.set(site.name, tunnel);
     addresses.set(site.name, addrs);
-    await tunnel.up({ hubPublicKey: hub.publicKey, hubEndpoint: `${fabric.hub.wanIp}:${ov.hubPort}`, addresses: addrs, hubAddresses: hubOverlay, persistentKeepaliveS: opts.persistentKeepaliveS ?? 1, mtu: 1380 });
+    await tunnel.up({
+      hubPublicKey: hub.publicKey,
+      hubEndpoint: `${fabric.hub.wanIp}:${ov.hubPort}`,
+      addresses: addrs,
+      hubAddresses: hubOverlay,
+      persistentKeepaliveS: opts.persistentKeepaliveS ?? 1,
+      mtu: 1380,
+    });
   }
   return { hub, sites, addresses, hubOverlayIp: hubOverlay[0], down };
 }

@@ -53,7 +53,10 @@ export async function startWeft(h: Harness, o: WeftOptions): Promise<WeftFabric>
     const client = fabric.clients[s.index - 1];
     // Sites one degree of latitude apart: site1 is nearest to client1, site2 next, and so on.
     await hub.call('POST', '/v1/sites', {
-      name: s.name, lat: 48 + s.index, lon: 11, capacity: 100,
+      name: s.name,
+      lat: 48 + s.index,
+      lon: 11,
+      capacity: 100,
       clientCidrs: client ? [`${client.wanIp}/32`] : [],
       services: [{ name: SERVICE, addresses: [s.pods[0].ip], url: serviceUrl(s) }],
     });

@@ -8,7 +8,9 @@ import { openHubStore } from '../store/sqlite-store.ts';
 import { authenticate, bootstrapAdmin, createApiToken, roleAllows } from './api-tokens.ts';
 
 const dirs: string[] = [];
-afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
 
 function fresh() {
   const dir = mkdtempSync(join(tmpdir(), 'whb-tokens-'));
@@ -57,7 +59,11 @@ describe('API tokens', () => {
     expect(authenticate(store, token)).toBeNull();
     expect(store.audit.list({ limit: 10 }).map((e) => e.action)).toContain('token.create');
     store.close();
-    expect([roleAllows('viewer', 'operator'), roleAllows('operator', 'operator'), roleAllows('operator', 'admin'), roleAllows('admin', 'viewer')])
-      .toEqual([false, true, false, true]);
+    expect([roleAllows('viewer', 'operator'), roleAllows('operator', 'operator'), roleAllows('operator', 'admin'), roleAllows('admin', 'viewer')]).toEqual([
+      false,
+      true,
+      false,
+      true,
+    ]);
   });
 });

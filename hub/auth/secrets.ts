@@ -10,4 +10,3 @@ export function newSecret(prefix: string): string {
 export function hashSecret(secret: string): string {
   return createHash('sha256').update(secret, 'utf8').digest('hex');
 }
-

@@ -59,10 +59,14 @@ describe('embedded aedes broker', () => {
     const a = site('alpha');
     // Taking bravo's client id would end bravo's session and fire its will.
     expect(await refusalCode(url, { clientId: 'bravo', username: a.username, password: a.password })).toBe(5);
-    expect(await refusalCode(url, {
-      clientId: 'alpha', username: a.username, password: a.password,
-      will: { topic: topics.status('bravo'), payload: Buffer.from('{}'), qos: 1, retain: true },
-    })).toBe(5);
+    expect(
+      await refusalCode(url, {
+        clientId: 'alpha',
+        username: a.username,
+        password: a.password,
+        will: { topic: topics.status('bravo'), payload: Buffer.from('{}'), qos: 1, retain: true },
+      }),
+    ).toBe(5);
   });
 
   it("lets a site read its own retained bundle and broadcasts but never another site's bundle", async () => {
@@ -71,8 +75,14 @@ describe('embedded aedes broker', () => {
     await hub.publishAsync(topics.signingKeys, 'keys', { qos: 1, retain: true });
     const alpha = await connect('alpha');
     const { granted, got } = await record(alpha, [
-      topics.bundle('alpha'), topics.broadcastAll,
-      topics.bundle('bravo'), 'weft/v1/site/+/bundle', '#', 'weft/v1/#', 'weft/v1/site/bravo/#', '$SYS/#',
+      topics.bundle('alpha'),
+      topics.broadcastAll,
+      topics.bundle('bravo'),
+      'weft/v1/site/+/bundle',
+      '#',
+      'weft/v1/#',
+      'weft/v1/site/bravo/#',
+      '$SYS/#',
     ]);
     expect(granted).toEqual([1, 1, 128, 128, 128, 128, 128, 128]);
     await waitFor(() => got.length >= 2, 'retained bundle and keys');
@@ -144,7 +154,7 @@ describe('embedded aedes broker', () => {
 
   it('survives random bytes and malformed MQTT on its port', async () => {
     let seed = 42;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
     const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(rand() * 256)));
     const connectHeader = Buffer.from([0x10, 0x20, 0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x04, 0xc2]);
     const payloads = [
@@ -154,13 +164,18 @@ describe('embedded aedes broker', () => {
       Buffer.from([0x30, 0xff, 0xff, 0xff, 0x7f]), // PUBLISH before CONNECT, 256 MB announced
       Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'),
     ];
-    await Promise.all(payloads.map((p) => new Promise<void>((resolve) => {
-      const s = tcpConnect(broker.port, '127.0.0.1', () => s.end(p));
-      s.on('error', () => resolve());
-      s.on('close', () => resolve());
-      s.resume();
-      s.setTimeout(2000, () => s.destroy());
-    })));
+    await Promise.all(
+      payloads.map(
+        (p) =>
+          new Promise<void>((resolve) => {
+            const s = tcpConnect(broker.port, '127.0.0.1', () => s.end(p));
+            s.on('error', () => resolve());
+            s.on('close', () => resolve());
+            s.resume();
+            s.setTimeout(2000, () => s.destroy());
+          }),
+      ),
+    );
     // Still serving: a site connects and its heartbeat reaches the hub.
     const { got } = await record(hub, [topics.heartbeat('bravo')]);
     const bravo = await connect('bravo');
@@ -176,8 +191,25 @@ describe('embedded aedes broker over TLS', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it.skipIf(!hasOpenssl)('speaks MQTT over TLS only, to sites and to the hub client', async () => {
-    const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1',
-      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-subj', '/CN=weft-hub', '-addext', 'subjectAltName=IP:127.0.0.1']);
+    const r = spawnSync('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-days',
+      '1',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+      '-subj',
+      '/CN=weft-hub',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ]);
     expect(r.status, r.stderr.toString()).toBe(0);
     const cert = readFileSync(join(dir, 'cert.pem'));
     const sites = testSites(['tango']);
@@ -192,7 +224,9 @@ describe('embedded aedes broker over TLS', () => {
       await tango.endAsync();
       // Plain MQTT on the TLS port never gets a CONNACK.
       const t = sites.sites.get('tango')!;
-      expect(await refusalCode(`mqtt://127.0.0.1:${broker.port}`, { clientId: 'tango', username: t.username, password: t.password, connectTimeout: 1000 })).not.toBe(0);
+      expect(
+        await refusalCode(`mqtt://127.0.0.1:${broker.port}`, { clientId: 'tango', username: t.username, password: t.password, connectTimeout: 1000 }),
+      ).not.toBe(0);
     } finally {
       await broker.close();
     }

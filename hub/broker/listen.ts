@@ -11,7 +11,10 @@ export interface Listeners {
 
 function listenOne(server: Server, host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    const onError = (err: Error) => reject(new BrokerError('BROKER_LISTEN', `cannot listen on ${host}:${port}: ${err.message}`, 'is the address configured on this machine and the port free?'));
+    const onError = (err: Error) =>
+      reject(
+        new BrokerError('BROKER_LISTEN', `cannot listen on ${host}:${port}: ${err.message}`, 'is the address configured on this machine and the port free?'),
+      );
     server.once('error', onError);
     server.listen({ host, port }, () => {
       server.off('error', onError);
@@ -38,9 +41,7 @@ export async function listenAll(hosts: string[], port: number, tls: BrokerTls | 
   let bound = port;
   try {
     for (const host of hosts) {
-      const server: Server = tls
-        ? createTlsServer({ key: tls.key, cert: tls.cert, minVersion: 'TLSv1.2' }, track)
-        : createTcpServer(track);
+      const server: Server = tls ? createTlsServer({ key: tls.key, cert: tls.cert, minVersion: 'TLSv1.2' }, track) : createTcpServer(track);
       // Failed TLS handshakes and resets are per-connection events, not broker failures.
       server.on('tlsClientError', (_err: Error, socket: Socket) => socket.destroy());
       servers.push(server);

@@ -14,7 +14,16 @@ export function brokerMetrics(registry?: Registry): BrokerMetrics {
   return {
     connections: new Gauge({ name: 'weft_broker_connections', help: 'MQTT clients connected to the embedded broker', registers }),
     refused: new Counter({ name: 'weft_broker_refused_total', help: 'MQTT connections refused', labelNames: ['reason'], registers }),
-    aclDenied: new Counter({ name: 'weft_broker_acl_denied_total', help: 'Publishes and subscriptions denied by the site ACL', labelNames: ['action'], registers }),
-    protocolErrors: new Counter({ name: 'weft_broker_protocol_errors_total', help: 'Connections closed for malformed MQTT before CONNECT completed', registers }),
+    aclDenied: new Counter({
+      name: 'weft_broker_acl_denied_total',
+      help: 'Publishes and subscriptions denied by the site ACL',
+      labelNames: ['action'],
+      registers,
+    }),
+    protocolErrors: new Counter({
+      name: 'weft_broker_protocol_errors_total',
+      help: 'Connections closed for malformed MQTT before CONNECT completed',
+      registers,
+    }),
   };
 }

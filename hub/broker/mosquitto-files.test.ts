@@ -34,7 +34,9 @@ describe('Mosquitto files', () => {
 
   it('forces client id = username on site listeners, and keeps the hub listener on loopback', () => {
     const conf = renderConfig({ dir: '/d', hosts: ['127.0.0.1', '10.99.0.1'], port: 8883, hubPort: 18830, tls: { keyFile: '/d/k', certFile: '/d/c' } });
-    expect(conf).toContain('listener 8883 10.99.0.1\nallow_anonymous false\npassword_file /d/passwd\nacl_file /d/acl\nuse_username_as_clientid true\ncertfile /d/c');
+    expect(conf).toContain(
+      'listener 8883 10.99.0.1\nallow_anonymous false\npassword_file /d/passwd\nacl_file /d/acl\nuse_username_as_clientid true\ncertfile /d/c',
+    );
     expect(conf).toContain('listener 18830 127.0.0.1\nallow_anonymous false\npassword_file /d/hub-passwd');
   });
 });

@@ -8,7 +8,8 @@ const SITE_KINDS: SiteTopicKind[] = ['bundle', 'status', 'heartbeat', 'ack', 'ev
 
 /** Mosquitto's file syntax is line based: a name with whitespace or control characters could inject rules. */
 function safeName(s: string, what: string): string {
-  if (!/^[A-Za-z0-9._@-]{1,128}$/.test(s)) throw new Error(`${what} ${JSON.stringify(s).slice(0, 80)} cannot be written to a Mosquitto file (allowed: A-Z a-z 0-9 . _ @ -)`);
+  if (!/^[A-Za-z0-9._@-]{1,128}$/.test(s))
+    throw new Error(`${what} ${JSON.stringify(s).slice(0, 80)} cannot be written to a Mosquitto file (allowed: A-Z a-z 0-9 . _ @ -)`);
   return s;
 }
 

@@ -15,7 +15,10 @@ const haveBinaries = findMosquitto() !== null && spawnSync('mosquitto_pub', ['--
 if (!haveBinaries) console.warn('skipping Mosquitto tests: mosquitto or mosquitto-clients not installed');
 
 function cli(tool: 'mosquitto_pub' | 'mosquitto_sub', port: number, site: TestSite, args: string[]) {
-  return spawnSync(tool, ['-h', '127.0.0.1', '-p', String(port), '-u', site.username, '-P', site.password, '-q', '1', ...args], { encoding: 'utf8', timeout: 10_000 });
+  return spawnSync(tool, ['-h', '127.0.0.1', '-p', String(port), '-u', site.username, '-P', site.password, '-q', '1', ...args], {
+    encoding: 'utf8',
+    timeout: 10_000,
+  });
 }
 
 describe.skipIf(!haveBinaries)('Mosquitto fed by the hub', () => {
@@ -41,8 +44,19 @@ describe.skipIf(!haveBinaries)('Mosquitto fed by the hub', () => {
     await hub.publishAsync(topics.bundle('bravo'), 'bundle-for-bravo', { qos: 1, retain: true });
     await hub.publishAsync(topics.signingKeys, 'keys', { qos: 1, retain: true });
     const r = cli('mosquitto_sub', broker.port, site('alpha'), [
-      '-v', '-W', '2', '-t', topics.bundle('alpha'), '-t', topics.broadcastAll,
-      '-t', topics.bundle('bravo'), '-t', 'weft/v1/site/+/bundle', '-t', '#',
+      '-v',
+      '-W',
+      '2',
+      '-t',
+      topics.bundle('alpha'),
+      '-t',
+      topics.broadcastAll,
+      '-t',
+      topics.bundle('bravo'),
+      '-t',
+      'weft/v1/site/+/bundle',
+      '-t',
+      '#',
     ]);
     // Mosquitto grants wildcard filters and checks read access per message, so alpha's own bundle
     // can arrive once per matching filter; bravo's never does.
@@ -69,7 +83,9 @@ describe.skipIf(!haveBinaries)('Mosquitto fed by the hub', () => {
 
   it('disconnects and refuses a site after revocation and reload, and after kick()', async () => {
     const a = site('alpha');
-    const sub = spawn('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(broker.port), '-u', a.username, '-P', a.password, '-t', topics.bundle('alpha')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const sub = spawn('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(broker.port), '-u', a.username, '-P', a.password, '-t', topics.bundle('alpha')], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     try {
       let out = '';
       sub.stdout.on('data', (b: Buffer) => (out += b.toString()));

@@ -43,7 +43,9 @@ export function freePort(): Promise<number> {
 /** Started as root, Mosquitto drops to the `mosquitto` user: its files must be that user's. */
 function mosquittoOwner(): { uid: number; gid: number } | null {
   if (process.getuid?.() !== 0) return null;
-  const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('mosquitto:'));
+  const line = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('mosquitto:'));
   if (!line) return null;
   const [, , uid, gid] = line.split(':');
   return { uid: Number(uid), gid: Number(gid) };
@@ -65,7 +67,12 @@ class Supervisor {
   private readonly tail: string[] = [];
   readonly lines = new EventEmitter();
 
-  constructor(private readonly binary: string, private readonly conf: string, private readonly log: Logger, private readonly onRestart: () => void) {}
+  constructor(
+    private readonly binary: string,
+    private readonly conf: string,
+    private readonly log: Logger,
+    private readonly onRestart: () => void,
+  ) {}
 
   async start(readyPort: number): Promise<void> {
     const child = spawn(this.binary, ['-c', this.conf], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -90,8 +97,11 @@ class Supervisor {
     while (!(await portOpen(readyPort))) {
       if (child.exitCode !== null || Date.now() > until) {
         child.kill('SIGKILL');
-        throw new BrokerError('BROKER_MOSQUITTO_START', `mosquitto did not start: ${this.tail.join(' | ') || 'no output'}`,
-          'as root, Mosquitto runs as the mosquitto user: every parent of the broker directory must be traversable by it');
+        throw new BrokerError(
+          'BROKER_MOSQUITTO_START',
+          `mosquitto did not start: ${this.tail.join(' | ') || 'no output'}`,
+          'as root, Mosquitto runs as the mosquitto user: every parent of the broker directory must be traversable by it',
+        );
       }
       await new Promise((r) => setTimeout(r, 25));
     }
@@ -136,7 +146,8 @@ export interface MosquittoBroker extends Broker {
 export async function startMosquitto(opts: MosquittoStartOptions): Promise<MosquittoBroker> {
   const log = opts.logger ?? pino({ level: 'silent' });
   const binary = findMosquitto(opts.binary);
-  if (!binary) throw new BrokerError('BROKER_MOSQUITTO_MISSING', 'mosquitto binary not found', 'install the Debian package mosquitto, or use the embedded broker');
+  if (!binary)
+    throw new BrokerError('BROKER_MOSQUITTO_MISSING', 'mosquitto binary not found', 'install the Debian package mosquitto, or use the embedded broker');
   const hosts = opts.hosts?.length ? opts.hosts : ['127.0.0.1'];
   const port = opts.port || (await freePort());
   const hubPort = await freePort();

@@ -18,8 +18,12 @@ describe('broker passwords ($7$ PBKDF2-SHA512)', () => {
     expect(hashPassword(secret)).not.toBe(h); // salted
   });
 
-  it.each([['', 'empty'], ['$6$abc$def', 'other scheme'], ['$7$101$c2FsdA==$c2hvcnQ=', 'short hash'], ['$7$0$c2FsdA==$' + 'A'.repeat(88), 'zero iterations']])(
-    'rejects a malformed hash: %s (%s)', (hash) => expect(verifyPassword('x', hash)).toBe(false));
+  it.each([
+    ['', 'empty'],
+    ['$6$abc$def', 'other scheme'],
+    ['$7$101$c2FsdA==$c2hvcnQ=', 'short hash'],
+    ['$7$0$c2FsdA==$' + 'A'.repeat(88), 'zero iterations'],
+  ])('rejects a malformed hash: %s (%s)', (hash) => expect(verifyPassword('x', hash)).toBe(false));
 
   it.skipIf(!havePasswd)('agrees with the real mosquitto_passwd', () => {
     const dir = mkdtempSync(join(tmpdir(), 'weft-passwd-'));

@@ -35,7 +35,8 @@ export function testSites(ids: string[]): TestSites {
       },
       isRevoked: (siteId) => revoked.has(siteId),
     },
-    credentials: () => [...sites.values()].filter((s) => !revoked.has(s.siteId)).map(({ siteId, username, passwordHash }) => ({ siteId, username, passwordHash })),
+    credentials: () =>
+      [...sites.values()].filter((s) => !revoked.has(s.siteId)).map(({ siteId, username, passwordHash }) => ({ siteId, username, passwordHash })),
   };
 }
 

@@ -96,7 +96,11 @@ export type BrokerErrorCode = 'BROKER_LISTEN' | 'BROKER_MOSQUITTO_MISSING' | 'BR
 
 export class BrokerError extends Error {
   override readonly name = 'BrokerError';
-  constructor(readonly code: BrokerErrorCode, message: string, readonly hint?: string) {
+  constructor(
+    readonly code: BrokerErrorCode,
+    message: string,
+    readonly hint?: string,
+  ) {
     super(message);
   }
 }

@@ -18,15 +18,26 @@ export const processIo: Io = {
 /** A failure with its exit code; its message is printed as is (never a stack trace). */
 export class CliFailure extends Error {
   override readonly name = 'CliFailure';
-  constructor(readonly exitCode: 1 | 2, message: string, readonly details?: unknown) {
+  constructor(
+    readonly exitCode: 1 | 2,
+    message: string,
+    readonly details?: unknown,
+  ) {
     super(message);
   }
 }
 
-interface ErrorBody { code?: string; message?: string; details?: unknown }
+interface ErrorBody {
+  code?: string;
+  message?: string;
+  details?: unknown;
+}
 
 export class Ctx {
-  constructor(readonly io: Io, readonly json: boolean) {}
+  constructor(
+    readonly io: Io,
+    readonly json: boolean,
+  ) {}
 
   out(human: string, data: unknown): void {
     this.io.stdout(this.json ? `${JSON.stringify(data, null, 2)}\n` : `${human}\n`);
@@ -62,5 +73,12 @@ export function parseDuration(s: string): number {
 
 export function table(rows: string[][]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }

@@ -36,10 +36,15 @@ async function main(argv: string[]): Promise<number> {
 }
 
 // `weft flows | head`: the reader leaving ends the output quietly, not with an EPIPE stack trace.
-process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code !== 'EPIPE') throw e; process.exit(0); });
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+  process.exit(0);
+});
 
 main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
+  (code) => {
+    process.exitCode = code;
+  },
   (err: unknown) => {
     // Only a bug reaches here: bad input is reported by the commands with exit 2.
     process.stderr.write(`weft: internal error: ${err instanceof Error ? err.stack : String(err)}\n`);

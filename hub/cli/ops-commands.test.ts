@@ -10,7 +10,9 @@ import { runOpsCommand } from './ops-commands.ts';
 let t: TestHub;
 const home = mkdtempSync(join(tmpdir(), 'weft-cli-'));
 const agents: SimAgent[] = [];
-beforeAll(async () => { t = await startTestHub(); });
+beforeAll(async () => {
+  t = await startTestHub();
+});
 afterAll(async () => {
   for (const a of agents) await a.close();
   await t?.close();
@@ -20,7 +22,15 @@ afterAll(async () => {
 async function weft(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const code = await runOpsCommand(argv, { stdout: (s) => { out += s; }, stderr: (s) => { err += s; }, env: { HOME: home, XDG_CONFIG_HOME: join(home, 'config') } });
+  const code = await runOpsCommand(argv, {
+    stdout: (s) => {
+      out += s;
+    },
+    stderr: (s) => {
+      err += s;
+    },
+    env: { HOME: home, XDG_CONFIG_HOME: join(home, 'config') },
+  });
   return { code, out, err };
 }
 const json = async (...argv: string[]) => {
@@ -61,12 +71,18 @@ describe('weft ops CLI', () => {
     const file = JSON.parse(readFileSync(prov, 'utf8'));
     expect(file).toMatchObject({ v: 1, siteName: 'store-1', caFingerprint: t.hub.caFingerprint });
     // A device enrolls with what the provisioning file holds.
-    for (const [name, token] of [['store-1', file.token], ['store-2', (await json('site', 'token', 'store-2')).data.token]]) {
+    for (const [name, token] of [
+      ['store-1', file.token],
+      ['store-2', (await json('site', 'token', 'store-2')).data.token],
+    ]) {
       const r = await t.api<EnrollResponse>('POST', '/v1/enroll', enrollRequest(name, deviceKeys(), token), null);
       agents.push(await SimAgent.connect(t.hub.broker.url(), r.body));
     }
     const list = await json('site', 'list');
-    expect(list.data.map((s: { id: string; state: string }) => [s.id, s.state])).toEqual([['store-1', 'enrolled'], ['store-2', 'enrolled']]);
+    expect(list.data.map((s: { id: string; state: string }) => [s.id, s.state])).toEqual([
+      ['store-1', 'enrolled'],
+      ['store-2', 'enrolled'],
+    ]);
 
     // Invalid policy: exit 2 with file, document and path of every error.
     const dir = mkdtempSync(join(home, 'pol-'));
@@ -90,12 +106,29 @@ describe('weft ops CLI', () => {
     expect(r2.out).toMatch(/0:canary\s+store-1\s+\d+\s+applied/);
     expect((await json('policy', 'status')).data.rollout).toMatchObject({ state: 'completed', policyVersion: v2 });
 
-    await agents[0].events({ seq: 1, at: new Date().toISOString(), type: 'verdicts', verdicts: [{
-      at: new Date().toISOString(), generation: 2, endpoint: 'shop/db', direction: 'ingress', verdict: 'deny', proto: 6, src: '10.0.0.9', dst: '10.0.0.2',
-      sport: 5555, dport: 5432, policy: { kind: 'BaselineAdminNetworkPolicy', name: 'default', rule: 'deny-all' },
-    }] });
+    await agents[0].events({
+      seq: 1,
+      at: new Date().toISOString(),
+      type: 'verdicts',
+      verdicts: [
+        {
+          at: new Date().toISOString(),
+          generation: 2,
+          endpoint: 'shop/db',
+          direction: 'ingress',
+          verdict: 'deny',
+          proto: 6,
+          src: '10.0.0.9',
+          dst: '10.0.0.2',
+          sport: 5555,
+          dport: 5432,
+          policy: { kind: 'BaselineAdminNetworkPolicy', name: 'default', rule: 'deny-all' },
+        },
+      ],
+    });
     let flows;
-    for (let i = 0; i < 100 && !(flows = await json('flows', '--site', 'store-1', '--verdict', 'deny')).data.length; i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 100 && !(flows = await json('flows', '--site', 'store-1', '--verdict', 'deny')).data.length; i++)
+      await new Promise((r) => setTimeout(r, 50));
     expect(flows!.data[0]).toMatchObject({ policy: 'BaselineAdminNetworkPolicy/default', dport: 5432 });
     expect((await weft('flows', '--site', 'store-1', '--verdict', 'deny')).out).toContain('10.0.0.9:5555 -> 10.0.0.2:5432/6');
 

@@ -9,11 +9,19 @@ import { siteCommand } from './site-commands.ts';
 
 async function login(ctx: Ctx, args: string[]): Promise<number> {
   const p = parseArgs({
-    args, strict: true,
-    options: { json: { type: 'boolean' }, hub: { type: 'string' }, 'token-file': { type: 'string' }, 'ca-fingerprint': { type: 'string' }, 'ca-file': { type: 'string' } },
+    args,
+    strict: true,
+    options: {
+      json: { type: 'boolean' },
+      hub: { type: 'string' },
+      'token-file': { type: 'string' },
+      'ca-fingerprint': { type: 'string' },
+      'ca-file': { type: 'string' },
+    },
   });
   const hub = p.values.hub;
-  if (!hub || !/^https?:\/\//.test(hub)) throw new CliFailure(2, 'usage: weft login --hub https://<hub>:8443 --token-file <file> --ca-fingerprint <sha256 hex> (or --ca-file ca.crt)');
+  if (!hub || !/^https?:\/\//.test(hub))
+    throw new CliFailure(2, 'usage: weft login --hub https://<hub>:8443 --token-file <file> --ca-fingerprint <sha256 hex> (or --ca-file ca.crt)');
   const token = p.values['token-file'] ? readFileSync(p.values['token-file'], 'utf8').trim() : ctx.io.env.WEFT_TOKEN;
   if (!token) throw new CliFailure(2, 'give the API token with --token-file <file> (or WEFT_TOKEN)');
   let caPem: string | undefined;
@@ -36,23 +44,57 @@ async function login(ctx: Ctx, args: string[]): Promise<number> {
   return 0;
 }
 
-interface Flow { siteId: string; at: string; verdict: string; direction: string; src: string; sport: number; dst: string; dport: number; proto: number; policy: string | null; rule: string | null; count: number }
+interface Flow {
+  siteId: string;
+  at: string;
+  verdict: string;
+  direction: string;
+  src: string;
+  sport: number;
+  dst: string;
+  dport: number;
+  proto: number;
+  policy: string | null;
+  rule: string | null;
+  count: number;
+}
 
 async function flows(ctx: Ctx, args: string[]): Promise<number> {
   const p = parseArgs({
-    args, strict: true,
-    options: { json: { type: 'boolean' }, site: { type: 'string' }, verdict: { type: 'string' }, policy: { type: 'string' }, since: { type: 'string' }, limit: { type: 'string' } },
+    args,
+    strict: true,
+    options: {
+      json: { type: 'boolean' },
+      site: { type: 'string' },
+      verdict: { type: 'string' },
+      policy: { type: 'string' },
+      since: { type: 'string' },
+      limit: { type: 'string' },
+    },
   });
   const q = new URLSearchParams();
   if (p.values.site) q.set('site', p.values.site);
   if (p.values.verdict) q.set('verdict', p.values.verdict);
   if (p.values.policy) q.set('policy', p.values.policy);
-  if (p.values.since) q.set('since', /^\d+[smhd]?$/.test(p.values.since) ? new Date(Date.now() - parseDuration(p.values.since) * 1000).toISOString() : p.values.since);
+  if (p.values.since)
+    q.set('since', /^\d+[smhd]?$/.test(p.values.since) ? new Date(Date.now() - parseDuration(p.values.since) * 1000).toISOString() : p.values.since);
   q.set('limit', p.values.limit ?? '100');
   const rows = await ctx.api<Flow[]>('GET', `/v1/flows?${q}`);
-  ctx.out(table([['AT', 'SITE', 'VERDICT', 'DIR', 'FLOW', 'POLICY', 'COUNT'], ...rows.map((f) => [
-    f.at, f.siteId, f.verdict, f.direction, `${f.src}:${f.sport} -> ${f.dst}:${f.dport}/${f.proto}`, f.policy ? `${f.policy}${f.rule ? `#${f.rule}` : ''}` : '-', String(f.count),
-  ])]), rows);
+  ctx.out(
+    table([
+      ['AT', 'SITE', 'VERDICT', 'DIR', 'FLOW', 'POLICY', 'COUNT'],
+      ...rows.map((f) => [
+        f.at,
+        f.siteId,
+        f.verdict,
+        f.direction,
+        `${f.src}:${f.sport} -> ${f.dst}:${f.dport}/${f.proto}`,
+        f.policy ? `${f.policy}${f.rule ? `#${f.rule}` : ''}` : '-',
+        String(f.count),
+      ]),
+    ]),
+    rows,
+  );
   return 0;
 }
 
@@ -68,11 +110,16 @@ export async function runOpsCommand(argv: string[], io: Io = processIo): Promise
   const ctx = new Ctx(io, argv.includes('--json'));
   try {
     switch (cmd) {
-      case 'login': return await login(ctx, argv.slice(1));
-      case 'site': return await siteCommand(ctx, sub, rest);
-      case 'policy': return await policyOpsCommand(ctx, sub, rest);
-      case 'flows': return await flows(ctx, argv.slice(1));
-      default: throw new CliFailure(2, `unknown command "${cmd}": see weft --help`);
+      case 'login':
+        return await login(ctx, argv.slice(1));
+      case 'site':
+        return await siteCommand(ctx, sub, rest);
+      case 'policy':
+        return await policyOpsCommand(ctx, sub, rest);
+      case 'flows':
+        return await flows(ctx, argv.slice(1));
+      default:
+        throw new CliFailure(2, `unknown command "${cmd}": see weft --help`);
     }
   } catch (e) {
     const f = asFailure(e);

@@ -52,7 +52,9 @@ beforeAll(() => {
   mkdirSync(join(dir, 'good'));
   writeFileSync(join(dir, 'good', 'shop.yaml'), manifests);
   mkdirSync(join(dir, 'bad'));
-  writeFileSync(join(dir, 'bad', 'db.yaml'), `${manifests}---
+  writeFileSync(
+    join(dir, 'bad', 'db.yaml'),
+    `${manifests}---
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata: {name: broken, namespace: shop}
@@ -67,27 +69,41 @@ metadata: {name: s}
 apiVersion: v1
 kind: Service
 metadata: {name: s}
-`);
-  writeFileSync(join(dir, 'queries.json'), JSON.stringify([
-    { src: 'shop/web', dst: 'shop/db', protocol: 'TCP', port: 5432 },
-    { src: 'shop/web', dst: 'shop/db', protocol: 'TCP', port: 5433 },
-    { src: '203.0.113.9', dst: 'shop/web', protocol: 'UDP', port: 53 },
-  ]));
+`,
+  );
+  writeFileSync(
+    join(dir, 'queries.json'),
+    JSON.stringify([
+      { src: 'shop/web', dst: 'shop/db', protocol: 'TCP', port: 5432 },
+      { src: 'shop/web', dst: 'shop/db', protocol: 'TCP', port: 5433 },
+      { src: '203.0.113.9', dst: 'shop/web', protocol: 'UDP', port: 53 },
+    ]),
+  );
   mkdirSync(join(dir, 'audit'));
-  writeFileSync(join(dir, 'audit', 'shop.yaml'), `${manifests}---
+  writeFileSync(
+    join(dir, 'audit', 'shop.yaml'),
+    `${manifests}---
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata: {name: default-deny, namespace: shop, annotations: {weft.dev/mode: audit}}
 spec: {podSelector: {}, policyTypes: [Ingress, Egress]}
-`);
-  writeFileSync(join(dir, 'service.yaml'), 'apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec: {selector: {app: web}, ports: [{port: 80}]}\n');
+`,
+  );
+  writeFileSync(
+    join(dir, 'service.yaml'),
+    'apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec: {selector: {app: web}, ports: [{port: 80}]}\n',
+  );
   writeFileSync(join(dir, 'bad-queries.json'), JSON.stringify([{ src: 'shop/nope', dst: 'shop/db', protocol: 'TCP', port: 1 }]));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('weft policy eval (the contract outside tools use)', () => {
   it('prints one {allowed, decidedBy} per query, in order, through the real CLI', async () => {
-    const { stdout } = await promisify(execFile)('node', [join(root, 'bin/weft.mjs'), 'policy', 'eval', '--manifests', join(dir, 'good'), '--queries', join(dir, 'queries.json')], { cwd: root });
+    const { stdout } = await promisify(execFile)(
+      'node',
+      [join(root, 'bin/weft.mjs'), 'policy', 'eval', '--manifests', join(dir, 'good'), '--queries', join(dir, 'queries.json')],
+      { cwd: root },
+    );
     expect(JSON.parse(stdout)).toEqual([
       { allowed: true, decidedBy: { kind: 'NetworkPolicy', namespace: 'shop', name: 'db-from-web', rule: 'ingress[0]' } },
       { allowed: false, decidedBy: { kind: 'NetworkPolicy', namespace: 'shop', name: 'db-from-web', rule: 'isolation' } },
@@ -135,7 +151,14 @@ describe('weft policy check', () => {
     const report = JSON.parse(j.out);
     expect(report.valid).toBe(false);
     expect(report.errors.map((e: { code: string }) => e.code)).toEqual(['POLICY_ENDPORT_BEFORE_PORT', 'POLICY_UNKNOWN_KIND']);
-    expect(report.errors[0]).toEqual({ code: 'POLICY_ENDPORT_BEFORE_PORT', file, doc: 5, path: 'spec.ingress[0].ports[1].endPort', message: 'endPort 80 < port 443', hint: 'endPort must be >= port' });
+    expect(report.errors[0]).toEqual({
+      code: 'POLICY_ENDPORT_BEFORE_PORT',
+      file,
+      doc: 5,
+      path: 'spec.ingress[0].ports[1].endPort',
+      message: 'endPort 80 < port 443',
+      hint: 'endPort must be >= port',
+    });
     expect(report.warnings.map((e: { code: string }) => e.code)).toEqual(['POLICY_IGNORED_KIND']);
   });
 

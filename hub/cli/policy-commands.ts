@@ -2,8 +2,25 @@
 // Exit codes: 0 success, 1 the answer is "no" (invalid manifests), 2 bad usage or input.
 import { readFileSync } from 'node:fs';
 import {
-  CapacityError, compile, connlist, connlistText, DEFAULT_LIMITS, EndpointError, enforceAudited, evaluate, explain, explainText, formatError, loadPolicies, parseManifests,
-  type Flow, type Loaded, type MapLimits, type PolicyError, type PolicySet, type Protocol,
+  CapacityError,
+  compile,
+  connlist,
+  connlistText,
+  DEFAULT_LIMITS,
+  EndpointError,
+  enforceAudited,
+  evaluate,
+  explain,
+  explainText,
+  formatError,
+  loadPolicies,
+  parseManifests,
+  type Flow,
+  type Loaded,
+  type MapLimits,
+  type PolicyError,
+  type PolicySet,
+  type Protocol,
 } from '../../policy/index.ts';
 import { only, parseArgs, required, UsageError, type Args } from './cli-args.ts';
 import { ManifestFileError, readManifestFiles } from './manifest-files.ts';
@@ -59,13 +76,21 @@ function check(args: Args): number {
     printErrors(errors, warnings, args.flags.has('json'));
     return 1;
   }
-  const counts = { adminNetworkPolicies: policies.admin.length, networkPolicies: policies.network.length, baselineAdminNetworkPolicies: policies.baseline ? 1 : 0, namespaces: inventory.namespaces.length, pods: inventory.pods.length };
+  const counts = {
+    adminNetworkPolicies: policies.admin.length,
+    networkPolicies: policies.network.length,
+    baselineAdminNetworkPolicies: policies.baseline ? 1 : 0,
+    namespaces: inventory.namespaces.length,
+    pods: inventory.pods.length,
+  };
   if (args.flags.has('json')) {
     out(JSON.stringify({ valid: true, ...counts, warnings }, null, 2));
     return 0;
   }
   printWarnings(warnings);
-  out(`valid: ${counts.adminNetworkPolicies} AdminNetworkPolicy, ${counts.networkPolicies} NetworkPolicy, ${counts.baselineAdminNetworkPolicies} BaselineAdminNetworkPolicy; ${plural(counts.namespaces, 'namespace')}, ${counts.pods} pods/workloads${warnings.length > 0 ? `; ${plural(warnings.length, 'object')} ignored` : ''}`);
+  out(
+    `valid: ${counts.adminNetworkPolicies} AdminNetworkPolicy, ${counts.networkPolicies} NetworkPolicy, ${counts.baselineAdminNetworkPolicies} BaselineAdminNetworkPolicy; ${plural(counts.namespaces, 'namespace')}, ${counts.pods} pods/workloads${warnings.length > 0 ? `; ${plural(warnings.length, 'object')} ignored` : ''}`,
+  );
   return 0;
 }
 
@@ -173,7 +198,8 @@ function compileCommand(args: Args): number {
     tables = compile(loaded.policies, loaded.inventory, { limits });
   } catch (e) {
     if (!(e instanceof CapacityError)) throw e;
-    if (args.flags.has('json')) out(JSON.stringify({ error: { code: e.code, table: e.table, needed: e.needed, limit: e.limit, message: e.message, hint: e.hint } }, null, 2));
+    if (args.flags.has('json'))
+      out(JSON.stringify({ error: { code: e.code, table: e.table, needed: e.needed, limit: e.limit, message: e.message, hint: e.hint } }, null, 2));
     else err(`weft policy compile: ${e.message} (${e.code})\n  hint: ${e.hint}`);
     return 1;
   }
@@ -182,14 +208,22 @@ function compileCommand(args: Args): number {
     return 0;
   }
   const s = tables.sizes;
-  out(`tables: ${s.endpoints} endpoints, ${s.ipcache} ipcache prefixes, ${s.sets} rule sets, ${s.rules} rule entries, ${s.identities} identities, ${s.attributions} attributions`);
+  out(
+    `tables: ${s.endpoints} endpoints, ${s.ipcache} ipcache prefixes, ${s.sets} rule sets, ${s.rules} rule entries, ${s.identities} identities, ${s.attributions} attributions`,
+  );
   out(`map limits: ${LIMIT_TABLES.map((t) => `${t} ${s[t]}/${limits[t]}`).join(', ')}`);
   for (const e of tables.endpoints) out(`  ${e.pod}: identity ${e.identity}, ingress set ${e.ingressSet || '-'}, egress set ${e.egressSet || '-'}`);
   out('(--json prints the full tables)');
   return 0;
 }
 
-const COMMANDS: Record<string, (args: Args) => number> = { check, eval: evalCommand, explain: explainCommand, connlist: connlistCommand, compile: compileCommand };
+const COMMANDS: Record<string, (args: Args) => number> = {
+  check,
+  eval: evalCommand,
+  explain: explainCommand,
+  connlist: connlistCommand,
+  compile: compileCommand,
+};
 
 export async function runPolicyCommand(sub: string, argv: string[]): Promise<number> {
   const run = Object.hasOwn(COMMANDS, sub) ? COMMANDS[sub] : undefined;

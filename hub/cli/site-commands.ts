@@ -4,8 +4,14 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { CliFailure, parseDuration, table, type Ctx } from './context.ts';
 
 interface Site {
-  id: string; state: string; drained: boolean; labels: Record<string, string>; overlayAddresses: string[];
-  generation: number; policyVersion: number | null; lastAck: { generation: number; result: string; code: string | null } | null;
+  id: string;
+  state: string;
+  drained: boolean;
+  labels: Record<string, string>;
+  overlayAddresses: string[];
+  generation: number;
+  policyVersion: number | null;
+  lastAck: { generation: number; result: string; code: string | null } | null;
 }
 
 function kv(list: string[] | undefined, what: string): Record<string, string> {
@@ -32,8 +38,16 @@ function num(v: string | undefined, name: string): number | undefined {
   return n;
 }
 
-const line = (s: Site) => [s.id, s.state + (s.drained ? ',drained' : ''), Object.entries(s.labels).map(([k, v]) => `${k}=${v}`).join(','),
-  s.overlayAddresses[0] ?? '-', String(s.generation), s.lastAck ? `${s.lastAck.result}@${s.lastAck.generation}` : '-'];
+const line = (s: Site) => [
+  s.id,
+  s.state + (s.drained ? ',drained' : ''),
+  Object.entries(s.labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(','),
+  s.overlayAddresses[0] ?? '-',
+  String(s.generation),
+  s.lastAck ? `${s.lastAck.result}@${s.lastAck.generation}` : '-',
+];
 
 export async function siteCommand(ctx: Ctx, sub: string | undefined, args: string[]): Promise<number> {
   const one = (extra: ParseArgsConfig['options'] = {}) => {
@@ -44,12 +58,20 @@ export async function siteCommand(ctx: Ctx, sub: string | undefined, args: strin
   switch (sub) {
     case 'create': {
       const { id, values: v } = one({
-        label: { type: 'string', multiple: true }, lat: { type: 'string' }, lon: { type: 'string' }, cidr: { type: 'string', multiple: true },
-        capacity: { type: 'string' }, service: { type: 'string', multiple: true },
+        label: { type: 'string', multiple: true },
+        lat: { type: 'string' },
+        lon: { type: 'string' },
+        cidr: { type: 'string', multiple: true },
+        capacity: { type: 'string' },
+        service: { type: 'string', multiple: true },
       });
       const body = {
-        name: id, labels: kv(v.label as string[] | undefined, 'label'), lat: num(v.lat as string, 'lat'), lon: num(v.lon as string, 'lon'),
-        clientCidrs: (v.cidr as string[] | undefined) ?? [], capacity: num(v.capacity as string, 'capacity'),
+        name: id,
+        labels: kv(v.label as string[] | undefined, 'label'),
+        lat: num(v.lat as string, 'lat'),
+        lon: num(v.lon as string, 'lon'),
+        clientCidrs: (v.cidr as string[] | undefined) ?? [],
+        capacity: num(v.capacity as string, 'capacity'),
         services: ((v.service as string[] | undefined) ?? []).map(service),
       };
       const s = await ctx.api<Site>('POST', '/v1/sites', body);
@@ -64,9 +86,15 @@ export async function siteCommand(ctx: Ctx, sub: string | undefined, args: strin
     }
     case 'show': {
       const { id } = one();
-      const s = await ctx.api<Site & { acks: { generation: number; result: string; code: string | null; reason: string | null; at: string }[] }>('GET', `/v1/sites/${encodeURIComponent(id)}`);
+      const s = await ctx.api<Site & { acks: { generation: number; result: string; code: string | null; reason: string | null; at: string }[] }>(
+        'GET',
+        `/v1/sites/${encodeURIComponent(id)}`,
+      );
       const acks = s.acks.map((a) => `  gen ${a.generation} ${a.result}${a.code ? ` ${a.code}` : ''}${a.reason ? `: ${a.reason}` : ''} at ${a.at}`);
-      ctx.out([table([['SITE', 'STATE', 'LABELS', 'OVERLAY', 'GEN', 'LAST ACK'], line(s)]), `policy version: ${s.policyVersion ?? '-'}`, 'acks:', ...acks].join('\n'), s);
+      ctx.out(
+        [table([['SITE', 'STATE', 'LABELS', 'OVERLAY', 'GEN', 'LAST ACK'], line(s)]), `policy version: ${s.policyVersion ?? '-'}`, 'acks:', ...acks].join('\n'),
+        s,
+      );
       return 0;
     }
     case 'token': {
@@ -77,7 +105,10 @@ export async function siteCommand(ctx: Ctx, sub: string | undefined, args: strin
       if (file) {
         // Holds a bearer secret: readable by its owner only.
         writeFileSync(file, `${JSON.stringify(r.provisioning, null, 2)}\n`, { mode: 0o600 });
-        ctx.out(`wrote ${file} (one-time token for ${id}, expires ${r.expiresAt}): place it on the appliance's boot partition`, { file, expiresAt: r.expiresAt });
+        ctx.out(`wrote ${file} (one-time token for ${id}, expires ${r.expiresAt}): place it on the appliance's boot partition`, {
+          file,
+          expiresAt: r.expiresAt,
+        });
       } else {
         ctx.out(`${r.token}\n(one-time enrollment token for ${id}, expires ${r.expiresAt})`, r);
       }

@@ -9,9 +9,14 @@ const site = (name: string, extra: object = {}) => ({ name, labels: { region: 'e
 
 beforeAll(async () => {
   // A /30 overlay holds exactly one site: the second enrollment fails inside its transaction.
-  t = await startTestHub((c) => { c.overlayV4 = '10.77.0.0/30'; c.now = () => clock; });
+  t = await startTestHub((c) => {
+    c.overlayV4 = '10.77.0.0/30';
+    c.now = () => clock;
+  });
 });
-afterAll(async () => { await t?.close(); });
+afterAll(async () => {
+  await t?.close();
+});
 
 async function token(id: string, ttlS?: number): Promise<string> {
   const r = await t.api('POST', `/v1/sites/${id}/token`, ttlS ? { ttlS } : {});
@@ -68,7 +73,10 @@ describe('enrollment', () => {
     clock += 61_000;
     expect((await t.api('POST', '/v1/enroll', enrollRequest('store-2', deviceKeys(), expired), null)).body.code).toBe('ENROLL_TOKEN_EXPIRED');
     const forStore1 = await token('store-1');
-    expect((await t.api('POST', '/v1/enroll', enrollRequest('store-2', deviceKeys(), forStore1), null))).toMatchObject({ status: 403, body: { code: 'ENROLL_SITE_MISMATCH' } });
+    expect(await t.api('POST', '/v1/enroll', enrollRequest('store-2', deviceKeys(), forStore1), null)).toMatchObject({
+      status: 403,
+      body: { code: 'ENROLL_SITE_MISMATCH' },
+    });
     const tok = await token('store-2');
     const forged = { ...enrollRequest('store-2', deviceKeys(), tok), identityPublicKey: deviceKeys().identity.publicKey };
     expect((await t.api('POST', '/v1/enroll', forged, null)).body.code).toBe('ENROLL_BAD_PROOF');
@@ -95,7 +103,10 @@ describe('enrollment', () => {
   });
 
   it('refuses a revoked site, at enrollment and at the broker', async () => {
-    expect((await t.api('POST', '/v1/enroll', enrollRequest('store-1', deviceKeys()), null))).toMatchObject({ status: 403, body: { code: 'ENROLL_SITE_REVOKED' } });
+    expect(await t.api('POST', '/v1/enroll', enrollRequest('store-1', deviceKeys()), null)).toMatchObject({
+      status: 403,
+      body: { code: 'ENROLL_SITE_REVOKED' },
+    });
     await expect(connectAsync(t.hub.broker.url(), { clientId: 'store-1', username: 'store-1', password: 'x', reconnectPeriod: 0 })).rejects.toThrow();
   });
 

@@ -94,12 +94,18 @@ export async function enroll(req: EnrollRequest, deps: EnrollDeps): Promise<Enro
       }
     }
     store.sites.update(site.id, {
-      state: 'enrolled', identityKey: req.identityPublicKey, wireguardKey: req.wireguardPublicKey, overlayIndex: index,
+      state: 'enrolled',
+      identityKey: req.identityPublicKey,
+      wireguardKey: req.wireguardPublicKey,
+      overlayIndex: index,
       enrolledAt: site.enrolledAt ?? t,
     });
     store.sites.setCredential(site.id, hashPassword(password), t);
     store.audit.record({
-      at: t, actor: `site/${site.id}`, action: sameKey ? 'site.reenroll' : 'site.enroll', target: `site/${site.id}`,
+      at: t,
+      actor: `site/${site.id}`,
+      action: sameKey ? 'site.reenroll' : 'site.enroll',
+      target: `site/${site.id}`,
       details: { agentVersion: req.agentVersion, wireguardPublicKey: req.wireguardPublicKey, withToken: tokenHash !== null },
     });
     return store.sites.get(site.id)!;
@@ -121,8 +127,12 @@ export async function enroll(req: EnrollRequest, deps: EnrollDeps): Promise<Enro
     broker: { url: s.brokerUrl, username: site.id, password },
     signingKeys: deps.trustedKeys().map((k) => ({ keyId: k.keyId, publicKey: k.publicKey })),
     wireguard: {
-      hubPublicKey: s.wireguard.hubPublicKey, hubEndpoint: s.wireguard.hubEndpoint, addresses,
-      hubAddresses: [`${hub.v4}/32`, `${hub.v6}/128`], persistentKeepaliveS: s.wireguard.persistentKeepaliveS, mtu: s.wireguard.mtu,
+      hubPublicKey: s.wireguard.hubPublicKey,
+      hubEndpoint: s.wireguard.hubEndpoint,
+      addresses,
+      hubAddresses: [`${hub.v4}/32`, `${hub.v6}/128`],
+      persistentKeepaliveS: s.wireguard.persistentKeepaliveS,
+      mtu: s.wireguard.mtu,
     },
     heartbeatIntervalS: s.heartbeatIntervalS,
   };

@@ -4,7 +4,10 @@ import { isIPv4, isIPv6 } from 'node:net';
 
 export class OverlayError extends Error {
   override readonly name = 'OverlayError';
-  constructor(readonly code: 'OVERLAY_BAD_PREFIX' | 'OVERLAY_EXHAUSTED', message: string) {
+  constructor(
+    readonly code: 'OVERLAY_BAD_PREFIX' | 'OVERLAY_EXHAUSTED',
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -24,7 +27,10 @@ function v6ToBig(a: string): bigint {
 }
 function bigToV6(n: bigint): string {
   const groups = Array.from({ length: 8 }, (_, i) => ((n >> BigInt(16 * (7 - i))) & 0xffffn).toString(16));
-  return groups.join(':').replace(/(^|:)0(:0)+(:|$)/, '::').replace(/:::+/, '::');
+  return groups
+    .join(':')
+    .replace(/(^|:)0(:0)+(:|$)/, '::')
+    .replace(/:::+/, '::');
 }
 
 export class OverlayPlan {
@@ -39,7 +45,8 @@ export class OverlayPlan {
     const len4 = Number(l4);
     const len6 = Number(l6);
     if (!isIPv4(a4) || !(len4 >= 8 && len4 <= 30)) throw new OverlayError('OVERLAY_BAD_PREFIX', `overlay IPv4 prefix ${v4Prefix}: want a.b.c.d/8..30`);
-    if (!isIPv6(a6) || !(len6 >= 48 && len6 <= 120)) throw new OverlayError('OVERLAY_BAD_PREFIX', `overlay IPv6 prefix ${v6Prefix}: want a ULA such as fd00:99::/64`);
+    if (!isIPv6(a6) || !(len6 >= 48 && len6 <= 120))
+      throw new OverlayError('OVERLAY_BAD_PREFIX', `overlay IPv6 prefix ${v6Prefix}: want a ULA such as fd00:99::/64`);
     const size4 = 2 ** (32 - len4);
     this.v4Base = v4ToInt(a4) - (v4ToInt(a4) % size4);
     const mask6 = (1n << BigInt(128 - len6)) - 1n;

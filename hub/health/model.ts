@@ -2,7 +2,15 @@
 // moment an input changes a site's health, so in-process consumers (router, SSE) see it at once.
 import { EventEmitter } from 'node:events';
 import { initialHealthState, stepHealth } from './state-machine.ts';
-import { DEFAULT_HEALTH_CONFIG, type HealthConfig, type HealthInput, type HealthModel, type HealthStep, type SiteHealthEvent, type SiteHealthState } from './types.ts';
+import {
+  DEFAULT_HEALTH_CONFIG,
+  type HealthConfig,
+  type HealthInput,
+  type HealthModel,
+  type HealthStep,
+  type SiteHealthEvent,
+  type SiteHealthState,
+} from './types.ts';
 
 class Model extends EventEmitter implements HealthModel {
   private readonly sites = new Map<string, SiteHealthState>();

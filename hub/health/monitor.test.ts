@@ -15,10 +15,17 @@ import type { HealthModel, SiteHealthEvent } from './types.ts';
 // Fast heartbeats where a test waits for staleness (stale after 3 × 100 ms); the default elsewhere,
 // so a slow CI machine never turns a test's site stale by accident.
 const FAST = { heartbeatIntervalMs: 100, missedHeartbeats: 3, upAfter: 2 };
-const heartbeat = (ok = true, load = 0.3) => JSON.stringify({
-  v: 1, at: new Date().toISOString(), nodeReady: true, enforcing: true, appliedGeneration: 1,
-  checks: [{ name: 'pos', ok }], load, link: { reconnects: 0, outboxDepth: 0, outboxLost: 0 },
-});
+const heartbeat = (ok = true, load = 0.3) =>
+  JSON.stringify({
+    v: 1,
+    at: new Date().toISOString(),
+    nodeReady: true,
+    enforcing: true,
+    appliedGeneration: 1,
+    checks: [{ name: 'pos', ok }],
+    load,
+    link: { reconnects: 0, outboxDepth: 0, outboxLost: 0 },
+  });
 
 describe('health monitor over MQTT', () => {
   let broker: Broker;
@@ -62,7 +69,10 @@ describe('health monitor over MQTT', () => {
     expect(health.get('s1')?.load).toBe(0.3);
     c.stream.destroy(); // the link dies without a DISCONNECT
     await waitFor(() => stateOf(health, 's1') === 'offline', 's1 offline');
-    expect(events.map((e) => [e.siteId, e.from, e.to])).toEqual([['s1', 'offline', 'online'], ['s1', 'online', 'offline']]);
+    expect(events.map((e) => [e.siteId, e.from, e.to])).toEqual([
+      ['s1', 'offline', 'online'],
+      ['s1', 'online', 'offline'],
+    ]);
     expect(events[1].reason).toMatch(/session dropped|last will/);
   });
 

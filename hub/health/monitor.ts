@@ -39,11 +39,19 @@ export async function startHealthMonitor(opts: HealthMonitorOptions): Promise<He
   const log = opts.logger ?? pino({ level: 'silent' });
   const known = opts.knownSite ?? (() => true);
   const registers = opts.registry ? [opts.registry] : [];
-  const malformed = new Counter({ name: 'weft_health_malformed_messages_total', help: 'Malformed status/heartbeat payloads from sites, ignored', labelNames: ['kind', 'code'], registers });
+  const malformed = new Counter({
+    name: 'weft_health_malformed_messages_total',
+    help: 'Malformed status/heartbeat payloads from sites, ignored',
+    labelNames: ['kind', 'code'],
+    registers,
+  });
   const transitions = new Counter({ name: 'weft_health_transitions_total', help: 'Site health changes by target state', labelNames: ['to'], registers });
   // Registered for its collect(): counts are read from the model at scrape time.
   new Gauge({
-    name: 'weft_health_sites', help: 'Sites by health state', labelNames: ['health'], registers,
+    name: 'weft_health_sites',
+    help: 'Sites by health state',
+    labelNames: ['health'],
+    registers,
     collect() {
       const counts = new Map<SiteHealth, number>(STATES.map((s) => [s, 0]));
       for (const s of health.list()) counts.set(s.health, (counts.get(s.health) ?? 0) + 1);

@@ -9,8 +9,14 @@ import { healthRoutes } from './routes.ts';
 import { waitFor } from '../broker/test-support.ts';
 
 const hb: HeartbeatMessage = {
-  v: 1, at: '2026-01-01T00:00:00Z', nodeReady: true, enforcing: true, appliedGeneration: 4,
-  checks: [{ name: 'pos', ok: true }], load: 0.5, link: { reconnects: 0, outboxDepth: 0, outboxLost: 0 },
+  v: 1,
+  at: '2026-01-01T00:00:00Z',
+  nodeReady: true,
+  enforcing: true,
+  appliedGeneration: 4,
+  checks: [{ name: 'pos', ok: true }],
+  load: 0.5,
+  link: { reconnects: 0, outboxDepth: 0, outboxLost: 0 },
 };
 
 describe('health routes', () => {
@@ -34,7 +40,10 @@ describe('health routes', () => {
     const res = await app.inject({ method: 'GET', url: '/v1/health' });
     expect(res.statusCode).toBe(200);
     const body = res.json() as { sites: { siteId: string; health: string; since: string; load: number; reason: string; appliedGeneration: number }[] };
-    expect(body.sites.map((s) => [s.siteId, s.health])).toEqual([['a', 'online'], ['b', 'offline']]);
+    expect(body.sites.map((s) => [s.siteId, s.health])).toEqual([
+      ['a', 'online'],
+      ['b', 'offline'],
+    ]);
     expect(body.sites[0]).toMatchObject({ since: new Date(6000).toISOString(), load: 0.5, reason: '2 good heartbeats', appliedGeneration: 4 });
     const one = await app.inject({ method: 'GET', url: '/v1/health?site=b' });
     expect((one.json() as { sites: unknown[] }).sites).toHaveLength(1);

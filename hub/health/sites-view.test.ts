@@ -7,12 +7,26 @@ import { createSitesView } from './sites-view.ts';
 import type { SiteRecord } from './types.ts';
 
 const record = (id: string, over: Partial<SiteRecord> = {}): SiteRecord => ({
-  id, name: `Store ${id}`, labels: { region: 'eu' }, lat: 48.1, lon: 11.6, clientCidrs: ['10.1.0.0/16'], capacity: 200,
-  services: [{ name: 'pos', addresses: ['192.0.2.10'] }], draining: false, ...over,
+  id,
+  name: `Store ${id}`,
+  labels: { region: 'eu' },
+  lat: 48.1,
+  lon: 11.6,
+  clientCidrs: ['10.1.0.0/16'],
+  capacity: 200,
+  services: [{ name: 'pos', addresses: ['192.0.2.10'] }],
+  draining: false,
+  ...over,
 });
 const hb = (load: number, ok = true): HeartbeatMessage => ({
-  v: 1, at: '2026-01-01T00:00:00Z', nodeReady: true, enforcing: true, appliedGeneration: 1,
-  checks: [{ name: 'pos', ok }], load, link: { reconnects: 0, outboxDepth: 0, outboxLost: 0 },
+  v: 1,
+  at: '2026-01-01T00:00:00Z',
+  nodeReady: true,
+  enforcing: true,
+  appliedGeneration: 1,
+  checks: [{ name: 'pos', ok }],
+  load,
+  link: { reconnects: 0, outboxDepth: 0, outboxLost: 0 },
 });
 
 function setup(records: SiteRecord[]) {
@@ -31,7 +45,10 @@ function setup(records: SiteRecord[]) {
 describe('SitesView', () => {
   it('lists every store site, offline until heartbeats arrive', () => {
     const { view } = setup([record('a'), record('b')]);
-    expect(view.list().map((s) => [s.id, s.health, s.load])).toEqual([['a', 'offline', 0], ['b', 'offline', 0]]);
+    expect(view.list().map((s) => [s.id, s.health, s.load])).toEqual([
+      ['a', 'offline', 0],
+      ['b', 'offline', 0],
+    ]);
     expect(view.get('a')).toMatchObject({ name: 'Store a', capacity: 200, services: [{ name: 'pos', addresses: ['192.0.2.10'] }] });
   });
 

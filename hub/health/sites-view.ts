@@ -14,7 +14,11 @@ class View extends EventEmitter implements HubSitesView {
   private readonly sites = new Map<string, RoutableSite>();
   private readonly onUpdate = (s: SiteHealthState) => this.applyHealth(s);
 
-  constructor(private readonly listSites: () => SiteRecord[], private readonly health: HealthModel, private readonly now: () => number) {
+  constructor(
+    private readonly listSites: () => SiteRecord[],
+    private readonly health: HealthModel,
+    private readonly now: () => number,
+  ) {
     super();
     this.setMaxListeners(0);
     health.on('update', this.onUpdate);
@@ -68,8 +72,14 @@ class View extends EventEmitter implements HubSitesView {
 
   private publish(rec: SiteRecord, h: SiteHealthState | undefined): void {
     const site: RoutableSite = {
-      id: rec.id, name: rec.name, labels: rec.labels, lat: rec.lat, lon: rec.lon, clientCidrs: rec.clientCidrs,
-      capacity: rec.capacity, services: rec.services,
+      id: rec.id,
+      name: rec.name,
+      labels: rec.labels,
+      lat: rec.lat,
+      lon: rec.lon,
+      clientCidrs: rec.clientCidrs,
+      capacity: rec.capacity,
+      services: rec.services,
       // Heartbeats report load as a fraction; the router compares it with capacity in the same unit.
       load: (h?.load ?? 0) * rec.capacity,
       health: h?.health ?? 'offline',

@@ -5,8 +5,15 @@ import { initialHealthState, stepHealth } from './state-machine.ts';
 import { DEFAULT_HEALTH_CONFIG, type HealthConfig, type HealthInput, type SiteHealth, type SiteHealthEvent } from './types.ts';
 
 const hb = (over: Partial<HeartbeatMessage> = {}): HeartbeatMessage => ({
-  v: 1, at: '2026-01-01T00:00:00Z', nodeReady: true, enforcing: true, appliedGeneration: 3,
-  checks: [{ name: 'pos', ok: true }], load: 0.25, link: { reconnects: 0, outboxDepth: 0, outboxLost: 0 }, ...over,
+  v: 1,
+  at: '2026-01-01T00:00:00Z',
+  nodeReady: true,
+  enforcing: true,
+  appliedGeneration: 3,
+  checks: [{ name: 'pos', ok: true }],
+  load: 0.25,
+  link: { reconnects: 0, outboxDepth: 0, outboxLost: 0 },
+  ...over,
 });
 const good = (at: number): HealthInput => ({ type: 'heartbeat', heartbeat: hb(), at });
 const bad = (at: number): HealthInput => ({ type: 'heartbeat', heartbeat: hb({ checks: [{ name: 'pos', ok: false, detail: 'HTTP 500' }] }), at });
@@ -35,13 +42,25 @@ describe('site health state machine', () => {
     ['a live online waits for 2 good heartbeats', [live(0), good(5000), good(10000)], ['offline', 'offline', 'online']],
     ['one bad heartbeat degrades at once', [good(0), good(5000), bad(10000)], ['offline', 'online', 'degraded']],
     ['degraded needs 2 good heartbeats to recover', [good(0), good(1), bad(2), good(3), good(4)], ['offline', 'online', 'degraded', 'degraded', 'online']],
-    ['a bad heartbeat in the recovery resets the streak', [good(0), good(1), bad(2), good(3), bad(4), good(5), good(6)], ['offline', 'online', 'degraded', 'degraded', 'degraded', 'degraded', 'online']],
+    [
+      'a bad heartbeat in the recovery resets the streak',
+      [good(0), good(1), bad(2), good(3), bad(4), good(5), good(6)],
+      ['offline', 'online', 'degraded', 'degraded', 'degraded', 'degraded', 'online'],
+    ],
     ['the last will takes it offline at once', [good(0), good(1), will(2)], ['offline', 'online', 'offline']],
     ['a dropped session takes it offline at once', [good(0), good(1), { type: 'session-down', at: 2 }], ['offline', 'online', 'offline']],
     ['stale after 3 missed heartbeats (15 s), not before', [good(0), good(5000), tick(20000), tick(20001)], ['offline', 'online', 'online', 'offline']],
     ['a failing site comes up as degraded after 2 heartbeats', [bad(0), bad(5000)], ['offline', 'degraded']],
-    ['node not ready is a failing check', [good(0), good(1), { type: 'heartbeat', heartbeat: hb({ nodeReady: false }), at: 2 }], ['offline', 'online', 'degraded']],
-    ['drain shows draining while alive, offline wins', [good(0), good(1), drain(true, 2), will(3), good(4), good(5), drain(false, 6)], ['offline', 'online', 'draining', 'offline', 'offline', 'draining', 'online']],
+    [
+      'node not ready is a failing check',
+      [good(0), good(1), { type: 'heartbeat', heartbeat: hb({ nodeReady: false }), at: 2 }],
+      ['offline', 'online', 'degraded'],
+    ],
+    [
+      'drain shows draining while alive, offline wins',
+      [good(0), good(1), drain(true, 2), will(3), good(4), good(5), drain(false, 6)],
+      ['offline', 'online', 'draining', 'offline', 'offline', 'draining', 'online'],
+    ],
     ['warm start trusts a retained online at once', [retainedOnline(0)], ['online']],
     ['warm start goes stale without a heartbeat', [retainedOnline(0), tick(15000), tick(15001)], ['online', 'online', 'offline']],
     ['a retained online does not revive a known site', [good(0), good(1), will(2), retainedOnline(3)], ['offline', 'online', 'offline', 'offline']],
@@ -50,7 +69,14 @@ describe('site health state machine', () => {
 
   it('honours a configured hysteresis and heartbeat interval', () => {
     const config = { heartbeatIntervalMs: 1000, missedHeartbeats: 2, upAfter: 4 };
-    expect(run([good(0), good(1), good(2), good(3), tick(2003), tick(2004)], config).healths).toEqual(['offline', 'offline', 'offline', 'online', 'online', 'offline']);
+    expect(run([good(0), good(1), good(2), good(3), tick(2003), tick(2004)], config).healths).toEqual([
+      'offline',
+      'offline',
+      'offline',
+      'online',
+      'online',
+      'offline',
+    ]);
   });
 
   it('emits one event per change with from, to, at and reason', () => {

@@ -6,8 +6,19 @@ import type { HealthConfig, HealthInput, HealthStep, SiteHealth, SiteHealthState
 
 export function initialHealthState(siteId: string, at: number): SiteHealthState {
   return {
-    siteId, health: 'offline', condition: 'offline', since: at, draining: false, goodStreak: 0, aliveStreak: 0,
-    lastHeartbeatAt: null, load: 0, checks: [], appliedGeneration: null, nodeReady: null, lastReason: 'not seen yet',
+    siteId,
+    health: 'offline',
+    condition: 'offline',
+    since: at,
+    draining: false,
+    goodStreak: 0,
+    aliveStreak: 0,
+    lastHeartbeatAt: null,
+    load: 0,
+    checks: [],
+    appliedGeneration: null,
+    nodeReady: null,
+    lastReason: 'not seen yet',
   };
 }
 

@@ -15,7 +15,11 @@ afterAll(async () => {
   await t?.close();
 });
 
-const recorded = () => t.hub.store.rollouts.acks('ack-1', 100).map((r) => `${r.generation}:${r.result}`).sort();
+const recorded = () =>
+  t.hub.store.rollouts
+    .acks('ack-1', 100)
+    .map((r) => `${r.generation}:${r.result}`)
+    .sort();
 
 /** Publishes a last ack with a fresh seq and waits for it: acks of one site are handled in order, so all before it are done. */
 async function settle(expected: string[]): Promise<void> {

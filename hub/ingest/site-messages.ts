@@ -32,9 +32,18 @@ export interface Ingest {
 }
 
 export async function startIngest(o: IngestOptions): Promise<Ingest> {
-  const malformed = new Counter({ name: 'weft_hub_site_messages_malformed_total', help: 'Site messages dropped as malformed', labelNames: ['kind', 'code'], registers: [o.registry] });
+  const malformed = new Counter({
+    name: 'weft_hub_site_messages_malformed_total',
+    help: 'Site messages dropped as malformed',
+    labelNames: ['kind', 'code'],
+    registers: [o.registry],
+  });
   const received = new Counter({ name: 'weft_hub_site_messages_total', help: 'Site messages received', labelNames: ['kind'], registers: [o.registry] });
-  const duplicates = new Counter({ name: 'weft_hub_telemetry_duplicates_total', help: 'Telemetry batches dropped as already seen (site, seq)', registers: [o.registry] });
+  const duplicates = new Counter({
+    name: 'weft_hub_telemetry_duplicates_total',
+    help: 'Telemetry batches dropped as already seen (site, seq)',
+    registers: [o.registry],
+  });
   const ackDuplicates = new Counter({ name: 'weft_hub_ack_duplicates_total', help: 'Acks dropped as already seen (site, seq)', registers: [o.registry] });
   const pruneEvery = o.pruneEvery ?? 1000;
   let stored = 0;
@@ -50,7 +59,10 @@ export async function startIngest(o: IngestOptions): Promise<Ingest> {
         const ack = decode('ack', payload);
         // Acks and events share the agent's outbox sequence, so the same (site, seq) keys dedupe both; an ack
         // without seq (an older agent) cannot be told from a redelivery and passes, as before.
-        if (ack.seq !== undefined && !o.store.telemetry.ingest({ siteId: t.siteId, seq: ack.seq, type: 'ack', at: ack.at, verdicts: [], counters: [] }, o.now())) {
+        if (
+          ack.seq !== undefined &&
+          !o.store.telemetry.ingest({ siteId: t.siteId, seq: ack.seq, type: 'ack', at: ack.at, verdicts: [], counters: [] }, o.now())
+        ) {
           ackDuplicates.inc();
           return;
         }
@@ -59,7 +71,10 @@ export async function startIngest(o: IngestOptions): Promise<Ingest> {
         await o.handlers.onAppliedGeneration(t.siteId, decode('heartbeat', payload).appliedGeneration);
       } else if (t.kind === 'events') {
         const e = decode('events', payload);
-        const fresh = o.store.telemetry.ingest({ siteId: t.siteId, seq: e.seq, type: e.type, at: e.at, verdicts: e.verdicts ?? [], counters: e.counters ?? [] }, o.now());
+        const fresh = o.store.telemetry.ingest(
+          { siteId: t.siteId, seq: e.seq, type: e.type, at: e.at, verdicts: e.verdicts ?? [], counters: e.counters ?? [] },
+          o.now(),
+        );
         if (!fresh) duplicates.inc();
         else if (++stored % pruneEvery === 0) o.store.telemetry.prune(o.retention, o.now());
       }
@@ -78,6 +93,8 @@ export async function startIngest(o: IngestOptions): Promise<Ingest> {
   await o.client.subscribeAsync({ [topics.allSites('ack')]: { qos: 1 }, [topics.allSites('events')]: { qos: 1 }, [topics.allSites('heartbeat')]: { qos: 0 } });
   return {
     idle: () => chain,
-    close: () => { o.client.off('message', onMessage); },
+    close: () => {
+      o.client.off('message', onMessage);
+    },
   };
 }

@@ -16,8 +16,17 @@ afterAll(async () => {
 });
 
 const v = (verdict: VerdictRecord['verdict'], name: string, dport: number): VerdictRecord => ({
-  at: '2026-03-01T10:00:00Z', generation: 1, endpoint: 'shop/db', direction: 'ingress', verdict, proto: 6,
-  src: '10.0.0.1', dst: '10.0.0.2', sport: 40000, dport, policy: { kind: 'NetworkPolicy', namespace: 'shop', name, rule: 'ingress[0]' },
+  at: '2026-03-01T10:00:00Z',
+  generation: 1,
+  endpoint: 'shop/db',
+  direction: 'ingress',
+  verdict,
+  proto: 6,
+  src: '10.0.0.1',
+  dst: '10.0.0.2',
+  sport: 40000,
+  dport,
+  policy: { kind: 'NetworkPolicy', namespace: 'shop', name, rule: 'ingress[0]' },
 });
 
 describe('telemetry ingest', () => {
@@ -26,14 +35,26 @@ describe('telemetry ingest', () => {
     await a.events(batch);
     await a.events(batch);
     await a.events({ seq: 2, at: '2026-03-01T10:01:00Z', type: 'verdicts', verdicts: [{ ...v('deny', 'db', 5433), at: '2026-03-01T10:01:00Z' }] });
-    await a.events({ seq: 3, at: '2026-03-01T10:02:00Z', type: 'counters', counters: [{ policy: v('deny', 'db', 1).policy, verdict: 'deny', packets: 7, bytes: 700 }] });
-    await a.events({ seq: 3, at: '2026-03-01T10:02:00Z', type: 'counters', counters: [{ policy: v('deny', 'db', 1).policy, verdict: 'deny', packets: 7, bytes: 700 }] });
+    await a.events({
+      seq: 3,
+      at: '2026-03-01T10:02:00Z',
+      type: 'counters',
+      counters: [{ policy: v('deny', 'db', 1).policy, verdict: 'deny', packets: 7, bytes: 700 }],
+    });
+    await a.events({
+      seq: 3,
+      at: '2026-03-01T10:02:00Z',
+      type: 'counters',
+      counters: [{ policy: v('deny', 'db', 1).policy, verdict: 'deny', packets: 7, bytes: 700 }],
+    });
     await eventually(async () => (await t.api('GET', '/v1/counters?site=store-1')).body.length === 1, 'counters');
     const denies = await t.api('GET', '/v1/flows?site=store-1&verdict=deny');
     expect(denies.body.map((f: { dport: number }) => f.dport)).toEqual([5433, 5432]);
     expect((await t.api('GET', '/v1/flows?policy=NetworkPolicy/shop/web')).body).toHaveLength(1);
     expect((await t.api('GET', '/v1/flows?site=store-1&since=2026-03-01T10:00:30Z')).body).toHaveLength(1);
-    expect((await t.api('GET', '/v1/counters?site=store-1')).body).toEqual([{ siteId: 'store-1', policy: 'NetworkPolicy/shop/db', verdict: 'deny', packets: 7, bytes: 700 }]);
+    expect((await t.api('GET', '/v1/counters?site=store-1')).body).toEqual([
+      { siteId: 'store-1', policy: 'NetworkPolicy/shop/db', verdict: 'deny', packets: 7, bytes: 700 },
+    ]);
     expect((await t.api('GET', '/v1/flows?verdict=maybe')).status).toBe(400);
   });
 

@@ -30,8 +30,23 @@ function ensureCa(dir: string, work: string): { certPath: string; keyPath: strin
   if (existsSync(certPath) && existsSync(keyPath)) return { certPath, keyPath };
   writeSecret(keyPath, newEcKeyPem());
   const out = join(work, 'ca.crt');
-  openssl(['req', '-x509', '-new', '-key', keyPath, '-out', out, '-days', '3650', '-subj', '/CN=Weft hub CA',
-    '-addext', 'basicConstraints=critical,CA:TRUE,pathlen:0', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  openssl([
+    'req',
+    '-x509',
+    '-new',
+    '-key',
+    keyPath,
+    '-out',
+    out,
+    '-days',
+    '3650',
+    '-subj',
+    '/CN=Weft hub CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE,pathlen:0',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  ]);
   writePublic(certPath, readFileSync(out));
   return { certPath, keyPath };
 }
@@ -52,8 +67,24 @@ export function loadTls(dir: string, names: string[]): TlsMaterial {
     const cn = names.find((n) => !isIP(n)) ?? 'localhost';
     openssl(['req', '-new', '-key', keyPath, '-out', csr, '-subj', `/CN=${cn}`, '-addext', `subjectAltName=${san}`]);
     const certPath = join(dir, 'server.crt');
-    openssl(['x509', '-req', '-in', csr, '-CA', ca.certPath, '-CAkey', ca.keyPath, '-set_serial', `0x${createHash('sha256').update(keyPem).digest('hex').slice(0, 30)}`,
-      '-days', '825', '-copy_extensions', 'copyall', '-out', certPath]);
+    openssl([
+      'x509',
+      '-req',
+      '-in',
+      csr,
+      '-CA',
+      ca.certPath,
+      '-CAkey',
+      ca.keyPath,
+      '-set_serial',
+      `0x${createHash('sha256').update(keyPem).digest('hex').slice(0, 30)}`,
+      '-days',
+      '825',
+      '-copy_extensions',
+      'copyall',
+      '-out',
+      certPath,
+    ]);
     const caCertPem = readFileSync(ca.certPath, 'utf8');
     return { caCertPem, caFingerprint: fingerprintOf(caCertPem), certPem: readFileSync(certPath, 'utf8'), keyPem };
   } finally {

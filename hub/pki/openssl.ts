@@ -3,7 +3,10 @@ import { execFileSync } from 'node:child_process';
 
 export class PkiError extends Error {
   override readonly name = 'PkiError';
-  constructor(readonly code: 'PKI_OPENSSL_MISSING' | 'PKI_OPENSSL_FAILED', message: string) {
+  constructor(
+    readonly code: 'PKI_OPENSSL_MISSING' | 'PKI_OPENSSL_FAILED',
+    message: string,
+  ) {
     super(message);
   }
 }

@@ -18,7 +18,11 @@ export interface RotationTimes {
 export class SigningKeys {
   private readonly cache = new Map<string, KeyObject>();
 
-  constructor(private readonly repo: KeysRepo, private readonly dir: string, private readonly times: RotationTimes) {}
+  constructor(
+    private readonly repo: KeysRepo,
+    private readonly dir: string,
+    private readonly times: RotationTimes,
+  ) {}
 
   /** On first start: one key, active at once (no agent exists yet that would need to learn it first). */
   ensure(now: number): void {
@@ -33,7 +37,7 @@ export class SigningKeys {
   /** The key that signs now: the newest whose activation time has come. */
   active(now: number): { keyId: string; privateKey: KeyObject } {
     const live = this.repo.list().filter((k) => k.activatedAt !== null && k.activatedAt <= now && (k.untrustedAt === null || k.untrustedAt > now));
-    const k = live.sort((a, b) => (b.activatedAt! - a.activatedAt!))[0];
+    const k = live.sort((a, b) => b.activatedAt! - a.activatedAt!)[0];
     if (!k) throw new Error('no active signing key: SigningKeys.ensure() was not called');
     return { keyId: k.keyId, privateKey: this.privateKey(k.keyId) };
   }
@@ -55,8 +59,12 @@ export class SigningKeys {
     const keyId = keyIdOf(publicKey);
     writeSecret(this.path(keyId), privateKey.export({ format: 'pem', type: 'pkcs8' }));
     const rec: SigningKeyRecord = {
-      keyId, publicKey: publicKey.export({ format: 'der', type: 'spki' }).toString('base64'),
-      createdAt: now, activatedAt, retiredAt: null, untrustedAt: null,
+      keyId,
+      publicKey: publicKey.export({ format: 'der', type: 'spki' }).toString('base64'),
+      createdAt: now,
+      activatedAt,
+      retiredAt: null,
+      untrustedAt: null,
     };
     this.repo.add(rec);
     this.cache.set(keyId, privateKey);

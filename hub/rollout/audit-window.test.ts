@@ -11,7 +11,9 @@ let agents: Map<string, SimAgent>;
 let clock = Date.parse('2026-06-01T00:00:00Z');
 
 beforeAll(async () => {
-  t = await startTestHub((c) => { c.now = () => clock; });
+  t = await startTestHub((c) => {
+    c.now = () => clock;
+  });
   agents = await fleet(t, ['aw-1', 'aw-2'], () => ({ kind: 'store' }));
 });
 afterAll(async () => {
@@ -21,7 +23,14 @@ afterAll(async () => {
 
 describe('audit window', () => {
   it('holds a fully acked stage until the window has passed, then moves on', async () => {
-    const v = (await t.api('POST', '/v1/policies', { message: 'm', files: [{ name: 'a.yaml', content: 'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: a, namespace: x}\nspec: {podSelector: {}}\n' }] })).body.version;
+    const v = (
+      await t.api('POST', '/v1/policies', {
+        message: 'm',
+        files: [
+          { name: 'a.yaml', content: 'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: a, namespace: x}\nspec: {podSelector: {}}\n' },
+        ],
+      })
+    ).body.version;
     const r = await t.api('POST', '/v1/rollouts', { version: v, selector: 'kind=store', canary: ['aw-1'], auditWindowS: 600 });
     expect(r.status).toBe(201);
     const id = r.body.rollout.id;

@@ -71,16 +71,32 @@ export class RolloutEngine {
     if (req.policyVersion !== 0 && !this.store.policies.get(req.policyVersion)) {
       throw new HubError('POLICY_VERSION_NOT_FOUND', `no policy version ${req.policyVersion}`);
     }
-    const targets = this.store.sites.list({ state: 'enrolled' }).filter((s) => matches(req.selector, s.labels)).map((s) => s.id);
+    const targets = this.store.sites
+      .list({ state: 'enrolled' })
+      .filter((s) => matches(req.selector, s.labels))
+      .map((s) => s.id);
     if (!targets.length) throw new HubError('ROLLOUT_NO_SITES', 'no enrolled site matches the selector');
     const plan = planStages(targets, req.stages);
     const id = this.store.tx(() => {
       this.supersedeRunning(req.force === true, actor);
       const t = this.now();
-      const rid = this.store.rollouts.create({
-        kind: 'rollout', policyVersion: req.policyVersion, selector: req.selector, stages: plan.stages, auditWindowS: req.auditWindowS,
-        state: 'running', stage: 0, stageAckedAt: null, reason: null, createdBy: actor, createdAt: t, updatedAt: t,
-      }, plan.assignment.map((a) => ({ ...a, policyVersion: req.policyVersion })));
+      const rid = this.store.rollouts.create(
+        {
+          kind: 'rollout',
+          policyVersion: req.policyVersion,
+          selector: req.selector,
+          stages: plan.stages,
+          auditWindowS: req.auditWindowS,
+          state: 'running',
+          stage: 0,
+          stageAckedAt: null,
+          reason: null,
+          createdBy: actor,
+          createdAt: t,
+          updatedAt: t,
+        },
+        plan.assignment.map((a) => ({ ...a, policyVersion: req.policyVersion })),
+      );
       this.store.audit.record({ at: t, actor, action: 'rollout.start', target: `rollout/${rid}`, details: { ...req, sites: targets.length } });
       return rid;
     });
@@ -97,17 +113,34 @@ export class RolloutEngine {
     if (!target) throw new HubError(rolloutId !== undefined ? 'ROLLOUT_NOT_FOUND' : 'ROLLBACK_NOTHING', 'no rollout to roll back');
     const reached = this.store.rollouts.sites(target.id).filter((s) => s.generation !== null && this.store.sites.get(s.siteId)?.state === 'enrolled');
     if (!reached.length) throw new HubError('ROLLBACK_NOTHING', `rollout ${target.id} reached no site`);
-    const sites = reached.map((s) => ({ siteId: s.siteId, stage: 0, policyVersion: this.store.rollouts.bundleBefore(s.siteId, s.generation!)?.policyVersion ?? 0 }));
+    const sites = reached.map((s) => ({
+      siteId: s.siteId,
+      stage: 0,
+      policyVersion: this.store.rollouts.bundleBefore(s.siteId, s.generation!)?.policyVersion ?? 0,
+    }));
     const id = this.store.tx(() => {
       const t = this.now();
       for (const r of this.store.rollouts.list({ state: 'running', limit: 1000 })) {
         this.store.rollouts.update(r.id, { state: r.id === target.id ? 'rolled-back' : 'superseded', reason: `rollback by ${actor}`, updatedAt: t });
       }
       if (target.state !== 'running') this.store.rollouts.update(target.id, { state: 'rolled-back', updatedAt: t });
-      const rid = this.store.rollouts.create({
-        kind: 'rollback', policyVersion: sites[0].policyVersion, selector: target.selector, stages: [{ name: 'all', percent: 100 }],
-        auditWindowS: 0, state: 'running', stage: 0, stageAckedAt: null, reason: `rollback of rollout ${target.id}`, createdBy: actor, createdAt: t, updatedAt: t,
-      }, sites);
+      const rid = this.store.rollouts.create(
+        {
+          kind: 'rollback',
+          policyVersion: sites[0].policyVersion,
+          selector: target.selector,
+          stages: [{ name: 'all', percent: 100 }],
+          auditWindowS: 0,
+          state: 'running',
+          stage: 0,
+          stageAckedAt: null,
+          reason: `rollback of rollout ${target.id}`,
+          createdBy: actor,
+          createdAt: t,
+          updatedAt: t,
+        },
+        sites,
+      );
       this.store.audit.record({ at: t, actor, action: 'rollout.rollback', target: `rollout/${target.id}`, details: { rollback: rid, sites: sites.length } });
       return rid;
     });
@@ -145,10 +178,20 @@ export class RolloutEngine {
     const batch = this.pendingAcks.splice(0);
     if (this.stopped || !batch.length) return;
     try {
-      const touched = this.store.tx(() => batch.flatMap(({ siteId, ack, receivedAt }) => {
-        this.store.rollouts.addAck({ siteId, generation: ack.generation, result: ack.result, code: ack.code ?? null, reason: ack.reason ?? null, at: ack.at, receivedAt });
-        return this.store.rollouts.recordAck(siteId, ack.generation, ack.result, ack.code ?? null, ack.reason ?? null, receivedAt);
-      }));
+      const touched = this.store.tx(() =>
+        batch.flatMap(({ siteId, ack, receivedAt }) => {
+          this.store.rollouts.addAck({
+            siteId,
+            generation: ack.generation,
+            result: ack.result,
+            code: ack.code ?? null,
+            reason: ack.reason ?? null,
+            at: ack.at,
+            receivedAt,
+          });
+          return this.store.rollouts.recordAck(siteId, ack.generation, ack.result, ack.code ?? null, ack.reason ?? null, receivedAt);
+        }),
+      );
       for (const id of new Set(touched)) this.schedule(id);
     } catch (err) {
       this.log.error({ err: (err as Error).message, acks: batch.length }, 'recording acks failed; heartbeats will confirm the applied generations');
@@ -160,7 +203,9 @@ export class RolloutEngine {
     const pending = this.store.rollouts.pendingForSite(siteId).filter((p) => p.generation! <= applied);
     if (!pending.length) return;
     const t = this.now();
-    const touched = this.store.tx(() => pending.flatMap((p) => this.store.rollouts.recordAck(siteId, p.generation!, 'applied', null, 'confirmed by heartbeat', t)));
+    const touched = this.store.tx(() =>
+      pending.flatMap((p) => this.store.rollouts.recordAck(siteId, p.generation!, 'applied', null, 'confirmed by heartbeat', t)),
+    );
     for (const id of touched) this.schedule(id);
   }
 
@@ -188,8 +233,7 @@ export class RolloutEngine {
    * and the agent's retry (or the next tick) publishes again.
    */
   async onEnrolled(site: SiteRecord): Promise<void> {
-    const r = this.store.rollouts.list({ limit: 1000 })
-      .find((x) => (x.state === 'running' || x.state === 'completed') && matches(x.selector, site.labels));
+    const r = this.store.rollouts.list({ limit: 1000 }).find((x) => (x.state === 'running' || x.state === 'completed') && matches(x.selector, site.labels));
     if (!r || r.policyVersion === 0) return;
     const last = r.stages.length - 1;
     // A rollback's rows carry each site's own previous version; a newcomer takes the rollback's.
@@ -200,7 +244,12 @@ export class RolloutEngine {
     }
     try {
       if (r.state === 'running') await this.tick(r.id);
-      else await this.publishStage(r, this.store.rollouts.sites(r.id).filter((s) => s.siteId === site.id), new Set());
+      else
+        await this.publishStage(
+          r,
+          this.store.rollouts.sites(r.id).filter((s) => s.siteId === site.id),
+          new Set(),
+        );
     } catch (err) {
       this.log.warn({ rollout: r.id, site: site.id, err: (err as Error).message }, 'publishing the enrolled site its bundle failed');
     }
@@ -209,7 +258,9 @@ export class RolloutEngine {
   private supersedeRunning(force: boolean, actor: string): void {
     const running = this.store.rollouts.list({ state: 'running', limit: 1000 });
     if (running.length && !force) {
-      throw new HubError('ROLLOUT_IN_PROGRESS', `rollout ${running.map((r) => r.id).join(', ')} is running: wait, roll it back, or force`, { running: running.map((r) => r.id) });
+      throw new HubError('ROLLOUT_IN_PROGRESS', `rollout ${running.map((r) => r.id).join(', ')} is running: wait, roll it back, or force`, {
+        running: running.map((r) => r.id),
+      });
     }
     for (const r of running) this.store.rollouts.update(r.id, { state: 'superseded', reason: `superseded by ${actor}`, updatedAt: this.now() });
   }
@@ -252,7 +303,7 @@ export class RolloutEngine {
     }
     let mine = this.published.get(id);
     if (!mine) this.published.set(id, (mine = { bundles: new Set(), stages: new Set() }));
-    if (!mine.stages.has(r.stage) && await this.publishStage(r, this.store.rollouts.liveSites(id, r.stage), mine.bundles)) mine.stages.add(r.stage);
+    if (!mine.stages.has(r.stage) && (await this.publishStage(r, this.store.rollouts.liveSites(id, r.stage), mine.bundles))) mine.stages.add(r.stage);
     const { total, applied } = this.store.rollouts.stageCounts(id, r.stage);
     if (applied < total) return false;
     if (r.stageAckedAt === null) {
@@ -297,17 +348,19 @@ export class RolloutEngine {
       due.push(...this.bundles.recordMany(sites, version, r.id, (b) => this.store.rollouts.markPublished(r.id, b.siteId, b.generation, b.createdAt)));
     }
     // In parallel: QoS 1 waits for each PUBACK, and a stage may hold thousands of sites.
-    const sent = await Promise.all(due.map(async (b) => {
-      try {
-        await this.bundles.publish(b);
-        published.add(`${b.siteId}:${b.generation}`);
-        return true;
-      } catch (e) {
-        // The broker is down or closing: the next tick republishes.
-        this.log.warn({ rollout: r.id, site: b.siteId, err: (e as Error).message }, 'bundle publish failed; will retry');
-        return false;
-      }
-    }));
+    const sent = await Promise.all(
+      due.map(async (b) => {
+        try {
+          await this.bundles.publish(b);
+          published.add(`${b.siteId}:${b.generation}`);
+          return true;
+        } catch (e) {
+          // The broker is down or closing: the next tick republishes.
+          this.log.warn({ rollout: r.id, site: b.siteId, err: (e as Error).message }, 'bundle publish failed; will retry');
+          return false;
+        }
+      }),
+    );
     return sent.every(Boolean);
   }
 }

@@ -57,7 +57,9 @@ describe('enrollment after a rollout', () => {
     await eventually(async () => {
       const st = (await t.api('GET', `/v1/rollouts/${id}`)).body;
       const rows = st.stages.flatMap((s: { sites: { siteId: string; generation: number; result: string }[] }) => s.sites);
-      return rows.some((x: { siteId: string; generation: number; result: string }) => x.siteId === siteId('store-2') && x.generation === 1 && x.result === 'applied');
+      return rows.some(
+        (x: { siteId: string; generation: number; result: string }) => x.siteId === siteId('store-2') && x.generation === 1 && x.result === 'applied',
+      );
     }, 'ack of store-2 on the rollout');
     expect(t.hub.store.rollouts.acks(siteId('store-2'), 10).map((a) => [a.generation, a.result])).toEqual([[1, 'applied']]);
     expect(t.hub.store.rollouts.get(id)?.state).toBe('completed');
@@ -91,7 +93,9 @@ describe('enrollment after a rollout', () => {
     const slow = agents.get('store-1')!;
     const realAck = slow.ack.bind(slow);
     const held: Parameters<SimAgent['ack']>[0][] = [];
-    slow.ack = async (a) => { held.push(a); };
+    slow.ack = async (a) => {
+      held.push(a);
+    };
     const r = await t.api('POST', '/v1/rollouts', { version: pushed.body.version, selector: 'kind=store' });
     expect(r.status).toBe(201);
     const id: number = r.body.rollout.id;

@@ -33,8 +33,14 @@ export function validateFiles(files: PolicyFile[]): unknown[] {
       parseSelector(sel);
     } catch (e) {
       if (!(e instanceof SelectorError)) throw e;
-      errors.push({ code: 'POLICY_BAD_VALUE', file: m.file, doc: m.doc, path: `${m.path ? `${m.path}.` : ''}metadata.annotations.${SITES_ANNOTATION}`,
-        message: e.message, hint: 'write key=value pairs separated by commas, e.g. region=eu,kind=store' });
+      errors.push({
+        code: 'POLICY_BAD_VALUE',
+        file: m.file,
+        doc: m.doc,
+        path: `${m.path ? `${m.path}.` : ''}metadata.annotations.${SITES_ANNOTATION}`,
+        message: e.message,
+        hint: 'write key=value pairs separated by commas, e.g. region=eu,kind=store',
+      });
     }
   }
   if (errors.length) throw invalid(errors);
@@ -43,14 +49,23 @@ export function validateFiles(files: PolicyFile[]): unknown[] {
 }
 
 export class PolicyVersions {
-  constructor(private readonly store: HubStore, private readonly now: () => number) {}
+  constructor(
+    private readonly store: HubStore,
+    private readonly now: () => number,
+  ) {}
 
   push(files: PolicyFile[], message: string, author: string): PolicyVersion {
     const objects = validateFiles(files);
     const t = this.now();
     return this.store.tx(() => {
       const version = this.store.policies.add({ yaml: joinFiles(files), objects, author, message, createdAt: t });
-      this.store.audit.record({ at: t, actor: author, action: 'policy.push', target: `policy/${version}`, details: { message, files: files.map((f) => f.name) } });
+      this.store.audit.record({
+        at: t,
+        actor: author,
+        action: 'policy.push',
+        target: `policy/${version}`,
+        details: { message, files: files.map((f) => f.name) },
+      });
       return this.store.policies.get(version)!;
     });
   }

@@ -34,7 +34,9 @@ describe('rollout across a hub restart', () => {
     const port = t.hub.broker.port;
     await s1.close();
     await t.stop();
-    await t.restart((c) => { c.mqtt.port = port; });
+    await t.restart((c) => {
+      c.mqtt.port = port;
+    });
 
     // The restarted hub republishes the unacked bundle (same generation) and listens for heartbeats.
     const back = await SimAgent.connect(t.hub.broker.url(), enrolled.get('s-1')!, { appliedGeneration: gen });
@@ -53,7 +55,9 @@ describe('rollout across a hub restart', () => {
     // latest bundle again, so a replaced appliance (empty store) that subscribes finds it.
     for (const a of agents.splice(0)) await a.close();
     await t.stop();
-    await t.restart((c) => { c.mqtt.port = port; });
+    await t.restart((c) => {
+      c.mqtt.port = port;
+    });
     const fresh = await SimAgent.connect(t.hub.broker.url(), enrolled.get('s-2')!);
     agents.push(fresh);
     await fresh.until(() => fresh.bundles.length > 0, 'the retained bundle after a restart');

@@ -20,9 +20,15 @@ const names = ['eu-1', 'eu-2', 'eu-3', 'eu-4', 'us-1'];
 
 beforeAll(async () => {
   t = await startTestHub();
-  agents = await fleet(t, names, (n) => ({ region: n.slice(0, 2), kind: 'store' }), () => ({
-    decide: (p) => (JSON.stringify(p.policies).includes('"poison"') ? { result: 'rejected', code: 'POLICY_CAPACITY', reason: 'too many rules' } : { result: 'applied' }),
-  }));
+  agents = await fleet(
+    t,
+    names,
+    (n) => ({ region: n.slice(0, 2), kind: 'store' }),
+    () => ({
+      decide: (p) =>
+        JSON.stringify(p.policies).includes('"poison"') ? { result: 'rejected', code: 'POLICY_CAPACITY', reason: 'too many rules' } : { result: 'applied' },
+    }),
+  );
 });
 afterAll(async () => {
   for (const a of agents?.values() ?? []) await a.close();
@@ -49,13 +55,18 @@ describe('staged rollout', () => {
     const slow = agents.get('eu-3')!;
     const realAck = slow.ack.bind(slow);
     const held: Parameters<SimAgent['ack']>[0][] = [];
-    slow.ack = async (a) => { held.push(a); };
+    slow.ack = async (a) => {
+      held.push(a);
+    };
 
     const r = await t.api('POST', '/v1/rollouts', { version: v, selector: 'region=eu', canary: ['eu-2'], percents: [50] });
     expect(r.status).toBe(201);
     const id = r.body.rollout.id;
-    expect(r.body.stages.map((s: { name: string; sites: { siteId: string }[] }) => [s.name, s.sites.map((x) => x.siteId)]))
-      .toEqual([['canary', ['eu-2']], ['50%', ['eu-1']], ['all', ['eu-3', 'eu-4']]]);
+    expect(r.body.stages.map((s: { name: string; sites: { siteId: string }[] }) => [s.name, s.sites.map((x) => x.siteId)])).toEqual([
+      ['canary', ['eu-2']],
+      ['50%', ['eu-1']],
+      ['all', ['eu-3', 'eu-4']],
+    ]);
     await eventually(async () => (await status(id)).rollout.stage === 2, 'stage all');
     try {
       await slow.until(() => held.length === 1, 'eu-3 bundle');
@@ -122,7 +133,10 @@ describe('staged rollout', () => {
       expect(await t.api('POST', '/v1/rollouts', { version: v })).toMatchObject({ status: 409, body: { code: 'ROLLOUT_IN_PROGRESS' } });
       expect((await t.api('POST', '/v1/rollouts', { version: v, selector: 'region=eu', force: true })).status).toBe(201);
       expect((await status(first.body.rollout.id)).rollout.state).toBe('superseded');
-      expect(await t.api('POST', '/v1/rollouts', { version: v, selector: 'region=mars', force: true })).toMatchObject({ status: 409, body: { code: 'ROLLOUT_NO_SITES' } });
+      expect(await t.api('POST', '/v1/rollouts', { version: v, selector: 'region=mars', force: true })).toMatchObject({
+        status: 409,
+        body: { code: 'ROLLOUT_NO_SITES' },
+      });
     } finally {
       a.ack = realAck;
     }
@@ -152,7 +166,13 @@ describe('staged rollout', () => {
     const a = agents.get('eu-2')!;
     await a.client.publishAsync('weft/v1/site/eu-2/ack', Buffer.from('{not json'), { qos: 1 });
     await a.client.publishAsync('weft/v1/site/eu-2/ack', Buffer.from(JSON.stringify({ v: 1, generation: -3, result: 'maybe', at: 'x' })), { qos: 1 });
-    await eventually(async () => /weft_hub_site_messages_malformed_total\{kind="ack",code="PROTO_BAD_FIELD"\} 1/.test((await t.hub.app.inject({ url: '/metrics', headers: { authorization: `Bearer ${t.admin}` } })).body), 'malformed counted');
+    await eventually(
+      async () =>
+        /weft_hub_site_messages_malformed_total\{kind="ack",code="PROTO_BAD_FIELD"\} 1/.test(
+          (await t.hub.app.inject({ url: '/metrics', headers: { authorization: `Bearer ${t.admin}` } })).body,
+        ),
+      'malformed counted',
+    );
     expect((await t.api('GET', '/v1/sites/eu-2')).status).toBe(200);
   });
 });

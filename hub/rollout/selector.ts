@@ -11,7 +11,10 @@ export class SelectorError extends Error {
 
 export function parseSelector(text: string): LabelSelector {
   const matchLabels: Record<string, string> = {};
-  for (const term of text.split(',').map((t) => t.trim()).filter(Boolean)) {
+  for (const term of text
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean)) {
     const m = TERM_RE.exec(term);
     if (!m) throw new SelectorError(`selector term "${term}" is not key=value`);
     matchLabels[m[1]] = m[2];
@@ -20,7 +23,9 @@ export function parseSelector(text: string): LabelSelector {
 }
 
 export function formatSelector(s: LabelSelector): string {
-  return Object.entries(s.matchLabels).map(([k, v]) => `${k}=${v}`).join(',');
+  return Object.entries(s.matchLabels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
 }
 
 export function matches(s: LabelSelector, labels: Record<string, string>): boolean {

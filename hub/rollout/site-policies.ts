@@ -44,7 +44,10 @@ export class PolicySets {
   }
 
   forSite(site: Pick<SiteRecord, 'labels'>): unknown[] {
-    const key = this.annotated.filter((a) => matches(a.selector, site.labels)).map((a) => a.index).join(',');
+    const key = this.annotated
+      .filter((a) => matches(a.selector, site.labels))
+      .map((a) => a.index)
+      .join(',');
     let set = this.byKey.get(key);
     if (!set) this.byKey.set(key, (set = policiesForSite(this.objects, site)));
     return set;

@@ -29,32 +29,35 @@ const sameNet = (a: IpBytes, b: IpBytes, prefix: number) => {
 
 describe('CidrTrie', () => {
   it('finds the longest prefix, and its scope holds: every address in client/scope gets the same match', () => {
-    fc.assert(fc.property(
-      fc.array(fc.tuple(v4, fc.integer({ min: 0, max: 32 })), { maxLength: 12 }),
-      v4,
-      fc.array(fc.uint8Array({ minLength: 4, maxLength: 4 }), { minLength: 20, maxLength: 20 }),
-      (entries, client, noise) => {
-        const trie = new CidrTrie<number>();
-        const nets = entries.map(([ip, p], i) => ({ ...maskIp(ip, p), prefix: p, i }));
-        nets.forEach((n) => trie.insert(n, n.i));
-        const brute = (ip: IpBytes) => {
-          let best: (typeof nets)[number] | null = null;
-          for (const n of nets) if (sameNet(n, ip, n.prefix) && (!best || n.prefix > best.prefix || (n.prefix === best.prefix && n.i > best.i))) best = n;
-          return best ? best.prefix : -1;
-        };
-        const { match, scope } = trie.lookup(client);
-        expect(match?.prefix ?? -1).toBe(brute(client));
-        // Addresses sharing `scope` leading bits with the client: same longest prefix.
-        for (const n of noise) {
-          const other = new Uint8Array(4);
-          for (let bit = 0; bit < 32; bit++) {
-            const v = bit < scope ? bitAt(client.bytes, bit) : bitAt(n, bit);
-            other[bit >> 3] |= v << (7 - (bit & 7));
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(v4, fc.integer({ min: 0, max: 32 })), { maxLength: 12 }),
+        v4,
+        fc.array(fc.uint8Array({ minLength: 4, maxLength: 4 }), { minLength: 20, maxLength: 20 }),
+        (entries, client, noise) => {
+          const trie = new CidrTrie<number>();
+          const nets = entries.map(([ip, p], i) => ({ ...maskIp(ip, p), prefix: p, i }));
+          nets.forEach((n) => trie.insert(n, n.i));
+          const brute = (ip: IpBytes) => {
+            let best: (typeof nets)[number] | null = null;
+            for (const n of nets) if (sameNet(n, ip, n.prefix) && (!best || n.prefix > best.prefix || (n.prefix === best.prefix && n.i > best.i))) best = n;
+            return best ? best.prefix : -1;
+          };
+          const { match, scope } = trie.lookup(client);
+          expect(match?.prefix ?? -1).toBe(brute(client));
+          // Addresses sharing `scope` leading bits with the client: same longest prefix.
+          for (const n of noise) {
+            const other = new Uint8Array(4);
+            for (let bit = 0; bit < 32; bit++) {
+              const v = bit < scope ? bitAt(client.bytes, bit) : bitAt(n, bit);
+              other[bit >> 3] |= v << (7 - (bit & 7));
+            }
+            expect(brute({ family: 4, bytes: other })).toBe(match?.prefix ?? -1);
           }
-          expect(brute({ family: 4, bytes: other })).toBe(match?.prefix ?? -1);
-        }
-      },
-    ), { numRuns: 300 });
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 
   it('scope is as short as it can be: a bare /16 answers for the /16', () => {

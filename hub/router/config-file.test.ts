@@ -34,12 +34,20 @@ nameservers:
 `;
 
 describe('router config file', () => {
-  it('reads every setting; a relative geoDbPath is taken from the file\'s folder', () => {
+  it("reads every setting; a relative geoDbPath is taken from the file's folder", () => {
     const s = loadRouterSettings(file('good.yaml', GOOD));
     expect(s).toMatchObject({
-      zone: 'svc.example.com', ttl: 5, answerSites: 2, noHealthySite: 'fail-closed', geoDbPath: join(dir, 'city.mmdb'),
-      cidrMap: [{ cidr: '10.20.0.0/16', site: 'store-042' }, { cidr: '10.64.0.0/10', region: 'north' }],
-      regions: { north: { lat: 59.33, lon: 18.07 } }, nameservers: [{ name: 'ns1.svc.example.com', addresses: ['203.0.113.53'] }],
+      zone: 'svc.example.com',
+      ttl: 5,
+      answerSites: 2,
+      noHealthySite: 'fail-closed',
+      geoDbPath: join(dir, 'city.mmdb'),
+      cidrMap: [
+        { cidr: '10.20.0.0/16', site: 'store-042' },
+        { cidr: '10.64.0.0/10', region: 'north' },
+      ],
+      regions: { north: { lat: 59.33, lon: 18.07 } },
+      nameservers: [{ name: 'ns1.svc.example.com', addresses: ['203.0.113.53'] }],
     });
   });
 
@@ -48,7 +56,12 @@ describe('router config file', () => {
     ['a list, not a mapping', '- zone', 'ROUTER_BAD_OPTION', 'x.yaml: want a mapping'],
     ['an unknown setting', 'zone: a.example\nttll: 5', 'ROUTER_BAD_OPTION', 'x.yaml#ttll: unknown setting'],
     ['a wrong type', 'zone: a.example\nttl: ten', 'ROUTER_BAD_OPTION', 'x.yaml#ttl: want a number'],
-    ['a wrong type deep inside', 'zone: a.example\ncidrMap: [{ cidr: 10.0.0.0/8, region: x }, { cidr: 7 }]', 'ROUTER_BAD_OPTION', 'x.yaml#cidrMap[1].cidr: want a string'],
+    [
+      'a wrong type deep inside',
+      'zone: a.example\ncidrMap: [{ cidr: 10.0.0.0/8, region: x }, { cidr: 7 }]',
+      'ROUTER_BAD_OPTION',
+      'x.yaml#cidrMap[1].cidr: want a string',
+    ],
     ['an unknown field in a list entry', 'zone: a.example\ncidrMap: [{ cidr: 10.0.0.0/8, store: x }]', 'ROUTER_BAD_OPTION', 'x.yaml#cidrMap[0].store'],
     ['a bad CIDR', 'zone: a.example\ncidrMap: [{ cidr: 10.0.0.0/33, site: s }]', 'ROUTER_BAD_CIDR', 'x.yaml#cidrMap[0].cidr: "10.0.0.0/33" is not a CIDR'],
     ['an unknown region', 'zone: a.example\ncidrMap: [{ cidr: 10.0.0.0/8, region: mars }]', 'ROUTER_UNKNOWN_REGION', 'x.yaml#cidrMap[0].region'],

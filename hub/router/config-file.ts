@@ -9,9 +9,21 @@ import { resolveConfig, RouterConfigError, type RouterSettings } from './config.
 type Kind = 'string' | 'number' | 'latlon' | 'dns' | 'cidrMap' | 'nameservers' | 'regions';
 
 const KEYS: Record<keyof RouterSettings, Kind> = {
-  zone: 'string', dns: 'dns', ttl: 'number', negativeTtl: 'number', answerSites: 'number', nameservers: 'nameservers',
-  hostmaster: 'string', cidrMap: 'cidrMap', regions: 'regions', geoDbPath: 'string', defaultLocation: 'latlon',
-  noHealthySite: 'string', distanceGranularityKm: 'number', loadGranularity: 'number', udpPayloadSize: 'number',
+  zone: 'string',
+  dns: 'dns',
+  ttl: 'number',
+  negativeTtl: 'number',
+  answerSites: 'number',
+  nameservers: 'nameservers',
+  hostmaster: 'string',
+  cidrMap: 'cidrMap',
+  regions: 'regions',
+  geoDbPath: 'string',
+  defaultLocation: 'latlon',
+  noHealthySite: 'string',
+  distanceGranularityKm: 'number',
+  loadGranularity: 'number',
+  udpPayloadSize: 'number',
 };
 
 const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -79,7 +91,12 @@ export function parseRouterSettings(text: string, file: string, overrides: Parti
       try {
         accessSync(settings.geoDbPath, constants.R_OK);
       } catch (err) {
-        throw new RouterConfigError('ROUTER_GEO_DB', 'geoDbPath', `cannot read ${settings.geoDbPath}: ${(err as NodeJS.ErrnoException).code}`, 'a MaxMind-format City database (GeoLite2-City.mmdb or compatible); relative paths are from this file');
+        throw new RouterConfigError(
+          'ROUTER_GEO_DB',
+          'geoDbPath',
+          `cannot read ${settings.geoDbPath}: ${(err as NodeJS.ErrnoException).code}`,
+          'a MaxMind-format City database (GeoLite2-City.mmdb or compatible); relative paths are from this file',
+        );
       }
     }
     if (!settings.zone) throw new RouterConfigError('ROUTER_BAD_ZONE', 'zone', 'missing', 'zone: svc.example.com in the file, or --zone');

@@ -8,12 +8,24 @@ import { parseCidr, parseIp } from './ip.ts';
 import type { CidrRoute } from './locate.ts';
 import type { NoHealthySite } from './rank.ts';
 
-export type RouterConfigErrorCode = 'ROUTER_BAD_OPTION' | 'ROUTER_BAD_ZONE' | 'ROUTER_BAD_CIDR' | 'ROUTER_UNKNOWN_REGION' | 'ROUTER_BAD_LOCATION' | 'ROUTER_GEO_DB';
+export type RouterConfigErrorCode =
+  | 'ROUTER_BAD_OPTION'
+  | 'ROUTER_BAD_ZONE'
+  | 'ROUTER_BAD_CIDR'
+  | 'ROUTER_UNKNOWN_REGION'
+  | 'ROUTER_BAD_LOCATION'
+  | 'ROUTER_GEO_DB';
 
 export class RouterConfigError extends Error {
   override readonly name = 'RouterConfigError';
   /** `file` names the router config file the option came from, if any. */
-  constructor(readonly code: RouterConfigErrorCode, readonly path: string, readonly detail: string, readonly hint?: string, readonly file?: string) {
+  constructor(
+    readonly code: RouterConfigErrorCode,
+    readonly path: string,
+    readonly detail: string,
+    readonly hint?: string,
+    readonly file?: string,
+  ) {
     super(`${file ? `${file}${path ? `#${path}` : ''}` : `router.${path}`}: ${detail} (${code})${hint ? `\n  hint: ${hint}` : ''}`);
   }
 
@@ -99,7 +111,9 @@ function int(path: string, v: number | undefined, def: number, min: number, max:
 }
 
 export function resolveConfig(o: RouterSettings): RouterConfig {
-  const zone = String(o.zone ?? '').toLowerCase().replace(/\.$/, '');
+  const zone = String(o.zone ?? '')
+    .toLowerCase()
+    .replace(/\.$/, '');
   if (!validName(zone)) throw new RouterConfigError('ROUTER_BAD_ZONE', 'zone', `"${o.zone}" is not a DNS name`, 'e.g. zone: svc.example.com');
   const ttl = int('ttl', o.ttl, 10, 0, 86_400);
   const regions = o.regions ?? {};
@@ -108,11 +122,19 @@ export function resolveConfig(o: RouterSettings): RouterConfig {
   }
   const cidrMap = o.cidrMap ?? [];
   cidrMap.forEach((r, i) => {
-    if (!parseCidr(r.cidr)) throw new RouterConfigError('ROUTER_BAD_CIDR', `cidrMap[${i}].cidr`, `"${r.cidr}" is not a CIDR`, 'e.g. 10.20.0.0/16 or 2001:db8:42::/48');
+    if (!parseCidr(r.cidr))
+      throw new RouterConfigError('ROUTER_BAD_CIDR', `cidrMap[${i}].cidr`, `"${r.cidr}" is not a CIDR`, 'e.g. 10.20.0.0/16 or 2001:db8:42::/48');
     if (!r.site === !r.region) throw new RouterConfigError('ROUTER_BAD_OPTION', `cidrMap[${i}]`, 'needs exactly one of site or region');
-    if (r.region && !regions[r.region]) throw new RouterConfigError('ROUTER_UNKNOWN_REGION', `cidrMap[${i}].region`, `region "${r.region}" is not configured`, `add it under regions: { ${r.region}: { lat, lon } }`);
+    if (r.region && !regions[r.region])
+      throw new RouterConfigError(
+        'ROUTER_UNKNOWN_REGION',
+        `cidrMap[${i}].region`,
+        `region "${r.region}" is not configured`,
+        `add it under regions: { ${r.region}: { lat, lon } }`,
+      );
   });
-  if (o.defaultLocation && !validLatLon(o.defaultLocation)) throw new RouterConfigError('ROUTER_BAD_LOCATION', 'defaultLocation', 'needs lat in [-90, 90] and lon in [-180, 180]');
+  if (o.defaultLocation && !validLatLon(o.defaultLocation))
+    throw new RouterConfigError('ROUTER_BAD_LOCATION', 'defaultLocation', 'needs lat in [-90, 90] and lon in [-180, 180]');
   const nameservers = (o.nameservers ?? [{ name: `ns1.${zone}` }]).map((ns, i) => {
     const name = ns.name.toLowerCase().replace(/\.$/, '');
     if (!validName(name)) throw new RouterConfigError('ROUTER_BAD_OPTION', `nameservers[${i}].name`, `"${ns.name}" is not a DNS name`);
@@ -123,11 +145,18 @@ export function resolveConfig(o: RouterSettings): RouterConfig {
     return { name, addresses };
   });
   const noHealthySite = o.noHealthySite ?? 'fail-open';
-  if (noHealthySite !== 'fail-open' && noHealthySite !== 'fail-closed') throw new RouterConfigError('ROUTER_BAD_OPTION', 'noHealthySite', `"${String(noHealthySite)}" is not fail-open or fail-closed`);
+  if (noHealthySite !== 'fail-open' && noHealthySite !== 'fail-closed')
+    throw new RouterConfigError('ROUTER_BAD_OPTION', 'noHealthySite', `"${String(noHealthySite)}" is not fail-open or fail-closed`);
   const granularity = o.distanceGranularityKm ?? 1;
   if (!(granularity >= 0)) throw new RouterConfigError('ROUTER_BAD_OPTION', 'distanceGranularityKm', 'must be >= 0');
   const loadGranularity = o.loadGranularity ?? 0.05;
-  if (!(loadGranularity >= 0 && loadGranularity <= 1)) throw new RouterConfigError('ROUTER_BAD_OPTION', 'loadGranularity', `${loadGranularity} is not in [0, 1]`, 'e.g. 0.05: loads within 5 % of capacity count as equal');
+  if (!(loadGranularity >= 0 && loadGranularity <= 1))
+    throw new RouterConfigError(
+      'ROUTER_BAD_OPTION',
+      'loadGranularity',
+      `${loadGranularity} is not in [0, 1]`,
+      'e.g. 0.05: loads within 5 % of capacity count as equal',
+    );
   return {
     zone,
     host: o.dns?.host ?? '127.0.0.1',

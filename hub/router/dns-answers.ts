@@ -20,7 +20,13 @@ export interface Template {
 
 type RR = Answer;
 
-export function template(name: string, rcode: number, sections: { answers?: RR[]; authorities?: RR[]; additionals?: RR[] }, authoritative = true, located = false): Template {
+export function template(
+  name: string,
+  rcode: number,
+  sections: { answers?: RR[]; authorities?: RR[]; additionals?: RR[] },
+  authoritative = true,
+  located = false,
+): Template {
   const flags = FLAG_QR | (authoritative ? FLAG_AA : 0) | rcode;
   const buf = dnsPacket.encode({
     id: 0,
@@ -37,14 +43,19 @@ export function template(name: string, rcode: number, sections: { answers?: RR[]
 export class ZoneAnswers {
   private readonly serial: number;
 
-  constructor(private readonly cfg: RouterConfig, now: number) {
+  constructor(
+    private readonly cfg: RouterConfig,
+    now: number,
+  ) {
     this.serial = Math.floor(now / 1000) >>> 0;
   }
 
   private soa(): RR {
     const c = this.cfg;
     return {
-      type: 'SOA', name: c.zone, ttl: c.ttl,
+      type: 'SOA',
+      name: c.zone,
+      ttl: c.ttl,
       data: { mname: c.nameservers[0].name, rname: c.hostmaster, serial: this.serial, refresh: 3600, retry: 600, expire: 604_800, minimum: c.negativeTtl },
     };
   }

@@ -3,7 +3,22 @@
 // cache keyed by (name, type, location bucket), copy it and patch id, flags, question and OPT.
 // Caches are emptied synchronously on Routing's 'invalidate', so a health change applies at once.
 import { parseIp } from './ip.ts';
-import { BADVERS, FLAG_QR, FLAG_RD, FLAG_TC, QCLASS_ANY, QCLASS_IN, QTYPE, optLength, parseQuery, questionName, subnetIp, writeOpt, type ClientSubnet, type Query } from './dns-wire.ts';
+import {
+  BADVERS,
+  FLAG_QR,
+  FLAG_RD,
+  FLAG_TC,
+  QCLASS_ANY,
+  QCLASS_IN,
+  QTYPE,
+  optLength,
+  parseQuery,
+  questionName,
+  subnetIp,
+  writeOpt,
+  type ClientSubnet,
+  type Query,
+} from './dns-wire.ts';
 import { ZoneAnswers, type Template } from './dns-answers.ts';
 import type { ClientLocation } from './locate.ts';
 import type { Invalidation, Routing } from './routing.ts';
@@ -33,7 +48,7 @@ const TCP_MAX = 65_535;
 function ecsKey(ecs: ClientSubnet): number | string {
   if (ecs.family === 1) {
     const r = ecs.raw;
-    const addr = ((r[0] ?? 0) * 0x1000000) + ((r[1] ?? 0) << 16) + ((r[2] ?? 0) << 8) + (r[3] ?? 0);
+    const addr = (r[0] ?? 0) * 0x1000000 + ((r[1] ?? 0) << 16) + ((r[2] ?? 0) << 8) + (r[3] ?? 0);
     return ecs.sourcePrefix * 0x100000000 + addr;
   }
   return `#${ecs.sourcePrefix}:${ecs.raw.toString('latin1')}`;
@@ -46,7 +61,10 @@ export class DnsResolver {
   /** What the last handle() did, for metrics without allocating per query. */
   readonly last: Outcome = { rcode: 0, truncated: false, cached: false };
 
-  constructor(private readonly routing: Routing, now = Date.now()) {
+  constructor(
+    private readonly routing: Routing,
+    now = Date.now(),
+  ) {
     this.answers = new ZoneAnswers(routing.config, now);
     routing.on('invalidate', this.onInvalidate);
   }

@@ -20,7 +20,12 @@ const TCP_MAX_CONNECTIONS = 1_000;
 const TCP_MAX_BACKLOG = 1 << 20;
 
 export class DnsServer {
-  private constructor(private readonly udp: UdpSocket, private readonly tcp: Server, readonly address: DnsServerAddress, private readonly sockets: Set<Socket>) {}
+  private constructor(
+    private readonly udp: UdpSocket,
+    private readonly tcp: Server,
+    readonly address: DnsServerAddress,
+    private readonly sockets: Set<Socket>,
+  ) {}
 
   /** With port 0, retries until one port is free for both UDP and TCP. */
   static async start(resolver: DnsResolver, host: string, port: number, log: Logger, onQuery: QueryHook): Promise<DnsServer> {
@@ -59,10 +64,7 @@ export class DnsServer {
 
   async close(): Promise<void> {
     for (const s of this.sockets) s.destroy();
-    await Promise.all([
-      new Promise<void>((r) => this.udp.close(() => r())),
-      new Promise<void>((r) => this.tcp.close(() => r())),
-    ]);
+    await Promise.all([new Promise<void>((r) => this.udp.close(() => r())), new Promise<void>((r) => this.tcp.close(() => r()))]);
   }
 }
 

@@ -150,7 +150,13 @@ export function parseQuery(buf: Buffer): Parsed {
 /** The dotted, lower-case name of the question ('' for the root); labels with dots are escaped. */
 export function questionName(buf: Buffer, q: Query): string {
   const labels: string[] = [];
-  for (let off = 12; buf[off] !== 0; off += 1 + buf[off]) labels.push(buf.toString('latin1', off + 1, off + 1 + buf[off]).toLowerCase().replace(/[.\\]/g, (c: string) => `\\${c}`));
+  for (let off = 12; buf[off] !== 0; off += 1 + buf[off])
+    labels.push(
+      buf
+        .toString('latin1', off + 1, off + 1 + buf[off])
+        .toLowerCase()
+        .replace(/[.\\]/g, (c: string) => `\\${c}`),
+    );
   return labels.join('.');
 }
 

@@ -37,14 +37,12 @@ function udpExchange(msg: Buffer, port = router.dns.port, ms = 300): Promise<Buf
 beforeAll(async () => {
   geo = writeWorldGeoDb();
   // 'big' answers with 40 sites' addresses when answerSites is 40: too large for 512 bytes.
-  const many = Array.from({ length: 40 }, (_, i) => site(`big-${String(i).padStart(2, '0')}`, 50, 10 + i / 10, {
-    services: [{ name: 'big', addresses: [`198.18.0.${i + 1}`, `198.18.1.${i + 1}`] }],
-  }));
-  view = new MemorySitesView([
-    ...worldSites(),
-    ...many,
-    site('v4only', -33.87, 151.21, { services: [{ name: 'legacy', addresses: ['192.0.2.200'] }] }),
-  ]);
+  const many = Array.from({ length: 40 }, (_, i) =>
+    site(`big-${String(i).padStart(2, '0')}`, 50, 10 + i / 10, {
+      services: [{ name: 'big', addresses: [`198.18.0.${i + 1}`, `198.18.1.${i + 1}`] }],
+    }),
+  );
+  view = new MemorySitesView([...worldSites(), ...many, site('v4only', -33.87, 151.21, { services: [{ name: 'legacy', addresses: ['192.0.2.200'] }] })]);
   router = await startRouter({
     sites: view,
     zone: ZONE,
@@ -150,7 +148,12 @@ describe.skipIf(!digInstalled)('router DNS with dig', () => {
     expect(soa.answer[0].data).toMatch(new RegExp(`^ns1\\.${ZONE}\\. hostmaster\\.${ZONE}\\. \\d+ 3600 600 604800 \\d+$`));
     const ns = await q(ZONE, 'NS');
     expect(ns.answer.map((r) => r.data)).toEqual([`ns1.${ZONE}.`]);
-    expect(ns.additional.filter((r) => r.type !== 'OPT').map((r) => r.data).sort()).toEqual(['192.0.2.53', '2001:db8::53']);
+    expect(
+      ns.additional
+        .filter((r) => r.type !== 'OPT')
+        .map((r) => r.data)
+        .sort(),
+    ).toEqual(['192.0.2.53', '2001:db8::53']);
     const glue = await q(`ns1.${ZONE}`, 'A');
     expect(glue.answer.map((r) => r.data)).toEqual(['192.0.2.53']);
   });
@@ -184,7 +187,10 @@ describe('router DNS with malformed packets', () => {
     [id, flags, qd, an, ns, ar].forEach((v, i) => b.writeUInt16BE(v, i * 2));
     return b;
   };
-  const question = Buffer.concat([Buffer.from([3, 112, 111, 115, 3, 115, 118, 99, 7, 101, 120, 97, 109, 112, 108, 101, 3, 99, 111, 109, 0]), Buffer.from([0, 1, 0, 1])]);
+  const question = Buffer.concat([
+    Buffer.from([3, 112, 111, 115, 3, 115, 118, 99, 7, 101, 120, 97, 109, 112, 108, 101, 3, 99, 111, 109, 0]),
+    Buffer.from([0, 1, 0, 1]),
+  ]);
 
   it('answers FORMERR or NOTIMP, or drops, and keeps serving', async () => {
     const cases: [string, Buffer, number | null][] = [
@@ -199,9 +205,21 @@ describe('router DNS with malformed packets', () => {
       ['missing qtype', Buffer.concat([header(7, 0, 1), question.subarray(0, 21)]), 1],
       ['opcode STATUS', Buffer.concat([header(8, 2 << 11, 1), question]), 4],
       ['additional count past the end', Buffer.concat([header(9, 0, 1, 0, 0, 1), question]), 1],
-      ['two OPT records', Buffer.concat([header(10, 0, 1, 0, 0, 2), question, Buffer.from([0, 0, 41, 4, 0, 0, 0, 0, 0, 0, 0]), Buffer.from([0, 0, 41, 4, 0, 0, 0, 0, 0, 0, 0])]), 1],
-      ['ECS with bits past the prefix', Buffer.concat([header(11, 0, 1, 0, 0, 1), question, Buffer.from([0, 0, 41, 4, 0, 0, 0, 0, 0, 0, 11, 0, 8, 0, 7, 0, 1, 20, 0, 10, 1, 0xff])]), 1],
-      ['ECS with scope in a query', Buffer.concat([header(12, 0, 1, 0, 0, 1), question, Buffer.from([0, 0, 41, 4, 0, 0, 0, 0, 0, 0, 11, 0, 8, 0, 7, 0, 1, 24, 5, 10, 1, 2])]), 1],
+      [
+        'two OPT records',
+        Buffer.concat([header(10, 0, 1, 0, 0, 2), question, Buffer.from([0, 0, 41, 4, 0, 0, 0, 0, 0, 0, 0]), Buffer.from([0, 0, 41, 4, 0, 0, 0, 0, 0, 0, 0])]),
+        1,
+      ],
+      [
+        'ECS with bits past the prefix',
+        Buffer.concat([header(11, 0, 1, 0, 0, 1), question, Buffer.from([0, 0, 41, 4, 0, 0, 0, 0, 0, 0, 11, 0, 8, 0, 7, 0, 1, 20, 0, 10, 1, 0xff])]),
+        1,
+      ],
+      [
+        'ECS with scope in a query',
+        Buffer.concat([header(12, 0, 1, 0, 0, 1), question, Buffer.from([0, 0, 41, 4, 0, 0, 0, 0, 0, 0, 11, 0, 8, 0, 7, 0, 1, 24, 5, 10, 1, 2])]),
+        1,
+      ],
       ['ECS family 3', Buffer.concat([header(13, 0, 1, 0, 0, 1), question, Buffer.from([0, 0, 41, 4, 0, 0, 0, 0, 0, 0, 8, 0, 8, 0, 4, 0, 3, 0, 0])]), 1],
     ];
     for (const [name, msg, rcode] of cases) {
@@ -256,11 +274,13 @@ describe('router DNS with malformed packets', () => {
     const packets = fc.sample(fc.uint8Array({ minLength: 0, maxLength: 600 }), { numRuns: 400, seed: 7 });
     // Mutated real queries reach deeper into the parser than uniform noise.
     const base = encodeQuery(1, `pos.${ZONE}`, 'A', '203.0.113.0/24');
-    const mutated = fc.sample(fc.array(fc.tuple(fc.nat(base.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }), { numRuns: 400, seed: 11 }).map((edits) => {
-      const b = Buffer.from(base);
-      for (const [i, v] of edits) b[i] = v;
-      return b;
-    });
+    const mutated = fc
+      .sample(fc.array(fc.tuple(fc.nat(base.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }), { numRuns: 400, seed: 11 })
+      .map((edits) => {
+        const b = Buffer.from(base);
+        for (const [i, v] of edits) b[i] = v;
+        return b;
+      });
     const s = createSocket('udp4');
     for (const p of [...packets, ...mutated]) s.send(Buffer.from(p), router.dns.port, '127.0.0.1');
     await new Promise((r) => setTimeout(r, 200));

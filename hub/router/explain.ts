@@ -36,10 +36,16 @@ export interface RouteExplanation {
 
 function how(loc: ClientLocation): string {
   switch (loc.method) {
-    case 'cidr-site': return `CIDR map: ${loc.network} is site ${loc.siteId}'s client network`;
-    case 'cidr-region': return `CIDR map: ${loc.network} is in region ${loc.region}`;
-    case 'geo-db': return `geo database: ${loc.network}${loc.place ? ` (${loc.place})` : ''}`;
-    case 'default': return loc.point ? 'not in the CIDR map or geo database: default location' : 'not in the CIDR map or geo database, and no default location: ranked by load only';
+    case 'cidr-site':
+      return `CIDR map: ${loc.network} is site ${loc.siteId}'s client network`;
+    case 'cidr-region':
+      return `CIDR map: ${loc.network} is in region ${loc.region}`;
+    case 'geo-db':
+      return `geo database: ${loc.network}${loc.place ? ` (${loc.place})` : ''}`;
+    case 'default':
+      return loc.point
+        ? 'not in the CIDR map or geo database: default location'
+        : 'not in the CIDR map or geo database, and no default location: ranked by load only';
   }
 }
 

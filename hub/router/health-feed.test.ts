@@ -14,7 +14,14 @@ const digInstalled = hasDig('the router health-feed tests');
 const ZONE = 'svc.example.com';
 const ids = Object.keys(CITIES) as (keyof typeof CITIES)[];
 const records: SiteRecord[] = ids.map((id, i) => ({
-  id, name: id, labels: {}, lat: CITIES[id].lat, lon: CITIES[id].lon, clientCidrs: [], capacity: 100, draining: false,
+  id,
+  name: id,
+  labels: {},
+  lat: CITIES[id].lat,
+  lon: CITIES[id].lon,
+  clientCidrs: [],
+  capacity: 100,
+  draining: false,
   services: [{ name: 'pos', addresses: [`192.0.2.${i + 1}`] }],
 }));
 const addr = (id: keyof typeof CITIES) => `192.0.2.${ids.indexOf(id) + 1}`;
@@ -28,8 +35,18 @@ const routers: Router[] = [];
 function heartbeat(id: string, ok = true): void {
   clock += 1000;
   health.apply(id, {
-    type: 'heartbeat', at: clock,
-    heartbeat: { v: 1, at: new Date(clock).toISOString(), nodeReady: true, enforcing: true, appliedGeneration: 1, checks: [{ name: 'pos', ok }], load: 0.1, link: { reconnects: 0, outboxDepth: 0, outboxLost: 0 } },
+    type: 'heartbeat',
+    at: clock,
+    heartbeat: {
+      v: 1,
+      at: new Date(clock).toISOString(),
+      nodeReady: true,
+      enforcing: true,
+      appliedGeneration: 1,
+      checks: [{ name: 'pos', ok }],
+      load: 0.1,
+      link: { reconnects: 0, outboxDepth: 0, outboxLost: 0 },
+    },
   });
 }
 
@@ -39,7 +56,14 @@ function bringUp(id: string): void {
 }
 
 async function router(opts: { noHealthySite?: 'fail-open' | 'fail-closed'; answerSites?: number } = {}): Promise<(sub: string) => ReturnType<typeof dig>> {
-  const r = await startRouter({ sites: view, zone: ZONE, dns: { host: '127.0.0.1', port: 0 }, geoDbPath: geo.path, logger: pino({ level: 'silent' }), ...opts });
+  const r = await startRouter({
+    sites: view,
+    zone: ZONE,
+    dns: { host: '127.0.0.1', port: 0 },
+    geoDbPath: geo.path,
+    logger: pino({ level: 'silent' }),
+    ...opts,
+  });
   routers.push(r);
   return (sub) => dig('127.0.0.1', r.dns.port, `pos.${ZONE}`, 'A', `+subnet=${sub}`);
 }

@@ -13,8 +13,13 @@ const apps: FastifyInstance[] = [];
 
 async function serve(noHealthySite: 'fail-open' | 'fail-closed'): Promise<FastifyInstance> {
   const router = await startRouter({
-    sites: view, zone: 'svc.example.com', dns: { port: 0 }, geoDbPath: geo.path, noHealthySite,
-    cidrMap: [{ cidr: '10.30.0.0/16', site: 'madrid' }], logger: pino({ level: 'silent' }),
+    sites: view,
+    zone: 'svc.example.com',
+    dns: { port: 0 },
+    geoDbPath: geo.path,
+    noHealthySite,
+    cidrMap: [{ cidr: '10.30.0.0/16', site: 'madrid' }],
+    logger: pino({ level: 'silent' }),
   });
   routers.push(router);
   // As behind the hub's reverse proxy: the client address comes from X-Forwarded-For.
@@ -71,7 +76,11 @@ describe('router HTTP', () => {
       expect(e.chosen.map((c) => c.siteId)).toEqual(['lyon']);
       expect(e.reason).toMatch(/^lyon: nearest usable site \(39\d\.\d km\); 1 site\(s\) excluded$/);
       expect(e.candidates.map((c) => [c.siteId, c.rank, c.excluded])).toEqual([
-        ['lyon', 1, null], ['berlin', 2, null], ['madrid', 3, null], ['nyc', 4, null], ['paris', null, 'offline'],
+        ['lyon', 1, null],
+        ['berlin', 2, null],
+        ['madrid', 3, null],
+        ['nyc', 4, null],
+        ['paris', null, 'offline'],
       ]);
       expect(e.candidates[0]).toMatchObject({ health: 'online', load: 95, capacity: 100, loadRatio: 0.95 });
       expect(e.candidates[4].distanceKm).toBe(0);
@@ -79,7 +88,7 @@ describe('router HTTP', () => {
       expect(bad.statusCode).toBe(400);
       const cidr = (await app.inject({ url: '/v1/route?service=pos&ip=10.30.0.1' })).json<RouteExplanation>();
       expect(cidr.client).toMatchObject({ method: 'cidr-site', network: '10.30.0.0/16' });
-      expect(cidr.reason).toContain("own network");
+      expect(cidr.reason).toContain('own network');
     } finally {
       view.setHealth('paris', 'online');
       view.update('lyon', { load: 0 });

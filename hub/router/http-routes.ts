@@ -19,8 +19,12 @@ const explanationSchema = {
     client: {
       type: 'object',
       properties: {
-        ip: { type: 'string' }, method: { type: 'string', enum: ['cidr-site', 'cidr-region', 'geo-db', 'default'] }, how: { type: 'string' },
-        network: { type: ['string', 'null'] }, lat: nullableNumber, lon: nullableNumber,
+        ip: { type: 'string' },
+        method: { type: 'string', enum: ['cidr-site', 'cidr-region', 'geo-db', 'default'] },
+        how: { type: 'string' },
+        network: { type: ['string', 'null'] },
+        lat: nullableNumber,
+        lon: nullableNumber,
       },
     },
     outcome: { type: 'string', enum: ['healthy', 'fail-open', 'fail-closed', 'unknown-service'] },
@@ -29,7 +33,12 @@ const explanationSchema = {
       type: 'array',
       items: {
         type: 'object',
-        properties: { siteId: { type: 'string' }, name: { type: 'string' }, addresses: { type: 'array', items: { type: 'string' } }, url: { type: ['string', 'null'] } },
+        properties: {
+          siteId: { type: 'string' },
+          name: { type: 'string' },
+          addresses: { type: 'array', items: { type: 'string' } },
+          url: { type: ['string', 'null'] },
+        },
       },
     },
     candidates: {
@@ -37,8 +46,15 @@ const explanationSchema = {
       items: {
         type: 'object',
         properties: {
-          siteId: { type: 'string' }, name: { type: 'string' }, health: { type: 'string' }, distanceKm: nullableNumber,
-          load: { type: 'number' }, capacity: { type: 'number' }, loadRatio: nullableNumber, rank: { type: ['integer', 'null'] }, excluded: { type: ['string', 'null'] },
+          siteId: { type: 'string' },
+          name: { type: 'string' },
+          health: { type: 'string' },
+          distanceKm: nullableNumber,
+          load: { type: 'number' },
+          capacity: { type: 'number' },
+          loadRatio: nullableNumber,
+          rank: { type: ['integer', 'null'] },
+          excluded: { type: ['string', 'null'] },
         },
       },
     },
@@ -72,15 +88,19 @@ export const routerRoutes: FastifyPluginAsync<{ router: Router }> = async (app, 
   app.get('/go/:service', { schema: goSchema }, go);
   app.get('/go/:service/*', { schema: goSchema }, go);
 
-  app.get<{ Querystring: { service: string; ip?: string } }>('/v1/route', {
-    schema: {
-      querystring: { type: 'object', required: ['service'], properties: { service: { type: 'string', pattern: SERVICE }, ip: { type: 'string' } } },
-      response: { 200: explanationSchema, 400: errorBody },
+  app.get<{ Querystring: { service: string; ip?: string } }>(
+    '/v1/route',
+    {
+      schema: {
+        querystring: { type: 'object', required: ['service'], properties: { service: { type: 'string', pattern: SERVICE }, ip: { type: 'string' } } },
+        response: { 200: explanationSchema, 400: errorBody },
+      },
     },
-  }, async (req, reply) => {
-    const ip = req.query.ip ?? req.ip;
-    const e = router.explain(req.query.service.toLowerCase(), ip);
-    if (!e) return reply.code(400).send({ code: 'ROUTER_BAD_IP', message: `"${ip}" is not an IP address` });
-    return e;
-  });
+    async (req, reply) => {
+      const ip = req.query.ip ?? req.ip;
+      const e = router.explain(req.query.service.toLowerCase(), ip);
+      if (!e) return reply.code(400).send({ code: 'ROUTER_BAD_IP', message: `"${ip}" is not an IP address` });
+      return e;
+    },
+  );
 };

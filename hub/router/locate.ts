@@ -49,7 +49,10 @@ export class Locator {
   private cache = new Map<string | number, ClientLocation>();
   private siteCidrs: string | null = null;
 
-  constructor(private readonly config: LocatorConfig, private readonly site: (id: string) => RoutableSite | undefined) {}
+  constructor(
+    private readonly config: LocatorConfig,
+    private readonly site: (id: string) => RoutableSite | undefined,
+  ) {}
 
   /** Rebuilds the CIDR map when the sites' own client networks changed; cheap to call on every change. */
   syncSites(sites: Iterable<RoutableSite>): void {

@@ -88,7 +88,15 @@ function compare(a: Scored, b: Scored): number {
 function score(site: RoutableSite, from: RankFrom, opts: RankOptions): Scored {
   const d = from.point ? distanceKm(from.point, site) : 0;
   const ratio = loadRatio(site);
-  const c: Candidate = { siteId: site.id, name: site.name, health: site.health, distanceKm: Math.round(d * 10) / 10, load: site.load, capacity: site.capacity, loadRatio: ratio };
+  const c: Candidate = {
+    siteId: site.id,
+    name: site.name,
+    health: site.health,
+    distanceKm: Math.round(d * 10) / 10,
+    load: site.load,
+    capacity: site.capacity,
+    loadRatio: ratio,
+  };
   const g = opts.distanceGranularityKm > 0 ? Math.floor(d / opts.distanceGranularityKm) : d;
   const key = [site.id === from.siteId ? 0 : 1, TIER[site.health], ratio >= 1 ? 1 : 0, g, loadStep(ratio, opts.loadGranularity)];
   return { site, c, key };
@@ -98,7 +106,13 @@ function score(site: RoutableSite, from: RankFrom, opts: RankOptions): Scored {
  * Ranks `sites` (those offering `service`) for a client at `from`. `usable` adds a requirement of the
  * caller (HTTP needs a URL); a site failing it is excluded with the returned reason.
  */
-export function rankSites(service: string, sites: RoutableSite[], from: RankFrom, opts: RankOptions, usable: (s: RoutableSite) => string | null = () => null): Decision {
+export function rankSites(
+  service: string,
+  sites: RoutableSite[],
+  from: RankFrom,
+  opts: RankOptions,
+  usable: (s: RoutableSite) => string | null = () => null,
+): Decision {
   if (sites.length === 0) return { service, outcome: 'unknown-service', chosen: [], candidates: [], reason: `no site offers service ${service}` };
   const scored = sites.map((s) => score(s, from, opts));
   const ok: Scored[] = [];
@@ -126,11 +140,22 @@ export function rankSites(service: string, sites: RoutableSite[], from: RankFrom
   const notDraining = pool.filter((s) => s.site.health !== 'draining');
   const chosen = (notDraining.length > 0 ? notDraining : pool).slice(0, opts.answerSites);
   if (chosen.length === 0) return { service, outcome: 'fail-closed', chosen: [], candidates, reason: `no site for ${service} can serve this request` };
-  return { service, outcome: 'fail-open', chosen: chosen.map((s) => s.site), candidates, reason: `no healthy site for ${service}: failing open to the nearest site offering it (${chosen[0].site.id})` };
+  return {
+    service,
+    outcome: 'fail-open',
+    chosen: chosen.map((s) => s.site),
+    candidates,
+    reason: `no healthy site for ${service}: failing open to the nearest site offering it (${chosen[0].site.id})`,
+  };
 }
 
 function explain(best: Scored, from: RankFrom, excluded: number): string {
-  const why = best.site.id === from.siteId ? 'the client is on this site\'s own network' : from.point ? `nearest usable site (${best.c.distanceKm} km)` : 'client location unknown: least loaded usable site';
+  const why =
+    best.site.id === from.siteId
+      ? "the client is on this site's own network"
+      : from.point
+        ? `nearest usable site (${best.c.distanceKm} km)`
+        : 'client location unknown: least loaded usable site';
   const health = best.site.health === 'degraded' ? '; degraded, no online site available' : '';
   const full = best.c.loadRatio >= 1 ? '; at capacity (no nearer-ranked site has room)' : '';
   return `${best.site.id}: ${why}${health}${full}${excluded ? `; ${excluded} site(s) excluded` : ''}`;

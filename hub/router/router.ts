@@ -35,7 +35,12 @@ async function openGeoDb(path: string): Promise<Reader<CityResponse>> {
   try {
     return await maxmind.open<CityResponse>(path, { watchForUpdates: false });
   } catch (err) {
-    throw new RouterConfigError('ROUTER_GEO_DB', 'geoDbPath', `cannot open ${path}: ${(err as Error).message}`, 'a MaxMind-format City database (GeoLite2-City.mmdb or compatible)');
+    throw new RouterConfigError(
+      'ROUTER_GEO_DB',
+      'geoDbPath',
+      `cannot open ${path}: ${(err as Error).message}`,
+      'a MaxMind-format City database (GeoLite2-City.mmdb or compatible)',
+    );
   }
 }
 
@@ -47,10 +52,20 @@ export async function startRouter(opts: RouterOptions): Promise<Router> {
   const routing = new Routing(config, opts.sites, geoDb);
   const resolver = new DnsResolver(routing);
 
-  const queries = new Counter({ name: 'weft_router_dns_queries_total', help: 'DNS queries answered, by transport and rcode', labelNames: ['transport', 'rcode'], registers: [registry] });
+  const queries = new Counter({
+    name: 'weft_router_dns_queries_total',
+    help: 'DNS queries answered, by transport and rcode',
+    labelNames: ['transport', 'rcode'],
+    registers: [registry],
+  });
   const misses = new Counter({ name: 'weft_router_dns_cache_misses_total', help: 'DNS queries that had to build their answer', registers: [registry] });
   const truncations = new Counter({ name: 'weft_router_dns_truncated_total', help: 'UDP answers truncated (client retries over TCP)', registers: [registry] });
-  const redirects = new Counter({ name: 'weft_router_http_redirects_total', help: 'HTTP /go requests, by outcome', labelNames: ['outcome'], registers: [registry] });
+  const redirects = new Counter({
+    name: 'weft_router_http_redirects_total',
+    help: 'HTTP /go requests, by outcome',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
   // Bound children by transport and rcode: the query path then costs one increment, not a label lookup.
   const bound: Record<Transport, Counter.Internal[]> = { udp: [], tcp: [] };
   const count = (transport: Transport) => {

@@ -25,7 +25,11 @@ export class Routing extends EventEmitter<{ invalidate: [Invalidation] }> {
   private readonly onChange = (s: RoutableSite) => this.update(s);
   private readonly onRemoved = (id: string) => this.remove(id);
 
-  constructor(readonly config: RouterConfig, private readonly sites: SitesView, geoDb?: Reader<CityResponse>) {
+  constructor(
+    readonly config: RouterConfig,
+    private readonly sites: SitesView,
+    geoDb?: Reader<CityResponse>,
+  ) {
     super();
     this.locator = new Locator({ cidrMap: config.cidrMap, regions: config.regions, defaultLocation: config.defaultLocation, geoDb }, (id) => this.byId.get(id));
     for (const s of sites.list()) {

@@ -9,16 +9,25 @@ export const errorBody = {
 } as const;
 
 export const errors = {
-  400: { $ref: 'Error#' }, 401: { $ref: 'Error#' }, 403: { $ref: 'Error#' }, 404: { $ref: 'Error#' }, 409: { $ref: 'Error#' }, 413: { $ref: 'Error#' },
+  400: { $ref: 'Error#' },
+  401: { $ref: 'Error#' },
+  403: { $ref: 'Error#' },
+  404: { $ref: 'Error#' },
+  409: { $ref: 'Error#' },
+  413: { $ref: 'Error#' },
 } as const;
 
 export const idParam = {
-  type: 'object', required: ['id'], additionalProperties: false,
+  type: 'object',
+  required: ['id'],
+  additionalProperties: false,
   properties: { id: { type: 'string', minLength: 1, maxLength: 63 } },
 } as const;
 
 export const numericIdParam = {
-  type: 'object', required: ['id'], additionalProperties: false,
+  type: 'object',
+  required: ['id'],
+  additionalProperties: false,
   properties: { id: { type: 'integer', minimum: 0 } },
 } as const;
 

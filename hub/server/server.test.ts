@@ -4,8 +4,14 @@ import { statSync } from 'node:fs';
 import { startTestHub, type TestHub } from '../testing/hub-fixture.ts';
 
 let t: TestHub;
-beforeAll(async () => { t = await startTestHub((c) => { c.bodyLimitBytes = 64 * 1024; }); });
-afterAll(async () => { await t?.close(); });
+beforeAll(async () => {
+  t = await startTestHub((c) => {
+    c.bodyLimitBytes = 64 * 1024;
+  });
+});
+afterAll(async () => {
+  await t?.close();
+});
 
 const NETPOL = `apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
@@ -19,11 +25,15 @@ spec:
 
 function httpsGet(url: string, ca: string, token: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    https.get(url, { ca, headers: { authorization: `Bearer ${token}` } }, (res) => {
-      let body = '';
-      res.on('data', (d) => { body += d; });
-      res.on('end', () => resolve({ status: res.statusCode!, body }));
-    }).on('error', reject);
+    https
+      .get(url, { ca, headers: { authorization: `Bearer ${token}` } }, (res) => {
+        let body = '';
+        res.on('data', (d) => {
+          body += d;
+        });
+        res.on('end', () => resolve({ status: res.statusCode!, body }));
+      })
+      .on('error', reject);
   });
 }
 
@@ -90,11 +100,17 @@ describe('hub API', () => {
   });
 
   it('400 POLICY_INVALID with every error, its file, document and path', async () => {
-    const bad = NETPOL.replace('port: 5432', 'port: 70000').replace('podSelector: {matchLabels: {app: db}}', 'podSelector: {matchLabels: {app: db}}\n  bogus: 1');
+    const bad = NETPOL.replace('port: 5432', 'port: 70000').replace(
+      'podSelector: {matchLabels: {app: db}}',
+      'podSelector: {matchLabels: {app: db}}\n  bogus: 1',
+    );
     const r = await t.api('POST', '/v1/policies', {
       message: 'broken',
-      files: [{ name: 'db.yaml', content: bad }, { name: 'syntax.yaml', content: 'kind: [unclosed' },
-        { name: 'ann.yaml', content: NETPOL.replace('namespace: shop}', 'namespace: shop, annotations: {weft.dev/sites: "region"}}') }],
+      files: [
+        { name: 'db.yaml', content: bad },
+        { name: 'syntax.yaml', content: 'kind: [unclosed' },
+        { name: 'ann.yaml', content: NETPOL.replace('namespace: shop}', 'namespace: shop, annotations: {weft.dev/sites: "region"}}') },
+      ],
     });
     expect(r).toMatchObject({ status: 400, body: { code: 'POLICY_INVALID' } });
     const errs = r.body.details.errors as { file: string; path: string; code: string }[];

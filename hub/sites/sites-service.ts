@@ -30,11 +30,16 @@ function validCidr(c: string): boolean {
 
 export function validateSiteSpec(s: SiteSpec): void {
   const bad: { path: string; message: string }[] = [];
-  if (!SITE_ID_RE.test(s.name)) bad.push({ path: 'name', message: 'lowercase letters, digits and dashes, at most 63, starting and ending with a letter or digit' });
-  s.clientCidrs.forEach((c, i) => { if (!validCidr(c)) bad.push({ path: `clientCidrs[${i}]`, message: `${c} is not a CIDR` }); });
-  s.services.forEach((svc, i) => svc.addresses.forEach((a, j) => {
-    if (!isIP(a)) bad.push({ path: `services[${i}].addresses[${j}]`, message: `${a} is not an IP address` });
-  }));
+  if (!SITE_ID_RE.test(s.name))
+    bad.push({ path: 'name', message: 'lowercase letters, digits and dashes, at most 63, starting and ending with a letter or digit' });
+  s.clientCidrs.forEach((c, i) => {
+    if (!validCidr(c)) bad.push({ path: `clientCidrs[${i}]`, message: `${c} is not a CIDR` });
+  });
+  s.services.forEach((svc, i) =>
+    svc.addresses.forEach((a, j) => {
+      if (!isIP(a)) bad.push({ path: `services[${i}].addresses[${j}]`, message: `${a} is not an IP address` });
+    }),
+  );
   if (s.lat < -90 || s.lat > 90) bad.push({ path: 'lat', message: 'must be within -90..90' });
   if (s.lon < -180 || s.lon > 180) bad.push({ path: 'lon', message: 'must be within -180..180' });
   if (bad.length) throw new HubError('SITE_INVALID', `invalid site: ${bad.map((b) => `${b.path}: ${b.message}`).join('; ')}`, { errors: bad });
@@ -43,13 +48,24 @@ export function validateSiteSpec(s: SiteSpec): void {
 /** A store record in the shape hub/health's SitesView joins with live health. */
 export function routableRecord(s: SiteRecord): HealthSiteRecord {
   return {
-    id: s.id, name: s.name, labels: s.labels, lat: s.lat, lon: s.lon, clientCidrs: s.clientCidrs,
-    capacity: s.capacity, services: s.services, draining: s.drained,
+    id: s.id,
+    name: s.name,
+    labels: s.labels,
+    lat: s.lat,
+    lon: s.lon,
+    clientCidrs: s.clientCidrs,
+    capacity: s.capacity,
+    services: s.services,
+    draining: s.drained,
   };
 }
 
 export class SitesService extends EventEmitter implements SiteDirectory {
-  constructor(private readonly store: HubStore, private readonly effects: RevocationEffects, private readonly now: () => number) {
+  constructor(
+    private readonly store: HubStore,
+    private readonly effects: RevocationEffects,
+    private readonly now: () => number,
+  ) {
     super();
   }
 

@@ -22,7 +22,10 @@ export function stmt(db: Db, sql: string): Database.Statement {
 
 export class StoreError extends Error {
   override readonly name = 'StoreError';
-  constructor(readonly code: 'STORE_TOO_NEW' | 'STORE_MIGRATION_FAILED', message: string) {
+  constructor(
+    readonly code: 'STORE_TOO_NEW' | 'STORE_MIGRATION_FAILED',
+    message: string,
+  ) {
     super(message);
   }
 }

@@ -2,18 +2,35 @@
 import { stmt, type Db } from './db.ts';
 import type { PoliciesRepo, PolicyVersion } from './types.ts';
 
-interface Row { version: number; yaml: string; objects: string; author: string; message: string; created_at: number }
+interface Row {
+  version: number;
+  yaml: string;
+  objects: string;
+  author: string;
+  message: string;
+  created_at: number;
+}
 
 const fromRow = (r: Row): PolicyVersion => ({
-  version: r.version, yaml: r.yaml, objects: JSON.parse(r.objects), author: r.author, message: r.message, createdAt: r.created_at,
+  version: r.version,
+  yaml: r.yaml,
+  objects: JSON.parse(r.objects),
+  author: r.author,
+  message: r.message,
+  createdAt: r.created_at,
 });
 
 export class SqlitePolicies implements PoliciesRepo {
   constructor(private readonly db: Db) {}
 
   add(v: Omit<PolicyVersion, 'version'>): number {
-    const r = stmt(this.db, 'INSERT INTO policy_versions (yaml, objects, author, message, created_at) VALUES (?, ?, ?, ?, ?)')
-      .run(v.yaml, JSON.stringify(v.objects), v.author, v.message, v.createdAt);
+    const r = stmt(this.db, 'INSERT INTO policy_versions (yaml, objects, author, message, created_at) VALUES (?, ?, ?, ?, ?)').run(
+      v.yaml,
+      JSON.stringify(v.objects),
+      v.author,
+      v.message,
+      v.createdAt,
+    );
     return Number(r.lastInsertRowid);
   }
 

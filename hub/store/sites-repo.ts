@@ -3,32 +3,64 @@ import { stmt, type Db } from './db.ts';
 import type { SiteRecord, SiteSpec, SitesRepo, SiteState } from './types.ts';
 
 interface Row {
-  id: string; name: string; labels: string; lat: number; lon: number; client_cidrs: string; capacity: number; services: string;
-  state: SiteState; drained: number; identity_key: string | null; wireguard_key: string | null; overlay_index: number | null;
-  created_at: number; enrolled_at: number | null; revoked_at: number | null;
+  id: string;
+  name: string;
+  labels: string;
+  lat: number;
+  lon: number;
+  client_cidrs: string;
+  capacity: number;
+  services: string;
+  state: SiteState;
+  drained: number;
+  identity_key: string | null;
+  wireguard_key: string | null;
+  overlay_index: number | null;
+  created_at: number;
+  enrolled_at: number | null;
+  revoked_at: number | null;
 }
 
 function fromRow(r: Row): SiteRecord {
   return {
-    id: r.id, name: r.name, labels: JSON.parse(r.labels), lat: r.lat, lon: r.lon, clientCidrs: JSON.parse(r.client_cidrs),
-    capacity: r.capacity, services: JSON.parse(r.services), state: r.state, drained: r.drained === 1,
-    identityKey: r.identity_key, wireguardKey: r.wireguard_key, overlayIndex: r.overlay_index,
-    createdAt: r.created_at, enrolledAt: r.enrolled_at, revokedAt: r.revoked_at,
+    id: r.id,
+    name: r.name,
+    labels: JSON.parse(r.labels),
+    lat: r.lat,
+    lon: r.lon,
+    clientCidrs: JSON.parse(r.client_cidrs),
+    capacity: r.capacity,
+    services: JSON.parse(r.services),
+    state: r.state,
+    drained: r.drained === 1,
+    identityKey: r.identity_key,
+    wireguardKey: r.wireguard_key,
+    overlayIndex: r.overlay_index,
+    createdAt: r.created_at,
+    enrolledAt: r.enrolled_at,
+    revokedAt: r.revoked_at,
   };
 }
 
 const COLUMNS: Record<string, string> = {
-  state: 'state', drained: 'drained', identityKey: 'identity_key', wireguardKey: 'wireguard_key',
-  overlayIndex: 'overlay_index', enrolledAt: 'enrolled_at', revokedAt: 'revoked_at',
+  state: 'state',
+  drained: 'drained',
+  identityKey: 'identity_key',
+  wireguardKey: 'wireguard_key',
+  overlayIndex: 'overlay_index',
+  enrolledAt: 'enrolled_at',
+  revokedAt: 'revoked_at',
 };
 
 export class SqliteSites implements SitesRepo {
   constructor(private readonly db: Db) {}
 
   create(id: string, s: SiteSpec, now: number): SiteRecord {
-    stmt(this.db, `INSERT INTO sites (id, name, labels, lat, lon, client_cidrs, capacity, services, created_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(id, s.name, JSON.stringify(s.labels), s.lat, s.lon,
-      JSON.stringify(s.clientCidrs), s.capacity, JSON.stringify(s.services), now);
+    stmt(
+      this.db,
+      `INSERT INTO sites (id, name, labels, lat, lon, client_cidrs, capacity, services, created_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(id, s.name, JSON.stringify(s.labels), s.lat, s.lon, JSON.stringify(s.clientCidrs), s.capacity, JSON.stringify(s.services), now);
     return this.get(id)!;
   }
 
@@ -73,8 +105,11 @@ export class SqliteSites implements SitesRepo {
   }
 
   setCredential(siteId: string, passwordHash: string, now: number): void {
-    stmt(this.db, `INSERT INTO site_credentials (site_id, password_hash, created_at) VALUES (?, ?, ?)
-      ON CONFLICT(site_id) DO UPDATE SET password_hash = excluded.password_hash, created_at = excluded.created_at`).run(siteId, passwordHash, now);
+    stmt(
+      this.db,
+      `INSERT INTO site_credentials (site_id, password_hash, created_at) VALUES (?, ?, ?)
+      ON CONFLICT(site_id) DO UPDATE SET password_hash = excluded.password_hash, created_at = excluded.created_at`,
+    ).run(siteId, passwordHash, now);
   }
 
   credentialHash(siteId: string): string | undefined {

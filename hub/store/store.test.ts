@@ -12,7 +12,15 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 const file = () => join(dir, `hub-${n++}.db`);
 
-const spec = { name: 'store-1', labels: { region: 'eu' }, lat: 1, lon: 2, clientCidrs: ['10.1.0.0/16'], capacity: 10, services: [{ name: 'pos', addresses: ['10.1.0.5'] }] };
+const spec = {
+  name: 'store-1',
+  labels: { region: 'eu' },
+  lat: 1,
+  lon: 2,
+  clientCidrs: ['10.1.0.0/16'],
+  capacity: 10,
+  services: [{ name: 'pos', addresses: ['10.1.0.5'] }],
+};
 
 // Rows a hub at each schema version could hold; inserted before upgrading to prove data survives.
 const SEED: Record<number, (db: Database.Database) => void> = {
@@ -24,8 +32,12 @@ const SEED: Record<number, (db: Database.Database) => void> = {
     db.prepare("INSERT INTO policy_versions (yaml, objects, author, message, created_at) VALUES ('a: 1', '[]', 'ops', 'first', 1)").run();
     db.prepare("INSERT INTO site_generations (site_id, generation) VALUES ('s1', 4)").run();
   },
-  3: (db) => { db.prepare("INSERT INTO telemetry_batches (site_id, seq, type, at, received_at) VALUES ('s1', 7, 'verdicts', 'x', 1)").run(); },
-  4: (db) => { db.prepare("INSERT INTO signing_keys (key_id, public_key, created_at) VALUES ('k1', 'pk', 1)").run(); },
+  3: (db) => {
+    db.prepare("INSERT INTO telemetry_batches (site_id, seq, type, at, received_at) VALUES ('s1', 7, 'verdicts', 'x', 1)").run();
+  },
+  4: (db) => {
+    db.prepare("INSERT INTO signing_keys (key_id, public_key, created_at) VALUES ('k1', 'pk', 1)").run();
+  },
 };
 
 describe('hub store migrations', () => {
@@ -80,7 +92,12 @@ describe('hub store', () => {
     try {
       store.sites.create('s1', spec, 1);
       expect([store.rollouts.nextGeneration('s1'), store.rollouts.nextGeneration('s1')]).toEqual([1, 2]);
-      expect(() => store.tx(() => { store.rollouts.nextGeneration('s1'); throw new Error('abort'); })).toThrow('abort');
+      expect(() =>
+        store.tx(() => {
+          store.rollouts.nextGeneration('s1');
+          throw new Error('abort');
+        }),
+      ).toThrow('abort');
       expect(store.rollouts.generation('s1')).toBe(2);
     } finally {
       store.close();
@@ -91,20 +108,46 @@ describe('hub store', () => {
     const store = openHubStore(file());
     try {
       const v = (at: string, verdict: 'deny' | 'allow', name: string) => ({
-        at, generation: 1, endpoint: 'shop/web', direction: 'ingress' as const, verdict, proto: 6, src: '10.0.0.1', dst: '10.0.0.2',
-        sport: 1234, dport: 80, policy: { kind: 'NetworkPolicy', namespace: 'shop', name, rule: 'ingress[0]' },
+        at,
+        generation: 1,
+        endpoint: 'shop/web',
+        direction: 'ingress' as const,
+        verdict,
+        proto: 6,
+        src: '10.0.0.1',
+        dst: '10.0.0.2',
+        sport: 1234,
+        dport: 80,
+        policy: { kind: 'NetworkPolicy', namespace: 'shop', name, rule: 'ingress[0]' },
       });
-      const batch = { siteId: 's1', seq: 1, type: 'verdicts', at: '2026-01-01T00:00:00Z', counters: [],
-        verdicts: [v('2026-01-01T00:00:00Z', 'deny', 'a'), v('2026-01-01T00:01:00Z', 'allow', 'a'), v('2026-01-01T00:02:00Z', 'deny', 'b')] };
+      const batch = {
+        siteId: 's1',
+        seq: 1,
+        type: 'verdicts',
+        at: '2026-01-01T00:00:00Z',
+        counters: [],
+        verdicts: [v('2026-01-01T00:00:00Z', 'deny', 'a'), v('2026-01-01T00:01:00Z', 'allow', 'a'), v('2026-01-01T00:02:00Z', 'deny', 'b')],
+      };
       expect(store.telemetry.ingest(batch, 0)).toBe(true);
       expect(store.telemetry.ingest(batch, 0)).toBe(false);
       expect(store.telemetry.ingest({ ...batch, siteId: 's2' }, 0)).toBe(true);
       expect(store.telemetry.flows({ siteId: 's1', limit: 100 })).toHaveLength(3);
-      expect(store.telemetry.flows({ siteId: 's1', verdict: 'deny', limit: 100 }).map((f) => f.policy)).toEqual(['NetworkPolicy/shop/b', 'NetworkPolicy/shop/a']);
+      expect(store.telemetry.flows({ siteId: 's1', verdict: 'deny', limit: 100 }).map((f) => f.policy)).toEqual([
+        'NetworkPolicy/shop/b',
+        'NetworkPolicy/shop/a',
+      ]);
       expect(store.telemetry.flows({ policy: 'NetworkPolicy/shop/a', verdict: 'deny', limit: 100 })).toHaveLength(2);
       expect(store.telemetry.flows({ since: Date.parse('2026-01-01T00:01:00Z'), until: Date.parse('2026-01-01T00:02:00Z'), limit: 100 })).toHaveLength(2);
       store.telemetry.prune({ maxRowsPerSite: 1, maxAgeMs: 1e15 }, Date.parse('2026-01-02T00:00:00Z'));
-      expect(store.telemetry.flows({ limit: 100 }).map((f) => [f.siteId, f.policy]).sort()).toEqual([['s1', 'NetworkPolicy/shop/b'], ['s2', 'NetworkPolicy/shop/b']]);
+      expect(
+        store.telemetry
+          .flows({ limit: 100 })
+          .map((f) => [f.siteId, f.policy])
+          .sort(),
+      ).toEqual([
+        ['s1', 'NetworkPolicy/shop/b'],
+        ['s2', 'NetworkPolicy/shop/b'],
+      ]);
       store.telemetry.prune({ maxRowsPerSite: 100, maxAgeMs: 1000 }, Date.parse('2026-01-02T00:00:00Z'));
       expect(store.telemetry.flows({ limit: 100 })).toHaveLength(0);
     } finally {

@@ -15,18 +15,46 @@ function parseTime(iso: string, fallback: number): number {
 }
 
 interface VRow {
-  site_id: string; seq: number; at: number; generation: number; endpoint: string; direction: 'ingress' | 'egress'; verdict: FlowRow['verdict'];
-  proto: number; src: string; dst: string; sport: number; dport: number; policy: string | null; rule: string | null; count: number;
+  site_id: string;
+  seq: number;
+  at: number;
+  generation: number;
+  endpoint: string;
+  direction: 'ingress' | 'egress';
+  verdict: FlowRow['verdict'];
+  proto: number;
+  src: string;
+  dst: string;
+  sport: number;
+  dport: number;
+  policy: string | null;
+  rule: string | null;
+  count: number;
 }
 
 function where(q: Omit<FlowQuery, 'limit'>): { sql: string; args: unknown[] } {
   const conds: string[] = [];
   const args: unknown[] = [];
-  if (q.siteId) { conds.push('site_id = ?'); args.push(q.siteId); }
-  if (q.policy) { conds.push('policy = ?'); args.push(q.policy); }
-  if (q.verdict) { conds.push('verdict = ?'); args.push(q.verdict); }
-  if (q.since !== undefined) { conds.push('at >= ?'); args.push(q.since); }
-  if (q.until !== undefined) { conds.push('at < ?'); args.push(q.until); }
+  if (q.siteId) {
+    conds.push('site_id = ?');
+    args.push(q.siteId);
+  }
+  if (q.policy) {
+    conds.push('policy = ?');
+    args.push(q.policy);
+  }
+  if (q.verdict) {
+    conds.push('verdict = ?');
+    args.push(q.verdict);
+  }
+  if (q.since !== undefined) {
+    conds.push('at >= ?');
+    args.push(q.since);
+  }
+  if (q.until !== undefined) {
+    conds.push('at < ?');
+    args.push(q.until);
+  }
   return { sql: conds.length ? `WHERE ${conds.join(' AND ')}` : '', args };
 }
 
@@ -35,15 +63,39 @@ export class SqliteTelemetry implements TelemetryRepo {
 
   ingest(b: TelemetryBatch, now: number): boolean {
     return this.db.transaction(() => {
-      const fresh = stmt(this.db, 'INSERT OR IGNORE INTO telemetry_batches (site_id, seq, type, at, received_at) VALUES (?, ?, ?, ?, ?)')
-        .run(b.siteId, b.seq, b.type, b.at, now).changes === 1;
+      const fresh =
+        stmt(this.db, 'INSERT OR IGNORE INTO telemetry_batches (site_id, seq, type, at, received_at) VALUES (?, ?, ?, ?, ?)').run(
+          b.siteId,
+          b.seq,
+          b.type,
+          b.at,
+          now,
+        ).changes === 1;
       if (!fresh) return false;
       const batchAt = parseTime(b.at, now);
-      const v = stmt(this.db, `INSERT INTO verdicts (site_id, seq, at, generation, endpoint, direction, verdict, proto, src, dst, sport, dport, policy, rule, count)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+      const v = stmt(
+        this.db,
+        `INSERT INTO verdicts (site_id, seq, at, generation, endpoint, direction, verdict, proto, src, dst, sport, dport, policy, rule, count)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
       for (const r of b.verdicts) {
-        v.run(b.siteId, b.seq, parseTime(r.at, batchAt), r.generation, r.endpoint, r.direction, r.verdict, r.proto, r.src, r.dst,
-          r.sport, r.dport, policyKey(r.policy), r.policy?.rule ?? null, r.count ?? 1);
+        v.run(
+          b.siteId,
+          b.seq,
+          parseTime(r.at, batchAt),
+          r.generation,
+          r.endpoint,
+          r.direction,
+          r.verdict,
+          r.proto,
+          r.src,
+          r.dst,
+          r.sport,
+          r.dport,
+          policyKey(r.policy),
+          r.policy?.rule ?? null,
+          r.count ?? 1,
+        );
       }
       const c = stmt(this.db, 'INSERT INTO counters (site_id, seq, at, policy, rule, verdict, packets, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
       for (const r of b.counters) c.run(b.siteId, b.seq, batchAt, policyKey(r.policy), r.policy?.rule ?? null, r.verdict, r.packets, r.bytes);
@@ -55,15 +107,31 @@ export class SqliteTelemetry implements TelemetryRepo {
     const w = where(q);
     const rows = stmt(this.db, `SELECT * FROM verdicts ${w.sql} ORDER BY at DESC, id DESC LIMIT ?`).all(...w.args, q.limit) as VRow[];
     return rows.map((r) => ({
-      siteId: r.site_id, seq: r.seq, at: new Date(r.at).toISOString(), generation: r.generation, endpoint: r.endpoint, direction: r.direction,
-      verdict: r.verdict, proto: r.proto, src: r.src, dst: r.dst, sport: r.sport, dport: r.dport, policy: r.policy, rule: r.rule, count: r.count,
+      siteId: r.site_id,
+      seq: r.seq,
+      at: new Date(r.at).toISOString(),
+      generation: r.generation,
+      endpoint: r.endpoint,
+      direction: r.direction,
+      verdict: r.verdict,
+      proto: r.proto,
+      src: r.src,
+      dst: r.dst,
+      sport: r.sport,
+      dport: r.dport,
+      policy: r.policy,
+      rule: r.rule,
+      count: r.count,
     }));
   }
 
   counters(q: Omit<FlowQuery, 'limit'>): ReturnType<TelemetryRepo['counters']> {
     const w = where(q);
-    return stmt(this.db, `SELECT site_id AS siteId, policy, verdict, SUM(packets) AS packets, SUM(bytes) AS bytes FROM counters ${w.sql}
-      GROUP BY site_id, policy, verdict ORDER BY site_id, policy, verdict`).all(...w.args) as ReturnType<TelemetryRepo['counters']>;
+    return stmt(
+      this.db,
+      `SELECT site_id AS siteId, policy, verdict, SUM(packets) AS packets, SUM(bytes) AS bytes FROM counters ${w.sql}
+      GROUP BY site_id, policy, verdict ORDER BY site_id, policy, verdict`,
+    ).all(...w.args) as ReturnType<TelemetryRepo['counters']>;
   }
 
   prune(caps: RetentionCaps, now: number): number {
@@ -73,9 +141,11 @@ export class SqliteTelemetry implements TelemetryRepo {
       for (const table of ['verdicts', 'counters']) {
         n += stmt(this.db, `DELETE FROM ${table} WHERE at < ?`).run(cutoff).changes;
         // Per site, keep the newest maxRowsPerSite rows.
-        n += stmt(this.db, `DELETE FROM ${table} WHERE id IN (
-          SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY site_id ORDER BY at DESC, id DESC) AS rn FROM ${table}) WHERE rn > ?)`)
-          .run(caps.maxRowsPerSite).changes;
+        n += stmt(
+          this.db,
+          `DELETE FROM ${table} WHERE id IN (
+          SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY site_id ORDER BY at DESC, id DESC) AS rn FROM ${table}) WHERE rn > ?)`,
+        ).run(caps.maxRowsPerSite).changes;
       }
       // Dedupe keys are tiny; keep them as long as the data they guard (by age).
       stmt(this.db, 'DELETE FROM telemetry_batches WHERE received_at < ?').run(cutoff);

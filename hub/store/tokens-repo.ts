@@ -2,8 +2,20 @@
 import { stmt, type Db } from './db.ts';
 import type { ApiTokenRecord, EnrollTokenRecord, Role, TokensRepo } from './types.ts';
 
-interface EnrollRow { hash: string; site_id: string; created_at: number; expires_at: number; used_at: number | null }
-interface ApiRow { id: string; name: string; role: Role; created_at: number; revoked_at: number | null }
+interface EnrollRow {
+  hash: string;
+  site_id: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+interface ApiRow {
+  id: string;
+  name: string;
+  role: Role;
+  created_at: number;
+  revoked_at: number | null;
+}
 
 const api = (r: ApiRow): ApiTokenRecord => ({ id: r.id, name: r.name, role: r.role, createdAt: r.created_at, revokedAt: r.revoked_at });
 
@@ -11,8 +23,14 @@ export class SqliteTokens implements TokensRepo {
   constructor(private readonly db: Db) {}
 
   addEnrollToken(t: EnrollTokenRecord & { createdBy: string }): void {
-    stmt(this.db, 'INSERT INTO enroll_tokens (hash, site_id, created_at, expires_at, used_at, created_by) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(t.hash, t.siteId, t.createdAt, t.expiresAt, t.usedAt, t.createdBy);
+    stmt(this.db, 'INSERT INTO enroll_tokens (hash, site_id, created_at, expires_at, used_at, created_by) VALUES (?, ?, ?, ?, ?, ?)').run(
+      t.hash,
+      t.siteId,
+      t.createdAt,
+      t.expiresAt,
+      t.usedAt,
+      t.createdBy,
+    );
   }
 
   enrollToken(hash: string): EnrollTokenRecord | undefined {
@@ -29,8 +47,14 @@ export class SqliteTokens implements TokensRepo {
   }
 
   addApiToken(t: ApiTokenRecord & { hash: string }): void {
-    stmt(this.db, 'INSERT INTO api_tokens (id, name, hash, role, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(t.id, t.name, t.hash, t.role, t.createdAt, t.revokedAt);
+    stmt(this.db, 'INSERT INTO api_tokens (id, name, hash, role, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?)').run(
+      t.id,
+      t.name,
+      t.hash,
+      t.role,
+      t.createdAt,
+      t.revokedAt,
+    );
   }
 
   apiTokenByHash(hash: string): ApiTokenRecord | undefined {

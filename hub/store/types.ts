@@ -165,7 +165,10 @@ export interface SitesRepo {
   get(id: string): SiteRecord | undefined;
   byName(name: string): SiteRecord | undefined;
   list(filter?: { state?: SiteState }): SiteRecord[];
-  update(id: string, patch: Partial<Pick<SiteRecord, 'state' | 'drained' | 'identityKey' | 'wireguardKey' | 'overlayIndex' | 'enrolledAt' | 'revokedAt'>>): void;
+  update(
+    id: string,
+    patch: Partial<Pick<SiteRecord, 'state' | 'drained' | 'identityKey' | 'wireguardKey' | 'overlayIndex' | 'enrolledAt' | 'revokedAt'>>,
+  ): void;
   /** Just the site's state (checked for every message a site sends). */
   state(id: string): SiteState | undefined;
   /** The highest overlay index held by a site, 0 when none. */

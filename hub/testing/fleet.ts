@@ -12,7 +12,12 @@ export async function enrollSite(t: TestHub, name: string, labels: Record<string
   return r.body as EnrollResponse;
 }
 
-export async function fleet(t: TestHub, names: string[], labels: (n: string) => Record<string, string>, opts: (n: string) => SimAgentOptions = () => ({})): Promise<Map<string, SimAgent>> {
+export async function fleet(
+  t: TestHub,
+  names: string[],
+  labels: (n: string) => Record<string, string>,
+  opts: (n: string) => SimAgentOptions = () => ({}),
+): Promise<Map<string, SimAgent>> {
   const agents = new Map<string, SimAgent>();
   for (const n of names) agents.set(n, await SimAgent.connect(t.hub.broker.url(), await enrollSite(t, n, labels(n)), opts(n)));
   return agents;

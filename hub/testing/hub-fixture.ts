@@ -46,7 +46,9 @@ export async function startTestHub(patch: (c: HubConfig) => void = () => {}, dir
     async api<T>(method: 'GET' | 'POST' | 'DELETE' | 'PATCH', url: string, body?: unknown, token?: string | null) {
       const tok = token === undefined ? t.admin : token;
       const res = await t.hub.app.inject({
-        method, url, payload: body as object | undefined,
+        method,
+        url,
+        payload: body as object | undefined,
         headers: tok ? { authorization: `Bearer ${tok}` } : {},
       });
       return { status: res.statusCode, body: (res.body ? res.json() : undefined) as T };

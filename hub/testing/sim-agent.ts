@@ -25,7 +25,9 @@ export function deviceKeys(): DeviceKeys {
 export function enrollRequest(siteName: string, keys: DeviceKeys, token?: string): EnrollRequest {
   const base = { siteName, wireguardPublicKey: keys.wireguardPublicKey, token };
   return {
-    ...base, identityPublicKey: keys.identity.publicKey, agentVersion: 'test',
+    ...base,
+    identityPublicKey: keys.identity.publicKey,
+    agentVersion: 'test',
     proof: sign(null, Buffer.from(enrollProofMessage(base), 'utf8'), keys.identity.privateKey).toString('base64'),
   };
 }
@@ -46,14 +48,23 @@ export class SimAgent {
   readonly trusted = new Map<string, KeyObject>();
   private waiters: (() => void)[] = [];
 
-  private constructor(readonly siteId: string, readonly client: MqttClient, enrolled: EnrollResponse, private readonly o: SimAgentOptions) {
+  private constructor(
+    readonly siteId: string,
+    readonly client: MqttClient,
+    enrolled: EnrollResponse,
+    private readonly o: SimAgentOptions,
+  ) {
     for (const k of enrolled.signingKeys) this.trust(k.keyId, k.publicKey);
     this.applied = o.appliedGeneration ?? 0;
   }
 
   static async connect(brokerUrl: string, enrolled: EnrollResponse, o: SimAgentOptions = {}): Promise<SimAgent> {
     const client = await connectAsync(brokerUrl, {
-      clientId: enrolled.siteId, username: enrolled.broker.username, password: enrolled.broker.password, reconnectPeriod: 0, protocolVersion: 4,
+      clientId: enrolled.siteId,
+      username: enrolled.broker.username,
+      password: enrolled.broker.password,
+      reconnectPeriod: 0,
+      protocolVersion: 4,
       will: { topic: topics.status(enrolled.siteId), payload: encode('status', { v: 1, state: 'offline' }), qos: 1, retain: true },
     });
     const a = new SimAgent(enrolled.siteId, client, enrolled, o);
@@ -94,8 +105,15 @@ export class SimAgent {
 
   heartbeat(patch: Partial<HeartbeatMessage> = {}): Promise<unknown> {
     const hb: HeartbeatMessage = {
-      v: 1, at: new Date().toISOString(), nodeReady: true, enforcing: true, appliedGeneration: this.applied, checks: [], load: 0.1,
-      link: { reconnects: 0, outboxDepth: 0, outboxLost: 0 }, ...patch,
+      v: 1,
+      at: new Date().toISOString(),
+      nodeReady: true,
+      enforcing: true,
+      appliedGeneration: this.applied,
+      checks: [],
+      load: 0.1,
+      link: { reconnects: 0, outboxDepth: 0, outboxLost: 0 },
+      ...patch,
     };
     return this.client.publishAsync(topics.heartbeat(this.siteId), encode('heartbeat', hb), { qos: 0 });
   }
@@ -109,7 +127,10 @@ export class SimAgent {
     const deadline = Date.now() + timeoutMs;
     while (!cond()) {
       if (Date.now() > deadline) throw new Error(`site ${this.siteId}: timed out waiting for ${what}`);
-      await new Promise<void>((r) => { this.waiters.push(r); setTimeout(r, 50); });
+      await new Promise<void>((r) => {
+        this.waiters.push(r);
+        setTimeout(r, 50);
+      });
     }
   }
 

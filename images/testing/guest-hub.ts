@@ -45,7 +45,14 @@ export async function startGuestHub(): Promise<GuestHub> {
       await create(site);
       // The API's shortest lifetime is a minute; the service issues one that is over at once.
       const { token, expiresAt } = t.hub.services.sites.issueToken(site, 'test', 1);
-      return { v: 1, hubUrl: t.hub.services.publicUrl, caFingerprint: t.hub.caFingerprint, siteName: site, token, expiresAt: new Date(expiresAt).toISOString() };
+      return {
+        v: 1,
+        hubUrl: t.hub.services.publicUrl,
+        caFingerprint: t.hub.caFingerprint,
+        siteName: site,
+        token,
+        expiresAt: new Date(expiresAt).toISOString(),
+      };
     },
   };
 }

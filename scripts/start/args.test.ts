@@ -6,7 +6,18 @@ const parse = (...argv: string[]) => parseStartArgs(argv, '/repo');
 
 describe('npm start options', () => {
   it('defaults: three sites, state in .weft of the checkout, the usual ports', () => {
-    expect(parse()).toMatchObject({ sites: 3, dataDir: '/repo/.weft', httpsPort: 8443, httpPort: 8080, mqttPort: 1883, dnsPort: 5353, wgPort: 51820, zone: 'svc.weft.test', logLevel: 'warn', help: false });
+    expect(parse()).toMatchObject({
+      sites: 3,
+      dataDir: '/repo/.weft',
+      httpsPort: 8443,
+      httpPort: 8080,
+      mqttPort: 1883,
+      dnsPort: 5353,
+      wgPort: 51820,
+      zone: 'svc.weft.test',
+      logLevel: 'warn',
+      help: false,
+    });
   });
 
   it('takes --sites N, ports (0: any free one) and a data dir relative to the checkout', () => {

@@ -34,7 +34,8 @@ Ports 0 pick free ones. Ctrl-C stops everything and removes what it created.`;
 function int(v: string | undefined, name: string, fallback: number, lo: number, hi: number, what: string): number {
   if (v === undefined) return fallback;
   const n = Number(v);
-  if (!/^\d+$/.test(v) || n < lo || n > hi) throw new StartError('START_BAD_OPTION', `--${name} ${v}: want ${what} ${lo}..${hi}`, `e.g. npm start -- --${name} ${fallback}`);
+  if (!/^\d+$/.test(v) || n < lo || n > hi)
+    throw new StartError('START_BAD_OPTION', `--${name} ${v}: want ${what} ${lo}..${hi}`, `e.g. npm start -- --${name} ${fallback}`);
   return n;
 }
 
@@ -45,9 +46,16 @@ export function parseStartArgs(argv: string[], repoRoot: string): StartOptions {
       args: argv,
       strict: true,
       options: {
-        sites: { type: 'string' }, 'data-dir': { type: 'string' }, 'https-port': { type: 'string' }, 'http-port': { type: 'string' },
-        'mqtt-port': { type: 'string' }, 'dns-port': { type: 'string' }, 'wg-port': { type: 'string' }, zone: { type: 'string' },
-        'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+        sites: { type: 'string' },
+        'data-dir': { type: 'string' },
+        'https-port': { type: 'string' },
+        'http-port': { type: 'string' },
+        'mqtt-port': { type: 'string' },
+        'dns-port': { type: 'string' },
+        'wg-port': { type: 'string' },
+        zone: { type: 'string' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
       },
     }).values;
   } catch (e) {
@@ -55,10 +63,12 @@ export function parseStartArgs(argv: string[], repoRoot: string): StartOptions {
   }
   const port = (name: string, fallback: number) => int(v[name as keyof typeof v] as string | undefined, name, fallback, 0, 65535, 'a port number');
   const zone = v.zone ?? 'svc.weft.test';
-  if (!/^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$/.test(zone)) throw new StartError('START_BAD_OPTION', `--zone ${zone}: not a DNS name`, 'e.g. --zone svc.example.com');
+  if (!/^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$/.test(zone))
+    throw new StartError('START_BAD_OPTION', `--zone ${zone}: not a DNS name`, 'e.g. --zone svc.example.com');
   const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
   const logLevel = v['log-level'] ?? 'warn';
-  if (!levels.includes(logLevel)) throw new StartError('START_BAD_OPTION', `--log-level ${logLevel}: want one of ${levels.join(', ')}`, 'e.g. --log-level info');
+  if (!levels.includes(logLevel))
+    throw new StartError('START_BAD_OPTION', `--log-level ${logLevel}: want one of ${levels.join(', ')}`, 'e.g. --log-level info');
   return {
     sites: int(v.sites, 'sites', 3, 1, MAX_SITES, 'a number of sites'),
     dataDir: resolve(repoRoot, v['data-dir'] ?? '.weft'),

@@ -61,7 +61,7 @@ export function banner(b: BannerInput): string {
     );
     if (r) tryThese.push([`dig @${r.dns.host} -p ${r.dns.port} +short web.${r.config.zone}`, `users are sent to ${s1.id}, the nearest`]);
     tryThese.push(
-      [`curl -sL ${local}/go/web/`, 'the HTTP redirect, followed to that site\'s web pod'],
+      [`curl -sL ${local}/go/web/`, "the HTTP redirect, followed to that site's web pod"],
       [`kill ${s1.agent.pid}`, `stop ${s1.id}'s agent, then dig again: ${s2 ? `${s2.id} answers` : 'no healthy site is left, so the router fails open'}`],
       [agent('status'), `the technician's view of ${s1.id}`],
       [agent('flows --follow'), 'verdicts as the agent sees them'],

@@ -4,7 +4,11 @@ export type StartErrorCode = 'START_BAD_OPTION' | 'START_PORT_IN_USE' | 'START_S
 
 export class StartError extends Error {
   override readonly name = 'StartError';
-  constructor(readonly code: StartErrorCode, message: string, readonly hint?: string) {
+  constructor(
+    readonly code: StartErrorCode,
+    message: string,
+    readonly hint?: string,
+  ) {
     super(message);
   }
 

@@ -40,7 +40,13 @@ export async function startDemoHub(o: StartOptions, net: DemoNetwork | null): Pr
   config.mqtt = { hosts: ['127.0.0.1'], port: o.mqttPort };
   let tunnel: HubTunnel | null = null;
   if (net) {
-    tunnel = new HubTunnel({ ifname: net.wgIfname, privateKey: loadOrCreatePrivateKey(join(o.dataDir, 'hub-wireguard.key')), listenPort: o.wgPort, addresses: OVERLAY.hubAddresses, peerKeepaliveS: 5 });
+    tunnel = new HubTunnel({
+      ifname: net.wgIfname,
+      privateKey: loadOrCreatePrivateKey(join(o.dataDir, 'hub-wireguard.key')),
+      listenPort: o.wgPort,
+      addresses: OVERLAY.hubAddresses,
+      peerKeepaliveS: 5,
+    });
     await tunnel.up();
     config.tlsNames = [net.wanIp];
     config.mqtt.hosts.push(OVERLAY.hubAddresses[0].split('/')[0]);
@@ -55,10 +61,21 @@ export async function startDemoHub(o: StartOptions, net: DemoNetwork | null): Pr
     await tunnel?.down();
     const err = e as NodeJS.ErrnoException & { port?: number };
     if (err.code === 'EADDRINUSE') {
-      throw new StartError('START_PORT_IN_USE', `a port the hub needs is in use: ${err.message}`, 'stop what uses it, or pick other ports: npm start -- --https-port 0 --http-port 0 --mqtt-port 0 --dns-port 0 (0: any free port)');
+      throw new StartError(
+        'START_PORT_IN_USE',
+        `a port the hub needs is in use: ${err.message}`,
+        'stop what uses it, or pick other ports: npm start -- --https-port 0 --http-port 0 --mqtt-port 0 --dns-port 0 (0: any free port)',
+      );
     }
     throw e;
   }
   const t = tunnel;
-  return { hub, tunnel, close: async () => { await hub.close(); await t?.down(); } };
+  return {
+    hub,
+    tunnel,
+    close: async () => {
+      await hub.close();
+      await t?.down();
+    },
+  };
 }

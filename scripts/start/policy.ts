@@ -9,7 +9,9 @@ const ROLLOUT_TIMEOUT_MS = 60_000;
 
 export const DEMO_POLICY_DIR = 'scripts/start/demo-policy';
 
-interface Rollout { rollout: { id: number; state: string; reason: string | null } }
+interface Rollout {
+  rollout: { id: number; state: string; reason: string | null };
+}
 
 export async function rolloutDemoPolicy(api: HubApi, repoRoot: string): Promise<number> {
   const files = readManifests([join(repoRoot, DEMO_POLICY_DIR, 'audit')]);
@@ -21,7 +23,11 @@ export async function rolloutDemoPolicy(api: HubApi, repoRoot: string): Promise<
     r = await api.call<Rollout>('GET', `/v1/rollouts/${r.rollout.id}`);
   }
   if (r.rollout.state === 'running' || r.rollout.state === 'failed') {
-    throw new StartError('START_SITE_FAILED', `the demo policy's rollout ${r.rollout.id} is ${r.rollout.state}${r.rollout.reason ? `: ${r.rollout.reason}` : ''}`, `npm run -s weft -- policy status ${r.rollout.id}`);
+    throw new StartError(
+      'START_SITE_FAILED',
+      `the demo policy's rollout ${r.rollout.id} is ${r.rollout.state}${r.rollout.reason ? `: ${r.rollout.reason}` : ''}`,
+      `npm run -s weft -- policy status ${r.rollout.id}`,
+    );
   }
   return v.version;
 }

@@ -34,7 +34,11 @@ export async function waitForHealth(hub: Hub, site: Pick<DemoSite, 'id' | 'name'
     if (health && want.includes(health)) return;
     if (!site.agent.running || Date.now() > deadline) {
       const why = site.agent.running ? `${health ?? 'unknown'} after ${HEALTH_TIMEOUT_MS / 1000} s, want ${want.join(' or ')}` : 'its agent exited';
-      throw new StartError('START_SITE_FAILED', `site ${site.name}: ${why}; agent log:\n${site.agent.logs().slice(-3000)}`, 'the logs are moved to <data dir>/logs when npm start exits');
+      throw new StartError(
+        'START_SITE_FAILED',
+        `site ${site.name}: ${why}; agent log:\n${site.agent.logs().slice(-3000)}`,
+        'the logs are moved to <data dir>/logs when npm start exits',
+      );
     }
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -48,7 +52,10 @@ export async function startSite(h: Harness, hub: Hub, api: HubApi, site: SiteNet
 
   const at = location(site.index);
   const created = await api.call<{ id: string }>('POST', '/v1/sites', {
-    name: site.name, labels: { city: at.city }, lat: at.lat, lon: at.lon,
+    name: site.name,
+    labels: { city: at.city },
+    lat: at.lat,
+    lon: at.lon,
     services: [{ name: 'web', addresses: [web.ip], url: `http://${web.ip}:${WEB_PORT}` }],
   });
   const token = await api.call<{ provisioning: unknown }>('POST', `/v1/sites/${encodeURIComponent(created.id)}/token`, {});

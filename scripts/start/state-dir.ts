@@ -19,11 +19,19 @@ export interface RunRecord {
 export function prepareStateDir(dir: string): void {
   if (existsSync(dir) && readdirSync(dir).length > 0) {
     if (!existsSync(join(dir, MARKER))) {
-      throw new StartError('START_STATE_DIR', `${dir} exists and was not created by npm start`, 'pick an empty or new --data-dir; npm start deletes its contents at every start');
+      throw new StartError(
+        'START_STATE_DIR',
+        `${dir} exists and was not created by npm start`,
+        'pick an empty or new --data-dir; npm start deletes its contents at every start',
+      );
     }
     const run = readRun(dir);
     if (run && run.pid !== process.pid && isAlive(run.pid)) {
-      throw new StartError('START_STATE_DIR', `another npm start (pid ${run.pid}) is using ${dir}`, `stop it with Ctrl-C (or kill ${run.pid}), or pass another --data-dir`);
+      throw new StartError(
+        'START_STATE_DIR',
+        `another npm start (pid ${run.pid}) is using ${dir}`,
+        `stop it with Ctrl-C (or kill ${run.pid}), or pass another --data-dir`,
+      );
     }
     // A crashed run (SIGKILL) could not remove its host-side WireGuard interface.
     if (run?.hubIfname) {

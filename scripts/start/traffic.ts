@@ -24,5 +24,7 @@ export function startTraffic(h: Harness, sites: DemoSite[]): () => void {
     }
   };
   void loop();
-  return () => { stopped = true; };
+  return () => {
+    stopped = true;
+  };
 }

@@ -9,7 +9,9 @@ export const HOST_WAN_IP = '198.18.0.254';
 export async function connectHostToWan(h: Harness, fabric: Fabric): Promise<{ ifname: string; wanIp: string }> {
   const ifname = `${h.names.kind}${h.names.tag}up`;
   const port = 'p-host';
-  h.onCleanup(async () => { await h.exec(undefined, ['ip', 'link', 'del', ifname]); });
+  h.onCleanup(async () => {
+    await h.exec(undefined, ['ip', 'link', 'del', ifname]);
+  });
   await h.mustExec(undefined, ['ip', 'link', 'add', ifname, 'type', 'veth', 'peer', 'name', port, 'netns', fabric.wan.ns]);
   await h.mustExec(undefined, ['ip', '-n', fabric.wan.ns, 'link', 'set', port, 'master', fabric.wan.bridge, 'up']);
   await h.mustExec(undefined, ['ip', 'addr', 'add', `${HOST_WAN_IP}/${fabric.plan.wan.prefixLen}`, 'dev', ifname]);

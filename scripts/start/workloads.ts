@@ -7,7 +7,12 @@ export const WEB_PORT = 8080;
 export const DB_PORT = 5432;
 
 const CITIES: readonly [string, number, number][] = [
-  ['paris', 48.86, 2.35], ['lyon', 45.76, 4.84], ['berlin', 52.52, 13.4], ['madrid', 40.42, -3.7], ['milan', 45.46, 9.19], ['amsterdam', 52.37, 4.9],
+  ['paris', 48.86, 2.35],
+  ['lyon', 45.76, 4.84],
+  ['berlin', 52.52, 13.4],
+  ['madrid', 40.42, -3.7],
+  ['milan', 45.46, 9.19],
+  ['amsterdam', 52.37, 4.9],
 ];
 
 /** Site i (1-based): a city, then points further east for large demos. The demo's users sit in Paris. */

@@ -6,7 +6,12 @@ import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { RESOURCES } from '../../kube/api-resources.ts';
 
-interface Obj { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; [k: string]: unknown }
+interface Obj {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  [k: string]: unknown;
+}
 interface Container {
   name: string;
   env?: { name: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[];
@@ -19,15 +24,23 @@ interface PodSpec {
   containers: Container[];
   volumes: { name: string; hostPath?: { path: string; type?: string } }[];
 }
-interface DaemonSet extends Obj { spec: { selector: { matchLabels: Record<string, string> }; template: { metadata: { labels: Record<string, string> }; spec: PodSpec } } }
-interface Rule { apiGroups: string[]; resources: string[]; verbs: string[] }
+interface DaemonSet extends Obj {
+  spec: { selector: { matchLabels: Record<string, string> }; template: { metadata: { labels: Record<string, string> }; spec: PodSpec } };
+}
+interface Rule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+}
 
 const dir = import.meta.dirname;
 const files = readdirSync(dir).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml');
-const objects: Obj[] = files.flatMap((f) => parseAllDocuments(readFileSync(join(dir, f), 'utf8')).map((d, i) => {
-  if (d.errors.length > 0) throw new Error(`${f}#${i + 1}: ${d.errors[0].message}`);
-  return d.toJS() as Obj;
-}));
+const objects: Obj[] = files.flatMap((f) =>
+  parseAllDocuments(readFileSync(join(dir, f), 'utf8')).map((d, i) => {
+    if (d.errors.length > 0) throw new Error(`${f}#${i + 1}: ${d.errors[0].message}`);
+    return d.toJS() as Obj;
+  }),
+);
 const one = <T extends Obj>(kind: string): T => {
   const found = objects.filter((o) => o.kind === kind);
   expect(found, kind).toHaveLength(1);
@@ -36,7 +49,12 @@ const one = <T extends Obj>(kind: string): T => {
 
 describe('k3s manifests', () => {
   it('every document has apiVersion, kind and name; kustomization lists every file', () => {
-    for (const o of objects) expect(o, JSON.stringify(o).slice(0, 80)).toMatchObject({ apiVersion: expect.any(String), kind: expect.any(String), metadata: { name: expect.any(String) } });
+    for (const o of objects)
+      expect(o, JSON.stringify(o).slice(0, 80)).toMatchObject({
+        apiVersion: expect.any(String),
+        kind: expect.any(String),
+        metadata: { name: expect.any(String) },
+      });
     const k = parseAllDocuments(readFileSync(join(dir, 'kustomization.yaml'), 'utf8'))[0].toJS() as { resources: string[] };
     expect([...k.resources].sort()).toEqual([...files].sort());
   });
@@ -58,7 +76,10 @@ describe('k3s manifests', () => {
   it('DaemonSet: the host bpffs and /var/lib/weft are mounted read-write at the same paths, and no other host path', () => {
     const pod = one<DaemonSet>('DaemonSet').spec.template.spec;
     const mounts = pod.containers[0].volumeMounts;
-    for (const [hostPath, type] of [['/sys/fs/bpf', 'Directory'], ['/var/lib/weft', 'DirectoryOrCreate']]) {
+    for (const [hostPath, type] of [
+      ['/sys/fs/bpf', 'Directory'],
+      ['/var/lib/weft', 'DirectoryOrCreate'],
+    ]) {
       const vol = pod.volumes.find((v) => v.hostPath?.path === hostPath);
       expect(vol, hostPath).toBeDefined();
       expect(vol!.hostPath!.type).toBe(type);
@@ -66,14 +87,21 @@ describe('k3s manifests', () => {
       expect(m).toMatchObject({ mountPath: hostPath });
       expect(m!.readOnly).not.toBe(true);
     }
-    expect(pod.volumes.filter((v) => v.hostPath).map((v) => v.hostPath!.path).sort()).toEqual(['/sys/fs/bpf', '/var/lib/weft']);
+    expect(
+      pod.volumes
+        .filter((v) => v.hostPath)
+        .map((v) => v.hostPath!.path)
+        .sort(),
+    ).toEqual(['/sys/fs/bpf', '/var/lib/weft']);
   });
 
   it('ServiceAccount, ClusterRole and ClusterRoleBinding tie together in the DaemonSet namespace', () => {
     const ds = one<DaemonSet>('DaemonSet');
     const sa = one('ServiceAccount');
     const role = one('ClusterRole');
-    const binding = one<Obj & { roleRef: { kind: string; name: string; apiGroup: string }; subjects: { kind: string; name: string; namespace: string }[] }>('ClusterRoleBinding');
+    const binding = one<Obj & { roleRef: { kind: string; name: string; apiGroup: string }; subjects: { kind: string; name: string; namespace: string }[] }>(
+      'ClusterRoleBinding',
+    );
     expect(ds.spec.template.spec.serviceAccountName).toBe(sa.metadata.name);
     expect(sa.metadata.namespace).toBe(ds.metadata.namespace);
     expect(one('Namespace').metadata.name).toBe(ds.metadata.namespace);

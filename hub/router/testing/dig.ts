@@ -29,10 +29,13 @@ export interface DigResult {
 function section(out: string, title: string): DigRecord[] {
   const m = out.match(new RegExp(`;; ${title} SECTION:\\n([\\s\\S]*?)(?:\\n\\n|$)`));
   if (!m) return [];
-  return m[1].split('\n').filter((l) => l && !l.startsWith(';')).map((l) => {
-    const [name, ttl, , type, ...data] = l.split(/\s+/);
-    return { name, ttl: Number(ttl), type, data: data.join(' ') };
-  });
+  return m[1]
+    .split('\n')
+    .filter((l) => l && !l.startsWith(';'))
+    .map((l) => {
+      const [name, ttl, , type, ...data] = l.split(/\s+/);
+      return { name, ttl: Number(ttl), type, data: data.join(' ') };
+    });
 }
 
 export function parseDig(raw: string): DigResult {

@@ -17,10 +17,12 @@ export const CITIES = {
 
 /** One site per city offering `pos` (A and AAAA) with a URL; paris also has its own Wi-Fi network. */
 export function worldSites(): RoutableSite[] {
-  return Object.entries(CITIES).map(([id, p], i) => site(id, p.lat, p.lon, {
-    clientCidrs: id === 'paris' ? ['10.99.0.0/16'] : [],
-    services: [{ name: 'pos', addresses: [`192.0.2.${i + 1}`, `2001:db8::${i + 1}`], url: `https://${id}.example.net/base/` }],
-  }));
+  return Object.entries(CITIES).map(([id, p], i) =>
+    site(id, p.lat, p.lon, {
+      clientCidrs: id === 'paris' ? ['10.99.0.0/16'] : [],
+      services: [{ name: 'pos', addresses: [`192.0.2.${i + 1}`, `2001:db8::${i + 1}`], url: `https://${id}.example.net/base/` }],
+    }),
+  );
 }
 
 /** Client networks the geo database places in each city. */

@@ -46,7 +46,16 @@ export class MemorySitesView extends EventEmitter implements SitesView {
 /** A site record with defaults, for tables of test sites. */
 export function site(id: string, lat: number, lon: number, patch: Partial<RoutableSite> = {}): RoutableSite {
   return {
-    id, name: id, labels: {}, lat, lon, clientCidrs: [], capacity: 100, load: 0, health: 'online',
-    services: [], ...patch,
+    id,
+    name: id,
+    labels: {},
+    lat,
+    lon,
+    clientCidrs: [],
+    capacity: 100,
+    load: 0,
+    health: 'online',
+    services: [],
+    ...patch,
   };
 }

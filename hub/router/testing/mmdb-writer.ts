@@ -23,15 +23,34 @@ export interface MmdbNetwork {
   data: { [k: string]: MmdbValue };
 }
 
-const enum T { Pointer = 1, Utf8 = 2, Double = 3, Uint16 = 5, Uint32 = 6, Map = 7, Uint64 = 9, Array = 11, Boolean = 14 }
+const enum T {
+  Pointer = 1,
+  Utf8 = 2,
+  Double = 3,
+  Uint16 = 5,
+  Uint32 = 6,
+  Map = 7,
+  Uint64 = 9,
+  Array = 11,
+  Boolean = 14,
+}
 
 function control(type: T, size: number): Buffer {
   const head: number[] = [];
   let sizeBytes: number[] = [];
   let s = size;
-  if (size >= 65821) { s = 31; const v = size - 65821; sizeBytes = [(v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff]; }
-  else if (size >= 285) { s = 30; const v = size - 285; sizeBytes = [(v >> 8) & 0xff, v & 0xff]; }
-  else if (size >= 29) { s = 29; sizeBytes = [size - 29]; }
+  if (size >= 65821) {
+    s = 31;
+    const v = size - 65821;
+    sizeBytes = [(v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff];
+  } else if (size >= 285) {
+    s = 30;
+    const v = size - 285;
+    sizeBytes = [(v >> 8) & 0xff, v & 0xff];
+  } else if (size >= 29) {
+    s = 29;
+    sizeBytes = [size - 29];
+  }
   if (type <= 7) head.push((type << 5) | s);
   else head.push(s, type - 7);
   return Buffer.from([...head, ...sizeBytes]);
@@ -40,7 +59,10 @@ function control(type: T, size: number): Buffer {
 function uintBytes(v: number | bigint, max: number): Buffer {
   let n = BigInt(v);
   const out: number[] = [];
-  while (n > 0n && out.length < max) { out.unshift(Number(n & 0xffn)); n >>= 8n; }
+  while (n > 0n && out.length < max) {
+    out.unshift(Number(n & 0xffn));
+    n >>= 8n;
+  }
   return Buffer.from(out);
 }
 
@@ -80,7 +102,9 @@ export function writeMmdb(networks: MmdbNetwork[], meta: { databaseType: string;
   const chunks: Buffer[] = [];
   let dataLen = 0;
   const dataOffset = (d: MmdbNetwork['data']): number => {
-    const key = JSON.stringify(d, (_k, val: unknown) => (val instanceof F64 || val instanceof U16 || val instanceof U64 ? { [val.constructor.name]: val.value } : val));
+    const key = JSON.stringify(d, (_k, val: unknown) =>
+      val instanceof F64 || val instanceof U16 || val instanceof U64 ? { [val.constructor.name]: val.value } : val,
+    );
     const have = offsets.get(key);
     if (have !== undefined) return have;
     const b = encodeValue(d);

@@ -5,7 +5,10 @@ export function encodeQuery(id: number, name: string, type: RecordType, subnet?:
   const [ip, prefix] = subnet ? subnet.split('/') : [];
   const ecs = { code: 8 as const, family: ip?.includes(':') ? 2 : 1, sourcePrefixLength: Number(prefix), scopePrefixLength: 0, ip };
   return dnsPacket.encode({
-    type: 'query', id, flags: 0, questions: [{ name, type }],
+    type: 'query',
+    id,
+    flags: 0,
+    questions: [{ name, type }],
     additionals: subnet ? [{ type: 'OPT', name: '.', udpPayloadSize: 1232, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [ecs] }] : [],
   });
 }

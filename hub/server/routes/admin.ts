@@ -8,76 +8,122 @@ import { anyArray, anyObject, errors, idParam } from '../schemas.ts';
 import type { HubServices } from '../services.ts';
 
 export function adminRoutes(app: FastifyInstance, s: HubServices): void {
-  app.get('/v1/ca', {
-    config: { role: 'public' },
-    schema: {
-      summary: 'The hub CA certificate and its fingerprint (sha256 of the DER, hex); compare the fingerprint out of band', tags: ['hub'],
-      response: { 200: { type: 'object', properties: { fingerprint: { type: 'string' }, certPem: { type: 'string' } } } },
-    },
-  }, async () => s.ca);
-
-  app.get('/v1/whoami', {
-    schema: { summary: 'The caller\'s token', tags: ['hub'], response: { 200: anyObject, ...errors } },
-  }, async (req) => req.principal);
-
-  app.post<{ Body: { name: string; role: Role } }>('/v1/tokens', {
-    config: { role: 'admin' },
-    schema: {
-      summary: 'Create an API token (shown once)', tags: ['hub'],
-      body: {
-        type: 'object', additionalProperties: false, required: ['name', 'role'],
-        properties: { name: { type: 'string', minLength: 1, maxLength: 128 }, role: { type: 'string', enum: [...ROLES] } },
+  app.get(
+    '/v1/ca',
+    {
+      config: { role: 'public' },
+      schema: {
+        summary: 'The hub CA certificate and its fingerprint (sha256 of the DER, hex); compare the fingerprint out of band',
+        tags: ['hub'],
+        response: { 200: { type: 'object', properties: { fingerprint: { type: 'string' }, certPem: { type: 'string' } } } },
       },
-      response: { 201: anyObject, ...errors },
     },
-  }, async (req, reply) => reply.status(201).send(createApiToken(s.store, req.body.name, req.body.role, actorOf(req), s.now())));
+    async () => s.ca,
+  );
 
-  app.get('/v1/tokens', {
-    config: { role: 'admin' },
-    schema: { summary: 'API tokens (never their secrets)', tags: ['hub'], response: { 200: anyArray, ...errors } },
-  }, async () => s.store.tokens.listApiTokens());
+  app.get(
+    '/v1/whoami',
+    {
+      schema: { summary: "The caller's token", tags: ['hub'], response: { 200: anyObject, ...errors } },
+    },
+    async (req) => req.principal,
+  );
 
-  app.delete<{ Params: { id: string } }>('/v1/tokens/:id', {
-    config: { role: 'admin' },
-    schema: { summary: 'Revoke an API token', tags: ['hub'], params: idParam, response: { 204: { type: 'null' }, ...errors } },
-  }, async (req, reply) => {
-    const t = s.now();
-    const ok = s.store.tx(() => {
-      const done = s.store.tokens.revokeApiToken(req.params.id, t);
-      if (done) s.store.audit.record({ at: t, actor: actorOf(req), action: 'token.revoke', target: `token/${req.params.id}`, details: {} });
-      return done;
-    });
-    if (!ok) throw new HubError('NOT_FOUND', `no active token ${req.params.id}`);
-    return reply.status(204).send();
-  });
-
-  app.get('/v1/signing-keys', {
-    schema: { summary: 'Bundle-signing keys: trusted now, and which signs', tags: ['hub'], response: { 200: anyObject, ...errors } },
-  }, async () => ({ active: s.keys.active(s.now()).keyId, trusted: s.keys.trusted(s.now()) }));
-
-  app.post('/v1/signing-keys/rotate', {
-    config: { role: 'admin' },
-    schema: { summary: 'Rotate the bundle-signing key: the new key is published now and signs after the activation delay', tags: ['hub'], response: { 201: anyObject, ...errors } },
-  }, async (req, reply) => {
-    const t = s.now();
-    const k = s.keys.rotate(t);
-    s.store.audit.record({ at: t, actor: actorOf(req), action: 'keys.rotate', target: `key/${k.keyId}`, details: { activatesAt: k.activatedAt } });
-    await s.bundles.publishKeys();
-    return reply.status(201).send(k);
-  });
-
-  app.get<{ Querystring: { target?: string; limit: number } }>('/v1/audit', {
-    schema: {
-      summary: 'Audit log: who changed what, when; newest first', tags: ['hub'],
-      querystring: {
-        type: 'object', additionalProperties: false,
-        properties: { target: { type: 'string', maxLength: 256 }, limit: { type: 'integer', minimum: 1, maximum: 10000, default: 100 } },
+  app.post<{ Body: { name: string; role: Role } }>(
+    '/v1/tokens',
+    {
+      config: { role: 'admin' },
+      schema: {
+        summary: 'Create an API token (shown once)',
+        tags: ['hub'],
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['name', 'role'],
+          properties: { name: { type: 'string', minLength: 1, maxLength: 128 }, role: { type: 'string', enum: [...ROLES] } },
+        },
+        response: { 201: anyObject, ...errors },
       },
-      response: { 200: anyArray, ...errors },
     },
-  }, async (req) => s.store.audit.list({ target: req.query.target, limit: req.query.limit }));
+    async (req, reply) => reply.status(201).send(createApiToken(s.store, req.body.name, req.body.role, actorOf(req), s.now())),
+  );
 
-  app.get('/metrics', {
-    schema: { summary: 'Prometheus metrics', tags: ['hub'], produces: ['text/plain'], response: { 200: { type: 'string' } } },
-  }, async (_req, reply) => reply.type(s.registry.contentType).send(await s.registry.metrics()));
+  app.get(
+    '/v1/tokens',
+    {
+      config: { role: 'admin' },
+      schema: { summary: 'API tokens (never their secrets)', tags: ['hub'], response: { 200: anyArray, ...errors } },
+    },
+    async () => s.store.tokens.listApiTokens(),
+  );
+
+  app.delete<{ Params: { id: string } }>(
+    '/v1/tokens/:id',
+    {
+      config: { role: 'admin' },
+      schema: { summary: 'Revoke an API token', tags: ['hub'], params: idParam, response: { 204: { type: 'null' }, ...errors } },
+    },
+    async (req, reply) => {
+      const t = s.now();
+      const ok = s.store.tx(() => {
+        const done = s.store.tokens.revokeApiToken(req.params.id, t);
+        if (done) s.store.audit.record({ at: t, actor: actorOf(req), action: 'token.revoke', target: `token/${req.params.id}`, details: {} });
+        return done;
+      });
+      if (!ok) throw new HubError('NOT_FOUND', `no active token ${req.params.id}`);
+      return reply.status(204).send();
+    },
+  );
+
+  app.get(
+    '/v1/signing-keys',
+    {
+      schema: { summary: 'Bundle-signing keys: trusted now, and which signs', tags: ['hub'], response: { 200: anyObject, ...errors } },
+    },
+    async () => ({ active: s.keys.active(s.now()).keyId, trusted: s.keys.trusted(s.now()) }),
+  );
+
+  app.post(
+    '/v1/signing-keys/rotate',
+    {
+      config: { role: 'admin' },
+      schema: {
+        summary: 'Rotate the bundle-signing key: the new key is published now and signs after the activation delay',
+        tags: ['hub'],
+        response: { 201: anyObject, ...errors },
+      },
+    },
+    async (req, reply) => {
+      const t = s.now();
+      const k = s.keys.rotate(t);
+      s.store.audit.record({ at: t, actor: actorOf(req), action: 'keys.rotate', target: `key/${k.keyId}`, details: { activatesAt: k.activatedAt } });
+      await s.bundles.publishKeys();
+      return reply.status(201).send(k);
+    },
+  );
+
+  app.get<{ Querystring: { target?: string; limit: number } }>(
+    '/v1/audit',
+    {
+      schema: {
+        summary: 'Audit log: who changed what, when; newest first',
+        tags: ['hub'],
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { target: { type: 'string', maxLength: 256 }, limit: { type: 'integer', minimum: 1, maximum: 10000, default: 100 } },
+        },
+        response: { 200: anyArray, ...errors },
+      },
+    },
+    async (req) => s.store.audit.list({ target: req.query.target, limit: req.query.limit }),
+  );
+
+  app.get(
+    '/metrics',
+    {
+      schema: { summary: 'Prometheus metrics', tags: ['hub'], produces: ['text/plain'], response: { 200: { type: 'string' } } },
+    },
+    async (_req, reply) => reply.type(s.registry.contentType).send(await s.registry.metrics()),
+  );
 }

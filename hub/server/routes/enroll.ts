@@ -8,22 +8,29 @@ import type { HubServices } from '../services.ts';
 const b64 = { type: 'string', minLength: 1, maxLength: 512, pattern: '^[A-Za-z0-9+/=]+$' } as const;
 
 export function enrollRoutes(app: FastifyInstance, s: HubServices): void {
-  app.post<{ Body: EnrollRequest }>('/v1/enroll', {
-    config: { role: 'public' },
-    schema: {
-      summary: 'Enroll a device as a site (protocol/enroll.ts)', tags: ['enroll'],
-      body: {
-        type: 'object', additionalProperties: false, required: ['siteName', 'identityPublicKey', 'wireguardPublicKey', 'agentVersion', 'proof'],
-        properties: {
-          token: { type: 'string', minLength: 1, maxLength: 256 },
-          siteName: { type: 'string', minLength: 1, maxLength: 63 },
-          identityPublicKey: b64,
-          wireguardPublicKey: b64,
-          agentVersion: { type: 'string', maxLength: 64 },
-          proof: b64,
+  app.post<{ Body: EnrollRequest }>(
+    '/v1/enroll',
+    {
+      config: { role: 'public' },
+      schema: {
+        summary: 'Enroll a device as a site (protocol/enroll.ts)',
+        tags: ['enroll'],
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['siteName', 'identityPublicKey', 'wireguardPublicKey', 'agentVersion', 'proof'],
+          properties: {
+            token: { type: 'string', minLength: 1, maxLength: 256 },
+            siteName: { type: 'string', minLength: 1, maxLength: 63 },
+            identityPublicKey: b64,
+            wireguardPublicKey: b64,
+            agentVersion: { type: 'string', maxLength: 64 },
+            proof: b64,
+          },
         },
+        response: { 200: anyObject, ...errors },
       },
-      response: { 200: anyObject, ...errors },
     },
-  }, async (req) => enroll(req.body, s.enroll));
+    async (req) => enroll(req.body, s.enroll),
+  );
 }

@@ -6,7 +6,9 @@ import type { HubServices } from '../services.ts';
 import type { SiteRecord, SiteSpec } from '../../store/types.ts';
 
 const service = {
-  type: 'object', required: ['name', 'addresses'], additionalProperties: false,
+  type: 'object',
+  required: ['name', 'addresses'],
+  additionalProperties: false,
   properties: {
     name: { type: 'string', pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' },
     addresses: { type: 'array', items: { type: 'string', maxLength: 45 }, maxItems: 16 },
@@ -15,7 +17,9 @@ const service = {
 } as const;
 
 const siteBody = {
-  type: 'object', required: ['name'], additionalProperties: false,
+  type: 'object',
+  required: ['name'],
+  additionalProperties: false,
   properties: {
     name: { type: 'string', minLength: 1, maxLength: 63 },
     labels,
@@ -51,47 +55,92 @@ export function siteRoutes(app: FastifyInstance, s: HubServices): void {
     };
   };
 
-  app.post<{ Body: SiteSpec }>('/v1/sites', {
-    config: { role: 'admin' },
-    schema: { summary: 'Create a site', tags: ['sites'], body: siteBody, response: { 201: anyObject, ...errors } },
-  }, async (req, reply) => reply.status(201).send(view(s.sites.create({ ...req.body, labels: req.body.labels ?? {} }, actorOf(req)))));
-
-  app.get<{ Querystring: { all?: boolean } }>('/v1/sites', {
-    schema: {
-      summary: 'List sites (revoked ones with ?all=true)', tags: ['sites'],
-      querystring: { type: 'object', additionalProperties: false, properties: { all: { type: 'boolean' } } },
-      response: { 200: anyArray, ...errors },
+  app.post<{ Body: SiteSpec }>(
+    '/v1/sites',
+    {
+      config: { role: 'admin' },
+      schema: { summary: 'Create a site', tags: ['sites'], body: siteBody, response: { 201: anyObject, ...errors } },
     },
-  }, async (req) => (req.query.all ? s.sites.all() : s.sites.list()).map(view));
+    async (req, reply) => reply.status(201).send(view(s.sites.create({ ...req.body, labels: req.body.labels ?? {} }, actorOf(req)))),
+  );
 
-  app.get<{ Params: { id: string } }>('/v1/sites/:id', {
-    schema: { summary: 'Show a site', tags: ['sites'], params: idParam, response: { 200: anyObject, ...errors } },
-  }, async (req) => ({ ...view(s.sites.require(req.params.id)), acks: s.store.rollouts.acks(req.params.id, 20) }));
-
-  app.post<{ Params: { id: string }; Body: { ttlS?: number } }>('/v1/sites/:id/token', {
-    config: { role: 'admin' },
-    schema: {
-      summary: 'Issue a one-time enrollment token (and the provisioning file holding it)', tags: ['sites'], params: idParam,
-      body: { type: 'object', additionalProperties: false, properties: { ttlS: { type: 'integer', minimum: 60, maximum: 30 * 86400 } } },
-      response: { 201: anyObject, ...errors },
+  app.get<{ Querystring: { all?: boolean } }>(
+    '/v1/sites',
+    {
+      schema: {
+        summary: 'List sites (revoked ones with ?all=true)',
+        tags: ['sites'],
+        querystring: { type: 'object', additionalProperties: false, properties: { all: { type: 'boolean' } } },
+        response: { 200: anyArray, ...errors },
+      },
     },
-  }, async (req, reply) => {
-    const { token, expiresAt } = s.sites.issueToken(req.params.id, actorOf(req), req.body?.ttlS !== undefined ? req.body.ttlS * 1000 : undefined);
-    const provisioning: ProvisioningFile = {
-      v: 1, hubUrl: s.publicUrl, caFingerprint: s.ca.fingerprint, siteName: req.params.id, token, expiresAt: new Date(expiresAt).toISOString(),
-    };
-    return reply.status(201).send({ token, expiresAt: provisioning.expiresAt, provisioning });
-  });
+    async (req) => (req.query.all ? s.sites.all() : s.sites.list()).map(view),
+  );
 
-  for (const [path, drained] of [['drain', true], ['undrain', false]] as const) {
-    app.post<{ Params: { id: string } }>(`/v1/sites/:id/${path}`, {
-      config: { role: 'operator' },
-      schema: { summary: `${drained ? 'Drain' : 'Undrain'} a site (routing sends users elsewhere while drained)`, tags: ['sites'], params: idParam, response: { 200: anyObject, ...errors } },
-    }, async (req) => view(s.sites.setDrained(req.params.id, drained, actorOf(req))));
+  app.get<{ Params: { id: string } }>(
+    '/v1/sites/:id',
+    {
+      schema: { summary: 'Show a site', tags: ['sites'], params: idParam, response: { 200: anyObject, ...errors } },
+    },
+    async (req) => ({ ...view(s.sites.require(req.params.id)), acks: s.store.rollouts.acks(req.params.id, 20) }),
+  );
+
+  app.post<{ Params: { id: string }; Body: { ttlS?: number } }>(
+    '/v1/sites/:id/token',
+    {
+      config: { role: 'admin' },
+      schema: {
+        summary: 'Issue a one-time enrollment token (and the provisioning file holding it)',
+        tags: ['sites'],
+        params: idParam,
+        body: { type: 'object', additionalProperties: false, properties: { ttlS: { type: 'integer', minimum: 60, maximum: 30 * 86400 } } },
+        response: { 201: anyObject, ...errors },
+      },
+    },
+    async (req, reply) => {
+      const { token, expiresAt } = s.sites.issueToken(req.params.id, actorOf(req), req.body?.ttlS !== undefined ? req.body.ttlS * 1000 : undefined);
+      const provisioning: ProvisioningFile = {
+        v: 1,
+        hubUrl: s.publicUrl,
+        caFingerprint: s.ca.fingerprint,
+        siteName: req.params.id,
+        token,
+        expiresAt: new Date(expiresAt).toISOString(),
+      };
+      return reply.status(201).send({ token, expiresAt: provisioning.expiresAt, provisioning });
+    },
+  );
+
+  for (const [path, drained] of [
+    ['drain', true],
+    ['undrain', false],
+  ] as const) {
+    app.post<{ Params: { id: string } }>(
+      `/v1/sites/:id/${path}`,
+      {
+        config: { role: 'operator' },
+        schema: {
+          summary: `${drained ? 'Drain' : 'Undrain'} a site (routing sends users elsewhere while drained)`,
+          tags: ['sites'],
+          params: idParam,
+          response: { 200: anyObject, ...errors },
+        },
+      },
+      async (req) => view(s.sites.setDrained(req.params.id, drained, actorOf(req))),
+    );
   }
 
-  app.post<{ Params: { id: string } }>('/v1/sites/:id/revoke', {
-    config: { role: 'admin' },
-    schema: { summary: 'Revoke a site: broker session closed and refused, tunnel peer removed, out of routing', tags: ['sites'], params: idParam, response: { 200: anyObject, ...errors } },
-  }, async (req) => view(await s.sites.revoke(req.params.id, actorOf(req))));
+  app.post<{ Params: { id: string } }>(
+    '/v1/sites/:id/revoke',
+    {
+      config: { role: 'admin' },
+      schema: {
+        summary: 'Revoke a site: broker session closed and refused, tunnel peer removed, out of routing',
+        tags: ['sites'],
+        params: idParam,
+        response: { 200: anyObject, ...errors },
+      },
+    },
+    async (req) => view(await s.sites.revoke(req.params.id, actorOf(req))),
+  );
 }
