@@ -1,9 +1,6 @@
 // What the datapath needs from the kernel, checked up front so a missing feature is one clear
 // error naming it and the fix, instead of an errno from deep inside libbpf.
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
-import { dirname } from 'node:path';
 import { DatapathError } from './errors.ts';
 import type { NativeError } from './native.ts';
 
@@ -21,37 +18,6 @@ export function checkKernelVersion(rel = release()): void {
       'upgrade the appliance kernel (the Weft image ships 6.1)',
     );
   }
-}
-
-function bpffsMounts(): string[] {
-  return readFileSync('/proc/mounts', 'utf8')
-    .split('\n')
-    .map((l) => l.split(' '))
-    .filter((f) => f[2] === 'bpf')
-    .map((f) => f[1]);
-}
-
-/** Mounts bpffs on /sys/fs/bpf when no bpffs covers the pin root, as systemd does on most distributions. */
-export function ensureBpffs(pinRoot: string): void {
-  const covered = () => bpffsMounts().some((m) => pinRoot === m || pinRoot.startsWith(m.endsWith('/') ? m : `${m}/`));
-  if (covered()) return;
-  if (pinRoot.startsWith('/sys/fs/bpf/') && existsSync('/sys/fs/bpf')) {
-    try {
-      execFileSync('mount', ['-t', 'bpf', 'bpf', '/sys/fs/bpf'], { stdio: 'pipe' });
-    } catch (e) {
-      throw new DatapathError(
-        'DATAPATH_KERNEL_FEATURE',
-        `bpffs is not mounted and mounting it failed: ${(e as Error).message.trim()}`,
-        'mount it: `mount -t bpf bpf /sys/fs/bpf` (needs root; kernel CONFIG_BPF_SYSCALL=y)',
-      );
-    }
-    if (covered()) return;
-  }
-  throw new DatapathError(
-    'DATAPATH_KERNEL_FEATURE',
-    `pin root ${pinRoot} is not on a bpf filesystem (bpffs)`,
-    `use a path under /sys/fs/bpf, or mount bpffs on ${dirname(pinRoot)}`,
-  );
 }
 
 /** An addon error from loading or attaching, turned into a DatapathError with the fix. */

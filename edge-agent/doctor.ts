@@ -1,9 +1,10 @@
 // `weft-agent doctor`: every check a technician needs, each failure naming its fix. Exit 1 when any
 // check fails. Checks run independently; one that cannot run says why instead of failing the rest.
-import { existsSync, readFileSync, statfsSync } from 'node:fs';
+import { existsSync, statfsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { release } from 'node:os';
 import { artifactPaths } from '../bpf/artifacts.ts';
+import { planBpffs, probeBpffs } from '../bpf/bpffs.ts';
 import { checkKernelVersion } from '../bpf/kernel-features.ts';
 import { openStore, type AgentStore } from '../offline-store/index.ts';
 import type { AgentConfig } from './config.ts';
@@ -35,7 +36,16 @@ const ok = (name: string, detail: string): CheckResult => ({ name, status: 'ok',
 const fail = (name: string, detail: string, fix: string): CheckResult => ({ name, status: 'fail', detail, fix });
 const skip = (name: string, detail: string): CheckResult => ({ name, status: 'skip', detail });
 
-function kernelChecks(): CheckResult[] {
+/** The same decision the datapath makes at start: a bpffs that outlives the agent covers the pin root, or one can be mounted. */
+function bpffsCheck(pinRoot: string): CheckResult {
+  if (!existsSync('/proc/mounts')) return skip('bpffs', 'no /proc/mounts to read');
+  const plan = planBpffs(pinRoot, probeBpffs());
+  if (plan.kind === 'ok') return ok('bpffs', `${pinRoot} is on the bpffs mounted at ${plan.mount}`);
+  if (plan.kind === 'mount') return ok('bpffs', 'not mounted yet; the agent mounts it on /sys/fs/bpf at start (host mount namespace)');
+  return fail('bpffs', plan.error.message.split('\n')[0], plan.error.hint ?? '');
+}
+
+function kernelChecks(pinRoot: string): CheckResult[] {
   const out: CheckResult[] = [];
   try {
     checkKernelVersion();
@@ -48,16 +58,7 @@ function kernelChecks(): CheckResult[] {
       ? ok('btf', '/sys/kernel/btf/vmlinux present')
       : fail('btf', 'the kernel exposes no BTF', 'use a kernel built with CONFIG_DEBUG_INFO_BTF=y (the Weft image ships one)'),
   );
-  const mounts = existsSync('/proc/mounts')
-    ? readFileSync('/proc/mounts', 'utf8')
-        .split('\n')
-        .filter((l) => l.split(' ')[2] === 'bpf')
-    : [];
-  out.push(
-    mounts.length > 0
-      ? ok('bpffs', `mounted at ${mounts.map((l) => l.split(' ')[1]).join(', ')}`)
-      : fail('bpffs', 'no bpf filesystem is mounted', 'mount -t bpf bpf /sys/fs/bpf (the agent also mounts it at start when root)'),
-  );
+  out.push(bpffsCheck(pinRoot));
   const root = process.getuid?.() === 0;
   out.push(
     root
@@ -267,7 +268,7 @@ export async function runDoctor(cfg: AgentConfig, opts: DoctorOptions = {}): Pro
   const { results: storeResults, store } = storeChecks(cfg);
   try {
     const [hub, kube, agent] = await Promise.all([hubChecks(cfg, store, o), kubeCheck(cfg, o.timeoutMs), agentChecks(cfg)]);
-    return [...kernelChecks(), diskCheck(cfg, o.minFreeBytes), ...storeResults, ...hub, kube, ...agent];
+    return [...kernelChecks(cfg.pinRoot), diskCheck(cfg, o.minFreeBytes), ...storeResults, ...hub, kube, ...agent];
   } finally {
     store?.close();
   }

@@ -1,13 +1,14 @@
 // One run of a field test: owns every namespace and process it creates and removes them all
 // at cleanup(), at process exit, on SIGINT/SIGTERM, or (after a SIGKILL of the test process)
 // at the next run's start.
+import { ensureBpffs } from '../../bpf/bpffs.ts';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HarnessError } from './errors.ts';
 import { exec, mustExec } from './exec.ts';
 import type { ExecResult } from './exec.ts';
-import { runDirPrefix, runNames } from './names.ts';
+import { BPFFS, runDirPrefix, runNames } from './names.ts';
 import type { RunKind, RunNames } from './names.ts';
 import { NsProcess } from './ns-process.ts';
 import type { SpawnOptions } from './ns-process.ts';
@@ -56,6 +57,9 @@ export class Harness {
     if (process.getuid?.() !== 0)
       throw new HarnessError('HARNESS_NOT_ROOT', 'field tests create network namespaces and need root', 'run the tests as root (CI does)');
     await sweepStale();
+    // Agents run in private mount namespaces and bind the host's /sys/fs/bpf (in-site.sh): it must be
+    // a bpffs already, or their pins would vanish with them. A new machine has none mounted.
+    ensureBpffs(`${BPFFS}/weft`);
     return new Harness(opts);
   }
 
