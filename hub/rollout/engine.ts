@@ -1,8 +1,9 @@
-// Staged rollouts. All state lives in the store, so the engine is a function of it: tick() reads a
-// rollout, publishes what its current stage still needs, and advances when every site of the stage
-// acked `applied` (and the audit window passed). Any `rejected` ack fails the rollout. After a hub
-// restart, resume() ticks every running rollout: unacked bundles are republished (same generation,
-// same bytes) and heartbeats reporting an applied generation count as acks that were lost.
+// Staged rollouts: the I/O around the decisions of state-machine.ts. All state lives in the store, so
+// a step is read (load), decide (nextStep), write (save: progress and audit in one transaction), then
+// publish the bundles it asked for and log. Acks are batched into one transaction per burst and wake
+// the rollouts they touch. After a hub restart, resume() ticks every running rollout: unacked bundles
+// are republished (same generation, same bytes) and heartbeats reporting an applied generation count
+// as acks that were lost.
 import type { Logger } from 'pino';
 import type { AckMessage } from '../../protocol/messages.ts';
 import { HubError } from '../errors.ts';
@@ -10,6 +11,7 @@ import type { BundleRecord, HubStore, LabelSelector, RolloutRecord, RolloutSite,
 import type { BundleService } from './bundles.ts';
 import { planStages } from './plan.ts';
 import { matches } from './selector.ts';
+import { joinTarget, nextStep, type RolloutConfig, type RolloutInput, type RolloutProgress, type RolloutStep, sentKey, unsent } from './state-machine.ts';
 
 export interface RolloutRequest {
   policyVersion: number;
@@ -233,21 +235,24 @@ export class RolloutEngine {
    * and the agent's retry (or the next tick) publishes again.
    */
   async onEnrolled(site: SiteRecord): Promise<void> {
-    const r = this.store.rollouts.list({ limit: 1000 }).find((x) => (x.state === 'running' || x.state === 'completed') && matches(x.selector, site.labels));
-    if (!r || r.policyVersion === 0) return;
-    const last = r.stages.length - 1;
+    const target = joinTarget(this.store.rollouts.list({ limit: 1000 }), site);
+    if (!target) return;
+    const { rollout: r, stage } = target;
     // A rollback's rows carry each site's own previous version; a newcomer takes the rollback's.
-    if (this.store.rollouts.join(r.id, site.id, last, r.policyVersion)) {
+    if (this.store.rollouts.join(r.id, site.id, stage, r.policyVersion)) {
       // The stage may be marked all-published in this process: it holds one more site now.
-      this.published.get(r.id)?.stages.delete(last);
+      this.published.get(r.id)?.stages.delete(stage);
       this.log.info({ rollout: r.id, site: site.id, policyVersion: r.policyVersion }, 'enrolled site joins the rollout');
     }
     try {
       if (r.state === 'running') await this.tick(r.id);
       else
         await this.publishStage(
-          r,
-          this.store.rollouts.sites(r.id).filter((s) => s.siteId === site.id),
+          r.id,
+          unsent(
+            this.store.rollouts.sites(r.id).filter((s) => s.siteId === site.id),
+            new Set(),
+          ),
           new Set(),
         );
     } catch (err) {
@@ -282,57 +287,79 @@ export class RolloutEngine {
     }
   }
 
-  /** One step of the state machine; true when it advanced a stage and should step again. */
+  /**
+   * One step: read (load), decide (nextStep), write (save), then publish and log. True when a stage
+   * passed and the next one should be stepped at once. The store is read in one place and written in
+   * one, so an async store changes these two calls, not the decisions.
+   */
   private async step(id: number): Promise<boolean> {
-    const r = this.store.rollouts.get(id);
-    if (!r || r.state !== 'running') {
-      this.published.delete(id);
-      return false;
-    }
     const t = this.now();
-    const rejected = this.store.rollouts.firstRejected(id);
-    if (rejected) {
-      const reason = `site ${rejected.siteId} rejected generation ${rejected.generation}: ${rejected.code ?? ''} ${rejected.reason ?? ''}`.trim();
-      this.store.tx(() => {
-        this.store.rollouts.update(id, { state: 'failed', reason, updatedAt: t });
-        this.store.audit.record({ at: t, actor: 'hub', action: 'rollout.failed', target: `rollout/${id}`, details: { reason } });
-      });
+    const loaded = this.load(id);
+    if (!loaded) {
       this.published.delete(id);
-      this.log.warn({ rollout: id, reason }, 'rollout failed');
       return false;
     }
-    let mine = this.published.get(id);
-    if (!mine) this.published.set(id, (mine = { bundles: new Set(), stages: new Set() }));
-    if (!mine.stages.has(r.stage) && (await this.publishStage(r, this.store.rollouts.liveSites(id, r.stage), mine.bundles))) mine.stages.add(r.stage);
-    const { total, applied } = this.store.rollouts.stageCounts(id, r.stage);
-    if (applied < total) return false;
-    if (r.stageAckedAt === null) {
-      this.store.rollouts.update(id, { stageAckedAt: t, updatedAt: t });
-      if (r.auditWindowS > 0) return false;
-    } else if (t < r.stageAckedAt + r.auditWindowS * 1000) {
-      return false;
+    const mine = this.published.get(id) ?? { bundles: new Set<string>(), stages: new Set<number>() };
+    const next = nextStep(loaded.prev, { ...loaded.input, now: t, sent: mine.bundles }, loaded.config);
+    this.save(id, loaded.prev, next, t);
+    if (next.state.state !== 'running') {
+      this.published.delete(id);
+    } else {
+      this.published.set(id, mine);
+      const publish = next.actions.find((a) => a.kind === 'publish');
+      const allOut = publish ? await this.publishStage(id, publish.sites, mine.bundles) : true;
+      // Every bundle of the stage went out (or was acked): later steps over it only count acks.
+      if (allOut && loaded.input.rows) mine.stages.add(loaded.prev.stage);
     }
-    const next = r.stage + 1;
-    const done = next >= r.stages.length;
-    this.store.tx(() => {
-      this.store.rollouts.update(id, { stage: next, stageAckedAt: null, state: done ? 'completed' : 'running', updatedAt: t });
-      this.store.audit.record({ at: t, actor: 'hub', action: done ? 'rollout.completed' : 'rollout.stage', target: `rollout/${id}`, details: { stage: next } });
-    });
-    if (done) this.published.delete(id);
-    this.log.info({ rollout: id, stage: next, done }, done ? 'rollout completed' : 'rollout stage passed');
-    return !done;
+    for (const a of next.actions) {
+      if (a.kind === 'halt') this.log.warn({ rollout: id, reason: a.reason }, 'rollout failed');
+      else if (a.kind === 'stage-passed') this.log.info({ rollout: id, stage: a.stage, done: false }, 'rollout stage passed');
+      else if (a.kind === 'complete') this.log.info({ rollout: id, stage: a.stage, done: true }, 'rollout completed');
+    }
+    return next.again;
   }
 
   /**
-   * Records a bundle for every stage site that has none yet, and publishes every unacked one this
-   * process has not published. True when every one went out (false: the next tick retries).
+   * What a step needs, read in one transaction: the rollout, its first rejection, the current stage's
+   * counts, and that stage's rows unless this process already sent every bundle of it.
    */
-  private async publishStage(r: RolloutRecord, stage: RolloutSite[], published: Set<string>): Promise<boolean> {
+  private load(id: number): { prev: RolloutProgress; input: Omit<RolloutInput, 'now' | 'sent'>; config: RolloutConfig } | undefined {
+    return this.store.tx(() => {
+      const r = this.store.rollouts.get(id);
+      if (!r) return undefined;
+      const rows = this.published.get(id)?.stages.has(r.stage) ? null : this.store.rollouts.liveSites(id, r.stage);
+      return {
+        prev: { state: r.state, stage: r.stage, stageAckedAt: r.stageAckedAt, reason: r.reason },
+        input: { rejected: this.store.rollouts.firstRejected(id) ?? null, ...this.store.rollouts.stageCounts(id, r.stage), rows },
+        config: { stageCount: r.stages.length, auditWindowS: r.auditWindowS },
+      };
+    });
+  }
+
+  /** Writes a step's progress with its audit entry in one transaction; nothing when nothing changed. */
+  private save(id: number, prev: RolloutProgress, next: RolloutStep, at: number): void {
+    const s = next.state;
+    if (s.state === prev.state && s.stage === prev.stage && s.stageAckedAt === prev.stageAckedAt && s.reason === prev.reason) return;
+    this.store.tx(() => {
+      this.store.rollouts.update(id, { ...s, updatedAt: at });
+      for (const a of next.actions) {
+        const target = `rollout/${id}`;
+        if (a.kind === 'halt') this.store.audit.record({ at, actor: 'hub', action: 'rollout.failed', target, details: { reason: a.reason } });
+        else if (a.kind === 'stage-passed') this.store.audit.record({ at, actor: 'hub', action: 'rollout.stage', target, details: { stage: a.stage } });
+        else if (a.kind === 'complete') this.store.audit.record({ at, actor: 'hub', action: 'rollout.completed', target, details: { stage: a.stage } });
+      }
+    });
+  }
+
+  /**
+   * Publishes the bundles of these rows (chosen by nextStep or unsent()): the recorded one again when
+   * it is still the site's latest, else a new generation recorded first. True when every one went out
+   * (false: the next tick retries).
+   */
+  private async publishStage(rolloutId: number, rows: readonly RolloutSite[], published: Set<string>): Promise<boolean> {
     const due: BundleRecord[] = [];
     const fresh = new Map<number, SiteRecord[]>();
-    for (const s of stage) {
-      // Acked, or already out from this process (retained at QoS 1: the broker delivers it): nothing to do.
-      if (s.result !== null || (s.generation !== null && published.has(`${s.siteId}:${s.generation}`))) continue;
+    for (const s of rows) {
       const latest = s.generation !== null ? this.store.rollouts.latestBundle(s.siteId) : undefined;
       if (latest && latest.generation === s.generation) {
         due.push(latest);
@@ -345,18 +372,18 @@ export class RolloutEngine {
       fresh.set(s.policyVersion, list);
     }
     for (const [version, sites] of fresh) {
-      due.push(...this.bundles.recordMany(sites, version, r.id, (b) => this.store.rollouts.markPublished(r.id, b.siteId, b.generation, b.createdAt)));
+      due.push(...this.bundles.recordMany(sites, version, rolloutId, (b) => this.store.rollouts.markPublished(rolloutId, b.siteId, b.generation, b.createdAt)));
     }
     // In parallel: QoS 1 waits for each PUBACK, and a stage may hold thousands of sites.
     const sent = await Promise.all(
       due.map(async (b) => {
         try {
           await this.bundles.publish(b);
-          published.add(`${b.siteId}:${b.generation}`);
+          published.add(sentKey(b.siteId, b.generation));
           return true;
         } catch (e) {
           // The broker is down or closing: the next tick republishes.
-          this.log.warn({ rollout: r.id, site: b.siteId, err: (e as Error).message }, 'bundle publish failed; will retry');
+          this.log.warn({ rollout: rolloutId, site: b.siteId, err: (e as Error).message }, 'bundle publish failed; will retry');
           return false;
         }
       }),
