@@ -52,8 +52,37 @@ export interface CodeInfo {
   code: string;
   /** Files (repository paths) that name it. */
   files: string[];
-  /** The comment on the line that declares it in a code union, if any. */
+  /** The comment on the line that declares it in a code union, else the first message raised with it. */
   meaning: string;
+  /** Whether the meaning came from the declaration's comment. */
+  declared: boolean;
+}
+
+/** The message a `new XError('CODE', 'message …')` gives, with its interpolations shown as `…`. */
+function messageAfter(code: string, text: string): string {
+  const m = new RegExp(`'${code}',\\s*(['\`])((?:(?!\\1).)+)\\1`).exec(text);
+  return m ? withoutInterpolations(m[2]).trim() : '';
+}
+
+/** `a ${x.map((y) => y)} b` -> `a … b`; an interpolation cut off by the line end ends the text. */
+function withoutInterpolations(s: string): string {
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] !== '$' || s[i + 1] !== '{') {
+      out += s[i];
+      continue;
+    }
+    let depth = 0;
+    let j = i + 1;
+    for (; j < s.length; j++) {
+      if (s[j] === '{') depth++;
+      else if (s[j] === '}' && --depth === 0) break;
+    }
+    out += '…';
+    if (j >= s.length) break;
+    i = j;
+  }
+  return out;
 }
 
 export function collectCodes(): CodeInfo[] {
@@ -62,14 +91,17 @@ export function collectCodes(): CodeInfo[] {
   const byCode = new Map<string, CodeInfo>();
   for (const file of files) {
     const rel = relative(ROOT, file);
-    for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const lines = readFileSync(file, 'utf8').split('\n');
+    for (const [i, line] of lines.entries()) {
       for (const m of line.matchAll(CODE)) {
         const code = m[1];
         if (FOREIGN.test(code)) continue;
-        const info = byCode.get(code) ?? { code, files: [], meaning: '' };
+        const info = byCode.get(code) ?? { code, files: [], meaning: '', declared: false };
         if (!info.files.includes(rel)) info.files.push(rel);
         const comment = /^\s*\|\s*'[A-Z0-9_]+'\s*(?:;\s*)?\/\/\s*(.+)$/.exec(line);
-        if (comment && !info.meaning) info.meaning = comment[1].trim();
+        // A comment on the code's declaration says what it means; else the first message raised with it.
+        if (comment && !info.declared) Object.assign(info, { meaning: comment[1].trim(), declared: true });
+        if (!info.meaning) info.meaning = messageAfter(code, `${line}\n${lines[i + 1] ?? ''}`);
         byCode.set(code, info);
       }
     }
@@ -107,7 +139,7 @@ function meaningsInDoc(): Map<string, string> {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const kept = meaningsInDoc();
-  const codes = collectCodes().map((c) => ({ ...c, meaning: c.meaning || kept.get(c.code) || '' }));
+  const codes = collectCodes().map((c) => ({ ...c, meaning: c.declared ? c.meaning : kept.get(c.code) || c.meaning }));
   writeFileSync(DOC, renderDoc(codes));
   process.stdout.write(`wrote ${relative(ROOT, DOC)}\n`);
 }
