@@ -3,8 +3,7 @@
 import { existsSync, readFileSync, statfsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { release } from 'node:os';
-import { artifactPaths } from '../bpf/artifacts.ts';
-import { checkKernelVersion } from '../bpf/kernel-features.ts';
+import { artifactPaths, checkKernelVersion } from '../datapath/index.ts';
 import { openStore, type AgentStore } from '../offline-store/index.ts';
 import type { AgentConfig } from './config.ts';
 import { formatAgentError } from './errors.ts';
