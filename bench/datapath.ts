@@ -5,8 +5,8 @@
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LibbpfDatapath } from '../bpf/libbpf-datapath.ts';
-import { Topology } from '../bpf/testing/netns.ts';
+import { LibbpfDatapath } from '../datapath/index.ts';
+import { Topology } from '../datapath/testing/index.ts';
 import { median, table, writeReport } from './lib/report.ts';
 import { measurePerPacket, PATHS, type PerPacket } from './datapath/per-packet.ts';
 import { measurePaired, verdict, type PairedResult } from './datapath/paired.ts';

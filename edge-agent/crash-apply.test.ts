@@ -10,9 +10,8 @@ import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { encodeTables } from '../bpf/libbpf-datapath.ts';
-import * as L from '../bpf/layout.ts';
-import { kernelSkipReason, uniquePinRoot } from '../bpf/testing/kernel.ts';
+import { encodeTables, layout as L } from '../datapath/index.ts';
+import { kernelSkipReason, uniquePinRoot } from '../datapath/testing/index.ts';
 import { openStore, type JsonValue } from '../offline-store/index.ts';
 import { crashInventory, crashTables } from './testdata/crash-fleet.ts';
 import { bundleForTest, type TestBundle } from './testing/bundle.ts';
@@ -33,7 +32,7 @@ afterAll(() => {
   rmSync(work, { recursive: true, force: true });
 });
 
-/** The datapath pins its maps under <pinRoot>/layout-<fingerprint> (bpf/pin-layout.ts): one build, one dir. */
+/** The datapath pins its maps under <pinRoot>/layout-<fingerprint> (datapath/pin-layout.ts): one build, one dir. */
 function mapsDir(): string {
   const dirs = readdirSync(pinRoot).filter((d) => d.startsWith('layout-'));
   if (dirs.length !== 1) throw new Error(`expected one layout-* dir under ${pinRoot}, found: ${dirs.join(', ') || 'none'}`);

@@ -1,9 +1,8 @@
 // Picks the datapath: the kernel one (libbpf) when running as root and the artifacts and kernel
 // allow it, else the in-memory one, which enforces nothing on real packets; that choice is logged
 // loudly and shown in status. `datapath: libbpf|memory` in the config forces either.
-import type { Datapath } from '../bpf/datapath.ts';
-import { LibbpfDatapath } from '../bpf/libbpf-datapath.ts';
-import { MemoryDatapath } from '../bpf/memory-datapath.ts';
+import type { Datapath } from '../datapath/index.ts';
+import { LibbpfDatapath, MemoryDatapath } from '../datapath/index.ts';
 import type { MapLimits } from '../policy/tables.ts';
 import type { DatapathChoice } from './config.ts';
 import { AgentError } from './errors.ts';

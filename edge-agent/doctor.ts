@@ -3,9 +3,7 @@
 import { existsSync, statfsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { release } from 'node:os';
-import { artifactPaths } from '../bpf/artifacts.ts';
-import { planBpffs, probeBpffs } from '../bpf/bpffs.ts';
-import { checkKernelVersion } from '../bpf/kernel-features.ts';
+import { artifactPaths, checkKernelVersion, planBpffs, probeBpffs } from '../datapath/index.ts';
 import { openStore, type AgentStore } from '../offline-store/index.ts';
 import type { AgentConfig } from './config.ts';
 import { formatAgentError } from './errors.ts';

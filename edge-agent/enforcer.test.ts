@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryDatapath } from '../bpf/memory-datapath.ts';
+import { MemoryDatapath } from '../datapath/index.ts';
 import { compile } from '../policy/index.ts';
 import { Enforcer, type AppliedInfo } from './enforcer.ts';
 import { createLogger } from './logger.ts';

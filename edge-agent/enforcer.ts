@@ -2,7 +2,7 @@
 // from k3s, compiled against the k3s inventory with the policy core, applied with the datapath in one
 // atomic switch. Inventory changes are debounced; every apply goes through one queue so two never race.
 // It also keeps each local pod's host-side veth attached, and detaches pods that went away.
-import type { Datapath, Endpoint } from '../bpf/datapath.ts';
+import type { Datapath, Endpoint } from '../datapath/index.ts';
 import type { BundlePayload } from '../policy/bundle.ts';
 import { formatError, loadPolicies, makePolicySet, type Inventory, type Policy, type PolicySet } from '../policy/index.ts';
 import type { Attribution, MapLimits, Tables } from '../policy/tables.ts';

@@ -1,7 +1,7 @@
 // Verdict events from the datapath, resolved to the policy rule that decided (the tables'
 // attributions), fanned out to local /flows watchers, counted in metrics, and batched into the
 // outbox as low-priority `verdicts` events for the hub (the first to go when the outbox is full).
-import type { Datapath, VerdictEvent } from '../bpf/datapath.ts';
+import type { Datapath, VerdictEvent } from '../datapath/index.ts';
 import type { VerdictRecord } from '../protocol/index.ts';
 import type { Tables } from '../policy/tables.ts';
 import type { AgentMetrics } from './metrics.ts';

@@ -4,8 +4,8 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LibbpfDatapath } from '../bpf/libbpf-datapath.ts';
-import { kernelSkipReason, uniquePinRoot } from '../bpf/testing/kernel.ts';
+import { LibbpfDatapath } from '../datapath/index.ts';
+import { kernelSkipReason, uniquePinRoot } from '../datapath/testing/index.ts';
 import { compile } from '../policy/index.ts';
 import { Enforcer } from './enforcer.ts';
 import { createLogger } from './logger.ts';

@@ -7,7 +7,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kernelSkipReason } from '../bpf/testing/kernel.ts';
+import { kernelSkipReason } from '../datapath/testing/index.ts';
 import { openStore } from '../offline-store/index.ts';
 import { isAlive, listNetns, pinDirs, wgSockets } from './lib/cleanup.ts';
 import { probe, startEchoServer } from './lib/connectivity.ts';

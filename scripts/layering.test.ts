@@ -6,7 +6,7 @@ import { join, relative, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const FOLDERS = ['policy', 'protocol', 'tunnel', 'bpf', 'offline-store', 'edge-agent', 'hub', 'images', 'field-tests', 'bench', 'scripts'] as const;
+const FOLDERS = ['policy', 'protocol', 'tunnel', 'datapath', 'offline-store', 'edge-agent', 'hub', 'images', 'field-tests', 'bench', 'scripts'] as const;
 
 // DESIGN.md's arrows. images/, field-tests/, bench/ and scripts/ sit outside the product and may use any part.
 const ALLOWED: Record<string, string[]> = {
@@ -14,8 +14,8 @@ const ALLOWED: Record<string, string[]> = {
   protocol: [],
   tunnel: [],
   'offline-store': [],
-  bpf: ['policy'],
-  'edge-agent': ['policy', 'protocol', 'tunnel', 'bpf', 'offline-store'],
+  datapath: ['policy'],
+  'edge-agent': ['policy', 'protocol', 'tunnel', 'datapath', 'offline-store'],
   hub: ['policy', 'protocol', 'tunnel'],
 };
 const PURE = new Set(['policy', 'protocol']);
@@ -92,6 +92,10 @@ describe('layering (DESIGN.md arrows)', () => {
     });
     expect(files.length).toBeGreaterThan(0);
     expect(violations(files)).toEqual([]);
+  });
+
+  it('bpf/ holds only C: its TypeScript side lives in datapath/', () => {
+    expect(walk(join(root, 'bpf')).map((f) => relative(root, f))).toEqual([]);
   });
 
   it('catches a forbidden arrow, an import of hub/, and I/O in a pure folder', async () => {

@@ -115,7 +115,7 @@ function debianPackages() {
 
 function artifacts() {
   // Each part that compiles something owns a build script; setup only calls it.
-  for (const script of ['bpf/build.ts']) {
+  for (const script of ['datapath/build.ts']) {
     if (existsSync(join(root, script))) run(process.execPath, [join(root, 'bin', 'run.mjs'), script]);
   }
 }

@@ -3,7 +3,7 @@
 // a pair. The median of the per-pair ratios (and differences) is far steadier than a ratio of two
 // medians taken minutes apart. Weft's tables stay loaded; a switch is attach or detach.
 import { median } from '../lib/report.ts';
-import type { Topology } from '../../bpf/testing/netns.ts';
+import type { Topology } from '../../datapath/testing/index.ts';
 import { iperf, sockperf } from './tools.ts';
 
 export interface Side {

@@ -3,8 +3,7 @@
 // turns round by round: drift of the shared machine (other work, CPU frequency) lands on every
 // rule count alike instead of looking like a trend. The kernel's test run stops its clock while the
 // thread is rescheduled, so what remains is the programs' own cost plus cache effects.
-import { LibbpfDatapath } from '../../bpf/libbpf-datapath.ts';
-import { frame } from '../../bpf/packet.ts';
+import { LibbpfDatapath, frame } from '../../datapath/index.ts';
 import { median, percentile } from '../lib/report.ts';
 import { IPERF_PORT, weftTables, type Pair } from './rules.ts';
 

@@ -1,7 +1,7 @@
 // The traffic tools of the datapath benchmark, run in the pods' network namespaces: iperf3 for
 // TCP throughput, sockperf ping-pong for UDP latency.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import type { Topology } from '../../bpf/testing/netns.ts';
+import type { Topology } from '../../datapath/testing/index.ts';
 import { IPERF_PORT, SOCKPERF_PORT } from './rules.ts';
 
 export const inNs = (netns: string, cmd: string[], input?: string) =>

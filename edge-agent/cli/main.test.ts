@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryDatapath } from '../../bpf/memory-datapath.ts';
+import { MemoryDatapath } from '../../datapath/index.ts';
 import { openStore } from '../../offline-store/index.ts';
 import type { VerdictRecord } from '../../protocol/index.ts';
 import type { CheckResult } from '../doctor.ts';

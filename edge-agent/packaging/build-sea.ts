@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
-import { SOURCE_ARTIFACTS } from '../../bpf/artifacts.ts';
+import { SOURCE_ARTIFACTS } from '../../datapath/index.ts';
 import { AgentError, formatAgentError } from '../errors.ts';
 import { ASSETS, ASSETS_HASH_KEY, assetsHash } from './assets.ts';
 

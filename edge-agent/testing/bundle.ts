@@ -5,7 +5,7 @@
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { SOURCE_ARTIFACTS } from '../../bpf/artifacts.ts';
+import { SOURCE_ARTIFACTS } from '../../datapath/index.ts';
 
 const repo = join(import.meta.dirname, '..', '..');
 

@@ -5,7 +5,7 @@
 import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { BPF_PROGRAMS, SOURCE_ARTIFACTS } from '../../bpf/artifacts.ts';
+import { BPF_PROGRAMS, SOURCE_ARTIFACTS } from '../../datapath/index.ts';
 import type { Harness } from './harness.ts';
 import { FIELD_CACHE, REPO_ROOT } from './repo.ts';
 

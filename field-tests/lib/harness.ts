@@ -1,7 +1,7 @@
 // One run of a field test: owns every namespace and process it creates and removes them all
 // at cleanup(), at process exit, on SIGINT/SIGTERM, or (after a SIGKILL of the test process)
 // at the next run's start.
-import { ensureBpffs } from '../../bpf/bpffs.ts';
+import { ensureBpffs } from '../../datapath/index.ts';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -22,10 +22,10 @@ export interface ArtifactPaths {
   objects: { podEgress: string; podIngress: string };
 }
 
-/** The repo's build layout: build/bpf/*.o, bpf/addon/build/Release/weft_bpf.node. */
+/** The repo's build layout: build/bpf/*.o, datapath/addon/build/Release/weft_bpf.node. */
 export const SOURCE_ARTIFACTS: ArtifactPaths = {
   objectDir: join(repo, 'build', 'bpf'),
-  addon: join(repo, 'bpf', 'addon', 'build', 'Release', 'weft_bpf.node'),
+  addon: join(repo, 'datapath', 'addon', 'build', 'Release', 'weft_bpf.node'),
   objects: {
     podEgress: join(repo, 'build', 'bpf', BPF_PROGRAMS.podEgress.object),
     podIngress: join(repo, 'build', 'bpf', BPF_PROGRAMS.podIngress.object),

@@ -2,7 +2,7 @@
 // BPF_PROG_TEST_RUN against the real maps) must pass, drop and report exactly alike.
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Datapath, VerdictEvent } from './datapath.ts';
-import { MemoryDatapath, type Direction } from './memory-datapath.ts';
+import { MemoryDatapath, type Direction } from './testing/memory-datapath.ts';
 import { frame, type PacketSpec } from './packet.ts';
 import { fixtureTables, RULE } from './testdata/tables.ts';
 import { kernelSkipReason, openTestDatapath } from './testing/kernel.ts';

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compile, evaluate, loadPolicies, parseManifests, type Inventory, type PolicySet, type Tables } from '../policy/index.ts';
 import type { LibbpfDatapath } from './libbpf-datapath.ts';
-import { MemoryDatapath } from './memory-datapath.ts';
+import { MemoryDatapath } from './testing/memory-datapath.ts';
 import { kernelSkipReason, openTestDatapath } from './testing/kernel.ts';
 import { Topology } from './testing/netns.ts';
 

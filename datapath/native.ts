@@ -1,4 +1,4 @@
-// Typed access to the libbpf addon (bpf/addon/weft_bpf.cc), loaded by path: no `bindings`
+// Typed access to the libbpf addon (datapath/addon/weft_bpf.cc), loaded by path: no `bindings`
 // package, so the single-binary agent can ship the .node file beside its BPF objects.
 import { createRequire } from 'node:module';
 import { artifactPaths, requireArtifacts } from './artifacts.ts';

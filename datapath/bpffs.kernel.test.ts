@@ -12,7 +12,7 @@ const repo = join(import.meta.dirname, '..');
 function inPrivateNamespaceWithoutBpffs(pinRoot: string): { ok: boolean; code?: string; message?: string; mountsAfter: string } {
   const script = [
     'while umount -l /sys/fs/bpf 2>/dev/null; do :; done',
-    `${process.execPath} bin/run.mjs bpf/testing/bpffs-child.ts ${pinRoot}`,
+    `${process.execPath} bin/run.mjs datapath/testing/bpffs-child.ts ${pinRoot}`,
     'grep -c " bpf " /proc/mounts || true',
   ].join('; ');
   const r = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script], { cwd: repo, encoding: 'utf8', timeout: 60_000 });

@@ -1,5 +1,5 @@
 // The native door to the kernel: a thin N-API layer over Debian's libbpf. Policy lives in
-// TypeScript (bpf/libbpf-datapath.ts); this file only opens, loads, pins, attaches, reads and
+// TypeScript (datapath/libbpf-datapath.ts); this file only opens, loads, pins, attaches, reads and
 // writes maps, runs BPF_PROG_TEST_RUN, and consumes ring buffers from the libuv loop.
 #include <napi.h>
 #include <uv.h>

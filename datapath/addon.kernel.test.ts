@@ -46,7 +46,7 @@ describe.skipIf(kernelSkipReason)('libbpf addon', () => {
       '-D__TARGET_ARCH_x86',
       `-I${artifactPaths().objectDir}`,
       '-c',
-      join(here, 'testdata', 'rejected.bpf.c'),
+      join(here, '..', 'bpf', 'testdata', 'rejected.bpf.c'),
       '-o',
       obj,
     ]);

@@ -1,4 +1,4 @@
-// Cilium's alignchecker for Weft: every struct bpf/layout.ts declares must match the BTF of the
+// Cilium's alignchecker for Weft: every struct datapath/layout.ts declares must match the BTF of the
 // built objects (size, each field's offset and size, no hidden padding), and every map of the
 // objects must have the key and value the TypeScript side reads and writes (MAP_LAYOUTS).
 import { execFileSync } from 'node:child_process';

@@ -36,7 +36,7 @@ afterAll(async () => {
 
 function previousBuild(): ArtifactPaths {
   const obj = join(tmp, 'previous_version.o');
-  const src = join(here, 'testdata', 'previous_version.bpf.c');
+  const src = join(here, '..', 'bpf', 'testdata', 'previous_version.bpf.c');
   execFileSync('clang', ['-target', 'bpf', '-O2', '-g', '-D__TARGET_ARCH_x86', `-I${artifactPaths().objectDir}`, '-c', src, '-o', obj]);
   return { ...artifactPaths(), objects: { podEgress: obj, podIngress: obj } };
 }

@@ -1,6 +1,6 @@
 // For the bpffs test: opens the datapath on a pin root (in whatever mount namespace it was started
 // in) and prints where bpffs is mounted afterwards, as JSON.
-//   node bin/run.mjs bpf/testing/open-child.ts <pinRoot>
+//   node bin/run.mjs datapath/testing/open-child.ts <pinRoot>
 import { readFileSync } from 'node:fs';
 import { LibbpfDatapath } from '../libbpf-datapath.ts';
 

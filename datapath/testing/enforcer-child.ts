@@ -1,6 +1,6 @@
 // A stand-in agent for the restart test: opens the datapath on a pin root, applies the tables
 // it is given, attaches to the interfaces, says "ready" and waits to be killed (kill -9).
-//   node bin/run.mjs bpf/testing/enforcer-child.ts <pinRoot> <netnsPath> <tables.json> <generation> <ifindex>...
+//   node bin/run.mjs datapath/testing/enforcer-child.ts <pinRoot> <netnsPath> <tables.json> <generation> <ifindex>...
 import { readFileSync } from 'node:fs';
 import type { Tables } from '../../policy/tables.ts';
 import { LibbpfDatapath } from '../libbpf-datapath.ts';

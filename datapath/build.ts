@@ -9,11 +9,13 @@ import { fileURLToPath } from 'node:url';
 import { SOURCE_ARTIFACTS } from './artifacts.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
+/** The BPF C sources: bpf/ holds only C; this TypeScript side builds it. */
+const bpfDir = join(here, '..', 'bpf');
 const out = SOURCE_ARTIFACTS.objectDir;
 
 const mtime = (f: string) => (existsSync(f) ? statSync(f).mtimeMs : 0);
 const newest = (files: string[]) => Math.max(...files.map(mtime));
-const log = (m: string) => process.stderr.write(`bpf/build: ${m}\n`);
+const log = (m: string) => process.stderr.write(`datapath/build: ${m}\n`);
 
 function run(cmd: string, args: string[], cwd = here): void {
   const r = spawnSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
@@ -35,14 +37,18 @@ function vmlinuxHeader(): string {
 }
 
 function objects(): void {
-  const sources = readdirSync(here).filter((f) => f.endsWith('.bpf.c'));
-  const headers = readdirSync(join(here, 'include')).map((f) => join(here, 'include', f));
+  const sources = readdirSync(bpfDir).filter((f) => f.endsWith('.bpf.c'));
+  const headers = readdirSync(join(bpfDir, 'include')).map((f) => join(bpfDir, 'include', f));
   const header = vmlinuxHeader();
   for (const src of sources) {
     const obj = join(out, src.replace(/\.bpf\.c$/, '.o'));
-    if (mtime(obj) > newest([join(here, src), header, ...headers])) continue;
+    if (mtime(obj) > newest([join(bpfDir, src), header, ...headers])) continue;
     log(`clang ${src}`);
-    run('clang', ['-target', 'bpf', '-O2', '-g', '-D__TARGET_ARCH_x86', '-Wall', '-Werror', `-I${out}`, `-I${join(here, 'include')}`, '-c', src, '-o', obj]);
+    run(
+      'clang',
+      ['-target', 'bpf', '-O2', '-g', '-D__TARGET_ARCH_x86', '-Wall', '-Werror', `-I${out}`, `-I${join(bpfDir, 'include')}`, '-c', src, '-o', obj],
+      bpfDir,
+    );
   }
 }
 

@@ -1,14 +1,14 @@
 // The in-memory Datapath: interprets the tables with exactly the kernel programs' per-packet
 // algorithm (bpf/include/weft_judge.h), for fast tests of the parts above the datapath.
 // One contract test (datapath.contract.test.ts) runs against this and the libbpf datapath.
-import { DEFAULT_LIMITS, VERDICT_ALLOW, type MapLimits, type RuleValue, type Tables } from '../policy/tables.ts';
-import type { CounterSample, Counters, Datapath, Endpoint, FiveTuple, VerdictEvent } from './datapath.ts';
-import { checkTables } from './check-tables.ts';
-import { DatapathError } from './errors.ts';
-import { EventStream } from './event-stream.ts';
-import { ctPorts, ctTimeoutNs, isIcmpError, isNeighborDiscovery, rulePort } from './flow.ts';
-import { parseAddr } from './ip.ts';
-import { TableIndex } from './table-index.ts';
+import { DEFAULT_LIMITS, VERDICT_ALLOW, type MapLimits, type RuleValue, type Tables } from '../../policy/tables.ts';
+import type { CounterSample, Counters, Datapath, Endpoint, FiveTuple, VerdictEvent } from '../datapath.ts';
+import { checkTables } from '../check-tables.ts';
+import { DatapathError } from '../errors.ts';
+import { EventStream } from '../event-stream.ts';
+import { ctPorts, ctTimeoutNs, isIcmpError, isNeighborDiscovery, rulePort } from '../flow.ts';
+import { parseAddr } from '../ip.ts';
+import { TableIndex } from '../table-index.ts';
 
 export type Direction = 'ingress' | 'egress';
 

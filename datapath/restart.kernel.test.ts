@@ -41,7 +41,7 @@ it.skipIf(kernelSkipReason)(
       process.execPath,
       [
         join(repo, 'bin', 'run.mjs'),
-        join(repo, 'bpf', 'testing', 'enforcer-child.ts'),
+        join(repo, 'datapath', 'testing', 'enforcer-child.ts'),
         pinRoot,
         topo.nodeNetnsPath,
         tablesFile,
