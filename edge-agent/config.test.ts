@@ -27,13 +27,16 @@ describe('agent config', () => {
     const plain = loadConfig({ flags: { dataDir: dir }, env: {} });
     expect(plain.mqttProtocol).toBe('auto'); // MQTT 5, or 3.1.1 where the broker refuses 5
     expect(plain.console).toBeUndefined();
+    // Fail closed: the kernel datapath unless the in-memory fake is asked for by name.
+    expect(plain.datapath).toBe('libbpf');
   });
 
   it.each([
     ['mqttProtocol: 3\n', 'CONFIG_BAD_VALUE', /b\.yaml: mqttProtocol must be auto, 4 .* or 5, got 3/],
     ['consol: /dev/ttyS0\n', 'CONFIG_UNKNOWN_KEY', /b\.yaml: unknown setting consol/],
     ['statusPort: -1\n', 'CONFIG_BAD_VALUE', /b\.yaml: statusPort must be a non-negative integer/],
-    ['datapath: ebpf\n', 'CONFIG_BAD_VALUE', /b\.yaml: datapath must be one of auto, libbpf, memory/],
+    ['datapath: ebpf\n', 'CONFIG_BAD_VALUE', /b\.yaml: datapath must be one of libbpf, memory, got ebpf/],
+    ['datapath: auto\n', 'CONFIG_REMOVED_VALUE', /b\.yaml: datapath: auto is no longer accepted: it fell back to the in-memory datapath/],
     ['- a\n- b\n', 'CONFIG_PARSE', /b\.yaml: must be a mapping/],
   ])('%j is refused with %s, naming the file and the key', (text, code, msg) => {
     const p = file('b.yaml', text);

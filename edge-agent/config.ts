@@ -7,7 +7,12 @@ import { parse as parseYaml } from 'yaml';
 import { AgentError } from './errors.ts';
 import type { MqttProtocol } from './link.ts';
 
-export type DatapathChoice = 'auto' | 'libbpf' | 'memory';
+/**
+ * `libbpf`: the kernel datapath, the only one that filters packets; when it cannot load, the agent keeps
+ * running, says `not enforcing` and retries it (fail closed, never a silent fake). `memory`: the in-memory
+ * fake, only when asked for by name (tests, demos without root). `auto`, which fell back to the fake, is gone.
+ */
+export type DatapathChoice = 'libbpf' | 'memory';
 
 export interface AgentConfig {
   dataDir: string;
@@ -52,7 +57,7 @@ export function defaults(env: NodeJS.ProcessEnv = process.env): AgentConfig {
     stateFile: join(dataDir, 'state'),
     statusHost: '127.0.0.1',
     statusPort: 7181,
-    datapath: 'auto',
+    datapath: 'libbpf',
     pinRoot: '/sys/fs/bpf/weft',
     provisionFile: '/boot/weft-provision.json',
     kube: 'auto',
@@ -68,9 +73,16 @@ export function defaults(env: NodeJS.ProcessEnv = process.env): AgentConfig {
 
 const NUMERIC = new Set<keyof AgentConfig>(['statusPort', 'debounceMs', 'heartbeatIntervalS']);
 const CHOICES: Partial<Record<keyof AgentConfig, readonly string[]>> = {
-  datapath: ['auto', 'libbpf', 'memory'],
+  datapath: ['libbpf', 'memory'],
   kube: ['auto', 'off'],
   tunnel: ['auto', 'off'],
+};
+/** Values that used to be accepted, with why they went and what to write instead. */
+const REMOVED: Record<string, { why: string; fix: string }> = {
+  'datapath: auto': {
+    why: 'it fell back to the in-memory datapath, which filters nothing',
+    fix: 'remove the setting (libbpf, the kernel datapath, is the default) or write `datapath: memory` for a test or a demo without root',
+  },
 };
 /** Settings without a default: absent unless a file, the environment or a flag sets them. */
 const OPTIONAL = ['kubeconfig', 'console'];
@@ -98,6 +110,8 @@ function setKey(cfg: AgentConfig, key: string, value: unknown, where: string): v
     return;
   }
   if (typeof value !== 'string') throw new AgentError('CONFIG_BAD_VALUE', `${where}: ${key} must be a string`);
+  const removed = REMOVED[`${k}: ${value}`];
+  if (removed) throw new AgentError('CONFIG_REMOVED_VALUE', `${where}: ${key}: ${value} is no longer accepted: ${removed.why}`, removed.fix);
   const choices = CHOICES[k];
   if (choices && !choices.includes(value)) {
     throw new AgentError('CONFIG_BAD_VALUE', `${where}: ${key} must be one of ${choices.join(', ')}, got ${value}`);

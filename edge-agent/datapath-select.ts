@@ -1,6 +1,7 @@
-// Picks the datapath: the kernel one (libbpf) when running as root and the artifacts and kernel
-// allow it, else the in-memory one, which enforces nothing on real packets; that choice is logged
-// loudly and shown in status. `datapath: libbpf|memory` in the config forces either.
+// Picks the datapath the config names, and fails closed: `libbpf` is the kernel datapath, the only one
+// that filters packets; when it cannot load, this throws a coded error and the agent says `not enforcing`
+// and retries (run.ts), never falling back to the in-memory fake. `memory` is that fake, only by name
+// (tests, demos without root), logged loudly and reported to the hub as not enforcing in the kernel.
 import type { Datapath } from '../datapath/index.ts';
 import { LibbpfDatapath, MemoryDatapath } from '../datapath/index.ts';
 import type { MapLimits } from '../policy/tables.ts';
@@ -13,30 +14,28 @@ export type DatapathKind = 'libbpf' | 'memory';
 export interface SelectedDatapath {
   kind: DatapathKind;
   datapath: Datapath;
-  /** Why memory was chosen under `auto` (empty for libbpf or a forced choice). */
-  fallbackReason?: string;
 }
 
-export async function selectDatapath(choice: DatapathChoice, opts: { pinRoot: string; limits?: MapLimits; log: Logger }): Promise<SelectedDatapath> {
+/** Opens the kernel datapath (the one door to it here); tests inject one whose BPF objects fail to load. */
+export type KernelLoader = () => Promise<Datapath>;
+
+export function libbpfLoader(opts: { pinRoot: string; limits?: MapLimits }): KernelLoader {
+  return () => LibbpfDatapath.open({ pinRoot: opts.pinRoot, limits: opts.limits });
+}
+
+/** Throws an AgentError (the loader's DATAPATH_* code, else DATAPATH_LOAD) when the kernel datapath cannot load. */
+export async function selectDatapath(choice: DatapathChoice, opts: { loadKernel: KernelLoader; limits?: MapLimits; log: Logger }): Promise<SelectedDatapath> {
   if (choice === 'memory') {
-    opts.log.warn('datapath: in-memory (forced by config); packets are NOT filtered by the kernel');
+    opts.log.warn('datapath: in-memory (asked for by config); packets are NOT filtered by the kernel');
     return { kind: 'memory', datapath: new MemoryDatapath({ limits: opts.limits }) };
   }
-  const isRoot = process.getuid?.() === 0;
-  if (!isRoot && choice === 'auto') {
-    const why = 'not running as root';
-    opts.log.warn({ reason: why }, 'datapath: in-memory fallback; packets are NOT filtered by the kernel');
-    return { kind: 'memory', datapath: new MemoryDatapath({ limits: opts.limits }), fallbackReason: why };
-  }
   try {
-    const dp = await LibbpfDatapath.open({ pinRoot: opts.pinRoot, limits: opts.limits });
-    opts.log.info({ pinRoot: opts.pinRoot }, 'datapath: libbpf (kernel)');
+    const dp = await opts.loadKernel();
+    opts.log.info('datapath: libbpf (kernel)');
     return { kind: 'libbpf', datapath: dp };
   } catch (e) {
     const err = e as Error & { code?: string; hint?: string };
-    if (choice === 'libbpf')
-      throw new AgentError(err.code ?? 'DATAPATH_LOAD', `kernel datapath unavailable: ${err.message}`, err.hint ?? 'run `weft-agent doctor`');
-    opts.log.warn({ reason: err.message, code: err.code }, 'datapath: in-memory fallback; packets are NOT filtered by the kernel');
-    return { kind: 'memory', datapath: new MemoryDatapath({ limits: opts.limits }), fallbackReason: err.message };
+    const hint = err.hint ?? (process.getuid?.() === 0 ? 'run `weft-agent doctor`' : 'run the agent as root (it loads BPF programs)');
+    throw new AgentError(err.code ?? 'DATAPATH_LOAD', `kernel datapath unavailable: ${err.message}`, hint, e);
   }
 }

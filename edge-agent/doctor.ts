@@ -240,12 +240,15 @@ async function agentChecks(cfg: AgentConfig): Promise<CheckResult[]> {
           s.enrolled ? 'no bundle applied yet: check the hub link and `weft-agent status`' : 'enroll the device (weft-agent enroll --file)',
         ),
   ];
-  if (s.datapath.kind === 'memory')
+  const ne = s.datapath.notEnforcing;
+  if (ne)
     out.push(
       fail(
         'datapath',
-        `in-memory fallback: ${s.datapath.fallbackReason ?? 'forced by config'}`,
-        'packets are not filtered: fix the kernel checks above and restart the agent',
+        `not enforcing: ${ne.reason} (${ne.code})`,
+        s.datapath.kind === 'memory'
+          ? 'packets are not filtered: remove `datapath: memory` from the config and restart the agent'
+          : `packets are not filtered: ${ne.fix ?? 'fix the kernel checks above'}; the agent retries the kernel datapath by itself`,
       ),
     );
   if (!s.tunnel) out.push(skip('tunnel', 'not configured'));

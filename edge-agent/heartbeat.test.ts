@@ -4,7 +4,7 @@ import { heartbeatBody, type HeartbeatFacts } from './heartbeat.ts';
 const base: HeartbeatFacts = {
   enforcing: true,
   appliedGeneration: 7,
-  datapath: 'libbpf',
+  notEnforcing: null,
   storeWritable: true,
   kubeSynced: true,
   tunnel: { up: true, handshakeAgeS: 20 },
@@ -16,7 +16,8 @@ describe('heartbeat body', () => {
   it.each<[string, Partial<HeartbeatFacts>, boolean, string[]]>([
     ['all well', {}, true, []],
     ['not enforcing yet', { enforcing: false }, false, []],
-    ['in-memory datapath', { datapath: 'memory' }, false, ['datapath']],
+    ['in-memory datapath', { notEnforcing: { code: 'DATAPATH_MEMORY', reason: 'in-memory datapath' } }, false, ['datapath']],
+    ['kernel datapath failed to load', { notEnforcing: { code: 'DATAPATH_LOAD', reason: 'kernel datapath unavailable: bad ELF' } }, false, ['datapath']],
     ['k3s not synced', { kubeSynced: false }, false, ['k3s']],
     ['no k3s on the node', { kubeSynced: null }, true, []],
     ['read-only store: still ready, the check says why', { storeWritable: false }, true, ['store']],
@@ -31,5 +32,17 @@ describe('heartbeat body', () => {
     expect(heartbeatBody(base)).toMatchObject({ load: 0.25, appliedGeneration: 7, podsAttached: 12, tunnel: { handshakeAgeS: 20 } });
     expect(heartbeatBody({ ...base, load: { avg1: 9, cpus: 2 } }).load).toBe(1);
     expect(heartbeatBody({ ...base, tunnel: null })).not.toHaveProperty('tunnel');
+  });
+
+  it('says whether packets are filtered in the kernel, and why not with the code', () => {
+    const ok = heartbeatBody(base);
+    expect(ok.kernelEnforcing).toBe(true);
+    expect(ok).not.toHaveProperty('notEnforcing');
+    const notEnforcing = { code: 'DATAPATH_KERNEL_VERSION', reason: 'kernel datapath unavailable: kernel 4.19 is too old' };
+    const bad = heartbeatBody({ ...base, notEnforcing });
+    expect(bad).toMatchObject({ kernelEnforcing: false, notEnforcing, nodeReady: false });
+    expect(bad.checks.find((c) => c.name === 'datapath')?.detail).toBe(
+      'not enforcing: kernel datapath unavailable: kernel 4.19 is too old (DATAPATH_KERNEL_VERSION)',
+    );
   });
 });

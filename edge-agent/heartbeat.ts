@@ -1,13 +1,14 @@
 // What a heartbeat says about the node: readiness, the local service checks behind it, load, the
-// applied generation and the tunnel. The link adds its own stats (reconnects, outbox depth and losses).
+// applied generation, the tunnel, and whether packets are filtered in the kernel (and why not). The link adds its own stats (reconnects, outbox depth and losses).
 import { availableParallelism, loadavg } from 'node:os';
-import type { HeartbeatMessage, ServiceCheck } from '../protocol/index.ts';
+import type { HeartbeatMessage, NotEnforcing, ServiceCheck } from '../protocol/index.ts';
 import type { TunnelStatus } from './status-types.ts';
 
 export interface HeartbeatFacts {
   enforcing: boolean;
   appliedGeneration: number;
-  datapath: 'libbpf' | 'memory';
+  /** Why packets are not filtered in the kernel: the kernel datapath cannot load, or the in-memory one was asked for. Null: they are. */
+  notEnforcing: NotEnforcing | null;
   storeWritable: boolean | null;
   /** null: no k3s on this node. */
   kubeSynced: boolean | null;
@@ -23,7 +24,7 @@ export const TUNNEL_STALE_S = 180;
 
 export function heartbeatBody(f: HeartbeatFacts): Omit<HeartbeatMessage, 'link' | 'v' | 'at'> {
   const checks: ServiceCheck[] = [
-    { name: 'datapath', ok: f.datapath === 'libbpf', detail: f.datapath === 'libbpf' ? 'kernel' : 'in-memory fallback: packets are not filtered' },
+    { name: 'datapath', ok: !f.notEnforcing, detail: f.notEnforcing ? `not enforcing: ${f.notEnforcing.reason} (${f.notEnforcing.code})` : 'kernel' },
     { name: 'store', ok: f.storeWritable === true, detail: f.storeWritable === null ? 'unavailable' : f.storeWritable ? 'writable' : 'read-only' },
   ];
   if (f.kubeSynced !== null) checks.push({ name: 'k3s', ok: f.kubeSynced, detail: f.kubeSynced ? 'synced' : 'not synced' });
@@ -35,8 +36,10 @@ export function heartbeatBody(f: HeartbeatFacts): Omit<HeartbeatMessage, 'link' 
   return {
     // Ready: it enforces in the kernel and knows its pods. The tunnel and the store do not gate it: enforcement
     // needs neither, and their checks say what is wrong.
-    nodeReady: f.enforcing && f.datapath === 'libbpf' && f.kubeSynced !== false,
+    nodeReady: f.enforcing && !f.notEnforcing && f.kubeSynced !== false,
     enforcing: f.enforcing,
+    kernelEnforcing: !f.notEnforcing,
+    ...(f.notEnforcing ? { notEnforcing: f.notEnforcing } : {}),
     appliedGeneration: f.appliedGeneration,
     checks,
     load: Math.min(1, Math.max(0, load.avg1 / Math.max(1, load.cpus))),

@@ -8,6 +8,7 @@ export interface AgentMetrics {
   /** Seconds from process start to enforcing, set once per start. */
   timeToEnforcing: Gauge;
   enforcing: Gauge;
+  kernelEnforcing: Gauge;
   bundlesRejected: Counter<'code'>;
   drops: Counter<'policy'>;
   verdicts: Counter<'verdict'>;
@@ -37,6 +38,11 @@ export function createMetrics(opts: { defaults?: boolean } = {}): AgentMetrics {
     }),
     timeToEnforcing: new Gauge({ name: 'weft_agent_time_to_enforcing_seconds', help: 'Seconds from process start to enforcing', registers }),
     enforcing: new Gauge({ name: 'weft_agent_enforcing', help: '1 when the datapath enforces a policy generation', registers }),
+    kernelEnforcing: new Gauge({
+      name: 'weft_agent_kernel_enforcing',
+      help: '1 when the kernel (libbpf) datapath is loaded; 0 while it cannot load (nothing is filtered) or with the in-memory one',
+      registers,
+    }),
     bundlesRejected: new Counter({ name: 'weft_agent_bundles_rejected_total', help: 'Bundles rejected, by error code', labelNames: ['code'], registers }),
     drops: new Counter({
       name: 'weft_agent_drops_total',

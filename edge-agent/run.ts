@@ -1,31 +1,35 @@
 // `weft-agent run`: the start sequence. Its promise is the order:
-//   open store -> datapath -> last-known-good verified and adopted or applied -> ENFORCING
+//   boot (boot.ts): open store -> datapath -> last-known-good verified and adopted or applied -> ENFORCING
 //   -> only then the network: enrollment (first boot), tunnel, MQTT link, k3s inventory.
 // Nothing after "enforcing" can take enforcement away: every network part fails on its own.
+// Fail closed: when the kernel datapath cannot load, the agent still starts its network (link, heartbeats,
+// status API), says `not enforcing` with the coded error everywhere (state line, status, /readyz, the hub),
+// and retries the kernel datapath until it loads; then the boot sequence completes as at start.
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openStore, type AgentStore, type JsonValue, type OpenStoreOptions } from '../offline-store/index.ts';
+import type { AgentStore, DeviceIdentity, Enrollment, JsonValue, OpenStoreOptions } from '../offline-store/index.ts';
 import { compile } from '../policy/index.ts';
-import { encode, topics, type AckMessage, type VerdictRecord } from '../protocol/index.ts';
+import { encode, topics, type AckMessage, type NotEnforcing, type VerdictRecord } from '../protocol/index.ts';
+import { bootEnforcement, INVENTORY_KEY, openAgentStore, type Booted, type OpenedStore } from './boot.ts';
 import { BundleIntake } from './bundle-intake.ts';
+import { systemClock, type Clock } from './clock.ts';
 import type { AgentConfig } from './config.ts';
-import { selectDatapath, type SelectedDatapath } from './datapath-select.ts';
+import { libbpfLoader, type KernelLoader, type SelectedDatapath } from './datapath-select.ts';
 import { enroll } from './enroll.ts';
+import { EMPTY_SNAPSHOT, type CompileFn, type Enforcer } from './enforcer.ts';
+import { AgentError, formatAgentError } from './errors.ts';
 import { heartbeatBody } from './heartbeat.ts';
-import { Enforcer, EMPTY_SNAPSHOT, type CompileFn } from './enforcer.ts';
-import { formatAgentError } from './errors.ts';
 import type { KubeInventory, KubeSnapshot } from './kube/types.ts';
 import { Link } from './link.ts';
 import type { Logger } from './logger.ts';
 import { createMetrics, type AgentMetrics } from './metrics.ts';
-import { restoreLastKnownGood, type RestoreResult } from './restore.ts';
+import type { RestoreResult } from './restore.ts';
 import { StateLine } from './state-line.ts';
 import { StatusApi } from './status-api.ts';
 import type { AgentStatus, TunnelStatus } from './status-types.ts';
 import { podVethResolver, type VethResolver } from './veth.ts';
 import { VerdictPump } from './verdicts.ts';
 import { AGENT_VERSION } from './version.ts';
-import type { Enrollment, DeviceIdentity } from '../offline-store/index.ts';
 
 /** The tunnel is optional and injected: the agent enforces and reports without it (e.g. a broker on the LAN). */
 export interface TunnelComponent {
@@ -36,8 +40,14 @@ export interface TunnelComponent {
 
 export interface RunDeps {
   log: Logger;
+  /** Default: the system clock. */
+  clock?: Clock;
   /** Tests inject a datapath; otherwise selectDatapath(config.datapath). */
   datapath?: SelectedDatapath;
+  /** Opens the kernel datapath under `datapath: libbpf`; default LibbpfDatapath on config.pinRoot. */
+  loadKernel?: KernelLoader;
+  /** How often a kernel datapath that failed to load is tried again. Default 10 s. */
+  datapathRetryMs?: number;
   tunnel?: TunnelComponent;
   /** Creates the k3s inventory source (kube-source.ts picks it from the config); absent: no k3s. */
   kube?: () => KubeInventory;
@@ -48,26 +58,32 @@ export interface RunDeps {
   storeOptions?: OpenStoreOptions;
 }
 
-const INVENTORY_KEY = 'inventory';
 const RECENT_FLOWS = 1000;
+const DATAPATH_RETRY_MS = 10_000;
+/** What the hub is told when the config asks for the in-memory datapath: it filters nothing. */
+const MEMORY_NOT_ENFORCING: NotEnforcing = { code: 'DATAPATH_MEMORY', reason: 'in-memory datapath (asked for by config): packets are not filtered' };
 
 export class Agent {
   readonly metrics: AgentMetrics;
   readonly state: StateLine;
-  store: AgentStore | null = null;
-  storeError: string | null = null;
-  /** Why the store could not be opened at all, even read-only (null: it is open). */
-  storeUnavailable: string | null = null;
-  enforcer!: Enforcer;
-  selected!: SelectedDatapath;
-  link: Link | null = null;
-  intake: BundleIntake | null = null;
-  kube: KubeInventory | null = null;
-  statusApi: StatusApi | null = null;
-  statusPort = 0;
-  restored: RestoreResult | null = null;
-  enforcingSince: number | null = null;
-  timeToEnforcingS: number | null = null;
+  private readonly clock: Clock;
+  private opened: OpenedStore = { store: null, error: null, unavailable: null };
+  private booted: Booted | null = null;
+  /** Why the kernel datapath could not load at the last attempt (null: loaded, or not tried yet). */
+  private kernelError: AgentError | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  /** The newest bundle that arrived while nothing could enforce it: taken in once the datapath loads. */
+  private heldBundle: Buffer | null = null;
+  /** The newest k3s inventory that arrived before the enforcer existed. */
+  private heldInventory: KubeSnapshot | null = null;
+  private siteId: string | null = null;
+  private linkRef: Link | null = null;
+  private intakeRef: BundleIntake | null = null;
+  private kube: KubeInventory | null = null;
+  private statusApi: StatusApi | null = null;
+  private port = 0;
+  private enforcingSince: number | null = null;
+  private timeToEnforcingS: number | null = null;
   private pump: VerdictPump | null = null;
   private lastTunnel: TunnelStatus = { up: false, handshakeAgeS: null };
   private readonly recent: VerdictRecord[] = [];
@@ -79,6 +95,7 @@ export class Agent {
     private readonly deps: RunDeps,
   ) {
     this.metrics = deps.metrics ?? createMetrics();
+    this.clock = deps.clock ?? systemClock;
     this.state = new StateLine(config.stateFile, (line) => deps.log.info({ state: line }, 'state'), config.console);
   }
 
@@ -86,77 +103,135 @@ export class Agent {
     return this.deps.log;
   }
 
-  /** Runs until enforcing (or until it is clear nothing can be enforced), then starts the network in the background. */
-  async start(): Promise<void> {
-    const c = this.config;
-    this.state.set({ kind: 'starting' });
-    this.openStore();
-    this.selected = this.deps.datapath ?? (await selectDatapath(c.datapath, { pinRoot: c.pinRoot, log: this.log }));
-    this.enforcer = new Enforcer({
-      datapath: this.selected.datapath,
-      compile: this.deps.compile ?? compile,
-      resolveVeth: this.deps.resolveVeth ?? podVethResolver(),
-      log: this.log,
-      metrics: this.metrics,
-      nodeName: c.nodeName,
-      debounceMs: c.debounceMs,
-      onApplied: (a) => this.persistInventory(a.snapshot),
-    });
-    const saved = this.store?.config.get<JsonValue>(INVENTORY_KEY);
-    if (saved) this.enforcer.seedInventory(saved as unknown as KubeSnapshot);
+  get store(): AgentStore | null {
+    return this.opened.store;
+  }
+  /** Null while the kernel datapath cannot load. */
+  get enforcer(): Enforcer | null {
+    return this.booted?.enforcer ?? null;
+  }
+  /** Null while the kernel datapath cannot load. */
+  get selected(): SelectedDatapath | null {
+    return this.booted?.selected ?? null;
+  }
+  get restored(): RestoreResult | null {
+    return this.booted?.restored ?? null;
+  }
+  get intake(): BundleIntake | null {
+    return this.intakeRef;
+  }
+  get link(): Link | null {
+    return this.linkRef;
+  }
+  /** The status API's port (0: it could not listen). */
+  get statusPort(): number {
+    return this.port;
+  }
 
-    const kernelGeneration = await this.selected.datapath.appliedGeneration();
-    this.restored = await restoreLastKnownGood(this.store, this.enforcer, kernelGeneration, this.log);
-    if (this.restored.kind !== 'none') this.markEnforcing();
+  /** Runs the boot sequence (until enforcing, or until it is clear nothing can be enforced), then starts the network in the background. */
+  async start(): Promise<void> {
+    this.state.set({ kind: 'starting' });
+    this.opened = openAgentStore(this.config.storePath, this.deps.storeOptions, this.log);
+    await this.boot();
+    this.port = await this.startStatusApi();
+    void this.startNetwork().catch((e: unknown) => this.log.error({ err: formatAgentError(e) }, 'network start failed; enforcement continues'));
+  }
+
+  /** Datapath -> enforcer -> last-known-good -> enforcing; on a kernel datapath that cannot load: not enforcing, and a retry. */
+  private async boot(): Promise<void> {
+    let booted: Booted;
+    try {
+      booted = await bootEnforcement({
+        choice: this.config.datapath,
+        selected: this.deps.datapath,
+        loadKernel: this.deps.loadKernel ?? libbpfLoader({ pinRoot: this.config.pinRoot }),
+        store: this.store,
+        log: this.log,
+        metrics: this.metrics,
+        compile: this.deps.compile ?? compile,
+        resolveVeth: this.deps.resolveVeth ?? podVethResolver(),
+        nodeName: this.config.nodeName,
+        debounceMs: this.config.debounceMs,
+        onApplied: (a) => this.persistInventory(a.snapshot),
+      });
+    } catch (e) {
+      if (!(e instanceof AgentError)) throw e;
+      this.notEnforcing(e);
+      return;
+    }
+    if (this.stopped) {
+      await booted.enforcer.close();
+      await booted.selected.datapath.close();
+      return;
+    }
+    if (this.kernelError) this.log.info({ was: this.kernelError.code }, 'kernel datapath loaded; enforcing from now on');
+    this.kernelError = null;
+    this.booted = booted;
+    this.metrics.kernelEnforcing.set(booted.selected.kind === 'libbpf' ? 1 : 0);
+    if (this.heldInventory) booted.enforcer.setInventory(this.heldInventory);
+    if (booted.restored.kind !== 'none') this.markEnforcing();
     else if (this.store) this.log.info('no policy bundle yet: the datapath allows all until the first bundle arrives');
     if (!this.store) this.showStoreUnavailable();
+    else if (booted.restored.kind === 'none' && this.siteId) this.state.set({ kind: 'enrolled', siteId: this.siteId });
+    this.startPump(booted);
+    this.openIntake();
+  }
 
-    this.statusPort = await this.startStatusApi();
+  /** Says it on the state line and the log, and tries the kernel datapath again later. */
+  private notEnforcing(e: AgentError): void {
+    if (this.kernelError?.message !== e.message)
+      this.log.error({ code: e.code, err: e.message, fix: e.hint }, 'NOT ENFORCING: the kernel datapath cannot load; retrying');
+    this.kernelError = e;
+    this.metrics.kernelEnforcing.set(0);
+    this.showNotEnforcing();
+    if (this.stopped) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      void this.boot().catch((err: unknown) => this.log.error({ err: formatAgentError(err) }, 'datapath retry failed'));
+    }, this.deps.datapathRetryMs ?? DATAPATH_RETRY_MS);
+    this.retryTimer.unref();
+  }
+
+  private showNotEnforcing(): void {
+    const e = this.kernelError;
+    if (e) this.state.set({ kind: 'not-enforcing', code: e.code, error: e.message, fix: e.hint });
+  }
+
+  /** Why packets are not filtered in the kernel; null when the libbpf datapath is loaded. */
+  private notEnforcingReason(): (NotEnforcing & { fix?: string }) | null {
+    if (this.kernelError) return { code: this.kernelError.code, reason: this.kernelError.message, fix: this.kernelError.hint };
+    if (this.booted?.selected.kind === 'memory') return MEMORY_NOT_ENFORCING;
+    if (!this.booted) return { code: 'DATAPATH_NOT_LOADED', reason: 'the datapath is not loaded yet' };
+    return null;
+  }
+
+  private startPump(booted: Booted): void {
     this.pump = new VerdictPump({
-      datapath: this.selected.datapath,
-      tables: () => this.enforcer.tables,
+      datapath: booted.selected.datapath,
+      tables: () => booted.enforcer.tables,
       metrics: this.metrics,
-      emitBatch: (verdicts) => this.queue(topics.events, encode('events', { v: 1, seq: 0, at: new Date().toISOString(), type: 'verdicts', verdicts }), 'low'),
+      emitBatch: (verdicts) =>
+        this.queue(topics.events, encode('events', { v: 1, seq: 0, at: new Date(this.clock.now()).toISOString(), type: 'verdicts', verdicts }), 'low'),
     });
     this.pump.subscribe((r) => {
       this.recent.push(r);
       if (this.recent.length > RECENT_FLOWS) this.recent.splice(0, this.recent.length - RECENT_FLOWS);
     });
     this.pump.start();
-    void this.startNetwork().catch((e: unknown) => this.log.error({ err: formatAgentError(e) }, 'network start failed; enforcement continues'));
-  }
-
-  private openStore(): void {
-    const c = this.config;
-    const onEvent = (e: { type: string }) => this.log.warn({ event: e }, 'store event');
-    try {
-      this.store = openStore(c.storePath, { onEvent, ...this.deps.storeOptions });
-      if (this.store.opened.kind === 'recovered')
-        this.log.error({ opened: this.store.opened }, 'store was corrupt and was moved aside; enforcing from the pinned kernel state');
-    } catch (e) {
-      this.storeError = formatAgentError(e);
-      this.log.error({ err: this.storeError, path: c.storePath }, 'cannot open the store read-write; trying read-only');
-      try {
-        this.store = openStore(c.storePath, { readonly: true, onEvent });
-      } catch (e2) {
-        this.log.error({ err: formatAgentError(e2) }, 'store unavailable; enforcing from the pinned kernel state only');
-        this.storeUnavailable = oneLine(e);
-      }
-    }
   }
 
   private markEnforcing(): void {
-    if (this.enforcingSince !== null) return;
-    this.enforcingSince = Date.now();
-    this.timeToEnforcingS = process.uptime();
+    if (this.enforcingSince !== null || !this.booted) return;
+    this.enforcingSince = this.clock.now();
+    this.timeToEnforcingS = this.clock.uptimeS();
     this.metrics.timeToEnforcing.set(this.timeToEnforcingS);
     this.metrics.enforcing.set(1);
     this.log.info(
       {
-        generation: this.enforcer.appliedGeneration,
-        restored: this.restored?.kind,
+        generation: this.booted.enforcer.appliedGeneration,
+        restored: this.booted.restored.kind,
         timeToEnforcingMs: Math.round(this.timeToEnforcingS * 1000),
-        datapath: this.selected.kind,
+        datapath: this.booted.selected.kind,
       },
       'enforcing',
     );
@@ -165,19 +240,21 @@ export class Agent {
 
   private showEnforcing(): void {
     if (!this.store) return this.showStoreUnavailable();
-    const siteId = this.store?.identity.enrollment()?.siteId;
+    if (!this.booted) return this.showNotEnforcing();
+    const siteId = this.store.identity.enrollment()?.siteId;
     this.state.set({
       kind: 'enforcing',
-      generation: this.enforcer.appliedGeneration,
+      generation: this.booted.enforcer.appliedGeneration,
       siteId,
-      offline: this.link !== null && this.link.state.state !== 'connected',
+      offline: this.linkRef !== null && this.linkRef.state.state !== 'connected',
     });
   }
 
   /** Says plainly that nothing comes from the store (and why), instead of staying at `starting`. */
   private showStoreUnavailable(): void {
-    const pinned = this.restored?.kind === 'pinned-only' ? this.restored.generation : undefined;
-    this.state.set({ kind: 'store-unavailable', path: this.config.storePath, error: this.storeUnavailable ?? 'unknown error', pinnedGeneration: pinned });
+    const restored = this.booted?.restored;
+    const pinned = restored?.kind === 'pinned-only' ? restored.generation : undefined;
+    this.state.set({ kind: 'store-unavailable', path: this.config.storePath, error: this.opened.unavailable ?? 'unknown error', pinnedGeneration: pinned });
   }
 
   private async startStatusApi(): Promise<number> {
@@ -204,13 +281,15 @@ export class Agent {
     }
   }
 
+  /** Enrollment (first boot), tunnel, MQTT link, k3s: each fails on its own, none of them gates enforcement. */
   private async startNetwork(): Promise<void> {
     const store = this.store;
     if (!store) return;
     let enrollment = store.identity.enrollment();
     if (!enrollment) {
       if (!existsSync(this.config.provisionFile)) {
-        this.state.set({ kind: 'not-provisioned', provisionFile: this.config.provisionFile });
+        // Not enforcing outranks not enrolled: it is the line a technician must not miss.
+        if (!this.kernelError) this.state.set({ kind: 'not-provisioned', provisionFile: this.config.provisionFile });
         return;
       }
       enrollment = await enroll({
@@ -226,6 +305,7 @@ export class Agent {
         return null;
       });
       if (!enrollment || this.stopped) return;
+      this.showNotEnforcing();
     }
     const identity = store.identity.get();
     if (this.deps.tunnel && identity) {
@@ -234,15 +314,9 @@ export class Agent {
         .catch((e: unknown) => this.log.error({ err: formatAgentError(e) }, 'tunnel failed to come up; retried by the tunnel supervisor'));
       this.lastTunnel = await this.deps.tunnel.status().catch(() => this.lastTunnel);
     }
-    this.intake = new BundleIntake({
-      store,
-      enforcer: this.enforcer,
-      siteId: enrollment.siteId,
-      log: this.log,
-      metrics: this.metrics,
-      sendAck: (ack: AckMessage) => this.queue(topics.ack, encode('ack', ack), 'high'),
-    });
-    this.link = new Link({
+    this.siteId = enrollment.siteId;
+    this.openIntake();
+    this.linkRef = new Link({
       siteId: enrollment.siteId,
       url: enrollment.broker.url,
       username: enrollment.broker.username,
@@ -259,21 +333,18 @@ export class Agent {
           (t) => (this.lastTunnel = t),
           () => undefined,
         );
+        const enforcer = this.enforcer;
         return heartbeatBody({
           enforcing: this.enforcingSince !== null,
-          appliedGeneration: this.enforcer.appliedGeneration,
-          datapath: this.selected.kind,
+          appliedGeneration: enforcer?.appliedGeneration ?? 0,
+          notEnforcing: strip(this.notEnforcingReason()),
           storeWritable: this.store?.writable ?? null,
           kubeSynced: this.kube ? this.kube.status().synced : null,
           tunnel: this.deps.tunnel ? this.lastTunnel : null,
-          podsAttached: this.enforcer.attached.length,
+          podsAttached: enforcer?.attached.length ?? 0,
         });
       },
-      onBundle: async (bytes) => {
-        const out = await this.intake!.receive(bytes);
-        if (out.result === 'applied') this.markEnforcing();
-        if (out.result !== 'duplicate') this.showEnforcingIfAny();
-      },
+      onBundle: (bytes) => this.takeBundle(Buffer.from(bytes)),
       onSigningKeys: (msg) => {
         try {
           store.identity.updateSigningKeys(msg.keys);
@@ -283,23 +354,51 @@ export class Agent {
         }
       },
     });
-    this.link.start();
+    this.linkRef.start();
     if (this.deps.kube) this.startKube(this.deps.kube);
   }
 
-  private showEnforcingIfAny(): void {
-    if (this.enforcingSince !== null) this.showEnforcing();
+  /** The bundle intake exists once both the enforcer (boot) and the site (enrollment) do. */
+  private openIntake(): void {
+    const store = this.store;
+    if (this.intakeRef || !this.booted || !this.siteId || !store) return;
+    this.intakeRef = new BundleIntake({
+      store,
+      enforcer: this.booted.enforcer,
+      siteId: this.siteId,
+      log: this.log,
+      metrics: this.metrics,
+      clock: () => this.clock.now(),
+      sendAck: (ack: AckMessage) => this.queue(topics.ack, encode('ack', ack), 'high'),
+    });
+    const held = this.heldBundle;
+    this.heldBundle = null;
+    if (held) void this.takeBundle(held).catch((e: unknown) => this.log.error({ err: formatAgentError(e) }, 'held bundle failed'));
+  }
+
+  /** A bundle from the hub: taken in, or held (the newest only, not acked) while nothing can enforce it. */
+  private async takeBundle(bytes: Buffer): Promise<void> {
+    const intake = this.intakeRef;
+    if (!intake) {
+      this.heldBundle = bytes;
+      this.log.warn('bundle held: the kernel datapath is not loaded, it is taken in once it is');
+      return;
+    }
+    const out = await intake.receive(bytes);
+    if (out.result === 'applied') this.markEnforcing();
+    if (out.result !== 'duplicate' && this.enforcingSince !== null) this.showEnforcing();
   }
 
   private startKube(make: () => KubeInventory): void {
     const kube = make();
     this.kube = kube;
-    kube.on('change', (snap) => this.enforcer.setInventory(snap));
+    const take = (snap: KubeSnapshot) => {
+      if (this.booted) this.booted.enforcer.setInventory(snap);
+      else this.heldInventory = snap;
+    };
+    kube.on('change', take);
     kube.on('error', (e) => this.log.warn({ code: e.code, err: e.message }, 'k3s inventory error; retrying'));
-    kube.start().then(
-      (snap) => this.enforcer.setInventory(snap),
-      (e: unknown) => this.log.warn({ err: formatAgentError(e) }, 'k3s not reachable yet; enforcing with the last known inventory'),
-    );
+    kube.start().then(take, (e: unknown) => this.log.warn({ err: formatAgentError(e) }, 'k3s not reachable yet; enforcing with the last known inventory'));
   }
 
   /** Appends to the outbox and wakes the link. A full or read-only store is logged and counted. */
@@ -310,7 +409,7 @@ export class Agent {
     try {
       store.outbox.append(topic(siteId), payload, priority);
       this.metrics.outboxDepth.set(store.outbox.depth());
-      this.link?.kick();
+      this.linkRef?.kick();
     } catch (e) {
       const code = (e as { code?: string }).code ?? 'STORE_IO';
       this.metrics.storeWriteFailures.inc({ code });
@@ -329,8 +428,9 @@ export class Agent {
 
   async status(): Promise<AgentStatus> {
     const store = this.store;
+    const enforcer = this.enforcer;
     const enrollment = store?.identity.enrollment() ?? null;
-    const rej = this.intake?.lastRejection ?? (store ? lastRejectionFromStore(store) : null);
+    const rej = this.intakeRef?.lastRejection ?? (store ? lastRejectionFromStore(store) : null);
     const iso = (t: number | null | undefined) => (t ? new Date(t).toISOString() : null);
     let outbox: AgentStatus['outbox'] = null;
     try {
@@ -339,6 +439,7 @@ export class Agent {
       outbox = null;
     }
     const kubeStatus = this.kube?.status();
+    const notEnforcing = this.notEnforcingReason();
     return {
       version: AGENT_VERSION,
       state: this.state.line,
@@ -346,19 +447,20 @@ export class Agent {
       siteId: enrollment?.siteId ?? null,
       enforcing: this.enforcingSince !== null,
       datapath: {
-        kind: this.selected.kind,
-        fallbackReason: this.selected.fallbackReason,
-        appliedGeneration: this.enforcer.appliedGeneration,
-        appliedAt: iso(this.enforcer.lastAppliedAt ?? store?.bundles.lastApplied()?.appliedAt),
+        kind: this.selected?.kind ?? null,
+        kernelEnforcing: notEnforcing === null,
+        notEnforcing,
+        appliedGeneration: enforcer?.appliedGeneration ?? 0,
+        appliedAt: iso(enforcer?.lastAppliedAt ?? store?.bundles.lastApplied()?.appliedAt),
         enforcingSince: iso(this.enforcingSince),
         timeToEnforcingS: this.timeToEnforcingS,
       },
-      hub: { link: this.link?.state ?? null, clockSkewMs: store?.config.get<number>('hubClockSkewMs') ?? null },
+      hub: { link: this.linkRef?.state ?? null, clockSkewMs: store?.config.get<number>('hubClockSkewMs') ?? null },
       tunnel: this.deps.tunnel ? await this.deps.tunnel.status().catch(() => ({ up: false, handshakeAgeS: null })) : null,
       lastRejection: rej ? { ...rej, at: iso(rej.at) ?? '' } : null,
       outbox,
-      pods: { attached: this.enforcer.attached.length, names: this.enforcer.attached.map((e) => e.pod) },
-      store: store ? { path: store.path, writable: store.writable, opened: store.opened.kind, lastError: this.storeError } : null,
+      pods: { attached: enforcer?.attached.length ?? 0, names: enforcer?.attached.map((e) => e.pod) ?? [] },
+      store: store ? { path: store.path, writable: store.writable, opened: store.opened.kind, lastError: this.opened.error } : null,
       kube: kubeStatus ? { synced: kubeStatus.synced, lastError: kubeStatus.lastError?.message ?? null } : null,
     };
   }
@@ -367,22 +469,22 @@ export class Agent {
     if (this.stopped) return;
     this.stopped = true;
     this.abort.abort();
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     await this.kube?.stop().catch(() => undefined);
-    await this.link?.stop({ graceful: true });
+    await this.linkRef?.stop({ graceful: true });
     await this.pump?.stop();
     await this.statusApi?.stop();
-    await this.enforcer?.close();
+    await this.booted?.enforcer.close();
     await this.deps.tunnel?.down().catch(() => undefined);
     // The datapath is closed, not unpinned: the kernel keeps enforcing while the agent is away.
-    await this.selected?.datapath.close();
+    await this.booted?.selected.datapath.close();
     this.store?.close();
   }
 }
 
-/** An error as one console line: `message (CODE); fix: hint`. */
-function oneLine(e: unknown): string {
-  const x = e as { message?: string; code?: string; hint?: string };
-  return `${x.message ?? String(e)}${x.code ? ` (${x.code})` : ''}${x.hint ? `; fix: ${x.hint}` : ''}`;
+/** The hub is told the code and the reason; the fix is for the technician at the appliance. */
+function strip(n: (NotEnforcing & { fix?: string }) | null): NotEnforcing | null {
+  return n ? { code: n.code, reason: n.reason } : null;
 }
 
 function lastRejectionFromStore(store: AgentStore): { generation: number; code: string; reason: string; at: number } | null {

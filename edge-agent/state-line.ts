@@ -12,7 +12,8 @@ export type AgentState =
   | { kind: 'enroll-failed'; error: string; fix?: string }
   | { kind: 'enrolled'; siteId: string }
   | { kind: 'enforcing'; generation: number; siteId?: string; offline?: boolean }
-  | { kind: 'enforce-failed'; error: string }
+  /** The kernel datapath cannot load: nothing is filtered; the agent retries it. */
+  | { kind: 'not-enforcing'; code: string; error: string; fix?: string }
   /** The store cannot be opened at all: nothing from it is enforced, nothing is reported. */
   | { kind: 'store-unavailable'; path: string; error: string; pinnedGeneration?: number };
 
@@ -32,8 +33,8 @@ export function formatState(s: AgentState): string {
       return `enrolled as site ${s.siteId}`;
     case 'enforcing':
       return `enforcing generation ${s.generation}${s.generation === 0 ? ' (no policy yet: allow all)' : ''}${s.offline ? ' (hub unreachable)' : ''}`;
-    case 'enforce-failed':
-      return `not enforcing: ${s.error}`;
+    case 'not-enforcing':
+      return `not enforcing: ${s.error} (${s.code})${s.fix ? ` (fix: ${s.fix})` : ''}; retrying`;
     case 'store-unavailable':
       return s.pinnedGeneration
         ? `enforcing generation ${s.pinnedGeneration} from the pinned kernel state only, not from the store: cannot open ${s.path}: ${s.error}`

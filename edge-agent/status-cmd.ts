@@ -80,7 +80,8 @@ export function formatStatus(r: StatusReport): string {
   );
   kv('applied', `generation ${s.datapath.appliedGeneration}, at ${ago(s.datapath.appliedAt)}`);
   kv('enforcing', s.enforcing ? `since ${s.datapath.enforcingSince} (${s.datapath.timeToEnforcingS?.toFixed(2)} s after start)` : 'no');
-  kv('datapath', `${s.datapath.kind}${s.datapath.fallbackReason ? ` (fallback: ${s.datapath.fallbackReason}; packets are not filtered)` : ''}`);
+  const ne = s.datapath.notEnforcing;
+  kv('datapath', `${s.datapath.kind ?? 'none'}${ne ? ` (not enforcing: ${ne.reason} (${ne.code}); packets are not filtered)` : ''}`);
   kv(
     'rejected',
     s.lastRejection ? `generation ${s.lastRejection.generation} at ${s.lastRejection.at}: ${s.lastRejection.code} ${s.lastRejection.reason}` : 'none',

@@ -11,7 +11,10 @@ export function statusPage(s: AgentStatus, flows: VerdictRecord[]): string {
   const link = s.hub.link;
   const rows = [
     row('site', s.siteId ?? 'not enrolled'),
-    row('datapath', `${s.datapath.kind}${s.datapath.fallbackReason ? ` (fallback: ${s.datapath.fallbackReason})` : ''}`),
+    row(
+      'datapath',
+      `${s.datapath.kind ?? 'none'}${s.datapath.notEnforcing ? ` (not enforcing: ${s.datapath.notEnforcing.reason} (${s.datapath.notEnforcing.code}))` : ''}`,
+    ),
     row('applied generation', `${s.datapath.appliedGeneration}${s.datapath.appliedAt ? ` at ${s.datapath.appliedAt}` : ''}`),
     row('enforcing since', s.datapath.enforcingSince ?? 'not enforcing'),
     row('hub link', link ? `${link.state}${link.lastError ? ` (${link.lastError})` : ''}, ${link.reconnects} reconnects` : 'not configured'),

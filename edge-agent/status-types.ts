@@ -1,5 +1,5 @@
 // What `weft-agent status --json`, GET /status and the status page show. One shape for all three.
-import type { VerdictRecord } from '../protocol/index.ts';
+import type { NotEnforcing, VerdictRecord } from '../protocol/index.ts';
 import type { DatapathKind } from './datapath-select.ts';
 import type { LinkStatus } from './link.ts';
 
@@ -11,8 +11,12 @@ export interface AgentStatus {
   siteId: string | null;
   enforcing: boolean;
   datapath: {
-    kind: DatapathKind;
-    fallbackReason?: string;
+    /** The datapath in use; null while the kernel datapath cannot load (nothing is filtered). */
+    kind: DatapathKind | null;
+    /** Packets are filtered in the kernel. */
+    kernelEnforcing: boolean;
+    /** Why not, with the code and the fix (null when kernelEnforcing). */
+    notEnforcing: (NotEnforcing & { fix?: string }) | null;
     appliedGeneration: number;
     appliedAt: string | null;
     enforcingSince: string | null;

@@ -32,6 +32,12 @@ export interface ServiceCheck {
   detail?: string;
 }
 
+/** Why a site cannot enforce policy in the kernel: the coded error of its last attempt to load the datapath. */
+export interface NotEnforcing {
+  code: string;
+  reason: string;
+}
+
 export interface HeartbeatMessage {
   v: 1;
   at: string;
@@ -44,6 +50,13 @@ export interface HeartbeatMessage {
   link: { reconnects: number; outboxDepth: number; outboxLost: number };
   tunnel?: { handshakeAgeS: number | null };
   podsAttached?: number;
+  /**
+   * Packets are filtered in the kernel (the libbpf datapath is loaded). Absent from agents before it:
+   * the hub then reads their `datapath` check (hub/health/state-machine.ts kernelEnforcingOf).
+   */
+  kernelEnforcing?: boolean;
+  /** Why not, present when kernelEnforcing is false. */
+  notEnforcing?: NotEnforcing;
 }
 
 export interface AckMessage {
@@ -167,6 +180,8 @@ const schemas = {
     link: obj({ reconnects: int, outboxDepth: int, outboxLost: int }),
     tunnel: opt(obj({ handshakeAgeS: nullable(num) })),
     podsAttached: opt(int),
+    kernelEnforcing: opt(bool),
+    notEnforcing: opt(obj({ code: str, reason: str })),
   }),
   ack: obj({ v: num, generation: int, result: oneOf('applied', 'rejected'), code: opt(str), reason: opt(str), at: str, seq: opt(int) }),
   events: obj({

@@ -48,7 +48,7 @@ beforeAll(async () => {
   const hub = await mqtt.connectAsync(broker.url);
   await hub.publishAsync(topics.bundle(SITE), bundle(key, 3), { qos: 1, retain: true });
   await hub.endAsync();
-  await waitFor(() => agent.enforcer.appliedGeneration === 3 && agent.enforcer.attached.length === 3, 10_000, 'applied');
+  await waitFor(() => agent.enforcer!.appliedGeneration === 3 && agent.enforcer!.attached.length === 3, 10_000, 'applied');
 }, 60_000);
 
 afterAll(async () => {

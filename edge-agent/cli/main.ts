@@ -36,7 +36,7 @@ options (all commands):
   --config <file>         settings file (default /etc/weft/agent.yaml when present)
   --data-dir <dir>        store, state and assets (default /var/lib/weft)
   --status-port <n>       local status API port on 127.0.0.1 (default 7181)
-  --datapath auto|libbpf|memory
+  --datapath libbpf|memory  kernel (default; not enforcing while it cannot load) or the in-memory fake (tests, demos)
   --kubeconfig <file>     k3s API (default /etc/rancher/k3s/k3s.yaml when present)
   --kube auto|off  --tunnel auto|off  --provision-file <file>  --pin-root <dir>  --log-level <level>
   --mqtt-protocol auto|4|5  MQTT version (default auto: 5, or 3.1.1 when the broker refuses 5)

@@ -40,8 +40,8 @@ say(`started ${JSON.stringify({ restored: agent.restored, kernel: await kernel.a
 await new Promise<void>((resolve) => createInterface({ input: process.stdin }).once('line', () => resolve()));
 
 const key = createPrivateKey(readFileSync(join(dataDir, 'hub-key.pem')));
-const intake = new BundleIntake({ store: agent.store!, enforcer: agent.enforcer, siteId: agent.store!.identity.enrollment()!.siteId, log, sendAck: () => undefined });
-for (let gen = agent.enforcer.appliedGeneration + 1; ; gen++) {
+const intake = new BundleIntake({ store: agent.store!, enforcer: agent.enforcer!, siteId: agent.store!.identity.enrollment()!.siteId, log, sendAck: () => undefined });
+for (let gen = agent.enforcer!.appliedGeneration + 1; ; gen++) {
   const out = await intake.receive(crashBundle(key, gen));
   if (out.result !== 'applied') throw new Error(`generation ${gen}: ${JSON.stringify(out)}`);
 }
