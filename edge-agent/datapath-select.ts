@@ -36,6 +36,8 @@ export async function selectDatapath(choice: DatapathChoice, opts: { loadKernel:
   } catch (e) {
     const err = e as Error & { code?: string; hint?: string };
     const hint = err.hint ?? (process.getuid?.() === 0 ? 'run `weft-agent doctor`' : 'run the agent as root (it loads BPF programs)');
-    throw new AgentError(err.code ?? 'DATAPATH_LOAD', `kernel datapath unavailable: ${err.message}`, hint, e);
+    // A DatapathError carries its code and hint in its message too: keep the first line without them.
+    const message = (err.message ?? String(e)).split('\n')[0].replace(` (${err.code})`, '');
+    throw new AgentError(err.code ?? 'DATAPATH_LOAD', `kernel datapath unavailable: ${message}`, hint, e);
   }
 }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import mqtt from 'mqtt';
 import type { Datapath } from '../datapath/index.ts';
-import { MemoryDatapath } from '../datapath/index.ts';
+import { DatapathError, MemoryDatapath } from '../datapath/index.ts';
 import { openStore } from '../offline-store/index.ts';
 import { decode, topics, type AckMessage, type VerdictRecord } from '../protocol/index.ts';
 import { loadConfig, type AgentConfig } from './config.ts';
@@ -35,11 +35,10 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+const flags = () => ({ dataDir: dir, statusPort: 0, datapath: 'memory', tunnel: 'off', nodeName: 'node-1', provisionFile: join(dir, 'none.json') });
+
 function config(): AgentConfig {
-  return loadConfig({
-    flags: { dataDir: dir, statusPort: 0, datapath: 'memory', tunnel: 'off', nodeName: 'node-1', provisionFile: join(dir, 'none.json') },
-    env: {},
-  });
+  return loadConfig({ flags: flags(), env: {} });
 }
 
 async function start(over: Partial<RunDeps> = {}, cfg = config()): Promise<Agent> {
@@ -356,6 +355,71 @@ describe('agent start order', () => {
 });
 
 /** A memory datapath whose close() keeps its state, the way pinned kernel maps outlive the agent. */
+describe('fail closed: a kernel datapath that cannot load', () => {
+  it('keeps the agent running and reporting, says not enforcing everywhere, holds the bundle, and enforces once a retry loads it', async () => {
+    enroll();
+    // The kernel loader fails as libbpf does on a corrupt object until the "machine is fixed".
+    let fixed = false;
+    const kernel = pinnedMemory();
+    let loads = 0;
+    const loadKernel = async (): Promise<Datapath> => {
+      loads++;
+      if (!fixed) throw new DatapathError('DATAPATH_LOAD', 'loading /x/pod_egress.o: libbpf: Invalid argument', 'reinstall the weft-agent binary');
+      return kernel;
+    };
+    const a = await start({ datapath: undefined, loadKernel, datapathRetryMs: 100 }, loadConfig({ flags: { ...flags(), datapath: 'libbpf' }, env: {} }));
+    expect(a.enforcer).toBeNull();
+    const line =
+      'not enforcing: kernel datapath unavailable: loading /x/pod_egress.o: libbpf: Invalid argument (DATAPATH_LOAD) (fix: reinstall the weft-agent binary); retrying';
+    expect(a.state.line).toBe(line);
+    expect(readFileSync(join(dir, 'state'), 'utf8').trim()).toBe(line);
+    const ready = await http(a.statusPort, '/readyz');
+    expect(ready).toEqual({ status: 503, body: `${line}\n` });
+    expect((await a.status()).datapath).toMatchObject({
+      kind: null,
+      kernelEnforcing: false,
+      notEnforcing: { code: 'DATAPATH_LOAD', reason: 'kernel datapath unavailable: loading /x/pod_egress.o: libbpf: Invalid argument' },
+    });
+    expect((await http(a.statusPort, '/metrics')).body).toMatch(/^weft_agent_kernel_enforcing 0$/m);
+
+    // The link is up and the heartbeat tells the hub, with the code.
+    const beats = () => broker.published.filter((p) => p.topic === topics.heartbeat(SITE)).map((p) => decode('heartbeat', p.payload as Buffer));
+    await waitFor(() => beats().length > 0, 10_000, 'heartbeat');
+    expect(beats()[0]).toMatchObject({ kernelEnforcing: false, nodeReady: false, enforcing: false, notEnforcing: { code: 'DATAPATH_LOAD' } });
+
+    // A bundle that arrives now is held, not acked and not rejected: nothing could enforce it.
+    await publishBundle(bundle(key, 4));
+    await waitFor(() => loads >= 3, 10_000, 'retries');
+    expect(acks()).toEqual([]);
+    expect(a.store!.bundles.lastRejected()).toBeFalsy();
+
+    // The machine is fixed: the next retry loads the kernel datapath, takes the held bundle in, and enforces without a restart.
+    fixed = true;
+    await waitFor(() => acks().length === 1, 10_000, 'ack after recovery');
+    expect(acks()[0]).toMatchObject({ generation: 4, result: 'applied' });
+    await waitFor(() => a.state.line === 'enforcing generation 4', 10_000, 'enforcing line');
+    expect(await kernel.appliedGeneration()).toBe(4);
+    expect((await http(a.statusPort, '/readyz')).status).toBe(200);
+    expect((await a.status()).datapath).toMatchObject({ kind: 'libbpf', kernelEnforcing: true, notEnforcing: null });
+    const n = beats().length;
+    await waitFor(() => beats().length > n, 10_000, 'heartbeat after recovery');
+    expect(beats().at(-1)).toMatchObject({ kernelEnforcing: true, enforcing: true, appliedGeneration: 4 });
+    expect(beats().at(-1)).not.toHaveProperty('notEnforcing');
+  });
+
+  it('never falls back to the in-memory datapath: only the config naming it gives one, and the hub hears it filters nothing', async () => {
+    enroll();
+    const a = await start(
+      { datapath: undefined, loadKernel: async () => new MemoryDatapath() },
+      loadConfig({ flags: { ...flags(), datapath: 'memory' }, env: {} }),
+    );
+    expect(a.selected?.kind).toBe('memory');
+    const beats = () => broker.published.filter((p) => p.topic === topics.heartbeat(SITE)).map((p) => decode('heartbeat', p.payload as Buffer));
+    await waitFor(() => beats().length > 0, 10_000, 'heartbeat');
+    expect(beats()[0]).toMatchObject({ kernelEnforcing: false, notEnforcing: { code: 'DATAPATH_MEMORY' } });
+  });
+});
+
 function pinnedMemory(): Datapath {
   const mem = new MemoryDatapath();
   return {

@@ -198,6 +198,7 @@ export async function startHub(config: HubConfig): Promise<Hub> {
       now,
       ca: { fingerprint: tls.caFingerprint, certPem: tls.caCertPem },
       publicUrl: '',
+      health,
       enroll: {
         store,
         overlay,

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EnrollResponse } from '../../protocol/enroll.ts';
 import { startTestHub, type TestHub } from '../testing/hub-fixture.ts';
-import { deviceKeys, enrollRequest, SimAgent } from '../testing/sim-agent.ts';
+import { deviceKeys, enrollRequest, eventually, SimAgent } from '../testing/sim-agent.ts';
 import { runOpsCommand } from './ops-commands.ts';
 
 let t: TestHub;
@@ -139,6 +139,30 @@ describe('weft ops CLI', () => {
     expect((await weft('site', 'drain', 'store-2')).code).toBe(0);
     expect((await weft('site', 'revoke', 'store-2')).code).toBe(0);
     expect((await json('site', 'show', 'store-2')).data.state).toBe('revoked');
+  });
+
+  it('a site that cannot enforce in the kernel shows so at its first heartbeat: site list and show, /v1/sites, /v1/health, metrics', async () => {
+    expect((await weft('site', 'create', 'store-9')).code).toBe(0);
+    const tok = (await json('site', 'token', 'store-9')).data.token;
+    const r = await t.api<EnrollResponse>('POST', '/v1/enroll', enrollRequest('store-9', deviceKeys(), tok), null);
+    const agent = await SimAgent.connect(t.hub.broker.url(), r.body);
+    agents.push(agent);
+    const notEnforcing = { code: 'DATAPATH_LOAD', reason: 'kernel datapath unavailable: loading pod_egress.o: Invalid argument' };
+    await agent.heartbeat({ nodeReady: false, enforcing: false, kernelEnforcing: false, notEnforcing });
+    await eventually(async () => (await t.api('GET', '/v1/health?site=store-9')).body.sites[0]?.kernelEnforcing === false, 'not enforcing in /v1/health');
+    expect((await t.api('GET', '/v1/health?site=store-9')).body.sites[0]).toMatchObject({ kernelEnforcing: false, notEnforcing });
+    const site = (await t.api('GET', '/v1/sites')).body.find((x: { id: string }) => x.id === 'store-9');
+    expect(site.health).toMatchObject({ kernelEnforcing: false, notEnforcing });
+    const list = await weft('site', 'list');
+    expect(list.out).toMatch(/^store-9\s+enrolled\s+offline,NOT ENFORCING \(DATAPATH_LOAD\)\s/m);
+    expect((await weft('site', 'show', 'store-9')).out).toContain(`not enforcing: ${notEnforcing.reason} (DATAPATH_LOAD)`);
+    const metrics = () => t.hub.app.inject({ url: '/metrics', headers: { authorization: `Bearer ${t.admin}` } });
+    expect((await metrics()).body).toMatch(/^weft_health_sites_not_enforcing 1$/m);
+    // Fixed: the next heartbeat clears it everywhere.
+    await agent.heartbeat({ kernelEnforcing: true });
+    await eventually(async () => (await t.api('GET', '/v1/health?site=store-9')).body.sites[0]?.kernelEnforcing === true, 'enforcing again');
+    expect((await weft('site', 'list')).out).not.toContain('NOT ENFORCING');
+    expect((await metrics()).body).toMatch(/^weft_health_sites_not_enforcing 0$/m);
   });
 
   it('exits 2 on bad usage and 1 when the hub says no', async () => {

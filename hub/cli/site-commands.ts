@@ -12,6 +12,15 @@ interface Site {
   generation: number;
   policyVersion: number | null;
   lastAck: { generation: number; result: string; code: string | null } | null;
+  health: { health: string; kernelEnforcing: boolean | null; notEnforcing: { code: string; reason: string } | null } | null;
+}
+
+const HEADER = ['SITE', 'STATE', 'HEALTH', 'LABELS', 'OVERLAY', 'GEN', 'LAST ACK'];
+
+/** `online`, or `degraded,NOT ENFORCING (DATAPATH_LOAD)`: a site that filters nothing must stand out. */
+function healthCell(h: Site['health']): string {
+  if (!h) return '-';
+  return h.kernelEnforcing === false ? `${h.health},NOT ENFORCING (${h.notEnforcing?.code ?? 'unknown'})` : h.health;
 }
 
 function kv(list: string[] | undefined, what: string): Record<string, string> {
@@ -41,6 +50,7 @@ function num(v: string | undefined, name: string): number | undefined {
 const line = (s: Site) => [
   s.id,
   s.state + (s.drained ? ',drained' : ''),
+  healthCell(s.health),
   Object.entries(s.labels)
     .map(([k, v]) => `${k}=${v}`)
     .join(','),
@@ -81,7 +91,7 @@ export async function siteCommand(ctx: Ctx, sub: string | undefined, args: strin
     case 'list': {
       const p = parseArgs({ args, strict: true, options: { json: { type: 'boolean' }, all: { type: 'boolean' } } });
       const sites = await ctx.api<Site[]>('GET', `/v1/sites${p.values.all ? '?all=true' : ''}`);
-      ctx.out(table([['SITE', 'STATE', 'LABELS', 'OVERLAY', 'GEN', 'LAST ACK'], ...sites.map(line)]), sites);
+      ctx.out(table([HEADER, ...sites.map(line)]), sites);
       return 0;
     }
     case 'show': {
@@ -92,7 +102,13 @@ export async function siteCommand(ctx: Ctx, sub: string | undefined, args: strin
       );
       const acks = s.acks.map((a) => `  gen ${a.generation} ${a.result}${a.code ? ` ${a.code}` : ''}${a.reason ? `: ${a.reason}` : ''} at ${a.at}`);
       ctx.out(
-        [table([['SITE', 'STATE', 'LABELS', 'OVERLAY', 'GEN', 'LAST ACK'], line(s)]), `policy version: ${s.policyVersion ?? '-'}`, 'acks:', ...acks].join('\n'),
+        [
+          table([HEADER, line(s)]),
+          ...(s.health?.notEnforcing ? [`not enforcing: ${s.health.notEnforcing.reason} (${s.health.notEnforcing.code})`] : []),
+          `policy version: ${s.policyVersion ?? '-'}`,
+          'acks:',
+          ...acks,
+        ].join('\n'),
         s,
       );
       return 0;

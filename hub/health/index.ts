@@ -8,7 +8,7 @@
 //   app.register(healthRoutes, { health });   // GET /v1/health, GET /v1/health/events (SSE)
 export * from './types.ts';
 export { createHealthModel } from './model.ts';
-export { stepHealth, initialHealthState, heartbeatProblem } from './state-machine.ts';
+export { stepHealth, initialHealthState, heartbeatProblem, kernelEnforcingOf } from './state-machine.ts';
 export { createSitesView } from './sites-view.ts';
 export { startHealthMonitor, type HealthMonitor, type HealthMonitorOptions } from './monitor.ts';
 export { healthRoutes, healthView, type HealthRoutesOptions } from './routes.ts';

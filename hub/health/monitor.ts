@@ -59,6 +59,15 @@ export async function startHealthMonitor(opts: HealthMonitorOptions): Promise<He
     },
   });
 
+  new Gauge({
+    name: 'weft_health_sites_not_enforcing',
+    help: 'Sites whose latest heartbeat says they cannot enforce policy in the kernel (nothing is filtered there)',
+    registers,
+    collect() {
+      this.set(health.list().filter((s) => s.kernelEnforcing === false).length);
+    },
+  });
+
   const onEvent = (e: SiteHealthEvent) => {
     transitions.inc({ to: e.to });
     log.info({ siteId: e.siteId, from: e.from, to: e.to, reason: e.reason }, 'site health changed');

@@ -21,7 +21,21 @@ const check = {
 const siteHealth = {
   type: 'object',
   additionalProperties: false,
-  required: ['siteId', 'health', 'condition', 'since', 'draining', 'lastHeartbeatAt', 'load', 'checks', 'appliedGeneration', 'nodeReady', 'reason'],
+  required: [
+    'siteId',
+    'health',
+    'condition',
+    'since',
+    'draining',
+    'lastHeartbeatAt',
+    'load',
+    'checks',
+    'appliedGeneration',
+    'nodeReady',
+    'kernelEnforcing',
+    'notEnforcing',
+    'reason',
+  ],
   properties: {
     siteId: { type: 'string' },
     health: { type: 'string', enum: ['online', 'degraded', 'draining', 'offline'] },
@@ -33,6 +47,14 @@ const siteHealth = {
     checks: { type: 'array', items: check },
     appliedGeneration: { type: ['integer', 'null'] },
     nodeReady: { type: ['boolean', 'null'] },
+    kernelEnforcing: { type: ['boolean', 'null'], description: 'the site filters packets in the kernel (latest heartbeat); null: not heard yet' },
+    notEnforcing: {
+      type: ['object', 'null'],
+      additionalProperties: false,
+      required: ['code', 'reason'],
+      properties: { code: { type: 'string' }, reason: { type: 'string' } },
+      description: "why not, with the agent's error code",
+    },
     reason: { type: 'string' },
   },
 } as const;
@@ -52,6 +74,8 @@ export function healthView(s: SiteHealthState) {
     checks: s.checks,
     appliedGeneration: s.appliedGeneration,
     nodeReady: s.nodeReady,
+    kernelEnforcing: s.kernelEnforcing,
+    notEnforcing: s.notEnforcing,
     reason: s.lastReason,
   };
 }

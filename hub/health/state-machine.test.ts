@@ -1,7 +1,7 @@
 // The health rules with plain data and a hand-driven clock: down fast, up after N good heartbeats.
 import { describe, expect, it } from 'vitest';
 import type { HeartbeatMessage } from '../../protocol/messages.ts';
-import { initialHealthState, stepHealth } from './state-machine.ts';
+import { initialHealthState, kernelEnforcingOf, stepHealth } from './state-machine.ts';
 import { DEFAULT_HEALTH_CONFIG, type HealthConfig, type HealthInput, type SiteHealth, type SiteHealthEvent } from './types.ts';
 
 const hb = (over: Partial<HeartbeatMessage> = {}): HeartbeatMessage => ({
@@ -93,4 +93,42 @@ describe('site health state machine', () => {
     s = stepHealth(s, { type: 'heartbeat', heartbeat: hb({ load: 0.8, appliedGeneration: 9 }), at: 1 }, DEFAULT_HEALTH_CONFIG).state;
     expect(s).toMatchObject({ load: 0.8, appliedGeneration: 9, lastHeartbeatAt: 1, nodeReady: true, checks: [{ name: 'pos', ok: true }] });
   });
+
+  it('shows a site that cannot enforce in the kernel at its first heartbeat, before hysteresis moves its health', () => {
+    const notEnforcing = { code: 'DATAPATH_LOAD', reason: 'kernel datapath unavailable: loading pod_egress.o: Invalid argument' };
+    let s = initialHealthState('s1', 0);
+    expect(s).toMatchObject({ kernelEnforcing: null, notEnforcing: null });
+    s = stepHealth(s, { type: 'heartbeat', heartbeat: hb({ nodeReady: false, kernelEnforcing: false, notEnforcing }), at: 1 }, DEFAULT_HEALTH_CONFIG).state;
+    expect(s).toMatchObject({ health: 'offline', kernelEnforcing: false, notEnforcing });
+    // A fixed machine says so at its next heartbeat; a site that is online and stops enforcing degrades at once.
+    for (const at of [2, 3]) s = stepHealth(s, { type: 'heartbeat', heartbeat: hb({ kernelEnforcing: true }), at }, DEFAULT_HEALTH_CONFIG).state;
+    expect(s).toMatchObject({ health: 'online', kernelEnforcing: true, notEnforcing: null });
+    s = stepHealth(s, { type: 'heartbeat', heartbeat: hb({ nodeReady: false, kernelEnforcing: false, notEnforcing }), at: 4 }, DEFAULT_HEALTH_CONFIG).state;
+    expect(s).toMatchObject({ health: 'degraded', kernelEnforcing: false, notEnforcing });
+  });
+
+  it.each<[string, Partial<HeartbeatMessage>, ReturnType<typeof kernelEnforcingOf>]>([
+    ['enforcing', { kernelEnforcing: true }, { kernelEnforcing: true, notEnforcing: null }],
+    [
+      'not enforcing, with the code',
+      { kernelEnforcing: false, notEnforcing: { code: 'DATAPATH_KERNEL_FEATURE', reason: 'no BTF' } },
+      { kernelEnforcing: false, notEnforcing: { code: 'DATAPATH_KERNEL_FEATURE', reason: 'no BTF' } },
+    ],
+    [
+      'not enforcing, no reason given',
+      { kernelEnforcing: false },
+      { kernelEnforcing: false, notEnforcing: { code: 'DATAPATH_UNKNOWN', reason: 'the agent gave no reason' } },
+    ],
+    [
+      'an older agent: its datapath check passes',
+      { checks: [{ name: 'datapath', ok: true, detail: 'kernel' }] },
+      { kernelEnforcing: true, notEnforcing: null },
+    ],
+    [
+      'an older agent on the in-memory fallback',
+      { checks: [{ name: 'datapath', ok: false, detail: 'in-memory fallback: packets are not filtered' }] },
+      { kernelEnforcing: false, notEnforcing: { code: 'DATAPATH_NOT_KERNEL', reason: 'in-memory fallback: packets are not filtered' } },
+    ],
+    ['no field and no datapath check: unknown', {}, { kernelEnforcing: null, notEnforcing: null }],
+  ])('kernel enforcing from a heartbeat: %s', (_n, over, want) => expect(kernelEnforcingOf(hb(over))).toEqual(want));
 });

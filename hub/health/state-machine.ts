@@ -1,7 +1,8 @@
 // One site's health as a pure function of (state, input, config): no clock, no I/O, so the rules
 // below are tested with plain data. Down fast (one bad heartbeat, the last will, a dropped session or
-// staleness take a site down at once), up slowly (config.upAfter good heartbeats in a row).
-import type { HeartbeatMessage } from '../../protocol/messages.ts';
+// staleness take a site down at once), up slowly (config.upAfter good heartbeats in a row). Whether
+// the site enforces in the kernel is a flag beside its health, taken from every heartbeat at once.
+import type { HeartbeatMessage, NotEnforcing } from '../../protocol/messages.ts';
 import type { HealthConfig, HealthInput, HealthStep, SiteHealth, SiteHealthState } from './types.ts';
 
 export function initialHealthState(siteId: string, at: number): SiteHealthState {
@@ -18,6 +19,8 @@ export function initialHealthState(siteId: string, at: number): SiteHealthState 
     checks: [],
     appliedGeneration: null,
     nodeReady: null,
+    kernelEnforcing: null,
+    notEnforcing: null,
     lastReason: 'not seen yet',
   };
 }
@@ -27,6 +30,21 @@ export function heartbeatProblem(hb: HeartbeatMessage): string | null {
   const failing = hb.checks.filter((c) => !c.ok).map((c) => (c.detail ? `${c.name} (${c.detail})` : c.name));
   if (!hb.nodeReady) failing.unshift('node not ready');
   return failing.length ? `failing: ${failing.join(', ')}` : null;
+}
+
+/**
+ * Whether a heartbeat says the site filters packets in the kernel, and why not. Agents before the
+ * `kernelEnforcing` field say it with their `datapath` check (ok: the kernel datapath); without either, unknown.
+ */
+export function kernelEnforcingOf(hb: HeartbeatMessage): { kernelEnforcing: boolean | null; notEnforcing: NotEnforcing | null } {
+  if (hb.kernelEnforcing !== undefined)
+    return {
+      kernelEnforcing: hb.kernelEnforcing,
+      notEnforcing: hb.kernelEnforcing ? null : (hb.notEnforcing ?? { code: 'DATAPATH_UNKNOWN', reason: 'the agent gave no reason' }),
+    };
+  const check = hb.checks.find((c) => c.name === 'datapath');
+  if (!check) return { kernelEnforcing: null, notEnforcing: null };
+  return { kernelEnforcing: check.ok, notEnforcing: check.ok ? null : { code: 'DATAPATH_NOT_KERNEL', reason: check.detail ?? 'datapath check failing' } };
 }
 
 function effective(condition: SiteHealthState['condition'], draining: boolean): SiteHealth {
@@ -78,6 +96,7 @@ export function stepHealth(prev: SiteHealthState, input: HealthInput, config: He
       s.checks = hb.checks;
       s.appliedGeneration = hb.appliedGeneration;
       s.nodeReady = hb.nodeReady;
+      Object.assign(s, kernelEnforcingOf(hb));
       s.aliveStreak += 1;
       const problem = heartbeatProblem(hb);
       if (problem) {

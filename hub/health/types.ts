@@ -2,7 +2,7 @@
 // emits events at once (model.ts), an MQTT monitor feeding it (monitor.ts), the SitesView for the
 // router (sites-view.ts) and the HTTP routes (routes.ts: GET /v1/health, GET /v1/health/events SSE).
 import type { EventEmitter } from 'node:events';
-import type { HeartbeatMessage, ServiceCheck } from '../../protocol/messages.ts';
+import type { HeartbeatMessage, NotEnforcing, ServiceCheck } from '../../protocol/messages.ts';
 import type { RoutableSite, SiteHealth, SiteHealthEvent, SitesView } from '../sites-view.ts';
 
 export type { SiteHealth, SiteHealthEvent };
@@ -53,6 +53,13 @@ export interface SiteHealthState {
   checks: ServiceCheck[];
   appliedGeneration: number | null;
   nodeReady: boolean | null;
+  /**
+   * The site filters packets in the kernel, as its latest heartbeat says (null: no heartbeat yet). Set by
+   * the first heartbeat, before any hysteresis: a site that cannot enforce shows so within one heartbeat.
+   */
+  kernelEnforcing: boolean | null;
+  /** Why not, with the agent's error code (null when kernelEnforcing is not false). */
+  notEnforcing: NotEnforcing | null;
   lastReason: string;
 }
 

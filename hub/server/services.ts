@@ -8,6 +8,7 @@ import type { PolicyVersions } from '../rollout/policy-versions.ts';
 import type { RolloutEngine } from '../rollout/engine.ts';
 import type { BundleService } from '../rollout/bundles.ts';
 import type { SigningKeys } from '../pki/signing-keys.ts';
+import type { HealthModel } from '../health/types.ts';
 import type { HubStore } from '../store/types.ts';
 
 export interface HubServices {
@@ -26,4 +27,6 @@ export interface HubServices {
   ca: { fingerprint: string; certPem: string };
   /** The hub's HTTPS URL as sites see it (written into provisioning files). */
   publicUrl: string;
+  /** Live site health, shown with each site in /v1/sites (absent: the API alone, without the monitor). */
+  health?: HealthModel;
 }

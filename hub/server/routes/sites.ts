@@ -1,4 +1,5 @@
-// /v1/sites: create, list, show, enrollment tokens (with the provisioning file), drain, revoke.
+// /v1/sites: create, list, show, enrollment tokens (with the provisioning file), drain, revoke. Each site
+// carries its live health, and whether it enforces in the kernel, from the health model.
 import type { FastifyInstance } from 'fastify';
 import { actorOf } from '../auth.ts';
 import { anyArray, anyObject, errors, idParam, labels } from '../schemas.ts';
@@ -43,6 +44,11 @@ export interface ProvisioningFile {
 }
 
 export function siteRoutes(app: FastifyInstance, s: HubServices): void {
+  /** Null: no health model, or nothing heard from the site yet. */
+  const liveHealth = (id: string) => {
+    const h = s.health?.get(id);
+    return h ? { health: h.health, kernelEnforcing: h.kernelEnforcing, notEnforcing: h.notEnforcing, reason: h.lastReason } : null;
+  };
   const view = (site: SiteRecord) => {
     const addr = site.overlayIndex !== null ? s.overlay.addresses(site.overlayIndex) : null;
     const bundle = s.store.rollouts.latestBundle(site.id);
@@ -52,6 +58,7 @@ export function siteRoutes(app: FastifyInstance, s: HubServices): void {
       generation: s.store.rollouts.generation(site.id),
       policyVersion: bundle?.policyVersion ?? null,
       lastAck: s.store.rollouts.acks(site.id, 1)[0] ?? null,
+      health: liveHealth(site.id),
     };
   };
 
