@@ -69,4 +69,21 @@ describe('messages', () => {
     };
     expect(() => decode('heartbeat', JSON.stringify(hb))).toThrowError('checks[0].ok: must be a boolean');
   });
+  it('reads whether a site enforces in the kernel; an older agent without the fields is still a valid heartbeat', () => {
+    const old = {
+      v: 1,
+      at: 'x',
+      nodeReady: true,
+      enforcing: true,
+      appliedGeneration: 1,
+      checks: [],
+      load: 0.1,
+      link: { reconnects: 0, outboxDepth: 0, outboxLost: 0 },
+    };
+    expect(decode('heartbeat', JSON.stringify(old))).not.toHaveProperty('kernelEnforcing');
+    const notEnforcing = { code: 'DATAPATH_LOAD', reason: 'kernel datapath unavailable' };
+    expect(decode('heartbeat', JSON.stringify({ ...old, kernelEnforcing: false, notEnforcing }))).toMatchObject({ kernelEnforcing: false, notEnforcing });
+    expect(() => decode('heartbeat', JSON.stringify({ ...old, kernelEnforcing: 'no' }))).toThrowError('kernelEnforcing: must be a boolean');
+    expect(() => decode('heartbeat', JSON.stringify({ ...old, kernelEnforcing: false, notEnforcing: { code: 1 } }))).toThrowError(/notEnforcing\.code/);
+  });
 });
