@@ -355,6 +355,21 @@ describe('agent start order', () => {
 });
 
 /** A memory datapath whose close() keeps its state, the way pinned kernel maps outlive the agent. */
+describe('injected clock', () => {
+  it('enforcing since and time to enforcing come from the clock in RunDeps', async () => {
+    enroll();
+    const pinned = pinnedMemory();
+    await start({ datapath: { kind: 'memory', datapath: pinned } });
+    await publishBundle(bundle(key, 2));
+    await waitFor(() => acks().length === 1, 10_000, 'ack');
+    await agents.pop()!.stop();
+    const at = Date.UTC(2030, 0, 2, 3, 4, 5);
+    const b = await start({ datapath: { kind: 'memory', datapath: pinned }, clock: { now: () => at, uptimeS: () => 1.25 } });
+    expect((await b.status()).datapath).toMatchObject({ enforcingSince: '2030-01-02T03:04:05.000Z', timeToEnforcingS: 1.25 });
+    expect((await http(b.statusPort, '/metrics')).body).toMatch(/^weft_agent_time_to_enforcing_seconds 1\.25$/m);
+  });
+});
+
 describe('fail closed: a kernel datapath that cannot load', () => {
   it('keeps the agent running and reporting, says not enforcing everywhere, holds the bundle, and enforces once a retry loads it', async () => {
     enroll();
@@ -405,6 +420,20 @@ describe('fail closed: a kernel datapath that cannot load', () => {
     await waitFor(() => beats().length > n, 10_000, 'heartbeat after recovery');
     expect(beats().at(-1)).toMatchObject({ kernelEnforcing: true, enforcing: true, appliedGeneration: 4 });
     expect(beats().at(-1)).not.toHaveProperty('notEnforcing');
+  });
+
+  it('not provisioned and not enforcing: not enforcing outranks the missing file, until the datapath loads', async () => {
+    let fixed = false;
+    const loadKernel = async (): Promise<Datapath> => {
+      if (!fixed) throw new DatapathError('DATAPATH_KERNEL_FEATURE', 'no BTF', 'a kernel with CONFIG_DEBUG_INFO_BTF');
+      return new MemoryDatapath();
+    };
+    const a = await start({ datapath: undefined, loadKernel, datapathRetryMs: 100 }, loadConfig({ flags: { ...flags(), datapath: 'libbpf' }, env: {} }));
+    // The network start has already decided (no enrollment, no file) by the time runAgent resolves.
+    expect(a.state.line).toMatch(/^not enforcing: kernel datapath unavailable: no BTF \(DATAPATH_KERNEL_FEATURE\)/);
+    fixed = true;
+    await waitFor(() => a.selected !== null, 10_000, 'datapath loaded');
+    expect(a.state.line).toBe(`not enrolled: no provisioning file at ${join(dir, 'none.json')}`);
   });
 
   it('never falls back to the in-memory datapath: only the config naming it gives one, and the hub hears it filters nothing', async () => {

@@ -164,7 +164,8 @@ export class Agent {
       await booted.selected.datapath.close();
       return;
     }
-    if (this.kernelError) this.log.info({ was: this.kernelError.code }, 'kernel datapath loaded; enforcing from now on');
+    const recovered = this.kernelError !== null;
+    if (recovered) this.log.info({ was: this.kernelError?.code }, 'kernel datapath loaded; enforcing from now on');
     this.kernelError = null;
     this.booted = booted;
     this.metrics.kernelEnforcing.set(booted.selected.kind === 'libbpf' ? 1 : 0);
@@ -172,7 +173,7 @@ export class Agent {
     if (booted.restored.kind !== 'none') this.markEnforcing();
     else if (this.store) this.log.info('no policy bundle yet: the datapath allows all until the first bundle arrives');
     if (!this.store) this.showStoreUnavailable();
-    else if (booted.restored.kind === 'none' && this.siteId) this.state.set({ kind: 'enrolled', siteId: this.siteId });
+    else if (recovered && booted.restored.kind === 'none') this.showWaiting();
     this.startPump(booted);
     this.openIntake();
   }
@@ -190,6 +191,14 @@ export class Agent {
       void this.boot().catch((err: unknown) => this.log.error({ err: formatAgentError(err) }, 'datapath retry failed'));
     }, this.deps.datapathRetryMs ?? DATAPATH_RETRY_MS);
     this.retryTimer.unref();
+  }
+
+  /** After a late datapath load with nothing to enforce yet: what the network start would have said. */
+  private showWaiting(): void {
+    if (this.siteId) this.state.set({ kind: 'enrolled', siteId: this.siteId });
+    else if (!this.store?.identity.enrollment() && !existsSync(this.config.provisionFile))
+      this.state.set({ kind: 'not-provisioned', provisionFile: this.config.provisionFile });
+    // Otherwise enrollment is under way and its next attempt sets the line.
   }
 
   private showNotEnforcing(): void {
@@ -327,6 +336,7 @@ export class Agent {
       agentVersion: AGENT_VERSION,
       protocolVersion: this.config.mqttProtocol,
       heartbeatIntervalS: enrollment.heartbeatIntervalS ?? this.config.heartbeatIntervalS,
+      clock: () => this.clock.now(),
       heartbeat: () => {
         // The tunnel answers asynchronously: each heartbeat carries the answer fetched for the previous one.
         void this.deps.tunnel?.status().then(
