@@ -1,5 +1,5 @@
 // `npm run build:image` refuses bad options before it spends minutes on debootstrap (the full build
-// is exercised by image.test.ts).
+// is exercised by image.kernel.test.ts).
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
@@ -13,7 +13,7 @@ const build = (args: string[]) =>
     timeout: 60_000,
   });
 
-describe.skipIf(process.getuid?.() !== 0)('build:image options', () => {
+describe('build:image options', () => {
   it.each([
     [['--set', 'tunnel'], /--set tunnel: want key=value \(IMAGE_BAD_OPTION\)\n {2}hint: e\.g\. --set tunnel=off/],
     [['--root-password-hash', 'hunter2'], /--root-password-hash is not a crypt\(3\) hash \(IMAGE_BAD_OPTION\)\n {2}hint: make one with `openssl passwd -6`/],

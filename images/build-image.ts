@@ -104,7 +104,6 @@ function buildEsp(file: string, kernel: string, initrd: string, o: Pick<BuildOpt
 
 export function buildImage(o: BuildOptions): BuiltImage {
   const log = o.log ?? ((m: string) => process.stderr.write(`build-image: ${m}\n`));
-  if (process.getuid?.() !== 0) throw new ImageError('IMAGE_NOT_ROOT', 'building an image needs root (debootstrap, file ownership)', 'run it as root');
   if (!existsSync(o.agent)) throw new ImageError('IMAGE_AGENT_MISSING', `agent binary ${o.agent} not found`, 'run `npm run build:agent` first');
   if (o.provision) checkProvisionFile(o.provision);
   if (o.rootPasswordHash !== undefined && !CRYPT_HASH.test(o.rootPasswordHash)) {
@@ -114,6 +113,8 @@ export function buildImage(o: BuildOptions): BuiltImage {
       "make one with `openssl passwd -6` and quote it: --root-password-hash '$6$...'",
     );
   }
+  // Bad options are refused first, so their fix is shown to anyone, root or not.
+  if (process.getuid?.() !== 0) throw new ImageError('IMAGE_NOT_ROOT', 'building an image needs root (debootstrap, file ownership)', 'run it as root');
   if (!existsSync(SYSTEMD_BOOT)) throw new ImageError('IMAGE_TOOL_MISSING', `${SYSTEMD_BOOT} is missing`, 'apt-get install systemd-boot-efi');
 
   const rootfs = ensureRootfs(log);

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openStore, type AgentStore } from './index.ts';
-import { manualClock, tempDirs } from './test-tmp.ts';
+import { manualClock, tempDirs } from './testing/tmp.ts';
 
 const tmp = tempDirs('store-bundles');
 afterAll(() => tmp.cleanup());

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openStore } from './index.ts';
-import { tempDirs } from './test-tmp.ts';
+import { tempDirs } from './testing/tmp.ts';
 
 const tmp = tempDirs('store-crash');
 afterAll(() => tmp.cleanup());
@@ -13,7 +13,7 @@ const root = join(import.meta.dirname, '..');
 
 function runAndKill(path: string, afterLines: number): Promise<string[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(root, 'bin/run.mjs'), join(import.meta.dirname, 'testdata/crash-writer.ts'), path], {
+    const child = spawn(process.execPath, [join(root, 'bin/run.mjs'), join(import.meta.dirname, 'testing/crash-writer.ts'), path], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const lines: string[] = [];

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openStore } from './index.ts';
-import { tempDirs } from './test-tmp.ts';
+import { tempDirs } from './testing/tmp.ts';
 
 const tmp = tempDirs('store-identity');
 afterAll(() => tmp.cleanup());

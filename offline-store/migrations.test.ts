@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LATEST_VERSION, openStore } from './index.ts';
 import { MIGRATIONS, SNAPSHOTS } from './schema.ts';
-import { tempDirs } from './test-tmp.ts';
+import { tempDirs } from './testing/tmp.ts';
 
 const tmp = tempDirs('store-migrate');
 afterAll(() => tmp.cleanup());

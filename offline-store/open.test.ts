@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openStore, StoreError, LATEST_VERSION } from './index.ts';
 import type { StoreEvent } from './index.ts';
-import { manualClock, tempDirs } from './test-tmp.ts';
+import { manualClock, tempDirs } from './testing/tmp.ts';
 
 const tmp = tempDirs('store-open');
 afterAll(() => tmp.cleanup());

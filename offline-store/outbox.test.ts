@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openStore, type OutboxLimits, type StoreEvent } from './index.ts';
-import { manualClock, tempDirs } from './test-tmp.ts';
+import { manualClock, tempDirs } from './testing/tmp.ts';
 
 const tmp = tempDirs('store-outbox');
 afterAll(() => tmp.cleanup());

@@ -2,7 +2,7 @@
 // specification and its examples (isolate a sensitive namespace, always allow monitoring, delegate
 // with Pass, baseline tenant isolation, egress to networks). Verdicts written from the spec.
 import { describe, expect, it } from 'vitest';
-import { allowed, denied, flow, load, pick, ref, verdict } from './testdata/world.ts';
+import { allowed, denied, flow, load, pick, ref, verdict } from './testing/world.ts';
 
 const world = `
 apiVersion: v1

@@ -8,7 +8,7 @@ import { evaluate } from './evaluate.ts';
 import { podKey, type Inventory } from './inventory.ts';
 import { loadPolicies } from './load.ts';
 import { lookup } from './lookup.ts';
-import { flowOver, world } from './testdata/arbitraries.ts';
+import { flowOver, world } from './testing/arbitraries.ts';
 
 const loadedWorld = world.map(({ objects, podIps }) => {
   const loaded = loadPolicies(objects);

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { CapacityError } from './capacity.ts';
 import { compile } from './compile.ts';
 import { DEFAULT_LIMITS, type MapLimits, type Tables } from './tables.ts';
-import { load } from './testdata/world.ts';
+import { load } from './testing/world.ts';
 
 const w = load(`
 apiVersion: v1

@@ -6,7 +6,7 @@ import { connlist, type Connection } from './connlist.ts';
 import { evaluate } from './evaluate.ts';
 import { podKey } from './inventory.ts';
 import { loadPolicies } from './load.ts';
-import { world } from './testdata/arbitraries.ts';
+import { world } from './testing/arbitraries.ts';
 
 const PORTS = [1, 52, 53, 54, 79, 80, 81, 443, 999, 1000, 1001, 5353, 8080, 8081, 65535];
 

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { explain, explainText } from './explain.ts';
 import { enforceAudited } from './model.ts';
-import { flow, load } from './testdata/world.ts';
+import { flow, load } from './testing/world.ts';
 
 const world = load(`
 apiVersion: v1

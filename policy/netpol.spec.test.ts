@@ -2,7 +2,7 @@
 // (concepts/services-networking/network-policies) and the upstream e2e scenarios
 // (test/e2e/network/netpol). Expected verdicts are written from the text, not from this code.
 import { describe, expect, it } from 'vitest';
-import { allowed, denied, flow, load, pick, ref, verdict } from './testdata/world.ts';
+import { allowed, denied, flow, load, pick, ref, verdict } from './testing/world.ts';
 
 const pods = `
 apiVersion: v1

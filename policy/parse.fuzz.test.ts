@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { PolicyError } from './errors.ts';
 import { loadPolicies } from './load.ts';
 import { parseManifests } from './parse.ts';
-import { world } from './testdata/arbitraries.ts';
+import { world } from './testing/arbitraries.ts';
 
 function parseAndLoad(text: string): PolicyError[] {
   const parsed = parseManifests([{ file: 'fuzz.yaml', text }]);

@@ -26,5 +26,3 @@ export function matchesSelector(sel: Selector, labels: Record<string, string>): 
 export function matchesNamespace(m: NamespaceMatch, name: string, labels: Record<string, string>): boolean {
   return 'name' in m ? m.name === name : matchesSelector(m.selector, labels);
 }
-
-export const MATCH_ALL: Selector = { matchLabels: {}, matchExpressions: [] };

@@ -22,7 +22,7 @@ const PURE = new Set(['policy', 'protocol']);
 const IO_MODULES =
   /^(node:)?(fs|fs\/promises|net|dgram|dns|http|https|http2|tls|child_process|cluster|worker_threads|timers|timers\/promises|readline|os|process|vm)$/;
 // Pure code may still be tested with files and timers: tests are not the core.
-const isTest = (f: string) => f.endsWith('.test.ts') || f.includes('/testdata/');
+const isTest = (f: string) => f.endsWith('.test.ts') || f.includes('/testing/');
 
 function walk(dir: string, out: string[] = []): string[] {
   for (const name of readdirSync(dir)) {

@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { FakeApiServer } from './fake-apiserver.ts';
+import { FakeApiServer } from './testing/fake-apiserver.ts';
 import { createKubeInventory, loadKubeConfig } from './inventory-source.ts';
-import { anp, banp, netpol, ns, pod } from './test-objects.ts';
+import { anp, banp, netpol, ns, pod } from './testing/objects.ts';
 import { KubeError, type KubeInventory, type KubeInventoryOptions, type KubeSnapshot } from './types.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'weft-kube-'));

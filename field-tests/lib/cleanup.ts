@@ -55,10 +55,6 @@ export function removeNetnsSync(name: string): void {
   execQuietSync(['ip', 'netns', 'del', name]);
 }
 
-export function listNetnsSync(): string[] {
-  return parseNames(execQuietSync(['ip', 'netns', 'list']));
-}
-
 export function killQuietly(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
   try {
     process.kill(pid, signal);

@@ -78,7 +78,7 @@ export class SiteAgent {
     writeFileSync(file, objects.map((o) => stringify(o)).join('---\n'));
     this.kube = this.h.spawn(
       this.site.ns,
-      [...tsEntry('edge-agent/kube/fake-apiserver-main.ts'), '--objects', file, '--kubeconfig', this.kubeconfig, '--json'],
+      [...tsEntry('edge-agent/kube/testing/fake-apiserver-main.ts'), '--objects', file, '--kubeconfig', this.kubeconfig, '--json'],
       { name: `kube-${this.site.name}` },
     );
     await this.kube.waitForOutput(/"url"/, 90_000);

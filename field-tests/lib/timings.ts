@@ -80,7 +80,7 @@ export class Timings {
       name: 'field',
       title: 'Field scenarios (multi-site fabric on network namespaces)',
       method:
-        'Measured by `CI=true flock /tmp/weft-bench.lock npx vitest run field-tests/fabric-scenarios.test.ts` (as root; ' +
+        'Measured by `CI=true flock /tmp/weft-bench.lock npx vitest run field-tests/fabric-scenarios.kernel.test.ts` (as root; ' +
         `${this.layout}): one hub and three sites in network namespaces, WireGuard (wireguard-go) between them, real agents ` +
         '(bundled, as shipped) with the libbpf datapath, real TCP between pods. Each run measures each thing once; every run ' +
         `that passes appends itself and the last ${RUNS_KEPT} runs of this layout are kept: ${runs.length} run(s) here. The median ` +

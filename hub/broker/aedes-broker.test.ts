@@ -10,7 +10,7 @@ import { Registry } from 'prom-client';
 import type { MqttClient } from 'mqtt';
 import { topics } from '../../protocol/topics.ts';
 import { startBroker } from './aedes-broker.ts';
-import { closed, connectSite, record, refusalCode, testSites, waitFor, type TestSites } from './test-support.ts';
+import { closed, connectSite, record, refusalCode, testSites, waitFor, type TestSites } from './testing/sites.ts';
 import type { Broker } from './types.ts';
 
 const ONLINE = JSON.stringify({ v: 1, state: 'online' });
@@ -111,7 +111,7 @@ describe('embedded aedes broker', () => {
 
   it('publishes the retained last will when a site process is killed with -9', async () => {
     const d = site('delta');
-    const child = spawn(process.execPath, ['bin/run.mjs', 'hub/broker/testdata/site-client.ts', broker.url()], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['bin/run.mjs', 'hub/broker/testing/site-client.ts', broker.url()], { stdio: ['pipe', 'pipe', 'inherit'] });
     try {
       child.stdin.end(JSON.stringify(d));
       await new Promise<void>((resolve, reject) => {

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import { topics } from '../../protocol/topics.ts';
 import { findMosquitto, startMosquitto, type MosquittoBroker } from './mosquitto.ts';
-import { record, testSites, waitFor, type TestSite, type TestSites } from './test-support.ts';
+import { record, testSites, waitFor, type TestSite, type TestSites } from './testing/sites.ts';
 
 const haveBinaries = findMosquitto() !== null && spawnSync('mosquitto_pub', ['--help']).error === undefined;
 if (!haveBinaries) console.warn('skipping Mosquitto tests: mosquitto or mosquitto-clients not installed');

@@ -6,7 +6,7 @@ import type { MqttClient } from 'mqtt';
 import { Registry } from 'prom-client';
 import { topics } from '../../protocol/topics.ts';
 import { startBroker } from '../broker/aedes-broker.ts';
-import { connectSite, testSites, waitFor, type TestSites } from '../broker/test-support.ts';
+import { connectSite, testSites, waitFor, type TestSites } from '../broker/testing/sites.ts';
 import type { Broker } from '../broker/types.ts';
 import { createHealthModel } from './model.ts';
 import { startHealthMonitor, type HealthMonitor } from './monitor.ts';

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HeartbeatMessage } from '../../protocol/messages.ts';
 import { createHealthModel } from './model.ts';
 import { healthRoutes } from './routes.ts';
-import { waitFor } from '../broker/test-support.ts';
+import { waitFor } from '../broker/testing/sites.ts';
 
 const hb: HeartbeatMessage = {
   v: 1,

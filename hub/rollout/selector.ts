@@ -22,12 +22,6 @@ export function parseSelector(text: string): LabelSelector {
   return { matchLabels };
 }
 
-export function formatSelector(s: LabelSelector): string {
-  return Object.entries(s.matchLabels)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(',');
-}
-
 export function matches(s: LabelSelector, labels: Record<string, string>): boolean {
   return Object.entries(s.matchLabels).every(([k, v]) => labels[k] === v);
 }

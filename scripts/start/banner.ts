@@ -1,5 +1,5 @@
 // What `npm start` prints once everything is up: where things are, and commands to try that work
-// as printed (scripts/start.test.ts runs them against a live demo).
+// as printed (scripts/start.kernel.test.ts runs them against a live demo).
 import { relative } from 'node:path';
 import type { Hub } from '../../hub/main.ts';
 import type { DemoSite } from './sites.ts';

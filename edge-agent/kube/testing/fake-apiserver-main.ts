@@ -1,5 +1,5 @@
 // Standalone fake API server, one per site in the multi-site field tests:
-//   node bin/run.mjs edge-agent/kube/fake-apiserver-main.ts [--port N] [--host H] [--token T] [--objects file.yaml]
+//   node bin/run.mjs edge-agent/kube/testing/fake-apiserver-main.ts [--port N] [--host H] [--token T] [--objects file.yaml]
 //        [--kubeconfig out.yaml] [--no-crds] [--bookmark-interval-ms N] [--json]
 // Prints its URL (or {"url","kubeconfig","token"} with --json) once listening; SIGTERM/SIGINT stop it.
 // Objects can then be changed with plain HTTP POST/PUT/DELETE on the usual API paths.

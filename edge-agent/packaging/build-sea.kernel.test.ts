@@ -17,7 +17,7 @@ import { ASSETS, assetsHash } from './assets.ts';
 const isRoot = process.getuid?.() === 0;
 const hasUnshare = spawnSync('unshare', ['--version']).status === 0;
 const canRun = isRoot && hasUnshare && existsSync('/sys/fs/bpf');
-if (!canRun) console.warn(`build-sea.test: skipping the offline start (needs root, unshare and bpffs; root=${isRoot} unshare=${hasUnshare})`);
+if (!canRun) console.warn(`build-sea.kernel.test: skipping the offline start (needs root, unshare and bpffs; root=${isRoot} unshare=${hasUnshare})`);
 
 let dir: string;
 let bin: string;

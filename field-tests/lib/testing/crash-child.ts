@@ -1,4 +1,4 @@
-// A test process that builds a little and then waits to be killed: harness.test.ts kills it
+// A test process that builds a little and then waits to be killed: harness.kernel.test.ts kills it
 // with SIGKILL (nothing runs; the next sweep must clean up) or SIGTERM (the handler cleans up).
 // With --graceful it handles SIGTERM itself, as `npm start` handles Ctrl-C.
 import { mkdirSync } from 'node:fs';

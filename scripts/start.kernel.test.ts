@@ -19,7 +19,7 @@ const hasTools = (await exec(undefined, ['sh', '-c', 'command -v wireguard-go &&
 const skip = !isRoot || !hasTools;
 if (skip)
   console.warn(
-    `scripts/start.test.ts skipped: ${!isRoot ? 'the demo sites need root (network namespaces, eBPF, WireGuard)' : 'wireguard-go, dig or curl is missing (npm run setup installs them)'}`,
+    `scripts/start.kernel.test.ts skipped: ${!isRoot ? 'the demo sites need root (network namespaces, eBPF, WireGuard)' : 'wireguard-go, dig or curl is missing (npm run setup installs them)'}`,
   );
 
 const BOOT_TIMEOUT_MS = 240_000;

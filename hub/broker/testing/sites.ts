@@ -1,9 +1,9 @@
 // Helpers for broker tests and the hub benchmark: site credentials in memory (as the hub store
 // would hold them), real mqtt.js site clients, and waiting without fixed sleeps.
 import { connect, connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
-import { topics } from '../../protocol/topics.ts';
-import { hashPassword, randomSecret, verifyPassword } from './password.ts';
-import type { BrokerAuth, SiteCredential } from './types.ts';
+import { topics } from '../../../protocol/topics.ts';
+import { hashPassword, randomSecret, verifyPassword } from '../password.ts';
+import type { BrokerAuth, SiteCredential } from '../types.ts';
 
 export interface TestSite extends SiteCredential {
   password: string;

@@ -1,6 +1,6 @@
 // A site's MQTT session in its own process, so a test can kill -9 it and watch the last will.
-// Usage: node bin/run.mjs hub/broker/testdata/site-client.ts <url>   (site JSON on stdin)
-import { connectSite, type TestSite } from '../test-support.ts';
+// Usage: node bin/run.mjs hub/broker/testing/site-client.ts <url>   (site JSON on stdin)
+import { connectSite, type TestSite } from './sites.ts';
 import { topics } from '../../../protocol/topics.ts';
 
 const chunks: Buffer[] = [];

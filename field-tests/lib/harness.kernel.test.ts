@@ -1,3 +1,5 @@
+// The harness for real (root: network namespaces, bpffs pins, processes): output capture, SIGKILL and
+// SIGTERM of its owner, the next run's sweep, idempotent cleanup.
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -5,10 +7,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Harness } from './harness.ts';
 import { isAlive, listNetns, sweepStale } from './cleanup.ts';
-import { ownerOfNetns, ownerOfRunDir, runDirPrefix, runNames } from './names.ts';
 
 const isRoot = process.getuid?.() === 0;
-if (!isRoot) console.warn('field-tests/lib/harness.test.ts: namespace tests skipped, they need root');
+if (!isRoot) console.warn('field-tests/lib/harness.kernel.test.ts: namespace tests skipped, they need root');
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '../..');
 
@@ -20,9 +21,9 @@ interface ChildInfo {
   dir: string;
 }
 
-/** Starts testdata/crash-child.ts and waits for what it built. */
+/** Starts testing/crash-child.ts and waits for what it built. */
 function startChild(...args: string[]): Promise<{ pid: number; info: ChildInfo; exited: Promise<NodeJS.Signals | number | null>; output: () => string }> {
-  const child = spawn(process.execPath, [join(repo, 'bin/run.mjs'), join(here, 'testdata/crash-child.ts'), ...args], {
+  const child = spawn(process.execPath, [join(repo, 'bin/run.mjs'), join(here, 'testing/crash-child.ts'), ...args], {
     cwd: repo,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -39,19 +40,6 @@ function startChild(...args: string[]): Promise<{ pid: number; info: ChildInfo; 
     child.on('exit', (code) => rej(new Error(`crash child exited early (${code}): ${err}`)));
   });
 }
-
-describe('names', () => {
-  it('embed the owner pid and keep WireGuard names within 15 characters', () => {
-    const n = runNames(4242, 'beef');
-    expect(n.netns('site1')).toBe('wft-4242-beef-site1');
-    expect(ownerOfNetns(n.netns('site1'))).toEqual({ pid: 4242, tag: 'beef' });
-    expect(ownerOfNetns('cni-1234')).toBeUndefined();
-    expect(n.wgIfname('s12')).toBe('wftbeefs12');
-    expect(ownerOfRunDir(`${runDirPrefix(n)}Xy12Ab`)).toBe(4242);
-    expect(ownerOfRunDir('weft-keyfile-abc')).toBeUndefined();
-    expect(() => n.wgIfname('much-too-long')).toThrow(/too long/);
-  });
-});
 
 describe.skipIf(!isRoot)('harness lifecycle', () => {
   const h = Harness.create();

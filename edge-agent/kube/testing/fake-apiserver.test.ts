@@ -1,7 +1,7 @@
 // The fake API server's wire protocol, checked with plain HTTP (what any Kubernetes client sees).
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeApiServer } from './fake-apiserver.ts';
-import { ns, pod } from './test-objects.ts';
+import { ns, pod } from './objects.ts';
 
 const servers: FakeApiServer[] = [];
 afterEach(async () => {

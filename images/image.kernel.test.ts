@@ -239,7 +239,7 @@ function recordBench(): void {
     name: 'image',
     title: 'Appliance image: power-on to enforcing (qemu, TCG)',
     method:
-      "images/image.test.ts (CI): the image from `npm run build:image` with the single-binary agent, booted under qemu-system-x86_64 with TCG (no KVM on this machine), UEFI (OVMF), 1 GiB, 2 vCPUs, user networking restricted to a hub on the host loopback. Times from starting qemu to the agent's line on the serial console; first boot includes enrollment over HTTPS and the hub's rollout of generation 1, started by the test as soon as the serial console showed `enrolled`. One run, under the bench lock; a second VM (the expired-token case) boots at the same time as the first boot, the power-cut reboot runs alone. The first boot also applies a static address from the provisioning file. TCG is far slower than hardware: these are upper bounds for a real appliance.",
+      "images/image.kernel.test.ts (CI): the image from `npm run build:image` with the single-binary agent, booted under qemu-system-x86_64 with TCG (no KVM on this machine), UEFI (OVMF), 1 GiB, 2 vCPUs, user networking restricted to a hub on the host loopback. Times from starting qemu to the agent's line on the serial console; first boot includes enrollment over HTTPS and the hub's rollout of generation 1, started by the test as soon as the serial console showed `enrolled`. One run, under the bench lock; a second VM (the expired-token case) boots at the same time as the first boot, the power-cut reboot runs alone. The first boot also applies a static address from the provisioning file. TCG is far slower than hardware: these are upper bounds for a real appliance.",
     markdown: [
       '| phase | seconds from power-on |',
       '| --- | --- |',

@@ -1,4 +1,4 @@
-// Child of crash-apply.test.ts: the real agent (store, last-known-good restore, bundle intake, libbpf
+// Child of crash-apply.kernel.test.ts: the real agent (store, last-known-good restore, bundle intake, libbpf
 // datapath on a test pin root) that the test kills with SIGKILL while it applies. It prints one line per
 // step so the parent knows where the kill landed:
 //   started {"restored":..,"kernel":N}   after the start sequence (waits for "go" on stdin)
@@ -40,7 +40,13 @@ say(`started ${JSON.stringify({ restored: agent.restored, kernel: await kernel.a
 await new Promise<void>((resolve) => createInterface({ input: process.stdin }).once('line', () => resolve()));
 
 const key = createPrivateKey(readFileSync(join(dataDir, 'hub-key.pem')));
-const intake = new BundleIntake({ store: agent.store!, enforcer: agent.enforcer!, siteId: agent.store!.identity.enrollment()!.siteId, log, sendAck: () => undefined });
+const intake = new BundleIntake({
+  store: agent.store!,
+  enforcer: agent.enforcer!,
+  siteId: agent.store!.identity.enrollment()!.siteId,
+  log,
+  sendAck: () => undefined,
+});
 for (let gen = agent.enforcer!.appliedGeneration + 1; ; gen++) {
   const out = await intake.receive(crashBundle(key, gen));
   if (out.result !== 'applied') throw new Error(`generation ${gen}: ${JSON.stringify(out)}`);

@@ -15,7 +15,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
-import { apiVersionOf, RESOURCES, resourceByKind, type ResourceDef } from './api-resources.ts';
+import { apiVersionOf, RESOURCES, resourceByKind, type ResourceDef } from '../api-resources.ts';
 import { fieldSelector, labelSelector, SelectorError, type Matcher } from './selectors.ts';
 
 export interface KubeObject {

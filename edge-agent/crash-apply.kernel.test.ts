@@ -13,7 +13,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { encodeTables, layout as L } from '../datapath/index.ts';
 import { kernelSkipReason, uniquePinRoot } from '../datapath/testing/index.ts';
 import { openStore, type JsonValue } from '../offline-store/index.ts';
-import { crashInventory, crashTables } from './testdata/crash-fleet.ts';
+import { crashInventory, crashTables } from './testing/crash-fleet.ts';
 import { bundleForTest, type TestBundle } from './testing/bundle.ts';
 import { enrollStore, hubKey } from './testing/fixtures.ts';
 
@@ -23,7 +23,7 @@ const work = mkdtempSync(join(tmpdir(), 'weft-wag-crash-'));
 let agentBin: TestBundle | undefined;
 
 beforeAll(async () => {
-  if (!kernelSkipReason) agentBin = await bundleForTest(join(import.meta.dirname, 'testdata/crash-agent.ts'), 'crash-agent');
+  if (!kernelSkipReason) agentBin = await bundleForTest(join(import.meta.dirname, 'testing/crash-agent.ts'), 'crash-agent');
 }, 60_000);
 
 afterAll(() => {

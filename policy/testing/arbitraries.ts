@@ -12,7 +12,19 @@ const NAMED = [
   { name: 'dns', containerPort: 5353, protocol: 'UDP' },
   { name: 'sctp-x', containerPort: 443, protocol: 'SCTP' },
 ];
-export const EXTERNAL_IPS = ['10.0.0.5', '10.1.2.3', '10.255.255.255', '192.168.1.1', '192.168.1.200', '8.8.8.8', '172.16.0.1', '0.0.0.1', 'fd00::1', '2001:db8::5', '2001:db8:1::9'];
+export const EXTERNAL_IPS = [
+  '10.0.0.5',
+  '10.1.2.3',
+  '10.255.255.255',
+  '192.168.1.1',
+  '192.168.1.200',
+  '8.8.8.8',
+  '172.16.0.1',
+  '0.0.0.1',
+  'fd00::1',
+  '2001:db8::5',
+  '2001:db8:1::9',
+];
 const CIDRS = [
   { cidr: '10.0.0.0/8', except: ['10.1.0.0/16', '10.0.0.0/30'] },
   { cidr: '192.168.1.0/24', except: ['192.168.1.128/25'] },
@@ -28,33 +40,48 @@ const nsLabelSet = fc.record({ team: fc.constantFrom('x', 'y'), env: fc.constant
 
 const expression = (keys: string[], values: string[]) =>
   fc.oneof(
-    fc.record({ key: fc.constantFrom(...keys), operator: fc.constantFrom('In', 'NotIn'), values: fc.uniqueArray(fc.constantFrom(...values), { minLength: 1, maxLength: 2 }) }),
+    fc.record({
+      key: fc.constantFrom(...keys),
+      operator: fc.constantFrom('In', 'NotIn'),
+      values: fc.uniqueArray(fc.constantFrom(...values), { minLength: 1, maxLength: 2 }),
+    }),
     fc.record({ key: fc.constantFrom(...keys), operator: fc.constantFrom('Exists', 'DoesNotExist') }),
   );
 
-const podSelector = fc.record({ matchLabels: labelSet, matchExpressions: fc.array(expression(['app', 'tier'], [...APPS, 'front', 'back']), { maxLength: 1 }) }, { requiredKeys: [] });
+const podSelector = fc.record(
+  { matchLabels: labelSet, matchExpressions: fc.array(expression(['app', 'tier'], [...APPS, 'front', 'back']), { maxLength: 1 }) },
+  { requiredKeys: [] },
+);
 const nsSelector = fc.record(
-  { matchLabels: fc.oneof(nsLabelSet, fc.record({ 'kubernetes.io/metadata.name': fc.constantFrom(...NAMESPACES) })), matchExpressions: fc.array(expression(['team', 'env'], ['x', 'y', 'prod', 'dev']), { maxLength: 1 }) },
+  {
+    matchLabels: fc.oneof(nsLabelSet, fc.record({ 'kubernetes.io/metadata.name': fc.constantFrom(...NAMESPACES) })),
+    matchExpressions: fc.array(expression(['team', 'env'], ['x', 'y', 'prod', 'dev']), { maxLength: 1 }),
+  },
   { requiredKeys: [] },
 );
 
-export const namespaceObj = (name: string) => fc.record({ apiVersion: fc.constant('v1'), kind: fc.constant('Namespace'), metadata: fc.record({ name: fc.constant(name), labels: nsLabelSet }) });
+export const namespaceObj = (name: string) =>
+  fc.record({ apiVersion: fc.constant('v1'), kind: fc.constant('Namespace'), metadata: fc.record({ name: fc.constant(name), labels: nsLabelSet }) });
 
 export const podObj = (name: string) =>
-  fc.record({
-    ns: fc.constantFrom(...NAMESPACES),
-    labels: labelSet,
-    ports: fc.subarray(NAMED, { maxLength: 3 }).map((ps) => ps.filter((p, i) => ps.findIndex((q) => q.name === p.name) === i)),
-    kind: fc.constantFrom('Pod', 'Deployment', 'StatefulSet'),
-  }).map(({ ns, labels, ports, kind }) => {
-    const containers = [{ name: 'c', image: 'x', ports }];
-    if (kind === 'Pod') return { apiVersion: 'v1', kind, metadata: { name, namespace: ns, labels }, spec: { containers } };
-    return { apiVersion: 'apps/v1', kind, metadata: { name, namespace: ns }, spec: { template: { metadata: { labels }, spec: { containers } } } };
-  });
+  fc
+    .record({
+      ns: fc.constantFrom(...NAMESPACES),
+      labels: labelSet,
+      ports: fc.subarray(NAMED, { maxLength: 3 }).map((ps) => ps.filter((p, i) => ps.findIndex((q) => q.name === p.name) === i)),
+      kind: fc.constantFrom('Pod', 'Deployment', 'StatefulSet'),
+    })
+    .map(({ ns, labels, ports, kind }) => {
+      const containers = [{ name: 'c', image: 'x', ports }];
+      if (kind === 'Pod') return { apiVersion: 'v1', kind, metadata: { name, namespace: ns, labels }, spec: { containers } };
+      return { apiVersion: 'apps/v1', kind, metadata: { name, namespace: ns }, spec: { template: { metadata: { labels }, spec: { containers } } } };
+    });
 
 const npPort = fc.oneof(
   fc.record({ protocol: fc.constantFrom(...PROTOCOLS), port: fc.constantFrom(...PORT_POOL) }, { requiredKeys: ['port'] }),
-  fc.record({ protocol: fc.constantFrom(...PROTOCOLS), port: fc.constantFrom(53, 80, 1000), endPort: fc.constantFrom(80, 1000, 8080, 65535) }).filter((p) => p.endPort >= p.port),
+  fc
+    .record({ protocol: fc.constantFrom(...PROTOCOLS), port: fc.constantFrom(53, 80, 1000), endPort: fc.constantFrom(80, 1000, 8080, 65535) })
+    .filter((p) => p.endPort >= p.port),
   fc.record({ protocol: fc.constantFrom(...PROTOCOLS), port: fc.constantFrom('http', 'dns', 'sctp-x', 'nope') }, { requiredKeys: ['port'] }),
   fc.record({ protocol: fc.constantFrom(...PROTOCOLS) }),
 );
@@ -64,28 +91,35 @@ const npPeer = fc.oneof(
   fc.record({ podSelector, namespaceSelector: nsSelector }),
   fc.constantFrom(...CIDRS).map((c) => ({ ipBlock: c })),
 );
-const npRule = (peersKey: 'from' | 'to') => fc.record({ [peersKey]: fc.array(npPeer, { maxLength: 2 }), ports: fc.array(npPort, { maxLength: 2 }) }, { requiredKeys: [] });
+const npRule = (peersKey: 'from' | 'to') =>
+  fc.record({ [peersKey]: fc.array(npPeer, { maxLength: 2 }), ports: fc.array(npPort, { maxLength: 2 }) }, { requiredKeys: [] });
 const annotations = fc.constantFrom(undefined, undefined, { 'weft.dev/mode': 'audit' });
 
 export const networkPolicyObj = (name: string) =>
-  fc.record({
-    ns: fc.constantFrom(...NAMESPACES),
-    annotations,
-    podSelector,
-    policyTypes: fc.constantFrom(undefined, ['Ingress'], ['Egress'], ['Ingress', 'Egress'], []),
-    ingress: fc.option(fc.array(npRule('from'), { maxLength: 2 }), { nil: undefined }),
-    egress: fc.option(fc.array(npRule('to'), { maxLength: 2 }), { nil: undefined }),
-  }).map(({ ns, annotations: a, ...spec }) => ({
-    apiVersion: 'networking.k8s.io/v1',
-    kind: 'NetworkPolicy',
-    metadata: { name, namespace: ns, ...(a ? { annotations: a } : {}) },
-    spec: Object.fromEntries(Object.entries(spec).filter(([, v]) => v !== undefined)),
-  }));
+  fc
+    .record({
+      ns: fc.constantFrom(...NAMESPACES),
+      annotations,
+      podSelector,
+      policyTypes: fc.constantFrom(undefined, ['Ingress'], ['Egress'], ['Ingress', 'Egress'], []),
+      ingress: fc.option(fc.array(npRule('from'), { maxLength: 2 }), { nil: undefined }),
+      egress: fc.option(fc.array(npRule('to'), { maxLength: 2 }), { nil: undefined }),
+    })
+    .map(({ ns, annotations: a, ...spec }) => ({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name, namespace: ns, ...(a ? { annotations: a } : {}) },
+      spec: Object.fromEntries(Object.entries(spec).filter(([, v]) => v !== undefined)),
+    }));
 
 const anpPort = fc.oneof(
   fc.record({ portNumber: fc.record({ protocol: fc.constantFrom(...PROTOCOLS), port: fc.constantFrom(...PORT_POOL) }) }),
   fc.record({ namedPort: fc.constantFrom('http', 'dns', 'sctp-x', 'nope') }),
-  fc.record({ portRange: fc.record({ protocol: fc.constantFrom(...PROTOCOLS), start: fc.constantFrom(53, 80, 1000), end: fc.constantFrom(80, 1000, 8080) }).filter((r) => r.end >= r.start) }),
+  fc.record({
+    portRange: fc
+      .record({ protocol: fc.constantFrom(...PROTOCOLS), start: fc.constantFrom(53, 80, 1000), end: fc.constantFrom(80, 1000, 8080) })
+      .filter((r) => r.end >= r.start),
+  }),
 );
 const anpPeer = (egress: boolean) =>
   fc.oneof(
@@ -94,22 +128,31 @@ const anpPeer = (egress: boolean) =>
     ...(egress ? [fc.constantFrom(...CIDRS).map((c) => ({ networks: [c.cidr, ...c.except.slice(0, 1)] }))] : []),
   );
 const anpRule = (peersKey: 'from' | 'to', actions: string[]) =>
-  fc.record({ action: fc.constantFrom(...actions), [peersKey]: fc.array(anpPeer(peersKey === 'to'), { minLength: 1, maxLength: 2 }), ports: fc.option(fc.array(anpPort, { minLength: 1, maxLength: 2 }), { nil: undefined }) }, { requiredKeys: ['action', peersKey] });
+  fc.record(
+    {
+      action: fc.constantFrom(...actions),
+      [peersKey]: fc.array(anpPeer(peersKey === 'to'), { minLength: 1, maxLength: 2 }),
+      ports: fc.option(fc.array(anpPort, { minLength: 1, maxLength: 2 }), { nil: undefined }),
+    },
+    { requiredKeys: ['action', peersKey] },
+  );
 const subject = fc.oneof(fc.record({ namespaces: nsSelector }), fc.record({ pods: fc.record({ namespaceSelector: nsSelector, podSelector }) }));
 
 export const adminPolicyObj = (name: string, baseline: boolean) =>
-  fc.record({
-    annotations,
-    priority: fc.integer({ min: 0, max: 3 }),
-    subject,
-    ingress: fc.array(anpRule('from', baseline ? ['Allow', 'Deny'] : ['Allow', 'Deny', 'Pass']), { maxLength: 3 }),
-    egress: fc.array(anpRule('to', baseline ? ['Allow', 'Deny'] : ['Allow', 'Deny', 'Pass']), { maxLength: 3 }),
-  }).map(({ annotations: a, priority, ...spec }) => ({
-    apiVersion: 'policy.networking.k8s.io/v1alpha1',
-    kind: baseline ? 'BaselineAdminNetworkPolicy' : 'AdminNetworkPolicy',
-    metadata: { name: baseline ? 'default' : name, ...(a ? { annotations: a } : {}) },
-    spec: baseline ? spec : { priority, ...spec },
-  }));
+  fc
+    .record({
+      annotations,
+      priority: fc.integer({ min: 0, max: 3 }),
+      subject,
+      ingress: fc.array(anpRule('from', baseline ? ['Allow', 'Deny'] : ['Allow', 'Deny', 'Pass']), { maxLength: 3 }),
+      egress: fc.array(anpRule('to', baseline ? ['Allow', 'Deny'] : ['Allow', 'Deny', 'Pass']), { maxLength: 3 }),
+    })
+    .map(({ annotations: a, priority, ...spec }) => ({
+      apiVersion: 'policy.networking.k8s.io/v1alpha1',
+      kind: baseline ? 'BaselineAdminNetworkPolicy' : 'AdminNetworkPolicy',
+      metadata: { name: baseline ? 'default' : name, ...(a ? { annotations: a } : {}) },
+      spec: baseline ? spec : { priority, ...spec },
+    }));
 
 /** A whole world: namespaces, pods, policies, as Kubernetes objects. */
 export const world = fc

@@ -5,7 +5,7 @@
 import { CoreV1Api, KubeConfig, ListWatch, NetworkingV1Api, Watch, type KubernetesObject } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FakeApiServer, type KubeObject } from './fake-apiserver.ts';
-import { netpol, ns, pod } from './test-objects.ts';
+import { netpol, ns, pod } from './objects.ts';
 
 /**
  * client-node's Watch, asking for bookmarks as kube's own reflector does (makeInformer does not ask), with a

@@ -29,7 +29,7 @@ async function skipReason(): Promise<string | undefined> {
   return kernelSkipReason ?? undefined;
 }
 const skip = await skipReason();
-if (skip) console.warn(`field-tests/fabric-scenarios.test.ts skipped: ${skip}`);
+if (skip) console.warn(`field-tests/fabric-scenarios.kernel.test.ts skipped: ${skip}`);
 
 const LONG = 240_000;
 const POD_NETWORK: PodNetwork[] = ['bridge', 'bridge', 'routed'];

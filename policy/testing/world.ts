@@ -39,6 +39,7 @@ export function verdict(w: Loaded, f: Flow): Verdict {
   if (!t) compiled.set(w, (t = compile(w.policies, w.inventory)));
   const v = evaluate(w.policies, w.inventory, f);
   const fromTables = lookup(t, f);
-  if (JSON.stringify(fromTables) !== JSON.stringify(v)) throw new Error(`tables disagree on ${JSON.stringify(f)}: ${JSON.stringify(fromTables)} vs ${JSON.stringify(v)}`);
+  if (JSON.stringify(fromTables) !== JSON.stringify(v))
+    throw new Error(`tables disagree on ${JSON.stringify(f)}: ${JSON.stringify(fromTables)} vs ${JSON.stringify(v)}`);
   return v;
 }

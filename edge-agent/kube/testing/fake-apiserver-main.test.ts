@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 const dir = mkdtempSync(join(tmpdir(), 'weft-fakeapi-main-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const root = join(import.meta.dirname, '..', '..');
+const root = join(import.meta.dirname, '..', '..', '..');
 const main = join(import.meta.dirname, 'fake-apiserver-main.ts');
 const run = join(root, 'bin/run.mjs');
 

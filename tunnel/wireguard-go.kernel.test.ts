@@ -22,7 +22,7 @@ import { Registry } from 'prom-client';
 const isRoot = process.getuid?.() === 0;
 const hasWgGo = await wireguardGoAvailable();
 const skip = !isRoot || !hasWgGo;
-if (skip) console.warn(`tunnel/wireguard-go.test.ts skipped: ${!isRoot ? 'needs root for network namespaces' : 'wireguard-go is not installed'}`);
+if (skip) console.warn(`tunnel/wireguard-go.kernel.test.ts skipped: ${!isRoot ? 'needs root for network namespaces' : 'wireguard-go is not installed'}`);
 
 // Named like the field-test harness names its runs (wft-<pid>-<tag>-...), so that if this process
 // is killed before afterAll, the next harness run sweeps what it left.

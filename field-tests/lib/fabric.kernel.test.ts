@@ -15,7 +15,7 @@ import { isAlive } from './cleanup.ts';
 const isRoot = process.getuid?.() === 0;
 const hasWgGo = (await exec(undefined, ['wireguard-go', '--version'])).code === 0;
 const skip = !isRoot || !hasWgGo;
-if (skip) console.warn(`field-tests/lib/fabric.test.ts skipped: ${!isRoot ? 'needs root for network namespaces' : 'wireguard-go is not installed'}`);
+if (skip) console.warn(`field-tests/lib/fabric.kernel.test.ts skipped: ${!isRoot ? 'needs root for network namespaces' : 'wireguard-go is not installed'}`);
 
 describe.skipIf(skip)('field-test fabric', () => {
   let h: Harness;

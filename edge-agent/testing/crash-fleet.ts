@@ -1,10 +1,10 @@
-// Shared by crash-apply.test.ts and its child (crash-agent.ts): an inventory of a few hundred pods
+// Shared by crash-apply.kernel.test.ts and its child (crash-agent.ts): an inventory of a few hundred pods
 // and, for every generation, a bundle whose compiled tables differ from every other generation's
 // (the allowed ports move with the generation), so a kernel slot can be matched to one generation.
 import type { KeyObject } from 'node:crypto';
 import { compile, loadPolicies, type Tables } from '../../policy/index.ts';
 import type { KubeSnapshot } from '../kube/types.ts';
-import { bundle, kubePod } from '../testing/fixtures.ts';
+import { bundle, kubePod } from './fixtures.ts';
 
 const APPS = ['web', 'db', 'cache', 'queue', 'api'];
 
@@ -27,9 +27,15 @@ export function crashPolicies(generation: number): unknown[] {
         podSelector: { matchLabels: { app } },
         policyTypes: ['Ingress'],
         ingress: [
-          { from: [{ podSelector: { matchLabels: { app: APPS[(a + k + 1) % APPS.length] } } }], ports: [{ protocol: 'TCP', port: 1000 + ((generation * 37 + a * 8 + k) % 60000) }] },
+          {
+            from: [{ podSelector: { matchLabels: { app: APPS[(a + k + 1) % APPS.length] } } }],
+            ports: [{ protocol: 'TCP', port: 1000 + ((generation * 37 + a * 8 + k) % 60000) }],
+          },
           // A CIDR peer and a port range: every kind of table entry moves with the generation.
-          { from: [{ ipBlock: { cidr: `192.168.${generation % 250}.0/24` } }], ports: [{ protocol: 'UDP', port: 2000 + k, endPort: 2100 + (generation % 50) }] },
+          {
+            from: [{ ipBlock: { cidr: `192.168.${generation % 250}.0/24` } }],
+            ports: [{ protocol: 'UDP', port: 2000 + k, endPort: 2100 + (generation % 50) }],
+          },
         ],
       },
     })),
