@@ -1,5 +1,6 @@
-// Fails when a folder imports across the arrows of DESIGN.md, or when a pure folder
-// (policy/, protocol/) imports something that does I/O or reads the clock.
+// Fails when a folder imports across the arrows of DESIGN.md, when a pure folder (policy/,
+// protocol/) imports something that does I/O or reads the clock, or when product code imports a
+// testing/ helper.
 import { describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve, dirname } from 'node:path';
@@ -55,6 +56,10 @@ export function violations(files: string[]): Violation[] {
     const folder = rel.split('/')[0];
     const src = readFileSync(file, 'utf8');
     for (const spec of importsOf(src)) {
+      // Fakes and fixtures serve tests, benchmarks, field tests and the demo, never the product itself.
+      if (folder in ALLOWED && !isTest(rel) && spec.startsWith('.') && spec.split('/').includes('testing')) {
+        bad.push({ file: rel, spec, why: 'product code imports no testing/ helper' });
+      }
       if (spec.startsWith('.')) {
         const target = relative(root, resolve(dirname(file), spec)).split('/')[0];
         // package.json is data (the version), not a folder of code.
@@ -113,6 +118,7 @@ describe('layering (DESIGN.md arrows)', () => {
       put('b.ts', "import { readFileSync } from 'node:fs';\n");
       put('c.ts', 'export const t = () => Date.now();\n');
       put('d.ts', "import { y } from '../../tunnel/keys.ts';\n");
+      put('e.ts', "import { w } from './testing/world.ts';\n");
       const v = violations(files).map((x) => x.why);
       expect(v).toEqual(
         expect.arrayContaining([
@@ -120,6 +126,7 @@ describe('layering (DESIGN.md arrows)', () => {
           'policy/ is pure: no I/O module',
           'policy/ is pure: take the clock or timers as arguments',
           'policy -> tunnel is not an arrow of DESIGN.md',
+          'product code imports no testing/ helper',
         ]),
       );
     } finally {
