@@ -13,7 +13,7 @@ import { explainNativeError } from './kernel-features.ts';
 import * as L from './layout.ts';
 import type { LibbpfDatapath } from './libbpf-datapath.ts';
 import { BPF_ANY, native, type NativeError } from './native.ts';
-import { fixtureTables } from './testdata/tables.ts';
+import { fixtureTables } from './testing/tables.ts';
 import { kernelSkipReason, openTestDatapath, uniquePinRoot } from './testing/kernel.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Datapath, VerdictEvent } from './datapath.ts';
 import { MemoryDatapath, type Direction } from './testing/memory-datapath.ts';
 import { frame, type PacketSpec } from './packet.ts';
-import { fixtureTables, RULE } from './testdata/tables.ts';
+import { fixtureTables, RULE } from './testing/tables.ts';
 import { kernelSkipReason, openTestDatapath } from './testing/kernel.ts';
 
 const A = { web: '10.9.0.2', db: '10.9.0.3', api: '10.9.0.4', web6: 'fd09::2', db6: 'fd09::3' };

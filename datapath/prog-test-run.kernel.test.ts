@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatapathError } from './errors.ts';
 import { LibbpfDatapath } from './libbpf-datapath.ts';
 import { arpFrame, frame } from './packet.ts';
-import { fixtureTables } from './testdata/tables.ts';
+import { fixtureTables } from './testing/tables.ts';
 import { kernelSkipReason, openTestDatapath, uniquePinRoot } from './testing/kernel.ts';
 
 const A = { web: '10.9.0.2', db: '10.9.0.3', api: '10.9.0.4', web6: 'fd09::2', db6: 'fd09::3' };

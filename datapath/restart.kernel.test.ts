@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
 import type { VerdictEvent } from './datapath.ts';
 import { LibbpfDatapath } from './libbpf-datapath.ts';
-import { fixtureTables, RULE } from './testdata/tables.ts';
+import { fixtureTables, RULE } from './testing/tables.ts';
 import { kernelSkipReason, uniquePinRoot } from './testing/kernel.ts';
 import { Topology } from './testing/netns.ts';
 

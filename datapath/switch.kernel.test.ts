@@ -7,7 +7,7 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { afterAll, expect, it } from 'vitest';
 import { VERDICT_ALLOW, VERDICT_DENY, type Tables } from '../policy/tables.ts';
 import type { VerdictEvent } from './datapath.ts';
-import { fixtureTables } from './testdata/tables.ts';
+import { fixtureTables } from './testing/tables.ts';
 import { kernelSkipReason, openTestDatapath } from './testing/kernel.ts';
 import { Topology } from './testing/netns.ts';
 

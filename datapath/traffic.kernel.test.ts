@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VerdictEvent } from './datapath.ts';
 import type { LibbpfDatapath } from './libbpf-datapath.ts';
-import { fixtureTables, RULE } from './testdata/tables.ts';
+import { fixtureTables, RULE } from './testing/tables.ts';
 import { kernelSkipReason, openTestDatapath } from './testing/kernel.ts';
 import { Topology } from './testing/netns.ts';
 

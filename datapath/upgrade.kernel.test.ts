@@ -13,7 +13,7 @@ import { artifactPaths, type ArtifactPaths } from './artifacts.ts';
 import type { VerdictEvent } from './datapath.ts';
 import { LibbpfDatapath } from './libbpf-datapath.ts';
 import { native } from './native.ts';
-import { fixtureTables, RULE } from './testdata/tables.ts';
+import { fixtureTables, RULE } from './testing/tables.ts';
 import { kernelSkipReason, uniquePinRoot } from './testing/kernel.ts';
 import { Topology } from './testing/netns.ts';
 

@@ -3,7 +3,7 @@ import { DEFAULT_LIMITS } from '../../policy/tables.ts';
 import type { FiveTuple, VerdictEvent } from '../datapath.ts';
 import { DatapathError } from '../errors.ts';
 import { MemoryDatapath, type Direction } from './memory-datapath.ts';
-import { fixtureTables, RULE } from '../testdata/tables.ts';
+import { fixtureTables, RULE } from './tables.ts';
 
 const A = { web: '10.9.0.2', db: '10.9.0.3', api: '10.9.0.4', web6: 'fd09::2', db6: 'fd09::3' };
 const tcp = (src: string, dst: string, sport: number, dport: number): FiveTuple => ({ proto: 6, src, dst, sport, dport });
