@@ -7,21 +7,39 @@ import { join, relative, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const FOLDERS = ['policy', 'protocol', 'tunnel', 'datapath', 'offline-store', 'edge-agent', 'hub', 'images', 'field-tests', 'bench', 'scripts'] as const;
+const FOLDERS = [
+  'base',
+  'policy',
+  'protocol',
+  'tunnel',
+  'datapath',
+  'offline-store',
+  'edge-agent',
+  'hub',
+  'images',
+  'field-tests',
+  'bench',
+  'scripts',
+] as const;
 
 // DESIGN.md's arrows. images/, field-tests/, bench/ and scripts/ sit outside the product and may use any part.
+// Every part may import base/; base/ imports no other part.
 const ALLOWED: Record<string, string[]> = {
+  base: [],
   policy: [],
   protocol: [],
-  tunnel: [],
-  'offline-store': [],
+  tunnel: ['protocol'],
+  'offline-store': ['protocol'],
   datapath: ['policy'],
   'edge-agent': ['policy', 'protocol', 'tunnel', 'datapath', 'offline-store'],
   hub: ['policy', 'protocol', 'tunnel'],
 };
+const EVERY_PART_MAY_IMPORT = 'base';
 const PURE = new Set(['policy', 'protocol']);
 // DESIGN.md puts the in-memory datapath under datapath/testing/, and the agent also runs it as its fallback.
 const TESTING_IN_PRODUCT = new Set(['datapath/index.ts ./testing/memory-datapath.ts']);
+// base/ may run commands and wait, but the files every pure part imports stay pure themselves.
+const PURE_FILES = new Set(['base/ip.ts', 'base/errors.ts']);
 const IO_MODULES =
   /^(node:)?(fs|fs\/promises|net|dgram|dns|http|https|http2|tls|child_process|cluster|worker_threads|timers|timers\/promises|readline|os|process|vm)$/;
 // Pure code may still be tested with files and timers: tests are not the core.
@@ -66,13 +84,14 @@ export function violations(files: string[]): Violation[] {
         const target = relative(root, resolve(dirname(file), spec)).split('/')[0];
         // package.json is data (the version), not a folder of code.
         if (target === folder || target === 'package.json' || !(folder in ALLOWED)) continue;
+        if (target === EVERY_PART_MAY_IMPORT && folder !== EVERY_PART_MAY_IMPORT) continue;
         if (target === 'edge-agent' || target === 'hub') bad.push({ file: rel, spec, why: `nothing imports ${target}/` });
         else if (!ALLOWED[folder].includes(target)) bad.push({ file: rel, spec, why: `${folder} -> ${target} is not an arrow of DESIGN.md` });
-      } else if (PURE.has(folder) && !isTest(rel) && IO_MODULES.test(spec)) {
-        bad.push({ file: rel, spec, why: `${folder}/ is pure: no I/O module` });
+      } else if ((PURE.has(folder) || PURE_FILES.has(rel)) && !isTest(rel) && IO_MODULES.test(spec)) {
+        bad.push({ file: rel, spec, why: `${PURE_FILES.has(rel) ? rel : `${folder}/`} is pure: no I/O module` });
       }
     }
-    if (PURE.has(folder) && !isTest(rel)) {
+    if ((PURE.has(folder) || PURE_FILES.has(rel)) && !isTest(rel)) {
       const code = src.replace(/\/\/.*$/gm, '');
       for (const [re, what] of [
         [/\bDate\.now\s*\(/, 'Date.now()'],
@@ -121,6 +140,7 @@ describe('layering (DESIGN.md arrows)', () => {
       put('c.ts', 'export const t = () => Date.now();\n');
       put('d.ts', "import { y } from '../../tunnel/keys.ts';\n");
       put('e.ts', "import { w } from './testing/world.ts';\n");
+      put('f.ts', "import { parseIp } from '../../base/index.ts';\n");
       const v = violations(files).map((x) => x.why);
       expect(v).toEqual(
         expect.arrayContaining([
@@ -131,6 +151,14 @@ describe('layering (DESIGN.md arrows)', () => {
           'product code imports no testing/ helper',
         ]),
       );
+      expect(v.filter((w) => w.includes('base'))).toEqual([]);
+      const fromBase = join(root, 'base', '.layering-probe.ts');
+      writeFileSync(fromBase, "import { compile } from '../policy/index.ts';\n");
+      try {
+        expect(violations([fromBase]).map((x) => x.why)).toEqual(['base -> policy is not an arrow of DESIGN.md']);
+      } finally {
+        rmSync(fromBase, { force: true });
+      }
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }
