@@ -12,6 +12,7 @@ import {
   fromBytes,
   maskBytes,
   parseCidr,
+  parseCidrBytes,
   parseIp,
   parseIpBytes,
   parsePrefixBytes,
@@ -170,6 +171,8 @@ describe('prefixes and ranges', () => {
     expect(unmapV4(parseIp('::ffff:192.0.2.1')!)).toEqual(parseIp('192.0.2.1'));
     expect(unmapV4(parseIp('::fffe:192.0.2.1')!).family).toBe(6);
     expect(unmapV4(parseIp('192.0.2.1')!)).toEqual(parseIp('192.0.2.1'));
+    expect(parseIp('::ffff:192.0.2.1', { unmapV4: true })).toEqual(parseIp('192.0.2.1'));
+    expect(parseCidr('::ffff:10.0.0.0/8', { unmapV4: true })).toEqual(parseCidr('10.0.0.0/8'));
   });
 });
 
@@ -190,6 +193,7 @@ describe('the byte view', () => {
     expect(Array.from(maskBytes(Uint8Array.of(0xff, 0xff), 12))).toEqual([0xff, 0xf0]);
     expect(parsePrefixBytes('fd00::1', { bare: true })!.len).toBe(128);
     expect(parsePrefixBytes('10.0.0.1/33')).toBeNull();
+    expect(parseCidrBytes('10.1.2.3/16')).toEqual({ family: 4, bytes: Uint8Array.of(10, 1, 0, 0), len: 16 });
     expect([0, 1, 7].map((i) => bitAt(Uint8Array.of(0x81), i))).toEqual([1, 0, 1]);
   });
 });

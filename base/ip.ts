@@ -31,7 +31,12 @@ export interface CidrBytes extends IpBytes {
 export interface ParseOptions {
   /** Accept and drop an IPv6 zone (`fe80::1%eth0`), as a socket may report it. Default false. */
   zone?: boolean;
+  /** Read an IPv4-mapped IPv6 address (::ffff:a.b.c.d) as the IPv4 it stands for. Default false. */
+  unmapV4?: boolean;
 }
+
+/** An address as a dual-stack socket reports it: a zone may follow, IPv4 may come IPv4-mapped. */
+export const SOCKET_ADDRESS: ParseOptions = { zone: true, unmapV4: true };
 
 export function bitsOf(family: Family): number {
   return family === 4 ? 32 : 128;
@@ -96,7 +101,8 @@ export function parseIp(s: string, opts: ParseOptions = {}): Ip | null {
       text = text.slice(0, zone);
     }
     const v = parseV6(text);
-    return v === null ? null : { family: 6, value: v };
+    if (v === null) return null;
+    return opts.unmapV4 ? unmapV4({ family: 6, value: v }) : { family: 6, value: v };
   }
   const v = parseV4(s);
   return v === null ? null : { family: 4, value: v };
@@ -220,6 +226,12 @@ export function parsePrefixBytes(s: string, opts: ParseOptions & { bare?: boolea
   const ip = parseIpBytes(slash < 0 ? s : s.slice(0, slash), opts);
   const c = parseCidr(s, opts);
   return ip && c && { ...ip, len: c.len };
+}
+
+/** parseCidr in bytes: the network part, host bits cleared. */
+export function parseCidrBytes(s: string, opts: ParseOptions & { bare?: boolean } = {}): CidrBytes | null {
+  const c = parseCidr(s, opts);
+  return c && { family: c.family, bytes: toBytes(c.family, c.base), len: c.len };
 }
 
 export function formatIpBytes(ip: IpBytes): string {

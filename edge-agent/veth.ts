@@ -10,7 +10,7 @@
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { bitsOf, parseCidr, parseIp, type Cidr } from '../policy/ip.ts';
+import { bitsOf, parseCidr, parseIp, type Cidr } from '../base/index.ts';
 
 const run = promisify(execFile);
 

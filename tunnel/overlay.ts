@@ -1,7 +1,7 @@
 // Overlay address allocation for the hub: each site gets the lowest free host index of the
 // IPv4 prefix and, when configured, the same index in an IPv6 ULA prefix (10.99.0.7 pairs with
 // fd00:99::7, which keeps the plan readable). Pure: the taken addresses come in as an argument.
-import { isIPv4, isIPv6 } from 'node:net';
+import { formatIp, parseIp } from '../base/index.ts';
 import { TunnelError } from './errors.ts';
 
 export interface OverlayPool {
@@ -19,40 +19,14 @@ interface Prefix {
   lastIndex: bigint;
 }
 
-function v4ToBig(a: string): bigint {
-  return a.split('.').reduce((acc, o) => (acc << 8n) | BigInt(Number(o)), 0n);
-}
-
-function v6ToBig(a: string): bigint {
-  const [head, tail] = a.includes('::') ? a.split('::') : [a, undefined];
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
-  return groups.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g, 16)), 0n);
-}
-
 /** Parses an address to a number; embedded-IPv4 IPv6 forms are not used in overlay plans. */
-export function addressToBig(addr: string): { v6: boolean; n: bigint } {
-  if (isIPv4(addr)) return { v6: false, n: v4ToBig(addr) };
-  if (isIPv6(addr) && !addr.includes('.')) return { v6: true, n: v6ToBig(addr) };
-  throw new TunnelError('TUNNEL_BAD_PREFIX', `"${addr}" is not an IP address`);
+function addressToBig(addr: string): { v6: boolean; n: bigint } {
+  const ip = addr.includes('.') && addr.includes(':') ? null : parseIp(addr);
+  if (!ip) throw new TunnelError('TUNNEL_BAD_PREFIX', `"${addr}" is not an IP address`);
+  return { v6: ip.family === 6, n: ip.value };
 }
 
-export function bigToAddress(n: bigint, v6: boolean): string {
-  if (!v6) return [24n, 16n, 8n, 0n].map((s) => String((n >> s) & 255n)).join('.');
-  const groups = [112n, 96n, 80n, 64n, 48n, 32n, 16n, 0n].map((s) => Number((n >> s) & 0xffffn));
-  // RFC 5952: compress the longest run (>= 2) of zero groups, the first one on a tie.
-  let best = { at: -1, len: 1 };
-  for (let i = 0; i < 8; ) {
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > best.len) best = { at: i, len: j - i };
-    i = j === i ? i + 1 : j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (best.at < 0) return hex.join(':');
-  return `${hex.slice(0, best.at).join(':')}::${hex.slice(best.at + best.len).join(':')}`;
-}
+const bigToAddress = (n: bigint, v6: boolean): string => formatIp(v6 ? 6 : 4, n);
 
 function parsePrefix(cidr: string, what: string): Prefix {
   const [addr, len, extra] = cidr.split('/');

@@ -1,9 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CidrTrie } from './cidr-trie.ts';
-import { bitAt, formatIp, maskIp, parseCidr, parseIp, type IpBytes } from './ip.ts';
+import { bitAt, formatIpBytes, maskBytes, parseCidrBytes, parseIpBytes, SOCKET_ADDRESS, type IpBytes } from '../../base/index.ts';
 
-describe('ip', () => {
+const parseIp = (s: string) => parseIpBytes(s, SOCKET_ADDRESS);
+const parseCidr = (s: string) => parseCidrBytes(s, { bare: true, ...SOCKET_ADDRESS });
+const maskIp = (ip: IpBytes, len: number): IpBytes => ({ family: ip.family, bytes: maskBytes(ip.bytes, len) });
+
+// The router reads addresses as a dual-stack socket reports them (base/ip.ts SOCKET_ADDRESS).
+describe('ip as the router reads it', () => {
   it.each([
     ['1.2.3.4', '1.2.3.4'],
     ['::ffff:10.0.0.1', '10.0.0.1'],
@@ -12,12 +17,12 @@ describe('ip', () => {
     ['::', '::'],
     ['fe80::1%eth0', 'fe80::1'],
     ['64:ff9b::192.0.2.33', '64:ff9b::c000:221'],
-  ])('%s -> %s', (text, want) => expect(formatIp(parseIp(text) as IpBytes)).toBe(want));
+  ])('%s -> %s', (text, want) => expect(formatIpBytes(parseIp(text) as IpBytes)).toBe(want));
 
   it('rejects non-addresses and bad CIDRs', () => {
     for (const s of ['', '1.2.3', 'x::y', '300.1.1.1']) expect(parseIp(s)).toBeNull();
     for (const s of ['10.0.0.0/33', '10.0.0.0/x', 'nope/8', '::/129']) expect(parseCidr(s)).toBeNull();
-    expect(formatIp(parseCidr('10.1.2.3/16') as IpBytes)).toBe('10.1.0.0');
+    expect(formatIpBytes(parseCidr('10.1.2.3/16') as IpBytes)).toBe('10.1.0.0');
   });
 });
 
@@ -36,7 +41,7 @@ describe('CidrTrie', () => {
         fc.array(fc.uint8Array({ minLength: 4, maxLength: 4 }), { minLength: 20, maxLength: 20 }),
         (entries, client, noise) => {
           const trie = new CidrTrie<number>();
-          const nets = entries.map(([ip, p], i) => ({ ...maskIp(ip, p), prefix: p, i }));
+          const nets = entries.map(([ip, p], i) => ({ ...maskIp(ip, p), len: p, prefix: p, i }));
           nets.forEach((n) => trie.insert(n, n.i));
           const brute = (ip: IpBytes) => {
             let best: (typeof nets)[number] | null = null;

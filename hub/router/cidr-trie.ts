@@ -1,7 +1,7 @@
 // Longest-prefix match over CIDR entries, one binary trie per address family. Besides the match it
 // reports the shortest prefix of the client's address over which the answer cannot change, which is
 // what an EDNS Client Subnet reply's scope must be (RFC 7871 §7.2.1) for resolvers to cache correctly.
-import { bitAt, type Cidr, type IpBytes } from './ip.ts';
+import { bitAt, type CidrBytes, type IpBytes } from '../../base/index.ts';
 
 interface Node<T> {
   zero?: Node<T>;
@@ -30,15 +30,15 @@ export class CidrTrie<T> {
   }
 
   /** Adds an entry; a later entry for the same network replaces the earlier one. */
-  insert(cidr: Cidr, value: T): void {
+  insert(cidr: CidrBytes, value: T): void {
     let node = this.roots[cidr.family];
-    for (let i = 0; i < cidr.prefix; i++) {
+    for (let i = 0; i < cidr.len; i++) {
       const key = bitAt(cidr.bytes, i) ? 'one' : 'zero';
       node = node[key] ??= {};
     }
     if (node.prefix === undefined) this.count++;
     node.value = value;
-    node.prefix = cidr.prefix;
+    node.prefix = cidr.len;
   }
 
   lookup(ip: IpBytes): TrieLookup<T> {

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { SitesView } from '../sites-view.ts';
 import { validLatLon, type LatLon } from './geo.ts';
-import { parseCidr, parseIp } from './ip.ts';
+import { parseCidrBytes, parseIpBytes, SOCKET_ADDRESS } from '../../base/index.ts';
 import type { CidrRoute } from './locate.ts';
 import type { NoHealthySite } from './rank.ts';
 
@@ -122,7 +122,7 @@ export function resolveConfig(o: RouterSettings): RouterConfig {
   }
   const cidrMap = o.cidrMap ?? [];
   cidrMap.forEach((r, i) => {
-    if (!parseCidr(r.cidr))
+    if (!parseCidrBytes(r.cidr, { bare: true, ...SOCKET_ADDRESS }))
       throw new RouterConfigError('ROUTER_BAD_CIDR', `cidrMap[${i}].cidr`, `"${r.cidr}" is not a CIDR`, 'e.g. 10.20.0.0/16 or 2001:db8:42::/48');
     if (!r.site === !r.region) throw new RouterConfigError('ROUTER_BAD_OPTION', `cidrMap[${i}]`, 'needs exactly one of site or region');
     if (r.region && !regions[r.region])
@@ -140,7 +140,8 @@ export function resolveConfig(o: RouterSettings): RouterConfig {
     if (!validName(name)) throw new RouterConfigError('ROUTER_BAD_OPTION', `nameservers[${i}].name`, `"${ns.name}" is not a DNS name`);
     const addresses = ns.addresses ?? [];
     addresses.forEach((a, j) => {
-      if (!parseIp(a)) throw new RouterConfigError('ROUTER_BAD_OPTION', `nameservers[${i}].addresses[${j}]`, `"${a}" is not an IP address`);
+      if (!parseIpBytes(a, SOCKET_ADDRESS))
+        throw new RouterConfigError('ROUTER_BAD_OPTION', `nameservers[${i}].addresses[${j}]`, `"${a}" is not an IP address`);
     });
     return { name, addresses };
   });

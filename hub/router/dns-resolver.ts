@@ -2,7 +2,7 @@
 // hand, locate the client (cached per client address or ECS subnet), find the encoded answer in a
 // cache keyed by (name, type, location bucket), copy it and patch id, flags, question and OPT.
 // Caches are emptied synchronously on Routing's 'invalidate', so a health change applies at once.
-import { parseIp } from './ip.ts';
+import { parseIpBytes, SOCKET_ADDRESS } from '../../base/index.ts';
 import {
   BADVERS,
   FLAG_QR,
@@ -148,7 +148,7 @@ export class DnsResolver {
       const key = ecsKey(ecs);
       return this.routing.locator.cached(key) ?? this.routing.locate(subnetIp(ecs), key);
     }
-    return this.routing.locator.cached(source) ?? this.routing.locate(parseIp(source) ?? { family: 4, bytes: new Uint8Array(4) }, source);
+    return this.routing.locator.cached(source) ?? this.routing.locate(parseIpBytes(source, SOCKET_ADDRESS) ?? { family: 4, bytes: new Uint8Array(4) }, source);
   }
 
   private fill(msg: Buffer, q: Query, t: Template, scope: number, transport: Transport): Buffer {

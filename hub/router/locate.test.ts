@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { Reader, type CityResponse } from 'maxmind';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseIp, type IpBytes } from './ip.ts';
+import { parseIpBytes, type IpBytes, SOCKET_ADDRESS } from '../../base/index.ts';
 import { Locator } from './locate.ts';
 import { site } from './testing/memory-sites-view.ts';
 import { CITIES, writeWorldGeoDb } from './testing/fixture.ts';
@@ -13,7 +13,7 @@ const geo = writeWorldGeoDb();
 afterAll(() => geo.cleanup());
 const db = new Reader<CityResponse>(readFileSync(geo.path));
 const paris = site('paris', CITIES.paris.lat, CITIES.paris.lon, { clientCidrs: ['10.99.0.0/16'] });
-const ip = (s: string) => parseIp(s) as IpBytes;
+const ip = (s: string) => parseIpBytes(s, SOCKET_ADDRESS) as IpBytes;
 
 function locator(defaultLocation = CITIES.berlin as { lat: number; lon: number } | null) {
   const l = new Locator(

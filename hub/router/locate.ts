@@ -4,7 +4,7 @@
 import type { CityResponse, Reader } from 'maxmind';
 import type { RoutableSite } from '../sites-view.ts';
 import { CidrTrie } from './cidr-trie.ts';
-import { formatIp, maskIp, parseCidr, type IpBytes } from './ip.ts';
+import { formatIpBytes, maskBytes, parseCidrBytes, type IpBytes, SOCKET_ADDRESS } from '../../base/index.ts';
 import type { LatLon } from './geo.ts';
 
 export interface CidrRoute {
@@ -64,12 +64,12 @@ export class Locator {
     this.siteCidrs = sig;
     const trie = new CidrTrie<Target>();
     for (const [c, id] of entries) {
-      const cidr = parseCidr(c);
+      const cidr = parseCidrBytes(c, { bare: true, ...SOCKET_ADDRESS });
       if (cidr) trie.insert(cidr, { kind: 'site', id, cidr: c });
     }
     // Ops' map goes in last: for the very same network, ops' word wins over a site's report.
     for (const r of this.config.cidrMap) {
-      const cidr = parseCidr(r.cidr);
+      const cidr = parseCidrBytes(r.cidr, { bare: true, ...SOCKET_ADDRESS });
       if (!cidr) continue;
       trie.insert(cidr, r.site ? { kind: 'site', id: r.site, cidr: r.cidr } : { kind: 'region', name: r.region ?? '', cidr: r.cidr });
     }
@@ -113,11 +113,11 @@ export class Locator {
     // Past the CIDR map, the answer depends on both "no (usable) map entry" and the geo lookup,
     // so the scope is the longer of the two.
     if (this.config.geoDb) {
-      const [rec, geoPrefix] = this.config.geoDb.getWithPrefixLength(formatIp(ip));
+      const [rec, geoPrefix] = this.config.geoDb.getWithPrefixLength(formatIpBytes(ip));
       const scope = Math.max(cidrScope, geoPrefix);
       const l = rec?.location;
       if (l && typeof l.latitude === 'number' && typeof l.longitude === 'number') {
-        const network = `${formatIp(maskIp(ip, geoPrefix))}/${geoPrefix}`;
+        const network = `${formatIpBytes({ family: ip.family, bytes: maskBytes(ip.bytes, geoPrefix) })}/${geoPrefix}`;
         const place = rec.city?.names?.en ?? rec.country?.names?.en ?? rec.country?.iso_code;
         return { method: 'geo-db', point: { lat: l.latitude, lon: l.longitude }, bucket: `geo:${l.latitude},${l.longitude}`, scope, network, place };
       }

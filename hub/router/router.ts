@@ -8,7 +8,7 @@ import { DnsResolver, type Transport } from './dns-resolver.ts';
 import { DnsServer, type DnsServerAddress } from './dns-server.ts';
 import { RCODE, BADVERS } from './dns-wire.ts';
 import { explain, type RouteExplanation } from './explain.ts';
-import { parseIp } from './ip.ts';
+import { parseIpBytes, SOCKET_ADDRESS } from '../../base/index.ts';
 import type { ClientLocation } from './locate.ts';
 import type { Decision } from './rank.ts';
 import { Routing, serviceOf } from './routing.ts';
@@ -87,7 +87,7 @@ export async function startRouter(opts: RouterOptions): Promise<Router> {
   log.info({ zone: config.zone, dns: server.address, geoDb: config.geoDbPath, noHealthySite: config.noHealthySite }, 'router listening');
 
   const locateIp = (ip: string): ClientLocation | null => {
-    const parsed = parseIp(ip);
+    const parsed = parseIpBytes(ip, SOCKET_ADDRESS);
     return parsed ? routing.locate(parsed, ip) : null;
   };
   const httpDecision = (service: string, loc: ClientLocation): Decision =>

@@ -1,7 +1,7 @@
 // A tiny writer for the MaxMind DB format (https://maxmind.github.io/MaxMind-DB/), so tests and the
 // benchmark can build a geo database with known networks and read it back with the `maxmind` package
 // (and PowerDNS's geoip backend, through libmaxminddb). IPv6 tree, IPv4 under ::/96, 24-bit records.
-import { parseCidr } from '../ip.ts';
+import { parseCidrBytes, SOCKET_ADDRESS } from '../../../base/index.ts';
 
 /** A number written as an IEEE double (coordinates); plain integers are written as uint32. */
 export class F64 {
@@ -115,10 +115,10 @@ export function writeMmdb(networks: MmdbNetwork[], meta: { databaseType: string;
   };
 
   const root: Node = { children: [null, null] };
-  const sorted = networks.map((n) => ({ n, c: parseCidr(n.cidr) })).sort((a, b) => (a.c?.prefix ?? 0) - (b.c?.prefix ?? 0));
+  const sorted = networks.map((n) => ({ n, c: parseCidrBytes(n.cidr, { bare: true, ...SOCKET_ADDRESS }) })).sort((a, b) => (a.c?.len ?? 0) - (b.c?.len ?? 0));
   for (const { n, c } of sorted) {
     if (!c) throw new Error(`mmdb writer: bad network ${n.cidr}`);
-    const bits = c.family === 4 ? 96 + c.prefix : c.prefix;
+    const bits = c.family === 4 ? 96 + c.len : c.len;
     const bit = (i: number) => (c.family === 4 ? (i < 96 ? 0 : (c.bytes[(i - 96) >> 3] >> (7 - ((i - 96) & 7))) & 1) : (c.bytes[i >> 3] >> (7 - (i & 7))) & 1);
     const off = dataOffset(n.data);
     let node = root;
