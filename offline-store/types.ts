@@ -1,7 +1,7 @@
 // The public shape of the agent's offline store. Kept in one file so the agent can code against it
-// while the implementation moves; offline-store imports no other folder, so the enrollment types mirror
-// protocol/enroll.ts structurally (an EnrollResponse is assignable to EnrollmentInput).
+// while the implementation moves. The enrollment shapes come from protocol/enroll.ts, defined once.
 import type { KeyObject } from 'node:crypto';
+import type { EnrollResponse, EnrollWireguard } from '../protocol/index.ts';
 import type { StoreError } from './errors.ts';
 
 /** Milliseconds since the epoch. Injected so tests control time. */
@@ -112,21 +112,10 @@ export interface DeviceIdentity {
   toJSON(): Record<string, unknown>;
 }
 
-export interface WireguardSettings {
-  hubPublicKey: string;
-  hubEndpoint: string;
-  addresses: string[];
-  hubAddresses: string[];
-  persistentKeepaliveS: number;
-  mtu: number;
-}
+export type WireguardSettings = EnrollWireguard;
 
-/** What enrollment gave the device; mirrors protocol EnrollResponse plus the hub CA fingerprint. */
-export interface EnrollmentInput {
-  siteId: string;
-  broker: { url: string; username: string; password: string };
-  signingKeys: { keyId: string; publicKey: string }[];
-  wireguard: WireguardSettings;
+/** What enrollment gave the device: the protocol's EnrollResponse plus the hub CA fingerprint. */
+export interface EnrollmentInput extends Pick<EnrollResponse, 'siteId' | 'broker' | 'signingKeys' | 'wireguard'> {
   heartbeatIntervalS?: number;
   /** sha256 fingerprint of the hub CA the device pinned at enrollment (hex or the usual AA:BB form). */
   hubCaFingerprint: string;

@@ -14,6 +14,22 @@ export interface EnrollRequest {
   proof: string;
 }
 
+/**
+ * The site's WireGuard settings from enrollment, defined once here: the tunnel configures its one peer
+ * from it (tunnel/ SiteTunnelConfig) and the offline store keeps it (offline-store/ WireguardSettings).
+ */
+export interface EnrollWireguard {
+  hubPublicKey: string;
+  /** host:port of the hub's WireGuard listener, as seen from the site; a host name is resolved once at tunnel up. */
+  hubEndpoint: string;
+  /** The site's overlay addresses with prefix, e.g. 10.99.0.2/32 and fd00:99::2/128. */
+  addresses: string[];
+  /** The hub's overlay address(es) the agent routes through the tunnel. */
+  hubAddresses: string[];
+  persistentKeepaliveS: number;
+  mtu: number;
+}
+
 export interface EnrollResponse {
   siteId: string;
   broker: {
@@ -25,17 +41,7 @@ export interface EnrollResponse {
   };
   /** Hub bundle-signing keys the agent trusts: base64 SPKI DER by key id. */
   signingKeys: { keyId: string; publicKey: string }[];
-  wireguard: {
-    hubPublicKey: string;
-    /** host:port of the hub's WireGuard listener, as seen from the site. */
-    hubEndpoint: string;
-    /** The site's overlay addresses with prefix, e.g. 10.99.0.2/32 and fd00:99::2/128. */
-    addresses: string[];
-    /** The hub's overlay address(es) the agent routes through the tunnel. */
-    hubAddresses: string[];
-    persistentKeepaliveS: number;
-    mtu: number;
-  };
+  wireguard: EnrollWireguard;
   heartbeatIntervalS: number;
 }
 

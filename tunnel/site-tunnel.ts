@@ -1,23 +1,14 @@
 // The site's side: one peer, the hub, configured from what enrollment returned.
 import { lookup } from 'node:dns/promises';
+import type { EnrollWireguard } from '../protocol/index.ts';
 import { TunnelError } from './errors.ts';
 import { hostRoute } from './overlay.ts';
 import { handshakeAgeS } from './model.ts';
 import type { InterfaceSpec } from './wg-interface.ts';
 import { WgInterface } from './wg-interface.ts';
 
-/** The `wireguard` part of the enroll response (protocol/enroll.ts), restated: tunnel/ imports no other folder. */
-export interface SiteTunnelConfig {
-  hubPublicKey: string;
-  /** host:port; a host name is resolved once at up(). */
-  hubEndpoint: string;
-  /** The site's overlay addresses, e.g. 10.99.0.2/32 and fd00:99::2/128. */
-  addresses: string[];
-  /** The hub's overlay addresses, routed through the tunnel. */
-  hubAddresses: string[];
-  persistentKeepaliveS: number;
-  mtu: number;
-}
+/** The `wireguard` part of the enroll response. */
+export type SiteTunnelConfig = EnrollWireguard;
 
 export type SiteTunnelOptions = Omit<InterfaceSpec, 'addresses' | 'mtu' | 'routes'>;
 
