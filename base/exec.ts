@@ -31,6 +31,8 @@ export interface ExecOptions {
   timeoutMs?: number;
   /** Default: this process's environment. */
   env?: NodeJS.ProcessEnv;
+  /** Default: this process's working directory. */
+  cwd?: string;
 }
 
 export interface ExecResult {
@@ -61,7 +63,7 @@ function toExecError(full: string[], err: ChildFailure, stdout: string, stderr: 
 }
 
 function spawnArgs(opts: ExecOptions) {
-  return { timeout: opts.timeoutMs ?? 30_000, maxBuffer: MAX_BUFFER, env: opts.env, encoding: 'utf8' as const };
+  return { timeout: opts.timeoutMs ?? 30_000, maxBuffer: MAX_BUFFER, env: opts.env, cwd: opts.cwd, encoding: 'utf8' as const };
 }
 
 function execRaw(argv: string[], opts: ExecOptions): Promise<{ err: ChildFailure | null; stdout: string; stderr: string; full: string[] }> {

@@ -5,6 +5,7 @@
 // Side by side in one run: the agent as shipped (the single binary, when `npm run build:agent` works on this
 // machine), as one esbuild bundle on the machine's node, and from a checkout through tsx; the kernel
 // datapath against the in-memory one for the recompile-and-apply latency.
+import { errorMessage } from '../base/index.ts';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -55,7 +56,7 @@ async function launchers(): Promise<{ list: Launcher[]; notes: string[]; cleanup
     });
     list.push({ form: 'single binary (SEA)', argv: [sea.binary], env: { ...process.env, WEFT_BPF_ARTIFACTS: '' } });
   } catch (e) {
-    notes.push(`single binary not measured: npm run build:agent failed here (${(e as Error).message.split('\n')[0]})`);
+    notes.push(`single binary not measured: npm run build:agent failed here (${errorMessage(e).split('\n')[0]})`);
   }
   const b = await bundleForTest(join(repo, 'edge-agent/cli/main.ts'), 'bench-agent');
   list.push({ form: 'esbuild bundle on node', argv: [process.execPath, b.file], env: b.env });

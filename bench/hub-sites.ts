@@ -3,6 +3,7 @@
 // subscribed to its bundle; each bundle is verified
 // (Ed25519 signature, site, generation) before the site acks `applied` on its ack topic.
 // Driven over IPC: {type:'start', ...} -> {type:'ready', connected, failed, ms}; {type:'stop'} -> exit.
+import { errorMessage } from '../base/index.ts';
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { verifyBundle } from '../policy/bundle.ts';
@@ -52,7 +53,7 @@ async function startSite(url: string, site: SimSite, trustedKeys: ReadonlyMap<st
       const ack = encode('ack', { v: 1, generation: bundle.generation, result: 'applied', at: new Date().toISOString() });
       client.publish(topics.ack(site.siteId), ack, { qos: 1 });
     } catch (err) {
-      process.send?.({ type: 'rejected', siteId: site.siteId, error: (err as Error).message } satisfies SimReport);
+      process.send?.({ type: 'rejected', siteId: site.siteId, error: errorMessage(err) } satisfies SimReport);
     }
   });
   await client.subscribeAsync(topics.bundle(site.siteId), { qos: 1 });

@@ -7,6 +7,7 @@
 //   5. silent network cut of a site's MQTT link -> first answer leaving it out, vs 1.5 x keepalive.
 // Weft runs as the hub runs it: the real aedes broker (hub/broker), health model and SitesView
 // (hub/health) feeding the router; sites are child processes holding MQTT sessions with a last will.
+import { errorMessage } from '../base/index.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -136,7 +137,7 @@ async function main(): Promise<void> {
       try {
         await stop();
       } catch (err) {
-        log(`cleanup: ${(err as Error).message}`);
+        log(`cleanup: ${errorMessage(err)}`);
       }
     }
   };

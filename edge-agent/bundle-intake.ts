@@ -3,6 +3,7 @@
 // fails any step is rejected with its code and nothing of it is applied; the previous generation
 // stays live. A store that cannot be written (disk full, read-only) rejects the bundle too: the rule
 // is "last-known-good committed before anything is applied", and the live generation keeps enforcing.
+import { errorMessage } from '../base/index.ts';
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import type { AgentStore, BundleRecord } from '../offline-store/index.ts';
 import { BundleError, verifyBundle } from '../policy/bundle.ts';
@@ -86,17 +87,17 @@ export class BundleIntake {
       const code = (e as { code?: string }).code ?? 'STORE_IO';
       this.o.metrics?.storeWriteFailures.inc({ code });
       this.o.log.error(
-        { code, generation: payload.generation, err: (e as Error).message },
+        { code, generation: payload.generation, err: errorMessage(e) },
         'cannot commit the bundle as last-known-good; not applying it, the live generation keeps enforcing',
       );
-      return this.reject(null, payload.generation, code, `store write failed: ${(e as Error).message}`);
+      return this.reject(null, payload.generation, code, `store write failed: ${errorMessage(e)}`);
     }
     try {
       await enforcer.applyBundle(prepared);
     } catch (e) {
       const code = e instanceof EnforceError ? e.code : 'DATAPATH_APPLY';
-      this.safeStore(() => store.bundles.markRejected(rec.id, code, (e as Error).message));
-      return this.reject(null, payload.generation, code, (e as Error).message);
+      this.safeStore(() => store.bundles.markRejected(rec.id, code, errorMessage(e)));
+      return this.reject(null, payload.generation, code, errorMessage(e));
     }
     this.safeStore(() => store.bundles.markApplied(rec.id));
     this.o.sendAck({ v: 1, generation: payload.generation, result: 'applied', at: new Date(this.clock()).toISOString() });
@@ -124,7 +125,7 @@ export class BundleIntake {
     } catch (e) {
       const code = (e as { code?: string }).code ?? 'STORE_IO';
       this.o.metrics?.storeWriteFailures.inc({ code });
-      this.o.log.error({ code, err: (e as Error).message }, 'store write failed; enforcement continues');
+      this.o.log.error({ code, err: errorMessage(e) }, 'store write failed; enforcement continues');
     }
   }
 }

@@ -1,5 +1,6 @@
 // Agent configuration: defaults, then an optional file (/etc/weft/agent.yaml, JSON or YAML), then
 // environment, then command-line flags. Bad values are AgentErrors naming the file and the key.
+import { errorMessage } from '../base/index.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -142,7 +143,7 @@ export function loadConfig(src: ConfigSources = {}): AgentConfig {
     try {
       parsed = parseYaml(readFileSync(path, 'utf8'));
     } catch (e) {
-      throw new AgentError('CONFIG_PARSE', `${path}: ${(e as Error).message}`, 'the config file is YAML or JSON');
+      throw new AgentError('CONFIG_PARSE', `${path}: ${errorMessage(e)}`, 'the config file is YAML or JSON');
     }
     if (parsed !== null && (typeof parsed !== 'object' || Array.isArray(parsed)))
       throw new AgentError('CONFIG_PARSE', `${path}: must be a mapping of settings`);

@@ -6,7 +6,7 @@ import { release } from 'node:os';
 import { artifactPaths, checkKernelVersion, planBpffs, probeBpffs } from '../datapath/index.ts';
 import { openStore, type AgentStore } from '../offline-store/index.ts';
 import type { AgentConfig } from './config.ts';
-import { formatAgentError } from './errors.ts';
+import { formatError, errorMessage } from '../base/index.ts';
 import { kubeSource } from './kube-source.ts';
 import { TUNNEL_STALE_S } from './heartbeat.ts';
 import { getJson } from './local-client.ts';
@@ -49,7 +49,7 @@ function kernelChecks(pinRoot: string): CheckResult[] {
     checkKernelVersion();
     out.push(ok('kernel', `Linux ${release()}`));
   } catch (e) {
-    out.push(fail('kernel', formatAgentError(e), 'upgrade the kernel to 5.8 or newer'));
+    out.push(fail('kernel', formatError(e), 'upgrade the kernel to 5.8 or newer'));
   }
   out.push(
     existsSync('/sys/kernel/btf/vmlinux')
@@ -90,7 +90,7 @@ function diskCheck(cfg: AgentConfig, min: number): CheckResult {
           'free space on the data partition (old logs: journalctl --vacuum-size=50M); the agent keeps enforcing but cannot store new bundles',
         );
   } catch (e) {
-    return fail('disk space', (e as Error).message, `create ${cfg.dataDir} or set dataDir`);
+    return fail('disk space', errorMessage(e), `create ${cfg.dataDir} or set dataDir`);
   }
 }
 
@@ -125,7 +125,7 @@ function storeChecks(cfg: AgentConfig): { results: CheckResult[]; store: AgentSt
     return { results, store };
   } catch (e) {
     return {
-      results: [fail('database', formatAgentError(e), 'restart the agent to recover the store; check the data partition is mounted read-write')],
+      results: [fail('database', formatError(e), 'restart the agent to recover the store; check the data partition is mounted read-write')],
       store: null,
     };
   }
@@ -163,10 +163,10 @@ async function hubChecks(cfg: AgentConfig, store: AgentStore | null, o: Required
     }
   } catch (e) {
     const err = e as { code?: string; hint?: string };
-    out.push(fail('hub', formatAgentError(e).split('\n')[0], err.hint ?? 'check the uplink and the hub URL'));
+    out.push(fail('hub', formatError(e).split('\n')[0], err.hint ?? 'check the uplink and the hub URL'));
     out.push(
       err.code === 'ENROLL_CLOCK_SKEW'
-        ? fail('clock', formatAgentError(e).split('\n')[0], 'enable NTP (timedatectl set-ntp true) or set the time')
+        ? fail('clock', formatError(e).split('\n')[0], 'enable NTP (timedatectl set-ntp true) or set the time')
         : skip('clock', 'hub not reachable'),
     );
   }
@@ -213,7 +213,7 @@ async function kubeCheck(cfg: AgentConfig, timeoutMs: number): Promise<CheckResu
     const err = e as { hint?: string };
     return fail(
       'k3s',
-      `${src.describe}: ${formatAgentError(e).split('\n')[0]}`,
+      `${src.describe}: ${formatError(e).split('\n')[0]}`,
       err.hint ?? 'is k3s running? `systemctl status k3s`; the agent needs list/watch on pods, namespaces and networkpolicies',
     );
   } finally {

@@ -4,7 +4,8 @@
 // It also keeps each local pod's host-side veth attached, and detaches pods that went away.
 import type { Datapath, Endpoint } from '../datapath/index.ts';
 import type { BundlePayload } from '../policy/bundle.ts';
-import { formatError, loadPolicies, makePolicySet, type Inventory, type Policy, type PolicySet } from '../policy/index.ts';
+import { formatError, errorMessage } from '../base/index.ts';
+import { loadPolicies, makePolicySet, type Inventory, type Policy, type PolicySet } from '../policy/index.ts';
 import type { Attribution, MapLimits, Tables } from '../policy/tables.ts';
 import type { KubePod, KubeSnapshot } from './kube/types.ts';
 import type { Logger } from './logger.ts';
@@ -150,7 +151,7 @@ export class Enforcer {
     this.timer = setTimeout(() => {
       this.timer = null;
       void this.enqueue(() => this.reapply()).catch((e: unknown) => {
-        const err = e instanceof EnforceError ? e : new EnforceError(codeOf(e, 'DATAPATH_APPLY'), (e as Error).message);
+        const err = e instanceof EnforceError ? e : new EnforceError(codeOf(e, 'DATAPATH_APPLY'), errorMessage(e));
         this.o.log.error({ code: err.code, err: err.message }, 'recompile after inventory change failed; previous tables stay live');
         this.o.onError?.(err);
       });
@@ -184,7 +185,7 @@ export class Enforcer {
     try {
       return this.o.compile(policies, { namespaces: snapshot.namespaces, pods: snapshot.pods }, { limits: this.o.limits });
     } catch (e) {
-      throw new EnforceError(codeOf(e, 'POLICY_COMPILE'), (e as Error).message);
+      throw new EnforceError(codeOf(e, 'POLICY_COMPILE'), errorMessage(e));
     }
   }
 
@@ -207,7 +208,7 @@ export class Enforcer {
     try {
       await this.o.datapath.apply(p.tables, generation);
     } catch (e) {
-      throw new EnforceError(codeOf(e, 'DATAPATH_APPLY'), (e as Error).message);
+      throw new EnforceError(codeOf(e, 'DATAPATH_APPLY'), errorMessage(e));
     }
     const latencyS = Number(process.hrtime.bigint() - t0) / 1e9;
     this.current = p;
@@ -253,7 +254,7 @@ export class Enforcer {
         await this.o.datapath.detach(ep);
       } catch (e) {
         // The veth usually vanished with the pod, taking its tc hook along.
-        this.o.log.debug({ pod: key, err: (e as Error).message }, 'detach failed');
+        this.o.log.debug({ pod: key, err: errorMessage(e) }, 'detach failed');
       }
       this.attachedEps.delete(key);
     }
@@ -264,7 +265,7 @@ export class Enforcer {
         this.attachedEps.set(key, ep);
       } catch (e) {
         this.o.log.warn(
-          { pod: key, ifname: ep.ifname, code: codeOf(e, 'DATAPATH_ATTACH'), err: (e as Error).message },
+          { pod: key, ifname: ep.ifname, code: codeOf(e, 'DATAPATH_ATTACH'), err: errorMessage(e) },
           'attach failed; retried on the next inventory change',
         );
       }

@@ -2,6 +2,7 @@
 // the device (the store generates and keeps them, 0600), the hub is reached over HTTPS pinned to its
 // CA fingerprint, transient failures are retried with jittered backoff, the result is persisted, and
 // only then is the one-time token deleted from the provisioning file.
+import { errorMessage } from '../base/index.ts';
 import { sign } from 'node:crypto';
 import type { AgentStore, DeviceIdentity, Enrollment } from '../offline-store/index.ts';
 import { enrollProofMessage, type EnrollRequest, type EnrollResponse } from '../protocol/index.ts';
@@ -146,16 +147,13 @@ export async function enroll(o: EnrollOptions): Promise<Enrollment> {
       try {
         removeToken(o.provisionFile);
       } catch (e) {
-        o.log.warn(
-          { file: o.provisionFile, err: (e as Error).message },
-          'enrolled, but could not remove the token from the provisioning file; delete it by hand',
-        );
+        o.log.warn({ file: o.provisionFile, err: errorMessage(e) }, 'enrolled, but could not remove the token from the provisioning file; delete it by hand');
       }
       o.log.info({ siteId: saved.siteId, broker: saved.broker.url }, 'enrolled');
       o.state?.set({ kind: 'enrolled', siteId: saved.siteId });
       return saved;
     } catch (e) {
-      const err = e instanceof AgentError ? e : new AgentError('ENROLL_FAILED', (e as Error).message);
+      const err = e instanceof AgentError ? e : new AgentError('ENROLL_FAILED', errorMessage(e));
       noRoute = isNoRouteError(err);
       reached ||= err.code !== 'ENROLL_HUB_UNREACHABLE';
       const noNetwork = noRoute || (offline && err.code === 'ENROLL_HUB_UNREACHABLE');

@@ -1,5 +1,6 @@
 // `weft-agent flows [--follow] [--verdict deny|audit|allow] [--pod ns/name] [--json]`: verdict events
 // from the running agent, with the policy and rule that decided, one per line (Hubble-like).
+import { errorMessage } from '../base/index.ts';
 import type { VerdictRecord } from '../protocol/index.ts';
 import type { AgentConfig } from './config.ts';
 import { AgentError } from './errors.ts';
@@ -35,10 +36,6 @@ export async function runFlows(
   try {
     await streamLines(cfg, flowsPath(f), (line) => out(f.json ? line : formatFlow(JSON.parse(line) as VerdictRecord)), signal);
   } catch (e) {
-    throw new AgentError(
-      'AGENT_NOT_RUNNING',
-      `cannot reach the agent's status API: ${(e as Error).message}`,
-      'is the agent running? `systemctl status weft-agent`',
-    );
+    throw new AgentError('AGENT_NOT_RUNNING', `cannot reach the agent's status API: ${errorMessage(e)}`, 'is the agent running? `systemctl status weft-agent`');
   }
 }

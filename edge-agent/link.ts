@@ -5,6 +5,7 @@
 // `online` on connect and a retained `offline` last will on the status topic; heartbeats at QoS 0;
 // everything that must arrive (acks, verdict batches, loss reports) leaves through the store's
 // outbox, in sequence order, and is removed from it only after the broker's PUBACK.
+import { errorMessage } from '../base/index.ts';
 import { randomUUID } from 'node:crypto';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Outbox } from '../offline-store/index.ts';
@@ -187,7 +188,7 @@ export class Link {
       });
       await c.subscribeAsync({ [topics.bundle(o.siteId)]: { qos: 1 }, [topics.broadcastAll]: { qos: 1 } });
     } catch (e) {
-      o.log.warn({ err: (e as Error).message }, 'hub link setup failed');
+      o.log.warn({ err: errorMessage(e) }, 'hub link setup failed');
       return;
     }
     // Connected means the session is set up: online said, bundle topic subscribed.
@@ -246,7 +247,7 @@ export class Link {
         this.o.onSigningKeys?.(decode('keys', payload));
       }
     } catch (e) {
-      this.o.log.error({ topic, err: (e as Error).message }, 'message handling failed');
+      this.o.log.error({ topic, err: errorMessage(e) }, 'message handling failed');
     }
   }
 
@@ -273,7 +274,7 @@ export class Link {
       } while (this.drainAgain);
     } catch (e) {
       // Disconnected mid-batch: the records stay in the outbox and go again, in order, on reconnect.
-      this.o.log.debug({ err: (e as Error).message }, 'outbox drain interrupted');
+      this.o.log.debug({ err: errorMessage(e) }, 'outbox drain interrupted');
     } finally {
       this.draining = false;
       this.updateOutboxMetrics();

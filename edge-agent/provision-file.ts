@@ -1,6 +1,7 @@
 // weft-provision.json: what a technician drops on the appliance (written by `weft site token
 // --provision-file`). Read with errors that name the file and field; the token is removed from it,
 // atomically, once the hub accepted the enrollment.
+import { errorMessage } from '../base/index.ts';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, basename } from 'node:path';
 import { AgentError } from './errors.ts';
@@ -32,7 +33,7 @@ export function readProvisionFile(path: string): ProvisionFile {
   } catch (e) {
     throw new AgentError(
       'PROVISION_NOT_FOUND',
-      `${path}: cannot read the provisioning file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      `${path}: cannot read the provisioning file (${(e as NodeJS.ErrnoException).code ?? errorMessage(e)})`,
       'place weft-provision.json on the boot partition or pass --file',
     );
   }
@@ -40,7 +41,7 @@ export function readProvisionFile(path: string): ProvisionFile {
   try {
     v = JSON.parse(text);
   } catch (e) {
-    throw new AgentError('PROVISION_BAD_JSON', `${path}: not valid JSON (${(e as Error).message})`, HINT);
+    throw new AgentError('PROVISION_BAD_JSON', `${path}: not valid JSON (${errorMessage(e)})`, HINT);
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new AgentError('PROVISION_BAD_FIELD', `${path}: must be a JSON object`, HINT);
   const o = v as Record<string, unknown>;

@@ -1,6 +1,7 @@
 // Local HTTP on 127.0.0.1 for the technician and the node's own monitoring: /healthz, /readyz
 // (enforcing), /status, /metrics, /flows (ndjson; ?follow=1 keeps streaming) and a small status page.
 // node:http rather than fastify: six fixed routes, and it keeps the agent's idle memory small.
+import { errorMessage } from '../base/index.ts';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
@@ -27,7 +28,7 @@ export class StatusApi {
     const server = createServer((req, res) => {
       this.route(req, res).catch((e: unknown) => {
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
-        res.end(`internal error: ${(e as Error).message}\n`);
+        res.end(`internal error: ${errorMessage(e)}\n`);
       });
     });
     this.server = server;

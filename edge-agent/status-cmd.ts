@@ -1,5 +1,6 @@
 // `weft-agent status [--json]`: asks the running agent; when it is not running, reads the store
 // (read-only) and the state file so the technician still learns what the device knows.
+import { errorMessage } from '../base/index.ts';
 import { openStore } from '../offline-store/index.ts';
 import type { AgentConfig } from './config.ts';
 import { getJson } from './local-client.ts';
@@ -37,7 +38,7 @@ export async function collectStatus(cfg: AgentConfig): Promise<StatusReport> {
         store.close();
       }
     } catch (e) {
-      offline.storeError = (e as Error).message;
+      offline.storeError = errorMessage(e);
     }
     return { running: false, status: null, offline };
   }

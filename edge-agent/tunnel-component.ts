@@ -1,5 +1,6 @@
 // The site's WireGuard tunnel to the hub (tunnel/SiteTunnel: kernel WireGuard or wireguard-go),
 // configured from the enrollment, keyed with the device's own X25519 key.
+import { errorMessage } from '../base/index.ts';
 import { SiteTunnel, WgPrivateKey } from '../tunnel/index.ts';
 import type { Logger } from './logger.ts';
 import type { TunnelComponent } from './run.ts';
@@ -17,7 +18,7 @@ export function siteTunnel(log: Logger, ifname = TUNNEL_IFNAME): TunnelComponent
         lastError = undefined;
         log.info({ ifname, hub: enrollment.wireguard.hubEndpoint }, 'tunnel up');
       } catch (e) {
-        lastError = (e as Error).message;
+        lastError = errorMessage(e);
         throw e;
       }
     },
@@ -26,7 +27,7 @@ export function siteTunnel(log: Logger, ifname = TUNNEL_IFNAME): TunnelComponent
       try {
         return { up: true, handshakeAgeS: await tunnel.handshakeAgeS(), detail: lastError };
       } catch (e) {
-        return { up: false, handshakeAgeS: null, detail: (e as Error).message };
+        return { up: false, handshakeAgeS: null, detail: errorMessage(e) };
       }
     },
     async down() {

@@ -7,12 +7,8 @@
 // - from their network namespaces: CNIs that bridge pods (k3s flannel's cni0) leave no per-pod route, so
 //   the namespaces under /run/netns are searched for the interfaces holding the pod IPs; the peer index
 //   (`link_index`) is the host-side veth, checked both ways before it is trusted.
-import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { promisify } from 'node:util';
-import { bitsOf, parseCidr, parseIp, type Cidr } from '../base/index.ts';
-
-const run = promisify(execFile);
+import { bitsOf, parseCidr, parseIp, run, type Cidr } from '../base/index.ts';
 
 export interface HostIface {
   ifindex: number;
@@ -96,8 +92,7 @@ function vethByName(ifname: string): (HostIface & { peer: number }) | null {
   }
 }
 
-const ipJson = async <T>(args: string[]): Promise<T[]> =>
-  JSON.parse((await run('ip', ['-j', ...args], { timeout: 5000, maxBuffer: 64 << 20 })).stdout || '[]') as T[];
+const ipJson = async <T>(args: string[]): Promise<T[]> => JSON.parse((await run(['ip', '-j', ...args], { timeoutMs: 5000 })).stdout || '[]') as T[];
 
 /** Two `ip` calls whatever the number of pods: both families' routing tables, matched in process. */
 export const routeVethResolver: VethResolver = async (podIps) => {

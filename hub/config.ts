@@ -1,4 +1,5 @@
 // Hub configuration: defaults, and the command line of `node bin/run.mjs hub/main.ts`.
+import { errorMessage } from '../base/index.ts';
 import { parseArgs } from 'node:util';
 import type { Peers } from './enroll/peers.ts';
 import { loadRouterSettings, RouterConfigError, type RouterOptions } from './router/index.ts';
@@ -137,7 +138,7 @@ export function parseHubArgs(argv: string[]): HubConfig {
       },
     }).values;
   } catch (e) {
-    throw new ConfigError((e as Error).message);
+    throw new ConfigError(errorMessage(e));
   }
   if (!v['data-dir']) throw new ConfigError('--data-dir is required');
   const c = defaultConfig(v['data-dir']);

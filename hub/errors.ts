@@ -1,5 +1,6 @@
 // Errors the hub reports to API clients: a stable code, a message for people, and details for tools.
 // Every failure a user can cause is a HubError; anything else reaching the error handler is a bug.
+import { WeftError } from '../base/index.ts';
 import type { EnrollErrorCode } from '../protocol/enroll.ts';
 
 export type HubErrorCode =
@@ -55,15 +56,15 @@ const STATUS: Record<HubErrorCode, number> = {
   ENROLL_SITE_REVOKED: 403,
 };
 
-export class HubError extends Error {
+export class HubError extends WeftError<HubErrorCode> {
   override readonly name = 'HubError';
   readonly status: number;
   constructor(
-    readonly code: HubErrorCode,
+    code: HubErrorCode,
     message: string,
     readonly details?: unknown,
   ) {
-    super(message);
+    super(code, message);
     this.status = STATUS[code];
   }
 }

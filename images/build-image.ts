@@ -19,7 +19,8 @@ import {
   symlinks,
 } from './appliance-files.ts';
 import { PART_UUID, writeDisk } from './disk.ts';
-import { ImageError, formatImageError } from './errors.ts';
+import { formatError } from '../base/index.ts';
+import { ImageError } from './errors.ts';
 import { sh } from './exec.ts';
 import { k3sManifests } from './k3s-manifests.ts';
 import { checkProvisionFile, putProvisioning } from './provision-image.ts';
@@ -226,7 +227,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     process.stdout.write(`${img.raw}\n${img.qcow2}\n${img.sums}\n`);
   } catch (e) {
     if (e instanceof ImageError) {
-      process.stderr.write(`build-image: ${formatImageError(e)}\n`);
+      process.stderr.write(`build-image: ${formatError(e)}\n`);
       process.exit(2);
     }
     throw e;

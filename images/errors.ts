@@ -1,4 +1,5 @@
 // Errors of the image tools: a code, what went wrong, and what would fix it.
+import { WeftError } from '../base/index.ts';
 
 export type ImageErrorCode =
   | 'IMAGE_NOT_ROOT'
@@ -9,17 +10,6 @@ export type ImageErrorCode =
   | 'IMAGE_BAD_OPTION'
   | 'IMAGE_BAD_IMAGE';
 
-export class ImageError extends Error {
+export class ImageError extends WeftError<ImageErrorCode> {
   override readonly name = 'ImageError';
-  constructor(
-    readonly code: ImageErrorCode,
-    message: string,
-    readonly hint?: string,
-  ) {
-    super(message);
-  }
-}
-
-export function formatImageError(e: ImageError): string {
-  return `${e.message} (${e.code})${e.hint ? `\n  hint: ${e.hint}` : ''}`;
 }

@@ -1,6 +1,6 @@
-// The one place the image tools run external programs, so a failure always says which command
-// failed and how to get the tool.
-import { execFileSync, type ExecFileSyncOptions } from 'node:child_process';
+// The image tools run external programs through base/exec.ts; a failure says which command failed
+// and, for a missing tool, which Debian package brings it.
+import { ExecError, runSync } from '../base/index.ts';
 import { ImageError } from './errors.ts';
 
 const PACKAGE_OF: Record<string, string> = {
@@ -17,22 +17,27 @@ const PACKAGE_OF: Record<string, string> = {
   socat: 'socat',
 };
 
-export function sh(cmd: string, args: string[], opts: ExecFileSyncOptions = {}): string {
+export interface ShOptions {
+  input?: string;
+  /** Default: no limit, as image builds take minutes. */
+  timeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+export function sh(cmd: string, args: string[], opts: ShOptions = {}): string {
   try {
-    return execFileSync(cmd, args, {
-      encoding: 'utf8',
-      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-      maxBuffer: 64 << 20,
-      ...opts,
-    }) as string;
+    return runSync([cmd, ...args], { timeoutMs: 0, ...opts });
   } catch (e) {
-    const err = e as NodeJS.ErrnoException & { stderr?: string; stdout?: string; status?: number };
-    if (err.code === 'ENOENT') {
+    if (!(e instanceof ExecError)) throw e;
+    if (e.code === 'EXEC_NOT_FOUND') {
       throw new ImageError('IMAGE_TOOL_MISSING', `${cmd} is not installed`, `apt-get install ${PACKAGE_OF[cmd] ?? cmd} (npm run setup does it as root)`);
     }
     throw new ImageError(
       'IMAGE_COMMAND_FAILED',
-      `${cmd} ${args.join(' ')} failed (exit ${err.status}): ${`${err.stdout ?? ''}${err.stderr ?? ''}`.trim().slice(-2000)}`,
+      `${cmd} ${args.join(' ')} failed (exit ${e.exitCode}): ${`${e.stdout}${e.stderr}`.trim().slice(-2000)}`,
+      undefined,
+      { cause: e },
     );
   }
 }

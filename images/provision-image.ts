@@ -7,7 +7,8 @@ import { join, resolve } from 'node:path';
 import { AgentError } from '../edge-agent/errors.ts';
 import { readProvisionFile, type ProvisionFile } from '../edge-agent/provision-file.ts';
 import { partitionOffset } from './disk.ts';
-import { ImageError, formatImageError } from './errors.ts';
+import { formatError, errorMessage } from '../base/index.ts';
+import { ImageError } from './errors.ts';
 import { sh } from './exec.ts';
 import { STATIC_NETWORK_FILE, staticNetworkUnit } from './static-network.ts';
 
@@ -53,7 +54,7 @@ export function provisionImage(image: string, file: string): void {
   } catch (e) {
     throw new ImageError(
       'IMAGE_BAD_IMAGE',
-      `${image} has no weft-esp partition (${(e as Error).message})`,
+      `${image} has no weft-esp partition (${errorMessage(e)})`,
       'give the raw appliance.img built by `npm run build:image`',
     );
   }
@@ -87,7 +88,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     process.stdout.write(`wrote ${file} onto the boot partition of ${image}\n`);
   } catch (e) {
     if (e instanceof ImageError) {
-      process.stderr.write(`image:provision: ${formatImageError(e)}\n`);
+      process.stderr.write(`image:provision: ${formatError(e)}\n`);
       process.exit(2);
     }
     throw e;

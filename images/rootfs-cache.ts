@@ -51,7 +51,7 @@ export function ensureRootfs(log: (m: string) => void): string {
   const tmp = `${dir}.partial`;
   rmSync(tmp, { recursive: true, force: true });
   log(`debootstrap ${SUITE} (minbase) into ${tmp}; cached for later builds`);
-  sh('debootstrap', ['--variant=minbase', `--include=${PACKAGES.join(',')}`, SUITE, tmp, MIRROR], { timeout: 20 * 60_000 });
+  sh('debootstrap', ['--variant=minbase', `--include=${PACKAGES.join(',')}`, SUITE, tmp, MIRROR], { timeoutMs: 20 * 60_000 });
   // Leftovers of the initramfs build that would only bloat the image.
   sh('sh', ['-c', `rm -f ${tmp}/boot/*.dpkg-bak ${tmp}/boot/*.new; rm -rf ${tmp}/var/cache/apt/archives/*.deb ${tmp}/var/lib/apt/lists/*`]);
   sh('touch', [join(tmp, '.weft-complete')]);

@@ -1,4 +1,5 @@
 // Typed store errors: the agent maps codes to doctor checks and metrics, and a person reads the message.
+import { WeftError } from '../base/index.ts';
 
 export type StoreErrorCode =
   | 'STORE_DISK_FULL'
@@ -14,14 +15,9 @@ export type StoreErrorCode =
   | 'STORE_OUTBOX_RECORD_TOO_LARGE'
   | 'STORE_CLOSED';
 
-export class StoreError extends Error {
+export class StoreError extends WeftError<StoreErrorCode> {
   override readonly name = 'StoreError';
-  constructor(
-    readonly code: StoreErrorCode,
-    message: string,
-    readonly hint?: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
+  constructor(code: StoreErrorCode, message: string, hint?: string, options: { cause?: unknown } = {}) {
+    super(code, message, hint, options);
   }
 }

@@ -1,4 +1,5 @@
 // Opening the store: secure file modes, durability pragmas, integrity check, corrupt-file recovery, migrations.
+import { errorMessage } from '../base/index.ts';
 import Database from 'better-sqlite3';
 import { accessSync, chmodSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -160,7 +161,7 @@ export function openStore(path: string, opts: OpenStoreOptions = {}): AgentStore
     const corrupt = (err instanceof StoreError && err.code === 'STORE_CORRUPT') || isCorruption(err);
     if (!corrupt) throw toStoreError(err, path, 'open');
     if (opts.readonly) throw toStoreError(err, path, 'open');
-    const reason = (err as Error).message;
+    const reason = errorMessage(err);
     const movedTo = moveAside(path, clock());
     recovered = { movedTo, reason };
     onEvent({ type: 'recovered-corrupt', path, movedTo, reason });

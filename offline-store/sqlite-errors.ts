@@ -1,4 +1,5 @@
 // Turns SQLite's error codes into StoreErrors a technician can act on.
+import { errorMessage } from '../base/index.ts';
 import { StoreError } from './errors.ts';
 
 function sqliteCode(err: unknown): string | undefined {
@@ -16,7 +17,7 @@ export function toStoreError(err: unknown, path: string, op: string): StoreError
   if (err instanceof StoreError) return err;
   const code = sqliteCode(err);
   if (code === undefined) throw err;
-  const detail = (err as Error).message;
+  const detail = errorMessage(err);
   if (code === 'SQLITE_FULL') {
     return new StoreError(
       'STORE_DISK_FULL',

@@ -1,5 +1,6 @@
 // Coded policy errors with a place: file, document index (1-based), JSON path inside the document.
 // A user never sees a stack trace for bad input; every validation problem is one of these.
+import { WeftError } from '../base/index.ts';
 
 export type PolicyErrorCode =
   | 'POLICY_YAML'
@@ -36,18 +37,19 @@ export interface Where {
   path: string;
 }
 
-export class PolicyError extends Error {
+/** `policies/db.yaml#2 spec.ingress[0].ports[1].endPort`: what formatError prints before the message. */
+export function placeOf(where: Where): string {
+  return `${where.file}#${where.doc}${where.path ? ` ${where.path}` : ''}`;
+}
+
+/** Printed by base formatError as `policies/db.yaml#2 spec.ingress[0].ports[1].endPort: endPort 80 < port 443 (POLICY_ENDPORT_BEFORE_PORT)` + hint line. */
+export class PolicyError extends WeftError<PolicyErrorCode> {
   override readonly name = 'PolicyError';
   readonly file: string;
   readonly doc: number;
   readonly path: string;
-  constructor(
-    readonly code: PolicyErrorCode,
-    where: Where,
-    message: string,
-    readonly hint?: string,
-  ) {
-    super(message);
+  constructor(code: PolicyErrorCode, where: Where, message: string, hint?: string) {
+    super(code, message, hint, { where: placeOf(where) });
     this.file = where.file;
     this.doc = where.doc;
     this.path = where.path;
@@ -56,12 +58,6 @@ export class PolicyError extends Error {
   toJSON(): { code: PolicyErrorCode; file: string; doc: number; path: string; message: string; hint?: string } {
     return { code: this.code, file: this.file, doc: this.doc, path: this.path, message: this.message, hint: this.hint };
   }
-}
-
-/** `policies/db.yaml#2 spec.ingress[0].ports[1].endPort: endPort 80 < port 443 (POLICY_ENDPORT_BEFORE_PORT)` + hint line. */
-export function formatError(e: PolicyError): string {
-  const place = `${e.file}#${e.doc}${e.path ? ` ${e.path}` : ''}`;
-  return `${place}: ${e.message} (${e.code})${e.hint ? `\n  hint: ${e.hint}` : ''}`;
 }
 
 /** Appends a child to a JSON path: `spec` + `ingress` -> `spec.ingress`, + 0 -> `spec.ingress[0]`. */

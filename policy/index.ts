@@ -1,5 +1,5 @@
 // The policy core's public API: parse, validate, evaluate, compile, look up, and bundles.
-export { PolicyError, formatError, type PolicyErrorCode, type Where } from './errors.ts';
+export { PolicyError, type PolicyErrorCode, type Where } from './errors.ts';
 export { parseManifests, type ManifestObject, type ManifestText } from './parse.ts';
 export { loadPolicies, makePolicySet, NAMESPACE_NAME_LABEL, type Loaded } from './load.ts';
 export type { Policy, PolicySet, Rule, RuleRef, Peer, PortSpec, Selector, Direction, Action, PolicyKind } from './model.ts';

@@ -1,6 +1,6 @@
 // Validation: every problem of every document is reported with a code, its place and a hint.
 import { describe, expect, it } from 'vitest';
-import { formatError } from './errors.ts';
+import { formatError } from '../base/index.ts';
 import { loadPolicies } from './load.ts';
 import { parseManifests } from './parse.ts';
 

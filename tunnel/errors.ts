@@ -1,5 +1,6 @@
 // Every failure the tunnel layer reports carries a stable code, so the hub and the agent can
 // map it to a status or a CLI message without parsing text.
+import { WeftError } from '../base/index.ts';
 
 export type TunnelErrorCode =
   | 'TUNNEL_BAD_KEY'
@@ -25,19 +26,15 @@ export interface TunnelErrorDetail {
   file?: string;
 }
 
-export class TunnelError extends Error {
+export class TunnelError extends WeftError<TunnelErrorCode> {
   override readonly name = 'TunnelError';
   constructor(
-    readonly code: TunnelErrorCode,
+    code: TunnelErrorCode,
     message: string,
-    readonly hint?: string,
+    hint?: string,
     readonly detail: TunnelErrorDetail = {},
+    cause?: unknown,
   ) {
-    super(message);
-  }
-
-  /** One line for a CLI: "message (CODE)" plus the hint on a second line. */
-  format(): string {
-    return `${this.message} (${this.code})${this.hint ? `\nhint: ${this.hint}` : ''}`;
+    super(code, message, hint, { cause });
   }
 }

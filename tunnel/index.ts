@@ -25,7 +25,7 @@ export { allocateOverlay, hostRoute } from './overlay.ts';
 export type { OverlayPool } from './overlay.ts';
 export { ip, addAddress, addRoute, linkDelete, linkExists, linkUp, setMtu } from './iproute2.ts';
 export type { Where } from './iproute2.ts';
-export { run, inNetns } from './exec.ts';
+export { run } from './exec.ts';
 export type { RunOptions, RunResult } from './exec.ts';
 export { registerTunnelMetrics } from './metrics.ts';
 export type { PeerSource } from './metrics.ts';

@@ -1,5 +1,6 @@
 // The device's WireGuard private key on disk: generated on the device, written 0600 atomically
 // (temp file, fsync, rename) so a power cut leaves either the old key or the new one.
+import { errorMessage } from '../base/index.ts';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
@@ -31,7 +32,7 @@ export function writePrivateKey(path: string, key: WgPrivateKey): void {
     }
     throw new TunnelError(
       'TUNNEL_KEY_FILE',
-      `cannot write private key file ${path}: ${(err as Error).message}`,
+      `cannot write private key file ${path}: ${errorMessage(err)}`,
       'check that the directory exists and is writable by this user',
       { file: path },
     );
@@ -46,7 +47,7 @@ export function readPrivateKey(path: string): WgPrivateKey {
     mode = statSync(path).mode & 0o777;
     text = readFileSync(path, 'utf8').trim();
   } catch (err) {
-    throw new TunnelError('TUNNEL_KEY_FILE', `cannot read private key file ${path}: ${(err as Error).message}`, undefined, { file: path });
+    throw new TunnelError('TUNNEL_KEY_FILE', `cannot read private key file ${path}: ${errorMessage(err)}`, undefined, { file: path });
   }
   if (mode & 0o077) {
     throw new TunnelError('TUNNEL_KEY_FILE', `private key file ${path} is readable by others (mode ${mode.toString(8)})`, `chmod 600 ${path}`, { file: path });

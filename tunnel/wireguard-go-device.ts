@@ -1,11 +1,12 @@
 // Debian's wireguard-go, run in the foreground inside the target namespace (so its tun device
 // lives there) and supervised by us. Its UAPI socket path is the same from every namespace,
 // so interface names must be unique on the machine, not just in their namespace.
+import { errorMessage } from '../base/index.ts';
 import { rmSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { BackendKind, WgDevice } from './device.ts';
 import { TunnelError } from './errors.ts';
-import { inNetns } from './exec.ts';
+import { netnsArgv } from '../base/index.ts';
 import { linkDelete, linkExists } from './iproute2.ts';
 import { Supervisor } from './supervisor.ts';
 import type { BackoffOptions } from './supervisor.ts';
@@ -36,7 +37,7 @@ export class WireguardGoDevice implements WgDevice {
     this.control = new UapiClient(uapiSocketPath(opts.ifname, opts.socketDir ?? UAPI_SOCKET_DIR));
     this.supervisor = new Supervisor({
       name: `wireguard-go ${opts.ifname}`,
-      argv: inNetns([opts.binary ?? 'wireguard-go', '-f', opts.ifname], opts.netns),
+      argv: netnsArgv([opts.binary ?? 'wireguard-go', '-f', opts.ifname], opts.netns),
       env: { ...process.env, WG_PROCESS_FOREGROUND: '1', LOG_LEVEL: opts.logger.isLevelEnabled('debug') ? 'verbose' : 'error' },
       backoff: opts.backoff,
       logger: opts.logger,
@@ -63,7 +64,7 @@ export class WireguardGoDevice implements WgDevice {
       if (err instanceof TunnelError) throw err;
       throw new TunnelError(
         'TUNNEL_BACKEND_UNAVAILABLE',
-        `wireguard-go for ${this.ifname} did not come up: ${(err as Error).message}`,
+        `wireguard-go for ${this.ifname} did not come up: ${errorMessage(err)}`,
         'is another process using this interface name? is /dev/net/tun present?',
       );
     }

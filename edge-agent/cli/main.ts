@@ -6,7 +6,8 @@ import { openStore } from '../../offline-store/index.ts';
 import { loadConfig, type AgentConfig } from '../config.ts';
 import { runDoctor, formatDoctor } from '../doctor.ts';
 import { enroll } from '../enroll.ts';
-import { AgentError, formatAgentError } from '../errors.ts';
+import { formatError } from '../../base/index.ts';
+import { AgentError } from '../errors.ts';
 import { runFlows } from '../flows.ts';
 import { kubeSource } from '../kube-source.ts';
 import { createLogger } from '../logger.ts';
@@ -179,7 +180,7 @@ main(process.argv.slice(2)).then(
   // An EPIPE may be pending (its 'error' comes on the next tick): the answer went nowhere, exit quietly.
   (code) => process.exit(process.stdout.errored ? 0 : code),
   (e: unknown) => {
-    process.stderr.write(`weft-agent: ${formatAgentError(e)}\n`);
+    process.stderr.write(`weft-agent: ${formatError(e)}\n`);
     const usage = e instanceof AgentError && (e.code === 'USAGE' || e.code.startsWith('CONFIG_') || e.code.startsWith('PROVISION_'));
     if (!(e instanceof AgentError) && !(e instanceof Error && 'code' in e)) process.stderr.write(`${(e as Error).stack ?? ''}\n`);
     process.exit(usage ? 2 : 1);

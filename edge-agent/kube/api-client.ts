@@ -1,5 +1,6 @@
 // The two calls the agent makes to the k3s API: GET a document (list, discovery) and GET a watch stream
 // (newline-delimited {type, object} events), over node:http(s) with the kubeconfig's credentials.
+import { errorMessage } from '../../base/index.ts';
 import http from 'node:http';
 import https from 'node:https';
 import type { KubeTarget } from './kubeconfig.ts';
@@ -66,7 +67,7 @@ export class KubeApi {
             try {
               resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as T);
             } catch (e) {
-              reject(new KubeHttpError(0, `${path}: the answer is not JSON (${(e as Error).message})`));
+              reject(new KubeHttpError(0, `${path}: the answer is not JSON (${errorMessage(e)})`));
             }
           });
         },

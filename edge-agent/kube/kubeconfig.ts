@@ -3,6 +3,7 @@
 // Read by hand rather than with client-node's KubeConfig: that class alone loads the whole generated client
 // (~25 MB of source held in the heap, ~100 MB of RSS), and the agent needs only these fields.
 // Not supported (a clear KUBE_CONFIG error, not a silent failure): exec and auth-provider plugins, proxies.
+import { errorMessage } from '../../base/index.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -77,7 +78,7 @@ function fromFile(path: string): KubeTarget {
   try {
     doc = (parseYaml(readFileSync(path, 'utf8')) ?? {}) as KubeconfigFile;
   } catch (err) {
-    throw new KubeError('KUBE_CONFIG', `kubeconfig ${path}: ${(err as Error).message}`, 'check the file is a valid kubeconfig', { cause: err });
+    throw new KubeError('KUBE_CONFIG', `kubeconfig ${path}: ${errorMessage(err)}`, 'check the file is a valid kubeconfig', { cause: err });
   }
   const ctxName = doc['current-context'];
   const ctx = doc.contexts?.find((c) => c.name === ctxName)?.context;
@@ -102,6 +103,6 @@ function fromFile(path: string): KubeTarget {
       basic: user.username !== undefined ? `${user.username}:${user.password ?? ''}` : undefined,
     };
   } catch (err) {
-    throw bad(`a file it names cannot be read: ${(err as Error).message}`, 'fix the path in the kubeconfig or inline the data (*-data keys)');
+    throw bad(`a file it names cannot be read: ${errorMessage(err)}`, 'fix the path in the kubeconfig or inline the data (*-data keys)');
   }
 }

@@ -12,7 +12,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
 import { SOURCE_ARTIFACTS } from '../../datapath/index.ts';
-import { AgentError, formatAgentError } from '../errors.ts';
+import { formatError } from '../../base/index.ts';
+import { AgentError } from '../errors.ts';
 import { ASSETS, ASSETS_HASH_KEY, assetsHash } from './assets.ts';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -187,7 +188,7 @@ if (process.argv[1] && import.meta.url === `file://${process.argv[1]}`) {
   buildSea({ out: i >= 0 ? argv[i + 1] : undefined }).then(
     (r) => process.stdout.write(`${r.binary} (${(r.bytes / 2 ** 20).toFixed(1)} MiB${r.built ? '' : ', unchanged'})\n`),
     (e: unknown) => {
-      process.stderr.write(`build:agent: ${formatAgentError(e)}\n`);
+      process.stderr.write(`build:agent: ${formatError(e)}\n`);
       process.exit(e instanceof AgentError ? 2 : 1);
     },
   );

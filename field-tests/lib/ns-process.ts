@@ -5,7 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import type { WriteStream } from 'node:fs';
 import { HarnessError } from './errors.ts';
-import { nsArgv } from './exec.ts';
+import { netnsArgv } from '../../base/index.ts';
 
 export interface SpawnOptions {
   /** Shown in logs and used for the log file name. */
@@ -41,7 +41,7 @@ export class NsProcess {
     readonly opts: SpawnOptions,
     readonly logFile: string,
   ) {
-    const full = nsArgv(ns, argv);
+    const full = netnsArgv(argv, ns);
     this.log = createWriteStream(logFile, { flags: 'a', mode: 0o600 });
     this.child = spawn(full[0], full.slice(1), { env: opts.env ?? process.env, cwd: opts.cwd, stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
     if (this.child.pid === undefined) throw new HarnessError('HARNESS_COMMAND_FAILED', `cannot spawn ${full.join(' ')}`);

@@ -2,6 +2,7 @@
 // broker, API and router), one appliance per site (k3s-protocol API server with the site's pods,
 // weft-agent not yet started), each site created on the hub with a location, a client CIDR and
 // the service its first pod offers (DNS: its address; HTTP /go/shop: serviceUrl()). The scenarios and `npm start` start from here.
+import { errorMessage } from '../../base/index.ts';
 import { writeFileSync } from 'node:fs';
 import { bundledAgent, checkoutAgent } from './agent-bundle.ts';
 import { HarnessError } from './errors.ts';
@@ -81,7 +82,7 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
       if (v !== undefined && v !== false) return v;
       last = v;
     } catch (e) {
-      last = (e as Error).message;
+      last = errorMessage(e);
     }
     if (Date.now() > end) throw new HarnessError('HARNESS_TIMEOUT', `${what}: not within ${timeoutMs} ms (last: ${JSON.stringify(last)?.slice(0, 500)})`);
     await new Promise((r) => setTimeout(r, intervalMs));

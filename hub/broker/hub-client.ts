@@ -1,5 +1,6 @@
 // The hub's own MQTT clients (full access), shared by every broker kind: each call makes a new
 // client with its own id, and closeAll() ends them when the broker closes.
+import { errorMessage } from '../../base/index.ts';
 import { randomBytes } from 'node:crypto';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { BrokerError, HUB_USERNAME } from './types.ts';
@@ -45,7 +46,7 @@ export class HubClients {
       client.once('end', () => this.clients.delete(client));
       return client;
     } catch (err) {
-      throw new BrokerError('BROKER_HUB_CLIENT', `hub client could not connect to its broker: ${(err as Error).message}`);
+      throw new BrokerError('BROKER_HUB_CLIENT', `hub client could not connect to its broker: ${errorMessage(err)}`);
     }
   }
 

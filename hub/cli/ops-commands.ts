@@ -1,4 +1,5 @@
 // The hub-facing `weft` commands: login, site, policy (hub side), flows. Exit 0 ok, 1 no, 2 bad usage.
+import { errorMessage } from '../../base/index.ts';
 import { X509Certificate, createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -102,7 +103,7 @@ async function flows(ctx: Ctx, args: string[]): Promise<number> {
 function asFailure(e: unknown): CliFailure | null {
   if (e instanceof CliFailure) return e;
   const code = (e as NodeJS.ErrnoException).code ?? '';
-  return code.startsWith('ERR_PARSE_ARGS') || code === 'ENOENT' || code === 'EACCES' ? new CliFailure(2, (e as Error).message) : null;
+  return code.startsWith('ERR_PARSE_ARGS') || code === 'ENOENT' || code === 'EACCES' ? new CliFailure(2, errorMessage(e)) : null;
 }
 
 export async function runOpsCommand(argv: string[], io: Io = processIo): Promise<number> {

@@ -1,5 +1,6 @@
 // `weft policy check|eval|explain|connlist|compile`: local policy tools over manifest files.
 // Exit codes: 0 success, 1 the answer is "no" (invalid manifests), 2 bad usage or input.
+import { formatError } from '../../base/index.ts';
 import { readFileSync } from 'node:fs';
 import {
   CapacityError,
@@ -12,7 +13,6 @@ import {
   evaluate,
   explain,
   explainText,
-  formatError,
   loadPolicies,
   parseManifests,
   type Flow,

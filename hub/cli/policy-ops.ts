@@ -2,7 +2,8 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { formatError, PolicyError, type PolicyErrorCode } from '../../policy/index.ts';
+import { formatError, errorMessage } from '../../base/index.ts';
+import { PolicyError, type PolicyErrorCode } from '../../policy/index.ts';
 import { CliFailure, parseDuration, table, type Ctx } from './context.ts';
 
 interface StageStatus {
@@ -35,7 +36,7 @@ export function readManifests(paths: string[]): { name: string; content: string 
     try {
       collect(p, files);
     } catch (e) {
-      throw new CliFailure(2, `cannot read ${p}: ${(e as Error).message}`);
+      throw new CliFailure(2, `cannot read ${p}: ${errorMessage(e)}`);
     }
   }
   if (!files.length) throw new CliFailure(2, 'no .yaml, .yml or .json files found');
@@ -88,7 +89,7 @@ export async function policyOpsCommand(ctx: Ctx, sub: string | undefined, args: 
             : undefined;
         if (!errors?.length) throw e;
         const text = errors.map((x) => formatError(new PolicyError(x.code, x, x.message, x.hint))).join('\n');
-        throw new CliFailure(2, `${(e as Error).message}\n${text}`, { errors });
+        throw new CliFailure(2, `${errorMessage(e)}\n${text}`, { errors });
       }
     }
     case 'history': {

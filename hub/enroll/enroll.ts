@@ -2,6 +2,7 @@
 // token bound to its site, and gets broker credentials, signing keys and its tunnel configuration.
 // Token consumption, key binding, overlay address and credential creation are ONE transaction:
 // if any step fails nothing is written and the token stays usable until it expires.
+import { errorMessage } from '../../base/index.ts';
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { enrollProofMessage, type EnrollRequest, type EnrollResponse } from '../../protocol/enroll.ts';
 import { HubError } from '../errors.ts';
@@ -119,7 +120,7 @@ export async function enroll(req: EnrollRequest, deps: EnrollDeps): Promise<Enro
     await deps.peers.addPeer(site.id, req.wireguardPublicKey, addresses);
   } catch (e) {
     // The store is the truth; the peer is reconciled at the next start or the agent's retry (same key: no token needed).
-    throw new HubError('ENROLL_PEER_UNAVAILABLE', `enrolled, but the tunnel peer could not be configured (${(e as Error).message}): retry the enrollment`);
+    throw new HubError('ENROLL_PEER_UNAVAILABLE', `enrolled, but the tunnel peer could not be configured (${errorMessage(e)}): retry the enrollment`);
   }
   const s = deps.settings;
   return {

@@ -4,6 +4,7 @@
 // the rollouts they touch. After a hub restart, resume() ticks every running rollout: unacked bundles
 // are republished (same generation, same bytes) and heartbeats reporting an applied generation count
 // as acks that were lost.
+import { errorMessage } from '../../base/index.ts';
 import type { Logger } from 'pino';
 import type { AckMessage } from '../../protocol/messages.ts';
 import { HubError } from '../errors.ts';
@@ -196,7 +197,7 @@ export class RolloutEngine {
       );
       for (const id of new Set(touched)) this.schedule(id);
     } catch (err) {
-      this.log.error({ err: (err as Error).message, acks: batch.length }, 'recording acks failed; heartbeats will confirm the applied generations');
+      this.log.error({ err: errorMessage(err), acks: batch.length }, 'recording acks failed; heartbeats will confirm the applied generations');
     }
   }
 
@@ -256,7 +257,7 @@ export class RolloutEngine {
           new Set(),
         );
     } catch (err) {
-      this.log.warn({ rollout: r.id, site: site.id, err: (err as Error).message }, 'publishing the enrolled site its bundle failed');
+      this.log.warn({ rollout: r.id, site: site.id, err: errorMessage(err) }, 'publishing the enrolled site its bundle failed');
     }
   }
 
@@ -383,7 +384,7 @@ export class RolloutEngine {
           return true;
         } catch (e) {
           // The broker is down or closing: the next tick republishes.
-          this.log.warn({ rollout: rolloutId, site: b.siteId, err: (e as Error).message }, 'bundle publish failed; will retry');
+          this.log.warn({ rollout: rolloutId, site: b.siteId, err: errorMessage(e) }, 'bundle publish failed; will retry');
           return false;
         }
       }),

@@ -1,6 +1,7 @@
 // The router's settings from a YAML (or JSON) file, for `weft-hub --router-config <file>`: ops keep
 // the CIDR map, regions, geo database and failure mode in one reviewed file. Every mistake is a
 // RouterConfigError naming the file and the path inside it, with a hint; never a stack trace.
+import { errorMessage } from '../../base/index.ts';
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse } from 'yaml';
@@ -77,7 +78,7 @@ export function parseRouterSettings(text: string, file: string, overrides: Parti
     try {
       doc = parse(text);
     } catch (err) {
-      throw new RouterConfigError('ROUTER_BAD_OPTION', '', `not YAML: ${(err as Error).message.split('\n')[0]}`);
+      throw new RouterConfigError('ROUTER_BAD_OPTION', '', `not YAML: ${errorMessage(err).split('\n')[0]}`);
     }
     if (!isMap(doc)) throw bad('', 'a mapping of router settings', 'at least: zone: svc.example.com');
     for (const [k, v] of Object.entries(doc)) {
@@ -112,7 +113,7 @@ export function loadRouterSettings(file: string, overrides: Partial<RouterSettin
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new RouterConfigError('ROUTER_BAD_OPTION', '', `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, undefined, file);
+    throw new RouterConfigError('ROUTER_BAD_OPTION', '', `cannot read: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`, undefined, file);
   }
   return parseRouterSettings(text, file, overrides);
 }

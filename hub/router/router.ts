@@ -8,7 +8,7 @@ import { DnsResolver, type Transport } from './dns-resolver.ts';
 import { DnsServer, type DnsServerAddress } from './dns-server.ts';
 import { RCODE, BADVERS } from './dns-wire.ts';
 import { explain, type RouteExplanation } from './explain.ts';
-import { parseIpBytes, SOCKET_ADDRESS } from '../../base/index.ts';
+import { parseIpBytes, SOCKET_ADDRESS, errorMessage } from '../../base/index.ts';
 import type { ClientLocation } from './locate.ts';
 import type { Decision } from './rank.ts';
 import { Routing, serviceOf } from './routing.ts';
@@ -38,7 +38,7 @@ async function openGeoDb(path: string): Promise<Reader<CityResponse>> {
     throw new RouterConfigError(
       'ROUTER_GEO_DB',
       'geoDbPath',
-      `cannot open ${path}: ${(err as Error).message}`,
+      `cannot open ${path}: ${errorMessage(err)}`,
       'a MaxMind-format City database (GeoLite2-City.mmdb or compatible)',
     );
   }

@@ -1,4 +1,5 @@
 // Opens the hub's SQLite file (WAL, 0600) and brings its schema up to date.
+import { WeftError, errorMessage } from '../../base/index.ts';
 import Database from 'better-sqlite3';
 import { chmodSync, existsSync } from 'node:fs';
 import { MIGRATIONS } from './migrations.ts';
@@ -20,14 +21,8 @@ export function stmt(db: Db, sql: string): Database.Statement {
   return s;
 }
 
-export class StoreError extends Error {
+export class StoreError extends WeftError<'STORE_TOO_NEW' | 'STORE_MIGRATION_FAILED'> {
   override readonly name = 'StoreError';
-  constructor(
-    readonly code: 'STORE_TOO_NEW' | 'STORE_MIGRATION_FAILED',
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 /** Applies the migrations after the file's user_version, each in its own transaction. */
@@ -43,7 +38,7 @@ export function migrate(db: Db, upTo = MIGRATIONS.length): void {
         db.pragma(`user_version = ${v + 1}`);
       })();
     } catch (e) {
-      throw new StoreError('STORE_MIGRATION_FAILED', `migration ${v + 1} failed: ${(e as Error).message}`);
+      throw new StoreError('STORE_MIGRATION_FAILED', `migration ${v + 1} failed: ${errorMessage(e)}`);
     }
   }
 }

@@ -48,6 +48,6 @@ describe('npm start options', () => {
     expect(e.code).toBe('START_BAD_OPTION');
     expect(e.exitCode).toBe(2);
     expect(e.message).toContain(message);
-    expect(e.format()).toMatch(/\n {2}fix: /);
+    expect(e.format()).toMatch(/\n {2}hint: /);
   });
 });

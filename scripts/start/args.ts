@@ -1,4 +1,5 @@
 // `npm start -- [options]`: the demo's command line, validated with the fix for each mistake.
+import { errorMessage } from '../../base/index.ts';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MAX_SITES } from '../../field-tests/lib/addressing.ts';
@@ -59,7 +60,7 @@ export function parseStartArgs(argv: string[], repoRoot: string): StartOptions {
       },
     }).values;
   } catch (e) {
-    throw new StartError('START_BAD_OPTION', (e as Error).message, 'see npm start -- --help');
+    throw new StartError('START_BAD_OPTION', errorMessage(e), 'see npm start -- --help');
   }
   const port = (name: string, fallback: number) => int(v[name as keyof typeof v] as string | undefined, name, fallback, 0, 65535, 'a port number');
   const zone = v.zone ?? 'svc.weft.test';

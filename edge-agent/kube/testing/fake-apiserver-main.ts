@@ -3,6 +3,7 @@
 //        [--kubeconfig out.yaml] [--no-crds] [--bookmark-interval-ms N] [--json]
 // Prints its URL (or {"url","kubeconfig","token"} with --json) once listening; SIGTERM/SIGINT stop it.
 // Objects can then be changed with plain HTTP POST/PUT/DELETE on the usual API paths.
+import { errorMessage } from '../../base/index.ts';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -22,7 +23,7 @@ export function readObjects(file: string): KubeObject[] {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    return usage(`--objects ${file}: ${(err as Error).message}`);
+    return usage(`--objects ${file}: ${errorMessage(err)}`);
   }
   const out: KubeObject[] = [];
   parseAllDocuments(text).forEach((doc, i) => {
@@ -51,7 +52,7 @@ async function main(): Promise<void> {
       },
     }).values;
   } catch (err) {
-    return usage((err as Error).message);
+    return usage(errorMessage(err));
   }
   const port = Number(args.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) usage(`--port ${args.port} is not a port number`);
@@ -67,7 +68,7 @@ async function main(): Promise<void> {
       objects: args.objects ? readObjects(args.objects) : [],
     });
   } catch (err) {
-    process.stderr.write(`fake-apiserver: ${(err as Error).message}\n`);
+    process.stderr.write(`fake-apiserver: ${errorMessage(err)}\n`);
     process.exit(1);
   }
   if (args.kubeconfig) server.writeKubeconfig(args.kubeconfig);
