@@ -4,7 +4,7 @@ import { compile } from '../policy/index.ts';
 import { Enforcer, type AppliedInfo } from './enforcer.ts';
 import { createLogger } from './logger.ts';
 import { dbFromWeb, fakeVeths, kubePod, shopSnapshot, SITE } from './testing/fixtures.ts';
-import { waitFor } from './testing/wait.ts';
+import { waitFor } from '../base/index.ts';
 
 const log = createLogger({ level: 'silent' });
 const payload = (generation: number, policies: unknown[] = [dbFromWeb]) => ({
@@ -28,7 +28,7 @@ describe('enforcer', () => {
     enforcer.seedInventory(shopSnapshot());
     await enforcer.applyBundle(enforcer.prepare(payload(1)));
     for (let i = 0; i < 50; i++) enforcer.setInventory(shopSnapshot([kubePod('shop', `web-${i}`, 'web', `10.42.2.${i + 1}`)]));
-    await waitFor(() => applied.length === 2, 10_000, 'the debounced apply');
+    await waitFor(() => applied.length === 2, { timeoutMs: 10_000, what: 'the debounced apply' });
     await enforcer.idle();
     expect(applied.map((a) => a.reason)).toEqual(['bundle', 'inventory']);
     expect(applied[1].snapshot.pods.map((p) => p.name)).toContain('web-49');
@@ -50,7 +50,7 @@ describe('enforcer', () => {
   it('without a bundle, inventory changes only attach and detach (the datapath allows all)', async () => {
     const { enforcer, applied } = make(10);
     enforcer.setInventory(shopSnapshot());
-    await waitFor(() => enforcer.attached.length === 3, 10_000, 'attach');
+    await waitFor(() => enforcer.attached.length === 3, { timeoutMs: 10_000, what: 'attach' });
     await enforcer.idle();
     expect(applied).toEqual([]);
     expect(enforcer.appliedGeneration).toBe(0);

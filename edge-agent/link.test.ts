@@ -10,7 +10,7 @@ import { createLogger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
 import { startBroker, type TestBroker } from './testing/broker.ts';
 import { mosquittoMissing, startMosquitto } from './testing/mosquitto.ts';
-import { waitFor } from './testing/wait.ts';
+import { waitFor } from '../base/index.ts';
 
 const log = createLogger({ level: process.env.LINK_DEBUG ? 'debug' : 'silent' });
 const SITE = 'store-7';
@@ -56,7 +56,7 @@ describe('link', () => {
   it('says online (retained), heartbeats, and leaves a retained offline will when killed; reconnects by itself', async () => {
     store = openStore(join(dir, 'a.db'));
     const l = link();
-    await waitFor(() => on(topics.heartbeat(SITE)).length === 1, 5000, 'heartbeat');
+    await waitFor(() => on(topics.heartbeat(SITE)).length === 1, { timeoutMs: 5000, what: 'heartbeat' });
     const hb = decode('heartbeat', on(topics.heartbeat(SITE))[0].payload as Buffer);
     expect(hb).toMatchObject({ appliedGeneration: 4, enforcing: true, link: { reconnects: 0, outboxDepth: 0, outboxLost: 0 } });
     const status = on(topics.status(SITE));
@@ -65,13 +65,16 @@ describe('link', () => {
 
     // A watcher that joins later sees the retained state.
     broker.kill(SITE);
-    await waitFor(() => on(topics.status(SITE)).length >= 2 && l.state.state === 'connected' && l.state.reconnects === 1, 5000, 'reconnect');
+    await waitFor(() => on(topics.status(SITE)).length >= 2 && l.state.state === 'connected' && l.state.reconnects === 1, {
+      timeoutMs: 5000,
+      what: 'reconnect',
+    });
     const watcher = await mqtt.connectAsync(broker.url);
     try {
       const states: string[] = [];
       watcher.on('message', (_t, p) => states.push(decode('status', p).state));
       await watcher.subscribeAsync(topics.status(SITE));
-      await waitFor(() => states.length === 1, 5000, 'retained status');
+      await waitFor(() => states.length === 1, { timeoutMs: 5000, what: 'retained status' });
       expect(states).toEqual(['online']);
     } finally {
       await watcher.endAsync();
@@ -84,7 +87,7 @@ describe('link', () => {
     store = openStore(join(dir, 'b.db'), { outbox: { maxRecords: 300, maxBytes: 1 << 20 } });
     broker.accept = false;
     const l = link();
-    await waitFor(() => l.state.reconnects >= 2, 5000, 'failed connects');
+    await waitFor(() => l.state.reconnects >= 2, { timeoutMs: 5000, what: 'failed connects' });
     const ev = (i: number) => JSON.stringify({ v: 1, seq: 0, at: new Date().toISOString(), type: 'verdicts', verdicts: [], n: i });
     store.outbox.append(topics.ack(SITE), JSON.stringify({ v: 1, generation: 9, result: 'applied', at: new Date().toISOString() }), 'high');
     for (let i = 0; i < 500; i++) store.outbox.append(topics.events(SITE), ev(i), 'low');
@@ -92,7 +95,7 @@ describe('link', () => {
     expect(store.outbox.lost().records).toBe(201);
 
     broker.accept = true;
-    await waitFor(() => store.outbox.depth() === 0, 15_000, 'drain');
+    await waitFor(() => store.outbox.depth() === 0, { timeoutMs: 15_000, what: 'drain' });
     const events = on(topics.events(SITE)).map((p) => JSON.parse(String(p.payload)) as { seq: number; n: number });
     const seqs = events.map((e) => e.seq);
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
@@ -104,19 +107,19 @@ describe('link', () => {
     const ack = decode('ack', on(topics.ack(SITE))[0].payload as Buffer);
     expect(ack.seq).toBeGreaterThan(0);
     expect(ack.seq).toBeLessThan(seqs[0]);
-    await waitFor(() => on(topics.heartbeat(SITE)).length > 0, 5000, 'heartbeat');
+    await waitFor(() => on(topics.heartbeat(SITE)).length > 0, { timeoutMs: 5000, what: 'heartbeat' });
     expect(decode('heartbeat', on(topics.heartbeat(SITE))[0].payload as Buffer).link.outboxLost).toBe(201);
   });
 
   it('0 lost below the cap across a broker outage mid-drain', async () => {
     store = openStore(join(dir, 'c.db'));
     const l = link();
-    await waitFor(() => l.state.state === 'connected', 5000, 'connected');
+    await waitFor(() => l.state.state === 'connected', { timeoutMs: 5000, what: 'connected' });
     for (let i = 0; i < 400; i++) store.outbox.append(topics.events(SITE), JSON.stringify({ v: 1, seq: 0, at: 'x', type: 'verdicts', n: i }), 'low');
     l.kick();
-    await waitFor(() => on(topics.events(SITE)).length > 50, 5000, 'some sent');
+    await waitFor(() => on(topics.events(SITE)).length > 50, { timeoutMs: 5000, what: 'some sent' });
     broker.kill(SITE);
-    await waitFor(() => store.outbox.depth() === 0 && l.state.state === 'connected', 15_000, 'drained after reconnect');
+    await waitFor(() => store.outbox.depth() === 0 && l.state.state === 'connected', { timeoutMs: 15_000, what: 'drained after reconnect' });
     const ns = new Set(on(topics.events(SITE)).map((p) => (JSON.parse(String(p.payload)) as { n: number }).n));
     expect(ns.size).toBe(400); // duplicates allowed (the hub dedupes by seq), losses not
     expect(store.outbox.lost().records).toBe(0);
@@ -129,14 +132,14 @@ describe('link', () => {
     await hub.endAsync();
     const got: string[] = [];
     link({ onBundle: async (b) => void got.push(b.toString()) });
-    await waitFor(() => got.length === 1, 5000, 'bundle');
+    await waitFor(() => got.length === 1, { timeoutMs: 5000, what: 'bundle' });
     expect(got).toEqual(['bundle-bytes']);
   });
 
   it('auto: MQTT 5 where the broker speaks it, 3.1.1 at once where it refuses 5 (aedes), without counting a reconnect', async () => {
     store = openStore(join(dir, 'auto.db'));
     const onAedes = link({ protocolVersion: 'auto' });
-    await waitFor(() => onAedes.state.state === 'connected', 5000, 'connected to aedes');
+    await waitFor(() => onAedes.state.state === 'connected', { timeoutMs: 5000, what: 'connected to aedes' });
     expect(onAedes.state).toMatchObject({ mqttVersion: 4, reconnects: 0, lastError: null });
     expect(decode('status', on(topics.status(SITE))[0].payload as Buffer).state).toBe('online');
     await onAedes.stop();
@@ -144,7 +147,7 @@ describe('link', () => {
     const mosq = await startMosquitto();
     try {
       const onMosquitto = link({ url: mosq.url, protocolVersion: 'auto' });
-      await waitFor(() => onMosquitto.state.state === 'connected', 10_000, 'connected to Mosquitto');
+      await waitFor(() => onMosquitto.state.state === 'connected', { timeoutMs: 10_000, what: 'connected to Mosquitto' });
       expect(onMosquitto.state).toMatchObject({ mqttVersion: 5, reconnects: 0 });
     } finally {
       for (const l of links.splice(0)) await l.stop();
@@ -155,7 +158,7 @@ describe('link', () => {
   it('a pinned MQTT 5 against a 3.1.1-only broker does not fall back: it retries with backoff, saying why', async () => {
     store = openStore(join(dir, 'pinned.db'));
     const l = link({ protocolVersion: 5 });
-    await waitFor(() => l.state.reconnects >= 2, 5000, 'retries');
+    await waitFor(() => l.state.reconnects >= 2, { timeoutMs: 5000, what: 'retries' });
     expect(l.state).toMatchObject({
       state: expect.stringMatching(/offline|connecting/),
       mqttVersion: 5,
@@ -174,13 +177,13 @@ describe('link', () => {
     try {
       const got: string[] = [];
       const first = link({ url, protocolVersion: version, onBundle: async (b) => void got.push(b.toString()) });
-      await waitFor(() => first.state.state === 'connected', 10_000, 'connected');
+      await waitFor(() => first.state.state === 'connected', { timeoutMs: 10_000, what: 'connected' });
       await first.stop();
       const hub = await mqtt.connectAsync(url, { protocolVersion: version });
       await hub.publishAsync(topics.bundle(SITE), Buffer.from('while-away'), { qos: 1 }); // not retained: only the session keeps it
       await hub.endAsync();
       link({ url, protocolVersion: version, onBundle: async (b) => void got.push(b.toString()) });
-      await waitFor(() => got.includes('while-away'), 10_000, 'queued bundle');
+      await waitFor(() => got.includes('while-away'), { timeoutMs: 10_000, what: 'queued bundle' });
       expect(got).toEqual(['while-away']);
     } finally {
       for (const l of links.splice(0)) await l.stop();

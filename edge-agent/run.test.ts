@@ -16,7 +16,7 @@ import { createMetrics } from './metrics.ts';
 import { runAgent, type Agent, type RunDeps, type TunnelComponent } from './run.ts';
 import { startBroker, type TestBroker } from './testing/broker.ts';
 import { bundle, enrollStore, fakeVeths, FakeKube, hubKey, kubePod, shopSnapshot, SITE } from './testing/fixtures.ts';
-import { waitFor } from './testing/wait.ts';
+import { waitFor } from '../base/index.ts';
 
 const log = createLogger({ level: process.env.RUN_DEBUG ? 'debug' : 'silent' });
 let dir: string;
@@ -84,7 +84,7 @@ describe('agent run', () => {
     const a = await start({ kube: () => kube });
     expect((await http(a.statusPort, '/readyz')).status).toBe(503);
     await publishBundle(bundle(key, 3));
-    await waitFor(() => acks().length === 1, 10_000, 'ack');
+    await waitFor(() => acks().length === 1, { timeoutMs: 10_000, what: 'ack' });
     expect(acks()[0]).toMatchObject({ generation: 3, result: 'applied' });
     await a.enforcer!.idle();
     const s = await a.status();
@@ -107,7 +107,7 @@ describe('agent run', () => {
     enroll();
     const a = await start({ kube: () => new FakeKube(shopSnapshot()) });
     await publishBundle(bundle(key, 5));
-    await waitFor(() => acks().length === 1, 10_000, 'first ack');
+    await waitFor(() => acks().length === 1, { timeoutMs: 10_000, what: 'first ack' });
     const good = a.store!.bundles.lastKnownGood()!;
     const forged = JSON.parse(bundle(key, 6).toString()) as { payload: string };
     forged.payload = forged.payload.replace('"generation":6', '"generation":60');
@@ -123,7 +123,7 @@ describe('agent run', () => {
     for (const [bytes, code] of cases) {
       const n = acks().length;
       await publishBundle(bytes);
-      await waitFor(() => acks().length === n + 1, 10_000, `ack for ${code}`);
+      await waitFor(() => acks().length === n + 1, { timeoutMs: 10_000, what: `ack for ${code}` });
       const ack = acks()[n];
       expect(ack.result).toBe('rejected');
       expect(ack.code?.startsWith(code)).toBe(true);
@@ -141,7 +141,7 @@ describe('agent run', () => {
     const pinned = pinnedMemory();
     const a = await start({ datapath: { kind: 'memory', datapath: pinned }, kube: () => new FakeKube(shopSnapshot()) });
     await publishBundle(bundle(key, 2));
-    await waitFor(() => acks().length === 1, 10_000, 'ack');
+    await waitFor(() => acks().length === 1, { timeoutMs: 10_000, what: 'ack' });
     await a.enforcer!.idle();
     await agents.pop()!.stop();
     await broker.close();
@@ -164,17 +164,17 @@ describe('agent run', () => {
     const dp = new MemoryDatapath();
     const a = await start({ datapath: { kind: 'memory', datapath: dp }, kube: () => kube });
     await publishBundle(bundle(key, 1));
-    await waitFor(() => acks().length === 1, 10_000, 'ack');
+    await waitFor(() => acks().length === 1, { timeoutMs: 10_000, what: 'ack' });
     await a.enforcer!.idle();
     kube.set(shopSnapshot([kubePod('shop', 'web-2', 'web', '10.42.0.9')]));
-    await waitFor(() => a.enforcer!.attached.length === 4, 5000, 'attach');
+    await waitFor(() => a.enforcer!.attached.length === 4, { timeoutMs: 5000, what: 'attach' });
     await a.enforcer!.idle();
     // The new web pod may reach the db: the tables were recompiled with it.
     expect(dp.judge('shop/db', 'ingress', { proto: 6, src: '10.42.0.9', dst: '10.42.0.2', sport: 40000, dport: 5432 }).pass).toBe(true);
     const s = shopSnapshot();
     s.pods = s.pods.filter((p) => p.name !== 'mon');
     kube.set(s);
-    await waitFor(() => a.enforcer!.attached.length === 2, 5000, 'detach');
+    await waitFor(() => a.enforcer!.attached.length === 2, { timeoutMs: 5000, what: 'detach' });
 
     const lines: VerdictRecord[] = [];
     const req = get({ host: '127.0.0.1', port: a.statusPort, path: '/flows?follow=1&verdict=deny' }, (res) => {
@@ -188,7 +188,7 @@ describe('agent run', () => {
     try {
       await new Promise((r) => setTimeout(r, 100));
       dp.judge('shop/db', 'ingress', { proto: 6, src: '10.42.0.1', dst: '10.42.0.2', sport: 40001, dport: 22 });
-      await waitFor(() => lines.length === 1, 5000, 'deny flow');
+      await waitFor(() => lines.length === 1, { timeoutMs: 5000, what: 'deny flow' });
       expect(lines[0]).toMatchObject({ verdict: 'deny', endpoint: 'shop/db', direction: 'ingress', dport: 22 });
       expect(lines[0].policy).toMatchObject({ kind: 'NetworkPolicy', namespace: 'shop', name: 'db-from-web' });
     } finally {
@@ -201,7 +201,7 @@ describe('agent run', () => {
     enroll();
     await start({ kube: () => new FakeKube(shopSnapshot()) });
     await publishBundle(bundle(key, 1));
-    await waitFor(() => acks().length === 1, 10_000, 'ack');
+    await waitFor(() => acks().length === 1, { timeoutMs: 10_000, what: 'ack' });
     await agents.pop()!.stop();
     // Reopen with the file capped at its current size: every growing write hits SQLITE_FULL.
     const probe = openStore(join(dir, 'agent.db'));
@@ -217,7 +217,7 @@ describe('agent run', () => {
     });
     const rejectedBefore = b.metrics.bundlesRejected;
     await publishBundle(big);
-    await waitFor(() => b.intake?.lastRejection !== null && b.intake?.lastRejection !== undefined, 10_000, 'rejection');
+    await waitFor(() => b.intake?.lastRejection !== null && b.intake?.lastRejection !== undefined, { timeoutMs: 10_000, what: 'rejection' });
     expect(b.intake!.lastRejection!.code).toBe('STORE_DISK_FULL');
     expect(rejectedBefore).toBeDefined();
     expect(await b.selected!.datapath.appliedGeneration()).toBe(1);
@@ -230,12 +230,12 @@ describe('agent run', () => {
     const hub = await mqtt.connectAsync(broker.url);
     await hub.publishAsync(topics.bundle(SITE), bundle(key, 4), { qos: 1, retain: true });
     await hub.endAsync();
-    await waitFor(() => a.enforcer!.appliedGeneration === 4, 10_000, 'applied');
+    await waitFor(() => a.enforcer!.appliedGeneration === 4, { timeoutMs: 10_000, what: 'applied' });
     await agents.pop()!.stop();
     const b = await start({ storeOptions: { readonly: true } });
     expect(b.restored).toEqual({ kind: 'applied', generation: 4 });
     await publishBundle(bundle(key, 5));
-    await waitFor(() => b.intake?.lastRejection, 10_000, 'rejection');
+    await waitFor(() => b.intake?.lastRejection, { timeoutMs: 10_000, what: 'rejection' });
     expect(b.intake!.lastRejection!.code).toBe('STORE_READ_ONLY');
     expect(b.enforcer!.appliedGeneration).toBe(4);
     expect((await b.status()).store?.writable).toBe(false);
@@ -248,7 +248,7 @@ describe('agent start order', () => {
     const pinned = pinnedMemory();
     const first = await start({ datapath: { kind: 'memory', datapath: pinned } });
     await publishBundle(bundle(key, 2));
-    await waitFor(() => acks().length === 1, 10_000, 'ack');
+    await waitFor(() => acks().length === 1, { timeoutMs: 10_000, what: 'ack' });
     await agents.pop()!.stop();
 
     const beatsBefore = broker.published.filter((p) => p.topic === topics.heartbeat(SITE)).length;
@@ -281,7 +281,7 @@ describe('agent start order', () => {
         return new FakeKube(shopSnapshot());
       },
     });
-    await waitFor(() => steps.includes('k3s') && steps.includes('mqtt'), 10_000, 'network parts');
+    await waitFor(() => steps.includes('k3s') && steps.includes('mqtt'), { timeoutMs: 10_000, what: 'network parts' });
     expect(first).not.toBe(b);
     // Enforcing first; the tunnel before MQTT (the broker is reached through it). k3s starts right after the MQTT
     // connect is begun, without waiting for it: a site cut off from the hub still follows its pods.
@@ -294,7 +294,7 @@ describe('agent start order', () => {
 
     // The heartbeat: readiness and its checks, load, generation, pods, link stats and the tunnel's handshake.
     const beats = () => broker.published.filter((p) => p.topic === topics.heartbeat(SITE));
-    await waitFor(() => beats().length > beatsBefore, 10_000, 'heartbeat');
+    await waitFor(() => beats().length > beatsBefore, { timeoutMs: 10_000, what: 'heartbeat' });
     const hb = decode('heartbeat', beats().at(-1)!.payload as Buffer);
     expect(hb).toMatchObject({ enforcing: true, appliedGeneration: 2, link: { reconnects: 0, outboxLost: 0 } });
     expect(hb.checks.map((c) => [c.name, c.ok])).toEqual([
@@ -315,7 +315,7 @@ describe('agent start order', () => {
     const pinned = pinnedMemory();
     await start({ datapath: { kind: 'memory', datapath: pinned } });
     await publishBundle(bundle(key, 6));
-    await waitFor(() => acks().length === 1, 10_000, 'ack');
+    await waitFor(() => acks().length === 1, { timeoutMs: 10_000, what: 'ack' });
     await agents.pop()!.stop();
     return pinned;
   }
@@ -361,7 +361,7 @@ describe('injected clock', () => {
     const pinned = pinnedMemory();
     await start({ datapath: { kind: 'memory', datapath: pinned } });
     await publishBundle(bundle(key, 2));
-    await waitFor(() => acks().length === 1, 10_000, 'ack');
+    await waitFor(() => acks().length === 1, { timeoutMs: 10_000, what: 'ack' });
     await agents.pop()!.stop();
     const at = Date.UTC(2030, 0, 2, 3, 4, 5);
     const b = await start({ datapath: { kind: 'memory', datapath: pinned }, clock: { now: () => at, uptimeS: () => 1.25 } });
@@ -399,25 +399,25 @@ describe('fail closed: a kernel datapath that cannot load', () => {
 
     // The link is up and the heartbeat tells the hub, with the code.
     const beats = () => broker.published.filter((p) => p.topic === topics.heartbeat(SITE)).map((p) => decode('heartbeat', p.payload as Buffer));
-    await waitFor(() => beats().length > 0, 10_000, 'heartbeat');
+    await waitFor(() => beats().length > 0, { timeoutMs: 10_000, what: 'heartbeat' });
     expect(beats()[0]).toMatchObject({ kernelEnforcing: false, nodeReady: false, enforcing: false, notEnforcing: { code: 'DATAPATH_LOAD' } });
 
     // A bundle that arrives now is held, not acked and not rejected: nothing could enforce it.
     await publishBundle(bundle(key, 4));
-    await waitFor(() => loads >= 3, 10_000, 'retries');
+    await waitFor(() => loads >= 3, { timeoutMs: 10_000, what: 'retries' });
     expect(acks()).toEqual([]);
     expect(a.store!.bundles.lastRejected()).toBeFalsy();
 
     // The machine is fixed: the next retry loads the kernel datapath, takes the held bundle in, and enforces without a restart.
     fixed = true;
-    await waitFor(() => acks().length === 1, 10_000, 'ack after recovery');
+    await waitFor(() => acks().length === 1, { timeoutMs: 10_000, what: 'ack after recovery' });
     expect(acks()[0]).toMatchObject({ generation: 4, result: 'applied' });
-    await waitFor(() => a.state.line === 'enforcing generation 4', 10_000, 'enforcing line');
+    await waitFor(() => a.state.line === 'enforcing generation 4', { timeoutMs: 10_000, what: 'enforcing line' });
     expect(await kernel.appliedGeneration()).toBe(4);
     expect((await http(a.statusPort, '/readyz')).status).toBe(200);
     expect((await a.status()).datapath).toMatchObject({ kind: 'libbpf', kernelEnforcing: true, notEnforcing: null });
     const n = beats().length;
-    await waitFor(() => beats().length > n, 10_000, 'heartbeat after recovery');
+    await waitFor(() => beats().length > n, { timeoutMs: 10_000, what: 'heartbeat after recovery' });
     expect(beats().at(-1)).toMatchObject({ kernelEnforcing: true, enforcing: true, appliedGeneration: 4 });
     expect(beats().at(-1)).not.toHaveProperty('notEnforcing');
   });
@@ -432,7 +432,7 @@ describe('fail closed: a kernel datapath that cannot load', () => {
     // The network start has already decided (no enrollment, no file) by the time runAgent resolves.
     expect(a.state.line).toMatch(/^not enforcing: kernel datapath unavailable: no BTF \(DATAPATH_KERNEL_FEATURE\)/);
     fixed = true;
-    await waitFor(() => a.selected !== null, 10_000, 'datapath loaded');
+    await waitFor(() => a.selected !== null, { timeoutMs: 10_000, what: 'datapath loaded' });
     expect(a.state.line).toBe(`not enrolled: no provisioning file at ${join(dir, 'none.json')}`);
   });
 
@@ -444,7 +444,7 @@ describe('fail closed: a kernel datapath that cannot load', () => {
     );
     expect(a.selected?.kind).toBe('memory');
     const beats = () => broker.published.filter((p) => p.topic === topics.heartbeat(SITE)).map((p) => decode('heartbeat', p.payload as Buffer));
-    await waitFor(() => beats().length > 0, 10_000, 'heartbeat');
+    await waitFor(() => beats().length > 0, { timeoutMs: 10_000, what: 'heartbeat' });
     expect(beats()[0]).toMatchObject({ kernelEnforcing: false, notEnforcing: { code: 'DATAPATH_MEMORY' } });
   });
 });

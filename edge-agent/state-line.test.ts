@@ -4,7 +4,7 @@ import { closeSync, constants, createReadStream, existsSync, mkdtempSync, openSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatState, readStateLine, StateLine, type AgentState } from './state-line.ts';
-import { waitFor } from './testing/wait.ts';
+import { waitFor } from '../base/index.ts';
 
 const hasSocat = spawnSync('socat', ['-V'], { stdio: 'ignore' }).status === 0;
 if (!hasSocat) console.warn('skipping the pty console test: socat is not installed (npm run setup installs it)');
@@ -65,14 +65,14 @@ describe('state line', () => {
     const dir = mkdtempSync(join(tmpdir(), 'weft-wag-pty-'));
     const socat = spawn('socat', [`pty,raw,echo=0,link=${join(dir, 'agent-side')}`, `pty,raw,echo=0,link=${join(dir, 'tech-side')}`], { stdio: 'ignore' });
     try {
-      await waitFor(() => existsSync(join(dir, 'agent-side')) && existsSync(join(dir, 'tech-side')), 10_000, 'pty pair');
+      await waitFor(() => existsSync(join(dir, 'agent-side')) && existsSync(join(dir, 'tech-side')), { timeoutMs: 10_000, what: 'pty pair' });
       let seen = '';
       const reader = createReadStream(join(dir, 'tech-side'));
       reader.on('data', (c) => (seen += String(c)));
       reader.on('error', () => undefined); // EIO once socat closes the pty under a pending read
       await new Promise((r) => reader.once('open', r));
       new StateLine(join(dir, 'state'), undefined, join(dir, 'agent-side')).set({ kind: 'enrolled', siteId: 'store-042' });
-      await waitFor(() => seen.endsWith('store-042\r\n'), 10_000, 'line on the terminal');
+      await waitFor(() => seen.endsWith('store-042\r\n'), { timeoutMs: 10_000, what: 'line on the terminal' });
       // The leading CR LF puts the line on a row of its own, even right after a `login: ` prompt.
       expect(seen).toBe('\r\nweft: enrolled as site store-042\r\n');
       reader.destroy();
@@ -86,7 +86,7 @@ describe('state line', () => {
     const dir = mkdtempSync(join(tmpdir(), 'weft-wag-pty-'));
     const socat = spawn('socat', [`pty,raw,echo=0,link=${join(dir, 'agent-side')}`, `pty,raw,echo=0,link=${join(dir, 'tech-side')}`], { stdio: 'ignore' });
     try {
-      await waitFor(() => existsSync(join(dir, 'agent-side')) && existsSync(join(dir, 'tech-side')), 10_000, 'pty pair');
+      await waitFor(() => existsSync(join(dir, 'agent-side')) && existsSync(join(dir, 'tech-side')), { timeoutMs: 10_000, what: 'pty pair' });
       // The relay stops reading: fill the agent's side until it says EAGAIN, as a 115200-baud serial line
       // does under the journal's output.
       socat.kill('SIGSTOP');
@@ -110,7 +110,7 @@ describe('state line', () => {
       const reader = createReadStream(join(dir, 'tech-side'));
       reader.on('data', (c) => (seen += String(c)));
       reader.on('error', () => undefined);
-      await waitFor(() => seen.endsWith('generation 1\r\n'), 10_000, 'both lines after the backlog');
+      await waitFor(() => seen.endsWith('generation 1\r\n'), { timeoutMs: 10_000, what: 'both lines after the backlog' });
       expect(seen.length).toBeGreaterThan(queued); // the filler came first: the lines waited for room
       expect(seen.slice(queued)).toBe('\r\nweft: enrolled as site store-042\r\n\r\nweft: enforcing generation 1\r\n');
       reader.destroy();

@@ -10,7 +10,7 @@ import { compile } from '../policy/index.ts';
 import { Enforcer } from './enforcer.ts';
 import { createLogger } from './logger.ts';
 import { dbFromWeb, kubePod, SITE } from './testing/fixtures.ts';
-import { waitFor } from './testing/wait.ts';
+import { waitFor } from '../base/index.ts';
 import { netnsVethResolver, podDevices, podVethResolver, routeVethResolver, type RouteEntry } from './veth.ts';
 
 const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
@@ -171,7 +171,7 @@ describe.skipIf(canRun)('pod veth from IP or namespace', () => {
       for (const p of pods) expect(dp.attached(ifindexOf(p.hostIf))).toBe(true);
 
       enforcer.setInventory(snapshot(['routed']));
-      await waitFor(() => enforcer.attached.length === 1, 10_000, 'detach of the bridged pod');
+      await waitFor(() => enforcer.attached.length === 1, { timeoutMs: 10_000, what: 'detach of the bridged pod' });
       await enforcer.idle();
       expect(dp.attached(ifindexOf(pods[1].hostIf))).toBe(false);
       expect(dp.attached(ifindexOf(pods[0].hostIf))).toBe(true);
@@ -188,11 +188,10 @@ describe.skipIf(canRun)('pod veth from IP or namespace', () => {
             return true;
           }
         },
-        10_000,
-        'veth gone',
+        { timeoutMs: 10_000, what: 'veth gone' },
       );
       enforcer.setInventory(snapshot([]));
-      await waitFor(() => enforcer.attached.length === 0, 10_000, 'detach of the vanished pod');
+      await waitFor(() => enforcer.attached.length === 0, { timeoutMs: 10_000, what: 'detach of the vanished pod' });
     } finally {
       await enforcer.close();
       for (const e of enforcer.attached) await dp.detach(e).catch(() => undefined);

@@ -17,7 +17,7 @@ import type { StatusReport } from '../status-cmd.ts';
 import { bundleForTest, type TestBundle } from '../testing/bundle.ts';
 import { bundle, enrollStore, fakeVeths, FakeKube, hubKey, shopSnapshot, SITE } from '../testing/fixtures.ts';
 import { startBroker, type TestBroker } from '../testing/broker.ts';
-import { waitFor } from '../testing/wait.ts';
+import { waitFor } from '../../base/index.ts';
 import mqtt from 'mqtt';
 import { topics } from '../../protocol/index.ts';
 
@@ -48,7 +48,7 @@ beforeAll(async () => {
   const hub = await mqtt.connectAsync(broker.url);
   await hub.publishAsync(topics.bundle(SITE), bundle(key, 3), { qos: 1, retain: true });
   await hub.endAsync();
-  await waitFor(() => agent.enforcer!.appliedGeneration === 3 && agent.enforcer!.attached.length === 3, 10_000, 'applied');
+  await waitFor(() => agent.enforcer!.appliedGeneration === 3 && agent.enforcer!.attached.length === 3, { timeoutMs: 10_000, what: 'applied' });
 }, 60_000);
 
 afterAll(async () => {
@@ -126,7 +126,7 @@ describe('weft-agent CLI', () => {
     const got: VerdictRecord[] = [];
     createInterface({ input: c.stdout }).on('line', (l) => got.push(JSON.parse(l) as VerdictRecord));
     try {
-      await waitFor(() => got.length === 1, 20_000, 'the earlier deny'); // recent flows come first
+      await waitFor(() => got.length === 1, { timeoutMs: 20_000, what: 'the earlier deny' }); // recent flows come first
       // Each new deny is streamed; keep judging until the follower has shown one (it may still be connecting).
       for (let i = 0; i < 200 && got.length < 2; i++) {
         dp.judge('shop/db', 'ingress', { proto: 6, src: '10.42.1.1', dst: '10.42.0.2', sport: 41000 + i, dport: 22 });

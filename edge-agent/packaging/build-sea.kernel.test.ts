@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import pkg from '../../package.json' with { type: 'json' };
 import { openStore } from '../../offline-store/index.ts';
 import { bundle, enrollStore, hubKey } from '../testing/fixtures.ts';
-import { waitFor } from '../testing/wait.ts';
+import { waitFor } from '../../base/index.ts';
 import { assetSources, buildSea } from './build-sea.ts';
 import { ASSETS, assetsHash } from './assets.ts';
 
@@ -103,11 +103,13 @@ describe('dist/weft-agent (single executable)', () => {
       agent.stderr!.on('data', (b: Buffer) => (log += b));
       try {
         const state = () => (existsSync(join(data, 'state')) ? readFileSync(join(data, 'state'), 'utf8') : '');
-        await waitFor(() => /^enforcing generation 7/.test(state()) || agent.exitCode !== null, 60_000, 'enforcing generation 7').catch((e: Error) => {
-          throw new Error(`${e.message}\nagent output:\n${log.slice(-3000)}`);
-        });
+        await waitFor(() => /^enforcing generation 7/.test(state()) || agent.exitCode !== null, { timeoutMs: 60_000, what: 'enforcing generation 7' }).catch(
+          (e: Error) => {
+            throw new Error(`${e.message}\nagent output:\n${log.slice(-3000)}`);
+          },
+        );
         expect(agent.exitCode, log.slice(-3000)).toBeNull();
-        await waitFor(() => existsSync(join(data, 'status-port')), 30_000, 'status API port');
+        await waitFor(() => existsSync(join(data, 'status-port')), { timeoutMs: 30_000, what: 'status API port' });
         const st = spawnSync('nsenter', [`--net=/proc/${agent.pid}/ns/net`, bin, 'status', '--json', '--data-dir', data], { encoding: 'utf8', cwd: '/' });
         expect(st.status, st.stdout + st.stderr).toBe(0);
         const r = JSON.parse(st.stdout) as {

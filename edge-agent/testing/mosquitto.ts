@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { waitFor } from './wait.ts';
+import { waitFor } from '../../base/index.ts';
 
 export const mosquittoMissing = spawnSync('mosquitto', ['-h'], { stdio: 'ignore' }).error ? 'mosquitto is not installed (npm run setup installs it)' : null;
 
@@ -47,7 +47,7 @@ export async function startMosquitto(): Promise<{ url: string; close(): Promise<
     url: `mqtt://127.0.0.1:${port}`,
     async close() {
       proc.kill('SIGTERM');
-      await waitFor(() => proc.exitCode !== null || proc.signalCode !== null, 10_000, 'mosquitto exit');
+      await waitFor(() => proc.exitCode !== null || proc.signalCode !== null, { timeoutMs: 10_000, what: 'mosquitto exit' });
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -2,7 +2,7 @@
 // broker, API and router), one appliance per site (k3s-protocol API server with the site's pods,
 // weft-agent not yet started), each site created on the hub with a location, a client CIDR and
 // the service its first pod offers (DNS: its address; HTTP /go/shop: serviceUrl()). The scenarios and `npm start` start from here.
-import { errorMessage } from '../../base/index.ts';
+import { errorMessage, errorCode, waitFor as baseWaitFor } from '../../base/index.ts';
 import { writeFileSync } from 'node:fs';
 import { bundledAgent, checkoutAgent } from './agent-bundle.ts';
 import { HarnessError } from './errors.ts';
@@ -72,19 +72,12 @@ export async function provision(hub: HubProcess, agent: SiteAgent): Promise<Reco
   return r.provisioning;
 }
 
-/** Polls `fn` until it returns something other than undefined/false; throws HARNESS_TIMEOUT naming `what` and the last value seen. */
+/** Polls `fn` until it returns something other than undefined/null/false; throws HARNESS_TIMEOUT naming `what` and the last value seen. */
 export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000, intervalMs = 250): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-      last = v;
-    } catch (e) {
-      last = errorMessage(e);
-    }
-    if (Date.now() > end) throw new HarnessError('HARNESS_TIMEOUT', `${what}: not within ${timeoutMs} ms (last: ${JSON.stringify(last)?.slice(0, 500)})`);
-    await new Promise((r) => setTimeout(r, intervalMs));
+  try {
+    return (await baseWaitFor(fn, { what, timeoutMs, intervalMs, retryErrors: true })) as T;
+  } catch (e) {
+    if (errorCode(e) !== 'WAIT_TIMEOUT') throw e;
+    throw new HarnessError('HARNESS_TIMEOUT', `${what}: ${errorMessage(e)}`);
   }
 }

@@ -1,6 +1,7 @@
 // A simulated site agent for hub tests: enrolls like the real agent (Ed25519 proof, X25519 key),
 // speaks real MQTT with its broker credentials, verifies every bundle with policy/bundle.ts
 // (trusted keys from enrollment and the retained keys broadcast), and acks applied or rejected.
+import { waitFor } from '../../base/index.ts';
 import { createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { BundleError, verifyBundle, type BundlePayload } from '../../policy/bundle.ts';
@@ -141,9 +142,5 @@ export class SimAgent {
 
 /** Polls cond until true (for hub-side state), failing after timeoutMs. */
 export async function eventually(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  await waitFor(cond, { what, timeoutMs, intervalMs: 25 });
 }

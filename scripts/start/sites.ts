@@ -3,6 +3,7 @@
 // namespace with the host's bpffs and its own /run/wireguard). Here: the pods' servers, the site
 // created on the hub with its location and web service, a one-time provisioning file, then
 // `weft-agent run`, which enrolls, brings up its WireGuard tunnel, connects through it and enforces.
+import { waitFor } from '../../base/index.ts';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Hub } from '../../hub/main.ts';
@@ -28,20 +29,16 @@ const HEALTH_TIMEOUT_MS = 90_000;
 
 /** Waits until the hub's health model has `site` in one of `want` (heartbeats arriving: online or degraded). */
 export async function waitForHealth(hub: Hub, site: Pick<DemoSite, 'id' | 'name' | 'agent'>, want: readonly SiteHealth[]): Promise<void> {
-  const deadline = Date.now() + HEALTH_TIMEOUT_MS;
-  for (;;) {
-    const health = hub.sitesView.get(site.id)?.health;
-    if (health && want.includes(health)) return;
-    if (!site.agent.running || Date.now() > deadline) {
-      const why = site.agent.running ? `${health ?? 'unknown'} after ${HEALTH_TIMEOUT_MS / 1000} s, want ${want.join(' or ')}` : 'its agent exited';
-      throw new StartError(
-        'START_SITE_FAILED',
-        `site ${site.name}: ${why}; agent log:\n${site.agent.logs().slice(-3000)}`,
-        'the logs are moved to <data dir>/logs when npm start exits',
-      );
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  const health = () => hub.sitesView.get(site.id)?.health;
+  // Done when healthy, or at once when the agent exits: there is nothing left to wait for.
+  await waitFor(() => !site.agent.running || want.includes(health() as SiteHealth), { timeoutMs: HEALTH_TIMEOUT_MS, intervalMs: 200 }).catch(() => undefined);
+  if (site.agent.running && want.includes(health() as SiteHealth)) return;
+  const why = site.agent.running ? `${health() ?? 'unknown'} after ${HEALTH_TIMEOUT_MS / 1000} s, want ${want.join(' or ')}` : 'its agent exited';
+  throw new StartError(
+    'START_SITE_FAILED',
+    `site ${site.name}: ${why}; agent log:\n${site.agent.logs().slice(-3000)}`,
+    'the logs are moved to <data dir>/logs when npm start exits',
+  );
 }
 
 export async function startSite(h: Harness, hub: Hub, api: HubApi, site: SiteNet): Promise<DemoSite> {

@@ -1,5 +1,6 @@
 // Helpers for broker tests and the hub benchmark: site credentials in memory (as the hub store
 // would hold them), real mqtt.js site clients, and waiting without fixed sleeps.
+import { waitFor as waitUntil } from '../../base/index.ts';
 import { connect, connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
 import { topics } from '../../../protocol/topics.ts';
 import { hashPassword, randomSecret, verifyPassword } from '../password.ts';
@@ -95,11 +96,7 @@ export async function record(client: MqttClient, filters: string[]): Promise<{ g
 }
 
 export async function waitFor(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await waitUntil(cond, { what, timeoutMs, intervalMs: 10 });
 }
 
 /** Resolves when the client's connection is gone. */
