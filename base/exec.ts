@@ -4,7 +4,10 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { WeftError } from './errors.ts';
 
-export type ExecErrorCode = 'EXEC_NOT_FOUND' | 'EXEC_FAILED' | 'EXEC_TIMEOUT';
+export type ExecErrorCode =
+  | 'EXEC_NOT_FOUND' // the program is not installed (not on PATH)
+  | 'EXEC_FAILED' // the program exited non-zero; its stderr is in the message
+  | 'EXEC_TIMEOUT'; // the program did not finish in time and was killed
 
 export class ExecError extends WeftError<ExecErrorCode> {
   override readonly name = 'ExecError';

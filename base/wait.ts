@@ -12,6 +12,8 @@ export interface WaitOptions {
   retryErrors?: boolean;
 }
 
+export type WaitErrorCode = 'WAIT_TIMEOUT'; // the awaited condition did not hold in time
+
 /** A probe is done when it returns anything but undefined, null or false. */
 type Done<T> = Exclude<T, undefined | null | false>;
 
@@ -34,7 +36,7 @@ export async function waitFor<T>(probe: () => T | Promise<T>, opts: WaitOptions 
     }
     if (Date.now() >= end) {
       const seen = JSON.stringify(last)?.slice(0, 500) ?? String(last);
-      throw new WeftError('WAIT_TIMEOUT', `timed out after ${timeoutMs} ms waiting for ${opts.what ?? 'a condition'} (last: ${seen})`);
+      throw new WeftError<WaitErrorCode>('WAIT_TIMEOUT', `timed out after ${timeoutMs} ms waiting for ${opts.what ?? 'a condition'} (last: ${seen})`);
     }
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 20));
   }

@@ -3,6 +3,7 @@
 // process in it, and every pin with it: a restarted agent would then re-apply instead of adopting
 // the kernel state, and enforcement would not survive an agent crash. So the agent mounts bpffs
 // only in the host's mount namespace and refuses, with the fix, anywhere else.
+import { errorMessage } from '../base/index.ts';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, readlinkSync } from 'node:fs';
 import { DatapathError } from './errors.ts';
@@ -105,7 +106,7 @@ export function ensureBpffs(pinRoot: string): void {
   } catch (e) {
     throw new DatapathError(
       'DATAPATH_KERNEL_FEATURE',
-      `bpffs is not mounted and mounting it failed: ${(e as Error).message.trim()}`,
+      `bpffs is not mounted and mounting it failed: ${errorMessage(e).trim()}`,
       `mount it: \`mount -t bpf bpf ${BPFFS_ROOT}\` (needs root; kernel CONFIG_BPF_SYSCALL=y)`,
     );
   }

@@ -1,6 +1,7 @@
 // Builds the datapath: bpf/*.bpf.c -> build/bpf/*.o (clang -target bpf against the running
 // kernel's BTF), and the libbpf N-API addon with node-gyp. Incremental: scripts/setup.mjs runs
 // this before every `npm test` and `npm start`, and it does nothing when outputs are newer than inputs.
+import { errorMessage } from '../base/index.ts';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { release } from 'node:os';
@@ -85,6 +86,6 @@ try {
   objects();
   addon();
 } catch (e) {
-  log((e as Error).message);
+  log(errorMessage(e));
   process.exit(1);
 }

@@ -2,7 +2,24 @@
 // does not fit is rejected whole (never a partial apply, never "drop everything" on overflow).
 import type { MapLimits, Tables } from '../policy/tables.ts';
 import { DatapathError } from './errors.ts';
-import { parseAddr, parsePrefix } from './ip.ts';
+import { formatError, type CidrBytes, type IpBytes, parseIpBytes, parsePrefixBytes } from '../base/index.ts';
+
+/** A table's address, in the bytes the kernel maps key on; DATAPATH_INVALID_TABLES if it is not one. */
+export function tableAddr(s: string): IpBytes {
+  const a = parseIpBytes(s, { zone: true });
+  if (!a) throw new DatapathError('DATAPATH_INVALID_TABLES', `not an IP address: ${JSON.stringify(s)}`, 'use a dotted IPv4 or a colon-separated IPv6 address');
+  return a;
+}
+
+/** A table's prefix (a bare address is a host prefix), host bits as written: the key encoder masks them. */
+export function tablePrefix(s: string): CidrBytes {
+  const slash = s.indexOf('/');
+  const addr = tableAddr(slash < 0 ? s : s.slice(0, slash));
+  const p = parsePrefixBytes(s, { bare: true, zone: true });
+  if (!p)
+    throw new DatapathError('DATAPATH_INVALID_TABLES', `bad prefix length in ${JSON.stringify(s)}`, `the length must be 0..${addr.family === 4 ? 32 : 128}`);
+  return p;
+}
 
 /** Entries each kernel map needs for these tables. */
 export interface TableNeeds {
@@ -54,7 +71,7 @@ export function checkTables(t: Tables, limits: MapLimits): void {
     if (!sets.has(e.ingressSet)) invalid(`endpoints[${i}].ingressSet`, `set ${e.ingressSet} is not in tables.sets`, 'every referenced set needs a SetEntry');
     if (!sets.has(e.egressSet)) invalid(`endpoints[${i}].egressSet`, `set ${e.egressSet} is not in tables.sets`, 'every referenced set needs a SetEntry');
     e.ips.forEach((ip, j) => {
-      parseAddr(ip);
+      tableAddr(ip);
       if (ips.has(ip)) invalid(`endpoints[${i}].ips[${j}]`, `${ip} belongs to two endpoints`, 'an IP identifies one endpoint');
       ips.add(ip);
     });
@@ -62,9 +79,9 @@ export function checkTables(t: Tables, limits: MapLimits): void {
   t.ipcache.forEach((c, i) => {
     if (!u32(c.identity)) invalid(`ipcache[${i}].identity`, `bad identity ${c.identity}`, 'identities are u32');
     try {
-      parsePrefix(c.cidr);
+      tablePrefix(c.cidr);
     } catch (e) {
-      invalid(`ipcache[${i}].cidr`, (e as Error).message, 'use a.b.c.d/len or x::/len');
+      invalid(`ipcache[${i}].cidr`, formatError(e), 'use a.b.c.d/len or x::/len');
     }
   });
   t.rules.forEach((r, i) => {

@@ -1,4 +1,5 @@
 // Errors of the datapath. Each carries a code, and a hint that tells the operator what to do.
+import { WeftError } from '../base/index.ts';
 export type DatapathErrorCode =
   | 'DATAPATH_CAPACITY' // a table set does not fit the configured map sizes; nothing was written
   | 'DATAPATH_INVALID_TABLES' // the tables are malformed (bad CIDR, unknown set); nothing was written
@@ -9,13 +10,7 @@ export type DatapathErrorCode =
   | 'DATAPATH_BUILD' // the BPF object or the addon is missing or failed to build
   | 'DATAPATH_CLOSED'; // used after close()
 
-export class DatapathError extends Error {
-  constructor(
-    readonly code: DatapathErrorCode,
-    message: string,
-    readonly hint?: string,
-  ) {
-    super(hint ? `${message} (${code})\nhint: ${hint}` : `${message} (${code})`);
-    this.name = 'DatapathError';
-  }
+// The code and the hint are fields, printed by base formatError, not folded into the message.
+export class DatapathError extends WeftError<DatapathErrorCode> {
+  override readonly name = 'DatapathError';
 }

@@ -1,5 +1,6 @@
 // What the datapath needs from the kernel, checked up front so a missing feature is one clear
 // error naming it and the fix, instead of an errno from deep inside libbpf.
+import { errno } from '../base/index.ts';
 import { release } from 'node:os';
 import { DatapathError } from './errors.ts';
 import type { NativeError } from './native.ts';
@@ -26,7 +27,7 @@ export function explainNativeError(what: string, e: NativeError, pinRoot: string
   const msg = `${what}: ${e.message}${log}`;
   // The verifier refuses a program with EACCES too: its log, not the errno, tells it from missing privileges.
   const verifier = /BEGIN PROG LOAD LOG|processed \d+ insns/.test(e.log ?? '');
-  if (!verifier && (e.errno === 1 || e.errno === 13))
+  if (!verifier && (e.errno === errno.EPERM || e.errno === errno.EACCES))
     return new DatapathError('DATAPATH_KERNEL_FEATURE', msg, 'the datapath needs root (or CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON)');
   if (/couldn't reuse pinned map|parameter mismatch/i.test(e.log ?? '')) {
     return new DatapathError(
@@ -35,11 +36,11 @@ export function explainNativeError(what: string, e: NativeError, pinRoot: string
       `maps pinned under ${pinRoot} were created with other sizes: restart with the same datapath.limits, or remove ${pinRoot} (enforcement stops until the next apply)`,
     );
   }
-  if (e.errno === 95 || /clsact|qdisc/i.test(e.message))
+  if (e.errno === errno.EOPNOTSUPP || /clsact|qdisc/i.test(e.message))
     return new DatapathError('DATAPATH_KERNEL_FEATURE', msg, 'the kernel lacks tc clsact or cls_bpf: enable CONFIG_NET_SCH_INGRESS and CONFIG_NET_CLS_BPF');
-  if (e.errno === 22 && /ringbuf|RINGBUF/i.test(e.log ?? ''))
+  if (e.errno === errno.EINVAL && /ringbuf|RINGBUF/i.test(e.log ?? ''))
     return new DatapathError('DATAPATH_KERNEL_FEATURE', msg, 'BPF ring buffers need Linux 5.8 or newer');
-  if (/BTF/i.test(e.log ?? '') && e.errno === 22)
+  if (/BTF/i.test(e.log ?? '') && e.errno === errno.EINVAL)
     return new DatapathError('DATAPATH_KERNEL_FEATURE', msg, 'the kernel lacks BTF: use a kernel built with CONFIG_DEBUG_INFO_BTF=y');
   return new DatapathError(
     'DATAPATH_LOAD',

@@ -2,7 +2,7 @@
 // declared once (size and field offsets) and used by the encoders below. layout.test.ts checks
 // each against the BTF of the built object, so C and TypeScript cannot disagree silently.
 import type { FiveTuple, VerdictEvent } from './datapath.ts';
-import { formatAddr, type Addr } from './ip.ts';
+import { formatIpBytes, type IpBytes as Addr } from '../base/index.ts';
 
 export interface StructLayout {
   size: number;
@@ -92,7 +92,7 @@ export const prefixBits16 = (p: Addr & { len: number }) => (p.family === 4 ? 96 
 
 function from16(b: Buffer): string {
   const mapped = b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff;
-  return mapped ? formatAddr(4, b.subarray(12, 16)) : formatAddr(6, b);
+  return formatIpBytes(mapped ? { family: 4, bytes: b.subarray(12, 16) } : { family: 6, bytes: b });
 }
 
 export function encState(generation: number, slot: number): Buffer {

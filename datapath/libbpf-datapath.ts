@@ -1,6 +1,7 @@
 // The kernel datapath: loads bpf/pod_{egress,ingress}.bpf.c through the libbpf addon, pins their
 // maps under a pin root so enforcement outlives this process, writes each generation into the
 // inactive half of the tables and makes it live with one 8-byte map update.
+import { errno, errorMessage } from '../base/index.ts';
 import { mkdirSync, rmSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { DEFAULT_LIMITS, type MapLimits, type Tables } from '../policy/tables.ts';
@@ -10,7 +11,7 @@ import type { Counters, Datapath, Endpoint, VerdictEvent } from './datapath.ts';
 import { DatapathError } from './errors.ts';
 import { EventStream } from './event-stream.ts';
 import { hasPorts } from './flow.ts';
-import { parseAddr, parsePrefix } from './ip.ts';
+import { tableAddr, tablePrefix } from './check-tables.ts';
 import { ensureBpffs } from './bpffs.ts';
 import { checkKernelVersion, explainNativeError } from './kernel-features.ts';
 import * as L from './layout.ts';
@@ -228,7 +229,7 @@ export class LibbpfDatapath implements Datapath {
           replaced++;
         } catch (e) {
           // An interface that vanished took the old program along; anything else is retried on the next apply.
-          if ((e as DatapathError).code !== 'DATAPATH_ATTACH') failed.push(`${ifindex} ${point}: ${(e as Error).message}`);
+          if ((e as DatapathError).code !== 'DATAPATH_ATTACH') failed.push(`${ifindex} ${point}: ${errorMessage(e)}`);
         }
       }
     }
@@ -303,7 +304,7 @@ export class LibbpfDatapath implements Datapath {
       this.bpf.tcAttach(ifindex, point, prog, TC_HANDLE, TC_PRIORITY, this.netns);
     } catch (e) {
       const err = e as NativeError;
-      if (err.errno === 19)
+      if (err.errno === errno.ENODEV)
         throw new DatapathError(
           'DATAPATH_ATTACH',
           `attach to ${pod} (ifindex ${ifindex}): no such interface`,
@@ -394,11 +395,11 @@ export class LibbpfDatapath implements Datapath {
 export function encodeTables(t: Tables, slot: number): TableWrite[] {
   const endpoints: [Buffer, Buffer][] = [];
   for (const e of t.endpoints)
-    for (const ip of e.ips) endpoints.push([L.encEndpointKey(slot, parseAddr(ip)), L.encEndpointValue(e.endpointId, e.ingressSet, e.egressSet)]);
+    for (const ip of e.ips) endpoints.push([L.encEndpointKey(slot, tableAddr(ip)), L.encEndpointValue(e.endpointId, e.ingressSet, e.egressSet)]);
   const hosts: [Buffer, Buffer][] = [];
   const cidrs: [Buffer, Buffer][] = [];
   for (const c of t.ipcache) {
-    const p = parsePrefix(c.cidr);
+    const p = tablePrefix(c.cidr);
     (p.len === p.bytes.length * 8 ? hosts : cidrs).push([L.encIpcacheKey(slot, p), L.encU32(c.identity)]);
   }
   const exact: [Buffer, Buffer][] = [];

@@ -1,7 +1,7 @@
 // Crafted Ethernet frames for BPF_PROG_TEST_RUN (tests and the per-packet benchmark).
 import type { FiveTuple } from './datapath.ts';
 import { isIcmp, PROTO_ICMPV6 } from './flow.ts';
-import { parseAddr } from './ip.ts';
+import { tableAddr as parseAddr } from './check-tables.ts';
 
 export interface PacketSpec extends FiveTuple {
   icmpId?: number;

@@ -1,7 +1,8 @@
 // The tables indexed for in-memory lookups with the kernel's semantics: exact endpoint match,
 // longest-prefix ipcache match, longest-prefix rule match over [set][peer][proto][port BE].
 import { IDENTITY_WORLD, type EndpointEntry, type RuleValue, type Tables } from '../policy/tables.ts';
-import { maskedHex, parseAddr, parsePrefix, type Addr } from './ip.ts';
+import { type IpBytes as Addr, maskBytes } from '../base/index.ts';
+import { tableAddr as parseAddr, tablePrefix as parsePrefix } from './check-tables.ts';
 
 export class TableIndex {
   private readonly endpoints = new Map<string, EndpointEntry>();
@@ -68,4 +69,9 @@ function addrKey(a: Addr): string {
 
 function maskPort(port: number, bits: number): number {
   return bits === 0 ? 0 : port & ((0xffff << (16 - bits)) & 0xffff);
+}
+
+/** The address with every bit past `len` cleared, as a lowercase hex string (a map key). */
+function maskedHex(bytes: Uint8Array, len: number): string {
+  return Buffer.from(maskBytes(bytes, len)).toString('hex');
 }

@@ -3,6 +3,7 @@
 // into a fresh directory, applies, replaces the old programs on every veth and removes the old pins.
 // Every packet must be judged by one whole build (old programs with old maps, or new with new), an
 // established connection must survive (conntrack carried over), and the old maps must be freed.
+import { waitFor } from '../base/index.ts';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -50,11 +51,7 @@ function collect(dp: LibbpfDatapath): VerdictEvent[] {
 }
 
 async function until(what: string, cond: () => boolean | Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 1000; i++) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`timed out waiting for ${what}`);
+  await waitFor(cond, { what, timeoutMs: 20_000, intervalMs: 20 });
 }
 
 function mapExists(id: number): boolean {

@@ -1,6 +1,7 @@
 // The text of WireGuard's cross-platform configuration protocol
 // (https://www.wireguard.com/xplatform/): `set=1` / `get=1` requests of key=value lines ending in a
 // blank line, keys in hex, and an `errno=N` line closing every reply. Pure, so it is tested on strings.
+import { errnoName, isErrno } from '../base/index.ts';
 import { TunnelError } from './errors.ts';
 import { hexToKey, keyToHex, WgPrivateKey } from './keys.ts';
 import type { DeviceConfig, DeviceState, PeerState } from './model.ts';
@@ -42,13 +43,13 @@ export function checkErrno(reply: string, request: 'get' | 'set'): void {
       `UAPI ${request} reply has no errno line`,
       'the socket is not a WireGuard UAPI socket, or the daemon closed it early',
     );
-  const errno = Number(m[1]);
-  if (errno !== 0) {
+  const code = Number(m[1]);
+  if (code !== 0) {
     throw new TunnelError(
       'TUNNEL_UAPI_ERRNO',
-      `UAPI ${request} failed with errno ${errno}`,
-      errno === -22 || errno === 22 ? 'the device rejected a value (EINVAL): check keys, endpoints and allowed IPs' : undefined,
-      { errno },
+      `UAPI ${request} failed with errno ${code}${errnoName(code) ? ` (${errnoName(code)})` : ''}`,
+      isErrno(code, 'EINVAL') ? 'the device rejected a value (EINVAL): check keys, endpoints and allowed IPs' : undefined,
+      { errno: code },
     );
   }
 }

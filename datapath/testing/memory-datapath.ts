@@ -7,7 +7,7 @@ import { checkTables } from '../check-tables.ts';
 import { DatapathError } from '../errors.ts';
 import { EventStream } from '../event-stream.ts';
 import { ctPorts, ctTimeoutNs, isIcmpError, isNeighborDiscovery, rulePort } from '../flow.ts';
-import { parseAddr } from '../ip.ts';
+import { tableAddr as parseAddr } from '../check-tables.ts';
 import { TableIndex } from '../table-index.ts';
 
 export type Direction = 'ingress' | 'egress';
