@@ -7,7 +7,7 @@ import { openStore, type AgentStore, type JsonValue, type OpenStoreOptions } fro
 import { selectDatapath, type KernelLoader, type SelectedDatapath } from './datapath-select.ts';
 import type { DatapathChoice } from './config.ts';
 import { Enforcer, type CompileFn, type EnforcerOptions } from './enforcer.ts';
-import { formatAgentError } from './errors.ts';
+import { formatError } from '../base/index.ts';
 import type { KubeSnapshot } from './kube/types.ts';
 import type { Logger } from './logger.ts';
 import type { AgentMetrics } from './metrics.ts';
@@ -33,12 +33,12 @@ export function openAgentStore(path: string, options: OpenStoreOptions | undefin
     if (store.opened.kind === 'recovered') log.error({ opened: store.opened }, 'store was corrupt and was moved aside; enforcing from the pinned kernel state');
     return { store, error: null, unavailable: null };
   } catch (e) {
-    const error = formatAgentError(e);
+    const error = formatError(e);
     log.error({ err: error, path }, 'cannot open the store read-write; trying read-only');
     try {
       return { store: openStore(path, { readonly: true, onEvent }), error, unavailable: null };
     } catch (e2) {
-      log.error({ err: formatAgentError(e2) }, 'store unavailable; enforcing from the pinned kernel state only');
+      log.error({ err: formatError(e2) }, 'store unavailable; enforcing from the pinned kernel state only');
       return { store: null, error, unavailable: oneLine(e) };
     }
   }

@@ -17,7 +17,8 @@ import type { AgentConfig } from './config.ts';
 import { libbpfLoader, type KernelLoader, type SelectedDatapath } from './datapath-select.ts';
 import { enroll } from './enroll.ts';
 import { EMPTY_SNAPSHOT, type CompileFn, type Enforcer } from './enforcer.ts';
-import { AgentError, formatAgentError } from './errors.ts';
+import { formatError, errorMessage } from '../base/index.ts';
+import { AgentError } from './errors.ts';
 import { heartbeatBody } from './heartbeat.ts';
 import type { KubeInventory, KubeSnapshot } from './kube/types.ts';
 import { Link } from './link.ts';
@@ -134,7 +135,7 @@ export class Agent {
     this.opened = openAgentStore(this.config.storePath, this.deps.storeOptions, this.log);
     await this.boot();
     this.port = await this.startStatusApi();
-    void this.startNetwork().catch((e: unknown) => this.log.error({ err: formatAgentError(e) }, 'network start failed; enforcement continues'));
+    void this.startNetwork().catch((e: unknown) => this.log.error({ err: formatError(e) }, 'network start failed; enforcement continues'));
   }
 
   /** Datapath -> enforcer -> last-known-good -> enforcing; on a kernel datapath that cannot load: not enforcing, and a retry. */
@@ -188,7 +189,7 @@ export class Agent {
     if (this.stopped) return;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
-      void this.boot().catch((err: unknown) => this.log.error({ err: formatAgentError(err) }, 'datapath retry failed'));
+      void this.boot().catch((err: unknown) => this.log.error({ err: formatError(err) }, 'datapath retry failed'));
     }, this.deps.datapathRetryMs ?? DATAPATH_RETRY_MS);
     this.retryTimer.unref();
   }
@@ -284,7 +285,7 @@ export class Agent {
       }
       return port;
     } catch (e) {
-      this.log.error({ err: (e as Error).message, port: this.config.statusPort }, 'status API could not listen; enforcement continues');
+      this.log.error({ err: errorMessage(e), port: this.config.statusPort }, 'status API could not listen; enforcement continues');
       this.statusApi = null;
       return 0;
     }
@@ -310,7 +311,7 @@ export class Agent {
         retryPermanent: true,
         signal: this.abort.signal,
       }).catch((e: unknown) => {
-        this.log.error({ err: formatAgentError(e) }, 'enrollment stopped');
+        this.log.error({ err: formatError(e) }, 'enrollment stopped');
         return null;
       });
       if (!enrollment || this.stopped) return;
@@ -320,7 +321,7 @@ export class Agent {
     if (this.deps.tunnel && identity) {
       await this.deps.tunnel
         .up(enrollment, identity)
-        .catch((e: unknown) => this.log.error({ err: formatAgentError(e) }, 'tunnel failed to come up; retried by the tunnel supervisor'));
+        .catch((e: unknown) => this.log.error({ err: formatError(e) }, 'tunnel failed to come up; retried by the tunnel supervisor'));
       this.lastTunnel = await this.deps.tunnel.status().catch(() => this.lastTunnel);
     }
     this.siteId = enrollment.siteId;
@@ -360,7 +361,7 @@ export class Agent {
           store.identity.updateSigningKeys(msg.keys);
           this.log.info({ keys: msg.keys.map((k) => k.keyId) }, 'hub signing keys updated');
         } catch (e) {
-          this.log.error({ err: formatAgentError(e) }, 'could not store the new hub signing keys');
+          this.log.error({ err: formatError(e) }, 'could not store the new hub signing keys');
         }
       },
     });
@@ -383,7 +384,7 @@ export class Agent {
     });
     const held = this.heldBundle;
     this.heldBundle = null;
-    if (held) void this.takeBundle(held).catch((e: unknown) => this.log.error({ err: formatAgentError(e) }, 'held bundle failed'));
+    if (held) void this.takeBundle(held).catch((e: unknown) => this.log.error({ err: formatError(e) }, 'held bundle failed'));
   }
 
   /** A bundle from the hub: taken in, or held (the newest only, not acked) while nothing can enforce it. */
@@ -408,7 +409,7 @@ export class Agent {
     };
     kube.on('change', take);
     kube.on('error', (e) => this.log.warn({ code: e.code, err: e.message }, 'k3s inventory error; retrying'));
-    kube.start().then(take, (e: unknown) => this.log.warn({ err: formatAgentError(e) }, 'k3s not reachable yet; enforcing with the last known inventory'));
+    kube.start().then(take, (e: unknown) => this.log.warn({ err: formatError(e) }, 'k3s not reachable yet; enforcing with the last known inventory'));
   }
 
   /** Appends to the outbox and wakes the link. A full or read-only store is logged and counted. */
@@ -423,7 +424,7 @@ export class Agent {
     } catch (e) {
       const code = (e as { code?: string }).code ?? 'STORE_IO';
       this.metrics.storeWriteFailures.inc({ code });
-      this.log.error({ code, topic: topic(siteId), err: (e as Error).message }, 'outbox write failed');
+      this.log.error({ code, topic: topic(siteId), err: errorMessage(e) }, 'outbox write failed');
     }
   }
 

@@ -1,5 +1,6 @@
 // A real full file system (tiny tmpfs) and one remounted read-only (root: mount): typed errors with a hint,
 // and the store stays readable (the agent keeps enforcing and can still load the last-known-good bundle).
+import { errorMessage } from '../base/index.ts';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,7 +27,7 @@ function tryMount(args: string[], target: string): string | null {
     mounts.push(target);
     return null;
   } catch (err) {
-    return `mount ${args.join(' ')} failed: ${(err as Error).message.split('\n')[0]}`;
+    return `mount ${args.join(' ')} failed: ${errorMessage(err).split('\n')[0]}`;
   }
 }
 

@@ -3,7 +3,7 @@
 //        [--kubeconfig out.yaml] [--no-crds] [--bookmark-interval-ms N] [--json]
 // Prints its URL (or {"url","kubeconfig","token"} with --json) once listening; SIGTERM/SIGINT stop it.
 // Objects can then be changed with plain HTTP POST/PUT/DELETE on the usual API paths.
-import { errorMessage } from '../../base/index.ts';
+import { errorMessage } from '../../../base/index.ts';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';

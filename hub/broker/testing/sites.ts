@@ -1,6 +1,6 @@
 // Helpers for broker tests and the hub benchmark: site credentials in memory (as the hub store
 // would hold them), real mqtt.js site clients, and waiting without fixed sleeps.
-import { waitFor as waitUntil } from '../../base/index.ts';
+import { waitFor as waitUntil } from '../../../base/index.ts';
 import { connect, connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
 import { topics } from '../../../protocol/topics.ts';
 import { hashPassword, randomSecret, verifyPassword } from '../password.ts';
