@@ -21,7 +21,7 @@ export class ExecError extends WeftError<ExecErrorCode> {
     readonly stderr: string,
     hint?: string,
   ) {
-    super(code, message, hint, { where: argv[0] });
+    super(code, message, hint);
   }
 }
 
