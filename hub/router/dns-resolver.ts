@@ -99,6 +99,16 @@ export class DnsResolver {
     this.routing.off('invalidate', this.onInvalidate);
   }
 
+  /** Encoded answers held in the cache (names and per-location, per-type answers): bounded, see the header. */
+  cachedAnswers(): number {
+    let n = 0;
+    for (const e of this.names.values()) {
+      if (e.kind === 'fixed') n += e.byType.size;
+      else for (const byType of e.byBucket.values()) n += byType.size;
+    }
+    return n;
+  }
+
   private invalidate(what: Invalidation): void {
     if (what === null) {
       this.names.clear();
