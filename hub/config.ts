@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import type { Peers } from './enroll/peers.ts';
 import { loadRouterSettings, RouterConfigError, type RouterOptions } from './router/index.ts';
+import type { PublicLimits } from './server/public-limits.ts';
 import type { RetentionCaps } from './store/types.ts';
 
 export interface HubConfig {
@@ -48,6 +49,8 @@ export interface HubConfig {
   /** The end-user router (DNS + /go redirects); off when absent. Its sites come from the hub. */
   router?: Omit<RouterOptions, 'sites' | 'logger' | 'registry'>;
   bodyLimitBytes: number;
+  /** Body and rate limits of unauthenticated routes (hub/server/public-limits.ts); default PUBLIC_LIMITS. */
+  publicLimits?: PublicLimits;
   keyRotation: { activationDelayMs: number; overlapMs: number };
   retention: RetentionCaps;
   rolloutTickMs: number;

@@ -227,6 +227,7 @@ export async function startHub(config: HubConfig): Promise<Hub> {
     let plain: http.Server | undefined;
     const app = await buildApp(services, {
       bodyLimit: config.bodyLimitBytes,
+      publicLimits: config.publicLimits,
       serverFactory: (handler) => {
         plain = http.createServer(handler);
         // The chain carries the CA: agents pin it by fingerprint (edge-agent/pinned-https.ts).
