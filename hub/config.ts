@@ -1,5 +1,6 @@
 // Hub configuration: defaults, and the command line of `node bin/run.mjs hub/main.ts`.
 import { parseArgs } from 'node:util';
+import type { BrokerLimits } from './broker/types.ts';
 import type { Peers } from './enroll/peers.ts';
 import { loadRouterSettings, RouterConfigError, type RouterOptions } from './router/index.ts';
 import type { PublicLimits } from './server/public-limits.ts';
@@ -25,6 +26,8 @@ export interface HubConfig {
     port: number;
     /** Broker URL handed to sites at enrollment. Default mqtt://<hub overlay IPv4>:<port>. */
     siteUrl?: string;
+    /** Packet size and per-address connection caps (hub/broker/types.ts BROKER_LIMITS). */
+    limits?: Partial<BrokerLimits>;
   };
   overlayV4: string;
   overlayV6: string;

@@ -119,6 +119,7 @@ export async function startHub(config: HubConfig): Promise<Hub> {
     const brokerOpts: BrokerStartOptions = {
       hosts: config.mqtt.hosts,
       port: config.mqtt.port,
+      limits: config.mqtt.limits,
       logger: log.child({ part: 'broker' }),
       registry,
       auth: {

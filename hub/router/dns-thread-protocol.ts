@@ -21,7 +21,8 @@ export interface QueryCounts {
 }
 
 export type FromWorker =
-  | { type: 'listening'; address: DnsServerAddress }
+  /** nice: the thread's raised priority, null when the OS did not allow it. */
+  | { type: 'listening'; address: DnsServerAddress; nice: number | null }
   | { type: 'failed'; message: string; code?: string }
   | { type: 'counts'; counts: QueryCounts }
   | { type: 'warn'; message: string }

@@ -41,7 +41,10 @@ export class DnsThread {
         worker.on('error', reject);
         worker.on('exit', (code) => reject(new Error(`DNS worker exited with code ${code} before listening`)));
         worker.on('message', (m: FromWorker) => {
-          if (m.type === 'listening') resolve(m.address);
+          if (m.type === 'listening') {
+            if (m.nice === null) log.warn('router: cannot raise the DNS thread priority (needs root or CAP_SYS_NICE); a busy hub may slow DNS answers');
+            resolve(m.address);
+          }
           if (m.type === 'failed') reject(Object.assign(new Error(m.message), { code: m.code }));
         });
       });
