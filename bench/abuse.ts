@@ -156,7 +156,8 @@ async function main(): Promise<void> {
       counts: { ...tally },
     };
     const results = {
-      results: { baseline, underAbuse },
+      baseline,
+      underAbuse,
       rounds,
       p99Ratio: ratio,
       done: ratio <= 2,
