@@ -12,7 +12,7 @@ import { topics } from '../protocol/topics.ts';
 import { enrollSite } from './testing/fleet.ts';
 import { dnsProber, httpsRequest, mqttConnect, mqttPublish, mqttSubscribe, openTcp, readBytes } from './testing/abuse-clients.ts';
 import { startTestHub, type TestHub } from './testing/hub-fixture.ts';
-import { connectSite } from './broker/test-support.ts';
+import { connectSite } from './broker/testing/sites.ts';
 import { encodeQuery } from './router/testing/query.ts';
 import type { EnrollResponse } from '../protocol/enroll.ts';
 

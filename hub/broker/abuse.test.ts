@@ -6,7 +6,7 @@ import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { topics } from '../../protocol/topics.ts';
 import { startBroker } from './aedes-broker.ts';
-import { closed, connectSite, record, testSites, waitFor } from './test-support.ts';
+import { closed, connectSite, record, testSites, waitFor } from './testing/sites.ts';
 import type { Broker, BrokerLimits } from './types.ts';
 
 const sites = testSites(['alpha', 'bravo']);
