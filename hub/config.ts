@@ -1,8 +1,10 @@
 // Hub configuration: defaults, and the command line of `node bin/run.mjs hub/main.ts`.
 import { errorMessage } from '../base/index.ts';
 import { parseArgs } from 'node:util';
+import type { BrokerLimits } from './broker/types.ts';
 import type { Peers } from './enroll/peers.ts';
 import { loadRouterSettings, RouterConfigError, type RouterOptions } from './router/index.ts';
+import type { PublicLimits } from './server/public-limits.ts';
 import type { RetentionCaps } from './store/types.ts';
 
 export interface HubConfig {
@@ -25,6 +27,8 @@ export interface HubConfig {
     port: number;
     /** Broker URL handed to sites at enrollment. Default mqtt://<hub overlay IPv4>:<port>. */
     siteUrl?: string;
+    /** Packet size and per-address connection caps (hub/broker/types.ts BROKER_LIMITS). */
+    limits?: Partial<BrokerLimits>;
   };
   overlayV4: string;
   overlayV6: string;
@@ -49,6 +53,8 @@ export interface HubConfig {
   /** The end-user router (DNS + /go redirects); off when absent. Its sites come from the hub. */
   router?: Omit<RouterOptions, 'sites' | 'logger' | 'registry'>;
   bodyLimitBytes: number;
+  /** Body and rate limits of unauthenticated routes (hub/server/public-limits.ts); default PUBLIC_LIMITS. */
+  publicLimits?: PublicLimits;
   keyRotation: { activationDelayMs: number; overlapMs: number };
   retention: RetentionCaps;
   rolloutTickMs: number;

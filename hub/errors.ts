@@ -6,6 +6,7 @@ import type { EnrollErrorCode } from '../protocol/enroll.ts';
 export type HubErrorCode =
   | 'BAD_REQUEST'
   | 'BODY_TOO_LARGE'
+  | 'RATE_LIMITED'
   | 'UNAUTHORIZED'
   | 'FORBIDDEN'
   | 'NOT_FOUND'
@@ -29,6 +30,7 @@ export type HubErrorCode =
 const STATUS: Record<HubErrorCode, number> = {
   BAD_REQUEST: 400,
   BODY_TOO_LARGE: 413,
+  RATE_LIMITED: 429,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
   NOT_FOUND: 404,

@@ -119,6 +119,7 @@ export async function startHub(config: HubConfig): Promise<Hub> {
     const brokerOpts: BrokerStartOptions = {
       hosts: config.mqtt.hosts,
       port: config.mqtt.port,
+      limits: config.mqtt.limits,
       logger: log.child({ part: 'broker' }),
       registry,
       auth: {
@@ -227,6 +228,7 @@ export async function startHub(config: HubConfig): Promise<Hub> {
     let plain: http.Server | undefined;
     const app = await buildApp(services, {
       bodyLimit: config.bodyLimitBytes,
+      publicLimits: config.publicLimits,
       serverFactory: (handler) => {
         plain = http.createServer(handler);
         // The chain carries the CA: agents pin it by fingerprint (edge-agent/pinned-https.ts).

@@ -15,6 +15,9 @@ export interface DnsperfResult {
   minLatencyMs: number;
   maxLatencyMs: number;
   stddevLatencyMs: number;
+  /** With perQuery: percentiles over every answered query's latency (dnsperf -v). */
+  p50Ms?: number;
+  p99Ms?: number;
 }
 
 /** The ECS option as dnsperf's -E takes it: code 8, hex of family, source prefix, scope 0, address. */
@@ -32,7 +35,7 @@ export async function dnsperf(
   dir: string,
   port: number,
   name: string,
-  opts: { seconds: number; subnet: string | null; clients?: number; outstanding?: number },
+  opts: { seconds: number; subnet: string | null; clients?: number; outstanding?: number; maxQps?: number; perQuery?: boolean; nice?: number },
 ): Promise<DnsperfResult> {
   const data = join(dir, `queries-${name}.txt`);
   writeFileSync(data, `${name} A\n`);
@@ -53,7 +56,11 @@ export async function dnsperf(
     '2',
   ];
   if (opts.subnet) args.push('-E', ecsOption(opts.subnet));
-  const { stdout } = await run('dnsperf', args, { timeout: (opts.seconds + 30) * 1000 });
+  if (opts.maxQps) args.push('-Q', String(opts.maxQps));
+  if (opts.perQuery) args.push('-v');
+  // nice: run dnsperf at another priority (bench:abuse raises it: it stands for resolvers elsewhere).
+  const [cmd, argv] = opts.nice === undefined ? ['dnsperf', args] : ['nice', ['-n', String(opts.nice), 'dnsperf', ...args]];
+  const { stdout } = await run(cmd, argv, { timeout: (opts.seconds + 30) * 1000, maxBuffer: 1 << 30 });
   const num = (re: RegExp) => Number(stdout.match(re)?.[1] ?? NaN);
   return {
     qps: Math.round(num(/Queries per second:\s+([\d.]+)/)),
@@ -64,5 +71,15 @@ export async function dnsperf(
     minLatencyMs: num(/Average Latency \(s\):\s+[\d.]+ \(min ([\d.]+)/) * 1000,
     maxLatencyMs: num(/Average Latency \(s\):.*max ([\d.]+)\)/) * 1000,
     stddevLatencyMs: num(/Latency StdDev \(s\):\s+([\d.]+)/) * 1000,
+    ...(opts.perQuery ? percentiles(stdout) : {}),
   };
+}
+
+/** p50 and p99 over the `> RCODE name type latency` lines dnsperf -v prints for each answer. */
+function percentiles(stdout: string): { p50Ms: number; p99Ms: number } {
+  const ms: number[] = [];
+  for (const m of stdout.matchAll(/^> \S+ \S+ \S+ ([\d.]+)$/gm)) ms.push(Number(m[1]) * 1000);
+  ms.sort((a, b) => a - b);
+  const at = (p: number) => (ms.length ? ms[Math.min(ms.length - 1, Math.ceil((p / 100) * ms.length) - 1)] : NaN);
+  return { p50Ms: at(50), p99Ms: at(99) };
 }

@@ -12,7 +12,7 @@ import { brokerUrl, HubClients, preferLoopback } from './hub-client.ts';
 import { listenAll } from './listen.ts';
 import { brokerMetrics } from './metrics.ts';
 import { randomSecret } from './password.ts';
-import { HUB_USERNAME, type Broker, type BrokerStartOptions } from './types.ts';
+import { BROKER_LIMITS, HUB_USERNAME, type Broker, type BrokerStartOptions } from './types.ts';
 
 /** Who a connected client is; set once authenticate() accepts it. */
 type Identity = { hub: true } | { hub: false; siteId: string };
@@ -155,7 +155,12 @@ export async function startBroker(opts: BrokerStartOptions): Promise<Broker> {
   aedes.on('clientDisconnect', () => metrics.connections.dec());
   await aedes.listen();
 
-  const listeners = await listenAll(hosts, opts.port ?? 0, opts.tls, (socket) => aedes.handle(socket)).catch(async (err: Error) => {
+  const limits = { ...BROKER_LIMITS, ...opts.limits };
+  const onReject = (reason: string) => {
+    metrics.refused.inc({ reason });
+    log.warn({ reason }, 'broker: connection cut off');
+  };
+  const listeners = await listenAll(hosts, opts.port ?? 0, opts.tls, limits, (socket) => aedes.handle(socket), onReject).catch(async (err: Error) => {
     await new Promise<void>((r) => aedes.close(() => r()));
     throw err;
   });

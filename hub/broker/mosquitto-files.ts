@@ -41,6 +41,8 @@ export interface MosquittoConfig {
   port: number;
   /** Loopback-only listener for the hub's own clients. */
   hubPort: number;
+  /** max_packet_size: Mosquitto refuses larger packets (the CONNECT included) before buffering them. */
+  maxPacketBytes?: number;
   tls?: { keyFile: string; certFile: string };
 }
 
@@ -71,7 +73,7 @@ export function renderConfig(c: MosquittoConfig): string {
     'log_type notice',
     'log_type information',
     'connection_messages false',
-    'max_packet_size 4194304',
+    `max_packet_size ${c.maxPacketBytes ?? 4194304}`,
     '',
     ...c.hosts.flatMap(site),
     `listener ${c.hubPort} 127.0.0.1`,

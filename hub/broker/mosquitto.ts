@@ -187,7 +187,7 @@ export async function startMosquitto(opts: MosquittoStartOptions): Promise<Mosqu
   write('hub-passwd', renderHubPasswordFile(hashPassword(hubPassword)));
   write('hub-acl', HUB_ACL);
   const conf = join(dir, 'mosquitto.conf');
-  write('mosquitto.conf', renderConfig({ dir, hosts, port, hubPort, tls }));
+  write('mosquitto.conf', renderConfig({ dir, hosts, port, hubPort, tls, maxPacketBytes: opts.limits?.maxPacketBytes }));
   const events = new EventEmitter();
   const supervisor = new Supervisor(binary, conf, log, () => events.emit('restarted'));
   await sync(false);

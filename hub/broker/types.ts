@@ -42,7 +42,27 @@ export interface BrokerStartOptions {
   logger?: Logger;
   /** prom-client registry for broker metrics (connections, refusals, ACL denials). */
   registry?: Registry;
+  /** What one client may cost the broker before it is cut off; defaults in BROKER_LIMITS. */
+  limits?: Partial<BrokerLimits>;
 }
+
+export interface BrokerLimits {
+  /** Largest MQTT packet once connected (Mosquitto: max_packet_size). */
+  maxPacketBytes: number;
+  /** Largest CONNECT, the one packet anyone may send unauthenticated (embedded broker). */
+  maxConnectBytes: number;
+  /** Open connections from one source address (embedded broker; Mosquitto has no such setting). */
+  maxConnectionsPerAddress: number;
+  /** Exempt from the per-address cap: the hub's own clients and local tools come from loopback. */
+  uncappedAddresses: string[];
+}
+
+export const BROKER_LIMITS: BrokerLimits = {
+  maxPacketBytes: 4 * 1024 * 1024,
+  maxConnectBytes: 64 * 1024,
+  maxConnectionsPerAddress: 32,
+  uncappedAddresses: ['127.0.0.1', '::1', '::ffff:127.0.0.1'],
+};
 
 /** One stored site credential, for brokers that read credentials from files (Mosquitto). */
 export interface SiteCredential {

@@ -7,7 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { resolveConfig, RouterConfigError, type RouterSettings } from './config.ts';
 
-type Kind = 'string' | 'number' | 'latlon' | 'dns' | 'cidrMap' | 'nameservers' | 'regions';
+type Kind = 'string' | 'number' | 'latlon' | 'dns' | 'cidrMap' | 'nameservers' | 'regions' | 'limits';
 
 const KEYS: Record<keyof RouterSettings, Kind> = {
   zone: 'string',
@@ -25,6 +25,7 @@ const KEYS: Record<keyof RouterSettings, Kind> = {
   distanceGranularityKm: 'number',
   loadGranularity: 'number',
   udpPayloadSize: 'number',
+  limits: 'limits',
 };
 
 const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -62,6 +63,18 @@ function check(kind: Kind, v: unknown, path: string): void {
     case 'nameservers':
       if (!Array.isArray(v)) throw bad(path, 'a list', 'e.g. nameservers: [{ name: ns1.svc.example.com, addresses: [203.0.113.53] }]');
       return v.forEach((e, i) => fields(e, `${path}[${i}]`, { name: 'string', addresses: 'string[]?' }));
+    case 'limits': {
+      if (!isMap(v)) throw bad(path, 'a mapping of DNS limits');
+      const { rrl, ...rest } = v;
+      fields(rest, path, {
+        tcpMessageDeadlineMs: 'number?',
+        tcpMaxConnections: 'number?',
+        tcpConnectionsPerAddress: 'number?',
+        answerCacheNames: 'number?',
+      });
+      if (rrl !== undefined && rrl !== false) fields(rrl, `${path}.rrl`, { responsesPerSecond: 'number?', slip: 'number?', exempt: 'string[]?' });
+      return;
+    }
     case 'regions':
       if (!isMap(v)) throw bad(path, 'a mapping of region name to { lat, lon }');
       return Object.entries(v).forEach(([name, p]) => fields(p, `${path}.${name}`, { lat: 'number', lon: 'number' }));

@@ -7,6 +7,7 @@ import { validLatLon, type LatLon } from './geo.ts';
 import { parseCidrBytes, parseIpBytes, SOCKET_ADDRESS } from '../../base/index.ts';
 import type { CidrRoute } from './locate.ts';
 import type { NoHealthySite } from './rank.ts';
+import type { RrlConfig } from './rrl.ts';
 
 export type RouterConfigErrorCode =
   | 'ROUTER_BAD_OPTION'
@@ -72,6 +73,8 @@ export interface RouterOptions {
   loadGranularity?: number;
   /** The EDNS UDP payload size we advertise and accept up to (default 1232, the DNS Flag Day value). */
   udpPayloadSize?: number;
+  /** What one client may cost the DNS server (docs/security.md); defaults in DNS_LIMITS. */
+  limits?: DnsLimitsOptions;
   logger?: Logger;
   registry?: Registry;
 }
@@ -96,7 +99,30 @@ export interface RouterConfig {
   distanceGranularityKm: number;
   loadGranularity: number;
   udpPayloadSize: number;
+  limits: DnsLimits;
 }
+
+export interface DnsLimits {
+  /** Each TCP query must arrive whole within this long of the connection or the previous answer; slow bytes do not extend it. */
+  tcpMessageDeadlineMs: number;
+  tcpMaxConnections: number;
+  /** Open TCP connections from one client address; the next one is closed at once. */
+  tcpConnectionsPerAddress: number;
+  /** UDP response rate limiting; null: off. */
+  rrl: RrlConfig | null;
+  /** Query names whose encoded answers are kept (least recently used go first). */
+  answerCacheNames: number;
+}
+
+export type DnsLimitsOptions = Partial<Omit<DnsLimits, 'rrl'>> & { rrl?: Partial<RrlConfig> | false };
+
+export const DNS_LIMITS: DnsLimits = {
+  tcpMessageDeadlineMs: 10_000,
+  tcpMaxConnections: 1_000,
+  tcpConnectionsPerAddress: 16,
+  rrl: { responsesPerSecond: 50, slip: 2, exempt: ['127.0.0.0/8', '::1/128'] },
+  answerCacheNames: 50_000,
+};
 
 const LABEL = /^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$/;
 
@@ -175,5 +201,26 @@ export function resolveConfig(o: RouterSettings): RouterConfig {
     distanceGranularityKm: granularity,
     loadGranularity,
     udpPayloadSize: int('udpPayloadSize', o.udpPayloadSize, 1232, 512, 4096),
+    limits: resolveLimits(o.limits ?? {}),
+  };
+}
+
+function resolveLimits(o: DnsLimitsOptions): DnsLimits {
+  const d = DNS_LIMITS;
+  const rrl = o.rrl === false ? null : { ...(d.rrl as RrlConfig), ...o.rrl };
+  if (rrl) {
+    rrl.responsesPerSecond = int('limits.rrl.responsesPerSecond', rrl.responsesPerSecond, 50, 1, 1_000_000);
+    rrl.slip = int('limits.rrl.slip', rrl.slip, 2, 0, 10);
+    rrl.exempt.forEach((c, i) => {
+      if (!parseCidrBytes(c, { bare: true, ...SOCKET_ADDRESS }))
+        throw new RouterConfigError('ROUTER_BAD_CIDR', `limits.rrl.exempt[${i}]`, `"${c}" is not a CIDR`, 'e.g. 127.0.0.0/8');
+    });
+  }
+  return {
+    tcpMessageDeadlineMs: int('limits.tcpMessageDeadlineMs', o.tcpMessageDeadlineMs, d.tcpMessageDeadlineMs, 100, 600_000),
+    tcpMaxConnections: int('limits.tcpMaxConnections', o.tcpMaxConnections, d.tcpMaxConnections, 1, 1_000_000),
+    tcpConnectionsPerAddress: int('limits.tcpConnectionsPerAddress', o.tcpConnectionsPerAddress, d.tcpConnectionsPerAddress, 1, 1_000_000),
+    rrl,
+    answerCacheNames: int('limits.answerCacheNames', o.answerCacheNames, d.answerCacheNames, 1, 10_000_000),
   };
 }

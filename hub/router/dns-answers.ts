@@ -60,13 +60,18 @@ export class ZoneAnswers {
     };
   }
 
+  /** ANY gets one RRset, A if there is one, else AAAA (RFC 8482: a minimal answer, no amplification). */
   private addresses(name: string, addrs: string[], qtype: number, ttl: number): RR[] {
-    const want = (a: string) => (qtype === QTYPE.ANY ? true : qtype === QTYPE.A ? isIPv4(a) : qtype === QTYPE.AAAA && !isIPv4(a));
+    const type = qtype === QTYPE.ANY ? (addrs.some((a) => isIPv4(a)) ? QTYPE.A : QTYPE.AAAA) : qtype;
+    const want = (a: string) => (type === QTYPE.A ? isIPv4(a) : type === QTYPE.AAAA && !isIPv4(a));
     return addrs.filter(want).map((a) => (isIPv4(a) ? { type: 'A' as const, name, ttl, data: a } : { type: 'AAAA' as const, name, ttl, data: a }));
   }
 
   private glue(): RR[] {
-    return this.cfg.nameservers.flatMap((ns) => (this.inZone(ns.name) ? this.addresses(ns.name, ns.addresses, QTYPE.ANY, this.cfg.ttl) : []));
+    const ttl = this.cfg.ttl;
+    return this.cfg.nameservers.flatMap((ns) =>
+      this.inZone(ns.name) ? [QTYPE.A, QTYPE.AAAA].flatMap((t) => this.addresses(ns.name, ns.addresses, t, ttl)) : [],
+    );
   }
 
   inZone(name: string): boolean {
@@ -95,7 +100,7 @@ export class ZoneAnswers {
       const ns: RR[] = c.nameservers.map((n) => ({ type: 'NS', name, ttl: c.ttl, data: n.name }));
       if (qtype === QTYPE.SOA) return this.answerOrNodata(name, [this.soa()]);
       if (qtype === QTYPE.NS) return this.answerOrNodata(name, ns, false, this.glue());
-      if (qtype === QTYPE.ANY) return this.answerOrNodata(name, [this.soa(), ...ns]);
+      if (qtype === QTYPE.ANY) return this.answerOrNodata(name, [this.soa()]);
       return this.answerOrNodata(name, []);
     }
     const host = c.nameservers.find((n) => n.name === name);

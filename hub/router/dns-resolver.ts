@@ -2,6 +2,8 @@
 // hand, locate the client (cached per client address or ECS subnet), find the encoded answer in a
 // cache keyed by (name, type, location bucket), copy it and patch id, flags, question and OPT.
 // Caches are emptied synchronously on Routing's 'invalidate', so a health change applies at once.
+// The caches are bounded whatever clients send: names in an LRU, query types the zone does not serve
+// folded into one shared NODATA/NXDOMAIN answer per name, location buckets per name capped.
 import { parseIpBytes, SOCKET_ADDRESS } from '../../base/index.ts';
 import {
   BADVERS,
@@ -13,6 +15,7 @@ import {
   QTYPE,
   optLength,
   parseQuery,
+  plainName,
   questionName,
   subnetIp,
   writeOpt,
@@ -21,6 +24,7 @@ import {
 } from './dns-wire.ts';
 import { ZoneAnswers, type Template } from './dns-answers.ts';
 import type { ClientLocation } from './locate.ts';
+import { Lru } from './lru.ts';
 import type { Invalidation, Routing } from './routing.ts';
 
 type NameEntry =
@@ -34,11 +38,32 @@ export interface Outcome {
   rcode: number;
   truncated: boolean;
   cached: boolean;
+  /** The question's wire name, lower-cased ('' when the query had none): the rate limiter's key. */
+  nameKey: string;
+  /** End of header and question in the response (12 when it has none). */
+  questionEnd: number;
 }
 
-/** Bounds the name cache: random names (a cache-busting flood) must not grow memory without end. */
-const NAME_CACHE_LIMIT = 50_000;
 const TCP_MAX = 65_535;
+/** Location buckets kept per service name before its answers are dropped and rebuilt. */
+const BUCKETS_PER_NAME = 10_000;
+/** Stands for every query type the zone serves no records of: they all share one answer per name. */
+const OTHER_TYPE = 0;
+const SERVED_TYPES = new Set<number>([QTYPE.A, QTYPE.AAAA, QTYPE.NS, QTYPE.SOA, QTYPE.ANY]);
+
+/** The cache key of a query type: itself when the zone can hold records of it, OTHER_TYPE otherwise. */
+function typeKey(qtype: number): number {
+  return SERVED_TYPES.has(qtype) ? qtype : OTHER_TYPE;
+}
+
+/** Same wire length as `name`, only letters, digits, '-' and '_': encodable as a template's question. */
+function placeholder(name: string): string {
+  return name
+    .replace(/\\./g, 'x')
+    .split('.')
+    .map((l) => l.replace(/[^a-z0-9_-]/g, 'x'))
+    .join('.');
+}
 
 /**
  * The locator cache key of an ECS subnet. IPv4 (nearly all of it) is a number, prefix and address
@@ -55,22 +80,33 @@ function ecsKey(ecs: ClientSubnet): number | string {
 }
 
 export class DnsResolver {
-  private readonly names = new Map<string, NameEntry>();
+  private readonly names: Lru<string, NameEntry>;
   private readonly answers: ZoneAnswers;
   private readonly onInvalidate = (what: Invalidation) => this.invalidate(what);
   /** What the last handle() did, for metrics without allocating per query. */
-  readonly last: Outcome = { rcode: 0, truncated: false, cached: false };
+  readonly last: Outcome = { rcode: 0, truncated: false, cached: false, nameKey: '', questionEnd: 12 };
 
   constructor(
     private readonly routing: Routing,
     now = Date.now(),
   ) {
     this.answers = new ZoneAnswers(routing.config, now);
+    this.names = new Lru(routing.config.limits.answerCacheNames);
     routing.on('invalidate', this.onInvalidate);
   }
 
   close(): void {
     this.routing.off('invalidate', this.onInvalidate);
+  }
+
+  /** Encoded answers held in the cache (names and per-location, per-type answers): bounded, see the header. */
+  cachedAnswers(): number {
+    let n = 0;
+    for (const e of this.names.values()) {
+      if (e.kind === 'fixed') n += e.byType.size;
+      else for (const byType of e.byBucket.values()) n += byType.size;
+    }
+    return n;
   }
 
   private invalidate(what: Invalidation): void {
@@ -87,6 +123,8 @@ export class DnsResolver {
     if (p.kind === 'drop') return null;
     if (p.kind === 'error') return this.bare(p.id, p.flags, p.rcode);
     const q = p.q;
+    this.last.nameKey = q.nameKey;
+    this.last.questionEnd = q.questionEnd;
     if (q.edns && q.edns.version > 0) return this.badVersion(msg, q);
     this.last.cached = true;
     let t: Template;
@@ -99,12 +137,16 @@ export class DnsResolver {
       else {
         loc = this.locate(q, source);
         let byType = entry.byBucket.get(loc.bucket);
-        if (!byType) entry.byBucket.set(loc.bucket, (byType = new Map()));
-        let hit = byType.get(q.qtype);
+        if (!byType) {
+          if (entry.byBucket.size >= BUCKETS_PER_NAME) entry.byBucket.clear();
+          entry.byBucket.set(loc.bucket, (byType = new Map()));
+        }
+        const type = typeKey(q.qtype);
+        let hit = byType.get(type);
         if (!hit) {
           this.last.cached = false;
-          hit = this.answers.service(entry.name, q.qtype, this.routing.decide(entry.service, loc));
-          byType.set(q.qtype, hit);
+          hit = this.answers.service(entry.name, type, this.routing.decide(entry.service, loc));
+          byType.set(type, hit);
         }
         t = hit;
       }
@@ -119,24 +161,34 @@ export class DnsResolver {
     this.last.cached = false;
     const name = questionName(msg, q);
     const zone = this.routing.config.zone;
-    const label = name.endsWith(`.${zone}`) ? name.slice(0, -zone.length - 1) : '';
-    const isService = label !== '' && !label.includes('.') && this.routing.hasService(label);
-    const fixed = this.answers.fixed(name, QTYPE.A, isService);
-    const e: NameEntry = fixed ? { kind: 'fixed', name, byType: new Map() } : { kind: 'service', name, service: label, byBucket: new Map() };
-    if (this.names.size >= NAME_CACHE_LIMIT) this.names.clear();
+    let e: NameEntry;
+    if (!plainName(msg, q)) {
+      // A dot or a byte outside letters, digits, '-' and '_' inside a label: no name of ours. Answer
+      // for a stand-in of the same wire length, since the reply carries the query's own question bytes.
+      const stand = placeholder(name);
+      const t = this.answers.inZone(name) ? this.answers.nxdomain(stand) : this.answers.refused(stand);
+      e = { kind: 'fixed', name: stand, byType: new Map([[OTHER_TYPE, t]]) };
+      for (const type of SERVED_TYPES) e.byType.set(type, t);
+    } else {
+      const label = name.endsWith(`.${zone}`) ? name.slice(0, -zone.length - 1) : '';
+      const isService = label !== '' && !label.includes('.') && this.routing.hasService(label);
+      const fixed = this.answers.fixed(name, QTYPE.A, isService);
+      e = fixed ? { kind: 'fixed', name, byType: new Map() } : { kind: 'service', name, service: label, byBucket: new Map() };
+    }
     this.names.set(q.nameKey, e);
     return e;
   }
 
   private fixedFor(msg: Buffer, q: Query, refuse: boolean, entry?: NameEntry): Template {
     const name = entry?.name ?? questionName(msg, q);
-    if (refuse) return this.answers.refused(name);
+    if (refuse) return this.answers.refused(placeholder(name));
     const e = entry as Extract<NameEntry, { kind: 'fixed' }>;
-    let t = e.byType.get(q.qtype);
+    const type = typeKey(q.qtype);
+    let t = e.byType.get(type);
     if (!t) {
       this.last.cached = false;
-      t = this.answers.fixed(name, q.qtype, false) as Template;
-      e.byType.set(q.qtype, t);
+      t = this.answers.fixed(name, type, false) as Template;
+      e.byType.set(type, t);
     }
     return t;
   }
@@ -191,6 +243,8 @@ export class DnsResolver {
     this.last.rcode = rcode;
     this.last.truncated = false;
     this.last.cached = false;
+    this.last.nameKey = '';
+    this.last.questionEnd = 12;
     return out;
   }
 

@@ -1,10 +1,16 @@
 // The DNS listeners: one UDP socket and one TCP server on the same host and port. All protocol
 // logic is in DnsResolver; this file only moves bytes, frames TCP (RFC 1035 §4.2.2 length prefix,
-// several queries per connection, RFC 7766) and keeps a bad client from holding resources.
+// several queries per connection, RFC 7766) and keeps a bad client from holding resources:
+// - TCP: each query must arrive whole within an absolute deadline (a byte every few seconds does not
+//   extend it), at most N connections per client address, a backlog cap for clients that do not read;
+// - UDP: response rate limiting (rrl.ts), so forged sources cannot turn us into a reflector.
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, isIPv6, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
+import type { DnsLimits } from './config.ts';
 import type { DnsResolver, Transport } from './dns-resolver.ts';
+import { FLAG_TC } from './dns-wire.ts';
+import { ResponseRateLimiter } from './rrl.ts';
 
 export interface DnsServerAddress {
   host: string;
@@ -14,8 +20,6 @@ export interface DnsServerAddress {
 
 export type QueryHook = (transport: Transport) => void;
 
-const TCP_IDLE_MS = 10_000;
-const TCP_MAX_CONNECTIONS = 1_000;
 /** A client that sends queries but does not read the answers is cut off past this much backlog. */
 const TCP_MAX_BACKLOG = 1 << 20;
 
@@ -28,21 +32,27 @@ export class DnsServer {
   ) {}
 
   /** With port 0, retries until one port is free for both UDP and TCP. */
-  static async start(resolver: DnsResolver, host: string, port: number, log: Logger, onQuery: QueryHook): Promise<DnsServer> {
+  static async start(resolver: DnsResolver, host: string, port: number, limits: DnsLimits, log: Logger, onQuery: QueryHook): Promise<DnsServer> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await DnsServer.bind(resolver, host, port, log, onQuery);
+        return await DnsServer.bind(resolver, host, port, limits, log, onQuery);
       } catch (err) {
         if (port !== 0 || attempt >= 20 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
       }
     }
   }
 
-  private static async bind(resolver: DnsResolver, host: string, port: number, log: Logger, onQuery: QueryHook): Promise<DnsServer> {
+  private static async bind(resolver: DnsResolver, host: string, port: number, limits: DnsLimits, log: Logger, onQuery: QueryHook): Promise<DnsServer> {
     const udp = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4' });
+    const rrl = limits.rrl ? new ResponseRateLimiter(limits.rrl) : null;
     udp.on('message', (msg, rinfo) => {
-      const out = resolver.handle(msg, rinfo.address, 'udp');
+      let out = resolver.handle(msg, rinfo.address, 'udp');
       onQuery('udp');
+      if (out && rrl) {
+        const verdict = rrl.check(rinfo.address, resolver.last.nameKey, Date.now());
+        if (verdict === 'drop') return;
+        if (verdict === 'slip') out = slipped(out, resolver.last.questionEnd);
+      }
       if (out) udp.send(out, rinfo.port, rinfo.address);
     });
     await listen((cb) => udp.bind(port, host, cb), udp);
@@ -50,8 +60,23 @@ export class DnsServer {
     udp.on('error', (err) => log.warn({ err }, 'dns udp socket error'));
     const bound = udp.address().port;
     const sockets = new Set<Socket>();
-    const tcp = createServer((sock) => serveTcp(sock, resolver, onQuery, sockets));
-    tcp.maxConnections = TCP_MAX_CONNECTIONS;
+    const perAddress = new Map<string, number>();
+    const tcp = createServer((sock) => {
+      const addr = sock.remoteAddress ?? '';
+      const n = (perAddress.get(addr) ?? 0) + 1;
+      if (n > limits.tcpConnectionsPerAddress) {
+        sock.destroy();
+        return;
+      }
+      perAddress.set(addr, n);
+      sock.once('close', () => {
+        const left = (perAddress.get(addr) ?? 1) - 1;
+        if (left > 0) perAddress.set(addr, left);
+        else perAddress.delete(addr);
+      });
+      serveTcp(sock, resolver, onQuery, sockets, limits.tcpMessageDeadlineMs);
+    });
+    tcp.maxConnections = limits.tcpMaxConnections;
     try {
       await listen((cb) => tcp.listen(bound, host, cb), tcp);
     } catch (err) {
@@ -68,6 +93,15 @@ export class DnsServer {
   }
 }
 
+/** The rate limiter's "slip": header and question only, TC set, so a real client retries over TCP. */
+function slipped(out: Buffer, questionEnd: number): Buffer {
+  const s = Buffer.from(out.subarray(0, Math.min(questionEnd, out.length)));
+  s.writeUInt16BE(s.readUInt16BE(2) | FLAG_TC, 2);
+  s.writeUInt16BE(questionEnd > 12 ? 1 : 0, 4);
+  s.fill(0, 6, 12);
+  return s;
+}
+
 function listen(start: (cb: () => void) => void, emitter: UdpSocket | Server): Promise<void> {
   return new Promise((resolve, reject) => {
     emitter.once('error', reject);
@@ -78,11 +112,15 @@ function listen(start: (cb: () => void) => void, emitter: UdpSocket | Server): P
   });
 }
 
-function serveTcp(sock: Socket, resolver: DnsResolver, onQuery: QueryHook, sockets: Set<Socket>): void {
+function serveTcp(sock: Socket, resolver: DnsResolver, onQuery: QueryHook, sockets: Set<Socket>, deadlineMs: number): void {
   sockets.add(sock);
-  sock.setTimeout(TCP_IDLE_MS, () => sock.destroy());
+  // One timer per expected message, armed at connect and after each answer; data does not re-arm it.
+  const deadline = setTimeout(() => sock.destroy(), deadlineMs);
   sock.on('error', () => sock.destroy());
-  sock.on('close', () => sockets.delete(sock));
+  sock.on('close', () => {
+    clearTimeout(deadline);
+    sockets.delete(sock);
+  });
   let pending: Buffer = Buffer.alloc(0);
   sock.on('data', (chunk: Buffer) => {
     pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
@@ -106,6 +144,7 @@ function serveTcp(sock: Socket, resolver: DnsResolver, onQuery: QueryHook, socke
         sock.destroy();
         return;
       }
+      deadline.refresh();
     }
   });
 }

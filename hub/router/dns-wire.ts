@@ -147,6 +147,19 @@ export function parseQuery(buf: Buffer): Parsed {
   return { kind: 'query', q: { id, flags, nameKey: buf.toString('latin1', 12, nameEnd).toLowerCase(), nameEnd, questionEnd, qtype, qclass, edns } };
 }
 
+/** True when every label of the question holds only letters, digits, '-' and '_' (what zones name). */
+export function plainName(buf: Buffer, q: Query): boolean {
+  for (let i = 12; i < q.nameEnd - 1; ) {
+    const end = i + 1 + buf[i];
+    for (let j = i + 1; j < end; j++) {
+      const c = buf[j] | 0x20;
+      if (!((c >= 0x61 && c <= 0x7a) || (buf[j] >= 0x30 && buf[j] <= 0x39) || buf[j] === 0x2d || buf[j] === 0x5f)) return false;
+    }
+    i = end;
+  }
+  return true;
+}
+
 /** The dotted, lower-case name of the question ('' for the root); labels with dots are escaped. */
 export function questionName(buf: Buffer, q: Query): string {
   const labels: string[] = [];

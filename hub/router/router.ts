@@ -1,14 +1,16 @@
 // startRouter: the router as the hub runs it. Opens the geo database, subscribes to the SitesView,
-// serves DNS on UDP and TCP, and exposes what the HTTP routes (http-routes.ts) need.
-import maxmind, { type CityResponse, type Reader } from 'maxmind';
+// serves DNS on UDP and TCP from its own thread (dns-thread.ts: hub load cannot stall it), and
+// exposes what the HTTP routes (http-routes.ts) need, answered on the hub's loop.
 import pino from 'pino';
 import { Counter, Registry } from 'prom-client';
-import { resolveConfig, RouterConfigError, type RouterConfig, type RouterOptions } from './config.ts';
-import { DnsResolver, type Transport } from './dns-resolver.ts';
-import { DnsServer, type DnsServerAddress } from './dns-server.ts';
+import { resolveConfig, type RouterConfig, type RouterOptions } from './config.ts';
+import type { DnsServerAddress } from './dns-server.ts';
+import { DnsThread } from './dns-thread.ts';
+import type { QueryCounts } from './dns-thread-protocol.ts';
 import { RCODE, BADVERS } from './dns-wire.ts';
 import { explain, type RouteExplanation } from './explain.ts';
-import { parseIpBytes, SOCKET_ADDRESS, errorMessage } from '../../base/index.ts';
+import { parseIpBytes, SOCKET_ADDRESS } from '../../base/index.ts';
+import { openGeoDb } from './geo-db.ts';
 import type { ClientLocation } from './locate.ts';
 import type { Decision } from './rank.ts';
 import { Routing, serviceOf } from './routing.ts';
@@ -31,26 +33,12 @@ export interface Router {
 
 const RCODE_NAMES = new Map<number, string>([...Object.entries(RCODE).map(([k, v]) => [v, k] as [number, string]), [BADVERS, 'BADVERS']]);
 
-async function openGeoDb(path: string): Promise<Reader<CityResponse>> {
-  try {
-    return await maxmind.open<CityResponse>(path, { watchForUpdates: false });
-  } catch (err) {
-    throw new RouterConfigError(
-      'ROUTER_GEO_DB',
-      'geoDbPath',
-      `cannot open ${path}: ${errorMessage(err)}`,
-      'a MaxMind-format City database (GeoLite2-City.mmdb or compatible)',
-    );
-  }
-}
-
 export async function startRouter(opts: RouterOptions): Promise<Router> {
   const config = resolveConfig(opts);
   const log = (opts.logger ?? pino({ level: 'info' })).child({ part: 'router' });
   const registry = opts.registry ?? new Registry();
   const geoDb = config.geoDbPath ? await openGeoDb(config.geoDbPath) : undefined;
   const routing = new Routing(config, opts.sites, geoDb);
-  const resolver = new DnsResolver(routing);
 
   const queries = new Counter({
     name: 'weft_router_dns_queries_total',
@@ -66,21 +54,17 @@ export async function startRouter(opts: RouterOptions): Promise<Router> {
     labelNames: ['outcome'],
     registers: [registry],
   });
-  // Bound children by transport and rcode: the query path then costs one increment, not a label lookup.
-  const bound: Record<Transport, Counter.Internal[]> = { udp: [], tcp: [] };
-  const count = (transport: Transport) => {
-    const { rcode, cached, truncated } = resolver.last;
-    const c = bound[transport][rcode] ?? (bound[transport][rcode] = queries.labels(transport, RCODE_NAMES.get(rcode) ?? String(rcode)));
-    c.inc();
-    if (!cached) misses.inc();
-    if (truncated) truncations.inc();
+  const count = (c: QueryCounts) => {
+    for (const transport of ['udp', 'tcp'] as const)
+      for (const [rcode, n] of Object.entries(c[transport])) queries.labels(transport, RCODE_NAMES.get(Number(rcode)) ?? rcode).inc(n);
+    misses.inc(c.misses);
+    truncations.inc(c.truncated);
   };
 
-  let server: DnsServer;
+  let server: DnsThread;
   try {
-    server = await DnsServer.start(resolver, config.host, config.port, log, count);
+    server = await DnsThread.start(config, opts.sites, log, count);
   } catch (err) {
-    resolver.close();
     routing.close();
     throw err;
   }
@@ -111,7 +95,6 @@ export async function startRouter(opts: RouterOptions): Promise<Router> {
     },
     async close() {
       await server.close();
-      resolver.close();
       routing.close();
     },
   };

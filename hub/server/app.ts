@@ -5,6 +5,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { registerAuth } from './auth.ts';
 import { registerErrors } from './error-handler.ts';
+import { registerPublicLimits, PUBLIC_LIMITS, type PublicLimits } from './public-limits.ts';
 import { errorBody } from './schemas.ts';
 import type { HubServices } from './services.ts';
 import { adminRoutes } from './routes/admin.ts';
@@ -17,6 +18,8 @@ import { siteRoutes } from './routes/sites.ts';
 export interface AppOptions {
   /** Largest request body in bytes; larger ones get 413. */
   bodyLimit: number;
+  /** Body and rate limits of the routes anyone may call (default PUBLIC_LIMITS). */
+  publicLimits?: PublicLimits;
   serverFactory?: FastifyServerOptions['serverFactory'];
   /** Plugins of other parts (health, router), registered inside the same app before it is ready. */
   plugins?: ((app: FastifyInstance) => Promise<void>)[];
@@ -32,6 +35,7 @@ export async function buildApp(s: HubServices, o: AppOptions): Promise<FastifyIn
   });
   app.addSchema(errorBody);
   registerErrors(app);
+  registerPublicLimits(app, o.publicLimits ?? PUBLIC_LIMITS);
   registerAuth(app, s.store);
   await app.register(swagger, {
     openapi: {

@@ -19,6 +19,12 @@ declare module 'fastify' {
 /** Routes other plugins register that must stay open: API docs, and end users following /go/<service>. */
 const PUBLIC_PREFIXES = ['/docs', '/go/'];
 
+/** True for routes anyone may call: role 'public' in their config, or under PUBLIC_PREFIXES. */
+export function isPublicRoute(url: string | undefined, config: { role?: Role | 'public' } | undefined): boolean {
+  const need = config?.role ?? (url && PUBLIC_PREFIXES.some((p) => url.startsWith(p)) ? 'public' : 'viewer');
+  return need === 'public';
+}
+
 export function actorOf(req: FastifyRequest): string {
   return req.principal ? `token/${req.principal.tokenId}(${req.principal.name})` : 'anonymous';
 }
@@ -26,9 +32,9 @@ export function actorOf(req: FastifyRequest): string {
 export function registerAuth(app: FastifyInstance, store: HubStore): void {
   app.decorateRequest('principal', null);
   app.addHook('onRequest', async (req) => {
-    const url = req.routeOptions.url;
-    const need = req.routeOptions.config?.role ?? (url && PUBLIC_PREFIXES.some((p) => url.startsWith(p)) ? 'public' : 'viewer');
-    if (need === 'public' || req.routeOptions.url === undefined) return;
+    if (isPublicRoute(req.routeOptions.url, req.routeOptions.config) || req.routeOptions.url === undefined) return;
+    const need = req.routeOptions.config?.role ?? 'viewer';
+    if (need === 'public') return;
     const header = req.headers.authorization;
     const m = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
     if (!m) throw new HubError('UNAUTHORIZED', 'missing bearer token: run `weft login` or send Authorization: Bearer <token>');
