@@ -1,5 +1,5 @@
 /* tc ingress on a pod's host-side veth: packets leaving the pod (the pod's egress). */
-#include "include/weft_judge.h"
+#include "lib/judge.h"
 
 SEC("tc")
 int weft_pod_egress(struct __sk_buff *skb)

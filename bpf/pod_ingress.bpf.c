@@ -1,5 +1,5 @@
 /* tc egress on a pod's host-side veth: packets to the pod (the pod's ingress). */
-#include "include/weft_judge.h"
+#include "lib/judge.h"
 
 SEC("tc")
 int weft_pod_ingress(struct __sk_buff *skb)

@@ -1,6 +1,6 @@
 // The libbpf addon's own promises, on the real kernel: the verifier log in a load error, map sizes
-// set before load, maps pinned under the pin root and shared by the next opener, bpffs mounted when
-// missing, batch map operations, and ring buffers that add no thread.
+// set before load, maps pinned under the pin root and shared by the next opener, batch map
+// operations, and ring buffers that add no thread. (Mounting bpffs is bpffs.kernel.test.ts's.)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +14,7 @@ import * as L from './layout.ts';
 import type { LibbpfDatapath } from './libbpf-datapath.ts';
 import { BPF_ANY, native, type NativeError } from './native.ts';
 import { fixtureTables } from './testing/tables.ts';
-import { kernelSkipReason, openTestDatapath, uniquePinRoot } from './testing/kernel.ts';
+import { kernelSkipReason, openTestDatapath } from './testing/kernel.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const A = { web: '10.9.0.2', db: '10.9.0.3', api: '10.9.0.4' };
@@ -133,28 +133,4 @@ describe.skipIf(kernelSkipReason)('libbpf addon', () => {
     const code = `console.log(require(${JSON.stringify(join(dir, 'weft_bpf.node'))}).libbpfVersion())`;
     expect(execFileSync(process.execPath, ['-e', code], { cwd: dir, encoding: 'utf8' })).toMatch(/^v\d+\.\d+/);
   });
-
-  it('mounts bpffs when it is missing (in a private mount namespace)', () => {
-    const pinRoot = uniquePinRoot();
-    // The child's mount namespace starts as a copy of ours; unmount every bpffs on /sys/fs/bpf there.
-    const script = `while grep -q ' /sys/fs/bpf bpf ' /proc/self/mounts; do umount /sys/fs/bpf || exit 3; done; exec "$@"`;
-    const out = execFileSync(
-      'unshare',
-      [
-        '--mount',
-        '--propagation',
-        'private',
-        'sh',
-        '-c',
-        script,
-        'sh',
-        process.execPath,
-        join(here, '..', 'bin', 'run.mjs'),
-        join(here, 'testing', 'open-child.ts'),
-        pinRoot,
-      ],
-      { encoding: 'utf8' },
-    );
-    expect(JSON.parse(out)).toEqual({ bpffs: ['/sys/fs/bpf'], generation: 0 });
-  }, 30_000);
 });

@@ -39,17 +39,13 @@ function vmlinuxHeader(): string {
 
 function objects(): void {
   const sources = readdirSync(bpfDir).filter((f) => f.endsWith('.bpf.c'));
-  const headers = readdirSync(join(bpfDir, 'include')).map((f) => join(bpfDir, 'include', f));
+  const headers = readdirSync(join(bpfDir, 'lib')).map((f) => join(bpfDir, 'lib', f));
   const header = vmlinuxHeader();
   for (const src of sources) {
     const obj = join(out, src.replace(/\.bpf\.c$/, '.o'));
     if (mtime(obj) > newest([join(bpfDir, src), header, ...headers])) continue;
     log(`clang ${src}`);
-    run(
-      'clang',
-      ['-target', 'bpf', '-O2', '-g', '-D__TARGET_ARCH_x86', '-Wall', '-Werror', `-I${out}`, `-I${join(bpfDir, 'include')}`, '-c', src, '-o', obj],
-      bpfDir,
-    );
+    run('clang', ['-target', 'bpf', '-O2', '-g', '-D__TARGET_ARCH_x86', '-Wall', '-Werror', `-I${out}`, '-c', src, '-o', obj], bpfDir);
   }
 }
 

@@ -2,6 +2,7 @@
 // BPF_PROG_TEST_RUN against the real maps) must pass, drop and report exactly alike.
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Datapath, VerdictEvent } from './datapath.ts';
+import { DROP_REASON_NAMES } from './drop-reasons.ts';
 import { MemoryDatapath, type Direction } from './testing/memory-datapath.ts';
 import { frame, type PacketSpec } from './packet.ts';
 import { fixtureTables, RULE } from './testing/tables.ts';
@@ -149,6 +150,12 @@ describe.each([
     expect(denies.map((s) => s.packets)).toEqual([10n]);
     const dbAllow = c.byEndpoint.find((s) => s.endpointId === 2 && s.verdict === 'allow');
     expect(dbAllow?.packets).toBe(16n);
+    // Every drop is counted with its reason. Here all are policy denies (the scenario's and the one
+    // above); frames too malformed to judge are the kernel's alone (prog-test-run.kernel.test.ts).
+    const denied = SCENARIO.filter(([, , , pass]) => !pass).length + 1;
+    const drops = Object.fromEntries(Object.entries(c.drops).map(([r, d]) => [r, d.packets]));
+    expect(drops).toEqual({ ...Object.fromEntries(DROP_REASON_NAMES.map((r) => [r, 0n])), policy: BigInt(denied) });
+    expect(c.drops.policy.bytes).toBeGreaterThan(0n);
   });
 
   it.skipIf(skip)('switches generations whole and rejects a set that does not fit', async () => {

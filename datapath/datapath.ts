@@ -2,6 +2,7 @@
 // code that touches the kernel; memory-datapath.ts interprets the same Tables in memory for fast
 // tests elsewhere. One contract test runs against both.
 import type { Tables } from '../policy/tables.ts';
+import type { DropReason } from './drop-reasons.ts';
 
 export interface Endpoint {
   /** `<namespace>/<name>` */
@@ -39,11 +40,21 @@ export interface CounterSample {
   bytes: bigint;
 }
 
+export interface DropSample {
+  packets: bigint;
+  bytes: bigint;
+}
+
 export interface Counters {
   byRule: CounterSample[];
   byEndpoint: CounterSample[];
   /** Events the kernel had no ring buffer room for (the consumer fell behind); the counters above still count. */
   eventsLost: bigint;
+  /**
+   * Every dropped packet by why (every reason present, zero until it happens): policy denies (also
+   * in byRule/byEndpoint as 'deny') and packets dropped before any policy lookup (malformed).
+   */
+  drops: Record<DropReason, DropSample>;
 }
 
 export interface Datapath {

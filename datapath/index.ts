@@ -3,7 +3,9 @@
 // one (the agent's fallback and the fake for tests above the datapath), where the built artifacts
 // live, the kernel checks, and the map layouts for tests that read pinned maps. Test harnesses
 // (namespaces, pin roots) are in ./testing/index.ts so the product does not bundle them.
-export type { CounterSample, Counters, Datapath, Endpoint, FiveTuple, VerdictEvent } from './datapath.ts';
+export type { CounterSample, Counters, Datapath, DropSample, Endpoint, FiveTuple, VerdictEvent } from './datapath.ts';
+export { DROP_REASONS } from './drop-reasons.ts';
+export type { DropReason } from './drop-reasons.ts';
 export { DatapathError } from './errors.ts';
 export type { DatapathErrorCode } from './errors.ts';
 export { DEFAULT_PIN_ROOT, LibbpfDatapath, encodeTables } from './libbpf-datapath.ts';

@@ -1,6 +1,7 @@
-// The TypeScript side of bpf/include/weft_types.h: every map key, value and the event record,
+// The TypeScript side of bpf/lib/types.h: every map key, value and the event record,
 // declared once (size and field offsets) and used by the encoders below. layout.test.ts checks
 // each against the BTF of the built object, so C and TypeScript cannot disagree silently.
+import { RULE_PREFIX_ANY_PORT, RULE_PREFIX_ANY_PROTO } from '../policy/tables.ts';
 import type { FiveTuple, VerdictEvent } from './datapath.ts';
 import { formatIpBytes, type IpBytes as Addr } from '../base/index.ts';
 
@@ -63,6 +64,8 @@ export const MAP_LAYOUTS = {
   weft_rules_exact: { key: 'weft_rule_key', value: 'weft_verdict' },
   weft_ct: { key: 'weft_ct_key', value: 'weft_ct_value' },
   weft_counters: { key: 'weft_counter_key', value: 'weft_counter_value' },
+  /** Per-CPU array indexed by enum weft_drop_reason (drop-reasons.ts). */
+  weft_drops: { key: 'u32', value: 'weft_counter_value' },
   /** A ring buffer has no key or value; its records are weft_event. */
   weft_events: { key: null, value: null },
 } as const satisfies Record<string, { key: Name | 'u32' | null; value: Name | null }>;
@@ -72,9 +75,14 @@ const off = <N extends Name>(n: N, f: keyof (typeof LAYOUTS)[N]['fields']): numb
 
 export const DIR = { ingress: 0, egress: 1 } as const;
 export const EV = ['allow', 'deny', 'audit'] as const;
+/** weft_counter_key.kind (WEFT_COUNT_* in bpf/lib/types.h). */
 export const COUNT_RULE = 0;
 export const COUNT_ENDPOINT = 1;
 export const COUNT_EVENTS_LOST = 2;
+/** The state word: (generation << STATE_SLOT_BITS) | slot (WEFT_STATE_SLOT_BITS). */
+export const STATE_SLOT_BITS = 8n;
+/** The bits of the slot field that leads every slotted LPM key, after prefixlen. */
+const SLOT_BITS = 8 * LAYOUTS.weft_ipcache_key.fields.slot[1];
 
 /** 16 bytes: IPv4 as v4-mapped IPv6, as the programs store addresses. */
 export function addr16(a: Addr): Buffer {
@@ -97,13 +105,13 @@ function from16(b: Buffer): string {
 
 export function encState(generation: number, slot: number): Buffer {
   const b = Buffer.alloc(LAYOUTS.weft_state.size);
-  b.writeBigUInt64LE((BigInt(generation) << 8n) | BigInt(slot), off('weft_state', 'active'));
+  b.writeBigUInt64LE((BigInt(generation) << STATE_SLOT_BITS) | BigInt(slot), off('weft_state', 'active'));
   return b;
 }
 
 export function decState(b: Buffer): { generation: number; slot: number } {
   const v = b.readBigUInt64LE(off('weft_state', 'active'));
-  return { generation: Number(v >> 8n), slot: Number(v & 0xffn) };
+  return { generation: Number(v >> STATE_SLOT_BITS), slot: Number(v & ((1n << STATE_SLOT_BITS) - 1n)) };
 }
 
 export function encConfig(allowSampleRate: number): Buffer {
@@ -129,7 +137,7 @@ export function encEndpointValue(endpointId: number, ingressSet: number, egressS
 
 export function encIpcacheKey(slot: number, p: Addr & { len: number }): Buffer {
   const b = Buffer.alloc(LAYOUTS.weft_ipcache_key.size);
-  b.writeUInt32LE(32 + prefixBits16(p), off('weft_ipcache_key', 'prefixlen'));
+  b.writeUInt32LE(SLOT_BITS + prefixBits16(p), off('weft_ipcache_key', 'prefixlen'));
   b.writeUInt32LE(slot, off('weft_ipcache_key', 'slot'));
   addr16(p).copy(b, off('weft_ipcache_key', 'addr'));
   return b;
@@ -156,11 +164,11 @@ export function encVerdict(v: { verdict: number; ruleId: number; auditRuleId: nu
   return b;
 }
 
-/** prefixlen = slot(32) + the tables' bits: 64 (any proto), 80 + portBits (one proto, a port prefix). */
+/** prefixlen = the slot's bits + the tables' rule bits: any protocol, or one protocol and a port prefix (policy/tables.ts). */
 export function encRuleKey(slot: number, r: { set: number; peer: number; proto: number | null; port: number; portBits: number }): Buffer {
   const b = Buffer.alloc(LAYOUTS.weft_rule_key.size);
-  const bits = r.proto === null ? 64 : 80 + r.portBits;
-  b.writeUInt32LE(32 + bits, off('weft_rule_key', 'prefixlen'));
+  const bits = r.proto === null ? RULE_PREFIX_ANY_PROTO : RULE_PREFIX_ANY_PORT + r.portBits;
+  b.writeUInt32LE(SLOT_BITS + bits, off('weft_rule_key', 'prefixlen'));
   b.writeUInt32LE(slot, off('weft_rule_key', 'slot'));
   b.writeUInt32LE(r.set, off('weft_rule_key', 'set'));
   b.writeUInt32LE(r.peer, off('weft_rule_key', 'peer'));

@@ -8,6 +8,7 @@ import { DEFAULT_LIMITS, type MapLimits, type Tables } from '../policy/tables.ts
 import { artifactPaths, BPF_PROGRAMS, type ArtifactPaths } from './artifacts.ts';
 import { checkTables } from './check-tables.ts';
 import type { Counters, Datapath, Endpoint, VerdictEvent } from './datapath.ts';
+import { DROP_REASONS, DROP_SLOTS, noDrops, type DropReason } from './drop-reasons.ts';
 import { DatapathError } from './errors.ts';
 import { EventStream } from './event-stream.ts';
 import { hasPorts } from './flow.ts';
@@ -80,6 +81,8 @@ function mapSizes(opts: LibbpfDatapathOptions): Record<string, number> {
     weft_rules_exact: 2 * limits.rules,
     weft_ct: opts.conntrackSize ?? 65536,
     weft_counters: opts.countersSize ?? 65536,
+    // Fixed by the reasons, but part of the fingerprint: a release that adds a reason needs a new map.
+    weft_drops: DROP_SLOTS,
     weft_events: opts.ringBufferBytes ?? 256 << 10,
   };
 }
@@ -338,7 +341,7 @@ export class LibbpfDatapath implements Datapath {
     const fd = this.fds.weft_counters;
     const ks = L.LAYOUTS.weft_counter_key.size;
     const all = this.bpf.mapKeys(fd, ks);
-    const out: Counters = { byRule: [], byEndpoint: [], eventsLost: 0n };
+    const out: Counters = { byRule: [], byEndpoint: [], eventsLost: 0n, drops: noDrops() };
     const stride = Math.ceil(L.LAYOUTS.weft_counter_value.size / 8) * 8;
     for (let o = 0; o < all.length; o += ks) {
       const key = all.subarray(o, o + ks);
@@ -348,7 +351,11 @@ export class LibbpfDatapath implements Datapath {
       const sum = L.decCounterValues(v, this.cpus);
       if (k.kind === L.COUNT_EVENTS_LOST) out.eventsLost += sum.packets;
       else if (k.kind === L.COUNT_RULE) out.byRule.push({ ruleId: k.id, verdict: k.verdict, ...sum });
-      else out.byEndpoint.push({ endpointId: k.id, verdict: k.verdict, ...sum });
+      else if (k.kind === L.COUNT_ENDPOINT) out.byEndpoint.push({ endpointId: k.id, verdict: k.verdict, ...sum });
+    }
+    for (const [reason, index] of Object.entries(DROP_REASONS) as [DropReason, number][]) {
+      const v = this.bpf.mapLookup(this.fds.weft_drops, L.encU32(index), stride * this.cpus);
+      if (v) out.drops[reason] = L.decCounterValues(v, this.cpus);
     }
     return out;
   }

@@ -1,7 +1,8 @@
-// The programs on crafted frames through BPF_PROG_TEST_RUN: what the parser passes, drops and
-// never crashes on. Protocol verdicts shared with the in-memory datapath are in the contract test.
+// The programs on crafted frames through BPF_PROG_TEST_RUN: what the parser passes, drops (and
+// under which counted reason) and never crashes on. Protocol verdicts shared with the in-memory datapath are in the contract test.
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DROP_REASON_NAMES, type DropReason } from './drop-reasons.ts';
 import { DatapathError } from './errors.ts';
 import { LibbpfDatapath } from './libbpf-datapath.ts';
 import { arpFrame, frame } from './packet.ts';
@@ -27,14 +28,14 @@ describe.skipIf(kernelSkipReason)('pod programs under BPF_PROG_TEST_RUN', () => 
   });
 
   it.each([
-    ['ARP', arpFrame(), true],
-    ['IPv4 later fragment', frame({ ...denied, fragOffset: 100 }), true],
-    ['IPv4 fragment at offset 8 bytes (could rewrite ports)', frame({ ...denied, fragOffset: 1 }), false],
-    ['IPv4 first fragment is judged', frame({ ...denied, moreFragments: true }), false],
-    ['IPv6 later fragment', frame({ ...denied6, fragOffset: 100 }), true],
-    ['IPv6 first fragment is judged through the extension header', frame({ ...denied6, fragOffset: 0, moreFragments: true }), false],
-    ['IPv6 denied', frame(denied6), false],
-    ['IPv6 neighbor advertisement', frame({ proto: 58, src: 'fe80::2', dst: A.db6, sport: 136, dport: 0 }), true],
+    ['ARP', arpFrame(), 'pass'],
+    ['IPv4 later fragment', frame({ ...denied, fragOffset: 100 }), 'pass'],
+    ['IPv4 fragment at offset 8 bytes (could rewrite ports)', frame({ ...denied, fragOffset: 1 }), 'tiny-fragment'],
+    ['IPv4 first fragment is judged', frame({ ...denied, moreFragments: true }), 'policy'],
+    ['IPv6 later fragment', frame({ ...denied6, fragOffset: 100 }), 'pass'],
+    ['IPv6 first fragment is judged through the extension header', frame({ ...denied6, fragOffset: 0, moreFragments: true }), 'policy'],
+    ['IPv6 denied', frame(denied6), 'policy'],
+    ['IPv6 neighbor advertisement', frame({ proto: 58, src: 'fe80::2', dst: A.db6, sport: 136, dport: 0 }), 'pass'],
     [
       'IPv4 options claimed but missing',
       (() => {
@@ -43,10 +44,10 @@ describe.skipIf(kernelSkipReason)('pod programs under BPF_PROG_TEST_RUN', () => 
         f.writeUInt16BE(60, 16);
         return f;
       })(),
-      false,
+      'truncated-ip',
     ],
-    ['TCP ports cut short', frame(denied).subarray(0, 14 + 20 + 2), false],
-    ['ICMP header cut short', frame({ proto: 1, src: A.api, dst: A.db, sport: 8, dport: 0 }).subarray(0, 14 + 20 + 4), false],
+    ['TCP ports cut short', frame(denied).subarray(0, 14 + 20 + 2), 'truncated-l4'],
+    ['ICMP header cut short', frame({ proto: 1, src: A.api, dst: A.db, sport: 8, dport: 0 }).subarray(0, 14 + 20 + 4), 'truncated-l4'],
     [
       'IPv4 with a bad header length',
       (() => {
@@ -54,7 +55,7 @@ describe.skipIf(kernelSkipReason)('pod programs under BPF_PROG_TEST_RUN', () => 
         f[14] = 0x43;
         return f;
       })(),
-      false,
+      'bad-ip-header',
     ],
     [
       'IPv4 with a wrong version',
@@ -63,10 +64,19 @@ describe.skipIf(kernelSkipReason)('pod programs under BPF_PROG_TEST_RUN', () => 
         f[14] = 0x55;
         return f;
       })(),
-      false,
+      'bad-ip-header',
     ],
-    ['IPv6 TCP ports cut short', frame(denied6).subarray(0, 14 + 40 + 2), false],
-    ['IPv6 extension header cut short', frame({ ...denied6, fragOffset: 0, moreFragments: true }).subarray(0, 14 + 40 + 4), false],
+    [
+      'IPv6 with a wrong version',
+      (() => {
+        const f = frame(denied6);
+        f[14] = 0x40;
+        return f;
+      })(),
+      'bad-ip-header',
+    ],
+    ['IPv6 TCP ports cut short', frame(denied6).subarray(0, 14 + 40 + 2), 'truncated-l4'],
+    ['IPv6 extension header cut short', frame({ ...denied6, fragOffset: 0, moreFragments: true }).subarray(0, 14 + 40 + 4), 'truncated-ipv6-ext'],
     [
       'another ethertype (LLDP) passes',
       (() => {
@@ -74,13 +84,22 @@ describe.skipIf(kernelSkipReason)('pod programs under BPF_PROG_TEST_RUN', () => 
         f.writeUInt16BE(0x88cc, 12);
         return f;
       })(),
-      true,
+      'pass',
     ],
-    ['UDP (lookup by port)', frame({ ...denied, proto: 17 }), false],
-    ['GRE: a protocol without ports uses port 0', frame({ ...denied, proto: 47 }), false],
-  ])('%s', async (_what, f, pass) => {
+    ['UDP (lookup by port)', frame({ ...denied, proto: 17 }), 'policy'],
+    ['GRE: a protocol without ports uses port 0', frame({ ...denied, proto: 47 }), 'policy'],
+  ] satisfies [string, Buffer, 'pass' | DropReason][])('%s: %s', async (_what, f, want) => {
     if ((await dp.appliedGeneration()) === 0) await dp.apply(fixtureTables(A), 1);
-    expect(dp.testRun('ingress', f).pass).toBe(pass);
+    const before = (await dp.counters()).drops;
+    expect(dp.testRun('ingress', f).pass).toBe(want === 'pass');
+    // Every drop is counted once, under its reason, with the frame's length; a pass counts nothing.
+    const after = (await dp.counters()).drops;
+    const changed = DROP_REASON_NAMES.filter((r) => after[r].packets !== before[r].packets || after[r].bytes !== before[r].bytes).map((r) => ({
+      reason: r,
+      packets: after[r].packets - before[r].packets,
+      bytes: after[r].bytes - before[r].bytes,
+    }));
+    expect(changed).toEqual(want === 'pass' ? [] : [{ reason: want, packets: 1n, bytes: BigInt(f.length) }]);
   });
 
   // The kernel's test run itself refuses IP frames shorter than an IP header, so garbage starts there.

@@ -8,7 +8,18 @@ import { bitsOf, cidrContains, formatCidr, parseCidr, parseIp, type Cidr } from 
 import { PROTO_NUMBERS } from './compile.ts';
 import { inBlock } from './port-blocks.ts';
 import type { SideOutcome } from './side.ts';
-import { IDENTITY_WORLD, SET_NONE, VERDICT_ALLOW, type EndpointEntry, type RuleEntry, type RuleValue, type SetEntry, type Tables } from './tables.ts';
+import {
+  IDENTITY_WORLD,
+  RULE_PREFIX_ANY_PORT,
+  RULE_PREFIX_ANY_PROTO,
+  SET_NONE,
+  VERDICT_ALLOW,
+  type EndpointEntry,
+  type RuleEntry,
+  type RuleValue,
+  type SetEntry,
+  type Tables,
+} from './tables.ts';
 import { combine, type Verdict } from './verdict.ts';
 
 interface Index {
@@ -50,7 +61,7 @@ function indexOf(t: Tables): Index {
 
 const ALLOW_DEFAULT: RuleValue = { verdict: VERDICT_ALLOW, ruleId: 0, auditRuleId: 0 };
 
-/** The rules LPM: the longest of peer-wide (64), protocol (80) and port-block (80 + bits) entries, else the set default. */
+/** The rules LPM: the longest of peer-wide, protocol and port-block (protocol + bits) entries, else the set default. */
 export function lookupRule(t: Tables, set: number, peer: number, proto: number, port: number): RuleValue {
   if (set === SET_NONE) return ALLOW_DEFAULT;
   const idx = indexOf(t);
@@ -58,9 +69,9 @@ export function lookupRule(t: Tables, set: number, peer: number, proto: number, 
   let bestLen = -1;
   for (const e of idx.rules.get(`${set}:${peer}`) ?? []) {
     let len: number;
-    if (e.proto === null) len = 64;
+    if (e.proto === null) len = RULE_PREFIX_ANY_PROTO;
     else if (e.proto !== proto || !inBlock({ port: e.port, bits: e.portBits }, port)) continue;
-    else len = 80 + e.portBits;
+    else len = RULE_PREFIX_ANY_PORT + e.portBits;
     if (len > bestLen) {
       best = e;
       bestLen = len;

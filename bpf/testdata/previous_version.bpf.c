@@ -1,7 +1,7 @@
-/* A stand-in for the previous release of the datapath, for upgrade.test.ts: the same programs with
+/* A stand-in for the previous release of the datapath, for datapath/upgrade.kernel.test.ts: the same programs with
  * one more pinned map, so its layout fingerprint differs from the current build's. Both programs
- * sit in this one object. Not built by bpf/build.ts: the test compiles it. */
-#include "../include/weft_judge.h"
+ * sit in this one object. Not built by datapath/build.ts: the test compiles it. */
+#include "../lib/judge.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

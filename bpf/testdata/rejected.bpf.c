@@ -1,5 +1,5 @@
 /* A program the verifier refuses (it reads the packet without checking its length), for the test
- * that a load failure carries the verifier log. Not built by bpf/build.ts: addon.test.ts compiles it. */
+ * that a load failure carries the verifier log. Not built by datapath/build.ts: datapath/addon.kernel.test.ts compiles it. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 

@@ -1,12 +1,15 @@
 // The in-memory Datapath: interprets the tables with exactly the kernel programs' per-packet
-// algorithm (bpf/include/weft_judge.h), for fast tests of the parts above the datapath.
+// algorithm (bpf/lib/judge.h), for fast tests of the parts above the datapath. It judges flows,
+// not frames, so of the kernel's drop reasons it can only see 'policy': malformed packets are the
+// kernel's alone (prog-test-run.kernel.test.ts).
 // One contract test (datapath.contract.test.ts) runs against this and the libbpf datapath.
 import { DEFAULT_LIMITS, VERDICT_ALLOW, type MapLimits, type RuleValue, type Tables } from '../../policy/tables.ts';
 import type { CounterSample, Counters, Datapath, Endpoint, FiveTuple, VerdictEvent } from '../datapath.ts';
 import { checkTables } from '../check-tables.ts';
+import { noDrops } from '../drop-reasons.ts';
 import { DatapathError } from '../errors.ts';
 import { EventStream } from '../event-stream.ts';
-import { ctPorts, ctTimeoutNs, isIcmpError, isNeighborDiscovery, rulePort } from '../flow.ts';
+import { CT_REFRESH_NS, ctPorts, ctTimeoutNs, isIcmpError, isNeighborDiscovery, rulePort } from '../flow.ts';
 import { tableAddr as parseAddr } from '../check-tables.ts';
 import { TableIndex } from '../table-index.ts';
 
@@ -77,6 +80,7 @@ export class MemoryDatapath implements Datapath {
   private readonly ct = new Map<string, CtEntry>();
   private readonly ruleCounters = new Map<string, CounterSample>();
   private readonly endpointCounters = new Map<string, CounterSample>();
+  private readonly drops = noDrops();
   private readonly stream = new EventStream();
   private closed = false;
 
@@ -119,6 +123,7 @@ export class MemoryDatapath implements Datapath {
       byRule: [...this.ruleCounters.values()].map((c) => ({ ...c })),
       byEndpoint: [...this.endpointCounters.values()].map((c) => ({ ...c })),
       eventsLost: 0n,
+      drops: Object.fromEntries(Object.entries(this.drops).map(([r, d]) => [r, { ...d }])) as Counters['drops'],
     };
   }
 
@@ -188,6 +193,10 @@ export class MemoryDatapath implements Datapath {
     this.count(this.endpointCounters, `${ep.endpointId}/${verdict}`, { endpointId: ep.endpointId }, verdict, bytes);
     if (step !== 'no-policy') this.count(this.ruleCounters, `${ruleId}/${verdict}`, { ruleId }, verdict, bytes);
     if (allow) this.ctCreate(ep.endpointId, direction, tuple, ctPorts(tuple, packet.icmpId), value.ruleId, now);
+    else {
+      this.drops.policy.packets++;
+      this.drops.policy.bytes += BigInt(bytes);
+    }
 
     const out = result(allow, step, ep.endpointId, ruleId, verdict);
     const report = verdict !== 'allow' || (step !== 'no-policy' && this.sampleRate > 0 && this.random() * this.sampleRate < 1);
@@ -210,7 +219,7 @@ export class MemoryDatapath implements Datapath {
     this.ct.delete(key);
     if (now - e.lastSeen > ctTimeoutNs(proto)) return undefined;
     // Refreshed at most once a second, as the kernel does (it spares a write per packet).
-    if (now - e.lastSeen > 1_000_000_000n) e.lastSeen = now;
+    if (now - e.lastSeen > CT_REFRESH_NS) e.lastSeen = now;
     this.ct.set(key, e);
     return e;
   }

@@ -1,8 +1,11 @@
-/* Map keys, values and the event record shared by the programs and userspace.
- * The TypeScript side declares the same layouts in bpf/layout.ts; bpf/layout.test.ts compares
- * both against the BTF of the built object (sizes, offsets), like Cilium's alignchecker. */
+/* Map keys, values, the event record and the numbers they carry, shared by the programs and
+ * userspace. The TypeScript side declares the same layouts in datapath/layout.ts;
+ * datapath/layout.test.ts compares both against the BTF of the built object (sizes, offsets, and
+ * the values of enum weft_drop_reason), like Cilium's alignchecker. */
 #ifndef WEFT_TYPES_H
 #define WEFT_TYPES_H
+
+#include "vmlinux.h"
 
 /* Addresses are 16 bytes: IPv4 as v4-mapped IPv6 (::ffff:a.b.c.d), so one map serves both families. */
 
@@ -11,6 +14,8 @@
 struct weft_state {
 	__u64 active;
 };
+#define WEFT_STATE_SLOT_BITS 8
+#define WEFT_STATE_SLOT_MASK ((1 << WEFT_STATE_SLOT_BITS) - 1)
 
 struct weft_config {
 	/* Report one allow in allow_sample_rate (0: none). */
@@ -36,6 +41,9 @@ struct weft_ipcache_key {
 	__u32 slot;
 	__u8 addr[16];
 };
+
+/* A host entry's prefixlen: every bit after prefixlen itself (slot and the whole address). */
+#define WEFT_IPCACHE_HOST_PREFIXLEN ((sizeof(struct weft_ipcache_key) - __builtin_offsetof(struct weft_ipcache_key, slot)) * 8)
 
 struct weft_ipcache_value {
 	__u32 identity;
@@ -63,6 +71,9 @@ struct weft_rule_key {
 	__u8 pad;
 	__be16 port;
 };
+/* A rule key's full prefixlen (slot, set, peer, proto, pad, port): an exact rule. The shorter
+ * prefixes (any protocol, any port) are written by userspace: policy/tables.ts RULE_PREFIX_*. */
+#define WEFT_RULE_FULL_PREFIXLEN ((sizeof(struct weft_rule_key) - __builtin_offsetof(struct weft_rule_key, slot)) * 8)
 
 /* Conntrack is per endpoint and direction: pod A's egress allow never opens pod B's ingress. */
 struct weft_ct_key {
@@ -119,10 +130,27 @@ struct weft_event {
 #define WEFT_EV_DENY 1
 #define WEFT_EV_AUDIT 2
 
+/* weft_counters key kinds: by rule (id: attribution id) and by endpoint (id: endpoint id), by verdict. */
 #define WEFT_COUNT_RULE 0
 #define WEFT_COUNT_ENDPOINT 1
 /* Events the ring buffer had no room for (id 0, by verdict): the consumer fell behind. */
 #define WEFT_COUNT_EVENTS_LOST 2
+
+/* Why a packet was dropped: the index of weft_drops, a per-CPU array of weft_counter_value. Every
+ * TC_ACT_SHOT the programs return goes through drop() (drop.h) with one of these. An enum, not
+ * defines, so it is in the object's BTF and layout.test.ts checks datapath/layout.ts DROP_REASONS
+ * against it. 0 is never used: an all-zero key is not a reason. */
+enum weft_drop_reason {
+	WEFT_DROP_POLICY = 1, /* a deny verdict (rule or set default) */
+	WEFT_DROP_NO_VERDICT = 2, /* a set without its default entry: fail closed (tables half written) */
+	WEFT_DROP_TRUNCATED_ETHERNET = 3, /* shorter than an Ethernet header */
+	WEFT_DROP_TRUNCATED_IP = 4, /* shorter than its IPv4 or IPv6 header, IPv4 options included */
+	WEFT_DROP_BAD_IP_HEADER = 5, /* wrong version, IPv4 ihl < 5 or total length < header */
+	WEFT_DROP_TRUNCATED_IPV6_EXT = 6, /* an IPv6 extension header cut short */
+	WEFT_DROP_TRUNCATED_L4 = 7, /* the TCP/UDP/SCTP ports or ICMP header cut short */
+	WEFT_DROP_TINY_FRAGMENT = 8, /* a fragment at offset 8: could rewrite the ports (RFC 1858) */
+	WEFT_DROP__MAX, /* weft_drops' max_entries */
+};
 
 #define WEFT_IDENTITY_WORLD 1
 
