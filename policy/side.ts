@@ -52,6 +52,11 @@ export function sideRules(set: PolicySet, v: PodView, dir: Direction, network: P
   return { admin, network: nps, networkEnforced: nps.filter((p) => !p.audit), baseline, hasAudit };
 }
 
+/** Every policy of the side in the order they are met, tier by tier: a new tier adds its list here. */
+export function policiesMet(r: SideRules): Policy[] {
+  return r.baseline ? [...r.admin, ...r.network, r.baseline] : [...r.admin, ...r.network];
+}
+
 export function isEmpty(r: SideRules): boolean {
   return r.admin.length === 0 && r.network.length === 0 && r.baseline === null;
 }
@@ -122,6 +127,18 @@ function decide(r: SideRules, dir: Direction, dst: PodInfo | null, peerOk: PeerT
     for (const rule of b[dir]) if (peerOk(rule) && portsMatch(rule, proto, port, dst)) return { allowed: rule.action === 'Allow', by: refOf(b, rule) };
   }
   return { allowed: true, by: null };
+}
+
+/**
+ * The side as peers that `peerOk` describes meet it: the same decisions, fewer rules to walk.
+ * A policy none of whose rules holds the peer never decides, except that the first NetworkPolicy
+ * of each list names the isolation: it stays.
+ */
+export function restrictSide(r: SideRules, dir: Direction, peerOk: PeerTest): SideRules {
+  const holds = (p: Policy) => p[dir].some(peerOk);
+  const network = r.network.filter((p, i) => i === 0 || holds(p));
+  const networkEnforced = r.networkEnforced.filter((p, i) => i === 0 || holds(p));
+  return { admin: r.admin.filter(holds), network, networkEnforced, baseline: r.baseline, hasAudit: r.hasAudit };
 }
 
 /** `peerOk`: which rules' peers hold `peer`; computed from `peer` unless the caller knows it already. */
