@@ -42,14 +42,17 @@ export function selects(subject: Peer, v: PodView): boolean {
   return subject.type === 'pods' && matchesNamespace(subject.namespaces, v.pod.namespace, v.nsLabels) && matchesSelector(subject.pods, v.pod.labels);
 }
 
-/** `network`: the NetworkPolicies of the pod's namespace (only those can select it), or all of them. */
-export function sideRules(set: PolicySet, v: PodView, dir: Direction, network: Policy[] = set.network): SideRules {
-  const admin = set.admin.filter((p) => p[dir].length > 0 && selects(p.subject, v));
+/**
+ * `network`: the NetworkPolicies of the pod's namespace (only those can select it), or all of them;
+ * `admin`: likewise the ANPs whose subject's namespaces hold the pod's, in their order, or all of them.
+ */
+export function sideRules(set: PolicySet, v: PodView, dir: Direction, network: Policy[] = set.network, admin: Policy[] = set.admin): SideRules {
+  const selected = admin.filter((p) => p[dir].length > 0 && selects(p.subject, v));
   const nps = network.filter((p) => p.isolates[dir] && selects(p.subject, v));
   const b = set.baseline;
   const baseline = b && b[dir].length > 0 && selects(b.subject, v) ? b : null;
-  const hasAudit = admin.some((p) => p.audit) || nps.some((p) => p.audit) || (baseline?.audit ?? false);
-  return { admin, network: nps, networkEnforced: nps.filter((p) => !p.audit), baseline, hasAudit };
+  const hasAudit = selected.some((p) => p.audit) || nps.some((p) => p.audit) || (baseline?.audit ?? false);
+  return { admin: selected, network: nps, networkEnforced: nps.filter((p) => !p.audit), baseline, hasAudit };
 }
 
 /** Every policy of the side in the order they are met, tier by tier: a new tier adds its list here. */

@@ -21,22 +21,17 @@ export interface PeerClassInput {
 export interface PeerClasses {
   /** The class of every identity outside class 0. */
   classOf: Map<PeerIdentity, PeerClass>;
-  /** The set's rule peers that match each identity outside class 0 (the others match none). */
-  peersOf: Map<PeerIdentity, Peer[]>;
+  /** What the set's rule peers match, each distinct match once. */
+  rulePeers: Hits[];
 }
 
 export function peerClasses(input: PeerClassInput): PeerClasses {
   const classOf = new Map<PeerIdentity, PeerClass>();
-  const peersOf = new Map<PeerIdentity, Peer[]>();
   const refine = refiner();
-  const rulePeers = [...new Set(input.rules.flatMap((rule) => rule.peers ?? []))];
+  // Peers that match the same identities (equal peers share their Hits) refine once.
+  const rulePeers = [...new Set(input.rules.flatMap((rule) => (rule.peers ?? []).map(input.hits)))];
   for (let k = 0; k < rulePeers.length; k++) {
-    for (const i of input.hits(rulePeers[k]).list) {
-      classOf.set(i, refine(classOf.get(i) ?? 0, k));
-      const peers = peersOf.get(i);
-      if (peers) peers.push(rulePeers[k]);
-      else peersOf.set(i, [rulePeers[k]]);
-    }
+    for (const i of rulePeers[k].list) classOf.set(i, refine(classOf.get(i) ?? 0, k));
   }
   if (input.peerNamed.length > 0) {
     const names = new Set(input.peerNamed.map((s) => s.name));
@@ -47,7 +42,7 @@ export function peerClasses(input: PeerClassInput): PeerClasses {
       if (sig !== null) classOf.set(i, refine(classOf.get(i) ?? 0, rulePeers.length + sig));
     }
   }
-  return { classOf, peersOf };
+  return { classOf, rulePeers };
 }
 
 /** Partition refinement: (class, symbol) -> a finer class, numbered from 1 as they appear. */

@@ -41,16 +41,16 @@ interface ClassFunction {
 
 /** The set under id `id`, or null when it is the default allow with no entries (no set needed). */
 export function buildRuleSet(side: SetSide, id: number, ctx: SetContext): RuleSet | null {
-  const { classOf, peersOf } = peerClasses({
+  const { classOf, rulePeers } = peerClasses({
     rules: side.all,
     peerNamed: side.dir === 'egress' ? namedPorts(side.all) : [],
     ids: ctx.ids,
     hits: ctx.hits,
     portSignatures: ctx.portSignatures,
   });
-  const holding = holdingRules(side.all);
+  const holding = holdingRules(side.all, ctx.hits);
   const functionOf = (i: PeerIdentity): ClassFunction => {
-    const rules = holding(peersOf.get(i) ?? []);
+    const rules = holding(rulePeers.filter((h) => h.set.has(i)));
     const peerOk = (rule: Rule) => rules.has(rule);
     const f = portFunction(
       { rules: restrictSide(side.rules, side.dir, peerOk), dir: side.dir, self: side.self, peer: i.view, peerOk, cuts: portCuts([...rules]) },
@@ -74,19 +74,20 @@ export function buildRuleSet(side: SetSide, id: number, ctx: SetContext): RuleSe
   return { default: dflt, rules };
 }
 
-/** The rules that hold a peer, from the rule peers that match it: those plus the rules for every peer. */
-function holdingRules(all: readonly Rule[]): (matching: readonly Peer[]) => Set<Rule> {
+/** The rules that hold a peer, from what the rule peers that match it match: those plus the rules for every peer. */
+function holdingRules(all: readonly Rule[], hits: (p: Peer) => Hits): (matching: readonly Hits[]) => Set<Rule> {
   const everyPeer = all.filter((rule) => rule.peers === null);
-  const byPeer = new Map<Peer, Rule[]>();
+  const byHits = new Map<Hits, Rule[]>();
   for (const rule of all)
     for (const p of rule.peers ?? []) {
-      const list = byPeer.get(p);
+      const h = hits(p);
+      const list = byHits.get(h);
       if (list) list.push(rule);
-      else byPeer.set(p, [rule]);
+      else byHits.set(h, [rule]);
     }
   return (matching) => {
     const out = new Set(everyPeer);
-    for (const p of matching) for (const rule of byPeer.get(p) ?? []) out.add(rule);
+    for (const h of matching) for (const rule of byHits.get(h) ?? []) out.add(rule);
     return out;
   };
 }
