@@ -4,6 +4,7 @@ import { parseIp, type Ip } from '../base/index.ts';
 import { podKey, type Inventory } from './inventory.ts';
 import { NAMESPACE_NAME_LABEL } from './load.ts';
 import type { Direction, Policy, PolicySet } from './model.ts';
+import { matchesNamespace } from './selector.ts';
 import { sideRules, type PodView, type SideRules } from './side.ts';
 
 export type EndpointErrorCode = 'POLICY_UNKNOWN_ENDPOINT' | 'POLICY_BAD_FLOW';
@@ -51,13 +52,21 @@ function buildContext(policies: PolicySet, inventory: Inventory): Context {
     if (list) list.push(p);
     else networkByNs.set(ns, [p]);
   }
+  // An ANP's subject names namespaces first: match those once per namespace, not once per pod.
+  const adminByNs = new Map<string, Policy[]>();
+  const adminOf = (v: PodView): Policy[] => {
+    const ns = v.pod.namespace;
+    let list = adminByNs.get(ns);
+    if (!list) adminByNs.set(ns, (list = policies.admin.filter((p) => matchesNamespace(p.subject.namespaces, ns, v.nsLabels))));
+    return list;
+  };
   const memo = new Map<PodView, { ingress?: SideRules; egress?: SideRules }>();
   return {
     pods,
     rules(v, dir) {
       let m = memo.get(v);
       if (!m) memo.set(v, (m = {}));
-      return (m[dir] ??= sideRules(policies, v, dir, networkByNs.get(v.pod.namespace) ?? []));
+      return (m[dir] ??= sideRules(policies, v, dir, networkByNs.get(v.pod.namespace) ?? [], adminOf(v)));
     },
   };
 }

@@ -1,6 +1,7 @@
 // Peer identities: pods that no policy can tell apart share one (same namespace, labels and named
 // ports); external addresses fall into CIDR classes by which policy CIDRs contain them.
 import { bitsOf, cidrLast, formatCidr, parseIp, rangeToCidrs, type Cidr, type Family } from '../base/index.ts';
+import { canonicalJson } from './canonical.ts';
 import type { Peer, PolicySet } from './model.ts';
 import { matchesNamespace, matchesSelector } from './selector.ts';
 import { peerMatches, type PeerView, type PodView } from './side.ts';
@@ -159,6 +160,9 @@ export function peerHits(ids: Identities): (p: Peer) => Hits {
     }
   }
   const memo = new Map<Peer, Hits>();
+  // Many policies write the same peer (the same team's namespaces, the same ipBlock): equal peers
+  // share one Hits, so the compiler can tell them apart by object and count them once.
+  const byShape = new Map<string, Hits>();
   const find = (p: Peer): PeerIdentity[] => {
     if (p.type === 'nodes') return [];
     if (p.type === 'cidr') return external.filter((i) => peerMatches(p, i.view));
@@ -174,9 +178,26 @@ export function peerHits(ids: Identities): (p: Peer) => Hits {
   return (p) => {
     let h = memo.get(p);
     if (!h) {
-      const list = find(p);
-      memo.set(p, (h = { list, set: new Set(list) }));
+      const shape = peerShape(p);
+      h = byShape.get(shape);
+      if (!h) {
+        const list = find(p);
+        byShape.set(shape, (h = { list, set: new Set(list) }));
+      }
+      memo.set(p, h);
     }
     return h;
   };
+}
+
+/** What a peer matches, as text: equal text, equal matches. */
+function peerShape(p: Peer): string {
+  switch (p.type) {
+    case 'nodes':
+      return 'nodes';
+    case 'pods':
+      return `pods ${canonicalJson(p.namespaces)} ${canonicalJson(p.pods)}`;
+    case 'cidr':
+      return `cidr ${p.cidrs.map(formatCidr).join(',')} except ${p.except.map(formatCidr).join(',')}`;
+  }
 }

@@ -42,14 +42,22 @@ export function selects(subject: Peer, v: PodView): boolean {
   return subject.type === 'pods' && matchesNamespace(subject.namespaces, v.pod.namespace, v.nsLabels) && matchesSelector(subject.pods, v.pod.labels);
 }
 
-/** `network`: the NetworkPolicies of the pod's namespace (only those can select it), or all of them. */
-export function sideRules(set: PolicySet, v: PodView, dir: Direction, network: Policy[] = set.network): SideRules {
-  const admin = set.admin.filter((p) => p[dir].length > 0 && selects(p.subject, v));
+/**
+ * `network`: the NetworkPolicies of the pod's namespace (only those can select it), or all of them;
+ * `admin`: likewise the ANPs whose subject's namespaces hold the pod's, in their order, or all of them.
+ */
+export function sideRules(set: PolicySet, v: PodView, dir: Direction, network: Policy[] = set.network, admin: Policy[] = set.admin): SideRules {
+  const selected = admin.filter((p) => p[dir].length > 0 && selects(p.subject, v));
   const nps = network.filter((p) => p.isolates[dir] && selects(p.subject, v));
   const b = set.baseline;
   const baseline = b && b[dir].length > 0 && selects(b.subject, v) ? b : null;
-  const hasAudit = admin.some((p) => p.audit) || nps.some((p) => p.audit) || (baseline?.audit ?? false);
-  return { admin, network: nps, networkEnforced: nps.filter((p) => !p.audit), baseline, hasAudit };
+  const hasAudit = selected.some((p) => p.audit) || nps.some((p) => p.audit) || (baseline?.audit ?? false);
+  return { admin: selected, network: nps, networkEnforced: nps.filter((p) => !p.audit), baseline, hasAudit };
+}
+
+/** Every policy of the side in the order they are met, tier by tier: a new tier adds its list here. */
+export function policiesMet(r: SideRules): Policy[] {
+  return r.baseline ? [...r.admin, ...r.network, r.baseline] : [...r.admin, ...r.network];
 }
 
 export function isEmpty(r: SideRules): boolean {
@@ -122,6 +130,18 @@ function decide(r: SideRules, dir: Direction, dst: PodInfo | null, peerOk: PeerT
     for (const rule of b[dir]) if (peerOk(rule) && portsMatch(rule, proto, port, dst)) return { allowed: rule.action === 'Allow', by: refOf(b, rule) };
   }
   return { allowed: true, by: null };
+}
+
+/**
+ * The side as peers that `peerOk` describes meet it: the same decisions, fewer rules to walk.
+ * A policy none of whose rules holds the peer never decides, except that the first NetworkPolicy
+ * of each list names the isolation: it stays.
+ */
+export function restrictSide(r: SideRules, dir: Direction, peerOk: PeerTest): SideRules {
+  const holds = (p: Policy) => p[dir].some(peerOk);
+  const network = r.network.filter((p, i) => i === 0 || holds(p));
+  const networkEnforced = r.networkEnforced.filter((p, i) => i === 0 || holds(p));
+  return { admin: r.admin.filter(holds), network, networkEnforced, baseline: r.baseline, hasAudit: r.hasAudit };
 }
 
 /** `peerOk`: which rules' peers hold `peer`; computed from `peer` unless the caller knows it already. */
