@@ -90,7 +90,8 @@ export class SitesService extends EventEmitter implements SiteDirectory {
   /** Every enrolled site's broker credential, for brokers fed from files (Mosquitto). */
   credentials(): SiteCredential[] {
     return this.store.sites.list({ state: 'enrolled' }).flatMap((s) => {
-      const passwordHash = this.store.sites.credentialHash(s.id);
+      // A file holds one password per user: the pending one, so a renewed device can connect (the old password stops at once there).
+      const passwordHash = this.store.sites.pendingCredentialHash(s.id) ?? this.store.sites.credentialHash(s.id);
       return passwordHash ? [{ siteId: s.id, username: s.id, passwordHash }] : [];
     });
   }
@@ -166,6 +167,11 @@ export class SitesService extends EventEmitter implements SiteDirectory {
     const site = this.store.sites.get(username);
     if (!site || site.state !== 'enrolled') return false;
     const hash = this.store.sites.credentialHash(username);
-    return hash !== undefined && verifyPassword(password, hash);
+    if (hash !== undefined && verifyPassword(password, hash)) return true;
+    // A re-enrolled device's new password: its first use proves the device has it, and retires the old one.
+    const pending = this.store.sites.pendingCredentialHash(username);
+    if (pending === undefined || !verifyPassword(password, pending)) return false;
+    this.store.sites.promoteCredential(username, this.now());
+    return true;
   }
 }

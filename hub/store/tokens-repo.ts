@@ -46,6 +46,22 @@ export class SqliteTokens implements TokensRepo {
     stmt(this.db, 'UPDATE enroll_tokens SET used_at = ? WHERE site_id = ? AND used_at IS NULL').run(now, siteId);
   }
 
+  addChallenge(hash: string, expiresAt: number, now: number, max: number): boolean {
+    stmt(this.db, 'DELETE FROM enroll_challenges WHERE expires_at <= ?').run(now);
+    const { n } = stmt(this.db, 'SELECT COUNT(*) AS n FROM enroll_challenges').get() as { n: number };
+    if (n >= max) return false;
+    stmt(this.db, 'INSERT INTO enroll_challenges (hash, expires_at) VALUES (?, ?)').run(hash, expiresAt);
+    return true;
+  }
+
+  hasChallenge(hash: string, now: number): boolean {
+    return stmt(this.db, 'SELECT 1 FROM enroll_challenges WHERE hash = ? AND expires_at > ?').get(hash, now) !== undefined;
+  }
+
+  useChallenge(hash: string, now: number): boolean {
+    return stmt(this.db, 'DELETE FROM enroll_challenges WHERE hash = ? AND expires_at > ?').run(hash, now).changes === 1;
+  }
+
   addApiToken(t: ApiTokenRecord & { hash: string }): void {
     stmt(this.db, 'INSERT INTO api_tokens (id, name, hash, role, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?)').run(
       t.id,

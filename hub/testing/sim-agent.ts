@@ -23,8 +23,9 @@ export function deviceKeys(): DeviceKeys {
   };
 }
 
-export function enrollRequest(siteName: string, keys: DeviceKeys, token?: string): EnrollRequest {
-  const base = { siteName, wireguardPublicKey: keys.wireguardPublicKey, token };
+/** A request as the agent sends it: proof v1 without a challenge (agents before it), v2 with one. */
+export function enrollRequest(siteName: string, keys: DeviceKeys, token?: string, challenge?: string): EnrollRequest {
+  const base = { siteName, wireguardPublicKey: keys.wireguardPublicKey, token, ...(challenge === undefined ? {} : { challenge }) };
   return {
     ...base,
     identityPublicKey: keys.identity.publicKey,
