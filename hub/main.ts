@@ -220,6 +220,7 @@ export async function startHub(config: HubConfig): Promise<Hub> {
         peers,
         now,
         trustedKeys: () => keys.trusted(now()),
+        keySetVersion: () => keys.version(now()),
         // Mosquitto reads credentials from files: rewrite and reload before the agent tries them (no-op for aedes).
         // Then the site's bundle of the policy the fleet is on goes out retained, so it finds it on connect.
         onEnrolled: async (s) => {

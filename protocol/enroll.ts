@@ -53,6 +53,8 @@ export interface EnrollResponse {
   };
   /** Hub bundle-signing keys the agent trusts: base64 SPKI DER by key id. */
   signingKeys: { keyId: string; publicKey: string }[];
+  /** The version of that key set (policy/key-set.ts): the agent accepts only signed sets above it. Absent from older hubs (0). */
+  signingKeysVersion?: number;
   wireguard: EnrollWireguard;
   heartbeatIntervalS: number;
 }

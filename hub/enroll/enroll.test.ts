@@ -44,7 +44,8 @@ describe('enrollment', () => {
       wireguard: { addresses: ['10.77.0.2/32', 'fd00:99::2/128'], hubAddresses: ['10.77.0.1/32', 'fd00:99::1/128'] },
       heartbeatIntervalS: 5,
     });
-    expect(r.body.signingKeys).toHaveLength(1);
+    expect(r.body.signingKeys).toHaveLength(2); // the active key and the standby
+    expect(r.body.signingKeysVersion).toBe(2);
     expect(t.peers.peers.get('store-1')).toEqual({ publicKey: keys.wireguardPublicKey, addresses: ['10.77.0.2/32', 'fd00:99::2/128'] });
     // The credentials work on the real broker.
     const agent = await SimAgent.connect(t.hub.broker.url(), r.body);

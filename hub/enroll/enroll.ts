@@ -30,6 +30,8 @@ export interface EnrollDeps {
   overlay: OverlayPlan;
   peers: Peers;
   trustedKeys: () => SigningKeyRecord[];
+  /** The version of that set (SigningKeys.version): the agent accepts only signed key sets above it. */
+  keySetVersion: () => number;
   settings: EnrollSettings;
   now: () => number;
   /** Told after a site's record changed (enrolled): the directory emits, file-fed brokers reload, before the agent gets its credentials. */
@@ -233,6 +235,7 @@ async function enrollChecked(req: EnrollRequest, deps: EnrollDeps): Promise<Enro
     siteId: site.id,
     broker: { url: s.brokerUrl, username: site.id, password },
     signingKeys: deps.trustedKeys().map((k) => ({ keyId: k.keyId, publicKey: k.publicKey })),
+    signingKeysVersion: deps.keySetVersion(),
     wireguard: {
       hubPublicKey: s.wireguard.hubPublicKey,
       hubEndpoint: s.wireguard.hubEndpoint,

@@ -4,6 +4,7 @@
 // republishing the recorded bundle on resume).
 import { encodeBundle, signBundle } from '../../policy/bundle.ts';
 import { delivery, topics } from '../../protocol/topics.ts';
+import { signKeySet } from '../../policy/key-set.ts';
 import type { SigningKeysMessage } from '../../protocol/messages.ts';
 import type { SigningKeys } from '../pki/signing-keys.ts';
 import type { BundleRecord, HubStore, SiteRecord } from '../store/types.ts';
@@ -67,9 +68,15 @@ export class BundleService {
     await this.publisher.publish(topics.bundle(siteId), Buffer.alloc(0), delivery.bundle);
   }
 
-  /** Publishes the keys agents must trust now (retained): done before a new key signs anything. */
+  /**
+   * Publishes the keys agents must trust now (retained), as a set signed by a key every agent already
+   * trusts: done before a new key signs anything, and right after a revocation.
+   */
   async publishKeys(): Promise<void> {
-    const msg: SigningKeysMessage = { v: 1, keys: this.keys.trusted(this.now()).map((k) => ({ keyId: k.keyId, publicKey: k.publicKey })) };
+    const now = this.now();
+    const keys = this.keys.trusted(now).map((k) => ({ keyId: k.keyId, publicKey: k.publicKey }));
+    const set = signKeySet({ version: this.keys.version(now), issuedAt: new Date(now).toISOString(), keys }, this.keys.keySetSigner(now).privateKey);
+    const msg: SigningKeysMessage = { v: 1, keys, set };
     await this.publisher.publish(topics.signingKeys, Buffer.from(JSON.stringify(msg), 'utf8'), { qos: 1, retain: true });
   }
 }

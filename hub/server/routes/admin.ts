@@ -102,6 +102,26 @@ export function adminRoutes(app: FastifyInstance, s: HubServices): void {
     },
   );
 
+  app.post<{ Params: { keyId: string } }>(
+    '/v1/signing-keys/:keyId/revoke',
+    {
+      config: { role: 'admin' },
+      schema: {
+        summary: 'Revoke a compromised bundle-signing key now: the standby signs, and agents drop the key with the next key set (one push)',
+        tags: ['hub'],
+        params: { type: 'object', required: ['keyId'], properties: { keyId: { type: 'string', pattern: '^[0-9a-f]{16}$' } } },
+        response: { 200: anyObject, ...errors },
+      },
+    },
+    async (req) => {
+      const t = s.now();
+      const r = s.keys.revoke(req.params.keyId, t);
+      s.store.audit.record({ at: t, actor: actorOf(req), action: 'keys.revoke', target: `key/${r.revoked}`, details: { active: r.active } });
+      await s.bundles.publishKeys();
+      return r;
+    },
+  );
+
   app.get<{ Querystring: { target?: string; limit: number } }>(
     '/v1/audit',
     {
