@@ -189,40 +189,44 @@ async function enrollChecked(req: EnrollRequest, deps: EnrollDeps): Promise<Enro
   const password = randomSecret();
   let enrolled: SiteRecord;
   try {
-    enrolled = store.tx(() => {
-      if (tokenHash !== null) {
-        if (!store.tokens.useEnrollToken(tokenHash, t)) throw new HubError('ENROLL_TOKEN_USED', 'the enrollment token was used by a concurrent enrollment');
-        // Older tokens for this site die with it: a second device cannot take the site with one.
-        store.tokens.invalidateSiteTokens(site.id, t);
-      }
-      if (challengeHash !== null && !store.tokens.useChallenge(challengeHash, t)) {
-        throw new HubError('ENROLL_CHALLENGE_INVALID', 'the challenge was used by a concurrent enrollment');
-      }
-      checkKeyFree(store, deps, site, req.wireguardPublicKey);
-      if (site.overlayIndex === null && store.sites.usedOverlayIndexes().has(index)) {
-        throw new HubError('OVERLAY_EXHAUSTED', 'the overlay address was taken by a concurrent enrollment: retry');
-      }
-      store.sites.update(site.id, {
-        state: 'enrolled',
-        identityKey: req.identityPublicKey,
-        wireguardKey: req.wireguardPublicKey,
-        overlayIndex: index,
-        enrolledAt: site.enrolledAt ?? t,
-      });
-      // The same device renewing keeps its working password until it uses the new one (the answer may
-      // never reach it); a new device's password replaces the old device's at once.
-      const hash = hashPassword(password);
-      if (kind === 'reenroll' && store.sites.credentialHash(site.id) !== undefined) store.sites.setPendingCredential(site.id, hash);
-      else store.sites.setCredential(site.id, hash, t);
-      store.audit.record({
-        at: t,
-        actor: `site/${site.id}`,
-        action: kind === 'reenroll' ? 'site.reenroll' : 'site.enroll',
-        target: `site/${site.id}`,
-        details: { agentVersion: req.agentVersion, wireguardPublicKey: req.wireguardPublicKey, withToken: tokenHash !== null },
-      });
-      return store.sites.get(site.id)!;
-    });
+    enrolled = store.tx(
+      () => {
+        if (tokenHash !== null) {
+          if (!store.tokens.useEnrollToken(tokenHash, t)) throw new HubError('ENROLL_TOKEN_USED', 'the enrollment token was used by a concurrent enrollment');
+          // Older tokens for this site die with it: a second device cannot take the site with one.
+          store.tokens.invalidateSiteTokens(site.id, t);
+        }
+        if (challengeHash !== null && !store.tokens.useChallenge(challengeHash, t)) {
+          throw new HubError('ENROLL_CHALLENGE_INVALID', 'the challenge was used by a concurrent enrollment');
+        }
+        checkKeyFree(store, deps, site, req.wireguardPublicKey);
+        if (site.overlayIndex === null && store.sites.usedOverlayIndexes().has(index)) {
+          throw new HubError('OVERLAY_EXHAUSTED', 'the overlay address was taken by a concurrent enrollment: retry');
+        }
+        store.sites.update(site.id, {
+          state: 'enrolled',
+          identityKey: req.identityPublicKey,
+          wireguardKey: req.wireguardPublicKey,
+          overlayIndex: index,
+          enrolledAt: site.enrolledAt ?? t,
+        });
+        // The same device renewing keeps its working password until it uses the new one (the answer may
+        // never reach it); a new device's password replaces the old device's at once.
+        const hash = hashPassword(password);
+        if (kind === 'reenroll' && store.sites.credentialHash(site.id) !== undefined) store.sites.setPendingCredential(site.id, hash);
+        else store.sites.setCredential(site.id, hash, t);
+        store.audit.record({
+          at: t,
+          actor: `site/${site.id}`,
+          action: kind === 'reenroll' ? 'site.reenroll' : 'site.enroll',
+          target: `site/${site.id}`,
+          details: { agentVersion: req.agentVersion, wireguardPublicKey: req.wireguardPublicKey, withToken: tokenHash !== null },
+        });
+        return store.sites.get(site.id)!;
+        // The password leaves the hub in the answer: it must survive a power cut.
+      },
+      { durable: true },
+    );
   } catch (e) {
     await restorePeer(deps, site.id);
     throw e;

@@ -35,15 +35,18 @@ export class BundleService {
     const issuedAt = new Date(t).toISOString();
     const { privateKey } = this.keys.active(t);
     const sets = new PolicySets(objects);
-    return this.store.tx(() =>
-      sites.map((site) => {
-        const generation = this.store.rollouts.nextGeneration(site.id);
-        const signed = signBundle({ siteId: site.id, generation, issuedAt, policyVersion, policies: sets.forSite(site) }, privateKey);
-        const rec: BundleRecord = { siteId: site.id, generation, policyVersion, rolloutId, bundle: encodeBundle(signed).toString('utf8'), createdAt: t };
-        this.store.rollouts.addBundle(rec);
-        onRecorded?.(rec);
-        return rec;
-      }),
+    return this.store.tx(
+      () =>
+        sites.map((site) => {
+          const generation = this.store.rollouts.nextGeneration(site.id);
+          const signed = signBundle({ siteId: site.id, generation, issuedAt, policyVersion, policies: sets.forSite(site) }, privateKey);
+          const rec: BundleRecord = { siteId: site.id, generation, policyVersion, rolloutId, bundle: encodeBundle(signed).toString('utf8'), createdAt: t };
+          this.store.rollouts.addBundle(rec);
+          onRecorded?.(rec);
+          return rec;
+        }),
+      // Published right after: a power cut must not roll the generation back and reissue it with other content.
+      { durable: true },
     );
   }
 

@@ -273,7 +273,11 @@ export interface HubStore {
   readonly rollouts: RolloutsRepo;
   readonly telemetry: TelemetryRepo;
   readonly keys: KeysRepo;
-  /** Runs fn in one transaction: all of its writes land, or none. */
-  tx<T>(fn: () => T): T;
+  /**
+   * Runs fn in one transaction: all of its writes land, or none. `durable`: the commit is on disk when
+   * tx returns (for writes the hub acts on outside the store: generations it publishes, credentials it
+   * hands out); other commits may be lost to a power cut, never torn.
+   */
+  tx<T>(fn: () => T, opts?: { durable?: boolean }): T;
   close(): void;
 }
