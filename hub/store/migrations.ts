@@ -171,9 +171,11 @@ export const MIGRATIONS: readonly string[] = [
   );
   `,
   // 5: enrollment hardening. A re-enrolled device's new broker password waits beside the working one
-  // until the device uses it; hub-issued one-time challenges make enrollment proofs unreplayable.
+  // until the device uses it; hub-issued one-time challenges make enrollment proofs unreplayable;
+  // API tokens expire (NULL: made before, or the bootstrap admin).
   `
   ALTER TABLE site_credentials ADD COLUMN pending_hash TEXT;
+  ALTER TABLE api_tokens ADD COLUMN expires_at INTEGER;
   CREATE TABLE enroll_challenges (
     hash TEXT PRIMARY KEY,
     expires_at INTEGER NOT NULL

@@ -15,9 +15,17 @@ interface ApiRow {
   role: Role;
   created_at: number;
   revoked_at: number | null;
+  expires_at: number | null;
 }
 
-const api = (r: ApiRow): ApiTokenRecord => ({ id: r.id, name: r.name, role: r.role, createdAt: r.created_at, revokedAt: r.revoked_at });
+const api = (r: ApiRow): ApiTokenRecord => ({
+  id: r.id,
+  name: r.name,
+  role: r.role,
+  createdAt: r.created_at,
+  revokedAt: r.revoked_at,
+  expiresAt: r.expires_at,
+});
 
 export class SqliteTokens implements TokensRepo {
   constructor(private readonly db: Db) {}
@@ -63,14 +71,20 @@ export class SqliteTokens implements TokensRepo {
   }
 
   addApiToken(t: ApiTokenRecord & { hash: string }): void {
-    stmt(this.db, 'INSERT INTO api_tokens (id, name, hash, role, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?)').run(
+    stmt(this.db, 'INSERT INTO api_tokens (id, name, hash, role, created_at, revoked_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
       t.id,
       t.name,
       t.hash,
       t.role,
       t.createdAt,
       t.revokedAt,
+      t.expiresAt,
     );
+  }
+
+  apiToken(id: string): ApiTokenRecord | undefined {
+    const r = stmt(this.db, 'SELECT * FROM api_tokens WHERE id = ?').get(id) as ApiRow | undefined;
+    return r && api(r);
   }
 
   apiTokenByHash(hash: string): ApiTokenRecord | undefined {

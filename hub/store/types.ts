@@ -35,6 +35,8 @@ export interface ApiTokenRecord {
   role: Role;
   createdAt: number;
   revokedAt: number | null;
+  /** null: never (tokens made before expiry existed, and the bootstrap admin in its 0600 file). */
+  expiresAt: number | null;
 }
 
 export interface AuditEntry {
@@ -203,6 +205,7 @@ export interface TokensRepo {
   useChallenge(hash: string, now: number): boolean;
   addApiToken(t: ApiTokenRecord & { hash: string }): void;
   apiTokenByHash(hash: string): ApiTokenRecord | undefined;
+  apiToken(id: string): ApiTokenRecord | undefined;
   listApiTokens(): ApiTokenRecord[];
   revokeApiToken(id: string, now: number): boolean;
 }

@@ -29,7 +29,7 @@ export function adminRoutes(app: FastifyInstance, s: HubServices): void {
     async (req) => req.principal,
   );
 
-  app.post<{ Body: { name: string; role: Role } }>(
+  app.post<{ Body: { name: string; role: Role; ttlDays?: number } }>(
     '/v1/tokens',
     {
       config: { role: 'admin' },
@@ -40,12 +40,28 @@ export function adminRoutes(app: FastifyInstance, s: HubServices): void {
           type: 'object',
           additionalProperties: false,
           required: ['name', 'role'],
-          properties: { name: { type: 'string', minLength: 1, maxLength: 128 }, role: { type: 'string', enum: [...ROLES] } },
+          properties: {
+            name: { type: 'string', minLength: 1, maxLength: 128 },
+            role: { type: 'string', enum: [...ROLES] },
+            ttlDays: { type: 'integer', minimum: 1, maximum: 3650, description: 'lifetime (default 90 days)' },
+          },
         },
         response: { 201: anyObject, ...errors },
       },
     },
-    async (req, reply) => reply.status(201).send(createApiToken(s.store, req.body.name, req.body.role, actorOf(req), s.now())),
+    async (req, reply) =>
+      reply
+        .status(201)
+        .send(
+          createApiToken(
+            s.store,
+            req.body.name,
+            req.body.role,
+            actorOf(req),
+            s.now(),
+            req.body.ttlDays === undefined ? undefined : req.body.ttlDays * 86_400_000,
+          ),
+        ),
   );
 
   app.get(
