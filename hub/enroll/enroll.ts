@@ -162,7 +162,7 @@ function serially<T>(store: HubStore, fn: () => Promise<T>): Promise<T> {
   return run;
 }
 
-export function enroll(req: EnrollRequest, deps: EnrollDeps): Promise<EnrollResponse> {
+export async function enroll(req: EnrollRequest, deps: EnrollDeps): Promise<EnrollResponse> {
   checkProof(req);
   return serially(deps.store, () => enrollChecked(req, deps));
 }
