@@ -3,11 +3,16 @@
 // fails any step is rejected with its code and nothing of it is applied; the previous generation
 // stays live. A store that cannot be written (disk full, read-only) rejects the bundle too: the rule
 // is "last-known-good committed before anything is applied", and the live generation keeps enforcing.
+//
+// The keys bundles are verified with change only through a signed key set (policy/key-set.ts) that a
+// key already trusted signed, with a higher version. A bundle refused for a key not (yet) trusted is
+// kept and tried again when a key set arrives: the retained bundle is not sent again by itself.
 import { errorMessage } from '../base/index.ts';
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import type { AgentStore, BundleRecord } from '../offline-store/index.ts';
 import { BundleError, verifyBundle } from '../policy/bundle.ts';
-import type { AckMessage } from '../protocol/index.ts';
+import { KeySetError, verifyKeySet } from '../policy/key-set.ts';
+import type { AckMessage, SigningKeysMessage } from '../protocol/index.ts';
 import { EnforceError, type Enforcer } from './enforcer.ts';
 import type { Logger } from './logger.ts';
 import type { AgentMetrics } from './metrics.ts';
@@ -48,9 +53,58 @@ function claimedGeneration(bytes: Buffer): number | null {
   }
 }
 
+export type KeysOutcome =
+  | { result: 'updated'; version: number; retried: IntakeOutcome | null }
+  | { result: 'unchanged' }
+  | { result: 'rejected'; code: string; reason: string };
+
+function versionOf(payload: string): number | null {
+  try {
+    const v = (JSON.parse(payload) as { version?: unknown }).version;
+    return Number.isSafeInteger(v) ? (v as number) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A key set from the broadcast keys topic. Trusted only when signed by a key already trusted and
+ * newer than the one held; then it replaces the trusted keys. Anything else changes nothing (a hub
+ * before signed sets sends none: the keys stay).
+ */
+export function acceptKeySet(o: Pick<IntakeOptions, 'store' | 'log' | 'metrics'>, msg: SigningKeysMessage): KeysOutcome {
+  const { store, log } = o;
+  const refuse = (code: string, reason: string): KeysOutcome => {
+    log.warn({ code, reason }, 'hub signing keys refused; the trusted keys stay as they were');
+    return { result: 'rejected', code, reason };
+  };
+  if (!msg.set) return refuse('KEYS_UNSIGNED', 'the hub sent an unsigned key set (a hub before signed sets, or a forgery)');
+  const held = store.identity.enrollment()?.signingKeysVersion ?? 0;
+  let set;
+  try {
+    set = verifyKeySet(msg.set, { trustedKeys: trustedKeysOf(store), version: held });
+  } catch (e) {
+    if (!(e instanceof KeySetError)) throw e;
+    // The retained set comes again on every (re)subscribe: the one held is not news.
+    if (e.code === 'KEYS_STALE_VERSION' && versionOf(msg.set.payload) === held) return { result: 'unchanged' };
+    return refuse(e.code, e.message);
+  }
+  try {
+    store.identity.updateSigningKeys(set.keys, set.version);
+  } catch (e) {
+    const code = (e as { code?: string }).code ?? 'STORE_IO';
+    o.metrics?.storeWriteFailures.inc({ code });
+    return refuse(code, `could not store the new hub signing keys: ${(e as Error).message}`);
+  }
+  log.info({ version: set.version, keys: set.keys.map((k) => k.keyId) }, 'hub signing keys updated');
+  return { result: 'updated', version: set.version, retried: null };
+}
+
 export class BundleIntake {
   lastRejection: { generation: number; code: string; reason: string; at: number } | null = null;
   private readonly clock: () => number;
+  /** The last bundle refused for an untrusted key: tried again when the trusted keys change. */
+  private awaitingKey: Buffer | null = null;
 
   constructor(private readonly o: IntakeOptions) {
     this.clock = o.clock ?? Date.now;
@@ -62,14 +116,18 @@ export class BundleIntake {
     const sha = createHash('sha256').update(bytes).digest('hex');
     const { store, enforcer } = this.o;
     const seen = store.bundles.findBySha256(sha);
-    // The retained bundle comes again on every (re)subscribe: the one in force is not news.
-    if (seen && (seen.status === 'rejected' || seen.generation === enforcer.appliedGeneration)) return { result: 'duplicate', generation: seen.generation };
+    // The retained bundle comes again on every (re)subscribe: the one in force is not news, nor one
+    // rejected for good. One rejected for an unknown key is tried again: the key may have come since.
+    const final = seen?.status === 'rejected' && seen.rejectCode !== 'BUNDLE_UNKNOWN_KEY';
+    if (seen && (final || seen.generation === enforcer.appliedGeneration)) return { result: 'duplicate', generation: seen.generation };
+    this.awaitingKey = null;
 
     let payload;
     try {
       payload = verifyBundle(bytes, { trustedKeys: trustedKeysOf(store), siteId: this.o.siteId, appliedGeneration: enforcer.appliedGeneration });
     } catch (e) {
       if (!(e instanceof BundleError)) throw e;
+      if (e.code === 'BUNDLE_UNKNOWN_KEY') this.awaitingKey = bytes;
       return this.reject(bytes, claimed ?? 0, e.code, e.message);
     }
     let prepared;
@@ -102,6 +160,13 @@ export class BundleIntake {
     this.safeStore(() => store.bundles.markApplied(rec.id));
     this.o.sendAck({ v: 1, generation: payload.generation, result: 'applied', at: new Date(this.clock()).toISOString() });
     return { result: 'applied', generation: payload.generation };
+  }
+
+  /** A key set from the broadcast keys topic (acceptKeySet); when it is taken, a bundle that waited for a key is tried again. */
+  async acceptKeys(msg: SigningKeysMessage): Promise<KeysOutcome> {
+    const out = acceptKeySet(this.o, msg);
+    if (out.result !== 'updated' || !this.awaitingKey) return out;
+    return { ...out, retried: await this.receive(this.awaitingKey) };
   }
 
   /** Records (when bytes are given) and acks a rejection. */

@@ -75,6 +75,29 @@ describe('enroll', () => {
     }
   });
 
+  it('signs a fresh hub challenge into each attempt, and falls back to a v1 proof with a hub before challenges', async () => {
+    const f = fixture('challenge');
+    try {
+      hub.answers.push({ status: 503, body: { code: 'HUB_BUSY', message: 'try later' } });
+      await enroll({ store: f.store, provisionFile: f.file, log, backoff: fast });
+      const [first, second] = hub.requests.slice(-2);
+      expect(first.challenge).toBe(hub.issued.at(-2));
+      expect(second.challenge).toBe(hub.issued.at(-1));
+      expect(first.challenge).not.toBe(second.challenge);
+    } finally {
+      f.store.close();
+    }
+    const old = fixture('old-hub');
+    hub.challenges = false;
+    try {
+      expect((await enroll({ store: old.store, provisionFile: old.file, log, backoff: fast })).siteId).toBe('store-042');
+      expect(hub.requests.at(-1)).not.toHaveProperty('challenge');
+    } finally {
+      hub.challenges = true;
+      old.store.close();
+    }
+  });
+
   it('refuses a hub whose chain lacks the pinned CA, and keeps the token', async () => {
     const f = fixture('mismatch', { caFingerprint: other.caFingerprint });
     const before = hub.requests.length;

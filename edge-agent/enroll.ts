@@ -1,7 +1,9 @@
 // Enrollment: `weft-agent enroll --file` and first boot share this. The device's keys are made on
 // the device (the store generates and keeps them, 0600), the hub is reached over HTTPS pinned to its
 // CA fingerprint, transient failures are retried with jittered backoff, the result is persisted, and
-// only then is the one-time token deleted from the provisioning file.
+// only then is the one-time token deleted from the provisioning file. Each attempt signs a fresh
+// hub challenge into its proof, so a recorded request cannot be replayed, and a retry after a lost
+// answer (token already spent by this very device) still enrolls.
 import { errorMessage } from '../base/index.ts';
 import { sign } from 'node:crypto';
 import type { AgentStore, DeviceIdentity, Enrollment } from '../offline-store/index.ts';
@@ -24,6 +26,8 @@ const PERMANENT = new Set([
   'ENROLL_BAD_PROOF',
   'ENROLL_KEY_MISMATCH',
   'ENROLL_SITE_REVOKED',
+  'ENROLL_WG_KEY_INVALID',
+  'ENROLL_WG_KEY_IN_USE',
   'ENROLL_CA_MISMATCH',
   'ENROLL_TLS_UNTRUSTED',
   'ENROLL_TLS_HOSTNAME',
@@ -39,12 +43,14 @@ const FIX: Record<string, string> = {
   ENROLL_BAD_PROOF: 'the device key proof failed: report this as a bug with `weft-agent status --json`',
   ENROLL_KEY_MISMATCH: 'this site is enrolled with another device key: ask central ops to re-issue the site (weft site token)',
   ENROLL_SITE_REVOKED: 'the site was revoked at the hub: ask central ops',
+  ENROLL_WG_KEY_INVALID: 'the device WireGuard key was refused: report this as a bug with `weft-agent status --json`',
+  ENROLL_WG_KEY_IN_USE: 'another site uses this device WireGuard key (a cloned image?): reset the device keys (reflash) and enroll again',
 };
 
 export const isPermanent = (code: string): boolean => PERMANENT.has(code);
 
-function buildRequest(p: ProvisionFile, id: DeviceIdentity): EnrollRequest {
-  const base = { token: p.token, siteName: p.siteName, wireguardPublicKey: id.wireguardPublicKey };
+function buildRequest(p: ProvisionFile, id: DeviceIdentity, challenge: string | null): EnrollRequest {
+  const base = { token: p.token, siteName: p.siteName, wireguardPublicKey: id.wireguardPublicKey, ...(challenge === null ? {} : { challenge }) };
   return {
     ...base,
     identityPublicKey: id.identityPublicKey,
@@ -81,7 +87,21 @@ function hubError(status: number, body: string): AgentError {
   return new AgentError(code, message, FIX[code] ?? (status >= 500 || status === 429 ? 'the hub is busy or failing: the agent retries by itself' : undefined));
 }
 
-/** One POST /v1/enroll. */
+/** A one-time challenge to sign; null from a hub before challenges (404), which takes a v1 proof with a token. */
+async function fetchChallenge(url: URL, fingerprint: string, opts: { timeoutMs?: number; now?: () => Date }): Promise<string | null> {
+  const res = await pinnedRequest(url, fingerprint, { method: 'POST', body: '{}', ...opts });
+  if (res.status === 404) return null;
+  if (res.status < 200 || res.status >= 300) throw hubError(res.status, res.body);
+  try {
+    const c = (JSON.parse(res.body) as { challenge?: unknown }).challenge;
+    if (typeof c === 'string' && c !== '') return c;
+  } catch {
+    // reported below
+  }
+  throw new AgentError('ENROLL_BAD_RESPONSE', 'the hub answered the challenge request without a challenge', 'hub and agent versions may not match');
+}
+
+/** One enrollment: a challenge, then POST /v1/enroll. */
 export async function enrollOnce(
   p: ProvisionFile,
   id: DeviceIdentity,
@@ -93,7 +113,8 @@ export async function enrollOnce(
   } catch {
     throw new AgentError('PROVISION_BAD_HUB_URL', `hubUrl ${p.hubUrl} is not a URL`, 'fix hubUrl in the provisioning file');
   }
-  const res = await pinnedRequest(url, p.caFingerprint, { method: 'POST', body: JSON.stringify(buildRequest(p, id)), ...opts });
+  const challenge = await fetchChallenge(new URL('/v1/enroll/challenge', url), p.caFingerprint, opts);
+  const res = await pinnedRequest(url, p.caFingerprint, { method: 'POST', body: JSON.stringify(buildRequest(p, id, challenge)), ...opts });
   if (res.status < 200 || res.status >= 300) throw hubError(res.status, res.body);
   return { response: parseResponse(res.body), hubDate: res.date };
 }

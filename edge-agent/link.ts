@@ -29,7 +29,7 @@ export interface LinkOptions {
   heartbeat: () => Omit<HeartbeatMessage, 'link' | 'v' | 'at'>;
   /** Called with a bundle's bytes; the message is PUBACKed only after it resolves. */
   onBundle: (bytes: Buffer) => Promise<void>;
-  onSigningKeys?: (msg: SigningKeysMessage) => void;
+  onSigningKeys?: (msg: SigningKeysMessage) => void | Promise<void>;
   backoff?: BackoffOptions;
   /** Records per drain round; they are in flight together and acked up to the last PUBACKed one. */
   drainBatch?: number;
@@ -244,7 +244,7 @@ export class Link {
       if (topic === topics.bundle(this.o.siteId)) {
         if (payload.length > 0) await this.o.onBundle(payload);
       } else if (topic === topics.signingKeys) {
-        this.o.onSigningKeys?.(decode('keys', payload));
+        await this.o.onSigningKeys?.(decode('keys', payload));
       }
     } catch (e) {
       this.o.log.error({ topic, err: errorMessage(e) }, 'message handling failed');

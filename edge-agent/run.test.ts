@@ -4,12 +4,14 @@ import { Writable } from 'node:stream';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import mqtt from 'mqtt';
 import type { Datapath } from '../datapath/index.ts';
 import { DatapathError, MemoryDatapath } from '../datapath/index.ts';
+import { keyIdOf } from '../policy/bundle.ts';
+import { signKeySet } from '../policy/key-set.ts';
 import { openStore } from '../offline-store/index.ts';
-import { decode, topics, type AckMessage, type VerdictRecord } from '../protocol/index.ts';
+import { decode, encode, topics, type AckMessage, type SigningKeysMessage, type VerdictRecord } from '../protocol/index.ts';
 import { loadConfig, type AgentConfig } from './config.ts';
 import { createLogger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
@@ -471,3 +473,75 @@ const bundleFiller = {
     ingress: [{ from: [{ podSelector: { matchLabels: { app: 'web' } } }], ports: [{ protocol: 'TCP', port: 5432 }] }],
   },
 };
+
+describe('hub signing keys (issue 15.2)', () => {
+  const listed = (k: KeyObject) => {
+    const pub = createPublicKey(k);
+    return { keyId: keyIdOf(pub), publicKey: pub.export({ format: 'der', type: 'spki' }).toString('base64') };
+  };
+  /** A keys message as the hub sends it: the plain list, and the set signed by `signer`. */
+  const keysMessage = (signer: KeyObject, version: number, keys: KeyObject[]): Buffer => {
+    const list = keys.map(listed);
+    const msg: SigningKeysMessage = { v: 1, keys: list, set: signKeySet({ version, issuedAt: '2026-11-25T12:00:00Z', keys: list }, signer) };
+    return encode('keys', msg);
+  };
+  async function publishKeys(payload: Buffer): Promise<void> {
+    const hub = await mqtt.connectAsync(broker.url);
+    await hub.publishAsync(topics.signingKeys, payload, { qos: 1, retain: true });
+    await hub.endAsync();
+  }
+  const trusted = (a: Agent) =>
+    a
+      .store!.identity.enrollment()!
+      .signingKeys.map((k) => k.keyId)
+      .sort();
+  const lastAck = () => acks().at(-1);
+
+  it('one unsigned or foreign-signed keys message does not replace the trust root', async () => {
+    enroll();
+    const a = await start({ kube: () => new FakeKube(shopSnapshot()) });
+    await publishBundle(bundle(key, 1));
+    await waitFor(() => acks().length === 1, { timeoutMs: 10_000, what: 'first ack' });
+    const attacker = hubKey();
+    // Unsigned (what every hub sent before), then signed by the attacker's own key.
+    await publishKeys(encode('keys', { v: 1, keys: [listed(attacker)] }));
+    await publishKeys(keysMessage(attacker, 1_000_000, [attacker]));
+    await publishBundle(bundle(attacker, 99));
+    await waitFor(() => acks().length === 2, { timeoutMs: 10_000, what: 'ack of the forged bundle' });
+    expect(lastAck()).toMatchObject({ generation: 99, result: 'rejected', code: 'BUNDLE_UNKNOWN_KEY' });
+    expect(trusted(a)).toEqual([listed(key).keyId]);
+    // The real hub's next bundle is still accepted.
+    await publishBundle(bundle(key, 2));
+    await waitFor(() => acks().length === 3, { timeoutMs: 10_000, what: 'ack of generation 2' });
+    expect(lastAck()).toMatchObject({ generation: 2, result: 'applied' });
+  });
+
+  it('rotates by a signed, newer set; retries a bundle that came before its key; drops a revoked key in one push', async () => {
+    enroll();
+    const a = await start({ kube: () => new FakeKube(shopSnapshot()) });
+    const next = hubKey();
+    const standby = hubKey();
+    // A bundle signed by a key the agent learns only a moment later: refused, then applied when the set arrives.
+    await publishBundle(bundle(next, 3));
+    await waitFor(() => acks().length === 1, { timeoutMs: 10_000, what: 'unknown-key ack' });
+    expect(lastAck()).toMatchObject({ result: 'rejected', code: 'BUNDLE_UNKNOWN_KEY' });
+    const v2 = keysMessage(key, 2, [key, next, standby]);
+    await publishKeys(v2);
+    await waitFor(() => acks().length === 2, { timeoutMs: 10_000, what: 'the retried bundle' });
+    expect(lastAck()).toMatchObject({ generation: 3, result: 'applied' });
+    expect(trusted(a)).toEqual([key, next, standby].map((k) => listed(k).keyId).sort());
+
+    // Emergency revocation of `key`: a set without it, signed by the standby, version 3.
+    await publishKeys(keysMessage(standby, 3, [next, standby]));
+    await waitFor(() => trusted(a).length === 2, { timeoutMs: 10_000, what: 'revocation' });
+    await publishBundle(bundle(key, 4));
+    await waitFor(() => acks().length === 3, { timeoutMs: 10_000, what: 'ack of the revoked key bundle' });
+    expect(lastAck()).toMatchObject({ generation: 4, result: 'rejected', code: 'BUNDLE_UNKNOWN_KEY' });
+    // Replaying the older set (signed by a key still trusted) does not bring the revoked key back.
+    await publishKeys(v2);
+    await publishBundle(bundle(next, 5));
+    await waitFor(() => acks().length === 4, { timeoutMs: 10_000, what: 'ack of generation 5' });
+    expect(lastAck()).toMatchObject({ generation: 5, result: 'applied' });
+    expect(trusted(a)).toEqual([next, standby].map((k) => listed(k).keyId).sort());
+  });
+});

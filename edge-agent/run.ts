@@ -11,7 +11,7 @@ import type { AgentStore, DeviceIdentity, Enrollment, JsonValue, OpenStoreOption
 import { compile } from '../policy/index.ts';
 import { encode, topics, type AckMessage, type NotEnforcing, type VerdictRecord } from '../protocol/index.ts';
 import { bootEnforcement, INVENTORY_KEY, openAgentStore, type Booted, type OpenedStore } from './boot.ts';
-import { BundleIntake } from './bundle-intake.ts';
+import { acceptKeySet, BundleIntake } from './bundle-intake.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { AgentConfig } from './config.ts';
 import { libbpfLoader, type KernelLoader, type SelectedDatapath } from './datapath-select.ts';
@@ -356,13 +356,17 @@ export class Agent {
         });
       },
       onBundle: (bytes) => this.takeBundle(Buffer.from(bytes)),
-      onSigningKeys: (msg) => {
-        try {
-          store.identity.updateSigningKeys(msg.keys);
-          this.log.info({ keys: msg.keys.map((k) => k.keyId) }, 'hub signing keys updated');
-        } catch (e) {
-          this.log.error({ err: formatError(e) }, 'could not store the new hub signing keys');
+      // Only a signed, newer key set changes trust (bundle-intake.ts); a bundle that waited for its key is retried.
+      onSigningKeys: async (msg) => {
+        const intake = this.intakeRef;
+        if (!intake) {
+          acceptKeySet({ store, log: this.log, metrics: this.metrics }, msg);
+          return;
         }
+        const out = await intake.acceptKeys(msg);
+        const retried = out.result === 'updated' ? out.retried : null;
+        if (retried?.result === 'applied') this.markEnforcing();
+        if (retried && retried.result !== 'duplicate' && this.enforcingSince !== null) this.showEnforcing();
       },
     });
     this.linkRef.start();

@@ -38,6 +38,9 @@ describe('hub command line', () => {
 
   it('creates the WireGuard interface only when asked to', () => {
     expect(parseHubArgs(['--data-dir', '/d', '--wg-ifname', 'weft0', '--wg-port', '51821']).wireguard).toMatchObject({ ifname: 'weft0', listenPort: 51821 });
+    // Enrollment hands out the port the hub listens on, unless an endpoint is given.
+    expect(parseHubArgs(['--data-dir', '/d', '--wg-port', '51821']).wireguard.endpoint).toBe('127.0.0.1:51821');
+    expect(parseHubArgs(['--data-dir', '/d', '--wg-port', '51821', '--wg-endpoint', 'hub.example:4500']).wireguard.endpoint).toBe('hub.example:4500');
     expect(parseHubArgs(['--data-dir', '/d']).wireguard.ifname).toBeUndefined();
   });
 

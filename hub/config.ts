@@ -105,7 +105,7 @@ export const USAGE = `usage: node bin/run.mjs hub/main.ts --data-dir <dir> [opti
   --broker aedes|mosquitto  embedded broker (default) or a supervised Mosquitto
   --site-broker-url <url> broker URL given to sites (default mqtt://<hub overlay IPv4>:<port>)
   --overlay-v4 <cidr>     (default 10.99.0.0/16)   --overlay-v6 <cidr> (default fd00:99::/64)
-  --wg-endpoint <h:p>     WireGuard endpoint sites dial (default 127.0.0.1:51820)
+  --wg-endpoint <h:p>     WireGuard endpoint sites dial (default 127.0.0.1:<--wg-port>)
   --wg-ifname <name>      create the hub's WireGuard interface (kernel or wireguard-go) with the overlay addresses
   --wg-port <n>           its UDP port (default 51820)
   --zone <name>           run the router, authoritative for this DNS zone (e.g. svc.example.com)
@@ -157,9 +157,11 @@ export function parseHubArgs(argv: string[]): HubConfig {
   c.mqtt = { broker: v.broker, hosts: v['mqtt-host'] ?? c.mqtt.hosts, port: port(v['mqtt-port'], 'mqtt-port', c.mqtt.port), siteUrl: v['site-broker-url'] };
   c.overlayV4 = v['overlay-v4'] ?? c.overlayV4;
   c.overlayV6 = v['overlay-v6'] ?? c.overlayV6;
-  c.wireguard.endpoint = v['wg-endpoint'] ?? c.wireguard.endpoint;
   c.wireguard.ifname = v['wg-ifname'];
   if (v['wg-port'] !== undefined) c.wireguard.listenPort = port(v['wg-port'], 'wg-port', 51820);
+  // Without --wg-endpoint, sites dial the port the hub listens on (not always 51820); an explicit
+  // endpoint wins (NAT or a forwarder may map another port).
+  c.wireguard.endpoint = v['wg-endpoint'] ?? (c.wireguard.listenPort !== undefined ? `127.0.0.1:${c.wireguard.listenPort}` : c.wireguard.endpoint);
   c.logLevel = v['log-level'] ?? c.logLevel;
   if (v['router-config']) {
     const dns = { ...(v['dns-host'] ? { host: v['dns-host'] } : {}), ...(v['dns-port'] ? { port: port(v['dns-port'], 'dns-port', 5353) } : {}) };

@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { MqttClient } from 'mqtt';
 import pino, { type Logger } from 'pino';
-import { Registry } from 'prom-client';
+import { Counter, Registry } from 'prom-client';
 import { HubTunnel, loadOrCreatePrivateKey, registerTunnelMetrics } from '../tunnel/index.ts';
 import { bootstrapAdmin } from './auth/api-tokens.ts';
 import { startBroker, startMosquitto, type Broker, type BrokerStartOptions } from './broker/index.ts';
@@ -175,11 +175,26 @@ export async function startHub(config: HubConfig): Promise<Hub> {
       cleanup.push(() => r.close());
     }
 
-    // The store is the truth for tunnel peers: re-add every enrolled site (the tunnel starts empty).
+    // The store is the truth for tunnel peers: re-add every enrolled site (the tunnel starts empty), one at
+    // a time. A peer the tunnel refuses (a key stored before keys were checked) is reported and skipped:
+    // one bad site must not keep the hub, and every other site, down.
+    const peerFailures = new Counter({
+      name: 'weft_hub_peer_start_failures_total',
+      help: 'Enrolled sites whose tunnel peer was refused at start',
+      registers: [registry],
+    });
     for (const s of store.sites.list({ state: 'enrolled' })) {
       if (s.wireguardKey && s.overlayIndex !== null) {
         const a = overlay.addresses(s.overlayIndex);
-        await peers.addPeer(s.id, s.wireguardKey, [`${a.v4}/32`, `${a.v6}/128`]);
+        try {
+          await peers.addPeer(s.id, s.wireguardKey, [`${a.v4}/32`, `${a.v6}/128`]);
+        } catch (e) {
+          peerFailures.inc();
+          log.error(
+            { siteId: s.id, err: (e as Error).message },
+            'tunnel peer refused at start; the site cannot connect until it re-enrolls with a valid key of its own (weft site token)',
+          );
+        }
       }
     }
     await bundles.publishKeys();
@@ -206,6 +221,7 @@ export async function startHub(config: HubConfig): Promise<Hub> {
         peers,
         now,
         trustedKeys: () => keys.trusted(now()),
+        keySetVersion: () => keys.version(now()),
         // Mosquitto reads credentials from files: rewrite and reload before the agent tries them (no-op for aedes).
         // Then the site's bundle of the policy the fleet is on goes out retained, so it finds it on connect.
         onEnrolled: async (s) => {

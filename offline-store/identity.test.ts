@@ -80,6 +80,9 @@ describe('identity', () => {
     const r = openStore(path);
     const { toJSON: _t, ...got } = r.identity.enrollment()!;
     expect(got).toEqual({ ...enrollment, signingKeys: [{ keyId: 'k2', publicKey: 'BBBB' }], enrolledAt: expect.any(Number) });
+    // A verified key set stores its version with its keys.
+    r.identity.updateSigningKeys([{ keyId: 'k3', publicKey: 'CCCC' }], 7);
+    expect(r.identity.enrollment()).toMatchObject({ signingKeys: [{ keyId: 'k3', publicKey: 'CCCC' }], signingKeysVersion: 7 });
     r.identity.clearEnrollment();
     expect(r.identity.enrollment()).toBeNull();
     r.close();

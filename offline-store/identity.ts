@@ -104,9 +104,15 @@ export function identityStore(ctx: StoreContext): IdentityStore {
       );
       return makeEnrollment(input, at);
     },
-    updateSigningKeys(keys) {
+    updateSigningKeys(keys, version) {
       ctx.write('identity.updateSigningKeys', () => {
-        const changed = db.prepare(`UPDATE enrollment SET doc = json_set(doc, '$.signingKeys', json(?)) WHERE id = 1`).run(JSON.stringify(keys)).changes;
+        // Keys and version in one statement: a power cut cannot leave new keys with an old version.
+        const changed =
+          version === undefined
+            ? db.prepare(`UPDATE enrollment SET doc = json_set(doc, '$.signingKeys', json(?)) WHERE id = 1`).run(JSON.stringify(keys)).changes
+            : db
+                .prepare(`UPDATE enrollment SET doc = json_set(doc, '$.signingKeys', json(?), '$.signingKeysVersion', ?) WHERE id = 1`)
+                .run(JSON.stringify(keys), version).changes;
         if (changed === 0) throw new StoreError('STORE_NOT_ENROLLED', 'identity.updateSigningKeys: the device is not enrolled', 'run weft-agent enroll first');
       });
     },

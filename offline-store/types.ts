@@ -115,7 +115,7 @@ export interface DeviceIdentity {
 export type WireguardSettings = EnrollWireguard;
 
 /** What enrollment gave the device: the protocol's EnrollResponse plus the hub CA fingerprint. */
-export interface EnrollmentInput extends Pick<EnrollResponse, 'siteId' | 'broker' | 'signingKeys' | 'wireguard'> {
+export interface EnrollmentInput extends Pick<EnrollResponse, 'siteId' | 'broker' | 'signingKeys' | 'signingKeysVersion' | 'wireguard'> {
   heartbeatIntervalS?: number;
   /** sha256 fingerprint of the hub CA the device pinned at enrollment (hex or the usual AA:BB form). */
   hubCaFingerprint: string;
@@ -135,8 +135,8 @@ export interface IdentityStore {
   set(keys: { ed25519PrivateKey: KeyObject; x25519PrivateKey: KeyObject }): DeviceIdentity;
   enrollment(): Enrollment | null;
   saveEnrollment(e: EnrollmentInput): Enrollment;
-  /** Replaces the trusted signing keys (hub key rotation on broadcast/#). Throws STORE_NOT_ENROLLED. */
-  updateSigningKeys(keys: { keyId: string; publicKey: string }[]): void;
+  /** Replaces the trusted signing keys and their set's version (a verified key set from broadcast/#). Throws STORE_NOT_ENROLLED. */
+  updateSigningKeys(keys: { keyId: string; publicKey: string }[], version?: number): void;
   clearEnrollment(): void;
 }
 

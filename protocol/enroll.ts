@@ -1,4 +1,7 @@
 // POST /v1/enroll: the one exchange between a new device and the hub, outside MQTT.
+// Since proof v2 the device first fetches a one-time challenge (POST /v1/enroll/challenge) and signs it
+// into its proof, so a recorded request cannot be replayed. A v1 proof (no challenge) is still accepted
+// with a one-time token, which is its own nonce; a re-enrollment without a token needs v2.
 
 export interface EnrollRequest {
   /** The one-time enrollment token (absent on re-enrollment with an already-known device key). */
@@ -10,7 +13,9 @@ export interface EnrollRequest {
   /** WireGuard public key (base64 of the raw 32-byte X25519 key). */
   wireguardPublicKey: string;
   agentVersion: string;
-  /** Base64 Ed25519 signature, by the identity key, of `${siteName}\n${wireguardPublicKey}\n${token ?? ''}`: proves possession. */
+  /** The hub-issued one-time challenge this proof signs (proof v2); absent from agents before it (proof v1). */
+  challenge?: string;
+  /** Base64 Ed25519 signature, by the identity key, of enrollProofMessage(request): proves possession. */
   proof: string;
 }
 
@@ -30,6 +35,13 @@ export interface EnrollWireguard {
   mtu: number;
 }
 
+/** POST /v1/enroll/challenge answer: spend it in one enrollment before it expires. */
+export interface EnrollChallenge {
+  challenge: string;
+  /** ISO-8601, by the hub's clock. */
+  expiresAt: string;
+}
+
 export interface EnrollResponse {
   siteId: string;
   broker: {
@@ -41,12 +53,16 @@ export interface EnrollResponse {
   };
   /** Hub bundle-signing keys the agent trusts: base64 SPKI DER by key id. */
   signingKeys: { keyId: string; publicKey: string }[];
+  /** The version of that key set (policy/key-set.ts): the agent accepts only signed sets above it. Absent from older hubs (0). */
+  signingKeysVersion?: number;
   wireguard: EnrollWireguard;
   heartbeatIntervalS: number;
 }
 
-export function enrollProofMessage(req: Pick<EnrollRequest, 'siteName' | 'wireguardPublicKey' | 'token'>): string {
-  return `${req.siteName}\n${req.wireguardPublicKey}\n${req.token ?? ''}`;
+/** The signed text: v1 `${siteName}\n${wireguardPublicKey}\n${token}`, v2 (with a challenge) prefixed and suffixed so neither parses as the other. */
+export function enrollProofMessage(req: Pick<EnrollRequest, 'siteName' | 'wireguardPublicKey' | 'token' | 'challenge'>): string {
+  const v1 = `${req.siteName}\n${req.wireguardPublicKey}\n${req.token ?? ''}`;
+  return req.challenge === undefined ? v1 : `weft-enroll-v2\n${v1}\n${req.challenge}`;
 }
 
 /** Stable error codes of the enroll endpoint. */
@@ -57,4 +73,9 @@ export type EnrollErrorCode =
   | 'ENROLL_SITE_MISMATCH'
   | 'ENROLL_BAD_PROOF'
   | 'ENROLL_KEY_MISMATCH'
-  | 'ENROLL_SITE_REVOKED';
+  | 'ENROLL_SITE_REVOKED'
+  | 'ENROLL_CHALLENGE_REQUIRED'
+  | 'ENROLL_CHALLENGE_INVALID'
+  | 'ENROLL_WG_KEY_INVALID'
+  | 'ENROLL_WG_KEY_IN_USE'
+  | 'ENROLL_BUSY';

@@ -115,8 +115,13 @@ export interface EventsMessage {
 
 export interface SigningKeysMessage {
   v: 1;
-  /** base64 SPKI DER Ed25519 public keys by key id. */
+  /** base64 SPKI DER Ed25519 public keys by key id. Read by agents before signed sets; newer agents trust only `set`. */
   keys: { keyId: string; publicKey: string }[];
+  /**
+   * The same keys as a signed set (policy/key-set.ts SignedKeySet): signed by a key the agent already
+   * trusts, with a version that only goes up. Absent from hubs before it; such a message changes nothing.
+   */
+  set?: { format: number; keyId: string; payload: string; signature: string };
 }
 
 type Check = (v: unknown, path: string) => void;
@@ -128,6 +133,11 @@ const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object
 const str: Check = (v, p) => {
   if (typeof v !== 'string' || v.length > 4096) fail(p, 'must be a string');
 };
+const text =
+  (max: number): Check =>
+  (v, p) => {
+    if (typeof v !== 'string' || v.length > max) fail(p, `must be a string of at most ${max}`);
+  };
 const bool: Check = (v, p) => {
   if (typeof v !== 'boolean') fail(p, 'must be a boolean');
 };
@@ -212,7 +222,11 @@ const schemas = {
     code: opt(str),
     reason: opt(str),
   }),
-  keys: obj({ v: num, keys: arr(obj({ keyId: str, publicKey: str }), 64) }),
+  keys: obj({
+    v: num,
+    keys: arr(obj({ keyId: str, publicKey: str }), 64),
+    set: opt(obj({ format: num, keyId: str, payload: text(65_536), signature: str })),
+  }),
 };
 
 interface Messages {

@@ -11,6 +11,9 @@ export interface HubStub {
   requests: EnrollRequest[];
   /** Queue of answers; when empty, enrollment succeeds. */
   answers: { status: number; body: unknown }[];
+  /** Challenges handed out (POST /v1/enroll/challenge); set `challenges` false to act as a hub before them (404). */
+  issued: string[];
+  challenges: boolean;
   signingKey: KeyObject;
   close(): Promise<void>;
 }
@@ -34,11 +37,26 @@ export function enrollResponse(siteId: string, signingPublic: KeyObject, brokerU
 
 export async function startHubStub(pki: TestPki, siteId = 'store-042'): Promise<HubStub> {
   const { privateKey } = generateKeyPairSync('ed25519');
-  const stub = { requests: [] as EnrollRequest[], answers: [] as { status: number; body: unknown }[], signingKey: privateKey };
+  const stub = {
+    requests: [] as EnrollRequest[],
+    answers: [] as { status: number; body: unknown }[],
+    signingKey: privateKey,
+    issued: [] as string[],
+    challenges: true,
+  };
   const server: Server = createServer({ key: pki.keyPem, cert: pki.chainPem }, (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      if (req.url === '/v1/enroll/challenge') {
+        const challenge = `challenge-${stub.issued.length + 1}`;
+        if (stub.challenges) stub.issued.push(challenge);
+        res.writeHead(stub.challenges ? 200 : 404, { 'content-type': 'application/json' });
+        res.end(
+          JSON.stringify(stub.challenges ? { challenge, expiresAt: new Date(Date.now() + 300_000).toISOString() } : { code: 'NOT_FOUND', message: 'no route' }),
+        );
+        return;
+      }
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as EnrollRequest;
       stub.requests.push(body);
       const answer = stub.answers.shift();
@@ -58,13 +76,13 @@ export async function startHubStub(pki: TestPki, siteId = 'store-042'): Promise<
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    ...stub,
+  // The object the handler mutates (requests, issued) is the one tests see; `challenges` is read live.
+  return Object.assign(stub, {
     url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
     close: () =>
       new Promise<void>((r) => {
         server.closeAllConnections();
         server.close(() => r());
       }),
-  };
+  });
 }

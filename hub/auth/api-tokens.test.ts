@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openHubStore } from '../store/sqlite-store.ts';
-import { authenticate, bootstrapAdmin, createApiToken, roleAllows } from './api-tokens.ts';
+import { authenticate, bootstrapAdmin, createApiToken, DEFAULT_TOKEN_TTL_MS, roleAllows } from './api-tokens.ts';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -25,7 +25,7 @@ describe('API tokens', () => {
     expect(bootstrapAdmin(store, f.file, 1000)).toBe(true);
     const token = readFileSync(f.file, 'utf8').trim();
     expect(statSync(f.file).mode & 0o777).toBe(0o600);
-    expect(authenticate(store, token)).toMatchObject({ role: 'admin', name: 'bootstrap-admin' });
+    expect(authenticate(store, token, 1000)).toMatchObject({ role: 'admin', name: 'bootstrap-admin' });
     // A later start neither mints a second admin nor rewrites the file.
     expect(bootstrapAdmin(store, f.file, 2000)).toBe(false);
     expect(readFileSync(f.file, 'utf8').trim()).toBe(token);
@@ -49,14 +49,20 @@ describe('API tokens', () => {
     store.close();
   });
 
-  it('authenticates until revoked, and ranks roles', () => {
+  it('authenticates until revoked or expired, and ranks roles', () => {
     const f = fresh();
     const store = openHubStore(f.db);
     const { id, token } = createApiToken(store, 'ci', 'operator', 'test', 1000);
-    expect(authenticate(store, token)).toEqual({ tokenId: id, name: 'ci', role: 'operator' });
-    expect(authenticate(store, `${token}x`)).toBeNull();
+    expect(authenticate(store, token, 1000)).toEqual({ tokenId: id, name: 'ci', role: 'operator' });
+    expect(authenticate(store, `${token}x`, 1000)).toBeNull();
     expect(store.tokens.revokeApiToken(id, 2000)).toBe(true);
-    expect(authenticate(store, token)).toBeNull();
+    expect(authenticate(store, token, 2000)).toBeNull();
+    // A new token expires after its time to live (default 90 days).
+    const short = createApiToken(store, 'short', 'viewer', 'test', 1000, 60_000);
+    expect(short.expiresAt).toBe(new Date(61_000).toISOString());
+    expect(authenticate(store, short.token, 60_999)).not.toBeNull();
+    expect(authenticate(store, short.token, 61_000)).toBeNull();
+    expect(authenticate(store, createApiToken(store, 'd', 'viewer', 'test', 0).token, DEFAULT_TOKEN_TTL_MS)).toBeNull();
     expect(store.audit.list({ limit: 10 }).map((e) => e.action)).toContain('token.create');
     store.close();
     expect([roleAllows('viewer', 'operator'), roleAllows('operator', 'operator'), roleAllows('operator', 'admin'), roleAllows('admin', 'viewer')]).toEqual([

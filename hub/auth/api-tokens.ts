@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { writeSecret } from '../pki/files.ts';
-import type { HubStore, Role } from '../store/types.ts';
+import type { ApiTokenRecord, HubStore, Role } from '../store/types.ts';
 import { hashSecret, newSecret } from './secrets.ts';
 
 const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
@@ -21,27 +21,47 @@ export interface Principal {
   role: Role;
 }
 
-export function createApiToken(store: HubStore, name: string, role: Role, actor: string, now: number): { id: string; token: string } {
+/** How long a new API token lives unless asked otherwise: a leaked token is not good for ever. */
+export const DEFAULT_TOKEN_TTL_MS = 90 * 86_400_000;
+
+export function createApiToken(
+  store: HubStore,
+  name: string,
+  role: Role,
+  actor: string,
+  now: number,
+  ttlMs: number | null = DEFAULT_TOKEN_TTL_MS,
+): { id: string; token: string; expiresAt: string | null } {
   const id = randomBytes(6).toString('hex');
   const token = newSecret('weft');
+  const expiresAt = ttlMs === null ? null : now + ttlMs;
   store.tx(() => {
-    store.tokens.addApiToken({ id, name, role, hash: hashSecret(token), createdAt: now, revokedAt: null });
-    store.audit.record({ at: now, actor, action: 'token.create', target: `token/${id}`, details: { name, role } });
+    store.tokens.addApiToken({ id, name, role, hash: hashSecret(token), createdAt: now, revokedAt: null, expiresAt });
+    store.audit.record({ at: now, actor, action: 'token.create', target: `token/${id}`, details: { name, role, expiresAt } });
   });
-  return { id, token };
+  return { id, token, expiresAt: expiresAt === null ? null : new Date(expiresAt).toISOString() };
 }
 
-export function authenticate(store: HubStore, token: string): Principal | null {
+const usable = (t: ApiTokenRecord | undefined, now: number): t is ApiTokenRecord =>
+  t !== undefined && t.revokedAt === null && (t.expiresAt === null || t.expiresAt > now);
+
+export function authenticate(store: HubStore, token: string, now: number): Principal | null {
   const t = store.tokens.apiTokenByHash(hashSecret(token));
-  if (!t || t.revokedAt !== null) return null;
+  if (!usable(t, now)) return null;
   return { tokenId: t.id, name: t.name, role: t.role };
+}
+
+/** Is the token behind a principal still good (not revoked, not expired)? Long-lived requests ask again. */
+export function stillValid(store: HubStore, tokenId: string, now: number): boolean {
+  return usable(store.tokens.apiToken(tokenId), now);
 }
 
 /** Creates the first admin token when the hub has none, and writes it to `path` (0600). Returns whether it did. */
 export function bootstrapAdmin(store: HubStore, path: string, now: number): boolean {
   if (store.tokens.listApiTokens().length > 0) return false;
   if (existsSync(path)) throw new Error(`${path} exists but the store has no token: remove the stale file and restart`);
-  const { token } = createApiToken(store, 'bootstrap-admin', 'admin', 'hub', now);
+  // No expiry: the break-glass key, readable only by root on the hub itself. Ops make named tokens that expire.
+  const { token } = createApiToken(store, 'bootstrap-admin', 'admin', 'hub', now, null);
   writeSecret(path, `${token}\n`);
   return true;
 }

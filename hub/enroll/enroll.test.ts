@@ -3,8 +3,14 @@ import { connectAsync } from 'mqtt';
 import { startTestHub, type TestHub } from '../testing/hub-fixture.ts';
 import { deviceKeys, enrollRequest, SimAgent } from '../testing/sim-agent.ts';
 
+async function challenge(): Promise<string> {
+  return (await t.api('POST', '/v1/enroll/challenge', undefined, null)).body.challenge;
+}
+
 let t: TestHub;
 let clock = Date.parse('2026-06-01T00:00:00Z');
+/** A token issued to store-1 before it was revoked: its holder is told the site is revoked. */
+let revokedSiteToken = '';
 const site = (name: string, extra: object = {}) => ({ name, labels: { region: 'eu' }, lat: 48.1, lon: 11.6, ...extra });
 
 beforeAll(async () => {
@@ -38,7 +44,8 @@ describe('enrollment', () => {
       wireguard: { addresses: ['10.77.0.2/32', 'fd00:99::2/128'], hubAddresses: ['10.77.0.1/32', 'fd00:99::1/128'] },
       heartbeatIntervalS: 5,
     });
-    expect(r.body.signingKeys).toHaveLength(1);
+    expect(r.body.signingKeys).toHaveLength(2); // the active key and the standby
+    expect(r.body.signingKeysVersion).toBe(2);
     expect(t.peers.peers.get('store-1')).toEqual({ publicKey: keys.wireguardPublicKey, addresses: ['10.77.0.2/32', 'fd00:99::2/128'] });
     // The credentials work on the real broker.
     const agent = await SimAgent.connect(t.hub.broker.url(), r.body);
@@ -50,21 +57,21 @@ describe('enrollment', () => {
     expect(again).toMatchObject({ status: 401, body: { code: 'ENROLL_TOKEN_USED' } });
   });
 
-  it('re-enrolls the same device key without a token (new password), and refuses a different key without one', async () => {
+  it('re-enrolls the same device key without a token (new password, with a challenge), and refuses a different key without one', async () => {
     const keys = deviceKeys();
     const tok = await token('store-1');
     expect((await t.api('POST', '/v1/enroll', enrollRequest('store-1', keys, tok), null)).status).toBe(200);
-    const re = await t.api('POST', '/v1/enroll', enrollRequest('store-1', keys), null);
+    const re = await t.api('POST', '/v1/enroll', enrollRequest('store-1', keys, undefined, await challenge()), null);
     expect(re.status).toBe(200);
     expect(re.body.wireguard.addresses[0]).toBe('10.77.0.2/32');
-    const other = await t.api('POST', '/v1/enroll', enrollRequest('store-1', deviceKeys()), null);
-    expect(other).toMatchObject({ status: 403, body: { code: 'ENROLL_KEY_MISMATCH' } });
+    const other = await t.api('POST', '/v1/enroll', enrollRequest('store-1', deviceKeys(), undefined, await challenge()), null);
+    expect(other).toMatchObject({ status: 401, body: { code: 'ENROLL_TOKEN_INVALID' } });
     // A replacement device with a fresh token takes over the site.
     const replacement = deviceKeys();
     const ok = await t.api('POST', '/v1/enroll', enrollRequest('store-1', replacement, await token('store-1')), null);
     expect(ok.status).toBe(200);
     expect(t.peers.peers.get('store-1')?.publicKey).toBe(replacement.wireguardPublicKey);
-    expect((await t.api('POST', '/v1/enroll', enrollRequest('store-1', keys), null)).body.code).toBe('ENROLL_KEY_MISMATCH');
+    expect((await t.api('POST', '/v1/enroll', enrollRequest('store-1', keys, undefined, await challenge()), null)).body.code).toBe('ENROLL_TOKEN_INVALID');
   });
 
   it('refuses an expired token, a token for another site, a forged proof, and a missing token', async () => {
@@ -96,14 +103,15 @@ describe('enrollment', () => {
     expect(t.hub.store.sites.credentialHash('store-2')).toBeUndefined();
     expect(t.peers.peers.has('store-2')).toBe(false);
     // Free the address (revoke store-1): the same token now enrolls store-2.
+    revokedSiteToken = await token('store-1');
     expect((await t.api('POST', '/v1/sites/store-1/revoke')).status).toBe(200);
     const ok = await t.api('POST', '/v1/enroll', enrollRequest('store-2', keys, tok), null);
     expect(ok.status).toBe(200);
     expect(ok.body.wireguard.addresses[0]).toBe('10.77.0.2/32');
   });
 
-  it('refuses a revoked site, at enrollment and at the broker', async () => {
-    expect(await t.api('POST', '/v1/enroll', enrollRequest('store-1', deviceKeys()), null)).toMatchObject({
+  it('refuses a revoked site, at enrollment (to a token holder) and at the broker', async () => {
+    expect(await t.api('POST', '/v1/enroll', enrollRequest('store-1', deviceKeys(), revokedSiteToken), null)).toMatchObject({
       status: 403,
       body: { code: 'ENROLL_SITE_REVOKED' },
     });

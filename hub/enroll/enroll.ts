@@ -1,16 +1,22 @@
 // POST /v1/enroll (protocol/enroll.ts): a device proves it holds its identity key, spends a one-time
-// token bound to its site, and gets broker credentials, signing keys and its tunnel configuration.
-// Token consumption, key binding, overlay address and credential creation are ONE transaction:
-// if any step fails nothing is written and the token stays usable until it expires.
+// token bound to its site (or, re-enrolling, a one-time hub challenge), and gets broker credentials,
+// signing keys and its tunnel configuration.
+//
+// Nothing changes unless the whole enrollment succeeds. Everything is checked first (proof, WireGuard
+// key, token, challenge, overlay address); then the tunnel peer is set, because it is the one step that
+// can fail outside the store; then ONE transaction spends the token and the challenge, binds the keys
+// and writes the credential, re-checking what a concurrent enrollment could have changed. If that
+// transaction fails, the peer is put back as the store has it. Enrollments run one at a time per store.
 import { errorMessage } from '../../base/index.ts';
-import { createPublicKey, verify, type KeyObject } from 'node:crypto';
-import { enrollProofMessage, type EnrollRequest, type EnrollResponse } from '../../protocol/enroll.ts';
+import { createPublicKey, randomBytes, verify, type KeyObject } from 'node:crypto';
+import { enrollProofMessage, type EnrollChallenge, type EnrollRequest, type EnrollResponse } from '../../protocol/enroll.ts';
 import { HubError } from '../errors.ts';
 import { hashSecret } from '../auth/secrets.ts';
 import { hashPassword, randomSecret } from '../broker/password.ts';
 import type { HubStore, SigningKeyRecord, SiteRecord } from '../store/types.ts';
 import { OverlayError, type OverlayPlan } from './overlay.ts';
 import type { Peers } from './peers.ts';
+import { isUsableWireguardKey } from './wireguard-key.ts';
 
 export interface EnrollSettings {
   /** Broker URL as a site sees it (inside the tunnel). */
@@ -24,10 +30,28 @@ export interface EnrollDeps {
   overlay: OverlayPlan;
   peers: Peers;
   trustedKeys: () => SigningKeyRecord[];
+  /** The version of that set (SigningKeys.version): the agent accepts only signed key sets above it. */
+  keySetVersion: () => number;
   settings: EnrollSettings;
   now: () => number;
   /** Told after a site's record changed (enrolled): the directory emits, file-fed brokers reload, before the agent gets its credentials. */
   onEnrolled: (site: SiteRecord) => Promise<void> | void;
+}
+
+/** Long enough for a slow uplink to do two requests; short enough that few are outstanding. */
+export const CHALLENGE_TTL_MS = 5 * 60_000;
+/** Outstanding challenges (the endpoint is public): past this, new ones wait for old ones to expire. */
+export const MAX_CHALLENGES = 10_000;
+
+/** A fresh one-time challenge; only its hash is stored. */
+export function issueChallenge(deps: Pick<EnrollDeps, 'store' | 'now'>): EnrollChallenge {
+  const challenge = randomBytes(24).toString('base64url');
+  const now = deps.now();
+  const expiresAt = now + CHALLENGE_TTL_MS;
+  if (!deps.store.tx(() => deps.store.tokens.addChallenge(hashSecret(challenge), expiresAt, now, MAX_CHALLENGES))) {
+    throw new HubError('ENROLL_BUSY', 'too many enrollment challenges are outstanding: retry in a few minutes');
+  }
+  return { challenge, expiresAt: new Date(expiresAt).toISOString() };
 }
 
 function identityKey(b64: string): KeyObject {
@@ -42,91 +66,180 @@ function identityKey(b64: string): KeyObject {
 
 function checkProof(req: EnrollRequest): void {
   const key = identityKey(req.identityPublicKey);
-  if (Buffer.from(req.wireguardPublicKey, 'base64').length !== 32) {
-    throw new HubError('ENROLL_BAD_PROOF', 'wireguardPublicKey must be base64 of a 32-byte X25519 key');
+  if (!isUsableWireguardKey(req.wireguardPublicKey)) {
+    throw new HubError(
+      'ENROLL_WG_KEY_INVALID',
+      'wireguardPublicKey must be a usable X25519 public key: 44 characters of standard base64, not a small-order point',
+    );
   }
   const ok = verify(null, Buffer.from(enrollProofMessage(req), 'utf8'), key, Buffer.from(req.proof, 'base64'));
   if (!ok) throw new HubError('ENROLL_BAD_PROOF', 'proof does not verify with identityPublicKey');
 }
 
-/** Checks the token against the site; throws the precise reason it cannot be spent. */
-function checkToken(store: HubStore, token: string, site: SiteRecord, now: number): string {
-  const hash = hashSecret(token);
-  const t = store.tokens.enrollToken(hash);
-  if (!t) throw new HubError('ENROLL_TOKEN_INVALID', 'unknown enrollment token');
-  if (t.siteId !== site.id) throw new HubError('ENROLL_SITE_MISMATCH', `the token was issued for another site than ${site.name}`);
-  if (t.usedAt !== null) throw new HubError('ENROLL_TOKEN_USED', 'the enrollment token was already used: ask ops for a new one (weft site token)');
-  if (t.expiresAt <= now) throw new HubError('ENROLL_TOKEN_EXPIRED', 'the enrollment token expired: ask ops for a new one (weft site token)');
-  return hash;
+/** What the request may do: `enroll` binds a new device key, `reenroll` renews the known one. */
+interface Grant {
+  site: SiteRecord;
+  kind: 'enroll' | 'reenroll';
+  /** The token to spend; null on a re-enrollment by challenge alone. */
+  tokenHash: string | null;
+}
+
+/**
+ * Who may enroll. A caller holding neither a valid token nor the site's device key learns nothing
+ * about the site, not even whether its name exists: every such request is ENROLL_TOKEN_INVALID.
+ */
+function authorize(store: HubStore, req: EnrollRequest, now: number): Grant {
+  const site = store.sites.byName(req.siteName);
+  const known = site !== undefined && site.state === 'enrolled' && site.identityKey === req.identityPublicKey;
+  if (req.token) {
+    const hash = hashSecret(req.token);
+    const t = store.tokens.enrollToken(hash);
+    if (!t) throw new HubError('ENROLL_TOKEN_INVALID', 'unknown enrollment token');
+    if (!site || t.siteId !== site.id) throw new HubError('ENROLL_SITE_MISMATCH', `the token was issued for another site than ${req.siteName}`);
+    if (site.state === 'revoked') throw new HubError('ENROLL_SITE_REVOKED', `site ${site.name} is revoked`);
+    if (t.usedAt !== null) {
+      // The device retrying after its answer was lost: its own key holds the site; a fresh challenge proves it is not a replay.
+      if (known && req.challenge !== undefined) return { site, kind: 'reenroll', tokenHash: null };
+      throw new HubError('ENROLL_TOKEN_USED', 'the enrollment token was already used (or replaced by a newer one): ask ops for a new one (weft site token)');
+    }
+    if (t.expiresAt <= now) throw new HubError('ENROLL_TOKEN_EXPIRED', 'the enrollment token expired: ask ops for a new one (weft site token)');
+    return { site, kind: known ? 'reenroll' : 'enroll', tokenHash: hash };
+  }
+  if (known) {
+    if (req.challenge === undefined) {
+      throw new HubError('ENROLL_CHALLENGE_REQUIRED', 're-enrolling without a token needs a challenge from POST /v1/enroll/challenge signed into the proof');
+    }
+    return { site, kind: 'reenroll', tokenHash: null };
+  }
+  throw new HubError('ENROLL_TOKEN_INVALID', 'an enrollment token is required: this device key is not enrolled for a site of that name');
+}
+
+function checkKeyFree(store: HubStore, deps: EnrollDeps, site: SiteRecord, wgKey: string): void {
+  const holders = store.sites.holdersOfWireguardKey(wgKey, site.id);
+  if (holders.length > 0 || wgKey === deps.settings.wireguard.hubPublicKey) {
+    throw new HubError('ENROLL_WG_KEY_IN_USE', `site ${site.name} presents a WireGuard public key that another site or the hub uses`, {
+      hint: 'every device makes its own WireGuard key',
+    });
+  }
+}
+
+function overlayIndex(deps: EnrollDeps, site: SiteRecord): number {
+  if (site.overlayIndex !== null) return site.overlayIndex;
+  try {
+    return deps.overlay.allocate(deps.store.sites.maxOverlayIndex(), () => deps.store.sites.usedOverlayIndexes());
+  } catch (e) {
+    if (e instanceof OverlayError) throw new HubError('OVERLAY_EXHAUSTED', e.message);
+    throw e;
+  }
+}
+
+function peerAddresses(overlay: OverlayPlan, index: number): string[] {
+  const a = overlay.addresses(index);
+  return [`${a.v4}/32`, `${a.v6}/128`];
+}
+
+/** After a failed transaction: the peer as the store has it (the store is the truth; a failure here is mended at the next start). */
+async function restorePeer(deps: EnrollDeps, siteId: string): Promise<void> {
+  const s = deps.store.sites.get(siteId);
+  try {
+    if (s?.state === 'enrolled' && s.wireguardKey && s.overlayIndex !== null)
+      await deps.peers.addPeer(siteId, s.wireguardKey, peerAddresses(deps.overlay, s.overlayIndex));
+    else await deps.peers.removePeer(siteId);
+  } catch {
+    // The enrollment already failed with its own error; the next start reconciles every peer.
+  }
+}
+
+const queues = new WeakMap<HubStore, Promise<unknown>>();
+
+/** One enrollment at a time per store: the peer step sits between the checks and the transaction. */
+function serially<T>(store: HubStore, fn: () => Promise<T>): Promise<T> {
+  const run = (queues.get(store) ?? Promise.resolve()).then(fn, fn);
+  queues.set(
+    store,
+    run.catch(() => undefined),
+  );
+  return run;
 }
 
 export async function enroll(req: EnrollRequest, deps: EnrollDeps): Promise<EnrollResponse> {
-  const { store, overlay, now } = deps;
-  const site = store.sites.byName(req.siteName);
-  if (!site) throw new HubError('ENROLL_TOKEN_INVALID', `no site named ${req.siteName}`);
-  if (site.state === 'revoked') throw new HubError('ENROLL_SITE_REVOKED', `site ${site.name} is revoked`);
   checkProof(req);
+  return serially(deps.store, () => enrollChecked(req, deps));
+}
 
-  const t = now();
-  const sameKey = site.state === 'enrolled' && site.identityKey === req.identityPublicKey;
-  let tokenHash: string | null = null;
-  if (!sameKey) {
-    if (!req.token) {
-      throw site.state === 'enrolled'
-        ? new HubError('ENROLL_KEY_MISMATCH', `site ${site.name} is enrolled with another device key: a new device needs a new token`)
-        : new HubError('ENROLL_TOKEN_INVALID', 'an enrollment token is required');
-    }
-    tokenHash = checkToken(store, req.token, site, t);
+async function enrollChecked(req: EnrollRequest, deps: EnrollDeps): Promise<EnrollResponse> {
+  const { store, overlay } = deps;
+  const t = deps.now();
+  const { site, kind, tokenHash } = authorize(store, req, t);
+  checkKeyFree(store, deps, site, req.wireguardPublicKey);
+  const challengeHash = req.challenge === undefined ? null : hashSecret(req.challenge);
+  if (challengeHash !== null && !store.tokens.hasChallenge(challengeHash, t)) {
+    throw new HubError('ENROLL_CHALLENGE_INVALID', 'the challenge is unknown, used or expired: fetch a new one (POST /v1/enroll/challenge)');
   }
+  const index = overlayIndex(deps, site);
+  const addresses = peerAddresses(overlay, index);
 
-  const password = randomSecret();
-  const enrolled = store.tx(() => {
-    // Order matters for atomicity, not correctness: whatever fails, the transaction undoes all of it.
-    if (tokenHash !== null && !store.tokens.useEnrollToken(tokenHash, t)) {
-      throw new HubError('ENROLL_TOKEN_USED', 'the enrollment token was used by a concurrent enrollment');
-    }
-    let index = site.overlayIndex;
-    if (index === null) {
-      try {
-        index = overlay.allocate(store.sites.maxOverlayIndex(), () => store.sites.usedOverlayIndexes());
-      } catch (e) {
-        if (e instanceof OverlayError) throw new HubError('OVERLAY_EXHAUSTED', e.message);
-        throw e;
-      }
-    }
-    store.sites.update(site.id, {
-      state: 'enrolled',
-      identityKey: req.identityPublicKey,
-      wireguardKey: req.wireguardPublicKey,
-      overlayIndex: index,
-      enrolledAt: site.enrolledAt ?? t,
-    });
-    store.sites.setCredential(site.id, hashPassword(password), t);
-    store.audit.record({
-      at: t,
-      actor: `site/${site.id}`,
-      action: sameKey ? 'site.reenroll' : 'site.enroll',
-      target: `site/${site.id}`,
-      details: { agentVersion: req.agentVersion, wireguardPublicKey: req.wireguardPublicKey, withToken: tokenHash !== null },
-    });
-    return store.sites.get(site.id)!;
-  });
-  await deps.onEnrolled(enrolled);
-
-  const addr = overlay.addresses(enrolled.overlayIndex!);
-  const hub = overlay.hub();
-  const addresses = [`${addr.v4}/32`, `${addr.v6}/128`];
   try {
     await deps.peers.addPeer(site.id, req.wireguardPublicKey, addresses);
   } catch (e) {
-    // The store is the truth; the peer is reconciled at the next start or the agent's retry (same key: no token needed).
-    throw new HubError('ENROLL_PEER_UNAVAILABLE', `enrolled, but the tunnel peer could not be configured (${errorMessage(e)}): retry the enrollment`);
+    await restorePeer(deps, site.id);
+    throw new HubError('ENROLL_PEER_UNAVAILABLE', `the tunnel peer could not be configured (${errorMessage(e)}); nothing was changed: retry the enrollment`);
   }
+
+  const password = randomSecret();
+  let enrolled: SiteRecord;
+  try {
+    enrolled = store.tx(
+      () => {
+        if (tokenHash !== null) {
+          if (!store.tokens.useEnrollToken(tokenHash, t)) throw new HubError('ENROLL_TOKEN_USED', 'the enrollment token was used by a concurrent enrollment');
+          // Older tokens for this site die with it: a second device cannot take the site with one.
+          store.tokens.invalidateSiteTokens(site.id, t);
+        }
+        if (challengeHash !== null && !store.tokens.useChallenge(challengeHash, t)) {
+          throw new HubError('ENROLL_CHALLENGE_INVALID', 'the challenge was used by a concurrent enrollment');
+        }
+        checkKeyFree(store, deps, site, req.wireguardPublicKey);
+        if (site.overlayIndex === null && store.sites.usedOverlayIndexes().has(index)) {
+          throw new HubError('OVERLAY_EXHAUSTED', 'the overlay address was taken by a concurrent enrollment: retry');
+        }
+        store.sites.update(site.id, {
+          state: 'enrolled',
+          identityKey: req.identityPublicKey,
+          wireguardKey: req.wireguardPublicKey,
+          overlayIndex: index,
+          enrolledAt: site.enrolledAt ?? t,
+        });
+        // The same device renewing keeps its working password until it uses the new one (the answer may
+        // never reach it); a new device's password replaces the old device's at once.
+        const hash = hashPassword(password);
+        if (kind === 'reenroll' && store.sites.credentialHash(site.id) !== undefined) store.sites.setPendingCredential(site.id, hash);
+        else store.sites.setCredential(site.id, hash, t);
+        store.audit.record({
+          at: t,
+          actor: `site/${site.id}`,
+          action: kind === 'reenroll' ? 'site.reenroll' : 'site.enroll',
+          target: `site/${site.id}`,
+          details: { agentVersion: req.agentVersion, wireguardPublicKey: req.wireguardPublicKey, withToken: tokenHash !== null },
+        });
+        return store.sites.get(site.id)!;
+        // The password leaves the hub in the answer: it must survive a power cut.
+      },
+      { durable: true },
+    );
+  } catch (e) {
+    await restorePeer(deps, site.id);
+    throw e;
+  }
+  await deps.onEnrolled(enrolled);
+
+  const hub = overlay.hub();
   const s = deps.settings;
   return {
     siteId: site.id,
     broker: { url: s.brokerUrl, username: site.id, password },
     signingKeys: deps.trustedKeys().map((k) => ({ keyId: k.keyId, publicKey: k.publicKey })),
+    signingKeysVersion: deps.keySetVersion(),
     wireguard: {
       hubPublicKey: s.wireguard.hubPublicKey,
       hubEndpoint: s.wireguard.hubEndpoint,

@@ -53,15 +53,17 @@ export async function startIngest(o: IngestOptions): Promise<Ingest> {
     const t = parseSiteTopic(topic);
     if (!t) return;
     received.inc({ kind: t.kind });
-    if (o.store.sites.state(t.siteId) !== 'enrolled') return;
+    // The enrolled device's key scopes its sequence numbers: a replacement device starts again at 1.
+    const device = o.store.sites.enrolledDevice(t.siteId);
+    if (device === undefined) return;
     try {
       if (t.kind === 'ack') {
         const ack = decode('ack', payload);
-        // Acks and events share the agent's outbox sequence, so the same (site, seq) keys dedupe both; an ack
+        // Acks and events share the agent's outbox sequence, so the same (site, device, seq) keys dedupe both; an ack
         // without seq (an older agent) cannot be told from a redelivery and passes, as before.
         if (
           ack.seq !== undefined &&
-          !o.store.telemetry.ingest({ siteId: t.siteId, seq: ack.seq, type: 'ack', at: ack.at, verdicts: [], counters: [] }, o.now())
+          !o.store.telemetry.ingest({ siteId: t.siteId, device, seq: ack.seq, type: 'ack', at: ack.at, verdicts: [], counters: [] }, o.now())
         ) {
           ackDuplicates.inc();
           return;
@@ -72,7 +74,7 @@ export async function startIngest(o: IngestOptions): Promise<Ingest> {
       } else if (t.kind === 'events') {
         const e = decode('events', payload);
         const fresh = o.store.telemetry.ingest(
-          { siteId: t.siteId, seq: e.seq, type: e.type, at: e.at, verdicts: e.verdicts ?? [], counters: e.counters ?? [] },
+          { siteId: t.siteId, device, seq: e.seq, type: e.type, at: e.at, verdicts: e.verdicts ?? [], counters: e.counters ?? [] },
           o.now(),
         );
         if (!fresh) duplicates.inc();

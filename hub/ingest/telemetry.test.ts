@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VerdictRecord } from '../../protocol/messages.ts';
 import { startTestHub, type TestHub } from '../testing/hub-fixture.ts';
 import { enrollSite } from '../testing/fleet.ts';
-import { eventually, SimAgent } from '../testing/sim-agent.ts';
+import { deviceKeys, enrollRequest, eventually, SimAgent } from '../testing/sim-agent.ts';
 
 let t: TestHub;
 let a: SimAgent;
@@ -66,5 +66,37 @@ describe('telemetry ingest', () => {
     await eventually(async () => /malformed_total\{kind="events",code="PROTO_BAD_VERSION"\} 1/.test(await metrics()), 'malformed counted');
     expect(await metrics()).toMatch(/malformed_total\{kind="events",code="PROTO_NOT_JSON"\} 1/);
     expect((await t.api('GET', '/v1/flows?site=store-1')).status).toBe(200);
+  });
+});
+
+describe('a replacement device (issue 15.8)', () => {
+  it('keeps its first telemetry and acks: its outbox numbers from 1 again, and dedupe is per device', async () => {
+    const site = 'store-r';
+    const old = await SimAgent.connect(t.hub.broker.url(), await enrollSite(t, site, {}));
+    const batch = (seq: number, dport: number) => ({ seq, at: '2026-03-02T10:00:00Z', type: 'verdicts' as const, verdicts: [v('deny', 'db', dport)] });
+    for (const seq of [1, 2, 3]) await old.events(batch(seq, 6000 + seq));
+    await old.ack({ generation: 1, result: 'applied', seq: 4 });
+    await eventually(async () => (await t.api('GET', `/v1/flows?site=${site}`)).body.length === 3, 'the old device telemetry');
+    await old.close();
+
+    // A new device takes the site with a fresh token; its store starts at seq 1.
+    const tok = (await t.api('POST', `/v1/sites/${site}/token`, {})).body.token;
+    const enrolled = await t.api('POST', '/v1/enroll', enrollRequest(site, deviceKeys(), tok), null);
+    expect(enrolled.status).toBe(200);
+    const fresh = await SimAgent.connect(t.hub.broker.url(), enrolled.body);
+    try {
+      for (const seq of [1, 2, 3]) await fresh.events(batch(seq, 7000 + seq));
+      await fresh.ack({ generation: 2, result: 'applied', seq: 4 });
+      await eventually(async () => (await t.api('GET', `/v1/flows?site=${site}`)).body.length === 6, 'the new device telemetry');
+      const ports = (await t.api('GET', `/v1/flows?site=${site}`)).body.map((f: { dport: number }) => f.dport).sort();
+      expect(ports).toEqual([6001, 6002, 6003, 7001, 7002, 7003]);
+      await eventually(() => t.hub.store.rollouts.acks(site, 10).some((r) => r.generation === 2), "the new device's ack");
+      // Its own redelivery is still dropped.
+      await fresh.events(batch(2, 7002));
+      await fresh.events(batch(5, 7005));
+      await eventually(async () => (await t.api('GET', `/v1/flows?site=${site}`)).body.length === 7, 'seq 5');
+    } finally {
+      await fresh.close();
+    }
   });
 });

@@ -39,17 +39,24 @@ describe('bundle signing keys', () => {
       keys.ensure(1000);
       keys.ensure(2000);
       const first = keys.active(2000).keyId;
-      expect(keys.trusted(2000).map((k) => k.keyId)).toEqual([first]);
+      // The active key and a standby, which signs nothing until a revocation.
+      const [standby] = keys.trusted(2000).filter((k) => k.activatedAt === null);
+      const ids = (t: number) =>
+        keys
+          .trusted(t)
+          .map((k) => k.keyId)
+          .sort();
+      expect(ids(2000)).toEqual([first, standby.keyId].sort());
       expect(statSync(join(dir, 'signing', `${first}.key`)).mode & 0o777).toBe(0o600);
 
       const next = keys.rotate(10_000);
       // Announced at once, signing only after the delay.
-      expect(keys.trusted(10_000).map((k) => k.keyId)).toEqual([first, next.keyId]);
+      expect(ids(10_000)).toEqual([first, standby.keyId, next.keyId].sort());
       expect(keys.active(69_999).keyId).toBe(first);
       expect(keys.active(70_000).keyId).toBe(next.keyId);
       // The old key is trusted through the overlap, then dropped.
       expect(keys.trusted(70_000 + 3600_000 - 1).map((k) => k.keyId)).toContain(first);
-      expect(keys.trusted(70_000 + 3600_000).map((k) => k.keyId)).toEqual([next.keyId]);
+      expect(ids(70_000 + 3600_000)).toEqual([standby.keyId, next.keyId].sort());
 
       // A bundle signed by the active key verifies with the published public key (what agents get).
       const { privateKey } = keys.active(80_000);
@@ -61,6 +68,17 @@ describe('bundle signing keys', () => {
       // A restarted hub (new SigningKeys, key read from its file) signs with the same key.
       const again = new SigningKeys(store.keys, join(dir, 'signing'), { activationDelayMs: 60_000, overlapMs: 3600_000 });
       expect(again.active(80_000).keyId).toBe(next.keyId);
+
+      // Revoking the active key: the standby signs at once, a new standby is made, the version goes up.
+      // (After the overlap: the first key is gone already.)
+      const at = 70_000 + 3600_000;
+      const v = keys.version(at);
+      const r = keys.revoke(next.keyId, at);
+      expect(r).toEqual({ revoked: next.keyId, active: standby.keyId });
+      expect(ids(at)).not.toContain(next.keyId);
+      expect(ids(at)).toHaveLength(2);
+      expect(keys.version(at)).toBeGreaterThan(v);
+      expect(() => keys.revoke(next.keyId, at)).toThrow(/no trusted signing key/);
     } finally {
       store.close();
     }

@@ -1,10 +1,17 @@
 // The hub's Ed25519 bundle-signing keys, with rotation that never strands an agent:
 // a new key is published (topics.signingKeys, retained) before it signs anything, and the old key
 // stays trusted for an overlap period after the new one takes over.
+//
+// Beside the active key the hub keeps a standby: trusted by every agent, signing nothing. Revoking a
+// compromised key makes the standby active at once and publishes a key set without the revoked key,
+// signed by the standby, which agents already trust: one push, no activation delay, no overlap.
+// Agents accept a key set only with a higher version (policy/key-set.ts); keys are never deleted
+// and an untrusted key stays untrusted, so "keys created + keys untrusted by now" only goes up.
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { keyIdOf } from '../../policy/bundle.ts';
+import { HubError } from '../errors.ts';
 import type { KeysRepo, SigningKeyRecord } from '../store/types.ts';
 import { writeSecret } from './files.ts';
 
@@ -24,9 +31,36 @@ export class SigningKeys {
     private readonly times: RotationTimes,
   ) {}
 
-  /** On first start: one key, active at once (no agent exists yet that would need to learn it first). */
+  /**
+   * On first start: one key, active at once (no agent exists yet that would need to learn it first),
+   * and a standby. A hub from before standbys gains one, announced with its next key set.
+   */
   ensure(now: number): void {
     if (!this.repo.list().some((k) => k.activatedAt !== null)) this.create(now, now);
+    if (this.standby(now) === undefined) this.create(now, null);
+  }
+
+  /** The version of the trusted set as of now: it goes up whenever the set changes. */
+  version(now: number): number {
+    const keys = this.repo.list();
+    return keys.length + keys.filter((k) => k.untrustedAt !== null && k.untrustedAt <= now).length;
+  }
+
+  /**
+   * Emergency revocation: the key is untrusted now. If it was the one signing, the standby takes over
+   * at once and a new standby is made. Publish the key set right after (BundleService.publishKeys).
+   */
+  revoke(keyId: string, now: number): { revoked: string; active: string } {
+    const k = this.repo.list().find((x) => x.keyId === keyId);
+    if (!k || (k.untrustedAt !== null && k.untrustedAt <= now)) throw new HubError('NOT_FOUND', `no trusted signing key ${keyId}`);
+    const others = this.trusted(now).filter((x) => x.keyId !== keyId);
+    if (others.length === 0) throw new HubError('CONFLICT', `${keyId} is the only trusted key: no other key could sign the set that drops it`);
+    const wasActive = this.active(now).keyId === keyId;
+    this.repo.update(keyId, { retiredAt: k.retiredAt ?? now, untrustedAt: now });
+    const next = wasActive || !this.live(now).length ? (this.standby(now) ?? (this.live(now).length ? undefined : others[0])) : undefined;
+    if (next) this.repo.update(next.keyId, { activatedAt: now });
+    if (this.standby(now) === undefined) this.create(now, null);
+    return { revoked: keyId, active: this.active(now).keyId };
   }
 
   /** Keys agents should trust now: every key not yet untrusted, including one announced but not yet active. */
@@ -36,25 +70,44 @@ export class SigningKeys {
 
   /** The key that signs now: the newest whose activation time has come. */
   active(now: number): { keyId: string; privateKey: KeyObject } {
-    const live = this.repo.list().filter((k) => k.activatedAt !== null && k.activatedAt <= now && (k.untrustedAt === null || k.untrustedAt > now));
-    const k = live.sort((a, b) => b.activatedAt! - a.activatedAt!)[0];
+    const k = this.live(now).sort((a, b) => b.activatedAt! - a.activatedAt!)[0];
     if (!k) throw new Error('no active signing key: SigningKeys.ensure() was not called');
     return { keyId: k.keyId, privateKey: this.privateKey(k.keyId) };
   }
 
   /**
    * Starts a rotation: the new key is trusted at once (publish the trusted set now), signs from
-   * now + activationDelayMs, and the current keys stop being trusted overlapMs after that.
+   * now + activationDelayMs, and the current signing keys stop being trusted overlapMs after that.
+   * The standby stays standby.
    */
   rotate(now: number): SigningKeyRecord {
     const activateAt = now + this.times.activationDelayMs;
     for (const k of this.repo.list()) {
-      if (k.retiredAt === null) this.repo.update(k.keyId, { retiredAt: activateAt, untrustedAt: activateAt + this.times.overlapMs });
+      if (k.retiredAt === null && k.activatedAt !== null) this.repo.update(k.keyId, { retiredAt: activateAt, untrustedAt: activateAt + this.times.overlapMs });
     }
     return this.create(now, activateAt);
   }
 
-  private create(now: number, activatedAt: number): SigningKeyRecord {
+  /**
+   * The key that signs key sets: the live key trusted longest. Agents learned it from an earlier set,
+   * so they can verify the set that announces a newer key (with no activation delay, the newest live
+   * key may be the one being announced).
+   */
+  keySetSigner(now: number): { keyId: string; privateKey: KeyObject } {
+    const k = this.live(now).sort((a, b) => a.createdAt - b.createdAt)[0];
+    if (!k) throw new Error('no active signing key: SigningKeys.ensure() was not called');
+    return { keyId: k.keyId, privateKey: this.privateKey(k.keyId) };
+  }
+
+  private live(now: number): SigningKeyRecord[] {
+    return this.repo.list().filter((k) => k.activatedAt !== null && k.activatedAt <= now && (k.untrustedAt === null || k.untrustedAt > now));
+  }
+
+  private standby(now: number): SigningKeyRecord | undefined {
+    return this.trusted(now).find((k) => k.activatedAt === null);
+  }
+
+  private create(now: number, activatedAt: number | null): SigningKeyRecord {
     const { privateKey, publicKey } = generateKeyPairSync('ed25519');
     const keyId = keyIdOf(publicKey);
     writeSecret(this.path(keyId), privateKey.export({ format: 'pem', type: 'pkcs8' }));

@@ -4,6 +4,7 @@
 // republishing the recorded bundle on resume).
 import { encodeBundle, signBundle } from '../../policy/bundle.ts';
 import { delivery, topics } from '../../protocol/topics.ts';
+import { signKeySet } from '../../policy/key-set.ts';
 import type { SigningKeysMessage } from '../../protocol/messages.ts';
 import type { SigningKeys } from '../pki/signing-keys.ts';
 import type { BundleRecord, HubStore, SiteRecord } from '../store/types.ts';
@@ -34,15 +35,18 @@ export class BundleService {
     const issuedAt = new Date(t).toISOString();
     const { privateKey } = this.keys.active(t);
     const sets = new PolicySets(objects);
-    return this.store.tx(() =>
-      sites.map((site) => {
-        const generation = this.store.rollouts.nextGeneration(site.id);
-        const signed = signBundle({ siteId: site.id, generation, issuedAt, policyVersion, policies: sets.forSite(site) }, privateKey);
-        const rec: BundleRecord = { siteId: site.id, generation, policyVersion, rolloutId, bundle: encodeBundle(signed).toString('utf8'), createdAt: t };
-        this.store.rollouts.addBundle(rec);
-        onRecorded?.(rec);
-        return rec;
-      }),
+    return this.store.tx(
+      () =>
+        sites.map((site) => {
+          const generation = this.store.rollouts.nextGeneration(site.id);
+          const signed = signBundle({ siteId: site.id, generation, issuedAt, policyVersion, policies: sets.forSite(site) }, privateKey);
+          const rec: BundleRecord = { siteId: site.id, generation, policyVersion, rolloutId, bundle: encodeBundle(signed).toString('utf8'), createdAt: t };
+          this.store.rollouts.addBundle(rec);
+          onRecorded?.(rec);
+          return rec;
+        }),
+      // Published right after: a power cut must not roll the generation back and reissue it with other content.
+      { durable: true },
     );
   }
 
@@ -67,9 +71,15 @@ export class BundleService {
     await this.publisher.publish(topics.bundle(siteId), Buffer.alloc(0), delivery.bundle);
   }
 
-  /** Publishes the keys agents must trust now (retained): done before a new key signs anything. */
+  /**
+   * Publishes the keys agents must trust now (retained), as a set signed by a key every agent already
+   * trusts: done before a new key signs anything, and right after a revocation.
+   */
   async publishKeys(): Promise<void> {
-    const msg: SigningKeysMessage = { v: 1, keys: this.keys.trusted(this.now()).map((k) => ({ keyId: k.keyId, publicKey: k.publicKey })) };
+    const now = this.now();
+    const keys = this.keys.trusted(now).map((k) => ({ keyId: k.keyId, publicKey: k.publicKey }));
+    const set = signKeySet({ version: this.keys.version(now), issuedAt: new Date(now).toISOString(), keys }, this.keys.keySetSigner(now).privateKey);
+    const msg: SigningKeysMessage = { v: 1, keys, set };
     await this.publisher.publish(topics.signingKeys, Buffer.from(JSON.stringify(msg), 'utf8'), { qos: 1, retain: true });
   }
 }

@@ -77,7 +77,8 @@ describe('enrollment after a rollout', () => {
     const tok = await t.api('POST', '/v1/sites/store-3/token', {});
     expect((await t.api('POST', '/v1/enroll', enrollRequest('store-3', keys, tok.body.token), null)).status).toBe(200);
     expect(t.hub.store.rollouts.generation(siteId('store-3'))).toBe(1);
-    const again = await t.api('POST', '/v1/enroll', enrollRequest('store-3', keys), null);
+    const challenge = (await t.api('POST', '/v1/enroll/challenge', undefined, null)).body.challenge;
+    const again = await t.api('POST', '/v1/enroll', enrollRequest('store-3', keys, undefined, challenge), null);
     expect(again.status).toBe(200);
     expect(t.hub.store.rollouts.generation(siteId('store-3'))).toBe(1);
     // The retained generation 1 is what the device finds when it connects after re-enrolling.

@@ -162,6 +162,28 @@ describe('staged rollout', () => {
     expect(latest.keyId).toBe(rot.body.keyId);
   });
 
+  it('revokes a compromised signing key in one push: agents drop it at once, the standby signs the next rollout', async () => {
+    const eu1 = agents.get('eu-1')!;
+    const before = (await t.api('GET', '/v1/signing-keys')).body;
+    const version = eu1.keySetVersion;
+    const r = await t.api('POST', `/v1/signing-keys/${before.active}/revoke`);
+    expect(r.status).toBe(200);
+    expect(r.body.active).not.toBe(before.active);
+    // The agent trusted the standby already: the set that drops the key verifies, with a higher version.
+    await eu1.until(() => !eu1.trusted.has(before.active), 'revoked key dropped');
+    expect(eu1.keySetVersion).toBeGreaterThan(version);
+    expect(eu1.trusted.has(r.body.active)).toBe(true);
+    expect(eu1.keySetRejections.map((e) => e.message)).toEqual([]);
+    const v = await push({ 'db.yaml': policy('db', 7001) });
+    const id = (await t.api('POST', '/v1/rollouts', { version: v, selector: 'region=eu', force: true })).body.rollout.id;
+    await done(id);
+    expect((await status(id)).rollout.state).toBe('completed');
+    expect(eu1.rejections).toEqual([]);
+    // The only key left cannot be revoked: nothing else could sign the set that drops it.
+    const rest = (await t.api('GET', '/v1/signing-keys')).body.trusted.map((k: { keyId: string }) => k.keyId);
+    expect(rest.length).toBeGreaterThanOrEqual(2);
+  });
+
   it('ignores and counts malformed acks without crashing', async () => {
     const a = agents.get('eu-2')!;
     await a.client.publishAsync('weft/v1/site/eu-2/ack', Buffer.from('{not json'), { qos: 1 });

@@ -36,7 +36,7 @@ export async function buildApp(s: HubServices, o: AppOptions): Promise<FastifyIn
   app.addSchema(errorBody);
   registerErrors(app);
   registerPublicLimits(app, o.publicLimits ?? PUBLIC_LIMITS);
-  registerAuth(app, s.store);
+  registerAuth(app, s.store, s.now);
   await app.register(swagger, {
     openapi: {
       info: { title: 'Weft hub API', version: '1' },

@@ -3,7 +3,7 @@
 // say role: 'public' (the CA, enrollment with its own token), the API docs and the router's end-user
 // redirects (/go/...) are open.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { authenticate, roleAllows, type Principal } from '../auth/api-tokens.ts';
+import { authenticate, roleAllows, stillValid, type Principal } from '../auth/api-tokens.ts';
 import { HubError } from '../errors.ts';
 import type { HubStore, Role } from '../store/types.ts';
 
@@ -29,18 +29,26 @@ export function actorOf(req: FastifyRequest): string {
   return req.principal ? `token/${req.principal.tokenId}(${req.principal.name})` : 'anonymous';
 }
 
-export function registerAuth(app: FastifyInstance, store: HubStore): void {
+/** How often a long-lived request (an event stream) checks that its token is still good. */
+export const RECHECK_MS = 5000;
+
+export function registerAuth(app: FastifyInstance, store: HubStore, now: () => number, recheckMs = RECHECK_MS): void {
   app.decorateRequest('principal', null);
-  app.addHook('onRequest', async (req) => {
+  app.addHook('onRequest', async (req, reply) => {
     if (isPublicRoute(req.routeOptions.url, req.routeOptions.config) || req.routeOptions.url === undefined) return;
     const need = req.routeOptions.config?.role ?? 'viewer';
     if (need === 'public') return;
     const header = req.headers.authorization;
     const m = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
     if (!m) throw new HubError('UNAUTHORIZED', 'missing bearer token: run `weft login` or send Authorization: Bearer <token>');
-    const p = authenticate(store, m[1]);
-    if (!p) throw new HubError('UNAUTHORIZED', 'invalid or revoked token');
+    const p = authenticate(store, m[1], now());
+    if (!p) throw new HubError('UNAUTHORIZED', 'invalid, expired or revoked token');
     if (!roleAllows(p.role, need)) throw new HubError('FORBIDDEN', `this needs role ${need}; the token has role ${p.role}`);
     req.principal = p;
+    // A request still open later (an event stream) ends when its token is revoked or expires.
+    const recheck = setInterval(() => {
+      if (!stillValid(store, p.tokenId, now())) reply.raw.destroy();
+    }, recheckMs).unref();
+    reply.raw.once('close', () => clearInterval(recheck));
   });
 }

@@ -96,6 +96,13 @@ describe('hub API', () => {
     const badSite = await t.api('POST', '/v1/sites', { name: 'Store_9', clientCidrs: ['10.0.0.0/33'], lat: 100 });
     expect(badSite).toMatchObject({ status: 400, body: { code: 'SITE_INVALID' } });
     expect(badSite.body.details.errors.map((e: { path: string }) => e.path)).toEqual(['name', 'clientCidrs[0]', 'lat']);
+    // A service URL the router redirects users to: http(s) with a host, nothing a browser would run.
+    for (const url of ['javascript:alert(1)', 'data:text/html,<b>x</b>', 'https://user:pw@pos.example', 'pos.example']) {
+      const r = await t.api('POST', '/v1/sites', { name: 'store-u', services: [{ name: 'pos', addresses: ['10.0.0.5'], url }] });
+      expect(r, url).toMatchObject({ status: 400, body: { code: 'SITE_INVALID', details: { errors: [{ path: 'services[0].url' }] } } });
+    }
+    const ok = await t.api('POST', '/v1/sites', { name: 'store-u', services: [{ name: 'pos', addresses: ['10.0.0.5'], url: 'https://pos.example/app' }] });
+    expect(ok.status).toBe(201);
     expect((await t.api('GET', '/v1/nope')).body.code).toBe('NOT_FOUND');
   });
 

@@ -28,6 +28,19 @@ function validCidr(c: string): boolean {
   return rest.length === 0 && fam !== 0 && Number.isInteger(n) && n >= 0 && n <= (fam === 4 ? 32 : 128);
 }
 
+/**
+ * A service URL the router redirects end users to (302) and the dashboard links: http or https with
+ * a host only. Anything else (javascript:, data:, file:) would run or open in the user's browser.
+ */
+function validServiceUrl(u: string): boolean {
+  try {
+    const url = new URL(u);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '' && url.username === '' && url.password === '';
+  } catch {
+    return false;
+  }
+}
+
 export function validateSiteSpec(s: SiteSpec): void {
   const bad: { path: string; message: string }[] = [];
   if (!SITE_ID_RE.test(s.name))
@@ -35,11 +48,14 @@ export function validateSiteSpec(s: SiteSpec): void {
   s.clientCidrs.forEach((c, i) => {
     if (!validCidr(c)) bad.push({ path: `clientCidrs[${i}]`, message: `${c} is not a CIDR` });
   });
-  s.services.forEach((svc, i) =>
+  s.services.forEach((svc, i) => {
     svc.addresses.forEach((a, j) => {
       if (!isIP(a)) bad.push({ path: `services[${i}].addresses[${j}]`, message: `${a} is not an IP address` });
-    }),
-  );
+    });
+    if (svc.url !== undefined && !validServiceUrl(svc.url)) {
+      bad.push({ path: `services[${i}].url`, message: 'must be an http:// or https:// URL with a host and no credentials' });
+    }
+  });
   if (s.lat < -90 || s.lat > 90) bad.push({ path: 'lat', message: 'must be within -90..90' });
   if (s.lon < -180 || s.lon > 180) bad.push({ path: 'lon', message: 'must be within -180..180' });
   if (bad.length) throw new HubError('SITE_INVALID', `invalid site: ${bad.map((b) => `${b.path}: ${b.message}`).join('; ')}`, { errors: bad });
@@ -90,7 +106,8 @@ export class SitesService extends EventEmitter implements SiteDirectory {
   /** Every enrolled site's broker credential, for brokers fed from files (Mosquitto). */
   credentials(): SiteCredential[] {
     return this.store.sites.list({ state: 'enrolled' }).flatMap((s) => {
-      const passwordHash = this.store.sites.credentialHash(s.id);
+      // A file holds one password per user: the pending one, so a renewed device can connect (the old password stops at once there).
+      const passwordHash = this.store.sites.pendingCredentialHash(s.id) ?? this.store.sites.credentialHash(s.id);
       return passwordHash ? [{ siteId: s.id, username: s.id, passwordHash }] : [];
     });
   }
@@ -166,6 +183,11 @@ export class SitesService extends EventEmitter implements SiteDirectory {
     const site = this.store.sites.get(username);
     if (!site || site.state !== 'enrolled') return false;
     const hash = this.store.sites.credentialHash(username);
-    return hash !== undefined && verifyPassword(password, hash);
+    if (hash !== undefined && verifyPassword(password, hash)) return true;
+    // A re-enrolled device's new password: its first use proves the device has it, and retires the old one.
+    const pending = this.store.sites.pendingCredentialHash(username);
+    if (pending === undefined || !verifyPassword(password, pending)) return false;
+    this.store.sites.promoteCredential(username, this.now());
+    return true;
   }
 }

@@ -48,6 +48,10 @@ export function openDatabase(path: string, opts: { migrateTo?: number } = {}): D
   const db = new Database(path);
   if (fresh) chmodSync(path, 0o600);
   db.pragma('journal_mode = WAL');
+  // NORMAL: in WAL mode a power cut can lose the last commits, never corrupt the file. Measured on the
+  // dev VM (ext4 on virtio): ~30 000 commits/s against ~500 with FULL, which telemetry from thousands of
+  // sites needs. What must not roll back (a generation once published, a password once handed out)
+  // commits with store.tx(fn, { durable: true }), which syncs the WAL and so everything before it.
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');

@@ -170,6 +170,36 @@ export const MIGRATIONS: readonly string[] = [
     untrusted_at INTEGER
   );
   `,
+  // 5: enrollment hardening. A re-enrolled device's new broker password waits beside the working one
+  // until the device uses it; hub-issued one-time challenges make enrollment proofs unreplayable;
+  // API tokens expire (NULL: made before, or the bootstrap admin).
+  `
+  ALTER TABLE site_credentials ADD COLUMN pending_hash TEXT;
+  ALTER TABLE api_tokens ADD COLUMN expires_at INTEGER;
+  CREATE TABLE enroll_challenges (
+    hash TEXT PRIMARY KEY,
+    expires_at INTEGER NOT NULL
+  );
+  CREATE INDEX enroll_challenges_expiry ON enroll_challenges(expires_at);
+  `,
+  // 6: telemetry deduped by (site, device, seq): a replacement device's outbox starts again at seq 1.
+  // Rows already stored belong to the site's current device.
+  `
+  CREATE TABLE telemetry_batches_6 (
+    site_id TEXT NOT NULL,
+    device TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    at TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    PRIMARY KEY (site_id, device, seq)
+  );
+  INSERT INTO telemetry_batches_6 (site_id, device, seq, type, at, received_at)
+    SELECT b.site_id, COALESCE(s.identity_key, ''), b.seq, b.type, b.at, b.received_at
+    FROM telemetry_batches b LEFT JOIN sites s ON s.id = b.site_id;
+  DROP TABLE telemetry_batches;
+  ALTER TABLE telemetry_batches_6 RENAME TO telemetry_batches;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -95,6 +95,16 @@ export class SqliteSites implements SitesRepo {
     return (stmt(this.db, 'SELECT state FROM sites WHERE id = ?').get(id) as { state: SiteState } | undefined)?.state;
   }
 
+  enrolledDevice(id: string): string | undefined {
+    const r = stmt(this.db, "SELECT identity_key FROM sites WHERE id = ? AND state = 'enrolled'").get(id) as { identity_key: string | null } | undefined;
+    return r ? (r.identity_key ?? '') : undefined;
+  }
+
+  holdersOfWireguardKey(publicKey: string, exceptId: string): string[] {
+    const rows = stmt(this.db, "SELECT id FROM sites WHERE wireguard_key = ? AND id != ? AND state != 'revoked' ORDER BY id").all(publicKey, exceptId);
+    return (rows as { id: string }[]).map((r) => r.id);
+  }
+
   maxOverlayIndex(): number {
     return (stmt(this.db, 'SELECT MAX(overlay_index) AS m FROM sites').get() as { m: number | null }).m ?? 0;
   }
@@ -108,8 +118,24 @@ export class SqliteSites implements SitesRepo {
     stmt(
       this.db,
       `INSERT INTO site_credentials (site_id, password_hash, created_at) VALUES (?, ?, ?)
-      ON CONFLICT(site_id) DO UPDATE SET password_hash = excluded.password_hash, created_at = excluded.created_at`,
+      ON CONFLICT(site_id) DO UPDATE SET password_hash = excluded.password_hash, created_at = excluded.created_at, pending_hash = NULL`,
     ).run(siteId, passwordHash, now);
+  }
+
+  setPendingCredential(siteId: string, passwordHash: string): void {
+    stmt(this.db, 'UPDATE site_credentials SET pending_hash = ? WHERE site_id = ?').run(passwordHash, siteId);
+  }
+
+  pendingCredentialHash(siteId: string): string | undefined {
+    const r = stmt(this.db, 'SELECT pending_hash FROM site_credentials WHERE site_id = ?').get(siteId) as { pending_hash: string | null } | undefined;
+    return r?.pending_hash ?? undefined;
+  }
+
+  promoteCredential(siteId: string, now: number): void {
+    stmt(
+      this.db,
+      'UPDATE site_credentials SET password_hash = pending_hash, pending_hash = NULL, created_at = ? WHERE site_id = ? AND pending_hash IS NOT NULL',
+    ).run(now, siteId);
   }
 
   credentialHash(siteId: string): string | undefined {

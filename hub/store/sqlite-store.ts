@@ -28,8 +28,15 @@ export class SqliteHubStore implements HubStore {
     this.keys = new SqliteKeys(db);
   }
 
-  tx<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+  tx<T>(fn: () => T, opts: { durable?: boolean } = {}): T {
+    if (!opts.durable) return this.db.transaction(fn)();
+    // WAL with synchronous=FULL syncs the WAL at commit, which also makes every earlier commit durable.
+    this.db.pragma('synchronous = FULL');
+    try {
+      return this.db.transaction(fn)();
+    } finally {
+      this.db.pragma('synchronous = NORMAL');
+    }
   }
 
   close(): void {

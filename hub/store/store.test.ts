@@ -38,6 +38,10 @@ const SEED: Record<number, (db: Database.Database) => void> = {
   4: (db) => {
     db.prepare("INSERT INTO signing_keys (key_id, public_key, created_at) VALUES ('k1', 'pk', 1)").run();
   },
+  5: (db) => {
+    db.prepare("INSERT INTO enroll_challenges (hash, expires_at) VALUES ('c1', 10)").run();
+  },
+  6: () => {},
 };
 
 describe('hub store migrations', () => {
@@ -59,7 +63,7 @@ describe('hub store migrations', () => {
         expect(store.policies.latest()?.message).toBe('first');
         expect(store.rollouts.nextGeneration('s1')).toBe(5);
       }
-      if (from >= 3) expect(store.telemetry.ingest({ siteId: 's1', seq: 7, type: 'verdicts', at: 'x', verdicts: [], counters: [] }, 2)).toBe(false);
+      if (from >= 3) expect(store.telemetry.ingest({ siteId: 's1', device: '', seq: 7, type: 'verdicts', at: 'x', verdicts: [], counters: [] }, 2)).toBe(false);
       if (from >= 4) expect(store.keys.list().map((k) => k.keyId)).toEqual(['k1']);
       // Every table of the latest schema is usable.
       store.sites.create('s2', { ...spec, name: 'store-2' }, 1);
@@ -122,6 +126,7 @@ describe('hub store', () => {
       });
       const batch = {
         siteId: 's1',
+        device: 'd1',
         seq: 1,
         type: 'verdicts',
         at: '2026-01-01T00:00:00Z',

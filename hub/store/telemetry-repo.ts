@@ -1,4 +1,4 @@
-// Telemetry from sites: verdict events and counters, deduped by (site, seq), with retention caps.
+// Telemetry from sites: verdict events and counters, deduped by (site, device, seq), with retention caps.
 import { stmt, type Db } from './db.ts';
 import type { VerdictRecord } from '../../protocol/messages.ts';
 import type { FlowQuery, FlowRow, RetentionCaps, TelemetryBatch, TelemetryRepo } from './types.ts';
@@ -64,8 +64,9 @@ export class SqliteTelemetry implements TelemetryRepo {
   ingest(b: TelemetryBatch, now: number): boolean {
     return this.db.transaction(() => {
       const fresh =
-        stmt(this.db, 'INSERT OR IGNORE INTO telemetry_batches (site_id, seq, type, at, received_at) VALUES (?, ?, ?, ?, ?)').run(
+        stmt(this.db, 'INSERT OR IGNORE INTO telemetry_batches (site_id, device, seq, type, at, received_at) VALUES (?, ?, ?, ?, ?, ?)').run(
           b.siteId,
+          b.device,
           b.seq,
           b.type,
           b.at,

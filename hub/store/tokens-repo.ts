@@ -15,9 +15,17 @@ interface ApiRow {
   role: Role;
   created_at: number;
   revoked_at: number | null;
+  expires_at: number | null;
 }
 
-const api = (r: ApiRow): ApiTokenRecord => ({ id: r.id, name: r.name, role: r.role, createdAt: r.created_at, revokedAt: r.revoked_at });
+const api = (r: ApiRow): ApiTokenRecord => ({
+  id: r.id,
+  name: r.name,
+  role: r.role,
+  createdAt: r.created_at,
+  revokedAt: r.revoked_at,
+  expiresAt: r.expires_at,
+});
 
 export class SqliteTokens implements TokensRepo {
   constructor(private readonly db: Db) {}
@@ -46,15 +54,37 @@ export class SqliteTokens implements TokensRepo {
     stmt(this.db, 'UPDATE enroll_tokens SET used_at = ? WHERE site_id = ? AND used_at IS NULL').run(now, siteId);
   }
 
+  addChallenge(hash: string, expiresAt: number, now: number, max: number): boolean {
+    stmt(this.db, 'DELETE FROM enroll_challenges WHERE expires_at <= ?').run(now);
+    const { n } = stmt(this.db, 'SELECT COUNT(*) AS n FROM enroll_challenges').get() as { n: number };
+    if (n >= max) return false;
+    stmt(this.db, 'INSERT INTO enroll_challenges (hash, expires_at) VALUES (?, ?)').run(hash, expiresAt);
+    return true;
+  }
+
+  hasChallenge(hash: string, now: number): boolean {
+    return stmt(this.db, 'SELECT 1 FROM enroll_challenges WHERE hash = ? AND expires_at > ?').get(hash, now) !== undefined;
+  }
+
+  useChallenge(hash: string, now: number): boolean {
+    return stmt(this.db, 'DELETE FROM enroll_challenges WHERE hash = ? AND expires_at > ?').run(hash, now).changes === 1;
+  }
+
   addApiToken(t: ApiTokenRecord & { hash: string }): void {
-    stmt(this.db, 'INSERT INTO api_tokens (id, name, hash, role, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?)').run(
+    stmt(this.db, 'INSERT INTO api_tokens (id, name, hash, role, created_at, revoked_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
       t.id,
       t.name,
       t.hash,
       t.role,
       t.createdAt,
       t.revokedAt,
+      t.expiresAt,
     );
+  }
+
+  apiToken(id: string): ApiTokenRecord | undefined {
+    const r = stmt(this.db, 'SELECT * FROM api_tokens WHERE id = ?').get(id) as ApiRow | undefined;
+    return r && api(r);
   }
 
   apiTokenByHash(hash: string): ApiTokenRecord | undefined {

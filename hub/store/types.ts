@@ -35,6 +35,8 @@ export interface ApiTokenRecord {
   role: Role;
   createdAt: number;
   revokedAt: number | null;
+  /** null: never (tokens made before expiry existed, and the bootstrap admin in its 0600 file). */
+  expiresAt: number | null;
 }
 
 export interface AuditEntry {
@@ -146,6 +148,8 @@ export interface FlowRow extends Omit<VerdictRecord, 'policy' | 'at' | 'count'> 
 
 export interface TelemetryBatch {
   siteId: string;
+  /** The device that sent it (the site's enrolled identity key): each device's outbox numbers from 1. */
+  device: string;
   seq: number;
   type: string;
   at: string;
@@ -171,11 +175,20 @@ export interface SitesRepo {
   ): void;
   /** Just the site's state (checked for every message a site sends). */
   state(id: string): SiteState | undefined;
+  /** The identity key of an enrolled site's device; undefined when the site is not enrolled. */
+  enrolledDevice(id: string): string | undefined;
+  /** Sites other than `exceptId`, not revoked, whose tunnel uses this WireGuard public key. */
+  holdersOfWireguardKey(publicKey: string, exceptId: string): string[];
   /** The highest overlay index held by a site, 0 when none. */
   maxOverlayIndex(): number;
   usedOverlayIndexes(): Set<number>;
   setCredential(siteId: string, passwordHash: string, now: number): void;
+  /** A re-enrolled device's new password: accepted beside the current one until first used (promoteCredential). */
+  setPendingCredential(siteId: string, passwordHash: string): void;
   credentialHash(siteId: string): string | undefined;
+  pendingCredentialHash(siteId: string): string | undefined;
+  /** The pending password was used: it becomes the only one. */
+  promoteCredential(siteId: string, now: number): void;
   deleteCredential(siteId: string): void;
 }
 
@@ -185,8 +198,14 @@ export interface TokensRepo {
   /** Marks a token used; false when it was already used (a concurrent enrollment won). */
   useEnrollToken(hash: string, now: number): boolean;
   invalidateSiteTokens(siteId: string, now: number): void;
+  /** Records a hub-issued enrollment challenge (by hash); drops expired ones; false when `max` are outstanding. */
+  addChallenge(hash: string, expiresAt: number, now: number, max: number): boolean;
+  hasChallenge(hash: string, now: number): boolean;
+  /** Spends a challenge: true once, for an unexpired one. */
+  useChallenge(hash: string, now: number): boolean;
   addApiToken(t: ApiTokenRecord & { hash: string }): void;
   apiTokenByHash(hash: string): ApiTokenRecord | undefined;
+  apiToken(id: string): ApiTokenRecord | undefined;
   listApiTokens(): ApiTokenRecord[];
   revokeApiToken(id: string, now: number): boolean;
 }
@@ -257,7 +276,11 @@ export interface HubStore {
   readonly rollouts: RolloutsRepo;
   readonly telemetry: TelemetryRepo;
   readonly keys: KeysRepo;
-  /** Runs fn in one transaction: all of its writes land, or none. */
-  tx<T>(fn: () => T): T;
+  /**
+   * Runs fn in one transaction: all of its writes land, or none. `durable`: the commit is on disk when
+   * tx returns (for writes the hub acts on outside the store: generations it publishes, credentials it
+   * hands out); other commits may be lost to a power cut, never torn.
+   */
+  tx<T>(fn: () => T, opts?: { durable?: boolean }): T;
   close(): void;
 }

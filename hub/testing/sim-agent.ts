@@ -5,6 +5,7 @@ import { waitFor } from '../../base/index.ts';
 import { createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { BundleError, verifyBundle, type BundlePayload } from '../../policy/bundle.ts';
+import { KeySetError, verifyKeySet } from '../../policy/key-set.ts';
 import { enrollProofMessage, type EnrollRequest, type EnrollResponse } from '../../protocol/enroll.ts';
 import { decode, encode, type AckMessage, type EventsMessage, type HeartbeatMessage } from '../../protocol/messages.ts';
 import { topics } from '../../protocol/topics.ts';
@@ -23,8 +24,9 @@ export function deviceKeys(): DeviceKeys {
   };
 }
 
-export function enrollRequest(siteName: string, keys: DeviceKeys, token?: string): EnrollRequest {
-  const base = { siteName, wireguardPublicKey: keys.wireguardPublicKey, token };
+/** A request as the agent sends it: proof v1 without a challenge (agents before it), v2 with one. */
+export function enrollRequest(siteName: string, keys: DeviceKeys, token?: string, challenge?: string): EnrollRequest {
+  const base = { siteName, wireguardPublicKey: keys.wireguardPublicKey, token, ...(challenge === undefined ? {} : { challenge }) };
   return {
     ...base,
     identityPublicKey: keys.identity.publicKey,
@@ -47,6 +49,8 @@ export class SimAgent {
   readonly bundles: BundlePayload[] = [];
   readonly rejections: BundleError[] = [];
   readonly trusted = new Map<string, KeyObject>();
+  keySetVersion: number;
+  readonly keySetRejections: KeySetError[] = [];
   private waiters: (() => void)[] = [];
 
   private constructor(
@@ -56,6 +60,7 @@ export class SimAgent {
     private readonly o: SimAgentOptions,
   ) {
     for (const k of enrolled.signingKeys) this.trust(k.keyId, k.publicKey);
+    this.keySetVersion = enrolled.signingKeysVersion ?? 0;
     this.applied = o.appliedGeneration ?? 0;
   }
 
@@ -81,9 +86,20 @@ export class SimAgent {
 
   private onMessage(topic: string, payload: Buffer): void {
     if (topic === topics.signingKeys) {
+      // As the real agent: only a set signed by a trusted key, newer than the one held, replaces the keys.
       const m = decode('keys', payload);
-      this.trusted.clear();
-      for (const k of m.keys) this.trust(k.keyId, k.publicKey);
+      try {
+        const set = verifyKeySet(m.set, { trustedKeys: this.trusted, version: this.keySetVersion });
+        this.trusted.clear();
+        for (const k of set.keys) this.trust(k.keyId, k.publicKey);
+        this.keySetVersion = set.version;
+      } catch (e) {
+        if (!(e instanceof KeySetError)) throw e;
+        // The retained set the agent holds comes again on (re)subscribe: not a rejection.
+        const again =
+          e.code === 'KEYS_STALE_VERSION' && m.set !== undefined && (JSON.parse(m.set.payload) as { version: number }).version === this.keySetVersion;
+        if (!again) this.keySetRejections.push(e);
+      }
     } else if (topic === topics.bundle(this.siteId) && payload.length > 0) {
       try {
         const p = verifyBundle(payload, { trustedKeys: this.trusted, siteId: this.siteId, appliedGeneration: this.applied });

@@ -29,7 +29,7 @@ export function adminRoutes(app: FastifyInstance, s: HubServices): void {
     async (req) => req.principal,
   );
 
-  app.post<{ Body: { name: string; role: Role } }>(
+  app.post<{ Body: { name: string; role: Role; ttlDays?: number } }>(
     '/v1/tokens',
     {
       config: { role: 'admin' },
@@ -40,12 +40,28 @@ export function adminRoutes(app: FastifyInstance, s: HubServices): void {
           type: 'object',
           additionalProperties: false,
           required: ['name', 'role'],
-          properties: { name: { type: 'string', minLength: 1, maxLength: 128 }, role: { type: 'string', enum: [...ROLES] } },
+          properties: {
+            name: { type: 'string', minLength: 1, maxLength: 128 },
+            role: { type: 'string', enum: [...ROLES] },
+            ttlDays: { type: 'integer', minimum: 1, maximum: 3650, description: 'lifetime (default 90 days)' },
+          },
         },
         response: { 201: anyObject, ...errors },
       },
     },
-    async (req, reply) => reply.status(201).send(createApiToken(s.store, req.body.name, req.body.role, actorOf(req), s.now())),
+    async (req, reply) =>
+      reply
+        .status(201)
+        .send(
+          createApiToken(
+            s.store,
+            req.body.name,
+            req.body.role,
+            actorOf(req),
+            s.now(),
+            req.body.ttlDays === undefined ? undefined : req.body.ttlDays * 86_400_000,
+          ),
+        ),
   );
 
   app.get(
@@ -99,6 +115,26 @@ export function adminRoutes(app: FastifyInstance, s: HubServices): void {
       s.store.audit.record({ at: t, actor: actorOf(req), action: 'keys.rotate', target: `key/${k.keyId}`, details: { activatesAt: k.activatedAt } });
       await s.bundles.publishKeys();
       return reply.status(201).send(k);
+    },
+  );
+
+  app.post<{ Params: { keyId: string } }>(
+    '/v1/signing-keys/:keyId/revoke',
+    {
+      config: { role: 'admin' },
+      schema: {
+        summary: 'Revoke a compromised bundle-signing key now: the standby signs, and agents drop the key with the next key set (one push)',
+        tags: ['hub'],
+        params: { type: 'object', required: ['keyId'], properties: { keyId: { type: 'string', pattern: '^[0-9a-f]{16}$' } } },
+        response: { 200: anyObject, ...errors },
+      },
+    },
+    async (req) => {
+      const t = s.now();
+      const r = s.keys.revoke(req.params.keyId, t);
+      s.store.audit.record({ at: t, actor: actorOf(req), action: 'keys.revoke', target: `key/${r.revoked}`, details: { active: r.active } });
+      await s.bundles.publishKeys();
+      return r;
     },
   );
 

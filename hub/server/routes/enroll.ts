@@ -1,7 +1,8 @@
 // POST /v1/enroll: public (the one-time token or the known device key is the credential).
+// POST /v1/enroll/challenge: public, a one-time nonce the device signs into its proof (no replays).
 import type { FastifyInstance } from 'fastify';
 import type { EnrollRequest } from '../../../protocol/enroll.ts';
-import { enroll } from '../../enroll/enroll.ts';
+import { enroll, issueChallenge } from '../../enroll/enroll.ts';
 import { anyObject, errors } from '../schemas.ts';
 import type { HubServices } from '../services.ts';
 
@@ -25,6 +26,7 @@ export function enrollRoutes(app: FastifyInstance, s: HubServices): void {
             identityPublicKey: b64,
             wireguardPublicKey: b64,
             agentVersion: { type: 'string', maxLength: 64 },
+            challenge: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' },
             proof: b64,
           },
         },
@@ -32,5 +34,17 @@ export function enrollRoutes(app: FastifyInstance, s: HubServices): void {
       },
     },
     async (req) => enroll(req.body, s.enroll),
+  );
+  app.post(
+    '/v1/enroll/challenge',
+    {
+      config: { role: 'public' },
+      schema: {
+        summary: 'A one-time challenge to sign into the enrollment proof (protocol/enroll.ts)',
+        tags: ['enroll'],
+        response: { 200: anyObject, ...errors },
+      },
+    },
+    async () => issueChallenge(s.enroll),
   );
 }
