@@ -6,7 +6,7 @@
 import { errorMessage } from '../base/index.ts';
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import type { AgentStore, BundleRecord } from '../offline-store/index.ts';
-import { BundleError, verifyBundle } from '../policy/bundle.ts';
+import { BundleError, verifyBundle } from '../policy/index.ts';
 import type { AckMessage } from '../protocol/index.ts';
 import { EnforceError, type Enforcer } from './enforcer.ts';
 import type { Logger } from './logger.ts';

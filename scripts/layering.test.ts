@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, sy
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { check, type Violation } from './layering/check.ts';
+import { check, RULES, type Rules, type Violation } from './layering/check.ts';
 import { BEGIN, DOC, END, renderLayering, ROOT } from './layering/diagram.ts';
 import { buildGraph } from './layering/graph.ts';
 import { BASE, PARTS, skipDir } from './layering/rules.ts';
@@ -74,7 +74,7 @@ describe('fixture trees: each rule fails when broken', () => {
   });
 
   /** A throwaway tree with the project's tsconfig and packages, holding `files`; returns its violations. */
-  function violationsOf(files: Record<string, string>): Violation[] {
+  function violationsOf(files: Record<string, string>, rules: Rules = { ...RULES, exceptions: [] }): Violation[] {
     const root = mkdtempSync(join(tmpdir(), 'weft-layering-'));
     roots.push(root);
     writeFileSync(join(root, 'tsconfig.json'), readFileSync(join(ROOT, 'tsconfig.json')));
@@ -83,7 +83,7 @@ describe('fixture trees: each rule fails when broken', () => {
       mkdirSync(dirname(join(root, rel)), { recursive: true });
       writeFileSync(join(root, rel), body);
     }
-    return check(buildGraph(root, topFolders(root), skipDir));
+    return check(buildGraph(root, topFolders(root), skipDir), rules);
   }
 
   // A small tree that keeps every rule: the cases below each add one file that breaks one.
@@ -185,6 +185,17 @@ describe('fixture trees: each rule fails when broken', () => {
     ]);
     expect(broken('bpf/loader.ts', 'export const x = 1;\n')).toEqual([
       'unowned bpf/loader.ts: bpf/ is neither a part nor an outside folder of scripts/layering/rules.ts',
+    ]);
+  });
+
+  it('excuses an import listed as an exception, and fails on an exception no longer needed', () => {
+    const exceptions = [
+      { from: 'hub/store/bad.ts', to: 'hub/server/app.ts', why: 'a fixture' },
+      { from: 'hub/store/db.ts', to: 'hub/server/app.ts', why: 'a fixture' },
+    ];
+    const files = { ...clean, 'hub/store/bad.ts': "import { app } from '../server/app.ts';\nexport const a = app;\n" };
+    expect(violationsOf(files, { ...RULES, exceptions }).map((v) => `${v.rule} ${v.file}: ${v.why}`)).toEqual([
+      'exception hub/store/db.ts: the exception is no longer needed: remove it from rules.ts',
     ]);
   });
 

@@ -4,7 +4,7 @@
 // if any step fails nothing is written and the token stays usable until it expires.
 import { errorMessage } from '../../base/index.ts';
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
-import { enrollProofMessage, type EnrollRequest, type EnrollResponse } from '../../protocol/enroll.ts';
+import { enrollProofMessage, type EnrollRequest, type EnrollResponse } from '../../protocol/index.ts';
 import { HubError } from '../errors.ts';
 import { hashSecret } from '../auth/secrets.ts';
 import { hashPassword, randomSecret } from '../broker/password.ts';

@@ -1,6 +1,6 @@
 // POST /v1/enroll: public (the one-time token or the known device key is the credential).
 import type { FastifyInstance } from 'fastify';
-import type { EnrollRequest } from '../../../protocol/enroll.ts';
+import type { EnrollRequest } from '../../../protocol/index.ts';
 import { enroll } from '../../enroll/enroll.ts';
 import { anyObject, errors } from '../schemas.ts';
 import type { HubServices } from '../services.ts';
