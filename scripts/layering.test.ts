@@ -138,7 +138,10 @@ describe('fixture trees: each rule fails when broken', () => {
       'door bench/bad.ts: past policy/index.ts: import policy through its index.ts',
     ]);
     expect(broken('edge-agent/bad.ts', "import { fake } from '../datapath/testing/index.ts';\nexport const f = fake;\n")).toEqual([
-      'door edge-agent/bad.ts: datapath/testing/index.ts is for test code: product code imports datapath/index.ts',
+      'testing edge-agent/bad.ts: product code imports no testing/ helper',
+    ]);
+    expect(broken('datapath/bad.ts', "import { fake } from './testing/index.ts';\nexport const f = fake;\n")).toEqual([
+      'testing datapath/bad.ts: product code imports no testing/ helper',
     ]);
   });
 

@@ -23,7 +23,7 @@ import {
   type Part,
 } from './rules.ts';
 
-export type Rule = 'unresolved' | 'unowned' | 'arrow' | 'door' | 'package' | 'inner' | 'pure' | 'exception';
+export type Rule = 'unresolved' | 'unowned' | 'arrow' | 'door' | 'testing' | 'package' | 'inner' | 'pure' | 'exception';
 
 export interface Violation {
   rule: Rule;
@@ -114,18 +114,16 @@ function checkEdge(file: string, from: Owner, imp: Import, rules: Rules): Pick<V
     if (from.kind === 'outside') return undefined;
     return { rule: 'arrow', why: `${to.name}/ is outside the product: no part imports it` };
   }
-  // to is a part
-  if (from.kind === 'part' && from.name === to.name) return innerEdge(from.part, from.name, from.inside, to.inside, test);
+  // to is a part. Fakes and harnesses serve tests, benchmarks, field tests and the demo, never the product.
+  const helper = from.kind === 'part' && !test && isTestCode(t.path) ? { rule: 'testing' as const, why: 'product code imports no testing/ helper' } : undefined;
+  if (from.kind === 'part' && from.name === to.name) return helper ?? innerEdge(from.part, from.name, from.inside, to.inside, test);
   if (from.kind === 'part' && to.name !== BASE && !from.part.uses.includes(to.name)) {
     const nothing = !Object.values(rules.parts).some((p) => p.uses.includes(to.name));
     return { rule: 'arrow', why: nothing ? `nothing imports ${to.name}/` : `${from.name} -> ${to.name} is not an arrow of DESIGN.md` };
   }
-  if (to.inside === DOOR || to.inside in (to.part.doors ?? {})) return undefined;
-  if (to.inside === TEST_DOOR) {
-    return test || from.kind === 'outside'
-      ? undefined
-      : { rule: 'door', why: `${to.part.dir}/${TEST_DOOR} is for test code: product code imports ${to.part.dir}/${DOOR}` };
-  }
+  if (helper) return helper;
+  // The test door is open to test code and outside folders, which are all that is left here.
+  if (to.inside === DOOR || to.inside === TEST_DOOR || to.inside in (to.part.doors ?? {})) return undefined;
   return { rule: 'door', why: `past ${to.part.dir}/${DOOR}: import ${to.name} through its ${DOOR}` };
 }
 

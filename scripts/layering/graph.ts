@@ -2,6 +2,9 @@
 // dynamic, re-exports, `import type`) found by ts.preProcessFile and resolved by
 // ts.resolveModuleName with the project's own compiler options, so a path alias, an extension or
 // a package's `exports` map means what it means to tsc, not what a regex guesses.
+// Type-only imports count, as in Tailscale's deptest: they create no runtime edge, but they couple
+// the two parts' APIs all the same, and `import type` is one keyword away from a runtime import
+// (with verbatimModuleSyntax off, tsc even drops a plain import used only for types).
 import { builtinModules } from 'node:module';
 import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
