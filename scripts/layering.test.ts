@@ -24,6 +24,14 @@ describe('the rules', () => {
     }
   });
 
+  it('allow only packages package.json installs: the product ships its dependencies', () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as Record<string, Record<string, string>>;
+    for (const [name, part] of Object.entries(PARTS)) {
+      for (const p of Object.keys(part.packages)) expect(pkg.dependencies, `${name}: ${p}`).toHaveProperty([p]);
+      for (const p of Object.keys(part.testPackages ?? {})) expect({ ...pkg.dependencies, ...pkg.devDependencies }, `${name}: ${p}`).toHaveProperty([p]);
+    }
+  });
+
   it('draw no cycle, between parts or inside one', () => {
     const acyclic = (edges: Record<string, string[]>) => {
       const state = new Map<string, 'open' | 'done'>();
