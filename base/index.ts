@@ -1,7 +1,6 @@
 // The base part: what every part needs and may import (DESIGN.md "every part -> base").
-// ip, errors and errno are pure; exec and wait do I/O and touch the clock.
-export * from './ip.ts';
-export * from './errors.ts';
+// ip and errors are pure (pure.ts, the door pure parts use); errno, exec and wait are not.
+export * from './pure.ts';
 export * from './errno.ts';
 export * from './exec.ts';
 export * from './wait.ts';

@@ -14,14 +14,20 @@ import type { Datapath } from '../datapath/index.ts';
 import { LibbpfDatapath, MemoryDatapath } from '../datapath/index.ts';
 import { openStore, type JsonValue } from '../offline-store/index.ts';
 import { compile } from '../policy/index.ts';
-import { Enforcer, type AppliedInfo } from '../edge-agent/enforcer.ts';
-import { createLogger } from '../edge-agent/logger.ts';
-import { FakeApiServer } from '../edge-agent/kube/testing/fake-apiserver.ts';
-import { ns, pod } from '../edge-agent/kube/testing/objects.ts';
-import { buildSea } from '../edge-agent/packaging/build-sea.ts';
-import { crashBundle, crashInventory, crashPolicies } from '../edge-agent/testing/crash-fleet.ts';
-import { bundleForTest } from '../edge-agent/testing/bundle.ts';
-import { enrollStore, hubKey, kubePod, SITE } from '../edge-agent/testing/fixtures.ts';
+import { buildSea, createLogger, Enforcer, type AppliedInfo } from '../edge-agent/index.ts';
+import {
+  bundleForTest,
+  crashBundle,
+  crashInventory,
+  crashPolicies,
+  enrollStore,
+  FakeApiServer,
+  hubKey,
+  kubePod,
+  ns,
+  pod,
+  SITE,
+} from '../edge-agent/testing/index.ts';
 import { median, percentile, table, writeReport } from './lib/report.ts';
 
 const PODS = 1000;

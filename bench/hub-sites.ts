@@ -6,9 +6,8 @@
 import { errorMessage } from '../base/index.ts';
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { connectAsync, type MqttClient } from 'mqtt';
-import { verifyBundle } from '../policy/bundle.ts';
-import { encode } from '../protocol/messages.ts';
-import { topics } from '../protocol/topics.ts';
+import { verifyBundle } from '../policy/index.ts';
+import { encode, topics } from '../protocol/index.ts';
 
 export interface SimSite {
   siteId: string;

@@ -13,12 +13,8 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { defaultConfig } from '../hub/config.ts';
-import { enroll } from '../hub/enroll/enroll.ts';
-import { MemoryPeers } from '../hub/enroll/peers.ts';
-import { startHub, type Hub } from '../hub/main.ts';
-import { findMosquitto } from '../hub/broker/mosquitto.ts';
-import { deviceKeys, enrollRequest } from '../hub/testing/sim-agent.ts';
+import { defaultConfig, enroll, MemoryPeers, startHub, type Hub, findMosquitto } from '../hub/index.ts';
+import { deviceKeys, enrollRequest } from '../hub/testing/index.ts';
 import { median, percentile, table, writeReport } from './lib/report.ts';
 import type { SimReport, SimSite, StartMessage } from './hub-sites.ts';
 

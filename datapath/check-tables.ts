@@ -1,6 +1,6 @@
 // Validation and capacity check of a table set, done before anything is written: a table set that
 // does not fit is rejected whole (never a partial apply, never "drop everything" on overflow).
-import type { MapLimits, Tables } from '../policy/tables.ts';
+import type { MapLimits, Tables } from '../policy/index.ts';
 import { DatapathError } from './errors.ts';
 import { formatError, type CidrBytes, type IpBytes, parseIpBytes, parsePrefixBytes } from '../base/index.ts';
 

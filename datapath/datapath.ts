@@ -1,7 +1,7 @@
 // The one door to the kernel datapath. The libbpf implementation (libbpf-datapath.ts) is the only
 // code that touches the kernel; memory-datapath.ts interprets the same Tables in memory for fast
 // tests elsewhere. One contract test runs against both.
-import type { Tables } from '../policy/tables.ts';
+import type { Tables } from '../policy/index.ts';
 import type { DropReason } from './drop-reasons.ts';
 
 export interface Endpoint {

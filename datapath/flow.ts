@@ -1,7 +1,7 @@
 // How a packet becomes a flow: which ports the rule lookup and conntrack see, and which ICMP
 // messages are replies or errors. Shared by the in-memory datapath and the tests of the kernel one,
 // so both read a packet the same way (the C side is bpf/lib/parse.h and bpf/lib/conntrack.h).
-import { PROTO_SCTP, PROTO_TCP, PROTO_UDP } from '../policy/tables.ts';
+import { PROTO_SCTP, PROTO_TCP, PROTO_UDP } from '../policy/index.ts';
 import type { FiveTuple } from './datapath.ts';
 
 export const PROTO_ICMP = 1;

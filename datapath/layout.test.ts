@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { RULE_KEY_BITS, RULE_PREFIX_ANY_PORT, RULE_PREFIX_ANY_PROTO } from '../policy/tables.ts';
+import { RULE_KEY_BITS, RULE_PREFIX_ANY_PORT, RULE_PREFIX_ANY_PROTO } from '../policy/index.ts';
 import { artifactPaths } from './artifacts.ts';
 import { DROP_REASONS, DROP_SLOTS, dropReasonEnumerator } from './drop-reasons.ts';
 import { LAYOUTS, MAP_LAYOUTS } from './layout.ts';

@@ -1,7 +1,7 @@
 // The TypeScript side of bpf/lib/types.h: every map key, value and the event record,
 // declared once (size and field offsets) and used by the encoders below. layout.test.ts checks
 // each against the BTF of the built object, so C and TypeScript cannot disagree silently.
-import { RULE_PREFIX_ANY_PORT, RULE_PREFIX_ANY_PROTO } from '../policy/tables.ts';
+import { RULE_PREFIX_ANY_PORT, RULE_PREFIX_ANY_PROTO } from '../policy/index.ts';
 import type { FiveTuple, VerdictEvent } from './datapath.ts';
 import { formatIpBytes, type IpBytes as Addr } from '../base/index.ts';
 

@@ -4,7 +4,7 @@
 import { errno, errorMessage } from '../base/index.ts';
 import { mkdirSync, rmSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { DEFAULT_LIMITS, type MapLimits, type Tables } from '../policy/tables.ts';
+import { DEFAULT_LIMITS, type MapLimits, type Tables } from '../policy/index.ts';
 import { artifactPaths, BPF_PROGRAMS, type ArtifactPaths } from './artifacts.ts';
 import { checkTables } from './check-tables.ts';
 import type { Counters, Datapath, Endpoint, VerdictEvent } from './datapath.ts';

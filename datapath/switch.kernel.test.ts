@@ -5,7 +5,7 @@
 // generation before last, whose half of the tables the next apply rewrites).
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { afterAll, expect, it } from 'vitest';
-import { VERDICT_ALLOW, VERDICT_DENY, type Tables } from '../policy/tables.ts';
+import { VERDICT_ALLOW, VERDICT_DENY, type Tables } from '../policy/index.ts';
 import type { VerdictEvent } from './datapath.ts';
 import { fixtureTables } from './testing/tables.ts';
 import { kernelSkipReason, openTestDatapath } from './testing/kernel.ts';

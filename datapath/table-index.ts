@@ -1,6 +1,6 @@
 // The tables indexed for in-memory lookups with the kernel's semantics: exact endpoint match,
 // longest-prefix ipcache match, longest-prefix rule match over [set][peer][proto][port BE].
-import { IDENTITY_WORLD, type EndpointEntry, type RuleValue, type Tables } from '../policy/tables.ts';
+import { IDENTITY_WORLD, type EndpointEntry, type RuleValue, type Tables } from '../policy/index.ts';
 import { type IpBytes as Addr, maskBytes } from '../base/index.ts';
 import { tableAddr as parseAddr, tablePrefix as parsePrefix } from './check-tables.ts';
 

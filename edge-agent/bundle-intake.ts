@@ -10,8 +10,7 @@
 import { errorMessage } from '../base/index.ts';
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import type { AgentStore, BundleRecord } from '../offline-store/index.ts';
-import { BundleError, verifyBundle } from '../policy/bundle.ts';
-import { KeySetError, verifyKeySet } from '../policy/key-set.ts';
+import { BundleError, KeySetError, verifyBundle, verifyKeySet } from '../policy/index.ts';
 import type { AckMessage, SigningKeysMessage } from '../protocol/index.ts';
 import { EnforceError, type Enforcer } from './enforcer.ts';
 import type { Logger } from './logger.ts';

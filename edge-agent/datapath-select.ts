@@ -2,9 +2,8 @@
 // that filters packets; when it cannot load, this throws a coded error and the agent says `not enforcing`
 // and retries (run.ts), never falling back to the in-memory fake. `memory` is that fake, only by name
 // (tests, demos without root), logged loudly and reported to the hub as not enforcing in the kernel.
-import type { Datapath } from '../datapath/index.ts';
-import { LibbpfDatapath, MemoryDatapath } from '../datapath/index.ts';
-import type { MapLimits } from '../policy/tables.ts';
+import { type Datapath, LibbpfDatapath, MemoryDatapath } from '../datapath/index.ts';
+import type { MapLimits } from '../policy/index.ts';
 import type { DatapathChoice } from './config.ts';
 import { AgentError } from './errors.ts';
 import type { Logger } from './logger.ts';

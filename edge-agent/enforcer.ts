@@ -3,10 +3,18 @@
 // atomic switch. Inventory changes are debounced; every apply goes through one queue so two never race.
 // It also keeps each local pod's host-side veth attached, and detaches pods that went away.
 import type { Datapath, Endpoint } from '../datapath/index.ts';
-import type { BundlePayload } from '../policy/bundle.ts';
+import {
+  type BundlePayload,
+  loadPolicies,
+  makePolicySet,
+  type Inventory,
+  type Policy,
+  type PolicySet,
+  type Attribution,
+  type MapLimits,
+  type Tables,
+} from '../policy/index.ts';
 import { formatError, errorMessage } from '../base/index.ts';
-import { loadPolicies, makePolicySet, type Inventory, type Policy, type PolicySet } from '../policy/index.ts';
-import type { Attribution, MapLimits, Tables } from '../policy/tables.ts';
 import type { KubePod, KubeSnapshot } from './kube/types.ts';
 import type { Logger } from './logger.ts';
 import type { AgentMetrics } from './metrics.ts';

@@ -4,7 +4,7 @@
 // verifies or compiles is marked rejected and the store falls back to the previous applied one.
 import { errorMessage } from '../base/index.ts';
 import type { AgentStore } from '../offline-store/index.ts';
-import { BundleError, verifyBundle } from '../policy/bundle.ts';
+import { BundleError, verifyBundle } from '../policy/index.ts';
 import { EnforceError, type Enforcer } from './enforcer.ts';
 import { trustedKeysOf } from './bundle-intake.ts';
 import type { Logger } from './logger.ts';

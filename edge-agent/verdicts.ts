@@ -3,7 +3,7 @@
 // outbox as low-priority `verdicts` events for the hub (the first to go when the outbox is full).
 import type { Datapath, VerdictEvent } from '../datapath/index.ts';
 import type { VerdictRecord } from '../protocol/index.ts';
-import type { Tables } from '../policy/tables.ts';
+import type { Tables } from '../policy/index.ts';
 import type { AgentMetrics } from './metrics.ts';
 
 export interface VerdictPumpOptions {

@@ -10,12 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LibbpfDatapath, SOURCE_ARTIFACTS } from '../datapath/index.ts';
 import { kernelSkipReason, uniquePinRoot } from '../datapath/testing/index.ts';
-import { loadConfig } from '../edge-agent/config.ts';
-import { createLogger } from '../edge-agent/logger.ts';
-import { createMetrics } from '../edge-agent/metrics.ts';
-import { runAgent, type Agent } from '../edge-agent/run.ts';
-import { startTestHub, type TestHub } from '../hub/testing/hub-fixture.ts';
-import { eventually } from '../hub/testing/sim-agent.ts';
+import { createLogger, createMetrics, loadConfig, runAgent, type Agent } from '../edge-agent/index.ts';
+import { eventually, startTestHub, type TestHub } from '../hub/testing/index.ts';
 
 const HEARTBEAT_S = 3;
 const dir = mkdtempSync(join(tmpdir(), 'weft-failclosed-'));

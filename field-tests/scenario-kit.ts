@@ -2,7 +2,7 @@
 // that turn a pod-to-pod connection into allowed / denied.
 import { generateKeyPairSync } from 'node:crypto';
 import { stringify } from 'yaml';
-import { encodeBundle, signBundle } from '../policy/bundle.ts';
+import { encodeBundle, signBundle } from '../policy/index.ts';
 import { probe } from './lib/connectivity.ts';
 import type { ProbeResult } from './lib/connectivity.ts';
 import type { Harness } from './lib/harness.ts';

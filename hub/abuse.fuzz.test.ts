@@ -8,13 +8,12 @@
 // Bundles are fuzzed beside their verifier (policy/bundle.fuzz.test.ts).
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { topics } from '../protocol/topics.ts';
+import { topics, type EnrollResponse } from '../protocol/index.ts';
 import { enrollSite } from './testing/fleet.ts';
 import { dnsProber, httpsRequest, mqttConnect, mqttPublish, mqttSubscribe, openTcp, readBytes } from './testing/abuse-clients.ts';
 import { startTestHub, type TestHub } from './testing/hub-fixture.ts';
 import { connectSite } from './broker/testing/sites.ts';
-import { encodeQuery } from './router/testing/query.ts';
-import type { EnrollResponse } from '../protocol/enroll.ts';
+import { encodeQuery } from './router/testing/index.ts';
 
 const HEAP_BOUND = 128 * 1024 * 1024;
 /** Generous for a shared 2-core machine; before DNS had its own thread, a 3 MB enrollment body alone stalled it ~1 s. */

@@ -1,4 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, parseHubArgs } from './config.ts';
 
 describe('hub command line', () => {
@@ -52,5 +55,23 @@ describe('hub command line', () => {
   ])('refuses %j', (argv, msg) => {
     expect(() => parseHubArgs(argv)).toThrow(ConfigError);
     expect(() => parseHubArgs(argv)).toThrow(msg);
+  });
+});
+
+describe('hub command line with a router config file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'weft-hub-router-config-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'city.mmdb'), 'not opened here, only checked for readability');
+  const file = (name: string, text: string) => {
+    writeFileSync(join(dir, name), text);
+    return join(dir, name);
+  };
+  const GOOD = 'zone: svc.example.com\nttl: 5\nnoHealthySite: fail-closed\ngeoDbPath: city.mmdb\n';
+
+  it('weft-hub --router-config: flags override the file; a bad file is a usage error naming it', () => {
+    const c = parseHubArgs(['--data-dir', dir, '--router-config', file('hub.yaml', GOOD), '--zone', 'other.example.com', '--dns-port', '0']);
+    expect(c.router).toMatchObject({ zone: 'other.example.com', dns: { host: '127.0.0.1', port: 0 }, ttl: 5, noHealthySite: 'fail-closed' });
+    expect(() => parseHubArgs(['--data-dir', dir, '--router-config', file('bad.yaml', 'zone: a.example\nttl: -1')])).toThrow(ConfigError);
+    expect(() => parseHubArgs(['--data-dir', dir, '--router-config', join(dir, 'missing.yaml')])).toThrow(/missing\.yaml: cannot read: ENOENT/);
   });
 });

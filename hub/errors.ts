@@ -1,7 +1,7 @@
 // Errors the hub reports to API clients: a stable code, a message for people, and details for tools.
 // Every failure a user can cause is a HubError; anything else reaching the error handler is a bug.
 import { WeftError } from '../base/index.ts';
-import type { EnrollErrorCode } from '../protocol/enroll.ts';
+import type { EnrollErrorCode } from '../protocol/index.ts';
 
 export type HubErrorCode =
   | 'BAD_REQUEST'

@@ -62,7 +62,7 @@ describe('hub process', () => {
         await eventually(() => out.includes('admin token file'), 'the hub to start', 30_000);
         const fp = /CA fingerprint \(sha256\): ([0-9a-f]{64})/.exec(out)![1];
         const url = /weft hub: (https:\/\/\S+)/.exec(out)![1];
-        const { request } = await import('./cli/api-client.ts');
+        const { request } = await import('./index.ts');
         const ca = await request({ hub: url, insecure: true }, 'GET', '/v1/ca');
         expect((ca.body as { fingerprint: string }).fingerprint).toBe(fp);
         expect(readFileSync(join(dir, 'admin-token'), 'utf8')).toMatch(/^weft_/);

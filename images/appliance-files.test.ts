@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from '../edge-agent/config.ts';
+import { loadConfig } from '../edge-agent/index.ts';
 import { AGENT_NODE_OPTIONS, applianceFiles, enabledUnits, K3S_KUBECONFIG, symlinks } from './appliance-files.ts';
 
 function agentConfigOf(opts: Parameters<typeof applianceFiles>[0]) {

@@ -4,8 +4,7 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { AgentError } from '../edge-agent/errors.ts';
-import { readProvisionFile, type ProvisionFile } from '../edge-agent/provision-file.ts';
+import { AgentError, readProvisionFile, type ProvisionFile } from '../edge-agent/index.ts';
 import { partitionOffset } from './disk.ts';
 import { formatError, errorMessage } from '../base/index.ts';
 import { ImageError } from './errors.ts';

@@ -2,7 +2,7 @@
 // build-image put it on the boot partition next to weft-provision.json; at boot weft-network.service
 // copies it to /run/systemd/network before networkd starts, where it wins over the DHCP default.
 import { isIP } from 'node:net';
-import type { StaticNetwork } from '../edge-agent/provision-file.ts';
+import type { StaticNetwork } from '../edge-agent/index.ts';
 import { ImageError } from './errors.ts';
 
 /** Its name on the boot partition. */

@@ -1,6 +1,6 @@
 // Per-(policies, inventory) lookups the evaluator needs for every flow, built once and cached:
 // pods by `<namespace>/<name>`, namespace labels, and each pod's applicable rules per direction.
-import { parseIp, type Ip } from '../base/index.ts';
+import { parseIp, type Ip } from '../base/pure.ts';
 import { podKey, type Inventory } from './inventory.ts';
 import { NAMESPACE_NAME_LABEL } from './load.ts';
 import type { Direction, Policy, PolicySet } from './model.ts';

@@ -1,6 +1,6 @@
 // Coded policy errors with a place: file, document index (1-based), JSON path inside the document.
 // A user never sees a stack trace for bad input; every validation problem is one of these.
-import { WeftError } from '../base/index.ts';
+import { WeftError } from '../base/pure.ts';
 
 export type PolicyErrorCode =
   | 'POLICY_YAML'

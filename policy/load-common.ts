@@ -1,6 +1,6 @@
 // Validation pieces shared by the three policy kinds: metadata, selectors, CIDRs, ports.
 import { subPath } from './errors.ts';
-import { cidrContains, cidrLast, formatCidr, parseCidr, type Cidr } from '../base/index.ts';
+import { cidrContains, cidrLast, formatCidr, parseCidr, type Cidr } from '../base/pure.ts';
 import type { Protocol } from './inventory.ts';
 import type { Operator, Requirement, Selector } from './model.ts';
 import { isObj, type Obj, type Reader } from './reader.ts';

@@ -4,7 +4,7 @@
 import { refOf } from './attributions.ts';
 import { EndpointError } from './context.ts';
 import { checkFlow, type Flow } from './evaluate.ts';
-import { bitsOf, cidrContains, formatCidr, parseCidr, parseIp, type Cidr } from '../base/index.ts';
+import { bitsOf, cidrContains, formatCidr, parseCidr, parseIp, type Cidr } from '../base/pure.ts';
 import { PROTO_NUMBERS } from './compile/protocols.ts';
 import { inBlock } from './port-blocks.ts';
 import type { SideOutcome } from './side.ts';

@@ -1,6 +1,6 @@
 // The validated, normalized policy model that the evaluator and the compiler share.
 // Kubernetes' three policy kinds are lowered to one shape: subject, ordered rules, peers, ports.
-import type { Cidr } from '../base/index.ts';
+import type { Cidr } from '../base/pure.ts';
 import type { Protocol } from './inventory.ts';
 
 export type Operator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';

@@ -3,7 +3,7 @@
 // NetworkPolicy), NetworkPolicy (isolation + additive allows), BANP, default allow.
 // This is the single definition of semantics: the evaluator calls it on concrete flows and the
 // compiler on representatives of identity and port classes.
-import { cidrContains, type Ip } from '../base/index.ts';
+import { cidrContains, type Ip } from '../base/pure.ts';
 import type { PodInfo, Protocol } from './inventory.ts';
 import { ruleRef, type Direction, type Peer, type Policy, type PolicySet, type PortSpec, type Rule, type RuleRef } from './model.ts';
 import { matchesNamespace, matchesSelector } from './selector.ts';

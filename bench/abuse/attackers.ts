@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import { connect as mqttConnect } from 'mqtt';
-import { mqttConnect as rawConnect, mqttLength, openTcp } from '../../hub/testing/abuse-clients.ts';
-import { topics } from '../../protocol/topics.ts';
+import { mqttConnect as rawConnect, mqttLength, openTcp } from '../../hub/testing/index.ts';
+import { topics } from '../../protocol/index.ts';
 
 export interface Target {
   hubUrl: string;

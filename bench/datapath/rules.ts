@@ -3,7 +3,7 @@
 // (iperf3 TCP 5201, sockperf UDP 11111), and drops the rest. Peers grow with the rules (ten ports
 // each), as in a real site where more rules mean more pods: a lookup whose cost grows with the
 // number of peers (a trie's depth) shows up here.
-import { VERDICT_ALLOW, VERDICT_DENY, type RuleEntry, type Tables } from '../../policy/tables.ts';
+import { VERDICT_ALLOW, VERDICT_DENY, type RuleEntry, type Tables } from '../../policy/index.ts';
 
 export const IPERF_PORT = 5201;
 export const SOCKPERF_PORT = 11111;

@@ -4,8 +4,7 @@
 // usage: site-process.ts <siteId> <password> <brokerUrl> <serviceHost> <servicePort> <keepaliveS> <heartbeatMs>
 import { createServer } from 'node:net';
 import mqtt from 'mqtt';
-import { encode } from '../../protocol/messages.ts';
-import { topics } from '../../protocol/topics.ts';
+import { encode, topics } from '../../protocol/index.ts';
 
 // The benchmark holds our stdin: when it goes away, so do we (no orphans after a failed run).
 process.stdin.on('end', () => process.exit(0));

@@ -2,7 +2,7 @@
 // it is given, attaches to the interfaces, says "ready" and waits to be killed (kill -9).
 //   node bin/run.mjs datapath/testing/enforcer-child.ts <pinRoot> <netnsPath> <tables.json> <generation> <ifindex>...
 import { readFileSync } from 'node:fs';
-import type { Tables } from '../../policy/tables.ts';
+import type { Tables } from '../../policy/index.ts';
 import { LibbpfDatapath } from '../libbpf-datapath.ts';
 
 const [pinRoot, netns, tablesFile, generation, ...ifindexes] = process.argv.slice(2);

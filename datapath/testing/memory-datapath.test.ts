@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_LIMITS } from '../../policy/tables.ts';
+import { DEFAULT_LIMITS } from '../../policy/index.ts';
 import type { FiveTuple, VerdictEvent } from '../datapath.ts';
 import { DatapathError } from '../errors.ts';
 import { MemoryDatapath, type Direction } from './memory-datapath.ts';

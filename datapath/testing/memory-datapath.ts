@@ -3,7 +3,7 @@
 // not frames, so of the kernel's drop reasons it can only see 'policy': malformed packets are the
 // kernel's alone (prog-test-run.kernel.test.ts).
 // One contract test (datapath.contract.test.ts) runs against this and the libbpf datapath.
-import { DEFAULT_LIMITS, VERDICT_ALLOW, type MapLimits, type RuleValue, type Tables } from '../../policy/tables.ts';
+import { DEFAULT_LIMITS, VERDICT_ALLOW, type MapLimits, type RuleValue, type Tables } from '../../policy/index.ts';
 import type { CounterSample, Counters, Datapath, Endpoint, FiveTuple, VerdictEvent } from '../datapath.ts';
 import { checkTables } from '../check-tables.ts';
 import { noDrops } from '../drop-reasons.ts';

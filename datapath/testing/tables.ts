@@ -2,7 +2,7 @@
 // Pods: web (no policy), db (ingress isolated: web may reach TCP 5432, UDP 5000-5003, SCTP 9899,
 // TCP 7000 is allowed but an audit policy would deny it; the partner network 198.51.100.0/24 may
 // reach TCP 5432, except its host .9, which has an identity of its own), api (egress: DNS to the world denied).
-import { VERDICT_ALLOW, VERDICT_DENY, type Tables } from '../../policy/tables.ts';
+import { VERDICT_ALLOW, VERDICT_DENY, type Tables } from '../../policy/index.ts';
 
 export interface Addrs {
   web: string;

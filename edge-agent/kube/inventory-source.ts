@@ -24,7 +24,7 @@ import {
   type KubePod,
   type KubeSnapshot,
 } from './types.ts';
-import type { NamespaceInfo } from '../../policy/inventory.ts';
+import type { NamespaceInfo } from '../../policy/index.ts';
 
 export { loadKubeConfig };
 

@@ -1,6 +1,5 @@
 // Maps the API's objects (plain JSON from a list or a watch) to what the agent's snapshot keeps.
-import { compareCodeUnits } from '../../policy/canonical.ts';
-import type { ContainerPort, NamespaceInfo, Protocol } from '../../policy/inventory.ts';
+import { compareCodeUnits, type ContainerPort, type NamespaceInfo, type Protocol } from '../../policy/index.ts';
 import type { KubePod, PodPhase } from './types.ts';
 
 interface MetaLike {

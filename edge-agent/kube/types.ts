@@ -1,5 +1,5 @@
 // The agent's view of the local k3s API: what the enforcer needs to compile policy.
-import type { NamespaceInfo, PodInfo } from '../../policy/inventory.ts';
+import type { NamespaceInfo, PodInfo } from '../../policy/index.ts';
 
 export type PodPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';
 

@@ -2,7 +2,7 @@
 // and an in-memory KubeInventory that emits changes like the real informer source.
 import { EventEmitter } from 'node:events';
 import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { encodeBundle, signBundle } from '../../policy/bundle.ts';
+import { encodeBundle, signBundle } from '../../policy/index.ts';
 import type { AgentStore } from '../../offline-store/index.ts';
 import type { KubeInventory, KubePod, KubeSnapshot } from '../kube/types.ts';
 import { enrollResponse } from './hub-stub.ts';

@@ -2,7 +2,7 @@
 import { createPublicKey, generateKeyPairSync, verify, type KeyObject } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { keyIdOf } from '../../policy/bundle.ts';
+import { keyIdOf } from '../../policy/index.ts';
 import { enrollProofMessage, type EnrollRequest, type EnrollResponse } from '../../protocol/index.ts';
 import type { TestPki } from './pki.ts';
 

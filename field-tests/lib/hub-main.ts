@@ -13,8 +13,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { defaultConfig } from '../../hub/config.ts';
-import { startHub } from '../../hub/main.ts';
+import { defaultConfig, startHub } from '../../hub/index.ts';
 import { addressPlan } from './addressing.ts';
 
 export interface HubReady {

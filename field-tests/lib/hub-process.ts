@@ -1,7 +1,7 @@
 // The hub running in the fabric's hub namespace (hub-main.ts), seen from the test process: its
 // HTTP API through the forwarded unix socket (real HTTP, admin token), and its control channel.
 import { readFileSync } from 'node:fs';
-import { request } from '../../hub/cli/api-client.ts';
+import { request } from '../../hub/index.ts';
 import { join } from 'node:path';
 import { HarnessError } from './errors.ts';
 import type { Fabric } from './fabric.ts';

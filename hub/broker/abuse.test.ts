@@ -4,7 +4,7 @@
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { topics } from '../../protocol/topics.ts';
+import { topics } from '../../protocol/index.ts';
 import { startBroker } from './aedes-broker.ts';
 import { closed, connectSite, record, testSites, waitFor } from './testing/sites.ts';
 import type { Broker, BrokerLimits } from './types.ts';

@@ -8,7 +8,7 @@ import { connect as tcpConnect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import type { MqttClient } from 'mqtt';
-import { topics } from '../../protocol/topics.ts';
+import { topics } from '../../protocol/index.ts';
 import { startBroker } from './aedes-broker.ts';
 import { closed, connectSite, record, refusalCode, testSites, waitFor, type TestSites } from './testing/sites.ts';
 import type { Broker } from './types.ts';

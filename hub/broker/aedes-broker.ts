@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { pino } from 'pino';
-import { siteMayPublish, siteMaySubscribe, topics, ROOT } from '../../protocol/topics.ts';
+import { siteMayPublish, siteMaySubscribe, topics, ROOT } from '../../protocol/index.ts';
 import { brokerUrl, HubClients, preferLoopback } from './hub-client.ts';
 import { listenAll } from './listen.ts';
 import { brokerMetrics } from './metrics.ts';

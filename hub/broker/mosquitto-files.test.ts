@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { siteMayPublish, siteMaySubscribe, topics } from '../../protocol/topics.ts';
+import { siteMayPublish, siteMaySubscribe, topics } from '../../protocol/index.ts';
 import { renderAclFile, renderConfig, renderPasswordFile, siteAclRules } from './mosquitto-files.ts';
 
 const cred = { siteId: 'store-042', username: 'site-store-042', passwordHash: '$7$101$c2FsdA==$aGFzaA==' };

@@ -1,7 +1,7 @@
 // Mosquitto's password, ACL and config files rendered from the hub store: plain data in, text out.
 // The ACL rules are derived from protocol/topics.ts siteMayPublish/siteMaySubscribe, so the
 // embedded broker and Mosquitto enforce one definition.
-import { siteMayPublish, siteMaySubscribe, topics, type SiteTopicKind } from '../../protocol/topics.ts';
+import { siteMayPublish, siteMaySubscribe, topics, type SiteTopicKind } from '../../protocol/index.ts';
 import { HUB_USERNAME, type SiteCredential } from './types.ts';
 
 const SITE_KINDS: SiteTopicKind[] = ['bundle', 'status', 'heartbeat', 'ack', 'events'];

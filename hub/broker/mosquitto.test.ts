@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
-import { topics } from '../../protocol/topics.ts';
+import { topics } from '../../protocol/index.ts';
 import { findMosquitto, startMosquitto, type MosquittoBroker } from './mosquitto.ts';
 import { record, testSites, waitFor, type TestSite, type TestSites } from './testing/sites.ts';
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { EnrollResponse } from '../../protocol/enroll.ts';
+import type { EnrollResponse } from '../../protocol/index.ts';
 import { startTestHub, type TestHub } from '../testing/hub-fixture.ts';
 import { deviceKeys, enrollRequest, eventually, SimAgent } from '../testing/sim-agent.ts';
 import { runOpsCommand } from './ops-commands.ts';

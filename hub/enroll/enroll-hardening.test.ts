@@ -2,7 +2,7 @@
 // its requests, must not be able to do to other sites, to the hub's next start, or to its own link.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectAsync } from 'mqtt';
-import type { EnrollResponse } from '../../protocol/enroll.ts';
+import type { EnrollResponse } from '../../protocol/index.ts';
 import { startTestHub, type TestHub } from '../testing/hub-fixture.ts';
 import { deviceKeys, enrollRequest, type DeviceKeys } from '../testing/sim-agent.ts';
 import { MemoryPeers } from './peers.ts';

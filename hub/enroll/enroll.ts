@@ -9,7 +9,7 @@
 // transaction fails, the peer is put back as the store has it. Enrollments run one at a time per store.
 import { errorMessage } from '../../base/index.ts';
 import { createPublicKey, randomBytes, verify, type KeyObject } from 'node:crypto';
-import { enrollProofMessage, type EnrollChallenge, type EnrollRequest, type EnrollResponse } from '../../protocol/enroll.ts';
+import { enrollProofMessage, type EnrollChallenge, type EnrollRequest, type EnrollResponse } from '../../protocol/index.ts';
 import { HubError } from '../errors.ts';
 import { hashSecret } from '../auth/secrets.ts';
 import { hashPassword, randomSecret } from '../broker/password.ts';

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import { Registry } from 'prom-client';
-import { topics } from '../../protocol/topics.ts';
+import { topics } from '../../protocol/index.ts';
 import { startBroker } from '../broker/aedes-broker.ts';
 import { connectSite, testSites, waitFor, type TestSites } from '../broker/testing/sites.ts';
 import type { Broker } from '../broker/types.ts';

@@ -6,8 +6,7 @@ import type { EventEmitter } from 'node:events';
 import type { IPublishPacket, MqttClient } from 'mqtt';
 import { pino, type Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { decode, ProtocolError } from '../../protocol/messages.ts';
-import { parseSiteTopic, topics } from '../../protocol/topics.ts';
+import { decode, ProtocolError, parseSiteTopic, topics } from '../../protocol/index.ts';
 import type { HealthModel, SiteHealth, SiteHealthEvent } from './types.ts';
 
 export interface HealthMonitorOptions {

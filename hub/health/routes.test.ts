@@ -3,7 +3,7 @@ import { get } from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { errorBody } from '../server/schemas.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HeartbeatMessage } from '../../protocol/messages.ts';
+import type { HeartbeatMessage } from '../../protocol/index.ts';
 import { createHealthModel } from './model.ts';
 import { healthRoutes } from './routes.ts';
 import { waitFor } from '../broker/testing/sites.ts';

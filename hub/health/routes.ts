@@ -2,7 +2,7 @@
 // `health` event per change, pushed the moment the model emits it). Registered by the hub app, whose
 // auth hook applies (viewer role by default).
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import { compareCodeUnits } from '../../policy/canonical.ts';
+import { compareCodeUnits } from '../../policy/index.ts';
 import type { HealthModel, SiteHealthEvent, SiteHealthState } from './types.ts';
 
 export interface HealthRoutesOptions {

@@ -2,7 +2,7 @@
 // Health events are applied the moment the model emits them; store changes arrive one site at a time
 // (upsert/remove, O(1) per change even with 10k sites) or all at once (refresh).
 import { EventEmitter } from 'node:events';
-import type { RoutableSite } from '../sites-view.ts';
+import type { RoutableSite } from '../router/index.ts';
 import type { HealthModel, HubSitesView, SiteHealthState, SiteRecord, SitesViewOptions } from './types.ts';
 
 function sameRecord(a: SiteRecord, b: SiteRecord): boolean {

@@ -1,6 +1,6 @@
 // The health rules with plain data and a hand-driven clock: down fast, up after N good heartbeats.
 import { describe, expect, it } from 'vitest';
-import type { HeartbeatMessage } from '../../protocol/messages.ts';
+import type { HeartbeatMessage } from '../../protocol/index.ts';
 import { initialHealthState, kernelEnforcingOf, stepHealth } from './state-machine.ts';
 import { DEFAULT_HEALTH_CONFIG, type HealthConfig, type HealthInput, type SiteHealth, type SiteHealthEvent } from './types.ts';
 

@@ -2,7 +2,7 @@
 // below are tested with plain data. Down fast (one bad heartbeat, the last will, a dropped session or
 // staleness take a site down at once), up slowly (config.upAfter good heartbeats in a row). Whether
 // the site enforces in the kernel is a flag beside its health, taken from every heartbeat at once.
-import type { HeartbeatMessage, NotEnforcing } from '../../protocol/messages.ts';
+import type { HeartbeatMessage, NotEnforcing } from '../../protocol/index.ts';
 import type { HealthConfig, HealthInput, HealthStep, SiteHealth, SiteHealthState } from './types.ts';
 
 export function initialHealthState(siteId: string, at: number): SiteHealthState {

@@ -2,8 +2,8 @@
 // emits events at once (model.ts), an MQTT monitor feeding it (monitor.ts), the SitesView for the
 // router (sites-view.ts) and the HTTP routes (routes.ts: GET /v1/health, GET /v1/health/events SSE).
 import type { EventEmitter } from 'node:events';
-import type { HeartbeatMessage, NotEnforcing, ServiceCheck } from '../../protocol/messages.ts';
-import type { RoutableSite, SiteHealth, SiteHealthEvent, SitesView } from '../sites-view.ts';
+import type { HeartbeatMessage, NotEnforcing, ServiceCheck } from '../../protocol/index.ts';
+import type { RoutableSite, SiteHealth, SiteHealthEvent, SitesView } from '../router/index.ts';
 
 export type { SiteHealth, SiteHealthEvent };
 

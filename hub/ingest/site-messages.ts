@@ -4,8 +4,7 @@
 import type { MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
-import { decode, ProtocolError, type AckMessage } from '../../protocol/messages.ts';
-import { parseSiteTopic, topics } from '../../protocol/topics.ts';
+import { decode, ProtocolError, type AckMessage, parseSiteTopic, topics } from '../../protocol/index.ts';
 import type { HubStore, RetentionCaps } from '../store/types.ts';
 
 export interface IngestHandlers {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { VerdictRecord } from '../../protocol/messages.ts';
+import type { VerdictRecord } from '../../protocol/index.ts';
 import { startTestHub, type TestHub } from '../testing/hub-fixture.ts';
 import { enrollSite } from '../testing/fleet.ts';
 import { deviceKeys, enrollRequest, eventually, SimAgent } from '../testing/sim-agent.ts';

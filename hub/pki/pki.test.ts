@@ -3,7 +3,7 @@ import { createPublicKey, verify, X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { verifyBundle, signBundle } from '../../policy/bundle.ts';
+import { verifyBundle, signBundle } from '../../policy/index.ts';
 import { openHubStore } from '../store/sqlite-store.ts';
 import { fingerprintOf, loadTls } from './ca.ts';
 import { SigningKeys } from './signing-keys.ts';

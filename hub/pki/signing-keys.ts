@@ -10,7 +10,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { keyIdOf } from '../../policy/bundle.ts';
+import { keyIdOf } from '../../policy/index.ts';
 import { HubError } from '../errors.ts';
 import type { KeysRepo, SigningKeyRecord } from '../store/types.ts';
 import { writeSecret } from './files.ts';

@@ -2,10 +2,8 @@
 // bundle recorded in one transaction before it is published, so a generation is never reused and
 // a bundle is never published that the store does not know (a crash in between is healed by
 // republishing the recorded bundle on resume).
-import { encodeBundle, signBundle } from '../../policy/bundle.ts';
-import { delivery, topics } from '../../protocol/topics.ts';
-import { signKeySet } from '../../policy/key-set.ts';
-import type { SigningKeysMessage } from '../../protocol/messages.ts';
+import { encodeBundle, signBundle, signKeySet } from '../../policy/index.ts';
+import { delivery, topics, type SigningKeysMessage } from '../../protocol/index.ts';
 import type { SigningKeys } from '../pki/signing-keys.ts';
 import type { BundleRecord, HubStore, SiteRecord } from '../store/types.ts';
 import { PolicySets } from './site-policies.ts';

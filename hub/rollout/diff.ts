@@ -1,6 +1,6 @@
 // Differences between two policy versions: which objects were added, removed or changed (by kind,
 // namespace and name), and a unified line diff of the YAML as pushed.
-import { canonicalJson } from '../../policy/canonical.ts';
+import { canonicalJson } from '../../policy/index.ts';
 
 export interface ObjectDiff {
   added: string[];

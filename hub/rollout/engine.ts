@@ -6,7 +6,7 @@
 // as acks that were lost.
 import { errorMessage } from '../../base/index.ts';
 import type { Logger } from 'pino';
-import type { AckMessage } from '../../protocol/messages.ts';
+import type { AckMessage } from '../../protocol/index.ts';
 import { HubError } from '../errors.ts';
 import type { BundleRecord, HubStore, LabelSelector, RolloutRecord, RolloutSite, SiteRecord, StageSpec } from '../store/types.ts';
 import type { BundleService } from './bundles.ts';

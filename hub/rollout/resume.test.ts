@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import type { EnrollResponse } from '../../protocol/enroll.ts';
+import type { EnrollResponse } from '../../protocol/index.ts';
 import { startTestHub, type TestHub } from '../testing/hub-fixture.ts';
 import { enrollSite } from '../testing/fleet.ts';
 import { eventually, SimAgent } from '../testing/sim-agent.ts';

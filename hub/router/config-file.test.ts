@@ -4,7 +4,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, parseHubArgs } from '../config.ts';
 import { loadRouterSettings, RouterConfigError } from './index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'wrt-config-file-'));
@@ -79,12 +78,5 @@ describe('router config file', () => {
     expect(err).toBeInstanceOf(RouterConfigError);
     expect((err as RouterConfigError).code).toBe(code);
     expect((err as RouterConfigError).message.startsWith(join(dir, start))).toBe(true);
-  });
-
-  it('weft-hub --router-config: flags override the file; a bad file is a usage error naming it', () => {
-    const c = parseHubArgs(['--data-dir', dir, '--router-config', file('hub.yaml', GOOD), '--zone', 'other.example.com', '--dns-port', '0']);
-    expect(c.router).toMatchObject({ zone: 'other.example.com', dns: { host: '127.0.0.1', port: 0 }, ttl: 5, noHealthySite: 'fail-closed' });
-    expect(() => parseHubArgs(['--data-dir', dir, '--router-config', file('bad.yaml', 'zone: a.example\nttl: -1')])).toThrow(ConfigError);
-    expect(() => parseHubArgs(['--data-dir', dir, '--router-config', join(dir, 'missing.yaml')])).toThrow(/missing\.yaml: cannot read: ENOENT/);
   });
 });

@@ -2,7 +2,7 @@
 // Bad options are RouterConfigErrors naming the option path and a hint, never a stack trace.
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { SitesView } from '../sites-view.ts';
+import type { SitesView } from './sites-view.ts';
 import { validLatLon, type LatLon } from './geo.ts';
 import { parseCidrBytes, parseIpBytes, SOCKET_ADDRESS } from '../../base/index.ts';
 import type { CidrRoute } from './locate.ts';

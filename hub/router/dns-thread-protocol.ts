@@ -1,7 +1,7 @@
 // Messages between the hub's event loop and the DNS worker thread (dns-thread.ts, dns-worker.ts).
 // The worker keeps its own copy of the sites view, fed by 'change' and 'removed' messages in the
 // order the hub's SitesView emitted them; it reports query counts for the hub's metrics.
-import type { RoutableSite } from '../sites-view.ts';
+import type { RoutableSite } from './sites-view.ts';
 import type { RouterConfig } from './config.ts';
 import type { DnsServerAddress } from './dns-server.ts';
 

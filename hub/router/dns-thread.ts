@@ -4,7 +4,7 @@
 // delays the answers). Query counts come back every half second for the hub's metrics.
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import type { RoutableSite, SitesView } from '../sites-view.ts';
+import type { RoutableSite, SitesView } from './sites-view.ts';
 import type { RouterConfig } from './config.ts';
 import type { DnsServerAddress } from './dns-server.ts';
 import type { DnsWorkerData, FromWorker, QueryCounts, ToWorker } from './dns-thread-protocol.ts';

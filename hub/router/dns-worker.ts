@@ -6,7 +6,7 @@ import { readlinkSync } from 'node:fs';
 import { constants, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import pino from 'pino';
-import type { RoutableSite, SitesView } from '../sites-view.ts';
+import type { RoutableSite, SitesView } from './sites-view.ts';
 import { DnsResolver, type Transport } from './dns-resolver.ts';
 import { DnsServer } from './dns-server.ts';
 import type { DnsWorkerData, FromWorker, QueryCounts, ToWorker } from './dns-thread-protocol.ts';

@@ -1,6 +1,6 @@
 // The decision for one client and service, spelled out for ops (GET /v1/route) and used by the
 // HTTP redirect: where the client was located and how, every candidate, the one chosen and why.
-import type { RoutableSite } from '../sites-view.ts';
+import type { RoutableSite } from './sites-view.ts';
 import type { ClientLocation, LocateMethod } from './locate.ts';
 import type { Decision, Outcome } from './rank.ts';
 import { serviceOf } from './routing.ts';

@@ -6,3 +6,4 @@ export { loadRouterSettings, parseRouterSettings } from './config-file.ts';
 export type { CidrRoute, ClientLocation, LocateMethod } from './locate.ts';
 export type { RouteExplanation } from './explain.ts';
 export type { NoHealthySite, Decision } from './rank.ts';
+export type { RoutableSite, SiteHealth, SiteHealthEvent, SiteService, SitesView } from './sites-view.ts';

@@ -2,7 +2,7 @@
 // (longest prefix wins), then the MaxMind-format geo database, then the configured default.
 // Each answer carries a cache bucket (clients in one bucket get the same sites) and the ECS scope.
 import type { CityResponse, Reader } from 'maxmind';
-import type { RoutableSite } from '../sites-view.ts';
+import type { RoutableSite } from './sites-view.ts';
 import { CidrTrie } from './cidr-trie.ts';
 import { formatIpBytes, maskBytes, parseCidrBytes, type IpBytes, SOCKET_ADDRESS } from '../../base/index.ts';
 import type { LatLon } from './geo.ts';

@@ -5,7 +5,7 @@
 //   4. great-circle distance (rounded to a granularity, so sites in one city share load);
 //   5. load / capacity (in steps of loadGranularity);
 //   6. site id, so the answer is stable.
-import type { RoutableSite, SiteHealth } from '../sites-view.ts';
+import type { RoutableSite, SiteHealth } from './sites-view.ts';
 import { distanceKm, type LatLon } from './geo.ts';
 
 export type NoHealthySite = 'fail-open' | 'fail-closed';

@@ -3,7 +3,7 @@
 // emitted synchronously inside the SitesView event, so the very next query sees the change.
 import { EventEmitter } from 'node:events';
 import type { CityResponse, Reader } from 'maxmind';
-import type { RoutableSite, SitesView } from '../sites-view.ts';
+import type { RoutableSite, SitesView } from './sites-view.ts';
 import type { RouterConfig } from './config.ts';
 import type { IpBytes } from '../../base/index.ts';
 import { Locator, type ClientLocation } from './locate.ts';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectAsync } from 'mqtt';
-import { topics } from '../../protocol/topics.ts';
+import { topics } from '../../protocol/index.ts';
 import { startTestHub, type TestHub } from '../testing/hub-fixture.ts';
 import { enrollSite } from '../testing/fleet.ts';
 import { eventually, SimAgent } from '../testing/sim-agent.ts';

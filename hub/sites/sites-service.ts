@@ -1,7 +1,7 @@
 // Site lifecycle: create, drain/undrain, enrollment tokens, revocation, and the broker credential check.
 import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
-import { SITE_ID_RE } from '../../protocol/topics.ts';
+import { SITE_ID_RE } from '../../protocol/index.ts';
 import { HubError } from '../errors.ts';
 import { hashSecret, newSecret } from '../auth/secrets.ts';
 import { verifyPassword } from '../broker/password.ts';

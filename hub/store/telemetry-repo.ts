@@ -1,6 +1,6 @@
 // Telemetry from sites: verdict events and counters, deduped by (site, device, seq), with retention caps.
 import { stmt, type Db } from './db.ts';
-import type { VerdictRecord } from '../../protocol/messages.ts';
+import type { VerdictRecord } from '../../protocol/index.ts';
 import type { FlowQuery, FlowRow, RetentionCaps, TelemetryBatch, TelemetryRepo } from './types.ts';
 
 /** "Kind/namespace/name" or "Kind/name": the key flows are queried by. */

@@ -1,7 +1,7 @@
 // The hub's store, one interface per area. SQLite (better-sqlite3, WAL) implements it today; a Postgres
 // implementation for replicated hubs would implement the same interface (DESIGN.md "Past one machine").
-import type { RoutableSite } from '../sites-view.ts';
-import type { EventVerdict, VerdictRecord, CounterRecord } from '../../protocol/messages.ts';
+import type { RoutableSite } from '../router/index.ts';
+import type { EventVerdict, VerdictRecord, CounterRecord } from '../../protocol/index.ts';
 
 export type Role = 'viewer' | 'operator' | 'admin';
 export type SiteState = 'pending' | 'enrolled' | 'revoked';

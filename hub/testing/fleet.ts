@@ -1,5 +1,5 @@
 // Enrolls simulated sites on a test hub and connects them as real MQTT clients.
-import type { EnrollResponse } from '../../protocol/enroll.ts';
+import type { EnrollResponse } from '../../protocol/index.ts';
 import type { TestHub } from './hub-fixture.ts';
 import { deviceKeys, enrollRequest, SimAgent, type SimAgentOptions } from './sim-agent.ts';
 

@@ -4,11 +4,18 @@
 import { waitFor } from '../../base/index.ts';
 import { createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { connectAsync, type MqttClient } from 'mqtt';
-import { BundleError, verifyBundle, type BundlePayload } from '../../policy/bundle.ts';
-import { KeySetError, verifyKeySet } from '../../policy/key-set.ts';
-import { enrollProofMessage, type EnrollRequest, type EnrollResponse } from '../../protocol/enroll.ts';
-import { decode, encode, type AckMessage, type EventsMessage, type HeartbeatMessage } from '../../protocol/messages.ts';
-import { topics } from '../../protocol/topics.ts';
+import { BundleError, KeySetError, verifyBundle, verifyKeySet, type BundlePayload } from '../../policy/index.ts';
+import {
+  enrollProofMessage,
+  type EnrollRequest,
+  type EnrollResponse,
+  decode,
+  encode,
+  type AckMessage,
+  type EventsMessage,
+  type HeartbeatMessage,
+  topics,
+} from '../../protocol/index.ts';
 
 export interface DeviceKeys {
   identity: { privateKey: KeyObject; publicKey: string };

@@ -1,7 +1,7 @@
 // A real hub on the host's loopback, as an appliance under qemu sees it: at 10.0.2.100 (a guestfwd
 // address inside slirp's 10.0.2.0/24), with a server certificate naming that address, the broker
 // URL handed out at enrollment pointing there too, and the forwards that make it reachable.
-import { startTestHub, type TestHub } from '../../hub/testing/hub-fixture.ts';
+import { startTestHub, type TestHub } from '../../hub/testing/index.ts';
 import type { GuestForward } from '../qemu.ts';
 
 export const GUEST_HUB = '10.0.2.100';

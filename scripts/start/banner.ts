@@ -1,7 +1,7 @@
 // What `npm start` prints once everything is up: where things are, and commands to try that work
 // as printed (scripts/start.kernel.test.ts runs them against a live demo).
 import { relative } from 'node:path';
-import type { Hub } from '../../hub/main.ts';
+import type { Hub } from '../../hub/index.ts';
 import type { DemoSite } from './sites.ts';
 
 /** The line a supervisor (or the test) waits for. */

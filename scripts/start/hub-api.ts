@@ -1,8 +1,7 @@
 // The demo talks to its hub the way ops do: the HTTP API with the admin token (over the loopback
 // listener), through the weft CLI's own client.
 import { readFileSync } from 'node:fs';
-import { request, type ApiTarget } from '../../hub/cli/api-client.ts';
-import type { Hub } from '../../hub/main.ts';
+import { request, type ApiTarget, type Hub } from '../../hub/index.ts';
 import { StartError } from './errors.ts';
 
 export class HubApi {

@@ -2,8 +2,7 @@
 // a WireGuard interface as its peer list, its broker also on the overlay address, and its API
 // reachable by the sites over the WAN.
 import { join } from 'node:path';
-import { defaultConfig, type HubConfig } from '../../hub/config.ts';
-import { startHub, type Hub } from '../../hub/main.ts';
+import { defaultConfig, type HubConfig, startHub, type Hub } from '../../hub/index.ts';
 import { HubTunnel, loadOrCreatePrivateKey } from '../../tunnel/index.ts';
 import type { StartOptions } from './args.ts';
 import { StartError } from './errors.ts';

@@ -1,7 +1,7 @@
 // The demo policy (scripts/start/demo-policy/audit) pushed and rolled out to every site through
 // the hub API, as `weft policy push` and `weft policy rollout --wait` would.
 import { join } from 'node:path';
-import { readManifests } from '../../hub/cli/policy-ops.ts';
+import { readManifests } from '../../hub/index.ts';
 import { StartError } from './errors.ts';
 import type { HubApi } from './hub-api.ts';
 

@@ -1,7 +1,7 @@
 // A site's MQTT session in its own process, so a test can kill -9 it and watch the last will.
 // Usage: node bin/run.mjs hub/broker/testing/site-client.ts <url>   (site JSON on stdin)
 import { connectSite, type TestSite } from './sites.ts';
-import { topics } from '../../../protocol/topics.ts';
+import { topics } from '../../../protocol/index.ts';
 
 const chunks: Buffer[] = [];
 for await (const c of process.stdin) chunks.push(c as Buffer);

@@ -2,7 +2,7 @@
 // would hold them), real mqtt.js site clients, and waiting without fixed sleeps.
 import { waitFor as waitUntil } from '../../../base/index.ts';
 import { connect, connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
-import { topics } from '../../../protocol/topics.ts';
+import { topics } from '../../../protocol/index.ts';
 import { hashPassword, randomSecret, verifyPassword } from '../password.ts';
 import type { BrokerAuth, SiteCredential } from '../types.ts';
 

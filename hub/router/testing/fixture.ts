@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RoutableSite } from '../../sites-view.ts';
+import type { RoutableSite } from '../sites-view.ts';
 import { cityRecord, writeMmdb } from './mmdb-writer.ts';
 import { site } from './memory-sites-view.ts';
 

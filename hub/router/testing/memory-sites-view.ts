@@ -1,7 +1,7 @@
 // An in-memory SitesView for the router's tests and benchmark: the real one is the hub's health
 // model (hub/health/), which emits the same events. Changes are applied and emitted synchronously.
 import { EventEmitter } from 'node:events';
-import type { RoutableSite, SiteHealth, SitesView } from '../../sites-view.ts';
+import type { RoutableSite, SiteHealth, SitesView } from '../sites-view.ts';
 
 export class MemorySitesView extends EventEmitter implements SitesView {
   private readonly sites = new Map<string, RoutableSite>();

@@ -1,7 +1,7 @@
 // POST /v1/enroll: public (the one-time token or the known device key is the credential).
 // POST /v1/enroll/challenge: public, a one-time nonce the device signs into its proof (no replays).
 import type { FastifyInstance } from 'fastify';
-import type { EnrollRequest } from '../../../protocol/enroll.ts';
+import type { EnrollRequest } from '../../../protocol/index.ts';
 import { enroll, issueChallenge } from '../../enroll/enroll.ts';
 import { anyObject, errors } from '../schemas.ts';
 import type { HubServices } from '../services.ts';

@@ -1,6 +1,6 @@
 // /v1/flows and /v1/counters: telemetry queries by site, policy, verdict and time.
 import type { FastifyInstance } from 'fastify';
-import type { EventVerdict } from '../../../protocol/messages.ts';
+import type { EventVerdict } from '../../../protocol/index.ts';
 import { anyArray, errors } from '../schemas.ts';
 import type { HubServices } from '../services.ts';
 

@@ -2,7 +2,7 @@
 // interval), on a real hub over HTTP.
 import { get } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RECHECK_MS } from '../server/auth.ts';
+import { RECHECK_MS } from './auth.ts';
 import { startTestHub, type TestHub } from '../testing/hub-fixture.ts';
 import { eventually } from '../testing/sim-agent.ts';
 

@@ -3,11 +3,10 @@
 // are left out, best-N answers, and the no-healthy-site behaviour (fail-open / fail-closed SERVFAIL).
 import pino from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createHealthModel, createSitesView, type HealthModel, type SiteRecord } from '../health/index.ts';
-import type { HubSitesView } from '../health/types.ts';
-import { startRouter, type Router } from './index.ts';
-import { dig, hasDig } from './testing/dig.ts';
-import { CITIES, GEO_NETS, writeWorldGeoDb, type GeoDbFile } from './testing/fixture.ts';
+import { createHealthModel, createSitesView, type HealthModel, type SiteRecord } from './index.ts';
+import type { HubSitesView } from './types.ts';
+import { startRouter, type Router } from '../router/index.ts';
+import { CITIES, dig, GEO_NETS, hasDig, writeWorldGeoDb, type GeoDbFile } from '../router/testing/index.ts';
 
 const digInstalled = hasDig('the router health-feed tests');
 
