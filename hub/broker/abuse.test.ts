@@ -8,6 +8,7 @@ import { topics } from '../../protocol/index.ts';
 import { startBroker } from './aedes-broker.ts';
 import { closed, connectSite, record, testSites, waitFor } from './testing/sites.ts';
 import type { Broker, BrokerLimits } from './types.ts';
+import { mqttLength } from './testing/mqtt-wire.ts';
 
 const sites = testSites(['alpha', 'bravo']);
 const brokers: Broker[] = [];
@@ -39,18 +40,6 @@ const closedWithin = (s: Socket, ms: number) =>
     });
   });
 
-/** MQTT's variable-length "remaining length". */
-function varint(n: number): Buffer {
-  const out: number[] = [];
-  do {
-    let b = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) b |= 0x80;
-    out.push(b);
-  } while (n > 0);
-  return Buffer.from(out);
-}
-
 describe('embedded broker limits', () => {
   it('cuts off an unauthenticated CONNECT declaring 256 MB (the most MQTT allows) at its header, buffering nothing', async () => {
     const registry = new Registry();
@@ -58,7 +47,7 @@ describe('embedded broker limits', () => {
     const s = await open(b.port);
     s.on('error', () => undefined);
     const before = process.memoryUsage().arrayBuffers;
-    s.write(Buffer.concat([Buffer.from([0x10]), varint(256 * 1024 * 1024 - 1)]));
+    s.write(Buffer.concat([Buffer.from([0x10]), mqttLength(256 * 1024 * 1024 - 1)]));
     const chunk = Buffer.alloc(1024 * 1024, 0x61);
     for (let i = 0; i < 32 && !s.destroyed; i++) s.write(chunk);
     expect(await closedWithin(s, 2_000)).toBe(true);

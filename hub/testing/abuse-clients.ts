@@ -4,18 +4,9 @@
 import https from 'node:https';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { Worker } from 'node:worker_threads';
+import { mqttLength } from '../broker/testing/mqtt-wire.ts';
 
-/** MQTT's variable-length "remaining length". */
-export function mqttLength(n: number): Buffer {
-  const out: number[] = [];
-  do {
-    let b = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) b |= 0x80;
-    out.push(b);
-  } while (n > 0);
-  return Buffer.from(out);
-}
+export { mqttLength };
 
 const str = (s: string | Buffer) => {
   const b = Buffer.isBuffer(s) ? s : Buffer.from(s);
