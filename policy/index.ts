@@ -20,3 +20,4 @@ export type { BundleErrorCode, BundlePayload, SignedBundle, VerifyOptions } from
 export { KEY_SET_FORMAT, KeySetError, publicKeyOf, signKeySet, verifyKeySet } from './key-set.ts';
 export type { KeySetErrorCode, KeySetPayload, KeySetVerifyOptions, SignedKeySet, TrustedKey } from './key-set.ts';
 export { canonicalJson, compareCodeUnits } from './canonical.ts';
+export { whatIf, withEndpoints, policyName, type RecordedFlow, type WhatIfFlow, type WhatIfGroup, type WhatIfResult, type Policies } from './what-if.ts';

@@ -54,6 +54,7 @@ export const DEBIAN_PACKAGES = [
   'systemd-boot-efi',
   'ovmf',
   'fdisk',
+  'chromium',
 ];
 
 function log(msg) {
@@ -115,7 +116,7 @@ function debianPackages() {
 
 function artifacts() {
   // Each part that compiles something owns a build script; setup only calls it.
-  for (const script of ['datapath/build.ts']) {
+  for (const script of ['datapath/build.ts', 'hub/ui/build.ts']) {
     if (existsSync(join(root, script))) run(process.execPath, [join(root, 'bin', 'run.mjs'), script]);
   }
 }

@@ -81,7 +81,7 @@ export async function startHealthMonitor(opts: HealthMonitorOptions): Promise<He
     try {
       if (t.kind === 'status') {
         const msg = decode('status', payload);
-        health.apply(t.siteId, { type: 'status', state: msg.state, retained: packet.retain, at: now() });
+        health.apply(t.siteId, { type: 'status', state: msg.state, retained: packet.retain, at: now(), agentVersion: msg.agentVersion });
       } else if (t.kind === 'heartbeat') {
         health.apply(t.siteId, { type: 'heartbeat', heartbeat: decode('heartbeat', payload), at: now() });
       }

@@ -21,6 +21,8 @@ export function initialHealthState(siteId: string, at: number): SiteHealthState 
     nodeReady: null,
     kernelEnforcing: null,
     notEnforcing: null,
+    tunnelHandshakeAgeS: null,
+    agentVersion: null,
     lastReason: 'not seen yet',
   };
 }
@@ -65,6 +67,7 @@ export function stepHealth(prev: SiteHealthState, input: HealthInput, config: He
 
   switch (input.type) {
     case 'status':
+      if (input.agentVersion !== undefined) s.agentVersion = input.agentVersion;
       if (input.state === 'offline') {
         goOffline(input.retained ? 'retained status: offline' : 'last will: offline');
       } else if (input.retained && s.condition === 'offline' && s.lastHeartbeatAt === null) {
@@ -96,6 +99,7 @@ export function stepHealth(prev: SiteHealthState, input: HealthInput, config: He
       s.checks = hb.checks;
       s.appliedGeneration = hb.appliedGeneration;
       s.nodeReady = hb.nodeReady;
+      if (hb.tunnel) s.tunnelHandshakeAgeS = hb.tunnel.handshakeAgeS;
       Object.assign(s, kernelEnforcingOf(hb));
       s.aliveStreak += 1;
       const problem = heartbeatProblem(hb);

@@ -25,7 +25,7 @@ export type HealthInput =
    * (warm start after a hub restart): a retained `online` is trusted at once and then has to be
    * confirmed by heartbeats before it goes stale; a live `online` waits for heartbeats (hysteresis).
    */
-  | { type: 'status'; state: 'online' | 'offline'; retained: boolean; at: number }
+  | { type: 'status'; state: 'online' | 'offline'; retained: boolean; at: number; agentVersion?: string }
   | { type: 'heartbeat'; heartbeat: HeartbeatMessage; at: number }
   /** The broker saw the site's session end (aedes only; Mosquitto relies on the last will). */
   | { type: 'session-down'; at: number }
@@ -60,6 +60,10 @@ export interface SiteHealthState {
   kernelEnforcing: boolean | null;
   /** Why not, with the agent's error code (null when kernelEnforcing is not false). */
   notEnforcing: NotEnforcing | null;
+  /** Seconds since the WireGuard handshake, from the latest heartbeat (null: not reported). */
+  tunnelHandshakeAgeS: number | null;
+  /** From the site's status message (null: not reported). */
+  agentVersion: string | null;
   lastReason: string;
 }
 

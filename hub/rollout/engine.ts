@@ -3,7 +3,10 @@
 // publish the bundles it asked for and log. Acks are batched into one transaction per burst and wake
 // the rollouts they touch. After a hub restart, resume() ticks every running rollout: unacked bundles
 // are republished (same generation, same bytes) and heartbeats reporting an applied generation count
-// as acks that were lost.
+// as acks that were lost. Ops may pause a rollout (nothing more goes out, no stage passes) and resume
+// it. Every change to a rollout is announced on `changes` (the rollout's id), which the progress
+// stream (GET /v1/rollouts/:id/events) follows.
+import { EventEmitter } from 'node:events';
 import { errorMessage } from '../../base/index.ts';
 import type { Logger } from 'pino';
 import type { AckMessage } from '../../protocol/index.ts';
@@ -28,7 +31,12 @@ export interface RolloutStatus {
   stages: { index: number; name: string; sites: RolloutSite[]; applied: number; rejected: number; pending: number }[];
 }
 
+/** Rollouts still in play: running, or paused by ops. */
+const LIVE = ['running', 'paused'] as const;
+
 export class RolloutEngine {
+  /** Emits 'change' with a rollout id whenever its state or any of its sites' rows changed in this process. */
+  readonly changes = new EventEmitter().setMaxListeners(0);
   private timer: NodeJS.Timeout | undefined;
   private readonly busy = new Set<number>();
   /** Rollouts whose tick was asked for while one ran: the running tick steps once more. */
@@ -123,10 +131,10 @@ export class RolloutEngine {
     }));
     const id = this.store.tx(() => {
       const t = this.now();
-      for (const r of this.store.rollouts.list({ state: 'running', limit: 1000 })) {
+      for (const r of this.liveRollouts()) {
         this.store.rollouts.update(r.id, { state: r.id === target.id ? 'rolled-back' : 'superseded', reason: `rollback by ${actor}`, updatedAt: t });
       }
-      if (target.state !== 'running') this.store.rollouts.update(target.id, { state: 'rolled-back', updatedAt: t });
+      if (!(LIVE as readonly string[]).includes(target.state)) this.store.rollouts.update(target.id, { state: 'rolled-back', updatedAt: t });
       const rid = this.store.rollouts.create(
         {
           kind: 'rollback',
@@ -149,6 +157,37 @@ export class RolloutEngine {
     });
     await this.tick(id);
     return this.store.rollouts.get(id)!;
+  }
+
+  /** Holds a running rollout: nothing more is published and no stage passes until resumed. */
+  async pause(id: number, actor: string): Promise<RolloutRecord> {
+    return this.hold(id, 'running', 'paused', 'rollout.pause', actor);
+  }
+
+  /** Resumes a paused rollout where it stopped. */
+  async unpause(id: number, actor: string): Promise<RolloutRecord> {
+    const r = await this.hold(id, 'paused', 'running', 'rollout.resume', actor);
+    await this.tick(id);
+    return this.store.rollouts.get(id) ?? r;
+  }
+
+  private async hold(id: number, from: 'running' | 'paused', to: 'running' | 'paused', action: string, actor: string): Promise<RolloutRecord> {
+    const r = this.store.tx(() => {
+      const cur = this.store.rollouts.get(id);
+      if (!cur) throw new HubError('ROLLOUT_NOT_FOUND', `no rollout ${id}`);
+      if (cur.state !== from)
+        throw new HubError(from === 'running' ? 'ROLLOUT_NOT_RUNNING' : 'ROLLOUT_NOT_PAUSED', `rollout ${id} is ${cur.state}, not ${from}`);
+      const t = this.now();
+      this.store.rollouts.update(id, { state: to, reason: to === 'paused' ? `paused by ${actor}` : null, updatedAt: t });
+      this.store.audit.record({ at: t, actor, action, target: `rollout/${id}`, details: { stage: cur.stage } });
+      return this.store.rollouts.get(id)!;
+    });
+    this.changes.emit('change', id);
+    return r;
+  }
+
+  private liveRollouts(): RolloutRecord[] {
+    return LIVE.flatMap((state) => this.store.rollouts.list({ state, limit: 1000 }));
   }
 
   status(id: number): RolloutStatus {
@@ -195,7 +234,10 @@ export class RolloutEngine {
           return this.store.rollouts.recordAck(siteId, ack.generation, ack.result, ack.code ?? null, ack.reason ?? null, receivedAt);
         }),
       );
-      for (const id of new Set(touched)) this.schedule(id);
+      for (const id of new Set(touched)) {
+        this.changes.emit('change', id);
+        this.schedule(id);
+      }
     } catch (err) {
       this.log.error({ err: errorMessage(err), acks: batch.length }, 'recording acks failed; heartbeats will confirm the applied generations');
     }
@@ -209,7 +251,10 @@ export class RolloutEngine {
     const touched = this.store.tx(() =>
       pending.flatMap((p) => this.store.rollouts.recordAck(siteId, p.generation!, 'applied', null, 'confirmed by heartbeat', t)),
     );
-    for (const id of touched) this.schedule(id);
+    for (const id of touched) {
+      this.changes.emit('change', id);
+      this.schedule(id);
+    }
   }
 
   /**
@@ -262,9 +307,9 @@ export class RolloutEngine {
   }
 
   private supersedeRunning(force: boolean, actor: string): void {
-    const running = this.store.rollouts.list({ state: 'running', limit: 1000 });
+    const running = this.liveRollouts();
     if (running.length && !force) {
-      throw new HubError('ROLLOUT_IN_PROGRESS', `rollout ${running.map((r) => r.id).join(', ')} is running: wait, roll it back, or force`, {
+      throw new HubError('ROLLOUT_IN_PROGRESS', `rollout ${running.map((r) => r.id).join(', ')} is ${running[0].state}: wait, roll it back, or force`, {
         running: running.map((r) => r.id),
       });
     }
@@ -312,6 +357,7 @@ export class RolloutEngine {
       // Every bundle of the stage went out (or was acked): later steps over it only count acks.
       if (allOut && loaded.input.rows) mine.stages.add(loaded.prev.stage);
     }
+    this.changes.emit('change', id);
     for (const a of next.actions) {
       if (a.kind === 'halt') this.log.warn({ rollout: id, reason: a.reason }, 'rollout failed');
       else if (a.kind === 'stage-passed') this.log.info({ rollout: id, stage: a.stage, done: false }, 'rollout stage passed');

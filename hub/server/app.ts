@@ -12,8 +12,12 @@ import { adminRoutes } from './routes/admin.ts';
 import { enrollRoutes } from './routes/enroll.ts';
 import { flowRoutes } from './routes/flows.ts';
 import { policyRoutes } from './routes/policies.ts';
+import { rolloutControlRoutes } from './routes/rollout-control.ts';
 import { rolloutRoutes } from './routes/rollouts.ts';
+import { sessionRoutes } from './routes/session.ts';
 import { siteRoutes } from './routes/sites.ts';
+import { whatIfRoutes } from './routes/what-if.ts';
+import { uiRoutes } from '../ui/serve.ts';
 
 export interface AppOptions {
   /** Largest request body in bytes; larger ones get 413. */
@@ -47,10 +51,14 @@ export async function buildApp(s: HubServices, o: AppOptions): Promise<FastifyIn
   await app.register(swaggerUi, { routePrefix: '/docs' });
   siteRoutes(app, s);
   enrollRoutes(app, s);
+  whatIfRoutes(app, s);
   policyRoutes(app, s);
   rolloutRoutes(app, s);
+  rolloutControlRoutes(app, s);
   flowRoutes(app, s);
   adminRoutes(app, s);
+  sessionRoutes(app, s);
+  uiRoutes(app);
   for (const p of o.plugins ?? []) await p(app);
   return app;
 }

@@ -1,9 +1,10 @@
-// Bearer-token authentication and role checks for every route. Each route declares the least role
+// Bearer-token (or dashboard session cookie) authentication and role checks for every route. Each route declares the least role
 // it needs in its config; a route without one needs 'viewer' (closed by default). Only routes that
 // say role: 'public' (the CA, enrollment with its own token), the API docs and the router's end-user
 // redirects (/go/...) are open.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { authenticate, roleAllows, stillValid, type Principal } from '../auth/api-tokens.ts';
+import { roleAllows, type Principal } from '../auth/api-tokens.ts';
+import { authenticateBearer, authenticateSession, principalStillValid, sessionCookie } from '../auth/sessions.ts';
 import { HubError } from '../errors.ts';
 import type { HubStore, Role } from '../store/types.ts';
 
@@ -40,14 +41,15 @@ export function registerAuth(app: FastifyInstance, store: HubStore, now: () => n
     if (need === 'public') return;
     const header = req.headers.authorization;
     const m = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
-    if (!m) throw new HubError('UNAUTHORIZED', 'missing bearer token: run `weft login` or send Authorization: Bearer <token>');
-    const p = authenticate(store, m[1], now());
+    const cookie = m ? null : sessionCookie(req.headers.cookie);
+    if (!m && !cookie) throw new HubError('UNAUTHORIZED', 'missing bearer token: run `weft login` or send Authorization: Bearer <token>');
+    const p = m ? authenticateBearer(store, m[1], now()) : authenticateSession(store, cookie!, now());
     if (!p) throw new HubError('UNAUTHORIZED', 'invalid, expired or revoked token');
     if (!roleAllows(p.role, need)) throw new HubError('FORBIDDEN', `this needs role ${need}; the token has role ${p.role}`);
     req.principal = p;
     // A request still open later (an event stream) ends when its token is revoked or expires.
     const recheck = setInterval(() => {
-      if (!stillValid(store, p.tokenId, now())) reply.raw.destroy();
+      if (!principalStillValid(store, p.tokenId, now())) reply.raw.destroy();
     }, recheckMs).unref();
     reply.raw.once('close', () => clearInterval(recheck));
   });

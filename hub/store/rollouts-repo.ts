@@ -171,7 +171,7 @@ export class SqliteRollouts implements RolloutsRepo {
       stmt(
         this.db,
         `SELECT rs.* FROM rollout_sites rs JOIN rollouts r ON r.id = rs.rollout_id
-      WHERE rs.site_id = ? AND rs.result IS NULL AND rs.generation IS NOT NULL AND r.state IN ('running', 'completed')`,
+      WHERE rs.site_id = ? AND rs.result IS NULL AND rs.generation IS NOT NULL AND r.state IN ('running', 'paused', 'completed')`,
       ).all(siteId) as SiteRow[]
     ).map(site);
   }
@@ -198,7 +198,7 @@ export class SqliteRollouts implements RolloutsRepo {
     const rows = stmt(
       this.db,
       `SELECT rs.rollout_id FROM rollout_sites rs JOIN rollouts r ON r.id = rs.rollout_id
-      WHERE rs.site_id = ? AND rs.generation = ? AND rs.result IS NULL AND r.state IN ('running', 'completed')`,
+      WHERE rs.site_id = ? AND rs.generation = ? AND rs.result IS NULL AND r.state IN ('running', 'paused', 'completed')`,
     ).all(siteId, generation) as { rollout_id: number }[];
     const upd = stmt(this.db, 'UPDATE rollout_sites SET result = ?, code = ?, reason = ?, acked_at = ? WHERE rollout_id = ? AND site_id = ?');
     for (const r of rows) upd.run(result, code, reason, now, r.rollout_id, siteId);

@@ -57,7 +57,8 @@ export interface PolicyVersion {
   createdAt: number;
 }
 
-export type RolloutState = 'running' | 'completed' | 'failed' | 'rolled-back' | 'superseded';
+/** `paused`: ops held it; nothing more is published and no stage passes until it is resumed (acks are still recorded). */
+export type RolloutState = 'running' | 'paused' | 'completed' | 'failed' | 'rolled-back' | 'superseded';
 
 /** A stage covers explicit sites (the canary set) or a cumulative percentage of the targeted sites. */
 export type StageSpec = { name: string; sites: string[] } | { name: string; percent: number };

@@ -5,6 +5,7 @@ import { actorOf } from '../auth.ts';
 import { anyArray, anyObject, errors, idParam, labels } from '../schemas.ts';
 import type { HubServices } from '../services.ts';
 import type { SiteRecord, SiteSpec } from '../../store/types.ts';
+import { HealthHistory, timeline } from '../../sites/timeline.ts';
 
 const service = {
   type: 'object',
@@ -47,7 +48,18 @@ export function siteRoutes(app: FastifyInstance, s: HubServices): void {
   /** Null: no health model, or nothing heard from the site yet. */
   const liveHealth = (id: string) => {
     const h = s.health?.get(id);
-    return h ? { health: h.health, kernelEnforcing: h.kernelEnforcing, notEnforcing: h.notEnforcing, reason: h.lastReason } : null;
+    return h
+      ? {
+          health: h.health,
+          kernelEnforcing: h.kernelEnforcing,
+          notEnforcing: h.notEnforcing,
+          reason: h.lastReason,
+          appliedGeneration: h.appliedGeneration,
+          lastHeartbeatAt: h.lastHeartbeatAt === null ? null : new Date(h.lastHeartbeatAt).toISOString(),
+          tunnelHandshakeAgeS: h.tunnelHandshakeAgeS,
+          agentVersion: h.agentVersion,
+        }
+      : null;
   };
   const view = (site: SiteRecord) => {
     const addr = site.overlayIndex !== null ? s.overlay.addresses(site.overlayIndex) : null;
@@ -90,6 +102,24 @@ export function siteRoutes(app: FastifyInstance, s: HubServices): void {
       schema: { summary: 'Show a site', tags: ['sites'], params: idParam, response: { 200: anyObject, ...errors } },
     },
     async (req) => ({ ...view(s.sites.require(req.params.id)), acks: s.store.rollouts.acks(req.params.id, 20) }),
+  );
+
+  const history = s.health ? new HealthHistory(s.health) : null;
+  if (history) app.addHook('onClose', async () => history.close());
+  app.get<{ Params: { id: string } }>(
+    '/v1/sites/:id/timeline',
+    {
+      schema: {
+        summary: "A site's timeline, newest first: audit entries (enroll, drain, revoke), acks and rejections, health changes seen by this replica",
+        tags: ['sites'],
+        params: idParam,
+        response: { 200: anyArray, ...errors },
+      },
+    },
+    async (req) => {
+      const site = s.sites.require(req.params.id);
+      return timeline(s.store.audit.list({ target: `site/${site.id}`, limit: 200 }), s.store.rollouts.acks(site.id, 200), history?.of(site.id) ?? []);
+    },
   );
 
   app.post<{ Params: { id: string }; Body: { ttlS?: number } }>(

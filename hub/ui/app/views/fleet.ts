@@ -1,0 +1,113 @@
+// Fleet: every site with its state, enforced generation, last ack, tunnel handshake age and agent
+// version; filtered by text, state and label; a map by coordinates. Health changes arrive live over
+// /v1/health/events and update the one row they concern.
+import { api, errorBox } from '../api.ts';
+import { ago, h, replace } from '../dom.ts';
+import { type ApiSite, countByState, FLEET_STATES, type FleetFilter, type FleetRow, filterRows, fleetRows } from '../fleet-model.ts';
+import type { View } from '../main.ts';
+import { FleetMap } from '../map.ts';
+import { VirtualTable } from '../virtual-table.ts';
+
+export function fleetView(): View {
+  const filter: FleetFilter = { text: '', state: '', label: '' };
+  const text = h('input', { id: 'f-text', type: 'search', placeholder: 'name, id or label' });
+  const state = h(
+    'select',
+    { id: 'f-state' },
+    h('option', { value: '' }, 'any'),
+    FLEET_STATES.map((s) => h('option', { value: s }, s)),
+  );
+  const label = h('input', { id: 'f-label', type: 'text', placeholder: 'key=value' });
+  const count = h('p', { class: 'count', 'aria-live': 'polite', 'data-testid': 'fleet-count' });
+  const summary = h('ul', { class: 'states', 'aria-label': 'Sites by state' });
+  const table = new VirtualTable<FleetRow>(
+    [
+      { title: 'Site', cell: (r) => h('a', { href: `#/site/${encodeURIComponent(r.site.id)}` }, r.site.name) },
+      { title: 'State', cell: (r) => h('span', { class: `badge s-${r.state.replace(' ', '-')}` }, r.state) },
+      { title: 'Labels', cell: (r) => r.labelPairs.join(', ') },
+      { title: 'Enforced generation', cell: (r) => String(r.site.health?.appliedGeneration ?? r.site.lastAck?.generation ?? '—') },
+      { title: 'Policy version', cell: (r) => String(r.site.policyVersion ?? '—') },
+      { title: 'Last ack', cell: (r) => (r.site.lastAck ? `${r.site.lastAck.result} g${r.site.lastAck.generation}, ${ago(r.site.lastAck.receivedAt)}` : '—') },
+      { title: 'Handshake', cell: (r) => (r.site.health?.tunnelHandshakeAgeS != null ? `${r.site.health.tunnelHandshakeAgeS}s` : '—') },
+      { title: 'Agent', cell: (r) => r.site.health?.agentVersion ?? '—' },
+    ],
+    'Sites',
+  );
+  const map = new FleetMap();
+  let rows: FleetRow[] = [];
+
+  const apply = () => {
+    const t0 = performance.now();
+    const shown = filterRows(rows, filter);
+    table.set(shown);
+    map.set(shown);
+    count.textContent = `${shown.length} of ${rows.length} sites`;
+    performance.measure('fleet-filter', { start: t0 });
+  };
+  const summarize = () => {
+    const c = countByState(rows);
+    replace(
+      summary,
+      FLEET_STATES.filter((s) => c[s]).map((s) => h('li', {}, h('span', { class: `badge s-${s.replace(' ', '-')}` }, s), ` ${c[s]}`)),
+    );
+  };
+  text.addEventListener('input', () => {
+    filter.text = text.value;
+    apply();
+  });
+  label.addEventListener('input', () => {
+    filter.label = label.value;
+    apply();
+  });
+  state.addEventListener('change', () => {
+    filter.state = state.value as FleetFilter['state'];
+    apply();
+  });
+
+  const body = h('div', { class: 'fleet' }, h('p', {}, 'Loading sites…'));
+  const el = h(
+    'section',
+    { 'aria-labelledby': 'fleet-title' },
+    h('h1', { id: 'fleet-title' }, 'Fleet'),
+    h(
+      'div',
+      { class: 'toolbar', role: 'search' },
+      h('label', { for: 'f-text' }, 'Search'),
+      text,
+      h('label', { for: 'f-state' }, 'State'),
+      state,
+      h('label', { for: 'f-label' }, 'Label'),
+      label,
+    ),
+    summary,
+    count,
+    body,
+  );
+
+  const t0 = performance.now();
+  api<ApiSite[]>('GET', '/v1/sites')
+    .then((sites) => {
+      rows = fleetRows(sites);
+      replace(body, h('div', { class: 'fleet-grid' }, table.el, h('figure', {}, map.el, h('figcaption', {}, 'Sites by coordinates'))));
+      summarize();
+      apply();
+      requestAnimationFrame(() => performance.measure('fleet-render', { start: t0 }));
+    })
+    .catch((e) => replace(body, errorBox(e)));
+
+  // Live health: refresh the row of a site whose health changed.
+  const events = new EventSource('/v1/health/events');
+  events.addEventListener('health', (ev) => {
+    const id = (JSON.parse((ev as MessageEvent).data) as { siteId: string }).siteId;
+    api<ApiSite>('GET', `/v1/sites/${encodeURIComponent(id)}`)
+      .then((site) => {
+        const i = rows.findIndex((r) => r.site.id === id);
+        if (i < 0) return;
+        rows[i] = fleetRows([site])[0];
+        summarize();
+        apply();
+      })
+      .catch(() => undefined);
+  });
+  return { el, dispose: () => events.close() };
+}
