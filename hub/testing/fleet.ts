@@ -3,8 +3,8 @@ import type { EnrollResponse } from '../../protocol/index.ts';
 import type { TestHub } from './hub-fixture.ts';
 import { deviceKeys, enrollRequest, SimAgent, type SimAgentOptions } from './sim-agent.ts';
 
-export async function enrollSite(t: TestHub, name: string, labels: Record<string, string>): Promise<EnrollResponse> {
-  const created = await t.api('POST', '/v1/sites', { name, labels });
+export async function enrollSite(t: TestHub, name: string, labels: Record<string, string>, at: { lat?: number; lon?: number } = {}): Promise<EnrollResponse> {
+  const created = await t.api('POST', '/v1/sites', { name, labels, ...at });
   if (created.status !== 201) throw new Error(`create ${name}: ${JSON.stringify(created.body)}`);
   const tok = await t.api('POST', `/v1/sites/${name}/token`, {});
   const r = await t.api('POST', '/v1/enroll', enrollRequest(name, deviceKeys(), tok.body.token), null);

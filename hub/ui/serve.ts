@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 
 export const UI_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'build', 'ui');
 
@@ -41,8 +41,7 @@ export const SECURITY_HEADERS = {
 export function uiRoutes(app: FastifyInstance, dir = UI_DIR): void {
   const route = { config: { role: 'public' as const }, schema: { hide: true } };
   app.get('/ui', route, async (_req, reply) => reply.redirect('/ui/', 302));
-  app.get<{ Params: { file?: string } }>('/ui/:file?', route, async (req, reply) => {
-    const file = req.params.file || 'index.html';
+  const serve = async (file: string, reply: FastifyReply) => {
     const ext = /^[a-z0-9][a-z0-9.-]*\.([a-z]+)$/.exec(file)?.[1];
     reply.headers(SECURITY_HEADERS);
     const type = ext ? TYPES[ext] : undefined;
@@ -57,5 +56,7 @@ export function uiRoutes(app: FastifyInstance, dir = UI_DIR): void {
     // index.html names the bundle by content hash, so everything but the page itself is cached for long.
     reply.header('cache-control', file === 'index.html' ? 'no-cache' : 'public, max-age=31536000, immutable');
     return reply.type(type).send(body);
-  });
+  };
+  app.get('/ui/', route, async (_req, reply) => serve('index.html', reply));
+  app.get<{ Params: { file: string } }>('/ui/:file', route, async (req, reply) => serve(req.params.file, reply));
 }

@@ -7,6 +7,7 @@ import { type ApiSite, countByState, FLEET_STATES, type FleetFilter, type FleetR
 import type { View } from '../main.ts';
 import { FleetMap } from '../map.ts';
 import { VirtualTable } from '../virtual-table.ts';
+import { enrollForm } from './enroll.ts';
 
 export function fleetView(): View {
   const filter: FleetFilter = { text: '', state: '', label: '' };
@@ -82,18 +83,21 @@ export function fleetView(): View {
     summary,
     count,
     body,
+    enrollForm(() => void load()),
   );
 
   const t0 = performance.now();
-  api<ApiSite[]>('GET', '/v1/sites')
-    .then((sites) => {
-      rows = fleetRows(sites);
-      replace(body, h('div', { class: 'fleet-grid' }, table.el, h('figure', {}, map.el, h('figcaption', {}, 'Sites by coordinates'))));
-      summarize();
-      apply();
-      requestAnimationFrame(() => performance.measure('fleet-render', { start: t0 }));
-    })
-    .catch((e) => replace(body, errorBox(e)));
+  const load = () =>
+    api<ApiSite[]>('GET', '/v1/sites')
+      .then((sites) => {
+        rows = fleetRows(sites);
+        replace(body, h('div', { class: 'fleet-grid' }, table.el, h('figure', {}, map.el, h('figcaption', {}, 'Sites by coordinates'))));
+        summarize();
+        apply();
+        requestAnimationFrame(() => performance.measure('fleet-render', { start: t0 }));
+      })
+      .catch((e) => replace(body, errorBox(e)));
+  void load();
 
   // Live health: refresh the row of a site whose health changed.
   const events = new EventSource('/v1/health/events');

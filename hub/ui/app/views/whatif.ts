@@ -8,12 +8,13 @@ import type { View } from '../main.ts';
 interface Change {
   siteId: string;
   endpoint: string;
-  direction: string;
-  src: string;
-  dst: string;
-  dport: number;
+  direction: 'ingress' | 'egress';
+  peer: string;
+  port: number;
   protocol: string;
   count: number;
+  todayPolicy: string;
+  nextPolicy: string;
 }
 interface Group {
   policy: string;
@@ -42,7 +43,15 @@ function groups(title: string, gs: Group[], testid: string): HTMLElement {
             h(
               'ul',
               {},
-              g.flows.map((f) => h('li', {}, `${f.siteId}: ${f.src} → ${f.dst}:${f.dport}/${f.protocol} (${f.direction} at ${f.endpoint}, seen ${f.count}×)`)),
+              g.flows.map((f) =>
+                h(
+                  'li',
+                  {},
+                  `${f.siteId}: `,
+                  f.direction === 'ingress' ? `${f.peer} → ${f.endpoint}:${f.port}/${f.protocol}` : `${f.endpoint} → ${f.peer}:${f.port}/${f.protocol}`,
+                  ` (seen ${f.count}×; today ${f.todayPolicy}, then ${f.nextPolicy})`,
+                ),
+              ),
             ),
           ),
         )
