@@ -16,7 +16,7 @@ local policy tools (no hub needed):
 hub operations:
   weft login --hub <url> --token-file <file>
   weft site create|list|show|token|revoke|drain|undrain
-  weft policy push|diff|history|rollout|status|rollback
+  weft policy push|diff|history|what-if|rollout|status|pause|resume|rollback
   weft flows --site <id> [--verdict deny]
 
 every command takes --json`;

@@ -1,10 +1,11 @@
-// weft policy push|diff|history|rollout|status|rollback: the hub side of policy.
+// weft policy push|diff|history|what-if|rollout|status|pause|resume|rollback: the hub side of policy.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatError, errorMessage } from '../../base/index.ts';
 import { PolicyError, type PolicyErrorCode } from '../../policy/index.ts';
 import { CliFailure, parseDuration, table, type Ctx } from './context.ts';
+import { whatIfCommand } from './what-if-command.ts';
 
 interface StageStatus {
   index: number;
@@ -176,6 +177,16 @@ export async function policyOpsCommand(ctx: Ctx, sub: string | undefined, args: 
       printRollout(ctx, s);
       return exitOf(s);
     }
+    case 'what-if':
+      return whatIfCommand(ctx, args);
+    case 'pause':
+    case 'resume': {
+      const p = parseArgs({ args, allowPositionals: true, strict: true, options: { json: { type: 'boolean' } } });
+      if (p.positionals.length !== 1 || !/^\d+$/.test(p.positionals[0])) throw new CliFailure(2, `usage: weft policy ${sub} <rollout id>`);
+      const s = await ctx.api<RolloutStatus>('POST', `/v1/rollouts/${p.positionals[0]}/${sub}`, {});
+      printRollout(ctx, s);
+      return 0;
+    }
     case 'rollback': {
       const p = parseArgs({ args, strict: true, options: { json: { type: 'boolean' }, rollout: { type: 'string' }, wait: { type: 'boolean' } } });
       let s = await ctx.api<RolloutStatus>('POST', '/v1/rollouts/rollback', p.values.rollout ? { rollout: Number(p.values.rollout) } : {});
@@ -184,6 +195,6 @@ export async function policyOpsCommand(ctx: Ctx, sub: string | undefined, args: 
       return exitOf(s);
     }
     default:
-      throw new CliFailure(2, 'usage: weft policy push|diff|history|rollout|status|rollback ...');
+      throw new CliFailure(2, 'usage: weft policy push|diff|history|what-if|rollout|status|pause|resume|rollback ...');
   }
 }
