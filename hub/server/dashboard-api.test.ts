@@ -146,6 +146,17 @@ describe('rollout progress and control', () => {
     expect(await t.api('GET', '/v1/rollouts/999/events')).toMatchObject({ status: 404, body: { code: 'ROLLOUT_NOT_FOUND' } });
   });
 
+  it('lists sites with the same generation, policy version and last ack as each site shows (read in three queries)', async () => {
+    const list = (await t.api('GET', '/v1/sites')).body as { id: string }[];
+    expect(list.length).toBe(2);
+    for (const s of list) {
+      const one = (await t.api('GET', `/v1/sites/${s.id}`)).body;
+      const pick = (x: Record<string, unknown>) => ({ generation: x.generation, policyVersion: x.policyVersion, lastAck: x.lastAck });
+      expect(pick(s as Record<string, unknown>)).toEqual(pick(one));
+      expect(one.lastAck).toMatchObject({ result: 'applied' });
+    }
+  });
+
   it('refuses pause and resume to a viewer', async () => {
     const viewer = (await t.api('POST', '/v1/tokens', { name: 'v2', role: 'viewer' })).body.token;
     expect((await t.api('POST', '/v1/rollouts/1/pause', {}, viewer)).status).toBe(403);

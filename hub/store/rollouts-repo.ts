@@ -1,6 +1,6 @@
 // Rollouts, their per-site progress, per-site generations, published bundles and acks.
 import { stmt, type Db } from './db.ts';
-import type { AckRecord, BundleRecord, RolloutRecord, RolloutSite, RolloutsRepo, RolloutState } from './types.ts';
+import type { AckRecord, BundleRecord, RolloutRecord, RolloutSite, RolloutsRepo, RolloutState, SiteRolloutSummary } from './types.ts';
 
 interface RolloutRow {
   id: number;
@@ -263,16 +263,37 @@ export class SqliteRollouts implements RolloutsRepo {
     );
   }
 
+  siteSummaries(): Map<string, SiteRolloutSummary> {
+    const out = new Map<string, SiteRolloutSummary>();
+    const of = (id: string) => {
+      let x = out.get(id);
+      if (!x) out.set(id, (x = { generation: 0, policyVersion: null, lastAck: null }));
+      return x;
+    };
+    for (const r of stmt(this.db, 'SELECT site_id, generation FROM site_generations').all() as { site_id: string; generation: number }[])
+      of(r.site_id).generation = r.generation;
+    // SQLite returns the other columns of the row holding the MAX() of each group.
+    for (const r of stmt(this.db, 'SELECT site_id, policy_version, MAX(generation) FROM bundles GROUP BY site_id').all() as {
+      site_id: string;
+      policy_version: number;
+    }[])
+      of(r.site_id).policyVersion = r.policy_version;
+    for (const r of stmt(this.db, 'SELECT *, MAX(id) FROM acks GROUP BY site_id').all() as AckRow[]) of(r.site_id).lastAck = ack(r);
+    return out;
+  }
+
   acks(siteId: string, limit: number): AckRecord[] {
     const rows = stmt(this.db, 'SELECT * FROM acks WHERE site_id = ? ORDER BY id DESC LIMIT ?').all(siteId, limit) as AckRow[];
-    return rows.map((r) => ({
-      siteId: r.site_id,
-      generation: r.generation,
-      result: r.result,
-      code: r.code,
-      reason: r.reason,
-      at: r.at,
-      receivedAt: r.received_at,
-    }));
+    return rows.map(ack);
   }
 }
+
+const ack = (r: AckRow): AckRecord => ({
+  siteId: r.site_id,
+  generation: r.generation,
+  result: r.result,
+  code: r.code,
+  reason: r.reason,
+  at: r.at,
+  receivedAt: r.received_at,
+});

@@ -223,6 +223,13 @@ export interface PoliciesRepo {
   history(limit: number): Omit<PolicyVersion, 'yaml' | 'objects'>[];
 }
 
+/** What the site list shows of a site's rollouts: its generation, latest bundle's policy version and last ack. */
+export interface SiteRolloutSummary {
+  generation: number;
+  policyVersion: number | null;
+  lastAck: AckRecord | null;
+}
+
 export interface RolloutsRepo {
   create(r: Omit<RolloutRecord, 'id'>, sites: { siteId: string; stage: number; policyVersion: number }[]): number;
   get(id: number): RolloutRecord | undefined;
@@ -253,6 +260,8 @@ export interface RolloutsRepo {
   bundleBefore(siteId: string, generation: number): BundleRecord | undefined;
   addAck(a: AckRecord): void;
   acks(siteId: string, limit: number): AckRecord[];
+  /** Every site's summary in three queries (the site list of 10 000 sites must not cost 30 000). */
+  siteSummaries(): Map<string, SiteRolloutSummary>;
 }
 
 export interface TelemetryRepo {

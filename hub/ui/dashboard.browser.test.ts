@@ -302,6 +302,29 @@ describe('dashboard', () => {
     await shot('site');
   });
 
+  it('is usable on a tablet and with the keyboard: no sideways scrolling, every control labelled, a skip link', async () => {
+    await page.setViewportSize({ width: 768, height: 1024 });
+    await open('/fleet');
+    await expect.poll(() => page.getByTestId('fleet-count').textContent()).toBe('4 of 4 sites');
+    await shot('fleet-tablet');
+    expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+    for (const path of ['/fleet', '/policy', '/rollouts', '/whatif', '/flows']) {
+      await open(path);
+      await page.locator('main h1').waitFor();
+      const unlabelled = await page.evaluate(() =>
+        [...document.querySelectorAll('input, select, textarea')]
+          .filter((e) => !(e as HTMLInputElement).labels?.length && !e.getAttribute('aria-label'))
+          .map((e) => e.outerHTML),
+      );
+      expect(unlabelled, path).toEqual([]);
+    }
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('main');
+    await page.setViewportSize({ width: 1280, height: 800 });
+  });
+
   it('refuses a viewer that tries to roll out, with the API error as it is', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('API token').waitFor();

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { actorOf } from '../auth.ts';
 import { anyArray, anyObject, errors, idParam, labels } from '../schemas.ts';
 import type { HubServices } from '../services.ts';
-import type { SiteRecord, SiteSpec } from '../../store/types.ts';
+import type { SiteRecord, SiteRolloutSummary, SiteSpec } from '../../store/types.ts';
 import { HealthHistory, timeline } from '../../sites/timeline.ts';
 
 const service = {
@@ -61,18 +61,19 @@ export function siteRoutes(app: FastifyInstance, s: HubServices): void {
         }
       : null;
   };
-  const view = (site: SiteRecord) => {
+  /** One site as the API shows it; `summary` given when listing many (read in three queries for all). */
+  const view = (site: SiteRecord, summary?: SiteRolloutSummary) => {
     const addr = site.overlayIndex !== null ? s.overlay.addresses(site.overlayIndex) : null;
-    const bundle = s.store.rollouts.latestBundle(site.id);
     return {
       ...site,
       overlayAddresses: addr ? [addr.v4, addr.v6] : [],
-      generation: s.store.rollouts.generation(site.id),
-      policyVersion: bundle?.policyVersion ?? null,
-      lastAck: s.store.rollouts.acks(site.id, 1)[0] ?? null,
+      generation: summary ? summary.generation : s.store.rollouts.generation(site.id),
+      policyVersion: summary ? summary.policyVersion : (s.store.rollouts.latestBundle(site.id)?.policyVersion ?? null),
+      lastAck: summary ? summary.lastAck : (s.store.rollouts.acks(site.id, 1)[0] ?? null),
       health: liveHealth(site.id),
     };
   };
+  const NONE: SiteRolloutSummary = { generation: 0, policyVersion: null, lastAck: null };
 
   app.post<{ Body: SiteSpec }>(
     '/v1/sites',
@@ -93,7 +94,10 @@ export function siteRoutes(app: FastifyInstance, s: HubServices): void {
         response: { 200: anyArray, ...errors },
       },
     },
-    async (req) => (req.query.all ? s.sites.all() : s.sites.list()).map(view),
+    async (req) => {
+      const summaries = s.store.rollouts.siteSummaries();
+      return (req.query.all ? s.sites.all() : s.sites.list()).map((site) => view(site, summaries.get(site.id) ?? NONE));
+    },
   );
 
   app.get<{ Params: { id: string } }>(
