@@ -175,8 +175,8 @@ export class RolloutEngine {
     const r = this.store.tx(() => {
       const cur = this.store.rollouts.get(id);
       if (!cur) throw new HubError('ROLLOUT_NOT_FOUND', `no rollout ${id}`);
-      if (cur.state !== from)
-        throw new HubError(from === 'running' ? 'ROLLOUT_NOT_RUNNING' : 'ROLLOUT_NOT_PAUSED', `rollout ${id} is ${cur.state}, not ${from}`);
+      if (cur.state !== from && from === 'running') throw new HubError('ROLLOUT_NOT_RUNNING', `rollout ${id} is ${cur.state}: only a running rollout pauses`);
+      if (cur.state !== from) throw new HubError('ROLLOUT_NOT_PAUSED', `rollout ${id} is ${cur.state}: only a paused rollout resumes`);
       const t = this.now();
       this.store.rollouts.update(id, { state: to, reason: to === 'paused' ? `paused by ${actor}` : null, updatedAt: t });
       this.store.audit.record({ at: t, actor, action, target: `rollout/${id}`, details: { stage: cur.stage } });

@@ -57,7 +57,7 @@ export class FleetMap {
     }
     for (const r of this.rows) {
       c.fillStyle = COLOURS[r.state];
-      c.fillRect(r.site.lon + 180 - 0.8, 90 - r.site.lat - 0.8, 1.6, 1.6);
+      c.fillRect(r.site.lon + 180 - 1.2, 90 - r.site.lat - 1.2, 2.4, 2.4);
     }
   }
 }
