@@ -8,10 +8,8 @@
 // Goals (issue 20): render < 1 s, filter < 100 ms, ack -> screen < 1 s.
 import { cpus, loadavg } from 'node:os';
 import type { Page } from 'playwright-core';
-import { fleet } from '../hub/testing/fleet.ts';
-import { startTestHub } from '../hub/testing/hub-fixture.ts';
-import { buildUi } from '../hub/ui/build.ts';
-import { openBrowser } from '../hub/ui/testing/browser.ts';
+import { buildUi } from '../hub/index.ts';
+import { fleet, openBrowser, startTestHub } from '../hub/testing/index.ts';
 import { percentile, table, writeReport } from './lib/report.ts';
 
 const SITES = Number(process.env.WEFT_BENCH_UI_SITES ?? 10_000);

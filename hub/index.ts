@@ -9,3 +9,4 @@ export { findMosquitto, startBroker, startMosquitto } from './broker/index.ts';
 export { createHealthModel, createSitesView, startHealthMonitor, type SiteRecord } from './health/index.ts';
 export { enroll } from './enroll/enroll.ts';
 export { MemoryPeers, type Peers } from './enroll/peers.ts';
+export { buildUi } from './ui/build.ts';

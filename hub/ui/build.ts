@@ -9,23 +9,24 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import type { MultiPolygon, Polygon } from 'geojson';
 import { feature } from 'topojson-client';
-import type { GeometryCollection, Topology } from 'topojson-specification';
 import { UI_DIR } from './serve.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const app = join(here, 'app');
+type Ring = [number, number][];
+type Geometry = { type: 'Polygon'; coordinates: Ring[] } | { type: 'MultiPolygon'; coordinates: Ring[][] };
 const hash = (b: string | Uint8Array) => createHash('sha256').update(b).digest('hex').slice(0, 12);
 
 /** Land as one SVG path, coordinates rounded to 0.1 degree (the map is 720 px wide). */
 export function worldPath(): string {
-  const topo = createRequire(import.meta.url)('world-atlas/land-110m.json') as Topology<{ land: GeometryCollection }>;
-  const land = feature(topo, topo.objects.land);
+  type Topo = Parameters<typeof feature>[0];
+  const topo = createRequire(import.meta.url)('world-atlas/land-110m.json') as Topo & { objects: { land: Parameters<typeof feature>[1] } };
+  const land = feature(topo, topo.objects.land) as unknown as { features: { geometry: Geometry }[] };
   const r = (n: number) => Math.round(n * 10) / 10;
   const parts: string[] = [];
   for (const f of land.features) {
-    const g = f.geometry as Polygon | MultiPolygon;
+    const g = f.geometry;
     const polys = g.type === 'Polygon' ? [g.coordinates] : g.coordinates;
     for (const rings of polys) for (const ring of rings) parts.push(`M${ring.map(([lon, lat]) => `${r(lon + 180)} ${r(90 - lat)}`).join('L')}Z`);
   }

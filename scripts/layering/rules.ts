@@ -131,6 +131,11 @@ export const PARTS: Record<string, Part> = {
       mqtt: 'the hub client of an external broker (Mosquitto, NATS)',
       pino: 'structured logs',
       'prom-client': 'the hub metrics endpoint',
+      esbuild: 'builds the dashboard (hub/ui/build.ts) at setup (DESIGN.md "dashboard")',
+      'topojson-client': "turns world-atlas's Natural Earth land into the dashboard map's outline at build time",
+    },
+    testPackages: {
+      'playwright-core': "drives Debian's chromium in the dashboard's browser tests (nothing downloaded)",
     },
     inner: {
       errors: { paths: ['errors.ts'], uses: [], why: 'the coded errors of the hub' },
@@ -145,8 +150,8 @@ export const PARTS: Record<string, Part> = {
       sites: { paths: ['sites/'], uses: ['errors', 'auth', 'broker', 'health', 'store'], why: 'site records and revocation' },
       server: {
         paths: ['server/'],
-        uses: ['errors', 'auth', 'enroll', 'health', 'pki', 'rollout', 'sites', 'store'],
-        why: 'the fastify API over the services',
+        uses: ['errors', 'auth', 'enroll', 'health', 'pki', 'rollout', 'sites', 'store', 'ui'],
+        why: 'the fastify API over the services, and the dashboard files at /ui/',
       },
       config: { paths: ['config.ts', 'config.test.ts'], uses: ['broker', 'enroll', 'server', 'store'], why: 'the hub command line and config' },
       cli: { paths: ['cli/'], uses: [], why: 'the `weft` ops CLI: talks to the API over HTTP, shares no code with the server' },
@@ -155,7 +160,12 @@ export const PARTS: Record<string, Part> = {
         uses: ['config', 'auth', 'broker', 'enroll', 'health', 'ingest', 'pki', 'rollout', 'server', 'sites', 'store'],
         why: 'wires one hub process',
       },
-      testing: { paths: ['testing/'], uses: ['*'], why: 'harnesses for tests: a whole hub, simulated agents' },
+      ui: { paths: ['ui/serve.ts', 'ui/build.ts', 'ui/app/'], uses: [], why: 'the ops dashboard: browser code, its build, and the route serving it' },
+      testing: {
+        paths: ['testing/', 'ui/testing/', 'ui/dashboard.browser.test.ts'],
+        uses: ['*'],
+        why: 'harnesses for tests: a whole hub, simulated agents, a browser; and the browser tests that use them',
+      },
       door: { paths: ['index.ts'], uses: ['*'], why: 'what tools outside the product use of the hub' },
     },
   },

@@ -4,7 +4,7 @@
 // test gave it with the bundle's policies and its own inventory, and reports the verdicts with the
 // policy, rule and generation that decided them, as a real agent's verdict pump does.
 import { evaluate, type Inventory, loadPolicies, type RecordedFlow, withEndpoints } from '../../../policy/index.ts';
-import type { VerdictRecord } from '../../../protocol/messages.ts';
+import type { VerdictRecord } from '../../../protocol/index.ts';
 import { enrollSite } from '../../testing/fleet.ts';
 import type { TestHub } from '../../testing/hub-fixture.ts';
 import { SimAgent, type SimAgentOptions } from '../../testing/sim-agent.ts';
