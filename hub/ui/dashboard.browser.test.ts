@@ -161,6 +161,10 @@ describe('dashboard', () => {
     await page.getByLabel('Search').fill('store-c');
     await expect.poll(() => count.textContent()).toBe('1 of 4 sites');
     await page.getByLabel('Search').fill('');
+    // Health changes arrive live (GET /v1/health/events), without a reload.
+    await agents.get('store-c')!.heartbeat({ checks: [{ name: 'pos', ok: false, detail: 'connection refused' }] });
+    await expect.poll(() => row('store-c').locator('.badge').textContent()).toBe('degraded');
+    for (let i = 0; i < 2; i++) await agents.get('store-c')!.heartbeat();
   });
 
   it('shows hostile strings from sites as text: a label and a flow endpoint holding an <img onerror>', async () => {

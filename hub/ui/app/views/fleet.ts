@@ -99,19 +99,33 @@ export function fleetView(): View {
       .catch((e) => replace(body, errorBox(e)));
   void load();
 
-  // Live health: refresh the row of a site whose health changed.
+  // Live health: sites whose health changed are re-read together every half second (one by one when
+  // few changed, the whole list when many did, e.g. after a hub restart).
+  const changed = new Set<string>();
+  let flush: number | undefined;
+  const refresh = async () => {
+    flush = undefined;
+    const ids = [...changed];
+    changed.clear();
+    if (ids.length > 50) return load();
+    const sites = await Promise.all(ids.map((id) => api<ApiSite>('GET', `/v1/sites/${encodeURIComponent(id)}`).catch(() => null)));
+    for (const site of sites) {
+      const i = site ? rows.findIndex((r) => r.site.id === site.id) : -1;
+      if (site && i >= 0) rows[i] = fleetRows([site])[0];
+    }
+    summarize();
+    apply();
+  };
   const events = new EventSource('/v1/health/events');
   events.addEventListener('health', (ev) => {
-    const id = (JSON.parse((ev as MessageEvent).data) as { siteId: string }).siteId;
-    api<ApiSite>('GET', `/v1/sites/${encodeURIComponent(id)}`)
-      .then((site) => {
-        const i = rows.findIndex((r) => r.site.id === id);
-        if (i < 0) return;
-        rows[i] = fleetRows([site])[0];
-        summarize();
-        apply();
-      })
-      .catch(() => undefined);
+    changed.add((JSON.parse((ev as MessageEvent).data) as { siteId: string }).siteId);
+    flush ??= window.setTimeout(() => void refresh(), 500);
   });
-  return { el, dispose: () => events.close() };
+  return {
+    el,
+    dispose: () => {
+      events.close();
+      clearTimeout(flush);
+    },
+  };
 }
