@@ -202,12 +202,12 @@ export class Enforcer {
     if (snapshot.policies.length === 0) return bundle;
     const site = loadPolicies(snapshot.policies, { file: 'k3s' });
     for (const e of site.errors) this.o.log.warn({ code: e.code }, `site policy skipped: ${formatError(e)}`);
-    const taken = new Set([...bundle.admin, ...bundle.network].map(policyKey));
+    const taken = new Set([...bundle.admin, ...bundle.network, ...bundle.baseline].map(policyKey));
     const fresh = (ps: Policy[]) => ps.filter((p) => !taken.has(policyKey(p)));
     return makePolicySet(
       [...bundle.admin, ...fresh(site.policies.admin)],
       [...bundle.network, ...fresh(site.policies.network)],
-      bundle.baseline ?? site.policies.baseline,
+      [...bundle.baseline, ...fresh(site.policies.baseline)],
     );
   }
 

@@ -179,9 +179,9 @@ ingress: [{action: Deny, from: [{pods: {namespaceSelector: {}, podSelector: {mat
   it('names the ANP rule that decided', () => {
     const w = load(world + isolateSensitive + allowMonitoring(9));
     expect(verdict(w, flow('monitoring-ns/prometheus', 'sensitive-ns/vault', 'TCP', 1)).decidedBy).toEqual(
-      ref('AdminNetworkPolicy', 'allow-monitoring', 'ingress[0]'),
+      ref('Admin', 'allow-monitoring', 'ingress[0]', 'from-monitoring'),
     );
-    expect(verdict(w, flow('app-a/web', 'sensitive-ns/vault', 'TCP', 1)).decidedBy).toEqual(ref('AdminNetworkPolicy', 'isolate-sensitive', 'ingress[0]'));
+    expect(verdict(w, flow('app-a/web', 'sensitive-ns/vault', 'TCP', 1)).decidedBy).toEqual(ref('Admin', 'isolate-sensitive', 'ingress[0]', 'deny-all'));
   });
 });
 
@@ -270,7 +270,7 @@ ingress: [{action: Deny, from: [{namespaces: {matchLabels: {tenant: b}}}]}]`,
     expect(verdict(w, flow('app-b/api', 'app-a/web', 'TCP', 80))).toEqual({
       allowed: true,
       decidedBy: ref('NetworkPolicy', 'app-a/allow-b-80', 'ingress[0]'),
-      audit: [ref('AdminNetworkPolicy', 'deny-b', 'ingress[0]')],
+      audit: [ref('Admin', 'deny-b', 'ingress[0]')],
     });
   });
   it('an audit ANP Allow never lifts an enforced deny', () => {
@@ -287,7 +287,7 @@ ingress: [{action: Allow, from: [{namespaces: {}}]}]`,
     );
     expect(verdict(w, flow('app-b/api', 'app-a/web', 'TCP', 80))).toEqual({
       allowed: false,
-      decidedBy: ref('BaselineAdminNetworkPolicy', 'default', 'ingress[0]'),
+      decidedBy: ref('Baseline', 'default', 'ingress[0]', 'deny-all'),
       audit: [],
     });
   });
@@ -397,8 +397,8 @@ egress: [{name: allow-all-egress-to-slytherin, action: Allow, to: [${slytherinPe
 
     it('attributes the pass-through to the BANP rule by name and index', () => {
       const w = load(hogwarts + deny50 + pass(40) + baseline);
-      expect(verdict(w, toGryffindor[0]).decidedBy).toEqual(ref('BaselineAdminNetworkPolicy', 'default', 'ingress[0]'));
-      expect(verdict(w, toSlytherin[0]).decidedBy).toEqual(ref('BaselineAdminNetworkPolicy', 'default', 'egress[0]'));
+      expect(verdict(w, toGryffindor[0]).decidedBy).toEqual(ref('Baseline', 'default', 'ingress[0]', 'allow-all-ingress-from-slytherin'));
+      expect(verdict(w, toSlytherin[0]).decidedBy).toEqual(ref('Baseline', 'default', 'egress[0]', 'allow-all-egress-to-slytherin'));
     });
   });
 });

@@ -3,7 +3,7 @@
 import type { Policy, PolicySet, RuleRef } from './model.ts';
 import type { Attribution } from './tables.ts';
 
-export const DEFAULT_ATTRIBUTION: Attribution = { id: 0, kind: 'default', name: 'default-allow', rule: 'default', action: 'Allow', audit: false };
+export const DEFAULT_ATTRIBUTION: Attribution = { id: 0, kind: 'default', name: 'default-allow', rule: 'default', action: 'Accept', audit: false };
 
 export function refKey(r: RuleRef): string {
   return `${r.kind}\0${r.namespace ?? ''}\0${r.name}\0${r.rule}`;
@@ -12,14 +12,16 @@ export function refKey(r: RuleRef): string {
 export function buildAttributions(set: PolicySet): { list: Attribution[]; ids: Map<string, number> } {
   const list: Attribution[] = [DEFAULT_ATTRIBUTION];
   const ids = new Map<string, number>();
-  const add = (p: Policy, rule: string, action: Attribution['action']) => {
+  const add = (p: Policy, rule: string, action: Attribution['action'], ruleName?: string) => {
     const a: Attribution = { id: list.length, kind: p.kind, name: p.name, rule, action, audit: p.audit };
+    if (p.tier !== undefined) a.tier = p.tier;
     if (p.namespace !== undefined) a.namespace = p.namespace;
+    if (ruleName !== undefined) a.ruleName = ruleName;
     ids.set(refKey({ kind: p.kind, namespace: p.namespace, name: p.name, rule }), a.id);
     list.push(a);
   };
-  for (const p of [...set.admin, ...set.network, ...(set.baseline ? [set.baseline] : [])]) {
-    for (const r of [...p.ingress, ...p.egress]) add(p, r.label, r.action);
+  for (const p of [...set.admin, ...set.network, ...set.baseline]) {
+    for (const r of [...p.ingress, ...p.egress]) add(p, r.label, r.action, r.ruleName);
     if (p.kind === 'NetworkPolicy') add(p, 'isolation', 'Isolate');
   }
   return { list, ids };
@@ -28,5 +30,12 @@ export function buildAttributions(set: PolicySet): { list: Attribution[]; ids: M
 /** The RuleRef an attribution stands for; null for the default. */
 export function refOf(a: Attribution): RuleRef | null {
   if (a.kind === 'default') return null;
-  return a.namespace === undefined ? { kind: a.kind, name: a.name, rule: a.rule } : { kind: a.kind, namespace: a.namespace, name: a.name, rule: a.rule };
+  return {
+    kind: a.kind,
+    ...(a.tier !== undefined && { tier: a.tier }),
+    ...(a.namespace !== undefined && { namespace: a.namespace }),
+    name: a.name,
+    rule: a.rule,
+    ...(a.ruleName !== undefined && { ruleName: a.ruleName }),
+  };
 }

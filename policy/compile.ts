@@ -15,6 +15,7 @@ import { RuleValues } from './compile/rule-values.ts';
 import { contextOf } from './context.ts';
 import { buildIdentities, peerHits, type PeerIdentity } from './identities.ts';
 import { podKey, type Inventory } from './inventory.ts';
+import { resolveNodePeers } from './node-peers.ts';
 import type { PolicySet } from './model.ts';
 import { DEFAULT_LIMITS, type EndpointEntry, type MapLimits, type Tables, type TableSizes } from './tables.ts';
 
@@ -22,7 +23,9 @@ export interface CompileOptions {
   limits?: MapLimits;
 }
 
-export function compile(policies: PolicySet, inventory: Inventory, options: CompileOptions = {}): Tables {
+export function compile(given: PolicySet, inventory: Inventory, options: CompileOptions = {}): Tables {
+  // nodes peers become the selected Nodes' addresses first: from here on a peer is pods or CIDRs.
+  const policies = resolveNodePeers(given, inventory);
   const ctx = contextOf(policies, inventory);
   const views = [...ctx.pods.values()].sort((a, b) => compareCodeUnits(podKey(a.pod), podKey(b.pod)));
   const ids = buildIdentities(policies, views);

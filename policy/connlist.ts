@@ -2,6 +2,7 @@
 // external addresses: the communication map ops review before they enforce.
 import { contextOf } from './context.ts';
 import { buildIdentities } from './identities.ts';
+import { resolveNodePeers } from './node-peers.ts';
 import { podKey, type Inventory, type Protocol } from './inventory.ts';
 import type { Direction, PolicySet } from './model.ts';
 import { decideSide, type PeerView, type PodView, type Proto, type SideRules } from './side.ts';
@@ -26,7 +27,7 @@ type Cuts = Record<Protocol, number[]>;
 /** Port edges where a side's verdict can change: its rules' numeric port ranges (named ports come from the destination pod). */
 function ruleCuts(r: SideRules, dir: Direction): Cuts {
   const cuts: Record<Protocol, number[]> = { TCP: [], UDP: [], SCTP: [] };
-  for (const p of [...r.admin, ...r.network, ...(r.baseline ? [r.baseline] : [])])
+  for (const p of [...r.admin, ...r.network, ...r.baseline])
     for (const rule of p[dir])
       for (const s of rule.ports ?? []) {
         if (s.type === 'range') cuts[s.protocol].push(Math.max(1, s.from), s.to + 1);
@@ -42,7 +43,8 @@ function pairCuts(sides: (Cuts | null)[], dst: PodView | null, proto: Protocol):
   return [...points].filter((x) => x <= 65535).sort((a, b) => a - b);
 }
 
-export function connlist(policies: PolicySet, inventory: Inventory): Connection[] {
+export function connlist(given: PolicySet, inventory: Inventory): Connection[] {
+  const policies = resolveNodePeers(given, inventory);
   const ctx = contextOf(policies, inventory);
   const pods = [...ctx.pods.values()].sort((a, b) => (podKey(a.pod) < podKey(b.pod) ? -1 : 1));
   const cutsMemo = new Map<SideRules, Cuts>();

@@ -4,6 +4,7 @@ import { parseIp, type Ip } from '../base/pure.ts';
 import { podKey, type Inventory } from './inventory.ts';
 import { NAMESPACE_NAME_LABEL } from './load.ts';
 import type { Direction, Policy, PolicySet } from './model.ts';
+import { resolveNodePeers } from './node-peers.ts';
 import { matchesNamespace } from './selector.ts';
 import { sideRules, type PodView, type SideRules } from './side.ts';
 
@@ -34,7 +35,7 @@ export function contextOf(policies: PolicySet, inventory: Inventory): Context {
   let byInv = cache.get(policies);
   if (!byInv) cache.set(policies, (byInv = new WeakMap()));
   let ctx = byInv.get(inventory);
-  if (!ctx) byInv.set(inventory, (ctx = buildContext(policies, inventory)));
+  if (!ctx) byInv.set(inventory, (ctx = buildContext(resolveNodePeers(policies, inventory), inventory)));
   return ctx;
 }
 

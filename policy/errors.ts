@@ -27,7 +27,15 @@ export type PolicyErrorCode =
   | 'POLICY_BAD_MODE'
   | 'POLICY_DUPLICATE'
   | 'POLICY_BANP_NAME'
-  | 'POLICY_UNKNOWN_FIELD';
+  | 'POLICY_UNKNOWN_FIELD'
+  /** A v1alpha1 AdminNetworkPolicy or BaselineAdminNetworkPolicy: read as the ClusterNetworkPolicy it translates to (warning). */
+  | 'POLICY_DEPRECATED_KIND'
+  /** A ClusterNetworkPolicy peer with no field Weft understands: its rule fails closed (warning). */
+  | 'POLICY_UNKNOWN_PEER'
+  /** A domainNames peer in a rule that is not an Accept: upstream supports them in Accept rules only (warning). */
+  | 'POLICY_DOMAIN_NAMES_ACTION'
+  /** An ANP/BANP that has no exact ClusterNetworkPolicy translation (weft policy convert). */
+  | 'POLICY_CONVERT';
 
 export interface Where {
   file: string;
@@ -42,21 +50,39 @@ export function placeOf(where: Where): string {
   return `${where.file}#${where.doc}${where.path ? ` ${where.path}` : ''}`;
 }
 
-/** Printed by base formatError as `policies/db.yaml#2 spec.ingress[0].ports[1].endPort: endPort 80 < port 443 (POLICY_ENDPORT_BEFORE_PORT)` + hint line. */
+/**
+ * Printed by base formatError as `policies/db.yaml#2 spec.ingress[0].ports[1].endPort: endPort 80 < port 443 (POLICY_ENDPORT_BEFORE_PORT)`
+ * + hint line. `rule`: the CRD validation rule that failed, as the CRD writes it (`maxItems: 25`);
+ * the message ends with it, so every printer (CLI, hub API, agent log) names it.
+ */
 export class PolicyError extends WeftError<PolicyErrorCode> {
   override readonly name = 'PolicyError';
   readonly file: string;
   readonly doc: number;
   readonly path: string;
-  constructor(code: PolicyErrorCode, where: Where, message: string, hint?: string) {
-    super(code, message, hint, { where: placeOf(where) });
+  constructor(
+    code: PolicyErrorCode,
+    where: Where,
+    message: string,
+    hint?: string,
+    readonly rule?: string,
+  ) {
+    super(code, rule === undefined ? message : `${message} [CRD rule: ${rule}]`, hint, { where: placeOf(where) });
     this.file = where.file;
     this.doc = where.doc;
     this.path = where.path;
   }
 
-  toJSON(): { code: PolicyErrorCode; file: string; doc: number; path: string; message: string; hint?: string } {
-    return { code: this.code, file: this.file, doc: this.doc, path: this.path, message: this.message, hint: this.hint };
+  toJSON(): { code: PolicyErrorCode; file: string; doc: number; path: string; message: string; hint?: string; rule?: string } {
+    return {
+      code: this.code,
+      file: this.file,
+      doc: this.doc,
+      path: this.path,
+      message: this.message,
+      hint: this.hint,
+      ...(this.rule !== undefined && { rule: this.rule }),
+    };
   }
 }
 

@@ -52,20 +52,20 @@ spec:
 const text = (f: ReturnType<typeof flow>, policies = world.policies) => explainText(explain(policies, world.inventory, f));
 
 describe('explain', () => {
-  it('names the app-tier rule, and the audit-mode policy that would deny the egress', () => {
+  it('names the NetworkPolicy-tier rule, and the audit-mode policy that would deny the egress', () => {
     expect(text(flow('shop/web', 'shop/db', 'TCP', 5432))).toBe(
       [
         'shop/web -> shop/db TCP/5432: ALLOWED',
         '  egress of shop/web: allowed: NetworkPolicy shop/no-egress isolates it in audit mode only: default allow',
         '    audit: NetworkPolicy shop/no-egress isolation would deny (weft.dev/mode: audit, not enforced)',
-        '  ingress of shop/db: allowed: by NetworkPolicy shop/db-from-web ingress[0] (app tier)',
+        '  ingress of shop/db: allowed: by NetworkPolicy shop/db-from-web ingress[0] (NetworkPolicy tier)',
       ].join('\n'),
     );
   });
 
   it('names the admin tier when an ANP decides before the NetworkPolicy', () => {
     expect(text(flow('monitoring/prom', 'shop/db', 'TCP', 9100))).toContain(
-      'ingress of shop/db: allowed: by AdminNetworkPolicy allow-monitoring ingress[0] (admin tier)',
+      'ingress of shop/db: allowed: by ClusterNetworkPolicy allow-monitoring ingress[0] "scrape" (Admin tier)',
     );
   });
 

@@ -9,10 +9,10 @@ import { combine, type Verdict } from './verdict.ts';
 export interface SideExplanation extends SideOutcome {
   direction: Direction;
   pod: string;
-  /** The policies that apply to this pod in this direction, by tier. */
+  /** The policies that apply to this pod in this direction, by tier, in the order they are met. */
   admin: string[];
   network: string[];
-  baseline: boolean;
+  baseline: string[];
 }
 
 export interface Explanation {
@@ -21,8 +21,11 @@ export interface Explanation {
   sides: SideExplanation[];
 }
 
+/** `ClusterNetworkPolicy db-guard (Admin) ingress[0] "deny-mon"`, `NetworkPolicy shop/db-from-web ingress[0]`. */
 export function describeRef(r: RuleRef): string {
-  return `${r.kind} ${r.namespace ? `${r.namespace}/` : ''}${r.name} ${r.rule}`;
+  const tier = r.tier ? ` (${r.tier})` : '';
+  const name = r.ruleName ? ` ${JSON.stringify(r.ruleName)}` : '';
+  return `${r.kind} ${r.namespace ? `${r.namespace}/` : ''}${r.name}${tier} ${r.rule}${name}`;
 }
 
 export function explain(policies: PolicySet, inventory: Inventory, flow: Flow): Explanation {
@@ -41,7 +44,7 @@ export function explain(policies: PolicySet, inventory: Inventory, flow: Flow): 
       pod: podKey(self.view.pod),
       admin: r.admin.map((p) => p.name),
       network: r.network.map((p) => `${p.namespace}/${p.name}`),
-      baseline: r.baseline !== null,
+      baseline: r.baseline.map((p) => p.name),
     };
   };
   const egress = side(src, dst, 'egress');
@@ -53,7 +56,7 @@ function sideWords(s: SideExplanation): string {
   const head = `${s.direction} of ${s.pod}: ${s.allowed ? 'allowed' : 'denied'}`;
   let why: string;
   if (s.by === null) {
-    const applied = [...s.admin.map((n) => `AdminNetworkPolicy ${n}`), ...(s.baseline ? ['the BaselineAdminNetworkPolicy'] : [])];
+    const applied = [...s.admin.map((n) => `ClusterNetworkPolicy ${n} (Admin)`), ...s.baseline.map((n) => `ClusterNetworkPolicy ${n} (Baseline)`)];
     // With nothing decided, every NetworkPolicy that selects the pod is in audit mode (an enforced one isolates).
     const isolation =
       s.network.length === 0
@@ -62,12 +65,12 @@ function sideWords(s: SideExplanation): string {
     why =
       applied.length === 0 && s.network.length === 0
         ? `no policy selects ${s.pod} for ${s.direction}: default allow`
-        : `${applied.length > 0 ? `no rule of ${applied.join(', ')} matched (or an ANP passed) and ` : ''}${isolation}: default allow`;
+        : `${applied.length > 0 ? `no rule of ${applied.join(', ')} matched (or one passed) and ` : ''}${isolation}: default allow`;
   } else if (s.by.rule === 'isolation') {
     why = `${s.pod} is isolated for ${s.direction} by NetworkPolicy ${s.network.join(', ')} and no ${s.direction} rule of ${s.network.length > 1 ? 'them' : 'it'} matches`;
   } else {
-    const tier = s.by.kind === 'AdminNetworkPolicy' ? 'admin tier' : s.by.kind === 'NetworkPolicy' ? 'app tier' : 'baseline tier';
-    why = `by ${describeRef(s.by)} (${tier})`;
+    const tier = s.by.kind === 'NetworkPolicy' ? 'NetworkPolicy tier' : `${s.by.tier} tier`;
+    why = `by ${describeRef(s.by).replace(` (${s.by.tier})`, '')} (${tier})`;
   }
   const audit = s.audit ? `\n    audit: ${describeRef(s.audit)} would deny (weft.dev/mode: audit, not enforced)` : '';
   return `  ${head}: ${why}${audit}`;

@@ -36,7 +36,7 @@ function podSignature(v: PodView): string {
 
 function cidrPeers(set: PolicySet): Peer[] {
   const out: Peer[] = [];
-  const all = [...set.admin, ...set.network, ...(set.baseline ? [set.baseline] : [])];
+  const all = [...set.admin, ...set.network, ...set.baseline];
   for (const p of all) for (const r of [...p.ingress, ...p.egress]) for (const peer of r.peers ?? []) if (peer.type === 'cidr') out.push(peer);
   return out;
 }
@@ -164,7 +164,7 @@ export function peerHits(ids: Identities): (p: Peer) => Hits {
   // share one Hits, so the compiler can tell them apart by object and count them once.
   const byShape = new Map<string, Hits>();
   const find = (p: Peer): PeerIdentity[] => {
-    if (p.type === 'nodes') return [];
+    if (p.type === 'nodes' || p.type === 'domains') return [];
     if (p.type === 'cidr') return external.filter((i) => peerMatches(p, i.view));
     const out: PeerIdentity[] = [];
     // selects() split in two: the namespace once per namespace, then the pod selector per identity.
@@ -194,7 +194,9 @@ export function peerHits(ids: Identities): (p: Peer) => Hits {
 function peerShape(p: Peer): string {
   switch (p.type) {
     case 'nodes':
-      return 'nodes';
+    case 'domains':
+      // Unresolved nodes (node-peers.ts resolves them first) and domainNames match nothing.
+      return 'nothing';
     case 'pods':
       return `pods ${canonicalJson(p.namespaces)} ${canonicalJson(p.pods)}`;
     case 'cidr':

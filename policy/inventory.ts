@@ -1,4 +1,5 @@
-// What the compiler and the evaluator know about the workloads: namespaces and pods.
+// What the compiler and the evaluator know about the workloads: namespaces, pods, and the nodes
+// (for ClusterNetworkPolicy `nodes` peers).
 // On a site it comes from the k3s API; in `weft policy` it comes from manifests.
 
 export type Protocol = 'TCP' | 'UDP' | 'SCTP';
@@ -25,9 +26,18 @@ export interface PodInfo {
   node?: string;
 }
 
+/** A Node: its labels and the IP addresses of status.addresses (what a `nodes` peer matches). */
+export interface NodeInfo {
+  name: string;
+  labels: Record<string, string>;
+  addresses: string[];
+}
+
 export interface Inventory {
   namespaces: NamespaceInfo[];
   pods: PodInfo[];
+  /** Absent: no node is known, and a `nodes` peer matches nothing. */
+  nodes?: NodeInfo[];
 }
 
 /** `<namespace>/<name>` */

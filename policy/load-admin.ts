@@ -1,11 +1,16 @@
-// policy.networking.k8s.io/v1alpha1 AdminNetworkPolicy and BaselineAdminNetworkPolicy -> the normalized Policy.
+// policy.networking.k8s.io/v1alpha1 AdminNetworkPolicy and BaselineAdminNetworkPolicy (deprecated) ->
+// the normalized Policy of the ClusterNetworkPolicy they translate to: ANP -> tier Admin, BANP ->
+// tier Baseline at priority 0, Allow -> Accept. Validated as v1alpha1 (its own limits and paths),
+// so an error points at what the user wrote; convert.ts writes the same translation as YAML.
 import { subPath } from './errors.ts';
 import type { Meta } from './load-common.ts';
 import { checkPortName, readCidr, readPortNumber, readProtocol, readSelector, ruleItems } from './load-common.ts';
 import type { Action, Direction, Peer, Policy, PodsPeer, PortSpec, Rule } from './model.ts';
 import type { Obj, Reader } from './reader.ts';
 
-type AdminKind = 'AdminNetworkPolicy' | 'BaselineAdminNetworkPolicy';
+export type AdminKind = 'AdminNetworkPolicy' | 'BaselineAdminNetworkPolicy';
+type V1Action = 'Allow' | 'Deny' | 'Pass';
+const ACTION_V2: Record<V1Action, Action> = { Allow: 'Accept', Deny: 'Deny', Pass: 'Pass' };
 
 export function loadAdminPolicy(r: Reader, obj: Obj, path: string, meta: Meta, kind: AdminKind): Policy | null {
   const spec = r.object(obj, 'spec', path, true);
@@ -29,7 +34,7 @@ export function loadAdminPolicy(r: Reader, obj: Obj, path: string, meta: Meta, k
     priority = p ?? 0;
   }
   const subject = readSubject(r, spec, sp);
-  const actions: Action[] = anp ? ['Allow', 'Deny', 'Pass'] : ['Allow', 'Deny'];
+  const actions: V1Action[] = anp ? ['Allow', 'Deny', 'Pass'] : ['Allow', 'Deny'];
   const ingress = ruleItems(r, spec, 'ingress', sp).map(({ item, path: p }, i) => readRule(r, item, p, 'ingress', i, actions));
   const egress = ruleItems(r, spec, 'egress', sp).map(({ item, path: p }, i) => readRule(r, item, p, 'egress', i, actions));
   for (const [key, n] of [
@@ -39,7 +44,17 @@ export function loadAdminPolicy(r: Reader, obj: Obj, path: string, meta: Meta, k
     if (n > 100) r.fail('POLICY_BAD_VALUE', subPath(sp, key), `${n} ${key} rules; at most 100 are allowed`, 'split the policy');
   }
   if (!subject) return null;
-  return { kind, name: meta.name, priority, audit: meta.audit, subject, ingress, egress, isolates: { ingress: false, egress: false } };
+  return {
+    kind: 'ClusterNetworkPolicy',
+    tier: anp ? 'Admin' : 'Baseline',
+    name: meta.name,
+    priority,
+    audit: meta.audit,
+    subject,
+    ingress,
+    egress,
+    isolates: { ingress: false, egress: false },
+  };
 }
 
 function readSubject(r: Reader, spec: Obj, sp: string): PodsPeer | null {
@@ -74,12 +89,12 @@ function readNamespacedPeer(r: Reader, obj: Obj, path: string, what: 'subject' |
   return { type: 'pods', namespaces: { selector: readSelector(r, pods, 'namespaceSelector', pp) }, pods: readSelector(r, pods, 'podSelector', pp) };
 }
 
-function readRule(r: Reader, rule: Obj, path: string, dir: Direction, index: number, actions: Action[]): Rule {
+function readRule(r: Reader, rule: Obj, path: string, dir: Direction, index: number, actions: V1Action[]): Rule {
   const peersKey = dir === 'ingress' ? 'from' : 'to';
   r.known(rule, ['name', 'action', peersKey, 'ports'], path);
-  const ruleName = r.string(rule, 'name', path) ?? undefined;
+  const ruleName = r.string(rule, 'name', path);
   const action = r.string(rule, 'action', path, true);
-  if (action !== null && !actions.includes(action as Action)) {
+  if (action !== null && !actions.includes(action as V1Action)) {
     r.fail('POLICY_BAD_ACTION', subPath(path, 'action'), `unknown action "${action}"`, `use ${actions.join(', ')}`);
   }
   const peerItems = r.list(rule, peersKey, path, true) ?? [];
@@ -97,7 +112,7 @@ function readRule(r: Reader, rule: Obj, path: string, dir: Direction, index: num
         .map(({ item, path: p }) => readPort(r, item, p))
         .filter((p): p is PortSpec => p !== null)
     : null;
-  return { label: `${dir}[${index}]`, ruleName, action: (action ?? 'Deny') as Action, peers, ports };
+  return { label: `${dir}[${index}]`, ...(ruleName !== null && { ruleName }), action: ACTION_V2[(action ?? 'Deny') as V1Action] ?? 'Deny', peers, ports };
 }
 
 function readPeer(r: Reader, peer: Obj, path: string, dir: Direction): Peer | null {
@@ -113,10 +128,7 @@ function readPeer(r: Reader, peer: Obj, path: string, dir: Direction): Peer | nu
     );
     return null;
   }
-  if (present[0] === 'nodes') {
-    readSelector(r, peer, 'nodes', path);
-    return { type: 'nodes' };
-  }
+  if (present[0] === 'nodes') return { type: 'nodes', nodes: readSelector(r, peer, 'nodes', path) };
   if (present[0] === 'networks') {
     const list = r.list(peer, 'networks', path) ?? [];
     if (list.length === 0) r.fail('POLICY_EMPTY_PEER', subPath(path, 'networks'), 'networks needs at least one CIDR', 'e.g. - 10.0.0.0/8');

@@ -1,7 +1,8 @@
-// Namespaces, Pods and workload controllers -> the Inventory. A controller stands for one pod
+// Namespaces, Pods, Nodes and workload controllers -> the Inventory. A controller stands for one pod
 // named `<namespace>/<name>` with its pod template's labels and container ports.
 import { subPath } from './errors.ts';
-import type { ContainerPort, PodInfo } from './inventory.ts';
+import type { ContainerPort, NodeInfo, PodInfo } from './inventory.ts';
+import { parseIp } from '../base/pure.ts';
 import { checkPortName, readPortNumber, readProtocol, type Meta } from './load-common.ts';
 import type { Obj, Reader } from './reader.ts';
 
@@ -11,6 +12,18 @@ export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
 export function loadPod(r: Reader, obj: Obj, path: string, meta: Meta): PodInfo {
   const spec = r.object(obj, 'spec', path);
   return { namespace: meta.namespace, name: meta.name, labels: meta.labels, ports: spec ? readContainers(r, spec, subPath(path, 'spec')) : [] };
+}
+
+/** A Node's IP addresses (status.addresses of any type that holds an IP: InternalIP, ExternalIP). */
+export function loadNode(r: Reader, obj: Obj, path: string, meta: Meta): NodeInfo {
+  const status = r.object(obj, 'status', path);
+  const sp = subPath(path, 'status');
+  const addresses: string[] = [];
+  for (const { item, path: ap } of r.objects((status && r.list(status, 'addresses', sp)) ?? [], subPath(sp, 'addresses'))) {
+    const a = r.string(item, 'address', ap, true);
+    if (a !== null && parseIp(a)) addresses.push(a);
+  }
+  return { name: meta.name, labels: meta.labels, addresses };
 }
 
 export function loadWorkload(r: Reader, obj: Obj, path: string, meta: Meta, kind: WorkloadKind): PodInfo {

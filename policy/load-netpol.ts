@@ -60,7 +60,7 @@ function readRule(r: Reader, rule: Obj, path: string, dir: Direction, index: num
           .map(({ item, path: p }) => readPort(r, item, p))
           .filter((p): p is PortSpec => p !== null)
       : null;
-  return { label: `${dir}[${index}]`, action: 'Allow', peers, ports };
+  return { label: `${dir}[${index}]`, action: 'Accept', peers, ports };
 }
 
 function readPeer(r: Reader, peer: Obj, path: string, namespace: string): Peer | null {

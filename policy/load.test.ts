@@ -139,8 +139,8 @@ ingress: [{ports: [{port: 443}, {port: 443, endPort: 80}]}]`)}`;
     expect([...parsed.errors, ...loaded.errors]).toEqual([]);
     expect(loaded.policies.network.map((p) => p.name)).toEqual(['db']);
     expect(loaded.warnings.map(formatError)).toEqual([
-      'app.yaml#1 items[0].kind: Service ignored: it has no effect on network policy (POLICY_IGNORED_KIND)\n  hint: only Namespace, Pod, Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob, ReplicationController, NetworkPolicy, AdminNetworkPolicy, BaselineAdminNetworkPolicy are read',
-      'app.yaml#3 kind: ConfigMap ignored: it has no effect on network policy (POLICY_IGNORED_KIND)\n  hint: only Namespace, Pod, Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob, ReplicationController, NetworkPolicy, AdminNetworkPolicy, BaselineAdminNetworkPolicy are read',
+      'app.yaml#1 items[0].kind: Service ignored: it has no effect on network policy (POLICY_IGNORED_KIND)\n  hint: only Namespace, Pod, Node, Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob, ReplicationController, NetworkPolicy, ClusterNetworkPolicy, AdminNetworkPolicy, BaselineAdminNetworkPolicy are read',
+      'app.yaml#3 kind: ConfigMap ignored: it has no effect on network policy (POLICY_IGNORED_KIND)\n  hint: only Namespace, Pod, Node, Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob, ReplicationController, NetworkPolicy, ClusterNetworkPolicy, AdminNetworkPolicy, BaselineAdminNetworkPolicy are read',
     ]);
   });
 

@@ -1,10 +1,11 @@
 // Parsed manifest objects -> validated PolicySet + Inventory, collecting every error.
 import { compareCodeUnits } from './canonical.ts';
 import { PolicyError } from './errors.ts';
-import type { Inventory, NamespaceInfo, PodInfo } from './inventory.ts';
-import { loadAdminPolicy } from './load-admin.ts';
+import type { Inventory, NamespaceInfo, NodeInfo, PodInfo } from './inventory.ts';
+import { loadAdminPolicy, type AdminKind } from './load-admin.ts';
+import { loadClusterNetworkPolicy, warnInto } from './load-cnp.ts';
 import { readMeta } from './load-common.ts';
-import { loadPod, loadWorkload, WORKLOAD_KINDS, type WorkloadKind } from './load-inventory.ts';
+import { loadNode, loadPod, loadWorkload, WORKLOAD_KINDS, type WorkloadKind } from './load-inventory.ts';
 import { loadNetworkPolicy } from './load-netpol.ts';
 import type { Policy, PolicySet } from './model.ts';
 import { isManifestObject } from './parse.ts';
@@ -12,11 +13,12 @@ import { isObj, Reader } from './reader.ts';
 
 const API_VERSIONS: Record<string, string> = {
   NetworkPolicy: 'networking.k8s.io/v1',
+  ClusterNetworkPolicy: 'policy.networking.k8s.io/v1alpha2',
   AdminNetworkPolicy: 'policy.networking.k8s.io/v1alpha1',
   BaselineAdminNetworkPolicy: 'policy.networking.k8s.io/v1alpha1',
 };
 const POLICY_KINDS = Object.keys(API_VERSIONS);
-const KNOWN_KINDS = ['Namespace', 'Pod', ...WORKLOAD_KINDS, ...POLICY_KINDS];
+const KNOWN_KINDS = ['Namespace', 'Pod', 'Node', ...WORKLOAD_KINDS, ...POLICY_KINDS];
 /**
  * Built-in Kubernetes kinds that say nothing about who may talk to whom. An app's manifest folder
  * holds them beside its policies, so they are read past with a warning rather than failing the
@@ -45,7 +47,6 @@ const IGNORED_KINDS = [
   'PriorityClass',
   'PodTemplate',
   'CustomResourceDefinition',
-  'Node',
   'Event',
   'Lease',
   'RuntimeClass',
@@ -75,6 +76,7 @@ export function loadPolicies(objects: readonly unknown[], where: { file?: string
   const baselines: Policy[] = [];
   const namespaces = new Map<string, NamespaceInfo>();
   const pods = new Map<string, PodInfo>();
+  const nodes = new Map<string, NodeInfo>();
   const seenPolicies = new Set<string>();
 
   objects.forEach((entry, i) => {
@@ -135,12 +137,29 @@ export function loadPolicies(objects: readonly unknown[], where: { file?: string
     } else if (kind === 'Pod' || (WORKLOAD_KINDS as readonly string[]).includes(kind)) {
       const pod = kind === 'Pod' ? loadPod(r, obj, path, meta) : loadWorkload(r, obj, path, meta, kind as WorkloadKind);
       if (unique(`pod\0${meta.namespace}/${meta.name}`, `pod or workload ${meta.namespace}/${meta.name}`)) pods.set(`${meta.namespace}/${meta.name}`, pod);
+    } else if (kind === 'Node') {
+      const node = loadNode(r, obj, path, meta);
+      if (unique(`Node\0${meta.name}`, `node ${meta.name}`)) nodes.set(meta.name, node);
     } else if (kind === 'NetworkPolicy') {
       const p = loadNetworkPolicy(r, obj, path, meta);
       if (p && unique(`${kind}\0${meta.namespace}/${meta.name}`, `NetworkPolicy ${meta.namespace}/${meta.name}`)) network.push(p);
     } else {
-      const p = loadAdminPolicy(r, obj, path, meta, kind as 'AdminNetworkPolicy' | 'BaselineAdminNetworkPolicy');
-      if (p && unique(`${kind}\0${meta.name}`, `${kind} ${meta.name}`)) (kind === 'AdminNetworkPolicy' ? admin : baselines).push(p);
+      const p =
+        kind === 'ClusterNetworkPolicy'
+          ? loadClusterNetworkPolicy(r, obj, path, meta, warnInto(r, warnings))
+          : loadAdminPolicy(r, obj, path, meta, kind as AdminKind);
+      if (kind !== 'ClusterNetworkPolicy')
+        warnings.push(
+          new PolicyError(
+            'POLICY_DEPRECATED_KIND',
+            { file: m.file, doc: m.doc, path: at('kind') },
+            `${kind} (v1alpha1) is deprecated: read as ClusterNetworkPolicy ${meta.name} (tier ${kind === 'AdminNetworkPolicy' ? 'Admin' : 'Baseline'})`,
+            'weft policy convert <files> writes the ClusterNetworkPolicy (policy.networking.k8s.io/v1alpha2)',
+          ),
+        );
+      // One name space for ClusterNetworkPolicies, translated or not: attribution names them by name.
+      if (p && unique(`ClusterNetworkPolicy\0${meta.name}`, `ClusterNetworkPolicy ${meta.name}${kind === 'ClusterNetworkPolicy' ? '' : ` (from ${kind})`}`))
+        (p.tier === 'Admin' ? admin : baselines).push(p);
     }
   });
 
@@ -149,21 +168,25 @@ export function loadPolicies(objects: readonly unknown[], where: { file?: string
   for (const ns of used) if (!namespaces.has(ns)) namespaces.set(ns, { name: ns, labels: { [NAMESPACE_NAME_LABEL]: ns } });
 
   return {
-    policies: makePolicySet(admin, network, baselines[0] ?? null),
+    policies: makePolicySet(admin, network, baselines),
     inventory: {
       namespaces: [...namespaces.values()].sort((a, b) => compareCodeUnits(a.name, b.name)),
       pods: [...pods.values()].sort((a, b) => compareCodeUnits(a.namespace, b.namespace) || compareCodeUnits(a.name, b.name)),
+      ...(nodes.size > 0 && { nodes: [...nodes.values()].sort((a, b) => compareCodeUnits(a.name, b.name)) }),
     },
     errors,
     warnings,
   };
 }
 
-/** The canonical order the tiers are met in: ANPs by priority then name (ties are unspecified upstream). */
-export function makePolicySet(admin: Policy[], network: Policy[], baseline: Policy | null): PolicySet {
+/** Within a tier: by priority, then name (upstream leaves equal priorities to the implementation). */
+const byPriority = (a: Policy, b: Policy) => a.priority - b.priority || compareCodeUnits(a.name, b.name);
+
+/** The canonical order the tiers are met in. */
+export function makePolicySet(admin: Policy[], network: Policy[], baseline: Policy[]): PolicySet {
   return {
-    admin: [...admin].sort((a, b) => a.priority - b.priority || compareCodeUnits(a.name, b.name)),
+    admin: [...admin].sort(byPriority),
     network: [...network].sort((a, b) => compareCodeUnits(a.namespace ?? '', b.namespace ?? '') || compareCodeUnits(a.name, b.name)),
-    baseline,
+    baseline: [...baseline].sort(byPriority),
   };
 }

@@ -1,5 +1,7 @@
 // The validated, normalized policy model that the evaluator and the compiler share.
-// Kubernetes' three policy kinds are lowered to one shape: subject, ordered rules, peers, ports.
+// NetworkPolicy and ClusterNetworkPolicy (v1alpha2; the deprecated v1alpha1 AdminNetworkPolicy and
+// BaselineAdminNetworkPolicy are translated to it on load) are lowered to one shape: subject,
+// ordered rules, peers, ports.
 import type { Cidr } from '../base/pure.ts';
 import type { Protocol } from './inventory.ts';
 
@@ -34,28 +36,46 @@ export interface CidrPeer {
   except: Cidr[];
 }
 
-/** An AdminNetworkPolicy `nodes` peer: accepted, matches nothing Weft can name (node IPs are not in the inventory). */
+/** A ClusterNetworkPolicy `nodes` peer: the addresses (status.addresses) of the Nodes whose labels match. */
 export interface NodesPeer {
   type: 'nodes';
+  nodes: Selector;
 }
 
-export type Peer = PodsPeer | CidrPeer | NodesPeer;
+/**
+ * A ClusterNetworkPolicy `domainNames` peer (exact names, or `*.` + a suffix of one or more labels).
+ * Until the agent learns the addresses behind names, it matches no address (see docs/policy.md).
+ */
+export interface DomainsPeer {
+  type: 'domains';
+  names: string[];
+}
+
+export type Peer = PodsPeer | CidrPeer | NodesPeer | DomainsPeer;
 
 export type PortSpec =
   | { type: 'range'; protocol: Protocol; from: number; to: number }
   /** A named container port of the destination pod; protocol null: the container port's own. */
   | { type: 'named'; protocol: Protocol | null; name: string };
 
-export type Action = 'Allow' | 'Deny' | 'Pass';
+/** ClusterNetworkPolicy actions; a NetworkPolicy rule is an Accept. */
+export type Action = 'Accept' | 'Deny' | 'Pass';
 export type Direction = 'ingress' | 'egress';
-export type PolicyKind = 'AdminNetworkPolicy' | 'NetworkPolicy' | 'BaselineAdminNetworkPolicy';
+export type PolicyKind = 'ClusterNetworkPolicy' | 'NetworkPolicy';
+/** ClusterNetworkPolicy spec.tier: Admin is met before NetworkPolicy, Baseline after. */
+export type Tier = 'Admin' | 'Baseline';
 
 export interface Rule {
   /** `ingress[0]`, `egress[2]` */
   label: string;
-  /** The rule's own name (ANP/BANP rules have one). */
+  /** The rule's own name (ClusterNetworkPolicy rules may have one). */
   ruleName?: string;
   action: Action;
+  /**
+   * Set when a peer had no field Weft understands (a newer CRD's): the rule was made to fail closed,
+   * an Accept matching nothing through that peer, a Deny or Pass denying everything.
+   */
+  failClosed?: true;
   /** null: every peer, pods and external addresses alike. */
   peers: Peer[] | null;
   /** null: every protocol and port. */
@@ -64,10 +84,12 @@ export interface Rule {
 
 export interface Policy {
   kind: PolicyKind;
+  /** ClusterNetworkPolicy only. */
+  tier?: Tier;
   /** NetworkPolicy only. */
   namespace?: string;
   name: string;
-  /** ANP only; lower number = higher precedence. */
+  /** ClusterNetworkPolicy only, 0-1000; lower number = higher precedence within the tier. */
   priority: number;
   /** `weft.dev/mode: audit`: denies are reported, never enforced. */
   audit: boolean;
@@ -79,24 +101,36 @@ export interface Policy {
 }
 
 export interface PolicySet {
-  /** Sorted by priority, then name: the order ANPs are met. */
+  /** Admin-tier ClusterNetworkPolicies sorted by priority, then name: the order they are met. */
   admin: Policy[];
   /** Sorted by namespace, then name. */
   network: Policy[];
-  baseline: Policy | null;
+  /** Baseline-tier ClusterNetworkPolicies, sorted by priority, then name. */
+  baseline: Policy[];
 }
 
 /** Stable reference to a rule of a policy, for verdict attribution. */
 export interface RuleRef {
   kind: PolicyKind;
+  /** ClusterNetworkPolicy only. */
+  tier?: Tier;
   namespace?: string;
   name: string;
   /** `ingress[0]`, `egress[1]`, or `isolation` (the implicit deny of a NetworkPolicy-isolated pod). */
   rule: string;
+  /** The rule's own name, when it has one. */
+  ruleName?: string;
 }
 
-export function ruleRef(p: Policy, rule: string): RuleRef {
-  return p.namespace === undefined ? { kind: p.kind, name: p.name, rule } : { kind: p.kind, namespace: p.namespace, name: p.name, rule };
+export function ruleRef(p: Policy, rule: string, ruleName?: string): RuleRef {
+  return {
+    kind: p.kind,
+    ...(p.tier !== undefined && { tier: p.tier }),
+    ...(p.namespace !== undefined && { namespace: p.namespace }),
+    name: p.name,
+    rule,
+    ...(ruleName !== undefined && { ruleName }),
+  };
 }
 
 /**
@@ -105,5 +139,5 @@ export function ruleRef(p: Policy, rule: string): RuleRef {
  */
 export function enforceAudited(set: PolicySet): PolicySet {
   const lift = (p: Policy): Policy => (p.audit ? { ...p, audit: false } : p);
-  return { admin: set.admin.map(lift), network: set.network.map(lift), baseline: set.baseline && lift(set.baseline) };
+  return { admin: set.admin.map(lift), network: set.network.map(lift), baseline: set.baseline.map(lift) };
 }

@@ -22,8 +22,8 @@ export class Reader {
     readonly errors: PolicyError[],
   ) {}
 
-  fail(code: PolicyErrorCode, path: string, message: string, hint: string): void {
-    this.errors.push(new PolicyError(code, { file: this.file, doc: this.doc, path }, message, hint));
+  fail(code: PolicyErrorCode, path: string, message: string, hint: string, rule?: string): void {
+    this.errors.push(new PolicyError(code, { file: this.file, doc: this.doc, path }, message, hint, rule));
   }
 
   /** One field of a given shape: absent or null gives null (an error when required); a wrong shape is an error. */

@@ -1,6 +1,7 @@
 // One side of a flow: the verdict a pod's ingress (or egress) gives a peer on a protocol and port.
-// The tiers as network-policy-api defines them: ANPs by priority (Allow/Deny final, Pass skips to
-// NetworkPolicy), NetworkPolicy (isolation + additive allows), BANP, default allow.
+// The tiers as network-policy-api v1alpha2 defines them: Admin ClusterNetworkPolicies by priority
+// (Accept/Deny final, Pass skips to NetworkPolicy), NetworkPolicy (isolation + additive allows),
+// Baseline ClusterNetworkPolicies by priority (Accept/Deny final, Pass skips to the default), allow.
 // This is the single definition of semantics: the evaluator calls it on concrete flows and the
 // compiler on representatives of identity and port classes.
 import { cidrContains, type Ip } from '../base/pure.ts';
@@ -26,7 +27,7 @@ export interface SideRules {
   network: Policy[];
   /** `network` without audit-mode policies: what is enforced. */
   networkEnforced: Policy[];
-  baseline: Policy | null;
+  baseline: Policy[];
   hasAudit: boolean;
 }
 
@@ -44,29 +45,31 @@ export function selects(subject: Peer, v: PodView): boolean {
 
 /**
  * `network`: the NetworkPolicies of the pod's namespace (only those can select it), or all of them;
- * `admin`: likewise the ANPs whose subject's namespaces hold the pod's, in their order, or all of them.
+ * `admin`: likewise the Admin-tier policies whose subject's namespaces hold the pod's, in their order, or all of them.
  */
 export function sideRules(set: PolicySet, v: PodView, dir: Direction, network: Policy[] = set.network, admin: Policy[] = set.admin): SideRules {
   const selected = admin.filter((p) => p[dir].length > 0 && selects(p.subject, v));
   const nps = network.filter((p) => p.isolates[dir] && selects(p.subject, v));
-  const b = set.baseline;
-  const baseline = b && b[dir].length > 0 && selects(b.subject, v) ? b : null;
-  const hasAudit = selected.some((p) => p.audit) || nps.some((p) => p.audit) || (baseline?.audit ?? false);
+  const baseline = set.baseline.filter((p) => p[dir].length > 0 && selects(p.subject, v));
+  const hasAudit = selected.some((p) => p.audit) || nps.some((p) => p.audit) || baseline.some((p) => p.audit);
   return { admin: selected, network: nps, networkEnforced: nps.filter((p) => !p.audit), baseline, hasAudit };
 }
 
 /** Every policy of the side in the order they are met, tier by tier: a new tier adds its list here. */
 export function policiesMet(r: SideRules): Policy[] {
-  return r.baseline ? [...r.admin, ...r.network, r.baseline] : [...r.admin, ...r.network];
+  return [...r.admin, ...r.network, ...r.baseline];
 }
 
 export function isEmpty(r: SideRules): boolean {
-  return r.admin.length === 0 && r.network.length === 0 && r.baseline === null;
+  return r.admin.length === 0 && r.network.length === 0 && r.baseline.length === 0;
 }
 
 export function peerMatches(peer: Peer, v: PeerView): boolean {
   switch (peer.type) {
     case 'nodes':
+    case 'domains':
+      // nodes: resolved to the selected Nodes' addresses first (node-peers.ts); unresolved, no Node is
+      // known. domains: no learned addresses yet, so the name matches no address (docs/policy.md).
       return false;
     case 'cidr': {
       // ipBlock and networks name external addresses only; a pod is never matched by its IP.
@@ -102,7 +105,7 @@ const refs = new WeakMap<object, RuleRef>();
 function refOf(p: Policy, rule: Rule | null): RuleRef {
   const key = rule ?? p;
   let r = refs.get(key);
-  if (!r) refs.set(key, (r = Object.freeze(ruleRef(p, rule ? rule.label : 'isolation'))));
+  if (!r) refs.set(key, (r = Object.freeze(rule ? ruleRef(p, rule.label, rule.ruleName) : ruleRef(p, 'isolation'))));
   return r;
 }
 
@@ -117,7 +120,7 @@ function decide(r: SideRules, dir: Direction, dst: PodInfo | null, peerOk: PeerT
     for (const rule of p[dir]) {
       if (!peerOk(rule) || !portsMatch(rule, proto, port, dst)) continue;
       if (rule.action === 'Pass') break admin;
-      return { allowed: rule.action === 'Allow', by: refOf(p, rule) };
+      return { allowed: rule.action === 'Accept', by: refOf(p, rule) };
     }
   }
   const network = withAudit ? r.network : r.networkEnforced;
@@ -125,9 +128,13 @@ function decide(r: SideRules, dir: Direction, dst: PodInfo | null, peerOk: PeerT
     for (const p of network) for (const rule of p[dir]) if (peerOk(rule) && portsMatch(rule, proto, port, dst)) return { allowed: true, by: refOf(p, rule) };
     return { allowed: false, by: refOf(network[0], null) };
   }
-  const b = r.baseline;
-  if (b && (withAudit || !b.audit)) {
-    for (const rule of b[dir]) if (peerOk(rule) && portsMatch(rule, proto, port, dst)) return { allowed: rule.action === 'Allow', by: refOf(b, rule) };
+  baseline: for (const p of r.baseline) {
+    if (p.audit && !withAudit) continue;
+    for (const rule of p[dir]) {
+      if (!peerOk(rule) || !portsMatch(rule, proto, port, dst)) continue;
+      if (rule.action === 'Pass') break baseline;
+      return { allowed: rule.action === 'Accept', by: refOf(p, rule) };
+    }
   }
   return { allowed: true, by: null };
 }

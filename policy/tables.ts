@@ -4,7 +4,8 @@
 //   2. ipcache:    LPM   peer IP                      -> peer identity (pods: /32 or /128; CIDR classes: prefixes)
 //   3. sets:       array set id                       -> default verdict of that set (when no rule entry matches)
 //   4. rules:      LPM   [set u32][peer u32][proto u8][pad u8 = 0][port u16 BE] -> verdict
-// The compiler flattens tier precedence (ANP priority, NetworkPolicy, BANP, default) into disjoint
+// The compiler flattens tier precedence (Admin ClusterNetworkPolicies by priority, NetworkPolicy,
+// Baseline ClusterNetworkPolicies by priority, default) into disjoint
 // rule entries, so the longest-prefix match is the whole answer: no priority walk in the kernel.
 
 export const VERDICT_ALLOW = 1;
@@ -74,12 +75,16 @@ export interface RuleEntry {
 
 export interface Attribution {
   id: number;
-  kind: 'AdminNetworkPolicy' | 'NetworkPolicy' | 'BaselineAdminNetworkPolicy' | 'default';
+  kind: 'ClusterNetworkPolicy' | 'NetworkPolicy' | 'default';
+  /** ClusterNetworkPolicy only: Admin or Baseline. */
+  tier?: 'Admin' | 'Baseline';
   namespace?: string;
   name: string;
   /** e.g. 'ingress[0]', 'egress[2]', or 'isolation' for the implicit default-deny of an isolated pod. */
   rule: string;
-  action: 'Allow' | 'Deny' | 'Pass' | 'Isolate';
+  /** The rule's own name, when it has one. */
+  ruleName?: string;
+  action: 'Accept' | 'Deny' | 'Pass' | 'Isolate';
   audit: boolean;
 }
 

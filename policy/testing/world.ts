@@ -19,9 +19,11 @@ export const flow = (src: string, dst: string, protocol: Protocol, port: number)
 export const allowed = { allowed: true } as const;
 export const denied = { allowed: false } as const;
 
-export function ref(kind: RuleRef['kind'], name: string, rule: string): RuleRef {
+/** `ref('NetworkPolicy', 'ns/name', 'ingress[0]')`; `ref('Admin' | 'Baseline', name, rule, ruleName?)` for a ClusterNetworkPolicy. */
+export function ref(kind: 'NetworkPolicy' | 'Admin' | 'Baseline', name: string, rule: string, ruleName?: string): RuleRef {
+  if (kind !== 'NetworkPolicy') return { kind: 'ClusterNetworkPolicy', tier: kind, name, rule, ...(ruleName !== undefined && { ruleName }) };
   const slash = name.indexOf('/');
-  return slash < 0 ? { kind, name, rule } : { kind, namespace: name.slice(0, slash), name: name.slice(slash + 1), rule };
+  return { kind, namespace: name.slice(0, slash), name: name.slice(slash + 1), rule };
 }
 
 export const pick = (v: Verdict) => ({ allowed: v.allowed });
