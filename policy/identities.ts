@@ -29,9 +29,11 @@ const sortedJson = (o: Record<string, string>) =>
       .map((k) => [k, o[k]]),
   );
 
-function podSignature(v: PodView): string {
+/** `networks`: the CIDR peers that match pods by IP; pods they tell apart get different identities. */
+function podSignature(v: PodView, networks: Peer[]): string {
   const ports = v.pod.ports.map((p) => `${p.name ?? ''}/${p.protocol}/${p.containerPort}`).sort();
-  return `${v.pod.namespace}\0${sortedJson(v.pod.labels)}\0${ports.join(',')}`;
+  const inside = networks.map((p) => (peerMatches(p, { kind: 'pod', view: v }) ? '1' : '0')).join('');
+  return `${v.pod.namespace}\0${sortedJson(v.pod.labels)}\0${ports.join(',')}\0${inside}`;
 }
 
 function cidrPeers(set: PolicySet): Peer[] {
@@ -47,9 +49,10 @@ export function buildIdentities(set: PolicySet, pods: PodView[]): Identities {
   const world: PeerIdentity = { id: IDENTITY_WORLD, view: { kind: 'ip', ip: null }, description: 'world', pods: [] };
   list.push(world);
 
+  const networks = pods.some((v) => (v.pod.ips ?? []).length > 0) ? cidrPeers(set).filter((p) => p.type === 'cidr' && p.pods) : [];
   const groups = new Map<string, PodView[]>();
   for (const v of pods) {
-    const sig = podSignature(v);
+    const sig = podSignature(v, networks);
     const g = groups.get(sig);
     if (g) g.push(v);
     else groups.set(sig, [v]);
@@ -165,7 +168,12 @@ export function peerHits(ids: Identities): (p: Peer) => Hits {
   const byShape = new Map<string, Hits>();
   const find = (p: Peer): PeerIdentity[] => {
     if (p.type === 'nodes' || p.type === 'domains') return [];
-    if (p.type === 'cidr') return external.filter((i) => peerMatches(p, i.view));
+    if (p.type === 'cidr') {
+      const hit = external.filter((i) => peerMatches(p, i.view));
+      if (!p.pods) return hit;
+      for (const members of byNs.values()) for (const i of members) if (peerMatches(p, i.view)) hit.push(i);
+      return hit.sort((a, b) => a.id - b.id);
+    }
     const out: PeerIdentity[] = [];
     // selects() split in two: the namespace once per namespace, then the pod selector per identity.
     for (const members of 'name' in p.namespaces ? [byNs.get(p.namespaces.name) ?? []] : byNs.values()) {
@@ -200,6 +208,6 @@ function peerShape(p: Peer): string {
     case 'pods':
       return `pods ${canonicalJson(p.namespaces)} ${canonicalJson(p.pods)}`;
     case 'cidr':
-      return `cidr ${p.cidrs.map(formatCidr).join(',')} except ${p.except.map(formatCidr).join(',')}`;
+      return `cidr${p.pods ? '+pods' : ''} ${p.cidrs.map(formatCidr).join(',')} except ${p.except.map(formatCidr).join(',')}`;
   }
 }

@@ -133,7 +133,7 @@ function readPeer(r: Reader, peer: Obj, path: string, dir: Direction): Peer | nu
     const list = r.list(peer, 'networks', path) ?? [];
     if (list.length === 0) r.fail('POLICY_EMPTY_PEER', subPath(path, 'networks'), 'networks needs at least one CIDR', 'e.g. - 10.0.0.0/8');
     const cidrs = list.map((c, i) => readCidr(r, c, subPath(subPath(path, 'networks'), i))).filter((c) => c !== null);
-    return { type: 'cidr', cidrs, except: [] };
+    return { type: 'cidr', cidrs, except: [], pods: true };
   }
   return readNamespacedPeer(r, peer, path, 'peer');
 }

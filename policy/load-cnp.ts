@@ -240,7 +240,7 @@ function readPeer(r: Reader, peer: Obj, path: string, dir: Direction): Peer | nu
       const cidr = readCidr(r, c, p);
       return cidr ? [cidr] : [];
     });
-    return { type: 'cidr', cidrs, except: [] };
+    return { type: 'cidr', cidrs, except: [], pods: true };
   }
   const names = list.flatMap((n, i) => {
     if (typeof n === 'string' && DOMAIN_NAME.test(n)) return [n];

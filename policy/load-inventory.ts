@@ -11,7 +11,19 @@ export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
 
 export function loadPod(r: Reader, obj: Obj, path: string, meta: Meta): PodInfo {
   const spec = r.object(obj, 'spec', path);
-  return { namespace: meta.namespace, name: meta.name, labels: meta.labels, ports: spec ? readContainers(r, spec, subPath(path, 'spec')) : [] };
+  const pod: PodInfo = { namespace: meta.namespace, name: meta.name, labels: meta.labels, ports: spec ? readContainers(r, spec, subPath(path, 'spec')) : [] };
+  const ips = podIps(r, obj, path);
+  return ips.length > 0 ? { ...pod, ips } : pod;
+}
+
+/** status.podIPs[].ip (or status.podIP), as `kubectl get pod -o yaml` writes them: what `networks` peers match. */
+function podIps(r: Reader, obj: Obj, path: string): string[] {
+  const status = r.object(obj, 'status', path);
+  if (!status) return [];
+  const sp = subPath(path, 'status');
+  const list = r.list(status, 'podIPs', sp);
+  const ips = list ? r.objects(list, subPath(sp, 'podIPs')).map(({ item, path: p }) => r.string(item, 'ip', p, true)) : [r.string(status, 'podIP', sp)];
+  return ips.filter((ip): ip is string => ip !== null && parseIp(ip) !== null);
 }
 
 /** A Node's IP addresses (status.addresses of any type that holds an IP: InternalIP, ExternalIP). */

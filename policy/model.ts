@@ -29,11 +29,17 @@ export interface PodsPeer {
   pods: Selector;
 }
 
-/** External addresses: inside one of `cidrs` and outside every `except`. Never matches a pod. */
+/**
+ * Addresses inside one of `cidrs` and outside every `except`. A NetworkPolicy ipBlock names external
+ * addresses only and never matches a pod; a ClusterNetworkPolicy `networks` peer (`pods: true`) also
+ * matches a pod by its IPs, as upstream says ("cluster-internal traffic will be checked against the
+ * rule as well").
+ */
 export interface CidrPeer {
   type: 'cidr';
   cidrs: Cidr[];
   except: Cidr[];
+  pods?: true;
 }
 
 /** A ClusterNetworkPolicy `nodes` peer: the addresses (status.addresses) of the Nodes whose labels match. */

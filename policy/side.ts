@@ -4,7 +4,7 @@
 // Baseline ClusterNetworkPolicies by priority (Accept/Deny final, Pass skips to the default), allow.
 // This is the single definition of semantics: the evaluator calls it on concrete flows and the
 // compiler on representatives of identity and port classes.
-import { cidrContains, type Ip } from '../base/pure.ts';
+import { cidrContains, parseIp, type Ip } from '../base/pure.ts';
 import type { PodInfo, Protocol } from './inventory.ts';
 import { ruleRef, type Direction, type Peer, type Policy, type PolicySet, type PortSpec, type Rule, type RuleRef } from './model.ts';
 import { matchesNamespace, matchesSelector } from './selector.ts';
@@ -72,13 +72,22 @@ export function peerMatches(peer: Peer, v: PeerView): boolean {
       // known. domains: no learned addresses yet, so the name matches no address (docs/policy.md).
       return false;
     case 'cidr': {
-      // ipBlock and networks name external addresses only; a pod is never matched by its IP.
-      const ip = v.kind === 'ip' ? v.ip : null;
-      return ip !== null && peer.cidrs.some((c) => cidrContains(c, ip)) && !peer.except.some((c) => cidrContains(c, ip));
+      // ipBlock names external addresses only; networks also match a pod by its IPs (model.ts).
+      const inside = (ip: Ip) => peer.cidrs.some((c) => cidrContains(c, ip)) && !peer.except.some((c) => cidrContains(c, ip));
+      if (v.kind === 'ip') return v.ip !== null && inside(v.ip);
+      return peer.pods === true && podIps(v.view.pod).some(inside);
     }
     case 'pods':
       return v.kind === 'pod' && selects(peer, v.view);
   }
+}
+
+const parsedIps = new WeakMap<PodInfo, Ip[]>();
+/** A pod's IPs, parsed once. */
+export function podIps(pod: PodInfo): Ip[] {
+  let ips = parsedIps.get(pod);
+  if (!ips) parsedIps.set(pod, (ips = (pod.ips ?? []).map((a) => parseIp(a)).filter((ip): ip is Ip => ip !== null)));
+  return ips;
 }
 
 /** Named ports resolve against the destination pod's container ports (name and protocol). */

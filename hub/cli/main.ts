@@ -1,8 +1,8 @@
-// `weft`: the ops CLI. Local policy tools (check, eval, explain, connlist, compile) work on files
+// `weft`: the ops CLI. Local policy tools (check, eval, explain, connlist, compile, convert) work on files
 // and need no hub; everything else talks to the hub API.
 // Exit codes: 0 success, 1 the answer is "no" (a check failed), 2 bad usage or input.
 
-const LOCAL_POLICY = new Set(['check', 'eval', 'explain', 'connlist', 'compile']);
+const LOCAL_POLICY = new Set(['check', 'eval', 'explain', 'connlist', 'compile', 'convert']);
 
 const USAGE = `usage: weft <command> [options]
 
@@ -12,6 +12,7 @@ local policy tools (no hub needed):
   weft policy explain --manifests <dir> --from <E> --to <E> --port 443/TCP
   weft policy connlist --manifests <dir>
   weft policy compile --manifests <dir>
+  weft policy convert <files|dirs...>         AdminNetworkPolicy/BaselineAdminNetworkPolicy -> ClusterNetworkPolicy
 
 hub operations:
   weft login --hub <url> --token-file <file>

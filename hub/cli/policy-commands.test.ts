@@ -165,7 +165,9 @@ describe('weft policy check', () => {
   it('exits 0 on valid manifests beside a Service, and says what it ignored', async () => {
     const r = await run('check', join(dir, 'good'), join(dir, 'service.yaml'));
     expect(r.code).toBe(0);
-    expect(r.out).toContain('valid: 0 AdminNetworkPolicy, 1 NetworkPolicy, 0 BaselineAdminNetworkPolicy; 1 namespace, 2 pods/workloads; 1 object ignored');
+    expect(r.out).toContain(
+      'valid: 0 Admin-tier ClusterNetworkPolicy, 1 NetworkPolicy, 0 Baseline-tier ClusterNetworkPolicy; 1 namespace, 2 pods/workloads; 1 warning',
+    );
     expect(r.err).toContain('POLICY_IGNORED_KIND');
   });
 
@@ -234,5 +236,68 @@ describe('weft policy explain, connlist, compile', () => {
 
   it('rejects invalid manifests with exit 2', async () => {
     expect((await run('compile', '--manifests', join(dir, 'bad'))).code).toBe(2);
+  });
+});
+
+describe('weft policy convert', () => {
+  const v1 = `apiVersion: policy.networking.k8s.io/v1alpha1
+kind: AdminNetworkPolicy
+metadata: {name: db-guard}
+spec:
+  priority: 5
+  subject: {pods: {podSelector: {matchLabels: {app: db}}}}
+  ingress:
+  - {name: web-pg, action: Allow, from: [{namespaces: {}}], ports: [{portNumber: {port: 5432}}, {portRange: {protocol: UDP, start: 53, end: 53}}, {namedPort: pg}]}
+  - {action: Pass, from: [{pods: {namespaceSelector: {matchLabels: {team: ops}}}}]}
+  egress: [{action: Deny, to: [{networks: [10.0.0.0/8]}], ports: [{portRange: {start: 1, end: 1024}}]}]
+---
+apiVersion: policy.networking.k8s.io/v1alpha1
+kind: BaselineAdminNetworkPolicy
+metadata: {name: default}
+spec:
+  subject: {namespaces: {}}
+  ingress: [{action: Deny, from: [{namespaces: {}}]}]
+`;
+
+  it('writes the ClusterNetworkPolicy each ANP/BANP is read as: the same policies, other objects untouched', async () => {
+    mkdirSync(join(dir, 'v1alpha1'));
+    writeFileSync(join(dir, 'v1alpha1', 'shop.yaml'), manifests);
+    writeFileSync(join(dir, 'v1alpha1', 'admin.yaml'), v1);
+    const r = await run('convert', join(dir, 'v1alpha1'));
+    expect(r.code).toBe(0);
+    expect(r.err).toContain('converted 2 objects to ClusterNetworkPolicy');
+    expect(r.out).not.toMatch(/AdminNetworkPolicy|v1alpha1/);
+    mkdirSync(join(dir, 'v1alpha2'));
+    writeFileSync(join(dir, 'v1alpha2', 'all.yaml'), r.out);
+    const after = await run('check', join(dir, 'v1alpha2'), '--json');
+    expect(JSON.parse(after.out)).toMatchObject({ valid: true, adminPolicies: 1, baselinePolicies: 1, networkPolicies: 1, warnings: [] });
+    const before = await run('check', join(dir, 'v1alpha1'), '--json');
+    expect(JSON.parse(before.out).warnings.map((w: { code: string }) => w.code)).toEqual(['POLICY_DEPRECATED_KIND', 'POLICY_DEPRECATED_KIND']);
+    const j = JSON.parse((await run('convert', join(dir, 'v1alpha1', 'admin.yaml'), '--json')).out);
+    expect(j[0].spec).toEqual({
+      tier: 'Admin',
+      priority: 5,
+      subject: { pods: { namespaceSelector: {}, podSelector: { matchLabels: { app: 'db' } } } },
+      ingress: [
+        {
+          name: 'web-pg',
+          action: 'Accept',
+          from: [{ namespaces: {} }],
+          protocols: [{ tcp: { destinationPort: { number: 5432 } } }, { udp: { destinationPort: { number: 53 } } }, { destinationNamedPort: 'pg' }],
+        },
+        { action: 'Pass', from: [{ pods: { namespaceSelector: { matchLabels: { team: 'ops' } }, podSelector: {} } }] },
+      ],
+      egress: [{ action: 'Deny', to: [{ networks: ['10.0.0.0/8'] }], protocols: [{ tcp: { destinationPort: { range: { start: 1, end: 1024 } } } }] }],
+    });
+    expect(j[1]).toMatchObject({ kind: 'ClusterNetworkPolicy', metadata: { name: 'default' }, spec: { tier: 'Baseline', priority: 0 } });
+  });
+
+  it('exits 1 and writes nothing when v1alpha2 cannot say it exactly (26 rules)', async () => {
+    const many = Array.from({ length: 26 }, (_, i) => `  - {action: Deny, from: [{namespaces: {matchLabels: {n: "${i}"}}}]}`).join('\n');
+    writeFileSync(join(dir, 'many.yaml'), `${v1.split('---')[0]}---\n${v1.split('---')[1].replace(/ {2}ingress: .*/, `  ingress:\n${many}`)}`);
+    const r = await run('convert', join(dir, 'many.yaml'));
+    expect(r.code).toBe(1);
+    expect(r.out).toBe('');
+    expect(r.err).toContain('spec.ingress: 26 ingress rules; a ClusterNetworkPolicy allows 25 (POLICY_CONVERT)');
   });
 });

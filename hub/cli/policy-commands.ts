@@ -1,11 +1,14 @@
-// `weft policy check|eval|explain|connlist|compile`: local policy tools over manifest files.
+// `weft policy check|eval|explain|connlist|compile|convert`: local policy tools over manifest files.
 // Exit codes: 0 success, 1 the answer is "no" (invalid manifests), 2 bad usage or input.
 import { formatError } from '../../base/index.ts';
 import { readFileSync } from 'node:fs';
+import { stringify } from 'yaml';
 import {
   CapacityError,
   compile,
   connlist,
+  convertAdminPolicy,
+  isDeprecatedPolicy,
   connlistText,
   DEFAULT_LIMITS,
   EndpointError,
@@ -17,6 +20,7 @@ import {
   parseManifests,
   type Flow,
   type Loaded,
+  type ManifestObject,
   type MapLimits,
   type PolicyError,
   type PolicySet,
@@ -31,16 +35,17 @@ const USAGE: Record<string, string> = {
   explain: 'weft policy explain --manifests <dir> --from <E> --to <E> --port 443/TCP [--enforce-audit] [--json]',
   connlist: 'weft policy connlist --manifests <dir> [--enforce-audit] [--json]',
   compile: 'weft policy compile --manifests <dir> [--limits rules=N,sets=N,ipcache=N,endpoints=N] [--json]',
+  convert: 'weft policy convert <files|dirs...|-> [--json]',
 };
 
 const out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
 const err = (s: string) => process.stderr.write(s.endsWith('\n') ? s : `${s}\n`);
 
 /** Reads, parses and validates manifests; every error is collected. */
-export function loadManifests(paths: readonly string[]): Loaded {
+export function loadManifests(paths: readonly string[]): Loaded & { objects: ManifestObject[] } {
   const { objects, errors } = parseManifests(readManifestFiles(paths));
   const loaded = loadPolicies(objects);
-  return { ...loaded, errors: [...errors, ...loaded.errors] };
+  return { ...loaded, objects, errors: [...errors, ...loaded.errors] };
 }
 
 const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
@@ -77,11 +82,12 @@ function check(args: Args): number {
     return 1;
   }
   const counts = {
-    adminNetworkPolicies: policies.admin.length,
+    adminPolicies: policies.admin.length,
     networkPolicies: policies.network.length,
-    baselineAdminNetworkPolicies: policies.baseline ? 1 : 0,
+    baselinePolicies: policies.baseline.length,
     namespaces: inventory.namespaces.length,
     pods: inventory.pods.length,
+    nodes: inventory.nodes?.length ?? 0,
   };
   if (args.flags.has('json')) {
     out(JSON.stringify({ valid: true, ...counts, warnings }, null, 2));
@@ -89,8 +95,40 @@ function check(args: Args): number {
   }
   printWarnings(warnings);
   out(
-    `valid: ${counts.adminNetworkPolicies} AdminNetworkPolicy, ${counts.networkPolicies} NetworkPolicy, ${counts.baselineAdminNetworkPolicies} BaselineAdminNetworkPolicy; ${plural(counts.namespaces, 'namespace')}, ${counts.pods} pods/workloads${warnings.length > 0 ? `; ${plural(warnings.length, 'object')} ignored` : ''}`,
+    `valid: ${counts.adminPolicies} Admin-tier ClusterNetworkPolicy, ${counts.networkPolicies} NetworkPolicy, ${counts.baselinePolicies} Baseline-tier ClusterNetworkPolicy; ${plural(counts.namespaces, 'namespace')}, ${counts.pods} pods/workloads${counts.nodes > 0 ? `, ${plural(counts.nodes, 'node')}` : ''}${warnings.length > 0 ? `; ${plural(warnings.length, 'warning')}` : ''}`,
   );
+  return 0;
+}
+
+/**
+ * Every object of the manifests as a YAML stream, AdminNetworkPolicy and BaselineAdminNetworkPolicy
+ * replaced by the ClusterNetworkPolicy they are read as. Invalid input: exit 2; input v1alpha2 cannot
+ * say exactly (POLICY_CONVERT): exit 1, nothing written.
+ */
+function convertCommand(args: Args): number {
+  only(args, ['json']);
+  if (args.positionals.length === 0) throw new UsageError('name at least one file or directory');
+  const loaded = loadManifests(args.positionals);
+  if (loaded.errors.length > 0) {
+    printErrors(loaded.errors, loaded.warnings, args.flags.has('json'));
+    return 2;
+  }
+  const errors: PolicyError[] = [];
+  let converted = 0;
+  const objects = loaded.objects.map((m) => {
+    if (!isDeprecatedPolicy(m.object)) return m.object;
+    const c = convertAdminPolicy(m.object, { file: m.file, doc: m.doc, path: m.path });
+    errors.push(...c.errors);
+    converted++;
+    return c.object;
+  });
+  if (errors.length > 0) {
+    printErrors(errors, [], args.flags.has('json'));
+    return 1;
+  }
+  if (args.flags.has('json')) out(JSON.stringify(objects, null, 2));
+  else out(objects.map((o) => stringify(o)).join('---\n'));
+  err(`converted ${plural(converted, 'object')} to ClusterNetworkPolicy`);
   return 0;
 }
 
@@ -223,6 +261,7 @@ const COMMANDS: Record<string, (args: Args) => number> = {
   explain: explainCommand,
   connlist: connlistCommand,
   compile: compileCommand,
+  convert: convertCommand,
 };
 
 export async function runPolicyCommand(sub: string, argv: string[]): Promise<number> {
