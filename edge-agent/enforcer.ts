@@ -67,7 +67,8 @@ export const EMPTY_SNAPSHOT: KubeSnapshot = {
   namespaces: [],
   pods: [],
   policies: [],
-  crds: { adminNetworkPolicies: false, baselineAdminNetworkPolicies: false },
+  nodes: [],
+  crds: { clusterNetworkPolicies: false, adminNetworkPolicies: false, baselineAdminNetworkPolicies: false },
 };
 
 const policyKey = (p: Policy) => `${p.kind}/${p.namespace ?? ''}/${p.name}`;
@@ -191,7 +192,7 @@ export class Enforcer {
   private compile(bundle: PolicySet, snapshot: KubeSnapshot): Tables {
     const policies = this.merge(bundle, snapshot);
     try {
-      return this.o.compile(policies, { namespaces: snapshot.namespaces, pods: snapshot.pods }, { limits: this.o.limits });
+      return this.o.compile(policies, { namespaces: snapshot.namespaces, pods: snapshot.pods, nodes: snapshot.nodes }, { limits: this.o.limits });
     } catch (e) {
       throw new EnforceError(codeOf(e, 'POLICY_COMPILE'), errorMessage(e));
     }

@@ -162,7 +162,8 @@ describe.skipIf(canRun)('pod veth from IP or namespace', () => {
       namespaces: [{ name: 'shop', labels: { 'kubernetes.io/metadata.name': 'shop' } }],
       pods: pods.filter((p) => names.includes(p.name)).map((p) => kubePod('shop', p.name, p.name === 'routed' ? 'db' : 'web', p.ip)),
       policies: [],
-      crds: { adminNetworkPolicies: false, baselineAdminNetworkPolicies: false },
+      nodes: [],
+      crds: { clusterNetworkPolicies: false, adminNetworkPolicies: false, baselineAdminNetworkPolicies: false },
     });
     try {
       enforcer.seedInventory(snapshot(['routed', 'bridged']));

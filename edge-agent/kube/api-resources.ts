@@ -9,7 +9,7 @@ export interface ResourceDef {
   group: string;
   version: string;
   namespaced: boolean;
-  /** Served only when the cluster has the network-policy-api CRDs installed. */
+  /** Served only when the cluster has the network-policy-api CRDs installed (each version on its own). */
   crd: boolean;
 }
 
@@ -18,7 +18,10 @@ export const POLICY_API_GROUP = 'policy.networking.k8s.io';
 export const RESOURCES: readonly ResourceDef[] = [
   { resource: 'namespaces', kind: 'Namespace', group: '', version: 'v1', namespaced: false, crd: false },
   { resource: 'pods', kind: 'Pod', group: '', version: 'v1', namespaced: true, crd: false },
+  { resource: 'nodes', kind: 'Node', group: '', version: 'v1', namespaced: false, crd: false },
   { resource: 'networkpolicies', kind: 'NetworkPolicy', group: 'networking.k8s.io', version: 'v1', namespaced: true, crd: false },
+  { resource: 'clusternetworkpolicies', kind: 'ClusterNetworkPolicy', group: POLICY_API_GROUP, version: 'v1alpha2', namespaced: false, crd: true },
+  // v1alpha1, deprecated: read as the ClusterNetworkPolicy each translates to (policy/load-admin.ts).
   { resource: 'adminnetworkpolicies', kind: 'AdminNetworkPolicy', group: POLICY_API_GROUP, version: 'v1alpha1', namespaced: false, crd: true },
   { resource: 'baselineadminnetworkpolicies', kind: 'BaselineAdminNetworkPolicy', group: POLICY_API_GROUP, version: 'v1alpha1', namespaced: false, crd: true },
 ];

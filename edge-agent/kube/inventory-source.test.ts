@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { FakeApiServer } from './testing/fake-apiserver.ts';
 import { createKubeInventory, loadKubeConfig } from './inventory-source.ts';
-import { anp, banp, netpol, ns, pod } from './testing/objects.ts';
+import { loadPolicies } from '../../policy/index.ts';
+import { anp, banp, cnp, netpol, node, ns, pod } from './testing/objects.ts';
 import { KubeError, type KubeInventory, type KubeInventoryOptions, type KubeSnapshot } from './types.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'weft-kube-'));
@@ -75,7 +76,7 @@ describe('kube inventory (list/watch reflectors against the fake API server)', (
         phase: 'Running',
       },
     ]);
-    expect(s.crds).toEqual({ adminNetworkPolicies: true, baselineAdminNetworkPolicies: true });
+    expect(s.crds).toEqual({ clusterNetworkPolicies: true, adminNetworkPolicies: true, baselineAdminNetworkPolicies: true });
     expect(s.policies).toEqual(
       expect.arrayContaining([
         expect.objectContaining({
@@ -122,7 +123,7 @@ describe('kube inventory (list/watch reflectors against the fake API server)', (
   it('works without the ANP/BANP CRDs, and picks them up at a resync once installed', async () => {
     const { api, source } = await setup({ objects: seed.filter((o) => !o.kind?.includes('AdminNetworkPolicy')), crds: false }, { resyncMs: 100 });
     const s = await source.start();
-    expect(s.crds).toEqual({ adminNetworkPolicies: false, baselineAdminNetworkPolicies: false });
+    expect(s.crds).toEqual({ clusterNetworkPolicies: false, adminNetworkPolicies: false, baselineAdminNetworkPolicies: false });
     expect(s.policies).toHaveLength(1);
     expect(source.status().lastError).toBeNull();
     api.crds = true;
@@ -131,6 +132,43 @@ describe('kube inventory (list/watch reflectors against the fake API server)', (
     expect(later.policies).toEqual(
       expect.arrayContaining([expect.objectContaining({ kind: 'AdminNetworkPolicy', metadata: expect.objectContaining({ name: 'late' }) })]),
     );
+  });
+
+  it('watches ClusterNetworkPolicy (v1alpha2) beside the deprecated v1alpha1 kinds, and the nodes with their addresses', async () => {
+    const { api, source } = await setup({ objects: [...seed, node('node-a', '192.168.1.10', { role: 'infra' }), cnp('guard', 'Admin', 5)] });
+    const s = await source.start();
+    expect(s.nodes).toEqual([{ name: 'node-a', labels: { role: 'infra' }, addresses: ['192.168.1.10'] }]);
+    expect(s.policies).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          apiVersion: 'policy.networking.k8s.io/v1alpha2',
+          kind: 'ClusterNetworkPolicy',
+          metadata: expect.objectContaining({ name: 'guard' }),
+        }),
+      ]),
+    );
+    // The policy core reads what the API gave: one Admin from each version, the Baseline from v1alpha1.
+    const loaded = loadPolicies(s.policies, { file: 'k3s' });
+    expect(loaded.errors).toEqual([]);
+    expect(loaded.policies.admin.map((p) => [p.name, p.tier])).toEqual([
+      ['guard', 'Admin'],
+      ['deny-all', 'Admin'],
+    ]);
+    api.create(node('node-b', '192.168.1.11'));
+    api.update({ ...api.get('ClusterNetworkPolicy', undefined, 'guard')!, spec: { ...(cnp('guard', 'Baseline', 1).spec as object) } });
+    const later = await until(
+      source,
+      (x) => x.nodes.length === 2 && x.policies.some((p) => (p as { spec: { tier?: string } }).spec.tier === 'Baseline'),
+      'node-b and the patched policy',
+    );
+    expect(later.nodes.map((n) => n.name)).toEqual(['node-a', 'node-b']);
+  });
+
+  it('watches ClusterNetworkPolicy when only the v1alpha2 CRD is installed, and no v1alpha1 kind', async () => {
+    const { source } = await setup({ objects: [ns('shop'), cnp('guard', 'Baseline', 5)], crds: ['v1alpha2'] });
+    const s = await source.start();
+    expect(s.crds).toEqual({ clusterNetworkPolicies: true, adminNetworkPolicies: false, baselineAdminNetworkPolicies: false });
+    expect(s.policies.map((p) => (p as { kind: string }).kind)).toEqual(['ClusterNetworkPolicy']);
   });
 
   it('bookmarks move the resourceVersion on, so resuming after history is compacted needs no relist', async () => {

@@ -1,5 +1,6 @@
-// The agent's inventory from the local k3s API: for namespaces, pods, NetworkPolicies and, when the cluster
-// serves them, AdminNetworkPolicies / BaselineAdminNetworkPolicies, a reflector of our own: list, then watch
+// The agent's inventory from the local k3s API: for namespaces, pods, nodes, NetworkPolicies and, when the
+// cluster serves them, ClusterNetworkPolicies (v1alpha2) and the deprecated AdminNetworkPolicies /
+// BaselineAdminNetworkPolicies (v1alpha1), a reflector of our own: list, then watch
 // from the list's resourceVersion (with bookmarks and a server-side timeout, so a quiet watch resumes from a
 // fresh resourceVersion instead of relisting), relist on 410 Gone, retry a failed list or watch with jittered
 // backoff. CRDs are discovered (absent CRDs are not an error; they are looked for again at each resync), and
@@ -13,7 +14,7 @@ import { KubeApi, type WatchEvent } from './api-client.ts';
 import { apiVersionOf, collectionPath, POLICY_API_GROUP, RESOURCES, type ResourceDef } from './api-resources.ts';
 import { toKubeError } from './errors.ts';
 import { loadKubeConfig, type KubeTarget } from './kubeconfig.ts';
-import { byKey, toNamespace, toPod, toRawPolicy } from './snapshot.ts';
+import { byKey, toNamespace, toNode, toPod, toRawPolicy } from './snapshot.ts';
 import {
   KubeError,
   type ChangeReason,
@@ -24,12 +25,12 @@ import {
   type KubePod,
   type KubeSnapshot,
 } from './types.ts';
-import type { NamespaceInfo } from '../../policy/index.ts';
+import type { NamespaceInfo, NodeInfo } from '../../policy/index.ts';
 
 export { loadKubeConfig };
 
 type RawObject = WatchEvent['object'] & { metadata?: { name?: string; namespace?: string; resourceVersion?: string } };
-type Item = KubePod | NamespaceInfo | unknown;
+type Item = KubePod | NamespaceInfo | NodeInfo | unknown;
 
 interface Watched {
   def: ResourceDef;
@@ -47,15 +48,21 @@ class Gone extends Error {}
 
 const keyOf = (o: RawObject) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
 
-/** Which network-policy-api resources the cluster serves, and in which version. */
+/** Which network-policy-api resources the cluster serves: each version of the group on its own (v1alpha2's
+ *  ClusterNetworkPolicy and v1alpha1's ANP/BANP are separate CRDs, installed together or apart). */
 async function discoverPolicyCrds(api: KubeApi, signal: AbortSignal): Promise<ResourceDef[]> {
-  const groups = await api.get<{ groups?: { name: string; versions?: { version: string }[]; preferredVersion?: { version: string } }[] }>('/apis', signal);
+  const groups = await api.get<{ groups?: { name: string; versions?: { version: string }[] }[] }>('/apis', signal);
   const group = groups.groups?.find((g) => g.name === POLICY_API_GROUP);
-  const version = group?.preferredVersion?.version ?? group?.versions?.[0]?.version;
-  if (!version) return [];
-  const served = await api.get<{ resources?: { name: string }[] }>(`/apis/${POLICY_API_GROUP}/${version}`, signal);
-  return RESOURCES.filter((d) => d.crd && (served.resources ?? []).some((r) => r.name === d.resource)).map((d) => ({ ...d, version }));
+  const out: ResourceDef[] = [];
+  for (const { version } of group?.versions ?? []) {
+    if (!RESOURCES.some((d) => d.crd && d.version === version)) continue;
+    const served = await api.get<{ resources?: { name: string }[] }>(`/apis/${POLICY_API_GROUP}/${version}`, signal);
+    out.push(...RESOURCES.filter((d) => d.crd && d.version === version && (served.resources ?? []).some((r) => r.name === d.resource)));
+  }
+  return out;
 }
+
+const POLICY_RESOURCES = ['networkpolicies', 'clusternetworkpolicies', 'adminnetworkpolicies', 'baselineadminnetworkpolicies'];
 
 export function createKubeInventory(opts: KubeInventoryOptions, deps: { target?: KubeTarget; clock?: () => number } = {}): KubeInventory {
   const clock = deps.clock ?? Date.now;
@@ -98,8 +105,13 @@ export function createKubeInventory(opts: KubeInventoryOptions, deps: { target?:
       pods: itemsOf<KubePod>('pods')
         .filter((p) => !opts.onlyLocalPods || p.node === opts.nodeName)
         .sort(byKey),
-      policies: ['networkpolicies', 'adminnetworkpolicies', 'baselineadminnetworkpolicies'].flatMap((r) => itemsOf<unknown>(r)),
-      crds: { adminNetworkPolicies: watched.has('adminnetworkpolicies'), baselineAdminNetworkPolicies: watched.has('baselineadminnetworkpolicies') },
+      nodes: itemsOf<NodeInfo>('nodes').sort(byKey),
+      policies: POLICY_RESOURCES.flatMap((r) => itemsOf<unknown>(r)),
+      crds: {
+        clusterNetworkPolicies: watched.has('clusternetworkpolicies'),
+        adminNetworkPolicies: watched.has('adminnetworkpolicies'),
+        baselineAdminNetworkPolicies: watched.has('baselineadminnetworkpolicies'),
+      },
     };
   }
 
@@ -131,6 +143,7 @@ export function createKubeInventory(opts: KubeInventoryOptions, deps: { target?:
   function slim(def: ResourceDef, o: RawObject): Item {
     if (def.resource === 'pods') return toPod(o);
     if (def.resource === 'namespaces') return toNamespace(o);
+    if (def.resource === 'nodes') return toNode(o);
     return toRawPolicy(o, apiVersionOf(def), def.kind);
   }
 
@@ -242,7 +255,7 @@ export function createKubeInventory(opts: KubeInventoryOptions, deps: { target?:
       if (every > 0) {
         resyncTimer = setInterval(() => {
           changed('resync');
-          const hasAll = watched.has('adminnetworkpolicies') && watched.has('baselineadminnetworkpolicies');
+          const hasAll = RESOURCES.every((d) => !d.crd || watched.has(d.resource));
           if (synced && !hasAll) void discover(k);
         }, every);
         resyncTimer.unref();

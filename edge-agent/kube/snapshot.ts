@@ -1,5 +1,6 @@
 // Maps the API's objects (plain JSON from a list or a watch) to what the agent's snapshot keeps.
-import { compareCodeUnits, type ContainerPort, type NamespaceInfo, type Protocol } from '../../policy/index.ts';
+import { parseIp } from '../../base/index.ts';
+import { compareCodeUnits, type ContainerPort, type NamespaceInfo, type NodeInfo, type Protocol } from '../../policy/index.ts';
 import type { KubePod, PodPhase } from './types.ts';
 
 interface MetaLike {
@@ -18,6 +19,12 @@ const PHASES = new Set<PodPhase>(['Pending', 'Running', 'Succeeded', 'Failed', '
 
 export function toNamespace(o: { metadata?: MetaLike }): NamespaceInfo {
   return { name: o.metadata?.name ?? '', labels: { ...(o.metadata?.labels ?? {}) } };
+}
+
+/** A Node's labels and the addresses of status.addresses that are IPs (InternalIP, ExternalIP; not Hostname). */
+export function toNode(o: { metadata?: MetaLike; status?: { addresses?: { type?: string; address?: string }[] } }): NodeInfo {
+  const addresses = (o.status?.addresses ?? []).map((a) => a.address).filter((a): a is string => typeof a === 'string' && parseIp(a) !== null);
+  return { name: o.metadata?.name ?? '', labels: { ...(o.metadata?.labels ?? {}) }, addresses };
 }
 
 export function toPod(o: PodLike): KubePod {

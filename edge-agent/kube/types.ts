@@ -1,5 +1,5 @@
 // The agent's view of the local k3s API: what the enforcer needs to compile policy.
-import type { NamespaceInfo, PodInfo } from '../../policy/index.ts';
+import type { NamespaceInfo, NodeInfo, PodInfo } from '../../policy/index.ts';
 
 export type PodPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';
 
@@ -10,14 +10,16 @@ export interface KubePod extends PodInfo {
   phase: PodPhase;
 }
 
-/** Assignable to policy's Inventory ({ namespaces, pods }). */
+/** Assignable to policy's Inventory ({ namespaces, pods, nodes }). */
 export interface KubeSnapshot {
   namespaces: NamespaceInfo[];
   pods: KubePod[];
-  /** Raw NetworkPolicy, AdminNetworkPolicy and BaselineAdminNetworkPolicy objects (apiVersion/kind set). */
+  /** Every Node with its labels and status.addresses: what ClusterNetworkPolicy `nodes` peers match. */
+  nodes: NodeInfo[];
+  /** Raw NetworkPolicy, ClusterNetworkPolicy and (deprecated) AdminNetworkPolicy / BaselineAdminNetworkPolicy objects (apiVersion/kind set). */
   policies: unknown[];
-  /** Whether the cluster serves the ANP/BANP CRDs (policy.networking.k8s.io). */
-  crds: { adminNetworkPolicies: boolean; baselineAdminNetworkPolicies: boolean };
+  /** Whether the cluster serves the network-policy-api CRDs (policy.networking.k8s.io v1alpha2, and v1alpha1). */
+  crds: { clusterNetworkPolicies: boolean; adminNetworkPolicies: boolean; baselineAdminNetworkPolicies: boolean };
 }
 
 export type KubeErrorCode = 'KUBE_CLIENT' | 'KUBE_CONFIG' | 'KUBE_AUTH' | 'KUBE_FORBIDDEN' | 'KUBE_UNREACHABLE' | 'KUBE_API';

@@ -13,7 +13,8 @@ export function crashInventory(pods = 250): KubeSnapshot {
     namespaces: [{ name: 'shop', labels: { 'kubernetes.io/metadata.name': 'shop' } }],
     pods: Array.from({ length: pods }, (_, i) => kubePod('shop', `p${i}`, APPS[i % APPS.length], `10.42.${Math.floor(i / 250)}.${(i % 250) + 1}`)),
     policies: [],
-    crds: { adminNetworkPolicies: false, baselineAdminNetworkPolicies: false },
+    nodes: [],
+    crds: { clusterNetworkPolicies: false, adminNetworkPolicies: false, baselineAdminNetworkPolicies: false },
   };
 }
 

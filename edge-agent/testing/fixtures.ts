@@ -56,7 +56,8 @@ export function shopSnapshot(extraPods: KubePod[] = []): KubeSnapshot {
     ],
     pods: [pod('shop', 'web', 'web', '10.42.0.1'), pod('shop', 'db', 'db', '10.42.0.2'), pod('ops', 'mon', 'mon', '10.42.1.1'), ...extraPods],
     policies: [],
-    crds: { adminNetworkPolicies: false, baselineAdminNetworkPolicies: false },
+    nodes: [],
+    crds: { clusterNetworkPolicies: false, adminNetworkPolicies: false, baselineAdminNetworkPolicies: false },
   };
 }
 

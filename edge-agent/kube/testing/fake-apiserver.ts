@@ -31,8 +31,8 @@ export interface FakeApiServerOptions {
   port?: number;
   /** Bearer token required on every request but health checks. Undefined: no auth. */
   token?: string;
-  /** Serve the AdminNetworkPolicy/BaselineAdminNetworkPolicy CRDs (default true). */
-  crds?: boolean;
+  /** Serve the network-policy-api CRDs (default true): true for all, or the versions installed. */
+  crds?: boolean | readonly string[];
   /** Interval of BOOKMARK events on watches that allow them (default 1000 ms; the real one is ~1 min). */
   bookmarkIntervalMs?: number;
   /** Events kept for watches that resume from a resourceVersion (default 1000); older ones get 410. */
@@ -88,7 +88,7 @@ export class FakeApiServer {
   private readonly host: string;
   private readonly clock: () => number;
   readonly token: string | undefined;
-  crds: boolean;
+  crds: boolean | readonly string[];
   /** Requests served, for tests that check how a client behaved (e.g. that a bookmark spared a relist). */
   readonly counts = { lists: {} as Record<string, number>, watches: {} as Record<string, number>, lastBookmarkRv: {} as Record<string, number> };
 
@@ -291,7 +291,7 @@ export class FakeApiServer {
       if (parts.length === 2) return { doc: { kind: 'APIGroup', apiVersion: 'v1', ...g } };
       [group, version, rest] = [parts[1], parts[2], parts.slice(3)];
     } else return null;
-    const served = RESOURCES.filter((d) => d.group === group && d.version === version && (!d.crd || this.crds));
+    const served = RESOURCES.filter((d) => d.group === group && d.version === version && this.serves(d));
     if (served.length === 0) return null;
     if (rest.length === 0) return { doc: this.resourceList(group, version, served) };
     const find = (r: string) => served.find((d) => d.resource === r);
@@ -309,16 +309,30 @@ export class FakeApiServer {
     apiVersion: string;
     groups: { name: string; versions: { groupVersion: string; version: string }[]; preferredVersion: { groupVersion: string; version: string } }[];
   } {
-    const names = [...new Set(RESOURCES.filter((d) => d.group && (!d.crd || this.crds)).map((d) => `${d.group}/${d.version}`))];
+    const versions = new Map<string, string[]>();
+    for (const d of RESOURCES)
+      if (d.group && this.serves(d)) {
+        const list = versions.get(d.group) ?? [];
+        if (!list.includes(d.version)) list.push(d.version);
+        versions.set(d.group, list);
+      }
     return {
       kind: 'APIGroupList',
       apiVersion: 'v1',
-      groups: names.map((gv) => {
-        const [name, version] = gv.split('/');
-        const v = { groupVersion: gv, version };
-        return { name, versions: [v], preferredVersion: v };
+      // Newest version first and preferred, as the API server orders them (v1alpha2 before v1alpha1).
+      groups: [...versions].map(([name, list]) => {
+        const vs = [...list]
+          .sort()
+          .reverse()
+          .map((version) => ({ groupVersion: `${name}/${version}`, version }));
+        return { name, versions: vs, preferredVersion: vs[0] };
       }),
     };
+  }
+
+  /** A core resource always; a CRD's when its version is installed. */
+  private serves(d: ResourceDef): boolean {
+    return !d.crd || this.crds === true || (Array.isArray(this.crds) && this.crds.includes(d.version));
   }
 
   private resourceList(group: string, version: string, defs: ResourceDef[]): unknown {

@@ -25,6 +25,29 @@ export const netpol = (namespace: string, name: string, app: string): KubeObject
   spec: { podSelector: { matchLabels: { app } }, policyTypes: ['Ingress'], ingress: [{ from: [{ podSelector: {} }] }] },
 });
 
+export const cnp = (name: string, tier: 'Admin' | 'Baseline', priority: number, egress: unknown[] = []): KubeObject => ({
+  kind: 'ClusterNetworkPolicy',
+  metadata: { name },
+  spec: {
+    tier,
+    priority,
+    subject: { namespaces: {} },
+    ingress: [{ name: 'deny-all', action: 'Deny', from: [{ namespaces: {} }] }],
+    ...(egress.length > 0 && { egress }),
+  },
+});
+
+export const node = (name: string, ip: string, labels: Record<string, string> = {}): KubeObject => ({
+  kind: 'Node',
+  metadata: { name, labels },
+  status: {
+    addresses: [
+      { type: 'InternalIP', address: ip },
+      { type: 'Hostname', address: name },
+    ],
+  },
+});
+
 export const anp = (name: string, priority: number): KubeObject => ({
   kind: 'AdminNetworkPolicy',
   metadata: { name },
