@@ -69,18 +69,19 @@ export function workload(policies: number, pods: number, seed = 1): Workload {
   }
   for (let i = 0; i < anps; i++) {
     objects.push({
-      apiVersion: 'policy.networking.k8s.io/v1alpha1',
-      kind: 'AdminNetworkPolicy',
+      apiVersion: 'policy.networking.k8s.io/v1alpha2',
+      kind: 'ClusterNetworkPolicy',
       metadata: { name: `anp${i}` },
       spec: {
+        tier: 'Admin',
         priority: i % 1000,
         subject: { namespaces: { matchLabels: { team: `t${int(10)}` } } },
         // central ops: metrics scraping from one of the shared-services namespaces, and egress guards
         ingress: [
           {
-            action: ['Allow', 'Deny', 'Pass'][int(3)],
+            action: ['Accept', 'Deny', 'Pass'][int(3)],
             from: [{ namespaces: { matchLabels: { 'kubernetes.io/metadata.name': `ns${int(Math.min(5, nsCount))}` } } }],
-            ports: [{ portNumber: { protocol: 'TCP', port: 9100 } }],
+            protocols: [{ tcp: { destinationPort: { number: 9100 } } }],
           },
         ],
         egress: [{ action: 'Deny', to: [{ networks: [`172.${16 + int(16)}.0.0/16`] }] }],
@@ -88,10 +89,15 @@ export function workload(policies: number, pods: number, seed = 1): Workload {
     });
   }
   objects.push({
-    apiVersion: 'policy.networking.k8s.io/v1alpha1',
-    kind: 'BaselineAdminNetworkPolicy',
+    apiVersion: 'policy.networking.k8s.io/v1alpha2',
+    kind: 'ClusterNetworkPolicy',
     metadata: { name: 'default' },
-    spec: { subject: { namespaces: { matchLabels: { env: 'prod' } } }, ingress: [{ action: 'Deny', from: [{ namespaces: { matchLabels: { env: 'dev' } } }] }] },
+    spec: {
+      tier: 'Baseline',
+      priority: 0,
+      subject: { namespaces: { matchLabels: { env: 'prod' } } },
+      ingress: [{ action: 'Deny', from: [{ namespaces: { matchLabels: { env: 'dev' } } }] }],
+    },
   });
   return { objects, pods: names };
 }

@@ -34,7 +34,16 @@ export function resolveVerdict(e: VerdictEvent, tables: Tables | null, at: strin
     dst: e.dst,
     sport: e.sport,
     dport: e.dport,
-    policy: attr ? { kind: attr.kind, ...(attr.namespace ? { namespace: attr.namespace } : {}), name: attr.name, rule: attr.rule } : null,
+    policy: attr
+      ? {
+          kind: attr.kind,
+          ...(attr.tier ? { tier: attr.tier } : {}),
+          ...(attr.namespace ? { namespace: attr.namespace } : {}),
+          name: attr.name,
+          rule: attr.rule,
+          ...(attr.ruleName ? { ruleName: attr.ruleName } : {}),
+        }
+      : null,
   };
 }
 

@@ -13,7 +13,7 @@ export interface BundlePayload {
   issuedAt: string;
   /** The hub's policy version this bundle was built from. */
   policyVersion: number;
-  /** The Kubernetes policy objects (NetworkPolicy, AdminNetworkPolicy, BaselineAdminNetworkPolicy) as parsed JSON. */
+  /** The Kubernetes policy objects (NetworkPolicy, ClusterNetworkPolicy; v1alpha1 ANP/BANP read as ClusterNetworkPolicy) as parsed JSON. */
   policies: unknown[];
 }
 

@@ -87,7 +87,8 @@ export interface VerdictRecord {
   dst: string;
   sport: number;
   dport: number;
-  policy: { kind: string; namespace?: string; name: string; rule: string } | null;
+  /** The rule that decided; tier (Admin, Baseline) for a ClusterNetworkPolicy, ruleName when the rule has one. */
+  policy: { kind: string; tier?: string; namespace?: string; name: string; rule: string; ruleName?: string } | null;
   count?: number;
 }
 
@@ -175,7 +176,7 @@ const nullable =
     if (v !== null) c(v, p);
   };
 
-const policyRef = nullable(obj({ kind: str, namespace: opt(str), name: str, rule: str }));
+const policyRef = nullable(obj({ kind: str, tier: opt(str), namespace: opt(str), name: str, rule: str, ruleName: opt(str) }));
 
 const schemas = {
   status: obj({ v: num, state: oneOf('online', 'offline'), agentVersion: opt(str), bootId: opt(str) }),

@@ -92,11 +92,16 @@ describe('weft ops CLI', () => {
     expect(bad.err).toMatch(/bad\.yaml#1 spec\.ingress\[0\]\.action: .*\(POLICY_/);
 
     writeFileSync(join(dir, 'bad.yaml'), DENY_ALL.replace('metadata: {name: default}', 'metadata: {name: default, annotations: {weft.dev/mode: audit}}'));
-    const v1 = (await json('policy', 'push', dir, '-m', 'audit first')).data.version;
+    const first = await json('policy', 'push', dir, '-m', 'audit first');
+    expect(first.data.warnings.map((w: { code: string }) => w.code)).toEqual(['POLICY_DEPRECATED_KIND']);
+    const v1 = first.data.version;
     expect(v1).toBeGreaterThan(0);
     writeFileSync(join(dir, 'bad.yaml'), DENY_ALL);
-    const v2 = (await json('policy', 'push', dir, '-m', 'default deny')).data.version;
-    expect((await weft('policy', 'diff', String(v1), String(v2))).out).toContain('changed BaselineAdminNetworkPolicy/default');
+    const pushed = await weft('policy', 'push', dir, '-m', 'default deny');
+    expect(pushed.out).toMatch(/warning: \S*bad\.yaml#1 kind: BaselineAdminNetworkPolicy \(v1alpha1\) is deprecated/);
+    const v2 = Number(/pushed version (\d+)/.exec(pushed.out)?.[1]);
+    // The deprecated BANP is stored as the ClusterNetworkPolicy it translates to: history speaks the new kind.
+    expect((await weft('policy', 'diff', String(v1), String(v2))).out).toContain('changed ClusterNetworkPolicy/default');
     expect((await json('policy', 'history')).data.map((h: { message: string }) => h.message)).toEqual(['default deny', 'audit first']);
 
     const r1 = await json('policy', 'rollout', String(v1), '--selector', 'region=eu', '--wait', '--timeout', '30s');
@@ -122,14 +127,14 @@ describe('weft ops CLI', () => {
           dst: '10.0.0.2',
           sport: 5555,
           dport: 5432,
-          policy: { kind: 'BaselineAdminNetworkPolicy', name: 'default', rule: 'deny-all' },
+          policy: { kind: 'ClusterNetworkPolicy', tier: 'Baseline', name: 'default', rule: 'ingress[0]', ruleName: 'deny-all' },
         },
       ],
     });
     let flows;
     for (let i = 0; i < 100 && !(flows = await json('flows', '--site', 'store-1', '--verdict', 'deny')).data.length; i++)
       await new Promise((r) => setTimeout(r, 50));
-    expect(flows!.data[0]).toMatchObject({ policy: 'BaselineAdminNetworkPolicy/default', dport: 5432 });
+    expect(flows!.data[0]).toMatchObject({ policy: 'ClusterNetworkPolicy/default', dport: 5432 });
     expect((await weft('flows', '--site', 'store-1', '--verdict', 'deny')).out).toContain('10.0.0.9:5555 -> 10.0.0.2:5432/6');
 
     const rb = await json('policy', 'rollback', '--wait');

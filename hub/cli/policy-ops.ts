@@ -76,11 +76,15 @@ export async function policyOpsCommand(ctx: Ctx, sub: string | undefined, args: 
       const p = parseArgs({ args, allowPositionals: true, strict: true, options: { json: { type: 'boolean' }, message: { type: 'string', short: 'm' } } });
       if (!p.values.message) throw new CliFailure(2, 'usage: weft policy push <files|dirs...> -m "<why>"');
       try {
-        const v = await ctx.api<{ version: number; objects: number }>('POST', '/v1/policies', {
+        const v = await ctx.api<{ version: number; objects: number; warnings?: ReturnType<PolicyError['toJSON']>[] }>('POST', '/v1/policies', {
           files: readManifests(p.positionals),
           message: p.values.message,
         });
-        ctx.out(`pushed version ${v.version} (${v.objects} objects): roll it out with \`weft policy rollout ${v.version} --canary <site>\``, v);
+        const warnings = (v.warnings ?? []).map((x) => `warning: ${formatError(new PolicyError(x.code, x, x.message, x.hint))}\n`);
+        ctx.out(
+          `${warnings.join('')}pushed version ${v.version} (${v.objects} objects): roll it out with \`weft policy rollout ${v.version} --canary <site>\``,
+          v,
+        );
         return 0;
       } catch (e) {
         const errors =

@@ -1,6 +1,9 @@
 // Pushing policy: the YAML ops send is validated by the policy core (every error, with its file,
-// document and path), then stored as a new version with author and message.
-import { parseManifests, loadPolicies, type PolicyError } from '../../policy/index.ts';
+// document and path), then stored as a new version with author and message. Deprecated v1alpha1
+// AdminNetworkPolicy / BaselineAdminNetworkPolicy objects are stored as the ClusterNetworkPolicy
+// they translate to (weft policy convert's translation), so history, diffs and bundles speak the
+// new kind; the push answers with a warning for each. The YAML is kept as pushed.
+import { convertAdminPolicy, isDeprecatedPolicy, loadPolicies, parseManifests, type PolicyError } from '../../policy/index.ts';
 import { HubError } from '../errors.ts';
 import type { HubStore, PolicyVersion } from '../store/types.ts';
 import { diffLines, diffObjects, type ObjectDiff } from './diff.ts';
@@ -21,7 +24,9 @@ function invalid(errors: ReturnType<PolicyError['toJSON']>[]): HubError {
   return new HubError('POLICY_INVALID', `${errors.length} error(s) in the pushed policy`, { errors });
 }
 
-export function validateFiles(files: PolicyFile[]): unknown[] {
+type PolicyErrorJson = ReturnType<PolicyError['toJSON']>;
+
+export function validateFiles(files: PolicyFile[]): { objects: unknown[]; warnings: PolicyErrorJson[] } {
   const parsed = parseManifests(files.map((f) => ({ file: f.name, text: f.content })));
   const loaded = loadPolicies(parsed.objects);
   const errors = [...parsed.errors, ...loaded.errors].map((e) => e.toJSON());
@@ -45,7 +50,15 @@ export function validateFiles(files: PolicyFile[]): unknown[] {
   }
   if (errors.length) throw invalid(errors);
   if (!parsed.objects.length) throw new HubError('POLICY_INVALID', 'the push holds no Kubernetes objects', { errors: [] });
-  return parsed.objects.map((m) => m.object);
+  const warnings = loaded.warnings.map((w) => w.toJSON());
+  const objects = parsed.objects.map((m) => {
+    if (!isDeprecatedPolicy(m.object)) return m.object;
+    const c = convertAdminPolicy(m.object, { file: m.file, doc: m.doc, path: m.path });
+    // Not exactly expressible in v1alpha2 (its 25-item limits): kept as v1alpha1, which every agent reads.
+    warnings.push(...c.errors.map((e) => e.toJSON()));
+    return c.errors.length === 0 ? c.object : m.object;
+  });
+  return { objects, warnings };
 }
 
 export class PolicyVersions {
@@ -54,8 +67,8 @@ export class PolicyVersions {
     private readonly now: () => number,
   ) {}
 
-  push(files: PolicyFile[], message: string, author: string): PolicyVersion {
-    const objects = validateFiles(files);
+  push(files: PolicyFile[], message: string, author: string): PolicyVersion & { warnings: PolicyErrorJson[] } {
+    const { objects, warnings } = validateFiles(files);
     const t = this.now();
     return this.store.tx(() => {
       const version = this.store.policies.add({ yaml: joinFiles(files), objects, author, message, createdAt: t });
@@ -66,7 +79,7 @@ export class PolicyVersions {
         target: `policy/${version}`,
         details: { message, files: files.map((f) => f.name) },
       });
-      return this.store.policies.get(version)!;
+      return { ...this.store.policies.get(version)!, warnings };
     });
   }
 

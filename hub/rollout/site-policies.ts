@@ -6,7 +6,8 @@ import type { LabelSelector, SiteRecord } from '../store/types.ts';
 import { matches, parseSelector } from './selector.ts';
 
 export const SITES_ANNOTATION = 'weft.dev/sites';
-export const POLICY_KINDS = new Set(['NetworkPolicy', 'AdminNetworkPolicy', 'BaselineAdminNetworkPolicy']);
+/** What a bundle carries: ClusterNetworkPolicy, NetworkPolicy, and v1alpha1 ANP/BANP kept when v1alpha2 cannot say them exactly. */
+export const POLICY_KINDS = new Set(['ClusterNetworkPolicy', 'NetworkPolicy', 'AdminNetworkPolicy', 'BaselineAdminNetworkPolicy']);
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -11,7 +11,8 @@ export function policyRoutes(app: FastifyInstance, s: HubServices): void {
     {
       config: { role: 'operator' },
       schema: {
-        summary: 'Push a new policy version (400 POLICY_INVALID lists every error with file, document and path)',
+        summary:
+          'Push a new policy version (400 POLICY_INVALID lists every error with file, document and path; warnings name deprecated ANP/BANP, stored as ClusterNetworkPolicy)',
         tags: ['policy'],
         body: {
           type: 'object',
@@ -37,7 +38,9 @@ export function policyRoutes(app: FastifyInstance, s: HubServices): void {
     },
     async (req, reply) => {
       const v = s.policies.push(req.body.files, req.body.message, actorOf(req));
-      return reply.status(201).send({ version: v.version, author: v.author, message: v.message, createdAt: v.createdAt, objects: v.objects.length });
+      return reply
+        .status(201)
+        .send({ version: v.version, author: v.author, message: v.message, createdAt: v.createdAt, objects: v.objects.length, warnings: v.warnings });
     },
   );
 
