@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryDatapath } from '../datapath/index.ts';
-import { compile } from '../policy/index.ts';
+import { compile, lookup } from '../policy/index.ts';
 import { Enforcer, type AppliedInfo } from './enforcer.ts';
 import { createLogger } from './logger.ts';
 import { dbFromWeb, fakeVeths, kubePod, shopSnapshot, SITE } from './testing/fixtures.ts';
@@ -54,5 +54,35 @@ describe('enforcer', () => {
     await enforcer.idle();
     expect(applied).toEqual([]);
     expect(enforcer.appliedGeneration).toBe(0);
+  });
+
+  it('compiles a site ClusterNetworkPolicy from the k3s API, its nodes peer matching the Node addresses of the snapshot', async () => {
+    const { enforcer, applied } = make(10);
+    const guard = {
+      apiVersion: 'policy.networking.k8s.io/v1alpha2',
+      kind: 'ClusterNetworkPolicy',
+      metadata: { name: 'no-infra-nodes' },
+      spec: {
+        tier: 'Admin',
+        priority: 1,
+        subject: { namespaces: {} },
+        egress: [{ name: 'infra', action: 'Deny', to: [{ nodes: { matchLabels: { role: 'infra' } } }] }],
+      },
+    };
+    enforcer.seedInventory({
+      ...shopSnapshot(),
+      policies: [guard],
+      nodes: [
+        { name: 'infra-1', labels: { role: 'infra' }, addresses: ['192.168.7.1'] },
+        { name: 'worker-1', labels: { role: 'worker' }, addresses: ['192.168.7.2'] },
+      ],
+    });
+    await enforcer.applyBundle(enforcer.prepare(payload(1)));
+    const t = applied[0].tables;
+    expect(lookup(t, { src: 'shop/web', dst: '192.168.7.1', protocol: 'TCP', port: 22 })).toMatchObject({
+      allowed: false,
+      decidedBy: { kind: 'ClusterNetworkPolicy', tier: 'Admin', name: 'no-infra-nodes', rule: 'egress[0]', ruleName: 'infra' },
+    });
+    expect(lookup(t, { src: 'shop/web', dst: '192.168.7.2', protocol: 'TCP', port: 22 }).allowed).toBe(true);
   });
 });
