@@ -49,7 +49,11 @@ export function buildIdentities(set: PolicySet, pods: PodView[]): Identities {
   const world: PeerIdentity = { id: IDENTITY_WORLD, view: { kind: 'ip', ip: null }, description: 'world', pods: [] };
   list.push(world);
 
-  const networks = pods.some((v) => (v.pod.ips ?? []).length > 0) ? cidrPeers(set).filter((p) => p.type === 'cidr' && p.pods) : [];
+  // `networks` peers match pods by IP: pods they tell apart need identities of their own. The same
+  // CIDRs written in many policies count once.
+  const networks = pods.some((v) => (v.pod.ips ?? []).length > 0)
+    ? [...new Map(cidrPeers(set).flatMap((p) => (p.type === 'cidr' && p.pods ? [[peerShape(p), p] as const] : []))).values()]
+    : [];
   const groups = new Map<string, PodView[]>();
   for (const v of pods) {
     const sig = podSignature(v, networks);
