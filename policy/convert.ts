@@ -4,6 +4,7 @@
 // Allow -> Accept, ports -> protocols, an absent pods selector -> {} (every pod or namespace).
 // Input must already be valid v1alpha1 (loadPolicies); what v1alpha2 cannot say exactly (its
 // 25-item limits, a named port beside an address peer) is a POLICY_CONVERT error.
+import { stringify } from 'yaml';
 import { PolicyError, subPath, type Where } from './errors.ts';
 import { isObj, type Obj } from './reader.ts';
 
@@ -13,6 +14,11 @@ const MAX_ITEMS = 25;
 export interface Converted {
   object: Obj;
   errors: PolicyError[];
+}
+
+/** Objects as one YAML stream, a document each: what `weft policy convert` writes. */
+export function manifestsYaml(objects: readonly unknown[]): string {
+  return objects.map((o) => stringify(o)).join('---\n');
 }
 
 export function isDeprecatedPolicy(o: unknown): o is Obj {

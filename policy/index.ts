@@ -14,7 +14,7 @@ export { lookup, lookupRule, lookupIdentity } from './lookup.ts';
 export { CapacityError } from './capacity.ts';
 export * from './tables.ts';
 export { explain, explainText, describeRef, type Explanation, type SideExplanation } from './explain.ts';
-export { convertAdminPolicy, isDeprecatedPolicy, CNP_API_VERSION, type Converted } from './convert.ts';
+export { convertAdminPolicy, isDeprecatedPolicy, manifestsYaml, CNP_API_VERSION, type Converted } from './convert.ts';
 export { connlist, connlistText, describeConnection, type Connection } from './connlist.ts';
 export { BUNDLE_FORMAT, BundleError, encodeBundle, keyIdOf, signBundle, verifyBundle } from './bundle.ts';
 export type { BundleErrorCode, BundlePayload, SignedBundle, VerifyOptions } from './bundle.ts';

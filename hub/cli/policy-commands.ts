@@ -2,13 +2,13 @@
 // Exit codes: 0 success, 1 the answer is "no" (invalid manifests), 2 bad usage or input.
 import { formatError } from '../../base/index.ts';
 import { readFileSync } from 'node:fs';
-import { stringify } from 'yaml';
 import {
   CapacityError,
   compile,
   connlist,
   convertAdminPolicy,
   isDeprecatedPolicy,
+  manifestsYaml,
   connlistText,
   DEFAULT_LIMITS,
   EndpointError,
@@ -127,7 +127,7 @@ function convertCommand(args: Args): number {
     return 1;
   }
   if (args.flags.has('json')) out(JSON.stringify(objects, null, 2));
-  else out(objects.map((o) => stringify(o)).join('---\n'));
+  else out(manifestsYaml(objects));
   err(`converted ${plural(converted, 'object')} to ClusterNetworkPolicy`);
   return 0;
 }
