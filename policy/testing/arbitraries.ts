@@ -154,7 +154,78 @@ export const adminPolicyObj = (name: string, baseline: boolean) =>
       spec: baseline ? spec : { priority, ...spec },
     }));
 
-/** A whole world: namespaces, pods, policies, as Kubernetes objects. */
+const CNP_PROTOCOL_KEYS = ['tcp', 'udp', 'sctp'] as const;
+const cnpProtocol = fc.oneof(
+  fc.record({ p: fc.constantFrom(...CNP_PROTOCOL_KEYS), n: fc.constantFrom(...PORT_POOL) }).map(({ p, n }) => ({ [p]: { destinationPort: { number: n } } })),
+  fc
+    .record({ p: fc.constantFrom(...CNP_PROTOCOL_KEYS), start: fc.constantFrom(53, 80, 1000), end: fc.constantFrom(80, 1000, 8080) })
+    .filter((r) => r.start < r.end)
+    .map(({ p, start, end }) => ({ [p]: { destinationPort: { range: { start, end } } } })),
+  fc.record({ destinationNamedPort: fc.constantFrom('http', 'dns', 'sctp-x', 'nope') }),
+);
+/** Nodes the world holds (two addresses that flows use, one that no flow does). */
+const NODES = [
+  { name: 'infra-1', labels: { role: 'infra' }, ip: '192.168.1.1' },
+  { name: 'worker-1', labels: { role: 'worker' }, ip: '172.16.0.1' },
+  { name: 'worker-2', labels: { role: 'worker' }, ip: '172.16.0.2' },
+];
+const cnpPeer = (egress: boolean) =>
+  fc.oneof(
+    fc.record({ namespaces: nsSelector }),
+    fc.record({ pods: fc.record({ namespaceSelector: nsSelector, podSelector }, { requiredKeys: ['podSelector'] }) }),
+    ...(egress
+      ? [
+          fc.constantFrom(...CIDRS).map((c) => ({ networks: [c.cidr, ...c.except.slice(0, 1)] })),
+          fc.record({ nodes: fc.oneof(fc.constant({}), fc.record({ matchLabels: fc.record({ role: fc.constantFrom('infra', 'worker') }) })) }),
+          fc.constant({ domainNames: ['db.example.com', '*.example.org'] }),
+        ]
+      : []),
+  );
+const ADDRESS_PEERS = ['networks', 'nodes', 'domainNames'];
+const cnpRule = (peersKey: 'from' | 'to') =>
+  fc
+    .record(
+      {
+        name: fc.constantFrom('a', 'b'),
+        action: fc.constantFrom('Accept', 'Deny', 'Pass'),
+        [peersKey]: fc.array(cnpPeer(peersKey === 'to'), { minLength: 1, maxLength: 2 }),
+        protocols: fc.option(fc.array(cnpProtocol, { minLength: 1, maxLength: 2 }), { nil: undefined }),
+      },
+      { requiredKeys: ['action', peersKey] },
+    )
+    // The CRD's rule: no named port in an egress rule with a networks/nodes/domainNames peer.
+    .filter(
+      (r) =>
+        !(r[peersKey] as object[]).some((p) => ADDRESS_PEERS.some((k) => k in p)) ||
+        !((r.protocols as object[] | undefined) ?? []).some((p) => 'destinationNamedPort' in p),
+    );
+
+/** A ClusterNetworkPolicy (v1alpha2) of either tier. */
+export const clusterPolicyObj = (name: string) =>
+  fc
+    .record({
+      annotations,
+      tier: fc.constantFrom('Admin', 'Baseline'),
+      priority: fc.integer({ min: 0, max: 3 }),
+      subject,
+      ingress: fc.array(cnpRule('from'), { maxLength: 3 }),
+      egress: fc.array(cnpRule('to'), { maxLength: 3 }),
+    })
+    .map(({ annotations: a, ...spec }) => ({
+      apiVersion: 'policy.networking.k8s.io/v1alpha2',
+      kind: 'ClusterNetworkPolicy',
+      metadata: { name, ...(a ? { annotations: a } : {}) },
+      spec,
+    }));
+
+const nodeObjs = NODES.map((n) => ({
+  apiVersion: 'v1',
+  kind: 'Node',
+  metadata: { name: n.name, labels: n.labels },
+  status: { addresses: [{ type: 'InternalIP', address: n.ip }] },
+}));
+
+/** A whole world: namespaces, pods, nodes, policies (v1 and v1alpha2, and deprecated v1alpha1), as Kubernetes objects. */
 export const world = fc
   .record({
     namespaces: fc.tuple(...NAMESPACES.map(namespaceObj)),
@@ -162,9 +233,14 @@ export const world = fc
     nps: fc.integer({ min: 0, max: 4 }).chain((n) => fc.tuple(...Array.from({ length: n }, (_, i) => networkPolicyObj(`np${i}`)))),
     anps: fc.integer({ min: 0, max: 3 }).chain((n) => fc.tuple(...Array.from({ length: n }, (_, i) => adminPolicyObj(`anp${i}`, false)))),
     banp: fc.option(adminPolicyObj('default', true), { nil: undefined }),
+    cnps: fc.integer({ min: 0, max: 3 }).chain((n) => fc.tuple(...Array.from({ length: n }, (_, i) => clusterPolicyObj(`cnp${i}`)))),
+    nodes: fc.boolean(),
     podIps: fc.boolean(),
   })
-  .map(({ namespaces, pods, nps, anps, banp, podIps }) => ({ objects: [...namespaces, ...pods, ...nps, ...anps, ...(banp ? [banp] : [])], podIps }));
+  .map(({ namespaces, pods, nps, anps, banp, cnps, nodes, podIps }) => ({
+    objects: [...namespaces, ...pods, ...(nodes ? nodeObjs : []), ...nps, ...anps, ...(banp ? [banp] : []), ...cnps],
+    podIps,
+  }));
 
 export const flowOver = (podNames: string[]) => {
   const endpoint = fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...podNames) }, { weight: 1, arbitrary: fc.constantFrom(...EXTERNAL_IPS) });
