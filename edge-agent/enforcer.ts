@@ -14,7 +14,7 @@ import {
   type MapLimits,
   type Tables,
 } from '../policy/index.ts';
-import { formatError, errorMessage } from '../base/index.ts';
+import { errorMessage, formatError, WeftError } from '../base/index.ts';
 import type { KubePod, KubeSnapshot } from './kube/types.ts';
 import type { Logger } from './logger.ts';
 import type { AgentMetrics } from './metrics.ts';
@@ -23,14 +23,8 @@ import type { HostIface, VethResolver } from './veth.ts';
 export type CompileFn = (policies: PolicySet, inventory: Inventory, opts: { limits?: MapLimits }) => Tables;
 
 /** A bundle that cannot be enforced: the code goes into the rejection ack (POLICY_*, DATAPATH_*). */
-export class EnforceError extends Error {
+export class EnforceError extends WeftError {
   override readonly name = 'EnforceError';
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 export interface EnforcerOptions {

@@ -1,5 +1,5 @@
 // Hub configuration: defaults, and the command line of `node bin/run.mjs hub/main.ts`.
-import { errorMessage } from '../base/index.ts';
+import { errorMessage, WeftError } from '../base/index.ts';
 import { parseArgs } from 'node:util';
 import type { BrokerLimits } from './broker/types.ts';
 import type { Peers } from './enroll/peers.ts';
@@ -82,9 +82,11 @@ export function defaultConfig(dataDir: string): HubConfig {
   };
 }
 
-export class ConfigError extends Error {
+export class ConfigError extends WeftError<'HUB_BAD_OPTION'> {
   override readonly name = 'ConfigError';
-  readonly code = 'HUB_BAD_OPTION';
+  constructor(message: string, hint?: string) {
+    super('HUB_BAD_OPTION', message, hint);
+  }
 }
 
 function port(v: string | undefined, name: string, fallback: number): number {

@@ -10,12 +10,12 @@ import type { FastifyInstance } from 'fastify';
 import type { MqttClient } from 'mqtt';
 import pino, { type Logger } from 'pino';
 import { Counter, Registry } from 'prom-client';
-import { HubTunnel, loadOrCreatePrivateKey, registerTunnelMetrics } from '../tunnel/index.ts';
+import { errorMessage, formatError } from '../base/index.ts';
+import { HubTunnel, loadOrCreatePrivateKey, OverlayPlan, registerTunnelMetrics } from '../tunnel/index.ts';
 import { bootstrapAdmin } from './auth/api-tokens.ts';
 import { startBroker, startMosquitto, type Broker, type BrokerStartOptions } from './broker/index.ts';
 import { ConfigError, parseHubArgs, USAGE, type HubConfig } from './config.ts';
 import { MemoryPeers } from './enroll/peers.ts';
-import { OverlayPlan } from './enroll/overlay.ts';
 import { createHealthModel, createSitesView, healthRoutes, startHealthMonitor, type HealthModel, type HubSitesView } from './health/index.ts';
 import { routerRoutes, startRouter, type Router } from './router/index.ts';
 import { startIngest, type Ingest } from './ingest/site-messages.ts';
@@ -83,12 +83,11 @@ export async function startHub(config: HubConfig): Promise<Hub> {
     // The interface comes before the broker, which listens on its overlay address.
     let tunnel: HubTunnel | null = null;
     if (config.wireguard.ifname && !config.wireguard.peers) {
-      const a = overlay.hub();
       const t = new HubTunnel({
         ifname: config.wireguard.ifname,
         privateKey: loadOrCreatePrivateKey(join(config.dataDir, 'wireguard.key')),
         listenPort: config.wireguard.listenPort ?? 51820,
-        addresses: [`${a.v4}/${config.overlayV4.split('/')[1]}`, `${a.v6}/${config.overlayV6.split('/')[1]}`],
+        addresses: overlay.hubInterface(),
         logger: log.child({ part: 'tunnel' }),
       });
       await t.up();
@@ -185,13 +184,12 @@ export async function startHub(config: HubConfig): Promise<Hub> {
     });
     for (const s of store.sites.list({ state: 'enrolled' })) {
       if (s.wireguardKey && s.overlayIndex !== null) {
-        const a = overlay.addresses(s.overlayIndex);
         try {
-          await peers.addPeer(s.id, s.wireguardKey, [`${a.v4}/32`, `${a.v6}/128`]);
+          await peers.addPeer(s.id, s.wireguardKey, overlay.hostRoutes(s.overlayIndex));
         } catch (e) {
           peerFailures.inc();
           log.error(
-            { siteId: s.id, err: (e as Error).message },
+            { siteId: s.id, err: errorMessage(e) },
             'tunnel peer refused at start; the site cannot connect until it re-enrolls with a valid key of its own (weft site token)',
           );
         }
@@ -333,7 +331,7 @@ async function runProcess(argv: string[]): Promise<void> {
     config = parseHubArgs(argv);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
-    process.stderr.write(`hub: ${e.message}\n${USAGE}\n`);
+    process.stderr.write(`hub: ${formatError(e)}\n${USAGE}\n`);
     process.exitCode = 2;
     return;
   }

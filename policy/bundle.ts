@@ -1,6 +1,7 @@
 // Signed policy bundles: the unit the hub publishes to a site and the agent verifies before it
 // stores or applies anything. Ed25519 over the canonical JSON of the payload.
 import { createHash, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { WeftError } from '../base/pure.ts';
 import { canonicalJson } from './canonical.ts';
 
 export const BUNDLE_FORMAT = 1;
@@ -34,14 +35,8 @@ export type BundleErrorCode =
   | 'BUNDLE_WRONG_SITE'
   | 'BUNDLE_STALE_GENERATION';
 
-export class BundleError extends Error {
+export class BundleError extends WeftError<BundleErrorCode> {
   override readonly name = 'BundleError';
-  constructor(
-    readonly code: BundleErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 /** Short stable id of an Ed25519 public key: hex of sha256(raw 32-byte key), first 16 chars. */

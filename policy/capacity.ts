@@ -1,19 +1,19 @@
 // A compiled table set that does not fit the configured map limits is an error, never a partial result.
+import { WeftError } from '../base/pure.ts';
 import type { MapLimits, TableSizes } from './tables.ts';
 
-export class CapacityError extends Error {
+export class CapacityError extends WeftError<'POLICY_CAPACITY'> {
   override readonly name = 'CapacityError';
-  readonly code = 'POLICY_CAPACITY';
   constructor(
     readonly table: keyof MapLimits,
     readonly needed: number,
     readonly limit: number,
   ) {
-    super(`the ${table} table needs ${needed} entries but its map holds ${limit}`);
-  }
-
-  get hint(): string {
-    return `raise the ${this.table} map limit, or reduce what the policies select`;
+    super(
+      'POLICY_CAPACITY',
+      `the ${table} table needs ${needed} entries but its map holds ${limit}`,
+      `raise the ${table} map limit, or reduce what the policies select`,
+    );
   }
 }
 

@@ -1,6 +1,6 @@
 // Per-(policies, inventory) lookups the evaluator needs for every flow, built once and cached:
 // pods by `<namespace>/<name>`, namespace labels, and each pod's applicable rules per direction.
-import { parseIp, type Ip } from '../base/pure.ts';
+import { parseIp, WeftError, type Ip } from '../base/pure.ts';
 import { podKey, type Inventory } from './inventory.ts';
 import { NAMESPACE_NAME_LABEL } from './load.ts';
 import type { Direction, Policy, PolicySet } from './model.ts';
@@ -11,15 +11,8 @@ import { sideRules, type PodView, type SideRules } from './side.ts';
 export type EndpointErrorCode = 'POLICY_UNKNOWN_ENDPOINT' | 'POLICY_BAD_FLOW';
 
 /** A flow names an endpoint that is neither an IP address nor a pod or workload of the inventory. */
-export class EndpointError extends Error {
+export class EndpointError extends WeftError<EndpointErrorCode> {
   override readonly name = 'EndpointError';
-  constructor(
-    readonly code: EndpointErrorCode,
-    message: string,
-    readonly hint?: string,
-  ) {
-    super(message);
-  }
 }
 
 export interface Context {

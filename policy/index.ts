@@ -12,6 +12,7 @@ export { podKey } from './inventory.ts';
 export { compile, tableSizes, type CompileOptions } from './compile.ts';
 export { lookup, lookupRule, lookupIdentity } from './lookup.ts';
 export { CapacityError } from './capacity.ts';
+export { SelectorError } from './selector.ts';
 export * from './tables.ts';
 export { explain, explainText, describeRef, type Explanation, type SideExplanation } from './explain.ts';
 export { convertAdminPolicy, isDeprecatedPolicy, manifestsYaml, CNP_API_VERSION, type Converted } from './convert.ts';

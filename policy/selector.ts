@@ -1,5 +1,14 @@
 // Kubernetes label selector semantics: matchLabels AND every matchExpression.
+import { WeftError } from '../base/pure.ts';
 import type { NamespaceMatch, Selector } from './model.ts';
+
+/** A selector written as text (a rollout's site selector, a kube `labelSelector`) that cannot be parsed. */
+export class SelectorError extends WeftError<'SELECTOR_INVALID'> {
+  override readonly name = 'SelectorError';
+  constructor(message: string, hint?: string) {
+    super('SELECTOR_INVALID', message, hint);
+  }
+}
 
 export function matchesSelector(sel: Selector, labels: Record<string, string>): boolean {
   for (const k in sel.matchLabels) if (labels[k] !== sel.matchLabels[k]) return false;

@@ -1,16 +1,18 @@
 // Message schemas (v1) for every topic, with pure validators. A malformed payload from a site
 // is a ProtocolError with a code: the hub counts and ignores it, never crashes.
+import { WeftError } from '../base/pure.ts';
 
 export type ProtocolErrorCode = 'PROTO_NOT_JSON' | 'PROTO_BAD_VERSION' | 'PROTO_BAD_FIELD' | 'PROTO_TOO_LARGE';
 
-export class ProtocolError extends Error {
+/** `path` is the field inside the payload; the message starts with it, as the hub's logs show it. */
+export class ProtocolError extends WeftError<ProtocolErrorCode> {
   override readonly name = 'ProtocolError';
   constructor(
-    readonly code: ProtocolErrorCode,
+    code: ProtocolErrorCode,
     readonly path: string,
     message: string,
   ) {
-    super(path ? `${path}: ${message}` : message);
+    super(code, path ? `${path}: ${message}` : message);
   }
 }
 

@@ -1,15 +1,9 @@
-// Overlay address allocation for the hub: each site gets the lowest free host index of the
-// IPv4 prefix and, when configured, the same index in an IPv6 ULA prefix (10.99.0.7 pairs with
-// fd00:99::7, which keeps the plan readable). Pure: the taken addresses come in as an argument.
+// The overlay address plan: the hub is host index 1 of the IPv4 prefix and of the IPv6 ULA prefix;
+// sites get 2, 3, ... Index n is the same host part in both families (10.99.0.7 pairs with
+// fd00:99::7), so one number names a site's tunnel addresses and the plan stays readable. Pure: the
+// hub's store says which indexes are taken. One plan for the hub (enrollment) and the tunnel tests.
 import { formatIp, parseIp } from '../base/index.ts';
 import { TunnelError } from './errors.ts';
-
-export interface OverlayPool {
-  /** e.g. 10.99.0.0/24 */
-  ipv4Prefix: string;
-  /** e.g. fd00:99::/64; must be a ULA (fc00::/7). */
-  ipv6Prefix?: string;
-}
 
 interface Prefix {
   v6: boolean;
@@ -19,68 +13,78 @@ interface Prefix {
   lastIndex: bigint;
 }
 
-/** Parses an address to a number; embedded-IPv4 IPv6 forms are not used in overlay plans. */
-function addressToBig(addr: string): { v6: boolean; n: bigint } {
-  const ip = addr.includes('.') && addr.includes(':') ? null : parseIp(addr);
-  if (!ip) throw new TunnelError('TUNNEL_BAD_PREFIX', `"${addr}" is not an IP address`);
-  return { v6: ip.family === 6, n: ip.value };
-}
-
 const bigToAddress = (n: bigint, v6: boolean): string => formatIp(v6 ? 6 : 4, n);
 
 function parsePrefix(cidr: string, what: string): Prefix {
   const [addr, len, extra] = cidr.split('/');
   const bits = Number(len);
-  let parsed: { v6: boolean; n: bigint };
-  try {
-    parsed = addressToBig(addr);
-  } catch {
-    throw new TunnelError('TUNNEL_BAD_PREFIX', `${what} "${cidr}" is not an IP prefix`, 'write it as address/length, e.g. 10.99.0.0/24');
-  }
-  const width = parsed.v6 ? 128 : 32;
+  // Embedded-IPv4 IPv6 forms are not used in overlay plans.
+  const ip = addr.includes('.') && addr.includes(':') ? null : parseIp(addr);
+  if (!ip) throw new TunnelError('TUNNEL_BAD_PREFIX', `${what} "${cidr}" is not an IP prefix`, 'write it as address/length, e.g. 10.99.0.0/24');
+  const v6 = ip.family === 6;
+  const width = v6 ? 128 : 32;
   if (extra !== undefined || len === undefined || !/^\d+$/.test(len) || bits > width - 2) {
     throw new TunnelError('TUNNEL_BAD_PREFIX', `${what} "${cidr}" has no usable prefix length`, `use a length up to /${width - 2}`);
   }
   const hostBits = BigInt(width - bits);
-  const base = (parsed.n >> hostBits) << hostBits;
-  if (base !== parsed.n)
-    throw new TunnelError('TUNNEL_BAD_PREFIX', `${what} "${cidr}" has host bits set`, `did you mean ${bigToAddress(base, parsed.v6)}/${bits}?`);
-  if (parsed.v6 && base >> 121n !== 0x7en)
+  const base = (ip.value >> hostBits) << hostBits;
+  if (base !== ip.value) throw new TunnelError('TUNNEL_BAD_PREFIX', `${what} "${cidr}" has host bits set`, `did you mean ${bigToAddress(base, v6)}/${bits}?`);
+  if (v6 && base >> 121n !== 0x7en)
     throw new TunnelError('TUNNEL_BAD_PREFIX', `${what} "${cidr}" is not a unique local (ULA) prefix`, 'use a prefix inside fc00::/7, e.g. fd00:99::/64');
   const size = 1n << hostBits;
-  return { v6: parsed.v6, base, bits, lastIndex: parsed.v6 ? size - 1n : size - 2n };
+  return { v6, base, bits, lastIndex: v6 ? size - 1n : size - 2n };
 }
 
-/** Host indexes of `taken` that fall in `p` (addresses may carry a /length, which is ignored). */
-function takenIndexes(p: Prefix, taken: string[]): Set<bigint> {
-  const out = new Set<bigint>();
-  for (const t of taken) {
-    const a = addressToBig(t.split('/')[0]);
-    if (a.v6 === p.v6 && a.n - p.base >= 0n && a.n - p.base <= p.lastIndex + 1n) out.add(a.n - p.base);
-  }
-  return out;
-}
+/** Largest site index: plenty, and small enough to be a SQLite integer and a JS number. */
+const INDEX_CAP = 2n ** 31n;
 
-/**
- * The next free overlay addresses (as host routes: /32 and /128) given every address already
- * in use, the hub's own included.
- */
-export function allocateOverlay(pool: OverlayPool, taken: string[]): string[] {
-  const v4 = parsePrefix(pool.ipv4Prefix, 'ipv4Prefix');
-  if (v4.v6) throw new TunnelError('TUNNEL_BAD_PREFIX', `ipv4Prefix "${pool.ipv4Prefix}" is an IPv6 prefix`);
-  const v6 = pool.ipv6Prefix === undefined ? undefined : parsePrefix(pool.ipv6Prefix, 'ipv6Prefix');
-  if (v6 && !v6.v6) throw new TunnelError('TUNNEL_BAD_PREFIX', `ipv6Prefix "${pool.ipv6Prefix}" is an IPv4 prefix`);
-  const used4 = takenIndexes(v4, taken);
-  const used6 = v6 ? takenIndexes(v6, taken) : new Set<bigint>();
-  const last = v6 && v6.lastIndex < v4.lastIndex ? v6.lastIndex : v4.lastIndex;
-  // At most |taken| indexes are skipped, so this loop is short even for a /64.
-  for (let i = 1n; i <= last; i++) {
-    if (used4.has(i) || used6.has(i)) continue;
-    const out = [`${bigToAddress(v4.base + i, false)}/32`];
-    if (v6) out.push(`${bigToAddress(v6.base + i, true)}/128`);
-    return out;
+export class OverlayPlan {
+  private readonly v4: Prefix;
+  private readonly v6: Prefix;
+  /** Largest usable index (the smaller of the two spaces; the IPv4 broadcast address is skipped). */
+  readonly maxIndex: number;
+
+  constructor(v4Prefix: string, v6Prefix: string) {
+    this.v4 = parsePrefix(v4Prefix, 'overlay IPv4 prefix');
+    if (this.v4.v6) throw new TunnelError('TUNNEL_BAD_PREFIX', `overlay IPv4 prefix "${v4Prefix}" is an IPv6 prefix`, 'e.g. 10.99.0.0/16');
+    this.v6 = parsePrefix(v6Prefix, 'overlay IPv6 prefix');
+    if (!this.v6.v6) throw new TunnelError('TUNNEL_BAD_PREFIX', `overlay IPv6 prefix "${v6Prefix}" is an IPv4 prefix`, 'e.g. fd00:99::/64');
+    const last = [this.v4.lastIndex, this.v6.lastIndex, INDEX_CAP].reduce((a, b) => (a < b ? a : b));
+    this.maxIndex = Number(last);
   }
-  throw new TunnelError('TUNNEL_POOL_EXHAUSTED', `overlay prefix ${pool.ipv4Prefix} has no free address`, 'configure a larger overlay prefix');
+
+  /** The addresses of host index `index` in both families. */
+  addresses(index: number): { v4: string; v6: string } {
+    return { v4: bigToAddress(this.v4.base + BigInt(index), false), v6: bigToAddress(this.v6.base + BigInt(index), true) };
+  }
+
+  /** What a site's peer owns: its two addresses as host routes (/32, /128). */
+  hostRoutes(index: number): string[] {
+    const a = this.addresses(index);
+    return [`${a.v4}/32`, `${a.v6}/128`];
+  }
+
+  /** The hub's interface addresses: index 1, with the overlay prefix lengths (it routes the whole overlay). */
+  hubInterface(): string[] {
+    const a = this.addresses(1);
+    return [`${a.v4}/${this.v4.bits}`, `${a.v6}/${this.v6.bits}`];
+  }
+
+  hub(): { v4: string; v6: string } {
+    return this.addresses(1);
+  }
+
+  /**
+   * The next site index: the one after the highest in use (one indexed lookup, so enrolling the
+   * 10 000th site costs what the first did), and only once the prefix is used up the lowest index a
+   * revoked site freed (a revoked site's address is not handed to another while fresh ones remain).
+   */
+  allocate(highest: number, used: () => Set<number>): number {
+    if (highest < this.maxIndex) return Math.max(2, highest + 1);
+    const taken = used();
+    for (let i = 2; i <= this.maxIndex; i++) if (!taken.has(i)) return i;
+    throw new TunnelError('TUNNEL_POOL_EXHAUSTED', `overlay prefix is full (${this.maxIndex - 1} sites)`, 'configure a larger --overlay-v4');
+  }
 }
 
 /** A peer owns exactly its addresses: 10.99.0.2/24 -> 10.99.0.2/32. */

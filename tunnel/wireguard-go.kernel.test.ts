@@ -10,7 +10,7 @@ import { ip } from './iproute2.ts';
 import { WgPrivateKey } from './keys.ts';
 import { HubTunnel } from './hub-tunnel.ts';
 import { SiteTunnel } from './site-tunnel.ts';
-import { allocateOverlay } from './overlay.ts';
+import { OverlayPlan } from './overlay.ts';
 import { chooseBackend, kernelWireguardAvailable, wireguardGoAvailable } from './backend.ts';
 import { WgToolControl } from './wg-tool.ts';
 import { UapiClient, uapiSocketPath } from './uapi.ts';
@@ -32,12 +32,12 @@ const siteNs = `wft-${process.pid}-${r}-site`;
 const hubIf = `wft${r}h`;
 const siteIf = `wft${r}s`;
 const ECHO_PORT = 7000;
-const pool = { ipv4Prefix: '10.99.0.0/24', ipv6Prefix: 'fd00:99::/64' };
-const hubAddresses = ['10.99.0.1/24', 'fd00:99::1/64'];
+const plan = new OverlayPlan('10.99.0.0/24', 'fd00:99::/64');
+const hubAddresses = plan.hubInterface();
 
 const hub = new HubTunnel({ ifname: hubIf, netns: hubNs, privateKey: WgPrivateKey.generate(), listenPort: 51820, addresses: hubAddresses });
 const site = new SiteTunnel({ ifname: siteIf, netns: siteNs, privateKey: WgPrivateKey.generate(), backoff: { initialMs: 50 } });
-const siteAddresses = allocateOverlay(pool, hubAddresses);
+const siteAddresses = plan.hostRoutes(2);
 const echoServers: ChildProcess[] = [];
 
 /** One TCP round trip from the site to the hub's overlay address; the echoed text, or null. */
@@ -136,7 +136,7 @@ describe.skipIf(skip)('tunnel over real wireguard-go in two namespaces', () => {
     expect(metrics).toMatch(/weft_tunnel_rx_bytes\{site="site-a"\} [1-9]/);
     // a site that never dialed in has no handshake age
     const silent = WgPrivateKey.generate().publicKey();
-    await hub.addPeer('site-silent', silent, allocateOverlay(pool, [...hubAddresses, ...siteAddresses]));
+    await hub.addPeer('site-silent', silent, plan.hostRoutes(3));
     expect((await hub.peers()).find((p) => p.siteId === 'site-silent')).toMatchObject({
       handshakeAgeS: null,
       endpoint: null,

@@ -6,7 +6,7 @@ import { openStore } from '../../offline-store/index.ts';
 import { loadConfig, type AgentConfig } from '../config.ts';
 import { runDoctor, formatDoctor } from '../doctor.ts';
 import { enroll } from '../enroll.ts';
-import { formatError } from '../../base/index.ts';
+import { errorCode, formatError } from '../../base/index.ts';
 import { AgentError } from '../errors.ts';
 import { runFlows } from '../flows.ts';
 import { kubeSource } from '../kube-source.ts';
@@ -182,7 +182,8 @@ main(process.argv.slice(2)).then(
   (e: unknown) => {
     process.stderr.write(`weft-agent: ${formatError(e)}\n`);
     const usage = e instanceof AgentError && (e.code === 'USAGE' || e.code.startsWith('CONFIG_') || e.code.startsWith('PROVISION_'));
-    if (!(e instanceof AgentError) && !(e instanceof Error && 'code' in e)) process.stderr.write(`${(e as Error).stack ?? ''}\n`);
+    // A coded error is bad input or a failed operation; anything else is a bug and shows its stack.
+    if (errorCode(e) === undefined && e instanceof Error) process.stderr.write(`${e.stack ?? ''}\n`);
     process.exit(usage ? 2 : 1);
   },
 );

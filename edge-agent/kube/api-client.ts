@@ -1,17 +1,18 @@
 // The two calls the agent makes to the k3s API: GET a document (list, discovery) and GET a watch stream
 // (newline-delimited {type, object} events), over node:http(s) with the kubeconfig's credentials.
-import { errorMessage } from '../../base/index.ts';
+import { errorMessage, WeftError } from '../../base/index.ts';
 import http from 'node:http';
 import https from 'node:https';
 import type { KubeTarget } from './kubeconfig.ts';
 
 /** A non-2xx answer: statusCode is what errors.ts maps to KUBE_AUTH / KUBE_FORBIDDEN / KUBE_API. */
-export class KubeHttpError extends Error {
+export class KubeHttpError extends WeftError<'KUBE_API'> {
+  override readonly name = 'KubeHttpError';
   constructor(
     readonly statusCode: number,
     message: string,
   ) {
-    super(message);
+    super('KUBE_API', message);
   }
 }
 

@@ -10,7 +10,7 @@
 // models), and its caches keep whole objects. The cache here keeps only what the snapshot needs: the pod and
 // namespace fields the policy compiler reads, and policies without managedFields.
 import { EventEmitter } from 'node:events';
-import { KubeApi, type WatchEvent } from './api-client.ts';
+import { KubeApi, KubeHttpError, type WatchEvent } from './api-client.ts';
 import { apiVersionOf, collectionPath, POLICY_API_GROUP, RESOURCES, type ResourceDef } from './api-resources.ts';
 import { toKubeError } from './errors.ts';
 import { loadKubeConfig, type KubeTarget } from './kubeconfig.ts';
@@ -175,7 +175,7 @@ export function createKubeInventory(opts: KubeInventoryOptions, deps: { target?:
     const o = e.object as RawObject;
     if (e.type === 'ERROR') {
       if (o.code === 410) throw new Gone(o.message ?? '410 Gone');
-      throw Object.assign(new Error(`watch error: ${o.message ?? 'unknown'}`), { statusCode: o.code });
+      throw new KubeHttpError(o.code ?? 0, `watch error: ${o.message ?? 'unknown'}`);
     }
     if (o.metadata?.resourceVersion) w.rv = o.metadata.resourceVersion;
     if (e.type === 'BOOKMARK') return;

@@ -1,4 +1,5 @@
 // The agent's view of the local k3s API: what the enforcer needs to compile policy.
+import { WeftError } from '../../base/index.ts';
 import type { NamespaceInfo, NodeInfo, PodInfo } from '../../policy/index.ts';
 
 export type PodPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';
@@ -24,16 +25,8 @@ export interface KubeSnapshot {
 
 export type KubeErrorCode = 'KUBE_CLIENT' | 'KUBE_CONFIG' | 'KUBE_AUTH' | 'KUBE_FORBIDDEN' | 'KUBE_UNREACHABLE' | 'KUBE_API';
 
-export class KubeError extends Error {
+export class KubeError extends WeftError<KubeErrorCode> {
   override readonly name = 'KubeError';
-  constructor(
-    readonly code: KubeErrorCode,
-    message: string,
-    readonly hint?: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 export interface KubeInventoryOptions {

@@ -1,5 +1,6 @@
 // Harness failures carry a code, so a scenario can tell "the fabric could not be built" from
-// "the system under test misbehaved".
+// "the system under test misbehaved". A WeftError: formatError prints the code and the hint.
+import { WeftError } from '../../base/index.ts';
 
 export type HarnessErrorCode =
   | 'HARNESS_NOT_ROOT'
@@ -9,13 +10,6 @@ export type HarnessErrorCode =
   | 'HARNESS_BAD_OPTIONS'
   | 'HARNESS_CLOSED';
 
-export class HarnessError extends Error {
+export class HarnessError extends WeftError<HarnessErrorCode> {
   override readonly name = 'HarnessError';
-  constructor(
-    readonly code: HarnessErrorCode,
-    message: string,
-    readonly hint?: string,
-  ) {
-    super(hint ? `${message} (${code})\nhint: ${hint}` : `${message} (${code})`);
-  }
 }

@@ -1,7 +1,7 @@
 // WireGuard from every site namespace to the hub namespace over the WAN, with the tunnel/
 // library: what enrollment will set up once hub and agent exist. Stopped at harness cleanup
 // (before its namespaces go, so no supervisor restarts a daemon into a deleted namespace).
-import { allocateOverlay, HubTunnel, SiteTunnel, WgPrivateKey } from '../../tunnel/index.ts';
+import { HubTunnel, OverlayPlan, SiteTunnel, WgPrivateKey } from '../../tunnel/index.ts';
 import type { Fabric } from './fabric.ts';
 import type { Harness } from './harness.ts';
 
@@ -18,6 +18,7 @@ export interface FabricTunnels {
 
 export async function connectSitesToHub(h: Harness, fabric: Fabric, opts: { persistentKeepaliveS?: number } = {}): Promise<FabricTunnels> {
   const ov = fabric.plan.overlay;
+  const plan = new OverlayPlan(ov.ipv4Prefix, ov.ipv6Prefix);
   const hub = new HubTunnel({
     ifname: h.names.wgIfname('hub'),
     netns: fabric.hub.ns,
@@ -41,7 +42,8 @@ export async function connectSitesToHub(h: Harness, fabric: Fabric, opts: { pers
       privateKey: WgPrivateKey.generate(),
       backoff: { initialMs: 50 },
     });
-    const addrs = allocateOverlay(ov, [...ov.hubAddresses, ...[...addresses.values()].flat()]);
+    // The hub is index 1; sites take 2, 3, ... as the hub's enrollment hands them out.
+    const addrs = plan.hostRoutes(addresses.size + 2);
     await hub.addPeer(site.name, tunnel.publicKey, addrs);
     sites.set(site.name, tunnel);
     addresses.set(site.name, addrs);

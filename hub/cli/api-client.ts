@@ -2,15 +2,18 @@
 // for a loopback hub. Responses are parsed JSON; transport failures are ApiUnreachable.
 import http from 'node:http';
 import https from 'node:https';
+import { WeftError } from '../../base/index.ts';
 
 export interface ApiResponse {
   status: number;
   body: unknown;
 }
 
-export class ApiUnreachable extends Error {
+export class ApiUnreachable extends WeftError<'CLI_HUB_UNREACHABLE'> {
   override readonly name = 'ApiUnreachable';
-  readonly code = 'CLI_HUB_UNREACHABLE';
+  constructor(message: string, cause?: unknown) {
+    super('CLI_HUB_UNREACHABLE', message, 'is the hub running, and is --hub its URL?', { cause });
+  }
 }
 
 export interface ApiTarget {
@@ -46,7 +49,7 @@ export function request(t: ApiTarget, method: string, path: string, body?: unkno
       });
     });
     req.on('timeout', () => req.destroy(new Error('timed out after 30 s')));
-    req.on('error', (e) => reject(new ApiUnreachable(`cannot reach the hub at ${t.hub}: ${e.message}`)));
+    req.on('error', (e) => reject(new ApiUnreachable(`cannot reach the hub at ${t.hub}: ${e.message}`, e)));
     req.end(payload);
   });
 }

@@ -1,8 +1,11 @@
 // Minimal flag parsing for the local policy tools: `--name value`, `--flag`, positionals.
+import { WeftError } from '../../base/index.ts';
 
-export class UsageError extends Error {
+export class UsageError extends WeftError<'USAGE'> {
   override readonly name = 'UsageError';
-  readonly code = 'USAGE';
+  constructor(message: string, hint?: string) {
+    super('USAGE', message, hint);
+  }
 }
 
 export interface Args {

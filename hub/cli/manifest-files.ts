@@ -2,13 +2,16 @@
 // The only file I/O of the local policy tools.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { errorMessage, WeftError } from '../../base/index.ts';
 import type { ManifestText } from '../../policy/index.ts';
 
 const MANIFEST = /\.(ya?ml|json)$/i;
 
-export class ManifestFileError extends Error {
+export class ManifestFileError extends WeftError<'MANIFEST_FILE'> {
   override readonly name = 'ManifestFileError';
-  readonly code = 'MANIFEST_FILE';
+  constructor(message: string) {
+    super('MANIFEST_FILE', message);
+  }
 }
 
 function walk(path: string, out: string[], top: boolean): void {
@@ -38,7 +41,7 @@ export function readManifestFiles(paths: readonly string[]): ManifestText[] {
     try {
       return file === '-' ? { file: '<stdin>', text: readFileSync(0, 'utf8') } : { file, text: readFileSync(file, 'utf8') };
     } catch (e) {
-      throw new ManifestFileError(`${file}: ${e instanceof Error ? e.message : String(e)}`);
+      throw new ManifestFileError(`${file}: ${errorMessage(e)}`);
     }
   });
 }

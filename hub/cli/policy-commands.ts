@@ -1,6 +1,6 @@
 // `weft policy check|eval|explain|connlist|compile|convert`: local policy tools over manifest files.
 // Exit codes: 0 success, 1 the answer is "no" (invalid manifests), 2 bad usage or input.
-import { formatError } from '../../base/index.ts';
+import { errorMessage, formatError } from '../../base/index.ts';
 import { readFileSync } from 'node:fs';
 import {
   CapacityError,
@@ -139,7 +139,7 @@ function readQueries(file: string): Flow[] {
   try {
     data = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new UsageError(`${file}: ${e instanceof Error ? e.message : String(e)}`);
+    throw new UsageError(`${file}: ${errorMessage(e)}`);
   }
   if (!Array.isArray(data)) throw new UsageError(`${file}: expected a JSON array of {src, dst, protocol, port}`);
   return data.map((q: unknown, i) => {
@@ -163,7 +163,7 @@ function evalCommand(args: Args): number {
       const v = evaluate(loaded.policies, loaded.inventory, q);
       return { allowed: v.allowed, decidedBy: v.decidedBy };
     } catch (e) {
-      if (e instanceof EndpointError) throw new UsageError(`queries[${i}]: ${e.message} (${e.code})${e.hint ? `\n  hint: ${e.hint}` : ''}`);
+      if (e instanceof EndpointError) throw new EndpointError(e.code, `queries[${i}]: ${e.message}`, e.hint);
       throw e;
     }
   });
@@ -187,13 +187,7 @@ function explainCommand(args: Args): number {
   const flow: Flow = { src: required(args, 'from'), dst: required(args, 'to'), ...parsePort(required(args, 'port')) };
   const loaded = loadValid(args);
   if (typeof loaded === 'number') return loaded;
-  let x;
-  try {
-    x = explain(policiesFor(args, loaded), loaded.inventory, flow);
-  } catch (e) {
-    if (e instanceof EndpointError) throw new UsageError(`${e.message} (${e.code})${e.hint ? `\n  hint: ${e.hint}` : ''}`);
-    throw e;
-  }
+  const x = explain(policiesFor(args, loaded), loaded.inventory, flow);
   out(args.flags.has('json') ? JSON.stringify(x, null, 2) : explainText(x));
   return 0;
 }
@@ -238,7 +232,7 @@ function compileCommand(args: Args): number {
     if (!(e instanceof CapacityError)) throw e;
     if (args.flags.has('json'))
       out(JSON.stringify({ error: { code: e.code, table: e.table, needed: e.needed, limit: e.limit, message: e.message, hint: e.hint } }, null, 2));
-    else err(`weft policy compile: ${e.message} (${e.code})\n  hint: ${e.hint}`);
+    else err(`weft policy compile: ${formatError(e)}`);
     return 1;
   }
   if (args.flags.has('json')) {
@@ -273,8 +267,9 @@ export async function runPolicyCommand(sub: string, argv: string[]): Promise<num
   try {
     return run(parseArgs(argv, ['json', 'enforce-audit']));
   } catch (e) {
-    if (e instanceof UsageError || e instanceof ManifestFileError) {
-      err(`weft policy ${sub}: ${e.message}`);
+    // Bad input, never a bug: the coded line and its hint, no stack trace.
+    if (e instanceof UsageError || e instanceof ManifestFileError || e instanceof EndpointError) {
+      err(`weft policy ${sub}: ${formatError(e)}`);
       if (e instanceof UsageError) err(`usage: ${USAGE[sub]}`);
       return 2;
     }

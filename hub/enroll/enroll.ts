@@ -10,11 +10,11 @@
 import { errorMessage } from '../../base/index.ts';
 import { createPublicKey, randomBytes, verify, type KeyObject } from 'node:crypto';
 import { enrollProofMessage, type EnrollChallenge, type EnrollRequest, type EnrollResponse } from '../../protocol/index.ts';
+import { TunnelError, type OverlayPlan } from '../../tunnel/index.ts';
 import { HubError } from '../errors.ts';
 import { hashSecret } from '../auth/secrets.ts';
 import { hashPassword, randomSecret } from '../broker/password.ts';
 import type { HubStore, SigningKeyRecord, SiteRecord } from '../store/types.ts';
-import { OverlayError, type OverlayPlan } from './overlay.ts';
 import type { Peers } from './peers.ts';
 import { isUsableWireguardKey } from './wireguard-key.ts';
 
@@ -128,14 +128,9 @@ function overlayIndex(deps: EnrollDeps, site: SiteRecord): number {
   try {
     return deps.overlay.allocate(deps.store.sites.maxOverlayIndex(), () => deps.store.sites.usedOverlayIndexes());
   } catch (e) {
-    if (e instanceof OverlayError) throw new HubError('OVERLAY_EXHAUSTED', e.message);
+    if (e instanceof TunnelError && e.code === 'TUNNEL_POOL_EXHAUSTED') throw new HubError('OVERLAY_EXHAUSTED', `${e.message}: ${e.hint}`);
     throw e;
   }
-}
-
-function peerAddresses(overlay: OverlayPlan, index: number): string[] {
-  const a = overlay.addresses(index);
-  return [`${a.v4}/32`, `${a.v6}/128`];
 }
 
 /** After a failed transaction: the peer as the store has it (the store is the truth; a failure here is mended at the next start). */
@@ -143,7 +138,7 @@ async function restorePeer(deps: EnrollDeps, siteId: string): Promise<void> {
   const s = deps.store.sites.get(siteId);
   try {
     if (s?.state === 'enrolled' && s.wireguardKey && s.overlayIndex !== null)
-      await deps.peers.addPeer(siteId, s.wireguardKey, peerAddresses(deps.overlay, s.overlayIndex));
+      await deps.peers.addPeer(siteId, s.wireguardKey, deps.overlay.hostRoutes(s.overlayIndex));
     else await deps.peers.removePeer(siteId);
   } catch {
     // The enrollment already failed with its own error; the next start reconciles every peer.
@@ -177,7 +172,7 @@ async function enrollChecked(req: EnrollRequest, deps: EnrollDeps): Promise<Enro
     throw new HubError('ENROLL_CHALLENGE_INVALID', 'the challenge is unknown, used or expired: fetch a new one (POST /v1/enroll/challenge)');
   }
   const index = overlayIndex(deps, site);
-  const addresses = peerAddresses(overlay, index);
+  const addresses = overlay.hostRoutes(index);
 
   try {
     await deps.peers.addPeer(site.id, req.wireguardPublicKey, addresses);
@@ -233,7 +228,6 @@ async function enrollChecked(req: EnrollRequest, deps: EnrollDeps): Promise<Enro
   }
   await deps.onEnrolled(enrolled);
 
-  const hub = overlay.hub();
   const s = deps.settings;
   return {
     siteId: site.id,
@@ -244,7 +238,7 @@ async function enrollChecked(req: EnrollRequest, deps: EnrollDeps): Promise<Enro
       hubPublicKey: s.wireguard.hubPublicKey,
       hubEndpoint: s.wireguard.hubEndpoint,
       addresses,
-      hubAddresses: [`${hub.v4}/32`, `${hub.v6}/128`],
+      hubAddresses: overlay.hostRoutes(1),
       persistentKeepaliveS: s.wireguard.persistentKeepaliveS,
       mtu: s.wireguard.mtu,
     },

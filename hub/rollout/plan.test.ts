@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { HubError } from '../errors.ts';
 import { diffLines, diffObjects } from './diff.ts';
 import { planStages } from './plan.ts';
-import { matches, parseSelector, SelectorError } from './selector.ts';
+import { SelectorError } from '../../policy/index.ts';
+import { matches, parseSelector } from './selector.ts';
 import { policiesForSite, PolicySets } from './site-policies.ts';
 
 const sites = ['s-05', 's-01', 's-03', 's-02', 's-04', 's-06', 's-07', 's-08', 's-09', 's-10'];

@@ -3,11 +3,11 @@
 // AdminNetworkPolicy / BaselineAdminNetworkPolicy objects are stored as the ClusterNetworkPolicy
 // they translate to (weft policy convert's translation), so history, diffs and bundles speak the
 // new kind; the push answers with a warning for each. The YAML is kept as pushed.
-import { convertAdminPolicy, isDeprecatedPolicy, loadPolicies, parseManifests, type PolicyError } from '../../policy/index.ts';
+import { convertAdminPolicy, isDeprecatedPolicy, loadPolicies, parseManifests, SelectorError, type PolicyError } from '../../policy/index.ts';
 import { HubError } from '../errors.ts';
 import type { HubStore, PolicyVersion } from '../store/types.ts';
 import { diffLines, diffObjects, type ObjectDiff } from './diff.ts';
-import { SelectorError, parseSelector } from './selector.ts';
+import { parseSelector } from './selector.ts';
 import { SITES_ANNOTATION, siteAnnotation } from './site-policies.ts';
 
 export interface PolicyFile {

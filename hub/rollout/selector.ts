@@ -1,13 +1,9 @@
 // Label selectors for rollouts and for the per-policy site annotation: `key=value,key2=value2`
 // (equality only, every term must match; the empty selector matches every site).
+import { SelectorError } from '../../policy/index.ts';
 import type { LabelSelector } from '../store/types.ts';
 
 const TERM_RE = /^([A-Za-z0-9][-A-Za-z0-9_./]{0,252})=([-A-Za-z0-9_.]{0,63})$/;
-
-export class SelectorError extends Error {
-  override readonly name = 'SelectorError';
-  readonly code = 'SELECTOR_INVALID';
-}
 
 export function parseSelector(text: string): LabelSelector {
   const matchLabels: Record<string, string> = {};

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { SitesService } from '../sites/sites-service.ts';
 import type { EnrollDeps } from '../enroll/enroll.ts';
-import type { OverlayPlan } from '../enroll/overlay.ts';
+import type { OverlayPlan } from '../../tunnel/index.ts';
 import type { PolicyVersions } from '../rollout/policy-versions.ts';
 import type { RolloutEngine } from '../rollout/engine.ts';
 import type { BundleService } from '../rollout/bundles.ts';

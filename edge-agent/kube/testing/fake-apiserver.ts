@@ -16,7 +16,9 @@ import type { Socket } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { apiVersionOf, RESOURCES, resourceByKind, type ResourceDef } from '../api-resources.ts';
-import { fieldSelector, labelSelector, SelectorError, type Matcher } from './selectors.ts';
+import { WeftError } from '../../../base/index.ts';
+import { SelectorError } from '../../../policy/index.ts';
+import { fieldSelector, labelSelector, type Matcher } from './selectors.ts';
 
 export interface KubeObject {
   apiVersion?: string;
@@ -58,13 +60,15 @@ interface Watcher {
   end(): void;
 }
 
-export class FakeApiError extends Error {
+/** What the fake answers a bad request with: the HTTP status and the Kubernetes Status reason. */
+export class FakeApiError extends WeftError<'KUBE_API'> {
+  override readonly name = 'FakeApiError';
   constructor(
-    readonly code: number,
+    readonly status: number,
     readonly reason: string,
     message: string,
   ) {
-    super(message);
+    super('KUBE_API', message);
   }
 }
 
@@ -379,7 +383,7 @@ export class FakeApiServer {
       try {
         this.serve(req.method ?? 'GET', url.searchParams, r, Buffer.concat(body), res, send);
       } catch (err) {
-        if (err instanceof FakeApiError) send(err.code, status(err.code, err.reason, err.message));
+        if (err instanceof FakeApiError) send(err.status, status(err.status, err.reason, err.message));
         else if (err instanceof SelectorError) send(400, status(400, 'BadRequest', err.message));
         else send(500, status(500, 'InternalError', String(err)));
       }

@@ -1,5 +1,6 @@
 // Label and field selectors as the API server parses them from ?labelSelector= / ?fieldSelector=.
 // Used by the fake API server; enough of the grammar for what clients send: =, ==, !=, in, notin, exists, !exists.
+import { SelectorError } from '../../../policy/index.ts';
 
 export type Matcher = (obj: KubeObjectLike) => boolean;
 
@@ -7,10 +8,6 @@ export interface KubeObjectLike {
   metadata?: { name?: string; namespace?: string; labels?: Record<string, string> };
   spec?: Record<string, unknown>;
   status?: Record<string, unknown>;
-}
-
-export class SelectorError extends Error {
-  override readonly name = 'SelectorError';
 }
 
 /** Splits on commas that are not inside parentheses (`env in (a,b),tier=web`). */

@@ -1,7 +1,8 @@
 // /v1/rollouts: start a staged rollout, list, status by stage and site, roll back.
 import type { FastifyInstance } from 'fastify';
 import { HubError } from '../../errors.ts';
-import { parseSelector, SelectorError } from '../../rollout/selector.ts';
+import { SelectorError } from '../../../policy/index.ts';
+import { parseSelector } from '../../rollout/selector.ts';
 import type { StageSpec } from '../../store/types.ts';
 import { actorOf } from '../auth.ts';
 import { anyArray, anyObject, errors, numericIdParam } from '../schemas.ts';
