@@ -2,7 +2,7 @@
 // algorithm (bpf/lib/judge.h), for fast tests of the parts above the datapath. It judges flows,
 // not frames, so of the kernel's drop reasons it can only see 'policy': malformed packets are the
 // kernel's alone (prog-test-run.kernel.test.ts).
-// One contract test (datapath.contract.test.ts) runs against this and the libbpf datapath.
+// One contract (testing/contract.ts) runs against this (datapath.contract.test.ts) and the libbpf datapath (.kernel.test.ts).
 import { DEFAULT_LIMITS, VERDICT_ALLOW, type MapLimits, type RuleValue, type Tables } from '../../policy/index.ts';
 import type { CounterSample, Counters, Datapath, Endpoint, FiveTuple, VerdictEvent } from '../datapath.ts';
 import { checkTables } from '../check-tables.ts';
