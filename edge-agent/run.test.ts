@@ -14,7 +14,8 @@ import { decode, encode, topics, type AckMessage, type SigningKeysMessage, type 
 import { loadConfig, type AgentConfig } from './config.ts';
 import { createLogger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
-import { runAgent, type Agent, type RunDeps, type TunnelComponent } from './run.ts';
+import type { TunnelComponent } from './network.ts';
+import { runAgent, type Agent, type RunDeps } from './run.ts';
 import { startBroker, type TestBroker } from './testing/broker.ts';
 import { bundle, enrollStore, fakeVeths, FakeKube, hubKey, kubePod, shopSnapshot, SITE } from './testing/fixtures.ts';
 import { waitFor } from '../base/index.ts';

@@ -1,43 +1,35 @@
 // `weft-agent run`: the start sequence. Its promise is the order:
 //   boot (boot.ts): open store -> datapath -> last-known-good verified and adopted or applied -> ENFORCING
 //   -> only then the network: enrollment (first boot), tunnel, MQTT link, k3s inventory.
-// Nothing after "enforcing" can take enforcement away: every network part fails on its own.
+// Nothing after "enforcing" can take enforcement away: every network part fails on its own (network.ts).
 // Fail closed: when the kernel datapath cannot load, the agent still starts its network (link, heartbeats,
 // status API), says `not enforcing` with the coded error everywhere (state line, status, /readyz, the hub),
 // and retries the kernel datapath until it loads; then the boot sequence completes as at start.
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AgentStore, DeviceIdentity, Enrollment, JsonValue, OpenStoreOptions } from '../offline-store/index.ts';
+import type { AgentStore, JsonValue, OpenStoreOptions } from '../offline-store/index.ts';
 import { compile } from '../policy/index.ts';
-import { encode, topics, type AckMessage, type NotEnforcing, type VerdictRecord } from '../protocol/index.ts';
+import { encode, topics, type AckMessage, type NotEnforcing, type SigningKeysMessage, type VerdictRecord } from '../protocol/index.ts';
 import { bootEnforcement, INVENTORY_KEY, openAgentStore, type Booted, type OpenedStore } from './boot.ts';
 import { acceptKeySet, BundleIntake } from './bundle-intake.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { AgentConfig } from './config.ts';
 import { libbpfLoader, type KernelLoader, type SelectedDatapath } from './datapath-select.ts';
-import { enroll } from './enroll.ts';
 import { EMPTY_SNAPSHOT, type CompileFn, type Enforcer } from './enforcer.ts';
-import { formatError, errorMessage } from '../base/index.ts';
+import { errorCode, errorMessage, formatError } from '../base/index.ts';
 import { AgentError } from './errors.ts';
-import { heartbeatBody } from './heartbeat.ts';
 import type { KubeInventory, KubeSnapshot } from './kube/types.ts';
-import { Link } from './link.ts';
 import type { Logger } from './logger.ts';
+import type { Link } from './link.ts';
 import { createMetrics, type AgentMetrics } from './metrics.ts';
+import { AgentNetwork, type EnforcementFacts, type TunnelComponent } from './network.ts';
 import type { RestoreResult } from './restore.ts';
 import { StateLine } from './state-line.ts';
 import { StatusApi } from './status-api.ts';
-import type { AgentStatus, TunnelStatus } from './status-types.ts';
+import type { AgentStatus } from './status-types.ts';
 import { podVethResolver, type VethResolver } from './veth.ts';
 import { VerdictPump } from './verdicts.ts';
 import { AGENT_VERSION } from './version.ts';
-
-/** The tunnel is optional and injected: the agent enforces and reports without it (e.g. a broker on the LAN). */
-export interface TunnelComponent {
-  up(enrollment: Enrollment, identity: DeviceIdentity): Promise<void>;
-  status(): Promise<TunnelStatus>;
-  down(): Promise<void>;
-}
 
 export interface RunDeps {
   log: Logger;
@@ -78,15 +70,13 @@ export class Agent {
   /** The newest k3s inventory that arrived before the enforcer existed. */
   private heldInventory: KubeSnapshot | null = null;
   private siteId: string | null = null;
-  private linkRef: Link | null = null;
+  private network: AgentNetwork | null = null;
   private intakeRef: BundleIntake | null = null;
-  private kube: KubeInventory | null = null;
   private statusApi: StatusApi | null = null;
   private port = 0;
   private enforcingSince: number | null = null;
   private timeToEnforcingS: number | null = null;
   private pump: VerdictPump | null = null;
-  private lastTunnel: TunnelStatus = { up: false, handshakeAgeS: null };
   private readonly recent: VerdictRecord[] = [];
   private readonly abort = new AbortController();
   private stopped = false;
@@ -122,7 +112,7 @@ export class Agent {
     return this.intakeRef;
   }
   get link(): Link | null {
-    return this.linkRef;
+    return this.network?.link ?? null;
   }
   /** The status API's port (0: it could not listen). */
   get statusPort(): number {
@@ -135,7 +125,33 @@ export class Agent {
     this.opened = openAgentStore(this.config.storePath, this.deps.storeOptions, this.log);
     await this.boot();
     this.port = await this.startStatusApi();
-    void this.startNetwork().catch((e: unknown) => this.log.error({ err: formatError(e) }, 'network start failed; enforcement continues'));
+    const store = this.store;
+    if (!store) return;
+    this.network = new AgentNetwork({
+      config: this.config,
+      store,
+      log: this.log,
+      state: this.state,
+      metrics: this.metrics,
+      clock: this.clock,
+      signal: this.abort.signal,
+      tunnel: this.deps.tunnel,
+      kube: this.deps.kube,
+      kernelFailing: () => this.kernelError !== null,
+      enrolled: () => this.showNotEnforcing(),
+      siteReady: (siteId) => {
+        this.siteId = siteId;
+        this.openIntake();
+      },
+      enforcement: () => this.enforcementFacts(),
+      bundle: (bytes) => this.takeBundle(bytes),
+      signingKeys: (msg) => this.takeKeys(store, msg),
+      inventory: (snap) => {
+        if (this.booted) this.booted.enforcer.setInventory(snap);
+        else this.heldInventory = snap;
+      },
+    });
+    void this.network.start().catch((e: unknown) => this.log.error({ err: formatError(e) }, 'network start failed; enforcement continues'));
   }
 
   /** Datapath -> enforcer -> last-known-good -> enforcing; on a kernel datapath that cannot load: not enforcing, and a retry. */
@@ -256,7 +272,7 @@ export class Agent {
       kind: 'enforcing',
       generation: this.booted.enforcer.appliedGeneration,
       siteId,
-      offline: this.linkRef !== null && this.linkRef.state.state !== 'connected',
+      offline: this.link !== null && this.link.state.state !== 'connected',
     });
   }
 
@@ -291,86 +307,16 @@ export class Agent {
     }
   }
 
-  /** Enrollment (first boot), tunnel, MQTT link, k3s: each fails on its own, none of them gates enforcement. */
-  private async startNetwork(): Promise<void> {
-    const store = this.store;
-    if (!store) return;
-    let enrollment = store.identity.enrollment();
-    if (!enrollment) {
-      if (!existsSync(this.config.provisionFile)) {
-        // Not enforcing outranks not enrolled: it is the line a technician must not miss.
-        if (!this.kernelError) this.state.set({ kind: 'not-provisioned', provisionFile: this.config.provisionFile });
-        return;
-      }
-      enrollment = await enroll({
-        store,
-        provisionFile: this.config.provisionFile,
-        log: this.log,
-        state: this.state,
-        attempts: Infinity,
-        retryPermanent: true,
-        signal: this.abort.signal,
-      }).catch((e: unknown) => {
-        this.log.error({ err: formatError(e) }, 'enrollment stopped');
-        return null;
-      });
-      if (!enrollment || this.stopped) return;
-      this.showNotEnforcing();
-    }
-    const identity = store.identity.get();
-    if (this.deps.tunnel && identity) {
-      await this.deps.tunnel
-        .up(enrollment, identity)
-        .catch((e: unknown) => this.log.error({ err: formatError(e) }, 'tunnel failed to come up; retried by the tunnel supervisor'));
-      this.lastTunnel = await this.deps.tunnel.status().catch(() => this.lastTunnel);
-    }
-    this.siteId = enrollment.siteId;
-    this.openIntake();
-    this.linkRef = new Link({
-      siteId: enrollment.siteId,
-      url: enrollment.broker.url,
-      username: enrollment.broker.username,
-      password: enrollment.broker.password,
-      outbox: store.outbox,
-      log: this.log,
-      metrics: this.metrics,
-      agentVersion: AGENT_VERSION,
-      protocolVersion: this.config.mqttProtocol,
-      heartbeatIntervalS: enrollment.heartbeatIntervalS ?? this.config.heartbeatIntervalS,
-      clock: () => this.clock.now(),
-      heartbeat: () => {
-        // The tunnel answers asynchronously: each heartbeat carries the answer fetched for the previous one.
-        void this.deps.tunnel?.status().then(
-          (t) => (this.lastTunnel = t),
-          () => undefined,
-        );
-        const enforcer = this.enforcer;
-        return heartbeatBody({
-          enforcing: this.enforcingSince !== null,
-          appliedGeneration: enforcer?.appliedGeneration ?? 0,
-          notEnforcing: strip(this.notEnforcingReason()),
-          storeWritable: this.store?.writable ?? null,
-          kubeSynced: this.kube ? this.kube.status().synced : null,
-          tunnel: this.deps.tunnel ? this.lastTunnel : null,
-          podsAttached: enforcer?.attached.length ?? 0,
-        });
-      },
-      onBundle: (bytes) => this.takeBundle(Buffer.from(bytes)),
-      // Only a signed, newer key set changes trust (bundle-intake.ts); a bundle that waited for its key is retried.
-      onSigningKeys: async (msg) => {
-        const intake = this.intakeRef;
-        if (!intake) {
-          acceptKeySet({ store, log: this.log, metrics: this.metrics }, msg);
-          return;
-        }
-        const out = await intake.acceptKeys(msg);
-        const retried = out.result === 'updated' ? out.retried : null;
-        if (retried?.result === 'applied') this.markEnforcing();
-        if (retried && retried.result !== 'duplicate' && this.enforcingSince !== null) this.showEnforcing();
-      },
-    });
-    this.linkRef.start();
-    if (this.deps.kube) this.startKube(this.deps.kube);
+  /** What the heartbeat tells the hub about enforcement. */
+  private enforcementFacts(): EnforcementFacts {
+    const enforcer = this.enforcer;
+    return {
+      enforcing: this.enforcingSince !== null,
+      appliedGeneration: enforcer?.appliedGeneration ?? 0,
+      notEnforcing: strip(this.notEnforcingReason()),
+      storeWritable: this.store?.writable ?? null,
+      podsAttached: enforcer?.attached.length ?? 0,
+    };
   }
 
   /** The bundle intake exists once both the enforcer (boot) and the site (enrollment) do. */
@@ -404,16 +350,17 @@ export class Agent {
     if (out.result !== 'duplicate' && this.enforcingSince !== null) this.showEnforcing();
   }
 
-  private startKube(make: () => KubeInventory): void {
-    const kube = make();
-    this.kube = kube;
-    const take = (snap: KubeSnapshot) => {
-      if (this.booted) this.booted.enforcer.setInventory(snap);
-      else this.heldInventory = snap;
-    };
-    kube.on('change', take);
-    kube.on('error', (e) => this.log.warn({ code: e.code, err: e.message }, 'k3s inventory error; retrying'));
-    kube.start().then(take, (e: unknown) => this.log.warn({ err: formatError(e) }, 'k3s not reachable yet; enforcing with the last known inventory'));
+  /** Only a signed, newer key set changes trust (bundle-intake.ts); a bundle that waited for its key is retried. */
+  private async takeKeys(store: AgentStore, msg: SigningKeysMessage): Promise<void> {
+    const intake = this.intakeRef;
+    if (!intake) {
+      acceptKeySet({ store, log: this.log, metrics: this.metrics }, msg);
+      return;
+    }
+    const out = await intake.acceptKeys(msg);
+    const retried = out.result === 'updated' ? out.retried : null;
+    if (retried?.result === 'applied') this.markEnforcing();
+    if (retried && retried.result !== 'duplicate' && this.enforcingSince !== null) this.showEnforcing();
   }
 
   /** Appends to the outbox and wakes the link. A full or read-only store is logged and counted. */
@@ -424,9 +371,9 @@ export class Agent {
     try {
       store.outbox.append(topic(siteId), payload, priority);
       this.metrics.outboxDepth.set(store.outbox.depth());
-      this.linkRef?.kick();
+      this.link?.kick();
     } catch (e) {
-      const code = (e as { code?: string }).code ?? 'STORE_IO';
+      const code = errorCode(e) ?? 'STORE_IO';
       this.metrics.storeWriteFailures.inc({ code });
       this.log.error({ code, topic: topic(siteId), err: errorMessage(e) }, 'outbox write failed');
     }
@@ -437,7 +384,7 @@ export class Agent {
     try {
       this.store.config.set(INVENTORY_KEY, snapshot as unknown as JsonValue);
     } catch (e) {
-      this.metrics.storeWriteFailures.inc({ code: (e as { code?: string }).code ?? 'STORE_IO' });
+      this.metrics.storeWriteFailures.inc({ code: errorCode(e) ?? 'STORE_IO' });
     }
   }
 
@@ -453,7 +400,7 @@ export class Agent {
     } catch {
       outbox = null;
     }
-    const kubeStatus = this.kube?.status();
+    const kubeStatus = this.network?.kube?.status();
     const notEnforcing = this.notEnforcingReason();
     return {
       version: AGENT_VERSION,
@@ -470,7 +417,7 @@ export class Agent {
         enforcingSince: iso(this.enforcingSince),
         timeToEnforcingS: this.timeToEnforcingS,
       },
-      hub: { link: this.linkRef?.state ?? null, clockSkewMs: store?.config.get<number>('hubClockSkewMs') ?? null },
+      hub: { link: this.link?.state ?? null, clockSkewMs: store?.config.get<number>('hubClockSkewMs') ?? null },
       tunnel: this.deps.tunnel ? await this.deps.tunnel.status().catch(() => ({ up: false, handshakeAgeS: null })) : null,
       lastRejection: rej ? { ...rej, at: iso(rej.at) ?? '' } : null,
       outbox,
@@ -485,8 +432,7 @@ export class Agent {
     this.stopped = true;
     this.abort.abort();
     if (this.retryTimer) clearTimeout(this.retryTimer);
-    await this.kube?.stop().catch(() => undefined);
-    await this.linkRef?.stop({ graceful: true });
+    await this.network?.stop();
     await this.pump?.stop();
     await this.statusApi?.stop();
     await this.booted?.enforcer.close();

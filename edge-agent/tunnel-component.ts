@@ -3,7 +3,7 @@
 import { errorMessage } from '../base/index.ts';
 import { SiteTunnel, WgPrivateKey } from '../tunnel/index.ts';
 import type { Logger } from './logger.ts';
-import type { TunnelComponent } from './run.ts';
+import type { TunnelComponent } from './network.ts';
 
 export const TUNNEL_IFNAME = 'weft0';
 

@@ -1,0 +1,148 @@
+// The agent's network start, after boot (run.ts): enrollment (first boot), tunnel, MQTT link, k3s
+// inventory. Each part fails on its own and none of them gates enforcement: the agent hands in what
+// the network needs from it (hooks) and reads back the link and the inventory source.
+import { existsSync } from 'node:fs';
+import { formatError } from '../base/index.ts';
+import type { AgentStore, DeviceIdentity, Enrollment } from '../offline-store/index.ts';
+import type { SigningKeysMessage } from '../protocol/index.ts';
+import type { Clock } from './clock.ts';
+import type { AgentConfig } from './config.ts';
+import { enroll } from './enroll.ts';
+import { heartbeatBody, type HeartbeatFacts } from './heartbeat.ts';
+import type { KubeInventory, KubeSnapshot } from './kube/types.ts';
+import { Link } from './link.ts';
+import type { Logger } from './logger.ts';
+import type { AgentMetrics } from './metrics.ts';
+import type { StateLine } from './state-line.ts';
+import type { TunnelStatus } from './status-types.ts';
+import { AGENT_VERSION } from './version.ts';
+
+/** The tunnel is optional and injected: the agent enforces and reports without it (e.g. a broker on the LAN). */
+export interface TunnelComponent {
+  up(enrollment: Enrollment, identity: DeviceIdentity): Promise<void>;
+  status(): Promise<TunnelStatus>;
+  down(): Promise<void>;
+}
+
+/** What the heartbeat says about enforcement: the agent's to tell. */
+export type EnforcementFacts = Pick<HeartbeatFacts, 'enforcing' | 'appliedGeneration' | 'notEnforcing' | 'storeWritable' | 'podsAttached'>;
+
+export interface NetworkOptions {
+  config: AgentConfig;
+  store: AgentStore;
+  log: Logger;
+  state: StateLine;
+  metrics: AgentMetrics;
+  clock: Clock;
+  /** Aborted when the agent stops: ends an enrollment that is still retrying. */
+  signal: AbortSignal;
+  tunnel?: TunnelComponent;
+  /** Creates the k3s inventory source; absent: no k3s. */
+  kube?: () => KubeInventory;
+  /** Whether the kernel datapath failed to load: that line outranks "not provisioned". */
+  kernelFailing(): boolean;
+  /** A first-boot enrollment just finished and set the state line; the agent may say more important things. */
+  enrolled(): void;
+  /** The site is known (enrolled, tunnel tried): bundles may be taken in from now on. */
+  siteReady(siteId: string): void;
+  enforcement(): EnforcementFacts;
+  bundle(bytes: Buffer): Promise<void>;
+  /** A key set from the hub (weft/v1/broadcast/keys). */
+  signingKeys(msg: SigningKeysMessage): Promise<void>;
+  inventory(snapshot: KubeSnapshot): void;
+}
+
+export class AgentNetwork {
+  private linkRef: Link | null = null;
+  private kubeRef: KubeInventory | null = null;
+  private lastTunnel: TunnelStatus = { up: false, handshakeAgeS: null };
+
+  constructor(private readonly o: NetworkOptions) {}
+
+  get link(): Link | null {
+    return this.linkRef;
+  }
+  get kube(): KubeInventory | null {
+    return this.kubeRef;
+  }
+
+  /** Enrollment (first boot), tunnel, MQTT link, k3s. Returns once the link and k3s are started. */
+  async start(): Promise<void> {
+    const { store, config, log } = this.o;
+    let enrollment = store.identity.enrollment();
+    if (!enrollment) {
+      if (!existsSync(config.provisionFile)) {
+        // Not enforcing outranks not enrolled: it is the line a technician must not miss.
+        if (!this.o.kernelFailing()) this.o.state.set({ kind: 'not-provisioned', provisionFile: config.provisionFile });
+        return;
+      }
+      enrollment = await enroll({
+        store,
+        provisionFile: config.provisionFile,
+        log,
+        state: this.o.state,
+        attempts: Infinity,
+        retryPermanent: true,
+        signal: this.o.signal,
+      }).catch((e: unknown) => {
+        log.error({ err: formatError(e) }, 'enrollment stopped');
+        return null;
+      });
+      if (!enrollment || this.o.signal.aborted) return;
+      this.o.enrolled();
+    }
+    const identity = store.identity.get();
+    const tunnel = this.o.tunnel;
+    if (tunnel && identity) {
+      await tunnel
+        .up(enrollment, identity)
+        .catch((e: unknown) => log.error({ err: formatError(e) }, 'tunnel failed to come up; retried by the tunnel supervisor'));
+      this.lastTunnel = await tunnel.status().catch(() => this.lastTunnel);
+    }
+    this.o.siteReady(enrollment.siteId);
+    this.linkRef = new Link({
+      siteId: enrollment.siteId,
+      url: enrollment.broker.url,
+      username: enrollment.broker.username,
+      password: enrollment.broker.password,
+      outbox: store.outbox,
+      log,
+      metrics: this.o.metrics,
+      agentVersion: AGENT_VERSION,
+      protocolVersion: config.mqttProtocol,
+      heartbeatIntervalS: enrollment.heartbeatIntervalS ?? config.heartbeatIntervalS,
+      clock: () => this.o.clock.now(),
+      heartbeat: () => {
+        // The tunnel answers asynchronously: each heartbeat carries the answer fetched for the previous one.
+        void tunnel?.status().then(
+          (t) => (this.lastTunnel = t),
+          () => undefined,
+        );
+        return heartbeatBody({
+          ...this.o.enforcement(),
+          kubeSynced: this.kubeRef ? this.kubeRef.status().synced : null,
+          tunnel: tunnel ? this.lastTunnel : null,
+        });
+      },
+      onBundle: (bytes) => this.o.bundle(Buffer.from(bytes)),
+      onSigningKeys: (msg) => this.o.signingKeys(msg),
+    });
+    this.linkRef.start();
+    if (this.o.kube) this.startKube(this.o.kube);
+  }
+
+  private startKube(make: () => KubeInventory): void {
+    const kube = make();
+    this.kubeRef = kube;
+    const take = (snap: KubeSnapshot) => this.o.inventory(snap);
+    kube.on('change', take);
+    kube.on('error', (e) => this.o.log.warn({ code: e.code, err: e.message }, 'k3s inventory error; retrying'));
+    kube.start().then(take, (e: unknown) => this.o.log.warn({ err: formatError(e) }, 'k3s not reachable yet; enforcing with the last known inventory'));
+  }
+
+  /** Stops the k3s watch and the link (gracefully: the hub sees `offline`). The tunnel is the agent's to take down. */
+  async stop(): Promise<void> {
+    await this.kubeRef?.stop().catch(() => undefined);
+    await this.linkRef?.stop({ graceful: true });
+  }
+}
