@@ -405,7 +405,7 @@ main().then(
     process.exit(0);
   },
   (e: unknown) => {
-    process.stderr.write(`bench:agent: ${(e as Error).stack ?? String(e)}\n`);
+    process.stderr.write(`bench:agent: ${(e instanceof Error && e.stack) || String(e)}\n`);
     rmSync(work, { recursive: true, force: true });
     process.exit(1);
   },

@@ -7,7 +7,7 @@
 // The keys bundles are verified with change only through a signed key set (policy/key-set.ts) that a
 // key already trusted signed, with a higher version. A bundle refused for a key not (yet) trusted is
 // kept and tried again when a key set arrives: the retained bundle is not sent again by itself.
-import { errorMessage } from '../base/index.ts';
+import { errorCode, errorMessage } from '../base/index.ts';
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import type { AgentStore, BundleRecord } from '../offline-store/index.ts';
 import { BundleError, KeySetError, verifyBundle, verifyKeySet } from '../policy/index.ts';
@@ -91,7 +91,7 @@ export function acceptKeySet(o: Pick<IntakeOptions, 'store' | 'log' | 'metrics'>
   try {
     store.identity.updateSigningKeys(set.keys, set.version);
   } catch (e) {
-    const code = (e as { code?: string }).code ?? 'STORE_IO';
+    const code = errorCode(e) ?? 'STORE_IO';
     o.metrics?.storeWriteFailures.inc({ code });
     return refuse(code, `could not store the new hub signing keys: ${(e as Error).message}`);
   }
@@ -141,7 +141,7 @@ export class BundleIntake {
       rec = store.bundles.recordReceived(bytes, payload.generation);
       store.bundles.setLastKnownGood(rec.id);
     } catch (e) {
-      const code = (e as { code?: string }).code ?? 'STORE_IO';
+      const code = errorCode(e) ?? 'STORE_IO';
       this.o.metrics?.storeWriteFailures.inc({ code });
       this.o.log.error(
         { code, generation: payload.generation, err: errorMessage(e) },
@@ -187,7 +187,7 @@ export class BundleIntake {
     try {
       fn();
     } catch (e) {
-      const code = (e as { code?: string }).code ?? 'STORE_IO';
+      const code = errorCode(e) ?? 'STORE_IO';
       this.o.metrics?.storeWriteFailures.inc({ code });
       this.o.log.error({ code, err: errorMessage(e) }, 'store write failed; enforcement continues');
     }

@@ -3,6 +3,7 @@
 // "waiting for network", not an enrollment failure. Read from /proc, as `ip route` shows it.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { errorCode } from '../base/index.ts';
 
 /** Route flags (linux/route.h, linux/ipv6_route.h). */
 const RTF_UP = 0x1;
@@ -40,7 +41,7 @@ const NO_ROUTE = new Set(['ENETUNREACH', 'EHOSTUNREACH']);
 
 export function isNoRouteError(e: unknown): boolean {
   for (let c: unknown = e; c instanceof Error; c = c.cause) {
-    const code = (c as NodeJS.ErrnoException).code;
+    const code = errorCode(c);
     if (code && NO_ROUTE.has(code)) return true;
   }
   return false;

@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream';
 import { isIP } from 'node:net';
 import { connect, type DetailedPeerCertificate, type TLSSocket } from 'node:tls';
 import { AgentError } from './errors.ts';
+import { errorCode } from '../base/index.ts';
 
 export function normalizeFingerprint(fp: string): string {
   return fp
@@ -141,7 +142,7 @@ export function pinnedRequest(
     req.on('timeout', () => req.destroy(new Error(`no answer within ${opts.timeoutMs ?? 15_000} ms`)));
     req.on('error', (e) => {
       if (e instanceof AgentError) return reject(e);
-      const code = (e as NodeJS.ErrnoException).code;
+      const code = errorCode(e);
       reject(
         new AgentError(
           'ENROLL_HUB_UNREACHABLE',

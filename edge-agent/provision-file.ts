@@ -1,7 +1,7 @@
 // weft-provision.json: what a technician drops on the appliance (written by `weft site token
 // --provision-file`). Read with errors that name the file and field; the token is removed from it,
 // atomically, once the hub accepted the enrollment.
-import { errorMessage } from '../base/index.ts';
+import { errorCode, errorMessage } from '../base/index.ts';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, basename } from 'node:path';
 import { AgentError } from './errors.ts';
@@ -33,7 +33,7 @@ export function readProvisionFile(path: string): ProvisionFile {
   } catch (e) {
     throw new AgentError(
       'PROVISION_NOT_FOUND',
-      `${path}: cannot read the provisioning file (${(e as NodeJS.ErrnoException).code ?? errorMessage(e)})`,
+      `${path}: cannot read the provisioning file (${errorCode(e) ?? errorMessage(e)})`,
       'place weft-provision.json on the boot partition or pass --file',
     );
   }

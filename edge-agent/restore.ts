@@ -2,7 +2,7 @@
 // (signature and site; its generation may equal what was applied) and either adopted, when the
 // pinned kernel maps already hold its generation, or applied. A last-known-good that no longer
 // verifies or compiles is marked rejected and the store falls back to the previous applied one.
-import { errorMessage } from '../base/index.ts';
+import { errorCode, errorMessage } from '../base/index.ts';
 import type { AgentStore } from '../offline-store/index.ts';
 import { BundleError, verifyBundle } from '../policy/index.ts';
 import { EnforceError, type Enforcer } from './enforcer.ts';
@@ -51,7 +51,7 @@ function bestEffort(log: Logger, fn: () => void): boolean {
     fn();
     return true;
   } catch (e) {
-    log.error({ code: (e as { code?: string }).code, err: errorMessage(e) }, 'store write failed; enforcement continues');
+    log.error({ code: errorCode(e), err: errorMessage(e) }, 'store write failed; enforcement continues');
     return false;
   }
 }

@@ -3,6 +3,7 @@
 // `enrolled as site store-042`, `enforcing generation 7`.
 import { closeSync, constants, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { errorCode } from '../base/index.ts';
 
 export type AgentState =
   | { kind: 'starting' }
@@ -77,7 +78,7 @@ class ConsoleWriter {
       fd = openSync(this.device, constants.O_WRONLY | constants.O_APPEND | constants.O_NOCTTY | constants.O_NONBLOCK);
       while (this.pending.length) this.pending = this.pending.subarray(writeSync(fd, this.pending));
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') this.pending = Buffer.alloc(0); // no console: the status page and the state file still carry the line
+      if (errorCode(e) !== 'EAGAIN') this.pending = Buffer.alloc(0); // no console: the status page and the state file still carry the line
     } finally {
       if (fd !== undefined) closeSync(fd);
     }

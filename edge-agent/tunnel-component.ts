@@ -5,7 +5,7 @@ import { SiteTunnel, WgPrivateKey } from '../tunnel/index.ts';
 import type { Logger } from './logger.ts';
 import type { TunnelComponent } from './network.ts';
 
-export const TUNNEL_IFNAME = 'weft0';
+const TUNNEL_IFNAME = 'weft0';
 
 export function siteTunnel(log: Logger, ifname = TUNNEL_IFNAME): TunnelComponent {
   let tunnel: SiteTunnel | null = null;

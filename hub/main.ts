@@ -349,7 +349,7 @@ async function runProcess(argv: string[]): Promise<void> {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   runProcess(process.argv.slice(2)).catch((err: unknown) => {
-    process.stderr.write(`hub: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`hub: ${formatError(err)}\n`);
     process.exit(1);
   });
 }

@@ -1,5 +1,5 @@
 // Opening the store: secure file modes, durability pragmas, integrity check, corrupt-file recovery, migrations.
-import { errorMessage } from '../base/index.ts';
+import { errorCode, errorMessage } from '../base/index.ts';
 import Database from 'better-sqlite3';
 import { accessSync, chmodSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -40,7 +40,8 @@ function fileSystemIsReadOnly(path: string): boolean {
     accessSync(dirname(path), constants.W_OK);
     return false;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EROFS' || (err as NodeJS.ErrnoException).code === 'EACCES';
+    const code = errorCode(err);
+    return code === 'EROFS' || code === 'EACCES';
   }
 }
 

@@ -4,7 +4,7 @@ import { createHash, createPublicKey, sign, verify, type KeyObject } from 'node:
 import { WeftError } from '../base/pure.ts';
 import { canonicalJson } from './canonical.ts';
 
-export const BUNDLE_FORMAT = 1;
+const BUNDLE_FORMAT = 1;
 
 export interface BundlePayload {
   siteId: string;

@@ -3,6 +3,7 @@
 import { parseAllDocuments } from 'yaml';
 import { PolicyError, subPath } from './errors.ts';
 import { isObj } from './reader.ts';
+import { errorMessage } from '../base/pure.ts';
 
 export interface ManifestObject {
   file: string;
@@ -34,7 +35,7 @@ export function parseManifests(docs: readonly ManifestText[]): { objects: Manife
     try {
       parsed = parseAllDocuments(text, { uniqueKeys: true });
     } catch (e) {
-      errors.push(yamlError(file, 1, e instanceof Error ? e.message : String(e)));
+      errors.push(yamlError(file, 1, errorMessage(e)));
       continue;
     }
     const list = Array.isArray(parsed) ? parsed : [];
@@ -48,7 +49,7 @@ export function parseManifests(docs: readonly ManifestText[]): { objects: Manife
       try {
         value = d.toJS({ maxAliasCount: 100 });
       } catch (e) {
-        errors.push(yamlError(file, doc, e instanceof Error ? e.message : String(e)));
+        errors.push(yamlError(file, doc, errorMessage(e)));
         return;
       }
       if (value === null || value === undefined) return; // an empty document (e.g. a trailing ---)

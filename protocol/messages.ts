@@ -18,7 +18,7 @@ export class ProtocolError extends WeftError<ProtocolErrorCode> {
 
 export const VERSION = 1;
 /** Largest payload either side accepts on any topic but bundles. */
-export const MAX_MESSAGE_BYTES = 1 << 20;
+const MAX_MESSAGE_BYTES = 1 << 20;
 
 export interface StatusMessage {
   v: 1;

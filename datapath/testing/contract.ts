@@ -79,7 +79,7 @@ const SCENARIO: [string, Direction, PacketSpec, boolean, Want][] = [
 ];
 
 /** A datapath under test and how to put one packet through it. */
-export interface Harness {
+interface Harness {
   dp: Datapath;
   send(dir: Direction, p: PacketSpec): boolean;
   flush(): void;

@@ -1,6 +1,7 @@
 // Turns what a list or watch fails with (KubeHttpError with statusCode, a watch ERROR event, socket and TLS
 // errors) into a KubeError that says what to fix.
 import { KubeError } from './types.ts';
+import { errorMessage } from '../../base/index.ts';
 
 const NETWORK_CODES = new Set([
   'ECONNREFUSED',
@@ -58,6 +59,6 @@ export function toKubeError(err: unknown, what: string, server: string): KubeErr
       { cause: err },
     );
   }
-  const detail = err instanceof Error ? err.message : String(err);
+  const detail = errorMessage(err);
   return new KubeError('KUBE_API', `${what}: ${code ? `HTTP ${code}: ` : ''}${detail.split('\n')[0]}`, 'see the API server logs', { cause: err });
 }

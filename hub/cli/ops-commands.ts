@@ -1,5 +1,5 @@
 // The hub-facing `weft` commands: login, site, policy (hub side), flows. Exit 0 ok, 1 no, 2 bad usage.
-import { errorMessage } from '../../base/index.ts';
+import { errorCode, errorMessage } from '../../base/index.ts';
 import { X509Certificate, createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -102,7 +102,7 @@ async function flows(ctx: Ctx, args: string[]): Promise<number> {
 /** Bad flags (node:util parseArgs) and unreadable input files are usage errors; anything else is a bug. */
 function asFailure(e: unknown): CliFailure | null {
   if (e instanceof CliFailure) return e;
-  const code = (e as NodeJS.ErrnoException).code ?? '';
+  const code = errorCode(e) ?? '';
   return code.startsWith('ERR_PARSE_ARGS') || code === 'ENOENT' || code === 'EACCES' ? new CliFailure(2, errorMessage(e)) : null;
 }
 

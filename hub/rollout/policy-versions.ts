@@ -16,7 +16,7 @@ export interface PolicyFile {
 }
 
 /** Files are joined into one YAML stream per version, each introduced by a comment naming it. */
-export function joinFiles(files: PolicyFile[]): string {
+function joinFiles(files: PolicyFile[]): string {
   return files.map((f) => `# file: ${f.name}\n${f.content.replace(/\n*$/, '\n')}`).join('---\n');
 }
 

@@ -61,7 +61,7 @@ interface Watcher {
 }
 
 /** What the fake answers a bad request with: the HTTP status and the Kubernetes Status reason. */
-export class FakeApiError extends WeftError<'KUBE_API'> {
+class FakeApiError extends WeftError<'KUBE_API'> {
   override readonly name = 'FakeApiError';
   constructor(
     readonly status: number,

@@ -18,7 +18,7 @@ interface RolloutBody {
 }
 
 /** Stages from the simple request form: an optional canary set, then cumulative percentages (100 is added). */
-export function stagesOf(b: Pick<RolloutBody, 'canary' | 'percents'>): StageSpec[] {
+function stagesOf(b: Pick<RolloutBody, 'canary' | 'percents'>): StageSpec[] {
   const stages: StageSpec[] = [];
   if (b.canary?.length) stages.push({ name: 'canary', sites: b.canary });
   for (const p of b.percents ?? []) stages.push({ name: `${p}%`, percent: p });
