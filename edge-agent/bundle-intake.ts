@@ -93,7 +93,7 @@ export function acceptKeySet(o: Pick<IntakeOptions, 'store' | 'log' | 'metrics'>
   } catch (e) {
     const code = errorCode(e) ?? 'STORE_IO';
     o.metrics?.storeWriteFailures.inc({ code });
-    return refuse(code, `could not store the new hub signing keys: ${(e as Error).message}`);
+    return refuse(code, `could not store the new hub signing keys: ${errorMessage(e)}`);
   }
   log.info({ version: set.version, keys: set.keys.map((k) => k.keyId) }, 'hub signing keys updated');
   return { result: 'updated', version: set.version, retried: null };

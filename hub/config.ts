@@ -84,8 +84,8 @@ export function defaultConfig(dataDir: string): HubConfig {
 
 export class ConfigError extends WeftError<'HUB_BAD_OPTION'> {
   override readonly name = 'ConfigError';
-  constructor(message: string, hint?: string) {
-    super('HUB_BAD_OPTION', message, hint);
+  constructor(message: string, hint?: string, opts: { cause?: unknown } = {}) {
+    super('HUB_BAD_OPTION', message, hint, opts);
   }
 }
 
@@ -171,7 +171,7 @@ export function parseHubArgs(argv: string[]): HubConfig {
       const r = loadRouterSettings(v['router-config'], { ...(v.zone ? { zone: v.zone } : {}), dns });
       c.router = { ...r, dns: { host: r.dns?.host ?? '127.0.0.1', port: r.dns?.port ?? 5353 } };
     } catch (e) {
-      if (e instanceof RouterConfigError) throw new ConfigError(e.message);
+      if (e instanceof RouterConfigError) throw new ConfigError(`${e.where}: ${e.message}`, e.hint, { cause: e });
       throw e;
     }
   } else if (v.zone) c.router = { zone: v.zone, dns: { host: v['dns-host'] ?? '127.0.0.1', port: port(v['dns-port'], 'dns-port', 5353) } };

@@ -4,6 +4,7 @@
 // replayed) message can no longer swap the trust root, and a compromised key is dropped by one push:
 // a set without it, signed by a key that stays, with the next version.
 import { createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { WeftError } from '../base/pure.ts';
 import { keyIdOf } from './bundle.ts';
 import { canonicalJson } from './canonical.ts';
 
@@ -35,14 +36,8 @@ export interface SignedKeySet {
 
 export type KeySetErrorCode = 'KEYS_MALFORMED' | 'KEYS_UNKNOWN_SIGNER' | 'KEYS_BAD_SIGNATURE' | 'KEYS_STALE_VERSION';
 
-export class KeySetError extends Error {
+export class KeySetError extends WeftError<KeySetErrorCode> {
   override readonly name = 'KeySetError';
-  constructor(
-    readonly code: KeySetErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 /** Domain separation: a key set's signature never verifies as a bundle's, nor the reverse. */

@@ -6,6 +6,7 @@
 // v5 CONNECT with return code 1. Persistent sessions (clean: false) work in 3.1.1. A site's client id
 // must be its site id (or `<siteId>.<suffix>`); the embedded broker refuses any other, and Mosquitto
 // forces client id = username.
+import { WeftError } from '../../base/index.ts';
 import type { EventEmitter } from 'node:events';
 import type { MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
@@ -114,15 +115,8 @@ export interface Broker {
 
 export type BrokerErrorCode = 'BROKER_LISTEN' | 'BROKER_MOSQUITTO_MISSING' | 'BROKER_MOSQUITTO_START' | 'BROKER_HUB_CLIENT';
 
-export class BrokerError extends Error {
+export class BrokerError extends WeftError<BrokerErrorCode> {
   override readonly name = 'BrokerError';
-  constructor(
-    readonly code: BrokerErrorCode,
-    message: string,
-    readonly hint?: string,
-  ) {
-    super(message);
-  }
 }
 
 /** Username of the hub's own client; no site may be named like this (site ids are [a-z0-9-], no underscore). */

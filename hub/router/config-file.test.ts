@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { formatError } from '../../base/index.ts';
 import { loadRouterSettings, RouterConfigError } from './index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'wrt-config-file-'));
@@ -77,6 +78,6 @@ describe('router config file', () => {
     }
     expect(err).toBeInstanceOf(RouterConfigError);
     expect((err as RouterConfigError).code).toBe(code);
-    expect((err as RouterConfigError).message.startsWith(join(dir, start))).toBe(true);
+    expect(formatError(err).startsWith(join(dir, start))).toBe(true);
   });
 });

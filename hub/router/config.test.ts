@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { formatError } from '../../base/index.ts';
 import { resolveConfig, RouterConfigError, type RouterOptions } from './config.ts';
 import { MemorySitesView } from './testing/memory-sites-view.ts';
 
@@ -46,6 +47,6 @@ describe('router config', () => {
     }
     expect(err).toBeInstanceOf(RouterConfigError);
     expect((err as RouterConfigError).code).toBe(code);
-    expect((err as RouterConfigError).message.startsWith(`${path}:`)).toBe(true);
+    expect(formatError(err).startsWith(`${path}:`)).toBe(true);
   });
 });

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { SitesView } from './sites-view.ts';
 import { validLatLon, type LatLon } from './geo.ts';
-import { parseCidrBytes, parseIpBytes, SOCKET_ADDRESS } from '../../base/index.ts';
+import { parseCidrBytes, parseIpBytes, SOCKET_ADDRESS, WeftError } from '../../base/index.ts';
 import type { CidrRoute } from './locate.ts';
 import type { NoHealthySite } from './rank.ts';
 import type { RrlConfig } from './rrl.ts';
@@ -17,17 +17,18 @@ export type RouterConfigErrorCode =
   | 'ROUTER_BAD_LOCATION'
   | 'ROUTER_GEO_DB';
 
-export class RouterConfigError extends Error {
+/** Placed at `router.<path>` (hub options) or `<file>#<path>` (a router config file); formatError prints the place. */
+export class RouterConfigError extends WeftError<RouterConfigErrorCode> {
   override readonly name = 'RouterConfigError';
   /** `file` names the router config file the option came from, if any. */
   constructor(
-    readonly code: RouterConfigErrorCode,
+    code: RouterConfigErrorCode,
     readonly path: string,
     readonly detail: string,
-    readonly hint?: string,
+    hint?: string,
     readonly file?: string,
   ) {
-    super(`${file ? `${file}${path ? `#${path}` : ''}` : `router.${path}`}: ${detail} (${code})${hint ? `\n  hint: ${hint}` : ''}`);
+    super(code, detail, hint, { where: file ? `${file}${path ? `#${path}` : ''}` : `router.${path}` });
   }
 
   /** The same error, placed in a config file. */
