@@ -3,7 +3,8 @@
 // grouped by policy and rule. Read-only, so a viewer may ask. `weft policy what-if` calls it.
 import type { FastifyInstance } from 'fastify';
 import { HubError } from '../../errors.ts';
-import { parseSelector, SelectorError } from '../../rollout/selector.ts';
+import { SelectorError } from '../../../policy/index.ts';
+import { parseSelector } from '../../rollout/selector.ts';
 import { whatIfRollout } from '../../rollout/what-if.ts';
 import { anyObject, errors } from '../schemas.ts';
 import type { HubServices } from '../services.ts';
