@@ -42,7 +42,7 @@ const out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`)
 const err = (s: string) => process.stderr.write(s.endsWith('\n') ? s : `${s}\n`);
 
 /** Reads, parses and validates manifests; every error is collected. */
-export function loadManifests(paths: readonly string[]): Loaded & { objects: ManifestObject[] } {
+function loadManifests(paths: readonly string[]): Loaded & { objects: ManifestObject[] } {
   const { objects, errors } = parseManifests(readManifestFiles(paths));
   const loaded = loadPolicies(objects);
   return { ...loaded, objects, errors: [...errors, ...loaded.errors] };

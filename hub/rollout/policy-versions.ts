@@ -26,7 +26,7 @@ function invalid(errors: ReturnType<PolicyError['toJSON']>[]): HubError {
 
 type PolicyErrorJson = ReturnType<PolicyError['toJSON']>;
 
-export function validateFiles(files: PolicyFile[]): { objects: unknown[]; warnings: PolicyErrorJson[] } {
+function validateFiles(files: PolicyFile[]): { objects: unknown[]; warnings: PolicyErrorJson[] } {
   const parsed = parseManifests(files.map((f) => ({ file: f.name, text: f.content })));
   const loaded = loadPolicies(parsed.objects);
   const errors = [...parsed.errors, ...loaded.errors].map((e) => e.toJSON());
