@@ -15,6 +15,7 @@ function parseTime(iso: string, fallback: number): number {
 }
 
 interface VRow {
+  id: number;
   site_id: string;
   seq: number;
   at: number;
@@ -54,6 +55,10 @@ function where(q: Omit<FlowQuery, 'limit'>): { sql: string; args: unknown[] } {
   if (q.until !== undefined) {
     conds.push('at < ?');
     args.push(q.until);
+  }
+  if (q.afterId !== undefined) {
+    conds.push('id > ?');
+    args.push(q.afterId);
   }
   return { sql: conds.length ? `WHERE ${conds.join(' AND ')}` : '', args };
 }
@@ -106,8 +111,10 @@ export class SqliteTelemetry implements TelemetryRepo {
 
   flows(q: FlowQuery): FlowRow[] {
     const w = where(q);
-    const rows = stmt(this.db, `SELECT * FROM verdicts ${w.sql} ORDER BY at DESC, id DESC LIMIT ?`).all(...w.args, q.limit) as VRow[];
+    const order = q.afterId === undefined ? 'at DESC, id DESC' : 'id';
+    const rows = stmt(this.db, `SELECT * FROM verdicts ${w.sql} ORDER BY ${order} LIMIT ?`).all(...w.args, q.limit) as VRow[];
     return rows.map((r) => ({
+      id: r.id,
       siteId: r.site_id,
       seq: r.seq,
       at: new Date(r.at).toISOString(),
@@ -124,6 +131,10 @@ export class SqliteTelemetry implements TelemetryRepo {
       rule: r.rule,
       count: r.count,
     }));
+  }
+
+  lastFlowId(): number {
+    return (stmt(this.db, 'SELECT MAX(id) AS id FROM verdicts').get() as { id: number | null }).id ?? 0;
   }
 
   counters(q: Omit<FlowQuery, 'limit'>): ReturnType<TelemetryRepo['counters']> {

@@ -134,10 +134,14 @@ export interface FlowQuery {
   verdict?: EventVerdict;
   since?: number;
   until?: number;
+  /** Only events stored after this one (a FlowRow's id), oldest first: how a follower reads what is new. */
+  afterId?: number;
   limit: number;
 }
 
 export interface FlowRow extends Omit<VerdictRecord, 'policy' | 'at' | 'count'> {
+  /** Increases in the order events were stored (not their `at`): a follower asks for what came after it. */
+  id: number;
   siteId: string;
   seq: number;
   at: string;
@@ -268,6 +272,8 @@ export interface TelemetryRepo {
   /** Stores a batch unless (site, seq) was seen; returns false for a duplicate. */
   ingest(b: TelemetryBatch, now: number): boolean;
   flows(q: FlowQuery): FlowRow[];
+  /** The id of the newest stored event, 0 when none. */
+  lastFlowId(): number;
   counters(q: Omit<FlowQuery, 'limit'>): { siteId: string; policy: string | null; verdict: EventVerdict; packets: number; bytes: number }[];
   prune(caps: RetentionCaps, now: number): number;
 }

@@ -84,19 +84,60 @@ export function siteRoutes(app: FastifyInstance, s: HubServices): void {
     async (req, reply) => reply.status(201).send(view(s.sites.create({ ...req.body, labels: req.body.labels ?? {} }, actorOf(req)))),
   );
 
-  app.get<{ Querystring: { all?: boolean } }>(
+  /** What the dashboard's fleet table and map read of a site, and nothing else (a tenth of the full entry). */
+  const fleetView = (site: SiteRecord, summary: SiteRolloutSummary) => {
+    const h = s.health?.get(site.id);
+    return {
+      id: site.id,
+      name: site.name,
+      state: site.state,
+      drained: site.drained,
+      labels: site.labels,
+      lat: site.lat,
+      lon: site.lon,
+      policyVersion: summary.policyVersion,
+      lastAck: summary.lastAck && { generation: summary.lastAck.generation, result: summary.lastAck.result, receivedAt: summary.lastAck.receivedAt },
+      health: h
+        ? {
+            health: h.health,
+            kernelEnforcing: h.kernelEnforcing,
+            appliedGeneration: h.appliedGeneration,
+            tunnelHandshakeAgeS: h.tunnelHandshakeAgeS,
+            agentVersion: h.agentVersion,
+          }
+        : null,
+    };
+  };
+
+  app.get<{ Querystring: { all?: boolean; view?: 'full' | 'fleet'; offset: number; limit?: number } }>(
     '/v1/sites',
     {
       schema: {
-        summary: 'List sites (revoked ones with ?all=true)',
+        summary:
+          'List sites by id (revoked ones with ?all=true); view=fleet gives only what a fleet overview needs (id, name, state, drained, labels, ' +
+          'lat, lon, policyVersion, lastAck {generation, result, receivedAt}, health {health, kernelEnforcing, appliedGeneration, ' +
+          'tunnelHandshakeAgeS, agentVersion}); offset and limit page the list',
         tags: ['sites'],
-        querystring: { type: 'object', additionalProperties: false, properties: { all: { type: 'boolean' } } },
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            all: { type: 'boolean' },
+            view: { type: 'string', enum: ['full', 'fleet'], default: 'full' },
+            offset: { type: 'integer', minimum: 0, default: 0 },
+            limit: { type: 'integer', minimum: 1, maximum: 100_000 },
+          },
+        },
         response: { 200: anyArray, ...errors },
       },
     },
     async (req) => {
+      const { offset, limit } = req.query;
       const summaries = s.store.rollouts.siteSummaries();
-      return (req.query.all ? s.sites.all() : s.sites.list()).map((site) => view(site, summaries.get(site.id) ?? NONE));
+      const sites = (req.query.all ? s.sites.all() : s.sites.list()).slice(offset, limit === undefined ? undefined : offset + limit);
+      return req.query.view === 'fleet'
+        ? sites.map((site) => fleetView(site, summaries.get(site.id) ?? NONE))
+        : sites.map((site) => view(site, summaries.get(site.id) ?? NONE));
     },
   );
 
