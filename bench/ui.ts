@@ -1,7 +1,8 @@
 // npm run bench:ui — the dashboard in Debian's chromium against a real hub (startTestHub: SQLite, aedes,
 // rollout engine, health model):
-//   1. fleet view, time to first render with 10 000 sites (from the view's mount, including GET
-//      /v1/sites, to the frame after the table and map are drawn), fresh page load each run;
+//   1. fleet view with 10 000 sites, fresh page load each run: time to first render (from the view's
+//      mount, including the first read of GET /v1/sites?view=fleet, to the frame after the table and map
+//      show the first screenful), and to the whole fleet drawn (the second read, the rest);
 //   2. fleet filter: typing a query to the frame after the filtered table and map are drawn;
 //   3. ack -> screen: a simulated site acks over MQTT; time until the rollout page shows it `applied`
 //      (hub ingest, engine, progress stream, browser), clocks of one machine.
@@ -21,14 +22,15 @@ const ACK_SITES = 40;
 const pct = (xs: number[]) => ({ p50: Math.round(percentile(xs, 50) * 10) / 10, p99: Math.round(percentile(xs, 99) * 10) / 10 });
 const log = (m: string) => process.stderr.write(`bench:ui: ${m}\n`);
 
-/** The fleet view's first render, and how much of it was GET /v1/sites (resource timing). */
-async function renderOnce(page: Page, url: string): Promise<{ total: number; api: number }> {
+/** The fleet view's first render, the whole fleet drawn, and how long the read of the rest took (resource timing). */
+async function renderOnce(page: Page, url: string): Promise<{ total: number; complete: number; api: number }> {
   await page.goto('about:blank');
   await page.goto(`${url}/ui/#/fleet`);
-  await page.waitForFunction(() => performance.getEntriesByName('fleet-render').length > 0, undefined, { timeout: 30_000 });
+  await page.waitForFunction(() => performance.getEntriesByName('fleet-complete').length > 0, undefined, { timeout: 30_000 });
   return page.evaluate(() => ({
     total: performance.getEntriesByName('fleet-render')[0].duration,
-    api: performance.getEntriesByType('resource').find((e) => e.name.endsWith('/v1/sites'))?.duration ?? NaN,
+    complete: performance.getEntriesByName('fleet-complete')[0].duration,
+    api: performance.getEntriesByType('resource').find((e) => e.name.includes('/v1/sites?view=fleet&offset='))?.duration ?? NaN,
   }));
 }
 
@@ -95,13 +97,17 @@ async function main(): Promise<void> {
 
     log('fleet render');
     const render: number[] = [];
+    const complete: number[] = [];
     const apiMs: number[] = [];
     for (let i = 0; i < RENDER_RUNS; i++) {
       const r = await renderOnce(page, t.hub.url);
       render.push(r.total);
+      complete.push(r.complete);
       apiMs.push(r.api);
     }
-    log(`render ms: ${render.map(Math.round).join(' ')} (of which GET /v1/sites: ${apiMs.map(Math.round).join(' ')})`);
+    log(
+      `render ms: ${render.map(Math.round).join(' ')}; whole fleet: ${complete.map(Math.round).join(' ')} (GET of the rest: ${apiMs.map(Math.round).join(' ')})`,
+    );
 
     log('fleet filter');
     const filter: number[] = [];
@@ -149,27 +155,37 @@ async function main(): Promise<void> {
     const ack = Object.keys(sent).map((id) => seen[id] - sent[id]);
     for (const a of agents.values()) await a.close();
 
-    const results = { sites: SITES, fleetRenderMs: pct(render), filterMs: pct(filter), ackToScreenMs: pct(ack), sitesApiMs: pct(apiMs), loadavg: loadavg()[0] };
+    const results = {
+      sites: SITES,
+      fleetRenderMs: pct(render),
+      fleetCompleteMs: pct(complete),
+      filterMs: pct(filter),
+      ackToScreenMs: pct(ack),
+      sitesApiMs: pct(apiMs),
+      loadavg: loadavg()[0],
+    };
     log(JSON.stringify(results));
     writeReport({
       name: 'ui',
       title: 'Dashboard (bench:ui)',
       method:
         `Debian chromium (headless, playwright-core) against a real in-process hub. Fleet: ${SITES} enrolled sites in the store with health from heartbeats; ` +
-        `time to first render = from the fleet view's mount (including GET /v1/sites) to the frame after the table and map are drawn, ${RENDER_RUNS} fresh page loads; ` +
-        `filter = setting the search box and dispatching input to the next frame, ${FILTERS.length} queries x ${FILTER_ROUNDS}; ` +
+        `time to first render = from the fleet view's mount (including its first read, GET /v1/sites?view=fleet&limit=100) to the frame after the table and map show the first screenful; ` +
+        `whole fleet = the same to the frame after the second read (the other ${SITES - 100} sites) is drawn; ${RENDER_RUNS} fresh page loads; ` +
+        `filter = setting the search box and dispatching input to the frame after (the view filters once per frame), ${FILTERS.length} queries x ${FILTER_ROUNDS}; ` +
         `ack -> screen = a simulated site publishes its ack over MQTT to the moment the rollout page shows the site applied (MutationObserver, same machine clock), ${ACK_SITES} acks 150 ms apart.`,
       markdown:
         table(
           ['measure', 'p50 ms', 'p99 ms', 'goal'],
           [
             [`fleet first render, ${SITES} sites`, results.fleetRenderMs.p50, results.fleetRenderMs.p99, '< 1000'],
+            [`fleet, all ${SITES} sites drawn`, results.fleetCompleteMs.p50, results.fleetCompleteMs.p99, ''],
             [`fleet filter, ${SITES} sites`, results.filterMs.p50, results.filterMs.p99, '< 100'],
             ['ack at the hub -> rollout page', results.ackToScreenMs.p50, results.ackToScreenMs.p99, '< 1000'],
-            [`of the first render: GET /v1/sites (${SITES} sites, hub side)`, results.sitesApiMs.p50, results.sitesApiMs.p99, ''],
+            [`of the whole fleet: GET /v1/sites?view=fleet of the other ${SITES - 100} sites`, results.sitesApiMs.p50, results.sitesApiMs.p99, ''],
           ],
         ) +
-        `\n\nLoad average during the run: ${results.loadavg.toFixed(1)} on ${cpus().length} cores (the machine is shared); the first render is mostly the hub building and serializing the ${SITES}-site list.`,
+        `\n\nLoad average during the run: ${results.loadavg.toFixed(1)} on ${cpus().length} cores (the machine is shared); the first screenful comes from a read of 100 sites, the rest from a second read of the compact fleet view.`,
       results,
     });
   } finally {

@@ -280,6 +280,37 @@ describe('dashboard', () => {
     await shot('flows');
   });
 
+  it('follows new flows live over server-sent events, with the filters, without re-reading the list', async () => {
+    const reads: string[] = [];
+    const onRequest = (r: { url(): string }) => {
+      const path = new URL(r.url()).pathname;
+      if (path.startsWith('/v1/flows')) reads.push(path);
+    };
+    page.on('request', onRequest);
+    const listReads = () => reads.filter((p) => p === '/v1/flows').length;
+    await open('/flows');
+    await page.getByLabel('Verdict').selectOption('deny');
+    await page.getByLabel('Policy').fill('NetworkPolicy/shop/pos-lockdown');
+    await page.getByLabel('Follow').check();
+    const rows = page.locator('[data-testid=flows] tbody tr');
+    await expect.poll(() => rows.count()).toBe(2);
+    await expect.poll(() => reads.includes('/v1/flows/events')).toBe(true);
+    const lockdown = { kind: 'NetworkPolicy', namespace: 'shop', name: 'pos-lockdown', rule: 'isolation' };
+    const before = listReads();
+    const sent = Date.now();
+    await sendVerdicts(agents.get('store-a')!, [
+      verdict('shop/pos', 'deny', '10.9.0.11', 8080, lockdown),
+      verdict('shop/pos', 'allow', '10.9.0.12', 8080, null),
+    ]);
+    await expect.poll(() => rows.count(), { timeout: 2000 }).toBe(3);
+    expect(Date.now() - sent).toBeLessThan(2000);
+    expect(await rows.first().locator('td').nth(5).textContent()).toMatch(/^10\.9\.0\.11:/);
+    // Over two seconds later, no read of the list since: the stream brought the new flow, not a poll.
+    await new Promise((r) => setTimeout(r, 2200));
+    expect(listReads()).toBe(before);
+    page.off('request', onRequest);
+  });
+
   it('rolls back after a confirmation, and the rollback completes', async () => {
     const before = (await t.api('GET', '/v1/rollouts')).body[0].id;
     await open(`/rollouts/${before}`);

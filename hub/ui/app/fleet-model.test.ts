@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type ApiSite, countByState, filterRows, fleetRows, fleetState } from './fleet-model.ts';
+import { type ApiSite, countByState, type FleetFilter, filterRows, fleetRows, fleetState, narrows } from './fleet-model.ts';
 
 const site = (id: string, patch: Partial<ApiSite> = {}, health: Partial<NonNullable<ApiSite['health']>> | null = {}): ApiSite => ({
   id,
@@ -47,4 +47,23 @@ describe('filterRows', () => {
   ] as const)('%s', (_n, f, want) => expect(ids(f)).toEqual(want));
 
   it('counts by state', () => expect(countByState(rows)).toMatchObject({ online: 1, draining: 1, offline: 1, degraded: 0 }));
+});
+
+describe('narrows', () => {
+  const f = (text: string, state: FleetFilter['state'] = '', label = ''): FleetFilter => ({ text, state, label });
+  it.each([
+    ['typing on', f('par'), f('Paris'), true],
+    ['text around the old text', f('ri'), f('paris'), true],
+    ['from nothing', f(''), f('p'), true],
+    ['deleting a letter widens', f('paris'), f('pari'), false],
+    ['other text', f('paris'), f('berlin'), false],
+    ['state changed', f('p'), f('pa', 'online'), false],
+    ['label changed', f('p', '', 'region=eu'), f('pa'), false],
+  ] as const)('%s', (_n, prev, next, want) => expect(narrows(prev, next)).toBe(want));
+
+  it('filters the previous result to what filtering everything gives', () => {
+    const rows = fleetRows(['paris-1', 'paris-2', 'parma-3', 'berlin-4'].map((id) => site(id)));
+    const prev = filterRows(rows, f('par'));
+    expect(filterRows(prev, f('paris')).map((r) => r.site.id)).toEqual(filterRows(rows, f('paris')).map((r) => r.site.id));
+  });
 });

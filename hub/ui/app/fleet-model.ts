@@ -1,10 +1,10 @@
-// The fleet view's data, pure: a site's state from what /v1/sites says, and the filter (label,
-// state, text) over thousands of sites. No DOM here, so it is tested with plain data.
+// The fleet view's data, pure: a site's state from what /v1/sites?view=fleet says, and the filter
+// (label, state, text) over thousands of sites. No DOM here, so it is tested with plain data.
 export type FleetState = 'online' | 'degraded' | 'draining' | 'offline' | 'not enforcing' | 'pending';
 export const FLEET_STATES: readonly FleetState[] = ['online', 'degraded', 'draining', 'offline', 'not enforcing', 'pending'];
 
-/** The fields of a /v1/sites entry the dashboard reads. */
-export interface ApiSite {
+/** A /v1/sites?view=fleet entry: what the fleet table and map read. */
+export interface FleetSite {
   id: string;
   name: string;
   state: 'pending' | 'enrolled' | 'revoked';
@@ -12,23 +12,32 @@ export interface ApiSite {
   labels: Record<string, string>;
   lat: number;
   lon: number;
-  generation: number;
   policyVersion: number | null;
-  enrolledAt: number | null;
-  lastAck: { generation: number; result: string; code: string | null; receivedAt: number } | null;
+  lastAck: { generation: number; result: string; receivedAt: number } | null;
   health: {
     health: 'online' | 'degraded' | 'draining' | 'offline';
     kernelEnforcing: boolean | null;
-    notEnforcing: { code: string; message?: string } | null;
-    reason: string;
     appliedGeneration?: number | null;
-    lastHeartbeatAt?: string | null;
     tunnelHandshakeAgeS?: number | null;
     agentVersion?: string | null;
   } | null;
 }
 
-export function fleetState(s: ApiSite): FleetState {
+/** The fields of a full /v1/sites entry the dashboard reads. */
+export interface ApiSite extends FleetSite {
+  generation: number;
+  enrolledAt: number | null;
+  lastAck: { generation: number; result: string; code: string | null; receivedAt: number } | null;
+  health:
+    | (NonNullable<FleetSite['health']> & {
+        notEnforcing: { code: string; message?: string } | null;
+        reason: string;
+        lastHeartbeatAt?: string | null;
+      })
+    | null;
+}
+
+export function fleetState(s: FleetSite): FleetState {
   if (s.state === 'pending') return 'pending';
   const h = s.health;
   if (!h || h.health === 'offline') return 'offline';
@@ -48,17 +57,26 @@ export interface FleetFilter {
 
 /** A row prepared once per data change, so filtering 10 000 sites touches only strings. */
 export interface FleetRow {
-  site: ApiSite;
+  site: FleetSite;
   state: FleetState;
   haystack: string;
   labelPairs: string[];
 }
 
-export function fleetRows(sites: readonly ApiSite[]): FleetRow[] {
+export function fleetRows(sites: readonly FleetSite[]): FleetRow[] {
   return sites.map((site) => {
     const labelPairs = Object.entries(site.labels).map(([k, v]) => `${k}=${v}`);
     return { site, state: fleetState(site), haystack: `${site.name} ${site.id} ${labelPairs.join(' ')}`.toLowerCase(), labelPairs };
   });
+}
+
+/**
+ * True when every row `next` keeps is among those `prev` kept (same state and label, and the text
+ * only grew around the old text): then filtering the previous result is enough, which makes typing
+ * a longer query cost the matches so far, not the fleet.
+ */
+export function narrows(prev: FleetFilter, next: FleetFilter): boolean {
+  return prev.state === next.state && prev.label.trim() === next.label.trim() && next.text.trim().toLowerCase().includes(prev.text.trim().toLowerCase());
 }
 
 export function filterRows(rows: readonly FleetRow[], f: FleetFilter): FleetRow[] {

@@ -55,9 +55,16 @@ export class FleetMap {
       c.fillStyle = '#cdd6df';
       c.fill(this.land);
     }
+    // One path per colour: six fills for 10 000 dots instead of 10 000 style changes.
+    const dots = new Map<FleetState, Path2D>();
     for (const r of this.rows) {
-      c.fillStyle = COLOURS[r.state];
-      c.fillRect(r.site.lon + 180 - 1.2, 90 - r.site.lat - 1.2, 2.4, 2.4);
+      let p = dots.get(r.state);
+      if (!p) dots.set(r.state, (p = new Path2D()));
+      p.rect(r.site.lon + 180 - 1.2, 90 - r.site.lat - 1.2, 2.4, 2.4);
+    }
+    for (const [state, p] of dots) {
+      c.fillStyle = COLOURS[state];
+      c.fill(p);
     }
   }
 }

@@ -1,11 +1,13 @@
 // Flows, Hubble-like: verdict events filtered by site, verdict, namespace/pod and policy, each with
-// the policy, rule and generation that decided it; "follow" re-queries for newer events every 2 s
-// (the flows API has no stream yet).
+// the policy, rule and generation that decided it; "follow" streams newer events from the hub
+// (GET /v1/flows/events, server-sent events, the same filters) on top of the list, from the newest
+// event shown, so none is missed between the list and the stream.
 import { api, errorBox } from '../api.ts';
 import { h, replace } from '../dom.ts';
 import type { View } from '../main.ts';
 
 export interface FlowRow {
+  id: number;
   siteId: string;
   at: string;
   generation: number;
@@ -21,6 +23,8 @@ export interface FlowRow {
   rule: string | null;
   count: number;
 }
+
+const LIMIT = 500;
 
 const PROTO: Record<number, string> = { 6: 'TCP', 17: 'UDP', 132: 'SCTP', 1: 'ICMP' };
 
@@ -79,17 +83,48 @@ export function flowsView(initial: URLSearchParams): View {
   const policy = h('input', { type: 'text', placeholder: 'Kind/namespace/name' });
   const follow = h('input', { id: 'follow', type: 'checkbox' });
   const out = h('div', { 'aria-live': 'polite' });
-  let timer: number | undefined;
+  /** Newest first, at most LIMIT. */
+  let rows: FlowRow[] = [];
+  let stream: EventSource | null = null;
 
-  const load = async () => {
-    const q = new URLSearchParams({ limit: '500' });
+  const filters = () => {
+    const q = new URLSearchParams();
     if (site.value) q.set('site', site.value.trim());
     if (verdict.value) q.set('verdict', verdict.value);
     if (policy.value) q.set('policy', policy.value.trim());
+    return q;
+  };
+  const draw = () => {
+    const p = pod.value.trim();
+    replace(out, flowTable(p ? rows.filter((r) => r.endpoint.includes(p) || r.src.includes(p) || r.dst.includes(p)) : rows));
+  };
+  const stop = () => {
+    stream?.close();
+    stream = null;
+  };
+  const followFrom = (after: number) => {
+    stop();
+    const q = filters();
+    q.set('after', String(after));
+    const es = new EventSource(`/v1/flows/events?${q}`);
+    es.addEventListener('flows', (ev) => {
+      const batch = JSON.parse((ev as MessageEvent).data) as FlowRow[];
+      rows = [...batch.reverse(), ...rows].slice(0, LIMIT);
+      draw();
+    });
+    es.addEventListener('error', () => {
+      if (es.readyState === EventSource.CLOSED)
+        replace(out, h('div', { class: 'error', role: 'alert' }, 'The flow stream closed; untick and tick Follow to reconnect.'));
+    });
+    stream = es;
+  };
+  const load = async () => {
+    const q = filters();
+    q.set('limit', String(LIMIT));
     try {
-      const rows = await api<FlowRow[]>('GET', `/v1/flows?${q}`);
-      const p = pod.value.trim();
-      replace(out, flowTable(p ? rows.filter((r) => r.endpoint.includes(p) || r.src.includes(p) || r.dst.includes(p)) : rows));
+      rows = await api<FlowRow[]>('GET', `/v1/flows?${q}`);
+      draw();
+      if (follow.checked) followFrom(rows.reduce((m, r) => Math.max(m, r.id), 0));
     } catch (e) {
       replace(out, errorBox(e));
     }
@@ -111,10 +146,7 @@ export function flowsView(initial: URLSearchParams): View {
     h('button', { type: 'submit' }, 'Filter'),
     h('label', { for: 'follow' }, follow, ' Follow'),
   );
-  follow.addEventListener('change', () => {
-    clearInterval(timer);
-    if (follow.checked) timer = window.setInterval(() => void load(), 2000);
-  });
+  follow.addEventListener('change', () => (follow.checked ? void load() : stop()));
   void load();
-  return { el: h('section', { 'aria-labelledby': 'flows-title' }, h('h1', { id: 'flows-title' }, 'Flows'), form, out), dispose: () => clearInterval(timer) };
+  return { el: h('section', { 'aria-labelledby': 'flows-title' }, h('h1', { id: 'flows-title' }, 'Flows'), form, out), dispose: stop };
 }
