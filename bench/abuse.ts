@@ -100,11 +100,11 @@ async function main(): Promise<void> {
   c.wireguard.peers = new MemoryPeers();
   const hub = await startHub(c);
   try {
-    hub.services.sites.create(
+    await hub.services.sites.create(
       { name: 'store-1', labels: {}, lat: 52.5, lon: 13.4, clientCidrs: [], capacity: 100, services: [{ name: 'pos', addresses: ['192.0.2.1'] }] },
       'bench',
     );
-    const { token } = hub.services.sites.issueToken('store-1', 'bench');
+    const { token } = await hub.services.sites.issueToken('store-1', 'bench');
     const e = await enroll(enrollRequest('store-1', deviceKeys(), token), hub.services.enroll);
     const site = { siteId: e.siteId, username: e.broker.username, password: e.broker.password };
     const dnsPort = hub.router?.dns.port as number;

@@ -62,8 +62,8 @@ async function startFleetHub(kind: Kind, n: number): Promise<Setup> {
     const sites: SimSite[] = [];
     for (let i = 0; i < n; i++) {
       const name = `site-${String(i).padStart(5, '0')}`;
-      hub.services.sites.create({ name, labels: { kind: 'store' }, lat: 0, lon: 0, clientCidrs: [], capacity: 100, services: [] }, 'bench');
-      const { token } = hub.services.sites.issueToken(name, 'bench');
+      await hub.services.sites.create({ name, labels: { kind: 'store' }, lat: 0, lon: 0, clientCidrs: [], capacity: 100, services: [] }, 'bench');
+      const { token } = await hub.services.sites.issueToken(name, 'bench');
       const r = await enroll(enrollRequest(name, deviceKeys(), token), deps);
       sites.push({ siteId: r.siteId, username: r.broker.username, password: r.broker.password });
     }
@@ -174,7 +174,7 @@ interface PushTiming {
 /** One policy change through the hub; null if the rollout did not complete in time. */
 async function push(hub: Hub, n: number): Promise<PushTiming | null> {
   const t0 = performance.now();
-  const v = hub.services.policies.push([{ name: 'bench.yaml', content: policyYaml(n) }], `bench push ${n}`, 'bench');
+  const v = await hub.services.policies.push([{ name: 'bench.yaml', content: policyYaml(n) }], `bench push ${n}`, 'bench');
   const t1 = performance.now();
   const r = await hub.services.rollouts.create(
     { policyVersion: v.version, selector: { matchLabels: {} }, stages: [{ name: 'all', percent: 100 }], auditWindowS: 0 },
@@ -183,7 +183,7 @@ async function push(hub: Hub, n: number): Promise<PushTiming | null> {
   const t2 = performance.now();
   const deadline = t0 + 120_000;
   for (;;) {
-    const state = hub.store.rollouts.get(r.id)!.state;
+    const state = (await hub.store.rollouts.get(r.id))!.state;
     if (state === 'completed') break;
     if (state !== 'running' || performance.now() > deadline) return null;
     await new Promise((res) => setTimeout(res, 2));

@@ -54,11 +54,11 @@ async function main(): Promise<void> {
     log(`creating ${SITES} sites`);
     const now = Date.now();
     const regions = ['eu', 'us', 'ap', 'sa'];
-    t.hub.store.tx(() => {
+    await t.hub.store.tx(async (tx) => {
       for (let i = 0; i < SITES; i++) {
         const id = `store-${i}`;
         const region = regions[i % regions.length];
-        t.hub.store.sites.create(
+        await tx.sites.create(
           id,
           {
             name: id,
@@ -71,7 +71,7 @@ async function main(): Promise<void> {
           },
           now,
         );
-        t.hub.store.sites.update(id, { state: 'enrolled', enrolledAt: now });
+        await tx.sites.update(id, { state: 'enrolled', enrolledAt: now });
       }
     });
     // A mix of states, as the health model sees it from heartbeats.

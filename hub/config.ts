@@ -10,6 +10,11 @@ import type { RetentionCaps } from './store/types.ts';
 export interface HubConfig {
   /** Store, keys, CA and the first admin token live here (created 0700). */
   dataDir: string;
+  /**
+   * The store: `sqlite:<path>` (the embedded default, `<dataDir>/hub.db` when absent) or a PostgreSQL
+   * URL `postgres://user@host:port/db` (hubs past one machine share it; hub/store/open.ts).
+   */
+  store?: string;
   /** HTTPS listener (sites and remote ops). 0 picks a free port. */
   httpsPort: number;
   httpsHost: string;
@@ -114,6 +119,9 @@ export const USAGE = `usage: node bin/run.mjs hub/main.ts --data-dir <dir> [opti
   --dns-host <addr>       router DNS listen address (default 127.0.0.1)   --dns-port <n> (default 5353)
   --router-config <file>  router settings (YAML: zone, cidrMap, regions, geoDbPath, ttl, noHealthySite, ...;
                           see docs/router.md); --zone, --dns-host and --dns-port override it
+  --store <spec>          sqlite:<path> (default: sqlite:<data-dir>/hub.db, one process) or
+                          postgres://user[:password]@host[:port]/db (replicated hubs share it;
+                          ?host=/run/postgresql for a unix socket)
   --log-level <level>     (default info)`;
 
 export function parseHubArgs(argv: string[]): HubConfig {
@@ -138,6 +146,7 @@ export function parseHubArgs(argv: string[]): HubConfig {
         'wg-ifname': { type: 'string' },
         'wg-port': { type: 'string' },
         'log-level': { type: 'string' },
+        store: { type: 'string' },
         zone: { type: 'string' },
         broker: { type: 'string' },
         'dns-host': { type: 'string' },
@@ -165,6 +174,10 @@ export function parseHubArgs(argv: string[]): HubConfig {
   // endpoint wins (NAT or a forwarder may map another port).
   c.wireguard.endpoint = v['wg-endpoint'] ?? (c.wireguard.listenPort !== undefined ? `127.0.0.1:${c.wireguard.listenPort}` : c.wireguard.endpoint);
   c.logLevel = v['log-level'] ?? c.logLevel;
+  if (v.store !== undefined) {
+    if (!/^(sqlite:.+|postgres(ql)?:\/\/.+)$/.test(v.store)) throw new ConfigError(`--store ${v.store}: want sqlite:<path> or postgres://...`);
+    c.store = v.store;
+  }
   if (v['router-config']) {
     const dns = { ...(v['dns-host'] ? { host: v['dns-host'] } : {}), ...(v['dns-port'] ? { port: port(v['dns-port'], 'dns-port', 5353) } : {}) };
     try {

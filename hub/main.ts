@@ -27,7 +27,7 @@ import { PolicyVersions } from './rollout/policy-versions.ts';
 import { buildApp } from './server/app.ts';
 import type { HubServices } from './server/services.ts';
 import { routableRecord, SitesService } from './sites/sites-service.ts';
-import { openHubStore } from './store/sqlite-store.ts';
+import { openStore } from './store/open.ts';
 import type { HubStore, SiteRecord } from './store/types.ts';
 
 export interface Hub {
@@ -71,13 +71,13 @@ export async function startHub(config: HubConfig): Promise<Hub> {
     cleanup.length = 0;
   };
   try {
-    const store = openHubStore(join(config.dataDir, 'hub.db'));
+    const store = await openStore(config.store ?? `sqlite:${join(config.dataDir, 'hub.db')}`);
     cleanup.push(() => store.close());
     const tls = loadTls(join(config.dataDir, 'pki'), config.tlsNames);
     const keys = new SigningKeys(store.keys, join(config.dataDir, 'signing-keys'), config.keyRotation);
-    keys.ensure(now());
+    await keys.ensure(now());
     const adminTokenFile = join(config.dataDir, 'admin-token');
-    if (bootstrapAdmin(store, adminTokenFile, now())) log.info({ file: adminTokenFile }, 'first start: admin token written');
+    if (await bootstrapAdmin(store, adminTokenFile, now())) log.info({ file: adminTokenFile }, 'first start: admin token written');
     const registry = new Registry();
     const overlay = new OverlayPlan(config.overlayV4, config.overlayV6);
     // The interface comes before the broker, which listens on its overlay address.
@@ -122,8 +122,8 @@ export async function startHub(config: HubConfig): Promise<Hub> {
       logger: log.child({ part: 'broker' }),
       registry,
       auth: {
-        authenticate: (username, password) => (sites.verifyCredential(username, password) ? { siteId: username } : null),
-        isRevoked: (id) => store.sites.get(id)?.state !== 'enrolled',
+        authenticate: async (username, password) => ((await sites.verifyCredential(username, password)) ? { siteId: username } : null),
+        isRevoked: async (id) => (await store.sites.state(id)) !== 'enrolled',
       },
     };
     if (config.mqtt.broker === 'mosquitto') {
@@ -153,10 +153,25 @@ export async function startHub(config: HubConfig): Promise<Hub> {
     cleanup.push(() => ingest.close());
 
     const health = createHealthModel({ heartbeatIntervalMs: config.heartbeatIntervalS * 1000 });
-    const sitesView = createSitesView({ listSites: () => sites.routable(), health, now });
+    // The health model and the router ask about sites per message: they read this copy of the site
+    // table, kept current by this process's own changes and, past one hub, re-read every tick.
+    const known = new Map<string, SiteRecord>();
+    const reloadSites = async () => {
+      const all = await store.sites.list();
+      known.clear();
+      for (const s of all) if (s.state !== 'revoked') known.set(s.id, s);
+    };
+    await reloadSites();
+    const sitesView = createSitesView({ listSites: () => [...known.values()].map(routableRecord), health, now });
     cleanup.push(() => sitesView.close());
-    sites.on('changed', (s: SiteRecord) => sitesView.upsert(routableRecord(s)));
-    sites.on('removed', (id: string) => sitesView.remove(id));
+    sites.on('changed', (s: SiteRecord) => {
+      known.set(s.id, s);
+      sitesView.upsert(routableRecord(s));
+    });
+    sites.on('removed', (id: string) => {
+      known.delete(id);
+      sitesView.remove(id);
+    });
     const monitor = await startHealthMonitor({
       client: await broker.hubClient(),
       health,
@@ -164,7 +179,7 @@ export async function startHub(config: HubConfig): Promise<Hub> {
       now,
       registry,
       logger: log.child({ part: 'health' }),
-      knownSite: (id) => store.sites.get(id)?.state === 'enrolled',
+      knownSite: (id) => known.get(id)?.state === 'enrolled',
     });
     cleanup.push(() => monitor.close());
     let router: Router | null = null;
@@ -182,7 +197,7 @@ export async function startHub(config: HubConfig): Promise<Hub> {
       help: 'Enrolled sites whose tunnel peer was refused at start',
       registers: [registry],
     });
-    for (const s of store.sites.list({ state: 'enrolled' })) {
+    for (const s of await store.sites.list({ state: 'enrolled' })) {
       if (s.wireguardKey && s.overlayIndex !== null) {
         try {
           await peers.addPeer(s.id, s.wireguardKey, overlay.hostRoutes(s.overlayIndex));
@@ -283,7 +298,17 @@ export async function startHub(config: HubConfig): Promise<Hub> {
       .trusted(now())
       .map((k) => k.keyId)
       .join();
-    const maintenance = setInterval(() => {
+    const maintenance = setInterval(async () => {
+      if (store.backend === 'postgres') {
+        // Another replica may have rotated keys or changed sites.
+        try {
+          await keys.load();
+          await reloadSites();
+          sitesView.refresh();
+        } catch (err) {
+          log.warn({ err: errorMessage(err) }, 'reading keys and sites from the store failed; the next tick retries');
+        }
+      }
       const ids = keys
         .trusted(now())
         .map((k) => k.keyId)

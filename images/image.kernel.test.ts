@@ -129,7 +129,7 @@ describe.skipIf(why !== null)('appliance image under qemu (TCG), hub on loopback
       times.firstBootToAgentS = seconds(a, started.at);
       const enrolled = await a.waitFor(/weft: enrolled as site store-042\n/, BOOT_MS, started.end);
       times.firstBootToEnrolledS = seconds(a, enrolled.at);
-      const site = hub.t.hub.store.sites.get('store-042');
+      const site = await hub.t.hub.store.sites.get('store-042');
       expect(site).toMatchObject({ state: 'enrolled' });
       expect(hub.t.peers.peers.has('store-042')).toBe(true);
 
@@ -169,16 +169,11 @@ describe.skipIf(why !== null)('appliance image under qemu (TCG), hub on loopback
         );
       const first = await b.waitFor(refused('\\d+'), BOOT_MS);
       await b.waitFor(refused(String(Number(first.match[1]) + 1)), BOOT_MS, first.end);
-      const ghost = hub.t.hub.store.sites.get('store-043');
+      const ghost = await hub.t.hub.store.sites.get('store-043');
       expect(ghost).toMatchObject({ state: 'pending', identityKey: null, wireguardKey: null, overlayIndex: null, enrolledAt: null });
-      expect(hub.t.hub.store.sites.credentialHash('store-043')).toBeUndefined();
+      expect(await hub.t.hub.store.sites.credentialHash('store-043')).toBeUndefined();
       expect(hub.t.peers.peers.has('store-043')).toBe(false);
-      expect(
-        hub.t.hub.store.sites
-          .list()
-          .map((s) => s.id)
-          .sort(),
-      ).toEqual(['store-042', 'store-043']);
+      expect((await hub.t.hub.store.sites.list()).map((s) => s.id).sort()).toEqual(['store-042', 'store-043']);
       await b.stop();
       // B's token is still on its boot partition: with a fresh token nothing else needs redoing.
       expect(JSON.parse(readProvision(diskB)!)).toMatchObject({ siteName: 'store-043', token: expect.any(String) });

@@ -19,18 +19,18 @@ function fresh() {
 }
 
 describe('API tokens', () => {
-  it('writes the first admin token once, 0600, and keeps only its hash in the store', () => {
+  it('writes the first admin token once, 0600, and keeps only its hash in the store', async () => {
     const f = fresh();
     const store = openHubStore(f.db);
-    expect(bootstrapAdmin(store, f.file, 1000)).toBe(true);
+    expect(await bootstrapAdmin(store, f.file, 1000)).toBe(true);
     const token = readFileSync(f.file, 'utf8').trim();
     expect(statSync(f.file).mode & 0o777).toBe(0o600);
-    expect(authenticate(store, token, 1000)).toMatchObject({ role: 'admin', name: 'bootstrap-admin' });
+    expect(await authenticate(store, token, 1000)).toMatchObject({ role: 'admin', name: 'bootstrap-admin' });
     // A later start neither mints a second admin nor rewrites the file.
-    expect(bootstrapAdmin(store, f.file, 2000)).toBe(false);
+    expect(await bootstrapAdmin(store, f.file, 2000)).toBe(false);
     expect(readFileSync(f.file, 'utf8').trim()).toBe(token);
-    expect(store.tokens.listApiTokens()).toHaveLength(1);
-    store.close();
+    expect(await store.tokens.listApiTokens()).toHaveLength(1);
+    await store.close();
     // Nothing in the database files holds the secret itself.
     for (const name of ['hub.db', 'hub.db-wal']) {
       try {
@@ -41,30 +41,30 @@ describe('API tokens', () => {
     }
   });
 
-  it('refuses to mint a new admin over a stale token file', () => {
+  it('refuses to mint a new admin over a stale token file', async () => {
     const f = fresh();
     writeFileSync(f.file, 'weft_stale\n');
     const store = openHubStore(f.db);
-    expect(() => bootstrapAdmin(store, f.file, 1000)).toThrow(/exists but the store has no token/);
-    store.close();
+    await expect(bootstrapAdmin(store, f.file, 1000)).rejects.toThrow(/exists but the store has no token/);
+    await store.close();
   });
 
-  it('authenticates until revoked or expired, and ranks roles', () => {
+  it('authenticates until revoked or expired, and ranks roles', async () => {
     const f = fresh();
     const store = openHubStore(f.db);
-    const { id, token } = createApiToken(store, 'ci', 'operator', 'test', 1000);
-    expect(authenticate(store, token, 1000)).toEqual({ tokenId: id, name: 'ci', role: 'operator' });
-    expect(authenticate(store, `${token}x`, 1000)).toBeNull();
-    expect(store.tokens.revokeApiToken(id, 2000)).toBe(true);
-    expect(authenticate(store, token, 2000)).toBeNull();
+    const { id, token } = await createApiToken(store, 'ci', 'operator', 'test', 1000);
+    expect(await authenticate(store, token, 1000)).toEqual({ tokenId: id, name: 'ci', role: 'operator' });
+    expect(await authenticate(store, `${token}x`, 1000)).toBeNull();
+    expect(await store.tokens.revokeApiToken(id, 2000)).toBe(true);
+    expect(await authenticate(store, token, 2000)).toBeNull();
     // A new token expires after its time to live (default 90 days).
-    const short = createApiToken(store, 'short', 'viewer', 'test', 1000, 60_000);
+    const short = await createApiToken(store, 'short', 'viewer', 'test', 1000, 60_000);
     expect(short.expiresAt).toBe(new Date(61_000).toISOString());
-    expect(authenticate(store, short.token, 60_999)).not.toBeNull();
-    expect(authenticate(store, short.token, 61_000)).toBeNull();
-    expect(authenticate(store, createApiToken(store, 'd', 'viewer', 'test', 0).token, DEFAULT_TOKEN_TTL_MS)).toBeNull();
-    expect(store.audit.list({ limit: 10 }).map((e) => e.action)).toContain('token.create');
-    store.close();
+    expect(await authenticate(store, short.token, 60_999)).not.toBeNull();
+    expect(await authenticate(store, short.token, 61_000)).toBeNull();
+    expect(await authenticate(store, (await createApiToken(store, 'd', 'viewer', 'test', 0)).token, DEFAULT_TOKEN_TTL_MS)).toBeNull();
+    expect((await store.audit.list({ limit: 10 })).map((e) => e.action)).toContain('token.create');
+    await store.close();
     expect([roleAllows('viewer', 'operator'), roleAllows('operator', 'operator'), roleAllows('operator', 'admin'), roleAllows('admin', 'viewer')]).toEqual([
       false,
       true,

@@ -12,40 +12,40 @@ export const SESSION_TTL_MS = 8 * 3600_000;
 const PREFIX = 'session/';
 
 /** A new session for a signed-in principal; the secret goes into the cookie only. */
-export function createSession(store: HubStore, parent: Principal, now: number): { token: string; expiresAt: number } {
-  const { token } = createApiToken(store, `${PREFIX}${parent.tokenId}`, parent.role, `token/${parent.tokenId}(${parent.name})`, now, SESSION_TTL_MS);
+export async function createSession(store: HubStore, parent: Principal, now: number): Promise<{ token: string; expiresAt: number }> {
+  const { token } = await createApiToken(store, `${PREFIX}${parent.tokenId}`, parent.role, `token/${parent.tokenId}(${parent.name})`, now, SESSION_TTL_MS);
   return { token, expiresAt: now + SESSION_TTL_MS };
 }
 
-const parentOf = (store: HubStore, sessionId: string): string | null => {
-  const name = store.tokens.apiToken(sessionId)?.name;
+const parentOf = async (store: HubStore, sessionId: string): Promise<string | null> => {
+  const name = (await store.tokens.apiToken(sessionId))?.name;
   return name?.startsWith(PREFIX) ? name.slice(PREFIX.length) : null;
 };
 
 /** The principal of a session, named after its parent token; null when unknown, expired, or its parent is no longer good. */
-export function authenticateSession(store: HubStore, token: string, now: number): Principal | null {
-  const p = authenticate(store, token, now);
+export async function authenticateSession(store: HubStore, token: string, now: number): Promise<Principal | null> {
+  const p = await authenticate(store, token, now);
   const parentId = p && p.name.startsWith(PREFIX) ? p.name.slice(PREFIX.length) : null;
-  const parent = parentId ? store.tokens.apiToken(parentId) : undefined;
-  if (!p || !parentId || !parent || !stillValid(store, parentId, now)) return null;
+  const parent = parentId ? await store.tokens.apiToken(parentId) : undefined;
+  if (!p || !parentId || !parent || !(await stillValid(store, parentId, now))) return null;
   return { tokenId: p.tokenId, name: `${parent.name} (dashboard)`, role: p.role };
 }
 
 /** A bearer token: an API token, or a session (then under the session's rules). */
-export function authenticateBearer(store: HubStore, token: string, now: number): Principal | null {
-  const p = authenticate(store, token, now);
+export async function authenticateBearer(store: HubStore, token: string, now: number): Promise<Principal | null> {
+  const p = await authenticate(store, token, now);
   return p?.name.startsWith(PREFIX) ? authenticateSession(store, token, now) : p;
 }
 
 /** Whether a principal's token (and, for a session, its parent) is still good: long-lived requests ask again. */
-export function principalStillValid(store: HubStore, tokenId: string, now: number): boolean {
-  const parent = parentOf(store, tokenId);
-  return stillValid(store, tokenId, now) && (parent === null || stillValid(store, parent, now));
+export async function principalStillValid(store: HubStore, tokenId: string, now: number): Promise<boolean> {
+  const parent = await parentOf(store, tokenId);
+  return (await stillValid(store, tokenId, now)) && (parent === null || (await stillValid(store, parent, now)));
 }
 
 /** Ends a session (logout): its token is revoked. */
-export function endSession(store: HubStore, p: Principal, now: number): void {
-  store.tokens.revokeApiToken(p.tokenId, now);
+export async function endSession(store: HubStore, p: Principal, now: number): Promise<void> {
+  await store.tokens.revokeApiToken(p.tokenId, now);
 }
 
 /** The session cookie from a Cookie header, if any. */

@@ -72,7 +72,7 @@ describe('weft policy what-if', () => {
         { ...rec, src: '10.1.0.3' },
       ],
     });
-    await eventually(() => t.hub.store.telemetry.flows({ siteId: 'w-1', limit: 10 }).length === 2, 'flows stored');
+    await eventually(async () => (await t.hub.store.telemetry.flows({ siteId: 'w-1', limit: 10 })).length === 2, 'flows stored');
     const v = (await t.api('POST', '/v1/policies', { files: [{ name: 'db.yaml', content: CANDIDATE }], message: 'db from LAN' })).body.version;
 
     const human = await weft('policy', 'what-if', String(v), '--selector', 'region=eu', '--window', '1h');

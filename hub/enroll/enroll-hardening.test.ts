@@ -46,7 +46,7 @@ describe('enrollment cannot break another site or the next start (issue 15.1)', 
   it("refuses another site's WireGuard key or an unusable one, and changes nothing: keys, peer and password stay", async () => {
     const a = await enrollNew('site-a');
     const d = await enrollNew('site-d');
-    const before = t.hub.store.sites.get('site-d');
+    const before = await t.hub.store.sites.get('site-d');
     const stolen = { ...d.keys, wireguardPublicKey: a.keys.wireguardPublicKey };
     const r = await t.api('POST', '/v1/enroll', enrollRequest('site-d', stolen, undefined, await challenge()), null);
     expect(r).toMatchObject({ status: 409, body: { code: 'ENROLL_WG_KEY_IN_USE' } });
@@ -54,7 +54,7 @@ describe('enrollment cannot break another site or the next start (issue 15.1)', 
       const q = await t.api('POST', '/v1/enroll', enrollRequest('site-d', { ...d.keys, wireguardPublicKey: bad }, undefined, await challenge()), null);
       expect(q.body.code).toBe('ENROLL_WG_KEY_INVALID');
     }
-    expect(t.hub.store.sites.get('site-d')).toEqual(before);
+    expect(await t.hub.store.sites.get('site-d')).toEqual(before);
     expect(t.peers.peers.get('site-d')?.publicKey).toBe(d.keys.wireguardPublicKey);
     expect(t.peers.peers.get('site-a')?.publicKey).toBe(a.keys.wireguardPublicKey);
     expect(await brokerAccepts('site-d', d.body.broker.password)).toBe(true);
@@ -71,14 +71,14 @@ describe('enrollment cannot break another site or the next start (issue 15.1)', 
       t.peers.addPeer = add;
     });
     expect(r).toMatchObject({ status: 503, body: { code: 'ENROLL_PEER_UNAVAILABLE' } });
-    expect(t.hub.store.sites.get('site-p')).toMatchObject({ state: 'pending', identityKey: null, wireguardKey: null });
-    expect(t.hub.store.sites.credentialHash('site-p')).toBeUndefined();
+    expect(await t.hub.store.sites.get('site-p')).toMatchObject({ state: 'pending', identityKey: null, wireguardKey: null });
+    expect(await t.hub.store.sites.credentialHash('site-p')).toBeUndefined();
     expect((await t.api('POST', '/v1/enroll', enrollRequest('site-p', keys, tok), null)).status).toBe(200);
   });
 
   it('starts with a stored key the tunnel refuses: reports that site, configures the others', async () => {
     // A database written before keys were checked: site-d holds site-a's key.
-    t.hub.store.sites.update('site-d', { wireguardKey: t.hub.store.sites.get('site-a')!.wireguardKey });
+    await t.hub.store.sites.update('site-d', { wireguardKey: (await t.hub.store.sites.get('site-a'))!.wireguardKey });
     await t.stop();
     const strict = new (class extends MemoryPeers {
       override async addPeer(siteId: string, publicKey: string, addresses: string[]): Promise<void> {

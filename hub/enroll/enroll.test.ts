@@ -51,7 +51,7 @@ describe('enrollment', () => {
     const agent = await SimAgent.connect(t.hub.broker.url(), r.body);
     await agent.close();
     // Stored hashed: the password appears nowhere in the store.
-    expect(t.hub.store.sites.credentialHash('store-1')).not.toContain(r.body.broker.password);
+    expect(await t.hub.store.sites.credentialHash('store-1')).not.toContain(r.body.broker.password);
 
     const again = await t.api('POST', '/v1/enroll', enrollRequest('store-1', deviceKeys(), tok), null);
     expect(again).toMatchObject({ status: 401, body: { code: 'ENROLL_TOKEN_USED' } });
@@ -98,9 +98,9 @@ describe('enrollment', () => {
     const keys = deviceKeys();
     const r = await t.api('POST', '/v1/enroll', enrollRequest('store-2', keys, tok), null);
     expect(r).toMatchObject({ status: 503, body: { code: 'OVERLAY_EXHAUSTED' } });
-    const s = t.hub.store.sites.get('store-2')!;
+    const s = (await t.hub.store.sites.get('store-2'))!;
     expect(s).toMatchObject({ state: 'pending', identityKey: null, overlayIndex: null });
-    expect(t.hub.store.sites.credentialHash('store-2')).toBeUndefined();
+    expect(await t.hub.store.sites.credentialHash('store-2')).toBeUndefined();
     expect(t.peers.peers.has('store-2')).toBe(false);
     // Free the address (revoke store-1): the same token now enrolls store-2.
     revokedSiteToken = await token('store-1');

@@ -10,11 +10,11 @@
 import { errorMessage } from '../../base/index.ts';
 import { createPublicKey, randomBytes, verify, type KeyObject } from 'node:crypto';
 import { enrollProofMessage, type EnrollChallenge, type EnrollRequest, type EnrollResponse } from '../../protocol/index.ts';
-import { TunnelError, type OverlayPlan } from '../../tunnel/index.ts';
 import { HubError } from '../errors.ts';
 import { hashSecret } from '../auth/secrets.ts';
 import { hashPassword, randomSecret } from '../broker/password.ts';
-import type { HubStore, SigningKeyRecord, SiteRecord } from '../store/types.ts';
+import type { HubStore, SigningKeyRecord, SiteRecord, StoreRepos } from '../store/types.ts';
+import { TunnelError, type OverlayPlan } from '../../tunnel/index.ts';
 import type { Peers } from './peers.ts';
 import { isUsableWireguardKey } from './wireguard-key.ts';
 
@@ -44,11 +44,11 @@ export const CHALLENGE_TTL_MS = 5 * 60_000;
 export const MAX_CHALLENGES = 10_000;
 
 /** A fresh one-time challenge; only its hash is stored. */
-export function issueChallenge(deps: Pick<EnrollDeps, 'store' | 'now'>): EnrollChallenge {
+export async function issueChallenge(deps: Pick<EnrollDeps, 'store' | 'now'>): Promise<EnrollChallenge> {
   const challenge = randomBytes(24).toString('base64url');
   const now = deps.now();
   const expiresAt = now + CHALLENGE_TTL_MS;
-  if (!deps.store.tx(() => deps.store.tokens.addChallenge(hashSecret(challenge), expiresAt, now, MAX_CHALLENGES))) {
+  if (!(await deps.store.tx((tx) => tx.tokens.addChallenge(hashSecret(challenge), expiresAt, now, MAX_CHALLENGES)))) {
     throw new HubError('ENROLL_BUSY', 'too many enrollment challenges are outstanding: retry in a few minutes');
   }
   return { challenge, expiresAt: new Date(expiresAt).toISOString() };
@@ -88,12 +88,12 @@ interface Grant {
  * Who may enroll. A caller holding neither a valid token nor the site's device key learns nothing
  * about the site, not even whether its name exists: every such request is ENROLL_TOKEN_INVALID.
  */
-function authorize(store: HubStore, req: EnrollRequest, now: number): Grant {
-  const site = store.sites.byName(req.siteName);
+async function authorize(store: HubStore, req: EnrollRequest, now: number): Promise<Grant> {
+  const site = await store.sites.byName(req.siteName);
   const known = site !== undefined && site.state === 'enrolled' && site.identityKey === req.identityPublicKey;
   if (req.token) {
     const hash = hashSecret(req.token);
-    const t = store.tokens.enrollToken(hash);
+    const t = await store.tokens.enrollToken(hash);
     if (!t) throw new HubError('ENROLL_TOKEN_INVALID', 'unknown enrollment token');
     if (!site || t.siteId !== site.id) throw new HubError('ENROLL_SITE_MISMATCH', `the token was issued for another site than ${req.siteName}`);
     if (site.state === 'revoked') throw new HubError('ENROLL_SITE_REVOKED', `site ${site.name} is revoked`);
@@ -114,8 +114,8 @@ function authorize(store: HubStore, req: EnrollRequest, now: number): Grant {
   throw new HubError('ENROLL_TOKEN_INVALID', 'an enrollment token is required: this device key is not enrolled for a site of that name');
 }
 
-function checkKeyFree(store: HubStore, deps: EnrollDeps, site: SiteRecord, wgKey: string): void {
-  const holders = store.sites.holdersOfWireguardKey(wgKey, site.id);
+async function checkKeyFree(store: StoreRepos, deps: EnrollDeps, site: SiteRecord, wgKey: string): Promise<void> {
+  const holders = await store.sites.holdersOfWireguardKey(wgKey, site.id);
   if (holders.length > 0 || wgKey === deps.settings.wireguard.hubPublicKey) {
     throw new HubError('ENROLL_WG_KEY_IN_USE', `site ${site.name} presents a WireGuard public key that another site or the hub uses`, {
       hint: 'every device makes its own WireGuard key',
@@ -123,10 +123,13 @@ function checkKeyFree(store: HubStore, deps: EnrollDeps, site: SiteRecord, wgKey
   }
 }
 
-function overlayIndex(deps: EnrollDeps, site: SiteRecord): number {
+async function overlayIndex(deps: EnrollDeps, site: SiteRecord): Promise<number> {
   if (site.overlayIndex !== null) return site.overlayIndex;
+  // The used set is read only when the prefix's end was reached (a scan of every site).
+  const highest = await deps.store.sites.maxOverlayIndex();
+  const used = highest < deps.overlay.maxIndex ? new Set<number>() : await deps.store.sites.usedOverlayIndexes();
   try {
-    return deps.overlay.allocate(deps.store.sites.maxOverlayIndex(), () => deps.store.sites.usedOverlayIndexes());
+    return deps.overlay.allocate(highest, () => used);
   } catch (e) {
     if (e instanceof TunnelError && e.code === 'TUNNEL_POOL_EXHAUSTED') throw new HubError('OVERLAY_EXHAUSTED', `${e.message}: ${e.hint}`);
     throw e;
@@ -135,8 +138,8 @@ function overlayIndex(deps: EnrollDeps, site: SiteRecord): number {
 
 /** After a failed transaction: the peer as the store has it (the store is the truth; a failure here is mended at the next start). */
 async function restorePeer(deps: EnrollDeps, siteId: string): Promise<void> {
-  const s = deps.store.sites.get(siteId);
   try {
+    const s = await deps.store.sites.get(siteId);
     if (s?.state === 'enrolled' && s.wireguardKey && s.overlayIndex !== null)
       await deps.peers.addPeer(siteId, s.wireguardKey, deps.overlay.hostRoutes(s.overlayIndex));
     else await deps.peers.removePeer(siteId);
@@ -165,13 +168,13 @@ export async function enroll(req: EnrollRequest, deps: EnrollDeps): Promise<Enro
 async function enrollChecked(req: EnrollRequest, deps: EnrollDeps): Promise<EnrollResponse> {
   const { store, overlay } = deps;
   const t = deps.now();
-  const { site, kind, tokenHash } = authorize(store, req, t);
-  checkKeyFree(store, deps, site, req.wireguardPublicKey);
+  const { site, kind, tokenHash } = await authorize(store, req, t);
+  await checkKeyFree(store, deps, site, req.wireguardPublicKey);
   const challengeHash = req.challenge === undefined ? null : hashSecret(req.challenge);
-  if (challengeHash !== null && !store.tokens.hasChallenge(challengeHash, t)) {
+  if (challengeHash !== null && !(await store.tokens.hasChallenge(challengeHash, t))) {
     throw new HubError('ENROLL_CHALLENGE_INVALID', 'the challenge is unknown, used or expired: fetch a new one (POST /v1/enroll/challenge)');
   }
-  const index = overlayIndex(deps, site);
+  const index = await overlayIndex(deps, site);
   const addresses = overlay.hostRoutes(index);
 
   try {
@@ -184,21 +187,22 @@ async function enrollChecked(req: EnrollRequest, deps: EnrollDeps): Promise<Enro
   const password = randomSecret();
   let enrolled: SiteRecord;
   try {
-    enrolled = store.tx(
-      () => {
+    enrolled = await store.tx(
+      async (tx) => {
         if (tokenHash !== null) {
-          if (!store.tokens.useEnrollToken(tokenHash, t)) throw new HubError('ENROLL_TOKEN_USED', 'the enrollment token was used by a concurrent enrollment');
+          if (!(await tx.tokens.useEnrollToken(tokenHash, t)))
+            throw new HubError('ENROLL_TOKEN_USED', 'the enrollment token was used by a concurrent enrollment');
           // Older tokens for this site die with it: a second device cannot take the site with one.
-          store.tokens.invalidateSiteTokens(site.id, t);
+          await tx.tokens.invalidateSiteTokens(site.id, t);
         }
-        if (challengeHash !== null && !store.tokens.useChallenge(challengeHash, t)) {
+        if (challengeHash !== null && !(await tx.tokens.useChallenge(challengeHash, t))) {
           throw new HubError('ENROLL_CHALLENGE_INVALID', 'the challenge was used by a concurrent enrollment');
         }
-        checkKeyFree(store, deps, site, req.wireguardPublicKey);
-        if (site.overlayIndex === null && store.sites.usedOverlayIndexes().has(index)) {
+        await checkKeyFree(tx, deps, site, req.wireguardPublicKey);
+        if (site.overlayIndex === null && (await tx.sites.usedOverlayIndexes()).has(index)) {
           throw new HubError('OVERLAY_EXHAUSTED', 'the overlay address was taken by a concurrent enrollment: retry');
         }
-        store.sites.update(site.id, {
+        await tx.sites.update(site.id, {
           state: 'enrolled',
           identityKey: req.identityPublicKey,
           wireguardKey: req.wireguardPublicKey,
@@ -208,16 +212,16 @@ async function enrollChecked(req: EnrollRequest, deps: EnrollDeps): Promise<Enro
         // The same device renewing keeps its working password until it uses the new one (the answer may
         // never reach it); a new device's password replaces the old device's at once.
         const hash = hashPassword(password);
-        if (kind === 'reenroll' && store.sites.credentialHash(site.id) !== undefined) store.sites.setPendingCredential(site.id, hash);
-        else store.sites.setCredential(site.id, hash, t);
-        store.audit.record({
+        if (kind === 'reenroll' && (await tx.sites.credentialHash(site.id)) !== undefined) await tx.sites.setPendingCredential(site.id, hash);
+        else await tx.sites.setCredential(site.id, hash, t);
+        await tx.audit.record({
           at: t,
           actor: `site/${site.id}`,
           action: kind === 'reenroll' ? 'site.reenroll' : 'site.enroll',
           target: `site/${site.id}`,
           details: { agentVersion: req.agentVersion, wireguardPublicKey: req.wireguardPublicKey, withToken: tokenHash !== null },
         });
-        return store.sites.get(site.id)!;
+        return (await tx.sites.get(site.id))!;
         // The password leaves the hub in the answer: it must survive a power cut.
       },
       { durable: true },

@@ -15,17 +15,13 @@ afterAll(async () => {
   await t?.close();
 });
 
-const recorded = () =>
-  t.hub.store.rollouts
-    .acks('ack-1', 100)
-    .map((r) => `${r.generation}:${r.result}`)
-    .sort();
+const recorded = async () => (await t.hub.store.rollouts.acks('ack-1', 100)).map((r) => `${r.generation}:${r.result}`).sort();
 
 /** Publishes a last ack with a fresh seq and waits for it: acks of one site are handled in order, so all before it are done. */
 async function settle(expected: string[]): Promise<void> {
   await a.ack({ generation: 99, result: 'applied', seq: 1000 });
-  await eventually(() => recorded().includes('99:applied'), 'sentinel ack recorded');
-  expect(recorded()).toEqual([...expected, '99:applied'].sort());
+  await eventually(async () => (await recorded()).includes('99:applied'), 'sentinel ack recorded');
+  expect(await recorded()).toEqual([...expected, '99:applied'].sort());
 }
 
 describe('ack ingest dedupe', () => {

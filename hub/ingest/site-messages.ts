@@ -53,7 +53,7 @@ export async function startIngest(o: IngestOptions): Promise<Ingest> {
     if (!t) return;
     received.inc({ kind: t.kind });
     // The enrolled device's key scopes its sequence numbers: a replacement device starts again at 1.
-    const device = o.store.sites.enrolledDevice(t.siteId);
+    const device = await o.store.sites.enrolledDevice(t.siteId);
     if (device === undefined) return;
     try {
       if (t.kind === 'ack') {
@@ -62,7 +62,7 @@ export async function startIngest(o: IngestOptions): Promise<Ingest> {
         // without seq (an older agent) cannot be told from a redelivery and passes, as before.
         if (
           ack.seq !== undefined &&
-          !o.store.telemetry.ingest({ siteId: t.siteId, device, seq: ack.seq, type: 'ack', at: ack.at, verdicts: [], counters: [] }, o.now())
+          !(await o.store.telemetry.ingest({ siteId: t.siteId, device, seq: ack.seq, type: 'ack', at: ack.at, verdicts: [], counters: [] }, o.now()))
         ) {
           ackDuplicates.inc();
           return;
@@ -72,12 +72,12 @@ export async function startIngest(o: IngestOptions): Promise<Ingest> {
         await o.handlers.onAppliedGeneration(t.siteId, decode('heartbeat', payload).appliedGeneration);
       } else if (t.kind === 'events') {
         const e = decode('events', payload);
-        const fresh = o.store.telemetry.ingest(
+        const fresh = await o.store.telemetry.ingest(
           { siteId: t.siteId, device, seq: e.seq, type: e.type, at: e.at, verdicts: e.verdicts ?? [], counters: e.counters ?? [] },
           o.now(),
         );
         if (!fresh) duplicates.inc();
-        else if (++stored % pruneEvery === 0) o.store.telemetry.prune(o.retention, o.now());
+        else if (++stored % pruneEvery === 0) await o.store.telemetry.prune(o.retention, o.now());
       }
     } catch (err) {
       if (!(err instanceof ProtocolError)) throw err;

@@ -90,7 +90,7 @@ describe('a replacement device (issue 15.8)', () => {
       await eventually(async () => (await t.api('GET', `/v1/flows?site=${site}`)).body.length === 6, 'the new device telemetry');
       const ports = (await t.api('GET', `/v1/flows?site=${site}`)).body.map((f: { dport: number }) => f.dport).sort();
       expect(ports).toEqual([6001, 6002, 6003, 7001, 7002, 7003]);
-      await eventually(() => t.hub.store.rollouts.acks(site, 10).some((r) => r.generation === 2), "the new device's ack");
+      await eventually(async () => (await t.hub.store.rollouts.acks(site, 10)).some((r) => r.generation === 2), "the new device's ack");
       // Its own redelivery is still dropped.
       await fresh.events(batch(2, 7002));
       await fresh.events(batch(5, 7005));

@@ -32,12 +32,12 @@ describe('hub CA', () => {
 });
 
 describe('bundle signing keys', () => {
-  it('announces a rotated key before it signs, then keeps the old one trusted for the overlap only', () => {
+  it('announces a rotated key before it signs, then keeps the old one trusted for the overlap only', async () => {
     const store = openHubStore(join(dir, 'keys.db'));
     try {
       const keys = new SigningKeys(store.keys, join(dir, 'signing'), { activationDelayMs: 60_000, overlapMs: 3600_000 });
-      keys.ensure(1000);
-      keys.ensure(2000);
+      await keys.ensure(1000);
+      await keys.ensure(2000);
       const first = keys.active(2000).keyId;
       // The active key and a standby, which signs nothing until a revocation.
       const [standby] = keys.trusted(2000).filter((k) => k.activatedAt === null);
@@ -49,7 +49,7 @@ describe('bundle signing keys', () => {
       expect(ids(2000)).toEqual([first, standby.keyId].sort());
       expect(statSync(join(dir, 'signing', `${first}.key`)).mode & 0o777).toBe(0o600);
 
-      const next = keys.rotate(10_000);
+      const next = await keys.rotate(10_000);
       // Announced at once, signing only after the delay.
       expect(ids(10_000)).toEqual([first, standby.keyId, next.keyId].sort());
       expect(keys.active(69_999).keyId).toBe(first);
@@ -67,6 +67,7 @@ describe('bundle signing keys', () => {
 
       // A restarted hub (new SigningKeys, key read from its file) signs with the same key.
       const again = new SigningKeys(store.keys, join(dir, 'signing'), { activationDelayMs: 60_000, overlapMs: 3600_000 });
+      await again.load();
       expect(again.active(80_000).keyId).toBe(next.keyId);
 
       // Revoking the active key: the standby signs at once, a new standby is made, the version goes up.
@@ -80,7 +81,7 @@ describe('bundle signing keys', () => {
       expect(keys.version(at)).toBeGreaterThan(v);
       expect(() => keys.revoke(next.keyId, at)).toThrow(/no trusted signing key/);
     } finally {
-      store.close();
+      await store.close();
     }
   });
 });

@@ -24,6 +24,8 @@ export interface RotationTimes {
 
 export class SigningKeys {
   private readonly cache = new Map<string, KeyObject>();
+  /** The key records as last read from the store: trusted() and active() are asked on hot paths and stay synchronous. */
+  private records: SigningKeyRecord[] = [];
 
   constructor(
     private readonly repo: KeysRepo,
@@ -35,14 +37,20 @@ export class SigningKeys {
    * On first start: one key, active at once (no agent exists yet that would need to learn it first),
    * and a standby. A hub from before standbys gains one, announced with its next key set.
    */
-  ensure(now: number): void {
-    if (!this.repo.list().some((k) => k.activatedAt !== null)) this.create(now, now);
-    if (this.standby(now) === undefined) this.create(now, null);
+  async ensure(now: number): Promise<void> {
+    await this.load();
+    if (!this.records.some((k) => k.activatedAt !== null)) await this.create(now, now);
+    if (this.standby(now) === undefined) await this.create(now, null);
+  }
+
+  /** Reads the key records again (another hub replica may have rotated or revoked). */
+  async load(): Promise<void> {
+    this.records = await this.repo.list();
   }
 
   /** The version of the trusted set as of now: it goes up whenever the set changes. */
   version(now: number): number {
-    const keys = this.repo.list();
+    const keys = this.records;
     return keys.length + keys.filter((k) => k.untrustedAt !== null && k.untrustedAt <= now).length;
   }
 
@@ -50,28 +58,31 @@ export class SigningKeys {
    * Emergency revocation: the key is untrusted now. If it was the one signing, the standby takes over
    * at once and a new standby is made. Publish the key set right after (BundleService.publishKeys).
    */
-  revoke(keyId: string, now: number): { revoked: string; active: string } {
-    const k = this.repo.list().find((x) => x.keyId === keyId);
+  async revoke(keyId: string, now: number): Promise<{ revoked: string; active: string }> {
+    await this.load();
+    const k = this.records.find((x) => x.keyId === keyId);
     if (!k || (k.untrustedAt !== null && k.untrustedAt <= now)) throw new HubError('NOT_FOUND', `no trusted signing key ${keyId}`);
     const others = this.trusted(now).filter((x) => x.keyId !== keyId);
     if (others.length === 0) throw new HubError('CONFLICT', `${keyId} is the only trusted key: no other key could sign the set that drops it`);
     const wasActive = this.active(now).keyId === keyId;
-    this.repo.update(keyId, { retiredAt: k.retiredAt ?? now, untrustedAt: now });
+    await this.repo.update(keyId, { retiredAt: k.retiredAt ?? now, untrustedAt: now });
+    await this.load();
     const next = wasActive || !this.live(now).length ? (this.standby(now) ?? (this.live(now).length ? undefined : others[0])) : undefined;
-    if (next) this.repo.update(next.keyId, { activatedAt: now });
-    if (this.standby(now) === undefined) this.create(now, null);
+    if (next) await this.repo.update(next.keyId, { activatedAt: now });
+    await this.load();
+    if (this.standby(now) === undefined) await this.create(now, null);
     return { revoked: keyId, active: this.active(now).keyId };
   }
 
   /** Keys agents should trust now: every key not yet untrusted, including one announced but not yet active. */
   trusted(now: number): SigningKeyRecord[] {
-    return this.repo.list().filter((k) => k.untrustedAt === null || k.untrustedAt > now);
+    return this.records.filter((k) => k.untrustedAt === null || k.untrustedAt > now);
   }
 
   /** The key that signs now: the newest whose activation time has come. */
   active(now: number): { keyId: string; privateKey: KeyObject } {
     const k = this.live(now).sort((a, b) => b.activatedAt! - a.activatedAt!)[0];
-    if (!k) throw new Error('no active signing key: SigningKeys.ensure() was not called');
+    if (!k) throw new Error('no active signing key: SigningKeys.ensure() or load() was not called');
     return { keyId: k.keyId, privateKey: this.privateKey(k.keyId) };
   }
 
@@ -80,10 +91,11 @@ export class SigningKeys {
    * now + activationDelayMs, and the current signing keys stop being trusted overlapMs after that.
    * The standby stays standby.
    */
-  rotate(now: number): SigningKeyRecord {
+  async rotate(now: number): Promise<SigningKeyRecord> {
     const activateAt = now + this.times.activationDelayMs;
-    for (const k of this.repo.list()) {
-      if (k.retiredAt === null && k.activatedAt !== null) this.repo.update(k.keyId, { retiredAt: activateAt, untrustedAt: activateAt + this.times.overlapMs });
+    for (const k of await this.repo.list()) {
+      if (k.retiredAt === null && k.activatedAt !== null)
+        await this.repo.update(k.keyId, { retiredAt: activateAt, untrustedAt: activateAt + this.times.overlapMs });
     }
     return this.create(now, activateAt);
   }
@@ -100,14 +112,14 @@ export class SigningKeys {
   }
 
   private live(now: number): SigningKeyRecord[] {
-    return this.repo.list().filter((k) => k.activatedAt !== null && k.activatedAt <= now && (k.untrustedAt === null || k.untrustedAt > now));
+    return this.records.filter((k) => k.activatedAt !== null && k.activatedAt <= now && (k.untrustedAt === null || k.untrustedAt > now));
   }
 
   private standby(now: number): SigningKeyRecord | undefined {
     return this.trusted(now).find((k) => k.activatedAt === null);
   }
 
-  private create(now: number, activatedAt: number | null): SigningKeyRecord {
+  private async create(now: number, activatedAt: number | null): Promise<SigningKeyRecord> {
     const { privateKey, publicKey } = generateKeyPairSync('ed25519');
     const keyId = keyIdOf(publicKey);
     writeSecret(this.path(keyId), privateKey.export({ format: 'pem', type: 'pkcs8' }));
@@ -119,8 +131,9 @@ export class SigningKeys {
       retiredAt: null,
       untrustedAt: null,
     };
-    this.repo.add(rec);
+    await this.repo.add(rec);
     this.cache.set(keyId, privateKey);
+    await this.load();
     return rec;
   }
 

@@ -5,7 +5,7 @@
 import { encodeBundle, signBundle, signKeySet } from '../../policy/index.ts';
 import { delivery, topics, type SigningKeysMessage } from '../../protocol/index.ts';
 import type { SigningKeys } from '../pki/signing-keys.ts';
-import type { BundleRecord, HubStore, SiteRecord } from '../store/types.ts';
+import type { BundleRecord, HubStore, SiteRecord, StoreRepos } from '../store/types.ts';
 import { PolicySets } from './site-policies.ts';
 
 /** The hub's MQTT client as the rollout needs it (mqtt.js publishAsync fits). */
@@ -27,22 +27,30 @@ export class BundleService {
    * commit, not thousands). The policy version is read and filtered once per distinct site selection,
    * so the per-site work is the payload encoding and its signature.
    */
-  recordMany(sites: readonly SiteRecord[], policyVersion: number, rolloutId: number | null, onRecorded?: (b: BundleRecord) => void): BundleRecord[] {
-    const objects = policyVersion === 0 ? [] : (this.store.policies.get(policyVersion)?.objects ?? []);
+  async recordMany(
+    sites: readonly SiteRecord[],
+    policyVersion: number,
+    rolloutId: number | null,
+    onRecorded?: (tx: StoreRepos, b: BundleRecord) => Promise<void>,
+  ): Promise<BundleRecord[]> {
+    const objects = policyVersion === 0 ? [] : ((await this.store.policies.get(policyVersion))?.objects ?? []);
     const t = this.now();
     const issuedAt = new Date(t).toISOString();
     const { privateKey } = this.keys.active(t);
     const sets = new PolicySets(objects);
     return this.store.tx(
-      () =>
-        sites.map((site) => {
-          const generation = this.store.rollouts.nextGeneration(site.id);
+      async (tx) => {
+        const out: BundleRecord[] = [];
+        for (const site of sites) {
+          const generation = await tx.rollouts.nextGeneration(site.id);
           const signed = signBundle({ siteId: site.id, generation, issuedAt, policyVersion, policies: sets.forSite(site) }, privateKey);
           const rec: BundleRecord = { siteId: site.id, generation, policyVersion, rolloutId, bundle: encodeBundle(signed).toString('utf8'), createdAt: t };
-          this.store.rollouts.addBundle(rec);
-          onRecorded?.(rec);
-          return rec;
-        }),
+          await tx.rollouts.addBundle(rec);
+          await onRecorded?.(tx, rec);
+          out.push(rec);
+        }
+        return out;
+      },
       // Published right after: a power cut must not roll the generation back and reissue it with other content.
       { durable: true },
     );
@@ -59,7 +67,7 @@ export class BundleService {
    * generation they already applied.
    */
   async republishLatest(): Promise<number> {
-    const all = this.store.rollouts.latestBundles();
+    const all = await this.store.rollouts.latestBundles();
     await Promise.all(all.map((b) => this.publish(b)));
     return all.length;
   }

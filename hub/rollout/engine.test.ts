@@ -32,15 +32,15 @@ describe('rollout engine', () => {
     const store = openHubStore(join(dir, 'hub.db'));
     const now = () => 1_000;
     const keys = new SigningKeys(store.keys, join(dir, 'keys'), { activationDelayMs: 0, overlapMs: 0 });
-    keys.ensure(now());
+    await keys.ensure(now());
     const broker = new FakeBroker();
     const engine = new RolloutEngine(store, new BundleService(store, keys, broker, now), now, pino({ level: 'silent' }));
     try {
       for (const id of ['s1', 's2', 's3']) {
-        store.sites.create(id, { name: id, labels: { kind: 'store' }, lat: 0, lon: 0, clientCidrs: [], capacity: 1, services: [] }, 0);
-        store.sites.update(id, { state: 'enrolled', enrolledAt: 0 });
+        await store.sites.create(id, { name: id, labels: { kind: 'store' }, lat: 0, lon: 0, clientCidrs: [], capacity: 1, services: [] }, 0);
+        await store.sites.update(id, { state: 'enrolled', enrolledAt: 0 });
       }
-      const version = store.policies.add({ yaml: '', objects: [], author: 'ops', message: 'm', createdAt: 0 });
+      const version = await store.policies.add({ yaml: '', objects: [], author: 'ops', message: 'm', createdAt: 0 });
       broker.down.add('weft/v1/site/s2/bundle');
       const ack = (siteId: string, generation: number, result: 'applied' | 'rejected' = 'applied') =>
         engine.onAck(siteId, { v: 1, generation, result, at: '2026-01-01T00:00:00Z' });
@@ -55,13 +55,13 @@ describe('rollout engine', () => {
       await ack('s1', 1);
       await ack('s1', 1);
       await ack('s1', 1, 'rejected');
-      await eventually(() => store.rollouts.get(r.id)!.stage === 1, 'the canary stage to pass');
+      await eventually(async () => (await store.rollouts.get(r.id))!.stage === 1, 'the canary stage to pass');
       await eventually(() => broker.sent.length === 2, 'the last stage published');
       expect(broker.sent).toEqual([
         { siteId: 's1', generation: 1 },
         { siteId: 's3', generation: 1 },
       ]);
-      expect(store.rollouts.sites(r.id).find((s) => s.siteId === 's1')).toMatchObject({ result: 'applied' });
+      expect((await store.rollouts.sites(r.id)).find((s) => s.siteId === 's1')).toMatchObject({ result: 'applied' });
 
       // A tick sends only what failed (s2, its recorded generation); s3 went out from this process already.
       broker.down.clear();
@@ -71,17 +71,12 @@ describe('rollout engine', () => {
       // An ack for a generation s3 was never sent counts for nothing; the real ones complete the rollout.
       await ack('s3', 7);
       await ack('s2', 1);
-      await eventually(() => store.rollouts.sites(r.id).find((s) => s.siteId === 's2')!.result === 'applied', 'the s2 ack');
-      expect(store.rollouts.get(r.id)).toMatchObject({ state: 'running', stage: 1 });
+      await eventually(async () => (await store.rollouts.sites(r.id)).find((s) => s.siteId === 's2')!.result === 'applied', 'the s2 ack');
+      expect(await store.rollouts.get(r.id)).toMatchObject({ state: 'running', stage: 1 });
       await ack('s3', 1);
-      await eventually(() => store.rollouts.get(r.id)!.state === 'completed', 'the rollout to complete');
-      expect(store.rollouts.get(r.id)).toMatchObject({ stage: 2, stageAckedAt: null, reason: null });
-      expect(
-        store.audit
-          .list({ target: `rollout/${r.id}`, limit: 10 })
-          .map((e) => [e.action, e.details])
-          .reverse(),
-      ).toEqual([
+      await eventually(async () => (await store.rollouts.get(r.id))!.state === 'completed', 'the rollout to complete');
+      expect(await store.rollouts.get(r.id)).toMatchObject({ stage: 2, stageAckedAt: null, reason: null });
+      expect((await store.audit.list({ target: `rollout/${r.id}`, limit: 10 })).map((e) => [e.action, e.details]).reverse()).toEqual([
         ['rollout.start', expect.objectContaining({ sites: 3 })],
         ['rollout.stage', { stage: 1 }],
         ['rollout.completed', { stage: 2 }],
@@ -89,7 +84,7 @@ describe('rollout engine', () => {
       expect(broker.sent).toHaveLength(3);
     } finally {
       engine.stop();
-      store.close();
+      await store.close();
     }
   });
 });

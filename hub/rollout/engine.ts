@@ -11,7 +11,7 @@ import { errorMessage } from '../../base/index.ts';
 import type { Logger } from 'pino';
 import type { AckMessage } from '../../protocol/index.ts';
 import { HubError } from '../errors.ts';
-import type { BundleRecord, HubStore, LabelSelector, RolloutRecord, RolloutSite, SiteRecord, StageSpec } from '../store/types.ts';
+import type { BundleRecord, HubStore, LabelSelector, RolloutRecord, RolloutSite, SiteRecord, StageSpec, StoreRepos } from '../store/types.ts';
 import type { BundleService } from './bundles.ts';
 import { planStages } from './plan.ts';
 import { matches } from './selector.ts';
@@ -72,26 +72,23 @@ export class RolloutEngine {
   }
 
   async resume(): Promise<void> {
-    const running = this.store.rollouts.list({ state: 'running', limit: 1000 });
+    const running = await this.store.rollouts.list({ state: 'running', limit: 1000 });
     // Forget what this process published for rollouts that stopped running (superseded, rolled back).
     for (const id of this.published.keys()) if (!running.some((r) => r.id === id)) this.published.delete(id);
     for (const r of running) await this.tick(r.id);
   }
 
   async create(req: RolloutRequest, actor: string): Promise<RolloutRecord> {
-    if (req.policyVersion !== 0 && !this.store.policies.get(req.policyVersion)) {
+    if (req.policyVersion !== 0 && !(await this.store.policies.get(req.policyVersion))) {
       throw new HubError('POLICY_VERSION_NOT_FOUND', `no policy version ${req.policyVersion}`);
     }
-    const targets = this.store.sites
-      .list({ state: 'enrolled' })
-      .filter((s) => matches(req.selector, s.labels))
-      .map((s) => s.id);
+    const targets = (await this.store.sites.list({ state: 'enrolled' })).filter((s) => matches(req.selector, s.labels)).map((s) => s.id);
     if (!targets.length) throw new HubError('ROLLOUT_NO_SITES', 'no enrolled site matches the selector');
     const plan = planStages(targets, req.stages);
-    const id = this.store.tx(() => {
-      this.supersedeRunning(req.force === true, actor);
+    const id = await this.store.tx(async (tx) => {
+      await this.supersedeRunning(tx, req.force === true, actor);
       const t = this.now();
-      const rid = this.store.rollouts.create(
+      const rid = await tx.rollouts.create(
         {
           kind: 'rollout',
           policyVersion: req.policyVersion,
@@ -108,11 +105,11 @@ export class RolloutEngine {
         },
         plan.assignment.map((a) => ({ ...a, policyVersion: req.policyVersion })),
       );
-      this.store.audit.record({ at: t, actor, action: 'rollout.start', target: `rollout/${rid}`, details: { ...req, sites: targets.length } });
+      await tx.audit.record({ at: t, actor, action: 'rollout.start', target: `rollout/${rid}`, details: { ...req, sites: targets.length } });
       return rid;
     });
     await this.tick(id);
-    return this.store.rollouts.get(id)!;
+    return (await this.store.rollouts.get(id))!;
   }
 
   /**
@@ -120,22 +117,23 @@ export class RolloutEngine {
    * before, as a NEW generation (agents never go back to an old generation number).
    */
   async rollback(rolloutId: number | undefined, actor: string): Promise<RolloutRecord> {
-    const target = rolloutId !== undefined ? this.store.rollouts.get(rolloutId) : this.store.rollouts.list({ limit: 50 }).find((r) => r.kind === 'rollout');
+    const target =
+      rolloutId !== undefined ? await this.store.rollouts.get(rolloutId) : (await this.store.rollouts.list({ limit: 50 })).find((r) => r.kind === 'rollout');
     if (!target) throw new HubError(rolloutId !== undefined ? 'ROLLOUT_NOT_FOUND' : 'ROLLBACK_NOTHING', 'no rollout to roll back');
-    const reached = this.store.rollouts.sites(target.id).filter((s) => s.generation !== null && this.store.sites.get(s.siteId)?.state === 'enrolled');
+    const enrolled = new Set((await this.store.sites.list({ state: 'enrolled' })).map((s) => s.id));
+    const reached = (await this.store.rollouts.sites(target.id)).filter((s) => s.generation !== null && enrolled.has(s.siteId));
     if (!reached.length) throw new HubError('ROLLBACK_NOTHING', `rollout ${target.id} reached no site`);
-    const sites = reached.map((s) => ({
-      siteId: s.siteId,
-      stage: 0,
-      policyVersion: this.store.rollouts.bundleBefore(s.siteId, s.generation!)?.policyVersion ?? 0,
-    }));
-    const id = this.store.tx(() => {
+    const sites: { siteId: string; stage: number; policyVersion: number }[] = [];
+    for (const s of reached) {
+      sites.push({ siteId: s.siteId, stage: 0, policyVersion: (await this.store.rollouts.bundleBefore(s.siteId, s.generation!))?.policyVersion ?? 0 });
+    }
+    const id = await this.store.tx(async (tx) => {
       const t = this.now();
-      for (const r of this.liveRollouts()) {
-        this.store.rollouts.update(r.id, { state: r.id === target.id ? 'rolled-back' : 'superseded', reason: `rollback by ${actor}`, updatedAt: t });
+      for (const r of await this.liveRollouts(tx)) {
+        await tx.rollouts.update(r.id, { state: r.id === target.id ? 'rolled-back' : 'superseded', reason: `rollback by ${actor}`, updatedAt: t });
       }
-      if (!(LIVE as readonly string[]).includes(target.state)) this.store.rollouts.update(target.id, { state: 'rolled-back', updatedAt: t });
-      const rid = this.store.rollouts.create(
+      if (!(LIVE as readonly string[]).includes(target.state)) await tx.rollouts.update(target.id, { state: 'rolled-back', updatedAt: t });
+      const rid = await tx.rollouts.create(
         {
           kind: 'rollback',
           policyVersion: sites[0].policyVersion,
@@ -152,11 +150,11 @@ export class RolloutEngine {
         },
         sites,
       );
-      this.store.audit.record({ at: t, actor, action: 'rollout.rollback', target: `rollout/${target.id}`, details: { rollback: rid, sites: sites.length } });
+      await tx.audit.record({ at: t, actor, action: 'rollout.rollback', target: `rollout/${target.id}`, details: { rollback: rid, sites: sites.length } });
       return rid;
     });
     await this.tick(id);
-    return this.store.rollouts.get(id)!;
+    return (await this.store.rollouts.get(id))!;
   }
 
   /** Holds a running rollout: nothing more is published and no stage passes until resumed. */
@@ -168,32 +166,34 @@ export class RolloutEngine {
   async unpause(id: number, actor: string): Promise<RolloutRecord> {
     const r = await this.hold(id, 'paused', 'running', 'rollout.resume', actor);
     await this.tick(id);
-    return this.store.rollouts.get(id) ?? r;
+    return (await this.store.rollouts.get(id)) ?? r;
   }
 
   private async hold(id: number, from: 'running' | 'paused', to: 'running' | 'paused', action: string, actor: string): Promise<RolloutRecord> {
-    const r = this.store.tx(() => {
-      const cur = this.store.rollouts.get(id);
+    const r = await this.store.tx(async (tx) => {
+      const cur = await tx.rollouts.get(id);
       if (!cur) throw new HubError('ROLLOUT_NOT_FOUND', `no rollout ${id}`);
       if (cur.state !== from && from === 'running') throw new HubError('ROLLOUT_NOT_RUNNING', `rollout ${id} is ${cur.state}: only a running rollout pauses`);
       if (cur.state !== from) throw new HubError('ROLLOUT_NOT_PAUSED', `rollout ${id} is ${cur.state}: only a paused rollout resumes`);
       const t = this.now();
-      this.store.rollouts.update(id, { state: to, reason: to === 'paused' ? `paused by ${actor}` : null, updatedAt: t });
-      this.store.audit.record({ at: t, actor, action, target: `rollout/${id}`, details: { stage: cur.stage } });
-      return this.store.rollouts.get(id)!;
+      await tx.rollouts.update(id, { state: to, reason: to === 'paused' ? `paused by ${actor}` : null, updatedAt: t });
+      await tx.audit.record({ at: t, actor, action, target: `rollout/${id}`, details: { stage: cur.stage } });
+      return (await tx.rollouts.get(id))!;
     });
     this.changes.emit('change', id);
     return r;
   }
 
-  private liveRollouts(): RolloutRecord[] {
-    return LIVE.flatMap((state) => this.store.rollouts.list({ state, limit: 1000 }));
+  private async liveRollouts(tx: StoreRepos): Promise<RolloutRecord[]> {
+    const out: RolloutRecord[] = [];
+    for (const state of LIVE) out.push(...(await tx.rollouts.list({ state, limit: 1000 })));
+    return out;
   }
 
-  status(id: number): RolloutStatus {
-    const rollout = this.store.rollouts.get(id);
+  async status(id: number): Promise<RolloutStatus> {
+    const rollout = await this.store.rollouts.get(id);
     if (!rollout) throw new HubError('ROLLOUT_NOT_FOUND', `no rollout ${id}`);
-    const sites = this.store.rollouts.sites(id);
+    const sites = await this.store.rollouts.sites(id);
     return {
       rollout,
       stages: rollout.stages.map((s, index) => {
@@ -213,16 +213,17 @@ export class RolloutEngine {
    */
   async onAck(siteId: string, ack: AckMessage): Promise<void> {
     this.pendingAcks.push({ siteId, ack, receivedAt: this.now() });
-    if (this.pendingAcks.length === 1) setImmediate(() => this.flushAcks());
+    if (this.pendingAcks.length === 1) setImmediate(() => void this.flushAcks());
   }
 
-  private flushAcks(): void {
+  private async flushAcks(): Promise<void> {
     const batch = this.pendingAcks.splice(0);
     if (this.stopped || !batch.length) return;
     try {
-      const touched = this.store.tx(() =>
-        batch.flatMap(({ siteId, ack, receivedAt }) => {
-          this.store.rollouts.addAck({
+      const touched = await this.store.tx(async (tx) => {
+        const ids: number[] = [];
+        for (const { siteId, ack, receivedAt } of batch) {
+          await tx.rollouts.addAck({
             siteId,
             generation: ack.generation,
             result: ack.result,
@@ -231,9 +232,10 @@ export class RolloutEngine {
             at: ack.at,
             receivedAt,
           });
-          return this.store.rollouts.recordAck(siteId, ack.generation, ack.result, ack.code ?? null, ack.reason ?? null, receivedAt);
-        }),
-      );
+          ids.push(...(await tx.rollouts.recordAck(siteId, ack.generation, ack.result, ack.code ?? null, ack.reason ?? null, receivedAt)));
+        }
+        return ids;
+      });
       for (const id of new Set(touched)) {
         this.changes.emit('change', id);
         this.schedule(id);
@@ -245,12 +247,14 @@ export class RolloutEngine {
 
   /** A heartbeat's applied generation confirms bundles whose ack was lost (e.g. across a hub restart). */
   async onAppliedGeneration(siteId: string, applied: number): Promise<void> {
-    const pending = this.store.rollouts.pendingForSite(siteId).filter((p) => p.generation! <= applied);
+    const pending = (await this.store.rollouts.pendingForSite(siteId)).filter((p) => p.generation! <= applied);
     if (!pending.length) return;
     const t = this.now();
-    const touched = this.store.tx(() =>
-      pending.flatMap((p) => this.store.rollouts.recordAck(siteId, p.generation!, 'applied', null, 'confirmed by heartbeat', t)),
-    );
+    const touched = await this.store.tx(async (tx) => {
+      const ids: number[] = [];
+      for (const p of pending) ids.push(...(await tx.rollouts.recordAck(siteId, p.generation!, 'applied', null, 'confirmed by heartbeat', t)));
+      return ids;
+    });
     for (const id of touched) {
       this.changes.emit('change', id);
       this.schedule(id);
@@ -281,11 +285,11 @@ export class RolloutEngine {
    * and the agent's retry (or the next tick) publishes again.
    */
   async onEnrolled(site: SiteRecord): Promise<void> {
-    const target = joinTarget(this.store.rollouts.list({ limit: 1000 }), site);
+    const target = joinTarget(await this.store.rollouts.list({ limit: 1000 }), site);
     if (!target) return;
     const { rollout: r, stage } = target;
     // A rollback's rows carry each site's own previous version; a newcomer takes the rollback's.
-    if (this.store.rollouts.join(r.id, site.id, stage, r.policyVersion)) {
+    if (await this.store.rollouts.join(r.id, site.id, stage, r.policyVersion)) {
       // The stage may be marked all-published in this process: it holds one more site now.
       this.published.get(r.id)?.stages.delete(stage);
       this.log.info({ rollout: r.id, site: site.id, policyVersion: r.policyVersion }, 'enrolled site joins the rollout');
@@ -296,7 +300,7 @@ export class RolloutEngine {
         await this.publishStage(
           r.id,
           unsent(
-            this.store.rollouts.sites(r.id).filter((s) => s.siteId === site.id),
+            (await this.store.rollouts.sites(r.id)).filter((s) => s.siteId === site.id),
             new Set(),
           ),
           new Set(),
@@ -306,14 +310,14 @@ export class RolloutEngine {
     }
   }
 
-  private supersedeRunning(force: boolean, actor: string): void {
-    const running = this.liveRollouts();
+  private async supersedeRunning(tx: StoreRepos, force: boolean, actor: string): Promise<void> {
+    const running = await this.liveRollouts(tx);
     if (running.length && !force) {
       throw new HubError('ROLLOUT_IN_PROGRESS', `rollout ${running.map((r) => r.id).join(', ')} is ${running[0].state}: wait, roll it back, or force`, {
         running: running.map((r) => r.id),
       });
     }
-    for (const r of running) this.store.rollouts.update(r.id, { state: 'superseded', reason: `superseded by ${actor}`, updatedAt: this.now() });
+    for (const r of running) await tx.rollouts.update(r.id, { state: 'superseded', reason: `superseded by ${actor}`, updatedAt: this.now() });
   }
 
   async tick(id: number): Promise<void> {
@@ -340,14 +344,14 @@ export class RolloutEngine {
    */
   private async step(id: number): Promise<boolean> {
     const t = this.now();
-    const loaded = this.load(id);
+    const loaded = await this.load(id);
     if (!loaded) {
       this.published.delete(id);
       return false;
     }
     const mine = this.published.get(id) ?? { bundles: new Set<string>(), stages: new Set<number>() };
     const next = nextStep(loaded.prev, { ...loaded.input, now: t, sent: mine.bundles }, loaded.config);
-    this.save(id, loaded.prev, next, t);
+    await this.save(id, loaded.prev, next, t);
     if (next.state.state !== 'running') {
       this.published.delete(id);
     } else {
@@ -370,30 +374,30 @@ export class RolloutEngine {
    * What a step needs, read in one transaction: the rollout, its first rejection, the current stage's
    * counts, and that stage's rows unless this process already sent every bundle of it.
    */
-  private load(id: number): { prev: RolloutProgress; input: Omit<RolloutInput, 'now' | 'sent'>; config: RolloutConfig } | undefined {
-    return this.store.tx(() => {
-      const r = this.store.rollouts.get(id);
+  private load(id: number): Promise<{ prev: RolloutProgress; input: Omit<RolloutInput, 'now' | 'sent'>; config: RolloutConfig } | undefined> {
+    return this.store.tx(async (tx) => {
+      const r = await tx.rollouts.get(id);
       if (!r) return undefined;
-      const rows = this.published.get(id)?.stages.has(r.stage) ? null : this.store.rollouts.liveSites(id, r.stage);
+      const rows = this.published.get(id)?.stages.has(r.stage) ? null : await tx.rollouts.liveSites(id, r.stage);
       return {
         prev: { state: r.state, stage: r.stage, stageAckedAt: r.stageAckedAt, reason: r.reason },
-        input: { rejected: this.store.rollouts.firstRejected(id) ?? null, ...this.store.rollouts.stageCounts(id, r.stage), rows },
+        input: { rejected: (await tx.rollouts.firstRejected(id)) ?? null, ...(await tx.rollouts.stageCounts(id, r.stage)), rows },
         config: { stageCount: r.stages.length, auditWindowS: r.auditWindowS },
       };
     });
   }
 
   /** Writes a step's progress with its audit entry in one transaction; nothing when nothing changed. */
-  private save(id: number, prev: RolloutProgress, next: RolloutStep, at: number): void {
+  private async save(id: number, prev: RolloutProgress, next: RolloutStep, at: number): Promise<void> {
     const s = next.state;
     if (s.state === prev.state && s.stage === prev.stage && s.stageAckedAt === prev.stageAckedAt && s.reason === prev.reason) return;
-    this.store.tx(() => {
-      this.store.rollouts.update(id, { ...s, updatedAt: at });
+    await this.store.tx(async (tx) => {
+      await tx.rollouts.update(id, { ...s, updatedAt: at });
       for (const a of next.actions) {
         const target = `rollout/${id}`;
-        if (a.kind === 'halt') this.store.audit.record({ at, actor: 'hub', action: 'rollout.failed', target, details: { reason: a.reason } });
-        else if (a.kind === 'stage-passed') this.store.audit.record({ at, actor: 'hub', action: 'rollout.stage', target, details: { stage: a.stage } });
-        else if (a.kind === 'complete') this.store.audit.record({ at, actor: 'hub', action: 'rollout.completed', target, details: { stage: a.stage } });
+        if (a.kind === 'halt') await tx.audit.record({ at, actor: 'hub', action: 'rollout.failed', target, details: { reason: a.reason } });
+        else if (a.kind === 'stage-passed') await tx.audit.record({ at, actor: 'hub', action: 'rollout.stage', target, details: { stage: a.stage } });
+        else if (a.kind === 'complete') await tx.audit.record({ at, actor: 'hub', action: 'rollout.completed', target, details: { stage: a.stage } });
       }
     });
   }
@@ -407,7 +411,7 @@ export class RolloutEngine {
     const due: BundleRecord[] = [];
     const fresh = new Map<number, SiteRecord[]>();
     for (const s of rows) {
-      const latest = s.generation !== null ? this.store.rollouts.latestBundle(s.siteId) : undefined;
+      const latest = s.generation !== null ? await this.store.rollouts.latestBundle(s.siteId) : undefined;
       if (latest && latest.generation === s.generation) {
         due.push(latest);
         continue;
@@ -415,11 +419,13 @@ export class RolloutEngine {
       // Not yet recorded, or a newer generation was published since (by a superseded rollout): record
       // anew, grouped by policy version (a rollback sends each site back to its own previous version).
       const list = fresh.get(s.policyVersion) ?? [];
-      list.push(this.store.sites.get(s.siteId)!);
+      list.push((await this.store.sites.get(s.siteId))!);
       fresh.set(s.policyVersion, list);
     }
     for (const [version, sites] of fresh) {
-      due.push(...this.bundles.recordMany(sites, version, rolloutId, (b) => this.store.rollouts.markPublished(rolloutId, b.siteId, b.generation, b.createdAt)));
+      due.push(
+        ...(await this.bundles.recordMany(sites, version, rolloutId, (tx, b) => tx.rollouts.markPublished(rolloutId, b.siteId, b.generation, b.createdAt))),
+      );
     }
     // In parallel: QoS 1 waits for each PUBACK, and a stage may hold thousands of sites.
     const sent = await Promise.all(

@@ -67,32 +67,32 @@ export class PolicyVersions {
     private readonly now: () => number,
   ) {}
 
-  push(files: PolicyFile[], message: string, author: string): PolicyVersion & { warnings: PolicyErrorJson[] } {
+  async push(files: PolicyFile[], message: string, author: string): Promise<PolicyVersion & { warnings: PolicyErrorJson[] }> {
     const { objects, warnings } = validateFiles(files);
     const t = this.now();
-    return this.store.tx(() => {
-      const version = this.store.policies.add({ yaml: joinFiles(files), objects, author, message, createdAt: t });
-      this.store.audit.record({
+    return this.store.tx(async (tx) => {
+      const version = await tx.policies.add({ yaml: joinFiles(files), objects, author, message, createdAt: t });
+      await tx.audit.record({
         at: t,
         actor: author,
         action: 'policy.push',
         target: `policy/${version}`,
         details: { message, files: files.map((f) => f.name) },
       });
-      return { ...this.store.policies.get(version)!, warnings };
+      return { ...(await tx.policies.get(version))!, warnings };
     });
   }
 
-  require(version: number): PolicyVersion {
-    const v = this.store.policies.get(version);
+  async require(version: number): Promise<PolicyVersion> {
+    const v = await this.store.policies.get(version);
     if (!v) throw new HubError('POLICY_VERSION_NOT_FOUND', `no policy version ${version}`);
     return v;
   }
 
   /** Diff from `from` to `to` (version 0 is the empty set). */
-  diff(from: number, to: number): { from: number; to: number; objects: ObjectDiff; lines: string[] } {
-    const a = from === 0 ? { objects: [], yaml: '' } : this.require(from);
-    const b = to === 0 ? { objects: [], yaml: '' } : this.require(to);
+  async diff(from: number, to: number): Promise<{ from: number; to: number; objects: ObjectDiff; lines: string[] }> {
+    const a = from === 0 ? { objects: [], yaml: '' } : await this.require(from);
+    const b = to === 0 ? { objects: [], yaml: '' } : await this.require(to);
     return { from, to, objects: diffObjects(a.objects, b.objects), lines: diffLines(a.yaml, b.yaml) };
   }
 }

@@ -29,7 +29,7 @@ describe('rollout across a hub restart', () => {
     const id = (await t.api('POST', '/v1/rollouts', { version: v, canary: ['s-1'] })).body.rollout.id;
     await s1.until(() => s1.applied > 0, 'canary bundle');
     const gen = s1.applied;
-    expect(t.hub.store.rollouts.get(id)).toMatchObject({ state: 'running', stage: 0 });
+    expect(await t.hub.store.rollouts.get(id)).toMatchObject({ state: 'running', stage: 0 });
 
     const port = t.hub.broker.port;
     await s1.close();
@@ -46,8 +46,8 @@ describe('rollout across a hub restart', () => {
     const others = await Promise.all(['s-2', 's-3'].map((n) => SimAgent.connect(t!.hub.broker.url(), enrolled.get(n)!)));
     agents.push(...others);
     await back.heartbeat();
-    await eventually(() => t!.hub.store.rollouts.get(id)!.state === 'completed', 'rollout to complete after restart');
-    const sites = t.hub.store.rollouts.sites(id);
+    await eventually(async () => (await t!.hub.store.rollouts.get(id))!.state === 'completed', 'rollout to complete after restart');
+    const sites = await t.hub.store.rollouts.sites(id);
     expect(sites.find((s) => s.siteId === 's-1')).toMatchObject({ generation: gen, result: 'applied', reason: 'confirmed by heartbeat' });
     for (const o of others) expect(o.bundles.at(-1)).toMatchObject({ policyVersion: v, generation: 1 });
 

@@ -46,7 +46,7 @@ const done = async (id: number) => eventually(async () => ['completed', 'failed'
 describe('staged rollout', () => {
   afterEach(async () => {
     // Leave no running rollout behind for the next test.
-    for (const r of t.hub.store.rollouts.list({ state: 'running', limit: 10 })) t.hub.store.rollouts.update(r.id, { state: 'superseded' });
+    for (const r of await t.hub.store.rollouts.list({ state: 'running', limit: 10 })) await t.hub.store.rollouts.update(r.id, { state: 'superseded' });
   });
 
   it('rolls out canary, then percentages, then all, each stage waiting for every ack; only selected sites get it', async () => {
@@ -87,7 +87,7 @@ describe('staged rollout', () => {
       expect(b.policies).toHaveLength(1);
     }
     // Acks are recorded with time and reason.
-    expect(t.hub.store.rollouts.acks('eu-3', 1)[0]).toMatchObject({ result: 'applied', generation: agents.get('eu-3')!.applied });
+    expect((await t.hub.store.rollouts.acks('eu-3', 1))[0]).toMatchObject({ result: 'applied', generation: agents.get('eu-3')!.applied });
   });
 
   it('halts at the stage where a site rejects, and rollback publishes the previous version as a NEW generation', async () => {
@@ -158,7 +158,7 @@ describe('staged rollout', () => {
     expect(keys.active).toBe(rot.body.keyId);
     expect(keys.trusted.map((k: { keyId: string }) => k.keyId)).toEqual(expect.arrayContaining([oldKey, rot.body.keyId]));
     // Bundles now carry the new key id; an agent that never learned it would refuse them.
-    const latest = JSON.parse(t.hub.store.rollouts.latestBundle('eu-1')!.bundle);
+    const latest = JSON.parse((await t.hub.store.rollouts.latestBundle('eu-1'))!.bundle);
     expect(latest.keyId).toBe(rot.body.keyId);
   });
 

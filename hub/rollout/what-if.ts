@@ -29,10 +29,10 @@ export interface WhatIfAnswer extends WhatIfResult {
 const PROTOCOLS: Record<number, Protocol> = { 6: 'TCP', 17: 'UDP', 132: 'SCTP' };
 
 /** Recorded verdict rows of the window, one per distinct (site, endpoint, side, peer, port), counted. */
-function recordedFlows(store: HubStore, siteIds: string[], since: number, until: number, limit: number): RecordedFlow[] {
+async function recordedFlows(store: HubStore, siteIds: string[], since: number, until: number, limit: number): Promise<RecordedFlow[]> {
   const out = new Map<string, RecordedFlow>();
   for (const siteId of siteIds) {
-    for (const r of store.telemetry.flows({ siteId, since, until, limit })) {
+    for (const r of await store.telemetry.flows({ siteId, since, until, limit })) {
       const protocol = PROTOCOLS[r.proto];
       if (!protocol) continue;
       const peer = r.direction === 'ingress' ? r.src : r.dst;
@@ -45,13 +45,13 @@ function recordedFlows(store: HubStore, siteIds: string[], since: number, until:
   return [...out.values()];
 }
 
-export function whatIfRollout(store: HubStore, req: WhatIfRequest, now: number): WhatIfAnswer {
-  const next = req.version === 0 ? { objects: [] as unknown[] } : store.policies.get(req.version);
+export async function whatIfRollout(store: HubStore, req: WhatIfRequest, now: number): Promise<WhatIfAnswer> {
+  const next = req.version === 0 ? { objects: [] as unknown[] } : await store.policies.get(req.version);
   if (!next) throw new HubError('POLICY_VERSION_NOT_FOUND', `no policy version ${req.version}`);
-  const sites = store.sites.list({ state: 'enrolled' }).filter((s) => matches(req.selector, s.labels));
+  const sites = (await store.sites.list({ state: 'enrolled' })).filter((s) => matches(req.selector, s.labels));
   if (!sites.length) throw new HubError('ROLLOUT_NO_SITES', 'no enrolled site matches the selector');
   const since = now - req.windowMs;
-  const flows = recordedFlows(
+  const flows = await recordedFlows(
     store,
     sites.map((s) => s.id),
     since,
@@ -60,20 +60,25 @@ export function whatIfRollout(store: HubStore, req: WhatIfRequest, now: number):
   );
   const endpoints = new Set(flows.map((f) => f.endpoint));
 
+  // The version each site runs today, and the objects of every version involved, read before the pure part.
+  const todayVersion = new Map<string, number>();
+  for (const s of sites) todayVersion.set(s.id, (await store.rollouts.latestBundle(s.id))?.policyVersion ?? 0);
+  const objectsOf = new Map<number, unknown[]>([[req.version, next.objects]]);
+  for (const v of new Set(todayVersion.values())) if (!objectsOf.has(v)) objectsOf.set(v, v === 0 ? [] : ((await store.policies.get(v))?.objects ?? []));
+
   // One PolicySets per version (the candidate, and each version a site runs today), one load per distinct set.
   const versions = new Map<number, PolicySets>();
   const inventories: unknown[] = [...next.objects];
   const setsOf = (v: number): PolicySets => {
     let s = versions.get(v);
     if (!s) {
-      const objs = v === req.version ? next.objects : v === 0 ? [] : (store.policies.get(v)?.objects ?? []);
+      const objs = objectsOf.get(v) ?? [];
       if (v !== req.version) inventories.push(...objs);
       versions.set(v, (s = new PolicySets(objs)));
     }
     return s;
   };
   setsOf(req.version);
-  const todayVersion = new Map(sites.map((s) => [s.id, store.rollouts.latestBundle(s.id)?.policyVersion ?? 0]));
   for (const v of new Set(todayVersion.values())) setsOf(v);
   const inventory = withEndpoints(loadPolicies(inventories.filter(isInventory)).inventory, endpoints);
   const loaded = new Map<unknown[], Policies>();

@@ -43,13 +43,19 @@ export function registerAuth(app: FastifyInstance, store: HubStore, now: () => n
     const m = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
     const cookie = m ? null : sessionCookie(req.headers.cookie);
     if (!m && !cookie) throw new HubError('UNAUTHORIZED', 'missing bearer token: run `weft login` or send Authorization: Bearer <token>');
-    const p = m ? authenticateBearer(store, m[1], now()) : authenticateSession(store, cookie!, now());
+    const p = m ? await authenticateBearer(store, m[1], now()) : await authenticateSession(store, cookie!, now());
     if (!p) throw new HubError('UNAUTHORIZED', 'invalid, expired or revoked token');
     if (!roleAllows(p.role, need)) throw new HubError('FORBIDDEN', `this needs role ${need}; the token has role ${p.role}`);
     req.principal = p;
     // A request still open later (an event stream) ends when its token is revoked or expires.
+    // A store that cannot answer (PostgreSQL down) keeps the stream: the next check decides.
     const recheck = setInterval(() => {
-      if (!principalStillValid(store, p.tokenId, now())) reply.raw.destroy();
+      principalStillValid(store, p.tokenId, now()).then(
+        (ok) => {
+          if (!ok) reply.raw.destroy();
+        },
+        () => {},
+      );
     }, recheckMs).unref();
     reply.raw.once('close', () => clearInterval(recheck));
   });

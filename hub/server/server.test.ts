@@ -84,7 +84,7 @@ describe('hub API', () => {
     expect((await t.api('DELETE', `/v1/tokens/${viewer.id}`)).status).toBe(204);
     expect((await t.api('GET', '/v1/sites', undefined, viewer.token)).status).toBe(401);
     // Tokens are stored hashed.
-    expect(JSON.stringify(t.hub.store.tokens.listApiTokens())).not.toContain(operator.token);
+    expect(JSON.stringify(await t.hub.store.tokens.listApiTokens())).not.toContain(operator.token);
   });
 
   it('413 for an oversized body, 400 with paths for unknown fields and bad values', async () => {

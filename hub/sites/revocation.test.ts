@@ -44,7 +44,7 @@ describe('revocation', () => {
     expect(removed).toEqual(['store-7']);
     expect(t.hub.sitesView.get('store-7')).toBeUndefined();
     expect(t.hub.sitesView.get('store-8')).toBeDefined();
-    expect(t.hub.store.sites.credentialHash('store-7')).toBeUndefined();
+    expect(await t.hub.store.sites.credentialHash('store-7')).toBeUndefined();
     await expect(
       connectAsync(t.hub.broker.url(), {
         clientId: 'store-7',
@@ -76,7 +76,7 @@ describe('revocation', () => {
   it('drain and undrain change the routing view and are audited', async () => {
     await t.api('POST', '/v1/sites', { name: 'store-9' });
     expect((await t.api('POST', '/v1/sites/store-9/drain')).body.drained).toBe(true);
-    expect(t.hub.services.sites.routable().find((s) => s.id === 'store-9')?.draining).toBe(true);
+    expect((await t.hub.services.sites.routable()).find((s) => s.id === 'store-9')?.draining).toBe(true);
     expect((await t.api('POST', '/v1/sites/store-9/undrain')).body.drained).toBe(false);
     const actions = (await t.api('GET', '/v1/audit?target=site/store-9')).body.map((e: { action: string }) => e.action);
     expect(actions).toEqual(['site.undrain', 'site.drain', 'site.create']);

@@ -6,6 +6,6 @@ import type { SiteRecord } from '../store/types.ts';
 
 export interface SiteDirectory extends EventEmitter {
   /** Every site that is not revoked (pending sites included: they may be routed to once online). */
-  list(): SiteRecord[];
-  get(id: string): SiteRecord | undefined;
+  list(): Promise<SiteRecord[]>;
+  get(id: string): Promise<SiteRecord | undefined>;
 }

@@ -85,46 +85,48 @@ export class SitesService extends EventEmitter implements SiteDirectory {
     super();
   }
 
-  list(): SiteRecord[] {
-    return this.store.sites.list().filter((s) => s.state !== 'revoked');
+  async list(): Promise<SiteRecord[]> {
+    return (await this.store.sites.list()).filter((s) => s.state !== 'revoked');
   }
 
-  get(id: string): SiteRecord | undefined {
-    const s = this.store.sites.get(id);
+  async get(id: string): Promise<SiteRecord | undefined> {
+    const s = await this.store.sites.get(id);
     return s && s.state !== 'revoked' ? s : undefined;
   }
 
-  all(): SiteRecord[] {
+  all(): Promise<SiteRecord[]> {
     return this.store.sites.list();
   }
 
   /** Non-revoked sites in the shape hub/health's SitesView joins with live health. */
-  routable(): HealthSiteRecord[] {
-    return this.list().map(routableRecord);
+  async routable(): Promise<HealthSiteRecord[]> {
+    return (await this.list()).map(routableRecord);
   }
 
   /** Every enrolled site's broker credential, for brokers fed from files (Mosquitto). */
-  credentials(): SiteCredential[] {
-    return this.store.sites.list({ state: 'enrolled' }).flatMap((s) => {
+  async credentials(): Promise<SiteCredential[]> {
+    const out: SiteCredential[] = [];
+    for (const s of await this.store.sites.list({ state: 'enrolled' })) {
       // A file holds one password per user: the pending one, so a renewed device can connect (the old password stops at once there).
-      const passwordHash = this.store.sites.pendingCredentialHash(s.id) ?? this.store.sites.credentialHash(s.id);
-      return passwordHash ? [{ siteId: s.id, username: s.id, passwordHash }] : [];
-    });
+      const passwordHash = (await this.store.sites.pendingCredentialHash(s.id)) ?? (await this.store.sites.credentialHash(s.id));
+      if (passwordHash) out.push({ siteId: s.id, username: s.id, passwordHash });
+    }
+    return out;
   }
 
-  require(id: string): SiteRecord {
-    const s = this.store.sites.get(id);
+  async require(id: string): Promise<SiteRecord> {
+    const s = await this.store.sites.get(id);
     if (!s) throw new HubError('SITE_NOT_FOUND', `no site ${id}`);
     return s;
   }
 
-  create(spec: SiteSpec, actor: string): SiteRecord {
+  async create(spec: SiteSpec, actor: string): Promise<SiteRecord> {
     validateSiteSpec(spec);
-    if (this.store.sites.get(spec.name)) throw new HubError('SITE_EXISTS', `site ${spec.name} exists`);
+    if (await this.store.sites.get(spec.name)) throw new HubError('SITE_EXISTS', `site ${spec.name} exists`);
     const now = this.now();
-    const site = this.store.tx(() => {
-      const s = this.store.sites.create(spec.name, spec, now);
-      this.store.audit.record({ at: now, actor, action: 'site.create', target: `site/${s.id}`, details: spec });
+    const site = await this.store.tx(async (tx) => {
+      const s = await tx.sites.create(spec.name, spec, now);
+      await tx.audit.record({ at: now, actor, action: 'site.create', target: `site/${s.id}`, details: spec });
       return s;
     });
     this.emit('changed', site);
@@ -132,42 +134,42 @@ export class SitesService extends EventEmitter implements SiteDirectory {
   }
 
   /** A one-time enrollment token bound to this site. The token is returned once; only its hash is kept. */
-  issueToken(id: string, actor: string, ttlMs = DEFAULT_TOKEN_TTL_MS): { token: string; expiresAt: number } {
-    const site = this.require(id);
+  async issueToken(id: string, actor: string, ttlMs = DEFAULT_TOKEN_TTL_MS): Promise<{ token: string; expiresAt: number }> {
+    const site = await this.require(id);
     if (site.state === 'revoked') throw new HubError('SITE_REVOKED', `site ${id} is revoked`);
     const now = this.now();
     const token = newSecret('wenr');
     const expiresAt = now + ttlMs;
-    this.store.tx(() => {
-      this.store.tokens.addEnrollToken({ hash: hashSecret(token), siteId: id, createdAt: now, expiresAt, usedAt: null, createdBy: actor });
-      this.store.audit.record({ at: now, actor, action: 'site.token', target: `site/${id}`, details: { expiresAt } });
+    await this.store.tx(async (tx) => {
+      await tx.tokens.addEnrollToken({ hash: hashSecret(token), siteId: id, createdAt: now, expiresAt, usedAt: null, createdBy: actor });
+      await tx.audit.record({ at: now, actor, action: 'site.token', target: `site/${id}`, details: { expiresAt } });
     });
     return { token, expiresAt };
   }
 
-  setDrained(id: string, drained: boolean, actor: string): SiteRecord {
-    const site = this.require(id);
+  async setDrained(id: string, drained: boolean, actor: string): Promise<SiteRecord> {
+    const site = await this.require(id);
     if (site.state === 'revoked') throw new HubError('SITE_REVOKED', `site ${id} is revoked`);
     const now = this.now();
-    this.store.tx(() => {
-      this.store.sites.update(id, { drained });
-      this.store.audit.record({ at: now, actor, action: drained ? 'site.drain' : 'site.undrain', target: `site/${id}`, details: {} });
+    await this.store.tx(async (tx) => {
+      await tx.sites.update(id, { drained });
+      await tx.audit.record({ at: now, actor, action: drained ? 'site.drain' : 'site.undrain', target: `site/${id}`, details: {} });
     });
-    const updated = this.require(id);
+    const updated = await this.require(id);
     this.emit('changed', updated);
     return updated;
   }
 
   /** Refuses the site from now on (store first, so a reconnect racing the kick is already refused), then undoes its session, peer and route. */
   async revoke(id: string, actor: string): Promise<SiteRecord> {
-    const site = this.require(id);
+    const site = await this.require(id);
     if (site.state !== 'revoked') {
       const now = this.now();
-      this.store.tx(() => {
-        this.store.sites.update(id, { state: 'revoked', revokedAt: now, overlayIndex: null });
-        this.store.sites.deleteCredential(id);
-        this.store.tokens.invalidateSiteTokens(id, now);
-        this.store.audit.record({ at: now, actor, action: 'site.revoke', target: `site/${id}`, details: {} });
+      await this.store.tx(async (tx) => {
+        await tx.sites.update(id, { state: 'revoked', revokedAt: now, overlayIndex: null });
+        await tx.sites.deleteCredential(id);
+        await tx.tokens.invalidateSiteTokens(id, now);
+        await tx.audit.record({ at: now, actor, action: 'site.revoke', target: `site/${id}`, details: {} });
       });
       this.emit('removed', id);
     }
@@ -175,19 +177,19 @@ export class SitesService extends EventEmitter implements SiteDirectory {
     await this.effects.kick(id);
     await this.effects.removePeer(id);
     await this.effects.clearBundle(id);
-    return this.require(id);
+    return await this.require(id);
   }
 
   /** The broker's credential check: username is the site id; revoked or unknown sites are refused. */
-  verifyCredential(username: string, password: string): boolean {
-    const site = this.store.sites.get(username);
+  async verifyCredential(username: string, password: string): Promise<boolean> {
+    const site = await this.store.sites.get(username);
     if (!site || site.state !== 'enrolled') return false;
-    const hash = this.store.sites.credentialHash(username);
+    const hash = await this.store.sites.credentialHash(username);
     if (hash !== undefined && verifyPassword(password, hash)) return true;
     // A re-enrolled device's new password: its first use proves the device has it, and retires the old one.
-    const pending = this.store.sites.pendingCredentialHash(username);
+    const pending = await this.store.sites.pendingCredentialHash(username);
     if (pending === undefined || !verifyPassword(password, pending)) return false;
-    this.store.sites.promoteCredential(username, this.now());
+    await this.store.sites.promoteCredential(username, this.now());
     return true;
   }
 }

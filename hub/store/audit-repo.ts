@@ -1,8 +1,8 @@
 // The audit log: who changed what, when. Append-only.
-import { stmt, type Db } from './db.ts';
+import { stmt, type Db, type Sync } from './db.ts';
 import type { AuditEntry, AuditRepo } from './types.ts';
 
-export class SqliteAudit implements AuditRepo {
+export class SqliteAudit implements Sync<AuditRepo> {
   constructor(private readonly db: Db) {}
 
   record(e: Omit<AuditEntry, 'id'>): void {

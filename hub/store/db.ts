@@ -1,10 +1,14 @@
 // Opens the hub's SQLite file (WAL, 0600) and brings its schema up to date.
-import { WeftError, errorMessage } from '../../base/index.ts';
+import { errorMessage } from '../../base/index.ts';
 import Database from 'better-sqlite3';
 import { chmodSync, existsSync } from 'node:fs';
+import { StoreError } from './errors.ts';
 import { MIGRATIONS } from './migrations.ts';
 
 export type Db = Database.Database;
+
+/** A repo interface of types.ts with its Promises unwrapped: what the SQLite repos implement (better-sqlite3 is synchronous). */
+export type Sync<R> = { [K in keyof R]: R[K] extends (...args: infer A) => Promise<infer T> ? (...args: A) => T : R[K] };
 
 const statements = new WeakMap<Db, Map<string, Database.Statement>>();
 
@@ -21,9 +25,7 @@ export function stmt(db: Db, sql: string): Database.Statement {
   return s;
 }
 
-export class StoreError extends WeftError<'STORE_TOO_NEW' | 'STORE_MIGRATION_FAILED'> {
-  override readonly name = 'StoreError';
-}
+export { StoreError };
 
 /** Applies the migrations after the file's user_version, each in its own transaction. */
 export function migrate(db: Db, upTo = MIGRATIONS.length): void {

@@ -20,9 +20,12 @@ function fsyncsOf(name: string, body: string): number {
       "import { existsSync } from 'node:fs';",
       `import { openHubStore } from ${JSON.stringify(join(import.meta.dirname, 'sqlite-store.ts'))};`,
       `const store = openHubStore(${JSON.stringify(join(dir, `${name}.db`))});`,
+      // The store is async: the body runs in an async function (the script may load as CommonJS, without top-level await).
+      'void (async () => {',
       "existsSync('/weft-durable-mark-start');",
       body,
       "existsSync('/weft-durable-mark-end');",
+      '})();',
     ].join('\n'),
   );
   const log = join(dir, `${name}.trace`);
@@ -39,8 +42,8 @@ function fsyncsOf(name: string, body: string): number {
 
 describe('durable transactions', () => {
   it('an ordinary commit is not synced; a durable one is', () => {
-    const site = `store.sites.create('s1', { name: 's1', labels: {}, lat: 0, lon: 0, clientCidrs: [], capacity: 1, services: [] }, 1);`;
-    expect(fsyncsOf('plain', `${site}\nfor (let i = 0; i < 5; i++) store.tx(() => store.rollouts.nextGeneration('s1'));`)).toBe(0);
-    expect(fsyncsOf('durable', `${site}\nstore.tx(() => store.rollouts.nextGeneration('s1'), { durable: true });`)).toBeGreaterThan(0);
+    const site = `await store.sites.create('s1', { name: 's1', labels: {}, lat: 0, lon: 0, clientCidrs: [], capacity: 1, services: [] }, 1);`;
+    expect(fsyncsOf('plain', `${site}\nfor (let i = 0; i < 5; i++) await store.tx((t) => t.rollouts.nextGeneration('s1'));`)).toBe(0);
+    expect(fsyncsOf('durable', `${site}\nawait store.tx((t) => t.rollouts.nextGeneration('s1'), { durable: true });`)).toBeGreaterThan(0);
   });
 });

@@ -1,5 +1,5 @@
 // Which bundle-signing keys exist, which one signs, and which are still trusted.
-import { stmt, type Db } from './db.ts';
+import { stmt, type Db, type Sync } from './db.ts';
 import type { KeysRepo, SigningKeyRecord } from './types.ts';
 
 interface Row {
@@ -12,7 +12,7 @@ interface Row {
 }
 const COLUMNS: Record<string, string> = { activatedAt: 'activated_at', retiredAt: 'retired_at', untrustedAt: 'untrusted_at' };
 
-export class SqliteKeys implements KeysRepo {
+export class SqliteKeys implements Sync<KeysRepo> {
   constructor(private readonly db: Db) {}
 
   add(k: SigningKeyRecord): void {
@@ -37,7 +37,7 @@ export class SqliteKeys implements KeysRepo {
     }));
   }
 
-  update(keyId: string, patch: Parameters<KeysRepo['update']>[1]): void {
+  update(keyId: string, patch: Parameters<Sync<KeysRepo>['update']>[1]): void {
     const keys = Object.keys(patch);
     if (!keys.length) return;
     stmt(this.db, `UPDATE signing_keys SET ${keys.map((k) => `${COLUMNS[k]} = ?`).join(', ')} WHERE key_id = ?`).run(

@@ -1,5 +1,5 @@
 // Policy versions: the pushed YAML, its parsed objects, author and message.
-import { stmt, type Db } from './db.ts';
+import { stmt, type Db, type Sync } from './db.ts';
 import type { PoliciesRepo, PolicyVersion } from './types.ts';
 
 interface Row {
@@ -20,7 +20,7 @@ const fromRow = (r: Row): PolicyVersion => ({
   createdAt: r.created_at,
 });
 
-export class SqlitePolicies implements PoliciesRepo {
+export class SqlitePolicies implements Sync<PoliciesRepo> {
   constructor(private readonly db: Db) {}
 
   add(v: Omit<PolicyVersion, 'version'>): number {

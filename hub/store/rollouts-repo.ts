@@ -1,5 +1,5 @@
 // Rollouts, their per-site progress, per-site generations, published bundles and acks.
-import { stmt, type Db } from './db.ts';
+import { stmt, type Db, type Sync } from './db.ts';
 import type { AckRecord, BundleRecord, RolloutRecord, RolloutSite, RolloutsRepo, RolloutState, SiteRolloutSummary } from './types.ts';
 
 interface RolloutRow {
@@ -84,7 +84,7 @@ const bundle = (r: BundleRow): BundleRecord => ({
 });
 const COLUMNS: Record<string, string> = { state: 'state', stage: 'stage', stageAckedAt: 'stage_acked_at', reason: 'reason', updatedAt: 'updated_at' };
 
-export class SqliteRollouts implements RolloutsRepo {
+export class SqliteRollouts implements Sync<RolloutsRepo> {
   constructor(private readonly db: Db) {}
 
   create(r: Omit<RolloutRecord, 'id'>, sites: { siteId: string; stage: number; policyVersion: number }[]): number {
@@ -125,7 +125,7 @@ export class SqliteRollouts implements RolloutsRepo {
     return (rows as RolloutRow[]).map(rollout);
   }
 
-  update(id: number, patch: Parameters<RolloutsRepo['update']>[1]): void {
+  update(id: number, patch: Parameters<Sync<RolloutsRepo>['update']>[1]): void {
     const keys = Object.keys(patch);
     if (!keys.length) return;
     stmt(this.db, `UPDATE rollouts SET ${keys.map((k) => `${COLUMNS[k]} = ?`).join(', ')} WHERE id = ?`).run(

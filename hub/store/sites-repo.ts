@@ -1,5 +1,5 @@
 // Sites and their broker credentials.
-import { stmt, type Db } from './db.ts';
+import { stmt, type Db, type Sync } from './db.ts';
 import type { SiteRecord, SiteSpec, SitesRepo, SiteState } from './types.ts';
 
 interface Row {
@@ -52,7 +52,7 @@ const COLUMNS: Record<string, string> = {
   revokedAt: 'revoked_at',
 };
 
-export class SqliteSites implements SitesRepo {
+export class SqliteSites implements Sync<SitesRepo> {
   constructor(private readonly db: Db) {}
 
   create(id: string, s: SiteSpec, now: number): SiteRecord {
@@ -81,7 +81,7 @@ export class SqliteSites implements SitesRepo {
     return (rows as Row[]).map(fromRow);
   }
 
-  update(id: string, patch: Parameters<SitesRepo['update']>[1]): void {
+  update(id: string, patch: Parameters<Sync<SitesRepo>['update']>[1]): void {
     const sets: string[] = [];
     const vals: unknown[] = [];
     for (const [k, v] of Object.entries(patch)) {

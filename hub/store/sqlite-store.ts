@@ -1,5 +1,10 @@
-// The SQLite implementation of HubStore: one file, WAL, every area behind its repo.
-import { openDatabase, type Db } from './db.ts';
+// The SQLite implementation of HubStore (the embedded default): one file, WAL, every area behind its
+// repo. The repos are synchronous (better-sqlite3); this file gives them the async interface of
+// types.ts without giving up their speed: a call outside a transaction runs at once and returns a
+// settled Promise. A transaction spans awaits (BEGIN, await fn, COMMIT) on the one connection, so
+// while it is open every other call waits for it to end (else it would join the transaction and be
+// rolled back with it), and transactions run one after another.
+import { openDatabase, stmt, type Db, type Sync } from './db.ts';
 import { SqliteAudit } from './audit-repo.ts';
 import { SqliteKeys } from './keys-repo.ts';
 import { SqlitePolicies } from './policies-repo.ts';
@@ -7,39 +12,92 @@ import { SqliteRollouts } from './rollouts-repo.ts';
 import { SqliteSites } from './sites-repo.ts';
 import { SqliteTelemetry } from './telemetry-repo.ts';
 import { SqliteTokens } from './tokens-repo.ts';
-import type { HubStore } from './types.ts';
+import type { AuditRepo, HubStore, KeysRepo, PoliciesRepo, RolloutsRepo, SitesRepo, StoreRepos, TelemetryRepo, TokensRepo } from './types.ts';
+
+/** The open transaction, if any: calls outside it wait until it settles. */
+class Gate {
+  current: Promise<void> | undefined;
+
+  async run<T>(f: () => T): Promise<T> {
+    while (this.current !== undefined) await this.current;
+    return f();
+  }
+}
+
+type Method = (...args: unknown[]) => unknown;
+
+/** The repo's methods as Promise-returning functions; with a gate, each waits for an open transaction first. */
+function promised<R extends object>(repo: Sync<R>, gate: Gate | null): R {
+  const out: Record<string, Method> = {};
+  for (const name of Object.getOwnPropertyNames(Object.getPrototypeOf(repo))) {
+    if (name === 'constructor') continue;
+    const f = (repo as Record<string, Method>)[name].bind(repo);
+    out[name] = gate ? (...args) => gate.run(() => f(...args)) : async (...args) => f(...args);
+  }
+  return out as R;
+}
+
+function repos(db: Db, gate: Gate | null): StoreRepos {
+  return {
+    sites: promised<SitesRepo>(new SqliteSites(db), gate),
+    tokens: promised<TokensRepo>(new SqliteTokens(db), gate),
+    audit: promised<AuditRepo>(new SqliteAudit(db), gate),
+    policies: promised<PoliciesRepo>(new SqlitePolicies(db), gate),
+    rollouts: promised<RolloutsRepo>(new SqliteRollouts(db), gate),
+    telemetry: promised<TelemetryRepo>(new SqliteTelemetry(db), gate),
+    keys: promised<KeysRepo>(new SqliteKeys(db), gate),
+  };
+}
 
 export class SqliteHubStore implements HubStore {
-  readonly sites: SqliteSites;
-  readonly tokens: SqliteTokens;
-  readonly audit: SqliteAudit;
-  readonly policies: SqlitePolicies;
-  readonly rollouts: SqliteRollouts;
-  readonly telemetry: SqliteTelemetry;
-  readonly keys: SqliteKeys;
+  readonly backend = 'sqlite';
+  readonly sites: SitesRepo;
+  readonly tokens: TokensRepo;
+  readonly audit: AuditRepo;
+  readonly policies: PoliciesRepo;
+  readonly rollouts: RolloutsRepo;
+  readonly telemetry: TelemetryRepo;
+  readonly keys: KeysRepo;
+  private readonly gate = new Gate();
+  /** The same repos without the gate: what a transaction's fn gets. */
+  private readonly inTx: StoreRepos;
 
   constructor(private readonly db: Db) {
-    this.sites = new SqliteSites(db);
-    this.tokens = new SqliteTokens(db);
-    this.audit = new SqliteAudit(db);
-    this.policies = new SqlitePolicies(db);
-    this.rollouts = new SqliteRollouts(db);
-    this.telemetry = new SqliteTelemetry(db);
-    this.keys = new SqliteKeys(db);
+    const r = repos(db, this.gate);
+    this.sites = r.sites;
+    this.tokens = r.tokens;
+    this.audit = r.audit;
+    this.policies = r.policies;
+    this.rollouts = r.rollouts;
+    this.telemetry = r.telemetry;
+    this.keys = r.keys;
+    this.inTx = repos(db, null);
   }
 
-  tx<T>(fn: () => T, opts: { durable?: boolean } = {}): T {
-    if (!opts.durable) return this.db.transaction(fn)();
+  async tx<T>(fn: (t: StoreRepos) => Promise<T>, opts: { durable?: boolean } = {}): Promise<T> {
+    while (this.gate.current !== undefined) await this.gate.current;
+    let settle!: () => void;
+    this.gate.current = new Promise((r) => (settle = r));
     // WAL with synchronous=FULL syncs the WAL at commit, which also makes every earlier commit durable.
-    this.db.pragma('synchronous = FULL');
+    // SQLite refuses to change it inside a transaction; the gate keeps every other call out meanwhile.
+    if (opts.durable) this.db.pragma('synchronous = FULL');
     try {
-      return this.db.transaction(fn)();
+      stmt(this.db, 'BEGIN').run();
+      const v = await fn(this.inTx);
+      stmt(this.db, 'COMMIT').run();
+      return v;
+    } catch (e) {
+      if (this.db.inTransaction) stmt(this.db, 'ROLLBACK').run();
+      throw e;
     } finally {
-      this.db.pragma('synchronous = NORMAL');
+      if (opts.durable) this.db.pragma('synchronous = NORMAL');
+      this.gate.current = undefined;
+      settle();
     }
   }
 
-  close(): void {
+  async close(): Promise<void> {
+    while (this.gate.current !== undefined) await this.gate.current;
     if (this.db.open) this.db.close();
   }
 }

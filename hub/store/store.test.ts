@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { migrate, openDatabase, StoreError } from './db.ts';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.ts';
-import { openHubStore, SqliteHubStore } from './sqlite-store.ts';
+import { openHubStore } from './sqlite-store.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'weft-hub-store-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -21,6 +21,9 @@ const spec = {
   capacity: 10,
   services: [{ name: 'pos', addresses: ['10.1.0.5'] }],
 };
+
+// SQLite only: migrations by user_version, file mode, WAL. What every backend must do is in
+// testing/contract.ts (store.contract.test.ts).
 
 // Rows a hub at each schema version could hold; inserted before upgrading to prove data survives.
 const SEED: Record<number, (db: Database.Database) => void> = {
@@ -45,7 +48,7 @@ const SEED: Record<number, (db: Database.Database) => void> = {
 };
 
 describe('hub store migrations', () => {
-  it.each(Array.from({ length: SCHEMA_VERSION }, (_, i) => i))('upgrades a database from version %i to the latest, keeping its data', (from) => {
+  it.each(Array.from({ length: SCHEMA_VERSION }, (_, i) => i))('upgrades a database from version %i to the latest, keeping its data', async (from) => {
     const path = file();
     const raw = new Database(path);
     migrate(raw, from);
@@ -58,18 +61,19 @@ describe('hub store migrations', () => {
       const db = new Database(path, { readonly: true });
       expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
       db.close();
-      if (from >= 1) expect(store.sites.get('s1')?.name).toBe('store-1');
+      if (from >= 1) expect((await store.sites.get('s1'))?.name).toBe('store-1');
       if (from >= 2) {
-        expect(store.policies.latest()?.message).toBe('first');
-        expect(store.rollouts.nextGeneration('s1')).toBe(5);
+        expect((await store.policies.latest())?.message).toBe('first');
+        expect(await store.rollouts.nextGeneration('s1')).toBe(5);
       }
-      if (from >= 3) expect(store.telemetry.ingest({ siteId: 's1', device: '', seq: 7, type: 'verdicts', at: 'x', verdicts: [], counters: [] }, 2)).toBe(false);
-      if (from >= 4) expect(store.keys.list().map((k) => k.keyId)).toEqual(['k1']);
+      if (from >= 3)
+        expect(await store.telemetry.ingest({ siteId: 's1', device: '', seq: 7, type: 'verdicts', at: 'x', verdicts: [], counters: [] }, 2)).toBe(false);
+      if (from >= 4) expect((await store.keys.list()).map((k) => k.keyId)).toEqual(['k1']);
       // Every table of the latest schema is usable.
-      store.sites.create('s2', { ...spec, name: 'store-2' }, 1);
-      expect(store.sites.list().map((s) => s.id)).toContain('s2');
+      await store.sites.create('s2', { ...spec, name: 'store-2' }, 1);
+      expect((await store.sites.list()).map((s) => s.id)).toContain('s2');
     } finally {
-      store.close();
+      await store.close();
     }
   });
 
@@ -87,76 +91,5 @@ describe('hub store migrations', () => {
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     db.close();
     expect(statSync(path).mode & 0o777).toBe(0o600);
-  });
-});
-
-describe('hub store', () => {
-  it('hands out monotonic generations per site and rolls back a failed transaction', () => {
-    const store = new SqliteHubStore(openDatabase(file()));
-    try {
-      store.sites.create('s1', spec, 1);
-      expect([store.rollouts.nextGeneration('s1'), store.rollouts.nextGeneration('s1')]).toEqual([1, 2]);
-      expect(() =>
-        store.tx(() => {
-          store.rollouts.nextGeneration('s1');
-          throw new Error('abort');
-        }),
-      ).toThrow('abort');
-      expect(store.rollouts.generation('s1')).toBe(2);
-    } finally {
-      store.close();
-    }
-  });
-
-  it('dedupes telemetry by (site, seq), queries by site/policy/verdict/time, and prunes to its caps', () => {
-    const store = openHubStore(file());
-    try {
-      const v = (at: string, verdict: 'deny' | 'allow', name: string) => ({
-        at,
-        generation: 1,
-        endpoint: 'shop/web',
-        direction: 'ingress' as const,
-        verdict,
-        proto: 6,
-        src: '10.0.0.1',
-        dst: '10.0.0.2',
-        sport: 1234,
-        dport: 80,
-        policy: { kind: 'NetworkPolicy', namespace: 'shop', name, rule: 'ingress[0]' },
-      });
-      const batch = {
-        siteId: 's1',
-        device: 'd1',
-        seq: 1,
-        type: 'verdicts',
-        at: '2026-01-01T00:00:00Z',
-        counters: [],
-        verdicts: [v('2026-01-01T00:00:00Z', 'deny', 'a'), v('2026-01-01T00:01:00Z', 'allow', 'a'), v('2026-01-01T00:02:00Z', 'deny', 'b')],
-      };
-      expect(store.telemetry.ingest(batch, 0)).toBe(true);
-      expect(store.telemetry.ingest(batch, 0)).toBe(false);
-      expect(store.telemetry.ingest({ ...batch, siteId: 's2' }, 0)).toBe(true);
-      expect(store.telemetry.flows({ siteId: 's1', limit: 100 })).toHaveLength(3);
-      expect(store.telemetry.flows({ siteId: 's1', verdict: 'deny', limit: 100 }).map((f) => f.policy)).toEqual([
-        'NetworkPolicy/shop/b',
-        'NetworkPolicy/shop/a',
-      ]);
-      expect(store.telemetry.flows({ policy: 'NetworkPolicy/shop/a', verdict: 'deny', limit: 100 })).toHaveLength(2);
-      expect(store.telemetry.flows({ since: Date.parse('2026-01-01T00:01:00Z'), until: Date.parse('2026-01-01T00:02:00Z'), limit: 100 })).toHaveLength(2);
-      store.telemetry.prune({ maxRowsPerSite: 1, maxAgeMs: 1e15 }, Date.parse('2026-01-02T00:00:00Z'));
-      expect(
-        store.telemetry
-          .flows({ limit: 100 })
-          .map((f) => [f.siteId, f.policy])
-          .sort(),
-      ).toEqual([
-        ['s1', 'NetworkPolicy/shop/b'],
-        ['s2', 'NetworkPolicy/shop/b'],
-      ]);
-      store.telemetry.prune({ maxRowsPerSite: 100, maxAgeMs: 1000 }, Date.parse('2026-01-02T00:00:00Z'));
-      expect(store.telemetry.flows({ limit: 100 })).toHaveLength(0);
-    } finally {
-      store.close();
-    }
   });
 });

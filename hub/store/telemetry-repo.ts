@@ -1,5 +1,5 @@
 // Telemetry from sites: verdict events and counters, deduped by (site, device, seq), with retention caps.
-import { stmt, type Db } from './db.ts';
+import { stmt, type Db, type Sync } from './db.ts';
 import type { VerdictRecord } from '../../protocol/index.ts';
 import type { FlowQuery, FlowRow, RetentionCaps, TelemetryBatch, TelemetryRepo } from './types.ts';
 
@@ -63,7 +63,7 @@ function where(q: Omit<FlowQuery, 'limit'>): { sql: string; args: unknown[] } {
   return { sql: conds.length ? `WHERE ${conds.join(' AND ')}` : '', args };
 }
 
-export class SqliteTelemetry implements TelemetryRepo {
+export class SqliteTelemetry implements Sync<TelemetryRepo> {
   constructor(private readonly db: Db) {}
 
   ingest(b: TelemetryBatch, now: number): boolean {
@@ -137,13 +137,13 @@ export class SqliteTelemetry implements TelemetryRepo {
     return (stmt(this.db, 'SELECT MAX(id) AS id FROM verdicts').get() as { id: number | null }).id ?? 0;
   }
 
-  counters(q: Omit<FlowQuery, 'limit'>): ReturnType<TelemetryRepo['counters']> {
+  counters(q: Omit<FlowQuery, 'limit'>): ReturnType<Sync<TelemetryRepo>['counters']> {
     const w = where(q);
     return stmt(
       this.db,
       `SELECT site_id AS siteId, policy, verdict, SUM(packets) AS packets, SUM(bytes) AS bytes FROM counters ${w.sql}
       GROUP BY site_id, policy, verdict ORDER BY site_id, policy, verdict`,
-    ).all(...w.args) as ReturnType<TelemetryRepo['counters']>;
+    ).all(...w.args) as ReturnType<Sync<TelemetryRepo>['counters']>;
   }
 
   prune(caps: RetentionCaps, now: number): number {

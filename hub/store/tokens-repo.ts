@@ -1,5 +1,5 @@
 // Enrollment tokens and ops API tokens; both stored only as hashes.
-import { stmt, type Db } from './db.ts';
+import { stmt, type Db, type Sync } from './db.ts';
 import type { ApiTokenRecord, EnrollTokenRecord, Role, TokensRepo } from './types.ts';
 
 interface EnrollRow {
@@ -27,7 +27,7 @@ const api = (r: ApiRow): ApiTokenRecord => ({
   expiresAt: r.expires_at,
 });
 
-export class SqliteTokens implements TokensRepo {
+export class SqliteTokens implements Sync<TokensRepo> {
   constructor(private readonly db: Db) {}
 
   addEnrollToken(t: EnrollTokenRecord & { createdBy: string }): void {

@@ -1,5 +1,18 @@
-// The hub's store, one interface per area. SQLite (better-sqlite3, WAL) implements it today; a Postgres
-// implementation for replicated hubs would implement the same interface (DESIGN.md "Past one machine").
+// The hub's store, one interface per area, asynchronous so that one interface has two backends:
+// SQLite (embedded default: better-sqlite3, WAL, synchronous underneath) and PostgreSQL (hubs past one
+// machine, DESIGN.md "Past one machine"). hub/store/testing/contract.ts is one table of cases run over both.
+//
+// Design:
+// - Every repo method returns a Promise. `store.sites.get(id)` etc. run on their own (autocommit).
+// - `store.tx(async (t) => ...)` runs fn in ONE transaction; `t` holds the same repos bound to it.
+//   Inside fn, use `t` only (never `store`): on PostgreSQL `store` is another connection that does not
+//   see the uncommitted writes, on SQLite it waits for the transaction to end (a deadlock). Do no
+//   other I/O inside fn (no publish, no fetch): the transaction stays open across every await.
+// - Helpers that may run inside or outside a transaction take `StoreRepos`, which both satisfy.
+// - SQLite keeps its speed: a call outside a transaction runs synchronously and returns a settled
+//   Promise; transactions are serialised and other calls wait while one is open (sqlite-store.ts).
+// - When the backend cannot be reached (PostgreSQL down) calls reject with StoreError
+//   STORE_UNAVAILABLE; the API answers 503 with that code and callers retry later.
 import type { RoutableSite } from '../router/index.ts';
 import type { EventVerdict, VerdictRecord, CounterRecord } from '../../protocol/index.ts';
 
@@ -170,61 +183,61 @@ export interface RetentionCaps {
 }
 
 export interface SitesRepo {
-  create(id: string, spec: SiteSpec, now: number): SiteRecord;
-  get(id: string): SiteRecord | undefined;
-  byName(name: string): SiteRecord | undefined;
-  list(filter?: { state?: SiteState }): SiteRecord[];
+  create(id: string, spec: SiteSpec, now: number): Promise<SiteRecord>;
+  get(id: string): Promise<SiteRecord | undefined>;
+  byName(name: string): Promise<SiteRecord | undefined>;
+  list(filter?: { state?: SiteState }): Promise<SiteRecord[]>;
   update(
     id: string,
     patch: Partial<Pick<SiteRecord, 'state' | 'drained' | 'identityKey' | 'wireguardKey' | 'overlayIndex' | 'enrolledAt' | 'revokedAt'>>,
-  ): void;
+  ): Promise<void>;
   /** Just the site's state (checked for every message a site sends). */
-  state(id: string): SiteState | undefined;
+  state(id: string): Promise<SiteState | undefined>;
   /** The identity key of an enrolled site's device; undefined when the site is not enrolled. */
-  enrolledDevice(id: string): string | undefined;
+  enrolledDevice(id: string): Promise<string | undefined>;
   /** Sites other than `exceptId`, not revoked, whose tunnel uses this WireGuard public key. */
-  holdersOfWireguardKey(publicKey: string, exceptId: string): string[];
+  holdersOfWireguardKey(publicKey: string, exceptId: string): Promise<string[]>;
   /** The highest overlay index held by a site, 0 when none. */
-  maxOverlayIndex(): number;
-  usedOverlayIndexes(): Set<number>;
-  setCredential(siteId: string, passwordHash: string, now: number): void;
+  maxOverlayIndex(): Promise<number>;
+  usedOverlayIndexes(): Promise<Set<number>>;
+  setCredential(siteId: string, passwordHash: string, now: number): Promise<void>;
   /** A re-enrolled device's new password: accepted beside the current one until first used (promoteCredential). */
-  setPendingCredential(siteId: string, passwordHash: string): void;
-  credentialHash(siteId: string): string | undefined;
-  pendingCredentialHash(siteId: string): string | undefined;
+  setPendingCredential(siteId: string, passwordHash: string): Promise<void>;
+  credentialHash(siteId: string): Promise<string | undefined>;
+  pendingCredentialHash(siteId: string): Promise<string | undefined>;
   /** The pending password was used: it becomes the only one. */
-  promoteCredential(siteId: string, now: number): void;
-  deleteCredential(siteId: string): void;
+  promoteCredential(siteId: string, now: number): Promise<void>;
+  deleteCredential(siteId: string): Promise<void>;
 }
 
 export interface TokensRepo {
-  addEnrollToken(t: EnrollTokenRecord & { createdBy: string }): void;
-  enrollToken(hash: string): EnrollTokenRecord | undefined;
+  addEnrollToken(t: EnrollTokenRecord & { createdBy: string }): Promise<void>;
+  enrollToken(hash: string): Promise<EnrollTokenRecord | undefined>;
   /** Marks a token used; false when it was already used (a concurrent enrollment won). */
-  useEnrollToken(hash: string, now: number): boolean;
-  invalidateSiteTokens(siteId: string, now: number): void;
+  useEnrollToken(hash: string, now: number): Promise<boolean>;
+  invalidateSiteTokens(siteId: string, now: number): Promise<void>;
   /** Records a hub-issued enrollment challenge (by hash); drops expired ones; false when `max` are outstanding. */
-  addChallenge(hash: string, expiresAt: number, now: number, max: number): boolean;
-  hasChallenge(hash: string, now: number): boolean;
+  addChallenge(hash: string, expiresAt: number, now: number, max: number): Promise<boolean>;
+  hasChallenge(hash: string, now: number): Promise<boolean>;
   /** Spends a challenge: true once, for an unexpired one. */
-  useChallenge(hash: string, now: number): boolean;
-  addApiToken(t: ApiTokenRecord & { hash: string }): void;
-  apiTokenByHash(hash: string): ApiTokenRecord | undefined;
-  apiToken(id: string): ApiTokenRecord | undefined;
-  listApiTokens(): ApiTokenRecord[];
-  revokeApiToken(id: string, now: number): boolean;
+  useChallenge(hash: string, now: number): Promise<boolean>;
+  addApiToken(t: ApiTokenRecord & { hash: string }): Promise<void>;
+  apiTokenByHash(hash: string): Promise<ApiTokenRecord | undefined>;
+  apiToken(id: string): Promise<ApiTokenRecord | undefined>;
+  listApiTokens(): Promise<ApiTokenRecord[]>;
+  revokeApiToken(id: string, now: number): Promise<boolean>;
 }
 
 export interface AuditRepo {
-  record(e: Omit<AuditEntry, 'id'>): void;
-  list(q: { target?: string; limit: number }): AuditEntry[];
+  record(e: Omit<AuditEntry, 'id'>): Promise<void>;
+  list(q: { target?: string; limit: number }): Promise<AuditEntry[]>;
 }
 
 export interface PoliciesRepo {
-  add(v: Omit<PolicyVersion, 'version'>): number;
-  get(version: number): PolicyVersion | undefined;
-  latest(): PolicyVersion | undefined;
-  history(limit: number): Omit<PolicyVersion, 'yaml' | 'objects'>[];
+  add(v: Omit<PolicyVersion, 'version'>): Promise<number>;
+  get(version: number): Promise<PolicyVersion | undefined>;
+  latest(): Promise<PolicyVersion | undefined>;
+  history(limit: number): Promise<Omit<PolicyVersion, 'yaml' | 'objects'>[]>;
 }
 
 /** What the site list shows of a site's rollouts: its generation, latest bundle's policy version and last ack. */
@@ -235,56 +248,57 @@ export interface SiteRolloutSummary {
 }
 
 export interface RolloutsRepo {
-  create(r: Omit<RolloutRecord, 'id'>, sites: { siteId: string; stage: number; policyVersion: number }[]): number;
-  get(id: number): RolloutRecord | undefined;
-  list(filter: { state?: RolloutState; limit: number }): RolloutRecord[];
-  update(id: number, patch: Partial<Pick<RolloutRecord, 'state' | 'stage' | 'stageAckedAt' | 'reason' | 'updatedAt'>>): void;
-  sites(id: number): RolloutSite[];
+  create(r: Omit<RolloutRecord, 'id'>, sites: { siteId: string; stage: number; policyVersion: number }[]): Promise<number>;
+  get(id: number): Promise<RolloutRecord | undefined>;
+  list(filter: { state?: RolloutState; limit: number }): Promise<RolloutRecord[]>;
+  update(id: number, patch: Partial<Pick<RolloutRecord, 'state' | 'stage' | 'stageAckedAt' | 'reason' | 'updatedAt'>>): Promise<void>;
+  sites(id: number): Promise<RolloutSite[]>;
   /** The rows of one stage whose sites are still enrolled. */
-  liveSites(id: number, stage: number): RolloutSite[];
+  liveSites(id: number, stage: number): Promise<RolloutSite[]>;
   /** How many still-enrolled sites a stage holds and how many of them acked `applied` (the engine's gate, counted in SQL). */
-  stageCounts(id: number, stage: number): { total: number; applied: number };
+  stageCounts(id: number, stage: number): Promise<{ total: number; applied: number }>;
   /** A still-enrolled site of the rollout that rejected its bundle, if any. */
-  firstRejected(id: number): RolloutSite | undefined;
+  firstRejected(id: number): Promise<RolloutSite | undefined>;
   /** Adds a site to a rollout (a site enrolled after it started); false when it already has a row. */
-  join(id: number, siteId: string, stage: number, policyVersion: number): boolean;
-  markPublished(id: number, siteId: string, generation: number, now: number): void;
+  join(id: number, siteId: string, stage: number, policyVersion: number): Promise<boolean>;
+  markPublished(id: number, siteId: string, generation: number, now: number): Promise<void>;
   /** Records an ack on the rollout rows (running or completed) waiting for this site and generation; returns the rollout ids touched. */
-  recordAck(siteId: string, generation: number, result: 'applied' | 'rejected', code: string | null, reason: string | null, now: number): number[];
+  recordAck(siteId: string, generation: number, result: 'applied' | 'rejected', code: string | null, reason: string | null, now: number): Promise<number[]>;
   /** Rows of running or completed rollouts published to this site and not yet acked. */
-  pendingForSite(siteId: string): RolloutSite[];
+  pendingForSite(siteId: string): Promise<RolloutSite[]>;
   /** Increments and returns the site's generation (monotonic, never reused). */
-  nextGeneration(siteId: string): number;
-  generation(siteId: string): number;
-  addBundle(b: BundleRecord): void;
-  latestBundle(siteId: string): BundleRecord | undefined;
+  nextGeneration(siteId: string): Promise<number>;
+  generation(siteId: string): Promise<number>;
+  addBundle(b: BundleRecord): Promise<void>;
+  latestBundle(siteId: string): Promise<BundleRecord | undefined>;
   /** The latest bundle of every enrolled site (what the broker must hold retained). */
-  latestBundles(): BundleRecord[];
+  latestBundles(): Promise<BundleRecord[]>;
   /** The newest bundle of a site older than the given generation. */
-  bundleBefore(siteId: string, generation: number): BundleRecord | undefined;
-  addAck(a: AckRecord): void;
-  acks(siteId: string, limit: number): AckRecord[];
+  bundleBefore(siteId: string, generation: number): Promise<BundleRecord | undefined>;
+  addAck(a: AckRecord): Promise<void>;
+  acks(siteId: string, limit: number): Promise<AckRecord[]>;
   /** Every site's summary in three queries (the site list of 10 000 sites must not cost 30 000). */
-  siteSummaries(): Map<string, SiteRolloutSummary>;
+  siteSummaries(): Promise<Map<string, SiteRolloutSummary>>;
 }
 
 export interface TelemetryRepo {
   /** Stores a batch unless (site, seq) was seen; returns false for a duplicate. */
-  ingest(b: TelemetryBatch, now: number): boolean;
-  flows(q: FlowQuery): FlowRow[];
+  ingest(b: TelemetryBatch, now: number): Promise<boolean>;
+  flows(q: FlowQuery): Promise<FlowRow[]>;
+  counters(q: Omit<FlowQuery, 'limit'>): Promise<{ siteId: string; policy: string | null; verdict: EventVerdict; packets: number; bytes: number }[]>;
+  prune(caps: RetentionCaps, now: number): Promise<number>;
   /** The id of the newest stored event, 0 when none. */
-  lastFlowId(): number;
-  counters(q: Omit<FlowQuery, 'limit'>): { siteId: string; policy: string | null; verdict: EventVerdict; packets: number; bytes: number }[];
-  prune(caps: RetentionCaps, now: number): number;
+  lastFlowId(): Promise<number>;
 }
 
 export interface KeysRepo {
-  add(k: SigningKeyRecord): void;
-  list(): SigningKeyRecord[];
-  update(keyId: string, patch: Partial<Pick<SigningKeyRecord, 'activatedAt' | 'retiredAt' | 'untrustedAt'>>): void;
+  add(k: SigningKeyRecord): Promise<void>;
+  list(): Promise<SigningKeyRecord[]>;
+  update(keyId: string, patch: Partial<Pick<SigningKeyRecord, 'activatedAt' | 'retiredAt' | 'untrustedAt'>>): Promise<void>;
 }
 
-export interface HubStore {
+/** Every repo; what a transaction's fn receives, and what helpers that run in or out of one take. */
+export interface StoreRepos {
   readonly sites: SitesRepo;
   readonly tokens: TokensRepo;
   readonly audit: AuditRepo;
@@ -292,11 +306,16 @@ export interface HubStore {
   readonly rollouts: RolloutsRepo;
   readonly telemetry: TelemetryRepo;
   readonly keys: KeysRepo;
+}
+
+export interface HubStore extends StoreRepos {
+  readonly backend: 'sqlite' | 'postgres';
   /**
-   * Runs fn in one transaction: all of its writes land, or none. `durable`: the commit is on disk when
-   * tx returns (for writes the hub acts on outside the store: generations it publishes, credentials it
-   * hands out); other commits may be lost to a power cut, never torn.
+   * Runs fn in one transaction: all of its writes land, or none. Use `t`, not this store, inside fn.
+   * `durable`: the commit is on disk when tx returns (for writes the hub acts on outside the store:
+   * generations it publishes, credentials it hands out); other commits may be lost to a power cut,
+   * never torn (SQLite; PostgreSQL commits are always durable).
    */
-  tx<T>(fn: () => T, opts?: { durable?: boolean }): T;
-  close(): void;
+  tx<T>(fn: (t: StoreRepos) => Promise<T>, opts?: { durable?: boolean }): Promise<T>;
+  close(): Promise<void>;
 }

@@ -44,7 +44,7 @@ export async function startGuestHub(): Promise<GuestHub> {
     async provisionExpired(site) {
       await create(site);
       // The API's shortest lifetime is a minute; the service issues one that is over at once.
-      const { token, expiresAt } = t.hub.services.sites.issueToken(site, 'test', 1);
+      const { token, expiresAt } = await t.hub.services.sites.issueToken(site, 'test', 1);
       return {
         v: 1,
         hubUrl: t.hub.services.publicUrl,

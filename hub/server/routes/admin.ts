@@ -53,7 +53,7 @@ export function adminRoutes(app: FastifyInstance, s: HubServices): void {
       reply
         .status(201)
         .send(
-          createApiToken(
+          await createApiToken(
             s.store,
             req.body.name,
             req.body.role,
@@ -81,9 +81,9 @@ export function adminRoutes(app: FastifyInstance, s: HubServices): void {
     },
     async (req, reply) => {
       const t = s.now();
-      const ok = s.store.tx(() => {
-        const done = s.store.tokens.revokeApiToken(req.params.id, t);
-        if (done) s.store.audit.record({ at: t, actor: actorOf(req), action: 'token.revoke', target: `token/${req.params.id}`, details: {} });
+      const ok = await s.store.tx(async (tx) => {
+        const done = await tx.tokens.revokeApiToken(req.params.id, t);
+        if (done) await tx.audit.record({ at: t, actor: actorOf(req), action: 'token.revoke', target: `token/${req.params.id}`, details: {} });
         return done;
       });
       if (!ok) throw new HubError('NOT_FOUND', `no active token ${req.params.id}`);
@@ -111,8 +111,8 @@ export function adminRoutes(app: FastifyInstance, s: HubServices): void {
     },
     async (req, reply) => {
       const t = s.now();
-      const k = s.keys.rotate(t);
-      s.store.audit.record({ at: t, actor: actorOf(req), action: 'keys.rotate', target: `key/${k.keyId}`, details: { activatesAt: k.activatedAt } });
+      const k = await s.keys.rotate(t);
+      await s.store.audit.record({ at: t, actor: actorOf(req), action: 'keys.rotate', target: `key/${k.keyId}`, details: { activatesAt: k.activatedAt } });
       await s.bundles.publishKeys();
       return reply.status(201).send(k);
     },
@@ -131,8 +131,8 @@ export function adminRoutes(app: FastifyInstance, s: HubServices): void {
     },
     async (req) => {
       const t = s.now();
-      const r = s.keys.revoke(req.params.keyId, t);
-      s.store.audit.record({ at: t, actor: actorOf(req), action: 'keys.revoke', target: `key/${r.revoked}`, details: { active: r.active } });
+      const r = await s.keys.revoke(req.params.keyId, t);
+      await s.store.audit.record({ at: t, actor: actorOf(req), action: 'keys.revoke', target: `key/${r.revoked}`, details: { active: r.active } });
       await s.bundles.publishKeys();
       return r;
     },

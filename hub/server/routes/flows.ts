@@ -82,24 +82,30 @@ export function flowRoutes(app: FastifyInstance, s: HubServices, o: FlowStreamOp
     },
     async (req, reply) => {
       const f = { siteId: req.query.site, policy: req.query.policy, verdict: req.query.verdict };
-      let after = req.query.after ?? s.store.telemetry.lastFlowId();
+      let after = req.query.after ?? (await s.store.telemetry.lastFlowId());
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
       res.write(': following\n\n');
-      const push = () => {
+      // One read at a time: a slow store must not stack reads of the same rows.
+      let reading = false;
+      const push = async () => {
+        if (reading) return;
+        reading = true;
         try {
-          const rows = s.store.telemetry.flows({ ...f, afterId: after, limit: o.batch });
+          const rows = await s.store.telemetry.flows({ ...f, afterId: after, limit: o.batch });
           if (!rows.length) return;
           after = rows[rows.length - 1].id;
           res.write(`event: flows\ndata: ${JSON.stringify(rows)}\n\n`);
         } catch (err) {
           req.log.warn({ err: (err as Error).message }, 'flow stream failed');
           res.end();
+        } finally {
+          reading = false;
         }
       };
-      push();
-      const poll = setInterval(push, o.pollMs);
+      await push();
+      const poll = setInterval(() => void push(), o.pollMs);
       const keepalive = setInterval(() => res.write(': keepalive\n\n'), o.keepaliveMs);
       res.once('close', () => {
         clearInterval(poll);

@@ -37,7 +37,7 @@ export function policyRoutes(app: FastifyInstance, s: HubServices): void {
       },
     },
     async (req, reply) => {
-      const v = s.policies.push(req.body.files, req.body.message, actorOf(req));
+      const v = await s.policies.push(req.body.files, req.body.message, actorOf(req));
       return reply
         .status(201)
         .send({ version: v.version, author: v.author, message: v.message, createdAt: v.createdAt, objects: v.objects.length, warnings: v.warnings });

@@ -60,17 +60,17 @@ export function rolloutControlRoutes(app: FastifyInstance, s: HubServices, o: Pr
     },
     async (req, reply) => {
       const id = req.params.id;
-      s.rollouts.status(id); // 404 before the stream starts
+      await s.rollouts.status(id); // 404 before the stream starts
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
       const sent: SentRows = new Map();
       let last: RolloutRecord | null = null;
       let timer: NodeJS.Timeout | null = null;
-      const push = () => {
+      const push = async () => {
         timer = null;
         try {
-          const msg = progressDelta(s.rollouts.status(id), sent, last);
+          const msg = progressDelta(await s.rollouts.status(id), sent, last);
           if (!msg) return;
           last = msg.rollout;
           res.write(`event: progress\ndata: ${JSON.stringify(msg)}\n\n`);
@@ -80,11 +80,11 @@ export function rolloutControlRoutes(app: FastifyInstance, s: HubServices, o: Pr
         }
       };
       const onChange = (changed: number) => {
-        if (changed === id && !timer) timer = setTimeout(push, o.coalesceMs);
+        if (changed === id && !timer) timer = setTimeout(() => void push(), o.coalesceMs);
       };
-      push();
+      await push();
       s.rollouts.changes.on('change', onChange);
-      const poll = setInterval(push, o.pollMs);
+      const poll = setInterval(() => void push(), o.pollMs);
       const keepalive = setInterval(() => res.write(': keepalive\n\n'), o.keepaliveMs);
       res.once('close', () => {
         s.rollouts.changes.off('change', onChange);

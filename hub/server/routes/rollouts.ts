@@ -67,7 +67,7 @@ export function rolloutRoutes(app: FastifyInstance, s: HubServices): void {
         },
         actorOf(req),
       );
-      return reply.status(201).send(s.rollouts.status(r.id));
+      return reply.status(201).send(await s.rollouts.status(r.id));
     },
   );
 
@@ -105,7 +105,7 @@ export function rolloutRoutes(app: FastifyInstance, s: HubServices): void {
     },
     async (req, reply) => {
       const r = await s.rollouts.rollback(req.body?.rollout, actorOf(req));
-      return reply.status(201).send(s.rollouts.status(r.id));
+      return reply.status(201).send(await s.rollouts.status(r.id));
     },
   );
 }

@@ -28,9 +28,9 @@ export function sessionRoutes(app: FastifyInstance, s: HubServices): void {
       },
     },
     async (req, reply) => {
-      const p = authenticate(s.store, req.body.token, s.now());
+      const p = await authenticate(s.store, req.body.token, s.now());
       if (!p || p.name.startsWith('session/')) throw new HubError('UNAUTHORIZED', 'invalid or revoked token');
-      const { token, expiresAt } = createSession(s.store, p, s.now());
+      const { token, expiresAt } = await createSession(s.store, p, s.now());
       reply.header('set-cookie', setCookie(token, Math.floor(SESSION_TTL_MS / 1000)));
       return reply.status(201).send({ name: p.name, role: p.role, expiresAt: new Date(expiresAt).toISOString() });
     },
@@ -42,7 +42,7 @@ export function sessionRoutes(app: FastifyInstance, s: HubServices): void {
       schema: { summary: 'Sign out: the session ends at once and its cookie is cleared', tags: ['hub'], response: { 204: { type: 'null' }, ...errors } },
     },
     async (req, reply) => {
-      if (req.principal && sessionCookie(req.headers.cookie) && !req.headers.authorization) endSession(s.store, req.principal, s.now());
+      if (req.principal && sessionCookie(req.headers.cookie) && !req.headers.authorization) await endSession(s.store, req.principal, s.now());
       reply.header('set-cookie', setCookie('', 0));
       return reply.status(204).send();
     },

@@ -62,14 +62,14 @@ export function siteRoutes(app: FastifyInstance, s: HubServices): void {
       : null;
   };
   /** One site as the API shows it; `summary` given when listing many (read in three queries for all). */
-  const view = (site: SiteRecord, summary?: SiteRolloutSummary) => {
+  const view = async (site: SiteRecord, summary?: SiteRolloutSummary) => {
     const addr = site.overlayIndex !== null ? s.overlay.addresses(site.overlayIndex) : null;
     return {
       ...site,
       overlayAddresses: addr ? [addr.v4, addr.v6] : [],
-      generation: summary ? summary.generation : s.store.rollouts.generation(site.id),
-      policyVersion: summary ? summary.policyVersion : (s.store.rollouts.latestBundle(site.id)?.policyVersion ?? null),
-      lastAck: summary ? summary.lastAck : (s.store.rollouts.acks(site.id, 1)[0] ?? null),
+      generation: summary ? summary.generation : await s.store.rollouts.generation(site.id),
+      policyVersion: summary ? summary.policyVersion : ((await s.store.rollouts.latestBundle(site.id))?.policyVersion ?? null),
+      lastAck: summary ? summary.lastAck : ((await s.store.rollouts.acks(site.id, 1))[0] ?? null),
       health: liveHealth(site.id),
     };
   };
@@ -81,7 +81,7 @@ export function siteRoutes(app: FastifyInstance, s: HubServices): void {
       config: { role: 'admin' },
       schema: { summary: 'Create a site', tags: ['sites'], body: siteBody, response: { 201: anyObject, ...errors } },
     },
-    async (req, reply) => reply.status(201).send(view(s.sites.create({ ...req.body, labels: req.body.labels ?? {} }, actorOf(req)))),
+    async (req, reply) => reply.status(201).send(await view(await s.sites.create({ ...req.body, labels: req.body.labels ?? {} }, actorOf(req)))),
   );
 
   /** What the dashboard's fleet table and map read of a site, and nothing else (a tenth of the full entry). */
@@ -133,11 +133,11 @@ export function siteRoutes(app: FastifyInstance, s: HubServices): void {
     },
     async (req) => {
       const { offset, limit } = req.query;
-      const summaries = s.store.rollouts.siteSummaries();
-      const sites = (req.query.all ? s.sites.all() : s.sites.list()).slice(offset, limit === undefined ? undefined : offset + limit);
+      const summaries = await s.store.rollouts.siteSummaries();
+      const sites = (req.query.all ? await s.sites.all() : await s.sites.list()).slice(offset, limit === undefined ? undefined : offset + limit);
       return req.query.view === 'fleet'
         ? sites.map((site) => fleetView(site, summaries.get(site.id) ?? NONE))
-        : sites.map((site) => view(site, summaries.get(site.id) ?? NONE));
+        : Promise.all(sites.map((site) => view(site, summaries.get(site.id) ?? NONE)));
     },
   );
 
@@ -146,7 +146,7 @@ export function siteRoutes(app: FastifyInstance, s: HubServices): void {
     {
       schema: { summary: 'Show a site', tags: ['sites'], params: idParam, response: { 200: anyObject, ...errors } },
     },
-    async (req) => ({ ...view(s.sites.require(req.params.id)), acks: s.store.rollouts.acks(req.params.id, 20) }),
+    async (req) => ({ ...(await view(await s.sites.require(req.params.id))), acks: await s.store.rollouts.acks(req.params.id, 20) }),
   );
 
   const history = s.health ? new HealthHistory(s.health) : null;
@@ -162,8 +162,12 @@ export function siteRoutes(app: FastifyInstance, s: HubServices): void {
       },
     },
     async (req) => {
-      const site = s.sites.require(req.params.id);
-      return timeline(s.store.audit.list({ target: `site/${site.id}`, limit: 200 }), s.store.rollouts.acks(site.id, 200), history?.of(site.id) ?? []);
+      const site = await s.sites.require(req.params.id);
+      return timeline(
+        await s.store.audit.list({ target: `site/${site.id}`, limit: 200 }),
+        await s.store.rollouts.acks(site.id, 200),
+        history?.of(site.id) ?? [],
+      );
     },
   );
 
@@ -180,7 +184,7 @@ export function siteRoutes(app: FastifyInstance, s: HubServices): void {
       },
     },
     async (req, reply) => {
-      const { token, expiresAt } = s.sites.issueToken(req.params.id, actorOf(req), req.body?.ttlS !== undefined ? req.body.ttlS * 1000 : undefined);
+      const { token, expiresAt } = await s.sites.issueToken(req.params.id, actorOf(req), req.body?.ttlS !== undefined ? req.body.ttlS * 1000 : undefined);
       const provisioning: ProvisioningFile = {
         v: 1,
         hubUrl: s.publicUrl,
@@ -208,7 +212,7 @@ export function siteRoutes(app: FastifyInstance, s: HubServices): void {
           response: { 200: anyObject, ...errors },
         },
       },
-      async (req) => view(s.sites.setDrained(req.params.id, drained, actorOf(req))),
+      async (req) => view(await s.sites.setDrained(req.params.id, drained, actorOf(req))),
     );
   }
 

@@ -43,7 +43,7 @@ export function whatIfRoutes(app: FastifyInstance, s: HubServices): void {
         if (e instanceof SelectorError) throw new HubError('ROLLOUT_INVALID', e.message, { path: 'selector' });
         throw e;
       }
-      return whatIfRollout(s.store, { version: req.body.version, selector, windowMs: req.body.windowS * 1000 }, s.now());
+      return await whatIfRollout(s.store, { version: req.body.version, selector, windowMs: req.body.windowS * 1000 }, s.now());
     },
   );
 }
