@@ -55,6 +55,9 @@ export const DEBIAN_PACKAGES = [
   'ovmf',
   'fdisk',
   'chromium',
+  // The hub's store past one machine (PostgreSQL 15); tests run a throwaway cluster of their own with
+  // its initdb/pg_ctl, never the system cluster this package also sets up.
+  'postgresql',
 ];
 
 function log(msg) {

@@ -74,12 +74,12 @@ describe('bundle signing keys', () => {
       // (After the overlap: the first key is gone already.)
       const at = 70_000 + 3600_000;
       const v = keys.version(at);
-      const r = keys.revoke(next.keyId, at);
+      const r = await keys.revoke(next.keyId, at);
       expect(r).toEqual({ revoked: next.keyId, active: standby.keyId });
       expect(ids(at)).not.toContain(next.keyId);
       expect(ids(at)).toHaveLength(2);
       expect(keys.version(at)).toBeGreaterThan(v);
-      expect(() => keys.revoke(next.keyId, at)).toThrow(/no trusted signing key/);
+      await expect(keys.revoke(next.keyId, at)).rejects.toThrow(/no trusted signing key/);
     } finally {
       await store.close();
     }

@@ -245,6 +245,10 @@ export const CONTRACT: ContractCase[] = [
       await enrolled(s, 'a', 2);
       const r1 = await s.rollouts.create(rolloutBase, [{ siteId: 'a', stage: 0, policyVersion: 1 }]);
       const r2 = await s.rollouts.create({ ...rolloutBase, state: 'superseded' }, [{ siteId: 'a', stage: 0, policyVersion: 1 }]);
+      // A paused rollout still records acks.
+      const r3 = await s.rollouts.create({ ...rolloutBase, state: 'paused' }, [{ siteId: 'a', stage: 0, policyVersion: 1 }]);
+      await s.rollouts.markPublished(r3, 'a', 4, 1);
+      expect(await s.rollouts.recordAck('a', 4, 'applied', null, null, 2)).toEqual([r3]);
       await s.rollouts.markPublished(r1, 'a', 5, 1);
       await s.rollouts.markPublished(r2, 'a', 5, 1);
       expect((await s.rollouts.pendingForSite('a')).map((p) => [p.rolloutId, p.generation])).toEqual([[r1, 5]]);
@@ -322,6 +326,15 @@ export const CONTRACT: ContractCase[] = [
         { siteId: 'a', generation: 2, result: 'rejected', code: 'X', reason: 'r', at: '2026-01-01T00:00:01Z', receivedAt: 6 },
       ]);
       expect((await s.rollouts.acks('a', 10)).map((x) => x.generation)).toEqual([2, 1]);
+      await s.rollouts.nextGeneration('a');
+      await s.rollouts.nextGeneration('a');
+      const sums = await s.rollouts.siteSummaries();
+      expect(sums.get('a')).toEqual({
+        generation: 2,
+        policyVersion: 2,
+        lastAck: { siteId: 'a', generation: 2, result: 'rejected', code: 'X', reason: 'r', at: '2026-01-01T00:00:01Z', receivedAt: 6 },
+      });
+      expect(sums.get('p')).toEqual({ generation: 0, policyVersion: 1, lastAck: null });
     },
   ],
   [

@@ -1,0 +1,178 @@
+// PostgreSQL schema migrations, applied in order; weft_schema.version records how many ran. The same
+// tables and constraints as the SQLite schema (../migrations.ts) at its version 6, in PostgreSQL's
+// types: BIGINT for millisecond times, BOOLEAN for flags, identity columns for ids, text keys in the
+// "C" collation so lists sort as SQLite sorts them (bytewise) whatever the cluster's locale. Never edit
+// a released migration: add a new one.
+
+export const PG_MIGRATIONS: readonly string[] = [
+  // 1: everything SQLite migrations 1..6 hold
+  `
+  CREATE TABLE sites (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    name TEXT COLLATE "C" NOT NULL UNIQUE,
+    labels TEXT NOT NULL DEFAULT '{}',
+    lat DOUBLE PRECISION NOT NULL DEFAULT 0,
+    lon DOUBLE PRECISION NOT NULL DEFAULT 0,
+    client_cidrs TEXT NOT NULL DEFAULT '[]',
+    capacity INTEGER NOT NULL DEFAULT 100,
+    services TEXT NOT NULL DEFAULT '[]',
+    state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'enrolled', 'revoked')),
+    drained BOOLEAN NOT NULL DEFAULT FALSE,
+    identity_key TEXT,
+    wireguard_key TEXT,
+    overlay_index INTEGER UNIQUE,
+    created_at BIGINT NOT NULL,
+    enrolled_at BIGINT,
+    revoked_at BIGINT
+  );
+  CREATE TABLE site_credentials (
+    site_id TEXT COLLATE "C" PRIMARY KEY REFERENCES sites(id),
+    password_hash TEXT NOT NULL,
+    pending_hash TEXT,
+    created_at BIGINT NOT NULL
+  );
+  CREATE TABLE enroll_tokens (
+    hash TEXT PRIMARY KEY,
+    site_id TEXT COLLATE "C" NOT NULL REFERENCES sites(id),
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    used_at BIGINT,
+    created_by TEXT NOT NULL
+  );
+  CREATE TABLE enroll_challenges (
+    hash TEXT PRIMARY KEY,
+    expires_at BIGINT NOT NULL
+  );
+  CREATE INDEX enroll_challenges_expiry ON enroll_challenges(expires_at);
+  CREATE TABLE api_tokens (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    name TEXT NOT NULL,
+    hash TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL CHECK (role IN ('viewer', 'operator', 'admin')),
+    created_at BIGINT NOT NULL,
+    revoked_at BIGINT,
+    expires_at BIGINT
+  );
+  CREATE TABLE audit (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at BIGINT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    details TEXT NOT NULL DEFAULT '{}'
+  );
+  CREATE INDEX audit_target ON audit(target, id);
+  CREATE TABLE policy_versions (
+    version INTEGER GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    yaml TEXT NOT NULL,
+    objects TEXT NOT NULL,
+    author TEXT NOT NULL,
+    message TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+  );
+  CREATE TABLE rollouts (
+    id INTEGER GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('rollout', 'rollback')),
+    policy_version INTEGER NOT NULL,
+    selector TEXT NOT NULL,
+    stages TEXT NOT NULL,
+    audit_window_s INTEGER NOT NULL DEFAULT 0,
+    state TEXT NOT NULL,
+    stage INTEGER NOT NULL DEFAULT 0,
+    stage_acked_at BIGINT,
+    reason TEXT,
+    created_by TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+  );
+  CREATE TABLE rollout_sites (
+    rollout_id INTEGER NOT NULL REFERENCES rollouts(id),
+    site_id TEXT COLLATE "C" NOT NULL REFERENCES sites(id),
+    stage INTEGER NOT NULL,
+    policy_version INTEGER NOT NULL,
+    generation INTEGER,
+    published_at BIGINT,
+    result TEXT,
+    code TEXT,
+    reason TEXT,
+    acked_at BIGINT,
+    PRIMARY KEY (rollout_id, site_id)
+  );
+  CREATE INDEX rollout_sites_site ON rollout_sites(site_id, result);
+  CREATE TABLE site_generations (
+    site_id TEXT COLLATE "C" PRIMARY KEY REFERENCES sites(id),
+    generation INTEGER NOT NULL
+  );
+  CREATE TABLE bundles (
+    site_id TEXT COLLATE "C" NOT NULL REFERENCES sites(id),
+    generation INTEGER NOT NULL,
+    policy_version INTEGER NOT NULL,
+    rollout_id INTEGER,
+    bundle TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (site_id, generation)
+  );
+  CREATE TABLE acks (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    site_id TEXT COLLATE "C" NOT NULL,
+    generation INTEGER NOT NULL,
+    result TEXT NOT NULL,
+    code TEXT,
+    reason TEXT,
+    at TEXT NOT NULL,
+    received_at BIGINT NOT NULL
+  );
+  CREATE INDEX acks_site ON acks(site_id, generation);
+  CREATE TABLE telemetry_batches (
+    site_id TEXT COLLATE "C" NOT NULL,
+    device TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    type TEXT NOT NULL,
+    at TEXT NOT NULL,
+    received_at BIGINT NOT NULL,
+    PRIMARY KEY (site_id, device, seq)
+  );
+  CREATE TABLE verdicts (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    site_id TEXT COLLATE "C" NOT NULL,
+    seq BIGINT NOT NULL,
+    at BIGINT NOT NULL,
+    generation INTEGER NOT NULL,
+    endpoint TEXT NOT NULL,
+    direction TEXT NOT NULL,
+    verdict TEXT NOT NULL,
+    proto INTEGER NOT NULL,
+    src TEXT NOT NULL,
+    dst TEXT NOT NULL,
+    sport INTEGER NOT NULL,
+    dport INTEGER NOT NULL,
+    policy TEXT COLLATE "C",
+    rule TEXT,
+    count INTEGER NOT NULL DEFAULT 1
+  );
+  CREATE INDEX verdicts_site_at ON verdicts(site_id, at);
+  CREATE INDEX verdicts_policy_at ON verdicts(policy, at);
+  CREATE TABLE counters (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    site_id TEXT COLLATE "C" NOT NULL,
+    seq BIGINT NOT NULL,
+    at BIGINT NOT NULL,
+    policy TEXT COLLATE "C",
+    rule TEXT,
+    verdict TEXT COLLATE "C" NOT NULL,
+    packets BIGINT NOT NULL,
+    bytes BIGINT NOT NULL
+  );
+  CREATE INDEX counters_site_at ON counters(site_id, at);
+  CREATE TABLE signing_keys (
+    key_id TEXT COLLATE "C" PRIMARY KEY,
+    public_key TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    activated_at BIGINT,
+    retired_at BIGINT,
+    untrusted_at BIGINT
+  );
+  `,
+];
+
+export const PG_SCHEMA_VERSION = PG_MIGRATIONS.length;

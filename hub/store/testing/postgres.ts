@@ -1,0 +1,93 @@
+// A throwaway PostgreSQL cluster for tests: initdb and pg_ctl (Debian's postgresql, 15) as the
+// `postgres` user, under a temp dir, listening on a free TCP port of 127.0.0.1 and a unix socket in that
+// dir; stopped and removed by remove(). Never the system cluster. Needs root (to run as postgres).
+import { execFileSync } from 'node:child_process';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+
+export interface TestPostgres {
+  port: number;
+  /** A URL for database `db` (created by createDatabase, or `postgres`). */
+  url(db?: string): string;
+  createDatabase(name: string): Promise<string>;
+  /** pg_ctl stop -m fast / start: the outage tests. */
+  stop(): void;
+  start(): void;
+  remove(): void;
+}
+
+/** The newest installed server's bin dir (/usr/lib/postgresql/<major>/bin). */
+export function postgresBin(): string | undefined {
+  const root = '/usr/lib/postgresql';
+  if (!existsSync(root)) return undefined;
+  const majors = readdirSync(root)
+    .map(Number)
+    .filter((v) => Number.isInteger(v))
+    .sort((a, b) => b - a);
+  return majors.length ? join(root, String(majors[0]), 'bin') : undefined;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startPostgres(): Promise<TestPostgres> {
+  const bin = postgresBin();
+  if (!bin) throw new Error('PostgreSQL is not installed: node scripts/setup.mjs installs Debian postgresql');
+  const dir = mkdtempSync(join(tmpdir(), 'weft-pg-'));
+  const ids = execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim();
+  const gid = execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim();
+  chownSync(dir, Number(ids), Number(gid));
+  const data = join(dir, 'data');
+  const asPostgres = (cmd: string, args: string[]) =>
+    execFileSync('runuser', ['-u', 'postgres', '--', join(bin, cmd), ...args], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+  asPostgres('initdb', ['-D', data, '--auth=trust', '--no-locale', '-E', 'UTF8', '-U', 'postgres']);
+  const port = await freePort();
+  const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off`;
+  const start = () => {
+    asPostgres('pg_ctl', ['-D', data, '-o', opts, '-l', join(dir, 'log'), '-w', '-t', '30', 'start']);
+  };
+  const stop = () => {
+    asPostgres('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);
+  };
+  start();
+  const url = (db = 'postgres') => `postgres://postgres@127.0.0.1:${port}/${db}`;
+  let stopped = false;
+  return {
+    port,
+    url,
+    async createDatabase(name) {
+      const c = new pg.Client({ connectionString: url() });
+      await c.connect();
+      try {
+        await c.query(`CREATE DATABASE ${name}`);
+      } finally {
+        await c.end();
+      }
+      return url(name);
+    },
+    stop,
+    start,
+    remove() {
+      if (!stopped) {
+        stopped = true;
+        try {
+          stop();
+        } catch {
+          // already stopped
+        }
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
