@@ -4,6 +4,7 @@ import { chmodSync, mkdirSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { FastifyInstance } from 'fastify';
@@ -22,7 +23,9 @@ import { startIngest, type Ingest } from './ingest/site-messages.ts';
 import { loadTls } from './pki/ca.ts';
 import { SigningKeys } from './pki/signing-keys.ts';
 import { BundleService } from './rollout/bundles.ts';
+import { AlwaysLeader } from './rollout/always-leader.ts';
 import { RolloutEngine } from './rollout/engine.ts';
+import type { EngineLease } from './rollout/lease.ts';
 import { PolicyVersions } from './rollout/policy-versions.ts';
 import { buildApp } from './server/app.ts';
 import type { HubServices } from './server/services.ts';
@@ -139,8 +142,19 @@ export async function startHub(config: HubConfig): Promise<Hub> {
     cleanup.push(() => b.close());
     const pubClient = await broker.hubClient();
     bundles = new BundleService(store, keys, publisherOf(pubClient), now);
-    const engine = new RolloutEngine(store, bundles, now, log.child({ part: 'rollout' }));
+    // Past one hub, one rollout engine acts at a time: the holder of a lease in PostgreSQL.
+    const lease: EngineLease =
+      config.store && store.backend === 'postgres'
+        ? new (await import('./store/postgres/lease.ts')).PgLease({ url: config.store, holder: `${hostname()}:${process.pid}`, now })
+        : new AlwaysLeader();
+    const engine = new RolloutEngine(store, bundles, now, log.child({ part: 'rollout' }), lease);
     cleanup.push(() => engine.stop());
+    cleanup.push(() => lease.stop());
+    lease.on('acquired', (epoch: number) => {
+      log.info({ epoch }, 'rollout lease acquired: this hub runs the rollouts');
+      engine.resume().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'resuming rollouts failed; the next tick retries'));
+    });
+    lease.on('lost', () => log.warn('rollout lease lost: another hub runs the rollouts'));
     const ingest: Ingest = await startIngest({
       client: await broker.hubClient(),
       store,
@@ -322,6 +336,7 @@ export async function startHub(config: HubConfig): Promise<Hub> {
     cleanup.push(() => clearInterval(maintenance));
     await engine.resume();
     engine.start(config.rolloutTickMs);
+    lease.start();
 
     log.info(
       { url: `https://127.0.0.1:${httpsPort}`, httpUrl, mqtt: broker.url(), dns: router?.dns, caFingerprint: tls.caFingerprint, republished },

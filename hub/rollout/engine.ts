@@ -12,7 +12,10 @@ import type { Logger } from 'pino';
 import type { AckMessage } from '../../protocol/index.ts';
 import { HubError } from '../errors.ts';
 import type { BundleRecord, HubStore, LabelSelector, RolloutRecord, RolloutSite, SiteRecord, StageSpec, StoreRepos } from '../store/types.ts';
+import { StoreError } from '../store/errors.ts';
+import { AlwaysLeader } from './always-leader.ts';
 import type { BundleService } from './bundles.ts';
+import type { EngineLease } from './lease.ts';
 import { planStages } from './plan.ts';
 import { matches } from './selector.ts';
 import { joinTarget, nextStep, type RolloutConfig, type RolloutInput, type RolloutProgress, type RolloutStep, sentKey, unsent } from './state-machine.ts';
@@ -58,11 +61,27 @@ export class RolloutEngine {
     private readonly bundles: BundleService,
     private readonly now: () => number,
     private readonly log: Logger,
+    /** Past one hub, only the lease holder steps rollouts and records acks (lease.ts). */
+    private readonly lease: EngineLease = new AlwaysLeader(),
   ) {}
+
+  /**
+   * Inside an engine write: refuses it unless this engine still holds the lease at the epoch the store
+   * has (fencing). On PostgreSQL the check locks the lease row, so a takeover waits for this write.
+   */
+  private async fence(tx: StoreRepos): Promise<void> {
+    const mine = this.lease.epoch();
+    if (mine === null || (await tx.rollouts.leaseEpoch()) !== mine) {
+      throw new StoreError('STORE_LEASE_LOST', `this hub no longer holds the rollout lease (epoch ${mine ?? 'none'})`, 'another hub runs the rollouts now');
+    }
+  }
 
   /** Ticks running rollouts every intervalMs (audit windows end, failed publishes are retried). */
   start(intervalMs: number): void {
-    this.timer = setInterval(() => void this.resume(), intervalMs);
+    this.timer = setInterval(() => {
+      // The store may be down (PostgreSQL restarting): the next tick retries.
+      this.resume().catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'rollout tick failed; the next tick retries'));
+    }, intervalMs);
     this.timer.unref();
   }
 
@@ -72,6 +91,7 @@ export class RolloutEngine {
   }
 
   async resume(): Promise<void> {
+    if (!this.lease.isLeader()) return;
     const running = await this.store.rollouts.list({ state: 'running', limit: 1000 });
     // Forget what this process published for rollouts that stopped running (superseded, rolled back).
     for (const id of this.published.keys()) if (!running.some((r) => r.id === id)) this.published.delete(id);
@@ -218,9 +238,11 @@ export class RolloutEngine {
 
   private async flushAcks(): Promise<void> {
     const batch = this.pendingAcks.splice(0);
-    if (this.stopped || !batch.length) return;
+    // A follower hears the same acks (one broker for all hubs): the leader records them.
+    if (this.stopped || !batch.length || !this.lease.isLeader()) return;
     try {
       const touched = await this.store.tx(async (tx) => {
+        await this.fence(tx);
         const ids: number[] = [];
         for (const { siteId, ack, receivedAt } of batch) {
           await tx.rollouts.addAck({
@@ -247,10 +269,12 @@ export class RolloutEngine {
 
   /** A heartbeat's applied generation confirms bundles whose ack was lost (e.g. across a hub restart). */
   async onAppliedGeneration(siteId: string, applied: number): Promise<void> {
+    if (!this.lease.isLeader()) return;
     const pending = (await this.store.rollouts.pendingForSite(siteId)).filter((p) => p.generation! <= applied);
     if (!pending.length) return;
     const t = this.now();
     const touched = await this.store.tx(async (tx) => {
+      await this.fence(tx);
       const ids: number[] = [];
       for (const p of pending) ids.push(...(await tx.rollouts.recordAck(siteId, p.generation!, 'applied', null, 'confirmed by heartbeat', t)));
       return ids;
@@ -304,6 +328,8 @@ export class RolloutEngine {
             new Set(),
           ),
           new Set(),
+          // A completed rollout's newcomer: any hub may record and publish it (its generation is the store's).
+          false,
         );
     } catch (err) {
       this.log.warn({ rollout: r.id, site: site.id, err: errorMessage(err) }, 'publishing the enrolled site its bundle failed');
@@ -321,6 +347,8 @@ export class RolloutEngine {
   }
 
   async tick(id: number): Promise<void> {
+    // A follower leaves rollouts to the lease holder (a rollout created here is picked up by its resume).
+    if (!this.lease.isLeader()) return;
     // One tick per rollout at a time: acks arrive concurrently, and publishing is async.
     if (this.busy.has(id)) {
       this.again.add(id);
@@ -392,6 +420,7 @@ export class RolloutEngine {
     const s = next.state;
     if (s.state === prev.state && s.stage === prev.stage && s.stageAckedAt === prev.stageAckedAt && s.reason === prev.reason) return;
     await this.store.tx(async (tx) => {
+      await this.fence(tx);
       await tx.rollouts.update(id, { ...s, updatedAt: at });
       for (const a of next.actions) {
         const target = `rollout/${id}`;
@@ -407,7 +436,7 @@ export class RolloutEngine {
    * it is still the site's latest, else a new generation recorded first. True when every one went out
    * (false: the next tick retries).
    */
-  private async publishStage(rolloutId: number, rows: readonly RolloutSite[], published: Set<string>): Promise<boolean> {
+  private async publishStage(rolloutId: number, rows: readonly RolloutSite[], published: Set<string>, fenced = true): Promise<boolean> {
     const due: BundleRecord[] = [];
     const fresh = new Map<number, SiteRecord[]>();
     for (const s of rows) {
@@ -424,7 +453,10 @@ export class RolloutEngine {
     }
     for (const [version, sites] of fresh) {
       due.push(
-        ...(await this.bundles.recordMany(sites, version, rolloutId, (tx, b) => tx.rollouts.markPublished(rolloutId, b.siteId, b.generation, b.createdAt))),
+        ...(await this.bundles.recordMany(sites, version, rolloutId, async (tx, b) => {
+          if (fenced && b.siteId === sites[0].id) await this.fence(tx);
+          await tx.rollouts.markPublished(rolloutId, b.siteId, b.generation, b.createdAt);
+        })),
       );
     }
     // In parallel: QoS 1 waits for each PUBACK, and a stage may hold thousands of sites.

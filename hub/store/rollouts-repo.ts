@@ -282,6 +282,10 @@ export class SqliteRollouts implements Sync<RolloutsRepo> {
     return out;
   }
 
+  leaseEpoch(): number {
+    return 0;
+  }
+
   acks(siteId: string, limit: number): AckRecord[] {
     const rows = stmt(this.db, 'SELECT * FROM acks WHERE site_id = ? ORDER BY id DESC LIMIT ?').all(siteId, limit) as AckRow[];
     return rows.map(ack);

@@ -276,6 +276,12 @@ export interface RolloutsRepo {
   /** The newest bundle of a site older than the given generation. */
   bundleBefore(siteId: string, generation: number): Promise<BundleRecord | undefined>;
   addAck(a: AckRecord): Promise<void>;
+  /**
+   * The rollout lease's epoch as the store has it (the fencing token): an engine writes only while it
+   * equals the epoch it acquired. PostgreSQL locks the row for the transaction, so a new leader's
+   * increment waits for a write in flight. The embedded hub is always the leader, at epoch 0.
+   */
+  leaseEpoch(): Promise<number>;
   acks(siteId: string, limit: number): Promise<AckRecord[]>;
   /** Every site's summary in three queries (the site list of 10 000 sites must not cost 30 000). */
   siteSummaries(): Promise<Map<string, SiteRolloutSummary>>;

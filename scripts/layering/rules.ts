@@ -128,6 +128,7 @@ export const PARTS: Record<string, Part> = {
       '@fastify/swagger-ui': 'the OpenAPI page at /docs',
       aedes: 'the embedded broker (DESIGN.md "embedded broker")',
       'better-sqlite3': 'the embedded store (DESIGN.md "hub store")',
+      pg: 'the PostgreSQL store of hubs past one machine (DESIGN.md "hub store past one machine")',
       mqtt: 'the hub client of an external broker (Mosquitto, NATS)',
       pino: 'structured logs',
       'prom-client': 'the hub metrics endpoint',
@@ -156,7 +157,7 @@ export const PARTS: Record<string, Part> = {
       config: { paths: ['config.ts', 'config.test.ts'], uses: ['broker', 'enroll', 'server', 'store'], why: 'the hub command line and config' },
       cli: { paths: ['cli/'], uses: [], why: 'the `weft` ops CLI: talks to the API over HTTP, shares no code with the server' },
       main: {
-        paths: ['main.ts', 'main.test.ts', 'main-mosquitto.test.ts', 'abuse.fuzz.test.ts'],
+        paths: ['main.ts', 'main.test.ts', 'main-mosquitto.test.ts', 'main-pg.kernel.test.ts', 'abuse.fuzz.test.ts'],
         uses: ['config', 'auth', 'broker', 'enroll', 'health', 'ingest', 'pki', 'rollout', 'server', 'sites', 'store'],
         why: 'wires one hub process',
       },

@@ -173,6 +173,17 @@ export const PG_MIGRATIONS: readonly string[] = [
     untrusted_at BIGINT
   );
   `,
+  // 2: the rollout engine's lease: who holds it is an advisory lock on the holder's own connection; the
+  // epoch here goes up at every acquisition and fences the engine's writes (a paused old leader's
+  // write finds a newer epoch and is refused).
+  `
+  CREATE TABLE rollout_lease (
+    name TEXT PRIMARY KEY,
+    epoch BIGINT NOT NULL,
+    holder TEXT NOT NULL,
+    acquired_at BIGINT NOT NULL
+  );
+  `,
 ];
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS.length;

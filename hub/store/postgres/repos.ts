@@ -545,6 +545,11 @@ class PgRollouts implements RolloutsRepo {
     ]);
   }
 
+  async leaseEpoch(): Promise<number> {
+    const { rows } = await this.sql.query<R>("SELECT epoch FROM rollout_lease WHERE name = 'rollout' FOR SHARE");
+    return rows[0] ? n(rows[0].epoch) : 0;
+  }
+
   async acks(siteId: string, limit: number): Promise<AckRecord[]> {
     const { rows } = await this.sql.query<R>('SELECT * FROM acks WHERE site_id = $1 ORDER BY id DESC LIMIT $2', [siteId, limit]);
     return rows.map(ack);
