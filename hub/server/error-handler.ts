@@ -1,11 +1,19 @@
 // One error shape for every failure: {code, message, details}, with stable codes.
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { HubError, type ErrorBody } from '../errors.ts';
+import { StoreError } from '../store/errors.ts';
 
 export function registerErrors(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | HubError | Error, req, reply) => {
     if (err instanceof HubError) {
       return reply.status(err.status).send({ code: err.code, message: err.message, details: err.details } satisfies ErrorBody);
+    }
+    // PostgreSQL down (or this hub lost the rollout lease mid-request): nothing was done, try again soon.
+    if (err instanceof StoreError && (err.code === 'STORE_UNAVAILABLE' || err.code === 'STORE_LEASE_LOST')) {
+      return reply
+        .status(503)
+        .header('retry-after', '5')
+        .send({ code: err.code, message: err.message } satisfies ErrorBody);
     }
     const fe = err as FastifyError;
     if (fe.validation) {
