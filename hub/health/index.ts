@@ -1,9 +1,9 @@
 // The hub's health model. Wiring in the hub:
 //   const health = createHealthModel({ heartbeatIntervalMs });
-//   const view = createSitesView({ listSites: () => sites.routable(), health, now }); // the router's input
+//   const view = createSitesView({ listSites: () => siteRecords, health, now }); // the router's input (a copy of the store's sites, main.ts)
 //   const monitor = await startHealthMonitor({
 //     client: await broker.hubClient(), health, sessions: broker.sessions,
-//     knownSite: (id) => store.sites.get(id)?.state === 'enrolled', registry, logger, now,
+//     knownSite: (id) => known.get(id)?.state === 'enrolled', registry, logger, now,
 //   });
 //   app.register(healthRoutes, { health });   // GET /v1/health, GET /v1/health/events (SSE)
 export * from './types.ts';
