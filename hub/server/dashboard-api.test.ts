@@ -61,8 +61,8 @@ describe('sessions', () => {
     const viewer = (await t.api('POST', '/v1/tokens', { name: 'v', role: 'viewer' })).body;
     const s = await signIn(viewer.token);
     const secret = s.cookie.split(';')[0].split('=')[1];
-    expect(authenticateSession(t.hub.store, secret, Date.now())).toMatchObject({ role: 'viewer' });
-    expect(authenticateSession(t.hub.store, secret, Date.now() + SESSION_TTL_MS)).toBeNull();
+    expect(await authenticateSession(t.hub.store, secret, Date.now())).toMatchObject({ role: 'viewer' });
+    expect(await authenticateSession(t.hub.store, secret, Date.now() + SESSION_TTL_MS)).toBeNull();
     // As a bearer token too, a session keeps its TTL and its role.
     expect((await t.api('POST', '/v1/sites', { name: 'x-9' }, secret)).status).toBe(403);
 
