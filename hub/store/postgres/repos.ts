@@ -587,6 +587,7 @@ function where(q: Omit<FlowQuery, 'limit'>): { sql: string; args: unknown[] } {
   if (q.verdict) add('verdict = ?', q.verdict);
   if (q.since !== undefined) add('at >= ?', q.since);
   if (q.until !== undefined) add('at < ?', q.until);
+  if (q.afterId !== undefined) add('id > ?', q.afterId);
   return { sql: conds.length ? `WHERE ${conds.join(' AND ')}` : '', args };
 }
 
@@ -647,8 +648,10 @@ class PgTelemetry implements TelemetryRepo {
 
   async flows(q: FlowQuery): Promise<FlowRow[]> {
     const w = where(q);
-    const { rows } = await this.sql.query<R>(`SELECT * FROM verdicts ${w.sql} ORDER BY at DESC, id DESC LIMIT $${w.args.length + 1}`, [...w.args, q.limit]);
+    const order = q.afterId === undefined ? 'at DESC, id DESC' : 'id';
+    const { rows } = await this.sql.query<R>(`SELECT * FROM verdicts ${w.sql} ORDER BY ${order} LIMIT $${w.args.length + 1}`, [...w.args, q.limit]);
     return rows.map((r) => ({
+      id: n(r.id),
       siteId: s(r.site_id),
       seq: n(r.seq),
       at: new Date(n(r.at)).toISOString(),
@@ -665,6 +668,11 @@ class PgTelemetry implements TelemetryRepo {
       rule: sn(r.rule),
       count: n(r.count),
     }));
+  }
+
+  async lastFlowId(): Promise<number> {
+    const { rows } = await this.sql.query<R>('SELECT MAX(id) AS id FROM verdicts');
+    return nn(rows[0].id) ?? 0;
   }
 
   async counters(q: Omit<FlowQuery, 'limit'>): ReturnType<TelemetryRepo['counters']> {

@@ -372,6 +372,13 @@ export const CONTRACT: ContractCase[] = [
         count: 1,
       });
       expect(await s.telemetry.flows({ policy: 'NetworkPolicy/shop/a', verdict: 'deny', limit: 100 })).toHaveLength(2);
+      // A follower reads what was stored after an id, oldest first.
+      const all = await s.telemetry.flows({ limit: 100 });
+      const last = await s.telemetry.lastFlowId();
+      expect(last).toBe(Math.max(...all.map((f) => f.id)));
+      const first = Math.min(...all.map((f) => f.id));
+      const after = await s.telemetry.flows({ afterId: first, limit: 100 });
+      expect(after.map((f) => f.id)).toEqual([...all.map((f) => f.id)].filter((id) => id > first).sort((a, b) => a - b));
       expect(await s.telemetry.flows({ since: Date.parse('2026-01-01T00:01:00Z'), until: Date.parse('2026-01-01T00:02:00Z'), limit: 100 })).toHaveLength(2);
       expect(await s.telemetry.counters({ siteId: 's1' })).toEqual([
         { siteId: 's1', policy: null, verdict: 'allow', packets: 1, bytes: 10 },
