@@ -6,7 +6,7 @@
 //   4. failover: kill -9 a site -> first DNS answer leaving it out, every server;
 //   5. silent network cut of a site's MQTT link -> first answer leaving it out, vs 1.5 x keepalive.
 // Weft runs as the hub runs it: the real aedes broker (hub/broker), health model and SitesView
-// (hub/health) feeding the router; sites are child processes holding MQTT sessions with a last will.
+// (router/health) feeding the router; sites are child processes holding MQTT sessions with a last will.
 import { errorMessage } from '../base/index.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,9 +18,9 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
 import pino from 'pino';
-import { startBroker, createHealthModel, createSitesView, startHealthMonitor, type SiteRecord } from '../hub/index.ts';
-import { routerRoutes, startRouter } from '../hub/router/index.ts';
-import { cityRecord, writeMmdb } from '../hub/router/testing/index.ts';
+import { startBroker } from '../hub/index.ts';
+import { createHealthModel, createSitesView, routerRoutes, startHealthMonitor, startRouter, type SiteRecord } from '../router/index.ts';
+import { cityRecord, writeMmdb } from '../router/testing/index.ts';
 import { percentile, writeReport } from './lib/report.ts';
 import { DnsProbe } from './router/dns-probe.ts';
 import { dnsperf } from './router/dnsperf.ts';

@@ -1,6 +1,6 @@
 // The hub's store, one interface per area. SQLite (better-sqlite3, WAL) implements it today; a Postgres
 // implementation for replicated hubs would implement the same interface (DESIGN.md "Past one machine").
-import type { RoutableSite } from '../router/index.ts';
+import type { RoutableSite } from '../../router/index.ts';
 import type { EventVerdict, VerdictRecord, CounterRecord } from '../../protocol/index.ts';
 
 export type Role = 'viewer' | 'operator' | 'admin';

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CidrTrie } from './cidr-trie.ts';
-import { bitAt, formatIpBytes, maskBytes, parseCidrBytes, parseIpBytes, SOCKET_ADDRESS, type IpBytes } from '../../base/index.ts';
+import { bitAt, formatIpBytes, maskBytes, parseCidrBytes, parseIpBytes, SOCKET_ADDRESS, type IpBytes } from '../base/index.ts';
 
 const parseIp = (s: string) => parseIpBytes(s, SOCKET_ADDRESS);
 const parseCidr = (s: string) => parseCidrBytes(s, { bare: true, ...SOCKET_ADDRESS });

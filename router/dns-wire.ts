@@ -1,7 +1,7 @@
 // The query side of the DNS wire format, parsed by hand: it runs for every packet, must never throw
 // on garbage, and only needs the header, the one question and the OPT record (RFC 6891) with its
 // Client Subnet option (RFC 7871). Responses are encoded with dns-packet (see dns-answers.ts).
-import type { IpBytes } from '../../base/index.ts';
+import type { IpBytes } from '../base/index.ts';
 
 export const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
 export const QTYPE = { A: 1, NS: 2, SOA: 6, AAAA: 28, OPT: 41, IXFR: 251, AXFR: 252, ANY: 255 } as const;

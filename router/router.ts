@@ -9,7 +9,7 @@ import { DnsThread } from './dns-thread.ts';
 import type { QueryCounts } from './dns-thread-protocol.ts';
 import { RCODE, BADVERS } from './dns-wire.ts';
 import { explain, type RouteExplanation } from './explain.ts';
-import { parseIpBytes, SOCKET_ADDRESS } from '../../base/index.ts';
+import { parseIpBytes, SOCKET_ADDRESS } from '../base/index.ts';
 import { openGeoDb } from './geo-db.ts';
 import type { ClientLocation } from './locate.ts';
 import type { Decision } from './rank.ts';

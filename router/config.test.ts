@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatError } from '../../base/index.ts';
+import { formatError } from '../base/index.ts';
 import { resolveConfig, RouterConfigError, type RouterOptions } from './config.ts';
 import { MemorySitesView } from './testing/memory-sites-view.ts';
 

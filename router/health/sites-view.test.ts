@@ -1,7 +1,7 @@
 // The router's SitesView: store records joined with live health, change events applied at once.
 import { describe, expect, it } from 'vitest';
 import type { HeartbeatMessage } from '../../protocol/index.ts';
-import type { RoutableSite } from '../router/index.ts';
+import type { RoutableSite } from '../sites-view.ts';
 import { createHealthModel } from './model.ts';
 import { createSitesView } from './sites-view.ts';
 import type { SiteRecord } from './types.ts';

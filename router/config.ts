@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { SitesView } from './sites-view.ts';
 import { validLatLon, type LatLon } from './geo.ts';
-import { parseCidrBytes, parseIpBytes, SOCKET_ADDRESS, WeftError } from '../../base/index.ts';
+import { parseCidrBytes, parseIpBytes, SOCKET_ADDRESS, WeftError } from '../base/index.ts';
 import type { CidrRoute } from './locate.ts';
 import type { NoHealthySite } from './rank.ts';
 import type { RrlConfig } from './rrl.ts';

@@ -1,6 +1,6 @@
 // Opens the MaxMind-format geo database the locator reads; a missing or bad file is a RouterConfigError.
 import maxmind, { type CityResponse, type Reader } from 'maxmind';
-import { errorMessage } from '../../base/index.ts';
+import { errorMessage } from '../base/index.ts';
 import { RouterConfigError } from './config.ts';
 
 export async function openGeoDb(path: string): Promise<Reader<CityResponse>> {

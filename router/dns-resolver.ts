@@ -4,7 +4,7 @@
 // Caches are emptied synchronously on Routing's 'invalidate', so a health change applies at once.
 // The caches are bounded whatever clients send: names in an LRU, query types the zone does not serve
 // folded into one shared NODATA/NXDOMAIN answer per name, location buckets per name capped.
-import { parseIpBytes, SOCKET_ADDRESS } from '../../base/index.ts';
+import { parseIpBytes, SOCKET_ADDRESS } from '../base/index.ts';
 import {
   BADVERS,
   FLAG_QR,

@@ -4,7 +4,7 @@
 import type { CityResponse, Reader } from 'maxmind';
 import type { RoutableSite } from './sites-view.ts';
 import { CidrTrie } from './cidr-trie.ts';
-import { formatIpBytes, maskBytes, parseCidrBytes, type IpBytes, SOCKET_ADDRESS } from '../../base/index.ts';
+import { formatIpBytes, maskBytes, parseCidrBytes, type IpBytes, SOCKET_ADDRESS } from '../base/index.ts';
 import type { LatLon } from './geo.ts';
 
 export interface CidrRoute {

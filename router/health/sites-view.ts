@@ -2,14 +2,14 @@
 // Health events are applied the moment the model emits them; store changes arrive one site at a time
 // (upsert/remove, O(1) per change even with 10k sites) or all at once (refresh).
 import { EventEmitter } from 'node:events';
-import type { RoutableSite } from '../router/index.ts';
-import type { HealthModel, HubSitesView, SiteHealthState, SiteRecord, SitesViewOptions } from './types.ts';
+import type { RoutableSite } from '../sites-view.ts';
+import type { HealthModel, RecordSitesView, SiteHealthState, SiteRecord, SitesViewOptions } from './types.ts';
 
 function sameRecord(a: SiteRecord, b: SiteRecord): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
-class View extends EventEmitter implements HubSitesView {
+class View extends EventEmitter implements RecordSitesView {
   private readonly records = new Map<string, SiteRecord>();
   private readonly sites = new Map<string, RoutableSite>();
   private readonly onUpdate = (s: SiteHealthState) => this.applyHealth(s);
@@ -90,6 +90,6 @@ class View extends EventEmitter implements HubSitesView {
 }
 
 /** Builds the SitesView the router consumes; call refresh() after site changes in the store. */
-export function createSitesView(opts: SitesViewOptions): HubSitesView {
+export function createSitesView(opts: SitesViewOptions): RecordSitesView {
   return new View(opts.listSites, opts.health, opts.now ?? Date.now);
 }

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { Reader, type CityResponse } from 'maxmind';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseIpBytes, type IpBytes, SOCKET_ADDRESS } from '../../base/index.ts';
+import { parseIpBytes, type IpBytes, SOCKET_ADDRESS } from '../base/index.ts';
 import { Locator } from './locate.ts';
 import { site } from './testing/memory-sites-view.ts';
 import { CITIES, writeWorldGeoDb } from './testing/fixture.ts';

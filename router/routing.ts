@@ -5,7 +5,7 @@ import { EventEmitter } from 'node:events';
 import type { CityResponse, Reader } from 'maxmind';
 import type { RoutableSite, SitesView } from './sites-view.ts';
 import type { RouterConfig } from './config.ts';
-import type { IpBytes } from '../../base/index.ts';
+import type { IpBytes } from '../base/index.ts';
 import { Locator, type ClientLocation } from './locate.ts';
 import { rankSites, rankState, type Decision } from './rank.ts';
 

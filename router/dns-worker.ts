@@ -11,7 +11,7 @@ import { DnsResolver, type Transport } from './dns-resolver.ts';
 import { DnsServer } from './dns-server.ts';
 import type { DnsWorkerData, FromWorker, QueryCounts, ToWorker } from './dns-thread-protocol.ts';
 import { openGeoDb } from './geo-db.ts';
-import { errorCode, errorMessage } from '../../base/index.ts';
+import { errorCode, errorMessage } from '../base/index.ts';
 import { Routing } from './routing.ts';
 
 const REPORT_MS = 500;

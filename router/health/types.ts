@@ -1,9 +1,10 @@
-// The hub's health model: one pure state machine per site (state-machine.ts), a stateful model that
-// emits events at once (model.ts), an MQTT monitor feeding it (monitor.ts), the SitesView for the
-// router (sites-view.ts) and the HTTP routes (routes.ts: GET /v1/health, GET /v1/health/events SSE).
+// The health model the router owns, and every hub replica and standalone router runs: one pure state
+// machine per site (state-machine.ts), a stateful model that emits events at once (model.ts), an MQTT
+// monitor feeding it from the broker's status and heartbeat topics (monitor.ts), and the SitesView
+// that joins it with site records (sites-view.ts). The hub serves it over HTTP (hub/health/routes.ts).
 import type { EventEmitter } from 'node:events';
 import type { HeartbeatMessage, NotEnforcing, ServiceCheck } from '../../protocol/index.ts';
-import type { RoutableSite, SiteHealth, SiteHealthEvent, SitesView } from '../router/index.ts';
+import type { RoutableSite, SiteHealth, SiteHealthEvent, SitesView } from '../sites-view.ts';
 
 export type { SiteHealth, SiteHealthEvent };
 
@@ -88,22 +89,22 @@ export interface HealthModel extends EventEmitter {
   remove(siteId: string): void;
 }
 
-/** A site as the hub store knows it: everything the router needs except live health and load. */
+/** A site as the hub store (or a standalone router's file) knows it: everything but live health and load. */
 export interface SiteRecord extends Omit<RoutableSite, 'load' | 'health'> {
   /** Ops asked to drain the site (stored, survives a hub restart). */
   draining: boolean;
 }
 
 export interface SitesViewOptions {
-  /** Non-revoked sites from the hub store. */
+  /** Non-revoked sites: from the hub store, or the standalone router's sites file. */
   listSites(): SiteRecord[];
   health: HealthModel;
   /** Clock for drain inputs; default Date.now. */
   now?: () => number;
 }
 
-/** The router's SitesView plus the hub's inputs: a changed or removed site, or a full re-read of the store. */
-export interface HubSitesView extends SitesView {
+/** The router's SitesView fed by site records: a changed or removed site, or a full re-read of the records. */
+export interface RecordSitesView extends SitesView {
   refresh(): void;
   /** A site created or changed in the store (not revoked). */
   upsert(rec: SiteRecord): void;

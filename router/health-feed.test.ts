@@ -1,12 +1,13 @@
-// The router fed by the hub's real health model and SitesView (hub/health), queried with `dig`:
+// The router fed by the hub's real health model and SitesView (router/health), queried with `dig`:
 // a health input changes the very next answer (no polling, no wait between them), draining sites
 // are left out, best-N answers, and the no-healthy-site behaviour (fail-open / fail-closed SERVFAIL).
 import pino from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createHealthModel, createSitesView, type HealthModel, type SiteRecord } from './index.ts';
-import type { HubSitesView } from './types.ts';
-import { startRouter, type Router } from '../router/index.ts';
-import { CITIES, dig, GEO_NETS, hasDig, writeWorldGeoDb, type GeoDbFile } from '../router/testing/index.ts';
+import { createHealthModel, createSitesView, type HealthModel, type SiteRecord } from './health/index.ts';
+import type { RecordSitesView } from './health/types.ts';
+import { startRouter, type Router } from './index.ts';
+import { dig, hasDig } from './testing/dig.ts';
+import { CITIES, GEO_NETS, writeWorldGeoDb, type GeoDbFile } from './testing/fixture.ts';
 
 const digInstalled = hasDig('the router health-feed tests');
 
@@ -27,7 +28,7 @@ const addr = (id: keyof typeof CITIES) => `192.0.2.${ids.indexOf(id) + 1}`;
 
 let clock = 1_000_000;
 let health: HealthModel;
-let view: HubSitesView;
+let view: RecordSitesView;
 let geo: GeoDbFile;
 const routers: Router[] = [];
 

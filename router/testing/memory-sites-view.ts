@@ -1,5 +1,5 @@
 // An in-memory SitesView for the router's tests and benchmark: the real one is the hub's health
-// model (hub/health/), which emits the same events. Changes are applied and emitted synchronously.
+// model (router/health/), which emits the same events. Changes are applied and emitted synchronously.
 import { EventEmitter } from 'node:events';
 import type { RoutableSite, SiteHealth, SitesView } from '../sites-view.ts';
 

@@ -1,7 +1,7 @@
 // Longest-prefix match over CIDR entries, one binary trie per address family. Besides the match it
 // reports the shortest prefix of the client's address over which the answer cannot change, which is
 // what an EDNS Client Subnet reply's scope must be (RFC 7871 §7.2.1) for resolvers to cache correctly.
-import { bitAt, type CidrBytes, type IpBytes } from '../../base/index.ts';
+import { bitAt, type CidrBytes, type IpBytes } from '../base/index.ts';
 
 interface Node<T> {
   zero?: Node<T>;

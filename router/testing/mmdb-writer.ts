@@ -1,7 +1,7 @@
 // A tiny writer for the MaxMind DB format (https://maxmind.github.io/MaxMind-DB/), so tests and the
 // benchmark can build a geo database with known networks and read it back with the `maxmind` package
 // (and PowerDNS's geoip backend, through libmaxminddb). IPv6 tree, IPv4 under ::/96, 24-bit records.
-import { parseCidrBytes, SOCKET_ADDRESS } from '../../../base/index.ts';
+import { parseCidrBytes, SOCKET_ADDRESS } from '../../base/index.ts';
 
 /** A number written as an IEEE double (coordinates); plain integers are written as uint32. */
 export class F64 {

@@ -1,7 +1,7 @@
 // The router's settings from a YAML (or JSON) file, for `weft-hub --router-config <file>`: ops keep
 // the CIDR map, regions, geo database and failure mode in one reviewed file. Every mistake is a
 // RouterConfigError naming the file and the path inside it, with a hint; never a stack trace.
-import { errorMessage } from '../../base/index.ts';
+import { errorMessage } from '../base/index.ts';
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse } from 'yaml';

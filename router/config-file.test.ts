@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { formatError } from '../../base/index.ts';
+import { formatError } from '../base/index.ts';
 import { loadRouterSettings, RouterConfigError } from './index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'wrt-config-file-'));

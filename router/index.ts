@@ -7,3 +7,23 @@ export type { CidrRoute, ClientLocation, LocateMethod } from './locate.ts';
 export type { RouteExplanation } from './explain.ts';
 export type { NoHealthySite, Decision } from './rank.ts';
 export type { RoutableSite, SiteHealth, SiteHealthEvent, SiteService, SitesView } from './sites-view.ts';
+export {
+  createHealthModel,
+  createSitesView,
+  startHealthMonitor,
+  stepHealth,
+  initialHealthState,
+  heartbeatProblem,
+  kernelEnforcingOf,
+  DEFAULT_HEALTH_CONFIG,
+  type HealthConfig,
+  type HealthInput,
+  type HealthModel,
+  type HealthStep,
+  type HealthMonitor,
+  type HealthMonitorOptions,
+  type RecordSitesView,
+  type SiteHealthState,
+  type SiteRecord,
+  type SitesViewOptions,
+} from './health/index.ts';

@@ -5,7 +5,7 @@
 // records), so a real client behind that network retries over TCP, where addresses cannot be forged.
 // Pure: the clock comes in as an argument. The table is an LRU, so spoofed sources cannot grow it.
 import { CidrTrie } from './cidr-trie.ts';
-import { parseCidrBytes, parseIpBytes, SOCKET_ADDRESS } from '../../base/index.ts';
+import { parseCidrBytes, parseIpBytes, SOCKET_ADDRESS } from '../base/index.ts';
 import { Lru } from './lru.ts';
 
 export interface RrlConfig {
