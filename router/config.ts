@@ -15,7 +15,8 @@ export type RouterConfigErrorCode =
   | 'ROUTER_BAD_CIDR'
   | 'ROUTER_UNKNOWN_REGION'
   | 'ROUTER_BAD_LOCATION'
-  | 'ROUTER_GEO_DB';
+  | 'ROUTER_GEO_DB'
+  | 'ROUTER_BAD_SITE';
 
 /** Placed at `router.<path>` (hub options) or `<file>#<path>` (a router config file); formatError prints the place. */
 export class RouterConfigError extends WeftError<RouterConfigErrorCode> {
