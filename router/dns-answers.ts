@@ -40,14 +40,24 @@ export function template(
   return { buf, flags, arcount: sections.additionals?.length ?? 0, rcode, located };
 }
 
+/**
+ * The SOA serial: a hash of what the zone says about itself. Every router with the same config (each
+ * hub replica, each weft-router, each DNS worker) gives the same SOA, so the same question gets the
+ * same answer wherever it lands; it changes when that config changes. Nothing transfers this zone
+ * (its answers are computed per client), so the serial need not grow (RFC 1982 matters to secondaries).
+ */
+export function zoneSerial(c: RouterConfig): number {
+  const text = JSON.stringify([c.zone, c.nameservers, c.hostmaster, c.ttl, c.negativeTtl]);
+  let h = 0x811c9dc5; // FNV-1a, 32 bits
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
 export class ZoneAnswers {
   private readonly serial: number;
 
-  constructor(
-    private readonly cfg: RouterConfig,
-    now: number,
-  ) {
-    this.serial = Math.floor(now / 1000) >>> 0;
+  constructor(private readonly cfg: RouterConfig) {
+    this.serial = zoneSerial(cfg);
   }
 
   private soa(): RR {

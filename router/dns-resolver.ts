@@ -86,11 +86,8 @@ export class DnsResolver {
   /** What the last handle() did, for metrics without allocating per query. */
   readonly last: Outcome = { rcode: 0, truncated: false, cached: false, nameKey: '', questionEnd: 12 };
 
-  constructor(
-    private readonly routing: Routing,
-    now = Date.now(),
-  ) {
-    this.answers = new ZoneAnswers(routing.config, now);
+  constructor(private readonly routing: Routing) {
+    this.answers = new ZoneAnswers(routing.config);
     this.names = new Lru(routing.config.limits.answerCacheNames);
     routing.on('invalidate', this.onInvalidate);
   }

@@ -69,6 +69,13 @@ export async function startRouter(opts: RouterOptions): Promise<Router> {
     throw err;
   }
   log.info({ zone: config.zone, dns: server.address, geoDb: config.geoDbPath, noHealthySite: config.noHealthySite }, 'router listening');
+  // Resolvers find a name server inside the zone only through its glue: without addresses it is unreachable.
+  for (const ns of config.nameservers)
+    if ((ns.name === config.zone || ns.name.endsWith(`.${config.zone}`)) && ns.addresses.length === 0)
+      log.warn(
+        { nameserver: ns.name },
+        'router: name server inside the zone has no addresses, so no glue: list every router with its addresses under nameservers',
+      );
 
   const locateIp = (ip: string): ClientLocation | null => {
     const parsed = parseIpBytes(ip, SOCKET_ADDRESS);
