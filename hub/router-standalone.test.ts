@@ -70,15 +70,21 @@ async function answers(port: number): Promise<string[]> {
   );
 }
 
-/** Waits until the hub answers `want` for the first question, then until the standalone router agrees on all. */
+/**
+ * Waits until the hub answers `want` to the first question, then until both routers give the same
+ * answers to every question (asked afresh each time: one change can still be landing in the hub
+ * between the hub's first and last answer).
+ */
 async function agreeOn(want: string): Promise<string[]> {
   const hubPort = t.hub.router?.dns.port as number;
   let hub: string[] = [];
   await eventually(async () => (hub = await answers(hubPort))[0] === want, `hub router answers ${want}`).catch(() => expect(hub[0]).toBe(want));
   let standalone: string[] = [];
-  await eventually(async () => JSON.stringify((standalone = await answers(standalonePort))) === JSON.stringify(hub), 'standalone router agrees', 5000).catch(
-    () => expect(standalone).toEqual(hub),
-  );
+  const same = async () => {
+    [hub, standalone] = await Promise.all([answers(hubPort), answers(standalonePort)]);
+    return JSON.stringify(standalone) === JSON.stringify(hub);
+  };
+  await eventually(same, 'standalone router agrees', 5000).catch(() => expect(standalone).toEqual(hub));
   // And they keep agreeing: asked again, both give the same answers; HTTP /v1/route says the same too.
   expect(await answers(standalonePort)).toEqual(await answers(hubPort));
   for (const ip of ['198.51.100.7', '203.0.113.7']) {

@@ -56,7 +56,7 @@ function check(kind: Kind, v: unknown, path: string): void {
     case 'latlon':
       return fields(v, path, { lat: 'number', lon: 'number' });
     case 'dns':
-      return fields(v, path, { host: 'string?', port: 'number?' });
+      return fields(v, path, { host: 'string?', port: 'number?', workers: 'number?' });
     case 'cidrMap':
       if (!Array.isArray(v)) throw bad(path, 'a list', 'e.g. cidrMap: [{ cidr: 10.20.0.0/16, site: store-042 }]');
       return v.forEach((e, i) => fields(e, `${path}[${i}]`, { cidr: 'string', site: 'string?', region: 'string?' }));

@@ -48,7 +48,11 @@ export interface RouterOptions {
   sites: SitesView;
   /** The zone the router is authoritative for, e.g. `svc.example.com`. */
   zone: string;
-  dns?: { host?: string; port?: number };
+  /**
+   * workers: DNS server processes sharing the port, one per core with 0 (default 1: one thread in this
+   * process). More than one: each is a process of its own fed the same ordered SitesView events.
+   */
+  dns?: { host?: string; port?: number; workers?: number };
   /** TTL of A/AAAA answers in seconds (default 10). */
   ttl?: number;
   /** How long resolvers cache "no such name" (SOA minimum; default: ttl). */
@@ -88,6 +92,8 @@ export interface RouterConfig {
   zone: string;
   host: string;
   port: number;
+  /** DNS server processes; 0: one per core; 1: a thread of this process. */
+  workers: number;
   ttl: number;
   negativeTtl: number;
   answerSites: number;
@@ -190,6 +196,7 @@ export function resolveConfig(o: RouterSettings): RouterConfig {
     zone,
     host: o.dns?.host ?? '127.0.0.1',
     port: int('dns.port', o.dns?.port, 53, 0, 65_535),
+    workers: int('dns.workers', o.dns?.workers, 1, 0, 256),
     ttl,
     negativeTtl: int('negativeTtl', o.negativeTtl, ttl, 0, 86_400),
     answerSites: int('answerSites', o.answerSites, 1, 1, 64),

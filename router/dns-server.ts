@@ -20,6 +20,13 @@ export interface DnsServerAddress {
 
 export type QueryHook = (transport: Transport) => void;
 
+/** A UDP socket and a TCP listener bound to the same host and port, not yet served. */
+export interface DnsSockets {
+  udp: UdpSocket;
+  tcp: Server;
+  address: DnsServerAddress;
+}
+
 /** A client that sends queries but does not read the answers is cut off past this much backlog. */
 const TCP_MAX_BACKLOG = 1 << 20;
 
@@ -31,19 +38,17 @@ export class DnsServer {
     private readonly sockets: Set<Socket>,
   ) {}
 
-  /** With port 0, retries until one port is free for both UDP and TCP. */
+  /** Binds UDP and TCP on one port and serves on them. */
   static async start(resolver: DnsResolver, host: string, port: number, limits: DnsLimits, log: Logger, onQuery: QueryHook): Promise<DnsServer> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await DnsServer.bind(resolver, host, port, limits, log, onQuery);
-      } catch (err) {
-        if (port !== 0 || attempt >= 20 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
-      }
-    }
+    return DnsServer.serve(resolver, await bindDnsSockets(host, port), limits, log, onQuery);
   }
 
-  private static async bind(resolver: DnsResolver, host: string, port: number, limits: DnsLimits, log: Logger, onQuery: QueryHook): Promise<DnsServer> {
-    const udp = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4' });
+  /**
+   * Serves on sockets bound elsewhere: by start(), or by the parent of several DNS processes, which
+   * binds once and hands each process the same two sockets (dns-workers.ts), so they share the port.
+   */
+  static serve(resolver: DnsResolver, sockets: DnsSockets, limits: DnsLimits, log: Logger, onQuery: QueryHook): DnsServer {
+    const { udp, tcp, address } = sockets;
     const rrl = limits.rrl ? new ResponseRateLimiter(limits.rrl) : null;
     udp.on('message', (msg, rinfo) => {
       let out = resolver.handle(msg, rinfo.address, 'udp');
@@ -55,13 +60,11 @@ export class DnsServer {
       }
       if (out) udp.send(out, rinfo.port, rinfo.address);
     });
-    await listen((cb) => udp.bind(port, host, cb), udp);
-    // After binding, a failed send to a vanished client must not take the server down.
+    // A failed send to a vanished client must not take the server down.
     udp.on('error', (err) => log.warn({ err }, 'dns udp socket error'));
-    const bound = udp.address().port;
-    const sockets = new Set<Socket>();
+    const open = new Set<Socket>();
     const perAddress = new Map<string, number>();
-    const tcp = createServer((sock) => {
+    tcp.on('connection', (sock: Socket) => {
       const addr = sock.remoteAddress ?? '';
       const n = (perAddress.get(addr) ?? 0) + 1;
       if (n > limits.tcpConnectionsPerAddress) {
@@ -74,17 +77,11 @@ export class DnsServer {
         if (left > 0) perAddress.set(addr, left);
         else perAddress.delete(addr);
       });
-      serveTcp(sock, resolver, onQuery, sockets, limits.tcpMessageDeadlineMs);
+      serveTcp(sock, resolver, onQuery, open, limits.tcpMessageDeadlineMs);
     });
     tcp.maxConnections = limits.tcpMaxConnections;
-    try {
-      await listen((cb) => tcp.listen(bound, host, cb), tcp);
-    } catch (err) {
-      udp.close();
-      throw err;
-    }
     tcp.on('error', (err) => log.warn({ err }, 'dns tcp server error'));
-    return new DnsServer(udp, tcp, { host, port: bound }, sockets);
+    return new DnsServer(udp, tcp, address, open);
   }
 
   async close(): Promise<void> {
@@ -100,6 +97,28 @@ function slipped(out: Buffer, questionEnd: number): Buffer {
   s.writeUInt16BE(questionEnd > 12 ? 1 : 0, 4);
   s.fill(0, 6, 12);
   return s;
+}
+
+/** Binds UDP, then TCP on the same port; with port 0, retries until one port is free for both. */
+export async function bindDnsSockets(host: string, port: number): Promise<DnsSockets> {
+  for (let attempt = 0; ; attempt++) {
+    const udp = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4' });
+    const tcp = createServer();
+    try {
+      await listen((cb) => udp.bind(port, host, cb), udp);
+      const bound = udp.address().port;
+      await listen((cb) => tcp.listen(bound, host, cb), tcp);
+      return { udp, tcp, address: { host, port: bound } };
+    } catch (err) {
+      for (const c of [() => udp.close(), () => tcp.close()])
+        try {
+          c();
+        } catch {
+          // not bound: nothing to close
+        }
+      if (port !== 0 || attempt >= 20 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    }
+  }
 }
 
 function listen(start: (cb: () => void) => void, emitter: UdpSocket | Server): Promise<void> {

@@ -1,6 +1,7 @@
-// Messages between the hub's event loop and the DNS worker thread (dns-thread.ts, dns-worker.ts).
-// The worker keeps its own copy of the sites view, fed by 'change' and 'removed' messages in the
-// order the hub's SitesView emitted them; it reports query counts for the hub's metrics.
+// Messages between the router's event loop and its DNS workers (dns-workers.ts, dns-worker.ts): one
+// thread, or several processes. Each worker keeps its own copy of the sites view, fed by 'change'
+// and 'removed' messages in the order the SitesView emitted them, the same feed to every worker;
+// it reports query counts for the router's metrics.
 import type { RoutableSite } from './sites-view.ts';
 import type { RouterConfig } from './config.ts';
 import type { DnsServerAddress } from './dns-server.ts';
@@ -11,6 +12,12 @@ export interface DnsWorkerData {
 }
 
 export type ToWorker = { type: 'change'; site: RoutableSite } | { type: 'removed'; id: string } | { type: 'close' };
+
+/**
+ * What a worker process is sent first (a thread gets the data as workerData and binds its own sockets):
+ * the data, then the bound UDP socket and TCP listener it shares with the other workers, as handles.
+ */
+export type ToWorkerProcess = { type: 'start'; data: DnsWorkerData } | { type: 'socket'; kind: 'udp' | 'tcp' };
 
 /** Queries answered since the last report: by transport, then rcode. */
 export interface QueryCounts {

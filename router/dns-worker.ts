@@ -1,6 +1,9 @@
-// The DNS server on its own thread: its own event loop, so no API request, broker load or garbage
-// collection of the hub's heap can stall name resolution for end users. It holds a copy of the sites
-// view (fed by messages from dns-thread.ts), its own Routing, resolver, caches and the geo database.
+// The DNS server on its own thread, or in one of several processes sharing the port: its own event
+// loop, so no API request, broker load or garbage collection of the hub's heap can stall name
+// resolution for end users. It holds a copy of the sites view (fed by messages from dns-workers.ts),
+// its own Routing, resolver, caches and the geo database. A thread binds its sockets; a process is
+// handed the sockets its parent bound (every process reads the same ones, so they share the load).
+import type { Socket as UdpSocket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { readlinkSync } from 'node:fs';
 import { constants, setPriority } from 'node:os';
@@ -8,8 +11,9 @@ import { parentPort, workerData } from 'node:worker_threads';
 import pino from 'pino';
 import type { RoutableSite, SitesView } from './sites-view.ts';
 import { DnsResolver, type Transport } from './dns-resolver.ts';
-import { DnsServer } from './dns-server.ts';
-import type { DnsWorkerData, FromWorker, QueryCounts, ToWorker } from './dns-thread-protocol.ts';
+import type { Server } from 'node:net';
+import { DnsServer, type DnsSockets } from './dns-server.ts';
+import type { DnsWorkerData, FromWorker, QueryCounts, ToWorker, ToWorkerProcess } from './dns-thread-protocol.ts';
 import { openGeoDb } from './geo-db.ts';
 import { errorCode, errorMessage } from '../base/index.ts';
 import { Routing } from './routing.ts';
@@ -57,10 +61,46 @@ class MirroredSitesView extends EventEmitter implements SitesView {
   }
 }
 
+interface Channel {
+  post(m: FromWorker): void;
+  onMessage(f: (m: ToWorker) => void): void;
+  close(): void;
+}
+
 const port = parentPort;
-if (!port) throw new Error('dns-worker.ts runs as a worker thread (started by dns-thread.ts)');
-const post = (m: FromWorker) => port.postMessage(m);
-const { config, sites } = workerData as DnsWorkerData;
+const channel: Channel = port
+  ? { post: (m) => port.postMessage(m), onMessage: (f) => port.on('message', f), close: () => port.close() }
+  : {
+      post: (m) => process.send?.(m),
+      onMessage: (f) => process.on('message', f),
+      close: () => process.disconnect(),
+    };
+if (!port && !process.send) throw new Error('dns-worker.ts runs as a worker thread or a forked process (started by dns-workers.ts)');
+// A process whose parent is gone (killed, crashed) must not keep the port: exit with it.
+if (!port) process.on('disconnect', () => process.exit(0));
+const post = channel.post;
+
+/** A process waits for its data and its two sockets; a thread has its data and binds its own. */
+function processStart(): Promise<{ data: DnsWorkerData; sockets: Omit<DnsSockets, 'address'> }> {
+  return new Promise((resolve) => {
+    let data: DnsWorkerData | undefined;
+    let udp: UdpSocket | undefined;
+    let tcp: Server | undefined;
+    const onStart = (m: ToWorkerProcess, handle?: UdpSocket | Server) => {
+      if (m.type === 'start') data = m.data;
+      else if (m.kind === 'udp') udp = handle as UdpSocket;
+      else tcp = handle as Server;
+      if (data && udp && tcp) {
+        process.off('message', onStart);
+        resolve({ data, sockets: { udp, tcp } });
+      }
+    };
+    process.on('message', onStart);
+  });
+}
+
+const start = port ? { data: workerData as DnsWorkerData, sockets: null } : await processStart();
+const { config, sites } = start.data;
 
 const fresh = (): QueryCounts => ({ udp: {}, tcp: {}, misses: 0, truncated: 0 });
 let counts = fresh();
@@ -87,9 +127,11 @@ try {
   };
   // Warnings go to the hub's logger: this thread has no logger of its own.
   const log = pino({ level: 'warn' }, { write: (line: string) => post({ type: 'warn', message: line }) });
-  const server = await DnsServer.start(resolver, config.host, config.port, config.limits, log, onQuery);
+  const server = start.sockets
+    ? DnsServer.serve(resolver, { ...start.sockets, address: { host: config.host, port: start.sockets.udp.address().port } }, config.limits, log, onQuery)
+    : await DnsServer.start(resolver, config.host, config.port, config.limits, log, onQuery);
   const timer = setInterval(report, REPORT_MS);
-  port.on('message', (m: ToWorker) => {
+  channel.onMessage((m: ToWorker) => {
     if (m.type !== 'close') return view.apply(m);
     clearInterval(timer);
     void server.close().then(() => {
@@ -97,11 +139,11 @@ try {
       resolver.close();
       routing.close();
       post({ type: 'closed' });
-      port.close();
+      channel.close();
     });
   });
   post({ type: 'listening', address: server.address, nice: raisePriority() });
 } catch (err) {
   post({ type: 'failed', message: errorMessage(err), code: errorCode(err) });
-  port.close();
+  channel.close();
 }

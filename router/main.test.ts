@@ -19,7 +19,8 @@ const base = ['--sites', sites, '--broker', 'mqtt://127.0.0.1:1883', '--broker-p
 describe('weft-router command line', () => {
   it('takes the zone, DNS and HTTP listeners, broker and sites', () => {
     const o = parseRouterArgs([...base, '--broker', 'mqtts://[::1]:8883', '--zone', 'svc.example.com', '--dns-port', '5353', '--http-port', '0']);
-    expect(o.settings).toMatchObject({ zone: 'svc.example.com', dns: { port: 5353 } });
+    expect(o.settings).toMatchObject({ zone: 'svc.example.com', dns: { port: 5353, workers: 0 } });
+    expect(parseRouterArgs([...base, '--zone', 'z.example', '--dns-workers', '1']).settings.dns).toEqual({ workers: 1 });
     expect(o.broker).toEqual({ urls: ['mqtt://127.0.0.1:1883', 'mqtts://[::1]:8883'], username: '_weft_hub', password: 'secret' });
     expect(o.http).toEqual({ host: '127.0.0.1', port: 0 });
     expect(o.heartbeatIntervalMs).toBe(5000);

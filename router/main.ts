@@ -22,6 +22,7 @@ export const USAGE = `usage: weft-router --sites <file> --broker <mqtt-url> [--b
   --config <file>                router settings (zone, nameservers, cidrMap, regions, geoDbPath, limits)
   --zone <zone>                  overrides the file's zone
   --dns-host <addr>, --dns-port <n>    where DNS listens (UDP and TCP); default 127.0.0.1:53
+  --dns-workers <n>              DNS processes sharing the port; default 0: one per core (1: a thread)
   --http-host <addr>, --http-port <n>  HTTP /go, /v1/route and /metrics; off unless a port is given
   --heartbeat-interval-s <n>     the agents' heartbeat interval, as the hub's (default 5)
   --log-level <level>            default info`;
@@ -60,6 +61,7 @@ export function parseRouterArgs(argv: string[]): StandaloneOptions & { logLevel:
       zone: { type: 'string' },
       'dns-host': { type: 'string' },
       'dns-port': { type: 'string' },
+      'dns-workers': { type: 'string' },
       'http-host': { type: 'string' },
       'http-port': { type: 'string' },
       'heartbeat-interval-s': { type: 'string' },
@@ -72,16 +74,21 @@ export function parseRouterArgs(argv: string[]): StandaloneOptions & { logLevel:
   for (const u of v.broker) if (!/^mqtts?:\/\/[^/]+$/.test(u)) throw new UsageError(`--broker: ${u} is not mqtt://host:port or mqtts://host:port`);
   if (!v['broker-password-file']) throw new UsageError('--broker-password-file is required');
   const dnsPort = int('dns-port', v['dns-port'], 0, 65_535);
+  const workers = int('dns-workers', v['dns-workers'], 0, 256);
   const overrides: Partial<RouterSettings> = {
     ...(v.zone ? { zone: v.zone } : {}),
-    ...(v['dns-host'] || dnsPort !== undefined
-      ? { dns: { ...(v['dns-host'] ? { host: v['dns-host'] } : {}), ...(dnsPort !== undefined ? { port: dnsPort } : {}) } }
-      : {}),
+    dns: {
+      ...(v['dns-host'] ? { host: v['dns-host'] } : {}),
+      ...(dnsPort !== undefined ? { port: dnsPort } : {}),
+      ...(workers !== undefined ? { workers } : {}),
+    },
   };
   let settings: RouterSettings;
   if (v.config) settings = loadRouterSettings(v.config, overrides);
   else if (v.zone) settings = parseRouterSettings('{}', '(command line)', overrides);
   else throw new UsageError('give --config <router.yaml> or --zone <zone>');
+  // On its own the router has the machine to itself: every core, unless the file or a flag says otherwise.
+  settings.dns = { workers: 0, ...settings.dns };
   loadSitesFile(sitesFile); // fail at once, as a usage error, on a bad file
   const httpPort = int('http-port', v['http-port'], 0, 65_535);
   const hb = int('heartbeat-interval-s', v['heartbeat-interval-s'], 1, 3600) ?? 5;
@@ -114,7 +121,7 @@ export async function runRouterProcess(argv: string[]): Promise<void> {
   const logger = pino({ level: opts.logLevel });
   const r = await startStandaloneRouter({ ...opts, logger });
   process.stdout.write(
-    `weft-router: zone ${r.router.config.zone}, DNS ${r.router.dns.host}:${r.router.dns.port}` +
+    `weft-router: zone ${r.router.config.zone}, DNS ${r.router.dns.host}:${r.router.dns.port} (${r.router.dnsWorkers} workers)` +
       `${r.http ? `, HTTP http://${r.http.host}:${r.http.port}` : ''}, ${r.view.list().length} sites, broker ${opts.broker.urls.join(', ')}\n`,
   );
   process.on('SIGHUP', () => {

@@ -1,11 +1,12 @@
 // startRouter: the router as the hub runs it. Opens the geo database, subscribes to the SitesView,
-// serves DNS on UDP and TCP from its own thread (dns-thread.ts: hub load cannot stall it), and
+// serves DNS on UDP and TCP off the caller's loop (dns-workers.ts: a thread, or one process per core;
+// hub load cannot stall it), and
 // exposes what the HTTP routes (http-routes.ts) need, answered on the hub's loop.
 import pino from 'pino';
 import { Counter, Registry } from 'prom-client';
 import { resolveConfig, type RouterConfig, type RouterOptions } from './config.ts';
 import type { DnsServerAddress } from './dns-server.ts';
-import { DnsThread } from './dns-thread.ts';
+import { DnsWorkers } from './dns-workers.ts';
 import type { QueryCounts } from './dns-thread-protocol.ts';
 import { RCODE, BADVERS } from './dns-wire.ts';
 import { explain, type RouteExplanation } from './explain.ts';
@@ -24,6 +25,8 @@ export interface Router {
   readonly config: RouterConfig;
   /** Where DNS listens (UDP and TCP). */
   readonly dns: DnsServerAddress;
+  /** DNS workers serving that port: 1 thread, or that many processes. */
+  readonly dnsWorkers: number;
   /** The HTTP redirect target for a client address. */
   redirect(service: string, ip: string): Redirect;
   /** The decision for a client, explained; null when ip is not an address. */
@@ -61,14 +64,17 @@ export async function startRouter(opts: RouterOptions): Promise<Router> {
     truncations.inc(c.truncated);
   };
 
-  let server: DnsThread;
+  let server: DnsWorkers;
   try {
-    server = await DnsThread.start(config, opts.sites, log, count);
+    server = await DnsWorkers.start(config, opts.sites, log, count);
   } catch (err) {
     routing.close();
     throw err;
   }
-  log.info({ zone: config.zone, dns: server.address, geoDb: config.geoDbPath, noHealthySite: config.noHealthySite }, 'router listening');
+  log.info(
+    { zone: config.zone, dns: server.address, dnsWorkers: server.size, geoDb: config.geoDbPath, noHealthySite: config.noHealthySite },
+    'router listening',
+  );
   // Resolvers find a name server inside the zone only through its glue: without addresses it is unreachable.
   for (const ns of config.nameservers)
     if ((ns.name === config.zone || ns.name.endsWith(`.${config.zone}`)) && ns.addresses.length === 0)
@@ -87,6 +93,7 @@ export async function startRouter(opts: RouterOptions): Promise<Router> {
   return {
     config,
     dns: server.address,
+    dnsWorkers: server.size,
     redirect(service, ip) {
       const loc = locateIp(ip) ?? routing.locate({ family: 4, bytes: new Uint8Array(4) }, 'unknown');
       const d = httpDecision(service, loc);
