@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dig, hasDig } from '../router/testing/dig.ts';
+import { dig, hasDig } from '../router/testing/index.ts';
 import { startTestHub, type TestHub } from './testing/hub-fixture.ts';
 import { deviceKeys, enrollRequest, eventually, SimAgent } from './testing/sim-agent.ts';
 import type { EnrollResponse } from '../protocol/index.ts';

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { errorMessage } from '../base/index.ts';
+import { errorMessage, formatError } from '../base/index.ts';
 import { RouterConfigError, type RouterSettings } from './config.ts';
 import { loadRouterSettings, parseRouterSettings } from './config-file.ts';
 import { loadSitesFile } from './sites-file.ts';
@@ -114,12 +114,20 @@ export async function runRouterProcess(argv: string[]): Promise<void> {
     opts = parseRouterArgs(argv);
   } catch (err) {
     if (!(err instanceof UsageError || err instanceof RouterConfigError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))) throw err;
-    process.stderr.write(`weft-router: ${errorMessage(err)}\n${USAGE}\n`);
+    process.stderr.write(`weft-router: ${formatError(err)}\n${USAGE}\n`);
     process.exitCode = 2;
     return;
   }
   const logger = pino({ level: opts.logLevel });
-  const r = await startStandaloneRouter({ ...opts, logger });
+  let r: Awaited<ReturnType<typeof startStandaloneRouter>>;
+  try {
+    r = await startStandaloneRouter({ ...opts, logger });
+  } catch (err) {
+    // A coded error (the broker unreachable, the port taken) says what and how to fix it; a bug shows its stack.
+    process.stderr.write(`weft-router: ${formatError(err)}\n`);
+    process.exitCode = 1;
+    return;
+  }
   process.stdout.write(
     `weft-router: zone ${r.router.config.zone}, DNS ${r.router.dns.host}:${r.router.dns.port} (${r.router.dnsWorkers} workers)` +
       `${r.http ? `, HTTP http://${r.http.host}:${r.http.port}` : ''}, ${r.view.list().length} sites, broker ${opts.broker.urls.join(', ')}\n`,

@@ -1,6 +1,7 @@
 // The standalone router's sites file: the hub's GET /v1/sites output and hand-written YAML both
 // read into the records the SitesView joins with health; every mistake names the file and the path.
 import { describe, expect, it } from 'vitest';
+import { formatError } from '../base/index.ts';
 import { RouterConfigError } from './config.ts';
 import { parseSitesFile } from './sites-file.ts';
 
@@ -73,6 +74,6 @@ describe('sites file', () => {
     })();
     expect(err).toBeInstanceOf(RouterConfigError);
     expect((err as RouterConfigError).code).toBe(code);
-    expect((err as RouterConfigError).message.startsWith(start)).toBe(true);
+    expect(formatError(err).startsWith(start)).toBe(true);
   });
 });

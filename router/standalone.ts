@@ -48,12 +48,14 @@ export interface StandaloneRouter {
   close(): Promise<void>;
 }
 
-export class BrokerConnectError extends Error {
+/** The broker could not be reached at start (later losses are retried): the router has no health without it. */
+export class BrokerConnectError extends WeftError<'ROUTER_BROKER'> {
   override readonly name = 'BrokerConnectError';
-  readonly code = 'ROUTER_BROKER';
   constructor(urls: string[], cause: string) {
     super(
-      `cannot reach the broker at ${urls.join(', ')}: ${cause} (ROUTER_BROKER)\n  hint: check --broker, the user name and password file, and that the broker accepts this client`,
+      'ROUTER_BROKER',
+      `cannot reach the broker at ${urls.join(', ')}: ${cause}`,
+      'check --broker, the user name and password file, and that the broker accepts this client',
     );
   }
 }
