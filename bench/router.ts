@@ -1,12 +1,14 @@
 // npm run bench:router — Weft's router against PowerDNS with LUA records (pickclosest + ifportup),
-// same zone, sites, geo database and client subnets, in one run:
-//   1. DNS QPS and latency with dnsperf (with and without EDNS Client Subnet), every server;
+// same zone, sites, geo database and client subnets, and against the ceiling, Knot DNS serving the
+// same name as one static A record, in one run:
+//   1. DNS QPS and latency with dnsperf (with and without EDNS Client Subnet), every server; Weft with
+//      one DNS worker and with one per core, while a site's health changes every second;
 //   2. unloaded latency percentiles from our own probe;
 //   3. HTTP redirects per second with autocannon (Weft only: PowerDNS has no HTTP redirect);
 //   4. failover: kill -9 a site -> first DNS answer leaving it out, every server;
 //   5. silent network cut of a site's MQTT link -> first answer leaving it out, vs 1.5 x keepalive.
 // Weft runs as the hub runs it: the real aedes broker (hub/broker), health model and SitesView
-// (hub/health) feeding the router; sites are child processes holding MQTT sessions with a last will.
+// (router/health) feeding the router; sites are child processes holding MQTT sessions with a last will.
 import { errorMessage } from '../base/index.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,14 +20,17 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
 import pino from 'pino';
-import { startBroker, createHealthModel, createSitesView, startHealthMonitor, type SiteRecord } from '../hub/index.ts';
-import { routerRoutes, startRouter } from '../hub/router/index.ts';
-import { cityRecord, writeMmdb } from '../hub/router/testing/index.ts';
+import { startBroker } from '../hub/index.ts';
+import { createHealthModel, createSitesView, routerRoutes, startHealthMonitor, startRouter, type SiteRecord } from '../router/index.ts';
+import { cityRecord, writeMmdb } from '../router/testing/index.ts';
 import { percentile, writeReport } from './lib/report.ts';
 import { DnsProbe } from './router/dns-probe.ts';
 import { dnsperf } from './router/dnsperf.ts';
 import { routerMarkdown, type PerfRun, type RouterResults } from './router/markdown.ts';
 import { pdnsVersion, startPdns } from './router/pdns.ts';
+import { knotVersion, startKnot } from './router/knot.ts';
+import type { HeartbeatMessage } from '../protocol/index.ts';
+import { availableParallelism } from 'node:os';
 import { startRelay, type Relay } from './router/relay.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -200,6 +205,19 @@ async function main(): Promise<void> {
       logger: quiet,
     });
     stops.unshift(() => router.close());
+    // The same router on every core: one DNS process per core on one port, fed the same view.
+    const routerN = await startRouter({
+      sites: view,
+      zone: ZONE,
+      dns: { port: 0, workers: 0 },
+      ttl: TTL,
+      geoDbPath: geoDb,
+      defaultLocation: { lat: sites[0].lat, lon: sites[0].lon },
+      logger: quiet,
+    });
+    stops.unshift(() => routerN.close());
+    const knot = await startKnot({ dir, port: await freePort('127.0.0.1'), zone: ZONE, name: NAME, address: sites[0].address, ttl: TTL });
+    stops.unshift(() => knot.stop());
 
     const pdnsDefault = await startPdns({
       dir,
@@ -225,8 +243,21 @@ async function main(): Promise<void> {
       luaRecords: 'shared',
     });
     stops.unshift(() => pdnsShared.stop());
-    const servers: Record<string, number> = { weft: router.dns.port, powerdns: pdnsDefault.port, 'powerdns-shared': pdnsShared.port };
-    const labels: Record<string, string> = { weft: 'Weft', powerdns: 'PowerDNS LUA (default)', 'powerdns-shared': 'PowerDNS LUA shared' };
+    // Servers that steer (every check below); Knot, static, only in the throughput and latency runs.
+    const servers: Record<string, number> = {
+      weft: router.dns.port,
+      'weft-workers': routerN.dns.port,
+      powerdns: pdnsDefault.port,
+      'powerdns-shared': pdnsShared.port,
+    };
+    const allServers: Record<string, number> = { ...servers, knot: knot.port };
+    const labels: Record<string, string> = {
+      weft: 'Weft, 1 DNS worker (thread)',
+      'weft-workers': `Weft, ${routerN.dnsWorkers} DNS workers (processes)`,
+      powerdns: 'PowerDNS LUA (default)',
+      'powerdns-shared': 'PowerDNS LUA shared',
+      knot: 'Knot DNS, static A record (ceiling)',
+    };
     const probe = new DnsProbe();
     stops.unshift(() => probe.close());
 
@@ -260,19 +291,52 @@ async function main(): Promise<void> {
       }
       log(`server on port ${port} still slow 20 s after its dnsperf run`);
     };
+    // While Weft is measured, one site's health changes every second, through the health model the
+    // broker's heartbeats feed (a failing check takes it down at once, two good heartbeats bring it
+    // back): every change empties the cached answers of its service, so they are rebuilt under load.
+    const FLAPPER = 'warsaw';
+    const heartbeat = (ok: boolean): HeartbeatMessage => ({
+      v: 1,
+      at: new Date().toISOString(),
+      nodeReady: true,
+      enforcing: true,
+      appliedGeneration: 0,
+      checks: [{ name: 'pos', ok }],
+      load: 0.1,
+      link: { reconnects: 0, outboxDepth: 0, outboxLost: 0 },
+    });
+    const flap = () => {
+      let changes = 0;
+      const onEvent = (e: { siteId: string }) => {
+        if (e.siteId === FLAPPER) changes++;
+      };
+      health.on('event', onEvent);
+      const timer = setInterval(() => {
+        const up = health.get(FLAPPER)?.health === 'online';
+        for (let i = 0; i < (up ? 1 : health.config.upAfter); i++) health.apply(FLAPPER, { type: 'heartbeat', heartbeat: heartbeat(!up), at: Date.now() });
+      }, 1000);
+      return () => {
+        clearInterval(timer);
+        health.off('event', onEvent);
+        for (let i = 0; i < health.config.upAfter; i++) health.apply(FLAPPER, { type: 'heartbeat', heartbeat: heartbeat(true), at: Date.now() });
+        return changes;
+      };
+    };
     const perf: PerfRun[] = [];
     for (let run = 1; run <= REPEATS; run++) {
       for (const mode of ['no ECS (located by source address)', `ECS ${sites[1].subnet}`]) {
-        for (const [name, port] of Object.entries(servers)) {
+        for (const [name, port] of Object.entries(allServers)) {
           log(`dnsperf ${name}, ${mode}, run ${run}`);
           const load1 = loadavg()[0];
+          const stopFlapping = name.startsWith('weft') ? flap() : null;
           const r = await dnsperf(dir, port, NAME, {
             seconds: DNSPERF_S,
             subnet: mode.startsWith('ECS') ? sites[1].subnet : null,
             clients: DNSPERF_CLIENTS,
             outstanding: DNSPERF_OUTSTANDING,
           });
-          perf.push({ server: name, mode, run, load1, r });
+          const healthChanges = stopFlapping ? stopFlapping() : 0;
+          perf.push({ server: name, mode, run, load1, r, healthChanges });
           await drained(port);
         }
       }
@@ -280,7 +344,7 @@ async function main(): Promise<void> {
 
     // 2. Unloaded latency: sequential queries, one outstanding.
     const latency: RouterResults['latency'] = {};
-    for (const [name, port] of Object.entries(servers)) {
+    for (const [name, port] of Object.entries(allServers)) {
       const rtts: number[] = [];
       for (let i = 0; i < 2000; i++) {
         const a = await probe.query(port, NAME, sites[i % sites.length].subnet);
@@ -357,8 +421,8 @@ async function main(): Promise<void> {
     };
     writeReport({
       name: 'router',
-      title: 'Router: Weft vs PowerDNS LUA records (pickclosest + ifportup)',
-      method: `npm run bench:router. Same zone (${ZONE}), ${sites.length} sites (127.1.0.x, TCP service port for ifportup), same MaxMind-format geo database (built by the bench) and client subnets, all servers on 127.0.0.1 in the same run. Weft: startRouter fed by the hub's real aedes broker + health model; sites are child processes holding MQTT sessions with a last will. PowerDNS ${pdnsVersion()} (Debian) with bind + geoip backends and LUA records (ifportup with selector pickclosest), twice: LUA records at their default and in shared mode; default settings otherwise.`,
+      title: 'Router: Weft vs PowerDNS LUA records (pickclosest + ifportup), and Knot DNS as the ceiling',
+      method: `npm run bench:router. Same zone (${ZONE}), ${sites.length} sites (127.1.0.x, TCP service port for ifportup), same MaxMind-format geo database (built by the bench) and client subnets, all servers on 127.0.0.1 in the same run. Weft: startRouter fed by the hub's real aedes broker + health model; sites are child processes holding MQTT sessions with a last will. PowerDNS ${pdnsVersion()} (Debian) with bind + geoip backends and LUA records (ifportup with selector pickclosest), twice: LUA records at their default and in shared mode; default settings otherwise. Knot DNS ${knotVersion()} (Debian) serving ${NAME} as one static A record, its defaults otherwise (one UDP worker per core): the ceiling. Weft twice: one DNS worker thread (the hub's default) and one DNS process per core (${availableParallelism()} here, weft-router's default), both fed by the same SitesView.`,
       markdown: routerMarkdown(results),
       results: { ...results, agreement },
     });

@@ -13,7 +13,7 @@ import { enrollSite } from './testing/fleet.ts';
 import { dnsProber, httpsRequest, mqttConnect, mqttPublish, mqttSubscribe, openTcp, readBytes } from './testing/abuse-clients.ts';
 import { startTestHub, type TestHub } from './testing/hub-fixture.ts';
 import { connectSite } from './broker/testing/sites.ts';
-import { encodeQuery } from './router/testing/index.ts';
+import { encodeQuery } from '../router/testing/index.ts';
 
 const HEAP_BOUND = 128 * 1024 * 1024;
 /** Generous for a shared 2-core machine; before DNS had its own thread, a 3 MB enrollment body alone stalled it ~1 s. */

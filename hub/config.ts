@@ -3,7 +3,7 @@ import { errorMessage, WeftError } from '../base/index.ts';
 import { parseArgs } from 'node:util';
 import type { BrokerLimits } from './broker/types.ts';
 import type { Peers } from './enroll/peers.ts';
-import { loadRouterSettings, RouterConfigError, type RouterOptions } from './router/index.ts';
+import { loadRouterSettings, RouterConfigError, type RouterOptions } from '../router/index.ts';
 import type { PublicLimits } from './server/public-limits.ts';
 import type { RetentionCaps } from './store/types.ts';
 

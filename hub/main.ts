@@ -17,8 +17,8 @@ import { bootstrapAdmin } from './auth/api-tokens.ts';
 import { startBroker, startMosquitto, type Broker, type BrokerStartOptions } from './broker/index.ts';
 import { ConfigError, parseHubArgs, USAGE, type HubConfig } from './config.ts';
 import { MemoryPeers } from './enroll/peers.ts';
-import { createHealthModel, createSitesView, healthRoutes, startHealthMonitor, type HealthModel, type HubSitesView } from './health/index.ts';
-import { routerRoutes, startRouter, type Router } from './router/index.ts';
+import { createHealthModel, createSitesView, healthRoutes, startHealthMonitor, type HealthModel, type RecordSitesView } from './health/index.ts';
+import { routerRoutes, startRouter, type Router } from '../router/index.ts';
 import { startIngest, type Ingest } from './ingest/site-messages.ts';
 import { loadTls } from './pki/ca.ts';
 import { SigningKeys } from './pki/signing-keys.ts';
@@ -47,7 +47,7 @@ export interface Hub {
   store: HubStore;
   services: HubServices;
   health: HealthModel;
-  sitesView: HubSitesView;
+  sitesView: RecordSitesView;
   /** The end-user router, when config.router is set. */
   router: Router | null;
   /** The hub's WireGuard interface, when config.wireguard.ifname is set. */

@@ -54,7 +54,7 @@ export interface HeartbeatMessage {
   podsAttached?: number;
   /**
    * Packets are filtered in the kernel (the libbpf datapath is loaded). Absent from agents before it:
-   * the hub then reads their `datapath` check (hub/health/state-machine.ts kernelEnforcingOf).
+   * the hub then reads their `datapath` check (router/health/state-machine.ts kernelEnforcingOf).
    */
   kernelEnforcing?: boolean;
   /** Why not, present when kernelEnforcing is false. */

@@ -46,6 +46,7 @@ export const DEBIAN_PACKAGES = [
   'pdns-server',
   'pdns-backend-bind',
   'pdns-backend-geoip',
+  'knot',
   'qemu-system-x86',
   'qemu-utils',
   'debootstrap',

@@ -1,7 +1,7 @@
 // A tiny DNS client for the benchmark: one A query (with an optional ECS subnet) to a server,
 // returning the answer's addresses and the round-trip time.
 import { createSocket, type Socket } from 'node:dgram';
-import { answerAddresses, encodeQuery, RCODE_NAMES } from '../../hub/router/testing/index.ts';
+import { answerAddresses, encodeQuery, RCODE_NAMES } from '../../router/testing/index.ts';
 
 export interface ProbeAnswer {
   rcode: string;

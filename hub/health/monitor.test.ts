@@ -8,9 +8,9 @@ import { topics } from '../../protocol/index.ts';
 import { startBroker } from '../broker/aedes-broker.ts';
 import { connectSite, testSites, waitFor, type TestSites } from '../broker/testing/sites.ts';
 import type { Broker } from '../broker/types.ts';
-import { createHealthModel } from './model.ts';
-import { startHealthMonitor, type HealthMonitor } from './monitor.ts';
-import type { HealthModel, SiteHealthEvent } from './types.ts';
+import { createHealthModel } from '../../router/index.ts';
+import { startHealthMonitor, type HealthMonitor } from '../../router/index.ts';
+import type { HealthModel, SiteHealthEvent } from '../../router/index.ts';
 
 // Fast heartbeats where a test waits for staleness (stale after 3 × 100 ms); the default elsewhere,
 // so a slow CI machine never turns a test's site stale by accident.

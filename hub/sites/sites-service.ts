@@ -7,7 +7,7 @@ import { hashSecret, newSecret } from '../auth/secrets.ts';
 import { verifyPassword } from '../broker/password.ts';
 import type { HubStore, SiteRecord, SiteSpec } from '../store/types.ts';
 import type { SiteDirectory } from './site-directory.ts';
-import type { SiteRecord as HealthSiteRecord } from '../health/types.ts';
+import type { SiteRecord as HealthSiteRecord } from '../health/index.ts';
 import type { SiteCredential } from '../broker/types.ts';
 
 /** What revocation must undo outside the store; main.ts wires the broker, WireGuard and the bundle topic. */
@@ -61,7 +61,7 @@ export function validateSiteSpec(s: SiteSpec): void {
   if (bad.length) throw new HubError('SITE_INVALID', `invalid site: ${bad.map((b) => `${b.path}: ${b.message}`).join('; ')}`, { errors: bad });
 }
 
-/** A store record in the shape hub/health's SitesView joins with live health. */
+/** A store record in the shape the router's SitesView (router/health) joins with live health. */
 export function routableRecord(s: SiteRecord): HealthSiteRecord {
   return {
     id: s.id,
@@ -98,7 +98,7 @@ export class SitesService extends EventEmitter implements SiteDirectory {
     return this.store.sites.list();
   }
 
-  /** Non-revoked sites in the shape hub/health's SitesView joins with live health. */
+  /** Non-revoked sites in the shape the router's SitesView (router/health) joins with live health. */
   async routable(): Promise<HealthSiteRecord[]> {
     return (await this.list()).map(routableRecord);
   }

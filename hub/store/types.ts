@@ -13,7 +13,7 @@
 //   Promise; transactions are serialised and other calls wait while one is open (sqlite-store.ts).
 // - When the backend cannot be reached (PostgreSQL down) calls reject with StoreError
 //   STORE_UNAVAILABLE; the API answers 503 with that code and callers retry later.
-import type { RoutableSite } from '../router/index.ts';
+import type { RoutableSite } from '../../router/index.ts';
 import type { EventVerdict, VerdictRecord, CounterRecord } from '../../protocol/index.ts';
 
 export type Role = 'viewer' | 'operator' | 'admin';

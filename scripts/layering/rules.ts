@@ -15,8 +15,8 @@ export interface Inner {
 
 export interface Part {
   /**
-   * Folder, relative to the root. A part may sit inside another part's folder (router/ is
-   * hub/router/ until it moves out); its files then belong to it, not to the outer part.
+   * Folder, relative to the root. A part may sit inside another part's folder; its files then
+   * belong to it, not to the outer part.
    */
   dir: string;
   why: string;
@@ -104,17 +104,19 @@ export const PARTS: Record<string, Part> = {
     },
   },
   router: {
-    dir: 'hub/router',
-    why: 'end-user steering: DNS and HTTP, locate, rank; owns the sites/health view it is fed',
+    dir: 'router',
+    why: 'end-user steering: DNS and HTTP, locate, rank; owns the sites/health view it is fed; in every hub process and on its own (weft-router)',
     uses: ['protocol'],
+    doors: { 'main.ts': 'the `weft-router` program, which bin/weft-router.mjs runs: an entry point, not an API' },
     packages: {
       'dns-packet': 'DNS wire encoding only; the server logic is ours (DESIGN.md "DNS")',
-      fastify: 'the HTTP redirect routes mount on the hub server (DESIGN.md "HTTP")',
+      fastify: 'the HTTP redirect routes, mounted on the hub server or on weft-router\'s own (DESIGN.md "HTTP")',
+      mqtt: 'the health monitor subscribes to the sites\' status and heartbeats (DESIGN.md "MQTT client")',
       maxmind: 'reads the geo database to locate clients',
       pino: 'structured logs',
       'prom-client': 'router metrics',
       yaml: 'the router config file',
-      tsx: 'dns-worker.mjs: a worker thread does not inherit the TypeScript loader of the hub process, so it registers it',
+      tsx: 'dns-worker.mjs: a worker thread or process does not inherit the TypeScript loader of the hub process, so it registers it',
     },
   },
   hub: {
@@ -157,7 +159,7 @@ export const PARTS: Record<string, Part> = {
       config: { paths: ['config.ts', 'config.test.ts'], uses: ['broker', 'enroll', 'server', 'store'], why: 'the hub command line and config' },
       cli: { paths: ['cli/'], uses: [], why: 'the `weft` ops CLI: talks to the API over HTTP, shares no code with the server' },
       main: {
-        paths: ['main.ts', 'main.test.ts', 'main-mosquitto.test.ts', 'main-pg.kernel.test.ts', 'abuse.fuzz.test.ts'],
+        paths: ['main.ts', 'main.test.ts', 'main-mosquitto.test.ts', 'main-pg.kernel.test.ts', 'abuse.fuzz.test.ts', 'router-standalone.test.ts'],
         uses: ['config', 'auth', 'broker', 'enroll', 'health', 'ingest', 'pki', 'rollout', 'server', 'sites', 'store'],
         why: 'wires one hub process',
       },

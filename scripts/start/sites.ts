@@ -7,7 +7,7 @@ import { waitFor } from '../../base/index.ts';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Hub } from '../../hub/index.ts';
-import type { SiteHealth } from '../../hub/router/index.ts';
+import type { SiteHealth } from '../../router/index.ts';
 import { SiteAgent, startEchoServer, type Harness, type NsProcess, type SiteNet } from '../../field-tests/lib/index.ts';
 import { StartError } from './errors.ts';
 import type { HubApi } from './hub-api.ts';
