@@ -6,7 +6,7 @@ export { ConfigError, defaultConfig, parseHubArgs, type HubConfig } from './conf
 export { ApiUnreachable, request, type ApiResponse, type ApiTarget } from './cli/api-client.ts';
 export { readManifests } from './cli/policy-ops.ts';
 export { findMosquitto, startBroker, startMosquitto } from './broker/index.ts';
-export { createHealthModel, createSitesView, startHealthMonitor, type SiteRecord } from './health/index.ts';
+export { createHealthModel, createSitesView, startHealthMonitor, type SiteRecord } from '../router/index.ts';
 export { enroll } from './enroll/enroll.ts';
 export { MemoryPeers, type Peers } from './enroll/peers.ts';
 export { buildUi } from './ui/build.ts';

@@ -4,7 +4,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { errorBody } from '../server/schemas.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HeartbeatMessage } from '../../protocol/index.ts';
-import { createHealthModel } from './index.ts';
+import { createHealthModel } from '../../router/index.ts';
 import { healthRoutes } from './routes.ts';
 import { waitFor } from '../broker/testing/sites.ts';
 

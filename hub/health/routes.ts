@@ -3,7 +3,7 @@
 // auth hook applies (viewer role by default).
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { compareCodeUnits } from '../../policy/index.ts';
-import type { HealthModel, SiteHealthEvent, SiteHealthState } from './index.ts';
+import type { HealthModel, SiteHealthEvent, SiteHealthState } from '../../router/index.ts';
 
 export interface HealthRoutesOptions {
   health: HealthModel;

@@ -8,7 +8,7 @@ import type { PolicyVersions } from '../rollout/policy-versions.ts';
 import type { RolloutEngine } from '../rollout/engine.ts';
 import type { BundleService } from '../rollout/bundles.ts';
 import type { SigningKeys } from '../pki/signing-keys.ts';
-import type { HealthModel } from '../health/index.ts';
+import type { HealthModel } from '../../router/index.ts';
 import type { HubStore } from '../store/types.ts';
 
 export interface HubServices {

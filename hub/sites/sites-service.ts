@@ -7,7 +7,7 @@ import { hashSecret, newSecret } from '../auth/secrets.ts';
 import { verifyPassword } from '../broker/password.ts';
 import type { HubStore, SiteRecord, SiteSpec } from '../store/types.ts';
 import type { SiteDirectory } from './site-directory.ts';
-import type { SiteRecord as HealthSiteRecord } from '../health/index.ts';
+import type { SiteRecord as HealthSiteRecord } from '../../router/index.ts';
 import type { SiteCredential } from '../broker/types.ts';
 
 /** What revocation must undo outside the store; main.ts wires the broker, WireGuard and the bundle topic. */

@@ -3,7 +3,7 @@
 // are not stored: each hub replica keeps the last few per site since it started (HealthHistory),
 // which is what ops look at in the morning; the audit log and acks survive restarts.
 import type { EventEmitter } from 'node:events';
-import type { SiteHealthEvent } from '../health/index.ts';
+import type { SiteHealthEvent } from '../../router/index.ts';
 import type { AckRecord, AuditEntry } from '../store/types.ts';
 
 export interface TimelineEntry {
