@@ -277,7 +277,15 @@ export class RolloutEngine {
   }
 
   private async recordAck(tx: StoreRepos, siteId: string, ack: AckMessage, receivedAt: number): Promise<number[]> {
-    await tx.rollouts.addAck({ siteId, generation: ack.generation, result: ack.result, code: ack.code ?? null, reason: ack.reason ?? null, at: ack.at, receivedAt });
+    await tx.rollouts.addAck({
+      siteId,
+      generation: ack.generation,
+      result: ack.result,
+      code: ack.code ?? null,
+      reason: ack.reason ?? null,
+      at: ack.at,
+      receivedAt,
+    });
     return tx.rollouts.recordAck(siteId, ack.generation, ack.result, ack.code ?? null, ack.reason ?? null, receivedAt);
   }
 
