@@ -84,14 +84,17 @@ export async function startHub(config: HubConfig): Promise<Hub> {
     if (await bootstrapAdmin(store, adminTokenFile, now())) log.info({ file: adminTokenFile }, 'first start: admin token written');
     const registry = new Registry();
     const overlay = new OverlayPlan(config.overlayV4, config.overlayV6);
-    // The interface comes before the broker, which listens on its overlay address.
+    const node = config.node;
+    if (node) await checkNodeIndex(store, overlay, node);
+    // The interface comes before the broker, which listens on its overlay address. A hub node also owns
+    // its own address, which sites probe to tell whether this node answers (tunnel/site-tunnel.ts).
     let tunnel: HubTunnel | null = null;
     if (config.wireguard.ifname && !config.wireguard.peers) {
       const t = new HubTunnel({
         ifname: config.wireguard.ifname,
         privateKey: loadOrCreatePrivateKey(join(config.dataDir, 'wireguard.key')),
         listenPort: config.wireguard.listenPort ?? 51820,
-        addresses: overlay.hubInterface(),
+        addresses: [...overlay.hubInterface(), ...(node ? overlay.hostRoutes(node.overlayIndex) : [])],
         logger: log.child({ part: 'tunnel' }),
       });
       await t.up();
@@ -101,6 +104,18 @@ export async function startHub(config: HubConfig): Promise<Hub> {
     }
     const peers = config.wireguard.peers ?? tunnel ?? new MemoryPeers();
     const wgPublicKey = config.wireguard.publicKey ?? tunnel?.publicKey ?? loadOrCreatePrivateKey(join(config.dataDir, 'wireguard.key')).publicKey();
+    // Registered before any enrollment this node answers: sites enrolled from now on get a peer to it.
+    const register = async () => {
+      if (node)
+        await store.cluster.upsertNode({
+          name: node.name,
+          wireguardKey: wgPublicKey,
+          endpoint: config.wireguard.endpoint,
+          overlayIndex: node.overlayIndex,
+          seenAt: now(),
+        });
+    };
+    await register();
 
     // Revocation effects reach the broker and bundles, which need the sites service first: bound late.
     let broker: Broker | undefined;
@@ -218,19 +233,38 @@ export async function startHub(config: HubConfig): Promise<Hub> {
       help: 'Enrolled sites whose tunnel peer was refused at start',
       registers: [registry],
     });
-    for (const s of await store.sites.list({ state: 'enrolled' })) {
-      if (s.wireguardKey && s.overlayIndex !== null) {
+    // Past one hub, other replicas enroll and revoke too: each maintenance tick brings this node's peers
+    // (and its broker's sessions) to what the store says.
+    const peered = new Map<string, string>();
+    const syncPeers = async (atStart: boolean) => {
+      const enrolled = await store.sites.list({ state: 'enrolled' });
+      const want = new Set<string>();
+      for (const s of enrolled) {
+        if (!s.wireguardKey || s.overlayIndex === null) continue;
+        want.add(s.id);
+        if (peered.get(s.id) === s.wireguardKey) continue;
         try {
           await peers.addPeer(s.id, s.wireguardKey, overlay.hostRoutes(s.overlayIndex));
+          peered.set(s.id, s.wireguardKey);
+          if (!atStart) log.info({ siteId: s.id }, 'tunnel peer added: enrolled through another hub node');
         } catch (e) {
+          peered.set(s.id, s.wireguardKey);
           peerFailures.inc();
           log.error(
             { siteId: s.id, err: errorMessage(e) },
-            'tunnel peer refused at start; the site cannot connect until it re-enrolls with a valid key of its own (weft site token)',
+            'tunnel peer refused; the site cannot connect until it re-enrolls with a valid key of its own (weft site token)',
           );
         }
       }
-    }
+      for (const id of [...peered.keys()]) {
+        if (want.has(id)) continue;
+        peered.delete(id);
+        await peers.removePeer(id);
+        await b.kick(id);
+        log.info({ siteId: id }, 'tunnel peer removed and broker session closed: revoked through another hub node');
+      }
+    };
+    await syncPeers(true);
     await bundles.publishKeys();
     const republished = await bundles.republishLatest();
 
@@ -321,11 +355,13 @@ export async function startHub(config: HubConfig): Promise<Hub> {
       .join();
     const maintenance = setInterval(async () => {
       if (store.backend === 'postgres') {
-        // Another replica may have rotated keys or changed sites.
+        // Another replica may have rotated keys, enrolled or revoked sites.
         try {
           await keys.load();
           await reloadSites();
           sitesView.refresh();
+          await syncPeers(false);
+          await register();
         } catch (err) {
           log.warn({ err: errorMessage(err) }, 'reading keys and sites from the store failed; the next tick retries');
         }
@@ -370,6 +406,21 @@ export async function startHub(config: HubConfig): Promise<Hub> {
     await close();
     throw e;
   }
+}
+
+/** A node's own overlay address must be no site's (sites never get a registered node's index: enroll.ts). */
+async function checkNodeIndex(store: HubStore, overlay: OverlayPlan, node: { name: string; overlayIndex: number }): Promise<void> {
+  if (node.overlayIndex > overlay.maxIndex) {
+    throw new ConfigError(
+      `--node-index ${node.overlayIndex}: outside the overlay prefix (largest index ${overlay.maxIndex})`,
+      'pick one at the top of the prefix',
+    );
+  }
+  if ((await store.sites.usedOverlayIndexes()).has(node.overlayIndex)) {
+    throw new ConfigError(`--node-index ${node.overlayIndex}: a site already holds that overlay address`, 'pick another index, from the top of the prefix');
+  }
+  const other = (await store.cluster.nodes()).find((n) => n.overlayIndex === node.overlayIndex && n.name !== node.name);
+  if (other) throw new ConfigError(`--node-index ${node.overlayIndex}: hub node ${other.name} has it`, 'every node takes its own index');
 }
 
 async function runProcess(argv: string[]): Promise<void> {
