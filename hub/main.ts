@@ -17,7 +17,7 @@ import { bootstrapAdmin } from './auth/api-tokens.ts';
 import { startBroker, startMosquitto, type Broker, type BrokerStartOptions } from './broker/index.ts';
 import { ConfigError, parseHubArgs, USAGE, type HubConfig } from './config.ts';
 import { MemoryPeers } from './enroll/peers.ts';
-import { createHealthModel, createSitesView, startHealthMonitor, type HealthModel, type RecordSitesView } from '../router/index.ts';
+import { createHealthModel, createSitesView, startHealthMonitor, type HealthModel, type RecordSitesView, type SiteHealthEvent } from '../router/index.ts';
 import { healthRoutes } from './health/index.ts';
 import { routerRoutes, startRouter, type Router } from '../router/index.ts';
 import { startIngest, type Ingest } from './ingest/site-messages.ts';
@@ -198,6 +198,18 @@ export async function startHub(config: HubConfig): Promise<Hub> {
       for (const s of all) if (s.state !== 'revoked') known.set(s.id, s);
     };
     await reloadSites();
+    if (store.backend === 'postgres') {
+      // Past one hub the sites' health lives in the store too: a replica that starts (or takes over)
+      // knows it before their next heartbeats, and writes every change it sees (an older change
+      // arriving late from a slower replica does not win: ClusterRepo.putHealth).
+      const by = node?.name ?? `${hostname()}:${process.pid}`;
+      for (const h of await store.cluster.health()) if (known.has(h.siteId)) health.seed(h, now());
+      health.on('event', (e: SiteHealthEvent) => {
+        store.cluster
+          .putHealth({ siteId: e.siteId, health: e.to, reason: e.reason, since: e.at, by })
+          .catch((err: unknown) => log.warn({ siteId: e.siteId, err: errorMessage(err) }, 'writing site health to the store failed'));
+      });
+    }
     const sitesView = createSitesView({ listSites: () => [...known.values()].map(routableRecord), health, now });
     cleanup.push(() => sitesView.close());
     sites.on('changed', (s: SiteRecord) => {
