@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { generateKeyPairSync } from 'node:crypto';
-import { BundleError, encodeBundle, keyIdOf, signBundle, verifyBundle, type BundlePayload } from './bundle.ts';
+import { BundleError, BundleSigner, encodeBundle, keyIdOf, signBundle, verifyBundle, type BundlePayload } from './bundle.ts';
 
 const hub = generateKeyPairSync('ed25519');
 const other = generateKeyPairSync('ed25519');
@@ -32,6 +32,18 @@ describe('bundles', () => {
   it('is deterministic: same payload, same bytes', () => {
     const reordered = { policies: payload.policies, policyVersion: 3, issuedAt: payload.issuedAt, generation: 5, siteId: 'store-1' };
     expect(encodeBundle(signBundle(reordered, hub.privateKey)).equals(encodeBundle(signBundle(payload, hub.privateKey)))).toBe(true);
+  });
+  it('BundleSigner gives the bytes of encodeBundle(signBundle()) for every site of a set', () => {
+    // Strings that need escaping inside the envelope, a non-BMP character and keys out of order.
+    const policies = [{ spec: { b: 'quote " back \\ tab \t é 😀 \u2028' }, kind: 'NetworkPolicy', metadata: { name: 'a/b' } }];
+    const signer = new BundleSigner(policies, hub.privateKey);
+    for (const siteId of ['store-1', 'store-"2"']) {
+      const p = { ...payload, siteId, policies };
+      expect(signer.encode(p)).toBe(encodeBundle(signBundle(p, hub.privateKey)).toString('utf8'));
+      expect(verifyBundle(signer.encode(p), { ...opts, siteId })).toEqual(p);
+    }
+    // A site's bundle is refused by another site: the signature covers the site id, as before.
+    expect(code(() => verifyBundle(signer.encode({ ...payload, siteId: 'store-2' }), opts))).toBe('BUNDLE_WRONG_SITE');
   });
   it.each([
     ['not JSON', () => 'garbage{', 'BUNDLE_MALFORMED'],

@@ -68,6 +68,44 @@ export function encodeBundle(b: SignedBundle): Buffer {
   return Buffer.from(canonicalJson(b), 'utf8');
 }
 
+/** A JSON string's escaped inside, without its quotes: JSON escaping of a concatenation is the concatenation of the parts'. */
+const inner = (s: string): string => JSON.stringify(s).slice(1, -1);
+
+/**
+ * Signs the bundles of many sites that carry the same policies (a stage of thousands of sites, one
+ * policy version): the policies' canonical JSON and its escaped form in the envelope are made once,
+ * and each site's payload and wire bytes are put together around them. The bytes are exactly
+ * canonicalJson(payload) and encodeBundle(signBundle(payload)) (bundle.test.ts compares them), so the
+ * agent verifies them as before; only the Ed25519 signature is per site, over that site's payload.
+ */
+export class BundleSigner {
+  private readonly policiesJson: string;
+  private readonly policiesEscaped: string;
+  private readonly keyId: string;
+
+  constructor(
+    policies: readonly unknown[],
+    private readonly privateKey: KeyObject,
+  ) {
+    this.policiesJson = canonicalJson(policies);
+    this.policiesEscaped = inner(this.policiesJson);
+    let keyId = signerIds.get(privateKey);
+    if (keyId === undefined) signerIds.set(privateKey, (keyId = keyIdOf(createPublicKey(privateKey))));
+    this.keyId = keyId;
+  }
+
+  /** One site's bundle as the bytes that travel (encodeBundle's). */
+  encode(p: Omit<BundlePayload, 'policies'>): string {
+    if (!Number.isSafeInteger(p.generation) || !Number.isSafeInteger(p.policyVersion))
+      throw new TypeError('BundleSigner: generation and policyVersion are integers');
+    // Keys in canonical (sorted) order: generation, issuedAt, policies, policyVersion, siteId.
+    const head = `{"generation":${p.generation},"issuedAt":${JSON.stringify(p.issuedAt)},"policies":`;
+    const tail = `,"policyVersion":${p.policyVersion},"siteId":${JSON.stringify(p.siteId)}}`;
+    const signature = sign(null, Buffer.from(head + this.policiesJson + tail, 'utf8'), this.privateKey).toString('base64');
+    return `{"format":${BUNDLE_FORMAT},"keyId":${JSON.stringify(this.keyId)},"payload":"${inner(head)}${this.policiesEscaped}${inner(tail)}","signature":"${signature}"}`;
+  }
+}
+
 export interface VerifyOptions {
   /** Trusted hub signing keys by key id (rotation: old and new are both listed for a while). */
   trustedKeys: ReadonlyMap<string, KeyObject>;

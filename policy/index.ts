@@ -17,7 +17,7 @@ export * from './tables.ts';
 export { explain, explainText, describeRef, type Explanation, type SideExplanation } from './explain.ts';
 export { convertAdminPolicy, isDeprecatedPolicy, manifestsYaml, CNP_API_VERSION, type Converted } from './convert.ts';
 export { connlist, connlistText, describeConnection, type Connection } from './connlist.ts';
-export { BundleError, encodeBundle, keyIdOf, signBundle, verifyBundle } from './bundle.ts';
+export { BundleError, BundleSigner, encodeBundle, keyIdOf, signBundle, verifyBundle } from './bundle.ts';
 export type { BundleErrorCode, BundlePayload, SignedBundle, VerifyOptions } from './bundle.ts';
 export { KEY_SET_FORMAT, KeySetError, publicKeyOf, signKeySet, verifyKeySet } from './key-set.ts';
 export type { KeySetErrorCode, KeySetPayload, KeySetVerifyOptions, SignedKeySet, TrustedKey } from './key-set.ts';

@@ -2,7 +2,7 @@
 // bundle recorded in one transaction before it is published, so a generation is never reused and
 // a bundle is never published that the store does not know (a crash in between is healed by
 // republishing the recorded bundle on resume).
-import { encodeBundle, signBundle, signKeySet } from '../../policy/index.ts';
+import { BundleSigner, signKeySet } from '../../policy/index.ts';
 import { delivery, topics, type SigningKeysMessage } from '../../protocol/index.ts';
 import type { SigningKeys } from '../pki/signing-keys.ts';
 import type { BundleRecord, HubStore, SiteRecord, StoreRepos } from '../store/types.ts';
@@ -23,32 +23,46 @@ export class BundleService {
 
   /**
    * Records a new generation of each site's bundle, built from `policyVersion` (0: no policies), in ONE
-   * transaction (a stage of thousands of sites is one
-   * commit, not thousands). The policy version is read and filtered once per distinct site selection,
-   * so the per-site work is the payload encoding and its signature.
+   * transaction of a few statements (a stage of thousands of sites is one commit and, on PostgreSQL,
+   * a few round trips, not thousands). The policy version is read and filtered once per distinct site
+   * selection, and each distinct policy set is encoded once (BundleSigner): the per-site work is the
+   * site's envelope and its signature, which binds the bundle to that site and generation.
+   * `onRecorded` runs once in the same transaction with every record (the engine marks them published).
    */
   async recordMany(
     sites: readonly SiteRecord[],
     policyVersion: number,
     rolloutId: number | null,
-    onRecorded?: (tx: StoreRepos, b: BundleRecord) => Promise<void>,
+    onRecorded?: (tx: StoreRepos, bs: readonly BundleRecord[]) => Promise<void>,
   ): Promise<BundleRecord[]> {
+    if (!sites.length) return [];
     const objects = policyVersion === 0 ? [] : ((await this.store.policies.get(policyVersion))?.objects ?? []);
     const t = this.now();
     const issuedAt = new Date(t).toISOString();
     const { privateKey } = this.keys.active(t);
     const sets = new PolicySets(objects);
+    const signers = new Map<unknown[], BundleSigner>();
+    const signerFor = (site: SiteRecord): BundleSigner => {
+      const policies = sets.forSite(site);
+      let s = signers.get(policies);
+      if (!s) signers.set(policies, (s = new BundleSigner(policies, privateKey)));
+      return s;
+    };
     return this.store.tx(
       async (tx) => {
-        const out: BundleRecord[] = [];
-        for (const site of sites) {
-          const generation = await tx.rollouts.nextGeneration(site.id);
-          const signed = signBundle({ siteId: site.id, generation, issuedAt, policyVersion, policies: sets.forSite(site) }, privateKey);
-          const rec: BundleRecord = { siteId: site.id, generation, policyVersion, rolloutId, bundle: encodeBundle(signed).toString('utf8'), createdAt: t };
-          await tx.rollouts.addBundle(rec);
-          await onRecorded?.(tx, rec);
-          out.push(rec);
-        }
+        const generations = await tx.rollouts.nextGenerations(sites.map((s) => s.id));
+        const out = sites.map(
+          (site, i): BundleRecord => ({
+            siteId: site.id,
+            generation: generations[i],
+            policyVersion,
+            rolloutId,
+            bundle: signerFor(site).encode({ siteId: site.id, generation: generations[i], issuedAt, policyVersion }),
+            createdAt: t,
+          }),
+        );
+        await tx.rollouts.addBundles(out);
+        await onRecorded?.(tx, out);
         return out;
       },
       // Published right after: a power cut must not roll the generation back and reissue it with other content.

@@ -439,23 +439,30 @@ export class RolloutEngine {
   private async publishStage(rolloutId: number, rows: readonly RolloutSite[], published: Set<string>, fenced = true): Promise<boolean> {
     const due: BundleRecord[] = [];
     const fresh = new Map<number, SiteRecord[]>();
+    // Read once for the whole stage, not once per site.
+    const recorded = rows.some((s) => s.generation !== null);
+    const latest = recorded ? new Map((await this.store.rollouts.latestBundles()).map((b) => [b.siteId, b])) : new Map<string, BundleRecord>();
+    const sites = new Map((await this.store.sites.list({ state: 'enrolled' })).map((s) => [s.id, s]));
     for (const s of rows) {
-      const latest = s.generation !== null ? await this.store.rollouts.latestBundle(s.siteId) : undefined;
-      if (latest && latest.generation === s.generation) {
-        due.push(latest);
+      const b = latest.get(s.siteId);
+      if (b && s.generation !== null && b.generation === s.generation) {
+        due.push(b);
         continue;
       }
+      const site = sites.get(s.siteId);
+      // Revoked since the rows were read: nothing to send.
+      if (!site) continue;
       // Not yet recorded, or a newer generation was published since (by a superseded rollout): record
       // anew, grouped by policy version (a rollback sends each site back to its own previous version).
       const list = fresh.get(s.policyVersion) ?? [];
-      list.push((await this.store.sites.get(s.siteId))!);
+      list.push(site);
       fresh.set(s.policyVersion, list);
     }
-    for (const [version, sites] of fresh) {
+    for (const [version, group] of fresh) {
       due.push(
-        ...(await this.bundles.recordMany(sites, version, rolloutId, async (tx, b) => {
-          if (fenced && b.siteId === sites[0].id) await this.fence(tx);
-          await tx.rollouts.markPublished(rolloutId, b.siteId, b.generation, b.createdAt);
+        ...(await this.bundles.recordMany(group, version, rolloutId, async (tx, bs) => {
+          if (fenced) await this.fence(tx);
+          await tx.rollouts.markPublishedMany(rolloutId, bs, bs[0].createdAt);
         })),
       );
     }

@@ -268,8 +268,14 @@ export interface RolloutsRepo {
   pendingForSite(siteId: string): Promise<RolloutSite[]>;
   /** Increments and returns the site's generation (monotonic, never reused). */
   nextGeneration(siteId: string): Promise<number>;
+  /** nextGeneration for many distinct sites in one statement (a stage of thousands); same order as given. */
+  nextGenerations(siteIds: readonly string[]): Promise<number[]>;
   generation(siteId: string): Promise<number>;
   addBundle(b: BundleRecord): Promise<void>;
+  /** addBundle for many, in one statement. */
+  addBundles(bs: readonly BundleRecord[]): Promise<void>;
+  /** markPublished for many sites of one rollout, in one statement. */
+  markPublishedMany(id: number, rows: readonly { siteId: string; generation: number }[], now: number): Promise<void>;
   latestBundle(siteId: string): Promise<BundleRecord | undefined>;
   /** The latest bundle of every enrolled site (what the broker must hold retained). */
   latestBundles(): Promise<BundleRecord[]>;

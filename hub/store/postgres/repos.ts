@@ -496,6 +496,43 @@ class PgRollouts implements RolloutsRepo {
     return n(rows[0].generation);
   }
 
+  async nextGenerations(siteIds: readonly string[]): Promise<number[]> {
+    if (!siteIds.length) return [];
+    // One round trip for a whole stage; each site appears once (ON CONFLICT may touch a row only once).
+    const { rows } = await this.sql.query<R>(
+      `INSERT INTO site_generations (site_id, generation) SELECT unnest($1::text[]), 1
+      ON CONFLICT (site_id) DO UPDATE SET generation = site_generations.generation + 1 RETURNING site_id, generation`,
+      [siteIds],
+    );
+    const by = new Map(rows.map((r) => [String(r.site_id), n(r.generation)]));
+    return siteIds.map((id) => by.get(id)!);
+  }
+
+  async addBundles(bs: readonly BundleRecord[]): Promise<void> {
+    if (!bs.length) return;
+    await this.sql.query(
+      `INSERT INTO bundles (site_id, generation, policy_version, rollout_id, bundle, created_at)
+      SELECT * FROM unnest($1::text[], $2::int[], $3::int[], $4::int[], $5::text[], $6::bigint[])`,
+      [
+        bs.map((b) => b.siteId),
+        bs.map((b) => b.generation),
+        bs.map((b) => b.policyVersion),
+        bs.map((b) => b.rolloutId),
+        bs.map((b) => b.bundle),
+        bs.map((b) => b.createdAt),
+      ],
+    );
+  }
+
+  async markPublishedMany(id: number, rows: readonly { siteId: string; generation: number }[], now: number): Promise<void> {
+    if (!rows.length) return;
+    await this.sql.query(
+      `UPDATE rollout_sites rs SET generation = u.generation, published_at = $2, result = NULL, code = NULL, reason = NULL, acked_at = NULL
+      FROM unnest($3::text[], $4::int[]) AS u(site_id, generation) WHERE rs.rollout_id = $1 AND rs.site_id = u.site_id`,
+      [id, now, rows.map((r) => r.siteId), rows.map((r) => r.generation)],
+    );
+  }
+
   async generation(siteId: string): Promise<number> {
     const { rows } = await this.sql.query<R>('SELECT generation FROM site_generations WHERE site_id = $1', [siteId]);
     return rows[0] ? n(rows[0].generation) : 0;

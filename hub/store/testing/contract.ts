@@ -280,6 +280,51 @@ export const CONTRACT: ContractCase[] = [
     },
   ],
   [
+    'a stage in one statement: generations, bundles and published marks for many sites',
+    async (s) => {
+      for (const [id, i] of [
+        ['a', 2],
+        ['b', 3],
+        ['c', 4],
+      ] as const)
+        await enrolled(s, id, i);
+      expect(await s.rollouts.nextGeneration('b')).toBe(1);
+      expect(await s.rollouts.nextGenerations([])).toEqual([]);
+      expect(await s.tx((t) => t.rollouts.nextGenerations(['c', 'b', 'a']))).toEqual([1, 2, 1]);
+      const id = await s.rollouts.create(rolloutBase, [
+        { siteId: 'a', stage: 0, policyVersion: 1 },
+        { siteId: 'b', stage: 0, policyVersion: 1 },
+        { siteId: 'c', stage: 0, policyVersion: 1 },
+      ]);
+      const bundle = (siteId: string, generation: number) => ({
+        siteId,
+        generation,
+        policyVersion: 1,
+        rolloutId: id,
+        bundle: `{"s":"${siteId}"}`,
+        createdAt: 9,
+      });
+      await s.rollouts.addBundles([bundle('a', 1), bundle('b', 2)]);
+      await s.rollouts.addBundles([]);
+      expect(await s.rollouts.latestBundle('b')).toEqual(bundle('b', 2));
+      await expect(s.rollouts.addBundles([bundle('c', 1), bundle('a', 1)])).rejects.toThrow();
+      expect(await s.rollouts.latestBundle('c')).toBeUndefined();
+      await s.rollouts.markPublishedMany(
+        id,
+        [
+          { siteId: 'a', generation: 1 },
+          { siteId: 'b', generation: 2 },
+        ],
+        30,
+      );
+      expect((await s.rollouts.sites(id)).map((r) => [r.siteId, r.generation, r.publishedAt])).toEqual([
+        ['a', 1, 30],
+        ['b', 2, 30],
+        ['c', null, null],
+      ]);
+    },
+  ],
+  [
     'transactions: concurrent ones do not lose updates, and a commit is seen by everyone after',
     async (s) => {
       await s.sites.create('a', spec('a'), 1);
