@@ -141,8 +141,10 @@ export async function startHub(config: HubConfig): Promise<Hub> {
         : await startBroker(brokerOpts);
     const b = broker;
     cleanup.push(() => b.close());
-    const pubClient = await broker.hubClient();
-    bundles = new BundleService(store, keys, publisherOf(pubClient), now);
+    // The embedded broker takes the hub's publishes in-process (a stage of 10 000 bundles would otherwise
+    // go through a client socket, be parsed back and PUBACKed one by one); others through a client.
+    const publisher = broker.publishLocal ? { publish: broker.publishLocal } : publisherOf(await broker.hubClient());
+    bundles = new BundleService(store, keys, publisher, now);
     // Past one hub, one rollout engine acts at a time: the holder of a lease in PostgreSQL.
     const lease: EngineLease =
       config.store && store.backend === 'postgres'
