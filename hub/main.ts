@@ -151,6 +151,12 @@ export async function startHub(config: HubConfig): Promise<Hub> {
         ? new (await import('./store/postgres/lease.ts')).PgLease({ url: config.store, holder: `${hostname()}:${process.pid}`, now })
         : new AlwaysLeader();
     const engine = new RolloutEngine(store, bundles, now, log.child({ part: 'rollout' }), lease);
+    const ackDuplicates = new Counter({
+      name: 'weft_hub_ack_duplicates_total',
+      help: 'Acks dropped as already recorded (site, device, seq): redeliveries, and copies another replica recorded first',
+      registers: [registry],
+    });
+    engine.onDuplicateAck = () => ackDuplicates.inc();
     cleanup.push(() => engine.stop());
     cleanup.push(() => lease.stop());
     lease.on('acquired', (epoch: number) => {
@@ -165,7 +171,7 @@ export async function startHub(config: HubConfig): Promise<Hub> {
       log: log.child({ part: 'ingest' }),
       now,
       retention: config.retention,
-      handlers: { onAck: (id, ack) => engine.onAck(id, ack), onAppliedGeneration: (id, g) => engine.onAppliedGeneration(id, g) },
+      handlers: { onAck: (id, ack, device) => engine.onAck(id, ack, device), onAppliedGeneration: (id, g) => engine.onAppliedGeneration(id, g) },
     });
     cleanup.push(() => ingest.close());
 

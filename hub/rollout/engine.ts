@@ -51,7 +51,7 @@ export class RolloutEngine {
    */
   private readonly published = new Map<number, { bundles: Set<string>; stages: Set<number> }>();
   /** Acks received and not yet written: a burst is recorded in one transaction (see onAck). */
-  private readonly pendingAcks: { siteId: string; ack: AckMessage; receivedAt: number }[] = [];
+  private readonly pendingAcks: { siteId: string; ack: AckMessage; device: string | undefined; receivedAt: number }[] = [];
   /** Rollouts with a tick queued for the next turn of the event loop (see schedule()). */
   private readonly scheduled = new Set<number>();
   private stopped = false;
@@ -230,31 +230,40 @@ export class RolloutEngine {
    * one transaction (a stage of thousands of sites answers within a second: one commit per ack cost
    * more than everything else in a push). The rollouts waiting for them then move on. An ack lost to
    * a crash in between is recovered like any lost ack: the next heartbeat reports the generation.
+   *
+   * Past one hub every replica hears every ack (one broker for all). An ack keyed by the agent's
+   * outbox sequence (`device` and `ack.seq`) is recorded by whichever replica commits it first: its
+   * (site, device, seq) key goes in with it in the same transaction, so the others find it taken and
+   * drop theirs; nothing waits for the rollout leader, which sees the progress in the store. An ack
+   * without a sequence (an older agent) cannot be told from a copy: only the leader records it.
    */
-  async onAck(siteId: string, ack: AckMessage): Promise<void> {
-    this.pendingAcks.push({ siteId, ack, receivedAt: this.now() });
+  async onAck(siteId: string, ack: AckMessage, device?: string): Promise<void> {
+    this.pendingAcks.push({ siteId, ack, device, receivedAt: this.now() });
     if (this.pendingAcks.length === 1) setImmediate(() => void this.flushAcks());
   }
 
+  /** Called once per ack dropped as already recorded (by this replica or another): a metric. */
+  onDuplicateAck: () => void = () => {};
+
   private async flushAcks(): Promise<void> {
     const batch = this.pendingAcks.splice(0);
-    // A follower hears the same acks (one broker for all hubs): the leader records them.
-    if (this.stopped || !batch.length || !this.lease.isLeader()) return;
+    if (this.stopped || !batch.length) return;
+    const keyed = batch.filter((a) => a.device !== undefined && a.ack.seq !== undefined);
+    const unkeyed = this.lease.isLeader() ? batch.filter((a) => a.device === undefined || a.ack.seq === undefined) : [];
     try {
       const touched = await this.store.tx(async (tx) => {
-        await this.fence(tx);
         const ids: number[] = [];
-        for (const { siteId, ack, receivedAt } of batch) {
-          await tx.rollouts.addAck({
-            siteId,
-            generation: ack.generation,
-            result: ack.result,
-            code: ack.code ?? null,
-            reason: ack.reason ?? null,
-            at: ack.at,
-            receivedAt,
-          });
-          ids.push(...(await tx.rollouts.recordAck(siteId, ack.generation, ack.result, ack.code ?? null, ack.reason ?? null, receivedAt)));
+        for (const { siteId, ack, device, receivedAt } of keyed) {
+          const fresh = await tx.telemetry.ingest({ siteId, device: device!, seq: ack.seq!, type: 'ack', at: ack.at, verdicts: [], counters: [] }, receivedAt);
+          if (!fresh) {
+            this.onDuplicateAck();
+            continue;
+          }
+          ids.push(...(await this.recordAck(tx, siteId, ack, receivedAt)));
+        }
+        if (unkeyed.length) {
+          await this.fence(tx);
+          for (const { siteId, ack, receivedAt } of unkeyed) ids.push(...(await this.recordAck(tx, siteId, ack, receivedAt)));
         }
         return ids;
       });
@@ -265,6 +274,19 @@ export class RolloutEngine {
     } catch (err) {
       this.log.error({ err: errorMessage(err), acks: batch.length }, 'recording acks failed; heartbeats will confirm the applied generations');
     }
+  }
+
+  private async recordAck(tx: StoreRepos, siteId: string, ack: AckMessage, receivedAt: number): Promise<number[]> {
+    await tx.rollouts.addAck({
+      siteId,
+      generation: ack.generation,
+      result: ack.result,
+      code: ack.code ?? null,
+      reason: ack.reason ?? null,
+      at: ack.at,
+      receivedAt,
+    });
+    return tx.rollouts.recordAck(siteId, ack.generation, ack.result, ack.code ?? null, ack.reason ?? null, receivedAt);
   }
 
   /** A heartbeat's applied generation confirms bundles whose ack was lost (e.g. across a hub restart). */

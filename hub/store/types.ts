@@ -309,6 +309,40 @@ export interface KeysRepo {
   update(keyId: string, patch: Partial<Pick<SigningKeyRecord, 'activatedAt' | 'retiredAt' | 'untrustedAt'>>): Promise<void>;
 }
 
+/** One hub node past one machine: its WireGuard identity and overlay address, which enrollment hands every site. */
+export interface HubNodeRecord {
+  name: string;
+  /** The node's WireGuard public key (base64). */
+  wireguardKey: string;
+  /** host:port sites dial. */
+  endpoint: string;
+  /** The node's own overlay index (OverlayPlan.addresses): reserved, never a site's. */
+  overlayIndex: number;
+  /** Last time the node said it was alive (epoch ms). */
+  seenAt: number;
+}
+
+/** A site's health as the replica that last saw it change wrote it: what a replica starting or taking over reads first. */
+export interface SiteHealthRecord {
+  siteId: string;
+  health: 'online' | 'degraded' | 'draining' | 'offline';
+  reason: string;
+  /** When health last changed (epoch ms). */
+  since: number;
+  /** The hub node that wrote it. */
+  by: string;
+}
+
+export interface ClusterRepo {
+  /** Registers a node or refreshes it (key, endpoint, index, seenAt). */
+  upsertNode(n: HubNodeRecord): Promise<void>;
+  nodes(): Promise<HubNodeRecord[]>;
+  removeNode(name: string): Promise<boolean>;
+  /** Writes a site's health unless a newer change (a later `since`) is stored already. */
+  putHealth(h: SiteHealthRecord): Promise<void>;
+  health(): Promise<SiteHealthRecord[]>;
+}
+
 /** Every repo; what a transaction's fn receives, and what helpers that run in or out of one take. */
 export interface StoreRepos {
   readonly sites: SitesRepo;
@@ -318,6 +352,7 @@ export interface StoreRepos {
   readonly rollouts: RolloutsRepo;
   readonly telemetry: TelemetryRepo;
   readonly keys: KeysRepo;
+  readonly cluster: ClusterRepo;
 }
 
 export interface HubStore extends StoreRepos {

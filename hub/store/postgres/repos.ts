@@ -8,6 +8,9 @@ import type {
   ApiTokenRecord,
   AuditEntry,
   AuditRepo,
+  ClusterRepo,
+  HubNodeRecord,
+  SiteHealthRecord,
   BundleRecord,
   EnrollTokenRecord,
   FlowQuery,
@@ -783,6 +786,51 @@ class PgKeys implements KeysRepo {
   }
 }
 
+class PgCluster implements ClusterRepo {
+  constructor(private readonly sql: Sql) {}
+
+  async upsertNode(x: HubNodeRecord): Promise<void> {
+    await this.sql.query(
+      `INSERT INTO hub_nodes (name, wireguard_key, endpoint, overlay_index, seen_at) VALUES ($1, $2, $3, $4, $5)
+      ON CONFLICT (name) DO UPDATE SET wireguard_key = excluded.wireguard_key, endpoint = excluded.endpoint, overlay_index = excluded.overlay_index, seen_at = excluded.seen_at`,
+      [x.name, x.wireguardKey, x.endpoint, x.overlayIndex, x.seenAt],
+    );
+  }
+
+  async nodes(): Promise<HubNodeRecord[]> {
+    return (await this.sql.query<R>('SELECT * FROM hub_nodes ORDER BY name')).rows.map((r) => ({
+      name: s(r.name),
+      wireguardKey: s(r.wireguard_key),
+      endpoint: s(r.endpoint),
+      overlayIndex: n(r.overlay_index),
+      seenAt: n(r.seen_at),
+    }));
+  }
+
+  async removeNode(name: string): Promise<boolean> {
+    return (await this.sql.query('DELETE FROM hub_nodes WHERE name = $1', [name])).rowCount > 0;
+  }
+
+  async putHealth(h: SiteHealthRecord): Promise<void> {
+    await this.sql.query(
+      `INSERT INTO site_health (site_id, health, reason, since, by) VALUES ($1, $2, $3, $4, $5)
+      ON CONFLICT (site_id) DO UPDATE SET health = excluded.health, reason = excluded.reason, since = excluded.since, by = excluded.by
+      WHERE excluded.since >= site_health.since`,
+      [h.siteId, h.health, h.reason, h.since, h.by],
+    );
+  }
+
+  async health(): Promise<SiteHealthRecord[]> {
+    return (await this.sql.query<R>('SELECT site_id, health, reason, since, by FROM site_health ORDER BY site_id')).rows.map((r) => ({
+      siteId: s(r.site_id),
+      health: s(r.health) as SiteHealthRecord['health'],
+      reason: s(r.reason),
+      since: n(r.since),
+      by: s(r.by),
+    }));
+  }
+}
+
 export function pgRepos(sql: Sql): StoreRepos {
   return {
     sites: new PgSites(sql),
@@ -792,5 +840,6 @@ export function pgRepos(sql: Sql): StoreRepos {
     rollouts: new PgRollouts(sql),
     telemetry: new PgTelemetry(sql),
     keys: new PgKeys(sql),
+    cluster: new PgCluster(sql),
   };
 }

@@ -450,4 +450,29 @@ export const CONTRACT: ContractCase[] = [
       ]);
     },
   ],
+  [
+    'cluster: hub nodes registered and refreshed; a site health change kept unless an older one arrives late',
+    async (s) => {
+      await s.cluster.upsertNode({ name: 'hub-b', wireguardKey: 'kb', endpoint: '10.0.0.2:51820', overlayIndex: 65533, seenAt: 1 });
+      await s.cluster.upsertNode({ name: 'hub-a', wireguardKey: 'ka', endpoint: '10.0.0.1:51820', overlayIndex: 65534, seenAt: 1 });
+      await s.cluster.upsertNode({ name: 'hub-a', wireguardKey: 'ka2', endpoint: '10.0.0.1:51821', overlayIndex: 65534, seenAt: 5 });
+      expect(await s.cluster.nodes()).toEqual([
+        { name: 'hub-a', wireguardKey: 'ka2', endpoint: '10.0.0.1:51821', overlayIndex: 65534, seenAt: 5 },
+        { name: 'hub-b', wireguardKey: 'kb', endpoint: '10.0.0.2:51820', overlayIndex: 65533, seenAt: 1 },
+      ]);
+      // Two nodes cannot share an overlay address.
+      await expect(s.cluster.upsertNode({ name: 'hub-c', wireguardKey: 'kc', endpoint: 'x:1', overlayIndex: 65533, seenAt: 1 })).rejects.toThrow();
+      expect(await s.cluster.removeNode('hub-b')).toBe(true);
+      expect(await s.cluster.removeNode('hub-b')).toBe(false);
+      await s.cluster.putHealth({ siteId: 'a', health: 'online', reason: 'heartbeats', since: 10, by: 'hub-a' });
+      await s.cluster.putHealth({ siteId: 'a', health: 'offline', reason: 'last will', since: 20, by: 'hub-b' });
+      // Replicas hear the same change at slightly different times: an older one arriving late does not win.
+      await s.cluster.putHealth({ siteId: 'a', health: 'online', reason: 'late', since: 15, by: 'hub-c' });
+      await s.cluster.putHealth({ siteId: 'b', health: 'degraded', reason: 'failing: pos', since: 3, by: 'hub-a' });
+      expect(await s.cluster.health()).toEqual([
+        { siteId: 'a', health: 'offline', reason: 'last will', since: 20, by: 'hub-b' },
+        { siteId: 'b', health: 'degraded', reason: 'failing: pos', since: 3, by: 'hub-a' },
+      ]);
+    },
+  ],
 ];
