@@ -267,6 +267,15 @@ export class SqliteRollouts implements Sync<RolloutsRepo> {
     return r && bundle(r);
   }
 
+  recordAcks(acks: readonly AckRecord[]): number[] {
+    const touched = new Set<number>();
+    for (const a of acks) {
+      this.addAck(a);
+      for (const id of this.recordAck(a.siteId, a.generation, a.result, a.code, a.reason, a.receivedAt)) touched.add(id);
+    }
+    return [...touched];
+  }
+
   addAck(a: AckRecord): void {
     stmt(this.db, 'INSERT INTO acks (site_id, generation, result, code, reason, at, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
       a.siteId,

@@ -283,6 +283,11 @@ export interface RolloutsRepo {
   bundleBefore(siteId: string, generation: number): Promise<BundleRecord | undefined>;
   addAck(a: AckRecord): Promise<void>;
   /**
+   * addAck and recordAck for many acks in a few statements (a burst of thousands); returns the
+   * rollout ids touched, each once. Of several acks of one site and generation the first counts.
+   */
+  recordAcks(acks: readonly AckRecord[]): Promise<number[]>;
+  /**
    * The rollout lease's epoch as the store has it (the fencing token): an engine writes only while it
    * equals the epoch it acquired. PostgreSQL locks the row for the transaction, so a new leader's
    * increment waits for a write in flight. The embedded hub is always the leader, at epoch 0.
@@ -296,6 +301,11 @@ export interface RolloutsRepo {
 export interface TelemetryRepo {
   /** Stores a batch unless (site, seq) was seen; returns false for a duplicate. */
   ingest(b: TelemetryBatch, now: number): Promise<boolean>;
+  /**
+   * Records the keys of many batches without rows (acks, which share the outbox sequence) in one
+   * statement; per key, false when it was seen (before, or earlier in the same call).
+   */
+  ingestKeys(keys: readonly Omit<TelemetryBatch, 'verdicts' | 'counters'>[], now: number): Promise<boolean[]>;
   flows(q: FlowQuery): Promise<FlowRow[]>;
   counters(q: Omit<FlowQuery, 'limit'>): Promise<{ siteId: string; policy: string | null; verdict: EventVerdict; packets: number; bytes: number }[]>;
   prune(caps: RetentionCaps, now: number): Promise<number>;

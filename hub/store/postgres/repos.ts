@@ -573,6 +573,32 @@ class PgRollouts implements RolloutsRepo {
     return rows[0] && bundle(rows[0]);
   }
 
+  async recordAcks(acks: readonly AckRecord[]): Promise<number[]> {
+    if (!acks.length) return [];
+    const col = <K extends keyof AckRecord>(k: K) => acks.map((a) => a[k]);
+    await this.sql.query(
+      `INSERT INTO acks (site_id, generation, result, code, reason, at, received_at)
+      SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[])`,
+      [col('siteId'), col('generation'), col('result'), col('code'), col('reason'), col('at'), col('receivedAt')],
+    );
+    // The first ack of a site and generation counts (as one recordAck after another would have it).
+    const seen = new Set<string>();
+    const first = acks.filter((a) => {
+      const k = `${a.siteId}\u0000${a.generation}`;
+      return !seen.has(k) && seen.add(k);
+    });
+    const f = <K extends keyof AckRecord>(k: K) => first.map((a) => a[k]);
+    const { rows } = await this.sql.query<R>(
+      `UPDATE rollout_sites rs SET result = u.result, code = u.code, reason = u.reason, acked_at = u.received_at
+      FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::bigint[]) AS u(site_id, generation, result, code, reason, received_at), rollouts r
+      WHERE r.id = rs.rollout_id AND rs.site_id = u.site_id AND rs.generation = u.generation AND rs.result IS NULL
+        AND r.state IN ('running', 'paused', 'completed')
+      RETURNING rs.rollout_id`,
+      [f('siteId'), f('generation'), f('result'), f('code'), f('reason'), f('receivedAt')],
+    );
+    return [...new Set(rows.map((r) => n(r.rollout_id)))];
+  }
+
   async addAck(a: AckRecord): Promise<void> {
     await this.sql.query('INSERT INTO acks (site_id, generation, result, code, reason, at, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
       a.siteId,
@@ -633,6 +659,19 @@ function where(q: Omit<FlowQuery, 'limit'>): { sql: string; args: unknown[] } {
 
 class PgTelemetry implements TelemetryRepo {
   constructor(private readonly sql: Sql) {}
+
+  async ingestKeys(keys: readonly Omit<TelemetryBatch, 'verdicts' | 'counters'>[], now: number): Promise<boolean[]> {
+    if (!keys.length) return [];
+    // ON CONFLICT DO NOTHING also skips a key repeated within the statement: RETURNING names the fresh ones.
+    const { rows } = await this.sql.query<R>(
+      `INSERT INTO telemetry_batches (site_id, device, seq, type, at, received_at)
+      SELECT u.*, $6::bigint FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[]) AS u
+      ON CONFLICT DO NOTHING RETURNING site_id, device, seq`,
+      [keys.map((k) => k.siteId), keys.map((k) => k.device), keys.map((k) => k.seq), keys.map((k) => k.type), keys.map((k) => k.at), now],
+    );
+    const fresh = new Set(rows.map((r) => `${r.site_id}\u0000${r.device}\u0000${r.seq}`));
+    return keys.map((k) => fresh.delete(`${k.siteId}\u0000${k.device}\u0000${k.seq}`));
+  }
 
   ingest(b: TelemetryBatch, now: number): Promise<boolean> {
     return this.sql.atomic(async (q) => {

@@ -325,6 +325,46 @@ export const CONTRACT: ContractCase[] = [
     },
   ],
   [
+    'a burst of acks in a few statements: keys seen once, the first ack of a generation counts',
+    async (s) => {
+      await enrolled(s, 'a', 2);
+      await enrolled(s, 'b', 3);
+      const key = (siteId: string, seq: number) => ({ siteId, device: 'd1', seq, type: 'ack', at: '2026-01-01T00:00:00Z' });
+      expect(await s.telemetry.ingestKeys([key('a', 1), key('b', 1), key('a', 1)], 5)).toEqual([true, true, false]);
+      expect(await s.tx((t) => t.telemetry.ingestKeys([key('a', 1), key('a', 2)], 6))).toEqual([false, true]);
+      expect(await s.telemetry.ingestKeys([], 6)).toEqual([]);
+      const r1 = await s.rollouts.create(rolloutBase, [
+        { siteId: 'a', stage: 0, policyVersion: 1 },
+        { siteId: 'b', stage: 0, policyVersion: 1 },
+      ]);
+      await s.rollouts.markPublishedMany(
+        r1,
+        [
+          { siteId: 'a', generation: 3 },
+          { siteId: 'b', generation: 1 },
+        ],
+        1,
+      );
+      const ack = (siteId: string, generation: number, result: 'applied' | 'rejected', receivedAt: number) => ({
+        siteId,
+        generation,
+        result,
+        code: result === 'rejected' ? 'X' : null,
+        reason: null,
+        at: '2026-01-01T00:00:00Z',
+        receivedAt,
+      });
+      expect(await s.tx((t) => t.rollouts.recordAcks([ack('a', 3, 'applied', 7), ack('a', 3, 'rejected', 8), ack('b', 9, 'applied', 7)]))).toEqual([r1]);
+      expect((await s.rollouts.sites(r1)).map((r) => [r.siteId, r.result, r.ackedAt])).toEqual([
+        ['a', 'applied', 7],
+        ['b', null, null],
+      ]);
+      expect((await s.rollouts.acks('a', 10)).map((x) => x.result)).toEqual(['rejected', 'applied']);
+      expect(await s.rollouts.recordAcks([ack('a', 3, 'applied', 9)])).toEqual([]);
+      expect(await s.rollouts.recordAcks([])).toEqual([]);
+    },
+  ],
+  [
     'transactions: concurrent ones do not lose updates, and a commit is seen by everyone after',
     async (s) => {
       await s.sites.create('a', spec('a'), 1);
