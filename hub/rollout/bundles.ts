@@ -2,7 +2,7 @@
 // bundle recorded in one transaction before it is published, so a generation is never reused and
 // a bundle is never published that the store does not know (a crash in between is healed by
 // republishing the recorded bundle on resume).
-import { BundleSigner, signKeySet } from '../../policy/index.ts';
+import { signBundleTree, signKeySet } from '../../policy/index.ts';
 import { delivery, topics, type SigningKeysMessage } from '../../protocol/index.ts';
 import type { SigningKeys } from '../pki/signing-keys.ts';
 import type { BundleRecord, HubStore, SiteRecord, StoreRepos } from '../store/types.ts';
@@ -25,8 +25,9 @@ export class BundleService {
    * Records a new generation of each site's bundle, built from `policyVersion` (0: no policies), in ONE
    * transaction of a few statements (a stage of thousands of sites is one commit and, on PostgreSQL,
    * a few round trips, not thousands). The policy version is read and filtered once per distinct site
-   * selection, and each distinct policy set is encoded once (BundleSigner): the per-site work is the
-   * site's envelope and its signature, which binds the bundle to that site and generation.
+   * selection, and the sites of each distinct policy set share ONE signature (signBundleTree: the
+   * shared policies and the root of the sites' (site, generation) leaves); each site's bundle carries
+   * its path to that root, so it verifies for that site and generation only.
    * `onRecorded` runs once in the same transaction with every record (the engine marks them published).
    */
   async recordMany(
@@ -41,26 +42,25 @@ export class BundleService {
     const issuedAt = new Date(t).toISOString();
     const { privateKey } = this.keys.active(t);
     const sets = new PolicySets(objects);
-    const signers = new Map<unknown[], BundleSigner>();
-    const signerFor = (site: SiteRecord): BundleSigner => {
-      const policies = sets.forSite(site);
-      let s = signers.get(policies);
-      if (!s) signers.set(policies, (s = new BundleSigner(policies, privateKey)));
-      return s;
-    };
     return this.store.tx(
       async (tx) => {
         const generations = await tx.rollouts.nextGenerations(sites.map((s) => s.id));
-        const out = sites.map(
-          (site, i): BundleRecord => ({
-            siteId: site.id,
-            generation: generations[i],
-            policyVersion,
-            rolloutId,
-            bundle: signerFor(site).encode({ siteId: site.id, generation: generations[i], issuedAt, policyVersion }),
-            createdAt: t,
-          }),
-        );
+        // Sites by the policy set they get (a fleet usually has a handful).
+        const groups = new Map<unknown[], number[]>();
+        sites.forEach((site, i) => {
+          const policies = sets.forSite(site);
+          const g = groups.get(policies);
+          if (g) g.push(i);
+          else groups.set(policies, [i]);
+        });
+        const out: BundleRecord[] = new Array(sites.length);
+        for (const [policies, idx] of groups) {
+          const leaves = idx.map((i) => ({ siteId: sites[i].id, generation: generations[i] }));
+          const bytes = signBundleTree({ issuedAt, policyVersion, policies }, leaves, privateKey);
+          idx.forEach((i, k) => {
+            out[i] = { siteId: sites[i].id, generation: generations[i], policyVersion, rolloutId, bundle: bytes[k], createdAt: t };
+          });
+        }
         await tx.rollouts.addBundles(out);
         await onRecorded?.(tx, out);
         return out;

@@ -29,8 +29,8 @@ afterAll(() => {
 class FakeBroker implements Publisher {
   readonly sent: { siteId: string; generation: number }[] = [];
   async publish(_topic: string, payload: Buffer): Promise<void> {
-    const signed = JSON.parse(payload.toString('utf8')) as { payload: string };
-    const { siteId, generation } = JSON.parse(signed.payload) as { siteId: string; generation: number };
+    // The hub signs a stage once (format 2): each site's id and generation sit beside the shared payload.
+    const { siteId, generation } = (JSON.parse(payload.toString('utf8')) as { site: { siteId: string; generation: number } }).site;
     this.sent.push({ siteId, generation });
   }
 }
