@@ -79,6 +79,7 @@ export const PARTS: Record<string, Part> = {
     why: 'the TypeScript side of the kernel: libbpf addon, layouts, tables, the Datapath interface',
     uses: ['policy'],
     packages: { pino: 'logs of attach, apply and the generation switch' },
+    testPackages: { 'dns-packet': 'crafted DNS answers (odd ones too) for the FQDN learning kernel tests and benchmark' },
   },
   'offline-store': {
     dir: 'offline-store',
