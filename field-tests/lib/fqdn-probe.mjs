@@ -93,7 +93,15 @@ while (!stopped) {
   if (r.error) line = { at, name, addr: null, outcome: r.error, dnsMs: answered - started, answerToConnectMs: null };
   else {
     const c = await tcp(r.addr);
-    line = { at, name, addr: r.addr, outcome: c.outcome, dnsMs: answered - started, answerToConnectMs: c.outcome === 'connected' ? c.ms : null, ...(c.error ? { error: c.error } : {}) };
+    line = {
+      at,
+      name,
+      addr: r.addr,
+      outcome: c.outcome,
+      dnsMs: answered - started,
+      answerToConnectMs: c.outcome === 'connected' ? c.ms : null,
+      ...(c.error ? { error: c.error } : {}),
+    };
   }
   process.stdout.write(`${JSON.stringify(line)}\n`);
   const wait = Number(interval) - (performance.now() - started);

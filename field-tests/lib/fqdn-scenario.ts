@@ -137,9 +137,19 @@ class Resolver {
 }
 
 /** A probe process in a pod namespace, collecting its JSON lines. */
-function startProbe(h: Harness, ns: string, resolver: string, name: string, intervalMs: number, timeoutMs: number): { lines: ProbeLine[]; stop: () => Promise<void> } {
+function startProbe(
+  h: Harness,
+  ns: string,
+  resolver: string,
+  name: string,
+  intervalMs: number,
+  timeoutMs: number,
+): { lines: ProbeLine[]; stop: () => Promise<void> } {
   const lines: ProbeLine[] = [];
-  const proc = h.spawn(ns, [process.execPath, PROBE, resolver, name, String(SAAS_PORT), String(intervalMs), String(timeoutMs)], { name: `fqdn-probe-${name}` });
+  const proc = h.spawn(ns, [process.execPath, PROBE, resolver, name, String(SAAS_PORT), String(intervalMs), String(timeoutMs)], {
+    name: `fqdn-probe-${name}`,
+    stdin: true,
+  });
   proc.onStdoutLine((l) => {
     if (l.startsWith('{')) lines.push(JSON.parse(l) as ProbeLine);
   });
