@@ -54,6 +54,13 @@ export interface HubConfig {
     peers?: Peers;
     publicKey?: string;
   };
+  /**
+   * Past one hub machine: this hub node's name and the overlay index of its own address (a host of the
+   * overlay prefix no site holds; pick them from the top, e.g. 65534, 65533, ... of a /16). The node
+   * registers its WireGuard key, endpoint and address in the store; enrollment hands every registered
+   * node to the site, whose tunnel keeps a peer to each (docs/ops.md).
+   */
+  node?: { name: string; overlayIndex: number };
   heartbeatIntervalS: number;
   /** The end-user router (DNS + /go redirects); off when absent. Its sites come from the hub. */
   router?: Omit<RouterOptions, 'sites' | 'logger' | 'registry'>;
@@ -122,6 +129,8 @@ export const USAGE = `usage: node bin/run.mjs hub/main.ts --data-dir <dir> [opti
   --store <spec>          sqlite:<path> (default: sqlite:<data-dir>/hub.db, one process) or
                           postgres://user[:password]@host[:port]/db (replicated hubs share it;
                           ?host=/run/postgresql for a unix socket)
+  --node-name <name>      this hub node's name, past one machine (with --node-index)
+  --node-index <n>        overlay index of this node's own address (e.g. 65534: 10.99.255.254); no site's
   --log-level <level>     (default info)`;
 
 export function parseHubArgs(argv: string[]): HubConfig {
@@ -152,6 +161,8 @@ export function parseHubArgs(argv: string[]): HubConfig {
         'dns-host': { type: 'string' },
         'dns-port': { type: 'string' },
         'router-config': { type: 'string' },
+        'node-name': { type: 'string' },
+        'node-index': { type: 'string' },
       },
     }).values;
   } catch (e) {
@@ -177,6 +188,15 @@ export function parseHubArgs(argv: string[]): HubConfig {
   if (v.store !== undefined) {
     if (!/^(sqlite:.+|postgres(ql)?:\/\/.+)$/.test(v.store)) throw new ConfigError(`--store ${v.store}: want sqlite:<path> or postgres://...`);
     c.store = v.store;
+  }
+  if (v['node-name'] !== undefined || v['node-index'] !== undefined) {
+    const name = v['node-name'];
+    const index = Number(v['node-index']);
+    if (!name || !/^[a-z0-9][a-z0-9-]{0,62}$/.test(name))
+      throw new ConfigError(`--node-name ${name ?? ''}: want a name of a-z, 0-9 and -`, 'give --node-name and --node-index together');
+    if (!Number.isInteger(index) || index < 2)
+      throw new ConfigError(`--node-index ${v['node-index'] ?? ''}: want an overlay index of 2 or more`, 'e.g. 65534 for 10.99.255.254 in 10.99.0.0/16');
+    c.node = { name, overlayIndex: index };
   }
   if (v['router-config']) {
     const dns = { ...(v['dns-host'] ? { host: v['dns-host'] } : {}), ...(v['dns-port'] ? { port: port(v['dns-port'], 'dns-port', 5353) } : {}) };

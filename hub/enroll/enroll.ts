@@ -127,9 +127,11 @@ async function overlayIndex(deps: EnrollDeps, site: SiteRecord): Promise<number>
   if (site.overlayIndex !== null) return site.overlayIndex;
   // The used set is read only when the prefix's end was reached (a scan of every site).
   const highest = await deps.store.sites.maxOverlayIndex();
-  const used = highest < deps.overlay.maxIndex ? new Set<number>() : await deps.store.sites.usedOverlayIndexes();
+  // Hub nodes' own addresses are never a site's.
+  const reserved = new Set((await deps.store.cluster.nodes()).map((n) => n.overlayIndex));
+  const used = deps.overlay.freshAfter(highest, reserved) ? new Set<number>() : await deps.store.sites.usedOverlayIndexes();
   try {
-    return deps.overlay.allocate(highest, () => used);
+    return deps.overlay.allocate(highest, () => used, reserved);
   } catch (e) {
     if (e instanceof TunnelError && e.code === 'TUNNEL_POOL_EXHAUSTED') throw new HubError('OVERLAY_EXHAUSTED', `${e.message}: ${e.hint}`);
     throw e;
@@ -233,6 +235,13 @@ async function enrollChecked(req: EnrollRequest, deps: EnrollDeps): Promise<Enro
   await deps.onEnrolled(enrolled);
 
   const s = deps.settings;
+  // Past one hub machine: every registered node, each a peer of the site's tunnel (tunnel/site-tunnel.ts).
+  const hubs = (await deps.store.cluster.nodes()).map((n) => ({
+    name: n.name,
+    publicKey: n.wireguardKey,
+    endpoint: n.endpoint,
+    addresses: overlay.hostRoutes(n.overlayIndex),
+  }));
   return {
     siteId: site.id,
     broker: { url: s.brokerUrl, username: site.id, password },
@@ -245,6 +254,7 @@ async function enrollChecked(req: EnrollRequest, deps: EnrollDeps): Promise<Enro
       hubAddresses: overlay.hostRoutes(1),
       persistentKeepaliveS: s.wireguard.persistentKeepaliveS,
       mtu: s.wireguard.mtu,
+      ...(hubs.length ? { hubs } : {}),
     },
     heartbeatIntervalS: s.heartbeatIntervalS,
   };

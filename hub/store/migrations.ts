@@ -200,6 +200,24 @@ export const MIGRATIONS: readonly string[] = [
   DROP TABLE telemetry_batches;
   ALTER TABLE telemetry_batches_6 RENAME TO telemetry_batches;
   `,
+  // 7: hub nodes (past one machine: each node's WireGuard key, endpoint and overlay index, handed to
+  // sites at enrollment) and the last health change of each site, read by a replica that starts.
+  `
+  CREATE TABLE hub_nodes (
+    name TEXT PRIMARY KEY,
+    wireguard_key TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    overlay_index INTEGER NOT NULL UNIQUE,
+    seen_at INTEGER NOT NULL
+  );
+  CREATE TABLE site_health (
+    site_id TEXT PRIMARY KEY,
+    health TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    since INTEGER NOT NULL,
+    by TEXT NOT NULL
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -184,6 +184,24 @@ export const PG_MIGRATIONS: readonly string[] = [
     acquired_at BIGINT NOT NULL
   );
   `,
+  // 3 (SQLite's 7): hub nodes (each node's WireGuard key, endpoint and overlay index, handed to sites at
+  // enrollment) and the last health change of each site, read by a replica that starts.
+  `
+  CREATE TABLE hub_nodes (
+    name TEXT COLLATE "C" PRIMARY KEY,
+    wireguard_key TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    overlay_index BIGINT NOT NULL UNIQUE,
+    seen_at BIGINT NOT NULL
+  );
+  CREATE TABLE site_health (
+    site_id TEXT COLLATE "C" PRIMARY KEY,
+    health TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    since BIGINT NOT NULL,
+    by TEXT NOT NULL
+  );
+  `,
 ];
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS.length;
