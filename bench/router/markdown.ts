@@ -46,6 +46,21 @@ const cpuMedian = (runs: PerfRun[]) => {
   return xs.length ? median(xs).toFixed(1) : '-';
 };
 
+/** Each server's median CPU µs per query, and how many times Knot's that is. */
+function cpuLine(r: RouterResults): string {
+  const of = (server: string) => {
+    const xs = known(r.perf.filter((p) => p.server === server).map((p) => p.cpuUsPerQuery ?? null));
+    return xs.length ? median(xs) : null;
+  };
+  const knot = of('knot');
+  return Object.keys(r.labels)
+    .flatMap((s) => {
+      const v = of(s);
+      return v === null ? [] : [`${r.labels[s]} ${v.toFixed(1)} µs${knot && s !== 'knot' ? ` (${(v / knot).toFixed(1)} x Knot)` : ''}`];
+    })
+    .join(', ');
+}
+
 export function routerMarkdown(r: RouterResults): string {
   const servers = Object.keys(r.labels);
   // Failover and cuts are for servers that steer: Knot's static answer never leaves a site out.
@@ -104,6 +119,8 @@ export function routerMarkdown(r: RouterResults): string {
     ),
     '',
     `dnsperf ${c.dnsperfSeconds} s per run, ${c.clients} clients, ${c.outstanding} outstanding, ${c.repeats} runs per server and mode, servers interleaved; before each run the previous server is given time to drain its queue. During every Weft run one site's health changes every second (a failing check, then two good heartbeats, into the health model the broker feeds), and each change empties the cached answers of its service. Goal: Weft on every core at >= 75 % of Knot's QPS with 0 queries lost, ECS or not. This run, median over modes and runs: Weft on every core ${Math.round(100 * workersShare)} % of Knot, ${workersLost} lost: ${workersShare >= 0.75 && workersLost === 0 ? 'met' : 'not met'}; Weft with one worker thread ${Math.round(weftQps)} QPS, ${Math.round(100 * weftShare)} % of Knot, ${weftLost} lost.`,
+    '',
+    `CPU time per answered query, median over runs and modes: ${cpuLine(r)}.`,
     '',
     `Response rate limiting stays on as shipped (${rrl ? `${rrl.responsesPerSecond} answers/s per /24 and name, slip ${rrl.slip}, exempt ${rrl.exempt.join(', ')}` : 'off'}); dnsperf sends from 127.0.0.1, which is exempt, so no benchmark query is limited. Weft asks for ${c.udpBufferBytes ? `${c.udpBufferBytes >> 20} MiB` : 'default'} UDP socket buffers. "CPU µs per query": user + system time of the server's processes during the run over the queries answered (Weft with one worker is this whole bench process, broker and health model included: an upper bound); steadier than QPS on a shared machine.`,
     '',
