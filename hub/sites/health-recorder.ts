@@ -10,8 +10,8 @@ import type { HubStore } from '../store/types.ts';
 
 /** Health changes kept per site: weeks of a site flapping a few times a day. */
 export const HEALTH_EVENTS_PER_SITE = 200;
-/** Changes waiting for the store past this are dropped (a store down while the whole fleet flaps). */
-const MAX_PENDING = 10_000;
+/** Changes waiting for the store past this are dropped (a store down while the whole fleet flaps); a hub restart on 10 000 sites queues about one per site. */
+const MAX_PENDING = 100_000;
 
 export class HealthRecorder {
   private chain: Promise<void> = Promise.resolve();
