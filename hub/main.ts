@@ -30,6 +30,7 @@ import type { EngineLease } from './rollout/lease.ts';
 import { PolicyVersions } from './rollout/policy-versions.ts';
 import { buildApp } from './server/app.ts';
 import type { HubServices } from './server/services.ts';
+import { HealthRecorder } from './sites/health-recorder.ts';
 import { routableRecord, SitesService } from './sites/sites-service.ts';
 import { openStore } from './store/open.ts';
 import type { HubStore, SiteRecord } from './store/types.ts';
@@ -191,6 +192,9 @@ export async function startHub(config: HubConfig): Promise<Hub> {
     cleanup.push(() => ingest.close());
 
     const health = createHealthModel({ heartbeatIntervalMs: config.heartbeatIntervalS * 1000 });
+    // Site timelines read health changes from the store: every replica records what its model sees.
+    const recorder = new HealthRecorder(health, store, log.child({ part: 'health' }), config.heartbeatIntervalS * 1000);
+    cleanup.push(() => recorder.close());
     // The health model and the router ask about sites per message: they read this copy of the site
     // table, kept current by this process's own changes and, past one hub, re-read every tick.
     const known = new Map<string, SiteRecord>();

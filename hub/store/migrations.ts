@@ -218,6 +218,19 @@ export const MIGRATIONS: readonly string[] = [
     by TEXT NOT NULL
   );
   `,
+  // 8: health changes (online, degraded, offline...) of each site, so every hub replica's site timeline
+  // shows the same ones, also after a restart. Bounded: the newest few hundred per site.
+  `
+  CREATE TABLE health_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    site_id TEXT NOT NULL,
+    from_state TEXT NOT NULL,
+    to_state TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    reason TEXT NOT NULL
+  );
+  CREATE INDEX health_events_site_at ON health_events(site_id, at);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -7,13 +7,26 @@
 import { openDatabase, stmt, type Db, type Sync } from './db.ts';
 import { SqliteAudit } from './audit-repo.ts';
 import { SqliteCluster } from './cluster-repo.ts';
+import { SqliteHealthEvents } from './health-events-repo.ts';
 import { SqliteKeys } from './keys-repo.ts';
 import { SqlitePolicies } from './policies-repo.ts';
 import { SqliteRollouts } from './rollouts-repo.ts';
 import { SqliteSites } from './sites-repo.ts';
 import { SqliteTelemetry } from './telemetry-repo.ts';
 import { SqliteTokens } from './tokens-repo.ts';
-import type { AuditRepo, ClusterRepo, HubStore, KeysRepo, PoliciesRepo, RolloutsRepo, SitesRepo, StoreRepos, TelemetryRepo, TokensRepo } from './types.ts';
+import type {
+  AuditRepo,
+  ClusterRepo,
+  HealthEventsRepo,
+  HubStore,
+  KeysRepo,
+  PoliciesRepo,
+  RolloutsRepo,
+  SitesRepo,
+  StoreRepos,
+  TelemetryRepo,
+  TokensRepo,
+} from './types.ts';
 
 /** The open transaction, if any: calls outside it wait until it settles. */
 class Gate {
@@ -48,6 +61,7 @@ function repos(db: Db, gate: Gate | null): StoreRepos {
     telemetry: promised<TelemetryRepo>(new SqliteTelemetry(db), gate),
     keys: promised<KeysRepo>(new SqliteKeys(db), gate),
     cluster: promised<ClusterRepo>(new SqliteCluster(db), gate),
+    health: promised<HealthEventsRepo>(new SqliteHealthEvents(db), gate),
   };
 }
 
@@ -61,6 +75,7 @@ export class SqliteHubStore implements HubStore {
   readonly telemetry: TelemetryRepo;
   readonly keys: KeysRepo;
   readonly cluster: ClusterRepo;
+  readonly health: HealthEventsRepo;
   private readonly gate = new Gate();
   /** The same repos without the gate: what a transaction's fn gets. */
   private readonly inTx: StoreRepos;
@@ -75,6 +90,7 @@ export class SqliteHubStore implements HubStore {
     this.telemetry = r.telemetry;
     this.keys = r.keys;
     this.cluster = r.cluster;
+    this.health = r.health;
     this.inTx = repos(db, null);
   }
 

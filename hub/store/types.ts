@@ -313,6 +313,27 @@ export interface TelemetryRepo {
   lastFlowId(): Promise<number>;
 }
 
+/** A site's health change as a hub's health model saw it (router/health's SiteHealthEvent). */
+export interface HealthEventRecord {
+  siteId: string;
+  from: string;
+  to: string;
+  at: number;
+  reason: string;
+}
+
+export interface HealthEventsRepo {
+  /**
+   * Stores a health change unless the site's same change (from -> to) is already stored within
+   * `dedupeMs` of `at`: every hub replica's health model sees the same broker message and records it.
+   * Keeps the site's newest `keep` changes. False for a duplicate. On PostgreSQL run it inside tx(): it
+   * holds the site's advisory lock until the commit, so two replicas cannot both find nothing and insert.
+   */
+  record(e: HealthEventRecord, opts: { dedupeMs: number; keep: number }): Promise<boolean>;
+  /** The site's changes, newest first. */
+  list(siteId: string, limit: number): Promise<HealthEventRecord[]>;
+}
+
 export interface KeysRepo {
   add(k: SigningKeyRecord): Promise<void>;
   list(): Promise<SigningKeyRecord[]>;
@@ -363,6 +384,7 @@ export interface StoreRepos {
   readonly telemetry: TelemetryRepo;
   readonly keys: KeysRepo;
   readonly cluster: ClusterRepo;
+  readonly health: HealthEventsRepo;
 }
 
 export interface HubStore extends StoreRepos {

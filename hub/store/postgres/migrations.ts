@@ -202,6 +202,19 @@ export const PG_MIGRATIONS: readonly string[] = [
     by TEXT NOT NULL
   );
   `,
+  // 4 (SQLite's 8): health changes (online, degraded, offline...) of each site, so every hub replica's site timeline
+  // shows the same ones, also after a restart. Bounded: the newest few hundred per site.
+  `
+  CREATE TABLE health_events (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    site_id TEXT COLLATE "C" NOT NULL,
+    from_state TEXT NOT NULL,
+    to_state TEXT NOT NULL,
+    at BIGINT NOT NULL,
+    reason TEXT NOT NULL
+  );
+  CREATE INDEX health_events_site_at ON health_events(site_id, at);
+  `,
 ];
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS.length;

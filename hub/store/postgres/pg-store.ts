@@ -4,7 +4,19 @@
 import pg from 'pg';
 import { errorMessage } from '../../../base/index.ts';
 import { StoreError } from '../errors.ts';
-import type { AuditRepo, ClusterRepo, HubStore, KeysRepo, PoliciesRepo, RolloutsRepo, SitesRepo, StoreRepos, TelemetryRepo, TokensRepo } from '../types.ts';
+import type {
+  AuditRepo,
+  ClusterRepo,
+  HealthEventsRepo,
+  HubStore,
+  KeysRepo,
+  PoliciesRepo,
+  RolloutsRepo,
+  SitesRepo,
+  StoreRepos,
+  TelemetryRepo,
+  TokensRepo,
+} from '../types.ts';
 import { PG_MIGRATIONS } from './migrations.ts';
 import { pgRepos } from './repos.ts';
 import { clientSql, inTransaction, isUnavailable, mapError, poolSql, TYPES } from './sql.ts';
@@ -44,6 +56,7 @@ export class PgHubStore implements HubStore {
   readonly telemetry: TelemetryRepo;
   readonly keys: KeysRepo;
   readonly cluster: ClusterRepo;
+  readonly health: HealthEventsRepo;
 
   constructor(readonly pool: pg.Pool) {
     const r = pgRepos(poolSql(pool));
@@ -55,6 +68,7 @@ export class PgHubStore implements HubStore {
     this.telemetry = r.telemetry;
     this.keys = r.keys;
     this.cluster = r.cluster;
+    this.health = r.health;
   }
 
   /** Every PostgreSQL commit is durable (synchronous_commit on): `durable` asks for nothing more. */

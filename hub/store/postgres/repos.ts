@@ -15,6 +15,8 @@ import type {
   EnrollTokenRecord,
   FlowQuery,
   FlowRow,
+  HealthEventRecord,
+  HealthEventsRepo,
   KeysRepo,
   PoliciesRepo,
   PolicyVersion,
@@ -37,6 +39,8 @@ import type {
 import type { Row, Sql } from './sql.ts';
 
 type R = Row & Record<string, never>;
+/** Advisory lock class of health-event recording (the second key is the site's hash); 'whev' in ASCII. */
+const HEALTH_EVENTS_LOCK = 0x77686576;
 const n = (v: unknown): number => v as number;
 const nn = (v: unknown): number | null => (v === null ? null : (v as number));
 const s = (v: unknown): string => v as string;
@@ -870,6 +874,37 @@ class PgCluster implements ClusterRepo {
   }
 }
 
+class PgHealthEvents implements HealthEventsRepo {
+  constructor(private readonly sql: Sql) {}
+
+  async record(e: HealthEventRecord, opts: { dedupeMs: number; keep: number }): Promise<boolean> {
+    // Held to the end of the caller's transaction: a second replica waits here, then sees this row.
+    await this.sql.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [HEALTH_EVENTS_LOCK, e.siteId]);
+    const { rows } = await this.sql.query<R>(
+      'SELECT 1 FROM health_events WHERE site_id = $1 AND from_state = $2 AND to_state = $3 AND at BETWEEN $4 AND $5 LIMIT 1',
+      [e.siteId, e.from, e.to, e.at - opts.dedupeMs, e.at + opts.dedupeMs],
+    );
+    if (rows.length) return false;
+    await this.sql.query('INSERT INTO health_events (site_id, from_state, to_state, at, reason) VALUES ($1, $2, $3, $4, $5)', [
+      e.siteId,
+      e.from,
+      e.to,
+      e.at,
+      e.reason,
+    ]);
+    await this.sql.query(
+      'DELETE FROM health_events WHERE site_id = $1 AND id <= (SELECT id FROM health_events WHERE site_id = $1 ORDER BY id DESC LIMIT 1 OFFSET $2)',
+      [e.siteId, opts.keep],
+    );
+    return true;
+  }
+
+  async list(siteId: string, limit: number): Promise<HealthEventRecord[]> {
+    const { rows } = await this.sql.query<R>('SELECT * FROM health_events WHERE site_id = $1 ORDER BY at DESC, id DESC LIMIT $2', [siteId, limit]);
+    return rows.map((r) => ({ siteId: s(r.site_id), from: s(r.from_state), to: s(r.to_state), at: n(r.at), reason: s(r.reason) }));
+  }
+}
+
 export function pgRepos(sql: Sql): StoreRepos {
   return {
     sites: new PgSites(sql),
@@ -880,5 +915,6 @@ export function pgRepos(sql: Sql): StoreRepos {
     telemetry: new PgTelemetry(sql),
     keys: new PgKeys(sql),
     cluster: new PgCluster(sql),
+    health: new PgHealthEvents(sql),
   };
 }

@@ -515,4 +515,29 @@ export const CONTRACT: ContractCase[] = [
       ]);
     },
   ],
+  [
+    'health events: recorded once across replicas, listed newest first, the newest `keep` per site kept',
+    async (s) => {
+      const opts = { dedupeMs: 5000, keep: 3 };
+      const e = (at: number, from: string, to: string) => ({ siteId: 'a', from, to, at, reason: `r${at}` });
+      expect(await s.tx((t) => t.health.record(e(1000, 'online', 'offline'), opts))).toBe(true);
+      // A second replica saw the same change 40 ms later: not stored again.
+      expect(await s.tx((t) => t.health.record(e(1040, 'online', 'offline'), opts))).toBe(false);
+      // Two replicas at once, each in its own transaction: one row.
+      const both = await Promise.all([6000, 6003].map((at) => s.tx((t) => t.health.record(e(at, 'offline', 'online'), opts))));
+      expect(both.filter(Boolean)).toHaveLength(1);
+      // The same change again later is a new event.
+      expect(await s.tx((t) => t.health.record(e(20_000, 'online', 'offline'), opts))).toBe(true);
+      expect(await s.health.record({ siteId: 'b', from: 'offline', to: 'online', at: 7, reason: '' }, opts)).toBe(true);
+      expect((await s.health.list('a', 10)).map((x) => [x.at, x.from, x.to])).toEqual([
+        [20_000, 'online', 'offline'],
+        [expect.any(Number), 'offline', 'online'],
+        [1000, 'online', 'offline'],
+      ]);
+      expect((await s.health.list('a', 1))[0]).toEqual({ siteId: 'a', from: 'online', to: 'offline', at: 20_000, reason: 'r20000' });
+      for (let i = 0; i < 5; i++) await s.tx((t) => t.health.record(e(100_000 + i * 10_000, 'online', 'degraded'), opts));
+      expect((await s.health.list('a', 10)).map((x) => x.at)).toEqual([140_000, 130_000, 120_000]);
+      expect(await s.health.list('b', 10)).toHaveLength(1);
+    },
+  ],
 ];
