@@ -27,8 +27,8 @@ export class VirtualTable<T extends object> {
   private readonly built = new Map<T, HTMLTableRowElement>();
   private readonly top: HTMLTableRowElement;
   private readonly bottom: HTMLTableRowElement;
-  /** What is in the DOM now: redrawing the same slice does nothing. */
-  private drawn: { first: number; last: number; rows: readonly T[] } | null = null;
+  /** The rows in the DOM now (a copy: callers may change their array in place), and whether the bottom spacer is. */
+  private drawn: { first: number; slice: T[]; bottom: boolean } | null = null;
 
   constructor(
     private readonly columns: Column<T>[],
@@ -94,21 +94,18 @@ export class VirtualTable<T extends object> {
   private draw(): void {
     const first = Math.max(0, Math.floor(this.scrollTop / ROW_HEIGHT) - MARGIN);
     const last = Math.min(this.rows.length, first + Math.ceil(this.viewHeight / ROW_HEIGHT) + 2 * MARGIN);
-    const d = this.drawn;
-    const sameSpacers = d !== null && d.last < d.rows.length === last < this.rows.length;
-    if (d && sameSpacers && d.first === first && d.last === last && (d.rows === this.rows || sameSlice(d.rows, this.rows, first, last))) {
-      this.setSpacers(first, last);
-      this.drawn = { first, last, rows: this.rows };
-      return;
-    }
+    const bottom = last < this.rows.length;
     this.setSpacers(first, last);
+    const d = this.drawn;
+    if (d && d.first === first && d.bottom === bottom && sameRows(d.slice, this.rows, first, last)) return;
+    const slice = this.rows.slice(first, last);
     replace(
       this.body,
       first > 0 ? this.top : null,
-      this.rows.slice(first, last).map((r) => this.row(r)),
-      last < this.rows.length ? this.bottom : null,
+      slice.map((r) => this.row(r)),
+      bottom ? this.bottom : null,
     );
-    this.drawn = { first, last, rows: this.rows };
+    this.drawn = { first, slice, bottom };
   }
 
   private setSpacers(first: number, last: number): void {
@@ -117,7 +114,8 @@ export class VirtualTable<T extends object> {
   }
 }
 
-function sameSlice<T>(a: readonly T[], b: readonly T[], first: number, last: number): boolean {
-  for (let i = first; i < last; i++) if (a[i] !== b[i]) return false;
+function sameRows<T>(drawn: readonly T[], rows: readonly T[], first: number, last: number): boolean {
+  if (drawn.length !== last - first) return false;
+  for (let i = first; i < last; i++) if (drawn[i - first] !== rows[i]) return false;
   return true;
 }
