@@ -122,6 +122,11 @@ export interface NatsNodeConfig {
   tls?: { certFile: string; keyFile: string };
 }
 
+/** Three copies of every retained message and session when the cluster has three nodes or more. */
+export function replicas(c: NatsNodeConfig): number {
+  return Math.min(3, c.cluster.routes.length + 1);
+}
+
 export function renderNodeConfig(c: NatsNodeConfig): string {
   const routeUrl = (hp: string) => `nats-route://${ROUTE_USERNAME}:${c.cluster.routePassword}@${hp}`;
   return [
@@ -133,6 +138,11 @@ export function renderNodeConfig(c: NatsNodeConfig): string {
     `jetstream { store_dir: ${q(c.storeDir)} }`,
     'mqtt {',
     `  listen: ${q(`${c.mqtt.host}:${c.mqtt.port}`)}`,
+    // Fixed, not "as many nodes as are up when the first client connects" (the server's default): a
+    // stream created while a node was still joining would stay on two replicas, and lose its quorum
+    // with one more node.
+    `  stream_replicas: ${replicas(c)}`,
+    `  consumer_replicas: ${replicas(c)}`,
     ...(c.tls ? [`  tls { cert_file: ${q(c.tls.certFile)}, key_file: ${q(c.tls.keyFile)} }`] : []),
     '}',
     'cluster {',
