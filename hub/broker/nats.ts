@@ -8,7 +8,7 @@
 // (its peers' routes in the config), three on loopback in tests. Hubs that supervise different nodes
 // tell each other to re-read the store on the broker itself (AUTHZ_TOPIC), so a revocation reaches every
 // node within a second whichever hub received it.
-import { accessSync, constants, mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { delimiter, join } from 'node:path';
@@ -94,6 +94,32 @@ export function findNatsServer(explicit?: string): string | null {
   return null;
 }
 
+/**
+ * The broker key every hub of the cluster shares (copy the file to each): read, or made on first start
+ * (32 random bytes, 0600).
+ */
+export function loadOrCreateBrokerKey(path: string): Buffer {
+  if (!existsSync(path)) writeSecret(path, randomBytes(32));
+  const key = readFileSync(path);
+  if (key.length < 32)
+    throw new BrokerError('BROKER_NATS_CONFIG', `the broker key ${path} has ${key.length} bytes`, 'use 32 random bytes, the same file on every hub', {
+      where: path,
+    });
+  return key;
+}
+
+/** Ports given as 0 replaced by free ones (a lab, tests). */
+async function withPorts(spec: NatsNodeSpec): Promise<NatsNodeSpec> {
+  const pick = async (p: number) => p || (await freePort());
+  return {
+    ...spec,
+    mqttPort: await pick(spec.mqttPort),
+    clientPort: await pick(spec.clientPort),
+    httpPort: await pick(spec.httpPort),
+    clusterPort: await pick(spec.clusterPort),
+  };
+}
+
 /** Free loopback ports for an n-node cluster on this machine (tests, a lab). */
 export async function localClusterSpecs(n: number, prefix = 'n'): Promise<NatsNodeSpec[]> {
   const specs: NatsNodeSpec[] = [];
@@ -109,6 +135,11 @@ export async function localClusterSpecs(n: number, prefix = 'n'): Promise<NatsNo
   }
   for (const s of specs) s.routes = specs.filter((o) => o !== s).map((o) => `127.0.0.1:${o.clusterPort}`);
   return specs;
+}
+
+/** The hub reaches a node listening on every address through loopback. */
+function loopbackFor(host = '127.0.0.1'): string {
+  return host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
 }
 
 function brokerMetrics(registry?: Registry) {
@@ -131,6 +162,7 @@ export async function startNats(opts: NatsStartOptions): Promise<NatsBroker> {
   const tls = Boolean(opts.tls);
   const hubPassword = servicePassword(key, 'hub');
   const routerPassword = servicePassword(key, 'router');
+  const specs = await Promise.all(opts.nodes.map(withPorts));
   const kicked = new Set<string>();
   const violations = brokerMetrics(opts.registry);
   let violationCount = 0;
@@ -144,7 +176,7 @@ export async function startNats(opts: NatsStartOptions): Promise<NatsBroker> {
     log.warn({ node: v.node, user: v.user, kind: v.kind, subject: v.subject }, 'broker permission violation: refused by the site grants');
   };
 
-  const nodes = opts.nodes.map((spec) => {
+  const nodes = specs.map((spec) => {
     const dir = join(opts.dir, spec.name);
     mkdirSync(join(dir, 'jetstream'), { recursive: true, mode: 0o700 });
     if (opts.tls) {
@@ -152,6 +184,7 @@ export async function startNats(opts: NatsStartOptions): Promise<NatsBroker> {
       writeSecret(join(dir, 'broker.crt'), opts.tls.cert);
     }
     const host = spec.mqttHost ?? '127.0.0.1';
+    const reach = loopbackFor(host);
     writeSecret(
       join(dir, 'nats.conf'),
       renderNodeConfig({
@@ -182,7 +215,7 @@ export async function startNats(opts: NatsStartOptions): Promise<NatsBroker> {
       onViolation,
       onRestart: () => events.emit('restarted'),
     });
-    return { spec, dir, node, url: brokerUrl(host, spec.mqttPort, tls) };
+    return { spec, dir, node, url: brokerUrl(reach, spec.mqttPort, tls) };
   });
 
   const users = async (): Promise<NatsUser[]> => {
@@ -226,9 +259,9 @@ export async function startNats(opts: NatsStartOptions): Promise<NatsBroker> {
   }
 
   const hubClients = new HubClients(() => ({
-    host: opts.nodes[0].mqttHost ?? '127.0.0.1',
-    port: opts.nodes[0].mqttPort,
-    servers: opts.nodes.map((s) => ({ host: s.mqttHost ?? '127.0.0.1', port: s.mqttPort })),
+    host: loopbackFor(specs[0].mqttHost),
+    port: specs[0].mqttPort,
+    servers: specs.map((s) => ({ host: loopbackFor(s.mqttHost), port: s.mqttPort })),
     tlsCert: opts.tls?.cert,
     password: hubPassword,
   }));
@@ -246,9 +279,9 @@ export async function startNats(opts: NatsStartOptions): Promise<NatsBroker> {
 
   return {
     kind: 'nats',
-    port: opts.nodes[0].mqttPort,
-    hosts: [opts.nodes[0].mqttHost ?? '127.0.0.1'],
-    url: (host) => (host ? brokerUrl(host, opts.nodes[0].mqttPort, tls) : nodes[0].url),
+    port: specs[0].mqttPort,
+    hosts: [specs[0].mqttHost ?? '127.0.0.1'],
+    url: (host) => (host ? brokerUrl(host, specs[0].mqttPort, tls) : nodes[0].url),
     siteUrls: () => [...siteUrls],
     nodes: () => nodes.map((n) => ({ name: n.spec.name, pid: n.node.pid, url: n.url })),
     hubCredentials: { username: HUB_USERNAME, password: hubPassword },
