@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../base/index.ts';
 import { createLogger, Link } from '../edge-agent/index.ts';
@@ -38,6 +39,7 @@ describe.skipIf(!haveNats)('agent link failover across a NATS cluster', () => {
       revokedSites: () => [],
       // The killed node stays dead for the whole test.
       restartDelayMs: 120_000,
+      logger: process.env.WEFT_NATS_TEST_LOG ? pino({ level: 'debug' }, pino.destination(process.env.WEFT_NATS_TEST_LOG)) : undefined,
     });
     store = openStore(join(dir, 'agent.db'));
   }, 90_000);
@@ -63,7 +65,7 @@ describe.skipIf(!haveNats)('agent link failover across a NATS cluster', () => {
       username: SITE,
       password: cred.password,
       outbox: store.outbox,
-      log: createLogger({ level: 'silent' }),
+      log: createLogger({ level: process.env.WEFT_NATS_TEST_LOG ? 'debug' : 'silent' }),
       agentVersion: 'test',
       heartbeatIntervalS: 3600,
       heartbeat: () => ({ nodeReady: true, enforcing: true, appliedGeneration: 1, checks: [], load: 0 }),

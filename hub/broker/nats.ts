@@ -75,7 +75,7 @@ export interface NatsBroker extends Broker {
   siteUrls(): string[];
   /** The supervised nodes: name, pid (for crash tests), MQTT URL. */
   nodes(): { name: string; pid: number | null; url: string }[];
-  /** The read-only user for weft-router processes (subscribe to statuses and heartbeats only). */
+  /** The read-only user for weft-router processes (subscribe to statuses and heartbeats only); its password is also in <dir>/router-password. */
   readonly routerCredentials: { username: string; password: string };
   /** Permission violations seen in the nodes' logs since start. */
   violations(): number;
@@ -169,6 +169,8 @@ export async function startNats(opts: NatsStartOptions): Promise<NatsBroker> {
   const origin = randomBytes(8).toString('hex');
   const events = new EventEmitter();
   mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
+  // For weft-router processes: --broker-user _weft_router --broker-password-file <dir>/router-password.
+  writeSecret(join(opts.dir, 'router-password'), `${routerPassword}\n`);
 
   const onViolation = (v: PermissionViolation) => {
     violationCount++;
