@@ -78,7 +78,18 @@ describe('hub command line with a router config file', () => {
   it('--broker nats: one node from --mqtt-host/--mqtt-port and --nats-*, every site URL kept in order', () => {
     const c = parseHubArgs([
       ...['--data-dir', '/d', '--broker', 'nats', '--mqtt-host', '10.99.0.1', '--mqtt-port', '1883', '--nats-name', 'hub-a'],
-      ...['--nats-cluster-port', '6222', '--nats-route', '10.0.0.2:6222', '--nats-route', '10.0.0.3:6222', '--nats-key-file', '/etc/weft/broker.key'],
+      ...[
+        '--nats-cluster-port',
+        '6222',
+        '--nats-cluster-host',
+        '10.0.0.1',
+        '--nats-route',
+        '10.0.0.2:6222',
+        '--nats-route',
+        '10.0.0.3:6222',
+        '--nats-key-file',
+        '/etc/weft/broker.key',
+      ],
       ...['--site-broker-url', 'mqtt://10.99.0.1:1883', '--site-broker-url', 'mqtt://10.99.0.2:1883'],
     ]);
     expect(c.mqtt).toMatchObject({ broker: 'nats', siteUrl: 'mqtt://10.99.0.1:1883', siteUrls: ['mqtt://10.99.0.1:1883', 'mqtt://10.99.0.2:1883'] });

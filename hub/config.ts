@@ -128,7 +128,8 @@ export const USAGE = `usage: node bin/run.mjs hub/main.ts --data-dir <dir> [opti
   --site-broker-url <url> broker URL given to sites (default mqtt://<hub overlay IPv4>:<port>); with
                           nats, repeat it for every node: sites fail over between them
   --nats-name <name>      this node's server name (default the host name)
-  --nats-cluster-port <n> cluster listener, on the first --mqtt-host (default 6222)
+  --nats-cluster-port <n> cluster listener (default 6222)
+  --nats-cluster-host <a> its address (default the --mqtt-host)
   --nats-route <h:p>      another node's cluster listener (repeatable)
   --nats-client-port <n>  NATS protocol listener on 127.0.0.1 (default 4222)
   --nats-http-port <n>    monitor (/healthz) on 127.0.0.1 (default 8222)
@@ -164,6 +165,7 @@ export function parseHubArgs(argv: string[]): HubConfig {
         'site-broker-url': { type: 'string', multiple: true },
         'nats-name': { type: 'string' },
         'nats-cluster-port': { type: 'string' },
+        'nats-cluster-host': { type: 'string' },
         'nats-route': { type: 'string', multiple: true },
         'nats-client-port': { type: 'string' },
         'nats-http-port': { type: 'string' },
@@ -216,6 +218,7 @@ export function parseHubArgs(argv: string[]): HubConfig {
           clientPort: port(v['nats-client-port'], 'nats-client-port', 4222),
           httpPort: port(v['nats-http-port'], 'nats-http-port', 8222),
           clusterPort: port(v['nats-cluster-port'], 'nats-cluster-port', 6222),
+          ...(v['nats-cluster-host'] ? { clusterHost: v['nats-cluster-host'] } : {}),
           routes: v['nats-route'] ?? [],
         },
       ],
