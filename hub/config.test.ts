@@ -102,6 +102,7 @@ describe('hub command line with a router config file', () => {
           clientPort: 4222,
           httpPort: 8222,
           clusterPort: 6222,
+          clusterHost: '10.0.0.1',
           routes: ['10.0.0.2:6222', '10.0.0.3:6222'],
         },
       ],
