@@ -34,7 +34,6 @@ describe.skipIf(!haveNats)('agent link failover across a NATS cluster', () => {
       dir: join(dir, 'hub'),
       key,
       nodes: await localClusterSpecs(3, 'fn'),
-      auth: { authenticate: () => null, isRevoked: () => false },
       credentials: () => [{ siteId: SITE, username: SITE, passwordHash: cred.hash }],
       revokedSites: () => [],
       // The killed node stays dead for the whole test.

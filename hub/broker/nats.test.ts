@@ -38,7 +38,6 @@ describe.skipIf(!haveBinaries)('a NATS cluster fed by the hub', () => {
     const specs = await localClusterSpecs(3, 'wn');
     const common = (): Omit<NatsStartOptions, 'dir' | 'nodes'> => ({
       key,
-      auth: sites.auth,
       credentials: () => sites.credentials(),
       revokedSites: () => [...sites.revoked].map((siteId) => ({ siteId, username: sites.sites.get(siteId)!.username })),
       logger: process.env.WEFT_NATS_TEST_LOG ? pino({ level: 'debug' }, pino.destination(process.env.WEFT_NATS_TEST_LOG)) : undefined,

@@ -43,7 +43,7 @@ export interface NatsNodeSpec {
   routes: string[];
 }
 
-export interface NatsStartOptions extends Omit<BrokerStartOptions, 'hosts' | 'port'> {
+export interface NatsStartOptions extends Omit<BrokerStartOptions, 'hosts' | 'port' | 'auth'> {
   /** Work directory: one sub-directory per node (config, authorization, JetStream store), created 0700. */
   dir: string;
   /**
