@@ -274,6 +274,10 @@ export async function startNats(opts: NatsStartOptions): Promise<NatsBroker> {
     resync().catch((err: Error) => log.error({ err: err.message }, 'nats: authorization sync failed'));
   });
   await listener.subscribeAsync(AUTHZ_TOPIC, { qos: 1 });
+  // Notices sent while this hub's link to the cluster was down are lost: catch up on every reconnect.
+  listener.on('connect', () => {
+    resync().catch((err: Error) => log.error({ err: err.message }, 'nats: authorization sync failed'));
+  });
   const announce = () => listener.publishAsync(AUTHZ_TOPIC, origin, { qos: 1 }).then(() => undefined);
 
   const siteUrls = opts.siteUrls?.length ? opts.siteUrls : nodes.map((n) => n.url);
