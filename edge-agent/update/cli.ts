@@ -58,7 +58,9 @@ function watcherAlive(slots: Slots): boolean {
 
 /** The watcher, detached from this process and its service's cgroup lifetime, from this (known-good) binary. */
 function spawnWatcher(flags: Flags): void {
-  const args = process.execPath === process.argv[0] && process.argv[1]?.endsWith('.ts') ? [...process.execArgv, process.argv[1]] : [];
+  // From a checkout (node bin/weft-agent.mjs or a .ts entry) the script comes first; the single binary is its own script.
+  const script = process.argv[1];
+  const args = script && script !== process.execPath && /\.(m?js|ts)$/.test(script) ? [...process.execArgv, script] : [];
   const child = spawn(process.execPath, [...args, 'update', 'watch', ...passOn(flags)], { detached: true, stdio: 'ignore' });
   child.unref();
 }

@@ -36,7 +36,13 @@ const SEED: Record<number, (db: Database.Database) => void> = {
     db.prepare("INSERT INTO site_generations (site_id, generation) VALUES ('s1', 4)").run();
   },
   3: (db) => {
-    db.prepare("INSERT INTO telemetry_batches (site_id, seq, type, at, received_at) VALUES ('s1', 7, 'verdicts', 'x', 1)").run();
+    // From version 6 the table has a device column (NOT NULL); the migration fills it for older rows.
+    const hasDevice = (db.prepare('PRAGMA table_info(telemetry_batches)').all() as { name: string }[]).some((c) => c.name === 'device');
+    db.prepare(
+      hasDevice
+        ? "INSERT INTO telemetry_batches (site_id, device, seq, type, at, received_at) VALUES ('s1', '', 7, 'verdicts', 'x', 1)"
+        : "INSERT INTO telemetry_batches (site_id, seq, type, at, received_at) VALUES ('s1', 7, 'verdicts', 'x', 1)",
+    ).run();
   },
   4: (db) => {
     db.prepare("INSERT INTO signing_keys (key_id, public_key, created_at) VALUES ('k1', 'pk', 1)").run();
