@@ -4,12 +4,14 @@
 import type { MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
-import { decode, ProtocolError, type AckMessage, parseSiteTopic, topics } from '../../protocol/index.ts';
+import { decode, ProtocolError, type AckMessage, parseSiteTopic, topics, type UpdateReport } from '../../protocol/index.ts';
 import type { HubStore, RetentionCaps } from '../store/types.ts';
 
 export interface IngestHandlers {
   onAck(siteId: string, ack: AckMessage): Promise<void>;
   onAppliedGeneration(siteId: string, generation: number): Promise<void>;
+  /** How an agent update ended on a site (events of type 'update'; absent: not handled). */
+  onUpdateReport?(siteId: string, report: UpdateReport): Promise<void>;
 }
 
 export interface IngestOptions {
@@ -77,7 +79,10 @@ export async function startIngest(o: IngestOptions): Promise<Ingest> {
           o.now(),
         );
         if (!fresh) duplicates.inc();
-        else if (++stored % pruneEvery === 0) await o.store.telemetry.prune(o.retention, o.now());
+        else {
+          if (e.type === 'update' && e.update) await o.handlers.onUpdateReport?.(t.siteId, e.update);
+          if (++stored % pruneEvery === 0) await o.store.telemetry.prune(o.retention, o.now());
+        }
       }
     } catch (err) {
       if (!(err instanceof ProtocolError)) throw err;
