@@ -12,7 +12,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { run } from '../../base/index.ts';
+import { run, WeftError } from '../../base/index.ts';
 import type { SignedRelease } from '../../protocol/index.ts';
 import type { AgentConfig } from '../config.ts';
 import { AgentError } from '../errors.ts';
@@ -24,7 +24,7 @@ import { Slots } from './slots.ts';
 import { heldReleaseKeys } from './trust.ts';
 import { watchUpdate } from './watch.ts';
 
-export const UPDATE_FLAGS = ['update-dir', 'release-keys', 'restart-cmd', 'release', 'url', 'deadline-s'];
+export const UPDATE_FLAGS = ['update-dir', 'release-keys', 'restart-cmd', 'release', 'url', 'deadline-s', 'rollout-id'];
 const DEFAULT_RELEASE_KEYS = '/etc/weft/release-keys.json';
 const DEFAULT_RESTART = 'systemctl restart weft-agent.service';
 
@@ -43,7 +43,7 @@ async function restart(flags: Flags): Promise<void> {
 
 /** The flags a child `weft-agent` needs to find the same agent and folder. */
 function passOn(flags: Flags): string[] {
-  return Object.entries(flags).flatMap(([k, v]) => (typeof v === 'string' && !['release', 'url', 'deadline-s'].includes(k) ? [`--${k}`, v] : []));
+  return Object.entries(flags).flatMap(([k, v]) => (typeof v === 'string' && !['release', 'url', 'deadline-s', 'rollout-id'].includes(k) ? [`--${k}`, v] : []));
 }
 
 function watcherAlive(slots: Slots): boolean {
@@ -121,8 +121,29 @@ export async function cmdUpdate(cfg: AgentConfig, sub: string | undefined, flags
       } catch (e) {
         throw new AgentError('USAGE', `${file} is not a release manifest (JSON)`, 'use the .release.json from `npm run build:release`', e);
       }
-      const held = heldReleaseKeys(slots, str(flags, 'release-keys') ?? DEFAULT_RELEASE_KEYS);
       const deadline = str(flags, 'deadline-s');
+      const rolloutId = Number(str(flags, 'rollout-id') ?? 0);
+      const refused = (e: unknown) => {
+        // Refused before anything was switched: recorded for the hub (the agent reports it), then shown.
+        if (e instanceof WeftError) {
+          const version = (() => {
+            try {
+              return (JSON.parse(release.payload) as { version?: string }).version ?? '?';
+            } catch {
+              return '?';
+            }
+          })();
+          slots.setResult({ version, from: AGENT_VERSION, state: 'refused', code: e.code, reason: e.message, at: new Date().toISOString(), rolloutId });
+        }
+        throw e;
+      };
+      const held = (() => {
+        try {
+          return heldReleaseKeys(slots, str(flags, 'release-keys') ?? DEFAULT_RELEASE_KEYS);
+        } catch (e) {
+          return refused(e);
+        }
+      })();
       const m = await installUpdate(
         {
           slots,
@@ -134,8 +155,8 @@ export async function cmdUpdate(cfg: AgentConfig, sub: string | undefined, flags
           now: Date.now,
           log: (m) => process.stderr.write(`weft-agent update: ${m}\n`),
         },
-        { release, url, rolloutId: 0, deadlineMs: deadline ? Number(deadline) * 1000 : DEFAULT_DEADLINE_MS },
-      );
+        { release, url, rolloutId, deadlineMs: deadline ? Number(deadline) * 1000 : DEFAULT_DEADLINE_MS },
+      ).catch(refused);
       print(flags.json ? JSON.stringify({ switched: m.version }) : `switched to ${m.version}; the watcher blesses it or rolls back`);
       return 0;
     }
