@@ -9,7 +9,7 @@ import { errorMessage } from '../base/index.ts';
 import { randomUUID } from 'node:crypto';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Outbox } from '../offline-store/index.ts';
-import { decode, encode, parseSiteTopic, topics, type HeartbeatMessage, type SigningKeysMessage } from '../protocol/index.ts';
+import { decode, encode, parseSiteTopic, topics, type HeartbeatMessage, type SigningKeysMessage, type UpdateOrderMessage } from '../protocol/index.ts';
 import { backoffDelay, type BackoffOptions } from './backoff.ts';
 import type { Logger } from './logger.ts';
 import { setLinkState, type AgentMetrics, type LinkState } from './metrics.ts';
@@ -35,6 +35,8 @@ export interface LinkOptions {
   /** Called with a bundle's bytes; the message is PUBACKed only after it resolves. */
   onBundle: (bytes: Buffer) => Promise<void>;
   onSigningKeys?: (msg: SigningKeysMessage) => void | Promise<void>;
+  /** An agent update order from the hub (site/<id>/update, retained). */
+  onUpdate?: (msg: UpdateOrderMessage) => void | Promise<void>;
   backoff?: BackoffOptions;
   /** Records per drain round; they are in flight together and acked up to the last PUBACKed one. */
   drainBatch?: number;
@@ -194,7 +196,7 @@ export class Link {
         qos: 1,
         retain: true,
       });
-      await c.subscribeAsync({ [topics.bundle(o.siteId)]: { qos: 1 }, [topics.broadcastAll]: { qos: 1 } });
+      await c.subscribeAsync({ [topics.bundle(o.siteId)]: { qos: 1 }, [topics.update(o.siteId)]: { qos: 1 }, [topics.broadcastAll]: { qos: 1 } });
     } catch (e) {
       o.log.warn({ err: errorMessage(e) }, 'hub link setup failed');
       return;
@@ -264,6 +266,8 @@ export class Link {
         if (payload.length > 0) await this.o.onBundle(payload);
       } else if (topic === topics.signingKeys) {
         await this.o.onSigningKeys?.(decode('keys', payload));
+      } else if (topic === topics.update(this.o.siteId) && payload.length > 0) {
+        await this.o.onUpdate?.(decode('update', payload));
       }
     } catch (e) {
       this.o.log.error({ topic, err: errorMessage(e) }, 'message handling failed');

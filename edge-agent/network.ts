@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { formatError } from '../base/index.ts';
 import type { AgentStore, DeviceIdentity, Enrollment } from '../offline-store/index.ts';
-import type { SigningKeysMessage } from '../protocol/index.ts';
+import type { SigningKeysMessage, UpdateOrderMessage } from '../protocol/index.ts';
 import type { Clock } from './clock.ts';
 import type { AgentConfig } from './config.ts';
 import { enroll } from './enroll.ts';
@@ -49,6 +49,8 @@ export interface NetworkOptions {
   bundle(bytes: Buffer): Promise<void>;
   /** A key set from the hub (weft/v1/broadcast/keys). */
   signingKeys(msg: SigningKeysMessage): Promise<void>;
+  /** An agent update order from the hub. */
+  update(msg: UpdateOrderMessage): void;
   inventory(snapshot: KubeSnapshot): void;
 }
 
@@ -127,6 +129,7 @@ export class AgentNetwork {
       },
       onBundle: (bytes) => this.o.bundle(Buffer.from(bytes)),
       onSigningKeys: (msg) => this.o.signingKeys(msg),
+      onUpdate: (msg) => this.o.update(msg),
     });
     this.linkRef.start();
     if (this.o.kube) this.startKube(this.o.kube);

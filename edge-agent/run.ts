@@ -5,7 +5,7 @@
 // Fail closed: when the kernel datapath cannot load, the agent still starts its network (link, heartbeats,
 // status API), says `not enforcing` with the coded error everywhere (state line, status, /readyz, the hub),
 // and retries the kernel datapath until it loads; then the boot sequence completes as at start.
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AgentStore, JsonValue, OpenStoreOptions } from '../offline-store/index.ts';
 import { compile } from '../policy/index.ts';
@@ -30,6 +30,8 @@ import { StatusApi } from './status-api.ts';
 import type { AgentStatus } from './status-types.ts';
 import { podVethResolver, type VethResolver } from './veth.ts';
 import { VerdictPump } from './verdicts.ts';
+import { UpdateOrders } from './update/orders.ts';
+import { Slots } from './update/slots.ts';
 import { AGENT_VERSION } from './version.ts';
 
 export interface RunDeps {
@@ -82,6 +84,8 @@ export class Agent {
   private readonly recent: VerdictRecord[] = [];
   private readonly abort = new AbortController();
   private stopped = false;
+  /** Agent update orders from the hub, installed by a child `weft-agent update apply` (update/orders.ts). */
+  private readonly updates: UpdateOrders;
 
   constructor(
     readonly config: AgentConfig,
@@ -90,6 +94,29 @@ export class Agent {
     this.metrics = deps.metrics ?? createMetrics();
     this.clock = deps.clock ?? systemClock;
     this.state = new StateLine(config.stateFile, (line) => deps.log.info({ state: line }, 'state'), config.console);
+    const updateDir = join(config.dataDir, 'agent');
+    try {
+      mkdirSync(updateDir, { recursive: true, mode: 0o700 });
+    } catch (e) {
+      // A read-only data dir still enforces; an update order then fails and is logged.
+      deps.log.warn({ err: errorMessage(e) }, 'no update folder; agent updates cannot be installed');
+    }
+    const restart = process.env.WEFT_UPDATE_RESTART_CMD;
+    this.updates = new UpdateOrders({
+      slots: new Slots(updateDir),
+      flags: () => [
+        '--data-dir',
+        config.dataDir,
+        '--status-port',
+        String(this.port),
+        '--pin-root',
+        config.pinRoot,
+        ...(restart ? ['--restart-cmd', restart] : []),
+      ],
+      report: (update) =>
+        this.queue(topics.events, encode('events', { v: 1, seq: 0, at: new Date(this.clock.now()).toISOString(), type: 'update', update }), 'high'),
+      log: (m) => deps.log.info(m),
+    });
   }
 
   private get log(): Logger {
@@ -144,10 +171,13 @@ export class Agent {
       siteReady: (siteId) => {
         this.siteId = siteId;
         this.openIntake();
+        // How the last update ended (this start may be its rollback or its blessing): told once.
+        this.updates.reportLast();
       },
       enforcement: () => this.enforcementFacts(),
       bundle: (bytes) => this.takeBundle(bytes),
       signingKeys: (msg) => this.takeKeys(store, msg),
+      update: (msg) => this.updates.take(msg),
       inventory: (snap) => {
         if (this.booted) this.booted.enforcer.setInventory(snap);
         else this.heldInventory = snap;

@@ -35,6 +35,8 @@ import { SigningKeys } from './pki/signing-keys.ts';
 import { BundleService } from './rollout/bundles.ts';
 import { AlwaysLeader } from './rollout/always-leader.ts';
 import { RolloutEngine } from './rollout/engine.ts';
+import { UpdateService } from './rollout/updates.ts';
+import { HUB_VERSION } from './version.ts';
 import type { EngineLease } from './rollout/lease.ts';
 import { PolicyVersions } from './rollout/policy-versions.ts';
 import { buildApp } from './server/app.ts';
@@ -197,6 +199,13 @@ export async function startHub(config: HubConfig): Promise<Hub> {
       registers: [registry],
     });
     engine.onDuplicateAck = () => ackDuplicates.inc();
+    // Agent updates: the same staged decisions; the public URL is known once the API listens.
+    let publicUrl = '';
+    const updates = new UpdateService(store, publisher, now, log.child({ part: 'updates' }), {
+      hubVersion: HUB_VERSION,
+      releaseDir: join(config.dataDir, 'releases'),
+      publicUrl: () => publicUrl,
+    });
     cleanup.push(() => engine.stop());
     cleanup.push(() => lease.stop());
     lease.on('acquired', (epoch: number) => {
@@ -211,7 +220,11 @@ export async function startHub(config: HubConfig): Promise<Hub> {
       log: log.child({ part: 'ingest' }),
       now,
       retention: config.retention,
-      handlers: { onAck: (id, ack, device) => engine.onAck(id, ack, device), onAppliedGeneration: (id, g) => engine.onAppliedGeneration(id, g) },
+      handlers: {
+        onAck: (id, ack, device) => engine.onAck(id, ack, device),
+        onAppliedGeneration: (id, g) => engine.onAppliedGeneration(id, g),
+        onUpdateReport: (id, r) => updates.onReport(id, r),
+      },
     });
     cleanup.push(() => ingest.close());
 
@@ -317,6 +330,7 @@ export async function startHub(config: HubConfig): Promise<Hub> {
       overlay,
       policies: new PolicyVersions(store, now),
       rollouts: engine,
+      updates,
       bundles,
       keys,
       registry,
@@ -375,6 +389,7 @@ export async function startHub(config: HubConfig): Promise<Hub> {
     await app.listen({ port: config.httpsPort, host: config.httpsHost });
     const httpsPort = (app.server.address() as AddressInfo).port;
     services.publicUrl = config.publicUrl ?? `https://${config.tlsNames[0] ?? '127.0.0.1'}:${httpsPort}`;
+    publicUrl = services.publicUrl;
     let httpUrl: string | null = null;
     if (config.httpPort !== null && plain) {
       const p = plain;

@@ -42,6 +42,8 @@ export interface BuildOptions {
   /** Extra kernel command line, e.g. systemd.journald.forward_to_console=1 to see the agent's log on the serial console. */
   kernelArgs?: string[];
   dataMiB?: number;
+  /** Also keep the root filesystem image here: the `rootfs` artifact of a release (build-release.ts). */
+  rootOut?: string;
   log?: (m: string) => void;
 }
 
@@ -187,6 +189,7 @@ export function buildImage(o: BuildOptions): BuiltImage {
       { name: 'weft-data', uuid: PART_UUID.data, type: 'linux', file: join(work, 'data.img') },
     ]);
     sh('qemu-img', ['convert', '-q', '-O', 'qcow2', raw, qcow2]);
+    if (o.rootOut) copyFileSync(join(work, 'root.img'), o.rootOut);
     const sums = join(o.out, 'SHA256SUMS');
     writeFileSync(sums, sh('sha256sum', ['appliance.img', 'appliance.qcow2'], { cwd: o.out }));
     return { raw, qcow2, sums, bytes: { raw: statSync(raw).size, root: rootBytes } };

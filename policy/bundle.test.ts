@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { generateKeyPairSync } from 'node:crypto';
-import { canonicalJson } from './canonical.ts';
+import { canonicalJson } from '../base/pure.ts';
 import { BundleError, encodeBundle, keyIdOf, signBundle, signBundleTree, verifyBundle, type BundlePayload } from './bundle.ts';
 
 const hub = generateKeyPairSync('ed25519');

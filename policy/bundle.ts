@@ -1,8 +1,7 @@
 // Signed policy bundles: the unit the hub publishes to a site and the agent verifies before it
 // stores or applies anything. Ed25519 over the canonical JSON of the payload.
 import { createHash, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
-import { WeftError } from '../base/pure.ts';
-import { canonicalJson } from './canonical.ts';
+import { canonicalJson, keyIdOf, WeftError } from '../base/pure.ts';
 
 const BUNDLE_FORMAT = 1;
 
@@ -39,14 +38,7 @@ export class BundleError extends WeftError<BundleErrorCode> {
   override readonly name = 'BundleError';
 }
 
-/** Short stable id of an Ed25519 public key: hex of sha256(raw 32-byte key), first 16 chars. */
-export function keyIdOf(publicKey: KeyObject): string {
-  const der = publicKey.export({ format: 'der', type: 'spki' });
-  return createHash('sha256')
-    .update(der.subarray(der.length - 32))
-    .digest('hex')
-    .slice(0, 16);
-}
+export { keyIdOf };
 
 /** Key id per signing key: deriving it costs as much as the signature, and a hub signs thousands per push. */
 const signerIds = new WeakMap<KeyObject, string>();

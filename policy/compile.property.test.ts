@@ -2,7 +2,7 @@
 // reference evaluator on random policies, inventories and flows, audit attribution included.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson } from './canonical.ts';
+import { canonicalJson } from '../base/pure.ts';
 import { compile } from './compile.ts';
 import { evaluate } from './evaluate.ts';
 import { podKey, type Inventory } from './inventory.ts';

@@ -7,7 +7,7 @@
 //   3. the endpoint and ipcache tables, sizes checked against the map limits
 // Tier precedence is thereby flattened: the kernel's longest-prefix match is the whole answer.
 import { buildAttributions } from './attributions.ts';
-import { compareCodeUnits } from './canonical.ts';
+import { compareCodeUnits } from '../base/pure.ts';
 import { checkCapacity } from './capacity.ts';
 import { FqdnPatterns } from './compile/fqdn-peers.ts';
 import { PortSignatures } from './compile/port-signature.ts';

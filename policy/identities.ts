@@ -1,7 +1,6 @@
 // Peer identities: pods that no policy can tell apart share one (same namespace, labels and named
 // ports); external addresses fall into CIDR classes by which policy CIDRs contain them.
-import { bitsOf, cidrLast, formatCidr, parseIp, rangeToCidrs, type Cidr, type Family } from '../base/pure.ts';
-import { canonicalJson } from './canonical.ts';
+import { bitsOf, canonicalJson, cidrLast, formatCidr, parseIp, rangeToCidrs, type Cidr, type Family } from '../base/pure.ts';
 import type { Peer, PolicySet } from './model.ts';
 import { matchesNamespace, matchesSelector } from './selector.ts';
 import { peerMatches, type PeerView, type PodView } from './side.ts';

@@ -19,7 +19,7 @@ export { convertAdminPolicy, isDeprecatedPolicy, manifestsYaml, CNP_API_VERSION,
 export { connlist, connlistText, describeConnection, type Connection } from './connlist.ts';
 export { BundleError, encodeBundle, keyIdOf, signBundle, signBundleTree, verifyBundle } from './bundle.ts';
 export type { BundleErrorCode, BundlePayload, SignedBundle, SignedTreeBundle, VerifyOptions } from './bundle.ts';
-export { KEY_SET_FORMAT, KeySetError, publicKeyOf, signKeySet, verifyKeySet } from './key-set.ts';
-export type { KeySetErrorCode, KeySetPayload, KeySetVerifyOptions, SignedKeySet, TrustedKey } from './key-set.ts';
-export { canonicalJson, compareCodeUnits } from './canonical.ts';
+// Signed key sets and canonical JSON live in base (release keys use them too); still offered here, where bundles are.
+export { canonicalJson, compareCodeUnits, KEY_SET_FORMAT, KeySetError, publicKeyOf, signKeySet, verifyKeySet } from '../base/pure.ts';
+export type { KeySetErrorCode, KeySetPayload, KeySetVerifyOptions, SignedKeySet, TrustedKey } from '../base/pure.ts';
 export { whatIf, withEndpoints, policyName, type RecordedFlow, type WhatIfFlow, type WhatIfGroup, type WhatIfResult, type Policies } from './what-if.ts';

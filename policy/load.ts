@@ -1,5 +1,5 @@
 // Parsed manifest objects -> validated PolicySet + Inventory, collecting every error.
-import { compareCodeUnits } from './canonical.ts';
+import { compareCodeUnits } from '../base/pure.ts';
 import { PolicyError } from './errors.ts';
 import type { Inventory, NamespaceInfo, NodeInfo, PodInfo } from './inventory.ts';
 import { loadAdminPolicy, type AdminKind } from './load-admin.ts';

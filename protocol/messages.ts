@@ -106,7 +106,7 @@ export interface EventsMessage {
   /** Per-site sequence number from the agent's outbox; the hub dedupes on (site, seq). */
   seq: number;
   at: string;
-  type: 'verdicts' | 'counters' | 'outbox-loss' | 'bundle-rejected';
+  type: 'verdicts' | 'counters' | 'outbox-loss' | 'bundle-rejected' | 'update';
   verdicts?: VerdictRecord[];
   counters?: CounterRecord[];
   /** For 'outbox-loss': how many low-priority records were dropped since the last report. */
@@ -114,6 +114,29 @@ export interface EventsMessage {
   /** For 'bundle-rejected': the code and reason. */
   code?: string;
   reason?: string;
+  /** For 'update': how an update ended on the site (sent through the outbox, so a site that rolled back while cut off still tells). */
+  update?: UpdateReport;
+}
+
+export interface UpdateReport {
+  /** The hub's update rollout (0: installed by hand). */
+  rolloutId: number;
+  version: string;
+  from: string;
+  state: 'blessed' | 'rolled-back' | 'refused';
+  code?: string;
+  reason?: string;
+}
+
+/** hub -> site, retained on site/<id>/update: install this agent release (protocol/release.ts). */
+export interface UpdateOrderMessage {
+  v: 1;
+  rolloutId: number;
+  release: { format: number; keyId: string; payload: string; signature: string };
+  /** Where the artifact is served, with HTTP Range support. */
+  url: string;
+  /** The health gate's deadline. */
+  deadlineS: number;
 }
 
 export interface SigningKeysMessage {
@@ -201,7 +224,7 @@ const schemas = {
     v: num,
     seq: int,
     at: str,
-    type: oneOf('verdicts', 'counters', 'outbox-loss', 'bundle-rejected'),
+    type: oneOf('verdicts', 'counters', 'outbox-loss', 'bundle-rejected', 'update'),
     verdicts: opt(
       arr(
         obj({
@@ -224,6 +247,16 @@ const schemas = {
     lost: opt(int),
     code: opt(str),
     reason: opt(str),
+    update: opt(
+      obj({ rolloutId: int, version: text(32), from: text(32), state: oneOf('blessed', 'rolled-back', 'refused'), code: opt(str), reason: opt(str) }),
+    ),
+  }),
+  update: obj({
+    v: num,
+    rolloutId: int,
+    release: obj({ format: num, keyId: str, payload: text(4096), signature: str }),
+    url: str,
+    deadlineS: int,
   }),
   keys: obj({
     v: num,
@@ -238,6 +271,7 @@ interface Messages {
   ack: AckMessage;
   events: EventsMessage;
   keys: SigningKeysMessage;
+  update: UpdateOrderMessage;
 }
 
 /** Parses and validates a payload for a topic kind; throws ProtocolError. */

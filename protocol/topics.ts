@@ -4,7 +4,7 @@ export const ROOT = 'weft/v1';
 
 export const SITE_ID_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
-export type SiteTopicKind = 'bundle' | 'status' | 'heartbeat' | 'ack' | 'events';
+export type SiteTopicKind = 'bundle' | 'status' | 'heartbeat' | 'ack' | 'events' | 'update';
 
 export const topics = {
   bundle: (siteId: string) => `${ROOT}/site/${siteId}/bundle`,
@@ -12,6 +12,8 @@ export const topics = {
   heartbeat: (siteId: string) => `${ROOT}/site/${siteId}/heartbeat`,
   ack: (siteId: string) => `${ROOT}/site/${siteId}/ack`,
   events: (siteId: string) => `${ROOT}/site/${siteId}/events`,
+  /** hub -> site, retained: the agent update this site is to install (UpdateOrderMessage). */
+  update: (siteId: string) => `${ROOT}/site/${siteId}/update`,
   broadcast: (name: string) => `${ROOT}/broadcast/${name}`,
   broadcastAll: `${ROOT}/broadcast/#`,
   /** The hub subscribes to everything sites publish. */
@@ -26,6 +28,7 @@ export const delivery: Record<SiteTopicKind, { qos: 0 | 1; retain: boolean }> = 
   heartbeat: { qos: 0, retain: false },
   ack: { qos: 1, retain: false },
   events: { qos: 1, retain: false },
+  update: { qos: 1, retain: true },
 };
 
 export interface ParsedTopic {
@@ -33,7 +36,7 @@ export interface ParsedTopic {
   kind: SiteTopicKind;
 }
 
-const KINDS = new Set<string>(['bundle', 'status', 'heartbeat', 'ack', 'events']);
+const KINDS = new Set<string>(['bundle', 'status', 'heartbeat', 'ack', 'events', 'update']);
 
 /** Parses `weft/v1/site/<id>/<kind>`; null for anything else. */
 export function parseSiteTopic(topic: string): ParsedTopic | null {
@@ -46,15 +49,15 @@ export function parseSiteTopic(topic: string): ParsedTopic | null {
 
 /**
  * The broker ACL, one pure function used by the embedded broker and to generate Mosquitto's ACL file:
- * a site publishes only under its own site/<id>/ (never its bundle), and subscribes only to its own
- * bundle and to broadcasts.
+ * a site publishes only under its own site/<id>/ (never its bundle or update order, which the hub
+ * writes), and subscribes only to its own bundle and update order and to broadcasts.
  */
 export function siteMayPublish(siteId: string, topic: string): boolean {
   const t = parseSiteTopic(topic);
-  return t !== null && t.siteId === siteId && t.kind !== 'bundle';
+  return t !== null && t.siteId === siteId && t.kind !== 'bundle' && t.kind !== 'update';
 }
 
 export function siteMaySubscribe(siteId: string, filter: string): boolean {
-  if (filter === topics.bundle(siteId)) return true;
+  if (filter === topics.bundle(siteId) || filter === topics.update(siteId)) return true;
   return filter === topics.broadcastAll || (filter.startsWith(`${ROOT}/broadcast/`) && !filter.includes('+') && !filter.slice(0, -1).includes('#'));
 }

@@ -19,6 +19,7 @@ import { siteTunnel } from '../tunnel-component.ts';
 import { AGENT_VERSION } from '../version.ts';
 import { camel, parseArgs } from './args.ts';
 import type { FlowFilter } from '../status-types.ts';
+import { cmdUpdate, UPDATE_FLAGS } from '../update/cli.ts';
 
 const USAGE = `weft-agent ${AGENT_VERSION}: Weft edge agent
 
@@ -31,6 +32,8 @@ commands:
   doctor [--json]         check kernel, disk, database, clock, hub, k3s and tunnel; exit 1 on any failure
   flows [--follow] [--verdict deny|audit|allow] [--pod ns/name] [--json]
                           verdict events with the policy that decided
+  update guard|apply|watch|rollback|status
+                          agent-only updates (docs/technician.md "Updates"): apply --release <file> --url <url>
   version                 print the version
 
 options (all commands):
@@ -66,7 +69,7 @@ const CONFIG_FLAGS = [
   'fqdn-grace-s',
   'fqdn-sync-s',
 ];
-const VALUES = [...CONFIG_FLAGS, 'file', 'verdict', 'pod', 'attempts'];
+const VALUES = [...CONFIG_FLAGS, ...UPDATE_FLAGS, 'file', 'verdict', 'pod', 'attempts'];
 
 function configFrom(flags: Record<string, string | true>): AgentConfig {
   const f: Record<string, string | number> = {};
@@ -131,7 +134,7 @@ async function cmdEnroll(cfg: AgentConfig, flags: Record<string, string | true>)
 }
 
 async function main(argv: string[]): Promise<number> {
-  const { command, flags } = parseArgs(argv, { booleans: BOOLEANS, values: VALUES });
+  const { command, positional, flags } = parseArgs(argv, { booleans: BOOLEANS, values: VALUES });
   if (flags.version || command === 'version') {
     print(AGENT_VERSION);
     return 0;
@@ -158,6 +161,8 @@ async function main(argv: string[]): Promise<number> {
       print(flags.json ? JSON.stringify(results, null, 2) : formatDoctor(results));
       return results.some((r) => r.status === 'fail') ? 1 : 0;
     }
+    case 'update':
+      return cmdUpdate(cfg, positional[0], flags, print);
     case 'flows': {
       const ac = new AbortController();
       process.once('SIGINT', () => ac.abort());

@@ -24,6 +24,8 @@ const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 export interface BuildSeaOptions {
   /** Output path of the binary (default dist/weft-agent). */
   out?: string;
+  /** The agent version the binary reports (default package.json's): `npm run build:release --version`. */
+  version?: string;
   log?: (m: string) => void;
 }
 
@@ -71,7 +73,7 @@ const seaModules: Plugin = {
   },
 };
 
-async function bundle(outfile: string): Promise<void> {
+async function bundle(outfile: string, version: string | undefined): Promise<void> {
   const r = await build({
     entryPoints: [join(repo, 'edge-agent/cli/main.ts')],
     outfile,
@@ -81,7 +83,7 @@ async function bundle(outfile: string): Promise<void> {
     // A SEA's main script is CommonJS; import.meta.url is rebuilt from __filename (the binary itself).
     format: 'cjs',
     banner: { js: 'var __weftImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
-    define: { 'import.meta.url': '__weftImportMetaUrl' },
+    define: { 'import.meta.url': '__weftImportMetaUrl', ...(version ? { WEFT_RELEASE_VERSION: JSON.stringify(version) } : {}) },
     plugins: [seaModules],
     minify: true,
     keepNames: true,
@@ -152,7 +154,7 @@ export async function buildSea(o: BuildSeaOptions = {}): Promise<BuiltSea> {
   try {
     const script = join(work, 'weft-agent.cjs');
     log('bundling edge-agent/cli/main.ts');
-    await bundle(script);
+    await bundle(script, o.version);
     const key = inputsKey(readFileSync(script), assets);
     const stamp = `${out}.inputs`;
     if (existsSync(out) && existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === key) {

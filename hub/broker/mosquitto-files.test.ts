@@ -13,6 +13,7 @@ describe('Mosquitto files', () => {
       'topic write weft/v1/site/store-042/ack',
       'topic write weft/v1/site/store-042/events',
       'topic read weft/v1/site/store-042/bundle',
+      'topic read weft/v1/site/store-042/update',
       'topic read weft/v1/broadcast/#',
     ]);
     for (const r of rules) {

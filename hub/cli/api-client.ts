@@ -1,5 +1,6 @@
 // The CLI's HTTP client: node:https with the pinned hub CA (fetch cannot take a CA), or plain HTTP
 // for a loopback hub. Responses are parsed JSON; transport failures are ApiUnreachable.
+import { createReadStream, statSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { WeftError } from '../../base/index.ts';
@@ -26,12 +27,22 @@ export interface ApiTarget {
   socketPath?: string;
 }
 
+/** A request body streamed from a file as application/octet-stream (a release artifact), not JSON. */
+export class FileBody {
+  constructor(readonly path: string) {}
+}
+
 export function request(t: ApiTarget, method: string, path: string, body?: unknown): Promise<ApiResponse> {
   const url = new URL(path, t.hub);
-  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+  const file = body instanceof FileBody ? body : null;
+  const payload = body === undefined || file ? undefined : Buffer.from(JSON.stringify(body));
   const headers: Record<string, string> = { accept: 'application/json' };
   if (t.token) headers.authorization = `Bearer ${t.token}`;
   if (payload) headers['content-type'] = 'application/json';
+  if (file) {
+    headers['content-type'] = 'application/octet-stream';
+    headers['content-length'] = String(statSync(file.path).size);
+  }
   const lib = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
     const req = lib.request(url, { method, headers, ca: t.caPem, rejectUnauthorized: !t.insecure, timeout: 30_000, socketPath: t.socketPath }, (res) => {
@@ -50,6 +61,7 @@ export function request(t: ApiTarget, method: string, path: string, body?: unkno
     });
     req.on('timeout', () => req.destroy(new Error('timed out after 30 s')));
     req.on('error', (e) => reject(new ApiUnreachable(`cannot reach the hub at ${t.hub}: ${e.message}`, e)));
-    req.end(payload);
+    if (file) createReadStream(file.path).pipe(req);
+    else req.end(payload);
   });
 }

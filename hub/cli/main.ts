@@ -19,6 +19,8 @@ hub operations:
   weft site create|list|show|token|revoke|drain|undrain
   weft policy push|diff|history|what-if|rollout|status|pause|resume|rollback
   weft flows --site <id> [--verdict deny]
+  weft release upload <dir|file.release.json> | list
+  weft update rollout <version> [--canary a,b] [--percents 10,50] | status|pause|resume <id> | list | fleet
 
 every command takes --json`;
 

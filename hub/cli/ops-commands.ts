@@ -1,4 +1,4 @@
-// The hub-facing `weft` commands: login, site, policy (hub side), flows. Exit 0 ok, 1 no, 2 bad usage.
+// The hub-facing `weft` commands: login, site, policy (hub side), flows, release, update. Exit 0 ok, 1 no, 2 bad usage.
 import { errorCode, errorMessage } from '../../base/index.ts';
 import { X509Certificate, createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -7,6 +7,7 @@ import { credentialsPath, saveCredentials } from './credentials.ts';
 import { CliFailure, Ctx, parseDuration, processIo, table, type Io } from './context.ts';
 import { policyOpsCommand } from './policy-ops.ts';
 import { siteCommand } from './site-commands.ts';
+import { releaseCommand, updateCommand } from './update-commands.ts';
 
 async function login(ctx: Ctx, args: string[]): Promise<number> {
   const p = parseArgs({
@@ -119,6 +120,10 @@ export async function runOpsCommand(argv: string[], io: Io = processIo): Promise
         return await policyOpsCommand(ctx, sub, rest);
       case 'flows':
         return await flows(ctx, argv.slice(1));
+      case 'release':
+        return await releaseCommand(ctx, sub, rest);
+      case 'update':
+        return await updateCommand(ctx, sub, rest);
       default:
         throw new CliFailure(2, `unknown command "${cmd}": see weft --help`);
     }

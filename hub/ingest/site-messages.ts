@@ -4,13 +4,15 @@
 import type { MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
-import { decode, ProtocolError, type AckMessage, parseSiteTopic, topics } from '../../protocol/index.ts';
+import { decode, ProtocolError, type AckMessage, parseSiteTopic, topics, type UpdateReport } from '../../protocol/index.ts';
 import type { HubStore, RetentionCaps } from '../store/types.ts';
 
 export interface IngestHandlers {
   /** `device` scopes the ack's outbox sequence (ack.seq) for dedupe. */
   onAck(siteId: string, ack: AckMessage, device: string): Promise<void>;
   onAppliedGeneration(siteId: string, generation: number): Promise<void>;
+  /** How an agent update ended on a site (events of type 'update'; absent: not handled). */
+  onUpdateReport?(siteId: string, report: UpdateReport): Promise<void>;
 }
 
 export interface IngestOptions {
@@ -69,7 +71,10 @@ export async function startIngest(o: IngestOptions): Promise<Ingest> {
           o.now(),
         );
         if (!fresh) duplicates.inc();
-        else if (++stored % pruneEvery === 0) await o.store.telemetry.prune(o.retention, o.now());
+        else {
+          if (e.type === 'update' && e.update) await o.handlers.onUpdateReport?.(t.siteId, e.update);
+          if (++stored % pruneEvery === 0) await o.store.telemetry.prune(o.retention, o.now());
+        }
       }
     } catch (err) {
       if (!(err instanceof ProtocolError)) throw err;

@@ -14,6 +14,7 @@ import { flowRoutes } from './routes/flows.ts';
 import { policyRoutes } from './routes/policies.ts';
 import { rolloutControlRoutes } from './routes/rollout-control.ts';
 import { rolloutRoutes } from './routes/rollouts.ts';
+import { updateRoutes } from './routes/updates.ts';
 import { sessionRoutes } from './routes/session.ts';
 import { siteRoutes } from './routes/sites.ts';
 import { whatIfRoutes } from './routes/what-if.ts';
@@ -54,6 +55,7 @@ export async function buildApp(s: HubServices, o: AppOptions): Promise<FastifyIn
   whatIfRoutes(app, s);
   policyRoutes(app, s);
   rolloutRoutes(app, s);
+  updateRoutes(app, s);
   rolloutControlRoutes(app, s);
   flowRoutes(app, s);
   adminRoutes(app, s);

@@ -6,6 +6,7 @@ import type { EnrollDeps } from '../enroll/enroll.ts';
 import type { OverlayPlan } from '../../tunnel/index.ts';
 import type { PolicyVersions } from '../rollout/policy-versions.ts';
 import type { RolloutEngine } from '../rollout/engine.ts';
+import type { UpdateService } from '../rollout/updates.ts';
 import type { BundleService } from '../rollout/bundles.ts';
 import type { SigningKeys } from '../pki/signing-keys.ts';
 import type { HealthModel } from '../../router/index.ts';
@@ -18,6 +19,8 @@ export interface HubServices {
   overlay: OverlayPlan;
   policies: PolicyVersions;
   rollouts: RolloutEngine;
+  /** Releases and agent update rollouts. */
+  updates: UpdateService;
   bundles: BundleService;
   keys: SigningKeys;
   registry: Registry;

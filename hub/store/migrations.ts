@@ -231,6 +231,59 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX health_events_site_at ON health_events(site_id, at);
   `,
+  // 9 (issue 21): releases (signed manifests; bytes in <data>/releases), update rollouts staged like
+  // policy rollouts, each site's row in them, and each site's running version and last update.
+  `
+  CREATE TABLE releases (
+    version TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    signed TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    min_hub_version TEXT NOT NULL,
+    complete INTEGER NOT NULL DEFAULT 0,
+    uploaded_by TEXT NOT NULL,
+    uploaded_at INTEGER NOT NULL,
+    PRIMARY KEY (version, kind)
+  );
+  CREATE TABLE update_rollouts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    version TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    selector TEXT NOT NULL,
+    stages TEXT NOT NULL,
+    state TEXT NOT NULL,
+    stage INTEGER NOT NULL,
+    stage_acked_at INTEGER,
+    reason TEXT,
+    deadline_s INTEGER NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE TABLE update_sites (
+    rollout_id INTEGER NOT NULL REFERENCES update_rollouts(id),
+    site_id TEXT NOT NULL,
+    stage INTEGER NOT NULL,
+    published_at INTEGER,
+    result TEXT,
+    code TEXT,
+    reason TEXT,
+    reported_at INTEGER,
+    PRIMARY KEY (rollout_id, site_id)
+  );
+  CREATE TABLE site_versions (
+    site_id TEXT PRIMARY KEY,
+    version TEXT,
+    last_rollout_id INTEGER,
+    last_version TEXT,
+    last_state TEXT,
+    last_code TEXT,
+    last_reason TEXT,
+    last_at INTEGER,
+    updated_at INTEGER NOT NULL
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -26,7 +26,9 @@ import type {
   StoreRepos,
   TelemetryRepo,
   TokensRepo,
+  UpdatesRepo,
 } from './types.ts';
+import { SqliteUpdates } from './updates-repo.ts';
 
 /** The open transaction, if any: calls outside it wait until it settles. */
 class Gate {
@@ -62,6 +64,7 @@ function repos(db: Db, gate: Gate | null): StoreRepos {
     keys: promised<KeysRepo>(new SqliteKeys(db), gate),
     cluster: promised<ClusterRepo>(new SqliteCluster(db), gate),
     health: promised<HealthEventsRepo>(new SqliteHealthEvents(db), gate),
+    updates: promised<UpdatesRepo>(new SqliteUpdates(db), gate),
   };
 }
 
@@ -76,6 +79,7 @@ export class SqliteHubStore implements HubStore {
   readonly keys: KeysRepo;
   readonly cluster: ClusterRepo;
   readonly health: HealthEventsRepo;
+  readonly updates: UpdatesRepo;
   private readonly gate = new Gate();
   /** The same repos without the gate: what a transaction's fn gets. */
   private readonly inTx: StoreRepos;
@@ -91,6 +95,7 @@ export class SqliteHubStore implements HubStore {
     this.keys = r.keys;
     this.cluster = r.cluster;
     this.health = r.health;
+    this.updates = r.updates;
     this.inTx = repos(db, null);
   }
 

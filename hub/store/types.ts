@@ -374,6 +374,78 @@ export interface ClusterRepo {
   health(): Promise<SiteHealthRecord[]>;
 }
 
+/** An agent (or appliance root filesystem) release the hub holds: the signed manifest, its bytes on disk. */
+export interface ReleaseRecord {
+  version: string;
+  kind: 'agent' | 'rootfs';
+  /** The signed manifest (protocol/release.ts SignedRelease) as JSON. */
+  signed: string;
+  sha256: string;
+  size: number;
+  minHubVersion: string;
+  /** The artifact's bytes arrived and matched the manifest. */
+  complete: boolean;
+  uploadedBy: string;
+  uploadedAt: number;
+}
+
+export interface UpdateRolloutRecord {
+  id: number;
+  version: string;
+  kind: 'agent' | 'rootfs';
+  selector: LabelSelector;
+  stages: StageSpec[];
+  /** Same states as policy rollouts: the same engine decides (rollout/state-machine.ts). */
+  state: RolloutState;
+  stage: number;
+  stageAckedAt: number | null;
+  reason: string | null;
+  deadlineS: number;
+  createdBy: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface UpdateSite {
+  rolloutId: number;
+  siteId: string;
+  stage: number;
+  publishedAt: number | null;
+  result: 'blessed' | 'failed' | null;
+  code: string | null;
+  reason: string | null;
+  reportedAt: number | null;
+}
+
+/** The fleet view: which version a site runs and how its last update ended. */
+export interface SiteVersion {
+  siteId: string;
+  version: string | null;
+  lastUpdate: { rolloutId: number; version: string; state: string; code: string | null; reason: string | null; at: number } | null;
+}
+
+export interface UpdatesRepo {
+  addRelease(r: ReleaseRecord): Promise<void>;
+  markReleaseComplete(version: string, kind: ReleaseRecord['kind']): Promise<void>;
+  release(version: string, kind: ReleaseRecord['kind']): Promise<ReleaseRecord | undefined>;
+  releases(): Promise<ReleaseRecord[]>;
+  create(r: Omit<UpdateRolloutRecord, 'id'>, sites: { siteId: string; stage: number }[]): Promise<number>;
+  get(id: number): Promise<UpdateRolloutRecord | undefined>;
+  list(limit: number): Promise<UpdateRolloutRecord[]>;
+  update(id: number, patch: Partial<Pick<UpdateRolloutRecord, 'state' | 'stage' | 'stageAckedAt' | 'reason' | 'updatedAt'>>): Promise<void>;
+  sites(id: number): Promise<UpdateSite[]>;
+  markPublished(id: number, siteId: string, now: number): Promise<void>;
+  /** Records a site's report on its row of that rollout (if it has one) and its version; false when there is no such row. */
+  recordReport(
+    siteId: string,
+    r: { rolloutId: number; version: string; from: string; state: string; code: string | null; reason: string | null },
+    now: number,
+  ): Promise<boolean>;
+  /** A site's running version, as its agent said (status or report). */
+  setSiteVersion(siteId: string, version: string, now: number): Promise<void>;
+  fleet(): Promise<SiteVersion[]>;
+}
+
 /** Every repo; what a transaction's fn receives, and what helpers that run in or out of one take. */
 export interface StoreRepos {
   readonly sites: SitesRepo;
@@ -385,6 +457,7 @@ export interface StoreRepos {
   readonly keys: KeysRepo;
   readonly cluster: ClusterRepo;
   readonly health: HealthEventsRepo;
+  readonly updates: UpdatesRepo;
 }
 
 export interface HubStore extends StoreRepos {

@@ -15,6 +15,8 @@ import {
   type EventsMessage,
   type HeartbeatMessage,
   topics,
+  type UpdateOrderMessage,
+  type UpdateReport,
 } from '../../protocol/index.ts';
 
 export interface DeviceKeys {
@@ -49,6 +51,8 @@ export interface SimAgentOptions {
   silent?: boolean;
   /** The generation applied before this connection (a reconnecting agent keeps it). */
   appliedGeneration?: number;
+  /** How an agent update order ends here (reported as an 'update' event); absent: orders are only recorded. */
+  update?: (o: UpdateOrderMessage) => Pick<UpdateReport, 'state' | 'code' | 'reason'>;
 }
 
 export class SimAgent {
@@ -58,6 +62,8 @@ export class SimAgent {
   readonly trusted = new Map<string, KeyObject>();
   keySetVersion: number;
   readonly keySetRejections: KeySetError[] = [];
+  readonly updateOrders: UpdateOrderMessage[] = [];
+  private seq = 0;
   private waiters: (() => void)[] = [];
 
   private constructor(
@@ -82,7 +88,11 @@ export class SimAgent {
     });
     const a = new SimAgent(enrolled.siteId, client, enrolled, o);
     client.on('message', (topic, payload) => a.onMessage(topic, payload));
-    await client.subscribeAsync({ [topics.bundle(enrolled.siteId)]: { qos: 1 }, [topics.broadcastAll]: { qos: 1 } });
+    await client.subscribeAsync({
+      [topics.bundle(enrolled.siteId)]: { qos: 1 },
+      [topics.update(enrolled.siteId)]: { qos: 1 },
+      [topics.broadcastAll]: { qos: 1 },
+    });
     await client.publishAsync(topics.status(enrolled.siteId), encode('status', { v: 1, state: 'online' }), { qos: 1, retain: true });
     return a;
   }
@@ -106,6 +116,19 @@ export class SimAgent {
         const again =
           e.code === 'KEYS_STALE_VERSION' && m.set !== undefined && (JSON.parse(m.set.payload) as { version: number }).version === this.keySetVersion;
         if (!again) this.keySetRejections.push(e);
+      }
+    } else if (topic === topics.update(this.siteId) && payload.length > 0) {
+      const o = decode('update', payload);
+      this.updateOrders.push(o);
+      const d = this.o.update?.(o);
+      if (d) {
+        const version = (JSON.parse(o.release.payload) as { version: string }).version;
+        this.events({
+          seq: 1_000_000 + ++this.seq,
+          at: new Date().toISOString(),
+          type: 'update',
+          update: { rolloutId: o.rolloutId, version, from: 'test', ...d },
+        }).catch(() => undefined);
       }
     } else if (topic === topics.bundle(this.siteId) && payload.length > 0) {
       try {

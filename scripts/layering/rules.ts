@@ -43,12 +43,12 @@ export const BASE = 'base';
 export const PARTS: Record<string, Part> = {
   base: {
     dir: 'base',
-    why: 'addresses and prefixes, coded errors, running commands, waiting',
+    why: 'addresses and prefixes, coded errors, canonical JSON and signed key sets, running commands, waiting',
     uses: [],
     packages: {},
-    // ip and errors are pure, and pure.ts is their door. exec runs commands, wait reads the clock, and
+    // ip, errors, canonical JSON and key sets are pure, and pure.ts is their door. exec runs commands, wait reads the clock, and
     // errno reads os.constants: constant, but node:os is also hostname() and networkInterfaces().
-    pure: ['base/pure.ts', 'base/ip.ts', 'base/errors.ts'],
+    pure: ['base/pure.ts', 'base/ip.ts', 'base/errors.ts', 'base/canonical.ts', 'base/key-set.ts'],
     doors: { 'pure.ts': 'the pure half of base: index.ts also reaches exec and the clock, which pure parts may not' },
   },
   policy: {
@@ -162,6 +162,7 @@ export const PARTS: Record<string, Part> = {
       main: {
         paths: [
           'main.ts',
+          'version.ts',
           'main.test.ts',
           'main-mosquitto.test.ts',
           'main-nats.test.ts',

@@ -215,6 +215,58 @@ export const PG_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX health_events_site_at ON health_events(site_id, at);
   `,
+  // 5 (issue 21): releases, update rollouts and their sites, each site's version (SQLite migration 9).
+  `
+  CREATE TABLE releases (
+    version TEXT COLLATE "C" NOT NULL,
+    kind TEXT NOT NULL,
+    signed TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    size BIGINT NOT NULL,
+    min_hub_version TEXT NOT NULL,
+    complete BOOLEAN NOT NULL DEFAULT FALSE,
+    uploaded_by TEXT NOT NULL,
+    uploaded_at BIGINT NOT NULL,
+    PRIMARY KEY (version, kind)
+  );
+  CREATE TABLE update_rollouts (
+    id BIGSERIAL PRIMARY KEY,
+    version TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    selector TEXT NOT NULL,
+    stages TEXT NOT NULL,
+    state TEXT NOT NULL,
+    stage INTEGER NOT NULL,
+    stage_acked_at BIGINT,
+    reason TEXT,
+    deadline_s INTEGER NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+  );
+  CREATE TABLE update_sites (
+    rollout_id BIGINT NOT NULL REFERENCES update_rollouts(id),
+    site_id TEXT COLLATE "C" NOT NULL,
+    stage INTEGER NOT NULL,
+    published_at BIGINT,
+    result TEXT,
+    code TEXT,
+    reason TEXT,
+    reported_at BIGINT,
+    PRIMARY KEY (rollout_id, site_id)
+  );
+  CREATE TABLE site_versions (
+    site_id TEXT COLLATE "C" PRIMARY KEY,
+    version TEXT,
+    last_rollout_id BIGINT,
+    last_version TEXT,
+    last_state TEXT,
+    last_code TEXT,
+    last_reason TEXT,
+    last_at BIGINT,
+    updated_at BIGINT NOT NULL
+  );
+  `,
 ];
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS.length;

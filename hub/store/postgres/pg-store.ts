@@ -16,6 +16,7 @@ import type {
   StoreRepos,
   TelemetryRepo,
   TokensRepo,
+  UpdatesRepo,
 } from '../types.ts';
 import { PG_MIGRATIONS } from './migrations.ts';
 import { pgRepos } from './repos.ts';
@@ -57,6 +58,7 @@ export class PgHubStore implements HubStore {
   readonly keys: KeysRepo;
   readonly cluster: ClusterRepo;
   readonly health: HealthEventsRepo;
+  readonly updates: UpdatesRepo;
 
   constructor(readonly pool: pg.Pool) {
     const r = pgRepos(poolSql(pool));
@@ -69,6 +71,7 @@ export class PgHubStore implements HubStore {
     this.keys = r.keys;
     this.cluster = r.cluster;
     this.health = r.health;
+    this.updates = r.updates;
   }
 
   /** Every PostgreSQL commit is durable (synchronous_commit on): `durable` asks for nothing more. */

@@ -3,6 +3,7 @@
 // (ON CONFLICT DO NOTHING for INSERT OR IGNORE, COUNT FILTER for SUM of a boolean, RETURNING for ids).
 import type { VerdictRecord } from '../../../protocol/index.ts';
 import { policyKey } from '../telemetry-repo.ts';
+import { PgUpdates } from './updates-repo.ts';
 import type {
   AckRecord,
   ApiTokenRecord,
@@ -916,5 +917,6 @@ export function pgRepos(sql: Sql): StoreRepos {
     keys: new PgKeys(sql),
     cluster: new PgCluster(sql),
     health: new PgHealthEvents(sql),
+    updates: new PgUpdates(sql),
   };
 }

@@ -540,4 +540,79 @@ export const CONTRACT: ContractCase[] = [
       expect(await s.health.list('b', 10)).toHaveLength(1);
     },
   ],
+  [
+    'updates: releases, a staged update rollout, reports, and the fleet view',
+    async (s) => {
+      const rel = {
+        version: '0.2.0',
+        kind: 'agent' as const,
+        signed: '{}',
+        sha256: 'ab',
+        size: 10,
+        minHubVersion: '0.1.0',
+        complete: false,
+        uploadedBy: 'ops',
+        uploadedAt: 5,
+      };
+      await s.updates.addRelease(rel);
+      await s.updates.markReleaseComplete('0.2.0', 'agent');
+      expect(await s.updates.release('0.2.0', 'agent')).toEqual({ ...rel, complete: true });
+      expect(await s.updates.release('0.2.0', 'rootfs')).toBeUndefined();
+      await enrolled(s, 'u1', 1);
+      await enrolled(s, 'u2', 2);
+      const id = await s.updates.create(
+        {
+          version: '0.2.0',
+          kind: 'agent',
+          selector: { matchLabels: {} },
+          stages: [
+            { name: 'canary', sites: ['u1'] },
+            { name: 'all', percent: 100 },
+          ],
+          state: 'running',
+          stage: 0,
+          stageAckedAt: null,
+          reason: null,
+          deadlineS: 60,
+          createdBy: 'ops',
+          createdAt: 6,
+          updatedAt: 6,
+        },
+        [
+          { siteId: 'u1', stage: 0 },
+          { siteId: 'u2', stage: 1 },
+        ],
+      );
+      await s.updates.markPublished(id, 'u1', 7);
+      await s.updates.update(id, { state: 'failed', reason: 'canary failed', updatedAt: 9 });
+      expect(await s.updates.get(id)).toMatchObject({
+        id,
+        state: 'failed',
+        reason: 'canary failed',
+        stages: [
+          { name: 'canary', sites: ['u1'] },
+          { name: 'all', percent: 100 },
+        ],
+      });
+      expect(
+        await s.updates.recordReport(
+          'u1',
+          { rolloutId: id, version: '0.2.0', from: '0.1.0', state: 'rolled-back', code: 'UPDATE_HEALTH_GATE', reason: 'no broker' },
+          8,
+        ),
+      ).toBe(true);
+      expect(await s.updates.recordReport('u1', { rolloutId: id, version: '0.2.0', from: '0.1.0', state: 'blessed', code: null, reason: null }, 9)).toBe(false);
+      expect(await s.updates.sites(id)).toEqual([
+        { rolloutId: id, siteId: 'u1', stage: 0, publishedAt: 7, result: 'failed', code: 'UPDATE_HEALTH_GATE', reason: 'no broker', reportedAt: 8 },
+        { rolloutId: id, siteId: 'u2', stage: 1, publishedAt: null, result: null, code: null, reason: null, reportedAt: null },
+      ]);
+      await s.updates.setSiteVersion('u2', '0.1.0', 3);
+      expect((await s.updates.fleet()).filter((f) => f.siteId.startsWith('u'))).toEqual([
+        // The report of the second, blessed try landed on the site's version (the row kept the first result).
+        { siteId: 'u1', version: '0.2.0', lastUpdate: { rolloutId: id, version: '0.2.0', state: 'blessed', code: null, reason: null, at: 9 } },
+        { siteId: 'u2', version: '0.1.0', lastUpdate: null },
+      ]);
+      expect((await s.updates.list(10)).map((r) => r.id)).toEqual([id]);
+    },
+  ],
 ];

@@ -1,7 +1,6 @@
 import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { keyIdOf, signBundle } from './bundle.ts';
-import { KeySetError, signKeySet, verifyKeySet, type KeySetPayload } from './key-set.ts';
+import { keyIdOf, KeySetError, signKeySet, verifyKeySet, type KeySetPayload } from './key-set.ts';
 
 const key = () => generateKeyPairSync('ed25519').privateKey;
 const listed = (k: KeyObject) => {
@@ -36,12 +35,15 @@ describe('signed key sets', () => {
       'KEYS_BAD_SIGNATURE',
     ],
     [
-      'a bundle signature is not a key-set signature',
-      () => {
-        const bun = signBundle({ siteId: 's', generation: 1, issuedAt: 'x', policyVersion: 1, policies: [] }, a);
-        return verifyKeySet({ ...bun, payload: JSON.stringify(payload(5, c)) }, { trustedKeys: trust(a), version: 0 });
-      },
+      'a set of another kind (context) does not verify as this kind',
+      () => verifyKeySet(signKeySet(payload(2, a), a, 'weft-release-key-set-v1\n'), { trustedKeys: trust(a), version: 1 }),
       'KEYS_BAD_SIGNATURE',
+    ],
+    [
+      'a release-key set verifies as one',
+      () =>
+        verifyKeySet(signKeySet(payload(2, a), a, 'weft-release-key-set-v1\n'), { trustedKeys: trust(a), version: 1, context: 'weft-release-key-set-v1\n' }),
+      'ok',
     ],
     ['empty set', () => verifyKeySet(signKeySet(payload(2), a), { trustedKeys: trust(a), version: 1 }), 'KEYS_MALFORMED'],
     [

@@ -1,12 +1,13 @@
-// Signed sets of hub bundle-signing keys: what an agent trusts to verify bundles, and how that trust
-// changes. A set is accepted only when a key the agent already trusts signed it and its version is
+// Signed sets of keys: what an agent trusts to verify what it is sent (hub bundle-signing keys,
+// release-signing keys), and how that trust changes. A set is accepted only when a key the agent already trusts signed it and its version is
 // higher than the one the agent holds; it then replaces the trusted keys whole. So one unsigned (or
 // replayed) message can no longer swap the trust root, and a compromised key is dropped by one push:
 // a set without it, signed by a key that stays, with the next version.
-import { createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
-import { WeftError } from '../base/pure.ts';
-import { keyIdOf } from './bundle.ts';
+// Each kind of set has its own context string, signed with it, so a set of one kind never verifies
+// as another (a bundle-key set replayed as a release-key set, or the reverse).
+import { createHash, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { canonicalJson } from './canonical.ts';
+import { WeftError } from './errors.ts';
 
 export const KEY_SET_FORMAT = 1;
 
@@ -40,16 +41,28 @@ export class KeySetError extends WeftError<KeySetErrorCode> {
   override readonly name = 'KeySetError';
 }
 
-/** Domain separation: a key set's signature never verifies as a bundle's, nor the reverse. */
-const CONTEXT = 'weft-key-set-v1\n';
+/** Short stable id of an Ed25519 public key: hex of sha256(raw 32-byte key), first 16 chars. */
+export function keyIdOf(publicKey: KeyObject): string {
+  const der = publicKey.export({ format: 'der', type: 'spki' });
+  return createHash('sha256')
+    .update(der.subarray(der.length - 32))
+    .digest('hex')
+    .slice(0, 16);
+}
 
-export function signKeySet(payload: KeySetPayload, privateKey: KeyObject): SignedKeySet {
+/**
+ * Domain separation: a key set's signature never verifies as a bundle's, nor the reverse. The hub's
+ * bundle-key sets; other kinds pass their own (protocol/release.ts RELEASE_KEY_SET_CONTEXT).
+ */
+export const BUNDLE_KEY_SET_CONTEXT = 'weft-key-set-v1\n';
+
+export function signKeySet(payload: KeySetPayload, privateKey: KeyObject, context: string = BUNDLE_KEY_SET_CONTEXT): SignedKeySet {
   const body = canonicalJson(payload);
   return {
     format: KEY_SET_FORMAT,
     keyId: keyIdOf(createPublicKey(privateKey)),
     payload: body,
-    signature: sign(null, Buffer.from(CONTEXT + body, 'utf8'), privateKey).toString('base64'),
+    signature: sign(null, Buffer.from(context + body, 'utf8'), privateKey).toString('base64'),
   };
 }
 
@@ -58,6 +71,8 @@ export interface KeySetVerifyOptions {
   trustedKeys: ReadonlyMap<string, KeyObject>;
   /** The version of the set the agent holds (0: only the keys from its enrollment). */
   version: number;
+  /** Which kind of set this must be (default: the hub's bundle-signing keys). */
+  context?: string;
 }
 
 function isObj(v: unknown): v is Record<string, unknown> {
@@ -81,7 +96,7 @@ export function verifyKeySet(set: unknown, opts: KeySetVerifyOptions): KeySetPay
   }
   const signer = opts.trustedKeys.get(set.keyId);
   if (!signer) throw new KeySetError('KEYS_UNKNOWN_SIGNER', `key set signed by ${set.keyId}, which this site does not trust`);
-  if (!verify(null, Buffer.from(CONTEXT + set.payload, 'utf8'), signer, Buffer.from(set.signature, 'base64'))) {
+  if (!verify(null, Buffer.from((opts.context ?? BUNDLE_KEY_SET_CONTEXT) + set.payload, 'utf8'), signer, Buffer.from(set.signature, 'base64'))) {
     throw new KeySetError('KEYS_BAD_SIGNATURE', 'key set signature does not verify: tampered or forged');
   }
   let p: unknown;
