@@ -200,6 +200,15 @@ export const MIGRATIONS: readonly string[] = [
   DROP TABLE telemetry_batches;
   ALTER TABLE telemetry_batches_6 RENAME TO telemetry_batches;
   `,
+  // 7: site links declared by ops (issue 22): a pair or a label selector, kept as JSON (hub/mesh/links.ts).
+  `
+  CREATE TABLE site_links (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    spec TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

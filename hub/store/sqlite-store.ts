@@ -7,12 +7,13 @@
 import { openDatabase, stmt, type Db, type Sync } from './db.ts';
 import { SqliteAudit } from './audit-repo.ts';
 import { SqliteKeys } from './keys-repo.ts';
+import { SqliteLinks } from './links-repo.ts';
 import { SqlitePolicies } from './policies-repo.ts';
 import { SqliteRollouts } from './rollouts-repo.ts';
 import { SqliteSites } from './sites-repo.ts';
 import { SqliteTelemetry } from './telemetry-repo.ts';
 import { SqliteTokens } from './tokens-repo.ts';
-import type { AuditRepo, HubStore, KeysRepo, PoliciesRepo, RolloutsRepo, SitesRepo, StoreRepos, TelemetryRepo, TokensRepo } from './types.ts';
+import type { AuditRepo, HubStore, KeysRepo, LinksRepo, PoliciesRepo, RolloutsRepo, SitesRepo, StoreRepos, TelemetryRepo, TokensRepo } from './types.ts';
 
 /** The open transaction, if any: calls outside it wait until it settles. */
 class Gate {
@@ -46,6 +47,7 @@ function repos(db: Db, gate: Gate | null): StoreRepos {
     rollouts: promised<RolloutsRepo>(new SqliteRollouts(db), gate),
     telemetry: promised<TelemetryRepo>(new SqliteTelemetry(db), gate),
     keys: promised<KeysRepo>(new SqliteKeys(db), gate),
+    links: promised<LinksRepo>(new SqliteLinks(db), gate),
   };
 }
 
@@ -58,6 +60,7 @@ export class SqliteHubStore implements HubStore {
   readonly rollouts: RolloutsRepo;
   readonly telemetry: TelemetryRepo;
   readonly keys: KeysRepo;
+  readonly links: LinksRepo;
   private readonly gate = new Gate();
   /** The same repos without the gate: what a transaction's fn gets. */
   private readonly inTx: StoreRepos;
@@ -71,6 +74,7 @@ export class SqliteHubStore implements HubStore {
     this.rollouts = r.rollouts;
     this.telemetry = r.telemetry;
     this.keys = r.keys;
+    this.links = r.links;
     this.inTx = repos(db, null);
   }
 

@@ -45,14 +45,21 @@ const SEED: Record<number, (db: Database.Database) => void> = {
     db.prepare("INSERT INTO enroll_challenges (hash, expires_at) VALUES ('c1', 10)").run();
   },
   6: () => {},
+  7: (db) => {
+    db.prepare(`INSERT INTO site_links (spec, created_by, created_at) VALUES ('{"kind":"pair","a":"s1","b":"s2"}', 'ops', 1)`).run();
+  },
 };
 
 describe('hub store migrations', () => {
   it.each(Array.from({ length: SCHEMA_VERSION }, (_, i) => i))('upgrades a database from version %i to the latest, keeping its data', async (from) => {
     const path = file();
     const raw = new Database(path);
+    // Each version's rows go in at that version (a later migration may reshape the table).
+    for (let v = 1; v <= from; v++) {
+      migrate(raw, v);
+      SEED[v](raw);
+    }
     migrate(raw, from);
-    for (let v = 1; v <= from; v++) SEED[v](raw);
     expect(raw.pragma('user_version', { simple: true })).toBe(from);
     raw.close();
 
@@ -69,6 +76,7 @@ describe('hub store migrations', () => {
       if (from >= 3)
         expect(await store.telemetry.ingest({ siteId: 's1', device: '', seq: 7, type: 'verdicts', at: 'x', verdicts: [], counters: [] }, 2)).toBe(false);
       if (from >= 4) expect((await store.keys.list()).map((k) => k.keyId)).toEqual(['k1']);
+      if (from >= 7) expect((await store.links.list()).map((l) => l.spec)).toEqual([{ kind: 'pair', a: 's1', b: 's2' }]);
       // Every table of the latest schema is usable.
       await store.sites.create('s2', { ...spec, name: 'store-2' }, 1);
       expect((await store.sites.list()).map((s) => s.id)).toContain('s2');

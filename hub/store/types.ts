@@ -15,6 +15,7 @@
 //   STORE_UNAVAILABLE; the API answers 503 with that code and callers retry later.
 import type { RoutableSite } from '../../router/index.ts';
 import type { EventVerdict, VerdictRecord, CounterRecord } from '../../protocol/index.ts';
+import type { LinkRecord, LinkSpec } from '../mesh/links.ts';
 
 export type Role = 'viewer' | 'operator' | 'admin';
 export type SiteState = 'pending' | 'enrolled' | 'revoked';
@@ -303,6 +304,15 @@ export interface KeysRepo {
   update(keyId: string, patch: Partial<Pick<SigningKeyRecord, 'activatedAt' | 'retiredAt' | 'untrustedAt'>>): Promise<void>;
 }
 
+/** Declared site links (hub/mesh/links.ts turns them into the pairs of sites that get peers). */
+export interface LinksRepo {
+  add(spec: LinkSpec, createdBy: string, now: number): Promise<LinkRecord>;
+  list(): Promise<LinkRecord[]>;
+  get(id: number): Promise<LinkRecord | undefined>;
+  /** false when there was no such link. */
+  remove(id: number): Promise<boolean>;
+}
+
 /** Every repo; what a transaction's fn receives, and what helpers that run in or out of one take. */
 export interface StoreRepos {
   readonly sites: SitesRepo;
@@ -312,6 +322,7 @@ export interface StoreRepos {
   readonly rollouts: RolloutsRepo;
   readonly telemetry: TelemetryRepo;
   readonly keys: KeysRepo;
+  readonly links: LinksRepo;
 }
 
 export interface HubStore extends StoreRepos {

@@ -184,6 +184,15 @@ export const PG_MIGRATIONS: readonly string[] = [
     acquired_at BIGINT NOT NULL
   );
   `,
+  // 3: site links declared by ops (issue 22), as SQLite's migration 7.
+  `
+  CREATE TABLE site_links (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    spec TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+  );
+  `,
 ];
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS.length;

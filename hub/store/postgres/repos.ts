@@ -31,6 +31,7 @@ import type {
   TelemetryRepo,
   TokensRepo,
 } from '../types.ts';
+import { PgLinks } from './links-repo.ts';
 import type { Row, Sql } from './sql.ts';
 
 type R = Row & Record<string, never>;
@@ -755,5 +756,6 @@ export function pgRepos(sql: Sql): StoreRepos {
     rollouts: new PgRollouts(sql),
     telemetry: new PgTelemetry(sql),
     keys: new PgKeys(sql),
+    links: new PgLinks(sql),
   };
 }
