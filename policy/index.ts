@@ -19,6 +19,8 @@ export { convertAdminPolicy, isDeprecatedPolicy, manifestsYaml, CNP_API_VERSION,
 export { connlist, connlistText, describeConnection, type Connection } from './connlist.ts';
 export { BundleError, encodeBundle, keyIdOf, signBundle, verifyBundle } from './bundle.ts';
 export type { BundleErrorCode, BundlePayload, SignedBundle, VerifyOptions } from './bundle.ts';
+export { meshInventory, remoteNamespace, signMesh, SITE_LABEL, verifyMesh } from './mesh-bundle.ts';
+export type { MeshPayload, MeshPeer, MeshPeerPod, MeshPeerService, SignedMesh } from './mesh-bundle.ts';
 export { KEY_SET_FORMAT, KeySetError, publicKeyOf, signKeySet, verifyKeySet } from './key-set.ts';
 export type { KeySetErrorCode, KeySetPayload, KeySetVerifyOptions, SignedKeySet, TrustedKey } from './key-set.ts';
 export { canonicalJson, compareCodeUnits } from './canonical.ts';

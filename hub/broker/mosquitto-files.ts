@@ -4,7 +4,7 @@
 import { siteMayPublish, siteMaySubscribe, topics, type SiteTopicKind } from '../../protocol/index.ts';
 import { HUB_USERNAME, type SiteCredential } from './types.ts';
 
-const SITE_KINDS: SiteTopicKind[] = ['bundle', 'status', 'heartbeat', 'ack', 'events'];
+const SITE_KINDS: SiteTopicKind[] = ['bundle', 'status', 'heartbeat', 'ack', 'events', 'mesh', 'peers'];
 
 /** Mosquitto's file syntax is line based: a name with whitespace or control characters could inject rules. */
 function safeName(s: string, what: string): string {
@@ -25,7 +25,7 @@ export function renderHubPasswordFile(hubPasswordHash: string): string {
 /** The topics a site may publish and the filters it may read, as Mosquitto `topic` rules. */
 export function siteAclRules(siteId: string): string[] {
   const writes = SITE_KINDS.map((k) => topics[k](siteId)).filter((t) => siteMayPublish(siteId, t));
-  const reads = [topics.bundle(siteId), topics.broadcastAll].filter((f) => siteMaySubscribe(siteId, f));
+  const reads = [topics.bundle(siteId), topics.peers(siteId), topics.broadcastAll].filter((f) => siteMaySubscribe(siteId, f));
   return [...writes.map((t) => `topic write ${t}`), ...reads.map((f) => `topic read ${f}`)];
 }
 
