@@ -3,24 +3,9 @@
 // file turns the declared links and the sites into the pairs that get peers. Pure: no store, no clock.
 // Nothing is a full mesh by default: a site with no declared link gets no site peer at all.
 
-export type LinkSpec =
-  | { kind: 'pair'; a: string; b: string }
-  | {
-      kind: 'selector';
-      /** Sites carrying all of these labels... */
-      from: Record<string, string>;
-      /** ...link with the sites carrying all of these... */
-      to: Record<string, string>;
-      /** ...when both have the same value for each of these label keys (e.g. ["region"]). */
-      same: string[];
-    };
+import type { LinkRecord, LinkSpec } from '../store/types.ts';
 
-export interface LinkRecord {
-  id: number;
-  spec: LinkSpec;
-  createdBy: string;
-  createdAt: number;
-}
+export type { LinkRecord, LinkSpec };
 
 export interface LinkSite {
   id: string;

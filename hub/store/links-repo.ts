@@ -1,7 +1,6 @@
 // Declared site links (hub/mesh/links.ts resolves them into the pairs that get peers).
-import type { LinkRecord, LinkSpec } from '../mesh/links.ts';
 import { stmt, type Db, type Sync } from './db.ts';
-import type { LinksRepo } from './types.ts';
+import type { LinkRecord, LinkSpec, LinksRepo } from './types.ts';
 
 interface Row {
   id: number;

@@ -15,7 +15,6 @@
 //   STORE_UNAVAILABLE; the API answers 503 with that code and callers retry later.
 import type { RoutableSite } from '../../router/index.ts';
 import type { EventVerdict, VerdictRecord, CounterRecord } from '../../protocol/index.ts';
-import type { LinkRecord, LinkSpec } from '../mesh/links.ts';
 
 export type Role = 'viewer' | 'operator' | 'admin';
 export type SiteState = 'pending' | 'enrolled' | 'revoked';
@@ -302,6 +301,26 @@ export interface KeysRepo {
   add(k: SigningKeyRecord): Promise<void>;
   list(): Promise<SigningKeyRecord[]>;
   update(keyId: string, patch: Partial<Pick<SigningKeyRecord, 'activatedAt' | 'retiredAt' | 'untrustedAt'>>): Promise<void>;
+}
+
+/** A site link as ops declare it (hub/mesh/links.ts resolves links into pairs). */
+export type LinkSpec =
+  | { kind: 'pair'; a: string; b: string }
+  | {
+      kind: 'selector';
+      /** Sites carrying all of these labels... */
+      from: Record<string, string>;
+      /** ...link with the sites carrying all of these... */
+      to: Record<string, string>;
+      /** ...when both have the same value for each of these label keys (e.g. ["region"]). */
+      same: string[];
+    };
+
+export interface LinkRecord {
+  id: number;
+  spec: LinkSpec;
+  createdBy: string;
+  createdAt: number;
 }
 
 /** Declared site links (hub/mesh/links.ts turns them into the pairs of sites that get peers). */

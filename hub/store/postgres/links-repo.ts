@@ -1,7 +1,6 @@
 // Declared site links on PostgreSQL: the same semantics as ../links-repo.ts.
-import type { LinkRecord, LinkSpec } from '../../mesh/links.ts';
 import { linkFromRow } from '../links-repo.ts';
-import type { LinksRepo } from '../types.ts';
+import type { LinkRecord, LinkSpec, LinksRepo } from '../types.ts';
 import type { Sql } from './sql.ts';
 
 interface Row {
