@@ -17,6 +17,10 @@ import { bootstrapAdmin } from './auth/api-tokens.ts';
 import { startBroker, startMosquitto, type Broker, type BrokerStartOptions } from './broker/index.ts';
 import { ConfigError, parseHubArgs, USAGE, type HubConfig } from './config.ts';
 import { MemoryPeers } from './enroll/peers.ts';
+import { LinksService } from './mesh/links-service.ts';
+import { MeshService } from './mesh/mesh-service.ts';
+import { withRelay } from './mesh/relay.ts';
+import { MappedPlan } from '../protocol/index.ts';
 import { createHealthModel, createSitesView, startHealthMonitor, type HealthModel, type RecordSitesView } from '../router/index.ts';
 import { healthRoutes } from './health/index.ts';
 import { routerRoutes, startRouter, type Router } from '../router/index.ts';
@@ -84,6 +88,7 @@ export async function startHub(config: HubConfig): Promise<Hub> {
     if (await bootstrapAdmin(store, adminTokenFile, now())) log.info({ file: adminTokenFile }, 'first start: admin token written');
     const registry = new Registry();
     const overlay = new OverlayPlan(config.overlayV4, config.overlayV6);
+    const mappedPlan = new MappedPlan();
     // The interface comes before the broker, which listens on its overlay address.
     let tunnel: HubTunnel | null = null;
     if (config.wireguard.ifname && !config.wireguard.peers) {
@@ -92,6 +97,9 @@ export async function startHub(config: HubConfig): Promise<Hub> {
         privateKey: loadOrCreatePrivateKey(join(config.dataDir, 'wireguard.key')),
         listenPort: config.wireguard.listenPort ?? 51820,
         addresses: overlay.hubInterface(),
+        // The relay: every site's mapped block is routed into the tunnel and forwarded peer to peer.
+        routes: [mappedPlan.poolPrefix],
+        forward: true,
         logger: log.child({ part: 'tunnel' }),
       });
       await t.up();
@@ -99,7 +107,7 @@ export async function startHub(config: HubConfig): Promise<Hub> {
       registerTunnelMetrics(registry, t);
       tunnel = t;
     }
-    const peers = config.wireguard.peers ?? tunnel ?? new MemoryPeers();
+    const peers = withRelay(config.wireguard.peers ?? tunnel ?? new MemoryPeers(), overlay, mappedPlan);
     const wgPublicKey = config.wireguard.publicKey ?? tunnel?.publicKey ?? loadOrCreatePrivateKey(join(config.dataDir, 'wireguard.key')).publicKey();
 
     // Revocation effects reach the broker and bundles, which need the sites service first: bound late.
@@ -228,6 +236,22 @@ export async function startHub(config: HubConfig): Promise<Hub> {
     await bundles.publishKeys();
     const republished = await bundles.republishLatest();
 
+    // Site links: reports from sites in, signed peer bundles out (hub/mesh).
+    const mesh = new MeshService({
+      store,
+      client: await broker.hubClient(),
+      plan: mappedPlan,
+      hostRoutes: (i) => overlay.hostRoutes(i),
+      observed: async () => new Map((tunnel ? await tunnel.peers() : []).map((p) => [p.siteId, p.endpoint])),
+      signer: () => keys.active(now()).privateKey,
+      now,
+      log: log.child({ part: 'mesh' }),
+    });
+    await mesh.start(config.meshRefreshMs ?? 2000);
+    cleanup.push(() => mesh.stop());
+    sites.on('changed', () => void mesh.refreshSoon());
+    sites.on('removed', () => void mesh.refreshSoon());
+
     const hubAddr = overlay.hub();
     const services: HubServices = {
       store,
@@ -243,6 +267,7 @@ export async function startHub(config: HubConfig): Promise<Hub> {
       ca: { fingerprint: tls.caFingerprint, certPem: tls.caCertPem },
       publicUrl: '',
       health,
+      mesh: { links: new LinksService(store, now, () => mesh.refreshSoon()), view: () => mesh.view() },
       enroll: {
         store,
         overlay,

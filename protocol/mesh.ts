@@ -46,6 +46,10 @@ export class MappedPlan {
     this.pool = c;
   }
 
+  get poolPrefix(): string {
+    return formatCidr(this.pool);
+  }
+
   /** How many sites the pool holds. */
   get blocks(): number {
     return 2 ** (this.blockLen - this.pool.len);

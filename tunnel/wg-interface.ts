@@ -7,7 +7,7 @@ import type { BackendPreference } from './backend.ts';
 import { createDevice } from './backend.ts';
 import type { WgDevice } from './device.ts';
 import { TunnelError } from './errors.ts';
-import { addAddress, addRoute, linkUp, setMtu } from './iproute2.ts';
+import { addAddress, addRoute, linkUp, setForwarding, setMtu } from './iproute2.ts';
 import type { WgPrivateKey } from './keys.ts';
 import type { DeviceState, PeerConfig } from './model.ts';
 import type { BackoffOptions } from './supervisor.ts';
@@ -22,6 +22,8 @@ export interface InterfaceSpec {
   mtu?: number;
   /** Extra prefixes routed into the tunnel (beyond the addresses' own connected routes). */
   routes?: string[];
+  /** Forward IPv4 packets that arrive on this interface (the hub relaying between linked sites); set again after a daemon restart. */
+  forward?: boolean;
   backend?: BackendPreference;
   logger?: Logger;
   wireguardGo?: string;
@@ -86,6 +88,7 @@ export class WgInterface {
     for (const a of this.spec.addresses) await addAddress(name, a, where);
     await linkUp(name, where);
     for (const r of this.spec.routes ?? []) await addRoute(r, name, where);
+    if (this.spec.forward) await setForwarding(name, where);
     this.logger.info({ ifname: name, netns: this.spec.netns, peers: this.peers.size }, 'WireGuard interface configured');
   }
 

@@ -23,6 +23,8 @@ export interface MeshInputs {
   plan: MappedPlan;
   /** A site's overlay host routes by its index (OverlayPlan.hostRoutes). */
   hostRoutes(index: number): string[];
+  /** Sites given a content even without link or report (those that had peers: they must hear they have none now). */
+  include?: Iterable<string>;
 }
 
 export type MeshContent = Omit<MeshPayload, 'generation' | 'issuedAt'>;
@@ -54,7 +56,7 @@ function peerEntry(id: string, i: MeshInputs): MeshPeer | null {
  */
 export function meshContents(i: MeshInputs): Map<string, MeshContent> {
   const out = new Map<string, MeshContent>();
-  const ids = new Set<string>([...i.reports.keys(), ...i.pairs.flatMap((p) => [p.a, p.b])]);
+  const ids = new Set<string>([...i.reports.keys(), ...i.pairs.flatMap((p) => [p.a, p.b]), ...(i.include ?? [])]);
   for (const id of [...ids].sort()) {
     const site = i.sites.get(id);
     if (!site || site.overlayIndex === null) continue;
