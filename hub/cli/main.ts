@@ -19,6 +19,7 @@ hub operations:
   weft site create|list|show|token|revoke|drain|undrain
   weft policy push|diff|history|what-if|rollout|status|pause|resume|rollback
   weft flows --site <id> [--verdict deny]
+  weft link add <site> <site> | add --from k=v --to k=v [--same key] | list | rm <id>
 
 every command takes --json`;
 

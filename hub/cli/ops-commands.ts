@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { credentialsPath, saveCredentials } from './credentials.ts';
 import { CliFailure, Ctx, parseDuration, processIo, table, type Io } from './context.ts';
 import { policyOpsCommand } from './policy-ops.ts';
+import { linkCommand } from './link-commands.ts';
 import { siteCommand } from './site-commands.ts';
 
 async function login(ctx: Ctx, args: string[]): Promise<number> {
@@ -119,6 +120,8 @@ export async function runOpsCommand(argv: string[], io: Io = processIo): Promise
         return await policyOpsCommand(ctx, sub, rest);
       case 'flows':
         return await flows(ctx, argv.slice(1));
+      case 'link':
+        return await linkCommand(ctx, sub, rest);
       default:
         throw new CliFailure(2, `unknown command "${cmd}": see weft --help`);
     }
