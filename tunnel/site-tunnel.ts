@@ -3,7 +3,7 @@ import { lookup } from 'node:dns/promises';
 import type { EnrollWireguard } from '../protocol/index.ts';
 import { TunnelError } from './errors.ts';
 import { hostRoute } from './overlay.ts';
-import { handshakeAgeS } from './model.ts';
+import { handshakeAgeS, type PeerConfig } from './model.ts';
 import type { InterfaceSpec } from './wg-interface.ts';
 import { WgInterface } from './wg-interface.ts';
 
@@ -28,6 +28,7 @@ export async function resolveEndpoint(hostPort: string): Promise<string> {
 export class SiteTunnel {
   private iface: WgInterface | undefined;
   private hubPublicKey: string | undefined;
+  private hubPeer: PeerConfig | undefined;
 
   constructor(
     private readonly opts: SiteTunnelOptions,
@@ -50,14 +51,32 @@ export class SiteTunnel {
     const hubRoutes = config.hubAddresses.map(hostRoute);
     const iface = new WgInterface({ ...this.opts, addresses: config.addresses, mtu: config.mtu, routes: hubRoutes });
     await iface.up();
+    const hubPeer: PeerConfig = { publicKey: config.hubPublicKey, endpoint, allowedIps: hubRoutes, persistentKeepaliveS: config.persistentKeepaliveS };
     try {
-      await iface.setPeer({ publicKey: config.hubPublicKey, endpoint, allowedIps: hubRoutes, persistentKeepaliveS: config.persistentKeepaliveS });
+      await iface.setPeer(hubPeer);
     } catch (err) {
       await iface.down();
       throw err;
     }
     this.iface = iface;
     this.hubPublicKey = config.hubPublicKey;
+    this.hubPeer = hubPeer;
+  }
+
+  /** The hub peer's public key (null before up()). */
+  get hub(): string | null {
+    return this.hubPublicKey ?? null;
+  }
+
+  /**
+   * Prefixes the hub carries besides its own addresses: linked sites whose direct path is down are
+   * reached through the hub (the relay). WireGuard gives a prefix to one peer, so the caller moves a
+   * site's mapped block between that site's peer and the hub.
+   */
+  async setHubRelayed(prefixes: string[]): Promise<void> {
+    const hub = this.hubPeer;
+    if (!hub) throw new TunnelError('TUNNEL_NOT_UP', 'the site tunnel is not up', 'call up(config) first');
+    await this.current.setPeer({ ...hub, allowedIps: [...(hub.allowedIps ?? []), ...prefixes] });
   }
 
   /** Seconds since the last handshake with the hub; null before the first one (or when down). */
