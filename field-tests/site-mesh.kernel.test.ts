@@ -88,7 +88,9 @@ describe.skipIf(!wgGo)('site to site through NAT (needs root and wireguard-go)',
     );
     const contents = meshContents({
       pairs: [{ a: 'site-a', b: 'site-b', links: [1] }],
-      sites: new Map(sites.map((s) => [`site-${s.net.name}`, { id: `site-${s.net.name}`, wireguardKey: s.key.publicKey(), overlayIndex: s.index, services: [] }])),
+      sites: new Map(
+        sites.map((s) => [`site-${s.net.name}`, { id: `site-${s.net.name}`, wireguardKey: s.key.publicKey(), overlayIndex: s.index, services: [] }]),
+      ),
       reports,
       observed,
       plan,
@@ -205,8 +207,13 @@ describe.skipIf(!wgGo)('site to site through NAT (needs root and wireguard-go)',
     expect(await ping(a.net, '100.64.3.7')).toBe(true);
     expect(stateOf(a, 'site-b')).toBe('direct');
     // Agent restart at A without the hub: the tunnel and the mesh start empty, the store has the peers.
+    // The agent keeps its WireGuard port across restarts (the store holds it): the NATs and the peer
+    // still hold that endpoint, and with the hub gone nobody could tell them a new one.
     a.mesh.stop();
+    const listenPort = (await a.tunnel.current.state()).listenPort;
     await a.tunnel.down();
+    a.tunnel = new SiteTunnel({ ifname: h.names.wgIfname(a.net.name), netns: a.net.ns, privateKey: a.key, backend: 'wireguard-go', listenPort });
+    h.onCleanup(() => a.tunnel.down());
     const i = a.index;
     const addr = overlay.addresses(i);
     await a.tunnel.up({

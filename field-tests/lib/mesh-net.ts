@@ -81,7 +81,7 @@ export async function blockDirect(h: Harness, net: MeshNet, blocked: boolean): P
     ? `table bridge wms_block {}
 delete table bridge wms_block
 table bridge wms_block {
-  chain fwd {
+  chain forward_udp {
     type filter hook forward priority 0;
     ip saddr ${a.natWan} ip daddr ${b.natWan} meta l4proto udp drop
     ip saddr ${b.natWan} ip daddr ${a.natWan} meta l4proto udp drop
