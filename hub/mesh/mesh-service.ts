@@ -59,7 +59,7 @@ export class MeshService {
     }
     try {
       this.reports.set(t.siteId, decode('mesh', payload));
-      this.refreshSoon();
+      void this.refreshSoon();
     } catch (e) {
       this.o.log.debug({ site: t.siteId, err: (e as Error).message }, 'malformed mesh report dropped');
     }
