@@ -18,6 +18,7 @@ import type { TunnelStatus } from './status-types.ts';
 import { trustedKeysOf } from './bundle-intake.ts';
 import { MeshAgent, type MeshTunnel } from './mesh/mesh-agent.ts';
 import { meshReportInputs } from './mesh/report.ts';
+import { MeshDns } from './mesh/mesh-dns.ts';
 import { nftNat } from './mesh/nat.ts';
 import type { MeshPeer } from '../policy/index.ts';
 import { encode, topics } from '../protocol/index.ts';
@@ -71,6 +72,7 @@ export class AgentNetwork {
   private lastTunnel: TunnelStatus = { up: false, handshakeAgeS: null };
   private meshRef: MeshAgent | null = null;
   private meshSite: string | null = null;
+  private meshDns: MeshDns | null = null;
   private meshTimer: NodeJS.Timeout | null = null;
   private lastSnapshot: KubeSnapshot | null = null;
 
@@ -197,6 +199,21 @@ export class AgentNetwork {
     mesh.start();
     this.meshRef = mesh;
     this.meshSite = siteId;
+    if (this.o.config.meshDns) {
+      const dns = new MeshDns({
+        get peers() {
+          return mesh.peers;
+        },
+        pathOf: (s) => mesh.pathOf(s),
+      });
+      try {
+        const at = await dns.listen(this.o.config.meshDns);
+        this.meshDns = dns;
+        log.info(at, "answering linked sites' names (mesh.weft.internal)");
+      } catch (e) {
+        log.error({ err: formatError(e), listen: this.o.config.meshDns }, 'mesh DNS cannot listen; names of linked sites are not answered');
+      }
+    }
   }
 
   private reportMesh(siteId: string): void {
@@ -213,6 +230,7 @@ export class AgentNetwork {
   async stop(): Promise<void> {
     if (this.meshTimer) clearInterval(this.meshTimer);
     this.meshRef?.stop();
+    await this.meshDns?.close();
     await this.kubeRef?.stop().catch(() => undefined);
     await this.linkRef?.stop({ graceful: true });
   }

@@ -204,6 +204,11 @@ export class MeshAgent {
     if (moved) await this.relay();
   }
 
+  /** The path to a linked site now (undefined: not linked). */
+  pathOf(site: string): MeshPeerStatus['state'] | undefined {
+    return this.live.get(site)?.path.state;
+  }
+
   status(): MeshPeerStatus[] {
     const now = this.o.now();
     return [...this.live.values()].map((l) => {

@@ -96,6 +96,7 @@ export const PARTS: Record<string, Part> = {
       pino: 'structured logs',
       'prom-client': 'the agent metrics endpoint',
       yaml: 'the provisioning file and the agent config',
+      'dns-packet': 'mesh/mesh-dns.ts answers linked sites\' names: DNS wire encoding only, the answers are ours (DESIGN.md "DNS")',
       esbuild: 'packaging/: bundles the agent into one executable (DESIGN.md "single binary")',
     },
     testPackages: {
