@@ -237,6 +237,7 @@ export class Agent {
       datapath: booted.selected.datapath,
       tables: () => booted.enforcer.tables,
       metrics: this.metrics,
+      remoteSiteOf: (ip) => this.network?.mesh?.siteOf(ip) ?? null,
       emitBatch: (verdicts) =>
         this.queue(topics.events, encode('events', { v: 1, seq: 0, at: new Date(this.clock.now()).toISOString(), type: 'verdicts', verdicts }), 'low'),
     });

@@ -93,6 +93,8 @@ export interface VerdictRecord {
   /** The rule that decided; tier (Admin, Baseline) for a ClusterNetworkPolicy, ruleName when the rule has one. */
   policy: { kind: string; tier?: string; namespace?: string; name: string; rule: string; ruleName?: string } | null;
   count?: number;
+  /** The linked site the other end of the flow is at (its address is in that site's mapped block). */
+  remoteSite?: string;
 }
 
 export interface CounterRecord {
@@ -223,6 +225,7 @@ const schemas = {
           dport: int,
           policy: policyRef,
           count: opt(int),
+          remoteSite: opt(text(63)),
         }),
       ),
     ),

@@ -4,7 +4,7 @@
 // both sides start handshaking at once, which opens both NATs), maps addresses (nat.ts), and once a
 // second decides each link's path (tunnel/mesh-path.ts): the linked site's mapped block belongs to its
 // own peer while the direct path carries bytes, to the hub peer (the relay) while it does not.
-import { errorMessage } from '../../base/index.ts';
+import { cidrContains, errorMessage, parseCidr, parseIp } from '../../base/index.ts';
 import type { JsonValue } from '../../offline-store/index.ts';
 import { BundleError, verifyMesh, type MeshPayload, type MeshPeer } from '../../policy/index.ts';
 import { MappedPlan, type MeshPathReport, type MeshReport } from '../../protocol/index.ts';
@@ -202,6 +202,17 @@ export class MeshAgent {
       this.o.onPath?.(l.peer.siteId, next);
     }
     if (moved) await this.relay();
+  }
+
+  /** The linked site whose mapped block holds this address, null for any other. */
+  siteOf(ip: string): string | null {
+    const a = parseIp(ip);
+    if (!a) return null;
+    for (const l of this.live.values()) {
+      const c = parseCidr(l.peer.mappedPrefix);
+      if (c && cidrContains(c, a)) return l.peer.siteId;
+    }
+    return null;
   }
 
   /** The path to a linked site now (undefined: not linked). */
