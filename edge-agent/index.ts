@@ -12,3 +12,4 @@ export { readProvisionFile, type ProvisionFile, type StaticNetwork } from './pro
 export { buildSea, type BuildSeaOptions, type BuiltSea } from './packaging/build-sea.ts';
 export { MeshAgent, MESH_KEY, type MeshAgentOptions, type MeshPeerStatus, type MeshTunnel } from './mesh/mesh-agent.ts';
 export { natScript, nftNat, type NatPlan } from './mesh/nat.ts';
+export { resolveVerdict } from './verdicts.ts';

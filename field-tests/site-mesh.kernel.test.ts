@@ -5,7 +5,10 @@
 // builds (hub/mesh meshContents, signed like bundles) from the endpoints its interface observed
 // (field-tests/lib/mesh-sites.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../edge-agent/index.ts';
+import type { VerdictEvent } from '../datapath/index.ts';
+import { kernelSkipReason, openTestDatapath } from '../datapath/testing/index.ts';
+import { createLogger, resolveVerdict } from '../edge-agent/index.ts';
+import { compile, loadPolicies, meshInventory } from '../policy/index.ts';
 import { wireguardGoAvailable } from '../tunnel/index.ts';
 import { Harness } from './lib/index.ts';
 import { blockDirect } from './lib/mesh-net.ts';
@@ -72,6 +75,70 @@ describe.skipIf(!wgGo)('site to site through NAT (needs root and wireguard-go)',
     await waitUntil(() => m.stateOf(a, 'site-b') === 'direct' && m.stateOf(b, 'site-a') === 'direct', 'direct again', 30_000);
     await waitUntil(() => m.reach(a, b.mapped), 'pod a -> pod b direct again', 10_000);
   }, 90_000);
+
+  it.skipIf(kernelSkipReason)(
+    "B's eBPF datapath admits A's app=pos pod and refuses it once labelled otherwise; B's flow events name site A and the rule",
+    async () => {
+      const [a, b] = m.sites;
+      const policy = {
+        apiVersion: 'networking.k8s.io/v1',
+        kind: 'NetworkPolicy',
+        metadata: { name: 'pos-from-site-a', namespace: 'shop' },
+        spec: {
+          podSelector: {},
+          policyTypes: ['Ingress'],
+          ingress: [
+            {
+              from: [{ namespaceSelector: { matchLabels: { 'weft.dev/site': 'site-a' } }, podSelector: { matchLabels: { app: 'pos' } } }],
+              ports: [{ protocol: 'TCP', port: b.echoPort }],
+            },
+          ],
+        },
+      };
+      const { policies, errors } = loadPolicies([policy], { file: 'test' });
+      expect(errors).toEqual([]);
+      const local = {
+        namespaces: [{ name: 'shop', labels: { 'kubernetes.io/metadata.name': 'shop' } }],
+        pods: [{ namespace: 'shop', name: 'pos-b', labels: { app: 'pos' }, ports: [], ips: [b.net.podIp], node: 'b' }],
+      };
+      const ifindex = (JSON.parse(await h.mustExec(b.net.ns, ['ip', '-j', 'link', 'show', 'veth-pod'])) as { ifindex: number }[])[0].ifindex;
+      const { dp, cleanup } = await openTestDatapath({ netns: `/run/netns/${b.net.ns}` });
+      h.onCleanup(cleanup);
+      const events: VerdictEvent[] = [];
+      const reader = (async () => {
+        for await (const e of dp.events()) events.push(e);
+      })();
+      let generation = 0;
+      const applyAtB = async () => {
+        const tables = compile(policies, meshInventory('site-b', local, b.mesh.peers));
+        await dp.apply(tables, ++generation);
+        await dp.attach({ pod: 'shop/pos-b', ifindex, ips: [b.net.podIp] });
+        return tables;
+      };
+      let tables = await applyAtB();
+      expect(tables.ipcache.map((e) => e.cidr)).toContain(`${a.mapped}/32`);
+      await waitUntil(() => m.reach(a, b.mapped), "A's app=pos pod admitted at B", 10_000);
+      // A's pod relabelled (its report changes, the hub redistributes): the same address is now refused.
+      await m.distribute(true, { [a.id]: { app: 'till' } });
+      tables = await applyAtB();
+      expect(await m.reach(a, b.mapped, 1500)).toBe(false);
+      await waitUntil(() => events.some((e) => e.verdict === 'deny' && e.src === a.mapped), 'a deny event at B', 5_000);
+      const deny = events.find((e) => e.verdict === 'deny' && e.src === a.mapped) as VerdictEvent;
+      const flow = resolveVerdict(deny, tables, new Date().toISOString(), (ip) => b.mesh.siteOf(ip));
+      expect(flow).toMatchObject({
+        remoteSite: 'site-a',
+        endpoint: 'shop/pos-b',
+        direction: 'ingress',
+        policy: { kind: 'NetworkPolicy', namespace: 'shop', name: 'pos-from-site-a' },
+      });
+      // Labelled app=pos again: admitted again.
+      await m.distribute(true);
+      await applyAtB();
+      await waitUntil(() => m.reach(a, b.mapped), "A's app=pos pod admitted again", 10_000);
+      void reader.catch(() => undefined);
+    },
+    60_000,
+  );
 
   it('the hub gone: the direct link keeps carrying traffic; a restarted mesh agent brings the link back from its store', async () => {
     const [a, b] = m.sites;

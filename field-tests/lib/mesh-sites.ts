@@ -37,7 +37,8 @@ export interface MeshSites {
   hub: HubTunnel;
   sites: [MeshSite, MeshSite];
   /** Builds, signs and hands every site its peer bundle (as the hub's mesh service does); returns when applied. */
-  distribute(link?: boolean): Promise<void>;
+  /** `labels`: pod labels by site id (default app=pos), as the sites would report them. */
+  distribute(link?: boolean, labels?: Record<string, Record<string, string>>): Promise<void>;
   /** A TCP connection from `from`'s pod to `to`, echoed. */
   reach(from: MeshSite, to: string, timeoutMs?: number): Promise<boolean>;
   stateOf(s: MeshSite, peer: string): PathState | undefined;
@@ -115,7 +116,7 @@ export async function startMeshSites(h: Harness, log: Logger, tickMs = 250): Pro
     net,
     hub,
     sites: sites as [MeshSite, MeshSite],
-    async distribute(link = true) {
+    async distribute(link = true, labels = {}) {
       const observed = new Map((await hub.peers()).map((p) => [p.siteId, p.endpoint]));
       const reports = new Map<string, MeshReport>(
         sites.map((s) => [
@@ -126,7 +127,7 @@ export async function startMeshSites(h: Harness, log: Logger, tickMs = 250): Pro
             exportPrefix: s.net.exportPrefix,
             endpoints: [],
             namespaces: [{ name: 'shop', labels: {} }],
-            pods: [{ namespace: 'shop', name: `pos-${s.net.name}`, labels: { app: 'pos' }, ips: [s.net.podIp] }],
+            pods: [{ namespace: 'shop', name: `pos-${s.net.name}`, labels: labels[s.id] ?? { app: 'pos' }, ips: [s.net.podIp] }],
             paths: [],
           },
         ]),
