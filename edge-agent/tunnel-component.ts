@@ -1,6 +1,10 @@
 // The site's WireGuard tunnel to the hub (tunnel/SiteTunnel: kernel WireGuard or wireguard-go),
-// configured from the enrollment, keyed with the device's own X25519 key. It also carries the links
-// to other sites (mesh/mesh-agent.ts), which it hands out as a MeshTunnel.
+// configured from the enrollment, keyed with the device's own X25519 key. Past one hub machine the
+// tunnel has a peer per hub node; each node is probed with a TCP connect to the broker's port on the
+// node's own overlay address, and the broker's address moves to another node when its node stops
+// answering (tunnel/failover.ts); the MQTT link then reconnects through the new node. It also carries
+// the links to other sites (mesh/mesh-agent.ts), which it hands out as a MeshTunnel.
+import { connect } from 'node:net';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { errorMessage } from '../base/index.ts';
 import { SiteTunnel, WgPrivateKey } from '../tunnel/index.ts';
@@ -9,6 +13,7 @@ import type { MeshTunnel } from './mesh/mesh-agent.ts';
 import type { TunnelComponent } from './network.ts';
 
 const TUNNEL_IFNAME = 'weft0';
+const PROBE_TIMEOUT_MS = 1500;
 
 function readPort(file: string | undefined): number | undefined {
   if (!file || !existsSync(file)) return undefined;
@@ -16,22 +21,51 @@ function readPort(file: string | undefined): number | undefined {
   return Number.isInteger(n) && n > 0 && n < 65536 ? n : undefined;
 }
 
+/** Resolves true when a TCP connection to host:port opens within the timeout. */
+export function tcpProbe(port: number, timeoutMs = PROBE_TIMEOUT_MS): (host: string) => Promise<boolean> {
+  return (host) =>
+    new Promise((resolve) => {
+      const sock = connect({ host, port });
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        sock.destroy();
+        resolve(ok);
+      };
+      const timer = setTimeout(() => done(false), timeoutMs);
+      sock.once('connect', () => done(true));
+      sock.once('error', () => done(false));
+    });
+}
+
+/** The broker URL's port (mqtt 1883, mqtts 8883 by default). */
+export function brokerPort(url: string): number {
+  const u = new URL(url);
+  return u.port ? Number(u.port) : u.protocol === 'mqtts:' ? 8883 : 1883;
+}
+
 /**
  * `portFile`: where the interface's listen port is kept. The port the first start picked is used again
  * after every restart: linked sites and both NATs hold this endpoint, and while the hub is unreachable
  * nobody could tell them a new one.
  */
-export function siteTunnel(log: Logger, ifname = TUNNEL_IFNAME, portFile?: string): TunnelComponent {
+export function siteTunnel(log: Logger, ifname = TUNNEL_IFNAME, probeIntervalMs?: number, portFile?: string): TunnelComponent {
   let tunnel: SiteTunnel | null = null;
   let lastError: string | undefined;
   return {
     async up(enrollment, identity) {
-      tunnel = new SiteTunnel({ ifname, privateKey: WgPrivateKey.fromBase64(identity.wireguardPrivateKey()), logger: log, listenPort: readPort(portFile) });
+      tunnel = new SiteTunnel({
+        ifname,
+        privateKey: WgPrivateKey.fromBase64(identity.wireguardPrivateKey()),
+        logger: log,
+        probe: tcpProbe(brokerPort(enrollment.broker.url)),
+        probeIntervalMs,
+        listenPort: readPort(portFile),
+      });
       try {
         await tunnel.up(enrollment.wireguard);
         lastError = undefined;
         if (portFile) writeFileSync(portFile, `${(await tunnel.current.state()).listenPort}\n`, { mode: 0o600 });
-        log.info({ ifname, hub: enrollment.wireguard.hubEndpoint }, 'tunnel up');
+        log.info({ ifname, hub: enrollment.wireguard.hubEndpoint, hubNodes: enrollment.wireguard.hubs?.map((h) => h.name) }, 'tunnel up');
       } catch (e) {
         lastError = errorMessage(e);
         throw e;

@@ -116,6 +116,11 @@ export class WgInterface {
     }
   }
 
+  /** The desired configuration of a peer, as last set. */
+  peerConfig(publicKey: string): PeerConfig | undefined {
+    return this.peers.get(publicKey);
+  }
+
   /** Routes these prefixes into the interface from now on (and after every daemon restart); drops the ones not listed. */
   async setExtraRoutes(prefixes: string[]): Promise<void> {
     const where = { netns: this.spec.netns };
