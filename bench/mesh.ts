@@ -3,8 +3,8 @@
 // real parts of field-tests/lib/mesh-sites.ts (HubTunnel relay, SiteTunnel on wireguard-go, MeshAgent):
 //   1. link declared -> first packet through (the peer bundles applied, then the first TCP echo pod to pod);
 //   2. throughput (iperf3, 3 s) and UDP ping-pong latency (sockperf, 3 s) pod to pod: direct path,
-//      relayed through the hub (direct UDP blocked), and plain (no WireGuard: pod A to a server on site
-//      B's NAT address, through NAT A only: the ceiling);
+//      relayed through the hub (direct UDP blocked), and plain (no WireGuard: pod A through NAT A to a
+//      server on the internet side: the ceiling);
 //   3. failover: direct UDP blocked -> both sides relayed, and unblocked -> both direct, 3 times each.
 // Run it under `flock /tmp/weft-heavy.lock` on a shared machine; the load average is recorded.
 import { loadavg } from 'node:os';
@@ -69,11 +69,12 @@ async function main(): Promise<void> {
     paths.push({ path: 'relayed', gbps: await iperf(h, a.net.pod, b.net.pod, b.mapped), p50Us: await sockperf(h, a.net.pod, b.net.pod, b.mapped, '0.0.0.0') });
     await blockDirect(h, m.net, false);
     await waitUntil(() => both(m, 'direct'), 'direct again', 30_000);
-    // Plain: no WireGuard, pod A through NAT A to a server on site B's NAT (its public address).
+    // Plain: no WireGuard, pod A through NAT A to a server on the internet side (the hub's namespace):
+    // the same veths and NAT, no tunnel (B's NAT admits nothing it did not ask for).
     paths.push({
       path: 'plain',
-      gbps: await iperf(h, a.net.pod, b.net.nat, b.net.natWan),
-      p50Us: await sockperf(h, a.net.pod, b.net.nat, b.net.natWan, b.net.natWan),
+      gbps: await iperf(h, a.net.pod, m.net.hub, m.net.hubIp),
+      p50Us: await sockperf(h, a.net.pod, m.net.hub, m.net.hubIp, m.net.hubIp),
     });
 
     const toRelay: number[] = [];
@@ -103,7 +104,7 @@ async function main(): Promise<void> {
       method:
         'Two sites behind their own nftables NATs, the hub on the "internet" (network namespaces on one machine), WireGuard on wireguard-go (no kernel module here). ' +
         'iperf3 3 s and sockperf UDP ping-pong 3 s between a pod at each site; relayed = direct UDP between the NATs dropped, traffic through the hub; ' +
-        `plain = no WireGuard (pod A through NAT A to a server on site B's public address). Failover times are the median of ${RUNS} block/unblock rounds, ` +
+        `plain = no WireGuard (pod A through NAT A to a server on the internet side, the hub's namespace). Failover times are the median of ${RUNS} block/unblock rounds, ` +
         `measured until both sides report the new path (checked every 250 ms). Load average at start: ${results.loadAvg.join(' / ')} (2 cores shared with other sessions).`,
       markdown: [
         table(
