@@ -51,6 +51,12 @@ export interface AgentConfig {
   /** Root-owned 0700 directory where the single binary extracts its native addons and BPF objects. */
   assetDir: string;
   logLevel: string;
+  /** Site links (issue 22): the prefix this site offers linked sites (its node's pod range, e.g. 10.42.0.0/24). Absent: nothing offered. */
+  meshExport?: string;
+  /** Endpoints ("ip:port", comma-separated) this site knows itself by, tried by linked sites besides what the hub observed. */
+  meshEndpoints?: string;
+  /** Where the agent answers <service>.<site>.mesh.weft.internal ("host:port"). Absent: no mesh DNS. */
+  meshDns?: string;
 }
 
 export const DEFAULT_CONFIG_FILE = '/etc/weft/agent.yaml';
@@ -94,7 +100,7 @@ const REMOVED: Record<string, { why: string; fix: string }> = {
   },
 };
 /** Settings without a default: absent unless a file, the environment or a flag sets them. */
-const OPTIONAL = ['kubeconfig', 'console'];
+const OPTIONAL = ['kubeconfig', 'console', 'meshExport', 'meshEndpoints', 'meshDns'];
 
 function setKey(cfg: AgentConfig, key: string, value: unknown, where: string): void {
   if (!(key in cfg) && !OPTIONAL.includes(key)) {

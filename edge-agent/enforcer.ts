@@ -6,6 +6,8 @@ import type { Datapath, Endpoint } from '../datapath/index.ts';
 import {
   type BundlePayload,
   loadPolicies,
+  meshInventory,
+  type MeshPeer,
   makePolicySet,
   type Inventory,
   type Policy,
@@ -76,6 +78,8 @@ function codeOf(e: unknown, fallback: string): string {
 export class Enforcer {
   private current: Prepared | null = null;
   private snapshot: KubeSnapshot = EMPTY_SNAPSHOT;
+  /** Linked sites' pods (site links): compiled as peers labelled with their site, never attached. */
+  private remote: { siteId: string; peers: readonly MeshPeer[] } | null = null;
   private generation = 0;
   private attachedEps = new Map<string, Endpoint>();
   private queue: Promise<unknown> = Promise.resolve();
@@ -146,6 +150,12 @@ export class Enforcer {
     this.snapshot = snapshot;
   }
 
+  /** Linked sites changed: recompile so policies can select their pods (weft.dev/site and their labels). */
+  setRemote(siteId: string, peers: readonly MeshPeer[]): void {
+    this.remote = peers.length ? { siteId, peers } : null;
+    this.setInventory(this.snapshot);
+  }
+
   /** New inventory from k3s: recompile and apply after the debounce, if a bundle is in force. */
   setInventory(snapshot: KubeSnapshot): void {
     this.snapshot = snapshot;
@@ -186,7 +196,9 @@ export class Enforcer {
   private compile(bundle: PolicySet, snapshot: KubeSnapshot): Tables {
     const policies = this.merge(bundle, snapshot);
     try {
-      return this.o.compile(policies, { namespaces: snapshot.namespaces, pods: snapshot.pods, nodes: snapshot.nodes }, { limits: this.o.limits });
+      const local = { namespaces: snapshot.namespaces, pods: snapshot.pods, nodes: snapshot.nodes };
+      const inventory = this.remote ? meshInventory(this.remote.siteId, local, this.remote.peers) : local;
+      return this.o.compile(policies, inventory, { limits: this.o.limits });
     } catch (e) {
       throw new EnforceError(codeOf(e, 'POLICY_COMPILE'), errorMessage(e));
     }

@@ -11,7 +11,8 @@ import { policyLabel } from './verdicts.ts';
 const PROTO: Record<number, string> = { 1: 'ICMP', 6: 'TCP', 17: 'UDP', 58: 'ICMPv6', 132: 'SCTP' };
 
 export function formatFlow(r: VerdictRecord): string {
-  const arrow = r.direction === 'egress' ? `${r.endpoint} -> ${r.dst}:${r.dport}` : `${r.src}:${r.sport} -> ${r.endpoint}:${r.dport}`;
+  const site = r.remoteSite ? ` (site ${r.remoteSite})` : '';
+  const arrow = r.direction === 'egress' ? `${r.endpoint} -> ${r.dst}:${r.dport}${site}` : `${r.src}:${r.sport}${site} -> ${r.endpoint}:${r.dport}`;
   const by = r.policy ? `${policyLabel(r.policy)} ${r.policy.rule}` : 'default';
   return `${r.at}  ${r.verdict.toUpperCase().padEnd(5)}  ${(PROTO[r.proto] ?? String(r.proto)).padEnd(4)}  ${arrow}  (${r.direction}, by ${by}, gen ${r.generation})`;
 }

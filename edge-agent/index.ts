@@ -11,3 +11,6 @@ export { Link, type LinkOptions } from './link.ts';
 export { createMetrics, type AgentMetrics } from './metrics.ts';
 export { readProvisionFile, type ProvisionFile, type StaticNetwork } from './provision-file.ts';
 export { buildSea, type BuildSeaOptions, type BuiltSea } from './packaging/build-sea.ts';
+export { MeshAgent, MESH_KEY, type MeshAgentOptions, type MeshPeerStatus, type MeshTunnel } from './mesh/mesh-agent.ts';
+export { natScript, nftNat, type NatPlan } from './mesh/nat.ts';
+export { resolveVerdict } from './verdicts.ts';

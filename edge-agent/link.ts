@@ -37,6 +37,8 @@ export interface LinkOptions {
   onSigningKeys?: (msg: SigningKeysMessage) => void | Promise<void>;
   /** An agent update order from the hub (site/<id>/update, retained). */
   onUpdate?: (msg: UpdateOrderMessage) => void | Promise<void>;
+  /** The hub's signed peer bundle (site links), retained on site/<id>/peers. */
+  onPeers?: (bytes: Buffer) => Promise<void>;
   backoff?: BackoffOptions;
   /** Records per drain round; they are in flight together and acked up to the last PUBACKed one. */
   drainBatch?: number;
@@ -81,6 +83,8 @@ export class Link {
   private readonly clock: () => number;
   private readonly urls: string[];
   private urlIndex = 0;
+  /** The latest retained message per topic this site publishes (its mesh report): sent now if connected, else on connect. */
+  private readonly retained = new Map<string, Buffer>();
 
   constructor(private readonly o: LinkOptions) {
     this.clock = o.clock ?? Date.now;
@@ -196,7 +200,14 @@ export class Link {
         qos: 1,
         retain: true,
       });
-      await c.subscribeAsync({ [topics.bundle(o.siteId)]: { qos: 1 }, [topics.update(o.siteId)]: { qos: 1 }, [topics.broadcastAll]: { qos: 1 } });
+      await c.subscribeAsync({
+        [topics.bundle(o.siteId)]: { qos: 1 },
+        [topics.update(o.siteId)]: { qos: 1 },
+        [topics.broadcastAll]: { qos: 1 },
+        ...(o.onPeers ? { [topics.peers(o.siteId)]: { qos: 1 as const } } : {}),
+      });
+      // What was to be said retained while the link was down (the mesh report) goes out now.
+      for (const [topic, payload] of this.retained) await c.publishAsync(topic, payload, { qos: 1, retain: true });
     } catch (e) {
       o.log.warn({ err: errorMessage(e) }, 'hub link setup failed');
       return;
@@ -246,6 +257,13 @@ export class Link {
     }, delay);
   }
 
+  /** Publishes a retained message now if connected, and again on every connect (only the latest per topic is kept). */
+  publishRetained(topic: string, payload: Buffer): void {
+    this.retained.set(topic, payload);
+    const c = this.client;
+    if (c?.connected) c.publish(topic, payload, { qos: 1, retain: true });
+  }
+
   private sendHeartbeat(): void {
     const c = this.client;
     if (!c?.connected) return;
@@ -264,6 +282,8 @@ export class Link {
     try {
       if (topic === topics.bundle(this.o.siteId)) {
         if (payload.length > 0) await this.o.onBundle(payload);
+      } else if (topic === topics.peers(this.o.siteId)) {
+        if (payload.length > 0) await this.o.onPeers?.(payload);
       } else if (topic === topics.signingKeys) {
         await this.o.onSigningKeys?.(decode('keys', payload));
       } else if (topic === topics.update(this.o.siteId) && payload.length > 0) {

@@ -18,7 +18,14 @@ export interface AgentMetrics {
   linkReconnects: Counter;
   podsAttached: Gauge;
   storeWriteFailures: Counter<'code'>;
+  /** 1 for each linked site's current path (direct, relayed, down). */
+  meshPathState: Gauge<'peer' | 'state'>;
+  meshHandshakeAge: Gauge<'peer'>;
+  /** Sets a linked site's path gauge. */
+  meshPath(peer: string, state: string): void;
 }
+
+export const MESH_PATH_STATES = ['direct', 'relayed', 'down'] as const;
 
 export const LINK_STATES = ['disabled', 'connecting', 'connected', 'offline'] as const;
 export type LinkState = (typeof LINK_STATES)[number];
@@ -27,7 +34,23 @@ export function createMetrics(opts: { defaults?: boolean } = {}): AgentMetrics {
   const registry = new Registry();
   if (opts.defaults ?? true) collectDefaultMetrics({ register: registry, prefix: 'weft_agent_' });
   const registers = [registry];
+  const meshPathState = new Gauge({
+    name: 'weft_agent_mesh_path',
+    help: '1 for the path each linked site is reached by now (direct, relayed through the hub, down)',
+    labelNames: ['peer', 'state'],
+    registers,
+  });
   return {
+    meshPathState,
+    meshHandshakeAge: new Gauge({
+      name: 'weft_agent_mesh_handshake_age_seconds',
+      help: 'Seconds since the last WireGuard handshake on the direct path to a linked site',
+      labelNames: ['peer'],
+      registers,
+    }),
+    meshPath(peer: string, state: string) {
+      for (const s of MESH_PATH_STATES) meshPathState.set({ peer, state: s }, s === state ? 1 : 0);
+    },
     registry,
     appliedGeneration: new Gauge({ name: 'weft_agent_applied_generation', help: 'Bundle generation live in the datapath', registers }),
     applyLatency: new Histogram({

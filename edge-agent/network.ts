@@ -15,12 +15,21 @@ import type { Logger } from './logger.ts';
 import type { AgentMetrics } from './metrics.ts';
 import type { StateLine } from './state-line.ts';
 import type { TunnelStatus } from './status-types.ts';
+import { trustedKeysOf } from './bundle-intake.ts';
+import { MeshAgent, type MeshTunnel } from './mesh/mesh-agent.ts';
+import { meshReportInputs } from './mesh/report.ts';
+import { MeshDns } from './mesh/mesh-dns.ts';
+import { nftNat } from './mesh/nat.ts';
+import type { MeshPeer } from '../policy/index.ts';
+import { encode, topics } from '../protocol/index.ts';
 import { AGENT_VERSION } from './version.ts';
 
 /** The tunnel is optional and injected: the agent enforces and reports without it (e.g. a broker on the LAN). */
 export interface TunnelComponent {
   up(enrollment: Enrollment, identity: DeviceIdentity): Promise<void>;
   status(): Promise<TunnelStatus>;
+  /** The tunnel as site links use it (null while it is not up; absent: no site links over this tunnel). */
+  mesh?(): MeshTunnel | null;
   down(): Promise<void>;
 }
 
@@ -52,12 +61,22 @@ export interface NetworkOptions {
   /** An agent update order from the hub. */
   update(msg: UpdateOrderMessage): void;
   inventory(snapshot: KubeSnapshot): void;
+  /** The linked sites changed (their pods join the inventory policy is compiled against). */
+  remotePeers?(siteId: string, peers: readonly MeshPeer[]): void;
 }
+
+/** How often the site tells the hub what it offers linked sites (also on every k3s inventory change). */
+const MESH_REPORT_MS = 10_000;
 
 export class AgentNetwork {
   private linkRef: Link | null = null;
   private kubeRef: KubeInventory | null = null;
   private lastTunnel: TunnelStatus = { up: false, handshakeAgeS: null };
+  private meshRef: MeshAgent | null = null;
+  private meshSite: string | null = null;
+  private meshDns: MeshDns | null = null;
+  private meshTimer: NodeJS.Timeout | null = null;
+  private lastSnapshot: KubeSnapshot | null = null;
 
   constructor(private readonly o: NetworkOptions) {}
 
@@ -66,6 +85,9 @@ export class AgentNetwork {
   }
   get kube(): KubeInventory | null {
     return this.kubeRef;
+  }
+  get mesh(): MeshAgent | null {
+    return this.meshRef;
   }
 
   /** Enrollment (first boot), tunnel, MQTT link, k3s. Returns once the link and k3s are started. */
@@ -102,6 +124,8 @@ export class AgentNetwork {
       this.lastTunnel = await tunnel.status().catch(() => this.lastTunnel);
     }
     this.o.siteReady(enrollment.siteId);
+    const meshTunnel = tunnel?.mesh?.() ?? null;
+    if (meshTunnel) await this.startMesh(enrollment.siteId, meshTunnel);
     this.linkRef = new Link({
       siteId: enrollment.siteId,
       url: enrollment.broker.url,
@@ -130,22 +154,87 @@ export class AgentNetwork {
       onBundle: (bytes) => this.o.bundle(Buffer.from(bytes)),
       onSigningKeys: (msg) => this.o.signingKeys(msg),
       onUpdate: (msg) => this.o.update(msg),
+      onPeers: this.meshRef ? (bytes) => this.meshRef?.accept(bytes) ?? Promise.resolve() : undefined,
     });
     this.linkRef.start();
+    if (this.meshRef) {
+      this.reportMesh(enrollment.siteId);
+      this.meshTimer = setInterval(() => this.reportMesh(enrollment.siteId), MESH_REPORT_MS);
+      this.meshTimer.unref();
+    }
     if (this.o.kube) this.startKube(this.o.kube);
   }
 
   private startKube(make: () => KubeInventory): void {
     const kube = make();
     this.kubeRef = kube;
-    const take = (snap: KubeSnapshot) => this.o.inventory(snap);
+    const take = (snap: KubeSnapshot) => {
+      this.lastSnapshot = snap;
+      this.o.inventory(snap);
+      if (this.meshSite) this.reportMesh(this.meshSite);
+    };
     kube.on('change', take);
     kube.on('error', (e) => this.o.log.warn({ code: e.code, err: e.message }, 'k3s inventory error; retrying'));
     kube.start().then(take, (e: unknown) => this.o.log.warn({ err: formatError(e) }, 'k3s not reachable yet; enforcing with the last known inventory'));
   }
 
+  /**
+   * Site links: the peers kept in the store come back at once (the hub may be unreachable), then the
+   * hub's bundles keep them current. Paths are looked at once a second.
+   */
+  private async startMesh(siteId: string, tunnel: MeshTunnel): Promise<void> {
+    const { store, log } = this.o;
+    const mesh = new MeshAgent({
+      siteId,
+      tunnel,
+      nat: nftNat(),
+      store: store.config,
+      trustedKeys: () => trustedKeysOf(store),
+      log: log.child({ part: 'mesh' }),
+      now: () => this.o.clock.now(),
+      onPeers: (peers) => this.o.remotePeers?.(siteId, peers),
+      onPath: (peer, s) => {
+        this.o.metrics.meshPath(peer, s.state);
+        const st = this.meshRef?.status().find((p) => p.site === peer);
+        if (st?.handshakeAgeS != null) this.o.metrics.meshHandshakeAge.set({ peer }, st.handshakeAgeS);
+      },
+    });
+    await mesh.restore().catch((e: unknown) => log.warn({ err: formatError(e) }, 'site links from the store could not be restored'));
+    mesh.start();
+    this.meshRef = mesh;
+    this.meshSite = siteId;
+    if (this.o.config.meshDns) {
+      const dns = new MeshDns({
+        get peers() {
+          return mesh.peers;
+        },
+        pathOf: (s) => mesh.pathOf(s),
+      });
+      try {
+        const at = await dns.listen(this.o.config.meshDns);
+        this.meshDns = dns;
+        log.info(at, "answering linked sites' names (mesh.weft.internal)");
+      } catch (e) {
+        log.error({ err: formatError(e), listen: this.o.config.meshDns }, 'mesh DNS cannot listen; names of linked sites are not answered');
+      }
+    }
+  }
+
+  private reportMesh(siteId: string): void {
+    const mesh = this.meshRef;
+    const link = this.linkRef;
+    if (!mesh || !link) return;
+    const { config } = this.o;
+    const snap = this.lastSnapshot;
+    const report = mesh.report(meshReportInputs(config.meshExport ?? null, config.meshEndpoints, snap));
+    link.publishRetained(topics.mesh(siteId), encode('mesh', report));
+  }
+
   /** Stops the k3s watch and the link (gracefully: the hub sees `offline`). The tunnel is the agent's to take down. */
   async stop(): Promise<void> {
+    if (this.meshTimer) clearInterval(this.meshTimer);
+    this.meshRef?.stop();
+    await this.meshDns?.close();
     await this.kubeRef?.stop().catch(() => undefined);
     await this.linkRef?.stop({ graceful: true });
   }

@@ -182,6 +182,7 @@ export class Agent {
         if (this.booted) this.booted.enforcer.setInventory(snap);
         else this.heldInventory = snap;
       },
+      remotePeers: (siteId, peers) => this.booted?.enforcer.setRemote(siteId, peers),
     });
     void this.network.start().catch((e: unknown) => this.log.error({ err: formatError(e) }, 'network start failed; enforcement continues'));
   }
@@ -288,6 +289,7 @@ export class Agent {
       datapath: booted.selected.datapath,
       tables: () => booted.enforcer.tables,
       metrics: this.metrics,
+      remoteSiteOf: (ip) => this.network?.mesh?.siteOf(ip) ?? null,
       emitBatch: (verdicts) =>
         this.queue(topics.events, encode('events', { v: 1, seq: 0, at: new Date(this.clock.now()).toISOString(), type: 'verdicts', verdicts }), 'low'),
     });
@@ -476,6 +478,7 @@ export class Agent {
       pods: { attached: enforcer?.attached.length ?? 0, names: enforcer?.attached.map((e) => e.pod) ?? [] },
       store: store ? { path: store.path, writable: store.writable, opened: store.opened.kind, lastError: this.opened.error } : null,
       kube: kubeStatus ? { synced: kubeStatus.synced, lastError: kubeStatus.lastError?.message ?? null } : null,
+      mesh: this.network?.mesh ? this.network.mesh.status() : null,
     };
   }
 

@@ -91,6 +91,11 @@ export function formatStatus(r: StatusReport): string {
   kv('pods', `${s.pods.attached} attached`);
   if (s.store && (!s.store.writable || s.store.lastError))
     kv('store', `${s.store.writable ? 'writable' : 'READ-ONLY'}${s.store.lastError ? `: ${s.store.lastError}` : ''}`);
+  for (const m of s.mesh ?? [])
+    kv(
+      `link ${m.site}`,
+      `${m.state} since ${m.since}, handshake ${m.handshakeAgeS === null ? 'never' : `${Math.round(m.handshakeAgeS)} s ago`}${m.endpoint ? ` via ${m.endpoint}` : ''}`,
+    );
   if (s.kube) kv('k3s', s.kube.synced ? 'synced' : `not synced${s.kube.lastError ? `: ${s.kube.lastError}` : ''}`);
   return lines.join('\n');
 }

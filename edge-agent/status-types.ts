@@ -2,6 +2,7 @@
 import type { NotEnforcing, VerdictRecord } from '../protocol/index.ts';
 import type { DatapathKind } from './datapath-select.ts';
 import type { LinkStatus } from './link.ts';
+import type { MeshPeerStatus } from './mesh/mesh-agent.ts';
 
 export interface AgentStatus {
   version: string;
@@ -29,6 +30,8 @@ export interface AgentStatus {
   pods: { attached: number; names: string[] };
   store: { path: string; writable: boolean; opened: string; lastError: string | null } | null;
   kube: { synced: boolean; lastError: string | null } | null;
+  /** Site links: each linked site's path (direct, relayed through the hub, down) and direct handshake age; null: no links over this tunnel. */
+  mesh: MeshPeerStatus[] | null;
 }
 
 export interface TunnelStatus {

@@ -2,15 +2,24 @@
 // configured from the enrollment, keyed with the device's own X25519 key. Past one hub machine the
 // tunnel has a peer per hub node; each node is probed with a TCP connect to the broker's port on the
 // node's own overlay address, and the broker's address moves to another node when its node stops
-// answering (tunnel/failover.ts); the MQTT link then reconnects through the new node.
+// answering (tunnel/failover.ts); the MQTT link then reconnects through the new node. It also carries
+// the links to other sites (mesh/mesh-agent.ts), which it hands out as a MeshTunnel.
 import { connect } from 'node:net';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { errorMessage } from '../base/index.ts';
 import { SiteTunnel, WgPrivateKey } from '../tunnel/index.ts';
 import type { Logger } from './logger.ts';
+import type { MeshTunnel } from './mesh/mesh-agent.ts';
 import type { TunnelComponent } from './network.ts';
 
 const TUNNEL_IFNAME = 'weft0';
 const PROBE_TIMEOUT_MS = 1500;
+
+function readPort(file: string | undefined): number | undefined {
+  if (!file || !existsSync(file)) return undefined;
+  const n = Number(readFileSync(file, 'utf8').trim());
+  return Number.isInteger(n) && n > 0 && n < 65536 ? n : undefined;
+}
 
 /** Resolves true when a TCP connection to host:port opens within the timeout. */
 export function tcpProbe(port: number, timeoutMs = PROBE_TIMEOUT_MS): (host: string) => Promise<boolean> {
@@ -34,7 +43,12 @@ export function brokerPort(url: string): number {
   return u.port ? Number(u.port) : u.protocol === 'mqtts:' ? 8883 : 1883;
 }
 
-export function siteTunnel(log: Logger, ifname = TUNNEL_IFNAME, probeIntervalMs?: number): TunnelComponent {
+/**
+ * `portFile`: where the interface's listen port is kept. The port the first start picked is used again
+ * after every restart: linked sites and both NATs hold this endpoint, and while the hub is unreachable
+ * nobody could tell them a new one.
+ */
+export function siteTunnel(log: Logger, ifname = TUNNEL_IFNAME, probeIntervalMs?: number, portFile?: string): TunnelComponent {
   let tunnel: SiteTunnel | null = null;
   let lastError: string | undefined;
   return {
@@ -45,10 +59,12 @@ export function siteTunnel(log: Logger, ifname = TUNNEL_IFNAME, probeIntervalMs?
         logger: log,
         probe: tcpProbe(brokerPort(enrollment.broker.url)),
         probeIntervalMs,
+        listenPort: readPort(portFile),
       });
       try {
         await tunnel.up(enrollment.wireguard);
         lastError = undefined;
+        if (portFile) writeFileSync(portFile, `${(await tunnel.current.state()).listenPort}\n`, { mode: 0o600 });
         log.info({ ifname, hub: enrollment.wireguard.hubEndpoint, hubNodes: enrollment.wireguard.hubs?.map((h) => h.name) }, 'tunnel up');
       } catch (e) {
         lastError = errorMessage(e);
@@ -62,6 +78,19 @@ export function siteTunnel(log: Logger, ifname = TUNNEL_IFNAME, probeIntervalMs?
       } catch (e) {
         return { up: false, handshakeAgeS: null, detail: errorMessage(e) };
       }
+    },
+    mesh(): MeshTunnel | null {
+      const t = tunnel;
+      if (!t) return null;
+      return {
+        ifname,
+        hubKey: () => t.hub,
+        setPeer: (p) => t.current.setPeer(p),
+        removePeer: (k) => t.current.removePeer(k),
+        state: () => t.current.state(),
+        setHubRelayed: (x) => t.setHubRelayed(x),
+        setRoutes: (x) => t.current.setExtraRoutes(x),
+      };
     },
     async down() {
       await tunnel?.down();

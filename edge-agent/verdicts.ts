@@ -13,6 +13,8 @@ export interface VerdictPumpOptions {
   /** Appends a batch to the outbox (low priority). Absent: events stay local. */
   emitBatch?: (verdicts: VerdictRecord[]) => void;
   metrics?: AgentMetrics;
+  /** The linked site an address is at (site links), null for any other address. */
+  remoteSiteOf?: (ip: string) => string | null;
   batchMax?: number;
   flushMs?: number;
   clock?: () => number;
@@ -20,7 +22,9 @@ export interface VerdictPumpOptions {
 
 export type VerdictListener = (r: VerdictRecord) => void;
 
-export function resolveVerdict(e: VerdictEvent, tables: Tables | null, at: string): VerdictRecord {
+export function resolveVerdict(e: VerdictEvent, tables: Tables | null, at: string, remoteSiteOf?: (ip: string) => string | null): VerdictRecord {
+  // The other end: where the packet came from on ingress, where it goes on egress.
+  const remoteSite = remoteSiteOf?.(e.direction === 'ingress' ? e.src : e.dst) ?? null;
   const ep = tables?.endpoints.find((x) => x.endpointId === e.endpointId);
   const attr = e.ruleId === 0 ? undefined : tables?.attributions.find((a) => a.id === e.ruleId);
   return {
@@ -44,6 +48,7 @@ export function resolveVerdict(e: VerdictEvent, tables: Tables | null, at: strin
           ...(attr.ruleName ? { ruleName: attr.ruleName } : {}),
         }
       : null,
+    ...(remoteSite ? { remoteSite } : {}),
   };
 }
 
@@ -80,7 +85,7 @@ export class VerdictPump {
   }
 
   handle(e: VerdictEvent): void {
-    const rec = resolveVerdict(e, this.o.tables(), new Date((this.o.clock ?? Date.now)()).toISOString());
+    const rec = resolveVerdict(e, this.o.tables(), new Date((this.o.clock ?? Date.now)()).toISOString(), this.o.remoteSiteOf);
     this.o.metrics?.verdicts.inc({ verdict: rec.verdict });
     if (rec.verdict === 'deny') this.o.metrics?.drops.inc({ policy: policyLabel(rec.policy) });
     for (const l of this.listeners) l(rec);

@@ -17,6 +17,8 @@ export interface HubConfig {
    * URL `postgres://user@host:port/db` (hubs past one machine share it; hub/store/open.ts).
    */
   store?: string;
+  /** How often the mesh service looks at observed endpoints again (ms; default 2000). */
+  meshRefreshMs?: number;
   /** HTTPS listener (sites and remote ops). 0 picks a free port. */
   httpsPort: number;
   httpsHost: string;

@@ -20,3 +20,4 @@ export { createHealthModel, createSitesView, startHealthMonitor, type SiteRecord
 export { enroll } from './enroll/enroll.ts';
 export { MemoryPeers, type Peers } from './enroll/peers.ts';
 export { buildUi } from './ui/build.ts';
+export { meshContents, type MeshContent, type MeshSite } from './mesh/distribute.ts';

@@ -26,6 +26,10 @@ import {
 } from './broker/index.ts';
 import { ConfigError, parseHubArgs, USAGE, type HubConfig } from './config.ts';
 import { MemoryPeers } from './enroll/peers.ts';
+import { LinksService } from './mesh/links-service.ts';
+import { MeshService } from './mesh/mesh-service.ts';
+import { withRelay } from './mesh/relay.ts';
+import { MappedPlan } from '../protocol/index.ts';
 import { createHealthModel, createSitesView, startHealthMonitor, type HealthModel, type RecordSitesView, type SiteHealthEvent } from '../router/index.ts';
 import { healthRoutes } from './health/index.ts';
 import { routerRoutes, startRouter, type Router } from '../router/index.ts';
@@ -96,6 +100,7 @@ export async function startHub(config: HubConfig): Promise<Hub> {
     if (await bootstrapAdmin(store, adminTokenFile, now())) log.info({ file: adminTokenFile }, 'first start: admin token written');
     const registry = new Registry();
     const overlay = new OverlayPlan(config.overlayV4, config.overlayV6);
+    const mappedPlan = new MappedPlan();
     const node = config.node;
     if (node) await checkNodeIndex(store, overlay, node);
     // The interface comes before the broker, which listens on its overlay address. A hub node also owns
@@ -107,6 +112,9 @@ export async function startHub(config: HubConfig): Promise<Hub> {
         privateKey: loadOrCreatePrivateKey(join(config.dataDir, 'wireguard.key')),
         listenPort: config.wireguard.listenPort ?? 51820,
         addresses: [...overlay.hubInterface(), ...(node ? overlay.hostRoutes(node.overlayIndex) : [])],
+        // The relay: every site's mapped block is routed into the tunnel and forwarded peer to peer.
+        routes: [mappedPlan.poolPrefix],
+        forward: true,
         logger: log.child({ part: 'tunnel' }),
       });
       await t.up();
@@ -114,7 +122,7 @@ export async function startHub(config: HubConfig): Promise<Hub> {
       registerTunnelMetrics(registry, t);
       tunnel = t;
     }
-    const peers = config.wireguard.peers ?? tunnel ?? new MemoryPeers();
+    const peers = withRelay(config.wireguard.peers ?? tunnel ?? new MemoryPeers(), overlay, mappedPlan);
     const wgPublicKey = config.wireguard.publicKey ?? tunnel?.publicKey ?? loadOrCreatePrivateKey(join(config.dataDir, 'wireguard.key')).publicKey();
     // Registered before any enrollment this node answers: sites enrolled from now on get a peer to it.
     const register = async () => {
@@ -323,6 +331,22 @@ export async function startHub(config: HubConfig): Promise<Hub> {
     await bundles.publishKeys();
     const republished = await bundles.republishLatest();
 
+    // Site links: reports from sites in, signed peer bundles out (hub/mesh).
+    const mesh = new MeshService({
+      store,
+      client: await broker.hubClient(),
+      plan: mappedPlan,
+      hostRoutes: (i) => overlay.hostRoutes(i),
+      observed: async () => new Map((tunnel ? await tunnel.peers() : []).map((p) => [p.siteId, p.endpoint])),
+      signer: () => keys.active(now()).privateKey,
+      now,
+      log: log.child({ part: 'mesh' }),
+    });
+    await mesh.start(config.meshRefreshMs ?? 2000);
+    cleanup.push(() => mesh.stop());
+    sites.on('changed', () => void mesh.refreshSoon());
+    sites.on('removed', () => void mesh.refreshSoon());
+
     const hubAddr = overlay.hub();
     const services: HubServices = {
       store,
@@ -339,6 +363,7 @@ export async function startHub(config: HubConfig): Promise<Hub> {
       ca: { fingerprint: tls.caFingerprint, certPem: tls.caCertPem },
       publicUrl: '',
       health,
+      mesh: { links: new LinksService(store, now, () => mesh.refreshSoon()), view: () => mesh.view() },
       enroll: {
         store,
         overlay,

@@ -22,4 +22,6 @@ export type { BundleErrorCode, BundlePayload, SignedBundle, SignedTreeBundle, Ve
 // Signed key sets and canonical JSON live in base (release keys use them too); still offered here, where bundles are.
 export { canonicalJson, compareCodeUnits, KEY_SET_FORMAT, KeySetError, publicKeyOf, signKeySet, verifyKeySet } from '../base/pure.ts';
 export type { KeySetErrorCode, KeySetPayload, KeySetVerifyOptions, SignedKeySet, TrustedKey } from '../base/pure.ts';
+export { meshInventory, remoteNamespace, signMesh, SITE_LABEL, verifyMesh } from './mesh-bundle.ts';
+export type { MeshPayload, MeshPeer, MeshPeerPod, MeshPeerService, SignedMesh } from './mesh-bundle.ts';
 export { whatIf, withEndpoints, policyName, type RecordedFlow, type WhatIfFlow, type WhatIfGroup, type WhatIfResult, type Policies } from './what-if.ts';

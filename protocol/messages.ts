@@ -1,6 +1,7 @@
 // Message schemas (v1) for every topic, with pure validators. A malformed payload from a site
 // is a ProtocolError with a code: the hub counts and ignores it, never crashes.
 import { WeftError } from '../base/pure.ts';
+import type { MeshReport } from './mesh.ts';
 
 export type ProtocolErrorCode = 'PROTO_NOT_JSON' | 'PROTO_BAD_VERSION' | 'PROTO_BAD_FIELD' | 'PROTO_TOO_LARGE';
 
@@ -92,6 +93,8 @@ export interface VerdictRecord {
   /** The rule that decided; tier (Admin, Baseline) for a ClusterNetworkPolicy, ruleName when the rule has one. */
   policy: { kind: string; tier?: string; namespace?: string; name: string; rule: string; ruleName?: string } | null;
   count?: number;
+  /** The linked site the other end of the flow is at (its address is in that site's mapped block). */
+  remoteSite?: string;
 }
 
 export interface CounterRecord {
@@ -201,6 +204,11 @@ const nullable =
     if (v !== null) c(v, p);
   };
 
+const labelMap: Check = (v, p) => {
+  if (!isObj(v) || Object.keys(v).length > 64) fail(p, 'must be an object of at most 64 labels');
+  for (const [k, x] of Object.entries(v)) if (k.length > 317 || typeof x !== 'string' || x.length > 63) fail(`${p}.${k}`, 'must be a label value');
+};
+
 const policyRef = nullable(obj({ kind: str, tier: opt(str), namespace: opt(str), name: str, rule: str, ruleName: opt(str) }));
 
 const schemas = {
@@ -240,6 +248,7 @@ const schemas = {
           dport: int,
           policy: policyRef,
           count: opt(int),
+          remoteSite: opt(text(63)),
         }),
       ),
     ),
@@ -258,6 +267,15 @@ const schemas = {
     url: str,
     deadlineS: int,
   }),
+  mesh: obj({
+    v: num,
+    at: str,
+    exportPrefix: nullable(text(49)),
+    endpoints: arr(text(64), 16),
+    namespaces: arr(obj({ name: text(253), labels: labelMap }), 1000),
+    pods: arr(obj({ namespace: text(253), name: text(253), labels: labelMap, ips: arr(text(45), 4) }), 4096),
+    paths: arr(obj({ peer: text(63), state: oneOf('direct', 'relayed', 'down'), handshakeAgeS: nullable(num), since: str }), 1000),
+  }),
   keys: obj({
     v: num,
     keys: arr(obj({ keyId: str, publicKey: str }), 64),
@@ -272,6 +290,7 @@ interface Messages {
   events: EventsMessage;
   keys: SigningKeysMessage;
   update: UpdateOrderMessage;
+  mesh: MeshReport;
 }
 
 /** Parses and validates a payload for a topic kind; throws ProtocolError. */

@@ -49,15 +49,18 @@ export class HubTunnel {
     return this.iface.up();
   }
 
-  /** Adds a site, or replaces its key and addresses (re-enrollment with a new device key). */
-  async addPeer(siteId: string, publicKey: string, addresses: string[]): Promise<void> {
+  /**
+   * Adds a site, or replaces its key and addresses (re-enrollment with a new device key). `routed`:
+   * prefixes behind the site kept as they are (its mapped block, so the hub can relay linked sites).
+   */
+  async addPeer(siteId: string, publicKey: string, addresses: string[], routed: string[] = []): Promise<void> {
     decodeKey(publicKey, `public key of site ${siteId}`);
     const clash = [...this.sites].find(([id, s]) => id !== siteId && s.publicKey === publicKey);
     if (clash)
       throw new TunnelError('TUNNEL_BAD_CONFIG', `site ${siteId} presents the public key of site ${clash[0]}`, 'every site needs its own WireGuard key');
     const old = this.sites.get(siteId);
     if (old && old.publicKey !== publicKey) await this.iface.removePeer(old.publicKey);
-    await this.iface.setPeer({ publicKey, allowedIps: addresses.map(hostRoute), persistentKeepaliveS: this.keepaliveS });
+    await this.iface.setPeer({ publicKey, allowedIps: [...addresses.map(hostRoute), ...routed], persistentKeepaliveS: this.keepaliveS });
     this.sites.set(siteId, { publicKey, addresses });
   }
 

@@ -24,7 +24,9 @@ export type { SiteTunnelConfig, SiteTunnelOptions, TunnelMove } from './site-tun
 export { initialFailover, stepFailover } from './failover.ts';
 export type { FailoverState, FailoverStep } from './failover.ts';
 export { OverlayPlan, hostRoute } from './overlay.ts';
-export { ip, addAddress, addRoute, linkDelete, linkExists, linkUp, setMtu } from './iproute2.ts';
+export { ip, addAddress, addRoute, linkDelete, linkExists, linkUp, setForwarding, setMtu } from './iproute2.ts';
+export { initialPath, MESH_KEEPALIVE_S, PATH_DEFAULTS, stepPath } from './mesh-path.ts';
+export type { PathConfig, PathObservation, PathStatus } from './mesh-path.ts';
 export type { Where } from './iproute2.ts';
 export { run } from './exec.ts';
 export type { RunOptions, RunResult } from './exec.ts';

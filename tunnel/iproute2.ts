@@ -41,3 +41,12 @@ export async function addAddress(name: string, cidr: string, where: Where = {}):
 export async function addRoute(cidr: string, dev: string, where: Where = {}): Promise<void> {
   await ip([cidr.includes(':') ? '-6' : '-4', 'route', 'replace', cidr, 'dev', dev], where);
 }
+
+/**
+ * Lets IPv4 packets arriving on this interface be forwarded (net.ipv4.conf.<if>.forwarding): Linux
+ * decides by the incoming interface, so nothing else on the host starts forwarding.
+ */
+export async function setForwarding(name: string, where: Where = {}): Promise<void> {
+  const cmd = ['sysctl', '-q', '-w', `net.ipv4.conf.${name}.forwarding=1`];
+  await run(where.netns ? ['ip', 'netns', 'exec', where.netns, ...cmd] : cmd);
+}

@@ -77,3 +77,14 @@ describe('OverlayPlan addresses', () => {
     expect(hostRoute('fd00:99::1/64')).toBe('fd00:99::1/128');
   });
 });
+
+describe('OverlayPlan.indexOf', () => {
+  const plan = new OverlayPlan('10.99.0.0/24', 'fd00:99::/64');
+  it.each<[string, number | null]>([
+    ['10.99.0.7/32', 7],
+    ['10.99.0.7', 7],
+    ['fd00:99::7/128', 7],
+    ['10.98.0.7', null],
+    ['10.99.0.0', null],
+  ])('%s -> %s', (a, want) => expect(plan.indexOf(a)).toBe(want));
+});

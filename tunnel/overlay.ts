@@ -74,6 +74,16 @@ export class OverlayPlan {
     return this.addresses(1);
   }
 
+  /** The host index of an overlay address (either family, with or without a prefix length); null outside the overlay. */
+  indexOf(address: string): number | null {
+    const a = address.split('/')[0];
+    const p = a.includes(':') ? this.v6 : this.v4;
+    const ip = parseIp(a);
+    if (!ip || (ip.family === 6) !== p.v6) return null;
+    const i = ip.value - p.base;
+    return i >= 1n && i <= BigInt(this.maxIndex) ? Number(i) : null;
+  }
+
   /**
    * The next site index: the one after the highest in use (one indexed lookup, so enrolling the
    * 10 000th site costs what the first did), and only once the prefix is used up the lowest index a

@@ -7,7 +7,7 @@ import type { EnrollHubNode, EnrollWireguard } from '../protocol/index.ts';
 import { TunnelError } from './errors.ts';
 import { initialFailover, stepFailover, type FailoverState } from './failover.ts';
 import { hostRoute } from './overlay.ts';
-import { handshakeAgeS } from './model.ts';
+import { handshakeAgeS, type PeerConfig } from './model.ts';
 import type { InterfaceSpec } from './wg-interface.ts';
 import { WgInterface } from './wg-interface.ts';
 
@@ -59,6 +59,8 @@ export class SiteTunnel {
   private firstMissAt: number | null = null;
   /** Every move of the broker's address since up(). */
   readonly moves: TunnelMove[] = [];
+  /** Linked sites' mapped blocks the active hub node carries (the relay). */
+  private relayed: string[] = [];
 
   constructor(
     private readonly opts: SiteTunnelOptions,
@@ -124,6 +126,26 @@ export class SiteTunnel {
       this.timer = setInterval(() => void this.probeRound(), this.opts.probeIntervalMs ?? 2000);
       this.timer.unref();
     }
+  }
+
+  /** The active hub node's public key (null before up()). */
+  get hub(): string | null {
+    return this.failover?.active ?? this.hubPublicKey ?? null;
+  }
+
+  /**
+   * Prefixes the active hub node carries besides its own: linked sites whose direct path is down are
+   * reached through the hub (the relay). WireGuard gives a prefix to one peer, so the caller moves a
+   * site's mapped block between that site's peer and the hub. (A failover to another hub node does not
+   * carry them over: the mesh agent sets them again on its next path change.)
+   */
+  async setHubRelayed(prefixes: string[]): Promise<void> {
+    const key = this.hub;
+    const cur = key ? this.current.peerConfig(key) : undefined;
+    if (!cur) throw new TunnelError('TUNNEL_NOT_UP', 'the site tunnel is not up', 'call up(config) first');
+    const base = (cur.allowedIps ?? []).filter((a) => !this.relayed.includes(a));
+    this.relayed = prefixes;
+    await this.current.setPeer({ ...cur, allowedIps: [...base, ...prefixes] });
   }
 
   /** One probe round over every node; moves the broker's address when failover.ts says so. */

@@ -7,7 +7,7 @@ import type { BackendPreference } from './backend.ts';
 import { createDevice } from './backend.ts';
 import type { WgDevice } from './device.ts';
 import { TunnelError } from './errors.ts';
-import { addAddress, addRoute, linkUp, setMtu } from './iproute2.ts';
+import { addAddress, addRoute, ip, linkUp, setForwarding, setMtu } from './iproute2.ts';
 import type { WgPrivateKey } from './keys.ts';
 import type { DeviceState, PeerConfig } from './model.ts';
 import type { BackoffOptions } from './supervisor.ts';
@@ -22,6 +22,8 @@ export interface InterfaceSpec {
   mtu?: number;
   /** Extra prefixes routed into the tunnel (beyond the addresses' own connected routes). */
   routes?: string[];
+  /** Forward IPv4 packets that arrive on this interface (the hub relaying between linked sites); set again after a daemon restart. */
+  forward?: boolean;
   backend?: BackendPreference;
   logger?: Logger;
   wireguardGo?: string;
@@ -40,6 +42,8 @@ export class WgInterface {
    * (and NATs) holding our endpoint still reach us.
    */
   private pickedPort: number | undefined;
+  /** Prefixes routed into the interface after it came up (linked sites' mapped blocks): re-added after a daemon restart. */
+  private readonly extraRoutes = new Set<string>();
   readonly logger: Logger;
 
   constructor(readonly spec: InterfaceSpec) {
@@ -85,7 +89,8 @@ export class WgInterface {
     await setMtu(name, this.spec.mtu ?? DEFAULT_MTU, where);
     for (const a of this.spec.addresses) await addAddress(name, a, where);
     await linkUp(name, where);
-    for (const r of this.spec.routes ?? []) await addRoute(r, name, where);
+    for (const r of [...(this.spec.routes ?? []), ...this.extraRoutes]) await addRoute(r, name, where);
+    if (this.spec.forward) await setForwarding(name, where);
     this.logger.info({ ifname: name, netns: this.spec.netns, peers: this.peers.size }, 'WireGuard interface configured');
   }
 
@@ -114,6 +119,21 @@ export class WgInterface {
   /** The desired configuration of a peer, as last set. */
   peerConfig(publicKey: string): PeerConfig | undefined {
     return this.peers.get(publicKey);
+  }
+
+  /** Routes these prefixes into the interface from now on (and after every daemon restart); drops the ones not listed. */
+  async setExtraRoutes(prefixes: string[]): Promise<void> {
+    const where = { netns: this.spec.netns };
+    for (const r of [...this.extraRoutes]) {
+      if (prefixes.includes(r)) continue;
+      this.extraRoutes.delete(r);
+      await ip(['-4', 'route', 'del', r, 'dev', this.spec.ifname], where).catch(() => undefined);
+    }
+    for (const r of prefixes) {
+      if (this.extraRoutes.has(r)) continue;
+      this.extraRoutes.add(r);
+      if (this.device) await addRoute(r, this.spec.ifname, where);
+    }
   }
 
   async removePeer(publicKey: string): Promise<void> {

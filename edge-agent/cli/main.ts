@@ -1,6 +1,7 @@
 // weft-agent: the appliance's agent. `npm run -s weft-agent -- <command>` from a checkout, or the
 // single binary dist/weft-agent. Exit 0 ok, 1 when the answer is "no" (a check failed, not
 // enforcing), 2 for bad usage or input.
+import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { openStore } from '../../offline-store/index.ts';
 import { loadConfig, type AgentConfig } from '../config.ts';
@@ -68,6 +69,9 @@ const CONFIG_FLAGS = [
   'fqdn-min-ttl-s',
   'fqdn-grace-s',
   'fqdn-sync-s',
+  'mesh-export',
+  'mesh-endpoints',
+  'mesh-dns',
 ];
 const VALUES = [...CONFIG_FLAGS, ...UPDATE_FLAGS, 'file', 'verdict', 'pod', 'attempts'];
 
@@ -91,7 +95,7 @@ async function cmdRun(cfg: AgentConfig): Promise<number> {
   const agent = await runAgent(cfg, {
     log,
     kube: kube?.make,
-    tunnel: cfg.tunnel === 'off' ? undefined : siteTunnel(log),
+    tunnel: cfg.tunnel === 'off' ? undefined : siteTunnel(log, undefined, undefined, join(cfg.dataDir, 'wireguard-port')),
   });
   await new Promise<void>((resolve) => {
     const stop = (sig: string) => {

@@ -34,6 +34,7 @@ function status(
     pods: { attached: over.pods ?? 3, names: [] },
     store: null,
     kube: null,
+    mesh: null,
   } as AgentStatus;
 }
 

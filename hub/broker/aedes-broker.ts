@@ -133,11 +133,13 @@ export async function startBroker(opts: BrokerStartOptions): Promise<Broker> {
     },
     authorizeForward(client, packet) {
       // Defence in depth: even if a filter slipped through, a site only ever receives its own
-      // bundle, its update order and broadcasts.
+      // bundle, its update order, its own peers and broadcasts.
       const who = identities.get(client);
       if (!who || who.hub) return packet;
       const t = packet.topic;
-      return t === topics.bundle(who.siteId) || t === topics.update(who.siteId) || t.startsWith(`${ROOT}/broadcast/`) ? packet : null;
+      return t === topics.bundle(who.siteId) || t === topics.update(who.siteId) || t === topics.peers(who.siteId) || t.startsWith(`${ROOT}/broadcast/`)
+        ? packet
+        : null;
     },
   });
   // aedes reports persistence and emitter failures as 'error'; one bad client must not end the hub.

@@ -12,8 +12,10 @@ describe('Mosquitto files', () => {
       'topic write weft/v1/site/store-042/heartbeat',
       'topic write weft/v1/site/store-042/ack',
       'topic write weft/v1/site/store-042/events',
+      'topic write weft/v1/site/store-042/mesh',
       'topic read weft/v1/site/store-042/bundle',
       'topic read weft/v1/site/store-042/update',
+      'topic read weft/v1/site/store-042/peers',
       'topic read weft/v1/broadcast/#',
     ]);
     for (const r of rules) {

@@ -10,13 +10,13 @@ export interface Grants {
   subscribe: string[];
 }
 
-const SITE_KINDS: SiteTopicKind[] = ['bundle', 'status', 'heartbeat', 'ack', 'events', 'update'];
+const SITE_KINDS: SiteTopicKind[] = ['bundle', 'status', 'heartbeat', 'ack', 'events', 'update', 'mesh', 'peers'];
 
-/** A site publishes its status, heartbeat, ack, events and update reports, and reads its own bundle, its updates and the broadcasts. */
+/** A site publishes its status, heartbeat, ack, events, update reports and mesh report, and reads its own bundle, updates, peers and the broadcasts. */
 export function siteGrants(siteId: string): Grants {
   return {
     publish: SITE_KINDS.map((k) => topics[k](siteId)).filter((t) => siteMayPublish(siteId, t)),
-    subscribe: [topics.bundle(siteId), topics.update(siteId), topics.broadcastAll].filter((f) => siteMaySubscribe(siteId, f)),
+    subscribe: [topics.bundle(siteId), topics.update(siteId), topics.peers(siteId), topics.broadcastAll].filter((f) => siteMaySubscribe(siteId, f)),
   };
 }
 

@@ -21,6 +21,7 @@ hub operations:
   weft flows --site <id> [--verdict deny]
   weft release upload <dir|file.release.json> | list
   weft update rollout <version> [--canary a,b] [--percents 10,50] | status|pause|resume <id> | list | fleet
+  weft link add <site> <site> | add --from k=v --to k=v [--same key] | list | rm <id>
 
 every command takes --json`;
 

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { credentialsPath, saveCredentials } from './credentials.ts';
 import { CliFailure, Ctx, parseDuration, processIo, table, type Io } from './context.ts';
 import { policyOpsCommand } from './policy-ops.ts';
+import { linkCommand } from './link-commands.ts';
 import { siteCommand } from './site-commands.ts';
 import { releaseCommand, updateCommand } from './update-commands.ts';
 
@@ -124,6 +125,8 @@ export async function runOpsCommand(argv: string[], io: Io = processIo): Promise
         return await releaseCommand(ctx, sub, rest);
       case 'update':
         return await updateCommand(ctx, sub, rest);
+      case 'link':
+        return await linkCommand(ctx, sub, rest);
       default:
         throw new CliFailure(2, `unknown command "${cmd}": see weft --help`);
     }

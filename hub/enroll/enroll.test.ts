@@ -46,7 +46,11 @@ describe('enrollment', () => {
     });
     expect(r.body.signingKeys).toHaveLength(2); // the active key and the standby
     expect(r.body.signingKeysVersion).toBe(2);
-    expect(t.peers.peers.get('store-1')).toEqual({ publicKey: keys.wireguardPublicKey, addresses: ['10.77.0.2/32', 'fd00:99::2/128'] });
+    expect(t.peers.peers.get('store-1')).toEqual({
+      publicKey: keys.wireguardPublicKey,
+      addresses: ['10.77.0.2/32', 'fd00:99::2/128'],
+      routed: ['100.64.2.0/24'],
+    });
     // The credentials work on the real broker.
     const agent = await SimAgent.connect(t.hub.broker.url(), r.body);
     await agent.close();

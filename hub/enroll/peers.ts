@@ -2,15 +2,16 @@
 // (tests, or a hub whose sites reach the broker directly) MemoryPeers records what would be configured.
 
 export interface Peers {
-  addPeer(siteId: string, publicKey: string, addresses: string[]): Promise<void>;
+  /** `routed`: prefixes behind the site (its mapped block, for the mesh relay), kept as they are. */
+  addPeer(siteId: string, publicKey: string, addresses: string[], routed?: string[]): Promise<void>;
   removePeer(siteId: string): Promise<void>;
 }
 
 export class MemoryPeers implements Peers {
-  readonly peers = new Map<string, { publicKey: string; addresses: string[] }>();
+  readonly peers = new Map<string, { publicKey: string; addresses: string[]; routed: string[] }>();
 
-  async addPeer(siteId: string, publicKey: string, addresses: string[]): Promise<void> {
-    this.peers.set(siteId, { publicKey, addresses });
+  async addPeer(siteId: string, publicKey: string, addresses: string[], routed: string[] = []): Promise<void> {
+    this.peers.set(siteId, { publicKey, addresses, routed });
   }
 
   async removePeer(siteId: string): Promise<void> {

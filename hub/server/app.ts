@@ -11,6 +11,7 @@ import type { HubServices } from './services.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { enrollRoutes } from './routes/enroll.ts';
 import { flowRoutes } from './routes/flows.ts';
+import { linkRoutes } from './routes/links.ts';
 import { policyRoutes } from './routes/policies.ts';
 import { rolloutControlRoutes } from './routes/rollout-control.ts';
 import { rolloutRoutes } from './routes/rollouts.ts';
@@ -58,6 +59,7 @@ export async function buildApp(s: HubServices, o: AppOptions): Promise<FastifyIn
   updateRoutes(app, s);
   rolloutControlRoutes(app, s);
   flowRoutes(app, s);
+  linkRoutes(app, s);
   adminRoutes(app, s);
   sessionRoutes(app, s);
   uiRoutes(app);

@@ -11,6 +11,8 @@ import type { BundleService } from '../rollout/bundles.ts';
 import type { SigningKeys } from '../pki/signing-keys.ts';
 import type { HealthModel } from '../../router/index.ts';
 import type { HubStore } from '../store/types.ts';
+import type { LinksService } from '../mesh/links-service.ts';
+import type { LinkPathView } from '../mesh/mesh-service.ts';
 
 export interface HubServices {
   store: HubStore;
@@ -32,4 +34,9 @@ export interface HubServices {
   publicUrl: string;
   /** Live site health, shown with each site in /v1/sites (absent: the API alone, without the monitor). */
   health?: HealthModel;
+  /** Site links and their paths (absent: no mesh service, e.g. tests of the API alone). */
+  mesh?: {
+    links: LinksService;
+    view(): { a: string; b: string; links: number[]; paths: LinkPathView[] }[];
+  };
 }

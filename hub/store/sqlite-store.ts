@@ -9,6 +9,7 @@ import { SqliteAudit } from './audit-repo.ts';
 import { SqliteCluster } from './cluster-repo.ts';
 import { SqliteHealthEvents } from './health-events-repo.ts';
 import { SqliteKeys } from './keys-repo.ts';
+import { SqliteLinks } from './links-repo.ts';
 import { SqlitePolicies } from './policies-repo.ts';
 import { SqliteRollouts } from './rollouts-repo.ts';
 import { SqliteSites } from './sites-repo.ts';
@@ -20,6 +21,7 @@ import type {
   HealthEventsRepo,
   HubStore,
   KeysRepo,
+  LinksRepo,
   PoliciesRepo,
   RolloutsRepo,
   SitesRepo,
@@ -65,6 +67,7 @@ function repos(db: Db, gate: Gate | null): StoreRepos {
     cluster: promised<ClusterRepo>(new SqliteCluster(db), gate),
     health: promised<HealthEventsRepo>(new SqliteHealthEvents(db), gate),
     updates: promised<UpdatesRepo>(new SqliteUpdates(db), gate),
+    links: promised<LinksRepo>(new SqliteLinks(db), gate),
   };
 }
 
@@ -80,6 +83,7 @@ export class SqliteHubStore implements HubStore {
   readonly cluster: ClusterRepo;
   readonly health: HealthEventsRepo;
   readonly updates: UpdatesRepo;
+  readonly links: LinksRepo;
   private readonly gate = new Gate();
   /** The same repos without the gate: what a transaction's fn gets. */
   private readonly inTx: StoreRepos;
@@ -96,6 +100,7 @@ export class SqliteHubStore implements HubStore {
     this.cluster = r.cluster;
     this.health = r.health;
     this.updates = r.updates;
+    this.links = r.links;
     this.inTx = repos(db, null);
   }
 

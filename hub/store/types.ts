@@ -446,6 +446,35 @@ export interface UpdatesRepo {
   fleet(): Promise<SiteVersion[]>;
 }
 
+/** A site link as ops declare it (hub/mesh/links.ts resolves links into pairs). */
+export type LinkSpec =
+  | { kind: 'pair'; a: string; b: string }
+  | {
+      kind: 'selector';
+      /** Sites carrying all of these labels... */
+      from: Record<string, string>;
+      /** ...link with the sites carrying all of these... */
+      to: Record<string, string>;
+      /** ...when both have the same value for each of these label keys (e.g. ["region"]). */
+      same: string[];
+    };
+
+export interface LinkRecord {
+  id: number;
+  spec: LinkSpec;
+  createdBy: string;
+  createdAt: number;
+}
+
+/** Declared site links (hub/mesh/links.ts turns them into the pairs of sites that get peers). */
+export interface LinksRepo {
+  add(spec: LinkSpec, createdBy: string, now: number): Promise<LinkRecord>;
+  list(): Promise<LinkRecord[]>;
+  get(id: number): Promise<LinkRecord | undefined>;
+  /** false when there was no such link. */
+  remove(id: number): Promise<boolean>;
+}
+
 /** Every repo; what a transaction's fn receives, and what helpers that run in or out of one take. */
 export interface StoreRepos {
   readonly sites: SitesRepo;
@@ -458,6 +487,7 @@ export interface StoreRepos {
   readonly cluster: ClusterRepo;
   readonly health: HealthEventsRepo;
   readonly updates: UpdatesRepo;
+  readonly links: LinksRepo;
 }
 
 export interface HubStore extends StoreRepos {

@@ -97,6 +97,7 @@ export const PARTS: Record<string, Part> = {
       pino: 'structured logs',
       'prom-client': 'the agent metrics endpoint',
       yaml: 'the provisioning file and the agent config',
+      'dns-packet': 'mesh/mesh-dns.ts answers linked sites\' names: DNS wire encoding only, the answers are ours (DESIGN.md "DNS")',
       esbuild: 'packaging/: bundles the agent into one executable (DESIGN.md "single binary")',
     },
     testPackages: {
@@ -152,9 +153,10 @@ export const PARTS: Record<string, Part> = {
       rollout: { paths: ['rollout/'], uses: ['errors', 'pki', 'store'], why: 'policy versions and staged rollouts' },
       enroll: { paths: ['enroll/'], uses: ['errors', 'auth', 'broker', 'store'], why: 'site enrollment and peers' },
       sites: { paths: ['sites/'], uses: ['errors', 'auth', 'broker', 'health', 'store'], why: 'site records and revocation' },
+      mesh: { paths: ['mesh/'], uses: ['errors', 'broker', 'pki', 'store'], why: 'site links and the signed peer bundles of linked sites' },
       server: {
         paths: ['server/'],
-        uses: ['errors', 'auth', 'enroll', 'health', 'pki', 'rollout', 'sites', 'store', 'ui'],
+        uses: ['errors', 'auth', 'enroll', 'health', 'mesh', 'pki', 'rollout', 'sites', 'store', 'ui'],
         why: 'the fastify API over the services, and the dashboard files at /ui/',
       },
       config: { paths: ['config.ts', 'config.test.ts'], uses: ['broker', 'enroll', 'server', 'store'], why: 'the hub command line and config' },
@@ -171,7 +173,7 @@ export const PARTS: Record<string, Part> = {
           'abuse.fuzz.test.ts',
           'router-standalone.test.ts',
         ],
-        uses: ['config', 'auth', 'broker', 'enroll', 'health', 'ingest', 'pki', 'rollout', 'server', 'sites', 'store'],
+        uses: ['config', 'auth', 'broker', 'enroll', 'health', 'ingest', 'mesh', 'pki', 'rollout', 'server', 'sites', 'store'],
         why: 'wires one hub process',
       },
       ui: { paths: ['ui/serve.ts', 'ui/build.ts', 'ui/app/'], uses: [], why: 'the ops dashboard: browser code, its build, and the route serving it' },

@@ -265,6 +265,14 @@ export const PG_MIGRATIONS: readonly string[] = [
     last_reason TEXT,
     last_at BIGINT,
     updated_at BIGINT NOT NULL
+  `,
+  // 6 (SQLite's 10): site links declared by ops (issue 22).
+  `
+  CREATE TABLE site_links (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    spec TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at BIGINT NOT NULL
   );
   `,
 ];

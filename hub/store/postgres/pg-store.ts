@@ -10,6 +10,7 @@ import type {
   HealthEventsRepo,
   HubStore,
   KeysRepo,
+  LinksRepo,
   PoliciesRepo,
   RolloutsRepo,
   SitesRepo,
@@ -59,6 +60,7 @@ export class PgHubStore implements HubStore {
   readonly cluster: ClusterRepo;
   readonly health: HealthEventsRepo;
   readonly updates: UpdatesRepo;
+  readonly links: LinksRepo;
 
   constructor(readonly pool: pg.Pool) {
     const r = pgRepos(poolSql(pool));
@@ -72,6 +74,7 @@ export class PgHubStore implements HubStore {
     this.cluster = r.cluster;
     this.health = r.health;
     this.updates = r.updates;
+    this.links = r.links;
   }
 
   /** Every PostgreSQL commit is durable (synchronous_commit on): `durable` asks for nothing more. */

@@ -37,6 +37,7 @@ import type {
   TelemetryRepo,
   TokensRepo,
 } from '../types.ts';
+import { PgLinks } from './links-repo.ts';
 import type { Row, Sql } from './sql.ts';
 
 type R = Row & Record<string, never>;
@@ -918,5 +919,6 @@ export function pgRepos(sql: Sql): StoreRepos {
     cluster: new PgCluster(sql),
     health: new PgHealthEvents(sql),
     updates: new PgUpdates(sql),
+    links: new PgLinks(sql),
   };
 }

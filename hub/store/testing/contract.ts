@@ -615,4 +615,23 @@ export const CONTRACT: ContractCase[] = [
       expect((await s.updates.list(10)).map((r) => r.id)).toEqual([id]);
     },
   ],
+  [
+    'links: added with increasing ids, listed in order, removed once, kept as declared',
+    async (s) => {
+      const a = await s.links.add({ kind: 'pair', a: 's1', b: 's2' }, 'ops', 10);
+      const b = await s.links.add({ kind: 'selector', from: { region: 'north' }, to: { kind: 'warehouse' }, same: ['region'] }, 'ops', 11);
+      expect(b.id).toBeGreaterThan(a.id);
+      expect(await s.links.list()).toEqual([a, b]);
+      expect(await s.links.get(b.id)).toEqual({
+        id: b.id,
+        spec: { kind: 'selector', from: { region: 'north' }, to: { kind: 'warehouse' }, same: ['region'] },
+        createdBy: 'ops',
+        createdAt: 11,
+      });
+      expect(await s.links.remove(a.id)).toBe(true);
+      expect(await s.links.remove(a.id)).toBe(false);
+      expect(await s.links.get(a.id)).toBeUndefined();
+      expect((await s.links.list()).map((l) => l.id)).toEqual([b.id]);
+    },
+  ],
 ];
