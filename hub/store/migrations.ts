@@ -282,6 +282,7 @@ export const MIGRATIONS: readonly string[] = [
     last_reason TEXT,
     last_at INTEGER,
     updated_at INTEGER NOT NULL
+  );
   `,
   // 10: site links declared by ops (issue 22): a pair or a label selector, kept as JSON (hub/mesh/links.ts).
   `

@@ -55,6 +55,9 @@ const SEED: Record<number, (db: Database.Database) => void> = {
     db.prepare("INSERT INTO health_events (site_id, from_state, to_state, at, reason) VALUES ('s1', 'online', 'offline', 5, 'last will')").run();
   },
   9: (db) => {
+    db.prepare("INSERT INTO releases (version, kind, signed, sha256, size, min_hub_version, uploaded_by, uploaded_at) VALUES ('0.2.0', 'agent', '{}', 'ab', 1, '0.1.0', 'ops', 1)").run();
+  },
+  10: (db) => {
     db.prepare(`INSERT INTO site_links (spec, created_by, created_at) VALUES ('{"kind":"pair","a":"s1","b":"s2"}', 'ops', 1)`).run();
   },
 };
@@ -86,7 +89,8 @@ describe('hub store migrations', () => {
       if (from >= 4) expect((await store.keys.list()).map((k) => k.keyId)).toEqual(['k1']);
       if (from >= 7) expect((await store.cluster.nodes()).map((n) => n.name)).toEqual(['hub-a']);
       if (from >= 8) expect((await store.health.list('s1', 10)).map((e) => e.reason)).toEqual(['last will']);
-      if (from >= 9) expect((await store.links.list()).map((l) => l.spec)).toEqual([{ kind: 'pair', a: 's1', b: 's2' }]);
+      if (from >= 9) expect((await store.updates.release('0.2.0', 'agent'))?.sha256).toBe('ab');
+      if (from >= 10) expect((await store.links.list()).map((l) => l.spec)).toEqual([{ kind: 'pair', a: 's1', b: 's2' }]);
       // Every table of the latest schema is usable.
       await store.sites.create('s2', { ...spec, name: 'store-2' }, 1);
       expect((await store.sites.list()).map((s) => s.id)).toContain('s2');

@@ -265,6 +265,7 @@ export const PG_MIGRATIONS: readonly string[] = [
     last_reason TEXT,
     last_at BIGINT,
     updated_at BIGINT NOT NULL
+  );
   `,
   // 6 (SQLite's 10): site links declared by ops (issue 22).
   `
