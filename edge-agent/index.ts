@@ -8,5 +8,6 @@ export { createLogger, type Logger } from './logger.ts';
 export { Enforcer, type AppliedInfo, type EnforcerOptions } from './enforcer.ts';
 export { runAgent, type Agent, type RunDeps } from './run.ts';
 export { createMetrics, type AgentMetrics } from './metrics.ts';
+export { FqdnKeeper, type FqdnKeeperOptions, type LearnedMap } from './fqdn-keeper.ts';
 export { readProvisionFile, type ProvisionFile, type StaticNetwork } from './provision-file.ts';
 export { buildSea, type BuildSeaOptions, type BuiltSea } from './packaging/build-sea.ts';

@@ -3,3 +3,5 @@
 export { kernelSkipReason, openTestDatapath, uniquePinRoot } from './kernel.ts';
 export { Probe, Topology } from './netns.ts';
 export type { Pod, ProbeAnswer } from './netns.ts';
+export { dnsAnswer, queryFrame, tcpAnswerFrame, udpAnswerFrame, type Answer } from './dns-frames.ts';
+export { fqdnManifests, fqdnTables } from './fqdn-policy.ts';
