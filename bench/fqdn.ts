@@ -80,6 +80,7 @@ const results = {
   deniedAttempts: field.deniedAttempts,
   passedDenied: field.passedDenied,
   answerToAllowMs: field.answerToAllowMs,
+  dnsRetried: field.dnsRetried,
   kernelAnswerToAllowNs: kernel.answerNs,
   cpuPer1000AnswersPerS: { kernelPercentOfOneCpu: Math.round(cpuPer1000 * 100 * 1000) / 1000, agentSyncMsPer10kAddresses: sync.syncMs },
   perPacketNs: kernel.packetNs,
@@ -101,6 +102,7 @@ writeReport({
       [
         ['agent kill -9 restarts', results.restarts],
         ['allowed attempts / failed', `${results.allowedAttempts} / **${results.failedAllowed}**`],
+        ['allowed attempts whose DNS query was retried (1 s without answer)', results.dnsRetried],
         ['denied-name attempts / passed', `${results.deniedAttempts} / **${results.passedDenied}**`],
         ['DNS answer -> connection established, p50 / p99 (ms)', `${results.answerToAllowMs.p50} / ${results.answerToAllowMs.p99}`],
         ['agent kill -9 -> enforcing, p50 / p99 (ms)', `${results.restartToEnforcingMs.p50} / ${results.restartToEnforcingMs.p99}`],
