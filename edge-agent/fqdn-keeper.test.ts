@@ -57,7 +57,9 @@ describe('FqdnKeeper', () => {
       { addr: '203.0.113.2', pattern: map.patternKey('*.cdn.test'), expiresNs: mono + 2_000_000_000n },
       { addr: '203.0.113.3', pattern: 999n, expiresNs: mono + 60_000_000_000n }, // a pattern nobody can name: not stored
     ]);
-    expect(keeper.sync()).toEqual({ addresses: 2, swept: 0 });
+    expect(keeper.sync()).toEqual({ addresses: 2, swept: 0, written: 2 });
+    // Nothing changed: nothing written.
+    expect(keeper.sync()).toEqual({ addresses: 2, swept: 0, written: 0 });
     expect(store.fqdn.unexpired().map((e) => [e.addr, e.pattern, e.expiresAt - wall])).toEqual([
       ['203.0.113.1', 'api.example.com', 60_000],
       ['203.0.113.2', '*.cdn.test', 2_000],
@@ -77,7 +79,7 @@ describe('FqdnKeeper', () => {
     // The keeper names the restored pattern in its next copy, and sweeps expired kernel entries.
     mono += 51_000_000_000n;
     wall += 51_000;
-    expect(keeper2.sync()).toEqual({ addresses: 0, swept: 1 });
+    expect(keeper2.sync()).toEqual({ addresses: 0, swept: 1, written: 1 });
     expect(store2.fqdn.count()).toBe(0);
     store2.close();
   });

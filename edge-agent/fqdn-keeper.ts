@@ -2,7 +2,8 @@
 // its pinned map is the truth while the node runs: a killed or offline agent changes nothing there.
 // This copy is for what the pinned map does not survive: a reboot (bpffs is memory) and an upgrade into
 // a fresh map layout. At boot it puts the unexpired stored addresses back (merged: the later expiry
-// wins); every `syncMs` it sweeps what expired from the kernel map and writes the map to the store.
+// wins); every `syncMs` it sweeps what expired from the kernel map and writes to the store what changed
+// since its last copy (an appliance's flash should not be rewritten whole every few seconds).
 // Expiries are CLOCK_MONOTONIC in the kernel and wall-clock in the store (the monotonic clock restarts
 // at boot), converted with the two clocks read together.
 import type { AgentStore, LearnedAddress } from '../offline-store/index.ts';
@@ -34,6 +35,8 @@ export class FqdnKeeper {
   /** Pattern text by kernel key: the applied tables' patterns and those already in the store. */
   private readonly names = new Map<bigint, string>();
   private timer: NodeJS.Timeout | null = null;
+  /** What the store holds, as last written: `addr pattern` -> expiresAt (ms). */
+  private written = new Map<string, number>();
   private readonly wallMs: () => number;
   private readonly monoNs: () => bigint;
 
@@ -51,6 +54,7 @@ export class FqdnKeeper {
   restore(): number {
     const stored = this.o.store.fqdn.unexpired(this.wallMs());
     this.know(stored.map((e) => e.pattern));
+    this.written = new Map(stored.map((e) => [`${e.addr} ${e.pattern}`, e.expiresAt]));
     const offset = this.offsetNs();
     const n = this.o.map.restoreLearned(
       stored.map((e) => ({ addr: e.addr, pattern: this.o.map.patternKey(e.pattern), expiresNs: BigInt(e.expiresAt) * 1_000_000n - offset })),
@@ -61,18 +65,30 @@ export class FqdnKeeper {
   }
 
   /** Sweeps expired kernel entries and writes the map to the store. */
-  sync(): { addresses: number; swept: number } {
+  sync(): { addresses: number; swept: number; written: number } {
     const now = this.monoNs();
     const swept = this.o.map.sweepLearned(now);
     const offset = this.offsetNs();
-    const rows: LearnedAddress[] = [];
+    const now_ = new Map<string, LearnedAddress>();
     for (const e of this.o.map.learned())
       for (const h of e.hits) {
         const pattern = this.names.get(h.pattern);
-        if (pattern !== undefined && h.expiresNs > now) rows.push({ addr: e.addr, pattern, expiresAt: Number((h.expiresNs + offset) / 1_000_000n) });
+        if (pattern !== undefined && h.expiresNs > now)
+          now_.set(`${e.addr} ${pattern}`, { addr: e.addr, pattern, expiresAt: Number((h.expiresNs + offset) / 1_000_000n) });
       }
-    if (this.o.store.writable) this.o.store.fqdn.replaceAll(rows);
-    return { addresses: rows.length, swept };
+    // Only what changed: a new entry, or an expiry moved by more than the clocks' jitter.
+    const put = [...now_].filter(([k, e]) => Math.abs((this.written.get(k) ?? 0) - e.expiresAt) > 1).map(([, e]) => e);
+    const remove = [...this.written.keys()]
+      .filter((k) => !now_.has(k))
+      .map((k) => {
+        const i = k.indexOf(' ');
+        return { addr: k.slice(0, i), pattern: k.slice(i + 1) };
+      });
+    if (this.o.store.writable) {
+      if (put.length || remove.length || this.written.size !== now_.size) this.o.store.fqdn.update(put, remove, this.wallMs());
+      this.written = new Map([...now_].map(([k, e]) => [k, e.expiresAt]));
+    }
+    return { addresses: now_.size, swept, written: put.length + remove.length };
   }
 
   start(): void {

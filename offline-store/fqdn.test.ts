@@ -27,6 +27,15 @@ describe('learned FQDN addresses', () => {
     expect(again.fqdn.unexpired()).toHaveLength(2);
     again.fqdn.replaceAll([{ addr: '203.0.113.9', pattern: 'api.example.com', expiresAt: clock.now() + 1 }]);
     expect(again.fqdn.unexpired()).toEqual([{ addr: '203.0.113.9', pattern: 'api.example.com', expiresAt: clock.now() + 1 }]);
+    again.fqdn.update(
+      [{ addr: '203.0.113.10', pattern: '*.cdn.test', expiresAt: clock.now() + 10_000 }],
+      [{ addr: '203.0.113.9', pattern: 'api.example.com' }],
+    );
+    expect(again.fqdn.unexpired().map((e) => e.addr)).toEqual(['203.0.113.10']);
+    // Rows that expired go with the next update, held or not.
+    clock.advance(20_000);
+    again.fqdn.update([], []);
+    expect(again.fqdn.count()).toBe(0);
     again.close();
   });
 });

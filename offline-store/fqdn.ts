@@ -13,6 +13,16 @@ export function fqdnStore(ctx: StoreContext): FqdnStore {
         for (const e of entries) put.run(e.addr, e.pattern, Math.round(e.expiresAt));
       });
     },
+    update(put, remove, now = ctx.clock()) {
+      ctx.write('fqdn.update', () => {
+        // Rows that expired while nobody held them (written before a reboot, say) go too.
+        ctx.db.prepare('DELETE FROM fqdn_learned WHERE expires_at <= ?').run(now);
+        const upsert = ctx.db.prepare('INSERT OR REPLACE INTO fqdn_learned (addr, pattern, expires_at) VALUES (?, ?, ?)');
+        for (const e of put) upsert.run(e.addr, e.pattern, Math.round(e.expiresAt));
+        const del = ctx.db.prepare('DELETE FROM fqdn_learned WHERE addr = ? AND pattern = ?');
+        for (const e of remove) del.run(e.addr, e.pattern);
+      });
+    },
     unexpired(now = ctx.clock()) {
       return ctx.read(
         'fqdn.unexpired',

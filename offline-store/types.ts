@@ -220,6 +220,8 @@ export interface LearnedAddress {
 export interface FqdnStore {
   /** Replaces what is stored with `entries` (the kernel's map as it is now), in one transaction. */
   replaceAll(entries: readonly LearnedAddress[]): void;
+  /** Writes what changed since the last copy, in one transaction: new or moved expiries, entries gone, and what expired by `now`. */
+  update(put: readonly LearnedAddress[], remove: readonly { addr: string; pattern: string }[], now?: number): void;
   /** What has not expired at `now` (default: the store's clock). */
   unexpired(now?: number): LearnedAddress[];
   count(): number;
