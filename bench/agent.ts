@@ -119,7 +119,20 @@ interface Started {
   wallMs: number;
   /** The agent's own figure: process start to enforcing. */
   selfMs: number;
+  /** CPU time (user + system) the agent had used when it logged "enforcing": steadier than wall time on a loaded machine. */
+  cpuMs: number;
   restored: string;
+}
+
+/** utime + stime of a process so far, in ms (/proc/<pid>/stat, clock ticks of 10 ms). */
+function cpuMsOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 function startAgent(l: Launcher, dir: string, pinRoot: string, extra: string[] = []): Promise<Started> {
@@ -162,7 +175,7 @@ function startAgent(l: Launcher, dir: string, pinRoot: string, extra: string[] =
         }
         if (rec.msg === 'enforcing') {
           clearTimeout(timer);
-          resolve({ child, wallMs: performance.now() - t0, selfMs: rec.timeToEnforcingMs ?? NaN, restored: rec.restored ?? '?' });
+          resolve({ child, wallMs: performance.now() - t0, selfMs: rec.timeToEnforcingMs ?? NaN, cpuMs: cpuMsOf(child.pid!), restored: rec.restored ?? '?' });
         }
       }
     });
@@ -209,6 +222,8 @@ interface StartRow {
   coldSelfMs: number[];
   warmWallMs: number[];
   warmSelfMs: number[];
+  coldCpuMs: number[];
+  warmCpuMs: number[];
   idleRssMb: number;
   idleAnonMb: number;
   idleRssK3sMb: number;
@@ -224,6 +239,8 @@ async function measureStarts(l: Launcher): Promise<StartRow> {
     coldSelfMs: [],
     warmWallMs: [],
     warmSelfMs: [],
+    coldCpuMs: [],
+    warmCpuMs: [],
     idleRssMb: NaN,
     idleAnonMb: NaN,
     idleRssK3sMb: NaN,
@@ -240,11 +257,13 @@ async function measureStarts(l: Launcher): Promise<StartRow> {
       const cold = await startAgent(l, dir, pinRoot);
       row.coldWallMs.push(cold.wallMs);
       row.coldSelfMs.push(cold.selfMs);
+      row.coldCpuMs.push(cold.cpuMs);
       row.restoredCold = cold.restored;
       await kill9(cold.child);
       const warm = await startAgent(l, dir, pinRoot);
       row.warmWallMs.push(warm.wallMs);
       row.warmSelfMs.push(warm.selfMs);
+      row.warmCpuMs.push(warm.cpuMs);
       row.restoredWarm = warm.restored;
       if (r === RUNS - 1) {
         await new Promise((res) => setTimeout(res, IDLE_S * 1000));
@@ -348,7 +367,10 @@ const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : 'n/a');
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('bench:agent needs root (the kernel datapath, bpffs pins)');
   const loadBefore = loadavg();
-  const { list, notes, cleanup } = await launchers();
+  const launched = await launchers();
+  const { notes, cleanup } = launched;
+  // BENCH_AGENT_FORMS=1: only the agent as shipped (A/B runs on a loaded machine).
+  const list = launched.list.slice(0, Number(process.env.BENCH_AGENT_FORMS ?? launched.list.length));
   // First, before any eviction: the shipped binary as the build wrote it (the page cache in large folios).
   say(`idle with k3s, binary just written: ${list[0].form}`);
   const justWritten = await idleWithK3s(list[0], { evict: false });
@@ -405,6 +427,7 @@ async function main(): Promise<void> {
     ),
     '',
     `Targets, for ${shipped.form}: idle RSS ≤ ${TARGET_RSS_MB} MB — without k3s ${verdict(rssOk)} (${f1(shipped.idleRssMb)} MB), with k3s ${verdict(k3sRssOk)} (${f1(k3sRss)} MB); cold start to enforcing < 1 s — ${verdict(coldOk)} (${f(median(shipped.coldSelfMs))} ms); after kill -9 < 1 s — ${verdict(warmOk)} (${f(median(shipped.warmSelfMs))} ms). Idle RSS are as after a reboot (the binary read from disk); with the binary just written by the build (its pages still in the page cache in large folios), the same agent with k3s held ${f1(justWritten.total)} MB (${f1(justWritten.anon)} MB its own): the difference is clean file pages, mapped, which the kernel can reclaim under memory pressure.`,
+    `CPU time the agent had used when it logged "enforcing" (user + system, steadier than wall time on a loaded machine): cold ${f(median(shipped.coldCpuMs))} ms, after kill -9 ${f(median(shipped.warmCpuMs))} ms (medians, ${shipped.form}).`,
     ...notes.map((n) => `Note: ${n}.`),
     `Load average (1, 5, 15 min) at the start ${loadBefore.map((x) => x.toFixed(1)).join(', ')}; at the end ${loadAfter.map((x) => x.toFixed(1)).join(', ')}.`,
   ].join('\n');
