@@ -13,14 +13,28 @@ export function fqdnStore(ctx: StoreContext): FqdnStore {
         for (const e of entries) put.run(e.addr, e.pattern, Math.round(e.expiresAt));
       });
     },
-    update(put, remove, now = ctx.clock()) {
-      ctx.write('fqdn.update', () => {
-        // Rows that expired while nobody held them (written before a reboot, say) go too.
+    sync(each, now = ctx.clock()) {
+      return ctx.write('fqdn.sync', () => {
+        // Rows that expired, held or not (written before a reboot, say), go first.
         ctx.db.prepare('DELETE FROM fqdn_learned WHERE expires_at <= ?').run(now);
-        const upsert = ctx.db.prepare('INSERT OR REPLACE INTO fqdn_learned (addr, pattern, expires_at) VALUES (?, ?, ?)');
-        for (const e of put) upsert.run(e.addr, e.pattern, Math.round(e.expiresAt));
-        const del = ctx.db.prepare('DELETE FROM fqdn_learned WHERE addr = ? AND pattern = ?');
-        for (const e of remove) del.run(e.addr, e.pattern);
+        // An unchanged row (expiry within a second) is not rewritten: the flash sees only what changed.
+        const upsert = ctx.db.prepare(
+          `INSERT INTO fqdn_learned (addr, pattern, expires_at) VALUES (?, ?, ?)
+           ON CONFLICT (addr, pattern) DO UPDATE SET expires_at = excluded.expires_at WHERE abs(expires_at - excluded.expires_at) > 1000`,
+        );
+        let written = 0;
+        each((addr, pattern, expiresAt) => {
+          if (expiresAt > now) written += upsert.run(addr, pattern, Math.round(expiresAt)).changes;
+        });
+        return written;
+      });
+    },
+    forEachUnexpired(fn, now = ctx.clock()) {
+      ctx.read('fqdn.forEachUnexpired', () => {
+        for (const row of ctx.db
+          .prepare('SELECT addr, pattern, expires_at AS expiresAt FROM fqdn_learned WHERE expires_at > ? ORDER BY addr, pattern')
+          .iterate(now))
+          fn(row as LearnedAddress);
       });
     },
     unexpired(now = ctx.clock()) {
