@@ -75,6 +75,8 @@ const LEARNED = Number(process.env.BENCH_AGENT_LEARNED ?? 10_000);
 
 /** ClusterNetworkPolicies beside the NetworkPolicies: SaaS by name for every app, the rest denied. */
 function clusterPolicies(): unknown[] {
+  // BENCH_AGENT_CNP=0: the NetworkPolicies alone (A/B runs).
+  if (process.env.BENCH_AGENT_CNP === '0') return [];
   const cnp = (name: string, priority: number, egress: unknown[]) => ({
     apiVersion: 'policy.networking.k8s.io/v1alpha2',
     kind: 'ClusterNetworkPolicy',

@@ -204,6 +204,11 @@ export class LibbpfDatapath implements Datapath {
     return out;
   }
 
+  hasLearned(): boolean {
+    this.open();
+    return this.bpf.mapKeys(this.fds.weft_fqdn_learned, L.LAYOUTS.weft_fqdn_addr.size).length > 0;
+  }
+
   /** The same, one entry at a time, holding none (the agent walks 10 000s of them). */
   forEachLearned(fn: (addr: string, pattern: bigint, expiresNs: bigint) => void): void {
     this.eachLearned((key, hits) => {

@@ -21,6 +21,9 @@ class FakeMap implements LearnedMap {
   learned() {
     return [...this.m].map(([addr, hits]) => ({ addr, hits: [...hits].map(([pattern, expiresNs]) => ({ pattern, expiresNs })) }));
   }
+  hasLearned(): boolean {
+    return this.m.size > 0;
+  }
   forEachLearned(fn: (addr: string, pattern: bigint, expiresNs: bigint) => void): void {
     for (const [addr, hits] of this.m) for (const [p, e] of hits) fn(addr, p, e);
   }
@@ -79,6 +82,9 @@ describe('FqdnKeeper', () => {
     const [only] = map2.learned();
     expect(only.addr).toBe('203.0.113.1');
     expect(only.hits[0].expiresNs - mono).toBe(50_000_000_000n); // 60 s - 10 s of reboot
+    // A restart that adopted the kernel's map (not empty) keeps it: the kernel is newer than the store.
+    const keeper3 = new FqdnKeeper({ map: map2, store: store2, log, syncMs: 1000, wallMs: () => wall, monoNs: () => mono });
+    expect(keeper3.restore()).toBe(0);
     // The keeper names the restored pattern in its next copy, and sweeps expired kernel entries.
     mono += 51_000_000_000n;
     wall += 51_000;

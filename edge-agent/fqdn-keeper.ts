@@ -16,6 +16,8 @@ export interface LearnedMap {
   forEachLearned(fn: (addr: string, pattern: bigint, expiresNs: bigint) => void): void;
   restoreLearned(entries: readonly { addr: string; pattern: bigint; expiresNs: bigint }[], nowNs?: bigint): number;
   sweepLearned(nowNs?: bigint): number;
+  /** Whether the kernel map holds any address (adopted pins after a restart). */
+  hasLearned(): boolean;
 }
 
 export function hasLearnedMap(dp: object): dp is LearnedMap {
@@ -54,6 +56,10 @@ export class FqdnKeeper {
 
   /** Boot: the stored unexpired addresses back into the kernel map, a chunk at a time. Returns how many addresses were written. */
   restore(): number {
+    this.know(this.o.store.fqdn.patterns());
+    // Pins adopted after a restart: the kernel kept learning and expiring while the agent was away,
+    // so its map is newer than the store; only an empty map (a reboot, a fresh layout) takes the copy.
+    if (this.o.map.hasLearned()) return 0;
     const offset = this.offsetNs();
     const nowNs = this.monoNs();
     let chunk: { addr: string; pattern: bigint; expiresNs: bigint }[] = [];
@@ -65,7 +71,6 @@ export class FqdnKeeper {
     this.o.store.fqdn.forEachUnexpired((e) => {
       // Rows come in address order: a chunk ends between two addresses, so each is merged once.
       if (chunk.length >= RESTORE_CHUNK && chunk[chunk.length - 1].addr !== e.addr) flush();
-      this.know([e.pattern]);
       chunk.push({ addr: e.addr, pattern: this.o.map.patternKey(e.pattern), expiresNs: BigInt(e.expiresAt) * 1_000_000n - offset });
     }, this.wallMs());
     flush();

@@ -46,6 +46,11 @@ export function fqdnStore(ctx: StoreContext): FqdnStore {
             .all(now) as LearnedAddress[],
       );
     },
+    patterns() {
+      return ctx.read('fqdn.patterns', () =>
+        (ctx.db.prepare('SELECT DISTINCT pattern FROM fqdn_learned').all() as { pattern: string }[]).map((r) => r.pattern),
+      );
+    },
     count() {
       return ctx.read('fqdn.count', () => (ctx.db.prepare('SELECT count(*) AS n FROM fqdn_learned').get() as { n: number }).n);
     },

@@ -231,4 +231,6 @@ export interface FqdnStore {
   /** The same, one row at a time in address order, without holding them all. */
   forEachUnexpired(fn: (e: LearnedAddress) => void, now?: number): void;
   count(): number;
+  /** The distinct patterns of the stored rows. */
+  patterns(): string[];
 }
