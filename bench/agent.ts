@@ -16,8 +16,8 @@ import { openStore, type JsonValue } from '../offline-store/index.ts';
 import { compile } from '../policy/index.ts';
 import { buildSea, createLogger, Enforcer, type AppliedInfo } from '../edge-agent/index.ts';
 import {
+  bundle,
   bundleForTest,
-  crashBundle,
   crashInventory,
   crashPolicies,
   enrollStore,
@@ -70,15 +70,47 @@ async function launchers(): Promise<{ list: Launcher[]; notes: string[]; cleanup
   return { list, notes, cleanup: b.cleanup };
 }
 
+/** Learned FQDN addresses the agent holds (issue 18: 10 000), restored into the kernel at start and copied back every fqdnSyncS. */
+const LEARNED = Number(process.env.BENCH_AGENT_LEARNED ?? 10_000);
+
+/** ClusterNetworkPolicies beside the NetworkPolicies: SaaS by name for every app, the rest denied. */
+function clusterPolicies(): unknown[] {
+  // BENCH_AGENT_CNP=0: the NetworkPolicies alone (A/B runs).
+  if (process.env.BENCH_AGENT_CNP === '0') return [];
+  const cnp = (name: string, priority: number, egress: unknown[]) => ({
+    apiVersion: 'policy.networking.k8s.io/v1alpha2',
+    kind: 'ClusterNetworkPolicy',
+    metadata: { name },
+    spec: { tier: 'Admin', priority, subject: { namespaces: {} }, egress },
+  });
+  return [
+    cnp('saas-by-name', 10, [
+      { name: 'dns', action: 'Accept', to: [{ networks: ['10.43.0.10/32'] }], protocols: [{ udp: { destinationPort: { number: 53 } } }] },
+      {
+        name: 'saas',
+        action: 'Accept',
+        to: [{ domainNames: ['api.stripe.com', '*.adyen.com', '*.salesforce.com', 'login.microsoftonline.com', '*.amazonaws.com'] }],
+        protocols: [{ tcp: { destinationPort: { number: 443 } } }],
+      },
+    ]),
+    cnp('in-cluster', 15, [{ name: 'pods', action: 'Pass', to: [{ namespaces: {} }] }]),
+    cnp('deny-egress', 20, [{ name: 'rest', action: 'Deny', to: [{ networks: ['0.0.0.0/0'] }] }]),
+  ];
+}
+
 /** An enrolled data dir whose last-known-good bundle (40 policies) covers 1000 pods; the hub never answers. */
 function prepareSite(dir: string): void {
   const key = hubKey();
   const store = openStore(join(dir, 'agent.db'));
   enrollStore(store, key, 'mqtt://127.0.0.1:9');
-  const b = store.bundles.recordReceived(crashBundle(key, 1), 1);
+  const b = store.bundles.recordReceived(bundle(key, 1, { policies: [...crashPolicies(1), ...clusterPolicies()] }), 1);
   store.bundles.setLastKnownGood(b.id);
   store.bundles.markApplied(b.id);
   store.config.set('inventory', crashInventory(PODS) as unknown as JsonValue);
+  const until = Date.now() + 3600_000;
+  store.fqdn.replaceAll(
+    Array.from({ length: LEARNED }, (_, i) => ({ addr: `100.${64 + (i >> 16)}.${(i >> 8) & 0xff}.${i & 0xff}`, pattern: '*.amazonaws.com', expiresAt: until })),
+  );
   store.close();
   writeFileSync(join(dir, 'agent.yaml'), `logLevel: info\ntunnel: 'off'\nkube: 'off'\nstatusPort: 0\ndatapath: libbpf\n`);
 }
@@ -89,7 +121,20 @@ interface Started {
   wallMs: number;
   /** The agent's own figure: process start to enforcing. */
   selfMs: number;
+  /** CPU time (user + system) the agent had used when it logged "enforcing": steadier than wall time on a loaded machine. */
+  cpuMs: number;
   restored: string;
+}
+
+/** utime + stime of a process so far, in ms (/proc/<pid>/stat, clock ticks of 10 ms). */
+function cpuMsOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 function startAgent(l: Launcher, dir: string, pinRoot: string, extra: string[] = []): Promise<Started> {
@@ -132,7 +177,7 @@ function startAgent(l: Launcher, dir: string, pinRoot: string, extra: string[] =
         }
         if (rec.msg === 'enforcing') {
           clearTimeout(timer);
-          resolve({ child, wallMs: performance.now() - t0, selfMs: rec.timeToEnforcingMs ?? NaN, restored: rec.restored ?? '?' });
+          resolve({ child, wallMs: performance.now() - t0, selfMs: rec.timeToEnforcingMs ?? NaN, cpuMs: cpuMsOf(child.pid!), restored: rec.restored ?? '?' });
         }
       }
     });
@@ -179,6 +224,8 @@ interface StartRow {
   coldSelfMs: number[];
   warmWallMs: number[];
   warmSelfMs: number[];
+  coldCpuMs: number[];
+  warmCpuMs: number[];
   idleRssMb: number;
   idleAnonMb: number;
   idleRssK3sMb: number;
@@ -194,6 +241,8 @@ async function measureStarts(l: Launcher): Promise<StartRow> {
     coldSelfMs: [],
     warmWallMs: [],
     warmSelfMs: [],
+    coldCpuMs: [],
+    warmCpuMs: [],
     idleRssMb: NaN,
     idleAnonMb: NaN,
     idleRssK3sMb: NaN,
@@ -210,11 +259,13 @@ async function measureStarts(l: Launcher): Promise<StartRow> {
       const cold = await startAgent(l, dir, pinRoot);
       row.coldWallMs.push(cold.wallMs);
       row.coldSelfMs.push(cold.selfMs);
+      row.coldCpuMs.push(cold.cpuMs);
       row.restoredCold = cold.restored;
       await kill9(cold.child);
       const warm = await startAgent(l, dir, pinRoot);
       row.warmWallMs.push(warm.wallMs);
       row.warmSelfMs.push(warm.selfMs);
+      row.warmCpuMs.push(warm.cpuMs);
       row.restoredWarm = warm.restored;
       if (r === RUNS - 1) {
         await new Promise((res) => setTimeout(res, IDLE_S * 1000));
@@ -318,7 +369,10 @@ const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : 'n/a');
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('bench:agent needs root (the kernel datapath, bpffs pins)');
   const loadBefore = loadavg();
-  const { list, notes, cleanup } = await launchers();
+  const launched = await launchers();
+  const { notes, cleanup } = launched;
+  // BENCH_AGENT_FORMS=1: only the agent as shipped (A/B runs on a loaded machine).
+  const list = launched.list.slice(0, Number(process.env.BENCH_AGENT_FORMS ?? launched.list.length));
   // First, before any eviction: the shipped binary as the build wrote it (the page cache in large folios).
   say(`idle with k3s, binary just written: ${list[0].form}`);
   const justWritten = await idleWithK3s(list[0], { evict: false });
@@ -375,19 +429,22 @@ async function main(): Promise<void> {
     ),
     '',
     `Targets, for ${shipped.form}: idle RSS ≤ ${TARGET_RSS_MB} MB — without k3s ${verdict(rssOk)} (${f1(shipped.idleRssMb)} MB), with k3s ${verdict(k3sRssOk)} (${f1(k3sRss)} MB); cold start to enforcing < 1 s — ${verdict(coldOk)} (${f(median(shipped.coldSelfMs))} ms); after kill -9 < 1 s — ${verdict(warmOk)} (${f(median(shipped.warmSelfMs))} ms). Idle RSS are as after a reboot (the binary read from disk); with the binary just written by the build (its pages still in the page cache in large folios), the same agent with k3s held ${f1(justWritten.total)} MB (${f1(justWritten.anon)} MB its own): the difference is clean file pages, mapped, which the kernel can reclaim under memory pressure.`,
+    `CPU time the agent had used when it logged "enforcing" (user + system, steadier than wall time on a loaded machine): cold ${f(median(shipped.coldCpuMs))} ms, after kill -9 ${f(median(shipped.warmCpuMs))} ms (medians, ${shipped.form}).`,
     ...notes.map((n) => `Note: ${n}.`),
     `Load average (1, 5, 15 min) at the start ${loadBefore.map((x) => x.toFixed(1)).join(', ')}; at the end ${loadAfter.map((x) => x.toFixed(1)).join(', ')}.`,
   ].join('\n');
   writeReport({
     name: 'agent',
     title: 'Edge agent: idle memory, start to enforcing offline, pod churn at 1000 pods',
-    method: `\`flock /tmp/weft-bench.lock npm run bench:agent\`. A site with ${PODS} pods (persisted inventory) and a last-known-good bundle of 40 NetworkPolicies (ports, a CIDR peer, port ranges), enrolled to a hub that never answers. Cold start: fresh bpffs pin root, so the agent opens the store, verifies the bundle's signature, compiles it for ${PODS} pods and applies it to the kernel; after kill -9: the same start with the pinned maps left by the killed agent, which it adopts. "agent ms" is the agent's own figure (process start to the \`enforcing\` log line, also exported as weft_agent_time_to_enforcing_seconds); "spawn → log line" is the caller's wall clock and includes exec and the loader. ${RUNS} cold and ${RUNS} warm starts per form, medians shown. Idle RSS: VmRSS of the last warm agent after ${IDLE_S} s idle (enforcing, link retrying), and in parentheses its RssAnon (its own memory, without the file pages of its code). Before each series the launcher's files are dropped from the page cache (\`dd iflag=nocache count=0\`), as after a reboot: a fault maps a whole folio of the page cache, and a binary just written by the build sits in large folios (the same agent then shows 60–67 MB). With k3s: the same agent, restarted once (so, as on every boot after the first, its assets are already extracted), against an in-process API server serving the ${PODS} pods, which it lists and watches. Pod churn: one pod replaced per step (new name, same app and IP), ${CHURN} steps, time from the inventory change to the new tables live (debounce 0 here; the agent's default adds ${100} ms), for the kernel datapath and the in-memory one. No other agent runs beside it: the agents a site would otherwise run (Cilium, Calico Felix) need a Kubernetes control plane and their own CNI; the forms of Weft's agent are compared instead.`,
+    method: `\`flock /tmp/weft-heavy.lock npm run bench:agent\`. A site with ${PODS} pods (persisted inventory) and a last-known-good bundle of 40 NetworkPolicies (ports, a CIDR peer, port ranges) and 3 ClusterNetworkPolicies (Admin: DNS and 5 SaaS domainNames accepted, in-cluster passed, the rest denied), with ${LEARNED} learned FQDN addresses in its store (restored into the kernel map at start, copied back every 30 s), enrolled to a hub that never answers. Cold start: fresh bpffs pin root, so the agent opens the store, verifies the bundle's signature, compiles it for ${PODS} pods and applies it to the kernel; after kill -9: the same start with the pinned maps left by the killed agent, which it adopts. "agent ms" is the agent's own figure (process start to the \`enforcing\` log line, also exported as weft_agent_time_to_enforcing_seconds); "spawn → log line" is the caller's wall clock and includes exec and the loader. ${RUNS} cold and ${RUNS} warm starts per form, medians shown. Idle RSS: VmRSS of the last warm agent after ${IDLE_S} s idle (enforcing, link retrying), and in parentheses its RssAnon (its own memory, without the file pages of its code). Before each series the launcher's files are dropped from the page cache (\`dd iflag=nocache count=0\`), as after a reboot: a fault maps a whole folio of the page cache, and a binary just written by the build sits in large folios (the same agent then shows 60–67 MB). With k3s: the same agent, restarted once (so, as on every boot after the first, its assets are already extracted), against an in-process API server serving the ${PODS} pods, which it lists and watches. Pod churn: one pod replaced per step (new name, same app and IP), ${CHURN} steps, time from the inventory change to the new tables live (debounce 0 here; the agent's default adds ${100} ms), for the kernel datapath and the in-memory one. No other agent runs beside it: the agents a site would otherwise run (Cilium, Calico Felix) need a Kubernetes control plane and their own CNI; the forms of Weft's agent are compared instead.`,
     markdown,
     results: {
       pods: PODS,
       runs: RUNS,
       idleSeconds: IDLE_S,
       churnSteps: CHURN,
+      learnedFqdnAddresses: LEARNED,
+      clusterNetworkPolicies: clusterPolicies().length,
       starts,
       idleWithK3sJustWritten: justWritten,
       churn,

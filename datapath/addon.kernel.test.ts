@@ -19,7 +19,17 @@ import { kernelSkipReason, openTestDatapath } from './testing/kernel.ts';
 const here = dirname(fileURLToPath(import.meta.url));
 const A = { web: '10.9.0.2', db: '10.9.0.3', api: '10.9.0.4' };
 /** max_entries of the test datapath's maps: another object must ask for the same to reuse them. */
-const SIZES = { weft_endpoints: 14, weft_ipcache: 18, weft_ipcache_hosts: 18, weft_sets: 10, weft_rules: 22, weft_rules_exact: 22, weft_ct: 1234 };
+const SIZES = {
+  weft_endpoints: 14,
+  weft_ipcache: 18,
+  weft_ipcache_hosts: 18,
+  weft_sets: 10,
+  weft_rules: 22,
+  weft_rules_exact: 22,
+  weft_ct: 1234,
+  weft_fqdn_names: 2 * 32,
+  weft_fqdn_learned: 512,
+};
 const LIMITS = { endpoints: 7, ipcache: 9, sets: 5, rules: 11 };
 const hasClang = spawnSync('clang', ['--version']).status === 0;
 if (!kernelSkipReason && !hasClang) console.warn('skipping the verifier-log test: clang is missing (scripts/setup.mjs installs it)');
@@ -29,7 +39,7 @@ describe.skipIf(kernelSkipReason)('libbpf addon', () => {
   let cleanup: () => Promise<void>;
   const tmp = mkdtempSync(join(tmpdir(), 'wdp-addon-'));
   beforeAll(async () => {
-    ({ dp, cleanup } = await openTestDatapath({ limits: LIMITS, conntrackSize: SIZES.weft_ct }));
+    ({ dp, cleanup } = await openTestDatapath({ limits: LIMITS, conntrackSize: SIZES.weft_ct, fqdnPatterns: 32, fqdnLearnedSize: SIZES.weft_fqdn_learned }));
   });
   afterAll(async () => {
     await cleanup?.();
@@ -78,14 +88,22 @@ describe.skipIf(kernelSkipReason)('libbpf addon', () => {
       rules: maxEntries('weft_rules'),
       exact: maxEntries('weft_rules_exact'),
       ct: maxEntries('weft_ct'),
-    }).toEqual({ endpoints: 14, ipcache: 18, hosts: 18, sets: 10, rules: 22, exact: 22, ct: 1234 });
+      fqdnNames: maxEntries('weft_fqdn_names'),
+      fqdnLearned: maxEntries('weft_fqdn_learned'),
+    }).toEqual({ endpoints: 14, ipcache: 18, hosts: 18, sets: 10, rules: 22, exact: 22, ct: 1234, fqdnNames: 64, fqdnLearned: 512 });
   });
 
   it('pins every map under the layout directory of the pin root, and the next opener shares them', async () => {
     expect(readdirSync(dp.pinRoot)).toEqual([basename(dp.layoutRoot)]);
     expect(basename(dp.layoutRoot)).toMatch(/^layout-[0-9a-f]{16}$/);
     expect(readdirSync(dp.layoutRoot).sort()).toEqual(Object.keys(L.MAP_LAYOUTS).sort());
-    const second = await openTestDatapath({ pinRoot: dp.pinRoot, limits: { endpoints: 7, ipcache: 9, sets: 5, rules: 11 }, conntrackSize: 1234 });
+    const second = await openTestDatapath({
+      pinRoot: dp.pinRoot,
+      limits: { endpoints: 7, ipcache: 9, sets: 5, rules: 11 },
+      conntrackSize: 1234,
+      fqdnPatterns: 32,
+      fqdnLearnedSize: SIZES.weft_fqdn_learned,
+    });
     try {
       await dp.apply(fixtureTables(A), 17);
       expect(await second.dp.appliedGeneration()).toBe(17);

@@ -199,17 +199,34 @@ export class LibbpfDatapath implements Datapath {
 
   /** Every learned address with its patterns (kernel keys) and expiries (CLOCK_MONOTONIC ns, as process.hrtime.bigint()). */
   learned(): { addr: string; hits: L.LearnedHit[] }[] {
+    const out: { addr: string; hits: L.LearnedHit[] }[] = [];
+    this.eachLearned((key, hits) => out.push({ addr: L.decAddr16(key), hits }));
+    return out;
+  }
+
+  hasLearned(): boolean {
+    this.open();
+    return this.bpf.mapKeys(this.fds.weft_fqdn_learned, L.LAYOUTS.weft_fqdn_addr.size).length > 0;
+  }
+
+  /** The same, one entry at a time, holding none (the agent walks 10 000s of them). */
+  forEachLearned(fn: (addr: string, pattern: bigint, expiresNs: bigint) => void): void {
+    this.eachLearned((key, hits) => {
+      const addr = L.decAddr16(key);
+      for (const h of hits) fn(addr, h.pattern, h.expiresNs);
+    });
+  }
+
+  private eachLearned(fn: (key: Buffer, hits: L.LearnedHit[]) => void): void {
     this.open();
     const ks = L.LAYOUTS.weft_fqdn_addr.size;
     const fd = this.fds.weft_fqdn_learned;
     const keys = this.bpf.mapKeys(fd, ks);
-    const out: { addr: string; hits: L.LearnedHit[] }[] = [];
     for (let o = 0; o < keys.length; o += ks) {
       const key = keys.subarray(o, o + ks);
       const v = this.bpf.mapLookup(fd, key, L.LAYOUTS.weft_fqdn_learned.size);
-      if (v) out.push({ addr: L.decAddr16(key), hits: L.decLearned(v) });
+      if (v) fn(key, L.decLearned(v));
     }
-    return out;
   }
 
   /**
@@ -242,9 +259,13 @@ export class LibbpfDatapath implements Datapath {
 
   /** Deletes learned addresses whose every entry expired; returns how many. */
   sweepLearned(nowNs = process.hrtime.bigint()): number {
+    const dead: Buffer[] = [];
+    this.eachLearned((key, hits) => {
+      if (hits.every((h) => h.expiresNs <= nowNs)) dead.push(Buffer.from(key));
+    });
+    // The kernel may have learned one of them again meanwhile: it is learned again by the next answer.
     let n = 0;
-    for (const e of this.learned())
-      if (e.hits.every((h) => h.expiresNs <= nowNs) && this.bpf.mapDelete(this.fds.weft_fqdn_learned, L.addr16(tableAddr(e.addr)))) n++;
+    for (const key of dead) if (this.bpf.mapDelete(this.fds.weft_fqdn_learned, key)) n++;
     return n;
   }
 

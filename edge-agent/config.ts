@@ -78,7 +78,7 @@ export function defaults(env: NodeJS.ProcessEnv = process.env): AgentConfig {
     debounceMs: 100,
     fqdnMinTtlS: 30,
     fqdnGraceS: 10,
-    fqdnSyncS: 5,
+    fqdnSyncS: 30,
     heartbeatIntervalS: 30,
     mqttProtocol: 'auto',
     assetDir: join(dataDir, 'assets'),

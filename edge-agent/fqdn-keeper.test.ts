@@ -21,6 +21,12 @@ class FakeMap implements LearnedMap {
   learned() {
     return [...this.m].map(([addr, hits]) => ({ addr, hits: [...hits].map(([pattern, expiresNs]) => ({ pattern, expiresNs })) }));
   }
+  hasLearned(): boolean {
+    return this.m.size > 0;
+  }
+  forEachLearned(fn: (addr: string, pattern: bigint, expiresNs: bigint) => void): void {
+    for (const [addr, hits] of this.m) for (const [p, e] of hits) fn(addr, p, e);
+  }
   restoreLearned(entries: readonly { addr: string; pattern: bigint; expiresNs: bigint }[], nowNs = 0n): number {
     const touched = new Set<string>();
     for (const e of entries) {
@@ -57,7 +63,9 @@ describe('FqdnKeeper', () => {
       { addr: '203.0.113.2', pattern: map.patternKey('*.cdn.test'), expiresNs: mono + 2_000_000_000n },
       { addr: '203.0.113.3', pattern: 999n, expiresNs: mono + 60_000_000_000n }, // a pattern nobody can name: not stored
     ]);
-    expect(keeper.sync()).toEqual({ addresses: 2, swept: 0 });
+    expect(keeper.sync()).toEqual({ swept: 0, written: 2 });
+    // Nothing changed: nothing written.
+    expect(keeper.sync()).toEqual({ swept: 0, written: 0 });
     expect(store.fqdn.unexpired().map((e) => [e.addr, e.pattern, e.expiresAt - wall])).toEqual([
       ['203.0.113.1', 'api.example.com', 60_000],
       ['203.0.113.2', '*.cdn.test', 2_000],
@@ -74,10 +82,13 @@ describe('FqdnKeeper', () => {
     const [only] = map2.learned();
     expect(only.addr).toBe('203.0.113.1');
     expect(only.hits[0].expiresNs - mono).toBe(50_000_000_000n); // 60 s - 10 s of reboot
+    // A restart that adopted the kernel's map (not empty) keeps it: the kernel is newer than the store.
+    const keeper3 = new FqdnKeeper({ map: map2, store: store2, log, syncMs: 1000, wallMs: () => wall, monoNs: () => mono });
+    expect(keeper3.restore()).toBe(0);
     // The keeper names the restored pattern in its next copy, and sweeps expired kernel entries.
     mono += 51_000_000_000n;
     wall += 51_000;
-    expect(keeper2.sync()).toEqual({ addresses: 0, swept: 1 });
+    expect(keeper2.sync()).toEqual({ swept: 1, written: 0 });
     expect(store2.fqdn.count()).toBe(0);
     store2.close();
   });

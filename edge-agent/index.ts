@@ -9,6 +9,7 @@ export { Enforcer, type AppliedInfo, type EnforcerOptions } from './enforcer.ts'
 export { runAgent, type Agent, type RunDeps } from './run.ts';
 export { Link, type LinkOptions } from './link.ts';
 export { createMetrics, type AgentMetrics } from './metrics.ts';
+export { FqdnKeeper, type FqdnKeeperOptions, type LearnedMap } from './fqdn-keeper.ts';
 export { readProvisionFile, type ProvisionFile, type StaticNetwork } from './provision-file.ts';
 export { buildSea, type BuildSeaOptions, type BuiltSea } from './packaging/build-sea.ts';
 export { MeshAgent, MESH_KEY, type MeshAgentOptions, type MeshPeerStatus, type MeshTunnel } from './mesh/mesh-agent.ts';

@@ -27,6 +27,21 @@ describe('learned FQDN addresses', () => {
     expect(again.fqdn.unexpired()).toHaveLength(2);
     again.fqdn.replaceAll([{ addr: '203.0.113.9', pattern: 'api.example.com', expiresAt: clock.now() + 1 }]);
     expect(again.fqdn.unexpired()).toEqual([{ addr: '203.0.113.9', pattern: 'api.example.com', expiresAt: clock.now() + 1 }]);
+    const t2 = clock.now();
+    const rows = (put: (a: string, p: string, e: number) => void) => {
+      put('203.0.113.9', 'api.example.com', t2 + 60_000);
+      put('203.0.113.10', '*.cdn.test', t2 + 10_000);
+    };
+    expect(again.fqdn.sync(rows)).toBe(2);
+    // The same again (expiries within a second): nothing rewritten.
+    expect(again.fqdn.sync(rows)).toBe(0);
+    const seen: string[] = [];
+    again.fqdn.forEachUnexpired((e) => seen.push(e.addr));
+    expect(seen).toEqual(['203.0.113.10', '203.0.113.9']);
+    // Rows that expired go with the next copy.
+    clock.advance(20_000);
+    again.fqdn.sync(() => undefined);
+    expect(again.fqdn.unexpired().map((e) => e.addr)).toEqual(['203.0.113.9']);
     again.close();
   });
 });

@@ -13,6 +13,30 @@ export function fqdnStore(ctx: StoreContext): FqdnStore {
         for (const e of entries) put.run(e.addr, e.pattern, Math.round(e.expiresAt));
       });
     },
+    sync(each, now = ctx.clock()) {
+      return ctx.write('fqdn.sync', () => {
+        // Rows that expired, held or not (written before a reboot, say), go first.
+        ctx.db.prepare('DELETE FROM fqdn_learned WHERE expires_at <= ?').run(now);
+        // An unchanged row (expiry within a second) is not rewritten: the flash sees only what changed.
+        const upsert = ctx.db.prepare(
+          `INSERT INTO fqdn_learned (addr, pattern, expires_at) VALUES (?, ?, ?)
+           ON CONFLICT (addr, pattern) DO UPDATE SET expires_at = excluded.expires_at WHERE abs(expires_at - excluded.expires_at) > 1000`,
+        );
+        let written = 0;
+        each((addr, pattern, expiresAt) => {
+          if (expiresAt > now) written += upsert.run(addr, pattern, Math.round(expiresAt)).changes;
+        });
+        return written;
+      });
+    },
+    forEachUnexpired(fn, now = ctx.clock()) {
+      ctx.read('fqdn.forEachUnexpired', () => {
+        for (const row of ctx.db
+          .prepare('SELECT addr, pattern, expires_at AS expiresAt FROM fqdn_learned WHERE expires_at > ? ORDER BY addr, pattern')
+          .iterate(now))
+          fn(row as LearnedAddress);
+      });
+    },
     unexpired(now = ctx.clock()) {
       return ctx.read(
         'fqdn.unexpired',
@@ -20,6 +44,11 @@ export function fqdnStore(ctx: StoreContext): FqdnStore {
           ctx.db
             .prepare('SELECT addr, pattern, expires_at AS expiresAt FROM fqdn_learned WHERE expires_at > ? ORDER BY addr, pattern')
             .all(now) as LearnedAddress[],
+      );
+    },
+    patterns() {
+      return ctx.read('fqdn.patterns', () =>
+        (ctx.db.prepare('SELECT DISTINCT pattern FROM fqdn_learned').all() as { pattern: string }[]).map((r) => r.pattern),
       );
     },
     count() {

@@ -220,7 +220,17 @@ export interface LearnedAddress {
 export interface FqdnStore {
   /** Replaces what is stored with `entries` (the kernel's map as it is now), in one transaction. */
   replaceAll(entries: readonly LearnedAddress[]): void;
+  /**
+   * Copies the kernel's entries as `each` yields them, in one transaction, writing only rows that are new
+   * or whose expiry moved (SQLite compares; unchanged rows are not rewritten), and deleting what expired
+   * by `now`. Returns how many rows were written.
+   */
+  sync(each: (put: (addr: string, pattern: string, expiresAt: number) => void) => void, now?: number): number;
   /** What has not expired at `now` (default: the store's clock). */
   unexpired(now?: number): LearnedAddress[];
+  /** The same, one row at a time in address order, without holding them all. */
+  forEachUnexpired(fn: (e: LearnedAddress) => void, now?: number): void;
   count(): number;
+  /** The distinct patterns of the stored rows. */
+  patterns(): string[];
 }

@@ -50,7 +50,7 @@ export interface NodesPeer {
 
 /**
  * A ClusterNetworkPolicy `domainNames` peer (exact names, or `*.` + a suffix of one or more labels).
- * Until the agent learns the addresses behind names, it matches no address (see docs/policy.md).
+ * It matches the addresses the kernel learned from DNS answers for those names (docs/datapath.md "FQDN egress").
  */
 export interface DomainsPeer {
   type: 'domains';

@@ -3,3 +3,5 @@
 export { kernelSkipReason, openTestDatapath, uniquePinRoot } from './kernel.ts';
 export { EXTERNAL, Probe, SctpListener, Topology } from './netns.ts';
 export type { Pod, ProbeAnswer, SctpInit } from './netns.ts';
+export { dnsAnswer, queryFrame, tcpAnswerFrame, udpAnswerFrame, type Answer } from './dns-frames.ts';
+export { fqdnManifests, fqdnTables } from './fqdn-policy.ts';

@@ -47,7 +47,7 @@ options (all commands):
   --mqtt-protocol auto|4|5  MQTT version (default auto: 5, or 3.1.1 when the broker refuses 5)
   --console <device>      also write each state change to this serial console (e.g. /dev/ttyS0)
   --fqdn-min-ttl-s <n>  --fqdn-grace-s <n>  learned FQDN addresses live max(TTL, min) + grace (default 30, 10)
-  --fqdn-sync-s <n>       copy learned FQDN addresses to the store this often (default 5)
+  --fqdn-sync-s <n>       copy learned FQDN addresses to the store this often (default 30)
 `;
 
 const BOOLEANS = ['json', 'follow', 'help', 'version'];

@@ -1,8 +1,9 @@
 // A pod's client of a name, from inside the pod's namespace: every `interval` ms it asks the resolver
 // for the name (UDP, its own query, as a stub resolver does), then connects to the first address of
-// the answer on TCP `port` and checks the echo. One JSON line per attempt on stdout:
-// {"at","name","addr","outcome","dnsMs","answerToConnectMs","error"?}; outcome: connected | timeout |
-// refused | reset | dns-timeout | dns-empty | error. Stops on "stop" on stdin.
+// the answer on TCP `port` and checks the echo. Like a stub resolver (glibc, musl), an unanswered query
+// is sent again after 1 s, 3 tries in all. One JSON line per attempt on stdout:
+// {"at","name","addr","outcome","dnsMs","dnsTries","answerToConnectMs","error"?}; outcome: connected |
+// timeout | refused | reset | dns-timeout | dns-empty | error. Stops on "stop" on stdin.
 // Usage: node fqdn-probe.mjs <resolver> <name> <port> <intervalMs> <connectTimeoutMs>
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
@@ -39,7 +40,14 @@ function firstA(msg) {
   return null;
 }
 
-function resolve() {
+async function resolve() {
+  for (let tries = 1; ; tries++) {
+    const r = await resolveOnce();
+    if (r.error !== 'dns-timeout' || tries === 3) return { ...r, tries };
+  }
+}
+
+function resolveOnce() {
   return new Promise((done) => {
     const s = createSocket('udp4');
     const id = Math.floor(Math.random() * 65536);
@@ -90,7 +98,7 @@ while (!stopped) {
   const r = await resolve();
   const answered = performance.now();
   let line;
-  if (r.error) line = { at, name, addr: null, outcome: r.error, dnsMs: answered - started, answerToConnectMs: null };
+  if (r.error) line = { at, name, addr: null, outcome: r.error, dnsMs: answered - started, dnsTries: r.tries, answerToConnectMs: null };
   else {
     const c = await tcp(r.addr);
     line = {

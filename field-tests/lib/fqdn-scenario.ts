@@ -36,6 +36,8 @@ export interface ProbeLine {
   addr: string | null;
   outcome: string;
   dnsMs: number;
+  /** Queries sent (a stub resolver's retry after 1 s of silence). */
+  dnsTries: number;
   answerToConnectMs: number | null;
   error?: string;
 }
@@ -48,6 +50,8 @@ export interface FqdnRunResult {
   passedDenied: number;
   /** DNS answer received by the pod -> its connection to the answer's address established and echoed. */
   answerToAllowMs: { p50: number; p99: number };
+  /** Allowed attempts whose DNS answer needed a retry (the resolver or the loaded machine was slow). */
+  dnsRetried: number;
   /** Agent kill -9 -> "enforcing" again (ms), per restart. */
   restartToEnforcingMs: { p50: number; p99: number };
   failures: ProbeLine[];
@@ -238,6 +242,7 @@ export async function runFqdnScenario(h: Harness, o: FqdnRunOptions): Promise<Fq
     deniedAttempts: denied.lines.length,
     passedDenied: denied.lines.filter((l) => l.outcome === 'connected').length,
     answerToAllowMs: { p50: round(percentile(a2c, 50)), p99: round(percentile(a2c, 99)) },
+    dnsRetried: allowedLines.filter((l) => l.dnsTries > 1).length,
     restartToEnforcingMs: { p50: percentile(restartMs, 50), p99: percentile(restartMs, 99) },
     failures: failures.slice(0, 20),
     addressChange: {
