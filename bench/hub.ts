@@ -169,11 +169,14 @@ interface PushTiming {
   publishMs: number;
   /** From the start of the push until the engine marked the rollout completed. */
   totalMs: number;
+  /** CPU time of the hub process (hub and, for aedes, the broker) over the push: steadier than wall clock on a shared machine. */
+  cpuMs: number;
 }
 
 /** One policy change through the hub; null if the rollout did not complete in time. */
 async function push(hub: Hub, n: number): Promise<PushTiming | null> {
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const v = await hub.services.policies.push([{ name: 'bench.yaml', content: policyYaml(n) }], `bench push ${n}`, 'bench');
   const t1 = performance.now();
   const r = await hub.services.rollouts.create(
@@ -188,7 +191,8 @@ async function push(hub: Hub, n: number): Promise<PushTiming | null> {
     if (state !== 'running' || performance.now() > deadline) return null;
     await new Promise((res) => setTimeout(res, 2));
   }
-  return { versionMs: t1 - t0, publishMs: t2 - t1, totalMs: performance.now() - t0 };
+  const cpu = process.cpuUsage(cpu0);
+  return { versionMs: t1 - t0, publishMs: t2 - t1, totalMs: performance.now() - t0, cpuMs: (cpu.user + cpu.system) / 1000 };
 }
 
 interface RunResult {
@@ -205,6 +209,8 @@ interface RunResult {
   p99Ms: number;
   publishP50Ms: number;
   versionP50Ms: number;
+  /** Hub process CPU per push, median. */
+  hubCpuP50Ms: number;
   brokerRssBaseMiB: number;
   brokerRssConnectedMiB: number;
   /** Memory per connected site: heap delta for aedes, RSS delta for Mosquitto. */
@@ -247,6 +253,7 @@ async function run(kind: Kind, n: number, pushes: number, processes: number): Pr
       p99Ms: Math.round(percentile(total, 99)),
       publishP50Ms: Math.round(median(times.map((t) => t.publishMs))),
       versionP50Ms: Math.round(median(times.map((t) => t.versionMs))),
+      hubCpuP50Ms: Math.round(median(times.map((t) => t.cpuMs))),
       brokerRssBaseMiB: Math.round(base.rss / 2 ** 20),
       brokerRssConnectedMiB: Math.round(connected.rss / 2 ** 20),
       bytesPerSite: Math.round(((connected.heap ?? connected.rss) - (base.heap ?? base.rss)) / Math.max(1, sims.connected)),
@@ -255,7 +262,7 @@ async function run(kind: Kind, n: number, pushes: number, processes: number): Pr
       firstError: sims.firstError,
     };
     process.stderr.write(
-      `  ${kind} ${n} sites: enrolled in ${r.enrollMs} ms, connected ${r.connected} in ${r.connectMs} ms, push p50 ${r.p50Ms} ms p99 ${r.p99Ms} ms (record+sign+publish p50 ${r.publishP50Ms} ms), ${Math.round(r.bytesPerSite / 1024)} KiB/site\n`,
+      `  ${kind} ${n} sites: enrolled in ${r.enrollMs} ms, connected ${r.connected} in ${r.connectMs} ms, push p50 ${r.p50Ms} ms p99 ${r.p99Ms} ms (record+sign+publish p50 ${r.publishP50Ms} ms, hub CPU p50 ${r.hubCpuP50Ms} ms), ${Math.round(r.bytesPerSite / 1024)} KiB/site\n`,
     );
     return r;
   } finally {
