@@ -14,6 +14,8 @@ export interface SimSite {
   siteId: string;
   username: string;
   password: string;
+  /** The broker node this site connects to (a cluster spreads sites over its nodes); default the start message's. */
+  url?: string;
 }
 
 export interface StartMessage {
@@ -35,7 +37,7 @@ async function startSite(url: string, site: SimSite, trustedKeys: ReadonlyMap<st
   let applied = 0;
   // Acks carry an outbox sequence number as a real agent's do (the hub dedupes on it).
   let seq = 0;
-  const client = await connectAsync(url, {
+  const client = await connectAsync(site.url ?? url, {
     clientId: site.siteId,
     username: site.username,
     password: site.password,
