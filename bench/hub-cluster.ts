@@ -8,7 +8,7 @@
 // three nodes, verifying every bundle before acking.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -107,18 +107,28 @@ async function runCluster(
     const siteUrls = specs.map((s) => `mqtt://127.0.0.1:${s.mqttPort}`);
     const keyFile = join(root, 'broker.key');
     writeFileSync(keyFile, randomBytes(32), { mode: 0o600 });
-    // b and c first: two nodes are a JetStream majority, and one of them takes the lease, so the leader
-    // is a process the bench can kill.
-    const [b, c] = await Promise.all(
-      (['b', 'c'] as const).map((name, i) => startReplica({ name, dir: join(root, name), node: specs[i + 1] }, store, keyFile, siteUrls)),
-    );
-    replicas.push(b, c);
+    // All three at once: each hub's own MQTT session needs the R3 sessions stream, so every node must be up.
     const ca = defaultConfig(join(root, 'a'));
     Object.assign(ca, { httpsPort: 0, httpsHost: '127.0.0.1', httpPort: null, logLevel: 'silent', store });
     ca.mqtt = { broker: 'nats', hosts: ['127.0.0.1'], port: specs[0].mqttPort, siteUrls };
     ca.nats = { nodes: [specs[0]], keyFile };
     ca.wireguard.peers = new MemoryPeers();
-    a = await startHub(ca);
+    // The replicas share a's CA, signing keys and admin token (files, as docs/ops.md copies them): b and c
+    // start once a wrote them.
+    const starting = startHub(ca);
+    const aDir = join(root, 'a');
+    for (let i = 0; !(existsSync(join(aDir, 'pki', 'ca.crt')) && existsSync(join(aDir, 'admin-token')) && readdirSync(join(aDir, 'signing-keys')).length); i++) {
+      if (i > 600) throw new Error('hub a wrote no CA, signing keys or admin token');
+      await sleep(100);
+    }
+    await sleep(300);
+    for (const x of ['b', 'c']) for (const part of ['pki', 'signing-keys', 'admin-token']) cpSync(join(aDir, part), join(root, x, part), { recursive: true });
+    const [hubA, b, c] = await Promise.all([
+      starting,
+      ...(['b', 'c'] as const).map((name, i) => startReplica({ name, dir: join(root, name), node: specs[i + 1] }, store, keyFile, siteUrls)),
+    ]);
+    a = hubA as Hub;
+    replicas.push(b as Replica, c as Replica);
     const hub = a;
     const lease = new pg.Client({ connectionString: store });
     db = lease;
@@ -205,10 +215,13 @@ async function runCluster(
 export async function clusterMain(singleRun: (n: number, pushes: number, processes: number) => Promise<ClusterRun>): Promise<void> {
   if (!findNatsServer()) throw new Error('nats-server is not installed (node scripts/setup.mjs installs it)');
   const max = Number(process.argv.find((x) => x.startsWith('--max-sites='))?.split('=')[1] ?? 10_000);
+  const min = Number(process.argv.find((x) => x.startsWith('--min-sites='))?.split('=')[1] ?? 1000);
+  // --max-sites/--min-sites run part of the plan (100 sites: a quick check); the published results use 1000 and 10 000.
   const plan = [
+    { n: 100, pushes: 5, processes: 1 },
     { n: 1000, pushes: 5, processes: 1 },
     { n: 10_000, pushes: 3, processes: 2 },
-  ].filter((p) => p.n <= max);
+  ].filter((p) => p.n <= max && p.n >= min);
   const loadBefore = loadavg();
   const runs: ClusterRun[] = [];
   const memory: Record<number, NodeMemory[]> = {};
