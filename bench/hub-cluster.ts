@@ -117,7 +117,11 @@ async function runCluster(
     // start once a wrote them.
     const starting = startHub(ca);
     const aDir = join(root, 'a');
-    for (let i = 0; !(existsSync(join(aDir, 'pki', 'ca.crt')) && existsSync(join(aDir, 'admin-token')) && readdirSync(join(aDir, 'signing-keys')).length); i++) {
+    for (
+      let i = 0;
+      !(existsSync(join(aDir, 'pki', 'ca.crt')) && existsSync(join(aDir, 'admin-token')) && readdirSync(join(aDir, 'signing-keys')).length);
+      i++
+    ) {
       if (i > 600) throw new Error('hub a wrote no CA, signing keys or admin token');
       await sleep(100);
     }
@@ -146,6 +150,9 @@ async function runCluster(
     const base = nodeDirs.map((d) => rssOf(d.needle)?.rss ?? 0);
     const keys = hub.services.keys.trusted(Date.now()).map((k) => ({ keyId: k.keyId, publicKey: k.publicKey }));
     sims = await spawnSims(siteUrls[0], sites, keys, processes);
+    process.stderr.write(
+      `  cluster ${n} sites: ${sims.connected} connected, ${sims.failed} failed (${sims.firstError ?? 'no error'}) in ${Math.round(sims.connectMs)} ms\n`,
+    );
     await sleep(1000);
     const memory = nodeDirs.map((d, i): NodeMemory => {
       const rss = rssOf(d.needle)?.rss ?? 0;
@@ -162,8 +169,12 @@ async function runCluster(
     let incomplete = 0;
     for (let i = 1; i <= pushes; i++) {
       const t = await push(hub, i);
-      if (t === null) incomplete += 1;
-      else times.push(t);
+      if (t === null) {
+        incomplete += 1;
+        process.stderr.write(`  cluster ${n}: push ${i} did not complete\n`);
+        break;
+      }
+      times.push(t);
     }
     const total = times.map((t) => t.totalMs);
     const run: ClusterRun = {
