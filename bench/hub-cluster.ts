@@ -196,6 +196,12 @@ async function runCluster(
     };
     // Failover: the leader (b or c) is killed with SIGKILL as soon as the rollout exists, mid-publish.
     let failover: { addedMs: number; pushMs: number; newLeader: string } | null = null;
+    // The leader must be b or c to be killed: while a (this process) holds the lease, end a's lease
+    // session in PostgreSQL (its advisory lock goes with it) and let the replicas race for it again.
+    for (let i = 0; i < 10 && (await leaderPid(lease)) === process.pid; i++) {
+      await lease.query(`SELECT pg_terminate_backend(l.pid) FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted`);
+      await sleep(2500);
+    }
     const pid = await leaderPid(lease);
     const victim = replicas.find((r) => r.pid === pid);
     if (victim) {
@@ -269,7 +275,7 @@ export async function clusterMain(singleRun: (n: number, pushes: number, process
       'In one run, per size: the single-process hub (startHub, SQLite, embedded aedes) and then three hub replicas sharing one throwaway PostgreSQL (initdb under a temp dir, fsync off), each running one node of a three-node NATS cluster (Debian nats-server, JetStream and MQTT listener, R3 streams). ' +
       "Sites enroll through the hub's enrollment code and connect as real MQTT 3.1.1 clients in separate processes (bench/hub-sites.ts), spread round-robin over the three nodes in the cluster run; every bundle is verified (signature, site, generation) before the ack, which carries the outbox sequence like an agent's. " +
       'A push = a new policy version of 12 NetworkPolicies and a one-stage rollout to every site, timed until the rollout is completed in the store. In the cluster the push goes through replica a (a follower, in the bench process); the rollout leader (replica b or c, processes of their own) picks it up from the store on its periodic tick (1 s) and publishes through its own node; every replica hears the acks and the first to commit one records it. ' +
-      'Leader failover: one more push, the leader killed with SIGKILL right after the rollout was created; addedMs = that push minus the cluster p50. Its NATS node keeps running (the hub process died, not the machine). ' +
+      'Leader failover: one more push, the leader killed with SIGKILL right after the rollout was created; addedMs = that push minus the cluster p50. Its NATS node keeps running (the hub process died, not the machine). The leader must be b or c: while a holds the lease, the bench ends its lease session in PostgreSQL and the replicas race again. ' +
       'Memory per site on each NATS node: the node process RSS after the sites connected minus before, over the sites connected to it. hub CPU: this process over a push (single: hub and broker; cluster: replica a only). ' +
       `The machine is shared with other work: 1-minute load average ${loadBefore[0].toFixed(1)} at the start, ${loadAfter[0].toFixed(1)} at the end.`,
     markdown: `${table(['mode', 'sites', 'connected', 'connect all (ms)', 'pushes complete', 'record+sign+publish p50 (ms)', 'push→all acked p50 (ms)', 'p99 (ms)', 'p99 target', 'hub CPU p50 (ms)'], rows)}\n\nLeader killed mid-push (${leaderFailover?.sites ?? '—'} sites): the push took ${leaderFailover?.pushMs ?? '—'} ms, ${leaderFailover?.addedMs ?? '—'} ms more than the p50; replica ${leaderFailover?.newLeader ?? '—'} took over.\n\n${table(['sites', 'NATS node', 'sites on it', 'RSS before (MiB)', 'RSS connected (MiB)', 'RSS KiB per site'], memRows)}`,
