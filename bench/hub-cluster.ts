@@ -198,13 +198,14 @@ async function runCluster(
     let failover: { addedMs: number; pushMs: number; newLeader: string } | null = null;
     // The leader must be b or c to be killed: while a (this process) holds the lease, end a's lease
     // session in PostgreSQL (its advisory lock goes with it) and let the replicas race for it again.
-    for (let i = 0; i < 10 && (await leaderPid(lease)) === process.pid; i++) {
+    for (let i = 0; i < 10 && !incomplete && (await leaderPid(lease)) === process.pid; i++) {
       await lease.query(`SELECT pg_terminate_backend(l.pid) FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted`);
       await sleep(2500);
     }
     const pid = await leaderPid(lease);
     const victim = replicas.find((r) => r.pid === pid);
-    if (victim) {
+    if (incomplete) process.stderr.write('  cluster: a push did not complete (its rollout still runs); no failover run\n');
+    else if (victim) {
       const t = await push(hub, pushes + 1, () => victim.child!.kill('SIGKILL'));
       const now = await leaderPid(lease);
       const newLeader = now === process.pid ? 'a' : (replicas.find((r) => r.pid === now)?.name ?? String(now));
