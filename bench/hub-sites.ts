@@ -1,7 +1,8 @@
 // Simulated sites for bench/hub.ts, in their own process: one real MQTT 3.1.1 session per site with
 // the credentials the hub gave it at enrollment (client id = site id, retained `offline` will),
 // subscribed to its bundle; each bundle is verified
-// (Ed25519 signature, site, generation) before the site acks `applied` on its ack topic.
+// (Ed25519 signature, site, generation) before the site acks `applied` on its ack topic, with a
+// sequence number as the agent's outbox gives it.
 // Driven over IPC: {type:'start', ...} -> {type:'ready', connected, failed, ms}; {type:'stop'} -> exit.
 import { errorMessage } from '../base/index.ts';
 import { createPublicKey, type KeyObject } from 'node:crypto';
@@ -13,6 +14,8 @@ export interface SimSite {
   siteId: string;
   username: string;
   password: string;
+  /** The broker node this site connects to (a cluster spreads sites over its nodes); default the start message's. */
+  url?: string;
 }
 
 export interface StartMessage {
@@ -32,7 +35,9 @@ const clients: MqttClient[] = [];
 
 async function startSite(url: string, site: SimSite, trustedKeys: ReadonlyMap<string, KeyObject>): Promise<void> {
   let applied = 0;
-  const client = await connectAsync(url, {
+  // Acks carry an outbox sequence number as a real agent's do (the hub dedupes on it).
+  let seq = 0;
+  const client = await connectAsync(site.url ?? url, {
     clientId: site.siteId,
     username: site.username,
     password: site.password,
@@ -49,7 +54,7 @@ async function startSite(url: string, site: SimSite, trustedKeys: ReadonlyMap<st
     try {
       const bundle = verifyBundle(payload, { trustedKeys, siteId: site.siteId, appliedGeneration: applied });
       applied = bundle.generation;
-      const ack = encode('ack', { v: 1, generation: bundle.generation, result: 'applied', at: new Date().toISOString() });
+      const ack = encode('ack', { v: 1, generation: bundle.generation, result: 'applied', at: new Date().toISOString(), seq: ++seq });
       client.publish(topics.ack(site.siteId), ack, { qos: 1 });
     } catch (err) {
       process.send?.({ type: 'rejected', siteId: site.siteId, error: errorMessage(err) } satisfies SimReport);

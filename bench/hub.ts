@@ -7,37 +7,20 @@
 // A push = PolicyVersions.push (validation + store) and RolloutEngine.create (one stage, all sites:
 // record, sign and publish a bundle per site), until the engine marks the rollout completed from the
 // acks the ingest fed it.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { defaultConfig, enroll, MemoryPeers, startHub, type Hub, findMosquitto } from '../hub/index.ts';
-import { deviceKeys, enrollRequest } from '../hub/testing/index.ts';
+import { defaultConfig, MemoryPeers, startHub, type Hub, findMosquitto } from '../hub/index.ts';
+import { enrollFleet, push, spawnSims, stopSims, type PushTiming, type Sims } from './lib/hub-fleet.ts';
 import { median, percentile, table, writeReport } from './lib/report.ts';
-import type { SimReport, SimSite, StartMessage } from './hub-sites.ts';
+import type { SimSite } from './hub-sites.ts';
 
 type Kind = 'aedes' | 'mosquitto';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
-
-/** A realistic policy set: a dozen allow rules; each push changes one port so every version differs. */
-function policyYaml(push: number): string {
-  return Array.from(
-    { length: 12 },
-    (_, i) => `apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: allow-${i}, namespace: shop}
-spec:
-  podSelector: {matchLabels: {app: svc-${i}}}
-  ingress:
-  - from: [{podSelector: {matchLabels: {app: web}}}]
-    ports: [{port: ${8000 + i + (i === 0 ? push : 0)}, protocol: TCP}]
-`,
-  ).join('---\n');
-}
 
 interface Setup {
   hub: Hub;
@@ -56,18 +39,7 @@ async function startFleetHub(kind: Kind, n: number): Promise<Setup> {
   const hub = await startHub(c);
   try {
     const t0 = performance.now();
-    // The hub's own enrollment path; the broker's files are synced once at the end instead of per site
-    // (Mosquitto would otherwise reload n times: that measures bulk enrollment, not the push).
-    const deps = { ...hub.services.enroll, onEnrolled: () => undefined };
-    const sites: SimSite[] = [];
-    for (let i = 0; i < n; i++) {
-      const name = `site-${String(i).padStart(5, '0')}`;
-      await hub.services.sites.create({ name, labels: { kind: 'store' }, lat: 0, lon: 0, clientCidrs: [], capacity: 100, services: [] }, 'bench');
-      const { token } = await hub.services.sites.issueToken(name, 'bench');
-      const r = await enroll(enrollRequest(name, deviceKeys(), token), deps);
-      sites.push({ siteId: r.siteId, username: r.broker.username, password: r.broker.password });
-    }
-    await hub.broker.sync();
+    const sites = await enrollFleet(hub, n);
     return { hub, dir, sites, enrollMs: performance.now() - t0 };
   } catch (e) {
     await hub.close();
@@ -106,91 +78,6 @@ async function brokerMemory(s: Setup): Promise<BrokerMemory> {
   throw new Error('mosquitto process not found');
 }
 
-interface Sims {
-  children: ChildProcess[];
-  connected: number;
-  failed: number;
-  connectMs: number;
-  firstError: string | null;
-  rejected: number;
-}
-
-/** Site processes; the shell raises the fd limit first (each site holds one socket). */
-async function spawnSims(url: string, sites: SimSite[], keys: StartMessage['keys'], processes: number): Promise<Sims> {
-  const per = Math.ceil(sites.length / processes);
-  const out: Sims = { children: [], connected: 0, failed: 0, connectMs: 0, firstError: null, rejected: 0 };
-  await Promise.all(
-    Array.from(
-      { length: processes },
-      (_, i) =>
-        new Promise<void>((resolve, reject) => {
-          const child = spawn('sh', ['-c', 'ulimit -n 65536 2>/dev/null; exec "$0" "$@"', process.execPath, 'bin/run.mjs', 'bench/hub-sites.ts'], {
-            stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-          });
-          out.children.push(child);
-          child.once('exit', (code) => reject(new Error(`site process exited ${code}`)));
-          child.on('message', (m: SimReport) => {
-            if (m.type === 'rejected') out.rejected += 1;
-            else {
-              out.connected += m.connected;
-              out.failed += m.failed;
-              out.connectMs = Math.max(out.connectMs, m.ms);
-              out.firstError ??= m.firstError;
-              resolve();
-            }
-          });
-          const start: StartMessage = { type: 'start', url, sites: sites.slice(i * per, (i + 1) * per), keys, concurrency: 100 };
-          child.send(start);
-        }),
-    ),
-  );
-  return out;
-}
-
-async function stopSims(s: Sims): Promise<void> {
-  await Promise.all(
-    s.children.map(
-      (c) =>
-        new Promise<void>((resolve) => {
-          c.removeAllListeners('exit');
-          if (c.exitCode !== null) return resolve();
-          c.once('exit', () => resolve());
-          c.send({ type: 'stop' });
-          setTimeout(() => c.kill('SIGKILL'), 10_000).unref();
-        }),
-    ),
-  );
-}
-
-interface PushTiming {
-  /** Validating and storing the policy version. */
-  versionMs: number;
-  /** RolloutEngine.create: plan, then record, sign and publish every site's bundle (QoS 1, PUBACKed). */
-  publishMs: number;
-  /** From the start of the push until the engine marked the rollout completed. */
-  totalMs: number;
-}
-
-/** One policy change through the hub; null if the rollout did not complete in time. */
-async function push(hub: Hub, n: number): Promise<PushTiming | null> {
-  const t0 = performance.now();
-  const v = await hub.services.policies.push([{ name: 'bench.yaml', content: policyYaml(n) }], `bench push ${n}`, 'bench');
-  const t1 = performance.now();
-  const r = await hub.services.rollouts.create(
-    { policyVersion: v.version, selector: { matchLabels: {} }, stages: [{ name: 'all', percent: 100 }], auditWindowS: 0 },
-    'bench',
-  );
-  const t2 = performance.now();
-  const deadline = t0 + 120_000;
-  for (;;) {
-    const state = (await hub.store.rollouts.get(r.id))!.state;
-    if (state === 'completed') break;
-    if (state !== 'running' || performance.now() > deadline) return null;
-    await new Promise((res) => setTimeout(res, 2));
-  }
-  return { versionMs: t1 - t0, publishMs: t2 - t1, totalMs: performance.now() - t0 };
-}
-
 interface RunResult {
   broker: Kind;
   sites: number;
@@ -205,6 +92,8 @@ interface RunResult {
   p99Ms: number;
   publishP50Ms: number;
   versionP50Ms: number;
+  /** Hub process CPU per push, median. */
+  hubCpuP50Ms: number;
   brokerRssBaseMiB: number;
   brokerRssConnectedMiB: number;
   /** Memory per connected site: heap delta for aedes, RSS delta for Mosquitto. */
@@ -247,6 +136,7 @@ async function run(kind: Kind, n: number, pushes: number, processes: number): Pr
       p99Ms: Math.round(percentile(total, 99)),
       publishP50Ms: Math.round(median(times.map((t) => t.publishMs))),
       versionP50Ms: Math.round(median(times.map((t) => t.versionMs))),
+      hubCpuP50Ms: Math.round(median(times.map((t) => t.cpuMs))),
       brokerRssBaseMiB: Math.round(base.rss / 2 ** 20),
       brokerRssConnectedMiB: Math.round(connected.rss / 2 ** 20),
       bytesPerSite: Math.round(((connected.heap ?? connected.rss) - (base.heap ?? base.rss)) / Math.max(1, sims.connected)),
@@ -255,7 +145,7 @@ async function run(kind: Kind, n: number, pushes: number, processes: number): Pr
       firstError: sims.firstError,
     };
     process.stderr.write(
-      `  ${kind} ${n} sites: enrolled in ${r.enrollMs} ms, connected ${r.connected} in ${r.connectMs} ms, push p50 ${r.p50Ms} ms p99 ${r.p99Ms} ms (record+sign+publish p50 ${r.publishP50Ms} ms), ${Math.round(r.bytesPerSite / 1024)} KiB/site\n`,
+      `  ${kind} ${n} sites: enrolled in ${r.enrollMs} ms, connected ${r.connected} in ${r.connectMs} ms, push p50 ${r.p50Ms} ms p99 ${r.p99Ms} ms (record+sign+publish p50 ${r.publishP50Ms} ms, hub CPU p50 ${r.hubCpuP50Ms} ms), ${Math.round(r.bytesPerSite / 1024)} KiB/site\n`,
     );
     return r;
   } finally {
@@ -266,6 +156,29 @@ async function run(kind: Kind, n: number, pushes: number, processes: number): Pr
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--cluster')) {
+    const { clusterMain } = await import('./hub-cluster.ts');
+    return clusterMain(async (n, pushes, processes) => {
+      const r = await run('aedes', n, pushes, processes);
+      return {
+        mode: 'single',
+        sites: n,
+        pushes,
+        completedPushes: r.completedPushes,
+        p50Ms: r.p50Ms,
+        p99Ms: r.p99Ms,
+        pushMs: r.pushMs,
+        publishP50Ms: r.publishP50Ms,
+        hubCpuP50Ms: r.hubCpuP50Ms,
+        connected: r.connected,
+        failedConnects: r.failedConnects,
+        connectMs: r.connectMs,
+        enrollMs: r.enrollMs,
+        rejectedBundles: r.rejectedBundles,
+        firstError: r.firstError,
+      };
+    });
+  }
   const only = process.argv.find((a) => a.startsWith('--broker='))?.split('=')[1];
   let kinds: Kind[] = findMosquitto() ? ['aedes', 'mosquitto'] : ['aedes'];
   if (kinds.length === 1) process.stderr.write('mosquitto not installed: running the embedded broker only\n');

@@ -34,8 +34,7 @@ const applied = (siteId: string, generation = 1) => row(siteId, { generation, pu
 const stage = (rows: RolloutSite[], over: Partial<RolloutInput> = {}): RolloutInput => ({
   now: 10_000,
   rejected: null,
-  total: rows.length,
-  applied: rows.filter((r) => r.result === 'applied').length,
+  stageApplied: rows.every((r) => r.result === 'applied'),
   rows,
   sent: new Set(),
   ...over,
@@ -44,8 +43,7 @@ const stage = (rows: RolloutSite[], over: Partial<RolloutInput> = {}): RolloutIn
 const counted = (total: number, appliedCount: number, over: Partial<RolloutInput> = {}): RolloutInput => ({
   now: 10_000,
   rejected: null,
-  total,
-  applied: appliedCount,
+  stageApplied: appliedCount >= total,
   rows: null,
   sent: new Set(),
   ...over,

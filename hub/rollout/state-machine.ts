@@ -31,9 +31,8 @@ export interface RolloutInput {
   now: number;
   /** The first still-enrolled site (by ack time) that rejected its bundle, in any stage. */
   rejected: Pick<RolloutSite, 'siteId' | 'generation' | 'code' | 'reason'> | null;
-  /** Still-enrolled sites of the current stage, and how many of them acked `applied`. */
-  total: number;
-  applied: number;
+  /** Every still-enrolled site of the current stage acked `applied` (true for a stage with none left). */
+  stageApplied: boolean;
   /**
    * The still-enrolled rows of the current stage, or null when this process already sent every bundle
    * of it (then the counts decide alone, and the engine need not read thousands of rows per ack burst).
@@ -84,7 +83,7 @@ export function nextStep(prev: RolloutProgress, input: RolloutInput, config: Rol
   const due = input.rows ? unsent(input.rows, input.sent) : [];
   // An unsent row is unacked, so such a stage cannot pass yet: publishing and passing never meet.
   if (due.length) return wait(prev, [{ kind: 'publish', stage: prev.stage, sites: due }]);
-  if (input.applied < input.total) return wait();
+  if (!input.stageApplied) return wait();
 
   let ackedAt = prev.stageAckedAt;
   if (ackedAt === null) {

@@ -148,13 +148,13 @@ export class SqliteRollouts implements Sync<RolloutsRepo> {
     ).map(site);
   }
 
-  stageCounts(id: number, stage: number): { total: number; applied: number } {
+  stageApplied(id: number, stage: number): boolean {
     const r = stmt(
       this.db,
-      `SELECT COUNT(*) AS total, COALESCE(SUM(rs.result = 'applied'), 0) AS applied FROM rollout_sites rs
-      JOIN sites s ON s.id = rs.site_id WHERE rs.rollout_id = ? AND rs.stage = ? AND s.state = 'enrolled'`,
-    ).get(id, stage) as { total: number; applied: number };
-    return r;
+      `SELECT NOT EXISTS (SELECT 1 FROM rollout_sites rs JOIN sites s ON s.id = rs.site_id
+      WHERE rs.rollout_id = ? AND rs.stage = ? AND s.state = 'enrolled' AND (rs.result IS NULL OR rs.result != 'applied')) AS done`,
+    ).get(id, stage) as { done: number };
+    return r.done === 1;
   }
 
   firstRejected(id: number): RolloutSite | undefined {

@@ -255,8 +255,11 @@ export interface RolloutsRepo {
   sites(id: number): Promise<RolloutSite[]>;
   /** The rows of one stage whose sites are still enrolled. */
   liveSites(id: number, stage: number): Promise<RolloutSite[]>;
-  /** How many still-enrolled sites a stage holds and how many of them acked `applied` (the engine's gate, counted in SQL). */
-  stageCounts(id: number, stage: number): Promise<{ total: number; applied: number }>;
+  /**
+   * Whether every still-enrolled site of a stage acked `applied` (the engine's gate, in SQL). It stops at
+   * the first site still pending: a rollout steps up to 20 times a second while thousands of acks come in.
+   */
+  stageApplied(id: number, stage: number): Promise<boolean>;
   /** A still-enrolled site of the rollout that rejected its bundle, if any. */
   firstRejected(id: number): Promise<RolloutSite | undefined>;
   /** Adds a site to a rollout (a site enrolled after it started); false when it already has a row. */

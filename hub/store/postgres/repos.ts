@@ -434,13 +434,13 @@ class PgRollouts implements RolloutsRepo {
     return rows.map(rolloutSite);
   }
 
-  async stageCounts(id: number, stage: number): Promise<{ total: number; applied: number }> {
+  async stageApplied(id: number, stage: number): Promise<boolean> {
     const { rows } = await this.sql.query<R>(
-      `SELECT COUNT(*) AS total, COUNT(*) FILTER (WHERE rs.result = 'applied') AS applied FROM rollout_sites rs
-      JOIN sites s ON s.id = rs.site_id WHERE rs.rollout_id = $1 AND rs.stage = $2 AND s.state = 'enrolled'`,
+      `SELECT NOT EXISTS (SELECT 1 FROM rollout_sites rs JOIN sites s ON s.id = rs.site_id
+      WHERE rs.rollout_id = $1 AND rs.stage = $2 AND s.state = 'enrolled' AND (rs.result IS NULL OR rs.result <> 'applied')) AS done`,
       [id, stage],
     );
-    return { total: n(rows[0].total), applied: n(rows[0].applied) };
+    return rows[0].done === true;
   }
 
   async firstRejected(id: number): Promise<RolloutSite | undefined> {

@@ -229,10 +229,11 @@ export const CONTRACT: ContractCase[] = [
       ]);
       await s.sites.update('c', { state: 'revoked' });
       expect((await s.rollouts.liveSites(id, 1)).map((r) => r.siteId)).toEqual(['b']);
-      expect(await s.rollouts.stageCounts(id, 1)).toEqual({ total: 1, applied: 0 });
+      expect(await s.rollouts.stageApplied(id, 1)).toBe(false);
       await s.rollouts.markPublished(id, 'b', 1, 30);
       expect(await s.rollouts.recordAck('b', 1, 'applied', null, null, 31)).toEqual([id]);
-      expect(await s.rollouts.stageCounts(id, 1)).toEqual({ total: 1, applied: 1 });
+      expect(await s.rollouts.stageApplied(id, 1)).toBe(true);
+      expect(await s.rollouts.stageApplied(id, 0)).toBe(false);
       expect(await s.rollouts.firstRejected(id)).toBeUndefined();
       await s.rollouts.markPublished(id, 'a', 1, 30);
       expect(await s.rollouts.recordAck('a', 1, 'rejected', 'POLICY_X', 'bad', 32)).toEqual([id]);
