@@ -62,6 +62,10 @@ export async function buildMeshNet(h: Harness): Promise<MeshNet> {
 }
 `,
     });
+    // Pods leaving the node for the LAN are masqueraded, as a k3s node does (flannel): the NAT router knows no pod range.
+    await h.mustExec(ns, ['nft', '-f', '-'], {
+      input: 'table ip wms_node {\n  chain post { type nat hook postrouting priority srcnat; oifname "lan0" ip saddr 10.42.0.0/24 masquerade; }\n}\n',
+    });
     const pod = await h.addNetns(`wms-pod-${name}`);
     await h.mustExec(undefined, ['ip', 'link', 'add', 'eth0', 'netns', pod, 'type', 'veth', 'peer', 'name', 'veth-pod', 'netns', ns]);
     await ip(ns, 'addr', 'add', '10.42.0.1/24', 'dev', 'veth-pod');
