@@ -177,8 +177,7 @@ export class UpdateService {
       const input: RolloutInput = {
         now: this.now(),
         rejected: failed ? { siteId: failed.siteId, generation: id, code: failed.code, reason: failed.reason } : null,
-        total: stageRows.length,
-        applied: stageRows.filter((s) => s.result === 'blessed').length,
+        stageApplied: stageRows.every((s) => s.result === 'blessed'),
         rows: stageRows.map(asRolloutSite),
         sent: this.sent,
       };
