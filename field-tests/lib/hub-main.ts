@@ -4,6 +4,8 @@
 // so sites reach it through their tunnel and nothing else.
 //
 //   node bin/run.mjs field-tests/lib/hub-main.ts --data-dir D --wg-ifname I --wan-ip A --api-socket S [--zone Z]
+//     [--store postgres://... --node-name N --node-index K]   (one node of several hub replicas)
+//     [--nameserver name=ip ...]                              (the zone's NS set: every node's router)
 //
 // The test process lives outside the namespace, so the hub's loopback HTTP API is forwarded to
 // the unix socket S (unix sockets are not namespaced). Control requests for what is not in the API
@@ -14,6 +16,7 @@ import { createConnection, createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { defaultConfig, startHub } from '../../hub/index.ts';
+import { OverlayPlan } from '../../tunnel/index.ts';
 import { addressPlan } from './addressing.ts';
 
 export interface HubReady {
@@ -24,6 +27,8 @@ export interface HubReady {
   mqttPort: number;
   wgPublicKey: string;
   dns: { host: string; port: number } | null;
+  /** This hub node's name, when it is one of several. */
+  node: string | null;
 }
 
 /** A control request (stdin) and its answer (stdout, prefixed `CTL `). */
@@ -50,6 +55,10 @@ async function main(): Promise<void> {
       'wan-ip': { type: 'string' },
       'api-socket': { type: 'string' },
       zone: { type: 'string' },
+      store: { type: 'string' },
+      'node-name': { type: 'string' },
+      'node-index': { type: 'string' },
+      nameserver: { type: 'string', multiple: true },
       'log-level': { type: 'string', default: 'warn' },
     },
   });
@@ -61,6 +70,13 @@ async function main(): Promise<void> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const ov = addressPlan({ sites: 1, podsPerSite: 2, clients: 0 }).overlay;
   const hubOverlayV4 = ov.hubAddresses[0].split('/')[0];
+  const node = v['node-name'] ? { name: v['node-name'], overlayIndex: Number(v['node-index']) } : undefined;
+  // A node's broker listens on the node's own overlay address too: sites probe it there.
+  const nodeV4 = node ? new OverlayPlan(ov.ipv4Prefix, ov.ipv6Prefix).addresses(node.overlayIndex).v4 : undefined;
+  const nameservers = (v.nameserver ?? []).map((x) => {
+    const [name, address] = x.split('=');
+    return { name, addresses: [address] };
+  });
 
   const config = defaultConfig(dataDir);
   Object.assign(config, {
@@ -69,14 +85,16 @@ async function main(): Promise<void> {
     httpPort: 0,
     tlsNames: [wanIp],
     publicUrl: `https://${wanIp}:8443`,
-    mqtt: { hosts: ['127.0.0.1', hubOverlayV4], port: 1883 },
+    mqtt: { hosts: ['127.0.0.1', hubOverlayV4, ...(nodeV4 ? [nodeV4] : [])], port: 1883 },
+    store: v.store,
+    node,
     overlayV4: ov.ipv4Prefix,
     overlayV6: ov.ipv6Prefix,
     wireguard: { endpoint: `${wanIp}:${ov.hubPort}`, persistentKeepaliveS: 1, mtu: 1380, ifname, listenPort: ov.hubPort },
     heartbeatIntervalS: HEARTBEAT_S,
     rolloutTickMs: 200,
     logLevel: v['log-level'],
-    router: v.zone ? { zone: v.zone, dns: { host: wanIp, port: 53 } } : undefined,
+    router: v.zone ? { zone: v.zone, dns: { host: wanIp, port: 53 }, ...(nameservers.length ? { nameservers } : {}) } : undefined,
   });
   const hub = await startHub(config);
   const tunnel = hub.tunnel;
@@ -139,6 +157,7 @@ async function main(): Promise<void> {
     mqttPort: hub.broker.port,
     wgPublicKey: tunnel.publicKey,
     dns: hub.router ? { host: hub.router.dns.host, port: hub.router.dns.port } : null,
+    node: node?.name ?? null,
   };
   process.stdout.write(`HUB-READY ${JSON.stringify(ready)}\n`);
 }
