@@ -57,7 +57,7 @@ describe.skipIf(skip)('hub cluster: three hub nodes, one PostgreSQL, three sites
   /** The node holding the rollout lease (its holder is host:pid). */
   const leader = async () => {
     const l = await lease();
-    return c.nodes.find((n) => l && l.holder.endsWith(`:${n.hub.proc.pid}`));
+    return c.nodes.find((n) => l && l.holder.endsWith(`:${n.hub.ready.pid}`));
   };
   const movedLines = (a: SiteAgent) =>
     (a.proc?.logs() ?? '')

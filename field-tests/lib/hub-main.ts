@@ -29,6 +29,8 @@ export interface HubReady {
   dns: { host: string; port: number } | null;
   /** This hub node's name, when it is one of several. */
   node: string | null;
+  /** The hub's own pid (the rollout lease names its holder host:pid). */
+  pid: number;
 }
 
 /** A control request (stdin) and its answer (stdout, prefixed `CTL `). */
@@ -158,6 +160,7 @@ async function main(): Promise<void> {
     wgPublicKey: tunnel.publicKey,
     dns: hub.router ? { host: hub.router.dns.host, port: hub.router.dns.port } : null,
     node: node?.name ?? null,
+    pid: process.pid,
   };
   process.stdout.write(`HUB-READY ${JSON.stringify(ready)}\n`);
 }
