@@ -5,7 +5,7 @@
 import { cpSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { startPostgres, type TestPostgres } from '../../hub/store/testing/postgres.ts';
+import { startPostgres, type TestPostgres } from '../../hub/testing/index.ts';
 import { checkoutAgent } from './agent-bundle.ts';
 import { buildFabric, type Fabric, type WanMember } from './fabric.ts';
 import type { Harness } from './harness.ts';
