@@ -14,7 +14,16 @@ import { Counter, Registry } from 'prom-client';
 import { errorMessage, formatError } from '../base/index.ts';
 import { HubTunnel, loadOrCreatePrivateKey, OverlayPlan, registerTunnelMetrics } from '../tunnel/index.ts';
 import { bootstrapAdmin } from './auth/api-tokens.ts';
-import { startBroker, startMosquitto, type Broker, type BrokerStartOptions } from './broker/index.ts';
+import {
+  issueDerivedCredential,
+  loadOrCreateBrokerKey,
+  startBroker,
+  startMosquitto,
+  startNats,
+  type Broker,
+  type BrokerStartOptions,
+  type NatsBroker,
+} from './broker/index.ts';
 import { ConfigError, parseHubArgs, USAGE, type HubConfig } from './config.ts';
 import { MemoryPeers } from './enroll/peers.ts';
 import { createHealthModel, createSitesView, startHealthMonitor, type HealthModel, type RecordSitesView, type SiteHealthEvent } from '../router/index.ts';
@@ -150,10 +159,25 @@ export async function startHub(config: HubConfig): Promise<Hub> {
       // files: 0711 lets it pass without listing; every secret in the dir is itself 0600.
       chmodSync(config.dataDir, 0o711);
     }
-    broker =
-      config.mqtt.broker === 'mosquitto'
-        ? await startMosquitto({ ...brokerOpts, dir: join(config.dataDir, 'mosquitto'), credentials: () => sites.credentials() })
-        : await startBroker(brokerOpts);
+    // NATS mode: site passwords derive from the broker key, so every hub can write them into the cluster's authorization.
+    const brokerKey = config.mqtt.broker === 'nats' ? loadOrCreateBrokerKey(config.nats?.keyFile ?? join(config.dataDir, 'broker.key')) : null;
+    let nats: NatsBroker | null = null;
+    if (brokerKey) {
+      nats = await startNats({
+        ...brokerOpts,
+        dir: join(config.dataDir, 'nats'),
+        key: brokerKey,
+        nodes: config.nats?.nodes ?? [],
+        siteUrls: config.mqtt.siteUrls ?? (config.mqtt.siteUrl ? [config.mqtt.siteUrl] : undefined),
+        credentials: () => sites.credentials(),
+        revokedSites: async () => (await store.sites.list({ state: 'revoked' })).map((s) => ({ siteId: s.id, username: s.id })),
+      });
+      broker = nats;
+    } else
+      broker =
+        config.mqtt.broker === 'mosquitto'
+          ? await startMosquitto({ ...brokerOpts, dir: join(config.dataDir, 'mosquitto'), credentials: () => sites.credentials() })
+          : await startBroker(brokerOpts);
     const b = broker;
     cleanup.push(() => b.close());
     const pubClient = await broker.hubClient();
@@ -309,8 +333,10 @@ export async function startHub(config: HubConfig): Promise<Hub> {
           await b.sync();
           await engine.onEnrolled(s);
         },
+        ...(brokerKey ? { issueCredential: (siteId: string) => issueDerivedCredential(brokerKey, siteId) } : {}),
         settings: {
-          brokerUrl: config.mqtt.siteUrl ?? `mqtt://${hubAddr.v4}:${broker.port}`,
+          brokerUrl: nats?.siteUrls()[0] ?? config.mqtt.siteUrl ?? `mqtt://${hubAddr.v4}:${broker.port}`,
+          ...(nats ? { brokerUrls: nats.siteUrls() } : {}),
           wireguard: {
             hubPublicKey: wgPublicKey,
             hubEndpoint: config.wireguard.endpoint,

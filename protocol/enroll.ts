@@ -63,6 +63,11 @@ export interface EnrollResponse {
   broker: {
     /** e.g. mqtts://10.99.0.1:8883 or mqtt://10.99.0.1:1883 (inside the tunnel). */
     url: string;
+    /**
+     * Every address of a clustered broker (NATS), `url` first: the agent moves to the next one each time
+     * its connection drops. Absent with a single broker.
+     */
+    urls?: string[];
     username: string;
     /** Shown once; the hub stores only its hash. */
     password: string;

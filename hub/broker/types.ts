@@ -90,7 +90,7 @@ export interface MosquittoStartOptions extends BrokerStartOptions {
 export type SessionEvents = EventEmitter;
 
 export interface Broker {
-  readonly kind: 'aedes' | 'mosquitto';
+  readonly kind: 'aedes' | 'mosquitto' | 'nats';
   /** The bound port (resolved when port 0 was asked). */
   readonly port: number;
   readonly hosts: string[];
@@ -113,7 +113,14 @@ export interface Broker {
   close(): Promise<void>;
 }
 
-export type BrokerErrorCode = 'BROKER_LISTEN' | 'BROKER_MOSQUITTO_MISSING' | 'BROKER_MOSQUITTO_START' | 'BROKER_HUB_CLIENT';
+export type BrokerErrorCode =
+  | 'BROKER_LISTEN'
+  | 'BROKER_MOSQUITTO_MISSING'
+  | 'BROKER_MOSQUITTO_START'
+  | 'BROKER_HUB_CLIENT'
+  | 'BROKER_NATS_MISSING'
+  | 'BROKER_NATS_START'
+  | 'BROKER_NATS_CONFIG';
 
 export class BrokerError extends WeftError<BrokerErrorCode> {
   override readonly name = 'BrokerError';

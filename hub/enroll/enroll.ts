@@ -21,6 +21,8 @@ import { isUsableWireguardKey } from './wireguard-key.ts';
 export interface EnrollSettings {
   /** Broker URL as a site sees it (inside the tunnel). */
   brokerUrl: string;
+  /** Every broker address of a clustered broker (NATS), the first being brokerUrl: the agent fails over between them. */
+  brokerUrls?: string[];
   wireguard: { hubPublicKey: string; hubEndpoint: string; persistentKeepaliveS: number; mtu: number };
   heartbeatIntervalS: number;
 }
@@ -36,6 +38,17 @@ export interface EnrollDeps {
   now: () => number;
   /** Told after a site's record changed (enrolled): the directory emits, file-fed brokers reload, before the agent gets its credentials. */
   onEnrolled: (site: SiteRecord) => Promise<void> | void;
+  /**
+   * A new broker password and its `$7$` hash for the store. Default: a random secret. A NATS-mode hub
+   * derives it from its broker key (hub/broker/nats-credentials.ts) so it can write it into the cluster's
+   * authorization without storing it.
+   */
+  issueCredential?: (siteId: string) => { password: string; hash: string };
+}
+
+function randomCredential(): { password: string; hash: string } {
+  const password = randomSecret();
+  return { password, hash: hashPassword(password) };
 }
 
 /** Long enough for a slow uplink to do two requests; short enough that few are outstanding. */
@@ -186,7 +199,7 @@ async function enrollChecked(req: EnrollRequest, deps: EnrollDeps): Promise<Enro
     throw new HubError('ENROLL_PEER_UNAVAILABLE', `the tunnel peer could not be configured (${errorMessage(e)}); nothing was changed: retry the enrollment`);
   }
 
-  const password = randomSecret();
+  const { password, hash } = (deps.issueCredential ?? randomCredential)(site.id);
   let enrolled: SiteRecord;
   try {
     enrolled = await store.tx(
@@ -213,7 +226,6 @@ async function enrollChecked(req: EnrollRequest, deps: EnrollDeps): Promise<Enro
         });
         // The same device renewing keeps its working password until it uses the new one (the answer may
         // never reach it); a new device's password replaces the old device's at once.
-        const hash = hashPassword(password);
         if (kind === 'reenroll' && (await tx.sites.credentialHash(site.id)) !== undefined) await tx.sites.setPendingCredential(site.id, hash);
         else await tx.sites.setCredential(site.id, hash, t);
         await tx.audit.record({
@@ -244,7 +256,7 @@ async function enrollChecked(req: EnrollRequest, deps: EnrollDeps): Promise<Enro
   }));
   return {
     siteId: site.id,
-    broker: { url: s.brokerUrl, username: site.id, password },
+    broker: { url: s.brokerUrl, ...(s.brokerUrls && s.brokerUrls.length > 1 ? { urls: s.brokerUrls } : {}), username: site.id, password },
     signingKeys: deps.trustedKeys().map((k) => ({ keyId: k.keyId, publicKey: k.publicKey })),
     signingKeysVersion: deps.keySetVersion(),
     wireguard: {
