@@ -12,7 +12,7 @@ import type { HubProcess } from './lib/hub-process.ts';
 import type { SiteAgent } from './lib/site-agent.ts';
 import { Timings } from './lib/timings.ts';
 import { provision, waitFor } from './lib/weft-fabric.ts';
-import { APP_PORT, policyFiles, push, type RolloutStatus, siteView, verdictOf, waitApplied } from './scenario-kit.ts';
+import { APP_PORT, policyFiles, push, type RolloutStatus, siteView, verdictOf } from './scenario-kit.ts';
 
 async function skipReason(): Promise<string | undefined> {
   if (process.getuid?.() !== 0) return 'needs root (network namespaces, bpffs, WireGuard, PostgreSQL as its user)';
@@ -35,7 +35,6 @@ describe.skipIf(skip)('hub cluster: three hub nodes, one PostgreSQL, three sites
   let complete = false;
   /** Hub nodes still alive, in order. */
   let alive: HubProcess[] = [];
-  let rolloutId = 0;
 
   beforeAll(async () => {
     h = await Harness.create();
@@ -49,24 +48,39 @@ describe.skipIf(skip)('hub cluster: three hub nodes, one PostgreSQL, three sites
     await h?.cleanup();
   }, LONG);
 
-  const connectedAnywhere = async () => {
-    const all = await Promise.all(alive.map((n) => n.control<string[]>({ op: 'connected' }).catch(() => [] as string[])));
-    return new Set(all.flat());
-  };
   const lease = async () => (await c.db.query<{ epoch: string; holder: string }>("SELECT epoch, holder FROM rollout_lease WHERE name = 'rollout'")).rows[0];
   /** The node holding the rollout lease (its holder is host:pid). */
   const leader = async () => {
     const l = await lease();
     return c.nodes.find((n) => l && l.holder.endsWith(`:${n.hub.ready.pid}`));
   };
-  const movedLines = (a: SiteAgent) =>
+  const logLines = <T>(a: SiteAgent, msg: string) =>
     (a.proc?.logs() ?? '')
       .split('\n')
-      .filter((l) => l.includes('broker address moved'))
-      .map((l) => JSON.parse(l) as { from: string; to: string; tookMs: number });
+      .filter((l) => l.startsWith('{') && l.includes(msg))
+      .map((l) => JSON.parse(l) as T & { time: number });
+  /** When the agent's link last came up after `after` (its own log), or undefined. */
+  const connectedAfter = (a: SiteAgent, after: number) => logLines<object>(a, '"hub link connected"').find((l) => l.time > after)?.time;
+  /** kill -9 of what runs in a node's namespace: all of it (the machine dies), or only its NATS node. */
+  const killIn = async (ns: string, only?: string) => {
+    const pids = (await h.mustExec(undefined, ['ip', 'netns', 'pids', ns])).split('\n').filter(Boolean);
+    for (const pid of pids) {
+      const comm = (await h.exec(undefined, ['cat', `/proc/${pid}/comm`])).stdout.trim();
+      if (!only || comm === only) await h.exec(undefined, ['kill', '-9', pid]);
+    }
+  };
+  const rollOut = async (hub: HubProcess, version: number, extra: Record<string, unknown> = {}) =>
+    (await hub.call<RolloutStatus>('POST', '/v1/rollouts', { version, ...extra })).rollout.id;
+  const completed = (id: number) =>
+    waitFor(
+      `rollout ${id} completes`,
+      async () => (await alive[0].call<RolloutStatus>('GET', `/v1/rollouts/${id}`)).rollout.state === 'completed',
+      120_000,
+      500,
+    );
 
   it(
-    '1. three nodes register; sites enroll through node 1 and get a tunnel peer to every node',
+    '1. three nodes register; sites enroll through node 1 and get a tunnel peer to every node; default-deny rolls out',
     async () => {
       const nodes = (await c.db.query<{ name: string }>('SELECT name FROM hub_nodes ORDER BY name')).rows.map((r) => r.name);
       expect(nodes).toEqual(['hub1', 'hub2', 'hub3']);
@@ -75,10 +89,10 @@ describe.skipIf(skip)('hub cluster: three hub nodes, one PostgreSQL, three sites
       for (const a of c.agents) await provision(c.nodes[0].hub, a);
       const t0 = Date.now();
       for (const a of c.agents) a.start();
-      await waitFor('all three sites connected to a broker', async () => (await connectedAnywhere()).size === 3, 120_000, 500);
+      await waitFor('all three agents connected', async () => c.agents.every((a) => connectedAfter(a, 0) !== undefined), 120_000, 500);
       timings.record({ scenario: '1 enroll', what: 'agents started -> all three connected through their tunnels', ms: Date.now() - t0 });
       for (const a of c.agents) {
-        // A route to every node's own address through the tunnel, and the broker's address.
+        // A route to every node's own address through the tunnel, and to the broker's address.
         const routes = await h.mustExec(a.site.ns, ['ip', 'route', 'show', 'dev', 'weft0']);
         for (const ip of ['10.99.0.1', '10.99.0.254', '10.99.0.253', '10.99.0.252']) expect(routes).toContain(ip);
         // Every node added the site's peer (enrolled through node 1: nodes 2 and 3 from the store).
@@ -88,77 +102,150 @@ describe.skipIf(skip)('hub cluster: three hub nodes, one PostgreSQL, three sites
           );
         }
       }
-    },
-    LONG,
-  );
-
-  it(
-    '2. kill -9 the rollout leader mid-rollout: another node leads within 5 s, the sites move their tunnels within 10 s, the rollout completes, every ack recorded once',
-    async () => {
-      const first = await leader();
-      expect(first?.name).toBe('hub1');
-      const version = await push(c.nodes[0].hub, policyFiles({}), 'default-deny');
-      // Canary first, then the rest after an audit window: the leader dies inside it.
-      const r = await c.nodes[0].hub.call<RolloutStatus>('POST', '/v1/rollouts', { version, canary: ['site1'], auditWindowS: 8 });
-      rolloutId = r.rollout.id;
-      await waitApplied(c.nodes[0].hub, 'site1', 0);
-      const before = Number((await lease()).epoch);
-
-      const t0 = Date.now();
-      await c.nodes[0].hub.proc.kill('SIGKILL');
-      alive = alive.slice(1);
-      await waitFor('another node takes the rollout lease', async () => Number((await lease())?.epoch) > before, 10_000, 50);
-      const takeoverMs = Date.now() - t0;
-      timings.record({
-        scenario: '2 leader kill',
-        what: 'kill -9 of the leader -> another node holds the rollout lease',
-        ms: takeoverMs,
-        targetMs: 5000,
-        note: 'lease poll 1 s',
-      });
-      expect(takeoverMs).toBeLessThan(5000);
-      await waitFor('every site connected through a surviving node', async () => (await connectedAnywhere()).size === 3, 30_000, 100);
-      const reconnectMs = Date.now() - t0;
-      timings.record({
-        scenario: '2 leader kill',
-        what: 'kill -9 of hub node 1 -> every agent connected to a surviving node',
-        ms: reconnectMs,
-        targetMs: 10_000,
-        note: 'probe every 2 s, move after 2 misses',
-      });
-      for (const a of c.agents) {
-        const moves = movedLines(a);
-        expect(moves.map((m) => m.from)).toEqual(['hub1']);
-        timings.record({
-          scenario: '2 leader kill',
-          what: `${a.site.name}: tunnel move (first missed probe -> broker address on another node)`,
-          ms: moves[0].tookMs,
-          targetMs: 10_000,
-        });
-      }
-      expect(reconnectMs).toBeLessThan(10_000);
-
-      await waitFor(
-        'the rollout completes under the new leader',
-        async () => (await alive[0].call<RolloutStatus>('GET', `/v1/rollouts/${rolloutId}`)).rollout.state === 'completed',
-        90_000,
-        500,
-      );
-      const acks = await c.db.query<{ site_id: string; generation: string; n: string }>(
-        'SELECT site_id, generation, COUNT(*) AS n FROM acks GROUP BY site_id, generation ORDER BY site_id, generation',
-      );
-      expect(acks.rows.map((x) => [x.site_id, Number(x.n)])).toEqual([
-        ['site1', 1],
-        ['site2', 1],
-        ['site3', 1],
-      ]);
+      const v = await push(c.nodes[0].hub, policyFiles({}), 'default-deny');
+      await completed(await rollOut(c.nodes[0].hub, v));
       for (const a of c.agents) expect(await verdictOf(h, a, 2, 1)).toBe('denied');
     },
     LONG,
   );
 
   it(
-    '3. stop PostgreSQL for 30 s: every node answers 503 STORE_UNAVAILABLE, sites keep enforcing, everything resumes without a restart',
+    '2. kill -9 one NATS node: every agent connected again within 10 s, no telemetry lost, a retained bundle reaches a site that reconnects',
+    async () => {
+      // Site 3 is cut off while a new version rolls out: its bundle waits, retained, in the cluster.
+      await c.agents[2].site.link.partition();
+      const v = await push(c.nodes[0].hub, policyFiles({ webFromDb: true }), 'web from db');
+      const id = await rollOut(c.nodes[0].hub, v);
+      for (const a of c.agents.slice(0, 2))
+        await waitFor(`${a.site.name} allows web from db`, async () => (await verdictOf(h, a, 2, 1)) === 'allowed', 60_000, 500);
+
+      const t0 = Date.now();
+      await killIn(c.nodes[0].member.ns, 'nats-server');
+      // Telemetry made while the link is down goes to the outbox: denied connections (web -> db is still denied... db -> web now allowed; pod 2 -> a closed port is denied by default-deny).
+      for (const a of c.agents.slice(0, 2)) await verdictOf(h, a, 1, 2);
+      await waitFor('sites 1 and 2 connected again', async () => c.agents.slice(0, 2).every((a) => connectedAfter(a, t0) !== undefined), 30_000, 100);
+      for (const a of c.agents.slice(0, 2)) {
+        const ms = connectedAfter(a, t0)! - t0;
+        timings.record({
+          scenario: '2 NATS node kill',
+          what: `${a.site.name}: kill -9 of the NATS node it used -> its link connected again`,
+          ms,
+          targetMs: 10_000,
+        });
+        expect(ms).toBeLessThan(10_000);
+      }
+
+      const healAt = Date.now();
+      await c.agents[2].site.link.heal();
+      await waitFor('site 3 applies the bundle retained while it was away', async () => (await verdictOf(h, c.agents[2], 2, 1)) === 'allowed', 90_000, 500);
+      timings.record({ scenario: '2 NATS node kill', what: 'site 3 back -> the retained bundle applied', ms: Date.now() - healAt });
+      await completed(id);
+      // No telemetry lost: each site's outbox sequence arrived without a gap (acks and events share it).
+      await waitFor(
+        "every site's telemetry without a gap",
+        async () => {
+          const { rows } = await c.db.query<{ site_id: string; n: string; lo: string; hi: string }>(
+            'SELECT site_id, COUNT(*) AS n, MIN(seq) AS lo, MAX(seq) AS hi FROM telemetry_batches GROUP BY site_id ORDER BY site_id',
+          );
+          return rows.length === 3 && rows.every((r) => Number(r.lo) === 1 && Number(r.n) === Number(r.hi));
+        },
+        60_000,
+        1000,
+      );
+    },
+    LONG,
+  );
+
+  it(
+    '3. kill -9 the rollout leader mid-rollout: another node leads within 5 s, the sites move their tunnels within 10 s, the rollout completes, every ack recorded once',
+    async () => {
+      const first = await leader();
+      expect(first?.name).toBe('hub1');
+      const v = await push(c.nodes[0].hub, policyFiles({}), 'default-deny again');
+      // Canary first, then the rest after an audit window: the leader dies inside it.
+      const id = await rollOut(c.nodes[0].hub, v, { canary: ['site1'], auditWindowS: 8 });
+      await waitFor('the canary applies', async () => (await verdictOf(h, c.agents[0], 2, 1)) === 'denied', 60_000, 500);
+      const before = Number((await lease()).epoch);
+
+      const t0 = Date.now();
+      await killIn(c.nodes[0].member.ns);
+      alive = alive.slice(1);
+      await waitFor('another node takes the rollout lease', async () => Number((await lease())?.epoch) > before, 10_000, 50);
+      const takeoverMs = Date.now() - t0;
+      timings.record({
+        scenario: '3 leader kill',
+        what: 'kill -9 of the leader node -> another node holds the rollout lease',
+        ms: takeoverMs,
+        targetMs: 5000,
+        note: 'lease poll 1 s',
+      });
+      expect(takeoverMs).toBeLessThan(5000);
+      await waitFor('every agent connected through a surviving node', async () => c.agents.every((a) => connectedAfter(a, t0) !== undefined), 30_000, 100);
+      for (const a of c.agents) {
+        const move = logLines<{ from: string; to: string; tookMs: number }>(a, 'broker address moved').find((l) => l.time > t0);
+        expect(move?.from).toBe('hub1');
+        timings.record({
+          scenario: '3 leader kill',
+          what: `${a.site.name}: first missed probe -> broker address on another node`,
+          ms: move!.tookMs,
+          targetMs: 10_000,
+        });
+        const ms = connectedAfter(a, t0)! - t0;
+        timings.record({
+          scenario: '3 leader kill',
+          what: `${a.site.name}: kill -9 of hub node 1 -> its link connected through another node`,
+          ms,
+          targetMs: 10_000,
+        });
+        expect(ms).toBeLessThan(10_000);
+      }
+      await completed(id);
+      for (const a of c.agents) expect(await verdictOf(h, a, 2, 1)).toBe('denied');
+      // Every ack recorded once, whichever replica heard it first.
+      const dup = await c.db.query('SELECT site_id, generation FROM acks GROUP BY site_id, generation HAVING COUNT(*) > 1');
+      expect(dup.rows).toEqual([]);
+      const acked = await c.db.query<{ site_id: string }>(
+        'SELECT DISTINCT a.site_id FROM acks a JOIN rollout_sites r ON r.site_id = a.site_id AND r.generation = a.generation WHERE r.rollout_id = $1',
+        [id],
+      );
+      expect(acked.rows.map((r) => r.site_id).sort()).toEqual(['site1', 'site2', 'site3']);
+    },
+    LONG,
+  );
+
+  it(
+    "4. kill -9 the hub node a dig client uses: the zone's NS set keeps answering, the same answer from every surviving router",
+    async () => {
+      const client = c.fabric.clients[0];
+      const ask = async (server: string) =>
+        (await h.exec(client.ns, ['dig', `@${server}`, '+short', '+tries=1', '+timeout=1', `shop.${c.zone}`, 'A'])).stdout.trim();
+      const ns = (await h.mustExec(client.ns, ['dig', `@${c.nodes[2].member.wanIp}`, '+short', 'NS', c.zone])).split('\n').filter(Boolean).sort();
+      expect(ns).toEqual([`ns1.${c.zone}.`, `ns2.${c.zone}.`, `ns3.${c.zone}.`]);
+      const servers = c.nodes.slice(1).map((n) => n.member.wanIp);
+      await waitFor('both surviving routers give the same answer', async () => {
+        const answers = await Promise.all(servers.map(ask));
+        return answers[0] !== '' && answers.every((x) => x === answers[0]);
+      });
+      const before = await ask(servers[1]);
+      // The client was using node 3: it dies.
+      await killIn(c.nodes[2].member.ns);
+      alive = alive.filter((n) => n !== c.nodes[2].hub);
+      // dig walks the NS set: node 3 times out, node 2 answers, the same as before.
+      const walked = (
+        await h.exec(client.ns, [
+          'sh',
+          '-c',
+          `for s in ${[...servers].reverse().join(' ')}; do a=$(dig @$s +short +tries=1 +timeout=1 shop.${c.zone} A) && [ -n "$a" ] && { echo "$a"; exit 0; }; done; exit 1`,
+        ])
+      ).stdout.trim();
+      expect(walked).toBe(before);
+      expect(await ask(servers[0])).toBe(before);
+    },
+    LONG,
+  );
+
+  it(
+    '5. stop PostgreSQL for 30 s: every node answers 503 STORE_UNAVAILABLE, sites keep enforcing, everything resumes without a restart',
     async () => {
       c.pg.stop();
       const down = Date.now();
@@ -183,7 +270,6 @@ describe.skipIf(skip)('hub cluster: three hub nodes, one PostgreSQL, three sites
         ms: Date.now() - back,
       });
       for (const a of c.agents) expect((await siteView(alive[0], a.site.name)).state).toBe('enrolled');
-      expect((await alive[0].call<RolloutStatus>('GET', `/v1/rollouts/${rolloutId}`)).rollout.state).toBe('completed');
       await waitFor('a node holds the rollout lease again', async () => (await leader()) !== undefined, 15_000, 200);
       complete = true;
     },

@@ -2,7 +2,7 @@
 // WAN members, each a hub replica (hub-main.ts with --store, --node-name/--node-index) with its own
 // WireGuard interface, broker and router; one PostgreSQL in a namespace of its own on the WAN; the
 // sites, created through node 1 and enrolled through it, keep a tunnel peer to every node.
-import { cpSync, mkdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { startPostgres, type TestPostgres } from '../../hub/testing/index.ts';
@@ -11,7 +11,7 @@ import { buildFabric, type Fabric, type WanMember } from './fabric.ts';
 import type { Harness } from './harness.ts';
 import { HubProcess } from './hub-process.ts';
 import { SiteAgent } from './site-agent.ts';
-import { SERVICE, serviceUrl } from './weft-fabric.ts';
+import { SERVICE, serviceUrl, waitFor } from './weft-fabric.ts';
 
 /** WAN addresses: node k at 198.18.0.k (node 1 is the fabric's hub), PostgreSQL at .9. */
 const nodeIp = (k: number) => `198.18.0.${k}`;
@@ -53,28 +53,37 @@ export async function startHubCluster(h: Harness, o: { sites: number; nodes: num
 
   const members = [fabric.hub, ...fabric.extra.slice(0, o.nodes - 1)];
   const nameservers = members.flatMap((m, i) => ['--nameserver', `ns${i + 1}.${zone}=${m.wanIp}`]);
+  // One broker key for the cluster (NATS passwords derive from it), written by the first node.
+  const brokerKey = join(h.dir, 'broker.key');
   const nodes: ClusterNode[] = [];
+  const starting: Promise<HubProcess>[] = [];
   for (const [i, member] of members.entries()) {
     const name = `hub${i + 1}`;
     const role = i === 0 ? 'hub' : name;
     const dataDir = join(h.dir, role);
     if (i > 0) {
       // What every node shares besides the store (docs/ops.md): the CA (agents pin it), the bundle
-      // signing keys and, written once by the first node, the admin token.
+      // signing keys and, written once by the first node, the admin token. The first node writes them
+      // before its broker starts; its NATS node waits for the others to form the cluster.
+      const first = join(h.dir, 'hub');
+      const parts = ['pki/ca.crt', 'signing-keys', 'admin-token', 'broker.key'].map((p) => (p === 'broker.key' ? brokerKey : join(first, p)));
+      await waitFor('hub node 1 to write its CA, keys and admin token', async () => parts.every((p) => existsSync(p)), 90_000, 200);
       mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-      const first = nodes[0].hub.dataDir;
       for (const part of ['pki', 'signing-keys', 'admin-token']) cpSync(join(first, part), join(dataDir, part), { recursive: true });
     }
+    const routes = members.filter((m) => m !== member).flatMap((m) => ['--nats-route', `${m.wanIp}:6222`]);
     const start = () =>
       HubProcess.start(h, fabric, {
         zone,
         member,
         role,
         dataDir,
-        args: ['--store', storeUrl, '--node-name', name, '--node-index', String(nodeIndex(i + 1)), ...nameservers],
+        args: ['--store', storeUrl, '--node-name', name, '--node-index', String(nodeIndex(i + 1)), '--nats-key-file', brokerKey, ...routes, ...nameservers],
       });
-    nodes.push({ name, member, hub: await start(), restart: start });
+    starting.push(start());
+    nodes.push({ name, member, hub: undefined as unknown as HubProcess, restart: start });
   }
+  for (const [i, p] of (await Promise.all(starting)).entries()) nodes[i].hub = p;
 
   const entry = checkoutAgent();
   const agents = fabric.sites.map((s) => new SiteAgent(h, s, entry));

@@ -6,6 +6,7 @@
 //   node bin/run.mjs field-tests/lib/hub-main.ts --data-dir D --wg-ifname I --wan-ip A --api-socket S [--zone Z]
 //     [--store postgres://... --node-name N --node-index K]   (one node of several hub replicas)
 //     [--nameserver name=ip ...]                              (the zone's NS set: every node's router)
+//     [--nats-key-file F --nats-route ip:6222 ...]            (the broker: a NATS node per hub node, clustered)
 //
 // The test process lives outside the namespace, so the hub's loopback HTTP API is forwarded to
 // the unix socket S (unix sockets are not namespaced). Control requests for what is not in the API
@@ -61,6 +62,8 @@ async function main(): Promise<void> {
       'node-name': { type: 'string' },
       'node-index': { type: 'string' },
       nameserver: { type: 'string', multiple: true },
+      'nats-route': { type: 'string', multiple: true },
+      'nats-key-file': { type: 'string' },
       'log-level': { type: 'string', default: 'warn' },
     },
   });
@@ -90,6 +93,28 @@ async function main(): Promise<void> {
     mqtt: { hosts: ['127.0.0.1', hubOverlayV4, ...(nodeV4 ? [nodeV4] : [])], port: 1883 },
     store: v.store,
     node,
+    ...(v['nats-key-file']
+      ? {
+          // A NATS node per hub node: its MQTT listener on every address (the shared broker address sites use
+          // and the node's own, which they probe), its cluster listener on the WAN.
+          mqtt: { broker: 'nats', hosts: ['0.0.0.0'], port: 1883, siteUrl: `mqtt://${hubOverlayV4}:1883` },
+          nats: {
+            nodes: [
+              {
+                name: node?.name ?? 'hub',
+                mqttHost: '0.0.0.0',
+                mqttPort: 1883,
+                clientPort: 4222,
+                httpPort: 8222,
+                clusterHost: wanIp,
+                clusterPort: 6222,
+                routes: v['nats-route'] ?? [],
+              },
+            ],
+            keyFile: v['nats-key-file'],
+          },
+        }
+      : {}),
     overlayV4: ov.ipv4Prefix,
     overlayV6: ov.ipv6Prefix,
     wireguard: { endpoint: `${wanIp}:${ov.hubPort}`, persistentKeepaliveS: 1, mtu: 1380, ifname, listenPort: ov.hubPort },

@@ -15,7 +15,9 @@ afterAll(() => pgc?.remove());
 const site = (name: string) => ({ name, labels: { region: 'eu' }, lat: 1, lon: 2, clientCidrs: [], capacity: 1, services: [] });
 
 describe('backing up the PostgreSQL store', () => {
-  it('pg_dump while hubs run, pg_restore into a new database: a hub on it has every site and policy written before the dump', { timeout: 120_000 }, async () => {
+  it('pg_dump while hubs run, pg_restore into a new database: a hub on it has every site and policy written before the dump', {
+    timeout: 120_000,
+  }, async () => {
     const bin = postgresBin()!;
     const url = await pgc.createDatabase('hub');
     const t = await startTestHub((c) => {
