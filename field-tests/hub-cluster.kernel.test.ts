@@ -2,6 +2,7 @@
 // WireGuard interface, broker and router), one PostgreSQL, three sites with real agents, all in network
 // namespaces. Every site keeps a tunnel peer to every node; the broker's overlay address is routed to one.
 // The scenarios run in order and build on each other. Timings go to bench/results/field.json.
+import { loadavg } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kernelSkipReason } from '../datapath/testing/index.ts';
 import { startEchoServer } from './lib/connectivity.ts';
@@ -10,7 +11,7 @@ import { Harness } from './lib/harness.ts';
 import { startHubCluster, type HubCluster } from './lib/hub-cluster.ts';
 import type { HubProcess } from './lib/hub-process.ts';
 import type { SiteAgent } from './lib/site-agent.ts';
-import { Timings } from './lib/timings.ts';
+import { summarize, Timings } from './lib/timings.ts';
 import { provision, waitFor } from './lib/weft-fabric.ts';
 import { APP_PORT, policyFiles, push, type RolloutStatus, siteView, verdictOf } from './scenario-kit.ts';
 
@@ -32,6 +33,7 @@ describe.skipIf(skip)('hub cluster: three hub nodes, one PostgreSQL, three sites
   let h: Harness;
   let c: HubCluster;
   const timings = new Timings('hub cluster: 3 hub nodes (replica + broker + router each), 1 PostgreSQL, 3 sites');
+  const loadAtStart = loadavg();
   let complete = false;
   /** Hub nodes still alive, in order. */
   let alive: HubProcess[] = [];
@@ -44,7 +46,10 @@ describe.skipIf(skip)('hub cluster: three hub nodes, one PostgreSQL, three sites
   }, LONG);
 
   afterAll(async () => {
-    if (complete) timings.write();
+    // Logged, not written to bench/results/field.json: that report keeps the runs of one layout only
+    // (the fabric scenarios'), and these timings come from every scenario that ran, finished or not.
+    const run = { at: new Date().toISOString(), layout: timings.layout, loadavg: { start: loadAtStart, end: loadavg() }, timings: timings.all };
+    process.stderr.write(`\nhub cluster timings (${complete ? 'every scenario passed' : 'not every scenario passed'}):\n${summarize([run])}\n`);
     await h?.cleanup();
   }, LONG);
 
