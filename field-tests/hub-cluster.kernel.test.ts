@@ -276,6 +276,31 @@ describe.skipIf(skip)('hub cluster: three hub nodes, one PostgreSQL, three sites
       });
       for (const a of c.agents) expect((await siteView(alive[0], a.site.name)).state).toBe('enrolled');
       await waitFor('a node holds the rollout lease again', async () => (await leader()) !== undefined, 15_000, 200);
+    },
+    LONG,
+  );
+  it(
+    '6. revoke a site through a surviving node: every node drops its tunnel peer, the cluster refuses its broker credentials',
+    async () => {
+      const site3 = c.agents[2];
+      const t0 = Date.now();
+      await alive[0].call('POST', '/v1/sites/site3/revoke', {});
+      for (const n of alive) {
+        await waitFor(
+          `${n.ready.node} drops site3's peer`,
+          async () => !(await n.control<{ siteId: string }[]>({ op: 'peers' })).some((p) => p.siteId === 'site3'),
+          10_000,
+          100,
+        );
+      }
+      timings.record({ scenario: '6 revoke', what: 'revoke -> every surviving node dropped the peer', ms: Date.now() - t0 });
+      // Its link is down and stays down.
+      await new Promise((res) => setTimeout(res, 5000));
+      const after = Date.now();
+      await new Promise((res) => setTimeout(res, 5000));
+      expect(connectedAfter(site3, after)).toBeUndefined();
+      // Site 3 keeps enforcing what it had.
+      expect(await verdictOf(h, site3, 2, 1)).toBe('denied');
       complete = true;
     },
     LONG,
