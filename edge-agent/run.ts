@@ -337,21 +337,8 @@ export class Agent {
     if (held) void this.takeBundle(held).catch((e: unknown) => this.log.error({ err: formatError(e) }, 'held bundle failed'));
   }
 
-  /**
-   * Bundles are taken in one at a time: the same bundle can arrive twice at once (the retained copy on
-   * resubscribe and a republish by a hub that took over the rollouts), and the second must find the
-   * first applied (a duplicate, not acked again), not race it through the intake.
-   */
-  private bundleChain: Promise<void> = Promise.resolve();
-
-  private takeBundle(bytes: Buffer): Promise<void> {
-    const next = this.bundleChain.then(() => this.takeBundleNow(bytes));
-    this.bundleChain = next.catch(() => undefined);
-    return next;
-  }
-
   /** A bundle from the hub: taken in, or held (the newest only, not acked) while nothing can enforce it. */
-  private async takeBundleNow(bytes: Buffer): Promise<void> {
+  private async takeBundle(bytes: Buffer): Promise<void> {
     const intake = this.intakeRef;
     if (!intake) {
       this.heldBundle = bytes;
