@@ -60,6 +60,8 @@ export const DEBIAN_PACKAGES = [
   // The hub's store past one machine (PostgreSQL 15); tests run a throwaway cluster of their own with
   // its initdb/pg_ctl, never the system cluster this package also sets up.
   'postgresql',
+  // The embedded store's online backup (sqlite3 hub.db ".backup ..."; docs/ops.md, hub/store/backup.test.ts).
+  'sqlite3',
 ];
 
 function log(msg) {

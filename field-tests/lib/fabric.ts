@@ -26,6 +26,8 @@ export interface FabricOptions {
    *   (calico's layout); the agent finds a pod's veth by route lookup.
    */
   podNetwork?: PodNetwork | PodNetwork[];
+  /** More members of the WAN (more hub nodes, a database), by role and WAN address (free ones: 198.18.0.2..9). */
+  extraMembers?: { role: string; wanIp: string }[];
 }
 
 export type PodNetwork = 'bridge' | 'routed';
@@ -67,6 +69,8 @@ export interface Fabric {
   hub: WanMember;
   sites: SiteNet[];
   clients: WanMember[];
+  /** FabricOptions.extraMembers, in order. */
+  extra: WanMember[];
   /** Whether link latency is available (sch_netem in the kernel). */
   netem: boolean;
 }
@@ -76,7 +80,13 @@ const WAN_BRIDGE = 'br-wan';
 const POD_BRIDGE = 'br-pods';
 
 function check(o: FabricOptions): Required<FabricOptions> {
-  const r = { sites: o.sites, podsPerSite: o.podsPerSite ?? 2, clients: o.clients ?? 1, podNetwork: o.podNetwork ?? 'bridge' };
+  const r = {
+    sites: o.sites,
+    podsPerSite: o.podsPerSite ?? 2,
+    clients: o.clients ?? 1,
+    podNetwork: o.podNetwork ?? 'bridge',
+    extraMembers: o.extraMembers ?? [],
+  };
   for (const [i, n] of [r.podNetwork].flat().entries()) {
     if (n !== 'bridge' && n !== 'routed')
       throw new HarnessError(
@@ -157,11 +167,13 @@ export async function buildFabric(h: Harness, options: FabricOptions): Promise<F
   }
   const clients: WanMember[] = [];
   for (const [j, wanIp] of plan.wan.clients.entries()) clients.push(await attach(`cli${j + 1}`, wanIp));
+  const extra: WanMember[] = [];
+  for (const m of o.extraMembers) extra.push(await attach(m.role, m.wanIp));
 
   // The WAN is one flat segment; pod networks are reached through their site's WAN address,
   // so clients and the hub can open connections to services in a site.
-  for (const m of [hub, ...sites, ...clients]) {
+  for (const m of [hub, ...sites, ...clients, ...extra]) {
     for (const s of sites) if (s !== m) await ip(m.ns, 'route', 'add', s.podCidr, 'via', s.wanIp);
   }
-  return { plan, wan: { ns: wanNs, bridge: WAN_BRIDGE }, hub, sites, clients, netem: netem ?? false };
+  return { plan, wan: { ns: wanNs, bridge: WAN_BRIDGE }, hub, sites, clients, extra, netem: netem ?? false };
 }

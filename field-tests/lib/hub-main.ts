@@ -4,6 +4,9 @@
 // so sites reach it through their tunnel and nothing else.
 //
 //   node bin/run.mjs field-tests/lib/hub-main.ts --data-dir D --wg-ifname I --wan-ip A --api-socket S [--zone Z]
+//     [--store postgres://... --node-name N --node-index K]   (one node of several hub replicas)
+//     [--nameserver name=ip ...]                              (the zone's NS set: every node's router)
+//     [--nats-key-file F --nats-route ip:6222 ...]            (the broker: a NATS node per hub node, clustered)
 //
 // The test process lives outside the namespace, so the hub's loopback HTTP API is forwarded to
 // the unix socket S (unix sockets are not namespaced). Control requests for what is not in the API
@@ -14,6 +17,7 @@ import { createConnection, createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { defaultConfig, startHub } from '../../hub/index.ts';
+import { OverlayPlan } from '../../tunnel/index.ts';
 import { addressPlan } from './addressing.ts';
 
 export interface HubReady {
@@ -24,6 +28,10 @@ export interface HubReady {
   mqttPort: number;
   wgPublicKey: string;
   dns: { host: string; port: number } | null;
+  /** This hub node's name, when it is one of several. */
+  node: string | null;
+  /** The hub's own pid (the rollout lease names its holder host:pid). */
+  pid: number;
 }
 
 /** A control request (stdin) and its answer (stdout, prefixed `CTL `). */
@@ -50,6 +58,12 @@ async function main(): Promise<void> {
       'wan-ip': { type: 'string' },
       'api-socket': { type: 'string' },
       zone: { type: 'string' },
+      store: { type: 'string' },
+      'node-name': { type: 'string' },
+      'node-index': { type: 'string' },
+      nameserver: { type: 'string', multiple: true },
+      'nats-route': { type: 'string', multiple: true },
+      'nats-key-file': { type: 'string' },
       'log-level': { type: 'string', default: 'warn' },
     },
   });
@@ -61,6 +75,13 @@ async function main(): Promise<void> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const ov = addressPlan({ sites: 1, podsPerSite: 2, clients: 0 }).overlay;
   const hubOverlayV4 = ov.hubAddresses[0].split('/')[0];
+  const node = v['node-name'] ? { name: v['node-name'], overlayIndex: Number(v['node-index']) } : undefined;
+  // A node's broker listens on the node's own overlay address too: sites probe it there.
+  const nodeV4 = node ? new OverlayPlan(ov.ipv4Prefix, ov.ipv6Prefix).addresses(node.overlayIndex).v4 : undefined;
+  const nameservers = (v.nameserver ?? []).map((x) => {
+    const [name, address] = x.split('=');
+    return { name, addresses: [address] };
+  });
 
   const config = defaultConfig(dataDir);
   Object.assign(config, {
@@ -69,14 +90,38 @@ async function main(): Promise<void> {
     httpPort: 0,
     tlsNames: [wanIp],
     publicUrl: `https://${wanIp}:8443`,
-    mqtt: { hosts: ['127.0.0.1', hubOverlayV4], port: 1883 },
+    mqtt: { hosts: ['127.0.0.1', hubOverlayV4, ...(nodeV4 ? [nodeV4] : [])], port: 1883 },
+    store: v.store,
+    node,
+    ...(v['nats-key-file']
+      ? {
+          // A NATS node per hub node: its MQTT listener on every address (the shared broker address sites use
+          // and the node's own, which they probe), its cluster listener on the WAN.
+          mqtt: { broker: 'nats', hosts: ['0.0.0.0'], port: 1883, siteUrl: `mqtt://${hubOverlayV4}:1883` },
+          nats: {
+            nodes: [
+              {
+                name: node?.name ?? 'hub',
+                mqttHost: '0.0.0.0',
+                mqttPort: 1883,
+                clientPort: 4222,
+                httpPort: 8222,
+                clusterHost: wanIp,
+                clusterPort: 6222,
+                routes: v['nats-route'] ?? [],
+              },
+            ],
+            keyFile: v['nats-key-file'],
+          },
+        }
+      : {}),
     overlayV4: ov.ipv4Prefix,
     overlayV6: ov.ipv6Prefix,
     wireguard: { endpoint: `${wanIp}:${ov.hubPort}`, persistentKeepaliveS: 1, mtu: 1380, ifname, listenPort: ov.hubPort },
     heartbeatIntervalS: HEARTBEAT_S,
     rolloutTickMs: 200,
     logLevel: v['log-level'],
-    router: v.zone ? { zone: v.zone, dns: { host: wanIp, port: 53 } } : undefined,
+    router: v.zone ? { zone: v.zone, dns: { host: wanIp, port: 53 }, ...(nameservers.length ? { nameservers } : {}) } : undefined,
   });
   const hub = await startHub(config);
   const tunnel = hub.tunnel;
@@ -139,6 +184,8 @@ async function main(): Promise<void> {
     mqttPort: hub.broker.port,
     wgPublicKey: tunnel.publicKey,
     dns: hub.router ? { host: hub.router.dns.host, port: hub.router.dns.port } : null,
+    node: node?.name ?? null,
+    pid: process.pid,
   };
   process.stdout.write(`HUB-READY ${JSON.stringify(ready)}\n`);
 }

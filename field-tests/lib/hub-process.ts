@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { request } from '../../hub/index.ts';
 import { join } from 'node:path';
 import { HarnessError } from './errors.ts';
-import type { Fabric } from './fabric.ts';
+import type { Fabric, WanMember } from './fabric.ts';
 import type { Harness } from './harness.ts';
 import type { ControlAnswer, ControlRequest, HubReady } from './hub-main.ts';
 import type { NsProcess } from './ns-process.ts';
@@ -36,23 +36,34 @@ export class HubProcess {
     });
   }
 
-  /** Starts the hub in `fabric.hub.ns` and waits until its API and broker listen. */
-  static async start(h: Harness, fabric: Fabric, opts: { zone?: string } = {}): Promise<HubProcess> {
-    const dataDir = join(h.dir, 'hub');
-    const apiSocket = join(h.dir, 'hub-api.sock');
+  /**
+   * Starts the hub in `fabric.hub.ns` (or, one node of several, in `opts.member`'s namespace with its own
+   * data dir, name and WireGuard link; `opts.args` are more hub-main.ts flags) and waits until its API and
+   * broker listen.
+   */
+  static async start(
+    h: Harness,
+    fabric: Fabric,
+    opts: { zone?: string; member?: WanMember; role?: string; args?: string[]; dataDir?: string } = {},
+  ): Promise<HubProcess> {
+    const role = opts.role ?? 'hub';
+    const member = opts.member ?? fabric.hub;
+    const dataDir = opts.dataDir ?? join(h.dir, role);
+    const apiSocket = join(h.dir, `${role}-api.sock`);
     const argv = [
       ...tsEntry('field-tests/lib/hub-main.ts'),
       '--data-dir',
       dataDir,
       '--wg-ifname',
-      h.names.wgIfname('hub'),
+      h.names.wgIfname(role),
       '--wan-ip',
-      fabric.hub.wanIp,
+      member.wanIp,
       '--api-socket',
       apiSocket,
+      ...(opts.args ?? []),
     ];
     if (opts.zone) argv.push('--zone', opts.zone);
-    const proc = h.spawn(fabric.hub.ns, argv, { name: 'hub', stdin: true, cwd: REPO_ROOT });
+    const proc = h.spawn(member.ns, argv, { name: role, stdin: true, cwd: REPO_ROOT });
     const m = await proc.waitForOutput(/^HUB-READY (.*)$/m, 90_000);
     const ready = JSON.parse(m[1]) as HubReady;
     return new HubProcess(proc, ready, dataDir, apiSocket, readFileSync(ready.adminTokenFile, 'utf8').trim());

@@ -66,7 +66,7 @@ export class Timings {
   readonly all: Timing[] = [];
   private readonly loadAtStart = loadavg();
 
-  constructor(private readonly layout: string) {}
+  constructor(readonly layout: string) {}
 
   record(t: Timing): void {
     this.all.push(t);

@@ -6,4 +6,4 @@ export { deviceKeys, enrollRequest, eventually, SimAgent, type DeviceKeys, type 
 export { enrollSite, fleet } from './fleet.ts';
 export { dnsProber, httpsRequest, mqttConnect, mqttLength, mqttPublish, mqttSubscribe, openTcp, readBytes } from './abuse-clients.ts';
 export { openBrowser, type Browser } from '../ui/testing/browser.ts';
-export { startPostgres, type TestPostgres } from '../store/testing/postgres.ts';
+export { postgresBin, startPostgres, type StartPostgresOptions, type TestPostgres } from '../store/testing/postgres.ts';

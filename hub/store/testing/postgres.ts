@@ -2,7 +2,7 @@
 // `postgres` user, under a temp dir, listening on a free TCP port of 127.0.0.1 and a unix socket in that
 // dir; stopped and removed by remove(). Never the system cluster. Needs root (to run as postgres).
 import { execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { appendFileSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,8 @@ export interface TestPostgres {
   port: number;
   /** A URL for database `db` (created by createDatabase, or `postgres`). */
   url(db?: string): string;
+  /** The same database through the unix socket, for the test process when the server runs in a namespace. */
+  local(db?: string): string;
   createDatabase(name: string): Promise<string>;
   /** pg_ctl stop -m fast / start: the outage tests. */
   stop(): void;
@@ -41,7 +43,14 @@ function freePort(): Promise<number> {
   });
 }
 
-export async function startPostgres(): Promise<TestPostgres> {
+export interface StartPostgresOptions {
+  /** Run the server in this network namespace (field tests), listening on `host` there. */
+  netns?: string;
+  /** Listen address (default 127.0.0.1). */
+  host?: string;
+}
+
+export async function startPostgres(o: StartPostgresOptions = {}): Promise<TestPostgres> {
   const bin = postgresBin();
   if (!bin) throw new Error('PostgreSQL is not installed: node scripts/setup.mjs installs Debian postgresql');
   const dir = mkdtempSync(join(tmpdir(), 'weft-pg-'));
@@ -49,11 +58,18 @@ export async function startPostgres(): Promise<TestPostgres> {
   const gid = execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim();
   chownSync(dir, Number(ids), Number(gid));
   const data = join(dir, 'data');
-  const asPostgres = (cmd: string, args: string[]) =>
-    execFileSync('runuser', ['-u', 'postgres', '--', join(bin, cmd), ...args], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+  const inNs = o.netns ? ['ip', 'netns', 'exec', o.netns] : [];
+  const asPostgres = (cmd: string, args: string[]) => {
+    const argv = [...inNs, 'runuser', '-u', 'postgres', '--', join(bin, cmd), ...args];
+    return execFileSync(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+  };
   asPostgres('initdb', ['-D', data, '--auth=trust', '--no-locale', '-E', 'UTF8', '-U', 'postgres']);
-  const port = await freePort();
-  const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off`;
+  // In a namespace the test made, hubs on the other members connect over its network: trust them too.
+  if (o.netns) appendFileSync(join(data, 'pg_hba.conf'), 'host all all 0.0.0.0/0 trust\n');
+  // A namespace of its own has every port free.
+  const port = o.netns ? 5432 : await freePort();
+  const host = o.host ?? '127.0.0.1';
+  const opts = `-p ${port} -k ${dir} -c listen_addresses=${host} -c fsync=off -c full_page_writes=off`;
   const start = () => {
     asPostgres('pg_ctl', ['-D', data, '-o', opts, '-l', join(dir, 'log'), '-w', '-t', '30', 'start']);
   };
@@ -61,13 +77,16 @@ export async function startPostgres(): Promise<TestPostgres> {
     asPostgres('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);
   };
   start();
-  const url = (db = 'postgres') => `postgres://postgres@127.0.0.1:${port}/${db}`;
+  const url = (db = 'postgres') => `postgres://postgres@${host}:${port}/${db}`;
+  // The unix socket is not namespaced: the test process reaches a server in a namespace through it.
+  const local = (db = 'postgres') => (o.netns ? `postgres://postgres@/${db}?host=${dir}&port=${port}` : url(db));
   let stopped = false;
   return {
     port,
     url,
+    local,
     async createDatabase(name) {
-      const c = new pg.Client({ connectionString: url() });
+      const c = new pg.Client({ connectionString: local() });
       await c.connect();
       try {
         await c.query(`CREATE DATABASE ${name}`);
