@@ -275,12 +275,13 @@ async function main(): Promise<void> {
     { n: 1000, pushes: 10, processes: 1 },
     { n: 10_000, pushes: 3, processes: 2 },
   ];
-  // --max-sites=N and --broker=aedes|mosquitto run part of the plan (a quick check); the published
+  // --max-sites=N, --min-sites=N and --broker=aedes|mosquitto run part of the plan (a quick check); the published
   // results use the full plan.
   const max = Number(process.argv.find((a) => a.startsWith('--max-sites='))?.split('=')[1] ?? 10_000);
+  const min = Number(process.argv.find((a) => a.startsWith('--min-sites='))?.split('=')[1] ?? 0);
   const results: RunResult[] = [];
   const loadBefore = loadavg();
-  for (const p of plan.filter((x) => x.n <= max)) {
+  for (const p of plan.filter((x) => x.n <= max && x.n >= min)) {
     for (const kind of kinds) {
       process.stderr.write(`${kind}: ${p.n} sites\n`);
       results.push(await run(kind, p.n, p.pushes, p.processes));

@@ -32,6 +32,8 @@ import { knotVersion, startKnot } from './router/knot.ts';
 import type { HeartbeatMessage } from '../protocol/index.ts';
 import { availableParallelism } from 'node:os';
 import { startRelay, type Relay } from './router/relay.ts';
+import { cpuSeconds, descendants } from './router/cpu.ts';
+import { UDP_BUFFER_BYTES } from '../router/index.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ZONE = 'svc.bench.example';
@@ -251,6 +253,19 @@ async function main(): Promise<void> {
       'powerdns-shared': pdnsShared.port,
     };
     const allServers: Record<string, number> = { ...servers, knot: knot.port };
+    // CPU seconds used so far by each server's processes. Weft with one worker runs in this process
+    // (with the broker, the health model and dnsperf's bookkeeping: an upper bound for its DNS thread).
+    const workerPids = descendants(process.pid, 'dns-worker.mjs');
+    const cpuOf: Record<string, () => number> = {
+      weft: () => {
+        const u = process.cpuUsage();
+        return (u.user + u.system) / 1e6;
+      },
+      'weft-workers': () => cpuSeconds(workerPids),
+      powerdns: () => cpuSeconds([pdnsDefault.pid]),
+      'powerdns-shared': () => cpuSeconds([pdnsShared.pid]),
+      knot: () => cpuSeconds([knot.pid]),
+    };
     const labels: Record<string, string> = {
       weft: 'Weft, 1 DNS worker (thread)',
       'weft-workers': `Weft, ${routerN.dnsWorkers} DNS workers (processes)`,
@@ -329,14 +344,16 @@ async function main(): Promise<void> {
           log(`dnsperf ${name}, ${mode}, run ${run}`);
           const load1 = loadavg()[0];
           const stopFlapping = name.startsWith('weft') ? flap() : null;
+          const cpu0 = cpuOf[name]();
           const r = await dnsperf(dir, port, NAME, {
             seconds: DNSPERF_S,
             subnet: mode.startsWith('ECS') ? sites[1].subnet : null,
             clients: DNSPERF_CLIENTS,
             outstanding: DNSPERF_OUTSTANDING,
           });
+          const cpuUsPerQuery = r.completed > 0 ? Math.round(((cpuOf[name]() - cpu0) * 1e7) / r.completed) / 10 : null;
           const healthChanges = stopFlapping ? stopFlapping() : 0;
-          perf.push({ server: name, mode, run, load1, r, healthChanges });
+          perf.push({ server: name, mode, run, load1, r, healthChanges, cpuUsPerQuery });
           await drained(port);
         }
       }
@@ -416,6 +433,10 @@ async function main(): Promise<void> {
         pdnsCheckIntervalS: pdnsDefault.checkIntervalS,
         clients: DNSPERF_CLIENTS,
         outstanding: DNSPERF_OUTSTANDING,
+        // dnsperf sends from 127.0.0.1: RRL is on (the default) and loopback is exempt from it.
+        rrl: router.config.limits.rrl,
+        udpBufferBytes: UDP_BUFFER_BYTES,
+        dnsWorkerPids: workerPids.length,
       },
       loadAverage: { start: loadStart, end: loadavg() },
     };

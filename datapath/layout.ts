@@ -13,7 +13,10 @@ export interface StructLayout {
 
 export const LAYOUTS = {
   weft_state: { size: 8, fields: { active: [0, 8] } },
-  weft_config: { size: 8, fields: { allow_sample_rate: [0, 4], pad: [4, 4] } },
+  weft_config: {
+    size: 32,
+    fields: { allow_sample_rate: [0, 4], fqdn_min_ttl: [4, 4], fqdn_grace: [8, 4], pad: [12, 4], fqdn_hash_base: [16, 8], fqdn_hash_inv: [24, 8] },
+  },
   weft_endpoint_key: { size: 20, fields: { slot: [0, 4], addr: [4, 16] } },
   weft_endpoint_value: { size: 16, fields: { endpoint_id: [0, 4], ingress_set: [4, 4], egress_set: [8, 4], pad: [12, 4] } },
   weft_ipcache_key: { size: 24, fields: { prefixlen: [0, 4], slot: [4, 4], addr: [8, 16] } },
@@ -28,6 +31,37 @@ export const LAYOUTS = {
   weft_ct_value: { size: 16, fields: { last_seen_ns: [0, 8], rule_id: [8, 4], pad: [12, 4] } },
   weft_counter_key: { size: 8, fields: { kind: [0, 1], verdict: [1, 1], pad: [2, 2], id: [4, 4] } },
   weft_counter_value: { size: 16, fields: { packets: [0, 8], bytes: [8, 8] } },
+  weft_fqdn_name_key: { size: 16, fields: { slot: [0, 4], pad: [4, 4], pattern: [8, 8] } },
+  weft_fqdn_name_value: { size: 4, fields: { index: [0, 4] } },
+  weft_fqdn_addr: { size: 16, fields: { addr: [0, 16] } },
+  weft_fqdn_hit: { size: 16, fields: { pattern: [0, 8], expires_ns: [8, 8] } },
+  weft_fqdn_learned: { size: 64, fields: { hit: [0, 64] } },
+  weft_dns_scratch: {
+    size: 2048 + 8 * 16 * 2 + 8 * 4 + 64 + 8 * 6 + 4 * 10,
+    fields: {
+      buf: [0, 2048],
+      sum: [2048, 128],
+      ipow: [2176, 128],
+      match: [2304, 32],
+      learned: [2336, 64],
+      hsum: [2400, 8],
+      hpow: [2408, 8],
+      hipow: [2416, 8],
+      base: [2424, 8],
+      inv: [2432, 8],
+      now: [2440, 8],
+      min_ttl: [2448, 4],
+      grace: [2452, 4],
+      pos: [2456, 4],
+      len: [2460, 4],
+      labels: [2464, 4],
+      remaining: [2468, 4],
+      state: [2472, 4],
+      answers: [2476, 4],
+      nmatch: [2480, 4],
+      learned_count: [2484, 4],
+    },
+  },
   weft_event: {
     size: 64,
     fields: {
@@ -66,6 +100,10 @@ export const MAP_LAYOUTS = {
   weft_counters: { key: 'weft_counter_key', value: 'weft_counter_value' },
   /** Per-CPU array indexed by enum weft_drop_reason (drop-reasons.ts). */
   weft_drops: { key: 'u32', value: 'weft_counter_value' },
+  weft_fqdn_names: { key: 'weft_fqdn_name_key', value: 'weft_fqdn_name_value' },
+  weft_fqdn_learned: { key: 'weft_fqdn_addr', value: 'weft_fqdn_learned' },
+  /** Per-CPU parse room of the DNS learning (bpf/lib/dns.h); userspace never reads it. */
+  weft_dns_scratch: { key: 'u32', value: 'weft_dns_scratch' },
   /** A ring buffer has no key or value; its records are weft_event. */
   weft_events: { key: null, value: null },
 } as const satisfies Record<string, { key: Name | 'u32' | null; value: Name | null }>;
@@ -114,11 +152,70 @@ export function decState(b: Buffer): { generation: number; slot: number } {
   return { generation: Number(v >> STATE_SLOT_BITS), slot: Number(v & ((1n << STATE_SLOT_BITS) - 1n)) };
 }
 
-export function encConfig(allowSampleRate: number): Buffer {
+export interface ConfigWord {
+  allowSampleRate: number;
+  fqdnMinTtl: number;
+  fqdnGrace: number;
+  /** The FQDN name hash's odd multiplier and its inverse mod 2^64 (fqdn-hash.ts). */
+  fqdnHashBase: bigint;
+  fqdnHashInv: bigint;
+}
+
+export function encConfig(c: ConfigWord): Buffer {
   const b = Buffer.alloc(LAYOUTS.weft_config.size);
-  b.writeUInt32LE(allowSampleRate, off('weft_config', 'allow_sample_rate'));
+  b.writeUInt32LE(c.allowSampleRate, off('weft_config', 'allow_sample_rate'));
+  b.writeUInt32LE(c.fqdnMinTtl, off('weft_config', 'fqdn_min_ttl'));
+  b.writeUInt32LE(c.fqdnGrace, off('weft_config', 'fqdn_grace'));
+  b.writeBigUInt64LE(c.fqdnHashBase, off('weft_config', 'fqdn_hash_base'));
+  b.writeBigUInt64LE(c.fqdnHashInv, off('weft_config', 'fqdn_hash_inv'));
   return b;
 }
+
+export function decConfig(b: Buffer): ConfigWord {
+  return {
+    allowSampleRate: b.readUInt32LE(off('weft_config', 'allow_sample_rate')),
+    fqdnMinTtl: b.readUInt32LE(off('weft_config', 'fqdn_min_ttl')),
+    fqdnGrace: b.readUInt32LE(off('weft_config', 'fqdn_grace')),
+    fqdnHashBase: b.readBigUInt64LE(off('weft_config', 'fqdn_hash_base')),
+    fqdnHashInv: b.readBigUInt64LE(off('weft_config', 'fqdn_hash_inv')),
+  };
+}
+
+export function encFqdnNameKey(slot: number, pattern: bigint): Buffer {
+  const b = Buffer.alloc(LAYOUTS.weft_fqdn_name_key.size);
+  b.writeUInt32LE(slot, off('weft_fqdn_name_key', 'slot'));
+  b.writeBigUInt64LE(pattern, off('weft_fqdn_name_key', 'pattern'));
+  return b;
+}
+
+/** Entries of one learned address: (pattern hash, expiry in ns of CLOCK_MONOTONIC), empty ones left out. */
+export interface LearnedHit {
+  pattern: bigint;
+  expiresNs: bigint;
+}
+
+const HIT = LAYOUTS.weft_fqdn_hit;
+export const FQDN_HITS = LAYOUTS.weft_fqdn_learned.size / HIT.size;
+
+export function encLearned(hits: readonly LearnedHit[]): Buffer {
+  const b = Buffer.alloc(LAYOUTS.weft_fqdn_learned.size);
+  hits.slice(0, FQDN_HITS).forEach((h, i) => {
+    b.writeBigUInt64LE(h.pattern, i * HIT.size + HIT.fields.pattern[0]);
+    b.writeBigUInt64LE(h.expiresNs, i * HIT.size + HIT.fields.expires_ns[0]);
+  });
+  return b;
+}
+
+export function decLearned(b: Buffer): LearnedHit[] {
+  const out: LearnedHit[] = [];
+  for (let i = 0; i < FQDN_HITS; i++) {
+    const expiresNs = b.readBigUInt64LE(i * HIT.size + HIT.fields.expires_ns[0]);
+    if (expiresNs !== 0n) out.push({ pattern: b.readBigUInt64LE(i * HIT.size + HIT.fields.pattern[0]), expiresNs });
+  }
+  return out;
+}
+
+export const decAddr16 = from16;
 
 export function encEndpointKey(slot: number, a: Addr): Buffer {
   const b = Buffer.alloc(LAYOUTS.weft_endpoint_key.size);
@@ -181,7 +278,7 @@ export function encRuleKey(slot: number, r: { set: number; peer: number; proto: 
 }
 
 /** The slot a key of a slotted map belongs to (every slotted key has `slot` at the same place per struct). */
-export function slotOf(struct: 'weft_endpoint_key' | 'weft_ipcache_key' | 'weft_set_key' | 'weft_rule_key', key: Buffer): number {
+export function slotOf(struct: 'weft_endpoint_key' | 'weft_ipcache_key' | 'weft_set_key' | 'weft_rule_key' | 'weft_fqdn_name_key', key: Buffer): number {
   return key.readUInt32LE((LAYOUTS[struct].fields as Record<string, [number, number]>).slot[0]);
 }
 

@@ -12,6 +12,7 @@ import { DROP_REASONS, DROP_SLOTS, noDrops, type DropReason } from './drop-reaso
 import { DatapathError } from './errors.ts';
 import { EventStream } from './event-stream.ts';
 import { hasPorts } from './flow.ts';
+import { inverseOdd, patternHash, randomHashBase } from './fqdn-hash.ts';
 import { tableAddr, tablePrefix } from './check-tables.ts';
 import { ensureBpffs } from './bpffs.ts';
 import { checkKernelVersion, explainNativeError } from './kernel-features.ts';
@@ -42,9 +43,18 @@ export interface LibbpfDatapathOptions {
   artifacts?: ArtifactPaths;
   /** Applies, attaches and detaches are logged here (info/debug); nothing when absent. */
   logger?: Logger;
+  /** FQDN learning: a learned address lives max(TTL, fqdnMinTtl) + fqdnGrace seconds (defaults 30 and 10). */
+  fqdnMinTtl?: number;
+  fqdnGrace?: number;
+  /** Capacity of the learned-address map (LRU; default 65536) and of each half of the pattern map (default 4096). */
+  fqdnLearnedSize?: number;
+  fqdnPatterns?: number;
 }
 
-type SlottedKey = 'weft_endpoint_key' | 'weft_ipcache_key' | 'weft_set_key' | 'weft_rule_key';
+export const DEFAULT_FQDN_MIN_TTL = 30;
+export const DEFAULT_FQDN_GRACE = 10;
+
+type SlottedKey = 'weft_endpoint_key' | 'weft_ipcache_key' | 'weft_set_key' | 'weft_rule_key' | 'weft_fqdn_name_key';
 
 /** The maps that hold the two halves of the tables, each with its key struct (slot inside). */
 export const SLOTTED_MAPS = [
@@ -54,6 +64,7 @@ export const SLOTTED_MAPS = [
   ['weft_sets', 'weft_set_key'],
   ['weft_rules_exact', 'weft_rule_key'],
   ['weft_rules', 'weft_rule_key'],
+  ['weft_fqdn_names', 'weft_fqdn_name_key'],
 ] as const satisfies readonly (readonly [MapName, SlottedKey])[];
 
 interface TableWrite {
@@ -84,6 +95,8 @@ function mapSizes(opts: LibbpfDatapathOptions): Record<string, number> {
     // Fixed by the reasons, but part of the fingerprint: a release that adds a reason needs a new map.
     weft_drops: DROP_SLOTS,
     weft_events: opts.ringBufferBytes ?? 256 << 10,
+    weft_fqdn_names: 2 * (opts.fqdnPatterns ?? 4096),
+    weft_fqdn_learned: opts.fqdnLearnedSize ?? 65536,
   };
 }
 export class LibbpfDatapath implements Datapath {
@@ -98,6 +111,7 @@ export class LibbpfDatapath implements Datapath {
   private closed = false;
   /** Pinned state of another build (an upgrade): retired after the first apply (see retirePredecessors). */
   private predecessors: Predecessor[];
+  private hashBase = 0n;
 
   private constructor(
     private readonly bpf: NativeBpf,
@@ -153,10 +167,85 @@ export class LibbpfDatapath implements Datapath {
       { layoutRoot, adoptedGeneration: dp.state().generation, predecessors: dp.predecessors.map((p) => p.dir), libbpf: bpf.libbpfVersion() },
       'datapath loaded',
     );
-    bpf.mapUpdate(dp.fds.weft_config, L.encU32(0), L.encConfig(opts.allowSampleRate ?? 0), BPF_ANY);
+    dp.configure(opts);
     // An upgrade interrupted after its first apply: our maps already hold a whole generation.
     if (dp.predecessors.length && dp.state().generation > 0) await dp.retirePredecessors();
     return dp;
+  }
+
+  /**
+   * The config word. The FQDN hash multiplier of adopted pins is kept: the learned addresses and the
+   * pattern entries of the live slot were hashed with it. A fresh layout draws a new one.
+   */
+  private configure(opts: LibbpfDatapathOptions): void {
+    const cur = this.bpf.mapLookup(this.fds.weft_config, L.encU32(0), L.LAYOUTS.weft_config.size);
+    const old = cur ? L.decConfig(cur) : null;
+    const base = old?.fqdnHashBase ? old.fqdnHashBase : randomHashBase();
+    this.hashBase = base;
+    const word: L.ConfigWord = {
+      allowSampleRate: opts.allowSampleRate ?? 0,
+      fqdnMinTtl: opts.fqdnMinTtl ?? DEFAULT_FQDN_MIN_TTL,
+      fqdnGrace: opts.fqdnGrace ?? DEFAULT_FQDN_GRACE,
+      fqdnHashBase: base,
+      fqdnHashInv: inverseOdd(base),
+    };
+    this.bpf.mapUpdate(this.fds.weft_config, L.encU32(0), L.encConfig(word), BPF_ANY);
+  }
+
+  /** The kernel key of a domainNames pattern on this node. */
+  patternKey(pattern: string): bigint {
+    return patternHash(pattern, this.hashBase);
+  }
+
+  /** Every learned address with its patterns (kernel keys) and expiries (CLOCK_MONOTONIC ns, as process.hrtime.bigint()). */
+  learned(): { addr: string; hits: L.LearnedHit[] }[] {
+    this.open();
+    const ks = L.LAYOUTS.weft_fqdn_addr.size;
+    const fd = this.fds.weft_fqdn_learned;
+    const keys = this.bpf.mapKeys(fd, ks);
+    const out: { addr: string; hits: L.LearnedHit[] }[] = [];
+    for (let o = 0; o < keys.length; o += ks) {
+      const key = keys.subarray(o, o + ks);
+      const v = this.bpf.mapLookup(fd, key, L.LAYOUTS.weft_fqdn_learned.size);
+      if (v) out.push({ addr: L.decAddr16(key), hits: L.decLearned(v) });
+    }
+    return out;
+  }
+
+  /**
+   * Puts addresses back (from the agent's store, after a reboot or into a fresh layout), merged with
+   * what the kernel learned meanwhile: per pattern the later expiry wins. Already expired ones are skipped.
+   */
+  restoreLearned(entries: readonly { addr: string; pattern: bigint; expiresNs: bigint }[], nowNs = process.hrtime.bigint()): number {
+    this.open();
+    const fd = this.fds.weft_fqdn_learned;
+    let written = 0;
+    const byAddr = new Map<string, { pattern: bigint; expiresNs: bigint }[]>();
+    for (const e of entries) {
+      if (e.expiresNs <= nowNs) continue;
+      const list = byAddr.get(e.addr);
+      if (list) list.push(e);
+      else byAddr.set(e.addr, [e]);
+    }
+    for (const [addr, add] of byAddr) {
+      const key = L.addr16(tableAddr(addr));
+      const cur = this.bpf.mapLookup(fd, key, L.LAYOUTS.weft_fqdn_learned.size);
+      const hits = new Map<bigint, bigint>();
+      for (const h of cur ? L.decLearned(cur) : []) if (h.expiresNs > nowNs) hits.set(h.pattern, h.expiresNs);
+      for (const h of add) if ((hits.get(h.pattern) ?? 0n) < h.expiresNs) hits.set(h.pattern, h.expiresNs);
+      const list = [...hits].map(([pattern, expiresNs]) => ({ pattern, expiresNs })).sort((a, b) => (a.expiresNs > b.expiresNs ? -1 : 1));
+      this.bpf.mapUpdate(fd, key, L.encLearned(list), BPF_ANY);
+      written++;
+    }
+    return written;
+  }
+
+  /** Deletes learned addresses whose every entry expired; returns how many. */
+  sweepLearned(nowNs = process.hrtime.bigint()): number {
+    let n = 0;
+    for (const e of this.learned())
+      if (e.hits.every((h) => h.expiresNs <= nowNs) && this.bpf.mapDelete(this.fds.weft_fqdn_learned, L.addr16(tableAddr(e.addr)))) n++;
+    return n;
   }
 
   /** Where the maps of this build (these artifacts) are pinned under pinRoot; tools that read pins directly use it. */
@@ -186,7 +275,7 @@ export class LibbpfDatapath implements Datapath {
     const started = process.hrtime.bigint();
     const live = this.state();
     const slot = live.generation === 0 ? 0 : 1 - live.slot;
-    const writes = encodeTables(tables, slot);
+    const writes = encodeTables(tables, slot, this.hashBase);
     // Packets that read the state word before the last switch may still be looking into this
     // slot (another CPU, mid-program): wait until they are done before rewriting it.
     await this.grace;
@@ -399,7 +488,7 @@ export class LibbpfDatapath implements Datapath {
  * one port) go to hash maps, whose lookup cost does not grow with their size; a full-length key is
  * the longest possible match, so the programs try the hash first and the LPM trie only on a miss.
  */
-export function encodeTables(t: Tables, slot: number): TableWrite[] {
+export function encodeTables(t: Tables, slot: number, hashBase = 1n): TableWrite[] {
   const endpoints: [Buffer, Buffer][] = [];
   for (const e of t.endpoints)
     for (const ip of e.ips) endpoints.push([L.encEndpointKey(slot, tableAddr(ip)), L.encEndpointValue(e.endpointId, e.ingressSet, e.egressSet)]);
@@ -424,5 +513,12 @@ export function encodeTables(t: Tables, slot: number): TableWrite[] {
     { map: 'weft_sets', keyStruct: 'weft_set_key', slot, batch: true, entries: t.sets.map((s) => [L.encSetKey(slot, s.id), L.encVerdict(s.default)]) },
     { map: 'weft_rules_exact', keyStruct: 'weft_rule_key', slot, batch: true, entries: exact },
     { map: 'weft_rules', keyStruct: 'weft_rule_key', slot, batch: false, entries: ranges },
+    {
+      map: 'weft_fqdn_names',
+      keyStruct: 'weft_fqdn_name_key',
+      slot,
+      batch: true,
+      entries: (t.fqdn ?? []).map((p, index) => [L.encFqdnNameKey(slot, patternHash(p, hashBase)), L.encU32(index)]),
+    },
   ];
 }

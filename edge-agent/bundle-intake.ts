@@ -44,8 +44,9 @@ export function trustedKeysOf(store: AgentStore): Map<string, KeyObject> {
 /** The generation a bundle claims, before verification; null when it cannot be read. For the record only. */
 function claimedGeneration(bytes: Buffer): number | null {
   try {
-    const env = JSON.parse(bytes.toString('utf8')) as { payload?: unknown };
-    const g = typeof env.payload === 'string' ? (JSON.parse(env.payload) as { generation?: unknown }).generation : undefined;
+    const env = JSON.parse(bytes.toString('utf8')) as { payload?: unknown; site?: { generation?: unknown } };
+    // Format 2 (one signature for many sites) names the generation beside the payload, format 1 inside it.
+    const g = env.site ? env.site.generation : typeof env.payload === 'string' ? (JSON.parse(env.payload) as { generation?: unknown }).generation : undefined;
     return Number.isSafeInteger(g) ? (g as number) : null;
   } catch {
     return null;

@@ -38,6 +38,11 @@ export interface AgentConfig {
   debounceMs: number;
   /** Heartbeat period until the hub says otherwise at enrollment. */
   heartbeatIntervalS: number;
+  /** FQDN egress: a learned address lives max(TTL, fqdnMinTtlS) + fqdnGraceS seconds (docs/datapath.md). */
+  fqdnMinTtlS: number;
+  fqdnGraceS: number;
+  /** How often the learned addresses are copied from the kernel into the store (for reboots). */
+  fqdnSyncS: number;
   /**
    * MQTT protocol of the hub broker: 'auto' tries 5 and falls back to 3.1.1 when the broker refuses it (the
    * hub's embedded aedes does); 4 or 5 pin one. All keep a persistent session (docs/agent.md).
@@ -65,6 +70,9 @@ export function defaults(env: NodeJS.ProcessEnv = process.env): AgentConfig {
     nodeName: env.NODE_NAME ?? hostname(),
     tunnel: 'auto',
     debounceMs: 100,
+    fqdnMinTtlS: 30,
+    fqdnGraceS: 10,
+    fqdnSyncS: 5,
     heartbeatIntervalS: 30,
     mqttProtocol: 'auto',
     assetDir: join(dataDir, 'assets'),
@@ -72,7 +80,7 @@ export function defaults(env: NodeJS.ProcessEnv = process.env): AgentConfig {
   };
 }
 
-const NUMERIC = new Set<keyof AgentConfig>(['statusPort', 'debounceMs', 'heartbeatIntervalS']);
+const NUMERIC = new Set<keyof AgentConfig>(['statusPort', 'debounceMs', 'heartbeatIntervalS', 'fqdnMinTtlS', 'fqdnGraceS', 'fqdnSyncS']);
 const CHOICES: Partial<Record<keyof AgentConfig, readonly string[]>> = {
   datapath: ['libbpf', 'memory'],
   kube: ['auto', 'off'],

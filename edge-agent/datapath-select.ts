@@ -18,8 +18,8 @@ export interface SelectedDatapath {
 /** Opens the kernel datapath (the one door to it here); tests inject one whose BPF objects fail to load. */
 export type KernelLoader = () => Promise<Datapath>;
 
-export function libbpfLoader(opts: { pinRoot: string; limits?: MapLimits }): KernelLoader {
-  return () => LibbpfDatapath.open({ pinRoot: opts.pinRoot, limits: opts.limits });
+export function libbpfLoader(opts: { pinRoot: string; limits?: MapLimits; fqdnMinTtl?: number; fqdnGrace?: number }): KernelLoader {
+  return () => LibbpfDatapath.open({ pinRoot: opts.pinRoot, limits: opts.limits, fqdnMinTtl: opts.fqdnMinTtl, fqdnGrace: opts.fqdnGrace });
 }
 
 /** Throws an AgentError (the loader's DATAPATH_* code, else DATAPATH_LOAD) when the kernel datapath cannot load. */

@@ -125,6 +125,28 @@ describe('link', () => {
     expect(store.outbox.lost().records).toBe(0);
   });
 
+  it('fails over to the next broker address when its broker goes down mid-drain, losing nothing', async () => {
+    store = openStore(join(dir, 'f.db'));
+    const second = await startBroker();
+    try {
+      const l = link({ urls: [broker.url, second.url] });
+      await waitFor(() => l.state.state === 'connected', { timeoutMs: 5000, what: 'connected' });
+      expect(l.state.url).toBe(broker.url);
+      for (let i = 0; i < 400; i++) store.outbox.append(topics.events(SITE), JSON.stringify({ v: 1, seq: 0, at: 'x', type: 'verdicts', n: i }), 'low');
+      l.kick();
+      await waitFor(() => on(topics.events(SITE)).length > 50, { timeoutMs: 5000, what: 'some sent' });
+      broker.accept = false; // the first broker is down for good
+      broker.kill(SITE);
+      await waitFor(() => store.outbox.depth() === 0 && l.state.state === 'connected', { timeoutMs: 15_000, what: 'drained through the second broker' });
+      expect(l.state.url).toBe(second.url);
+      const all = [...on(topics.events(SITE)), ...second.published.filter((p) => p.topic === topics.events(SITE))];
+      expect(new Set(all.map((p) => (JSON.parse(String(p.payload)) as { n: number }).n)).size).toBe(400);
+      expect(second.published.some((p) => p.topic === topics.status(SITE))).toBe(true); // online said there too
+    } finally {
+      await second.close();
+    }
+  });
+
   it('delivers the retained bundle, and PUBACKs it only after it was handled', async () => {
     store = openStore(join(dir, 'd.db'));
     const hub = await mqtt.connectAsync(broker.url);

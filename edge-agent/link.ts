@@ -17,6 +17,11 @@ import { setLinkState, type AgentMetrics, type LinkState } from './metrics.ts';
 export interface LinkOptions {
   siteId: string;
   url: string;
+  /**
+   * Every address of a clustered broker (NATS), from the enrollment: after a drop the next connect goes
+   * to the next address, so a dead node costs one backoff step. Default [url].
+   */
+  urls?: string[];
   username?: string;
   password?: string;
   /** PEM of the hub CA for mqtts:// brokers. */
@@ -74,12 +79,15 @@ export class Link {
   /** Rejects when the current connection closes, so a drain waiting for PUBACKs lets go. */
   private lost: { promise: Promise<never>; reject: (e: Error) => void } | null = null;
   private readonly clock: () => number;
+  private readonly urls: string[];
+  private urlIndex = 0;
 
   constructor(private readonly o: LinkOptions) {
     this.clock = o.clock ?? Date.now;
+    this.urls = o.urls?.length ? o.urls : [o.url];
     this.status = {
       state: 'connecting',
-      url: o.url,
+      url: this.urls[0],
       mqttVersion: o.protocolVersion === 4 ? 4 : 5,
       connectedSince: null,
       lastError: null,
@@ -118,7 +126,7 @@ export class Link {
       will: { topic: topics.status(o.siteId), payload: will, qos: 1, retain: true },
     };
     this.setState('connecting');
-    const client = mqtt.connect(o.url, opts);
+    const client = mqtt.connect(this.status.url, opts);
     this.client = client;
     // PUBACK a bundle only once it is stored and handled: a crash in between gets it redelivered.
     client.handleMessage = (packet, done) => {
@@ -137,7 +145,7 @@ export class Link {
   private shouldDowngrade(e: Error & { code?: unknown }): boolean {
     if ((this.o.protocolVersion ?? 'auto') !== 'auto' || this.status.mqttVersion !== 5 || !UNSUPPORTED_VERSION.has(Number(e.code))) return false;
     this.status.mqttVersion = 4;
-    this.o.log.info({ url: this.o.url }, 'the broker does not speak MQTT 5; using MQTT 3.1.1');
+    this.o.log.info({ url: this.status.url }, 'the broker does not speak MQTT 5; using MQTT 3.1.1');
     const old = this.client;
     old?.end(true);
     if (!this.stopped && old) this.connect();
@@ -197,7 +205,7 @@ export class Link {
     this.setState('connected');
     this.status.connectedSince = this.clock();
     this.status.lastError = null;
-    o.log.info({ url: o.url, siteId: o.siteId }, 'hub link connected');
+    o.log.info({ url: this.status.url, siteId: o.siteId }, 'hub link connected');
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     this.heartbeatTimer = setInterval(() => this.sendHeartbeat(), o.heartbeatIntervalS * 1000);
     this.heartbeatTimer.unref();
@@ -223,7 +231,18 @@ export class Link {
       this.retryTimer = null;
       if (this.stopped || !this.client) return;
       this.setState('connecting');
-      this.client.reconnect();
+      if (this.urls.length === 1) {
+        this.client.reconnect();
+        return;
+      }
+      // The next address with a new client (same client id, persistent session): the cluster holds the
+      // session and the retained messages; what must arrive is still in the outbox.
+      this.urlIndex = (this.urlIndex + 1) % this.urls.length;
+      this.status.url = this.urls[this.urlIndex];
+      const old = this.client;
+      this.client = null;
+      old.end(true);
+      this.connect();
     }, delay);
   }
 

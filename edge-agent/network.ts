@@ -105,6 +105,7 @@ export class AgentNetwork {
     this.linkRef = new Link({
       siteId: enrollment.siteId,
       url: enrollment.broker.url,
+      urls: enrollment.broker.urls,
       username: enrollment.broker.username,
       password: enrollment.broker.password,
       outbox: store.outbox,

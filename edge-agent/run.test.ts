@@ -17,7 +17,7 @@ import { createMetrics } from './metrics.ts';
 import type { TunnelComponent } from './network.ts';
 import { runAgent, type Agent, type RunDeps } from './run.ts';
 import { startBroker, type TestBroker } from './testing/broker.ts';
-import { bundle, enrollStore, fakeVeths, FakeKube, hubKey, kubePod, shopSnapshot, SITE } from './testing/fixtures.ts';
+import { bundle, enrollStore, fakeVeths, FakeKube, hubKey, kubePod, shopSnapshot, SITE, treeBundles } from './testing/fixtures.ts';
 import { waitFor } from '../base/index.ts';
 
 const log = createLogger({ level: process.env.RUN_DEBUG ? 'debug' : 'silent' });
@@ -135,6 +135,30 @@ describe('agent run', () => {
     const s = await a.status();
     expect(s.lastRejection?.code).toMatch(/^POLICY_/);
     expect(s.state).toBe('enforcing generation 5');
+  });
+
+  it("applies its own bundle of a stage signed once for many sites, and refuses another site's or a forged one", async () => {
+    enroll();
+    const a = await start({ kube: () => new FakeKube(shopSnapshot()) });
+    const [mine, other] = treeBundles(key, [
+      { siteId: SITE, generation: 4 },
+      { siteId: 'store-999', generation: 9 },
+    ]);
+    const forged = JSON.parse(other.toString()) as { site: { siteId: string } };
+    forged.site.siteId = SITE;
+    for (const [bytes, code] of [
+      [other, 'BUNDLE_WRONG_SITE'],
+      [Buffer.from(JSON.stringify(forged)), 'BUNDLE_BAD_SIGNATURE'],
+    ] as const) {
+      const n = acks().length;
+      await publishBundle(bytes);
+      await waitFor(() => acks().length === n + 1, { timeoutMs: 10_000, what: `ack for ${code}` });
+      expect(acks()[n]).toMatchObject({ result: 'rejected', code });
+    }
+    await publishBundle(mine);
+    await waitFor(() => acks().length === 3, { timeoutMs: 10_000, what: 'ack of its own bundle' });
+    expect(acks()[2]).toMatchObject({ generation: 4, result: 'applied' });
+    expect(await a.selected!.datapath.appliedGeneration()).toBe(4);
   });
 
   it('restarts offline to enforcing from the last-known-good: adopts pinned state, or re-applies', async () => {

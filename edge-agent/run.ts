@@ -18,6 +18,7 @@ import { libbpfLoader, type KernelLoader, type SelectedDatapath } from './datapa
 import { EMPTY_SNAPSHOT, type CompileFn, type Enforcer } from './enforcer.ts';
 import { errorCode, errorMessage, formatError } from '../base/index.ts';
 import { AgentError } from './errors.ts';
+import { FqdnKeeper, hasLearnedMap } from './fqdn-keeper.ts';
 import type { KubeInventory, KubeSnapshot } from './kube/types.ts';
 import type { Logger } from './logger.ts';
 import type { Link } from './link.ts';
@@ -79,6 +80,7 @@ export class Agent {
   private enforcingSince: number | null = null;
   private timeToEnforcingS: number | null = null;
   private pump: VerdictPump | null = null;
+  private fqdnKeeper: FqdnKeeper | null = null;
   private readonly recent: VerdictRecord[] = [];
   private readonly abort = new AbortController();
   private stopped = false;
@@ -191,7 +193,8 @@ export class Agent {
       booted = await bootEnforcement({
         choice: this.config.datapath,
         selected: this.deps.datapath,
-        loadKernel: this.deps.loadKernel ?? libbpfLoader({ pinRoot: this.config.pinRoot }),
+        loadKernel:
+          this.deps.loadKernel ?? libbpfLoader({ pinRoot: this.config.pinRoot, fqdnMinTtl: this.config.fqdnMinTtlS, fqdnGrace: this.config.fqdnGraceS }),
         store: this.store,
         log: this.log,
         metrics: this.metrics,
@@ -199,7 +202,10 @@ export class Agent {
         resolveVeth: this.deps.resolveVeth ?? podVethResolver(),
         nodeName: this.config.nodeName,
         debounceMs: this.config.debounceMs,
-        onApplied: (a) => this.persistInventory(a.snapshot),
+        onApplied: (a) => {
+          this.fqdnKeeper?.know(a.tables.fqdn ?? []);
+          this.persistInventory(a.snapshot);
+        },
       });
     } catch (e) {
       if (!(e instanceof AgentError)) throw e;
@@ -222,7 +228,23 @@ export class Agent {
     if (!this.store) this.showStoreUnavailable();
     else if (recovered && booted.restored.kind === 'none') this.showWaiting();
     this.startPump(booted);
+    this.startFqdnKeeper(booted);
     this.openIntake();
+  }
+
+  /** Learned FQDN addresses: back from the store into the kernel map, then copied to the store as they change. */
+  private startFqdnKeeper(booted: Booted): void {
+    const dp = booted.selected.datapath;
+    if (!this.store || !hasLearnedMap(dp)) return;
+    const keeper = new FqdnKeeper({ map: dp, store: this.store, log: this.log, syncMs: this.config.fqdnSyncS * 1000 });
+    keeper.know(booted.enforcer.tables?.fqdn ?? []);
+    try {
+      keeper.restore();
+    } catch (e) {
+      this.log.warn({ err: formatError(e) }, 'fqdn: could not restore learned addresses from the store');
+    }
+    keeper.start();
+    this.fqdnKeeper = keeper;
   }
 
   /** Says it on the state line and the log, and tries the kernel datapath again later. */
@@ -466,6 +488,12 @@ export class Agent {
     await this.pump?.stop();
     await this.statusApi?.stop();
     await this.booted?.enforcer.close();
+    this.fqdnKeeper?.stop();
+    try {
+      this.fqdnKeeper?.sync();
+    } catch (e) {
+      this.log.warn({ err: formatError(e) }, 'fqdn: last copy of the learned addresses failed');
+    }
     await this.deps.tunnel?.down().catch(() => undefined);
     // The datapath is closed, not unpinned: the kernel keeps enforcing while the agent is away.
     await this.booted?.selected.datapath.close();

@@ -74,4 +74,43 @@ describe('hub command line with a router config file', () => {
     expect(() => parseHubArgs(['--data-dir', dir, '--router-config', file('bad.yaml', 'zone: a.example\nttl: -1')])).toThrow(ConfigError);
     expect(() => parseHubArgs(['--data-dir', dir, '--router-config', join(dir, 'missing.yaml')])).toThrow(/missing\.yaml: cannot read: ENOENT/);
   });
+
+  it('--broker nats: one node from --mqtt-host/--mqtt-port and --nats-*, every site URL kept in order', () => {
+    const c = parseHubArgs([
+      ...['--data-dir', '/d', '--broker', 'nats', '--mqtt-host', '10.99.0.1', '--mqtt-port', '1883', '--nats-name', 'hub-a'],
+      ...[
+        '--nats-cluster-port',
+        '6222',
+        '--nats-cluster-host',
+        '10.0.0.1',
+        '--nats-route',
+        '10.0.0.2:6222',
+        '--nats-route',
+        '10.0.0.3:6222',
+        '--nats-key-file',
+        '/etc/weft/broker.key',
+      ],
+      ...['--site-broker-url', 'mqtt://10.99.0.1:1883', '--site-broker-url', 'mqtt://10.99.0.2:1883'],
+    ]);
+    expect(c.mqtt).toMatchObject({ broker: 'nats', siteUrl: 'mqtt://10.99.0.1:1883', siteUrls: ['mqtt://10.99.0.1:1883', 'mqtt://10.99.0.2:1883'] });
+    expect(c.nats).toEqual({
+      nodes: [
+        {
+          name: 'hub-a',
+          mqttHost: '10.99.0.1',
+          mqttPort: 1883,
+          clientPort: 4222,
+          httpPort: 8222,
+          clusterPort: 6222,
+          clusterHost: '10.0.0.1',
+          routes: ['10.0.0.2:6222', '10.0.0.3:6222'],
+        },
+      ],
+      keyFile: '/etc/weft/broker.key',
+    });
+    expect(() => parseHubArgs(['--data-dir', '/d', '--broker', 'nats', '--mqtt-host', 'a', '--mqtt-host', 'b'])).toThrow(/one --mqtt-host/);
+    expect(() => parseHubArgs(['--data-dir', '/d', '--broker', 'nats', '--nats-route', 'nope'])).toThrow(/want host:port/);
+    expect(() => parseHubArgs(['--data-dir', '/d', '--nats-route', 'a:1'])).toThrow(/need --broker nats/);
+    expect(() => parseHubArgs(['--data-dir', '/d', '--broker', 'rabbit'])).toThrow(/want aedes, mosquitto or nats/);
+  });
 });

@@ -1,7 +1,9 @@
 // Hub configuration: defaults, and the command line of `node bin/run.mjs hub/main.ts`.
 import { errorMessage, WeftError } from '../base/index.ts';
+import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { BrokerLimits } from './broker/types.ts';
+import type { NatsNodeSpec } from './broker/nats.ts';
 import type { Peers } from './enroll/peers.ts';
 import { loadRouterSettings, RouterConfigError, type RouterOptions } from '../router/index.ts';
 import type { PublicLimits } from './server/public-limits.ts';
@@ -25,15 +27,27 @@ export interface HubConfig {
   /** The hub's HTTPS URL as sites see it (goes into provisioning files). Default https://<first tls name or 127.0.0.1>:<port>. */
   publicUrl?: string;
   mqtt: {
-    /** The embedded aedes broker (default), or a supervised Mosquitto fed from the store (password and ACL files). */
-    broker?: 'aedes' | 'mosquitto';
+    /**
+     * The embedded aedes broker (default), a supervised Mosquitto fed from the store (password and ACL
+     * files), or a NATS cluster node (JetStream + MQTT) fed from the store (`nats` below).
+     */
+    broker?: 'aedes' | 'mosquitto' | 'nats';
     /** Listen addresses of the embedded broker (loopback and the overlay address). */
     hosts: string[];
     port: number;
     /** Broker URL handed to sites at enrollment. Default mqtt://<hub overlay IPv4>:<port>. */
     siteUrl?: string;
+    /** With NATS: every node's MQTT URL as sites reach it, handed to sites to fail over between (siteUrl first). */
+    siteUrls?: string[];
     /** Packet size and per-address connection caps (hub/broker/types.ts BROKER_LIMITS). */
     limits?: Partial<BrokerLimits>;
+  };
+  /** The NATS node(s) this hub runs when mqtt.broker is 'nats' (hub/broker/nats.ts). */
+  nats?: {
+    /** The nodes this hub supervises: one in production (from --mqtt-host/--mqtt-port and --nats-*); ports 0 are picked free at start. */
+    nodes: NatsNodeSpec[];
+    /** The broker key shared by every hub of the cluster (32 bytes, 0600). Default <dataDir>/broker.key, created on first start. */
+    keyFile?: string;
   };
   overlayV4: string;
   overlayV6: string;
@@ -54,6 +68,13 @@ export interface HubConfig {
     peers?: Peers;
     publicKey?: string;
   };
+  /**
+   * Past one hub machine: this hub node's name and the overlay index of its own address (a host of the
+   * overlay prefix no site holds; pick them from the top, e.g. 65534, 65533, ... of a /16). The node
+   * registers its WireGuard key, endpoint and address in the store; enrollment hands every registered
+   * node to the site, whose tunnel keeps a peer to each (docs/ops.md).
+   */
+  node?: { name: string; overlayIndex: number };
   heartbeatIntervalS: number;
   /** The end-user router (DNS + /go redirects); off when absent. Its sites come from the hub. */
   router?: Omit<RouterOptions, 'sites' | 'logger' | 'registry'>;
@@ -109,8 +130,17 @@ export const USAGE = `usage: node bin/run.mjs hub/main.ts --data-dir <dir> [opti
   --public-url <url>      the hub URL sites use (default https://<first tls name>:<port>)
   --mqtt-port <n>         embedded broker port (default 1883; 0 picks one)
   --mqtt-host <addr>      broker listen address (repeatable; default 127.0.0.1)
-  --broker aedes|mosquitto  embedded broker (default) or a supervised Mosquitto
-  --site-broker-url <url> broker URL given to sites (default mqtt://<hub overlay IPv4>:<port>)
+  --broker aedes|mosquitto|nats  embedded broker (default), a supervised Mosquitto, or a supervised
+                          NATS cluster node (JetStream + MQTT; docs/broker.md)
+  --site-broker-url <url> broker URL given to sites (default mqtt://<hub overlay IPv4>:<port>); with
+                          nats, repeat it for every node: sites fail over between them
+  --nats-name <name>      this node's server name (default the host name)
+  --nats-cluster-port <n> cluster listener (default 6222)
+  --nats-cluster-host <a> its address (default the --mqtt-host)
+  --nats-route <h:p>      another node's cluster listener (repeatable)
+  --nats-client-port <n>  NATS protocol listener on 127.0.0.1 (default 4222)
+  --nats-http-port <n>    monitor (/healthz) on 127.0.0.1 (default 8222)
+  --nats-key-file <file>  broker key shared by every hub (default <data-dir>/broker.key, made on first start)
   --overlay-v4 <cidr>     (default 10.99.0.0/16)   --overlay-v6 <cidr> (default fd00:99::/64)
   --wg-endpoint <h:p>     WireGuard endpoint sites dial (default 127.0.0.1:<--wg-port>)
   --wg-ifname <name>      create the hub's WireGuard interface (kernel or wireguard-go) with the overlay addresses
@@ -122,6 +152,8 @@ export const USAGE = `usage: node bin/run.mjs hub/main.ts --data-dir <dir> [opti
   --store <spec>          sqlite:<path> (default: sqlite:<data-dir>/hub.db, one process) or
                           postgres://user[:password]@host[:port]/db (replicated hubs share it;
                           ?host=/run/postgresql for a unix socket)
+  --node-name <name>      this hub node's name, past one machine (with --node-index)
+  --node-index <n>        overlay index of this node's own address (e.g. 65534: 10.99.255.254); no site's
   --log-level <level>     (default info)`;
 
 export function parseHubArgs(argv: string[]): HubConfig {
@@ -139,7 +171,14 @@ export function parseHubArgs(argv: string[]): HubConfig {
         'public-url': { type: 'string' },
         'mqtt-port': { type: 'string' },
         'mqtt-host': { type: 'string', multiple: true },
-        'site-broker-url': { type: 'string' },
+        'site-broker-url': { type: 'string', multiple: true },
+        'nats-name': { type: 'string' },
+        'nats-cluster-port': { type: 'string' },
+        'nats-cluster-host': { type: 'string' },
+        'nats-route': { type: 'string', multiple: true },
+        'nats-client-port': { type: 'string' },
+        'nats-http-port': { type: 'string' },
+        'nats-key-file': { type: 'string' },
         'overlay-v4': { type: 'string' },
         'overlay-v6': { type: 'string' },
         'wg-endpoint': { type: 'string' },
@@ -152,6 +191,8 @@ export function parseHubArgs(argv: string[]): HubConfig {
         'dns-host': { type: 'string' },
         'dns-port': { type: 'string' },
         'router-config': { type: 'string' },
+        'node-name': { type: 'string' },
+        'node-index': { type: 'string' },
       },
     }).values;
   } catch (e) {
@@ -164,8 +205,37 @@ export function parseHubArgs(argv: string[]): HubConfig {
   c.httpPort = v['http-port'] !== undefined ? port(v['http-port'], 'http-port', 0) : null;
   c.tlsNames = v['tls-name'] ?? [];
   c.publicUrl = v['public-url'];
-  if (v.broker !== undefined && v.broker !== 'aedes' && v.broker !== 'mosquitto') throw new ConfigError(`--broker ${v.broker}: want aedes or mosquitto`);
-  c.mqtt = { broker: v.broker, hosts: v['mqtt-host'] ?? c.mqtt.hosts, port: port(v['mqtt-port'], 'mqtt-port', c.mqtt.port), siteUrl: v['site-broker-url'] };
+  if (v.broker !== undefined && v.broker !== 'aedes' && v.broker !== 'mosquitto' && v.broker !== 'nats')
+    throw new ConfigError(`--broker ${v.broker}: want aedes, mosquitto or nats`);
+  const siteUrls = v['site-broker-url'];
+  c.mqtt = {
+    broker: v.broker,
+    hosts: v['mqtt-host'] ?? c.mqtt.hosts,
+    port: port(v['mqtt-port'], 'mqtt-port', c.mqtt.port),
+    siteUrl: siteUrls?.[0],
+    ...(siteUrls && siteUrls.length > 1 ? { siteUrls } : {}),
+  };
+  if (v.broker === 'nats') {
+    if (c.mqtt.hosts.length !== 1)
+      throw new ConfigError('--broker nats listens on one --mqtt-host', 'give one address: 0.0.0.0 for every interface, or the overlay address');
+    const name = v['nats-name'] ?? hostname().replace(/[^A-Za-z0-9._-]/g, '-');
+    for (const r of v['nats-route'] ?? []) if (!/^[^\s:]+:\d{1,5}$/.test(r)) throw new ConfigError(`--nats-route ${r}: want host:port`);
+    c.nats = {
+      nodes: [
+        {
+          name,
+          mqttHost: c.mqtt.hosts[0],
+          mqttPort: c.mqtt.port,
+          clientPort: port(v['nats-client-port'], 'nats-client-port', 4222),
+          httpPort: port(v['nats-http-port'], 'nats-http-port', 8222),
+          clusterPort: port(v['nats-cluster-port'], 'nats-cluster-port', 6222),
+          ...(v['nats-cluster-host'] ? { clusterHost: v['nats-cluster-host'] } : {}),
+          routes: v['nats-route'] ?? [],
+        },
+      ],
+      keyFile: v['nats-key-file'],
+    };
+  } else if (Object.keys(v).some((k) => k.startsWith('nats-'))) throw new ConfigError('--nats-* options need --broker nats');
   c.overlayV4 = v['overlay-v4'] ?? c.overlayV4;
   c.overlayV6 = v['overlay-v6'] ?? c.overlayV6;
   c.wireguard.ifname = v['wg-ifname'];
@@ -177,6 +247,15 @@ export function parseHubArgs(argv: string[]): HubConfig {
   if (v.store !== undefined) {
     if (!/^(sqlite:.+|postgres(ql)?:\/\/.+)$/.test(v.store)) throw new ConfigError(`--store ${v.store}: want sqlite:<path> or postgres://...`);
     c.store = v.store;
+  }
+  if (v['node-name'] !== undefined || v['node-index'] !== undefined) {
+    const name = v['node-name'];
+    const index = Number(v['node-index']);
+    if (!name || !/^[a-z0-9][a-z0-9-]{0,62}$/.test(name))
+      throw new ConfigError(`--node-name ${name ?? ''}: want a name of a-z, 0-9 and -`, 'give --node-name and --node-index together');
+    if (!Number.isInteger(index) || index < 2)
+      throw new ConfigError(`--node-index ${v['node-index'] ?? ''}: want an overlay index of 2 or more`, 'e.g. 65534 for 10.99.255.254 in 10.99.0.0/16');
+    c.node = { name, overlayIndex: index };
   }
   if (v['router-config']) {
     const dns = { ...(v['dns-host'] ? { host: v['dns-host'] } : {}), ...(v['dns-port'] ? { port: port(v['dns-port'], 'dns-port', 5353) } : {}) };

@@ -5,7 +5,17 @@ export { startHub, type Hub } from './main.ts';
 export { ConfigError, defaultConfig, parseHubArgs, type HubConfig } from './config.ts';
 export { ApiUnreachable, request, type ApiResponse, type ApiTarget } from './cli/api-client.ts';
 export { readManifests } from './cli/policy-ops.ts';
-export { findMosquitto, startBroker, startMosquitto } from './broker/index.ts';
+export {
+  findMosquitto,
+  findNatsServer,
+  issueDerivedCredential,
+  localClusterSpecs,
+  startBroker,
+  startMosquitto,
+  startNats,
+  type NatsBroker,
+  type NatsNodeSpec,
+} from './broker/index.ts';
 export { createHealthModel, createSitesView, startHealthMonitor, type SiteRecord } from '../router/index.ts';
 export { enroll } from './enroll/enroll.ts';
 export { MemoryPeers, type Peers } from './enroll/peers.ts';

@@ -14,10 +14,19 @@ import { Counter, Registry } from 'prom-client';
 import { errorMessage, formatError } from '../base/index.ts';
 import { HubTunnel, loadOrCreatePrivateKey, OverlayPlan, registerTunnelMetrics } from '../tunnel/index.ts';
 import { bootstrapAdmin } from './auth/api-tokens.ts';
-import { startBroker, startMosquitto, type Broker, type BrokerStartOptions } from './broker/index.ts';
+import {
+  issueDerivedCredential,
+  loadOrCreateBrokerKey,
+  startBroker,
+  startMosquitto,
+  startNats,
+  type Broker,
+  type BrokerStartOptions,
+  type NatsBroker,
+} from './broker/index.ts';
 import { ConfigError, parseHubArgs, USAGE, type HubConfig } from './config.ts';
 import { MemoryPeers } from './enroll/peers.ts';
-import { createHealthModel, createSitesView, startHealthMonitor, type HealthModel, type RecordSitesView } from '../router/index.ts';
+import { createHealthModel, createSitesView, startHealthMonitor, type HealthModel, type RecordSitesView, type SiteHealthEvent } from '../router/index.ts';
 import { healthRoutes } from './health/index.ts';
 import { routerRoutes, startRouter, type Router } from '../router/index.ts';
 import { startIngest, type Ingest } from './ingest/site-messages.ts';
@@ -32,6 +41,7 @@ import type { EngineLease } from './rollout/lease.ts';
 import { PolicyVersions } from './rollout/policy-versions.ts';
 import { buildApp } from './server/app.ts';
 import type { HubServices } from './server/services.ts';
+import { HealthRecorder } from './sites/health-recorder.ts';
 import { routableRecord, SitesService } from './sites/sites-service.ts';
 import { openStore } from './store/open.ts';
 import type { HubStore, SiteRecord } from './store/types.ts';
@@ -86,14 +96,17 @@ export async function startHub(config: HubConfig): Promise<Hub> {
     if (await bootstrapAdmin(store, adminTokenFile, now())) log.info({ file: adminTokenFile }, 'first start: admin token written');
     const registry = new Registry();
     const overlay = new OverlayPlan(config.overlayV4, config.overlayV6);
-    // The interface comes before the broker, which listens on its overlay address.
+    const node = config.node;
+    if (node) await checkNodeIndex(store, overlay, node);
+    // The interface comes before the broker, which listens on its overlay address. A hub node also owns
+    // its own address, which sites probe to tell whether this node answers (tunnel/site-tunnel.ts).
     let tunnel: HubTunnel | null = null;
     if (config.wireguard.ifname && !config.wireguard.peers) {
       const t = new HubTunnel({
         ifname: config.wireguard.ifname,
         privateKey: loadOrCreatePrivateKey(join(config.dataDir, 'wireguard.key')),
         listenPort: config.wireguard.listenPort ?? 51820,
-        addresses: overlay.hubInterface(),
+        addresses: [...overlay.hubInterface(), ...(node ? overlay.hostRoutes(node.overlayIndex) : [])],
         logger: log.child({ part: 'tunnel' }),
       });
       await t.up();
@@ -103,6 +116,18 @@ export async function startHub(config: HubConfig): Promise<Hub> {
     }
     const peers = config.wireguard.peers ?? tunnel ?? new MemoryPeers();
     const wgPublicKey = config.wireguard.publicKey ?? tunnel?.publicKey ?? loadOrCreatePrivateKey(join(config.dataDir, 'wireguard.key')).publicKey();
+    // Registered before any enrollment this node answers: sites enrolled from now on get a peer to it.
+    const register = async () => {
+      if (node)
+        await store.cluster.upsertNode({
+          name: node.name,
+          wireguardKey: wgPublicKey,
+          endpoint: config.wireguard.endpoint,
+          overlayIndex: node.overlayIndex,
+          seenAt: now(),
+        });
+    };
+    await register();
 
     // Revocation effects reach the broker and bundles, which need the sites service first: bound late.
     let broker: Broker | undefined;
@@ -137,14 +162,31 @@ export async function startHub(config: HubConfig): Promise<Hub> {
       // files: 0711 lets it pass without listing; every secret in the dir is itself 0600.
       chmodSync(config.dataDir, 0o711);
     }
-    broker =
-      config.mqtt.broker === 'mosquitto'
-        ? await startMosquitto({ ...brokerOpts, dir: join(config.dataDir, 'mosquitto'), credentials: () => sites.credentials() })
-        : await startBroker(brokerOpts);
+    // NATS mode: site passwords derive from the broker key, so every hub can write them into the cluster's authorization.
+    const brokerKey = config.mqtt.broker === 'nats' ? loadOrCreateBrokerKey(config.nats?.keyFile ?? join(config.dataDir, 'broker.key')) : null;
+    let nats: NatsBroker | null = null;
+    if (brokerKey) {
+      nats = await startNats({
+        ...brokerOpts,
+        dir: join(config.dataDir, 'nats'),
+        key: brokerKey,
+        nodes: config.nats?.nodes ?? [],
+        siteUrls: config.mqtt.siteUrls ?? (config.mqtt.siteUrl ? [config.mqtt.siteUrl] : undefined),
+        credentials: () => sites.credentials(),
+        revokedSites: async () => (await store.sites.list({ state: 'revoked' })).map((s) => ({ siteId: s.id, username: s.id })),
+      });
+      broker = nats;
+    } else
+      broker =
+        config.mqtt.broker === 'mosquitto'
+          ? await startMosquitto({ ...brokerOpts, dir: join(config.dataDir, 'mosquitto'), credentials: () => sites.credentials() })
+          : await startBroker(brokerOpts);
     const b = broker;
     cleanup.push(() => b.close());
-    const pubClient = await broker.hubClient();
-    bundles = new BundleService(store, keys, publisherOf(pubClient), now);
+    // The embedded broker takes the hub's publishes in-process (a stage of 10 000 bundles would otherwise
+    // go through a client socket, be parsed back and PUBACKed one by one); others through a client.
+    const publisher = broker.publishLocal ? { publish: broker.publishLocal } : publisherOf(await broker.hubClient());
+    bundles = new BundleService(store, keys, publisher, now);
     // Past one hub, one rollout engine acts at a time: the holder of a lease in PostgreSQL.
     const lease: EngineLease =
       config.store && store.backend === 'postgres'
@@ -153,11 +195,17 @@ export async function startHub(config: HubConfig): Promise<Hub> {
     const engine = new RolloutEngine(store, bundles, now, log.child({ part: 'rollout' }), lease);
     // Agent updates: the same staged decisions; the public URL is known once the API listens.
     let publicUrl = '';
-    const updates = new UpdateService(store, publisherOf(pubClient), now, log.child({ part: 'updates' }), {
+    const updates = new UpdateService(store, publisher, now, log.child({ part: 'updates' }), {
       hubVersion: HUB_VERSION,
       releaseDir: join(config.dataDir, 'releases'),
       publicUrl: () => publicUrl,
     });
+    const ackDuplicates = new Counter({
+      name: 'weft_hub_ack_duplicates_total',
+      help: 'Acks dropped as already recorded (site, device, seq): redeliveries, and copies another replica recorded first',
+      registers: [registry],
+    });
+    engine.onDuplicateAck = () => ackDuplicates.inc();
     cleanup.push(() => engine.stop());
     cleanup.push(() => lease.stop());
     lease.on('acquired', (epoch: number) => {
@@ -173,7 +221,7 @@ export async function startHub(config: HubConfig): Promise<Hub> {
       now,
       retention: config.retention,
       handlers: {
-        onAck: (id, ack) => engine.onAck(id, ack),
+        onAck: (id, ack, device) => engine.onAck(id, ack, device),
         onAppliedGeneration: (id, g) => engine.onAppliedGeneration(id, g),
         onUpdateReport: (id, r) => updates.onReport(id, r),
       },
@@ -181,6 +229,9 @@ export async function startHub(config: HubConfig): Promise<Hub> {
     cleanup.push(() => ingest.close());
 
     const health = createHealthModel({ heartbeatIntervalMs: config.heartbeatIntervalS * 1000 });
+    // Site timelines read health changes from the store: every replica records what its model sees.
+    const recorder = new HealthRecorder(health, store, log.child({ part: 'health' }), config.heartbeatIntervalS * 1000);
+    cleanup.push(() => recorder.close());
     // The health model and the router ask about sites per message: they read this copy of the site
     // table, kept current by this process's own changes and, past one hub, re-read every tick.
     const known = new Map<string, SiteRecord>();
@@ -190,6 +241,18 @@ export async function startHub(config: HubConfig): Promise<Hub> {
       for (const s of all) if (s.state !== 'revoked') known.set(s.id, s);
     };
     await reloadSites();
+    if (store.backend === 'postgres') {
+      // Past one hub the sites' health lives in the store too: a replica that starts (or takes over)
+      // knows it before their next heartbeats, and writes every change it sees (an older change
+      // arriving late from a slower replica does not win: ClusterRepo.putHealth).
+      const by = node?.name ?? `${hostname()}:${process.pid}`;
+      for (const h of await store.cluster.health()) if (known.has(h.siteId)) health.seed(h, now());
+      health.on('event', (e: SiteHealthEvent) => {
+        store.cluster
+          .putHealth({ siteId: e.siteId, health: e.to, reason: e.reason, since: e.at, by })
+          .catch((err: unknown) => log.warn({ siteId: e.siteId, err: errorMessage(err) }, 'writing site health to the store failed'));
+      });
+    }
     const sitesView = createSitesView({ listSites: () => [...known.values()].map(routableRecord), health, now });
     cleanup.push(() => sitesView.close());
     sites.on('changed', (s: SiteRecord) => {
@@ -225,19 +288,38 @@ export async function startHub(config: HubConfig): Promise<Hub> {
       help: 'Enrolled sites whose tunnel peer was refused at start',
       registers: [registry],
     });
-    for (const s of await store.sites.list({ state: 'enrolled' })) {
-      if (s.wireguardKey && s.overlayIndex !== null) {
+    // Past one hub, other replicas enroll and revoke too: each maintenance tick brings this node's peers
+    // (and its broker's sessions) to what the store says.
+    const peered = new Map<string, string>();
+    const syncPeers = async (atStart: boolean) => {
+      const enrolled = await store.sites.list({ state: 'enrolled' });
+      const want = new Set<string>();
+      for (const s of enrolled) {
+        if (!s.wireguardKey || s.overlayIndex === null) continue;
+        want.add(s.id);
+        if (peered.get(s.id) === s.wireguardKey) continue;
         try {
           await peers.addPeer(s.id, s.wireguardKey, overlay.hostRoutes(s.overlayIndex));
+          peered.set(s.id, s.wireguardKey);
+          if (!atStart) log.info({ siteId: s.id }, 'tunnel peer added: enrolled through another hub node');
         } catch (e) {
+          peered.set(s.id, s.wireguardKey);
           peerFailures.inc();
           log.error(
             { siteId: s.id, err: errorMessage(e) },
-            'tunnel peer refused at start; the site cannot connect until it re-enrolls with a valid key of its own (weft site token)',
+            'tunnel peer refused; the site cannot connect until it re-enrolls with a valid key of its own (weft site token)',
           );
         }
       }
-    }
+      for (const id of [...peered.keys()]) {
+        if (want.has(id)) continue;
+        peered.delete(id);
+        await peers.removePeer(id);
+        await b.kick(id);
+        log.info({ siteId: id }, 'tunnel peer removed and broker session closed: revoked through another hub node');
+      }
+    };
+    await syncPeers(true);
     await bundles.publishKeys();
     const republished = await bundles.republishLatest();
 
@@ -271,8 +353,10 @@ export async function startHub(config: HubConfig): Promise<Hub> {
           await b.sync();
           await engine.onEnrolled(s);
         },
+        ...(brokerKey ? { issueCredential: (siteId: string) => issueDerivedCredential(brokerKey, siteId) } : {}),
         settings: {
-          brokerUrl: config.mqtt.siteUrl ?? `mqtt://${hubAddr.v4}:${broker.port}`,
+          brokerUrl: nats?.siteUrls()[0] ?? config.mqtt.siteUrl ?? `mqtt://${hubAddr.v4}:${broker.port}`,
+          ...(nats ? { brokerUrls: nats.siteUrls() } : {}),
           wireguard: {
             hubPublicKey: wgPublicKey,
             hubEndpoint: config.wireguard.endpoint,
@@ -330,11 +414,13 @@ export async function startHub(config: HubConfig): Promise<Hub> {
       .join();
     const maintenance = setInterval(async () => {
       if (store.backend === 'postgres') {
-        // Another replica may have rotated keys or changed sites.
+        // Another replica may have rotated keys, enrolled or revoked sites.
         try {
           await keys.load();
           await reloadSites();
           sitesView.refresh();
+          await syncPeers(false);
+          await register();
         } catch (err) {
           log.warn({ err: errorMessage(err) }, 'reading keys and sites from the store failed; the next tick retries');
         }
@@ -379,6 +465,21 @@ export async function startHub(config: HubConfig): Promise<Hub> {
     await close();
     throw e;
   }
+}
+
+/** A node's own overlay address must be no site's (sites never get a registered node's index: enroll.ts). */
+async function checkNodeIndex(store: HubStore, overlay: OverlayPlan, node: { name: string; overlayIndex: number }): Promise<void> {
+  if (node.overlayIndex > overlay.maxIndex) {
+    throw new ConfigError(
+      `--node-index ${node.overlayIndex}: outside the overlay prefix (largest index ${overlay.maxIndex})`,
+      'pick one at the top of the prefix',
+    );
+  }
+  if ((await store.sites.usedOverlayIndexes()).has(node.overlayIndex)) {
+    throw new ConfigError(`--node-index ${node.overlayIndex}: a site already holds that overlay address`, 'pick another index, from the top of the prefix');
+  }
+  const other = (await store.cluster.nodes()).find((n) => n.overlayIndex === node.overlayIndex && n.name !== node.name);
+  if (other) throw new ConfigError(`--node-index ${node.overlayIndex}: hub node ${other.name} has it`, 'every node takes its own index');
 }
 
 async function runProcess(argv: string[]): Promise<void> {

@@ -41,6 +41,9 @@ const QUESTIONS: string[][] = [
   ['svc.test', 'SOA'],
 ];
 
+// The scenario moves health by the heartbeats it sends and by last wills, never by silence: on a slow
+// machine the default 15 s of missed heartbeats would take sites offline in one router before the other.
+const HEARTBEAT_S = 300;
 const run = hasDig('the standalone router agreement test');
 let t: TestHub;
 let proc: ChildProcess;
@@ -100,6 +103,7 @@ beforeAll(async () => {
   if (!run) return;
   t = await startTestHub((c) => {
     c.router = { ...SETTINGS, dns: { host: '127.0.0.1', port: 0 } };
+    c.heartbeatIntervalS = HEARTBEAT_S;
   });
   for (const s of SITES) {
     await t.api('POST', '/v1/sites', {
@@ -125,6 +129,7 @@ beforeAll(async () => {
       'bin/weft-router.mjs',
       ...['--config', join(t.dir, 'router.yaml'), '--sites', sitesFile(), '--broker', t.hub.broker.url()],
       ...['--broker-password-file', join(t.dir, 'broker-password'), '--dns-port', '0', '--http-port', '0', '--log-level', 'warn'],
+      ...['--heartbeat-interval-s', String(HEARTBEAT_S)],
     ],
     { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
   );

@@ -17,6 +17,7 @@
 //   store.config    get(key) | set(key, json) | delete(key) | all()
 //   store.outbox    append(topic, payload, 'high' | 'low') -> { seq, evicted }
 //                   peek(batch) in seq order | ack(upToSeq) | depth() | bytes() | lost() | stats()
+//   store.fqdn      replaceAll(entries) | unexpired(now?) | count()       learned FQDN addresses (wall-clock expiry)
 //   store.checkIntegrity(mode?) | store.close() | store.writable | store.opened | store.schemaVersion
 //
 // Every failure is a StoreError with a code: STORE_DISK_FULL and STORE_READ_ONLY on writes leave the store

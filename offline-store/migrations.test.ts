@@ -63,6 +63,8 @@ function fillAs(v: number, db: Database.Database): void {
     db.prepare(`UPDATE bundles SET sha256 = ? WHERE id = 1`).run(createHash('sha256').update('bundle-7').digest('hex'));
   }
   db.prepare(`INSERT INTO outbox (topic, payload, created_at) VALUES ('weft/v1/site/shop-7/ack', ?, 2000)`).run(Buffer.from('{"gen":7}'));
+  // From v3 on the agent writes each record's byte size itself.
+  if (v >= 3) db.prepare(`UPDATE outbox SET bytes = length(CAST(topic AS BLOB)) + length(payload)`).run();
 }
 
 function freshShape(): unknown {

@@ -6,6 +6,7 @@ import { dirname } from 'node:path';
 import { bundleStore } from './bundles.ts';
 import { configStore } from './config.ts';
 import { StoreContext } from './context.ts';
+import { fqdnStore } from './fqdn.ts';
 import { StoreError } from './errors.ts';
 import { identityStore } from './identity.ts';
 import { DEFAULT_OUTBOX_LIMITS, outbox } from './outbox.ts';
@@ -204,6 +205,7 @@ export function openStore(path: string, opts: OpenStoreOptions = {}): AgentStore
     identity: identityStore(ctx),
     config: configStore(ctx),
     outbox: outbox(ctx, { ...DEFAULT_OUTBOX_LIMITS, ...opts.outbox }),
+    fqdn: fqdnStore(ctx),
     checkIntegrity(mode = 'full') {
       const problems = ctx.read('checkIntegrity', () => integrityProblems(db, mode));
       return { ok: problems.length === 0, problems };

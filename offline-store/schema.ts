@@ -110,9 +110,54 @@ export const SNAPSHOTS: Record<number, string> = {
     );
     CREATE INDEX outbox_priority_seq ON outbox (priority, seq);
     CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);`,
+  // v4: addresses learned from DNS answers (FQDN egress), with their wall-clock expiry, for a reboot or a fresh map layout.
+  4: `
+    CREATE TABLE bundles (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      bytes BLOB NOT NULL,
+      generation INTEGER,
+      received_at INTEGER NOT NULL,
+      applied_at INTEGER,
+      status TEXT NOT NULL CHECK (status IN ('received', 'applied', 'rejected')),
+      reject_code TEXT,
+      reject_reason TEXT,
+      sha256 TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX bundles_sha256 ON bundles (sha256);
+    CREATE TABLE state (name TEXT PRIMARY KEY, value INTEGER);
+    CREATE TABLE config (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE identity (
+      id INTEGER PRIMARY KEY CHECK (id = 1),
+      ed25519_pkcs8 BLOB NOT NULL,
+      x25519_pkcs8 BLOB NOT NULL,
+      created_at INTEGER NOT NULL
+    );
+    CREATE TABLE enrollment (
+      id INTEGER PRIMARY KEY CHECK (id = 1),
+      site_id TEXT NOT NULL,
+      doc TEXT NOT NULL,
+      enrolled_at INTEGER NOT NULL,
+      hub_ca_fingerprint TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE outbox (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      topic TEXT NOT NULL,
+      payload BLOB NOT NULL,
+      created_at INTEGER NOT NULL,
+      priority INTEGER NOT NULL DEFAULT 0 CHECK (priority IN (0, 1)),
+      bytes INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX outbox_priority_seq ON outbox (priority, seq);
+    CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+    CREATE TABLE fqdn_learned (
+      addr TEXT NOT NULL,
+      pattern TEXT NOT NULL,
+      expires_at INTEGER NOT NULL,
+      PRIMARY KEY (addr, pattern)
+    ) WITHOUT ROWID;`,
 };
 
-export const LATEST_VERSION = 3;
+export const LATEST_VERSION = 4;
 
 type Migration = (db: Database.Database) => void;
 
@@ -139,5 +184,14 @@ export const MIGRATIONS: Record<number, Migration> = {
       UPDATE outbox SET bytes = length(CAST(topic AS BLOB)) + length(payload);
       CREATE INDEX outbox_priority_seq ON outbox (priority, seq);
       CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);`);
+  },
+  4: (db) => {
+    db.exec(`
+      CREATE TABLE fqdn_learned (
+        addr TEXT NOT NULL,
+        pattern TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (addr, pattern)
+      ) WITHOUT ROWID;`);
   },
 };

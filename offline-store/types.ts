@@ -43,6 +43,7 @@ export interface AgentStore {
   readonly identity: IdentityStore;
   readonly config: ConfigStore;
   readonly outbox: Outbox;
+  readonly fqdn: FqdnStore;
   /** Runs the integrity check now (for `weft-agent doctor`). */
   checkIntegrity(mode?: 'full' | 'quick'): { ok: boolean; problems: string[] };
   close(): void;
@@ -205,4 +206,21 @@ export interface Outbox {
   bytes(): number;
   lost(): OutboxStats['lost'];
   stats(): OutboxStats;
+}
+
+// ---- learned FQDN addresses -----------------------------------------------------------------------
+
+/** An address learned from a DNS answer for a domainNames pattern, until `expiresAt` (ms since the epoch). */
+export interface LearnedAddress {
+  addr: string;
+  pattern: string;
+  expiresAt: number;
+}
+
+export interface FqdnStore {
+  /** Replaces what is stored with `entries` (the kernel's map as it is now), in one transaction. */
+  replaceAll(entries: readonly LearnedAddress[]): void;
+  /** What has not expired at `now` (default: the store's clock). */
+  unexpired(now?: number): LearnedAddress[];
+  count(): number;
 }

@@ -1,6 +1,6 @@
 // Signed policy bundles: the unit the hub publishes to a site and the agent verifies before it
 // stores or applies anything. Ed25519 over the canonical JSON of the payload.
-import { createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { canonicalJson, keyIdOf, WeftError } from '../base/pure.ts';
 
 const BUNDLE_FORMAT = 1;
@@ -60,6 +60,100 @@ export function encodeBundle(b: SignedBundle): Buffer {
   return Buffer.from(canonicalJson(b), 'utf8');
 }
 
+/** A JSON string's escaped inside, without its quotes: JSON escaping of a concatenation is the concatenation of the parts'. */
+const inner = (s: string): string => JSON.stringify(s).slice(1, -1);
+
+const TREE_FORMAT = 2;
+
+/** What a tree bundle's one signature covers: what every site of the set shares, and the root of their (site, generation) leaves. */
+interface TreePayload {
+  issuedAt: string;
+  policyVersion: number;
+  policies: unknown[];
+  /** base64 SHA-256 root of the sites' leaves. */
+  root: string;
+}
+
+/** A bundle of format 2: one signature for many sites, and this site's path from its leaf to the signed root. */
+export interface SignedTreeBundle {
+  format: typeof TREE_FORMAT;
+  keyId: string;
+  /** Canonical JSON of the TreePayload: the exact bytes that were signed. */
+  payload: string;
+  signature: string;
+  /** Sibling hashes from the leaf up: "l" or "r" (the sibling's side) and base64 SHA-256. */
+  proof: string[];
+  site: { siteId: string; generation: number };
+}
+
+// Leaves and inner nodes hash with different prefixes (as in RFC 6962), so no inner node passes for a leaf.
+const leafHash = (siteId: string, generation: number): Buffer =>
+  createHash('sha256')
+    .update(Buffer.from([0]))
+    .update(canonicalJson({ generation, siteId }), 'utf8')
+    .digest();
+const nodeHash = (left: Buffer, right: Buffer): Buffer =>
+  createHash('sha256')
+    .update(Buffer.from([1]))
+    .update(left)
+    .update(right)
+    .digest();
+
+/**
+ * Signs the bundles of many sites that carry the same policies (a stage of thousands of sites, one
+ * policy version) with ONE Ed25519 signature: over the shared policies and the root of a hash tree
+ * whose leaves are each site's (site id, generation). Each site's bundle carries the shared signed
+ * payload and its path to the root, so the agent checks, as for format 1, that the hub's key signed
+ * this bundle for this site at this generation: it cannot be replayed to another site or generation.
+ * Returns the wire bytes of each site's bundle, in the order given.
+ */
+export function signBundleTree(
+  shared: Omit<BundlePayload, 'siteId' | 'generation'>,
+  sites: readonly { siteId: string; generation: number }[],
+  privateKey: KeyObject,
+): string[] {
+  if (!sites.length) return [];
+  for (const s of sites) if (!Number.isSafeInteger(s.generation) || s.generation < 1) throw new TypeError('signBundleTree: generations are integers >= 1');
+  // levels[0] = leaves; an odd node out is carried up unchanged (it has no sibling at that level).
+  const levels: Buffer[][] = [sites.map((s) => leafHash(s.siteId, s.generation))];
+  while (levels[levels.length - 1].length > 1) {
+    const below = levels[levels.length - 1];
+    const up: Buffer[] = [];
+    for (let i = 0; i < below.length; i += 2) up.push(i + 1 < below.length ? nodeHash(below[i], below[i + 1]) : below[i]);
+    levels.push(up);
+  }
+  const payload = canonicalJson({ ...shared, root: levels[levels.length - 1][0].toString('base64') } satisfies TreePayload);
+  let keyId = signerIds.get(privateKey);
+  if (keyId === undefined) signerIds.set(privateKey, (keyId = keyIdOf(createPublicKey(privateKey))));
+  const signature = sign(null, Buffer.from(payload, 'utf8'), privateKey).toString('base64');
+  // Canonical key order: format, keyId, payload, proof, signature, site. The shared parts are escaped once.
+  const head = `{"format":${TREE_FORMAT},"keyId":${JSON.stringify(keyId)},"payload":"${inner(payload)}","proof":`;
+  const sig = `,"signature":"${signature}","site":`;
+  return sites.map((s, leaf) => {
+    const proof: string[] = [];
+    let i = leaf;
+    for (const level of levels.slice(0, -1)) {
+      const sibling = i % 2 === 0 ? i + 1 : i - 1;
+      if (sibling < level.length) proof.push((i % 2 === 0 ? 'r' : 'l') + level[sibling].toString('base64'));
+      i = Math.floor(i / 2);
+    }
+    return `${head}${canonicalJson(proof)}${sig}${canonicalJson({ generation: s.generation, siteId: s.siteId })}}`;
+  });
+}
+
+/** The root a site's leaf and path lead to; null when the path is not one this format makes. */
+function rootOf(siteId: string, generation: number, proof: unknown): Buffer | null {
+  if (!Array.isArray(proof) || proof.length > 64) return null;
+  let h = leafHash(siteId, generation);
+  for (const step of proof) {
+    if (typeof step !== 'string' || (step[0] !== 'l' && step[0] !== 'r')) return null;
+    const sibling = Buffer.from(step.slice(1), 'base64');
+    if (sibling.length !== 32) return null;
+    h = step[0] === 'l' ? nodeHash(sibling, h) : nodeHash(h, sibling);
+  }
+  return h;
+}
+
 export interface VerifyOptions {
   /** Trusted hub signing keys by key id (rotation: old and new are both listed for a while). */
   trustedKeys: ReadonlyMap<string, KeyObject>;
@@ -80,8 +174,8 @@ export function verifyBundle(bytes: Uint8Array | string, opts: VerifyOptions): B
   } catch {
     throw new BundleError('BUNDLE_MALFORMED', 'bundle is not JSON');
   }
-  if (!isObj(env) || env.format !== BUNDLE_FORMAT || typeof env.payload !== 'string') {
-    throw new BundleError('BUNDLE_MALFORMED', `bundle envelope must have format ${BUNDLE_FORMAT} and a payload string`);
+  if (!isObj(env) || (env.format !== BUNDLE_FORMAT && env.format !== TREE_FORMAT) || typeof env.payload !== 'string') {
+    throw new BundleError('BUNDLE_MALFORMED', `bundle envelope must have format ${BUNDLE_FORMAT} or ${TREE_FORMAT} and a payload string`);
   }
   if (typeof env.signature !== 'string' || env.signature === '' || typeof env.keyId !== 'string') {
     throw new BundleError('BUNDLE_UNSIGNED', 'bundle has no signature');
@@ -98,6 +192,7 @@ export function verifyBundle(bytes: Uint8Array | string, opts: VerifyOptions): B
   } catch {
     throw new BundleError('BUNDLE_MALFORMED', 'bundle payload is not JSON');
   }
+  if (env.format === TREE_FORMAT) p = treeSite(env, p);
   if (
     !isObj(p) ||
     typeof p.siteId !== 'string' ||
@@ -117,4 +212,21 @@ export function verifyBundle(bytes: Uint8Array | string, opts: VerifyOptions): B
     throw new BundleError('BUNDLE_STALE_GENERATION', `bundle generation ${payload.generation} <= applied generation ${opts.appliedGeneration}`);
   }
   return payload;
+}
+
+/**
+ * A format-2 bundle as the payload format 1 would carry: the site and generation of its leaf, once its
+ * path leads to the root the hub signed (the signature over the payload was checked before).
+ */
+function treeSite(env: Record<string, unknown>, p: unknown): unknown {
+  const site = env.site;
+  if (!isObj(p) || typeof p.root !== 'string' || !isObj(site) || typeof site.siteId !== 'string' || !Number.isSafeInteger(site.generation)) {
+    throw new BundleError('BUNDLE_MALFORMED', 'tree bundle lacks its root, site or generation');
+  }
+  const root = rootOf(site.siteId, site.generation as number, env.proof);
+  if (!root || root.toString('base64') !== p.root) {
+    throw new BundleError('BUNDLE_BAD_SIGNATURE', "the bundle's site and generation are not among those the hub signed: tampered or forged");
+  }
+  const { root: _root, ...shared } = p;
+  return { ...shared, siteId: site.siteId, generation: site.generation };
 }

@@ -5,7 +5,8 @@ import type { MapLimits, TableSizes } from './tables.ts';
 export class CapacityError extends WeftError<'POLICY_CAPACITY'> {
   override readonly name = 'CapacityError';
   constructor(
-    readonly table: keyof MapLimits,
+    /** fqdnPatterns: distinct domainNames patterns, bounded by the FQDN peer encoding (tables.ts). */
+    readonly table: keyof MapLimits | 'fqdnPatterns',
     readonly needed: number,
     readonly limit: number,
   ) {

@@ -9,6 +9,7 @@
 import { buildAttributions } from './attributions.ts';
 import { compareCodeUnits } from '../base/pure.ts';
 import { checkCapacity } from './capacity.ts';
+import { FqdnPatterns } from './compile/fqdn-peers.ts';
 import { PortSignatures } from './compile/port-signature.ts';
 import { RuleSets } from './compile/rule-sets.ts';
 import { RuleValues } from './compile/rule-values.ts';
@@ -30,7 +31,8 @@ export function compile(given: PolicySet, inventory: Inventory, options: Compile
   const views = [...ctx.pods.values()].sort((a, b) => compareCodeUnits(podKey(a.pod), podKey(b.pod)));
   const ids = buildIdentities(policies, views);
   const attributions = buildAttributions(policies);
-  const sets = new RuleSets(ctx, { ids, hits: peerHits(ids), values: new RuleValues(attributions.ids), portSignatures: new PortSignatures() });
+  const fqdn = new FqdnPatterns();
+  const sets = new RuleSets(ctx, { ids, fqdn, hits: peerHits(ids), values: new RuleValues(attributions.ids), portSignatures: new PortSignatures() });
   // Endpoints in pod order build the sets in id order, so rules come out in canonical order
   // (set, peer, protocol with null first, port, bits) without a sort.
   const endpoints: EndpointEntry[] = views.map((v, i) => ({
@@ -55,7 +57,17 @@ export function compile(given: PolicySet, inventory: Inventory, options: Compile
     endpoints.reduce((n, e) => n + e.ips.length, 0),
     options.limits ?? DEFAULT_LIMITS,
   );
-  return { version: 1, endpoints, ipcache, sets: sets.sets, rules: sets.rules, identities: ids.entries, attributions: attributions.list, sizes };
+  return {
+    version: 1,
+    ...(fqdn.list.length > 0 && { fqdn: fqdn.list }),
+    endpoints,
+    ipcache,
+    sets: sets.sets,
+    rules: sets.rules,
+    identities: ids.entries,
+    attributions: attributions.list,
+    sizes,
+  };
 }
 
 /** Table sizes, as a report. */

@@ -17,8 +17,8 @@ export * from './tables.ts';
 export { explain, explainText, describeRef, type Explanation, type SideExplanation } from './explain.ts';
 export { convertAdminPolicy, isDeprecatedPolicy, manifestsYaml, CNP_API_VERSION, type Converted } from './convert.ts';
 export { connlist, connlistText, describeConnection, type Connection } from './connlist.ts';
-export { BundleError, encodeBundle, keyIdOf, signBundle, verifyBundle } from './bundle.ts';
-export type { BundleErrorCode, BundlePayload, SignedBundle, VerifyOptions } from './bundle.ts';
+export { BundleError, encodeBundle, keyIdOf, signBundle, signBundleTree, verifyBundle } from './bundle.ts';
+export type { BundleErrorCode, BundlePayload, SignedBundle, SignedTreeBundle, VerifyOptions } from './bundle.ts';
 // Signed key sets and canonical JSON live in base (release keys use them too); still offered here, where bundles are.
 export { canonicalJson, compareCodeUnits, KEY_SET_FORMAT, KeySetError, publicKeyOf, signKeySet, verifyKeySet } from '../base/pure.ts';
 export type { KeySetErrorCode, KeySetPayload, KeySetVerifyOptions, SignedKeySet, TrustedKey } from '../base/pure.ts';

@@ -7,6 +7,7 @@
 import { cidrContains, parseIp, type Ip } from '../base/pure.ts';
 import type { PodInfo, Protocol } from './inventory.ts';
 import { ruleRef, type Direction, type Peer, type Policy, type PolicySet, type PortSpec, type Rule, type RuleRef } from './model.ts';
+import { normalizePattern } from './fqdn.ts';
 import { matchesNamespace, matchesSelector } from './selector.ts';
 
 /** A pod with its namespace's labels, as selectors see it. */
@@ -16,7 +17,8 @@ export interface PodView {
 }
 
 /** The other end: a pod, or an external address (null: one that no CIDR of any policy covers). */
-export type PeerView = { kind: 'pod'; view: PodView } | { kind: 'ip'; ip: Ip | null };
+/** `names`: for an address learned from DNS, the domainNames patterns (normalized) it was learned for. */
+export type PeerView = { kind: 'pod'; view: PodView } | { kind: 'ip'; ip: Ip | null; names?: ReadonlySet<string> };
 
 /** OTHER: any protocol that no port rule can name (ICMP...); only port-less rules match it. */
 export type Proto = Protocol | 'OTHER';
@@ -67,10 +69,13 @@ export function isEmpty(r: SideRules): boolean {
 export function peerMatches(peer: Peer, v: PeerView): boolean {
   switch (peer.type) {
     case 'nodes':
-    case 'domains':
-      // nodes: resolved to the selected Nodes' addresses first (node-peers.ts); unresolved, no Node is
-      // known. domains: no learned addresses yet, so the name matches no address (docs/policy.md).
+      // Resolved to the selected Nodes' addresses first (node-peers.ts); unresolved, no Node is known.
       return false;
+    case 'domains': {
+      // An address matches a name only once learned from a DNS answer for it (docs/datapath.md).
+      const names = v.kind === 'ip' ? v.names : undefined;
+      return names !== undefined && peer.names.some((n) => names.has(normalizePattern(n)));
+    }
     case 'cidr': {
       // ipBlock names external addresses only; networks also match a pod by its IPs (model.ts).
       const inside = (ip: Ip) => peer.cidrs.some((c) => cidrContains(c, ip)) && !peer.except.some((c) => cidrContains(c, ip));

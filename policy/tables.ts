@@ -113,8 +113,28 @@ export interface MapLimits {
 
 export const DEFAULT_LIMITS: MapLimits = { endpoints: 4096, ipcache: 65536, sets: 16384, rules: 262144 };
 
+/**
+ * A rule peer that stands for "an address learned from DNS for pattern `index` of Tables.fqdn,
+ * whose own identity is `identity`" (the world or a CIDR class): the kernel looks these up for an
+ * egress to a learned address that its own identity does not allow (bpf/lib/fqdn.h).
+ */
+export const FQDN_PEER_BIT = 0x80000000;
+export const FQDN_INDEX_SHIFT = 20;
+/** Identities up to this can stand in an FQDN peer; patterns up to FQDN_MAX_PATTERNS per table set. */
+export const FQDN_MAX_IDENTITY = (1 << FQDN_INDEX_SHIFT) - 1;
+export const FQDN_MAX_PATTERNS = 1 << (31 - FQDN_INDEX_SHIFT);
+
+export function fqdnPeer(index: number, identity: number): number {
+  return (FQDN_PEER_BIT | (index << FQDN_INDEX_SHIFT) | identity) >>> 0;
+}
+
 export interface Tables {
   version: 1;
+  /**
+   * domainNames patterns (normalized: lowercase, no trailing dot; "*." wildcards), by index: the
+   * `index` of their FQDN peers (fqdnPeer). Absent or empty: no policy names a domain.
+   */
+  fqdn?: string[];
   endpoints: EndpointEntry[];
   ipcache: IpCacheEntry[];
   sets: SetEntry[];

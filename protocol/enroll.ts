@@ -33,6 +33,22 @@ export interface EnrollWireguard {
   hubAddresses: string[];
   persistentKeepaliveS: number;
   mtu: number;
+  /**
+   * Past one hub machine: every hub node, each a peer of the site's tunnel with its own overlay
+   * address. `hubAddresses` (the broker's address, the same on every node) is routed to one of them
+   * at a time; the agent moves it to another node when its node stops answering. Absent: one hub.
+   */
+  hubs?: EnrollHubNode[];
+}
+
+/** One hub node a site keeps a WireGuard peer to. */
+export interface EnrollHubNode {
+  name: string;
+  publicKey: string;
+  /** host:port of the node's WireGuard listener, as seen from the site. */
+  endpoint: string;
+  /** The node's own overlay addresses as host routes (10.99.255.254/32, fd00:99::fffe/128). */
+  addresses: string[];
 }
 
 /** POST /v1/enroll/challenge answer: spend it in one enrollment before it expires. */
@@ -47,6 +63,11 @@ export interface EnrollResponse {
   broker: {
     /** e.g. mqtts://10.99.0.1:8883 or mqtt://10.99.0.1:1883 (inside the tunnel). */
     url: string;
+    /**
+     * Every address of a clustered broker (NATS), `url` first: the agent moves to the next one each time
+     * its connection drops. Absent with a single broker.
+     */
+    urls?: string[];
     username: string;
     /** Shown once; the hub stores only its hash. */
     password: string;

@@ -29,6 +29,12 @@ export interface DnsSockets {
 
 /** A client that sends queries but does not read the answers is cut off past this much backlog. */
 const TCP_MAX_BACKLOG = 1 << 20;
+/**
+ * UDP receive and send buffer asked for. Linux's default (208 KiB) holds only a few hundred queries:
+ * a loop descheduled for a few ms on a busy machine (or a GC pause) overflows it and queries are lost
+ * before we ever see them. The kernel caps this at net.core.rmem_max / wmem_max.
+ */
+export const UDP_BUFFER_BYTES = 4 << 20;
 
 export class DnsServer {
   private constructor(
@@ -107,6 +113,8 @@ export async function bindDnsSockets(host: string, port: number): Promise<DnsSoc
     try {
       await listen((cb) => udp.bind(port, host, cb), udp);
       const bound = udp.address().port;
+      udp.setRecvBufferSize(UDP_BUFFER_BYTES);
+      udp.setSendBufferSize(UDP_BUFFER_BYTES);
       await listen((cb) => tcp.listen(bound, host, cb), tcp);
       return { udp, tcp, address: { host, port: bound } };
     } catch (err) {

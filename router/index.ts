@@ -1,6 +1,7 @@
 // The router: sends end users to the nearest healthy site by DNS and HTTP redirect. See docs/router.md.
 export { startRouter, type Router, type Redirect } from './router.ts';
 export { routerRoutes } from './http-routes.ts';
+export { UDP_BUFFER_BYTES } from './dns-server.ts';
 export { RouterConfigError, type RouterOptions, type RouterSettings, type RouterConfig, type NameserverOption } from './config.ts';
 export { loadRouterSettings, parseRouterSettings } from './config-file.ts';
 export type { CidrRoute, ClientLocation, LocateMethod } from './locate.ts';

@@ -26,10 +26,16 @@ interface Bucket {
 }
 
 const TABLE_ENTRIES = 100_000;
+/** Source addresses whose network (or exemption) is remembered; the map is emptied when full. */
+const SOURCE_ENTRIES = 10_000;
+/** The network key of an exempt source: never limited. */
+const EXEMPT = '';
 
 export class ResponseRateLimiter {
   private readonly table = new Lru<string, Bucket>(TABLE_ENTRIES);
   private readonly exempt = new CidrTrie<true>();
+  /** Source address text -> its network's key (EXEMPT when exempt): no address parsing per answer. */
+  private readonly networks = new Map<string, string>();
 
   constructor(private readonly cfg: RrlConfig) {
     for (const c of cfg.exempt) {
@@ -40,10 +46,14 @@ export class ResponseRateLimiter {
 
   /** What to do with the answer to `nameKey` for a client at `source`, at time `now` (ms). */
   check(source: string, nameKey: string, now: number): RrlVerdict {
-    const ip = parseIpBytes(source, SOCKET_ADDRESS);
-    if (!ip || this.exempt.lookup(ip).match) return 'send';
-    const net = ip.family === 4 ? ip.bytes.subarray(0, 3) : ip.bytes.subarray(0, 7);
-    const key = `${Buffer.from(net).toString('latin1')}|${nameKey}`;
+    let net = this.networks.get(source);
+    if (net === undefined) {
+      net = this.network(source);
+      if (this.networks.size >= SOURCE_ENTRIES) this.networks.clear();
+      this.networks.set(source, net);
+    }
+    if (net === EXEMPT) return 'send';
+    const key = `${net}|${nameKey}`;
     const rate = this.cfg.responsesPerSecond;
     let b = this.table.get(key);
     if (!b) {
@@ -58,5 +68,13 @@ export class ResponseRateLimiter {
     }
     b.limited++;
     return this.cfg.slip > 0 && b.limited % this.cfg.slip === 0 ? 'slip' : 'drop';
+  }
+
+  /** The key of the client network a source address is counted in (/24, /56), or EXEMPT. */
+  private network(source: string): string {
+    const ip = parseIpBytes(source, SOCKET_ADDRESS);
+    if (!ip || this.exempt.lookup(ip).match) return EXEMPT;
+    // Never '' for a real address: 3 or 7 bytes, read as latin1.
+    return Buffer.from(ip.family === 4 ? ip.bytes.subarray(0, 3) : ip.bytes.subarray(0, 7)).toString('latin1');
   }
 }

@@ -37,6 +37,7 @@ export const DEBIAN_PACKAGES = [
   'wireguard-tools',
   'mosquitto',
   'mosquitto-clients',
+  'nats-server',
   'iperf3',
   'sockperf',
   'dnsperf',

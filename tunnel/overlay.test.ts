@@ -22,6 +22,15 @@ describe('OverlayPlan.allocate', () => {
     );
   });
 
+  it("skips hub nodes' reserved indexes, and says when the fresh range is all reserved", () => {
+    const nodes = new Set([5, 6]);
+    expect(plan.allocate(3, () => new Set(), nodes)).toBe(4);
+    expect(plan.freshAfter(3, nodes)).toBe(true);
+    expect(plan.freshAfter(4, nodes)).toBe(false);
+    expect(plan.allocate(4, () => new Set([2, 4]), nodes)).toBe(3);
+    expect(() => plan.allocate(4, () => new Set([2, 3, 4]), nodes)).toThrow(expect.objectContaining({ message: 'overlay prefix is full (3 sites)' }));
+  });
+
   it('never hands out a taken index while one is free', () => {
     const small = new OverlayPlan('10.99.0.0/26', 'fd00:99::/64'); // indexes 2..62
     fc.assert(

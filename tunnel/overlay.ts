@@ -78,12 +78,20 @@ export class OverlayPlan {
    * The next site index: the one after the highest in use (one indexed lookup, so enrolling the
    * 10 000th site costs what the first did), and only once the prefix is used up the lowest index a
    * revoked site freed (a revoked site's address is not handed to another while fresh ones remain).
+   * `reserved` indexes (hub nodes' own addresses) are never a site's.
    */
-  allocate(highest: number, used: () => Set<number>): number {
-    if (highest < this.maxIndex) return Math.max(2, highest + 1);
+  allocate(highest: number, used: () => Set<number>, reserved: ReadonlySet<number> = new Set()): number {
+    for (let i = Math.max(2, highest + 1); i <= this.maxIndex; i++) if (!reserved.has(i)) return i;
     const taken = used();
-    for (let i = 2; i <= this.maxIndex; i++) if (!taken.has(i)) return i;
-    throw new TunnelError('TUNNEL_POOL_EXHAUSTED', `overlay prefix is full (${this.maxIndex - 1} sites)`, 'configure a larger --overlay-v4');
+    for (let i = 2; i <= this.maxIndex; i++) if (!taken.has(i) && !reserved.has(i)) return i;
+    throw new TunnelError('TUNNEL_POOL_EXHAUSTED', `overlay prefix is full (${this.maxIndex - 1 - reserved.size} sites)`, 'configure a larger --overlay-v4');
+  }
+
+  /** Whether allocate() past `highest` finds a fresh index without the used set. */
+  freshAfter(highest: number, reserved: ReadonlySet<number>): boolean {
+    let inRange = 0;
+    for (const r of reserved) if (r > highest && r <= this.maxIndex) inRange++;
+    return this.maxIndex - Math.max(1, highest) > inRange;
   }
 }
 

@@ -111,6 +111,11 @@ export class WgInterface {
     }
   }
 
+  /** The desired configuration of a peer, as last set. */
+  peerConfig(publicKey: string): PeerConfig | undefined {
+    return this.peers.get(publicKey);
+  }
+
   async removePeer(publicKey: string): Promise<void> {
     this.peers.delete(publicKey);
     this.seenEndpoints.delete(publicKey);

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 
 export interface Knot {
   port: number;
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -70,6 +71,7 @@ export async function startKnot(o: { dir: string; port: number; zone: string; na
   }
   return {
     port: o.port,
+    pid: child.pid as number,
     stop: async () => {
       child.kill('SIGTERM');
       await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);

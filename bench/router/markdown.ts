@@ -12,6 +12,8 @@ export interface PerfRun {
   r: DnsperfResult;
   /** Health changes of a site during the run (Weft runs: one a second). */
   healthChanges?: number;
+  /** CPU time (user + system) of the server's processes per answered query, in µs. */
+  cpuUsPerQuery?: number | null;
 }
 
 export interface RouterResults {
@@ -30,12 +32,34 @@ export interface RouterResults {
     pdnsCheckIntervalS: number;
     clients: number;
     outstanding: number;
+    rrl?: { responsesPerSecond: number; slip: number; exempt: string[] } | null;
+    udpBufferBytes?: number;
+    dnsWorkerPids?: number;
   };
   loadAverage: { start: number[]; end: number[] };
 }
 
 const fmt = (v: number | null) => (v === null ? 'not within limit' : `${v} ms`);
 const known = (xs: (number | null)[]) => xs.flatMap((x) => (x === null ? [] : [x]));
+const cpuMedian = (runs: PerfRun[]) => {
+  const xs = known(runs.map((p) => p.cpuUsPerQuery ?? null));
+  return xs.length ? median(xs).toFixed(1) : '-';
+};
+
+/** Each server's median CPU µs per query, and how many times Knot's that is. */
+function cpuLine(r: RouterResults): string {
+  const of = (server: string) => {
+    const xs = known(r.perf.filter((p) => p.server === server).map((p) => p.cpuUsPerQuery ?? null));
+    return xs.length ? median(xs) : null;
+  };
+  const knot = of('knot');
+  return Object.keys(r.labels)
+    .flatMap((s) => {
+      const v = of(s);
+      return v === null ? [] : [`${r.labels[s]} ${v.toFixed(1)} µs${knot && s !== 'knot' ? ` (${(v / knot).toFixed(1)} x Knot)` : ''}`];
+    })
+    .join(', ');
+}
 
 export function routerMarkdown(r: RouterResults): string {
   const servers = Object.keys(r.labels);
@@ -57,6 +81,7 @@ export function routerMarkdown(r: RouterResults): string {
         median(rs.map((x) => x.avgLatencyMs)).toFixed(2),
         Math.max(...rs.map((x) => x.maxLatencyMs)).toFixed(1),
         rs.reduce((a, x) => a + x.lost, 0),
+        cpuMedian(runs),
         runs.map((p) => p.healthChanges ?? 0).join(' / '),
         runs.map((p) => p.load1.toFixed(1)).join(' / '),
       ];
@@ -67,7 +92,11 @@ export function routerMarkdown(r: RouterResults): string {
   const knotQps = median(r.perf.filter((p) => p.server === 'knot').map((p) => p.r.qps));
   const workersShare = knotQps ? median(workers.map((p) => p.r.qps)) / knotQps : 0;
   const workersLost = workers.reduce((a, p) => a + p.r.lost, 0);
+  const weftRuns = r.perf.filter((p) => p.server === 'weft');
+  const weftShare = knotQps ? weftQps / knotQps : 0;
+  const weftLost = weftRuns.reduce((a, p) => a + p.r.lost, 0);
   const c = r.config;
+  const rrl = c.rrl;
   const killMedian = (s: string) => median(known(r.kills.map((k) => k.ms[s] ?? null)));
   return [
     '### DNS throughput (dnsperf)',
@@ -82,13 +111,18 @@ export function routerMarkdown(r: RouterResults): string {
         'avg latency ms',
         'max latency ms',
         'lost',
+        'CPU µs per query',
         'health changes per run',
         'load avg (1 min) before each run',
       ],
       perfRows,
     ),
     '',
-    `dnsperf ${c.dnsperfSeconds} s per run, ${c.clients} clients, ${c.outstanding} outstanding, ${c.repeats} runs per server and mode, servers interleaved; before each run the previous server is given time to drain its queue. During every Weft run one site's health changes every second (a failing check, then two good heartbeats, into the health model the broker feeds), and each change empties the cached answers of its service. Goal: Weft on every core at >= 75 % of Knot's QPS with 0 queries lost, ECS or not. This run: ${Math.round(100 * workersShare)} % of Knot (median over modes and runs), ${workersLost} lost: ${workersShare >= 0.75 && workersLost === 0 ? 'met' : 'not met'}. Weft with one worker, median over its runs: ${Math.round(weftQps)} QPS.`,
+    `dnsperf ${c.dnsperfSeconds} s per run, ${c.clients} clients, ${c.outstanding} outstanding, ${c.repeats} runs per server and mode, servers interleaved; before each run the previous server is given time to drain its queue. During every Weft run one site's health changes every second (a failing check, then two good heartbeats, into the health model the broker feeds), and each change empties the cached answers of its service. Goal: Weft on every core at >= 75 % of Knot's QPS with 0 queries lost, ECS or not. This run, median over modes and runs: Weft on every core ${Math.round(100 * workersShare)} % of Knot, ${workersLost} lost: ${workersShare >= 0.75 && workersLost === 0 ? 'met' : 'not met'}; Weft with one worker thread ${Math.round(weftQps)} QPS, ${Math.round(100 * weftShare)} % of Knot, ${weftLost} lost.`,
+    '',
+    `CPU time per answered query, median over runs and modes: ${cpuLine(r)}.`,
+    '',
+    `Response rate limiting stays on as shipped (${rrl ? `${rrl.responsesPerSecond} answers/s per /24 and name, slip ${rrl.slip}, exempt ${rrl.exempt.join(', ')}` : 'off'}); dnsperf sends from 127.0.0.1, which is exempt, so no benchmark query is limited. Weft asks for ${c.udpBufferBytes ? `${c.udpBufferBytes >> 20} MiB` : 'default'} UDP socket buffers. "CPU µs per query": user + system time of the server's processes during the run over the queries answered (Weft with one worker is this whole bench process, broker and health model included: an upper bound); steadier than QPS on a shared machine.`,
     '',
     'PowerDNS "default" is `enable-lua-records=yes`, what a user gets: a fresh Lua state for every query. "shared" is `enable-lua-records=shared`, PowerDNS\'s documented speed-up (one Lua state per thread). Neither is helped by the packet cache: answers that depend on the client address (pickclosest) are not cached. Weft and dnsperf run on the same 2 cores, as does everything else on this shared machine, so these are lower bounds.',
     '',

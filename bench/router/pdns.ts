@@ -13,6 +13,7 @@ export interface PdnsSite {
 
 export interface Pdns {
   port: number;
+  pid: number;
   /** lua-health-checks-interval in seconds (PowerDNS default 5). */
   checkIntervalS: number;
   stop(): Promise<void>;
@@ -91,6 +92,7 @@ export async function startPdns(o: {
   if (!ready) throw new Error(`pdns_server did not start:\n${log}`);
   return {
     port: o.port,
+    pid: child.pid as number,
     checkIntervalS: 5,
     stop: async () => {
       child.kill('SIGTERM');

@@ -3,7 +3,9 @@
  *   ARP and IPv6 neighbor discovery pass; malformed IP drops, counted by reason (parse.h, drop.h);
  *   endpoint = endpoints[slot, pod-side IP] (none: pass);
  *   conntrack hit (established, reply, or ICMP error about an allowed flow): pass (conntrack.h);
- *   set = ingress or egress set (0: allow); verdict by peer identity, protocol and port (policy.h);
+ *   a DNS answer passing into the pod teaches its addresses first (dns.h);
+ *   set = ingress or egress set (0: allow); verdict by peer identity, protocol and port (policy.h),
+ *   and for a denied egress to an address learned from DNS, by the names it was learned for (fqdn.h);
  *   an allow creates the flow's conntrack entries; deny and audit are reported, allows sampled
  *   (events.h); a deny drops, counted as a policy drop. */
 #ifndef WEFT_JUDGE_H
@@ -14,8 +16,10 @@
 #include "consts.h"
 #include "conntrack.h"
 #include "counters.h"
+#include "dns.h"
 #include "drop.h"
 #include "events.h"
+#include "fqdn.h"
 #include "maps.h"
 #include "parse.h"
 #include "policy.h"
@@ -51,6 +55,9 @@ static __always_inline int judge(struct __sk_buff *skb, __u8 dir)
 	__u64 now = bpf_ktime_get_ns();
 
 	if (ct_established(&p, ep_id, dir, now)) {
+		/* A DNS answer to the pod's own query: its addresses are learned before the pod reads it. */
+		if (dir == WEFT_DIR_INGRESS && is_dns_reply(&p))
+			dns_learn(skb, p.l4_off, p.proto, slot, now);
 		count(WEFT_COUNT_ENDPOINT, ep_id, WEFT_EV_ALLOW, bytes);
 		return TC_ACT_OK;
 	}
@@ -59,7 +66,14 @@ static __always_inline int judge(struct __sk_buff *skb, __u8 dir)
 	struct weft_verdict v = {.verdict = WEFT_VERDICT_ALLOW};
 	int no_verdict = 0;
 	if (set) {
-		struct weft_verdict *rv = policy_verdict(&p, slot, set, peer_identity(slot, dir == WEFT_DIR_EGRESS ? p.dst : p.src));
+		__u32 peer = peer_identity(slot, dir == WEFT_DIR_EGRESS ? p.dst : p.src);
+		struct weft_verdict *rv = policy_verdict(&p, slot, set, peer);
+		/* Not allowed by address: maybe by a name the destination was learned for. */
+		if (dir == WEFT_DIR_EGRESS && (!rv || rv->verdict != WEFT_VERDICT_ALLOW)) {
+			struct weft_verdict *fv = fqdn_verdict(&p, slot, set, peer, now);
+			if (fv)
+				rv = fv;
+		}
 		if (rv) {
 			v = *rv;
 		} else {

@@ -110,6 +110,35 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } weft_drops SEC(".maps");
 
+/* The domainNames patterns of both halves of the tables (fqdn.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 2);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct weft_fqdn_name_key);
+	__type(value, struct weft_fqdn_name_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} weft_fqdn_names SEC(".maps");
+
+/* Addresses learned from the DNS answers pods receive (dns.h), pinned: they outlive the agent.
+ * LRU: learning never fails for lack of room; the agent sizes it and sweeps what expired. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct weft_fqdn_addr);
+	__type(value, struct weft_fqdn_learned);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} weft_fqdn_learned SEC(".maps");
+
+/* Per-CPU room to parse one DNS answer (dns.h); pinned like the rest so both programs share one. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct weft_dns_scratch);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} weft_dns_scratch SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 18); /* the agent's default */

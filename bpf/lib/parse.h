@@ -30,6 +30,8 @@ struct weft_pkt {
 	__be16 inner_dport;
 	__u8 inner_src[16];
 	__u8 inner_dst[16];
+	/* Where the L4 header starts (ported protocols): DNS learning reads the payload after it. */
+	__u32 l4_off;
 };
 
 /* parse() returns PARSE_JUDGE, PARSE_PASS, or the enum weft_drop_reason to drop the packet for
@@ -98,6 +100,7 @@ static __always_inline int parse_l4(struct __sk_buff *skb, __u32 off, struct wef
 			return WEFT_DROP_TRUNCATED_L4;
 		p->sport = p->ct_sport = ports[0];
 		p->dport = p->ct_dport = ports[1];
+		p->l4_off = off;
 		return PARSE_JUDGE;
 	}
 	if (p->proto != IPPROTO_ICMP && p->proto != WEFT_IPPROTO_ICMPV6)

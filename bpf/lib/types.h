@@ -20,7 +20,14 @@ struct weft_state {
 struct weft_config {
 	/* Report one allow in allow_sample_rate (0: none). */
 	__u32 allow_sample_rate;
+	/* A learned FQDN address lives max(TTL, fqdn_min_ttl) + fqdn_grace seconds (dns.h). */
+	__u32 fqdn_min_ttl;
+	__u32 fqdn_grace;
 	__u32 pad;
+	/* The name hash's odd multiplier and its inverse mod 2^64: random per node, so nobody outside
+	 * can aim a crafted name at a pattern's hash (dns.h). 0: learning off. */
+	__u64 fqdn_hash_base;
+	__u64 fqdn_hash_inv;
 };
 
 struct weft_endpoint_key {
@@ -118,6 +125,72 @@ struct weft_event {
 	__u8 direction; /* WEFT_DIR_* */
 	__u8 verdict; /* WEFT_EV_* */
 	__u8 pad;
+};
+
+/* A domainNames pattern of the active tables: its 64-bit name hash (exact name, or the suffix of a
+ * "*." wildcard xor WEFT_FQDN_WILDCARD) -> its index, which names its synthetic rule peers. */
+struct weft_fqdn_name_key {
+	__u32 slot;
+	__u32 pad;
+	__u64 pattern;
+};
+
+struct weft_fqdn_name_value {
+	__u32 index;
+};
+
+/* An address learned from a DNS answer: up to WEFT_FQDN_HITS patterns it was learned for, each
+ * with its expiry (bpf_ktime_get_ns). Keyed by the 16-byte address. Not slotted: learned state
+ * outlives generations, matched against each generation's patterns by hash. */
+struct weft_fqdn_addr {
+	__u8 addr[16];
+};
+
+struct weft_fqdn_hit {
+	__u64 pattern;
+	__u64 expires_ns;
+};
+
+#define WEFT_FQDN_HITS 4
+struct weft_fqdn_learned {
+	struct weft_fqdn_hit hit[WEFT_FQDN_HITS];
+};
+
+/* A rule peer standing for "an address learned for pattern <index>, of identity <identity>":
+ * the compiler writes the verdicts those addresses get (policy/compile/fqdn-peers.ts). */
+#define WEFT_FQDN_PEER_BIT 0x80000000u
+#define WEFT_FQDN_INDEX_SHIFT 20
+#define WEFT_FQDN_IDENTITY_MASK ((1u << WEFT_FQDN_INDEX_SHIFT) - 1)
+/* Wildcard patterns are the hash of their suffix xor this, so "*.a.b" never equals "a.b". */
+#define WEFT_FQDN_WILDCARD 0x9e3779b97f4a7c15ULL
+
+/* DNS answers are copied here (per CPU) and parsed by bpf_loop callbacks, whose state lives here
+ * too: the stack of a tc program and its callbacks is 512 bytes in all (dns.h). */
+#define WEFT_DNS_BUF 2048 /* room for a message: 2047 bytes of it are parsed, records past them are not learned */
+#define WEFT_DNS_MAX_LABELS 16 /* label starts of the question remembered: its last 16 suffixes */
+#define WEFT_DNS_MAX_MATCH 4 /* patterns one question can match */
+struct weft_dns_scratch {
+	__u8 buf[WEFT_DNS_BUF];
+	__u64 sum[WEFT_DNS_MAX_LABELS];
+	__u64 ipow[WEFT_DNS_MAX_LABELS];
+	__u64 match[WEFT_DNS_MAX_MATCH];
+	struct weft_fqdn_learned learned;
+	__u64 hsum;
+	__u64 hpow;
+	__u64 hipow;
+	__u64 base;
+	__u64 inv;
+	__u64 now;
+	__u32 min_ttl;
+	__u32 grace;
+	__u32 pos;
+	__u32 len;
+	__u32 labels;
+	__u32 remaining;
+	__u32 state;
+	__u32 answers;
+	__u32 nmatch;
+	__u32 learned_count;
 };
 
 #define WEFT_DIR_INGRESS 0

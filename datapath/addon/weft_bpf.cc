@@ -26,9 +26,15 @@ bool g_capture = false;
 
 int print_fn(enum libbpf_print_level level, const char* fmt, va_list args) {
   if (!g_capture || level == LIBBPF_DEBUG) return 0;
-  char buf[4096];
-  int n = vsnprintf(buf, sizeof(buf), fmt, args);
-  if (n > 0 && g_log.size() < (1 << 20)) g_log.append(buf, std::min<size_t>(n, sizeof(buf) - 1));
+  // The verifier log comes in one message of up to megabytes, its verdict at the end: keep it whole.
+  va_list copy;
+  va_copy(copy, args);
+  int n = vsnprintf(nullptr, 0, fmt, copy);
+  va_end(copy);
+  if (n <= 0 || g_log.size() >= (1 << 22)) return 0;
+  std::string buf(static_cast<size_t>(n) + 1, '\0');
+  vsnprintf(buf.data(), buf.size(), fmt, args);
+  g_log.append(buf.data(), static_cast<size_t>(n));
   return 0;
 }
 

@@ -1,7 +1,7 @@
 // A node in a network namespace with a bridge, and pods in their own namespaces joined to it by
 // veth pairs: the shape of a k3s node, isolated from the host's routes and firewall. Names are
 // unique per run, and destroy() removes everything (also after failures).
-import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -21,9 +21,15 @@ export interface Pod {
 
 const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
 
+/** The namespace addExternal() makes: hosts outside the cluster, as a probe or SCTP name. */
+export const EXTERNAL = 'external';
+
 export class Topology {
   readonly pods: Pod[] = [];
   private readonly probes = new Map<string, Probe>();
+  private readonly sctpListeners = new Map<string, SctpListener>();
+  private external: string | undefined;
+  private podNet = '';
 
   private constructor(
     readonly id: string,
@@ -35,8 +41,8 @@ export class Topology {
     return `/run/netns/${this.node}`;
   }
 
-  /** Pods get 10.<subnet>.0.<i+2>/24 and fd<subnet>::<i+2>/64; subnets only exist inside the namespaces. */
-  static create(podNames: string[], subnet = 77): Topology {
+  /** Pods get <v4Prefix>.<i+2>/24 (10.<subnet>.0 unless given) and fd<subnet>::<i+2>/64; subnets only exist inside the namespaces. */
+  static create(podNames: string[], subnet = 77, v4Prefix = `10.${subnet}.0`): Topology {
     const id = `${process.pid}-${randomBytes(3).toString('hex')}`;
     const t = new Topology(id, `wdp-${id}-node`);
     try {
@@ -50,7 +56,7 @@ export class Topology {
         ip('netns', 'add', netns);
         ip('-n', t.node, 'link', 'add', hostIf, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns);
         ip('-n', t.node, 'link', 'set', hostIf, 'master', 'br0', 'up');
-        const addr = `10.${subnet}.0.${i + 2}`;
+        const addr = `${v4Prefix}.${i + 2}`;
         const addr6 = `fd${subnet}::${i + 2}`;
         ip('-n', netns, 'link', 'set', 'lo', 'up');
         ip('-n', netns, 'addr', 'add', `${addr}/24`, 'dev', 'eth0');
@@ -59,11 +65,35 @@ export class Topology {
         const ifindex = (JSON.parse(ip('-n', t.node, '-j', 'link', 'show', hostIf)) as { ifindex: number }[])[0].ifindex;
         t.pods.push({ name, netns, hostIf, ifindex, ip: addr, ip6: addr6 });
       });
+      t.podNet = `${v4Prefix}.0/24`;
     } catch (e) {
       t.destroy();
       throw e;
     }
     return t;
+  }
+
+  /**
+   * Hosts outside the cluster: one namespace on the node's bridge holding every address (/32), with no
+   * datapath program of its own; pods reach any address through it (a default route on their link).
+   */
+  addExternal(addresses: readonly string[]): void {
+    const netns = `wdp-${this.id}-ext`;
+    ip('netns', 'add', netns);
+    this.external = netns;
+    ip('-n', this.node, 'link', 'add', 'vext', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns);
+    ip('-n', this.node, 'link', 'set', 'vext', 'master', 'br0', 'up');
+    ip('-n', netns, 'link', 'set', 'lo', 'up');
+    for (const a of addresses) ip('-n', netns, 'addr', 'add', `${a}/32`, 'dev', 'eth0');
+    ip('-n', netns, 'link', 'set', 'eth0', 'up');
+    ip('-n', netns, 'route', 'add', this.podNet, 'dev', 'eth0');
+    for (const p of this.pods) ip('-n', p.netns, 'route', 'add', 'default', 'dev', 'eth0');
+  }
+
+  private netnsOf(name: string): string {
+    if (name !== EXTERNAL) return this.pod(name).netns;
+    if (!this.external) throw new Error('no external namespace: call addExternal() first');
+    return this.external;
   }
 
   pod(name: string): Pod {
@@ -72,11 +102,28 @@ export class Topology {
     return p;
   }
 
-  /** A long-lived traffic process in the pod's namespace. */
+  /** A long-lived traffic process in the pod's namespace (or EXTERNAL's). */
   probe(name: string): Probe {
     let p = this.probes.get(name);
-    if (!p) this.probes.set(name, (p = new Probe(this.pod(name).netns)));
+    if (!p) this.probes.set(name, (p = new Probe(this.netnsOf(name))));
     return p;
+  }
+
+  /** The SCTP INITs arriving in the pod's namespace (or EXTERNAL's). */
+  async sctp(name: string): Promise<SctpListener> {
+    let l = this.sctpListeners.get(name);
+    if (!l) {
+      l = new SctpListener(this.netnsOf(name));
+      this.sctpListeners.set(name, l);
+      await l.ready;
+    }
+    return l;
+  }
+
+  /** One SCTP INIT from the pod's namespace (or EXTERNAL's, from one of its addresses). */
+  sendSctp(from: string, dst: string, sport: number, dport: number, src = '-'): Promise<void> {
+    const args = ['netns', 'exec', this.netnsOf(from), 'python3', '-S', join(here, 'sctp.py'), 'send', src, dst, String(sport), String(dport)];
+    return new Promise((resolve, reject) => execFile('ip', args, (e) => (e ? reject(e) : resolve())));
   }
 
   /** ICMP echo from one pod to an address; true when the reply came back. */
@@ -93,7 +140,9 @@ export class Topology {
 
   destroy(): void {
     for (const p of this.probes.values()) p.close();
-    for (const p of this.pods) execFileSync('ip', ['netns', 'del', p.netns], { stdio: 'ignore' });
+    for (const l of this.sctpListeners.values()) l.close();
+    for (const ns of [...this.pods.map((p) => p.netns), ...(this.external ? [this.external] : [])])
+      execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
     try {
       execFileSync('ip', ['netns', 'del', this.node], { stdio: 'ignore' });
     } catch {
@@ -132,17 +181,19 @@ export class Probe {
     });
   }
 
-  listen(proto: 'tcp' | 'udp', port: number): Promise<ProbeAnswer> {
-    return this.ask({ op: 'listen', proto, port });
+  /** `host`: the one local address to serve on (a UDP echo then answers from it), else all. */
+  listen(proto: 'tcp' | 'udp', port: number, host?: string): Promise<ProbeAnswer> {
+    return this.ask({ op: 'listen', proto, port, host });
   }
 
-  tcp(host: string, port: number, timeoutMs = 3000): Promise<ProbeAnswer> {
-    return this.ask({ op: 'tcp', host, port, timeoutMs });
+  /** `from`: the local address to connect from (a namespace holding several). */
+  tcp(host: string, port: number, timeoutMs = 3000, from?: string): Promise<ProbeAnswer> {
+    return this.ask({ op: 'tcp', host, port, timeoutMs, from });
   }
 
   /** `connect`: a connected socket, which learns of an ICMP error from the peer (error ECONNREFUSED). */
-  udp(host: string, port: number, timeoutMs = 3000, connect = false): Promise<ProbeAnswer> {
-    return this.ask({ op: 'udp', host, port, timeoutMs, connect });
+  udp(host: string, port: number, timeoutMs = 3000, connect = false, from?: string): Promise<ProbeAnswer> {
+    return this.ask({ op: 'udp', host, port, timeoutMs, connect, from });
   }
 
   /** `gapMs` paces the flows (each one takes two conntrack entries when allowed). */
@@ -180,6 +231,56 @@ export class Probe {
 
   close(): void {
     this.child.stdin.end();
+    this.child.kill();
+  }
+}
+
+export interface SctpInit {
+  src: string;
+  dst: string;
+  sport: number;
+  dport: number;
+}
+
+/** sctp.py listen in a namespace: every INIT that reaches it, and waiting for one. */
+export class SctpListener {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly seen: SctpInit[] = [];
+  private readonly waiting = new Set<() => void>();
+  readonly ready: Promise<void>;
+
+  constructor(netns: string) {
+    this.child = spawn('ip', ['netns', 'exec', netns, 'python3', '-S', join(here, 'sctp.py'), 'listen'], { stdio: 'pipe' });
+    let started: () => void = () => {};
+    this.ready = new Promise((resolve) => (started = resolve));
+    createInterface({ input: this.child.stdout }).on('line', (line) => {
+      const m = JSON.parse(line) as SctpInit | { ready: true };
+      if ('ready' in m) return started();
+      this.seen.push(m);
+      for (const w of this.waiting) w();
+    });
+  }
+
+  /** Whether an INIT matching `want` arrived within timeoutMs. */
+  received(want: SctpInit, timeoutMs: number): Promise<boolean> {
+    const match = () => this.seen.some((s) => s.src === want.src && s.dst === want.dst && s.sport === want.sport && s.dport === want.dport);
+    if (match()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const check = () => {
+        if (!match()) return;
+        finish(true);
+      };
+      const timer = setTimeout(() => finish(false), timeoutMs);
+      const finish = (ok: boolean) => {
+        clearTimeout(timer);
+        this.waiting.delete(check);
+        resolve(ok);
+      };
+      this.waiting.add(check);
+    });
+  }
+
+  close(): void {
     this.child.kill();
   }
 }

@@ -1,8 +1,9 @@
 // Runs inside a pod's network namespace (`ip netns exec <ns> node probe.mjs`) and makes real
 // traffic on request: JSON commands on stdin, one JSON answer per line on stdout.
-//   {id, op:'listen', proto:'tcp'|'udp', port}          echo server; answers {id, ok}
-//   {id, op:'tcp', host, port, timeoutMs}                connect, send, expect the echo
-//   {id, op:'udp', host, port, timeoutMs, connect?}      send a datagram, expect the echo; connected:
+//   {id, op:'listen', proto:'tcp'|'udp', port, host?}    echo server (on host only, if given); answers {id, ok}
+//   {id, op:'tcp', host, port, timeoutMs, from?}         connect (from a local address), send, expect the echo
+//   {id, op:'udp', host, port, timeoutMs, connect?, from?}
+//                                                        send a datagram, expect the echo; connected:
 //                                                        an ICMP error (port unreachable) fails it at once
 //   {id, op:'blast', host, port, ms, gapMs?}             a new UDP flow (new socket) per datagram, for ms
 //   {id, op:'count'}                                     {received: {address: datagrams}} of the UDP echo servers
@@ -24,21 +25,22 @@ function count({ id }) {
   reply({ id, ok: true, received });
 }
 
-function listen({ id, proto, port }) {
+function listen({ id, proto, port, host }) {
   if (proto === 'tcp') {
     const srv = net.createServer((s) => s.on('data', (d) => s.end(d)).on('error', () => {}));
-    srv.listen(port, '::', () => reply({ id, ok: true }));
+    srv.listen(port, host ?? '::', () => reply({ id, ok: true }));
     srv.on('error', (e) => reply({ id, ok: false, error: e.message }));
     return;
   }
-  const s = dgram.createSocket({ type: 'udp6', ipv6Only: false });
+  // On one address (host) a reply leaves from it; on '::' from whatever the route picks.
+  const s = host ? dgram.createSocket(family(host)) : dgram.createSocket({ type: 'udp6', ipv6Only: false });
   s.on('message', (m, r) => {
     const from = r.address.replace(/^::ffff:/, '');
     received[from] = (received[from] ?? 0) + 1;
     s.send(m, r.port, r.address);
   });
   s.on('error', (e) => reply({ id, ok: false, error: e.message }));
-  s.bind(port, '::', () => reply({ id, ok: true }));
+  s.bind(port, host ?? '::', () => reply({ id, ok: true }));
 }
 
 /** Answers once: on the echo, an error or the timeout, then closes the socket. */
@@ -54,8 +56,8 @@ function once(id, timeoutMs, close) {
   return done;
 }
 
-function tcp({ id, host, port, timeoutMs }) {
-  const s = net.connect({ host, port });
+function tcp({ id, host, port, timeoutMs, from }) {
+  const s = net.connect({ host, port, localAddress: from });
   const done = once(id, timeoutMs, () => {
     const sport = s.localPort;
     s.destroy();
@@ -66,8 +68,9 @@ function tcp({ id, host, port, timeoutMs }) {
   s.on('error', (e) => done(false, e.message));
 }
 
-function udp({ id, host, port, timeoutMs, connect }) {
+function udp({ id, host, port, timeoutMs, connect, from }) {
   const s = dgram.createSocket(family(host));
+  if (from) s.bind(0, from);
   const done = once(id, timeoutMs, () => {
     let sport;
     try {

@@ -45,6 +45,8 @@ options (all commands):
   --kube auto|off  --tunnel auto|off  --provision-file <file>  --pin-root <dir>  --log-level <level>
   --mqtt-protocol auto|4|5  MQTT version (default auto: 5, or 3.1.1 when the broker refuses 5)
   --console <device>      also write each state change to this serial console (e.g. /dev/ttyS0)
+  --fqdn-min-ttl-s <n>  --fqdn-grace-s <n>  learned FQDN addresses live max(TTL, min) + grace (default 30, 10)
+  --fqdn-sync-s <n>       copy learned FQDN addresses to the store this often (default 5)
 `;
 
 const BOOLEANS = ['json', 'follow', 'help', 'version'];
@@ -63,6 +65,9 @@ const CONFIG_FLAGS = [
   'node-name',
   'mqtt-protocol',
   'console',
+  'fqdn-min-ttl-s',
+  'fqdn-grace-s',
+  'fqdn-sync-s',
 ];
 const VALUES = [...CONFIG_FLAGS, ...UPDATE_FLAGS, 'file', 'verdict', 'pod', 'attempts'];
 

@@ -2,7 +2,7 @@
 // and an in-memory KubeInventory that emits changes like the real informer source.
 import { EventEmitter } from 'node:events';
 import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { encodeBundle, signBundle } from '../../policy/index.ts';
+import { encodeBundle, signBundle, signBundleTree } from '../../policy/index.ts';
 import type { AgentStore } from '../../offline-store/index.ts';
 import type { KubeInventory, KubePod, KubeSnapshot } from '../kube/types.ts';
 import { enrollResponse } from './hub-stub.ts';
@@ -36,6 +36,11 @@ export function bundle(key: KeyObject, generation: number, opts: { siteId?: stri
       key,
     ),
   );
+}
+
+/** Bundles as the hub sends a stage (format 2): one signature for these sites, each its own path to the signed root. */
+export function treeBundles(key: KeyObject, sites: { siteId: string; generation: number }[], policies: unknown[] = [dbFromWeb]): Buffer[] {
+  return signBundleTree({ issuedAt: '2026-11-25T12:00:00Z', policyVersion: 1, policies }, sites, key).map((b) => Buffer.from(b, 'utf8'));
 }
 
 const pod = (namespace: string, name: string, app: string, ip: string): KubePod => ({

@@ -2,12 +2,12 @@
 // pid of the test process, so a later run can find and remove what a crashed run left behind.
 import { randomBytes } from 'node:crypto';
 
-/** Name prefixes: field tests (wft) and the `npm start` demo (wst); each sweeps the other's dead runs too. */
-export const RUN_KINDS = ['wft', 'wst'] as const;
+/** Name prefixes: field tests (wft), the `npm start` demo (wst), the FQDN field test and bench (wfq); each sweeps the others' dead runs too. */
+export const RUN_KINDS = ['wft', 'wst', 'wfq'] as const;
 export type RunKind = (typeof RUN_KINDS)[number];
 
 /** Network namespaces: <kind>-<pid>-<tag>-<role>. */
-const NETNS_RE = /^(?:wft|wst)-(\d+)-([0-9a-f]{4})-/;
+const NETNS_RE = /^(?:wft|wst|wfq)-(\d+)-([0-9a-f]{4})-/;
 
 export interface RunNames {
   /** wft (field tests, the default) or wst (npm start). */
@@ -67,5 +67,5 @@ export function ownerOfNetns(name: string): { pid: number; tag: string } | undef
 
 /** UAPI socket files of our WireGuard links: <kind><tag>*.sock. */
 export function isOurWgSocket(file: string, tag?: string, kind: RunKind = 'wft'): boolean {
-  return tag ? file.startsWith(`${kind}${tag}`) && file.endsWith('.sock') : /^(?:wft|wst)[0-9a-f]{4}.*\.sock$/.test(file);
+  return tag ? file.startsWith(`${kind}${tag}`) && file.endsWith('.sock') : /^(?:wft|wst|wfq)[0-9a-f]{4}.*\.sock$/.test(file);
 }

@@ -44,6 +44,8 @@ export class SiteAgent {
   readonly nodeName: string;
   /** The agent process of the latest start(). */
   proc: NsProcess | undefined;
+  /** Extra `weft-agent run` flags (e.g. --fqdn-min-ttl-s 1). */
+  runArgs: string[] = [];
   private kube: NsProcess | undefined;
 
   constructor(
@@ -108,6 +110,7 @@ export class SiteAgent {
       '7181',
       '--log-level',
       'info',
+      ...this.runArgs,
     ]);
     const at = Date.now();
     this.proc = this.h.spawn(undefined, argv, { name: `agent-${this.site.name}`, cwd: REPO_ROOT, env: this.agent.env });

@@ -12,7 +12,7 @@ import { brokerUrl, HubClients, preferLoopback } from './hub-client.ts';
 import { listenAll } from './listen.ts';
 import { brokerMetrics } from './metrics.ts';
 import { randomSecret } from './password.ts';
-import { BROKER_LIMITS, HUB_USERNAME, type Broker, type BrokerStartOptions } from './types.ts';
+import { BROKER_LIMITS, BrokerError, HUB_USERNAME, type Broker, type BrokerStartOptions } from './types.ts';
 
 /** Who a connected client is; set once authenticate() accepts it. */
 type Identity = { hub: true } | { hub: false; siteId: string };
@@ -176,6 +176,12 @@ export async function startBroker(opts: BrokerStartOptions): Promise<Broker> {
     url: (host = hosts[0]) => brokerUrl(host, port, Boolean(opts.tls)),
     hubCredentials: { username: HUB_USERNAME, password: hubPassword },
     hubClient: () => hubClients.connect(),
+    publishLocal: (topic, payload, o) =>
+      new Promise<void>((resolve, reject) => {
+        if (closed) return reject(new BrokerError('BROKER_CLOSED', 'the embedded broker is closed', 'the hub is shutting down'));
+        // The hub's own publish: trusted like its full-access client, so no authorizePublish.
+        aedes.publish({ cmd: 'publish', topic, payload, qos: o.qos, retain: o.retain, dup: false }, (err?: Error | null) => (err ? reject(err) : resolve()));
+      }),
     async kick(siteId) {
       kicked.add(siteId);
       const set = siteClients.get(siteId);

@@ -11,6 +11,8 @@ export interface HubClientTarget {
   /** PEM chain of the broker's own certificate when it speaks TLS: pinned, nothing else trusted. */
   tlsCert?: string | Buffer;
   password: string;
+  /** Several nodes of one cluster (NATS): the client moves to the next on each reconnect. */
+  servers?: { host: string; port: number }[];
 }
 
 /** Picks loopback when listed: the hub talks to its own broker without touching the tunnel. */
@@ -40,6 +42,7 @@ export class HubClients {
         clean: true,
         reconnectPeriod: 1000,
         connectTimeout: 10_000,
+        ...(t.servers && t.servers.length > 1 ? { servers: t.servers } : {}),
         ...(t.tlsCert ? { ca: t.tlsCert, checkServerIdentity: () => undefined } : {}),
       });
       this.clients.add(client);

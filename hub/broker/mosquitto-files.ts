@@ -1,10 +1,8 @@
 // Mosquitto's password, ACL and config files rendered from the hub store: plain data in, text out.
-// The ACL rules are derived from protocol/topics.ts siteMayPublish/siteMaySubscribe, so the
-// embedded broker and Mosquitto enforce one definition.
-import { siteMayPublish, siteMaySubscribe, topics, type SiteTopicKind } from '../../protocol/index.ts';
+// The ACL rules come from site-grants.ts (itself derived from protocol/topics.ts siteMayPublish/
+// siteMaySubscribe), so the embedded broker, Mosquitto and NATS enforce one definition.
+import { siteGrants } from './site-grants.ts';
 import { HUB_USERNAME, type SiteCredential } from './types.ts';
-
-const SITE_KINDS: SiteTopicKind[] = ['bundle', 'status', 'heartbeat', 'ack', 'events', 'update'];
 
 /** Mosquitto's file syntax is line based: a name with whitespace or control characters could inject rules. */
 function safeName(s: string, what: string): string {
@@ -24,9 +22,8 @@ export function renderHubPasswordFile(hubPasswordHash: string): string {
 
 /** The topics a site may publish and the filters it may read, as Mosquitto `topic` rules. */
 export function siteAclRules(siteId: string): string[] {
-  const writes = SITE_KINDS.map((k) => topics[k](siteId)).filter((t) => siteMayPublish(siteId, t));
-  const reads = [topics.bundle(siteId), topics.update(siteId), topics.broadcastAll].filter((f) => siteMaySubscribe(siteId, f));
-  return [...writes.map((t) => `topic write ${t}`), ...reads.map((f) => `topic read ${f}`)];
+  const g = siteGrants(siteId);
+  return [...g.publish.map((t) => `topic write ${t}`), ...g.subscribe.map((f) => `topic read ${f}`)];
 }
 
 export function renderAclFile(creds: SiteCredential[]): string {

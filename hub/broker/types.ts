@@ -90,7 +90,7 @@ export interface MosquittoStartOptions extends BrokerStartOptions {
 export type SessionEvents = EventEmitter;
 
 export interface Broker {
-  readonly kind: 'aedes' | 'mosquitto';
+  readonly kind: 'aedes' | 'mosquitto' | 'nats';
   /** The bound port (resolved when port 0 was asked). */
   readonly port: number;
   readonly hosts: string[];
@@ -103,6 +103,12 @@ export interface Broker {
    * arrives. Each consumer (rollout, health monitor, ingest) takes its own; close() ends them all.
    */
   hubClient(): Promise<MqttClient>;
+  /**
+   * Publishes from inside the broker's own process, when it lives in the hub's (aedes): no client, no
+   * socket, no PUBACK round trip, the same routing, retained store and delivery as a client's publish.
+   * Absent for brokers in another process: use hubClient().
+   */
+  publishLocal?(topic: string, payload: Buffer, opts: { qos: 0 | 1; retain: boolean }): Promise<void>;
   /** Closes the site's sessions now and refuses it from then on (until the process restarts). */
   kick(siteId: string): Promise<void>;
   /** For brokers fed from files: rewrite them from the store and reload. No-op for aedes. */
@@ -113,7 +119,15 @@ export interface Broker {
   close(): Promise<void>;
 }
 
-export type BrokerErrorCode = 'BROKER_LISTEN' | 'BROKER_MOSQUITTO_MISSING' | 'BROKER_MOSQUITTO_START' | 'BROKER_HUB_CLIENT';
+export type BrokerErrorCode =
+  | 'BROKER_CLOSED'
+  | 'BROKER_LISTEN'
+  | 'BROKER_MOSQUITTO_MISSING'
+  | 'BROKER_MOSQUITTO_START'
+  | 'BROKER_HUB_CLIENT'
+  | 'BROKER_NATS_MISSING'
+  | 'BROKER_NATS_START'
+  | 'BROKER_NATS_CONFIG';
 
 export class BrokerError extends WeftError<BrokerErrorCode> {
   override readonly name = 'BrokerError';

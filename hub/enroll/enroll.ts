@@ -21,6 +21,8 @@ import { isUsableWireguardKey } from './wireguard-key.ts';
 export interface EnrollSettings {
   /** Broker URL as a site sees it (inside the tunnel). */
   brokerUrl: string;
+  /** Every broker address of a clustered broker (NATS), the first being brokerUrl: the agent fails over between them. */
+  brokerUrls?: string[];
   wireguard: { hubPublicKey: string; hubEndpoint: string; persistentKeepaliveS: number; mtu: number };
   heartbeatIntervalS: number;
 }
@@ -36,6 +38,17 @@ export interface EnrollDeps {
   now: () => number;
   /** Told after a site's record changed (enrolled): the directory emits, file-fed brokers reload, before the agent gets its credentials. */
   onEnrolled: (site: SiteRecord) => Promise<void> | void;
+  /**
+   * A new broker password and its `$7$` hash for the store. Default: a random secret. A NATS-mode hub
+   * derives it from its broker key (hub/broker/nats-credentials.ts) so it can write it into the cluster's
+   * authorization without storing it.
+   */
+  issueCredential?: (siteId: string) => { password: string; hash: string };
+}
+
+function randomCredential(): { password: string; hash: string } {
+  const password = randomSecret();
+  return { password, hash: hashPassword(password) };
 }
 
 /** Long enough for a slow uplink to do two requests; short enough that few are outstanding. */
@@ -127,9 +140,11 @@ async function overlayIndex(deps: EnrollDeps, site: SiteRecord): Promise<number>
   if (site.overlayIndex !== null) return site.overlayIndex;
   // The used set is read only when the prefix's end was reached (a scan of every site).
   const highest = await deps.store.sites.maxOverlayIndex();
-  const used = highest < deps.overlay.maxIndex ? new Set<number>() : await deps.store.sites.usedOverlayIndexes();
+  // Hub nodes' own addresses are never a site's.
+  const reserved = new Set((await deps.store.cluster.nodes()).map((n) => n.overlayIndex));
+  const used = deps.overlay.freshAfter(highest, reserved) ? new Set<number>() : await deps.store.sites.usedOverlayIndexes();
   try {
-    return deps.overlay.allocate(highest, () => used);
+    return deps.overlay.allocate(highest, () => used, reserved);
   } catch (e) {
     if (e instanceof TunnelError && e.code === 'TUNNEL_POOL_EXHAUSTED') throw new HubError('OVERLAY_EXHAUSTED', `${e.message}: ${e.hint}`);
     throw e;
@@ -184,7 +199,7 @@ async function enrollChecked(req: EnrollRequest, deps: EnrollDeps): Promise<Enro
     throw new HubError('ENROLL_PEER_UNAVAILABLE', `the tunnel peer could not be configured (${errorMessage(e)}); nothing was changed: retry the enrollment`);
   }
 
-  const password = randomSecret();
+  const { password, hash } = (deps.issueCredential ?? randomCredential)(site.id);
   let enrolled: SiteRecord;
   try {
     enrolled = await store.tx(
@@ -211,7 +226,6 @@ async function enrollChecked(req: EnrollRequest, deps: EnrollDeps): Promise<Enro
         });
         // The same device renewing keeps its working password until it uses the new one (the answer may
         // never reach it); a new device's password replaces the old device's at once.
-        const hash = hashPassword(password);
         if (kind === 'reenroll' && (await tx.sites.credentialHash(site.id)) !== undefined) await tx.sites.setPendingCredential(site.id, hash);
         else await tx.sites.setCredential(site.id, hash, t);
         await tx.audit.record({
@@ -233,9 +247,16 @@ async function enrollChecked(req: EnrollRequest, deps: EnrollDeps): Promise<Enro
   await deps.onEnrolled(enrolled);
 
   const s = deps.settings;
+  // Past one hub machine: every registered node, each a peer of the site's tunnel (tunnel/site-tunnel.ts).
+  const hubs = (await deps.store.cluster.nodes()).map((n) => ({
+    name: n.name,
+    publicKey: n.wireguardKey,
+    endpoint: n.endpoint,
+    addresses: overlay.hostRoutes(n.overlayIndex),
+  }));
   return {
     siteId: site.id,
-    broker: { url: s.brokerUrl, username: site.id, password },
+    broker: { url: s.brokerUrl, ...(s.brokerUrls && s.brokerUrls.length > 1 ? { urls: s.brokerUrls } : {}), username: site.id, password },
     signingKeys: deps.trustedKeys().map((k) => ({ keyId: k.keyId, publicKey: k.publicKey })),
     signingKeysVersion: deps.keySetVersion(),
     wireguard: {
@@ -245,6 +266,7 @@ async function enrollChecked(req: EnrollRequest, deps: EnrollDeps): Promise<Enro
       hubAddresses: overlay.hostRoutes(1),
       persistentKeepaliveS: s.wireguard.persistentKeepaliveS,
       mtu: s.wireguard.mtu,
+      ...(hubs.length ? { hubs } : {}),
     },
     heartbeatIntervalS: s.heartbeatIntervalS,
   };

@@ -8,7 +8,8 @@ import { decode, ProtocolError, type AckMessage, parseSiteTopic, topics, type Up
 import type { HubStore, RetentionCaps } from '../store/types.ts';
 
 export interface IngestHandlers {
-  onAck(siteId: string, ack: AckMessage): Promise<void>;
+  /** `device` scopes the ack's outbox sequence (ack.seq) for dedupe. */
+  onAck(siteId: string, ack: AckMessage, device: string): Promise<void>;
   onAppliedGeneration(siteId: string, generation: number): Promise<void>;
   /** How an agent update ended on a site (events of type 'update'; absent: not handled). */
   onUpdateReport?(siteId: string, report: UpdateReport): Promise<void>;
@@ -45,7 +46,6 @@ export async function startIngest(o: IngestOptions): Promise<Ingest> {
     help: 'Telemetry batches dropped as already seen (site, seq)',
     registers: [o.registry],
   });
-  const ackDuplicates = new Counter({ name: 'weft_hub_ack_duplicates_total', help: 'Acks dropped as already seen (site, seq)', registers: [o.registry] });
   const pruneEvery = o.pruneEvery ?? 1000;
   let stored = 0;
   let chain: Promise<void> = Promise.resolve();
@@ -59,17 +59,9 @@ export async function startIngest(o: IngestOptions): Promise<Ingest> {
     if (device === undefined) return;
     try {
       if (t.kind === 'ack') {
-        const ack = decode('ack', payload);
-        // Acks and events share the agent's outbox sequence, so the same (site, device, seq) keys dedupe both; an ack
-        // without seq (an older agent) cannot be told from a redelivery and passes, as before.
-        if (
-          ack.seq !== undefined &&
-          !(await o.store.telemetry.ingest({ siteId: t.siteId, device, seq: ack.seq, type: 'ack', at: ack.at, verdicts: [], counters: [] }, o.now()))
-        ) {
-          ackDuplicates.inc();
-          return;
-        }
-        await o.handlers.onAck(t.siteId, ack);
+        // Acks and events share the agent's outbox sequence, so the same (site, device, seq) keys dedupe both:
+        // the engine writes the key with the ack in one transaction, so of all replicas one records it.
+        await o.handlers.onAck(t.siteId, decode('ack', payload), device);
       } else if (t.kind === 'heartbeat') {
         await o.handlers.onAppliedGeneration(t.siteId, decode('heartbeat', payload).appliedGeneration);
       } else if (t.kind === 'events') {

@@ -2,7 +2,7 @@
 // bundle recorded in one transaction before it is published, so a generation is never reused and
 // a bundle is never published that the store does not know (a crash in between is healed by
 // republishing the recorded bundle on resume).
-import { encodeBundle, signBundle, signKeySet } from '../../policy/index.ts';
+import { signBundleTree, signKeySet } from '../../policy/index.ts';
 import { delivery, topics, type SigningKeysMessage } from '../../protocol/index.ts';
 import type { SigningKeys } from '../pki/signing-keys.ts';
 import type { BundleRecord, HubStore, SiteRecord, StoreRepos } from '../store/types.ts';
@@ -23,16 +23,20 @@ export class BundleService {
 
   /**
    * Records a new generation of each site's bundle, built from `policyVersion` (0: no policies), in ONE
-   * transaction (a stage of thousands of sites is one
-   * commit, not thousands). The policy version is read and filtered once per distinct site selection,
-   * so the per-site work is the payload encoding and its signature.
+   * transaction of a few statements (a stage of thousands of sites is one commit and, on PostgreSQL,
+   * a few round trips, not thousands). The policy version is read and filtered once per distinct site
+   * selection, and the sites of each distinct policy set share ONE signature (signBundleTree: the
+   * shared policies and the root of the sites' (site, generation) leaves); each site's bundle carries
+   * its path to that root, so it verifies for that site and generation only.
+   * `onRecorded` runs once in the same transaction with every record (the engine marks them published).
    */
   async recordMany(
     sites: readonly SiteRecord[],
     policyVersion: number,
     rolloutId: number | null,
-    onRecorded?: (tx: StoreRepos, b: BundleRecord) => Promise<void>,
+    onRecorded?: (tx: StoreRepos, bs: readonly BundleRecord[]) => Promise<void>,
   ): Promise<BundleRecord[]> {
+    if (!sites.length) return [];
     const objects = policyVersion === 0 ? [] : ((await this.store.policies.get(policyVersion))?.objects ?? []);
     const t = this.now();
     const issuedAt = new Date(t).toISOString();
@@ -40,15 +44,25 @@ export class BundleService {
     const sets = new PolicySets(objects);
     return this.store.tx(
       async (tx) => {
-        const out: BundleRecord[] = [];
-        for (const site of sites) {
-          const generation = await tx.rollouts.nextGeneration(site.id);
-          const signed = signBundle({ siteId: site.id, generation, issuedAt, policyVersion, policies: sets.forSite(site) }, privateKey);
-          const rec: BundleRecord = { siteId: site.id, generation, policyVersion, rolloutId, bundle: encodeBundle(signed).toString('utf8'), createdAt: t };
-          await tx.rollouts.addBundle(rec);
-          await onRecorded?.(tx, rec);
-          out.push(rec);
+        const generations = await tx.rollouts.nextGenerations(sites.map((s) => s.id));
+        // Sites by the policy set they get (a fleet usually has a handful).
+        const groups = new Map<unknown[], number[]>();
+        sites.forEach((site, i) => {
+          const policies = sets.forSite(site);
+          const g = groups.get(policies);
+          if (g) g.push(i);
+          else groups.set(policies, [i]);
+        });
+        const out: BundleRecord[] = new Array(sites.length);
+        for (const [policies, idx] of groups) {
+          const leaves = idx.map((i) => ({ siteId: sites[i].id, generation: generations[i] }));
+          const bytes = signBundleTree({ issuedAt, policyVersion, policies }, leaves, privateKey);
+          idx.forEach((i, k) => {
+            out[i] = { siteId: sites[i].id, generation: generations[i], policyVersion, rolloutId, bundle: bytes[k], createdAt: t };
+          });
         }
+        await tx.rollouts.addBundles(out);
+        await onRecorded?.(tx, out);
         return out;
       },
       // Published right after: a power cut must not roll the generation back and reissue it with other content.

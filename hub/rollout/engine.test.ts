@@ -21,8 +21,8 @@ class FakeBroker implements Publisher {
   readonly down = new Set<string>();
   async publish(topic: string, payload: Buffer): Promise<void> {
     if (this.down.has(topic)) throw new Error('broker closing');
-    const signed = JSON.parse(payload.toString('utf8')) as { payload: string };
-    const { siteId, generation } = JSON.parse(signed.payload) as { siteId: string; generation: number };
+    // The hub signs a stage once (format 2): each site's id and generation sit beside the shared payload.
+    const { siteId, generation } = (JSON.parse(payload.toString('utf8')) as { site: { siteId: string; generation: number } }).site;
     this.sent.push({ siteId, generation });
   }
 }

@@ -11,7 +11,7 @@ import { errorMessage } from '../../base/index.ts';
 import type { Logger } from 'pino';
 import type { AckMessage } from '../../protocol/index.ts';
 import { HubError } from '../errors.ts';
-import type { BundleRecord, HubStore, LabelSelector, RolloutRecord, RolloutSite, SiteRecord, StageSpec, StoreRepos } from '../store/types.ts';
+import type { AckRecord, BundleRecord, HubStore, LabelSelector, RolloutRecord, RolloutSite, SiteRecord, StageSpec, StoreRepos } from '../store/types.ts';
 import { StoreError } from '../store/errors.ts';
 import { AlwaysLeader } from './always-leader.ts';
 import type { BundleService } from './bundles.ts';
@@ -34,6 +34,9 @@ export interface RolloutStatus {
   stages: { index: number; name: string; sites: RolloutSite[]; applied: number; rejected: number; pending: number }[];
 }
 
+/** How long acks gather before they are written in one transaction. */
+const ACK_FLUSH_MS = 10;
+
 /** Rollouts still in play: running, or paused by ops. */
 const LIVE = ['running', 'paused'] as const;
 
@@ -51,7 +54,7 @@ export class RolloutEngine {
    */
   private readonly published = new Map<number, { bundles: Set<string>; stages: Set<number> }>();
   /** Acks received and not yet written: a burst is recorded in one transaction (see onAck). */
-  private readonly pendingAcks: { siteId: string; ack: AckMessage; receivedAt: number }[] = [];
+  private readonly pendingAcks: { siteId: string; ack: AckMessage; device: string | undefined; receivedAt: number }[] = [];
   /** Rollouts with a tick queued for the next turn of the event loop (see schedule()). */
   private readonly scheduled = new Set<number>();
   private stopped = false;
@@ -230,31 +233,49 @@ export class RolloutEngine {
    * one transaction (a stage of thousands of sites answers within a second: one commit per ack cost
    * more than everything else in a push). The rollouts waiting for them then move on. An ack lost to
    * a crash in between is recovered like any lost ack: the next heartbeat reports the generation.
+   *
+   * Past one hub every replica hears every ack (one broker for all). An ack keyed by the agent's
+   * outbox sequence (`device` and `ack.seq`) is recorded by whichever replica commits it first: its
+   * (site, device, seq) key goes in with it in the same transaction, so the others find it taken and
+   * drop theirs; nothing waits for the rollout leader, which sees the progress in the store. An ack
+   * without a sequence (an older agent) cannot be told from a copy: only the leader records it.
    */
-  async onAck(siteId: string, ack: AckMessage): Promise<void> {
-    this.pendingAcks.push({ siteId, ack, receivedAt: this.now() });
-    if (this.pendingAcks.length === 1) setImmediate(() => void this.flushAcks());
+  async onAck(siteId: string, ack: AckMessage, device?: string): Promise<void> {
+    this.pendingAcks.push({ siteId, ack, device, receivedAt: this.now() });
+    // A short window gathers a burst into one transaction and one step over the rollout: a stage of
+    // 10 000 sites answers within a second or two, and each step counts the stage in SQL.
+    if (this.pendingAcks.length === 1) setTimeout(() => void this.flushAcks(), ACK_FLUSH_MS);
   }
+
+  /** Called once per ack dropped as already recorded (by this replica or another): a metric. */
+  onDuplicateAck: () => void = () => {};
 
   private async flushAcks(): Promise<void> {
     const batch = this.pendingAcks.splice(0);
-    // A follower hears the same acks (one broker for all hubs): the leader records them.
-    if (this.stopped || !batch.length || !this.lease.isLeader()) return;
+    if (this.stopped || !batch.length) return;
+    const keyed = batch.filter((a) => a.device !== undefined && a.ack.seq !== undefined);
+    const unkeyed = this.lease.isLeader() ? batch.filter((a) => a.device === undefined || a.ack.seq === undefined) : [];
+    const record = ({ siteId, ack, receivedAt }: (typeof batch)[number]): AckRecord => ({
+      siteId,
+      generation: ack.generation,
+      result: ack.result,
+      code: ack.code ?? null,
+      reason: ack.reason ?? null,
+      at: ack.at,
+      receivedAt,
+    });
     try {
       const touched = await this.store.tx(async (tx) => {
-        await this.fence(tx);
-        const ids: number[] = [];
-        for (const { siteId, ack, receivedAt } of batch) {
-          await tx.rollouts.addAck({
-            siteId,
-            generation: ack.generation,
-            result: ack.result,
-            code: ack.code ?? null,
-            reason: ack.reason ?? null,
-            at: ack.at,
-            receivedAt,
-          });
-          ids.push(...(await tx.rollouts.recordAck(siteId, ack.generation, ack.result, ack.code ?? null, ack.reason ?? null, receivedAt)));
+        // A few statements for the whole burst, whatever its size (on PostgreSQL, a few round trips).
+        const fresh = await tx.telemetry.ingestKeys(
+          keyed.map(({ siteId, ack, device }) => ({ siteId, device: device!, seq: ack.seq!, type: 'ack', at: ack.at })),
+          batch[0].receivedAt,
+        );
+        for (const f of fresh) if (!f) this.onDuplicateAck();
+        const ids = await tx.rollouts.recordAcks(keyed.filter((_, i) => fresh[i]).map(record));
+        if (unkeyed.length) {
+          await this.fence(tx);
+          ids.push(...(await tx.rollouts.recordAcks(unkeyed.map(record))));
         }
         return ids;
       });
@@ -439,23 +460,30 @@ export class RolloutEngine {
   private async publishStage(rolloutId: number, rows: readonly RolloutSite[], published: Set<string>, fenced = true): Promise<boolean> {
     const due: BundleRecord[] = [];
     const fresh = new Map<number, SiteRecord[]>();
+    // Read once for the whole stage, not once per site.
+    const recorded = rows.some((s) => s.generation !== null);
+    const latest = recorded ? new Map((await this.store.rollouts.latestBundles()).map((b) => [b.siteId, b])) : new Map<string, BundleRecord>();
+    const sites = new Map((await this.store.sites.list({ state: 'enrolled' })).map((s) => [s.id, s]));
     for (const s of rows) {
-      const latest = s.generation !== null ? await this.store.rollouts.latestBundle(s.siteId) : undefined;
-      if (latest && latest.generation === s.generation) {
-        due.push(latest);
+      const b = latest.get(s.siteId);
+      if (b && s.generation !== null && b.generation === s.generation) {
+        due.push(b);
         continue;
       }
+      const site = sites.get(s.siteId);
+      // Revoked since the rows were read: nothing to send.
+      if (!site) continue;
       // Not yet recorded, or a newer generation was published since (by a superseded rollout): record
       // anew, grouped by policy version (a rollback sends each site back to its own previous version).
       const list = fresh.get(s.policyVersion) ?? [];
-      list.push((await this.store.sites.get(s.siteId))!);
+      list.push(site);
       fresh.set(s.policyVersion, list);
     }
-    for (const [version, sites] of fresh) {
+    for (const [version, group] of fresh) {
       due.push(
-        ...(await this.bundles.recordMany(sites, version, rolloutId, async (tx, b) => {
-          if (fenced && b.siteId === sites[0].id) await this.fence(tx);
-          await tx.rollouts.markPublished(rolloutId, b.siteId, b.generation, b.createdAt);
+        ...(await this.bundles.recordMany(group, version, rolloutId, async (tx, bs) => {
+          if (fenced) await this.fence(tx);
+          await tx.rollouts.markPublishedMany(rolloutId, bs, bs[0].createdAt);
         })),
       );
     }

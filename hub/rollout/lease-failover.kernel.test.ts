@@ -29,8 +29,8 @@ afterAll(() => {
 class FakeBroker implements Publisher {
   readonly sent: { siteId: string; generation: number }[] = [];
   async publish(_topic: string, payload: Buffer): Promise<void> {
-    const signed = JSON.parse(payload.toString('utf8')) as { payload: string };
-    const { siteId, generation } = JSON.parse(signed.payload) as { siteId: string; generation: number };
+    // The hub signs a stage once (format 2): each site's id and generation sit beside the shared payload.
+    const { siteId, generation } = (JSON.parse(payload.toString('utf8')) as { site: { siteId: string; generation: number } }).site;
     this.sent.push({ siteId, generation });
   }
 }
@@ -86,9 +86,12 @@ describe('rollout lease on PostgreSQL', () => {
       await new Promise((r) => setTimeout(r, 500));
       expect([a.lease.isLeader(), b.lease.isLeader()]).toEqual([true, false]);
 
-      // One broker for both hubs: every ack reaches both engines; only the leader records it.
-      const ack = async (siteId: string) => {
-        for (const h of hubs) await h.engine.onAck(siteId, { v: 1, generation: 1, result: 'applied', at: '2026-01-01T00:00:00Z' });
+      // One broker for both hubs: every ack reaches both engines, keyed by the agent's outbox sequence; the
+      // first replica to commit it records it, the other finds its key taken.
+      let seq = 0;
+      const ack = async (siteId: string, to: Hub[] = hubs) => {
+        seq++;
+        for (const h of to) await h.engine.onAck(siteId, { v: 1, generation: 1, result: 'applied', at: '2026-01-01T00:00:00Z', seq }, 'dev-1');
       };
       const r = await a.engine.create(
         {
@@ -106,7 +109,10 @@ describe('rollout lease on PostgreSQL', () => {
       await b.engine.tick(r.id);
       expect(b.broker.sent).toEqual([]);
       expect(a.broker.sent).toEqual([{ siteId: 's1', generation: 1 }]);
-      await ack('s1');
+      // The canary's ack reaches only the follower: it records it, and the leader's periodic tick reads the
+      // progress from the store and moves on.
+      a.engine.start(100);
+      await ack('s1', [b]);
       await eventually(() => a.broker.sent.length === 4, 'hub a to publish the last stage');
 
       // Hub a dies: its engine stops and its lease session is killed (a live hub would reconnect and may
@@ -127,7 +133,7 @@ describe('rollout lease on PostgreSQL', () => {
         ['s4', 1],
       ]);
 
-      // A paused old leader (epoch 1) wakes up and records an ack: refused by the epoch.
+      // A paused old leader (epoch 1) wakes up and records an ack without a sequence (only a leader may): refused by the epoch.
       const stale = await hub('stale', new StaleLease(1));
       await stale.engine.onAck('s2', { v: 1, generation: 1, result: 'applied', at: '2026-01-01T00:00:00Z' });
       await new Promise((res) => setTimeout(res, 200));

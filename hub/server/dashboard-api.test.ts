@@ -215,6 +215,19 @@ describe('what-if and timeline', () => {
     expect(kinds.indexOf('ack: applied generation 1')).toBeLessThan(kinds.indexOf('audit: site.create'));
     expect((await t.api('GET', '/v1/sites/nope/timeline')).status).toBe(404);
   });
+
+  it("shows a site's health changes in its timeline, read from the store (the same on every replica)", async () => {
+    const before = (await t.hub.store.health.list('s-1', 50)).length;
+    const at = Date.now();
+    // The site is silent (offline): a retained online status, a drain and its end, then its session drops.
+    t.hub.health.apply('s-1', { type: 'status', state: 'online', retained: true, at });
+    t.hub.health.apply('s-1', { type: 'drain', draining: true, at: at + 1 });
+    t.hub.health.apply('s-1', { type: 'drain', draining: false, at: at + 2 });
+    t.hub.health.apply('s-1', { type: 'session-down', at: at + 3 });
+    for (let i = 0; i < 100 && (await t.hub.store.health.list('s-1', 50)).length < before + 4; i++) await new Promise((r) => setTimeout(r, 20));
+    const entries = ((await t.api('GET', '/v1/sites/s-1/timeline')).body as { kind: string; summary: string }[]).filter((e) => e.kind === 'health');
+    expect(entries.map((e) => e.summary.split(':')[0]).slice(0, 4)).toEqual(['online → offline', 'draining → online', 'online → draining', 'offline → online']);
+  });
 });
 
 describe('fleet list and flow follow', () => {

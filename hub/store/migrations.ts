@@ -200,7 +200,38 @@ export const MIGRATIONS: readonly string[] = [
   DROP TABLE telemetry_batches;
   ALTER TABLE telemetry_batches_6 RENAME TO telemetry_batches;
   `,
-  // 7 (issue 21): releases (signed manifests; bytes in <data>/releases), update rollouts staged like
+  // 7: hub nodes (past one machine: each node's WireGuard key, endpoint and overlay index, handed to
+  // sites at enrollment) and the last health change of each site, read by a replica that starts.
+  `
+  CREATE TABLE hub_nodes (
+    name TEXT PRIMARY KEY,
+    wireguard_key TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    overlay_index INTEGER NOT NULL UNIQUE,
+    seen_at INTEGER NOT NULL
+  );
+  CREATE TABLE site_health (
+    site_id TEXT PRIMARY KEY,
+    health TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    since INTEGER NOT NULL,
+    by TEXT NOT NULL
+  );
+  `,
+  // 8: health changes (online, degraded, offline...) of each site, so every hub replica's site timeline
+  // shows the same ones, also after a restart. Bounded: the newest few hundred per site.
+  `
+  CREATE TABLE health_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    site_id TEXT NOT NULL,
+    from_state TEXT NOT NULL,
+    to_state TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    reason TEXT NOT NULL
+  );
+  CREATE INDEX health_events_site_at ON health_events(site_id, at);
+  `,
+  // 9 (issue 21): releases (signed manifests; bytes in <data>/releases), update rollouts staged like
   // policy rollouts, each site's row in them, and each site's running version and last update.
   `
   CREATE TABLE releases (

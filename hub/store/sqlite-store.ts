@@ -6,6 +6,8 @@
 // rolled back with it), and transactions run one after another.
 import { openDatabase, stmt, type Db, type Sync } from './db.ts';
 import { SqliteAudit } from './audit-repo.ts';
+import { SqliteCluster } from './cluster-repo.ts';
+import { SqliteHealthEvents } from './health-events-repo.ts';
 import { SqliteKeys } from './keys-repo.ts';
 import { SqlitePolicies } from './policies-repo.ts';
 import { SqliteRollouts } from './rollouts-repo.ts';
@@ -13,7 +15,20 @@ import { SqliteSites } from './sites-repo.ts';
 import { SqliteTelemetry } from './telemetry-repo.ts';
 import { SqliteTokens } from './tokens-repo.ts';
 import { SqliteUpdates } from './updates-repo.ts';
-import type { AuditRepo, HubStore, KeysRepo, PoliciesRepo, RolloutsRepo, SitesRepo, StoreRepos, TelemetryRepo, TokensRepo, UpdatesRepo } from './types.ts';
+import type {
+  AuditRepo,
+  ClusterRepo,
+  HealthEventsRepo,
+  HubStore,
+  KeysRepo,
+  PoliciesRepo,
+  RolloutsRepo,
+  SitesRepo,
+  StoreRepos,
+  TelemetryRepo,
+  TokensRepo,
+  UpdatesRepo,
+} from './types.ts';
 
 /** The open transaction, if any: calls outside it wait until it settles. */
 class Gate {
@@ -47,6 +62,8 @@ function repos(db: Db, gate: Gate | null): StoreRepos {
     rollouts: promised<RolloutsRepo>(new SqliteRollouts(db), gate),
     telemetry: promised<TelemetryRepo>(new SqliteTelemetry(db), gate),
     keys: promised<KeysRepo>(new SqliteKeys(db), gate),
+    cluster: promised<ClusterRepo>(new SqliteCluster(db), gate),
+    health: promised<HealthEventsRepo>(new SqliteHealthEvents(db), gate),
     updates: promised<UpdatesRepo>(new SqliteUpdates(db), gate),
   };
 }
@@ -60,6 +77,8 @@ export class SqliteHubStore implements HubStore {
   readonly rollouts: RolloutsRepo;
   readonly telemetry: TelemetryRepo;
   readonly keys: KeysRepo;
+  readonly cluster: ClusterRepo;
+  readonly health: HealthEventsRepo;
   readonly updates: UpdatesRepo;
   private readonly gate = new Gate();
   /** The same repos without the gate: what a transaction's fn gets. */
@@ -74,6 +93,8 @@ export class SqliteHubStore implements HubStore {
     this.rollouts = r.rollouts;
     this.telemetry = r.telemetry;
     this.keys = r.keys;
+    this.cluster = r.cluster;
+    this.health = r.health;
     this.updates = r.updates;
     this.inTx = repos(db, null);
   }

@@ -36,13 +36,10 @@ const SEED: Record<number, (db: Database.Database) => void> = {
     db.prepare("INSERT INTO site_generations (site_id, generation) VALUES ('s1', 4)").run();
   },
   3: (db) => {
-    // From version 6 the table has a device column (NOT NULL); the migration fills it for older rows.
-    const hasDevice = (db.prepare('PRAGMA table_info(telemetry_batches)').all() as { name: string }[]).some((c) => c.name === 'device');
-    db.prepare(
-      hasDevice
-        ? "INSERT INTO telemetry_batches (site_id, device, seq, type, at, received_at) VALUES ('s1', '', 7, 'verdicts', 'x', 1)"
-        : "INSERT INTO telemetry_batches (site_id, seq, type, at, received_at) VALUES ('s1', 7, 'verdicts', 'x', 1)",
-    ).run();
+    // Seeds run after migrating to `from`: from 6 on, the table has the device column.
+    const device = db.prepare("SELECT 1 FROM pragma_table_info('telemetry_batches') WHERE name = 'device'").get() !== undefined;
+    if (device) db.prepare("INSERT INTO telemetry_batches (site_id, device, seq, type, at, received_at) VALUES ('s1', '', 7, 'verdicts', 'x', 1)").run();
+    else db.prepare("INSERT INTO telemetry_batches (site_id, seq, type, at, received_at) VALUES ('s1', 7, 'verdicts', 'x', 1)").run();
   },
   4: (db) => {
     db.prepare("INSERT INTO signing_keys (key_id, public_key, created_at) VALUES ('k1', 'pk', 1)").run();
@@ -51,14 +48,23 @@ const SEED: Record<number, (db: Database.Database) => void> = {
     db.prepare("INSERT INTO enroll_challenges (hash, expires_at) VALUES ('c1', 10)").run();
   },
   6: () => {},
+  7: (db) => {
+    db.prepare("INSERT INTO hub_nodes (name, wireguard_key, endpoint, overlay_index, seen_at) VALUES ('hub-a', 'k', 'h:1', 65534, 1)").run();
+  },
+  8: (db) => {
+    db.prepare("INSERT INTO health_events (site_id, from_state, to_state, at, reason) VALUES ('s1', 'online', 'offline', 5, 'last will')").run();
+  },
 };
 
 describe('hub store migrations', () => {
   it.each(Array.from({ length: SCHEMA_VERSION }, (_, i) => i))('upgrades a database from version %i to the latest, keeping its data', async (from) => {
     const path = file();
     const raw = new Database(path);
-    migrate(raw, from);
-    for (let v = 1; v <= from; v++) SEED[v](raw);
+    // Each version's rows are written at that version, as a hub running it would have.
+    for (let v = 1; v <= from; v++) {
+      migrate(raw, v);
+      SEED[v](raw);
+    }
     expect(raw.pragma('user_version', { simple: true })).toBe(from);
     raw.close();
 
@@ -75,6 +81,8 @@ describe('hub store migrations', () => {
       if (from >= 3)
         expect(await store.telemetry.ingest({ siteId: 's1', device: '', seq: 7, type: 'verdicts', at: 'x', verdicts: [], counters: [] }, 2)).toBe(false);
       if (from >= 4) expect((await store.keys.list()).map((k) => k.keyId)).toEqual(['k1']);
+      if (from >= 7) expect((await store.cluster.nodes()).map((n) => n.name)).toEqual(['hub-a']);
+      if (from >= 8) expect((await store.health.list('s1', 10)).map((e) => e.reason)).toEqual(['last will']);
       // Every table of the latest schema is usable.
       await store.sites.create('s2', { ...spec, name: 'store-2' }, 1);
       expect((await store.sites.list()).map((s) => s.id)).toContain('s2');

@@ -109,6 +109,11 @@ export class SqliteTelemetry implements Sync<TelemetryRepo> {
     })();
   }
 
+  ingestKeys(keys: readonly Omit<TelemetryBatch, 'verdicts' | 'counters'>[], now: number): boolean[] {
+    const ins = stmt(this.db, 'INSERT OR IGNORE INTO telemetry_batches (site_id, device, seq, type, at, received_at) VALUES (?, ?, ?, ?, ?, ?)');
+    return keys.map((k) => ins.run(k.siteId, k.device, k.seq, k.type, k.at, now).changes === 1);
+  }
+
   flows(q: FlowQuery): FlowRow[] {
     const w = where(q);
     const order = q.afterId === undefined ? 'at DESC, id DESC' : 'id';

@@ -268,14 +268,25 @@ export interface RolloutsRepo {
   pendingForSite(siteId: string): Promise<RolloutSite[]>;
   /** Increments and returns the site's generation (monotonic, never reused). */
   nextGeneration(siteId: string): Promise<number>;
+  /** nextGeneration for many distinct sites in one statement (a stage of thousands); same order as given. */
+  nextGenerations(siteIds: readonly string[]): Promise<number[]>;
   generation(siteId: string): Promise<number>;
   addBundle(b: BundleRecord): Promise<void>;
+  /** addBundle for many, in one statement. */
+  addBundles(bs: readonly BundleRecord[]): Promise<void>;
+  /** markPublished for many sites of one rollout, in one statement. */
+  markPublishedMany(id: number, rows: readonly { siteId: string; generation: number }[], now: number): Promise<void>;
   latestBundle(siteId: string): Promise<BundleRecord | undefined>;
   /** The latest bundle of every enrolled site (what the broker must hold retained). */
   latestBundles(): Promise<BundleRecord[]>;
   /** The newest bundle of a site older than the given generation. */
   bundleBefore(siteId: string, generation: number): Promise<BundleRecord | undefined>;
   addAck(a: AckRecord): Promise<void>;
+  /**
+   * addAck and recordAck for many acks in a few statements (a burst of thousands); returns the
+   * rollout ids touched, each once. Of several acks of one site and generation the first counts.
+   */
+  recordAcks(acks: readonly AckRecord[]): Promise<number[]>;
   /**
    * The rollout lease's epoch as the store has it (the fencing token): an engine writes only while it
    * equals the epoch it acquired. PostgreSQL locks the row for the transaction, so a new leader's
@@ -290,6 +301,11 @@ export interface RolloutsRepo {
 export interface TelemetryRepo {
   /** Stores a batch unless (site, seq) was seen; returns false for a duplicate. */
   ingest(b: TelemetryBatch, now: number): Promise<boolean>;
+  /**
+   * Records the keys of many batches without rows (acks, which share the outbox sequence) in one
+   * statement; per key, false when it was seen (before, or earlier in the same call).
+   */
+  ingestKeys(keys: readonly Omit<TelemetryBatch, 'verdicts' | 'counters'>[], now: number): Promise<boolean[]>;
   flows(q: FlowQuery): Promise<FlowRow[]>;
   counters(q: Omit<FlowQuery, 'limit'>): Promise<{ siteId: string; policy: string | null; verdict: EventVerdict; packets: number; bytes: number }[]>;
   prune(caps: RetentionCaps, now: number): Promise<number>;
@@ -297,10 +313,65 @@ export interface TelemetryRepo {
   lastFlowId(): Promise<number>;
 }
 
+/** A site's health change as a hub's health model saw it (router/health's SiteHealthEvent). */
+export interface HealthEventRecord {
+  siteId: string;
+  from: string;
+  to: string;
+  at: number;
+  reason: string;
+}
+
+export interface HealthEventsRepo {
+  /**
+   * Stores a health change unless the site's same change (from -> to) is already stored within
+   * `dedupeMs` of `at`: every hub replica's health model sees the same broker message and records it.
+   * Keeps the site's newest `keep` changes. False for a duplicate. On PostgreSQL run it inside tx(): it
+   * holds the site's advisory lock until the commit, so two replicas cannot both find nothing and insert.
+   */
+  record(e: HealthEventRecord, opts: { dedupeMs: number; keep: number }): Promise<boolean>;
+  /** The site's changes, newest first. */
+  list(siteId: string, limit: number): Promise<HealthEventRecord[]>;
+}
+
 export interface KeysRepo {
   add(k: SigningKeyRecord): Promise<void>;
   list(): Promise<SigningKeyRecord[]>;
   update(keyId: string, patch: Partial<Pick<SigningKeyRecord, 'activatedAt' | 'retiredAt' | 'untrustedAt'>>): Promise<void>;
+}
+
+/** One hub node past one machine: its WireGuard identity and overlay address, which enrollment hands every site. */
+export interface HubNodeRecord {
+  name: string;
+  /** The node's WireGuard public key (base64). */
+  wireguardKey: string;
+  /** host:port sites dial. */
+  endpoint: string;
+  /** The node's own overlay index (OverlayPlan.addresses): reserved, never a site's. */
+  overlayIndex: number;
+  /** Last time the node said it was alive (epoch ms). */
+  seenAt: number;
+}
+
+/** A site's health as the replica that last saw it change wrote it: what a replica starting or taking over reads first. */
+export interface SiteHealthRecord {
+  siteId: string;
+  health: 'online' | 'degraded' | 'draining' | 'offline';
+  reason: string;
+  /** When health last changed (epoch ms). */
+  since: number;
+  /** The hub node that wrote it. */
+  by: string;
+}
+
+export interface ClusterRepo {
+  /** Registers a node or refreshes it (key, endpoint, index, seenAt). */
+  upsertNode(n: HubNodeRecord): Promise<void>;
+  nodes(): Promise<HubNodeRecord[]>;
+  removeNode(name: string): Promise<boolean>;
+  /** Writes a site's health unless a newer change (a later `since`) is stored already. */
+  putHealth(h: SiteHealthRecord): Promise<void>;
+  health(): Promise<SiteHealthRecord[]>;
 }
 
 /** An agent (or appliance root filesystem) release the hub holds: the signed manifest, its bytes on disk. */
@@ -384,6 +455,8 @@ export interface StoreRepos {
   readonly rollouts: RolloutsRepo;
   readonly telemetry: TelemetryRepo;
   readonly keys: KeysRepo;
+  readonly cluster: ClusterRepo;
+  readonly health: HealthEventsRepo;
   readonly updates: UpdatesRepo;
 }
 

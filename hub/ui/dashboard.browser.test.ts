@@ -152,10 +152,20 @@ describe('dashboard', () => {
     expect(await row('store-b').locator('.badge').textContent()).toBe('draining');
     expect(await row('store-d').locator('.badge').textContent()).toBe('not enforcing');
     await shot('fleet');
+    // The map: store-a (48.85 N, 2.35 E) is a dot in the online colour, until a filter leaves it out.
+    const mapPixel = () =>
+      page.evaluate(() => {
+        const c = document.querySelector('canvas.map') as HTMLCanvasElement;
+        const x = Math.round((2.35 + 180) * (c.width / 360));
+        const y = Math.round((90 - 48.85) * (c.height / 180));
+        return Array.from(c.getContext('2d', { willReadFrequently: true })!.getImageData(x, y, 1, 1).data).join(',');
+      });
+    await expect.poll(mapPixel).toBe('26,127,55,255');
     await page.getByLabel('Label', { exact: true }).fill('region=eu');
     await expect.poll(() => count.textContent()).toBe('2 of 4 sites');
     await page.getByLabel('State', { exact: true }).selectOption('draining');
     await expect.poll(() => count.textContent()).toBe('1 of 4 sites');
+    expect(await mapPixel()).not.toBe('26,127,55,255');
     await page.getByLabel('State', { exact: true }).selectOption('');
     await page.getByLabel('Label', { exact: true }).fill('');
     await page.getByLabel('Search').fill('store-c');
@@ -333,6 +343,8 @@ describe('dashboard', () => {
     const tl = page.getByRole('list', { name: 'Timeline' });
     await expect.poll(() => tl.textContent()).toContain('site.enroll');
     expect(await tl.textContent()).toContain('applied generation');
+    // Health changes come from the store: the site coming online when its agent connected.
+    expect(await tl.textContent()).toContain('→ online');
     await expect.poll(() => page.locator('[data-testid=flows] tbody tr').count()).toBeGreaterThan(0);
     await shot('site');
   });

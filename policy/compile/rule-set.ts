@@ -11,10 +11,13 @@ import { namedPorts, portCuts } from './port-cuts.ts';
 import { portFunction } from './port-function.ts';
 import type { PortSignatures } from './port-signature.ts';
 import type { RuleValues } from './rule-values.ts';
+import { fqdnEntries, type FqdnPatterns } from './fqdn-peers.ts';
 
 /** What every set of one compile shares. */
 export interface SetContext {
   ids: Identities;
+  /** domainNames patterns met so far, by index (the FQDN peers' index). */
+  fqdn: FqdnPatterns;
   hits: (p: Peer) => Hits;
   values: RuleValues;
   portSignatures: PortSignatures;
@@ -71,6 +74,8 @@ export function buildRuleSet(side: SetSide, id: number, ctx: SetContext): RuleSe
     emitPeer(rules, id, peer.id, f.other, f.entries, dflt);
   }
   if (rules.length === 0 && dflt.verdict === VERDICT_ALLOW && dflt.ruleId === 0 && dflt.auditRuleId === 0) return null;
+  // Addresses learned from DNS: their FQDN peers' entries follow (their peer ids are the highest).
+  if (side.dir === 'egress') for (const e of fqdnEntries(side, id, ctx, (i) => holding(rulePeers.filter((h) => h.set.has(i))))) rules.push(e);
   return { default: dflt, rules };
 }
 

@@ -8,6 +8,7 @@ import {
   type HealthInput,
   type HealthModel,
   type HealthStep,
+  type SiteHealth,
   type SiteHealthEvent,
   type SiteHealthState,
 } from './types.ts';
@@ -49,6 +50,23 @@ class Model extends EventEmitter implements HealthModel {
 
   remove(siteId: string): void {
     this.sites.delete(siteId);
+  }
+
+  seed(x: { siteId: string; health: SiteHealth; since: number; reason: string }, at: number): void {
+    if (this.sites.has(x.siteId)) return;
+    const s = initialHealthState(x.siteId, x.since);
+    s.health = x.health;
+    s.condition = x.health === 'draining' ? 'online' : x.health;
+    s.draining = x.health === 'draining';
+    s.lastReason = x.reason;
+    if (x.health !== 'offline') {
+      s.lastHeartbeatAt = at;
+      // Already up: one good heartbeat keeps it up, as after a warm start.
+      s.goodStreak = this.config.upAfter;
+      s.aliveStreak = this.config.upAfter;
+    }
+    this.sites.set(x.siteId, s);
+    this.emit('update', s);
   }
 }
 

@@ -87,6 +87,12 @@ export interface HealthModel extends EventEmitter {
   tick(now: number): SiteHealthEvent[];
   /** Forgets a site (revoked or deleted). */
   remove(siteId: string): void;
+  /**
+   * A site's last known health from elsewhere (past one hub: the store, as the replica that saw it
+   * change wrote it), for a site this model has not heard of yet. An online, degraded or draining site
+   * gets a full staleness window from `at` to confirm it with heartbeats, like a retained `online`.
+   */
+  seed(s: { siteId: string; health: SiteHealth; since: number; reason: string }, at: number): void;
 }
 
 /** A site as the hub store (or a standalone router's file) knows it: everything but live health and load. */

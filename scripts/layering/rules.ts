@@ -79,6 +79,7 @@ export const PARTS: Record<string, Part> = {
     why: 'the TypeScript side of the kernel: libbpf addon, layouts, tables, the Datapath interface',
     uses: ['policy'],
     packages: { pino: 'logs of attach, apply and the generation switch' },
+    testPackages: { 'dns-packet': 'crafted DNS answers (odd ones too) for the FQDN learning kernel tests and benchmark' },
   },
   'offline-store': {
     dir: 'offline-store',
@@ -159,7 +160,17 @@ export const PARTS: Record<string, Part> = {
       config: { paths: ['config.ts', 'config.test.ts'], uses: ['broker', 'enroll', 'server', 'store'], why: 'the hub command line and config' },
       cli: { paths: ['cli/'], uses: [], why: 'the `weft` ops CLI: talks to the API over HTTP, shares no code with the server' },
       main: {
-        paths: ['main.ts', 'version.ts', 'main.test.ts', 'main-mosquitto.test.ts', 'main-pg.kernel.test.ts', 'abuse.fuzz.test.ts', 'router-standalone.test.ts'],
+        paths: [
+          'main.ts',
+          'version.ts',
+          'main.test.ts',
+          'main-mosquitto.test.ts',
+          'main-nats.test.ts',
+          'main-pg.kernel.test.ts',
+          'replicas.kernel.test.ts',
+          'abuse.fuzz.test.ts',
+          'router-standalone.test.ts',
+        ],
         uses: ['config', 'auth', 'broker', 'enroll', 'health', 'ingest', 'pki', 'rollout', 'server', 'sites', 'store'],
         why: 'wires one hub process',
       },

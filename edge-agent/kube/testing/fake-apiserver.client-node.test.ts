@@ -133,6 +133,8 @@ describe('fake API server with @kubernetes/client-node', () => {
     open();
     await eventually(() => pods.names().join() === 'a,c' && nss.names().join() === 'bank,shop', 'relist converged');
     expect(s.counts.lists.pods).toBe(lists + 1);
+    // The informer opens its next watch after handing the relist over: converged state can come first.
+    await eventually(() => s.counts.watches.pods >= watches + 2, 'the watch after the relist');
     expect(s.counts.watches.pods).toBe(watches + 2); // the expired resume, then the watch after the relist
     expect(pods.seen.slice(2).sort()).toEqual(['add c', 'delete b', 'update a']);
     expect(pods.lw.get('a', 'shop')!.metadata!.labels).toEqual({ app: 'db' });

@@ -17,12 +17,20 @@ export interface TestSites {
   credentials(): SiteCredential[];
 }
 
-/** Sites with random passwords; username `site-<id>` like the hub store issues. */
-export function testSites(ids: string[]): TestSites {
+function randomCredential(): { password: string; hash: string } {
+  const password = randomSecret();
+  return { password, hash: hashPassword(password) };
+}
+
+/**
+ * Sites with random passwords (or the ones `issue` gives, as a NATS-mode hub derives them); username
+ * `site-<id>`.
+ */
+export function testSites(ids: string[], issue?: (siteId: string) => { password: string; hash: string }): TestSites {
   const sites = new Map<string, TestSite>();
   for (const siteId of ids) {
-    const password = randomSecret();
-    sites.set(siteId, { siteId, username: `site-${siteId}`, password, passwordHash: hashPassword(password) });
+    const { password, hash } = issue?.(siteId) ?? randomCredential();
+    sites.set(siteId, { siteId, username: `site-${siteId}`, password, passwordHash: hash });
   }
   const byUser = new Map([...sites.values()].map((s) => [s.username, s]));
   const revoked = new Set<string>();

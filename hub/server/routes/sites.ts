@@ -5,7 +5,7 @@ import { actorOf } from '../auth.ts';
 import { anyArray, anyObject, errors, idParam, labels } from '../schemas.ts';
 import type { HubServices } from '../services.ts';
 import type { SiteRecord, SiteRolloutSummary, SiteSpec } from '../../store/types.ts';
-import { HealthHistory, timeline } from '../../sites/timeline.ts';
+import { timeline } from '../../sites/timeline.ts';
 
 const service = {
   type: 'object',
@@ -149,13 +149,12 @@ export function siteRoutes(app: FastifyInstance, s: HubServices): void {
     async (req) => ({ ...(await view(await s.sites.require(req.params.id))), acks: await s.store.rollouts.acks(req.params.id, 20) }),
   );
 
-  const history = s.health ? new HealthHistory(s.health) : null;
-  if (history) app.addHook('onClose', async () => history.close());
   app.get<{ Params: { id: string } }>(
     '/v1/sites/:id/timeline',
     {
       schema: {
-        summary: "A site's timeline, newest first: audit entries (enroll, drain, revoke), acks and rejections, health changes seen by this replica",
+        summary:
+          "A site's timeline, newest first: audit entries (enroll, drain, revoke), acks and rejections, health changes (stored: the same on every replica)",
         tags: ['sites'],
         params: idParam,
         response: { 200: anyArray, ...errors },
@@ -166,7 +165,7 @@ export function siteRoutes(app: FastifyInstance, s: HubServices): void {
       return timeline(
         await s.store.audit.list({ target: `site/${site.id}`, limit: 200 }),
         await s.store.rollouts.acks(site.id, 200),
-        history?.of(site.id) ?? [],
+        await s.store.health.list(site.id, 200),
       );
     },
   );

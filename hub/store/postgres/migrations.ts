@@ -184,7 +184,38 @@ export const PG_MIGRATIONS: readonly string[] = [
     acquired_at BIGINT NOT NULL
   );
   `,
-  // 3 (issue 21): releases, update rollouts and their sites, each site's version (SQLite migration 7).
+  // 3 (SQLite's 7): hub nodes (each node's WireGuard key, endpoint and overlay index, handed to sites at
+  // enrollment) and the last health change of each site, read by a replica that starts.
+  `
+  CREATE TABLE hub_nodes (
+    name TEXT COLLATE "C" PRIMARY KEY,
+    wireguard_key TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    overlay_index BIGINT NOT NULL UNIQUE,
+    seen_at BIGINT NOT NULL
+  );
+  CREATE TABLE site_health (
+    site_id TEXT COLLATE "C" PRIMARY KEY,
+    health TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    since BIGINT NOT NULL,
+    by TEXT NOT NULL
+  );
+  `,
+  // 4 (SQLite's 8): health changes (online, degraded, offline...) of each site, so every hub replica's site timeline
+  // shows the same ones, also after a restart. Bounded: the newest few hundred per site.
+  `
+  CREATE TABLE health_events (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    site_id TEXT COLLATE "C" NOT NULL,
+    from_state TEXT NOT NULL,
+    to_state TEXT NOT NULL,
+    at BIGINT NOT NULL,
+    reason TEXT NOT NULL
+  );
+  CREATE INDEX health_events_site_at ON health_events(site_id, at);
+  `,
+  // 5 (issue 21): releases, update rollouts and their sites, each site's version (SQLite migration 9).
   `
   CREATE TABLE releases (
     version TEXT COLLATE "C" NOT NULL,

@@ -4,7 +4,20 @@
 import pg from 'pg';
 import { errorMessage } from '../../../base/index.ts';
 import { StoreError } from '../errors.ts';
-import type { AuditRepo, HubStore, KeysRepo, PoliciesRepo, RolloutsRepo, SitesRepo, StoreRepos, TelemetryRepo, TokensRepo, UpdatesRepo } from '../types.ts';
+import type {
+  AuditRepo,
+  ClusterRepo,
+  HealthEventsRepo,
+  HubStore,
+  KeysRepo,
+  PoliciesRepo,
+  RolloutsRepo,
+  SitesRepo,
+  StoreRepos,
+  TelemetryRepo,
+  TokensRepo,
+  UpdatesRepo,
+} from '../types.ts';
 import { PG_MIGRATIONS } from './migrations.ts';
 import { pgRepos } from './repos.ts';
 import { clientSql, inTransaction, isUnavailable, mapError, poolSql, TYPES } from './sql.ts';
@@ -43,6 +56,8 @@ export class PgHubStore implements HubStore {
   readonly rollouts: RolloutsRepo;
   readonly telemetry: TelemetryRepo;
   readonly keys: KeysRepo;
+  readonly cluster: ClusterRepo;
+  readonly health: HealthEventsRepo;
   readonly updates: UpdatesRepo;
 
   constructor(readonly pool: pg.Pool) {
@@ -54,6 +69,8 @@ export class PgHubStore implements HubStore {
     this.rollouts = r.rollouts;
     this.telemetry = r.telemetry;
     this.keys = r.keys;
+    this.cluster = r.cluster;
+    this.health = r.health;
     this.updates = r.updates;
   }
 

@@ -9,10 +9,15 @@ import type {
   ApiTokenRecord,
   AuditEntry,
   AuditRepo,
+  ClusterRepo,
+  HubNodeRecord,
+  SiteHealthRecord,
   BundleRecord,
   EnrollTokenRecord,
   FlowQuery,
   FlowRow,
+  HealthEventRecord,
+  HealthEventsRepo,
   KeysRepo,
   PoliciesRepo,
   PolicyVersion,
@@ -35,6 +40,8 @@ import type {
 import type { Row, Sql } from './sql.ts';
 
 type R = Row & Record<string, never>;
+/** Advisory lock class of health-event recording (the second key is the site's hash); 'whev' in ASCII. */
+const HEALTH_EVENTS_LOCK = 0x77686576;
 const n = (v: unknown): number => v as number;
 const nn = (v: unknown): number | null => (v === null ? null : (v as number));
 const s = (v: unknown): string => v as string;
@@ -497,6 +504,43 @@ class PgRollouts implements RolloutsRepo {
     return n(rows[0].generation);
   }
 
+  async nextGenerations(siteIds: readonly string[]): Promise<number[]> {
+    if (!siteIds.length) return [];
+    // One round trip for a whole stage; each site appears once (ON CONFLICT may touch a row only once).
+    const { rows } = await this.sql.query<R>(
+      `INSERT INTO site_generations (site_id, generation) SELECT unnest($1::text[]), 1
+      ON CONFLICT (site_id) DO UPDATE SET generation = site_generations.generation + 1 RETURNING site_id, generation`,
+      [siteIds],
+    );
+    const by = new Map(rows.map((r) => [String(r.site_id), n(r.generation)]));
+    return siteIds.map((id) => by.get(id)!);
+  }
+
+  async addBundles(bs: readonly BundleRecord[]): Promise<void> {
+    if (!bs.length) return;
+    await this.sql.query(
+      `INSERT INTO bundles (site_id, generation, policy_version, rollout_id, bundle, created_at)
+      SELECT * FROM unnest($1::text[], $2::int[], $3::int[], $4::int[], $5::text[], $6::bigint[])`,
+      [
+        bs.map((b) => b.siteId),
+        bs.map((b) => b.generation),
+        bs.map((b) => b.policyVersion),
+        bs.map((b) => b.rolloutId),
+        bs.map((b) => b.bundle),
+        bs.map((b) => b.createdAt),
+      ],
+    );
+  }
+
+  async markPublishedMany(id: number, rows: readonly { siteId: string; generation: number }[], now: number): Promise<void> {
+    if (!rows.length) return;
+    await this.sql.query(
+      `UPDATE rollout_sites rs SET generation = u.generation, published_at = $2, result = NULL, code = NULL, reason = NULL, acked_at = NULL
+      FROM unnest($3::text[], $4::int[]) AS u(site_id, generation) WHERE rs.rollout_id = $1 AND rs.site_id = u.site_id`,
+      [id, now, rows.map((r) => r.siteId), rows.map((r) => r.generation)],
+    );
+  }
+
   async generation(siteId: string): Promise<number> {
     const { rows } = await this.sql.query<R>('SELECT generation FROM site_generations WHERE site_id = $1', [siteId]);
     return rows[0] ? n(rows[0].generation) : 0;
@@ -532,6 +576,32 @@ class PgRollouts implements RolloutsRepo {
       generation,
     ]);
     return rows[0] && bundle(rows[0]);
+  }
+
+  async recordAcks(acks: readonly AckRecord[]): Promise<number[]> {
+    if (!acks.length) return [];
+    const col = <K extends keyof AckRecord>(k: K) => acks.map((a) => a[k]);
+    await this.sql.query(
+      `INSERT INTO acks (site_id, generation, result, code, reason, at, received_at)
+      SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[])`,
+      [col('siteId'), col('generation'), col('result'), col('code'), col('reason'), col('at'), col('receivedAt')],
+    );
+    // The first ack of a site and generation counts (as one recordAck after another would have it).
+    const seen = new Set<string>();
+    const first = acks.filter((a) => {
+      const k = `${a.siteId}\u0000${a.generation}`;
+      return !seen.has(k) && seen.add(k);
+    });
+    const f = <K extends keyof AckRecord>(k: K) => first.map((a) => a[k]);
+    const { rows } = await this.sql.query<R>(
+      `UPDATE rollout_sites rs SET result = u.result, code = u.code, reason = u.reason, acked_at = u.received_at
+      FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::bigint[]) AS u(site_id, generation, result, code, reason, received_at), rollouts r
+      WHERE r.id = rs.rollout_id AND rs.site_id = u.site_id AND rs.generation = u.generation AND rs.result IS NULL
+        AND r.state IN ('running', 'paused', 'completed')
+      RETURNING rs.rollout_id`,
+      [f('siteId'), f('generation'), f('result'), f('code'), f('reason'), f('receivedAt')],
+    );
+    return [...new Set(rows.map((r) => n(r.rollout_id)))];
   }
 
   async addAck(a: AckRecord): Promise<void> {
@@ -594,6 +664,19 @@ function where(q: Omit<FlowQuery, 'limit'>): { sql: string; args: unknown[] } {
 
 class PgTelemetry implements TelemetryRepo {
   constructor(private readonly sql: Sql) {}
+
+  async ingestKeys(keys: readonly Omit<TelemetryBatch, 'verdicts' | 'counters'>[], now: number): Promise<boolean[]> {
+    if (!keys.length) return [];
+    // ON CONFLICT DO NOTHING also skips a key repeated within the statement: RETURNING names the fresh ones.
+    const { rows } = await this.sql.query<R>(
+      `INSERT INTO telemetry_batches (site_id, device, seq, type, at, received_at)
+      SELECT u.*, $6::bigint FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[]) AS u
+      ON CONFLICT DO NOTHING RETURNING site_id, device, seq`,
+      [keys.map((k) => k.siteId), keys.map((k) => k.device), keys.map((k) => k.seq), keys.map((k) => k.type), keys.map((k) => k.at), now],
+    );
+    const fresh = new Set(rows.map((r) => `${r.site_id}\u0000${r.device}\u0000${r.seq}`));
+    return keys.map((k) => fresh.delete(`${k.siteId}\u0000${k.device}\u0000${k.seq}`));
+  }
 
   ingest(b: TelemetryBatch, now: number): Promise<boolean> {
     return this.sql.atomic(async (q) => {
@@ -747,6 +830,82 @@ class PgKeys implements KeysRepo {
   }
 }
 
+class PgCluster implements ClusterRepo {
+  constructor(private readonly sql: Sql) {}
+
+  async upsertNode(x: HubNodeRecord): Promise<void> {
+    await this.sql.query(
+      `INSERT INTO hub_nodes (name, wireguard_key, endpoint, overlay_index, seen_at) VALUES ($1, $2, $3, $4, $5)
+      ON CONFLICT (name) DO UPDATE SET wireguard_key = excluded.wireguard_key, endpoint = excluded.endpoint, overlay_index = excluded.overlay_index, seen_at = excluded.seen_at`,
+      [x.name, x.wireguardKey, x.endpoint, x.overlayIndex, x.seenAt],
+    );
+  }
+
+  async nodes(): Promise<HubNodeRecord[]> {
+    return (await this.sql.query<R>('SELECT * FROM hub_nodes ORDER BY name')).rows.map((r) => ({
+      name: s(r.name),
+      wireguardKey: s(r.wireguard_key),
+      endpoint: s(r.endpoint),
+      overlayIndex: n(r.overlay_index),
+      seenAt: n(r.seen_at),
+    }));
+  }
+
+  async removeNode(name: string): Promise<boolean> {
+    return (await this.sql.query('DELETE FROM hub_nodes WHERE name = $1', [name])).rowCount > 0;
+  }
+
+  async putHealth(h: SiteHealthRecord): Promise<void> {
+    await this.sql.query(
+      `INSERT INTO site_health (site_id, health, reason, since, by) VALUES ($1, $2, $3, $4, $5)
+      ON CONFLICT (site_id) DO UPDATE SET health = excluded.health, reason = excluded.reason, since = excluded.since, by = excluded.by
+      WHERE excluded.since >= site_health.since`,
+      [h.siteId, h.health, h.reason, h.since, h.by],
+    );
+  }
+
+  async health(): Promise<SiteHealthRecord[]> {
+    return (await this.sql.query<R>('SELECT site_id, health, reason, since, by FROM site_health ORDER BY site_id')).rows.map((r) => ({
+      siteId: s(r.site_id),
+      health: s(r.health) as SiteHealthRecord['health'],
+      reason: s(r.reason),
+      since: n(r.since),
+      by: s(r.by),
+    }));
+  }
+}
+
+class PgHealthEvents implements HealthEventsRepo {
+  constructor(private readonly sql: Sql) {}
+
+  async record(e: HealthEventRecord, opts: { dedupeMs: number; keep: number }): Promise<boolean> {
+    // Held to the end of the caller's transaction: a second replica waits here, then sees this row.
+    await this.sql.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [HEALTH_EVENTS_LOCK, e.siteId]);
+    const { rows } = await this.sql.query<R>(
+      'SELECT 1 FROM health_events WHERE site_id = $1 AND from_state = $2 AND to_state = $3 AND at BETWEEN $4 AND $5 LIMIT 1',
+      [e.siteId, e.from, e.to, e.at - opts.dedupeMs, e.at + opts.dedupeMs],
+    );
+    if (rows.length) return false;
+    await this.sql.query('INSERT INTO health_events (site_id, from_state, to_state, at, reason) VALUES ($1, $2, $3, $4, $5)', [
+      e.siteId,
+      e.from,
+      e.to,
+      e.at,
+      e.reason,
+    ]);
+    await this.sql.query(
+      'DELETE FROM health_events WHERE site_id = $1 AND id <= (SELECT id FROM health_events WHERE site_id = $1 ORDER BY id DESC LIMIT 1 OFFSET $2)',
+      [e.siteId, opts.keep],
+    );
+    return true;
+  }
+
+  async list(siteId: string, limit: number): Promise<HealthEventRecord[]> {
+    const { rows } = await this.sql.query<R>('SELECT * FROM health_events WHERE site_id = $1 ORDER BY at DESC, id DESC LIMIT $2', [siteId, limit]);
+    return rows.map((r) => ({ siteId: s(r.site_id), from: s(r.from_state), to: s(r.to_state), at: n(r.at), reason: s(r.reason) }));
+  }
+}
+
 export function pgRepos(sql: Sql): StoreRepos {
   return {
     sites: new PgSites(sql),
@@ -756,6 +915,8 @@ export function pgRepos(sql: Sql): StoreRepos {
     rollouts: new PgRollouts(sql),
     telemetry: new PgTelemetry(sql),
     keys: new PgKeys(sql),
+    cluster: new PgCluster(sql),
+    health: new PgHealthEvents(sql),
     updates: new PgUpdates(sql),
   };
 }

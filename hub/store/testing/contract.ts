@@ -280,6 +280,91 @@ export const CONTRACT: ContractCase[] = [
     },
   ],
   [
+    'a stage in one statement: generations, bundles and published marks for many sites',
+    async (s) => {
+      for (const [id, i] of [
+        ['a', 2],
+        ['b', 3],
+        ['c', 4],
+      ] as const)
+        await enrolled(s, id, i);
+      expect(await s.rollouts.nextGeneration('b')).toBe(1);
+      expect(await s.rollouts.nextGenerations([])).toEqual([]);
+      expect(await s.tx((t) => t.rollouts.nextGenerations(['c', 'b', 'a']))).toEqual([1, 2, 1]);
+      const id = await s.rollouts.create(rolloutBase, [
+        { siteId: 'a', stage: 0, policyVersion: 1 },
+        { siteId: 'b', stage: 0, policyVersion: 1 },
+        { siteId: 'c', stage: 0, policyVersion: 1 },
+      ]);
+      const bundle = (siteId: string, generation: number) => ({
+        siteId,
+        generation,
+        policyVersion: 1,
+        rolloutId: id,
+        bundle: `{"s":"${siteId}"}`,
+        createdAt: 9,
+      });
+      await s.rollouts.addBundles([bundle('a', 1), bundle('b', 2)]);
+      await s.rollouts.addBundles([]);
+      expect(await s.rollouts.latestBundle('b')).toEqual(bundle('b', 2));
+      await expect(s.rollouts.addBundles([bundle('c', 1), bundle('a', 1)])).rejects.toThrow();
+      expect(await s.rollouts.latestBundle('c')).toBeUndefined();
+      await s.rollouts.markPublishedMany(
+        id,
+        [
+          { siteId: 'a', generation: 1 },
+          { siteId: 'b', generation: 2 },
+        ],
+        30,
+      );
+      expect((await s.rollouts.sites(id)).map((r) => [r.siteId, r.generation, r.publishedAt])).toEqual([
+        ['a', 1, 30],
+        ['b', 2, 30],
+        ['c', null, null],
+      ]);
+    },
+  ],
+  [
+    'a burst of acks in a few statements: keys seen once, the first ack of a generation counts',
+    async (s) => {
+      await enrolled(s, 'a', 2);
+      await enrolled(s, 'b', 3);
+      const key = (siteId: string, seq: number) => ({ siteId, device: 'd1', seq, type: 'ack', at: '2026-01-01T00:00:00Z' });
+      expect(await s.telemetry.ingestKeys([key('a', 1), key('b', 1), key('a', 1)], 5)).toEqual([true, true, false]);
+      expect(await s.tx((t) => t.telemetry.ingestKeys([key('a', 1), key('a', 2)], 6))).toEqual([false, true]);
+      expect(await s.telemetry.ingestKeys([], 6)).toEqual([]);
+      const r1 = await s.rollouts.create(rolloutBase, [
+        { siteId: 'a', stage: 0, policyVersion: 1 },
+        { siteId: 'b', stage: 0, policyVersion: 1 },
+      ]);
+      await s.rollouts.markPublishedMany(
+        r1,
+        [
+          { siteId: 'a', generation: 3 },
+          { siteId: 'b', generation: 1 },
+        ],
+        1,
+      );
+      const ack = (siteId: string, generation: number, result: 'applied' | 'rejected', receivedAt: number) => ({
+        siteId,
+        generation,
+        result,
+        code: result === 'rejected' ? 'X' : null,
+        reason: null,
+        at: '2026-01-01T00:00:00Z',
+        receivedAt,
+      });
+      expect(await s.tx((t) => t.rollouts.recordAcks([ack('a', 3, 'applied', 7), ack('a', 3, 'rejected', 8), ack('b', 9, 'applied', 7)]))).toEqual([r1]);
+      expect((await s.rollouts.sites(r1)).map((r) => [r.siteId, r.result, r.ackedAt])).toEqual([
+        ['a', 'applied', 7],
+        ['b', null, null],
+      ]);
+      expect((await s.rollouts.acks('a', 10)).map((x) => x.result)).toEqual(['rejected', 'applied']);
+      expect(await s.rollouts.recordAcks([ack('a', 3, 'applied', 9)])).toEqual([]);
+      expect(await s.rollouts.recordAcks([])).toEqual([]);
+    },
+  ],
+  [
     'transactions: concurrent ones do not lose updates, and a commit is seen by everyone after',
     async (s) => {
       await s.sites.create('a', spec('a'), 1);
@@ -403,6 +488,56 @@ export const CONTRACT: ContractCase[] = [
         { keyId: 'k1', publicKey: 'p1', createdAt: 1, activatedAt: 1, retiredAt: 5, untrustedAt: 9 },
         { keyId: 'k2', publicKey: 'p2', createdAt: 2, activatedAt: null, retiredAt: null, untrustedAt: null },
       ]);
+    },
+  ],
+  [
+    'cluster: hub nodes registered and refreshed; a site health change kept unless an older one arrives late',
+    async (s) => {
+      await s.cluster.upsertNode({ name: 'hub-b', wireguardKey: 'kb', endpoint: '10.0.0.2:51820', overlayIndex: 65533, seenAt: 1 });
+      await s.cluster.upsertNode({ name: 'hub-a', wireguardKey: 'ka', endpoint: '10.0.0.1:51820', overlayIndex: 65534, seenAt: 1 });
+      await s.cluster.upsertNode({ name: 'hub-a', wireguardKey: 'ka2', endpoint: '10.0.0.1:51821', overlayIndex: 65534, seenAt: 5 });
+      expect(await s.cluster.nodes()).toEqual([
+        { name: 'hub-a', wireguardKey: 'ka2', endpoint: '10.0.0.1:51821', overlayIndex: 65534, seenAt: 5 },
+        { name: 'hub-b', wireguardKey: 'kb', endpoint: '10.0.0.2:51820', overlayIndex: 65533, seenAt: 1 },
+      ]);
+      // Two nodes cannot share an overlay address.
+      await expect(s.cluster.upsertNode({ name: 'hub-c', wireguardKey: 'kc', endpoint: 'x:1', overlayIndex: 65533, seenAt: 1 })).rejects.toThrow();
+      expect(await s.cluster.removeNode('hub-b')).toBe(true);
+      expect(await s.cluster.removeNode('hub-b')).toBe(false);
+      await s.cluster.putHealth({ siteId: 'a', health: 'online', reason: 'heartbeats', since: 10, by: 'hub-a' });
+      await s.cluster.putHealth({ siteId: 'a', health: 'offline', reason: 'last will', since: 20, by: 'hub-b' });
+      // Replicas hear the same change at slightly different times: an older one arriving late does not win.
+      await s.cluster.putHealth({ siteId: 'a', health: 'online', reason: 'late', since: 15, by: 'hub-c' });
+      await s.cluster.putHealth({ siteId: 'b', health: 'degraded', reason: 'failing: pos', since: 3, by: 'hub-a' });
+      expect(await s.cluster.health()).toEqual([
+        { siteId: 'a', health: 'offline', reason: 'last will', since: 20, by: 'hub-b' },
+        { siteId: 'b', health: 'degraded', reason: 'failing: pos', since: 3, by: 'hub-a' },
+      ]);
+    },
+  ],
+  [
+    'health events: recorded once across replicas, listed newest first, the newest `keep` per site kept',
+    async (s) => {
+      const opts = { dedupeMs: 5000, keep: 3 };
+      const e = (at: number, from: string, to: string) => ({ siteId: 'a', from, to, at, reason: `r${at}` });
+      expect(await s.tx((t) => t.health.record(e(1000, 'online', 'offline'), opts))).toBe(true);
+      // A second replica saw the same change 40 ms later: not stored again.
+      expect(await s.tx((t) => t.health.record(e(1040, 'online', 'offline'), opts))).toBe(false);
+      // Two replicas at once, each in its own transaction: one row.
+      const both = await Promise.all([6000, 6003].map((at) => s.tx((t) => t.health.record(e(at, 'offline', 'online'), opts))));
+      expect(both.filter(Boolean)).toHaveLength(1);
+      // The same change again later is a new event.
+      expect(await s.tx((t) => t.health.record(e(20_000, 'online', 'offline'), opts))).toBe(true);
+      expect(await s.health.record({ siteId: 'b', from: 'offline', to: 'online', at: 7, reason: '' }, opts)).toBe(true);
+      expect((await s.health.list('a', 10)).map((x) => [x.at, x.from, x.to])).toEqual([
+        [20_000, 'online', 'offline'],
+        [expect.any(Number), 'offline', 'online'],
+        [1000, 'online', 'offline'],
+      ]);
+      expect((await s.health.list('a', 1))[0]).toEqual({ siteId: 'a', from: 'online', to: 'offline', at: 20_000, reason: 'r20000' });
+      for (let i = 0; i < 5; i++) await s.tx((t) => t.health.record(e(100_000 + i * 10_000, 'online', 'degraded'), opts));
+      expect((await s.health.list('a', 10)).map((x) => x.at)).toEqual([140_000, 130_000, 120_000]);
+      expect(await s.health.list('b', 10)).toHaveLength(1);
     },
   ],
   [

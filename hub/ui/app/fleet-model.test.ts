@@ -66,4 +66,10 @@ describe('narrows', () => {
     const prev = filterRows(rows, f('par'));
     expect(filterRows(prev, f('paris')).map((r) => r.site.id)).toEqual(filterRows(rows, f('paris')).map((r) => r.site.id));
   });
+
+  it('gives the rows themselves, not a copy, when nothing filters (blank text counts as nothing)', () => {
+    const rows = fleetRows(['paris-1', 'berlin-4'].map((id) => site(id)));
+    expect(filterRows(rows, f('  '))).toBe(rows);
+    expect(filterRows(rows, f('paris'))).not.toBe(rows);
+  });
 });

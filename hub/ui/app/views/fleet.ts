@@ -42,7 +42,7 @@ export function fleetView(): View {
   const map = new FleetMap();
   let rows: FleetRow[] = [];
   /** The last filter applied and what it kept: a narrower filter starts from it. Null after a data change. */
-  let last: { filter: FleetFilter; shown: FleetRow[] } | null = null;
+  let last: { filter: FleetFilter; shown: readonly FleetRow[] } | null = null;
   /** True between the first screenful and the rest. */
   let partial = false;
 
