@@ -28,7 +28,7 @@ describe('NATS files', () => {
     const u = siteUser('store-042', 'store-042', 'pw');
     expect(u.permissions).toEqual({
       publish: { allow: ['weft.v1.site.store-042.status', 'weft.v1.site.store-042.heartbeat', 'weft.v1.site.store-042.ack', 'weft.v1.site.store-042.events'] },
-      subscribe: { allow: ['weft.v1.site.store-042.bundle', 'weft.v1.broadcast', 'weft.v1.broadcast.>', '$MQTT.sub.>'] },
+      subscribe: { allow: ['weft.v1.site.store-042.bundle', 'weft.v1.site.store-042.update', 'weft.v1.broadcast', 'weft.v1.broadcast.>', '$MQTT.sub.>'] },
     });
     // One source: the same grants render Mosquitto's rules.
     const g = siteGrants('store-042');
