@@ -7,6 +7,7 @@ import { chmodSync, existsSync } from 'node:fs';
 import type { KeyObject } from 'node:crypto';
 import { type SignedRelease, verifyRelease, type ReleaseManifest } from '../../protocol/index.ts';
 import type { AgentStatus } from '../status-types.ts';
+import { AgentError } from '../errors.ts';
 import { download } from './download.ts';
 import { baselineOf } from './gate.ts';
 import type { Slots } from './slots.ts';
@@ -49,7 +50,13 @@ export async function installUpdate(d: InstallDeps, order: UpdateOrder): Promise
   chmodSync(dest, 0o755);
   const before = await d.status();
   const fromFile = d.slots.target('current') ?? d.slots.target('good');
-  if (!fromFile) throw new Error('update folder has no current binary (the guard makes one at the first start)');
+  if (!fromFile) {
+    throw new AgentError(
+      'UPDATE_NOT_SET_UP',
+      `${d.slots.dir} has no current binary: the service does not run through the update layout`,
+      'run the agent with ExecStartPre=<image binary> update guard and ExecStart=<data>/agent/current run (docs/technician.md, "Updates")',
+    );
+  }
   d.slots.setPending({
     from: d.installed,
     to: m.version,

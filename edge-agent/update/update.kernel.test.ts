@@ -262,6 +262,8 @@ describe.skipIf(kernelSkipReason)('agent-only update, real binaries', () => {
     const tampered = await apply(tamperedPath, V2, 60);
     expect(tampered.stderr).toContain('RELEASE_BAD_SIGNATURE');
     expect(readdirSync(updateDir).filter((f) => f.startsWith('weft-agent-'))).toEqual([]);
+    // Recorded for the hub (the running agent reports it as an 'update' event).
+    expect(lastUpdate()).toMatchObject({ state: 'refused', version: V2, code: 'RELEASE_BAD_SIGNATURE' });
   });
 
   it(`switches ${AGENT_VERSION} -> ${V2} with kill -9 as its restart and again during the first start: blessed, enforcing throughout`, async () => {
@@ -274,7 +276,7 @@ describe.skipIf(kernelSkipReason)('agent-only update, real binaries', () => {
     await waitFor(() => supervisor!.starts > startsBefore, { what: 'the new agent started', timeoutMs: 10_000 });
     await new Promise((r) => setTimeout(r, 300));
     supervisor!.child?.kill('SIGKILL');
-    await waitFor(() => existsSync(join(updateDir, 'last-update.json')) && lastUpdate().version === V2, { what: 'the update to end', timeoutMs: 120_000 });
+    await waitFor(() => lastUpdate().version === V2 && lastUpdate().state !== 'refused', { what: 'the update to end', timeoutMs: 120_000 });
     const blessedS = (performance.now() - t0) / 1000;
     const gap = await mon.stop();
     expect(lastUpdate()).toMatchObject({ state: 'blessed', version: V2 });
