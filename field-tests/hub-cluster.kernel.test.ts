@@ -91,7 +91,7 @@ describe.skipIf(skip)('hub cluster: three hub nodes, one PostgreSQL, three sites
     );
 
   it(
-    '1. three nodes register; sites enroll through node 1 and get a tunnel peer to every node; default-deny rolls out',
+    '1. three nodes register; sites enroll through the leader node and get a tunnel peer to every node; default-deny rolls out',
     async () => {
       const nodes = (await c.db.query<{ name: string }>('SELECT name FROM hub_nodes ORDER BY name')).rows.map((r) => r.name);
       expect(nodes).toEqual(['hub1', 'hub2', 'hub3']);
