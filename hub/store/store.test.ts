@@ -55,7 +55,9 @@ const SEED: Record<number, (db: Database.Database) => void> = {
     db.prepare("INSERT INTO health_events (site_id, from_state, to_state, at, reason) VALUES ('s1', 'online', 'offline', 5, 'last will')").run();
   },
   9: (db) => {
-    db.prepare("INSERT INTO releases (version, kind, signed, sha256, size, min_hub_version, uploaded_by, uploaded_at) VALUES ('0.2.0', 'agent', '{}', 'ab', 1, '0.1.0', 'ops', 1)").run();
+    db.prepare(
+      "INSERT INTO releases (version, kind, signed, sha256, size, min_hub_version, uploaded_by, uploaded_at) VALUES ('0.2.0', 'agent', '{}', 'ab', 1, '0.1.0', 'ops', 1)",
+    ).run();
   },
   10: (db) => {
     db.prepare(`INSERT INTO site_links (spec, created_by, created_at) VALUES ('{"kind":"pair","a":"s1","b":"s2"}', 'ops', 1)`).run();
