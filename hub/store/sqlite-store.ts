@@ -12,7 +12,8 @@ import { SqliteRollouts } from './rollouts-repo.ts';
 import { SqliteSites } from './sites-repo.ts';
 import { SqliteTelemetry } from './telemetry-repo.ts';
 import { SqliteTokens } from './tokens-repo.ts';
-import type { AuditRepo, HubStore, KeysRepo, PoliciesRepo, RolloutsRepo, SitesRepo, StoreRepos, TelemetryRepo, TokensRepo } from './types.ts';
+import { SqliteNodes } from './nodes-repo.ts';
+import type { AuditRepo, HubStore, KeysRepo, NodesRepo, PoliciesRepo, RolloutsRepo, SitesRepo, StoreRepos, TelemetryRepo, TokensRepo } from './types.ts';
 
 /** The open transaction, if any: calls outside it wait until it settles. */
 class Gate {
@@ -46,6 +47,7 @@ function repos(db: Db, gate: Gate | null): StoreRepos {
     rollouts: promised<RolloutsRepo>(new SqliteRollouts(db), gate),
     telemetry: promised<TelemetryRepo>(new SqliteTelemetry(db), gate),
     keys: promised<KeysRepo>(new SqliteKeys(db), gate),
+    nodes: promised<NodesRepo>(new SqliteNodes(db), gate),
   };
 }
 
@@ -58,6 +60,7 @@ export class SqliteHubStore implements HubStore {
   readonly rollouts: RolloutsRepo;
   readonly telemetry: TelemetryRepo;
   readonly keys: KeysRepo;
+  readonly nodes: NodesRepo;
   private readonly gate = new Gate();
   /** The same repos without the gate: what a transaction's fn gets. */
   private readonly inTx: StoreRepos;
@@ -71,6 +74,7 @@ export class SqliteHubStore implements HubStore {
     this.rollouts = r.rollouts;
     this.telemetry = r.telemetry;
     this.keys = r.keys;
+    this.nodes = r.nodes;
     this.inTx = repos(db, null);
   }
 

@@ -4,7 +4,8 @@
 import pg from 'pg';
 import { errorMessage } from '../../../base/index.ts';
 import { StoreError } from '../errors.ts';
-import type { AuditRepo, HubStore, KeysRepo, PoliciesRepo, RolloutsRepo, SitesRepo, StoreRepos, TelemetryRepo, TokensRepo } from '../types.ts';
+import type { AuditRepo, HubStore, KeysRepo,
+  NodesRepo, PoliciesRepo, RolloutsRepo, SitesRepo, StoreRepos, TelemetryRepo, TokensRepo } from '../types.ts';
 import { PG_MIGRATIONS } from './migrations.ts';
 import { pgRepos } from './repos.ts';
 import { clientSql, inTransaction, isUnavailable, mapError, poolSql, TYPES } from './sql.ts';
@@ -43,6 +44,7 @@ export class PgHubStore implements HubStore {
   readonly rollouts: RolloutsRepo;
   readonly telemetry: TelemetryRepo;
   readonly keys: KeysRepo;
+  readonly nodes: NodesRepo;
 
   constructor(readonly pool: pg.Pool) {
     const r = pgRepos(poolSql(pool));
@@ -53,6 +55,7 @@ export class PgHubStore implements HubStore {
     this.rollouts = r.rollouts;
     this.telemetry = r.telemetry;
     this.keys = r.keys;
+    this.nodes = r.nodes;
   }
 
   /** Every PostgreSQL commit is durable (synchronous_commit on): `durable` asks for nothing more. */
