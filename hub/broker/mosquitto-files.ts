@@ -1,7 +1,7 @@
 // Mosquitto's password, ACL and config files rendered from the hub store: plain data in, text out.
 // The ACL rules are derived from protocol/topics.ts siteMayPublish/siteMaySubscribe, so the
 // embedded broker and Mosquitto enforce one definition.
-import { siteMayPublish, siteMaySubscribe, topics, type SiteTopicKind } from '../../protocol/index.ts';
+import { siblingTopics, siteMayPublish, siteMaySubscribe, topics, type SiteTopicKind } from '../../protocol/index.ts';
 import { HUB_USERNAME, type SiteCredential } from './types.ts';
 
 const SITE_KINDS: SiteTopicKind[] = ['bundle', 'status', 'heartbeat', 'ack', 'events'];
@@ -23,14 +23,23 @@ export function renderHubPasswordFile(hubPasswordHash: string): string {
 }
 
 /** The topics a site may publish and the filters it may read, as Mosquitto `topic` rules. */
-export function siteAclRules(siteId: string): string[] {
-  const writes = SITE_KINDS.map((k) => topics[k](siteId)).filter((t) => siteMayPublish(siteId, t));
-  const reads = [topics.bundle(siteId), topics.broadcastAll].filter((f) => siteMaySubscribe(siteId, f));
+export function siteAclRules(siteId: string, node?: string): string[] {
+  const writes = SITE_KINDS.map((k) => topics[k](siteId, k === 'bundle' ? undefined : node)).filter((t) => siteMayPublish(siteId, t, node));
+  const sib = siblingTopics(siteId);
+  const reads = [topics.bundle(siteId), topics.broadcastAll, sib.status, sib.heartbeat].filter((f) => siteMaySubscribe(siteId, f, node));
   return [...writes.map((t) => `topic write ${t}`), ...reads.map((f) => `topic read ${f}`)];
 }
 
 export function renderAclFile(creds: SiteCredential[]): string {
-  return creds.map((c) => [`user ${safeName(c.username, 'username')}`, ...siteAclRules(safeName(c.siteId, 'site id')), ''].join('\n')).join('\n');
+  return creds
+    .map((c) =>
+      [
+        `user ${safeName(c.username, 'username')}`,
+        ...siteAclRules(safeName(c.siteId, 'site id'), c.node === undefined ? undefined : safeName(c.node, 'node')),
+        '',
+      ].join('\n'),
+    )
+    .join('\n');
 }
 
 export const HUB_ACL = `user ${HUB_USERNAME}\ntopic readwrite #\n`;

@@ -17,6 +17,7 @@ import type { HubStore, SigningKeyRecord, SiteRecord, StoreRepos } from '../stor
 import { TunnelError, type OverlayPlan } from '../../tunnel/index.ts';
 import type { Peers } from './peers.ts';
 import { isUsableWireguardKey } from './wireguard-key.ts';
+import { enrollNode } from './enroll-node.ts';
 
 export interface EnrollSettings {
   /** Broker URL as a site sees it (inside the tunnel). */
@@ -97,6 +98,14 @@ async function authorize(store: HubStore, req: EnrollRequest, now: number): Prom
     if (!t) throw new HubError('ENROLL_TOKEN_INVALID', 'unknown enrollment token');
     if (!site || t.siteId !== site.id) throw new HubError('ENROLL_SITE_MISMATCH', `the token was issued for another site than ${req.siteName}`);
     if (site.state === 'revoked') throw new HubError('ENROLL_SITE_REVOKED', `site ${site.name} is revoked`);
+    if (t.forNodes) {
+      throw new HubError('ENROLL_SITE_MODE', `the token enrolls nodes of site ${site.name}: the agent must give its node name`, {
+        hint: 'set nodeName in the agent config (the DaemonSet sets it from spec.nodeName)',
+      });
+    }
+    if ((await store.nodes.list(site.id)).some((n) => n.state === 'enrolled')) {
+      throw new HubError('ENROLL_SITE_MODE', `site ${site.name} has nodes: a device joins it as a node, with a node token (weft site token --nodes N)`);
+    }
     if (t.usedAt !== null) {
       // The device retrying after its answer was lost: its own key holds the site; a fresh challenge proves it is not a replay.
       if (known && req.challenge !== undefined) return { site, kind: 'reenroll', tokenHash: null };
@@ -114,8 +123,8 @@ async function authorize(store: HubStore, req: EnrollRequest, now: number): Prom
   throw new HubError('ENROLL_TOKEN_INVALID', 'an enrollment token is required: this device key is not enrolled for a site of that name');
 }
 
-async function checkKeyFree(store: StoreRepos, deps: EnrollDeps, site: SiteRecord, wgKey: string): Promise<void> {
-  const holders = await store.sites.holdersOfWireguardKey(wgKey, site.id);
+export async function checkKeyFree(store: StoreRepos, deps: EnrollDeps, site: SiteRecord, wgKey: string): Promise<void> {
+  const holders = [...(await store.sites.holdersOfWireguardKey(wgKey, site.id)), ...(await store.nodes.holdersOfWireguardKey(wgKey, null))];
   if (holders.length > 0 || wgKey === deps.settings.wireguard.hubPublicKey) {
     throw new HubError('ENROLL_WG_KEY_IN_USE', `site ${site.name} presents a WireGuard public key that another site or the hub uses`, {
       hint: 'every device makes its own WireGuard key',
@@ -123,7 +132,7 @@ async function checkKeyFree(store: StoreRepos, deps: EnrollDeps, site: SiteRecor
   }
 }
 
-async function overlayIndex(deps: EnrollDeps, site: SiteRecord): Promise<number> {
+export async function overlayIndex(deps: EnrollDeps, site: Pick<SiteRecord, 'overlayIndex'>): Promise<number> {
   if (site.overlayIndex !== null) return site.overlayIndex;
   // The used set is read only when the prefix's end was reached (a scan of every site).
   const highest = await deps.store.sites.maxOverlayIndex();
@@ -162,7 +171,28 @@ function serially<T>(store: HubStore, fn: () => Promise<T>): Promise<T> {
 
 export async function enroll(req: EnrollRequest, deps: EnrollDeps): Promise<EnrollResponse> {
   checkProof(req);
+  if (req.nodeName !== undefined) return serially(deps.store, () => enrollNode(req, deps));
   return serially(deps.store, () => enrollChecked(req, deps));
+}
+
+/** The answer every enrollment gives: the broker, the signing keys and the tunnel. */
+export function enrollAnswer(deps: EnrollDeps, siteId: string, username: string, password: string, addresses: string[]): EnrollResponse {
+  const s = deps.settings;
+  return {
+    siteId,
+    broker: { url: s.brokerUrl, username, password },
+    signingKeys: deps.trustedKeys().map((k) => ({ keyId: k.keyId, publicKey: k.publicKey })),
+    signingKeysVersion: deps.keySetVersion(),
+    wireguard: {
+      hubPublicKey: s.wireguard.hubPublicKey,
+      hubEndpoint: s.wireguard.hubEndpoint,
+      addresses,
+      hubAddresses: deps.overlay.hostRoutes(1),
+      persistentKeepaliveS: s.wireguard.persistentKeepaliveS,
+      mtu: s.wireguard.mtu,
+    },
+    heartbeatIntervalS: s.heartbeatIntervalS,
+  };
 }
 
 async function enrollChecked(req: EnrollRequest, deps: EnrollDeps): Promise<EnrollResponse> {
@@ -231,21 +261,5 @@ async function enrollChecked(req: EnrollRequest, deps: EnrollDeps): Promise<Enro
     throw e;
   }
   await deps.onEnrolled(enrolled);
-
-  const s = deps.settings;
-  return {
-    siteId: site.id,
-    broker: { url: s.brokerUrl, username: site.id, password },
-    signingKeys: deps.trustedKeys().map((k) => ({ keyId: k.keyId, publicKey: k.publicKey })),
-    signingKeysVersion: deps.keySetVersion(),
-    wireguard: {
-      hubPublicKey: s.wireguard.hubPublicKey,
-      hubEndpoint: s.wireguard.hubEndpoint,
-      addresses,
-      hubAddresses: overlay.hostRoutes(1),
-      persistentKeepaliveS: s.wireguard.persistentKeepaliveS,
-      mtu: s.wireguard.mtu,
-    },
-    heartbeatIntervalS: s.heartbeatIntervalS,
-  };
+  return enrollAnswer(deps, site.id, site.id, password, addresses);
 }

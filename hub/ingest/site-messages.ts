@@ -10,6 +10,9 @@ import type { HubStore, RetentionCaps } from '../store/types.ts';
 export interface IngestHandlers {
   onAck(siteId: string, ack: AckMessage): Promise<void>;
   onAppliedGeneration(siteId: string, generation: number): Promise<void>;
+  /** A node of a multi-node site acked (its site's ack is decided from every node's: hub/rollout/node-gate.ts). */
+  onNodeAck?(siteId: string, node: string, ack: AckMessage): Promise<void>;
+  onNodeAppliedGeneration?(siteId: string, node: string, generation: number): Promise<void>;
 }
 
 export interface IngestOptions {
@@ -48,13 +51,21 @@ export async function startIngest(o: IngestOptions): Promise<Ingest> {
   let stored = 0;
   let chain: Promise<void> = Promise.resolve();
 
+  const nodeDevice = async (siteId: string, name: string): Promise<string | undefined> => {
+    if ((await o.store.sites.state(siteId)) !== 'enrolled') return undefined;
+    const n = await o.store.nodes.get(siteId, name);
+    return n?.state === 'enrolled' ? n.identityKey : undefined;
+  };
+
   const handle = async (topic: string, payload: Buffer): Promise<void> => {
     const t = parseSiteTopic(topic);
     if (!t) return;
     received.inc({ kind: t.kind });
     // The enrolled device's key scopes its sequence numbers: a replacement device starts again at 1.
-    const device = await o.store.sites.enrolledDevice(t.siteId);
+    // A node's device is the node's own key (each node's outbox numbers from 1).
+    const device = t.node === undefined ? await o.store.sites.enrolledDevice(t.siteId) : await nodeDevice(t.siteId, t.node);
     if (device === undefined) return;
+    const node = t.node;
     try {
       if (t.kind === 'ack') {
         const ack = decode('ack', payload);
@@ -62,18 +73,21 @@ export async function startIngest(o: IngestOptions): Promise<Ingest> {
         // without seq (an older agent) cannot be told from a redelivery and passes, as before.
         if (
           ack.seq !== undefined &&
-          !(await o.store.telemetry.ingest({ siteId: t.siteId, device, seq: ack.seq, type: 'ack', at: ack.at, verdicts: [], counters: [] }, o.now()))
+          !(await o.store.telemetry.ingest({ siteId: t.siteId, node, device, seq: ack.seq, type: 'ack', at: ack.at, verdicts: [], counters: [] }, o.now()))
         ) {
           ackDuplicates.inc();
           return;
         }
-        await o.handlers.onAck(t.siteId, ack);
+        if (node === undefined) await o.handlers.onAck(t.siteId, ack);
+        else await o.handlers.onNodeAck?.(t.siteId, node, ack);
       } else if (t.kind === 'heartbeat') {
-        await o.handlers.onAppliedGeneration(t.siteId, decode('heartbeat', payload).appliedGeneration);
+        const applied = decode('heartbeat', payload).appliedGeneration;
+        if (node === undefined) await o.handlers.onAppliedGeneration(t.siteId, applied);
+        else await o.handlers.onNodeAppliedGeneration?.(t.siteId, node, applied);
       } else if (t.kind === 'events') {
         const e = decode('events', payload);
         const fresh = await o.store.telemetry.ingest(
-          { siteId: t.siteId, device, seq: e.seq, type: e.type, at: e.at, verdicts: e.verdicts ?? [], counters: e.counters ?? [] },
+          { siteId: t.siteId, node, device, seq: e.seq, type: e.type, at: e.at, verdicts: e.verdicts ?? [], counters: e.counters ?? [] },
           o.now(),
         );
         if (!fresh) duplicates.inc();
@@ -91,7 +105,14 @@ export async function startIngest(o: IngestOptions): Promise<Ingest> {
     chain = chain.then(() => handle(topic, payload)).catch((err: unknown) => o.log.error({ err, topic }, 'site message handling failed'));
   };
   o.client.on('message', onMessage);
-  await o.client.subscribeAsync({ [topics.allSites('ack')]: { qos: 1 }, [topics.allSites('events')]: { qos: 1 }, [topics.allSites('heartbeat')]: { qos: 0 } });
+  await o.client.subscribeAsync({
+    [topics.allSites('ack')]: { qos: 1 },
+    [topics.allSites('events')]: { qos: 1 },
+    [topics.allSites('heartbeat')]: { qos: 0 },
+    [topics.allNodes('ack')]: { qos: 1 },
+    [topics.allNodes('events')]: { qos: 1 },
+    [topics.allNodes('heartbeat')]: { qos: 0 },
+  });
   return {
     idle: () => chain,
     close: () => {

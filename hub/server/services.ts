@@ -29,4 +29,6 @@ export interface HubServices {
   publicUrl: string;
   /** Live site health, shown with each site in /v1/sites (absent: the API alone, without the monitor). */
   health?: HealthModel;
+  /** How long a down node of a multi-node site holds rollout stages (shown with its nodes); default DEFAULT_NODE_DOWN_GRACE_MS. */
+  nodeDownGraceMs?: number;
 }

@@ -75,9 +75,10 @@ export class SqliteNodes implements Sync<NodesRepo> {
   }
 
   holdersOfWireguardKey(publicKey: string, except: { siteId: string; name: string } | null): string[] {
-    const rows = stmt(this.db, "SELECT site_id, name FROM site_nodes WHERE wireguard_key = ? AND state != 'revoked' ORDER BY site_id, name").all(
-      publicKey,
-    ) as { site_id: string; name: string }[];
+    const rows = stmt(this.db, "SELECT site_id, name FROM site_nodes WHERE wireguard_key = ? AND state != 'revoked' ORDER BY site_id, name").all(publicKey) as {
+      site_id: string;
+      name: string;
+    }[];
     return rows.filter((r) => !(except && r.site_id === except.siteId && r.name === except.name)).map((r) => `${r.site_id}.${r.name}`);
   }
 

@@ -36,7 +36,10 @@ const SEED: Record<number, (db: Database.Database) => void> = {
     db.prepare("INSERT INTO site_generations (site_id, generation) VALUES ('s1', 4)").run();
   },
   3: (db) => {
-    db.prepare("INSERT INTO telemetry_batches (site_id, seq, type, at, received_at) VALUES ('s1', 7, 'verdicts', 'x', 1)").run();
+    // From version 6 on, a batch names its device.
+    const device = (db.prepare('PRAGMA table_info(telemetry_batches)').all() as { name: string }[]).some((c) => c.name === 'device');
+    if (device) db.prepare("INSERT INTO telemetry_batches (site_id, device, seq, type, at, received_at) VALUES ('s1', '', 7, 'verdicts', 'x', 1)").run();
+    else db.prepare("INSERT INTO telemetry_batches (site_id, seq, type, at, received_at) VALUES ('s1', 7, 'verdicts', 'x', 1)").run();
   },
   4: (db) => {
     db.prepare("INSERT INTO signing_keys (key_id, public_key, created_at) VALUES ('k1', 'pk', 1)").run();
@@ -45,6 +48,11 @@ const SEED: Record<number, (db: Database.Database) => void> = {
     db.prepare("INSERT INTO enroll_challenges (hash, expires_at) VALUES ('c1', 10)").run();
   },
   6: () => {},
+  7: (db) => {
+    db.prepare(
+      "INSERT INTO site_nodes (site_id, name, state, identity_key, wireguard_key, overlay_index, enrolled_at) VALUES ('s1', 'n1', 'enrolled', 'ik', 'wk', 9, 1)",
+    ).run();
+  },
 };
 
 describe('hub store migrations', () => {
@@ -69,6 +77,7 @@ describe('hub store migrations', () => {
       if (from >= 3)
         expect(await store.telemetry.ingest({ siteId: 's1', device: '', seq: 7, type: 'verdicts', at: 'x', verdicts: [], counters: [] }, 2)).toBe(false);
       if (from >= 4) expect((await store.keys.list()).map((k) => k.keyId)).toEqual(['k1']);
+      if (from >= 7) expect((await store.nodes.list('s1')).map((n) => n.name)).toEqual(['n1']);
       // Every table of the latest schema is usable.
       await store.sites.create('s2', { ...spec, name: 'store-2' }, 1);
       expect((await store.sites.list()).map((s) => s.id)).toContain('s2');

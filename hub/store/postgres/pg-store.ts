@@ -4,8 +4,7 @@
 import pg from 'pg';
 import { errorMessage } from '../../../base/index.ts';
 import { StoreError } from '../errors.ts';
-import type { AuditRepo, HubStore, KeysRepo,
-  NodesRepo, PoliciesRepo, RolloutsRepo, SitesRepo, StoreRepos, TelemetryRepo, TokensRepo } from '../types.ts';
+import type { AuditRepo, HubStore, KeysRepo, NodesRepo, PoliciesRepo, RolloutsRepo, SitesRepo, StoreRepos, TelemetryRepo, TokensRepo } from '../types.ts';
 import { PG_MIGRATIONS } from './migrations.ts';
 import { pgRepos } from './repos.ts';
 import { clientSql, inTransaction, isUnavailable, mapError, poolSql, TYPES } from './sql.ts';
