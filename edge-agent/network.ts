@@ -57,6 +57,9 @@ export class AgentNetwork {
   private kubeRef: KubeInventory | null = null;
   private lastTunnel: TunnelStatus = { up: false, handshakeAgeS: null };
 
+  /** The latest k3s inventory (what this node serves is read from it). */
+  private lastSnapshot: KubeSnapshot | null = null;
+
   constructor(private readonly o: NetworkOptions) {}
 
   get link(): Link | null {
@@ -84,6 +87,7 @@ export class AgentNetwork {
         attempts: Infinity,
         retryPermanent: true,
         signal: this.o.signal,
+        nodeName: config.nodeName,
       }).catch((e: unknown) => {
         log.error({ err: formatError(e) }, 'enrollment stopped');
         return null;
@@ -100,8 +104,10 @@ export class AgentNetwork {
       this.lastTunnel = await tunnel.status().catch(() => this.lastTunnel);
     }
     this.o.siteReady(enrollment.siteId);
+    const node = enrollment.node;
     this.linkRef = new Link({
       siteId: enrollment.siteId,
+      ...(node !== undefined ? { node } : {}),
       url: enrollment.broker.url,
       username: enrollment.broker.username,
       password: enrollment.broker.password,
@@ -118,11 +124,13 @@ export class AgentNetwork {
           (t) => (this.lastTunnel = t),
           () => undefined,
         );
-        return heartbeatBody({
+        const body = heartbeatBody({
           ...this.o.enforcement(),
           kubeSynced: this.kubeRef ? this.kubeRef.status().synced : null,
           tunnel: tunnel ? this.lastTunnel : null,
         });
+        // A node of a multi-node site says which site services it runs a pod of: the router sends users only to those nodes.
+        return node !== undefined && this.lastSnapshot ? { ...body, serves: servedBy(this.lastSnapshot, config.nodeName) } : body;
       },
       onBundle: (bytes) => this.o.bundle(Buffer.from(bytes)),
       onSigningKeys: (msg) => this.o.signingKeys(msg),
@@ -134,7 +142,10 @@ export class AgentNetwork {
   private startKube(make: () => KubeInventory): void {
     const kube = make();
     this.kubeRef = kube;
-    const take = (snap: KubeSnapshot) => this.o.inventory(snap);
+    const take = (snap: KubeSnapshot) => {
+      this.lastSnapshot = snap;
+      this.o.inventory(snap);
+    };
     kube.on('change', take);
     kube.on('error', (e) => this.o.log.warn({ code: e.code, err: e.message }, 'k3s inventory error; retrying'));
     kube.start().then(take, (e: unknown) => this.o.log.warn({ err: formatError(e) }, 'k3s not reachable yet; enforcing with the last known inventory'));
@@ -145,4 +156,14 @@ export class AgentNetwork {
     await this.kubeRef?.stop().catch(() => undefined);
     await this.linkRef?.stop({ graceful: true });
   }
+}
+
+/** The pod label that names the site service a pod backs (`weft.dev/service: pos`). */
+export const SERVICE_LABEL = 'weft.dev/service';
+
+/** The site services with a running pod on this node, sorted. */
+export function servedBy(snap: KubeSnapshot, nodeName: string): string[] {
+  const names = new Set<string>();
+  for (const p of snap.pods) if (p.node === nodeName && p.phase === 'Running' && p.labels[SERVICE_LABEL]) names.add(p.labels[SERVICE_LABEL]);
+  return [...names].sort();
 }

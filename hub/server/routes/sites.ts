@@ -46,6 +46,8 @@ export interface ProvisioningFile {
   /** sha256 of the hub CA certificate DER, hex: the agent pins it. */
   caFingerprint: string;
   siteName: string;
+  /** A node token: each node's agent enrolls with its own k3s node name. */
+  node?: boolean;
   token: string;
   expiresAt: string;
 }
@@ -234,6 +236,7 @@ export function siteRoutes(app: FastifyInstance, s: HubServices): void {
         hubUrl: s.publicUrl,
         caFingerprint: s.ca.fingerprint,
         siteName: req.params.id,
+        ...(req.body?.nodes ? { node: true } : {}),
         token,
         expiresAt: new Date(expiresAt).toISOString(),
       };
