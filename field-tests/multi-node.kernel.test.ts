@@ -313,7 +313,7 @@ describe.skipIf(skip)('a site of three nodes beside a one-node site', () => {
       await waitFor('DNS answers both serving nodes', async () => (await dns()) === [podIp(nodes[0], 1), podIp(nodes[1], 1)].sort().join(','), 60_000, 500);
       const reconnects = await Promise.all([nodes[0], nodes[2]].map(linkReconnects));
       const t0 = Date.now();
-      nodes[1].proc?.kill('SIGKILL');
+      await nodes[1].proc?.kill('SIGKILL');
       await waitFor('the site degraded', async () => (await plant()).health?.health === 'degraded', 60_000, 100);
       timings.record({ scenario: 'multi-node 3', what: "kill -9 of one node's agent -> site degraded", ms: Date.now() - t0 });
       await waitFor('DNS answers the node still serving', async () => (await dns()) === podIp(nodes[0], 1), 60_000, 100);
@@ -330,7 +330,7 @@ describe.skipIf(skip)('a site of three nodes beside a one-node site', () => {
 
       // the last node serving the service goes: users go to the other site
       const t1 = Date.now();
-      nodes[0].proc?.kill('SIGKILL');
+      await nodes[0].proc?.kill('SIGKILL');
       await waitFor('DNS moves to the one-node site', async () => (await dns()) === podIp(one, 0), 60_000, 100);
       timings.record({ scenario: 'multi-node 3', what: 'kill -9 of the last serving node -> DNS answers the other site', ms: Date.now() - t1 });
       expect((await plant()).health?.health).toBe('degraded'); // node 3 is up: the site is, but it serves no shop
@@ -346,7 +346,7 @@ describe.skipIf(skip)('a site of three nodes beside a one-node site', () => {
   it(
     '4. a rollout with one node powered off: the stage waits for it, then passes after the grace, and the node applies the generation when it returns',
     async () => {
-      nodes[2].proc?.kill('SIGKILL');
+      await nodes[2].proc?.kill('SIGKILL');
       await waitFor('node 3 offline', async () => (await nodeOf(nodes[2].nodeName))?.health === 'offline', 60_000, 200);
       const gen0 = (await plant()).generation;
       const version = await push(hub, policy([ingressFrom('misc-from-pos', 'misc', 'pos')]), 'misc accepts pos');
@@ -422,7 +422,7 @@ describe.skipIf(skip)('a site of three nodes beside a one-node site', () => {
     async () => {
       const n2 = nodes[1];
       const reconnects = await linkReconnects(nodes[0]);
-      n2.proc?.kill('SIGKILL');
+      await n2.proc?.kill('SIGKILL');
       renameSync(n2.dataDir, `${n2.dataDir}-old-device`);
       mkdirSync(n2.dataDir, { mode: 0o700 });
       const tok = await hub.call<{ provisioning: Record<string, unknown> }>('POST', `/v1/sites/${SITE}/token`, { nodes: 1 });
