@@ -59,6 +59,18 @@ export async function startHealthMonitor(opts: HealthMonitorOptions): Promise<He
   });
 
   new Gauge({
+    name: 'weft_health_nodes',
+    help: 'Nodes of multi-node sites by health state (each node its own state machine; the site aggregates them)',
+    labelNames: ['health'],
+    registers,
+    collect() {
+      const counts = new Map<SiteHealth, number>(STATES.map((s) => [s, 0]));
+      for (const s of health.list()) for (const n of s.nodes ?? []) counts.set(n.health, (counts.get(n.health) ?? 0) + 1);
+      for (const [h, n] of counts) this.set({ health: h }, n);
+    },
+  });
+
+  new Gauge({
     name: 'weft_health_sites_not_enforcing',
     help: 'Sites whose latest heartbeat says they cannot enforce policy in the kernel (nothing is filtered there)',
     registers,
