@@ -37,7 +37,7 @@ const ZONE = 'svc.weft.test';
 const SITE = 'plant';
 const ONE = 'store';
 /** A node down this long no longer holds a rollout stage (short, so the test sees it pass). */
-const GRACE_S = 8;
+const GRACE_S = 20;
 const lanIp = (i: number) => `192.168.77.${i}`;
 
 /** Pods per node: node 1 runs pos and a shop pod, node 2 db and a shop pod, node 3 web and another app. */
@@ -346,6 +346,7 @@ describe.skipIf(skip)('a site of three nodes beside a one-node site', () => {
   it(
     '4. a rollout with one node powered off: the stage waits for it, then passes after the grace, and the node applies the generation when it returns',
     async () => {
+      const killedAt = Date.now();
       await nodes[2].proc?.kill('SIGKILL');
       await waitFor('node 3 offline', async () => (await nodeOf(nodes[2].nodeName))?.health === 'offline', 60_000, 200);
       const gen0 = (await plant()).generation;
@@ -363,7 +364,8 @@ describe.skipIf(skip)('a site of three nodes beside a one-node site', () => {
       );
       // the stage waits: node 3 is down for less than the grace
       const waiting = await plant();
-      if (Date.now() - t0 < (GRACE_S - 2) * 1000) expect(waiting.lastAck?.generation).not.toBe(waiting.generation);
+      if (Date.now() - killedAt < (GRACE_S - 2) * 1000) expect(waiting.lastAck?.generation).not.toBe(waiting.generation);
+      else console.warn('multi-node 4: the machine was too slow to see the stage wait before the grace ended');
       const acked = await waitFor(
         'the site acked once node 3 was down for the grace',
         async () => {

@@ -42,13 +42,11 @@ export class NodeAcks {
     await this.evaluate(siteId);
   }
 
+  /** A node's heartbeat: its applied generation counts as its ack (an ack lost, or sent before the hub recorded the bundle). */
   async onNodeAppliedGeneration(siteId: string, node: string, generation: number): Promise<void> {
     const n = await this.d.store.nodes.get(siteId, node);
-    if (!n || (n.appliedGeneration ?? -1) >= generation) {
-      if (this.waiting.has(siteId)) await this.evaluate(siteId);
-      return;
-    }
-    await this.d.store.nodes.recordApplied(siteId, node, generation, this.d.now());
+    if (!n) return;
+    if ((n.appliedGeneration ?? -1) < generation) await this.d.store.nodes.recordApplied(siteId, node, generation, this.d.now());
     await this.evaluate(siteId);
   }
 
