@@ -259,7 +259,8 @@ describe.skipIf(skip)('a site of three nodes beside a one-node site', () => {
       expect(r.json).toMatchObject({ enrolled: false, code: 'ENROLL_TOKEN_USED' });
       expect((await plant()).nodes).toHaveLength(3);
 
-      await waitPlant('the site online: every node up', (v) => v.health?.health === 'online');
+      // every node up (a node is ready, hence online, once it enforces a bundle: scenario 2)
+      await waitPlant('every node up', (v) => v.nodes.every((n) => n.health !== 'offline') && v.health?.health !== 'offline');
     },
     LONG,
   );
@@ -281,7 +282,7 @@ describe.skipIf(skip)('a site of three nodes beside a one-node site', () => {
         500,
       );
       timings.record({ scenario: 'multi-node 2', what: 'rollout -> all three nodes applied, the site acked', ms: Date.now() - t0 });
-      const v = await plant();
+      const v = await waitPlant('the site online: every node enforces the bundle', (x) => x.health?.health === 'online');
       for (const n of v.nodes) expect(n.appliedGeneration).toBe(v.generation);
 
       const before = (await hub.call<FlowRow[]>('GET', `/v1/flows?site=${SITE}&verdict=deny&limit=1`))[0]?.id ?? 0;
