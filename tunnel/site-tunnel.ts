@@ -7,7 +7,7 @@ import type { EnrollHubNode, EnrollWireguard } from '../protocol/index.ts';
 import { TunnelError } from './errors.ts';
 import { initialFailover, stepFailover, type FailoverState } from './failover.ts';
 import { hostRoute } from './overlay.ts';
-import { handshakeAgeS, type PeerConfig } from './model.ts';
+import { handshakeAgeS } from './model.ts';
 import type { InterfaceSpec } from './wg-interface.ts';
 import { WgInterface } from './wg-interface.ts';
 

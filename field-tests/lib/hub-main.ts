@@ -50,6 +50,7 @@ async function main(): Promise<void> {
       'wan-ip': { type: 'string' },
       'api-socket': { type: 'string' },
       zone: { type: 'string' },
+      'node-down-grace-s': { type: 'string' },
       'log-level': { type: 'string', default: 'warn' },
     },
   });
@@ -75,6 +76,7 @@ async function main(): Promise<void> {
     wireguard: { endpoint: `${wanIp}:${ov.hubPort}`, persistentKeepaliveS: 1, mtu: 1380, ifname, listenPort: ov.hubPort },
     heartbeatIntervalS: HEARTBEAT_S,
     rolloutTickMs: 200,
+    ...(v['node-down-grace-s'] ? { nodeDownGraceS: Number(v['node-down-grace-s']) } : {}),
     logLevel: v['log-level'],
     router: v.zone ? { zone: v.zone, dns: { host: wanIp, port: 53 } } : undefined,
   });

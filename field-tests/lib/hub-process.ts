@@ -37,7 +37,7 @@ export class HubProcess {
   }
 
   /** Starts the hub in `fabric.hub.ns` and waits until its API and broker listen. */
-  static async start(h: Harness, fabric: Fabric, opts: { zone?: string } = {}): Promise<HubProcess> {
+  static async start(h: Harness, fabric: Fabric, opts: { zone?: string; nodeDownGraceS?: number } = {}): Promise<HubProcess> {
     const dataDir = join(h.dir, 'hub');
     const apiSocket = join(h.dir, 'hub-api.sock');
     const argv = [
@@ -52,6 +52,7 @@ export class HubProcess {
       apiSocket,
     ];
     if (opts.zone) argv.push('--zone', opts.zone);
+    if (opts.nodeDownGraceS !== undefined) argv.push('--node-down-grace-s', String(opts.nodeDownGraceS));
     const proc = h.spawn(fabric.hub.ns, argv, { name: 'hub', stdin: true, cwd: REPO_ROOT });
     const m = await proc.waitForOutput(/^HUB-READY (.*)$/m, 90_000);
     const ready = JSON.parse(m[1]) as HubReady;
