@@ -57,12 +57,7 @@ describe('NATS files', () => {
     expect(u.permissions).toEqual({
       // The mesh report is the site's, not one node's: a node publishes none (and never the hub's kinds).
       publish: {
-        allow: [
-          'weft.v1.site.dc-1.node.n2.status',
-          'weft.v1.site.dc-1.node.n2.heartbeat',
-          'weft.v1.site.dc-1.node.n2.ack',
-          'weft.v1.site.dc-1.node.n2.events',
-        ],
+        allow: ['weft.v1.site.dc-1.node.n2.status', 'weft.v1.site.dc-1.node.n2.heartbeat', 'weft.v1.site.dc-1.node.n2.ack', 'weft.v1.site.dc-1.node.n2.events'],
       },
       subscribe: {
         allow: [
