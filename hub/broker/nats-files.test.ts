@@ -83,10 +83,12 @@ describe('NATS files', () => {
     }
   });
 
-  it('gives routers statuses and heartbeats to read and nothing to publish', () => {
+  it("gives routers statuses and heartbeats (sites' and nodes') to read and nothing to publish", () => {
     expect(routerUser('pw').permissions).toEqual({
       publish: { deny: ['>'] },
-      subscribe: { allow: ['weft.v1.site.*.status', 'weft.v1.site.*.heartbeat', '$MQTT.sub.>'] },
+      subscribe: {
+        allow: ['weft.v1.site.*.status', 'weft.v1.site.*.heartbeat', 'weft.v1.site.*.node.*.status', 'weft.v1.site.*.node.*.heartbeat', '$MQTT.sub.>'],
+      },
     });
   });
 

@@ -43,8 +43,12 @@ export function siteGrants(siteId: string, node?: string): Grants {
 
 /**
  * A standalone router (weft-router) builds site health from every site's retained status and its
- * heartbeats: it reads those and publishes nothing.
+ * heartbeats, and a multi-node site's from its nodes' (router/health/monitor.ts): it reads those and
+ * publishes nothing.
  */
 export function routerGrants(): Grants {
-  return { publish: [], subscribe: [topics.allSites('status'), topics.allSites('heartbeat')] };
+  return {
+    publish: [],
+    subscribe: [topics.allSites('status'), topics.allSites('heartbeat'), topics.allNodes('status'), topics.allNodes('heartbeat')],
+  };
 }
