@@ -71,9 +71,11 @@ export function defaults(env: NodeJS.ProcessEnv = process.env): AgentConfig {
     statusPort: 7181,
     datapath: 'libbpf',
     pinRoot: '/sys/fs/bpf/weft',
-    provisionFile: '/boot/weft-provision.json',
+    // On k3s the DaemonSet mounts the site's node token (a Secret) and points here.
+    provisionFile: env.WEFT_PROVISION_FILE ?? '/boot/weft-provision.json',
     kube: 'auto',
-    nodeName: env.NODE_NAME ?? hostname(),
+    // The DaemonSet sets WEFT_NODE_NAME from spec.nodeName: a node of a multi-node site enrolls under it.
+    nodeName: env.WEFT_NODE_NAME ?? env.NODE_NAME ?? hostname(),
     tunnel: 'auto',
     debounceMs: 100,
     fqdnMinTtlS: 30,

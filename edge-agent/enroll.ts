@@ -33,6 +33,8 @@ const PERMANENT = new Set([
   'ENROLL_TLS_HOSTNAME',
   'ENROLL_NO_TOKEN',
   'PROVISION_BAD_HUB_URL',
+  'ENROLL_SITE_MODE',
+  'ENROLL_NODE_NAME_INVALID',
 ]);
 
 const FIX: Record<string, string> = {
@@ -45,12 +47,21 @@ const FIX: Record<string, string> = {
   ENROLL_SITE_REVOKED: 'the site was revoked at the hub: ask central ops',
   ENROLL_WG_KEY_INVALID: 'the device WireGuard key was refused: report this as a bug with `weft-agent status --json`',
   ENROLL_WG_KEY_IN_USE: 'another site uses this device WireGuard key (a cloned image?): reset the device keys (reflash) and enroll again',
+  ENROLL_SITE_MODE:
+    'a node token needs the node name (NODE_NAME), and a one-device site takes its one-time token without one: ask central ops which the site is',
+  ENROLL_NODE_NAME_INVALID: 'the node name must be one DNS label (lowercase letters, digits, dashes): set NODE_NAME or nodeName in the agent config',
 };
 
 export const isPermanent = (code: string): boolean => PERMANENT.has(code);
 
-function buildRequest(p: ProvisionFile, id: DeviceIdentity, challenge: string | null): EnrollRequest {
-  const base = { token: p.token, siteName: p.siteName, wireguardPublicKey: id.wireguardPublicKey, ...(challenge === null ? {} : { challenge }) };
+function buildRequest(p: ProvisionFile, id: DeviceIdentity, challenge: string | null, nodeName?: string): EnrollRequest {
+  const base = {
+    token: p.token,
+    siteName: p.siteName,
+    wireguardPublicKey: id.wireguardPublicKey,
+    ...(challenge === null ? {} : { challenge }),
+    ...(p.node && nodeName !== undefined ? { nodeName } : {}),
+  };
   return {
     ...base,
     identityPublicKey: id.identityPublicKey,
@@ -105,7 +116,7 @@ async function fetchChallenge(url: URL, fingerprint: string, opts: { timeoutMs?:
 export async function enrollOnce(
   p: ProvisionFile,
   id: DeviceIdentity,
-  opts: { timeoutMs?: number; now?: () => Date } = {},
+  opts: { timeoutMs?: number; now?: () => Date; nodeName?: string } = {},
 ): Promise<{ response: EnrollResponse; hubDate: number | null }> {
   let url: URL;
   try {
@@ -114,7 +125,7 @@ export async function enrollOnce(
     throw new AgentError('PROVISION_BAD_HUB_URL', `hubUrl ${p.hubUrl} is not a URL`, 'fix hubUrl in the provisioning file');
   }
   const challenge = await fetchChallenge(new URL('/v1/enroll/challenge', url), p.caFingerprint, opts);
-  const res = await pinnedRequest(url, p.caFingerprint, { method: 'POST', body: JSON.stringify(buildRequest(p, id, challenge)), ...opts });
+  const res = await pinnedRequest(url, p.caFingerprint, { method: 'POST', body: JSON.stringify(buildRequest(p, id, challenge, opts.nodeName)), ...opts });
   if (res.status < 200 || res.status >= 300) throw hubError(res.status, res.body);
   return { response: parseResponse(res.body), hubDate: res.date };
 }
@@ -132,6 +143,8 @@ export interface EnrollOptions {
   signal?: AbortSignal;
   /** Is there an uplink yet (default: a default route exists)? Tests inject it. */
   networkUp?: () => boolean;
+  /** This device's k3s node name: sent when the provisioning file holds a node token. */
+  nodeName?: string;
 }
 
 /** Enrolls unless already enrolled; returns the stored enrollment. Throws the last AgentError. */
@@ -161,7 +174,7 @@ export async function enroll(o: EnrollOptions): Promise<Enrollment> {
     const offline = !reached && !networkUp();
     o.state?.set(offline || noRoute ? { kind: 'waiting-network' } : { kind: 'enrolling', attempt, lastError });
     try {
-      const { response, hubDate } = await enrollOnce(p, id);
+      const { response, hubDate } = await enrollOnce(p, id, { nodeName: o.nodeName });
       const saved = o.store.identity.saveEnrollment({ ...response, hubCaFingerprint: p.caFingerprint });
       o.store.config.set('hubUrl', p.hubUrl);
       if (hubDate !== null) o.store.config.set('hubClockSkewMs', Date.now() - hubDate);

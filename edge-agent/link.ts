@@ -9,13 +9,25 @@ import { errorMessage } from '../base/index.ts';
 import { randomUUID } from 'node:crypto';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Outbox } from '../offline-store/index.ts';
-import { decode, encode, parseSiteTopic, topics, type HeartbeatMessage, type SigningKeysMessage, type UpdateOrderMessage } from '../protocol/index.ts';
+import {
+  decode,
+  encode,
+  nodeUsername,
+  parseSiteTopic,
+  siblingTopics,
+  topics,
+  type HeartbeatMessage,
+  type SigningKeysMessage,
+  type UpdateOrderMessage,
+} from '../protocol/index.ts';
 import { backoffDelay, type BackoffOptions } from './backoff.ts';
 import type { Logger } from './logger.ts';
 import { setLinkState, type AgentMetrics, type LinkState } from './metrics.ts';
 
 export interface LinkOptions {
   siteId: string;
+  /** This device's node name in a multi-node site: it publishes under site/<id>/node/<node>/ and hears its site's other nodes. */
+  node?: string;
   url: string;
   /**
    * Every address of a clustered broker (NATS), from the enrollment: after a drop the next connect goes
@@ -57,6 +69,17 @@ export type MqttProtocol = 4 | 5 | 'auto';
 /** CONNACK codes for "this protocol version is not spoken here": 3.1.1's 1, MQTT 5's 0x84. */
 const UNSUPPORTED_VERSION = new Set([1, 0x84]);
 
+/** Another node of this site, as this node last heard it (its retained status and its heartbeats). */
+export interface SiblingNode {
+  name: string;
+  state: 'online' | 'offline';
+  agentVersion: string | null;
+  appliedGeneration: number | null;
+  nodeReady: boolean | null;
+  /** When this node last heard from it (ms, this node's clock). */
+  heardAt: number;
+}
+
 export interface LinkStatus {
   state: LinkState;
   url: string;
@@ -78,6 +101,8 @@ export class Link {
   private drainAgain = false;
   private stopped = false;
   private readonly bootId = randomUUID();
+  /** The site's other nodes as last heard (a node of a multi-node site subscribes to their status and heartbeats). */
+  private readonly heard = new Map<string, SiblingNode>();
   /** Rejects when the current connection closes, so a drain waiting for PUBACKs lets go. */
   private lost: { promise: Promise<never>; reject: (e: Error) => void } | null = null;
   private readonly clock: () => number;
@@ -114,7 +139,8 @@ export class Link {
     const will = encode('status', { v: 1, state: 'offline', agentVersion: o.agentVersion, bootId: this.bootId });
     const opts: IClientOptions = {
       protocolVersion: version,
-      clientId: o.siteId,
+      // A node's client id is its broker username (<siteId>.<node>): the broker refuses any other.
+      clientId: o.node === undefined ? o.siteId : nodeUsername(o.siteId, o.node),
       clean: false,
       ...(version === 5 ? { properties: { sessionExpiryInterval: o.sessionExpiryS ?? 7 * 24 * 3600 } } : {}),
       username: o.username,
@@ -127,7 +153,7 @@ export class Link {
       // mqtt-packet would otherwise pre-build 65 536 two-byte Buffers (about 6 MB of heap) to save an allocation
       // per packet; a site sends a few packets a minute.
       writeCache: false,
-      will: { topic: topics.status(o.siteId), payload: will, qos: 1, retain: true },
+      will: { topic: topics.status(o.siteId, o.node), payload: will, qos: 1, retain: true },
     };
     this.setState('connecting');
     const client = mqtt.connect(this.status.url, opts);
@@ -196,15 +222,17 @@ export class Link {
     promise.catch(() => undefined);
     this.lost = { promise, reject };
     try {
-      await c.publishAsync(topics.status(o.siteId), encode('status', { v: 1, state: 'online', agentVersion: o.agentVersion, bootId: this.bootId }), {
+      await c.publishAsync(topics.status(o.siteId, o.node), encode('status', { v: 1, state: 'online', agentVersion: o.agentVersion, bootId: this.bootId }), {
         qos: 1,
         retain: true,
       });
+      const sib = siblingTopics(o.siteId);
       await c.subscribeAsync({
         [topics.bundle(o.siteId)]: { qos: 1 },
         [topics.update(o.siteId)]: { qos: 1 },
         [topics.broadcastAll]: { qos: 1 },
         ...(o.onPeers ? { [topics.peers(o.siteId)]: { qos: 1 as const } } : {}),
+        ...(o.node === undefined ? {} : { [sib.status]: { qos: 1 as const }, [sib.heartbeat]: { qos: 0 as const } }),
       });
       // What was to be said retained while the link was down (the mesh report) goes out now.
       for (const [topic, payload] of this.retained) await c.publishAsync(topic, payload, { qos: 1, retain: true });
@@ -274,8 +302,33 @@ export class Link {
       ...this.o.heartbeat(),
       link: { reconnects: this.status.reconnects, outboxDepth: this.o.outbox.depth(), outboxLost: lost.records },
     };
-    c.publish(topics.heartbeat(this.o.siteId), encode('heartbeat', hb), { qos: 0 });
+    c.publish(topics.heartbeat(this.o.siteId, this.o.node), encode('heartbeat', hb), { qos: 0 });
     this.status.lastHeartbeatAt = this.clock();
+  }
+
+  /** The site's other nodes as this node last heard them (empty for a one-device site). */
+  siblings(): SiblingNode[] {
+    return [...this.heard.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
+  }
+
+  private onSibling(topic: string, payload: Buffer): void {
+    const t = parseSiteTopic(topic);
+    if (!t || t.siteId !== this.o.siteId || t.node === undefined || t.node === this.o.node || payload.length === 0) return;
+    const prev = this.heard.get(t.node) ?? {
+      name: t.node,
+      state: 'offline' as const,
+      agentVersion: null,
+      appliedGeneration: null,
+      nodeReady: null,
+      heardAt: 0,
+    };
+    if (t.kind === 'status') {
+      const m = decode('status', payload);
+      this.heard.set(t.node, { ...prev, state: m.state, agentVersion: m.agentVersion ?? prev.agentVersion, heardAt: this.clock() });
+    } else if (t.kind === 'heartbeat') {
+      const m = decode('heartbeat', payload);
+      this.heard.set(t.node, { ...prev, state: 'online', appliedGeneration: m.appliedGeneration, nodeReady: m.nodeReady, heardAt: this.clock() });
+    }
   }
 
   private async onMessage(topic: string, payload: Buffer): Promise<void> {
@@ -288,6 +341,8 @@ export class Link {
         await this.o.onSigningKeys?.(decode('keys', payload));
       } else if (topic === topics.update(this.o.siteId) && payload.length > 0) {
         await this.o.onUpdate?.(decode('update', payload));
+      } else {
+        this.onSibling(topic, payload);
       }
     } catch (e) {
       this.o.log.error({ topic, err: errorMessage(e) }, 'message handling failed');

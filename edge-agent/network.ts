@@ -76,6 +76,7 @@ export class AgentNetwork {
   private meshSite: string | null = null;
   private meshDns: MeshDns | null = null;
   private meshTimer: NodeJS.Timeout | null = null;
+  /** The latest k3s inventory (what this node serves, and the mesh report, are read from it). */
   private lastSnapshot: KubeSnapshot | null = null;
 
   constructor(private readonly o: NetworkOptions) {}
@@ -108,6 +109,7 @@ export class AgentNetwork {
         attempts: Infinity,
         retryPermanent: true,
         signal: this.o.signal,
+        nodeName: config.nodeName,
       }).catch((e: unknown) => {
         log.error({ err: formatError(e) }, 'enrollment stopped');
         return null;
@@ -124,10 +126,14 @@ export class AgentNetwork {
       this.lastTunnel = await tunnel.status().catch(() => this.lastTunnel);
     }
     this.o.siteReady(enrollment.siteId);
-    const meshTunnel = tunnel?.mesh?.() ?? null;
+    const node = enrollment.node;
+    // Site links are a one-device site's for now: a node of a multi-node site does not run the mesh (its
+    // site's mesh report would be one node's word for all of them).
+    const meshTunnel = node === undefined ? (tunnel?.mesh?.() ?? null) : null;
     if (meshTunnel) await this.startMesh(enrollment.siteId, meshTunnel);
     this.linkRef = new Link({
       siteId: enrollment.siteId,
+      ...(node !== undefined ? { node } : {}),
       url: enrollment.broker.url,
       urls: enrollment.broker.urls,
       username: enrollment.broker.username,
@@ -145,11 +151,13 @@ export class AgentNetwork {
           (t) => (this.lastTunnel = t),
           () => undefined,
         );
-        return heartbeatBody({
+        const body = heartbeatBody({
           ...this.o.enforcement(),
           kubeSynced: this.kubeRef ? this.kubeRef.status().synced : null,
           tunnel: tunnel ? this.lastTunnel : null,
         });
+        // A node of a multi-node site says which site services it runs a pod of: the router sends users only to those nodes.
+        return node !== undefined && this.lastSnapshot ? { ...body, serves: servedBy(this.lastSnapshot, config.nodeName) } : body;
       },
       onBundle: (bytes) => this.o.bundle(Buffer.from(bytes)),
       onSigningKeys: (msg) => this.o.signingKeys(msg),
@@ -238,4 +246,14 @@ export class AgentNetwork {
     await this.kubeRef?.stop().catch(() => undefined);
     await this.linkRef?.stop({ graceful: true });
   }
+}
+
+/** The pod label that names the site service a pod backs (`weft.dev/service: pos`). */
+export const SERVICE_LABEL = 'weft.dev/service';
+
+/** The site services with a running pod on this node, sorted. */
+export function servedBy(snap: KubeSnapshot, nodeName: string): string[] {
+  const names = new Set<string>();
+  for (const p of snap.pods) if (p.node === nodeName && p.phase === 'Running' && p.labels[SERVICE_LABEL]) names.add(p.labels[SERVICE_LABEL]);
+  return [...names].sort();
 }

@@ -21,6 +21,8 @@ export interface ProvisionFile {
   /** Absent once used. */
   token?: string;
   siteName: string;
+  /** The token is a node token (weft site token --nodes N): this device enrolls as a node of the site, named by its k3s node name. */
+  node?: boolean;
   network?: StaticNetwork;
 }
 
@@ -53,12 +55,14 @@ export function readProvisionFile(path: string): ProvisionFile {
   need('caFingerprint', (x) => isStr(x) && /^[0-9a-f]{64}$/.test(normalizeFingerprint(x as string)), 'the 64 hex digits of a sha256 fingerprint');
   need('siteName', isStr, 'a non-empty string');
   if (o.token !== undefined) need('token', isStr, 'a non-empty string');
+  if (o.node !== undefined) need('node', (x) => typeof x === 'boolean', 'true or false');
   if (o.network !== undefined) need('network', (x) => typeof x === 'object' && x !== null && !Array.isArray(x), 'an object');
   return {
     hubUrl: o.hubUrl as string,
     caFingerprint: normalizeFingerprint(o.caFingerprint as string),
     token: o.token as string | undefined,
     siteName: o.siteName as string,
+    ...(o.node === true ? { node: true } : {}),
     network: o.network as StaticNetwork | undefined,
   };
 }

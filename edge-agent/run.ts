@@ -418,12 +418,14 @@ export class Agent {
   }
 
   /** Appends to the outbox and wakes the link. A full or read-only store is logged and counted. */
-  private queue(topic: (siteId: string) => string, payload: Buffer, priority: 'high' | 'low'): void {
+  private queue(topic: (siteId: string, node?: string) => string, payload: Buffer, priority: 'high' | 'low'): void {
     const store = this.store;
-    const siteId = store?.identity.enrollment()?.siteId;
+    const enrollment = store?.identity.enrollment();
+    const siteId = enrollment?.siteId;
     if (!store || !siteId) return;
     try {
-      store.outbox.append(topic(siteId), payload, priority);
+      // A node's acks and events go under its own node topics: the hub counts every node's ack.
+      store.outbox.append(topic(siteId, enrollment?.node), payload, priority);
       this.metrics.outboxDepth.set(store.outbox.depth());
       this.link?.kick();
     } catch (e) {
@@ -461,6 +463,7 @@ export class Agent {
       state: this.state.line,
       enrolled: enrollment !== null,
       siteId: enrollment?.siteId ?? null,
+      ...(enrollment?.node !== undefined ? { node: enrollment.node, siteNodes: this.link?.siblings() ?? [] } : {}),
       enforcing: this.enforcingSince !== null,
       datapath: {
         kind: this.selected?.kind ?? null,

@@ -65,7 +65,13 @@ export function formatStatus(r: StatusReport): string {
   const s = r.status;
   const link = s.hub.link;
   kv('state', s.state);
-  kv('site', s.enrolled ? `${s.siteId} (enrolled)` : 'not enrolled');
+  kv('site', s.enrolled ? `${s.siteId} (enrolled)${s.node !== undefined ? `, node ${s.node}` : ''}` : 'not enrolled');
+  for (const n of s.siteNodes ?? []) {
+    kv(
+      `node ${n.name}`,
+      `${n.state}, generation ${n.appliedGeneration ?? '-'}, agent ${n.agentVersion ?? '-'}, heard ${new Date(n.heardAt).toISOString()}${n.nodeReady === false ? ', not ready' : ''}`,
+    );
+  }
   kv(
     'hub link',
     link

@@ -1,7 +1,7 @@
 // What `weft-agent status --json`, GET /status and the status page show. One shape for all three.
 import type { NotEnforcing, VerdictRecord } from '../protocol/index.ts';
 import type { DatapathKind } from './datapath-select.ts';
-import type { LinkStatus } from './link.ts';
+import type { LinkStatus, SiblingNode } from './link.ts';
 import type { MeshPeerStatus } from './mesh/mesh-agent.ts';
 
 export interface AgentStatus {
@@ -10,6 +10,10 @@ export interface AgentStatus {
   state: string;
   enrolled: boolean;
   siteId: string | null;
+  /** This device's node name, when it is a node of a multi-node site. */
+  node?: string;
+  /** The site's other nodes as this node last heard them (their status and heartbeats over the broker). */
+  siteNodes?: SiblingNode[];
   enforcing: boolean;
   datapath: {
     /** The datapath in use; null while the kernel datapath cannot load (nothing is filtered). */

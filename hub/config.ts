@@ -78,6 +78,11 @@ export interface HubConfig {
    */
   node?: { name: string; overlayIndex: number };
   heartbeatIntervalS: number;
+  /**
+   * How long a node of a multi-node site may be down before rollout stages stop waiting for it
+   * (hub/rollout/node-gate.ts). Default 300 s: longer than a k3s node's reboot.
+   */
+  nodeDownGraceS: number;
   /** The end-user router (DNS + /go redirects); off when absent. Its sites come from the hub. */
   router?: Omit<RouterOptions, 'sites' | 'logger' | 'registry'>;
   bodyLimitBytes: number;
@@ -102,6 +107,7 @@ export function defaultConfig(dataDir: string): HubConfig {
     overlayV6: 'fd00:99::/64',
     wireguard: { endpoint: '127.0.0.1:51820', persistentKeepaliveS: 25, mtu: 1420 },
     heartbeatIntervalS: 5,
+    nodeDownGraceS: 300,
     bodyLimitBytes: 4 * 1024 * 1024,
     keyRotation: { activationDelayMs: 60_000, overlapMs: 7 * 24 * 3600_000 },
     retention: { maxRowsPerSite: 100_000, maxAgeMs: 30 * 24 * 3600_000 },

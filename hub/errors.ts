@@ -34,6 +34,7 @@ export type HubErrorCode =
   | 'ENROLL_PEER_UNAVAILABLE'
   | 'LINK_INVALID'
   | 'LINK_NOT_FOUND'
+  | 'NODE_NOT_FOUND'
   | EnrollErrorCode;
 
 const STATUS: Record<HubErrorCode, number> = {
@@ -79,6 +80,9 @@ const STATUS: Record<HubErrorCode, number> = {
   ENROLL_WG_KEY_INVALID: 400,
   ENROLL_WG_KEY_IN_USE: 409,
   ENROLL_BUSY: 429,
+  ENROLL_NODE_NAME_INVALID: 400,
+  ENROLL_SITE_MODE: 409,
+  NODE_NOT_FOUND: 404,
 };
 
 export class HubError extends WeftError<HubErrorCode> {

@@ -1,5 +1,6 @@
 // The hub process: store, CA and keys, broker, rollout, ingest, health and the HTTP API, wired once.
 // `node bin/run.mjs hub/main.ts --data-dir ... --https-port ...` runs it; tests call startHub().
+import { nodeUsername } from '../protocol/index.ts';
 import { chmodSync, mkdirSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -30,6 +31,7 @@ import { LinksService } from './mesh/links-service.ts';
 import { MeshService } from './mesh/mesh-service.ts';
 import { withRelay } from './mesh/relay.ts';
 import { MappedPlan } from '../protocol/index.ts';
+import { NodeAcks } from './rollout/node-acks.ts';
 import { createHealthModel, createSitesView, startHealthMonitor, type HealthModel, type RecordSitesView, type SiteHealthEvent } from '../router/index.ts';
 import { healthRoutes } from './health/index.ts';
 import { routerRoutes, startRouter, type Router } from '../router/index.ts';
@@ -161,8 +163,8 @@ export async function startHub(config: HubConfig): Promise<Hub> {
       logger: log.child({ part: 'broker' }),
       registry,
       auth: {
-        authenticate: async (username, password) => ((await sites.verifyCredential(username, password)) ? { siteId: username } : null),
-        isRevoked: async (id) => (await store.sites.state(id)) !== 'enrolled',
+        authenticate: (username, password) => sites.verifyPublisher(username, password),
+        isRevoked: (id, node) => sites.isRevoked(id, node),
       },
     };
     if (config.mqtt.broker === 'mosquitto') {
@@ -232,14 +234,42 @@ export async function startHub(config: HubConfig): Promise<Hub> {
         onAck: (id, ack, device) => engine.onAck(id, ack, device),
         onAppliedGeneration: (id, g) => engine.onAppliedGeneration(id, g),
         onUpdateReport: (id, r) => updates.onReport(id, r),
+        onNodeAck: (id, node, ack) => nodeAcks.onNodeAck(id, node, ack),
+        onNodeAppliedGeneration: (id, node, g) => nodeAcks.onNodeAppliedGeneration(id, node, g),
       },
     });
     cleanup.push(() => ingest.close());
+    // A multi-node site's ack is decided from its nodes' (hub/rollout/node-gate.ts), with their liveness from the health model.
+    const nodeAcks = new NodeAcks({
+      store,
+      onSiteAck: (id, ack) => engine.onAck(id, ack),
+      liveness: (id, node) => {
+        const h = health.node(id, node);
+        return h && { up: h.health !== 'offline', since: h.since };
+      },
+      now,
+      config: { downGraceMs: config.nodeDownGraceS * 1000 },
+      log: log.child({ part: 'rollout' }),
+    });
+    cleanup.push(() => nodeAcks.stop());
 
     const health = createHealthModel({ heartbeatIntervalMs: config.heartbeatIntervalS * 1000 });
     // Site timelines read health changes from the store: every replica records what its model sees.
     const recorder = new HealthRecorder(health, store, log.child({ part: 'health' }), config.heartbeatIntervalS * 1000);
     cleanup.push(() => recorder.close());
+    // The health model knows each multi-node site's enrolled nodes (a node never heard is offline).
+    const syncNodes = async (siteId: string) =>
+      health.setNodes(
+        siteId,
+        (await store.nodes.list(siteId)).filter((n) => n.state === 'enrolled').map((n) => n.name),
+        now(),
+      );
+    for (const siteId of new Set((await store.nodes.all({ state: 'enrolled' })).map((n) => n.siteId))) {
+      await syncNodes(siteId);
+      nodeAcks.watch(siteId);
+    }
+    health.on('event', (e: { siteId: string }) => void nodeAcks.nodeChanged(e.siteId).catch(() => undefined));
+    sites.on('node-removed', (id: string) => void syncNodes(id).catch(() => undefined));
     // The health model and the router ask about sites per message: they read this copy of the site
     // table, kept current by this process's own changes and, past one hub, re-read every tick.
     const known = new Map<string, SiteRecord>();
@@ -319,6 +349,21 @@ export async function startHub(config: HubConfig): Promise<Hub> {
           );
         }
       }
+      // The nodes of multi-node sites: each its own peer (`<siteId>.<node>`).
+      for (const n of await store.nodes.all({ state: 'enrolled' })) {
+        const id = nodeUsername(n.siteId, n.name);
+        want.add(id);
+        if (peered.get(id) === n.wireguardKey) continue;
+        try {
+          await peers.addPeer(id, n.wireguardKey, overlay.hostRoutes(n.overlayIndex));
+          peered.set(id, n.wireguardKey);
+          if (!atStart) log.info({ siteId: n.siteId, node: n.name }, 'tunnel peer of a node added: enrolled through another hub node');
+        } catch (e) {
+          peered.set(id, n.wireguardKey);
+          peerFailures.inc();
+          log.error({ siteId: n.siteId, node: n.name, err: errorMessage(e) }, 'tunnel peer of a node refused; the node cannot connect until it re-enrolls');
+        }
+      }
       for (const id of [...peered.keys()]) {
         if (want.has(id)) continue;
         peered.delete(id);
@@ -364,6 +409,7 @@ export async function startHub(config: HubConfig): Promise<Hub> {
       publicUrl: '',
       health,
       mesh: { links: new LinksService(store, now, () => mesh.refreshSoon()), view: () => mesh.view() },
+      nodeDownGraceMs: config.nodeDownGraceS * 1000,
       enroll: {
         store,
         overlay,
@@ -374,6 +420,7 @@ export async function startHub(config: HubConfig): Promise<Hub> {
         // Mosquitto reads credentials from files: rewrite and reload before the agent tries them (no-op for aedes).
         // Then the site's bundle of the policy the fleet is on goes out retained, so it finds it on connect.
         onEnrolled: async (s) => {
+          await syncNodes(s.id);
           sites.emit('changed', s);
           await b.sync();
           await engine.onEnrolled(s);

@@ -116,7 +116,7 @@ export interface DeviceIdentity {
 export type WireguardSettings = EnrollWireguard;
 
 /** What enrollment gave the device: the protocol's EnrollResponse plus the hub CA fingerprint. */
-export interface EnrollmentInput extends Pick<EnrollResponse, 'siteId' | 'broker' | 'signingKeys' | 'signingKeysVersion' | 'wireguard'> {
+export interface EnrollmentInput extends Pick<EnrollResponse, 'siteId' | 'node' | 'broker' | 'signingKeys' | 'signingKeysVersion' | 'wireguard'> {
   heartbeatIntervalS?: number;
   /** sha256 fingerprint of the hub CA the device pinned at enrollment (hex or the usual AA:BB form). */
   hubCaFingerprint: string;

@@ -8,6 +8,11 @@ export interface EnrollRequest {
   token?: string;
   /** The site name the token was issued for; must match it. */
   siteName: string;
+  /**
+   * This device's node name in a multi-node site (a DNS label, the k3s node name). Present: the device
+   * enrolls as that node, with a node token, and the proof must carry a challenge (v2) and sign the name.
+   */
+  nodeName?: string;
   /** base64 SPKI DER of the device's Ed25519 identity key. */
   identityPublicKey: string;
   /** WireGuard public key (base64 of the raw 32-byte X25519 key). */
@@ -60,6 +65,8 @@ export interface EnrollChallenge {
 
 export interface EnrollResponse {
   siteId: string;
+  /** The node this device enrolled as; absent for a one-device site. */
+  node?: string;
   broker: {
     /** e.g. mqtts://10.99.0.1:8883 or mqtt://10.99.0.1:1883 (inside the tunnel). */
     url: string;
@@ -80,10 +87,15 @@ export interface EnrollResponse {
   heartbeatIntervalS: number;
 }
 
-/** The signed text: v1 `${siteName}\n${wireguardPublicKey}\n${token}`, v2 (with a challenge) prefixed and suffixed so neither parses as the other. */
-export function enrollProofMessage(req: Pick<EnrollRequest, 'siteName' | 'wireguardPublicKey' | 'token' | 'challenge'>): string {
+/**
+ * The signed text: v1 `${siteName}\n${wireguardPublicKey}\n${token}`, v2 (with a challenge) prefixed and
+ * suffixed so neither parses as the other; a node's v2 proof also signs its node name, so a recorded
+ * request cannot be replayed as another node of the site.
+ */
+export function enrollProofMessage(req: Pick<EnrollRequest, 'siteName' | 'wireguardPublicKey' | 'token' | 'challenge' | 'nodeName'>): string {
   const v1 = `${req.siteName}\n${req.wireguardPublicKey}\n${req.token ?? ''}`;
-  return req.challenge === undefined ? v1 : `weft-enroll-v2\n${v1}\n${req.challenge}`;
+  if (req.challenge === undefined) return v1;
+  return `weft-enroll-v2\n${v1}\n${req.challenge}${req.nodeName === undefined ? '' : `\nnode=${req.nodeName}`}`;
 }
 
 /** Stable error codes of the enroll endpoint. */
@@ -99,4 +111,6 @@ export type EnrollErrorCode =
   | 'ENROLL_CHALLENGE_INVALID'
   | 'ENROLL_WG_KEY_INVALID'
   | 'ENROLL_WG_KEY_IN_USE'
-  | 'ENROLL_BUSY';
+  | 'ENROLL_BUSY'
+  | 'ENROLL_NODE_NAME_INVALID'
+  | 'ENROLL_SITE_MODE';

@@ -54,6 +54,11 @@ export interface HeartbeatMessage {
   tunnel?: { handshakeAgeS: number | null };
   podsAttached?: number;
   /**
+   * A node of a multi-node site: the services (site service names) with a ready pod on this node, from
+   * the k3s inventory. The router sends users only to nodes that serve the service. Absent: not known.
+   */
+  serves?: string[];
+  /**
    * Packets are filtered in the kernel (the libbpf datapath is loaded). Absent from agents before it:
    * the hub then reads their `datapath` check (router/health/state-machine.ts kernelEnforcingOf).
    */
@@ -224,6 +229,7 @@ const schemas = {
     link: obj({ reconnects: int, outboxDepth: int, outboxLost: int }),
     tunnel: opt(obj({ handshakeAgeS: nullable(num) })),
     podsAttached: opt(int),
+    serves: opt(arr(text(253), 256)),
     kernelEnforcing: opt(bool),
     notEnforcing: opt(obj({ code: str, reason: str })),
   }),

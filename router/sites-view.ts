@@ -11,6 +11,12 @@ export interface SiteService {
   addresses: string[];
   /** Base URL for HTTP redirects, e.g. https://store-042.example.com */
   url?: string;
+  /**
+   * A multi-node site: each node's addresses for this service, by node name. Given, the site answers
+   * only with the nodes that are up and serve the service (a ready pod of it on the node, as the node's
+   * heartbeat says), and offers the service only while one does.
+   */
+  nodeAddresses?: Record<string, string[]>;
 }
 
 export interface RoutableSite {

@@ -119,7 +119,7 @@ async function cmdEnroll(cfg: AgentConfig, flags: Record<string, string | true>)
     const state = new StateLine(cfg.stateFile, (line) => {
       if (!flags.json) process.stderr.write(`${line}\n`);
     });
-    const e = await enroll({ store, provisionFile: file, log, state, attempts });
+    const e = await enroll({ store, provisionFile: file, log, state, attempts, nodeName: cfg.nodeName });
     print(
       flags.json
         ? JSON.stringify({ enrolled: true, siteId: e.siteId, broker: e.broker.url })

@@ -275,3 +275,30 @@ describe('kube inventory (list/watch reflectors against the fake API server)', (
     expect(names(s)).toEqual(['ops/mon', 'shop/web-1']);
   });
 });
+
+describe('one API server, several nodes (a multi-node site)', () => {
+  it("every node's agent lists every pod with its node, and the Nodes with their addresses; each is synced", async () => {
+    const objects = [
+      ns('shop'),
+      node('node-1', '192.168.77.1'),
+      node('node-2', '192.168.77.2'),
+      node('node-3', '192.168.77.3'),
+      pod('shop', 'pos-1', { labels: { app: 'pos' }, ip: '10.42.1.5', node: 'node-1' }),
+      pod('shop', 'db-2', { labels: { app: 'db' }, ip: '10.42.2.5', node: 'node-2' }),
+      pod('shop', 'web-3', { labels: { app: 'web' }, ip: '10.42.3.5', node: 'node-3' }),
+    ];
+    const { kubeconfig } = await setup({ objects });
+    for (const nodeName of ['node-1', 'node-2', 'node-3']) {
+      const source = createKubeInventory({ kubeconfig, nodeName, minBackoffMs: 30, maxBackoffMs: 200, resyncMs: 0 });
+      cleanups.push(() => source.stop());
+      const snap = await source.start();
+      expect(snap.pods.map((p) => [p.name, p.node])).toEqual([
+        ['db-2', 'node-2'],
+        ['pos-1', 'node-1'],
+        ['web-3', 'node-3'],
+      ]);
+      expect(snap.nodes.map((n) => n.name)).toEqual(['node-1', 'node-2', 'node-3']);
+      expect(source.status().synced).toBe(true);
+    }
+  });
+});

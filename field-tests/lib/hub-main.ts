@@ -64,6 +64,7 @@ async function main(): Promise<void> {
       nameserver: { type: 'string', multiple: true },
       'nats-route': { type: 'string', multiple: true },
       'nats-key-file': { type: 'string' },
+      'node-down-grace-s': { type: 'string' },
       'log-level': { type: 'string', default: 'warn' },
     },
   });
@@ -120,6 +121,7 @@ async function main(): Promise<void> {
     wireguard: { endpoint: `${wanIp}:${ov.hubPort}`, persistentKeepaliveS: 1, mtu: 1380, ifname, listenPort: ov.hubPort },
     heartbeatIntervalS: HEARTBEAT_S,
     rolloutTickMs: 200,
+    ...(v['node-down-grace-s'] ? { nodeDownGraceS: Number(v['node-down-grace-s']) } : {}),
     logLevel: v['log-level'],
     router: v.zone ? { zone: v.zone, dns: { host: wanIp, port: 53 }, ...(nameservers.length ? { nameservers } : {}) } : undefined,
   });

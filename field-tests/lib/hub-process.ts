@@ -44,7 +44,7 @@ export class HubProcess {
   static async start(
     h: Harness,
     fabric: Fabric,
-    opts: { zone?: string; member?: WanMember; role?: string; args?: string[]; dataDir?: string } = {},
+    opts: { zone?: string; member?: WanMember; role?: string; args?: string[]; dataDir?: string; nodeDownGraceS?: number } = {},
   ): Promise<HubProcess> {
     const role = opts.role ?? 'hub';
     const member = opts.member ?? fabric.hub;
@@ -63,6 +63,7 @@ export class HubProcess {
       ...(opts.args ?? []),
     ];
     if (opts.zone) argv.push('--zone', opts.zone);
+    if (opts.nodeDownGraceS !== undefined) argv.push('--node-down-grace-s', String(opts.nodeDownGraceS));
     const proc = h.spawn(member.ns, argv, { name: role, stdin: true, cwd: REPO_ROOT });
     const m = await proc.waitForOutput(/^HUB-READY (.*)$/m, 90_000);
     const ready = JSON.parse(m[1]) as HubReady;

@@ -97,13 +97,15 @@ export class SiteAgent {
     return ['--data-dir', this.dataDir, '--pin-root', this.pinRoot, '--kubeconfig', this.kubeconfig, '--node-name', this.nodeName, '--datapath', 'libbpf'];
   }
 
-  /** Starts `weft-agent run` (first boot enrolls with the provisioning file when there is one). */
-  start(): AgentStart {
+  /** Starts `weft-agent run` (first boot enrolls with the provisioning file when there is one); `dataDir`: as another device. */
+  start(opts: { dataDir?: string } = {}): AgentStart {
+    const common = this.common();
+    if (opts.dataDir) common[1] = opts.dataDir;
     const argv = this.inSite([
       process.execPath,
       this.agent.script,
       'run',
-      ...this.common(),
+      ...common,
       '--provision-file',
       this.provisionFile,
       '--status-port',
@@ -117,10 +119,11 @@ export class SiteAgent {
     return { at, proc: this.proc };
   }
 
-  /** Runs a weft-agent command (status, flows, enroll, doctor) on the appliance. */
-  cli(args: string[], opts: { dataDir?: string; timeoutMs?: number } = {}): Promise<ExecResult> {
+  /** Runs a weft-agent command (status, flows, enroll, doctor) on the appliance (as another device: dataDir; another node: nodeName). */
+  cli(args: string[], opts: { dataDir?: string; nodeName?: string; timeoutMs?: number } = {}): Promise<ExecResult> {
     const common = this.common();
     if (opts.dataDir) common[1] = opts.dataDir;
+    if (opts.nodeName) common[common.indexOf('--node-name') + 1] = opts.nodeName;
     return exec(undefined, this.inSite([process.execPath, this.agent.script, ...args, ...common]), {
       timeoutMs: opts.timeoutMs ?? 60_000,
       env: this.agent.env,
@@ -128,7 +131,7 @@ export class SiteAgent {
   }
 
   /** Like cli(args + --json), parsed; throws with the output when it is not JSON. */
-  async cliJson<T>(args: string[], opts: { dataDir?: string } = {}): Promise<{ code: number; json: T }> {
+  async cliJson<T>(args: string[], opts: { dataDir?: string; nodeName?: string } = {}): Promise<{ code: number; json: T }> {
     const r = await this.cli([...args, '--json'], opts);
     try {
       return { code: r.code, json: JSON.parse(r.stdout) as T };

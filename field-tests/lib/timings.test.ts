@@ -1,6 +1,6 @@
 // The field report's arithmetic: which runs are kept, and the median beside each run's value.
 import { describe, expect, it } from 'vitest';
-import { keepRuns, RUNS_KEPT, summarize } from './timings.ts';
+import { keepAllLayouts, keepRuns, RUNS_KEPT, summarize } from './timings.ts';
 import type { FieldRun } from './timings.ts';
 
 const run = (n: number, layout: string, ms: Record<string, number>): FieldRun => ({
@@ -16,6 +16,11 @@ describe('field timings report', () => {
     expect(RUNS_KEPT).toBe(3);
     expect(keepRuns(runs, 'a').map((r) => r.at)).toEqual([runs[2].at, runs[3].at, runs[4].at]);
     expect(keepRuns(runs, 'b')).toEqual([runs[1]]);
+  });
+
+  it('keeps every layout beside the one that ran: the multi-site and the multi-node scenarios share the report', () => {
+    const runs = [run(1, 'a', {}), run(2, 'b', {}), run(3, 'a', {}), run(4, 'a', {}), run(5, 'a', {}), run(6, 'b', {})];
+    expect(keepAllLayouts(runs, 'b').map((r) => r.at)).toEqual([runs[1].at, runs[2].at, runs[3].at, runs[4].at, runs[5].at]);
   });
 
   it('shows the median over the runs next to every run, a blank where a run lacks the measure, and each load', () => {

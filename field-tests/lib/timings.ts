@@ -46,6 +46,16 @@ export function keepRuns(runs: FieldRun[], layout: string): FieldRun[] {
   return runs.filter((r) => r.layout === layout).slice(-RUNS_KEPT);
 }
 
+/**
+ * What the report keeps after a run of `layout`: the newest RUNS_KEPT runs of every layout (the
+ * multi-site scenarios and the multi-node site write to the same report, side by side), oldest first.
+ */
+export function keepAllLayouts(runs: FieldRun[], layout: string): FieldRun[] {
+  const layouts = [...new Set([...runs.map((r) => r.layout), layout])];
+  const kept = new Set(layouts.flatMap((l) => keepRuns(runs, l)));
+  return runs.filter((r) => kept.has(r));
+}
+
 const fmtLoad = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ');
 
 /** One row per measured thing, in the order of the newest run: median, then each run's value. */
@@ -66,7 +76,11 @@ export class Timings {
   readonly all: Timing[] = [];
   private readonly loadAtStart = loadavg();
 
-  constructor(readonly layout: string) {}
+  /** `test`: the file that measures this layout (named in the report's method). */
+  constructor(
+    readonly layout: string,
+    private readonly test = 'field-tests/fabric-scenarios.kernel.test.ts',
+  ) {}
 
   record(t: Timing): void {
     this.all.push(t);
@@ -75,17 +89,18 @@ export class Timings {
   write(): void {
     if (this.all.length === 0) return;
     const run: FieldRun = { at: new Date().toISOString(), layout: this.layout, loadavg: { start: this.loadAtStart, end: loadavg() }, timings: this.all };
-    const runs = keepRuns([...previousRuns(RESULTS), run], this.layout);
+    const runs = keepAllLayouts([...previousRuns(RESULTS), run], this.layout);
+    const layouts = [...new Set(runs.map((r) => r.layout))];
     writeReport({
       name: 'field',
       title: 'Field scenarios (multi-site fabric on network namespaces)',
       method:
-        'Measured by `CI=true flock /tmp/weft-bench.lock npx vitest run field-tests/fabric-scenarios.kernel.test.ts` (as root; ' +
-        `${this.layout}): one hub and three sites in network namespaces, WireGuard (wireguard-go) between them, real agents ` +
-        '(bundled, as shipped) with the libbpf datapath, real TCP between pods. Each run measures each thing once; every run ' +
-        `that passes appends itself and the last ${RUNS_KEPT} runs of this layout are kept: ${runs.length} run(s) here. The median ` +
-        "is over those runs, next to each run's own value.",
-      markdown: summarize(runs),
+        'Measured by `CI=true flock /tmp/weft-bench.lock npx vitest run field-tests/fabric-scenarios.kernel.test.ts` (one hub and three ' +
+        'sites) and `field-tests/multi-node.kernel.test.ts` (a site of three nodes beside a one-node site), as root: network namespaces, ' +
+        'WireGuard (wireguard-go) to the hub, real agents with the libbpf datapath, real TCP between pods. Each run measures each thing ' +
+        `once; every run that passes appends itself and the last ${RUNS_KEPT} runs of each layout are kept (this run: ${this.test}). ` +
+        "The median is over those runs, next to each run's own value.",
+      markdown: layouts.map((l) => `### ${l}\n\n${summarize(runs.filter((r) => r.layout === l))}`).join('\n\n'),
       results: { runsKept: RUNS_KEPT, runs },
     });
   }

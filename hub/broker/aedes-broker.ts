@@ -7,15 +7,15 @@ import { EventEmitter } from 'node:events';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { pino } from 'pino';
-import { siteMayPublish, siteMaySubscribe, topics, ROOT } from '../../protocol/index.ts';
+import { nodeUsername, siteMayPublish, siteMayReceive, siteMaySubscribe } from '../../protocol/index.ts';
 import { brokerUrl, HubClients, preferLoopback } from './hub-client.ts';
 import { listenAll } from './listen.ts';
 import { brokerMetrics } from './metrics.ts';
 import { randomSecret } from './password.ts';
 import { BROKER_LIMITS, BrokerError, HUB_USERNAME, type Broker, type BrokerStartOptions } from './types.ts';
 
-/** Who a connected client is; set once authenticate() accepts it. */
-type Identity = { hub: true } | { hub: false; siteId: string };
+/** Who a connected client is; set once authenticate() accepts it. `key`: the site id, or `<siteId>.<node>` for a node. */
+type Identity = { hub: true } | { hub: false; siteId: string; node?: string; key: string };
 
 // MQTT 3.1.1 CONNACK return codes (aedes' AuthErrorCode is a const enum, unusable under isolatedModules).
 const BAD_USERNAME_OR_PASSWORD = 4;
@@ -41,10 +41,10 @@ export function clientIdBelongsTo(clientId: string, siteId: string): boolean {
   return clientId === siteId || clientId.startsWith(`${siteId}.`);
 }
 
-/** What the will in a CONNECT may target, as the site itself could publish it. */
-function willAllowed(client: Client, siteId: string): boolean {
+/** What the will in a CONNECT may target, as the site (or node) itself could publish it. */
+function willAllowed(client: Client, siteId: string, node?: string): boolean {
   const will = (client as Client & { _will?: { topic?: string } | null })._will;
-  return !will || siteMayPublish(siteId, String(will.topic ?? ''));
+  return !will || siteMayPublish(siteId, String(will.topic ?? ''), node);
 }
 
 export async function startBroker(opts: BrokerStartOptions): Promise<Broker> {
@@ -86,28 +86,30 @@ export async function startBroker(opts: BrokerStartOptions): Promise<Broker> {
           log.warn({ username: user, clientId: client.id }, 'broker: refused bad credentials');
           return done(refusal('bad user name or password', BAD_USERNAME_OR_PASSWORD), false);
         }
-        const { siteId } = who;
-        if (kicked.has(siteId) || (await opts.auth.isRevoked(siteId))) {
+        const { siteId, node } = who;
+        // A node's key is its username: its client id must be that (a node cannot take over another's session).
+        const key = node === undefined ? siteId : nodeUsername(siteId, node);
+        if (kicked.has(siteId) || kicked.has(key) || (await opts.auth.isRevoked(siteId, node))) {
           metrics.refused.inc({ reason: 'revoked' });
-          log.warn({ siteId }, 'broker: refused revoked site');
+          log.warn({ siteId, node }, 'broker: refused revoked site');
           return done(refusal('not authorized', NOT_AUTHORIZED), false);
         }
-        if (!clientIdBelongsTo(client.id, siteId) || !willAllowed(client, siteId)) {
+        if (!clientIdBelongsTo(client.id, key) || !willAllowed(client, siteId, node)) {
           metrics.refused.inc({ reason: 'impersonation' });
-          log.warn({ siteId, clientId: client.id }, 'broker: refused client id or will outside the site');
+          log.warn({ siteId, node, clientId: client.id }, 'broker: refused client id or will outside the site');
           return done(refusal('not authorized', NOT_AUTHORIZED), false);
         }
-        identities.set(client, { hub: false, siteId });
-        let set = siteClients.get(siteId);
-        if (!set) siteClients.set(siteId, (set = new Set()));
+        identities.set(client, { hub: false, siteId, node, key });
+        let set = siteClients.get(key);
+        if (!set) siteClients.set(key, (set = new Set()));
         set.add(client);
         // Count the session down only when its last connection is gone (a takeover by the same
         // site's reconnect closes the old socket after the new one authenticated).
         client.conn.once('close', () => {
           set.delete(client);
-          if (set.size === 0 && siteClients.get(siteId) === set) {
-            siteClients.delete(siteId);
-            sessions.emit('down', siteId);
+          if (set.size === 0 && siteClients.get(key) === set) {
+            siteClients.delete(key);
+            sessions.emit('down', siteId, node);
           }
         });
         done(null, true);
@@ -118,7 +120,7 @@ export async function startBroker(opts: BrokerStartOptions): Promise<Broker> {
     },
     authorizePublish(client, packet, callback) {
       const who = client ? identities.get(client) : { hub: true as const };
-      if (who?.hub || (who && siteMayPublish(who.siteId, packet.topic))) return callback(null);
+      if (who?.hub || (who && siteMayPublish(who.siteId, packet.topic, who.node))) return callback(null);
       metrics.aclDenied.inc({ action: 'publish' });
       log.warn({ siteId: who && !who.hub ? who.siteId : undefined, topic: packet.topic.slice(0, 200) }, 'broker: publish denied by ACL');
       // MQTT 3.1.1 has no negative PUBACK: aedes closes the connection, as the spec asks.
@@ -126,20 +128,17 @@ export async function startBroker(opts: BrokerStartOptions): Promise<Broker> {
     },
     authorizeSubscribe(client, sub, callback) {
       const who = identities.get(client);
-      if (who?.hub || (who && siteMaySubscribe(who.siteId, sub.topic))) return callback(null, sub);
+      if (who?.hub || (who && siteMaySubscribe(who.siteId, sub.topic, who.node))) return callback(null, sub);
       metrics.aclDenied.inc({ action: 'subscribe' });
       log.warn({ siteId: who && !who.hub ? who.siteId : undefined, filter: sub.topic.slice(0, 200) }, 'broker: subscribe denied by ACL');
       callback(null, null); // SUBACK 0x80 for this filter; the session stays up
     },
     authorizeForward(client, packet) {
       // Defence in depth: even if a filter slipped through, a site only ever receives its own
-      // bundle, its update order, its own peers and broadcasts.
+      // bundle, its update order, its own peers and broadcasts (and a node its site's nodes' status and heartbeats).
       const who = identities.get(client);
       if (!who || who.hub) return packet;
-      const t = packet.topic;
-      return t === topics.bundle(who.siteId) || t === topics.update(who.siteId) || t === topics.peers(who.siteId) || t.startsWith(`${ROOT}/broadcast/`)
-        ? packet
-        : null;
+      return siteMayReceive(who.siteId, packet.topic, who.node) ? packet : null;
     },
   });
   // aedes reports persistence and emitter failures as 'error'; one bad client must not end the hub.
@@ -152,7 +151,7 @@ export async function startBroker(opts: BrokerStartOptions): Promise<Broker> {
   aedes.on('clientReady', (client: Client) => {
     metrics.connections.inc();
     const who = identities.get(client);
-    if (who && !who.hub) sessions.emit('up', who.siteId);
+    if (who && !who.hub) sessions.emit('up', who.siteId, who.node);
   });
   aedes.on('clientDisconnect', () => metrics.connections.dec());
   await aedes.listen();
@@ -186,10 +185,12 @@ export async function startBroker(opts: BrokerStartOptions): Promise<Broker> {
       }),
     async kick(siteId) {
       kicked.add(siteId);
-      const set = siteClients.get(siteId);
-      if (!set) return;
+      // A site id covers its nodes' sessions too; `<siteId>.<node>` only that node's.
+      const keys = [...siteClients.keys()].filter((k) => k === siteId || (!siteId.includes('.') && k.startsWith(`${siteId}.`)));
+      const clients = keys.flatMap((k) => [...(siteClients.get(k) ?? [])]);
+      if (!clients.length) return;
       // close() without a DISCONNECT from the client: aedes publishes the site's last will.
-      await Promise.all([...set].map((c) => new Promise<void>((r) => c.close(() => r()))));
+      await Promise.all(clients.map((c) => new Promise<void>((r) => c.close(() => r()))));
       log.info({ siteId }, 'broker: site kicked');
     },
     sync: async () => undefined,

@@ -21,13 +21,21 @@ export function renderHubPasswordFile(hubPasswordHash: string): string {
 }
 
 /** The topics a site may publish and the filters it may read, as Mosquitto `topic` rules. */
-export function siteAclRules(siteId: string): string[] {
-  const g = siteGrants(siteId);
+export function siteAclRules(siteId: string, node?: string): string[] {
+  const g = siteGrants(siteId, node);
   return [...g.publish.map((t) => `topic write ${t}`), ...g.subscribe.map((f) => `topic read ${f}`)];
 }
 
 export function renderAclFile(creds: SiteCredential[]): string {
-  return creds.map((c) => [`user ${safeName(c.username, 'username')}`, ...siteAclRules(safeName(c.siteId, 'site id')), ''].join('\n')).join('\n');
+  return creds
+    .map((c) =>
+      [
+        `user ${safeName(c.username, 'username')}`,
+        ...siteAclRules(safeName(c.siteId, 'site id'), c.node === undefined ? undefined : safeName(c.node, 'node')),
+        '',
+      ].join('\n'),
+    )
+    .join('\n');
 }
 
 export const HUB_ACL = `user ${HUB_USERNAME}\ntopic readwrite #\n`;

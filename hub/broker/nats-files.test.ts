@@ -52,16 +52,43 @@ describe('NATS files', () => {
     expect(siteAclRules('store-042')).toEqual([...g.publish.map((t) => `topic write ${t}`), ...g.subscribe.map((f) => `topic read ${f}`)]);
   });
 
+  it("gives a node of a multi-node site its own node topics, its site's bundle, update order and peers, and its siblings, in both brokers", () => {
+    const u = siteUser('dc-1.n2', 'dc-1', 'pw', 'n2');
+    expect(u.permissions).toEqual({
+      // The mesh report is the site's, not one node's: a node publishes none (and never the hub's kinds).
+      publish: {
+        allow: ['weft.v1.site.dc-1.node.n2.status', 'weft.v1.site.dc-1.node.n2.heartbeat', 'weft.v1.site.dc-1.node.n2.ack', 'weft.v1.site.dc-1.node.n2.events'],
+      },
+      subscribe: {
+        allow: [
+          'weft.v1.site.dc-1.bundle',
+          'weft.v1.site.dc-1.update',
+          'weft.v1.site.dc-1.peers',
+          'weft.v1.broadcast',
+          'weft.v1.broadcast.>',
+          'weft.v1.site.dc-1.node.*.status',
+          'weft.v1.site.dc-1.node.*.heartbeat',
+          '$MQTT.sub.>',
+        ],
+      },
+    });
+    const g = siteGrants('dc-1', 'n2');
+    expect(siteAclRules('dc-1', 'n2')).toEqual([...g.publish.map((t) => `topic write ${t}`), ...g.subscribe.map((f) => `topic read ${f}`)]);
+    expect(tombstoneUser('dc-1.n2', 'dc-1', 'x', 'n2').permissions).toEqual(u.permissions);
+  });
+
   it('never lets a site or a router publish on $ subjects ($MQTT.msgs.> would forge any topic)', () => {
     for (const u of [siteUser('a', 'a', 'pw'), routerUser('pw'), tombstoneUser('a', 'a', 'pw')]) {
       expect((u.permissions.publish.allow ?? []).filter((s) => s.startsWith('$') || s === '>' || s.endsWith('.>'))).toEqual([]);
     }
   });
 
-  it('gives routers statuses and heartbeats to read and nothing to publish', () => {
+  it("gives routers statuses and heartbeats (sites' and nodes') to read and nothing to publish", () => {
     expect(routerUser('pw').permissions).toEqual({
       publish: { deny: ['>'] },
-      subscribe: { allow: ['weft.v1.site.*.status', 'weft.v1.site.*.heartbeat', '$MQTT.sub.>'] },
+      subscribe: {
+        allow: ['weft.v1.site.*.status', 'weft.v1.site.*.heartbeat', 'weft.v1.site.*.node.*.status', 'weft.v1.site.*.node.*.heartbeat', '$MQTT.sub.>'],
+      },
     });
   });
 

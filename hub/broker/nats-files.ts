@@ -50,10 +50,11 @@ export function grantsToPermissions(g: Grants): NatsPermissions {
   };
 }
 
-export const siteUser = (username: string, siteId: string, password: string): NatsUser => ({
+/** A site's user, or (`node` given) one node's of a multi-node site: the same grants Mosquitto renders. */
+export const siteUser = (username: string, siteId: string, password: string, node?: string): NatsUser => ({
   user: username,
   password,
-  permissions: grantsToPermissions(siteGrants(siteId)),
+  permissions: grantsToPermissions(siteGrants(siteId, node)),
 });
 
 /**
@@ -62,7 +63,8 @@ export const siteUser = (username: string, siteId: string, password: string): Na
  * longer publish them, and panics doing so for those it learned from another node. Changing the
  * password is what closes the site's sessions and refuses it.
  */
-export const tombstoneUser = (username: string, siteId: string, randomPassword: string): NatsUser => siteUser(username, siteId, randomPassword);
+export const tombstoneUser = (username: string, siteId: string, randomPassword: string, node?: string): NatsUser =>
+  siteUser(username, siteId, randomPassword, node);
 
 export const routerUser = (password: string): NatsUser => ({ user: ROUTER_USERNAME, password, permissions: grantsToPermissions(routerGrants()) });
 

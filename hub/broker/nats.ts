@@ -224,10 +224,12 @@ export async function startNats(opts: NatsStartOptions): Promise<NatsBroker> {
     const out: NatsUser[] = [hubUser(hubPassword), routerUser(routerPassword)];
     const live = new Set<string>();
     for (const c of await opts.credentials()) {
-      const password = kicked.has(c.siteId) ? null : recoverSitePassword(key, c.siteId, c.passwordHash);
+      // A site's password is derived from its id, a node's from its username (`<siteId>.<node>`, enroll-node.ts).
+      const derivedFrom = c.node === undefined ? c.siteId : c.username;
+      const password = kicked.has(c.siteId) || kicked.has(c.username) ? null : recoverSitePassword(key, derivedFrom, c.passwordHash);
       if (password === null && !kicked.has(c.siteId))
         log.warn({ siteId: c.siteId }, 'site credential not derived from this broker key (enrolled under another broker or key): it must re-enroll');
-      out.push(password === null ? tombstoneUser(c.username, c.siteId, randomSecret()) : siteUser(c.username, c.siteId, password));
+      out.push(password === null ? tombstoneUser(c.username, c.siteId, randomSecret(), c.node) : siteUser(c.username, c.siteId, password, c.node));
       live.add(c.username);
     }
     for (const r of await opts.revokedSites()) if (!live.has(r.username)) out.push(tombstoneUser(r.username, r.siteId, randomSecret()));

@@ -27,9 +27,9 @@ export interface BrokerAuth {
    * null refuses the connection. The store keeps only the hash: use verifyPassword() from
    * hub/broker/password.ts, whose `$7$` format Mosquitto reads too.
    */
-  authenticate(username: string, password: string): MaybePromise<{ siteId: string } | null>;
-  /** A revoked site is refused even with a correct password. */
-  isRevoked(siteId: string): MaybePromise<boolean>;
+  authenticate(username: string, password: string): MaybePromise<{ siteId: string; node?: string } | null>;
+  /** A revoked site (or node) is refused even with a correct password. */
+  isRevoked(siteId: string, node?: string): MaybePromise<boolean>;
 }
 
 export interface BrokerStartOptions {
@@ -68,6 +68,8 @@ export const BROKER_LIMITS: BrokerLimits = {
 /** One stored site credential, for brokers that read credentials from files (Mosquitto). */
 export interface SiteCredential {
   siteId: string;
+  /** A node of a multi-node site (username `<siteId>.<node>`). */
+  node?: string;
   username: string;
   /** hashPassword() output, `$7$<iterations>$<salt b64>$<hash b64>` (PBKDF2-SHA512). */
   passwordHash: string;
@@ -83,7 +85,7 @@ export interface MosquittoStartOptions extends BrokerStartOptions {
 }
 
 /**
- * Broker events: 'up' (siteId) and 'down' (siteId) for site sessions (embedded broker only), and
+ * Broker events: 'up' (siteId, node?) and 'down' (siteId, node?) for site sessions (embedded broker only), and
  * 'restarted' () when a supervised Mosquitto came back after a crash: retained messages since its
  * last autosave (5 s) may be gone, so the hub republishes its retained bundles.
  */
@@ -109,11 +111,14 @@ export interface Broker {
    * Absent for brokers in another process: use hubClient().
    */
   publishLocal?(topic: string, payload: Buffer, opts: { qos: 0 | 1; retain: boolean }): Promise<void>;
-  /** Closes the site's sessions now and refuses it from then on (until the process restarts). */
+  /**
+   * Closes the site's sessions now and refuses it from then on (until the process restarts). A site id
+   * covers the site's nodes too; `<siteId>.<node>` only that node.
+   */
   kick(siteId: string): Promise<void>;
   /** For brokers fed from files: rewrite them from the store and reload. No-op for aedes. */
   sync(): Promise<void>;
-  /** Site ids with a connected session. */
+  /** Site ids with a connected session (`<siteId>.<node>` for a node of a multi-node site). */
   connectedSites(): string[];
   readonly sessions: SessionEvents;
   close(): Promise<void>;

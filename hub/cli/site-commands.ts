@@ -1,4 +1,4 @@
-// weft site create|list|show|token|revoke|drain|undrain
+// weft site create|list|show|token|revoke|drain|undrain|revoke-node
 import { writeFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { CliFailure, parseDuration, table, type Ctx } from './context.ts';
@@ -13,7 +13,34 @@ interface Site {
   policyVersion: number | null;
   lastAck: { generation: number; result: string; code: string | null } | null;
   health: { health: string; kernelEnforcing: boolean | null; notEnforcing: { code: string; reason: string } | null } | null;
+  nodes?: NodeView[];
+  nodeDownGraceS?: number;
 }
+
+interface NodeView {
+  name: string;
+  state: string;
+  health: string;
+  appliedGeneration: number | null;
+  tunnelHandshakeAgeS: number | null;
+  agentVersion: string | null;
+  overlayAddresses: string[];
+  serves: string[] | null;
+  leftOutOfRollouts: boolean;
+}
+
+const NODE_HEADER = ['NODE', 'STATE', 'HEALTH', 'GEN', 'TUNNEL', 'AGENT', 'OVERLAY', 'SERVES'];
+
+const nodeLine = (n: NodeView) => [
+  n.name,
+  n.state,
+  n.health + (n.leftOutOfRollouts ? ',left out of rollouts' : ''),
+  n.appliedGeneration === null ? '-' : String(n.appliedGeneration),
+  n.tunnelHandshakeAgeS === null ? '-' : `${n.tunnelHandshakeAgeS} s`,
+  n.agentVersion ?? '-',
+  n.overlayAddresses[0] ?? '-',
+  n.serves?.join(',') || '-',
+];
 
 const HEADER = ['SITE', 'STATE', 'HEALTH', 'LABELS', 'OVERLAY', 'GEN', 'LAST ACK'];
 
@@ -106,6 +133,9 @@ export async function siteCommand(ctx: Ctx, sub: string | undefined, args: strin
           table([HEADER, line(s)]),
           ...(s.health?.notEnforcing ? [`not enforcing: ${s.health.notEnforcing.reason} (${s.health.notEnforcing.code})`] : []),
           `policy version: ${s.policyVersion ?? '-'}`,
+          ...(s.nodes?.length
+            ? [`nodes (a node down for ${s.nodeDownGraceS ?? '?'} s is left out of rollout stages):`, table([NODE_HEADER, ...s.nodes.map(nodeLine)])]
+            : []),
           'acks:',
           ...acks,
         ].join('\n'),
@@ -114,19 +144,21 @@ export async function siteCommand(ctx: Ctx, sub: string | undefined, args: strin
       return 0;
     }
     case 'token': {
-      const { id, values: v } = one({ ttl: { type: 'string' }, 'provision-file': { type: 'string' } });
-      const body = v.ttl ? { ttlS: parseDuration(v.ttl as string) } : {};
+      const { id, values: v } = one({ ttl: { type: 'string' }, 'provision-file': { type: 'string' }, nodes: { type: 'string' } });
+      const nodes = num(v.nodes as string | undefined, 'nodes');
+      const body = { ...(v.ttl ? { ttlS: parseDuration(v.ttl as string) } : {}), ...(nodes !== undefined ? { nodes } : {}) };
       const r = await ctx.api<{ token: string; expiresAt: string; provisioning: unknown }>('POST', `/v1/sites/${encodeURIComponent(id)}/token`, body);
+      const what = nodes !== undefined ? `node token for ${nodes} node(s) of ${id}` : `one-time enrollment token for ${id}`;
       const file = v['provision-file'] as string | undefined;
       if (file) {
         // Holds a bearer secret: readable by its owner only.
         writeFileSync(file, `${JSON.stringify(r.provisioning, null, 2)}\n`, { mode: 0o600 });
-        ctx.out(`wrote ${file} (one-time token for ${id}, expires ${r.expiresAt}): place it on the appliance's boot partition`, {
+        ctx.out(`wrote ${file} (${what}, expires ${r.expiresAt}): place it on the appliance's boot partition`, {
           file,
           expiresAt: r.expiresAt,
         });
       } else {
-        ctx.out(`${r.token}\n(one-time enrollment token for ${id}, expires ${r.expiresAt})`, r);
+        ctx.out(`${r.token}\n(${what}, expires ${r.expiresAt})`, r);
       }
       return 0;
     }
@@ -138,7 +170,15 @@ export async function siteCommand(ctx: Ctx, sub: string | undefined, args: strin
       ctx.out(`${sub === 'revoke' ? 'revoked' : `${sub}ed`} site ${s.id}`, s);
       return 0;
     }
+    case 'revoke-node': {
+      const p = parseArgs({ args, allowPositionals: true, strict: true, options: { json: { type: 'boolean' } } });
+      if (p.positionals.length !== 2) throw new CliFailure(2, 'usage: weft site revoke-node <site> <node>');
+      const [id, node] = p.positionals;
+      const n = await ctx.api<NodeView>('POST', `/v1/sites/${encodeURIComponent(id)}/nodes/${encodeURIComponent(node)}/revoke`);
+      ctx.out(`revoked node ${n.name} of site ${id}: the other nodes are untouched`, n);
+      return 0;
+    }
     default:
-      throw new CliFailure(2, 'usage: weft site create|list|show|token|revoke|drain|undrain ...');
+      throw new CliFailure(2, 'usage: weft site create|list|show|token|revoke|drain|undrain|revoke-node ...');
   }
 }

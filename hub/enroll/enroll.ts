@@ -17,6 +17,7 @@ import type { HubStore, SigningKeyRecord, SiteRecord, StoreRepos } from '../stor
 import { TunnelError, type OverlayPlan } from '../../tunnel/index.ts';
 import type { Peers } from './peers.ts';
 import { isUsableWireguardKey } from './wireguard-key.ts';
+import { enrollNode } from './enroll-node.ts';
 
 export interface EnrollSettings {
   /** Broker URL as a site sees it (inside the tunnel). */
@@ -41,12 +42,12 @@ export interface EnrollDeps {
   /**
    * A new broker password and its `$7$` hash for the store. Default: a random secret. A NATS-mode hub
    * derives it from its broker key (hub/broker/nats-credentials.ts) so it can write it into the cluster's
-   * authorization without storing it.
+   * authorization without storing it. Keyed by the broker username (the site id, or `<siteId>.<node>`).
    */
-  issueCredential?: (siteId: string) => { password: string; hash: string };
+  issueCredential?: (username: string) => { password: string; hash: string };
 }
 
-function randomCredential(): { password: string; hash: string } {
+export function randomCredential(): { password: string; hash: string } {
   const password = randomSecret();
   return { password, hash: hashPassword(password) };
 }
@@ -110,6 +111,14 @@ async function authorize(store: HubStore, req: EnrollRequest, now: number): Prom
     if (!t) throw new HubError('ENROLL_TOKEN_INVALID', 'unknown enrollment token');
     if (!site || t.siteId !== site.id) throw new HubError('ENROLL_SITE_MISMATCH', `the token was issued for another site than ${req.siteName}`);
     if (site.state === 'revoked') throw new HubError('ENROLL_SITE_REVOKED', `site ${site.name} is revoked`);
+    if (t.forNodes) {
+      throw new HubError('ENROLL_SITE_MODE', `the token enrolls nodes of site ${site.name}: the agent must give its node name`, {
+        hint: 'set nodeName in the agent config (the DaemonSet sets it from spec.nodeName)',
+      });
+    }
+    if ((await store.nodes.list(site.id)).some((n) => n.state === 'enrolled')) {
+      throw new HubError('ENROLL_SITE_MODE', `site ${site.name} has nodes: a device joins it as a node, with a node token (weft site token --nodes N)`);
+    }
     if (t.usedAt !== null) {
       // The device retrying after its answer was lost: its own key holds the site; a fresh challenge proves it is not a replay.
       if (known && req.challenge !== undefined) return { site, kind: 'reenroll', tokenHash: null };
@@ -127,8 +136,8 @@ async function authorize(store: HubStore, req: EnrollRequest, now: number): Prom
   throw new HubError('ENROLL_TOKEN_INVALID', 'an enrollment token is required: this device key is not enrolled for a site of that name');
 }
 
-async function checkKeyFree(store: StoreRepos, deps: EnrollDeps, site: SiteRecord, wgKey: string): Promise<void> {
-  const holders = await store.sites.holdersOfWireguardKey(wgKey, site.id);
+export async function checkKeyFree(store: StoreRepos, deps: EnrollDeps, site: SiteRecord, wgKey: string): Promise<void> {
+  const holders = [...(await store.sites.holdersOfWireguardKey(wgKey, site.id)), ...(await store.nodes.holdersOfWireguardKey(wgKey, null))];
   if (holders.length > 0 || wgKey === deps.settings.wireguard.hubPublicKey) {
     throw new HubError('ENROLL_WG_KEY_IN_USE', `site ${site.name} presents a WireGuard public key that another site or the hub uses`, {
       hint: 'every device makes its own WireGuard key',
@@ -136,7 +145,7 @@ async function checkKeyFree(store: StoreRepos, deps: EnrollDeps, site: SiteRecor
   }
 }
 
-async function overlayIndex(deps: EnrollDeps, site: SiteRecord): Promise<number> {
+export async function overlayIndex(deps: EnrollDeps, site: Pick<SiteRecord, 'overlayIndex'>): Promise<number> {
   if (site.overlayIndex !== null) return site.overlayIndex;
   // The used set is read only when the prefix's end was reached (a scan of every site).
   const highest = await deps.store.sites.maxOverlayIndex();
@@ -177,7 +186,36 @@ function serially<T>(store: HubStore, fn: () => Promise<T>): Promise<T> {
 
 export async function enroll(req: EnrollRequest, deps: EnrollDeps): Promise<EnrollResponse> {
   checkProof(req);
+  if (req.nodeName !== undefined) return serially(deps.store, () => enrollNode(req, deps));
   return serially(deps.store, () => enrollChecked(req, deps));
+}
+
+/** The answer every enrollment gives: the broker (every hub broker URL past one), the signing keys and the tunnel. */
+export async function enrollAnswer(deps: EnrollDeps, siteId: string, username: string, password: string, addresses: string[]): Promise<EnrollResponse> {
+  const s = deps.settings;
+  // Past one hub machine: every registered node, each a peer of the site's tunnel (tunnel/site-tunnel.ts).
+  const hubs = (await deps.store.cluster.nodes()).map((n) => ({
+    name: n.name,
+    publicKey: n.wireguardKey,
+    endpoint: n.endpoint,
+    addresses: deps.overlay.hostRoutes(n.overlayIndex),
+  }));
+  return {
+    siteId,
+    broker: { url: s.brokerUrl, ...(s.brokerUrls && s.brokerUrls.length > 1 ? { urls: s.brokerUrls } : {}), username, password },
+    signingKeys: deps.trustedKeys().map((k) => ({ keyId: k.keyId, publicKey: k.publicKey })),
+    signingKeysVersion: deps.keySetVersion(),
+    wireguard: {
+      hubPublicKey: s.wireguard.hubPublicKey,
+      hubEndpoint: s.wireguard.hubEndpoint,
+      addresses,
+      hubAddresses: deps.overlay.hostRoutes(1),
+      persistentKeepaliveS: s.wireguard.persistentKeepaliveS,
+      mtu: s.wireguard.mtu,
+      ...(hubs.length ? { hubs } : {}),
+    },
+    heartbeatIntervalS: s.heartbeatIntervalS,
+  };
 }
 
 async function enrollChecked(req: EnrollRequest, deps: EnrollDeps): Promise<EnrollResponse> {
@@ -246,28 +284,5 @@ async function enrollChecked(req: EnrollRequest, deps: EnrollDeps): Promise<Enro
   }
   await deps.onEnrolled(enrolled);
 
-  const s = deps.settings;
-  // Past one hub machine: every registered node, each a peer of the site's tunnel (tunnel/site-tunnel.ts).
-  const hubs = (await deps.store.cluster.nodes()).map((n) => ({
-    name: n.name,
-    publicKey: n.wireguardKey,
-    endpoint: n.endpoint,
-    addresses: overlay.hostRoutes(n.overlayIndex),
-  }));
-  return {
-    siteId: site.id,
-    broker: { url: s.brokerUrl, ...(s.brokerUrls && s.brokerUrls.length > 1 ? { urls: s.brokerUrls } : {}), username: site.id, password },
-    signingKeys: deps.trustedKeys().map((k) => ({ keyId: k.keyId, publicKey: k.publicKey })),
-    signingKeysVersion: deps.keySetVersion(),
-    wireguard: {
-      hubPublicKey: s.wireguard.hubPublicKey,
-      hubEndpoint: s.wireguard.hubEndpoint,
-      addresses,
-      hubAddresses: overlay.hostRoutes(1),
-      persistentKeepaliveS: s.wireguard.persistentKeepaliveS,
-      mtu: s.wireguard.mtu,
-      ...(hubs.length ? { hubs } : {}),
-    },
-    heartbeatIntervalS: s.heartbeatIntervalS,
-  };
+  return enrollAnswer(deps, site.id, site.id, password, addresses);
 }

@@ -13,6 +13,9 @@ export interface IngestHandlers {
   onAppliedGeneration(siteId: string, generation: number): Promise<void>;
   /** How an agent update ended on a site (events of type 'update'; absent: not handled). */
   onUpdateReport?(siteId: string, report: UpdateReport): Promise<void>;
+  /** A node of a multi-node site acked (its site's ack is decided from every node's: hub/rollout/node-gate.ts). */
+  onNodeAck?(siteId: string, node: string, ack: AckMessage): Promise<void>;
+  onNodeAppliedGeneration?(siteId: string, node: string, generation: number): Promise<void>;
 }
 
 export interface IngestOptions {
@@ -50,24 +53,48 @@ export async function startIngest(o: IngestOptions): Promise<Ingest> {
   let stored = 0;
   let chain: Promise<void> = Promise.resolve();
 
+  const nodeDevice = async (siteId: string, name: string): Promise<string | undefined> => {
+    if ((await o.store.sites.state(siteId)) !== 'enrolled') return undefined;
+    const n = await o.store.nodes.get(siteId, name);
+    return n?.state === 'enrolled' ? n.identityKey : undefined;
+  };
+
   const handle = async (topic: string, payload: Buffer): Promise<void> => {
     const t = parseSiteTopic(topic);
     if (!t) return;
     received.inc({ kind: t.kind });
     // The enrolled device's key scopes its sequence numbers: a replacement device starts again at 1.
-    const device = await o.store.sites.enrolledDevice(t.siteId);
+    // A node's device is the node's own key (each node's outbox numbers from 1).
+    const device = t.node === undefined ? await o.store.sites.enrolledDevice(t.siteId) : await nodeDevice(t.siteId, t.node);
     if (device === undefined) return;
+    const node = t.node;
     try {
       if (t.kind === 'ack') {
-        // Acks and events share the agent's outbox sequence, so the same (site, device, seq) keys dedupe both:
-        // the engine writes the key with the ack in one transaction, so of all replicas one records it.
-        await o.handlers.onAck(t.siteId, decode('ack', payload), device);
+        const ack = decode('ack', payload);
+        if (node === undefined) {
+          // Acks and events share the agent's outbox sequence, so the same (site, device, seq) keys dedupe both:
+          // the engine writes the key with the ack in one transaction, so of all replicas one records it.
+          await o.handlers.onAck(t.siteId, ack, device);
+        } else {
+          // A node's ack only feeds its site's node gate (NodeAcks, which re-evaluates idempotently): dedupe
+          // it by (site, node device, seq) here; an ack without seq (an older agent) passes, as before.
+          if (
+            ack.seq !== undefined &&
+            !(await o.store.telemetry.ingest({ siteId: t.siteId, node, device, seq: ack.seq, type: 'ack', at: ack.at, verdicts: [], counters: [] }, o.now()))
+          ) {
+            duplicates.inc();
+            return;
+          }
+          await o.handlers.onNodeAck?.(t.siteId, node, ack);
+        }
       } else if (t.kind === 'heartbeat') {
-        await o.handlers.onAppliedGeneration(t.siteId, decode('heartbeat', payload).appliedGeneration);
+        const applied = decode('heartbeat', payload).appliedGeneration;
+        if (node === undefined) await o.handlers.onAppliedGeneration(t.siteId, applied);
+        else await o.handlers.onNodeAppliedGeneration?.(t.siteId, node, applied);
       } else if (t.kind === 'events') {
         const e = decode('events', payload);
         const fresh = await o.store.telemetry.ingest(
-          { siteId: t.siteId, device, seq: e.seq, type: e.type, at: e.at, verdicts: e.verdicts ?? [], counters: e.counters ?? [] },
+          { siteId: t.siteId, node, device, seq: e.seq, type: e.type, at: e.at, verdicts: e.verdicts ?? [], counters: e.counters ?? [] },
           o.now(),
         );
         if (!fresh) duplicates.inc();
@@ -88,7 +115,14 @@ export async function startIngest(o: IngestOptions): Promise<Ingest> {
     chain = chain.then(() => handle(topic, payload)).catch((err: unknown) => o.log.error({ err, topic }, 'site message handling failed'));
   };
   o.client.on('message', onMessage);
-  await o.client.subscribeAsync({ [topics.allSites('ack')]: { qos: 1 }, [topics.allSites('events')]: { qos: 1 }, [topics.allSites('heartbeat')]: { qos: 0 } });
+  await o.client.subscribeAsync({
+    [topics.allSites('ack')]: { qos: 1 },
+    [topics.allSites('events')]: { qos: 1 },
+    [topics.allSites('heartbeat')]: { qos: 0 },
+    [topics.allNodes('ack')]: { qos: 1 },
+    [topics.allNodes('events')]: { qos: 1 },
+    [topics.allNodes('heartbeat')]: { qos: 0 },
+  });
   return {
     idle: () => chain,
     close: () => {

@@ -39,4 +39,6 @@ export interface HubServices {
     links: LinksService;
     view(): { a: string; b: string; links: number[]; paths: LinkPathView[] }[];
   };
+  /** How long a down node of a multi-node site holds rollout stages (shown with its nodes); default DEFAULT_NODE_DOWN_GRACE_MS. */
+  nodeDownGraceMs?: number;
 }

@@ -293,6 +293,32 @@ export const MIGRATIONS: readonly string[] = [
     created_at INTEGER NOT NULL
   );
   `,
+  // 11: sites with several nodes (issue 19). A node token enrolls up to max_uses nodes; each node has its
+  // own device key, WireGuard key, overlay address and broker credential; verdicts name the node that
+  // judged them.
+  `
+  ALTER TABLE enroll_tokens ADD COLUMN for_nodes INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE enroll_tokens ADD COLUMN max_uses INTEGER NOT NULL DEFAULT 1;
+  ALTER TABLE enroll_tokens ADD COLUMN uses INTEGER NOT NULL DEFAULT 0;
+  CREATE TABLE site_nodes (
+    site_id TEXT NOT NULL REFERENCES sites(id),
+    name TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('enrolled', 'revoked')),
+    identity_key TEXT NOT NULL,
+    wireguard_key TEXT NOT NULL,
+    overlay_index INTEGER NOT NULL UNIQUE,
+    agent_version TEXT,
+    password_hash TEXT,
+    pending_hash TEXT,
+    enrolled_at INTEGER NOT NULL,
+    revoked_at INTEGER,
+    applied_generation INTEGER,
+    applied_at INTEGER,
+    PRIMARY KEY (site_id, name)
+  );
+  CREATE INDEX site_nodes_wireguard_key ON site_nodes(wireguard_key);
+  ALTER TABLE verdicts ADD COLUMN node TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -106,11 +106,20 @@ export class SqliteSites implements Sync<SitesRepo> {
   }
 
   maxOverlayIndex(): number {
-    return (stmt(this.db, 'SELECT MAX(overlay_index) AS m FROM sites').get() as { m: number | null }).m ?? 0;
+    // Nodes of multi-node sites hold overlay addresses too: one pool for every tunnel peer.
+    return (
+      (
+        stmt(this.db, 'SELECT MAX(m) AS m FROM (SELECT MAX(overlay_index) AS m FROM sites UNION ALL SELECT MAX(overlay_index) FROM site_nodes)').get() as {
+          m: number | null;
+        }
+      ).m ?? 0
+    );
   }
 
   usedOverlayIndexes(): Set<number> {
-    const rows = stmt(this.db, 'SELECT overlay_index FROM sites WHERE overlay_index IS NOT NULL').all() as { overlay_index: number }[];
+    const rows = stmt(this.db, 'SELECT overlay_index FROM sites WHERE overlay_index IS NOT NULL UNION SELECT overlay_index FROM site_nodes').all() as {
+      overlay_index: number;
+    }[];
     return new Set(rows.map((r) => r.overlay_index));
   }
 

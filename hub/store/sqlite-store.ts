@@ -15,6 +15,7 @@ import { SqliteRollouts } from './rollouts-repo.ts';
 import { SqliteSites } from './sites-repo.ts';
 import { SqliteTelemetry } from './telemetry-repo.ts';
 import { SqliteTokens } from './tokens-repo.ts';
+import { SqliteNodes } from './nodes-repo.ts';
 import type {
   AuditRepo,
   ClusterRepo,
@@ -22,6 +23,7 @@ import type {
   HubStore,
   KeysRepo,
   LinksRepo,
+  NodesRepo,
   PoliciesRepo,
   RolloutsRepo,
   SitesRepo,
@@ -68,6 +70,7 @@ function repos(db: Db, gate: Gate | null): StoreRepos {
     health: promised<HealthEventsRepo>(new SqliteHealthEvents(db), gate),
     updates: promised<UpdatesRepo>(new SqliteUpdates(db), gate),
     links: promised<LinksRepo>(new SqliteLinks(db), gate),
+    nodes: promised<NodesRepo>(new SqliteNodes(db), gate),
   };
 }
 
@@ -84,6 +87,7 @@ export class SqliteHubStore implements HubStore {
   readonly health: HealthEventsRepo;
   readonly updates: UpdatesRepo;
   readonly links: LinksRepo;
+  readonly nodes: NodesRepo;
   private readonly gate = new Gate();
   /** The same repos without the gate: what a transaction's fn gets. */
   private readonly inTx: StoreRepos;
@@ -101,6 +105,7 @@ export class SqliteHubStore implements HubStore {
     this.health = r.health;
     this.updates = r.updates;
     this.links = r.links;
+    this.nodes = r.nodes;
     this.inTx = repos(db, null);
   }
 

@@ -62,10 +62,16 @@ const SEED: Record<number, (db: Database.Database) => void> = {
   10: (db) => {
     db.prepare(`INSERT INTO site_links (spec, created_by, created_at) VALUES ('{"kind":"pair","a":"s1","b":"s2"}', 'ops', 1)`).run();
   },
+  11: (db) => {
+    db.prepare(
+      "INSERT INTO site_nodes (site_id, name, state, identity_key, wireguard_key, overlay_index, enrolled_at) VALUES ('s1', 'n1', 'enrolled', 'ik', 'wk', 9, 1)",
+    ).run();
+  },
 };
 
 describe('hub store migrations', () => {
-  it.each(Array.from({ length: SCHEMA_VERSION }, (_, i) => i))('upgrades a database from version %i to the latest, keeping its data', async (from) => {
+  // Up to the latest itself: its seeds (the newest tables) are read back through the store too.
+  it.each(Array.from({ length: SCHEMA_VERSION + 1 }, (_, i) => i))('upgrades a database from version %i to the latest, keeping its data', async (from) => {
     const path = file();
     const raw = new Database(path);
     // Each version's rows are written at that version, as a hub running it would have.
@@ -93,6 +99,7 @@ describe('hub store migrations', () => {
       if (from >= 8) expect((await store.health.list('s1', 10)).map((e) => e.reason)).toEqual(['last will']);
       if (from >= 9) expect((await store.updates.release('0.2.0', 'agent'))?.sha256).toBe('ab');
       if (from >= 10) expect((await store.links.list()).map((l) => l.spec)).toEqual([{ kind: 'pair', a: 's1', b: 's2' }]);
+      if (from >= 11) expect((await store.nodes.list('s1')).map((n) => n.name)).toEqual(['n1']);
       // Every table of the latest schema is usable.
       await store.sites.create('s2', { ...spec, name: 'store-2' }, 1);
       expect((await store.sites.list()).map((s) => s.id)).toContain('s2');

@@ -31,6 +31,7 @@ interface VRow {
   policy: string | null;
   rule: string | null;
   count: number;
+  node: string | null;
 }
 
 function where(q: Omit<FlowQuery, 'limit'>): { sql: string; args: unknown[] } {
@@ -81,8 +82,8 @@ export class SqliteTelemetry implements Sync<TelemetryRepo> {
       const batchAt = parseTime(b.at, now);
       const v = stmt(
         this.db,
-        `INSERT INTO verdicts (site_id, seq, at, generation, endpoint, direction, verdict, proto, src, dst, sport, dport, policy, rule, count)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO verdicts (site_id, seq, at, generation, endpoint, direction, verdict, proto, src, dst, sport, dport, policy, rule, count, node)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       );
       for (const r of b.verdicts) {
         v.run(
@@ -101,6 +102,7 @@ export class SqliteTelemetry implements Sync<TelemetryRepo> {
           policyKey(r.policy),
           r.policy?.rule ?? null,
           r.count ?? 1,
+          b.node ?? null,
         );
       }
       const c = stmt(this.db, 'INSERT INTO counters (site_id, seq, at, policy, rule, verdict, packets, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
@@ -121,6 +123,7 @@ export class SqliteTelemetry implements Sync<TelemetryRepo> {
     return rows.map((r) => ({
       id: r.id,
       siteId: r.site_id,
+      node: r.node,
       seq: r.seq,
       at: new Date(r.at).toISOString(),
       generation: r.generation,

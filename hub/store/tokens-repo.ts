@@ -8,6 +8,9 @@ interface EnrollRow {
   created_at: number;
   expires_at: number;
   used_at: number | null;
+  for_nodes: number;
+  max_uses: number;
+  uses: number;
 }
 interface ApiRow {
   id: string;
@@ -31,27 +34,40 @@ export class SqliteTokens implements Sync<TokensRepo> {
   constructor(private readonly db: Db) {}
 
   addEnrollToken(t: EnrollTokenRecord & { createdBy: string }): void {
-    stmt(this.db, 'INSERT INTO enroll_tokens (hash, site_id, created_at, expires_at, used_at, created_by) VALUES (?, ?, ?, ?, ?, ?)').run(
-      t.hash,
-      t.siteId,
-      t.createdAt,
-      t.expiresAt,
-      t.usedAt,
-      t.createdBy,
-    );
+    stmt(
+      this.db,
+      'INSERT INTO enroll_tokens (hash, site_id, created_at, expires_at, used_at, created_by, for_nodes, max_uses, uses) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    ).run(t.hash, t.siteId, t.createdAt, t.expiresAt, t.usedAt, t.createdBy, t.forNodes ? 1 : 0, t.maxUses ?? 1, t.uses ?? 0);
   }
 
   enrollToken(hash: string): EnrollTokenRecord | undefined {
     const r = stmt(this.db, 'SELECT * FROM enroll_tokens WHERE hash = ?').get(hash) as EnrollRow | undefined;
-    return r && { hash: r.hash, siteId: r.site_id, createdAt: r.created_at, expiresAt: r.expires_at, usedAt: r.used_at };
+    return (
+      r && {
+        hash: r.hash,
+        siteId: r.site_id,
+        createdAt: r.created_at,
+        expiresAt: r.expires_at,
+        usedAt: r.used_at,
+        forNodes: r.for_nodes === 1,
+        maxUses: r.max_uses,
+        uses: r.uses,
+      }
+    );
   }
 
   useEnrollToken(hash: string, now: number): boolean {
-    return stmt(this.db, 'UPDATE enroll_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL').run(now, hash).changes === 1;
+    // One use; the last one marks the token used (a one-time token's only use is its last).
+    return (
+      stmt(
+        this.db,
+        'UPDATE enroll_tokens SET uses = uses + 1, used_at = CASE WHEN uses + 1 >= max_uses THEN ? ELSE used_at END WHERE hash = ? AND used_at IS NULL AND uses < max_uses',
+      ).run(now, hash).changes === 1
+    );
   }
 
   invalidateSiteTokens(siteId: string, now: number): void {
-    stmt(this.db, 'UPDATE enroll_tokens SET used_at = ? WHERE site_id = ? AND used_at IS NULL').run(now, siteId);
+    stmt(this.db, 'UPDATE enroll_tokens SET used_at = ? WHERE site_id = ? AND used_at IS NULL AND for_nodes = 0').run(now, siteId);
   }
 
   addChallenge(hash: string, expiresAt: number, now: number, max: number): boolean {

@@ -39,7 +39,56 @@ export interface EnrollTokenRecord {
   siteId: string;
   createdAt: number;
   expiresAt: number;
+  /** When the last use was spent (a one-time token: its use); null while uses remain. */
   usedAt: number | null;
+  /**
+   * A node token: it enrolls nodes of a multi-node site, up to `maxUses` of them (one use each); a site
+   * token (false, maxUses 1) binds the one device of a one-device site. Absent: false.
+   */
+  forNodes?: boolean;
+  /** How many enrollments the token allows (default 1) and how many it has had. */
+  maxUses?: number;
+  uses?: number;
+}
+
+export type NodeState = 'enrolled' | 'revoked';
+
+/** One node of a multi-node site: its own device identity, WireGuard peer, overlay address and broker credential. */
+export interface SiteNodeRecord {
+  siteId: string;
+  /** The k3s node name (a DNS label); unique within the site. */
+  name: string;
+  state: NodeState;
+  identityKey: string;
+  wireguardKey: string;
+  overlayIndex: number;
+  agentVersion: string | null;
+  enrolledAt: number;
+  revokedAt: number | null;
+  /** The newest generation this node acked `applied`, and when (null: none yet). */
+  appliedGeneration: number | null;
+  appliedAt: number | null;
+}
+
+export interface NodesRepo {
+  get(siteId: string, name: string): Promise<SiteNodeRecord | undefined>;
+  /** A site's nodes, revoked ones included, by name. */
+  list(siteId: string): Promise<SiteNodeRecord[]>;
+  /** Every node of every site in a state (peers and broker credentials at start). */
+  all(filter?: { state?: NodeState }): Promise<SiteNodeRecord[]>;
+  /** Creates the node, or replaces its device (a new key, a new peer; same overlay address). */
+  put(n: Omit<SiteNodeRecord, 'appliedGeneration' | 'appliedAt' | 'revokedAt'>): Promise<void>;
+  revoke(siteId: string, name: string, now: number): Promise<boolean>;
+  /** Non-revoked nodes (of any site) whose tunnel uses this WireGuard key, other than the one named. */
+  holdersOfWireguardKey(publicKey: string, except: { siteId: string; name: string } | null): Promise<string[]>;
+  setCredential(siteId: string, name: string, passwordHash: string): Promise<void>;
+  setPendingCredential(siteId: string, name: string, passwordHash: string): Promise<void>;
+  credentialHash(siteId: string, name: string): Promise<string | undefined>;
+  pendingCredentialHash(siteId: string, name: string): Promise<string | undefined>;
+  promoteCredential(siteId: string, name: string): Promise<void>;
+  /** Records an `applied` ack of a node (never lowers the generation). */
+  recordApplied(siteId: string, name: string, generation: number, now: number): Promise<void>;
+  setAgentVersion(siteId: string, name: string, version: string): Promise<void>;
 }
 
 export interface ApiTokenRecord {
@@ -156,6 +205,8 @@ export interface FlowRow extends Omit<VerdictRecord, 'policy' | 'at' | 'count'> 
   /** Increases in the order events were stored (not their `at`): a follower asks for what came after it. */
   id: number;
   siteId: string;
+  /** The node that judged the packet, in a multi-node site (null: a one-device site). */
+  node: string | null;
   seq: number;
   at: string;
   /** "Kind/namespace/name" (or "Kind/name" for cluster-scoped kinds); null when no policy decided. */
@@ -166,6 +217,8 @@ export interface FlowRow extends Omit<VerdictRecord, 'policy' | 'at' | 'count'> 
 
 export interface TelemetryBatch {
   siteId: string;
+  /** The node that sent it, in a multi-node site. */
+  node?: string;
   /** The device that sent it (the site's enrolled identity key): each device's outbox numbers from 1. */
   device: string;
   seq: number;
@@ -197,7 +250,7 @@ export interface SitesRepo {
   enrolledDevice(id: string): Promise<string | undefined>;
   /** Sites other than `exceptId`, not revoked, whose tunnel uses this WireGuard public key. */
   holdersOfWireguardKey(publicKey: string, exceptId: string): Promise<string[]>;
-  /** The highest overlay index held by a site, 0 when none. */
+  /** The highest overlay index held by a site or a node, 0 when none. */
   maxOverlayIndex(): Promise<number>;
   usedOverlayIndexes(): Promise<Set<number>>;
   setCredential(siteId: string, passwordHash: string, now: number): Promise<void>;
@@ -491,6 +544,7 @@ export interface StoreRepos {
   readonly health: HealthEventsRepo;
   readonly updates: UpdatesRepo;
   readonly links: LinksRepo;
+  readonly nodes: NodesRepo;
 }
 
 export interface HubStore extends StoreRepos {

@@ -7,13 +7,13 @@ import type { IPublishPacket, MqttClient } from 'mqtt';
 import { pino, type Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { decode, ProtocolError, parseSiteTopic, topics } from '../../protocol/index.ts';
-import type { HealthModel, SiteHealth, SiteHealthEvent } from './types.ts';
+import type { HealthInput, HealthModel, SiteHealth, SiteHealthEvent } from './types.ts';
 
 export interface HealthMonitorOptions {
   /** A connected hub client (broker.hubClient()); the monitor subscribes with it. */
   client: MqttClient;
   health: HealthModel;
-  /** broker.sessions: 'down' (siteId) takes a site offline at once (embedded broker only). */
+  /** broker.sessions: 'down' (siteId, node?) takes a site (or one node of it) offline at once (embedded broker only). */
   sessions?: EventEmitter;
   /** Sites the store knows (not revoked); messages of others are ignored. Default: all. */
   knownSite?: (siteId: string) => boolean;
@@ -59,6 +59,18 @@ export async function startHealthMonitor(opts: HealthMonitorOptions): Promise<He
   });
 
   new Gauge({
+    name: 'weft_health_nodes',
+    help: 'Nodes of multi-node sites by health state (each node its own state machine; the site aggregates them)',
+    labelNames: ['health'],
+    registers,
+    collect() {
+      const counts = new Map<SiteHealth, number>(STATES.map((s) => [s, 0]));
+      for (const s of health.list()) for (const n of s.nodes ?? []) counts.set(n.health, (counts.get(n.health) ?? 0) + 1);
+      for (const [h, n] of counts) this.set({ health: h }, n);
+    },
+  });
+
+  new Gauge({
     name: 'weft_health_sites_not_enforcing',
     help: 'Sites whose latest heartbeat says they cannot enforce policy in the kernel (nothing is filtered there)',
     registers,
@@ -79,11 +91,14 @@ export async function startHealthMonitor(opts: HealthMonitorOptions): Promise<He
     // An empty retained payload is the hub clearing a status (site revoked), not a site speaking.
     if (payload.length === 0) return;
     try {
+      // A node of a multi-node site steps its own state machine; the site is the aggregate of its nodes.
+      const node = t.node;
+      const apply = (input: HealthInput) => (node === undefined ? health.apply(t.siteId, input) : health.applyNode(t.siteId, node, input));
       if (t.kind === 'status') {
         const msg = decode('status', payload);
-        health.apply(t.siteId, { type: 'status', state: msg.state, retained: packet.retain, at: now(), agentVersion: msg.agentVersion });
+        apply({ type: 'status', state: msg.state, retained: packet.retain, at: now(), agentVersion: msg.agentVersion });
       } else if (t.kind === 'heartbeat') {
-        health.apply(t.siteId, { type: 'heartbeat', heartbeat: decode('heartbeat', payload), at: now() });
+        apply({ type: 'heartbeat', heartbeat: decode('heartbeat', payload), at: now() });
       }
     } catch (err) {
       if (!(err instanceof ProtocolError)) throw err;
@@ -92,10 +107,13 @@ export async function startHealthMonitor(opts: HealthMonitorOptions): Promise<He
     }
   };
   client.on('message', onMessage);
-  await client.subscribeAsync({ [topics.allSites('status')]: { qos: 1 }, [topics.allSites('heartbeat')]: { qos: 0 } });
+  const filters = [topics.allSites('status'), topics.allSites('heartbeat'), topics.allNodes('status'), topics.allNodes('heartbeat')];
+  await client.subscribeAsync({ [filters[0]]: { qos: 1 }, [filters[1]]: { qos: 0 }, [filters[2]]: { qos: 1 }, [filters[3]]: { qos: 0 } });
 
-  const onDown = (siteId: string) => {
-    if (known(siteId)) health.apply(siteId, { type: 'session-down', at: now() });
+  const onDown = (siteId: string, node?: string) => {
+    if (!known(siteId)) return;
+    if (node === undefined) health.apply(siteId, { type: 'session-down', at: now() });
+    else health.applyNode(siteId, node, { type: 'session-down', at: now() });
   };
   opts.sessions?.on('down', onDown);
 
@@ -110,7 +128,7 @@ export async function startHealthMonitor(opts: HealthMonitorOptions): Promise<He
       opts.sessions?.off('down', onDown);
       health.off('event', onEvent);
       client.off('message', onMessage);
-      if (client.connected) await client.unsubscribeAsync([topics.allSites('status'), topics.allSites('heartbeat')]).catch(() => undefined);
+      if (client.connected) await client.unsubscribeAsync(filters).catch(() => undefined);
     },
   };
 }

@@ -2,11 +2,31 @@
 // Health events are applied the moment the model emits them; store changes arrive one site at a time
 // (upsert/remove, O(1) per change even with 10k sites) or all at once (refresh).
 import { EventEmitter } from 'node:events';
-import type { RoutableSite } from '../sites-view.ts';
+import type { RoutableSite, SiteService } from '../sites-view.ts';
+import type { NodeHealth } from './types.ts';
 import type { HealthModel, RecordSitesView, SiteHealthState, SiteRecord, SitesViewOptions } from './types.ts';
 
 function sameRecord(a: SiteRecord, b: SiteRecord): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/**
+ * The services a site offers now: a service with per-node addresses answers with the nodes that are up
+ * and serve it, and is not offered while none does (users go to another site).
+ */
+export function liveServices(services: SiteService[], nodes: NodeHealth[] | undefined): SiteService[] {
+  if (!nodes) return services;
+  const out: SiteService[] = [];
+  for (const svc of services) {
+    if (!svc.nodeAddresses) {
+      out.push(svc);
+      continue;
+    }
+    const serving = nodes.filter((n) => n.health !== 'offline' && (n.serves === null || n.serves.includes(svc.name)));
+    const addresses = serving.flatMap((n) => svc.nodeAddresses?.[n.name] ?? []);
+    if (addresses.length) out.push({ ...svc, addresses });
+  }
+  return out;
 }
 
 class View extends EventEmitter implements RecordSitesView {
@@ -66,7 +86,13 @@ class View extends EventEmitter implements RecordSitesView {
     const rec = this.records.get(s.siteId);
     if (!rec) return; // heartbeats of a site the store does not know (revoked): not routable
     const cur = this.sites.get(s.siteId);
-    if (cur && cur.health === s.health && cur.load === s.load * rec.capacity) return;
+    if (
+      cur &&
+      cur.health === s.health &&
+      cur.load === s.load * rec.capacity &&
+      (!s.nodes || JSON.stringify(cur.services) === JSON.stringify(liveServices(rec.services, s.nodes)))
+    )
+      return;
     this.publish(rec, s);
   }
 
@@ -79,7 +105,7 @@ class View extends EventEmitter implements RecordSitesView {
       lon: rec.lon,
       clientCidrs: rec.clientCidrs,
       capacity: rec.capacity,
-      services: rec.services,
+      services: liveServices(rec.services, h?.nodes),
       // Heartbeats report load as a fraction; the router compares it with capacity in the same unit.
       load: (h?.load ?? 0) * rec.capacity,
       health: h?.health ?? 'offline',

@@ -100,6 +100,7 @@ export function stepHealth(prev: SiteHealthState, input: HealthInput, config: He
       s.appliedGeneration = hb.appliedGeneration;
       s.nodeReady = hb.nodeReady;
       if (hb.tunnel) s.tunnelHandshakeAgeS = hb.tunnel.handshakeAgeS;
+      if (hb.serves) s.serves = hb.serves;
       Object.assign(s, kernelEnforcingOf(hb));
       s.aliveStreak += 1;
       const problem = heartbeatProblem(hb);

@@ -66,6 +66,25 @@ export interface SiteHealthState {
   /** From the site's status message (null: not reported). */
   agentVersion: string | null;
   lastReason: string;
+  /** A node's heartbeat: the site services it has a ready pod of (absent: not reported). */
+  serves?: string[];
+  /** A multi-node site: each node's own state, by name (absent for a one-device site). */
+  nodes?: NodeHealth[];
+}
+
+/** One node of a multi-node site, as its own state machine sees it. */
+export interface NodeHealth {
+  name: string;
+  health: SiteHealth;
+  since: number;
+  lastHeartbeatAt: number | null;
+  load: number;
+  appliedGeneration: number | null;
+  tunnelHandshakeAgeS: number | null;
+  agentVersion: string | null;
+  kernelEnforcing: boolean | null;
+  serves: string[] | null;
+  lastReason: string;
 }
 
 export interface HealthStep {
@@ -93,6 +112,15 @@ export interface HealthModel extends EventEmitter {
    * gets a full staleness window from `at` to confirm it with heartbeats, like a retained `online`.
    */
   seed(s: { siteId: string; health: SiteHealth; since: number; reason: string }, at: number): void;
+  /**
+   * A node of a multi-node site: its own state machine steps, and the site's state is the aggregate of
+   * its nodes' (nodes.ts). Returns the site's step.
+   */
+  applyNode(siteId: string, node: string, input: HealthInput): HealthStep;
+  /** The enrolled nodes of a site (a node never heard is offline); a node left out is forgotten. */
+  setNodes(siteId: string, names: readonly string[], at: number): void;
+  /** A node's own state; undefined when the site has no such node. */
+  node(siteId: string, node: string): SiteHealthState | undefined;
 }
 
 /** A site as the hub store (or a standalone router's file) knows it: everything but live health and load. */

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { RESOURCES } from '../../kube/api-resources.ts';
+import { defaults } from '../../config.ts';
 
 interface Obj {
   apiVersion: string;
@@ -22,7 +23,7 @@ interface PodSpec {
   hostNetwork?: boolean;
   serviceAccountName: string;
   containers: Container[];
-  volumes: { name: string; hostPath?: { path: string; type?: string } }[];
+  volumes: { name: string; hostPath?: { path: string; type?: string }; secret?: { secretName: string; optional?: boolean } }[];
 }
 interface DaemonSet extends Obj {
   spec: { selector: { matchLabels: Record<string, string> }; template: { metadata: { labels: Record<string, string> }; spec: PodSpec } };
@@ -71,6 +72,20 @@ describe('k3s manifests', () => {
     expect(sc.capabilities.drop).toEqual(['ALL']);
     expect([...sc.capabilities.add].sort()).toEqual(['BPF', 'NET_ADMIN', 'PERFMON', 'SYS_RESOURCE']);
     expect(pod.containers[0].env).toEqual(expect.arrayContaining([{ name: 'WEFT_NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } }]));
+  });
+
+  it("DaemonSet: every node enrolls by itself from the Secret holding the site's node token, under its own node name", () => {
+    const pod = one<DaemonSet>('DaemonSet').spec.template.spec;
+    const env = pod.containers[0].env as { name: string; value?: string }[];
+    const file = env.find((e) => e.name === 'WEFT_PROVISION_FILE')?.value;
+    const vol = pod.volumes.find((v) => v.name === 'node-token');
+    const mount = pod.containers[0].volumeMounts.find((m) => m.name === 'node-token');
+    expect(vol?.secret).toMatchObject({ secretName: 'weft-node-token', optional: true });
+    expect(mount).toMatchObject({ readOnly: true });
+    expect(file?.startsWith(`${mount?.mountPath}/`)).toBe(true);
+    // the agent reads these names (edge-agent/config.ts defaults)
+    const cfg = defaults({ WEFT_NODE_NAME: 'node-a', WEFT_PROVISION_FILE: file });
+    expect(cfg).toMatchObject({ nodeName: 'node-a', provisionFile: file });
   });
 
   it('DaemonSet: the host bpffs and /var/lib/weft are mounted read-write at the same paths, and no other host path', () => {

@@ -23,6 +23,7 @@ export function enrollRoutes(app: FastifyInstance, s: HubServices): void {
           properties: {
             token: { type: 'string', minLength: 1, maxLength: 256 },
             siteName: { type: 'string', minLength: 1, maxLength: 63 },
+            nodeName: { type: 'string', minLength: 1, maxLength: 63 },
             identityPublicKey: b64,
             wireguardPublicKey: b64,
             agentVersion: { type: 'string', maxLength: 64 },

@@ -4,7 +4,8 @@ import type { FastifyInstance } from 'fastify';
 import { actorOf } from '../auth.ts';
 import { anyArray, anyObject, errors, idParam, labels } from '../schemas.ts';
 import type { HubServices } from '../services.ts';
-import type { SiteRecord, SiteRolloutSummary, SiteSpec } from '../../store/types.ts';
+import type { SiteNodeRecord, SiteRecord, SiteRolloutSummary, SiteSpec } from '../../store/types.ts';
+import { DEFAULT_NODE_DOWN_GRACE_MS } from '../../rollout/node-gate.ts';
 import { timeline } from '../../sites/timeline.ts';
 
 const service = {
@@ -15,6 +16,11 @@ const service = {
     name: { type: 'string', pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' },
     addresses: { type: 'array', items: { type: 'string', maxLength: 45 }, maxItems: 16 },
     url: { type: 'string', maxLength: 2048 },
+    nodeAddresses: {
+      type: 'object',
+      maxProperties: 256,
+      additionalProperties: { type: 'array', items: { type: 'string', maxLength: 45 }, maxItems: 16 },
+    },
   },
 } as const;
 
@@ -40,6 +46,8 @@ export interface ProvisioningFile {
   /** sha256 of the hub CA certificate DER, hex: the agent pins it. */
   caFingerprint: string;
   siteName: string;
+  /** A node token: each node's agent enrolls with its own k3s node name. */
+  node?: boolean;
   token: string;
   expiresAt: string;
 }
@@ -61,11 +69,39 @@ export function siteRoutes(app: FastifyInstance, s: HubServices): void {
         }
       : null;
   };
+  const graceMs = s.nodeDownGraceMs ?? DEFAULT_NODE_DOWN_GRACE_MS;
+  /** A node as the API shows it: its record, and its health as this hub last heard it. */
+  const nodeView = (n: SiteNodeRecord) => {
+    const h = s.health?.node(n.siteId, n.name);
+    const addr = s.overlay.addresses(n.overlayIndex);
+    const down = !h || h.health === 'offline';
+    const at = s.now();
+    return {
+      name: n.name,
+      state: n.state,
+      health: n.state === 'revoked' ? 'revoked' : (h?.health ?? 'offline'),
+      since: h ? new Date(h.since).toISOString() : null,
+      reason: h?.lastReason ?? 'not heard yet',
+      appliedGeneration: n.appliedGeneration ?? h?.appliedGeneration ?? null,
+      tunnelHandshakeAgeS: h?.tunnelHandshakeAgeS ?? null,
+      agentVersion: h?.agentVersion ?? n.agentVersion,
+      lastHeartbeatAt: h?.lastHeartbeatAt ? new Date(h.lastHeartbeatAt).toISOString() : null,
+      serves: h?.serves ?? null,
+      overlayAddresses: n.state === 'enrolled' ? [addr.v4, addr.v6] : [],
+      enrolledAt: new Date(n.enrolledAt).toISOString(),
+      revokedAt: n.revokedAt === null ? null : new Date(n.revokedAt).toISOString(),
+      // A node down for longer than the grace no longer holds rollout stages (hub/rollout/node-gate.ts).
+      leftOutOfRollouts: n.state === 'enrolled' && down && at - (h ? h.since : n.enrolledAt) >= graceMs,
+    };
+  };
   /** One site as the API shows it; `summary` given when listing many (read in three queries for all). */
   const view = async (site: SiteRecord, summary?: SiteRolloutSummary) => {
     const addr = site.overlayIndex !== null ? s.overlay.addresses(site.overlayIndex) : null;
+    const nodes = await s.sites.nodes(site.id);
     return {
       ...site,
+      nodes: nodes.map(nodeView),
+      ...(nodes.length ? { nodeDownGraceS: Math.round(graceMs / 1000) } : {}),
       overlayAddresses: addr ? [addr.v4, addr.v6] : [],
       generation: summary ? summary.generation : await s.store.rollouts.generation(site.id),
       policyVersion: summary ? summary.policyVersion : ((await s.store.rollouts.latestBundle(site.id))?.policyVersion ?? null),
@@ -170,30 +206,75 @@ export function siteRoutes(app: FastifyInstance, s: HubServices): void {
     },
   );
 
-  app.post<{ Params: { id: string }; Body: { ttlS?: number } }>(
+  app.post<{ Params: { id: string }; Body: { ttlS?: number; nodes?: number } }>(
     '/v1/sites/:id/token',
     {
       config: { role: 'admin' },
       schema: {
-        summary: 'Issue a one-time enrollment token (and the provisioning file holding it)',
+        summary:
+          "Issue an enrollment token (and the provisioning file holding it): one-time for the site's one device, or with nodes: N a node token good for N nodes of a multi-node site",
         tags: ['sites'],
         params: idParam,
-        body: { type: 'object', additionalProperties: false, properties: { ttlS: { type: 'integer', minimum: 60, maximum: 30 * 86400 } } },
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { ttlS: { type: 'integer', minimum: 60, maximum: 30 * 86400 }, nodes: { type: 'integer', minimum: 1, maximum: 1000 } },
+        },
         response: { 201: anyObject, ...errors },
       },
     },
     async (req, reply) => {
-      const { token, expiresAt } = await s.sites.issueToken(req.params.id, actorOf(req), req.body?.ttlS !== undefined ? req.body.ttlS * 1000 : undefined);
+      const { token, expiresAt } = await s.sites.issueToken(
+        req.params.id,
+        actorOf(req),
+        req.body?.ttlS !== undefined ? req.body.ttlS * 1000 : undefined,
+        req.body?.nodes,
+      );
       const provisioning: ProvisioningFile = {
         v: 1,
         hubUrl: s.publicUrl,
         caFingerprint: s.ca.fingerprint,
         siteName: req.params.id,
+        ...(req.body?.nodes ? { node: true } : {}),
         token,
         expiresAt: new Date(expiresAt).toISOString(),
       };
-      return reply.status(201).send({ token, expiresAt: provisioning.expiresAt, provisioning });
+      return reply.status(201).send({ token, expiresAt: provisioning.expiresAt, provisioning, ...(req.body?.nodes ? { nodes: req.body.nodes } : {}) });
     },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/v1/sites/:id/nodes',
+    {
+      schema: {
+        summary: "A site's nodes: state, health, applied generation, tunnel, agent version, and whether a down node is left out of rollouts",
+        tags: ['sites'],
+        params: idParam,
+        response: { 200: anyArray, ...errors },
+      },
+    },
+    async (req) => {
+      await s.sites.require(req.params.id);
+      return (await s.sites.nodes(req.params.id)).map(nodeView);
+    },
+  );
+
+  app.post<{ Params: { id: string; node: string } }>(
+    '/v1/sites/:id/nodes/:node/revoke',
+    {
+      config: { role: 'admin' },
+      schema: {
+        summary: 'Revoke one node of a site: its broker session is closed and refused, its tunnel peer removed; the other nodes stay',
+        tags: ['sites'],
+        params: {
+          type: 'object',
+          required: ['id', 'node'],
+          properties: { id: idParam.properties.id, node: { type: 'string', pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' } },
+        },
+        response: { 200: anyObject, ...errors },
+      },
+    },
+    async (req) => nodeView(await s.sites.revokeNode(req.params.id, req.params.node, actorOf(req))),
   );
 
   for (const [path, drained] of [

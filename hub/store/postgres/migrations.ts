@@ -276,6 +276,30 @@ export const PG_MIGRATIONS: readonly string[] = [
     created_at BIGINT NOT NULL
   );
   `,
+  // 7 (SQLite's 11): sites with several nodes (issue 19); see hub/store/migrations.ts 11.
+  `
+  ALTER TABLE enroll_tokens ADD COLUMN for_nodes BOOLEAN NOT NULL DEFAULT FALSE;
+  ALTER TABLE enroll_tokens ADD COLUMN max_uses INTEGER NOT NULL DEFAULT 1;
+  ALTER TABLE enroll_tokens ADD COLUMN uses INTEGER NOT NULL DEFAULT 0;
+  CREATE TABLE site_nodes (
+    site_id TEXT COLLATE "C" NOT NULL REFERENCES sites(id),
+    name TEXT COLLATE "C" NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('enrolled', 'revoked')),
+    identity_key TEXT NOT NULL,
+    wireguard_key TEXT NOT NULL,
+    overlay_index INTEGER NOT NULL UNIQUE,
+    agent_version TEXT,
+    password_hash TEXT,
+    pending_hash TEXT,
+    enrolled_at BIGINT NOT NULL,
+    revoked_at BIGINT,
+    applied_generation BIGINT,
+    applied_at BIGINT,
+    PRIMARY KEY (site_id, name)
+  );
+  CREATE INDEX site_nodes_wireguard_key ON site_nodes(wireguard_key);
+  ALTER TABLE verdicts ADD COLUMN node TEXT COLLATE "C";
+  `,
 ];
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS.length;

@@ -11,6 +11,7 @@ import type {
   HubStore,
   KeysRepo,
   LinksRepo,
+  NodesRepo,
   PoliciesRepo,
   RolloutsRepo,
   SitesRepo,
@@ -61,6 +62,7 @@ export class PgHubStore implements HubStore {
   readonly health: HealthEventsRepo;
   readonly updates: UpdatesRepo;
   readonly links: LinksRepo;
+  readonly nodes: NodesRepo;
 
   constructor(readonly pool: pg.Pool) {
     const r = pgRepos(poolSql(pool));
@@ -75,6 +77,7 @@ export class PgHubStore implements HubStore {
     this.health = r.health;
     this.updates = r.updates;
     this.links = r.links;
+    this.nodes = r.nodes;
   }
 
   /** Every PostgreSQL commit is durable (synchronous_commit on): `durable` asks for nothing more. */

@@ -38,6 +38,7 @@ import type {
   TokensRepo,
 } from '../types.ts';
 import { PgLinks } from './links-repo.ts';
+import { PgNodes } from './nodes.ts';
 import type { Row, Sql } from './sql.ts';
 
 type R = Row & Record<string, never>;
@@ -135,12 +136,13 @@ class PgSites implements SitesRepo {
   }
 
   async maxOverlayIndex(): Promise<number> {
-    const { rows } = await this.sql.query<R>('SELECT MAX(overlay_index) AS m FROM sites');
+    // Nodes of multi-node sites hold overlay addresses too: one pool for every tunnel peer.
+    const { rows } = await this.sql.query<R>('SELECT GREATEST((SELECT MAX(overlay_index) FROM sites), (SELECT MAX(overlay_index) FROM site_nodes)) AS m');
     return nn(rows[0].m) ?? 0;
   }
 
   async usedOverlayIndexes(): Promise<Set<number>> {
-    const { rows } = await this.sql.query<R>('SELECT overlay_index FROM sites WHERE overlay_index IS NOT NULL');
+    const { rows } = await this.sql.query<R>('SELECT overlay_index FROM sites WHERE overlay_index IS NOT NULL UNION SELECT overlay_index FROM site_nodes');
     return new Set(rows.map((r) => n(r.overlay_index)));
   }
 
@@ -191,28 +193,37 @@ class PgTokens implements TokensRepo {
   constructor(private readonly sql: Sql) {}
 
   async addEnrollToken(t: EnrollTokenRecord & { createdBy: string }): Promise<void> {
-    await this.sql.query('INSERT INTO enroll_tokens (hash, site_id, created_at, expires_at, used_at, created_by) VALUES ($1, $2, $3, $4, $5, $6)', [
-      t.hash,
-      t.siteId,
-      t.createdAt,
-      t.expiresAt,
-      t.usedAt,
-      t.createdBy,
-    ]);
+    await this.sql.query(
+      'INSERT INTO enroll_tokens (hash, site_id, created_at, expires_at, used_at, created_by, for_nodes, max_uses, uses) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)',
+      [t.hash, t.siteId, t.createdAt, t.expiresAt, t.usedAt, t.createdBy, t.forNodes ?? false, t.maxUses ?? 1, t.uses ?? 0],
+    );
   }
 
   async enrollToken(hash: string): Promise<EnrollTokenRecord | undefined> {
     const { rows } = await this.sql.query<R>('SELECT * FROM enroll_tokens WHERE hash = $1', [hash]);
     const r = rows[0];
-    return r && { hash: s(r.hash), siteId: s(r.site_id), createdAt: n(r.created_at), expiresAt: n(r.expires_at), usedAt: nn(r.used_at) };
+    return (
+      r && {
+        hash: s(r.hash),
+        siteId: s(r.site_id),
+        createdAt: n(r.created_at),
+        expiresAt: n(r.expires_at),
+        usedAt: nn(r.used_at),
+        forNodes: r.for_nodes as boolean,
+        maxUses: n(r.max_uses),
+        uses: n(r.uses),
+      }
+    );
   }
 
   async useEnrollToken(hash: string, now: number): Promise<boolean> {
-    return (await this.sql.query('UPDATE enroll_tokens SET used_at = $2 WHERE hash = $1 AND used_at IS NULL', [hash, now])).rowCount === 1;
+    const sql =
+      'UPDATE enroll_tokens SET uses = uses + 1, used_at = CASE WHEN uses + 1 >= max_uses THEN $2 ELSE used_at END WHERE hash = $1 AND used_at IS NULL AND uses < max_uses';
+    return (await this.sql.query(sql, [hash, now])).rowCount === 1;
   }
 
   async invalidateSiteTokens(siteId: string, now: number): Promise<void> {
-    await this.sql.query('UPDATE enroll_tokens SET used_at = $2 WHERE site_id = $1 AND used_at IS NULL', [siteId, now]);
+    await this.sql.query('UPDATE enroll_tokens SET used_at = $2 WHERE site_id = $1 AND used_at IS NULL AND NOT for_nodes', [siteId, now]);
   }
 
   addChallenge(hash: string, expiresAt: number, now: number, max: number): Promise<boolean> {
@@ -690,8 +701,8 @@ class PgTelemetry implements TelemetryRepo {
       if (b.verdicts.length) {
         const col = <K extends keyof VerdictRecord>(k: K) => b.verdicts.map((r) => r[k]);
         await q.query(
-          `INSERT INTO verdicts (site_id, seq, at, generation, endpoint, direction, verdict, proto, src, dst, sport, dport, policy, rule, count)
-          SELECT $1, $2, * FROM unnest($3::bigint[], $4::int[], $5::text[], $6::text[], $7::text[], $8::int[], $9::text[], $10::text[], $11::int[], $12::int[], $13::text[], $14::text[], $15::int[])`,
+          `INSERT INTO verdicts (site_id, node, seq, at, generation, endpoint, direction, verdict, proto, src, dst, sport, dport, policy, rule, count)
+          SELECT $1, $16::text, $2, * FROM unnest($3::bigint[], $4::int[], $5::text[], $6::text[], $7::text[], $8::int[], $9::text[], $10::text[], $11::int[], $12::int[], $13::text[], $14::text[], $15::int[])`,
           [
             b.siteId,
             b.seq,
@@ -708,6 +719,7 @@ class PgTelemetry implements TelemetryRepo {
             b.verdicts.map((r) => policyKey(r.policy)),
             b.verdicts.map((r) => r.policy?.rule ?? null),
             b.verdicts.map((r) => r.count ?? 1),
+            b.node ?? null,
           ],
         );
       }
@@ -738,6 +750,7 @@ class PgTelemetry implements TelemetryRepo {
     return rows.map((r) => ({
       id: n(r.id),
       siteId: s(r.site_id),
+      node: sn(r.node),
       seq: n(r.seq),
       at: new Date(n(r.at)).toISOString(),
       generation: n(r.generation),
@@ -920,5 +933,6 @@ export function pgRepos(sql: Sql): StoreRepos {
     health: new PgHealthEvents(sql),
     updates: new PgUpdates(sql),
     links: new PgLinks(sql),
+    nodes: new PgNodes(sql),
   };
 }

@@ -111,7 +111,16 @@ export const CONTRACT: ContractCase[] = [
       await s.sites.create('a', spec('a'), 1);
       await s.tokens.addEnrollToken({ hash: 'e1', siteId: 'a', createdAt: 1, expiresAt: 99, usedAt: null, createdBy: 'ops' });
       await s.tokens.addEnrollToken({ hash: 'e2', siteId: 'a', createdAt: 1, expiresAt: 99, usedAt: null, createdBy: 'ops' });
-      expect(await s.tokens.enrollToken('e1')).toEqual({ hash: 'e1', siteId: 'a', createdAt: 1, expiresAt: 99, usedAt: null });
+      expect(await s.tokens.enrollToken('e1')).toEqual({
+        hash: 'e1',
+        siteId: 'a',
+        createdAt: 1,
+        expiresAt: 99,
+        usedAt: null,
+        forNodes: false,
+        maxUses: 1,
+        uses: 0,
+      });
       expect(await s.tokens.useEnrollToken('e1', 5)).toBe(true);
       expect(await s.tokens.useEnrollToken('e1', 6)).toBe(false);
       expect((await s.tokens.enrollToken('e1'))?.usedAt).toBe(5);
@@ -633,6 +642,97 @@ export const CONTRACT: ContractCase[] = [
       expect(await s.links.remove(a.id)).toBe(false);
       expect(await s.links.get(a.id)).toBeUndefined();
       expect((await s.links.list()).map((l) => l.id)).toEqual([b.id]);
+    },
+  ],
+  [
+    'node tokens: N uses, the last one marks the token used; one-time tokens as before; only site tokens die with a device',
+    async (s) => {
+      await s.sites.create('a', spec('a'), 1);
+      await s.tokens.addEnrollToken({
+        hash: 'n3',
+        siteId: 'a',
+        createdAt: 1,
+        expiresAt: 100,
+        usedAt: null,
+        createdBy: 'ops',
+        forNodes: true,
+        maxUses: 3,
+        uses: 0,
+      });
+      await s.tokens.addEnrollToken({ hash: 'one', siteId: 'a', createdAt: 1, expiresAt: 100, usedAt: null, createdBy: 'ops' });
+      expect(await s.tokens.enrollToken('n3')).toMatchObject({ forNodes: true, maxUses: 3, uses: 0, usedAt: null });
+      expect(await s.tokens.useEnrollToken('n3', 5)).toBe(true);
+      expect(await s.tokens.useEnrollToken('n3', 6)).toBe(true);
+      expect(await s.tokens.enrollToken('n3')).toMatchObject({ uses: 2, usedAt: null });
+      expect(await s.tokens.useEnrollToken('n3', 7)).toBe(true);
+      expect(await s.tokens.enrollToken('n3')).toMatchObject({ uses: 3, usedAt: 7 });
+      expect(await s.tokens.useEnrollToken('n3', 8)).toBe(false);
+      await s.tokens.invalidateSiteTokens('a', 9);
+      expect(await s.tokens.enrollToken('one')).toMatchObject({ forNodes: false, maxUses: 1, usedAt: 9 });
+    },
+  ],
+  [
+    'nodes: put, replace a device, credentials, applied generation, revoke one, overlay indexes shared with sites',
+    async (s) => {
+      await enrolled(s, 'a', 2);
+      const node = (name: string, overlayIndex: number, key = `wg-${name}`) => ({
+        siteId: 'a',
+        name,
+        state: 'enrolled' as const,
+        identityKey: `id-${name}`,
+        wireguardKey: key,
+        overlayIndex,
+        agentVersion: '1.0',
+        enrolledAt: 10,
+      });
+      await s.nodes.put(node('n1', 3));
+      await s.nodes.put(node('n2', 4));
+      expect(await s.sites.maxOverlayIndex()).toBe(4);
+      expect([...(await s.sites.usedOverlayIndexes())].sort()).toEqual([2, 3, 4]);
+      expect(await s.nodes.holdersOfWireguardKey('wg-n1', null)).toEqual(['a.n1']);
+      expect(await s.nodes.holdersOfWireguardKey('wg-n1', { siteId: 'a', name: 'n1' })).toEqual([]);
+      await s.nodes.setCredential('a', 'n1', 'h1');
+      await s.nodes.setPendingCredential('a', 'n1', 'h2');
+      expect([await s.nodes.credentialHash('a', 'n1'), await s.nodes.pendingCredentialHash('a', 'n1')]).toEqual(['h1', 'h2']);
+      await s.nodes.promoteCredential('a', 'n1');
+      expect([await s.nodes.credentialHash('a', 'n1'), await s.nodes.pendingCredentialHash('a', 'n1')]).toEqual(['h2', undefined]);
+      await s.nodes.recordApplied('a', 'n1', 5, 20);
+      await s.nodes.recordApplied('a', 'n1', 4, 21);
+      expect(await s.nodes.get('a', 'n1')).toMatchObject({ appliedGeneration: 5, appliedAt: 20 });
+      // A new device for n2: new keys, same overlay address; n1 untouched.
+      await s.nodes.put({ ...node('n2', 4, 'wg-n2-new'), identityKey: 'id-n2-new', enrolledAt: 30 });
+      expect(await s.nodes.get('a', 'n2')).toMatchObject({ identityKey: 'id-n2-new', wireguardKey: 'wg-n2-new', overlayIndex: 4, enrolledAt: 30 });
+      expect(await s.nodes.get('a', 'n1')).toMatchObject({ identityKey: 'id-n1', appliedGeneration: 5 });
+      expect(await s.nodes.revoke('a', 'n2', 40)).toBe(true);
+      expect(await s.nodes.revoke('a', 'n2', 41)).toBe(false);
+      expect(await s.nodes.credentialHash('a', 'n2')).toBeUndefined();
+      expect((await s.nodes.all({ state: 'enrolled' })).map((n) => n.name)).toEqual(['n1']);
+      expect((await s.nodes.list('a')).map((n) => [n.name, n.state, n.revokedAt])).toEqual([
+        ['n1', 'enrolled', null],
+        ['n2', 'revoked', 40],
+      ]);
+      await s.nodes.setAgentVersion('a', 'n1', '1.1');
+      expect((await s.nodes.get('a', 'n1'))?.agentVersion).toBe('1.1');
+    },
+  ],
+  [
+    'telemetry: a node names the verdicts it judged, and its outbox numbers from 1 beside its peers',
+    async (s) => {
+      await enrolled(s, 'a', 2);
+      const batch = (node: string, device: string) => ({
+        siteId: 'a',
+        node,
+        device,
+        seq: 1,
+        type: 'verdicts',
+        at: '2026-01-01T00:00:00Z',
+        verdicts: [verdict('2026-01-01T00:00:00Z', 'deny', 'db')],
+        counters: [],
+      });
+      expect(await s.telemetry.ingest(batch('n1', 'id-n1'), 1)).toBe(true);
+      expect(await s.telemetry.ingest(batch('n2', 'id-n2'), 1)).toBe(true);
+      expect(await s.telemetry.ingest(batch('n2', 'id-n2'), 1)).toBe(false);
+      expect((await s.telemetry.flows({ siteId: 'a', limit: 10 })).map((f) => f.node).sort()).toEqual(['n1', 'n2']);
     },
   ],
 ];
