@@ -137,7 +137,11 @@ describe('link', () => {
       await waitFor(() => on(topics.events(SITE)).length > 50, { timeoutMs: 5000, what: 'some sent' });
       broker.accept = false; // the first broker is down for good
       broker.kill(SITE);
-      await waitFor(() => store.outbox.depth() === 0 && l.state.state === 'connected', { timeoutMs: 15_000, what: 'drained through the second broker' });
+      // The drain may finish on the first broker before the kill lands: wait for the move, not only an empty outbox.
+      await waitFor(() => l.state.url === second.url && store.outbox.depth() === 0 && l.state.state === 'connected', {
+        timeoutMs: 15_000,
+        what: 'drained through the second broker',
+      });
       expect(l.state.url).toBe(second.url);
       const all = [...on(topics.events(SITE)), ...second.published.filter((p) => p.topic === topics.events(SITE))];
       expect(new Set(all.map((p) => (JSON.parse(String(p.payload)) as { n: number }).n)).size).toBe(400);
