@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enrollSite } from '../testing/fleet.ts';
 import { startTestHub, type TestHub } from '../testing/hub-fixture.ts';
-import { runOpsCommand } from './ops-commands.ts';
+import { weftIn } from './testing/run-weft.ts';
 
 let t: TestHub;
 const home = mkdtempSync(join(tmpdir(), 'weft-cli-link-'));
@@ -23,16 +23,7 @@ afterAll(async () => {
   rmSync(home, { recursive: true, force: true });
 });
 
-async function weft(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runOpsCommand(argv, {
-    stdout: (s) => void (out += s),
-    stderr: (s) => void (err += s),
-    env: { HOME: home, XDG_CONFIG_HOME: join(home, 'config') },
-  });
-  return { code, out, err };
-}
+const weft = (...argv: string[]) => weftIn(home)(...argv);
 
 describe('weft link', () => {
   it('adds a pair and a selector link, lists them with their pairs, removes one', async () => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { EnrollResponse } from '../../protocol/index.ts';
 import { startTestHub, type TestHub } from '../testing/hub-fixture.ts';
 import { deviceKeys, enrollRequest, eventually, SimAgent } from '../testing/sim-agent.ts';
-import { runOpsCommand } from './ops-commands.ts';
+import { weftIn } from './testing/run-weft.ts';
 
 let t: TestHub;
 const home = mkdtempSync(join(tmpdir(), 'weft-cli-'));
@@ -19,20 +19,7 @@ afterAll(async () => {
   rmSync(home, { recursive: true, force: true });
 });
 
-async function weft(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runOpsCommand(argv, {
-    stdout: (s) => {
-      out += s;
-    },
-    stderr: (s) => {
-      err += s;
-    },
-    env: { HOME: home, XDG_CONFIG_HOME: join(home, 'config') },
-  });
-  return { code, out, err };
-}
+const weft = (...argv: string[]) => weftIn(home)(...argv);
 const json = async (...argv: string[]) => {
   const r = await weft(...argv, '--json');
   return { ...r, data: JSON.parse(r.out) };

@@ -9,7 +9,7 @@ import { signRelease } from '../../protocol/index.ts';
 import { fleet } from '../testing/fleet.ts';
 import { startTestHub, type TestHub } from '../testing/hub-fixture.ts';
 import { eventually, type SimAgent } from '../testing/sim-agent.ts';
-import { runOpsCommand } from './ops-commands.ts';
+import { weftIn } from './testing/run-weft.ts';
 
 let t: TestHub;
 let agents: Map<string, SimAgent>;
@@ -45,16 +45,7 @@ afterAll(async () => {
   rmSync(home, { recursive: true, force: true });
 });
 
-async function weft(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runOpsCommand(argv, {
-    stdout: (s) => void (out += s),
-    stderr: (s) => void (err += s),
-    env: { HOME: home, XDG_CONFIG_HOME: join(home, 'config') },
-  });
-  return { code, out, err };
-}
+const weft = (...argv: string[]) => weftIn(home)(...argv);
 
 describe('weft release / weft update', () => {
   it('uploads a release folder, rolls it out canary first, and shows the fleet on it', async () => {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fleet } from '../testing/fleet.ts';
 import { startTestHub, type TestHub } from '../testing/hub-fixture.ts';
 import { eventually, type SimAgent } from '../testing/sim-agent.ts';
-import { runOpsCommand } from './ops-commands.ts';
+import { weftIn } from './testing/run-weft.ts';
 
 const CANDIDATE = `apiVersion: v1
 kind: Pod
@@ -34,16 +34,7 @@ afterAll(async () => {
   rmSync(home, { recursive: true, force: true });
 });
 
-async function weft(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runOpsCommand(argv, {
-    stdout: (s) => void (out += s),
-    stderr: (s) => void (err += s),
-    env: { HOME: home, XDG_CONFIG_HOME: join(home, 'c') },
-  });
-  return { code, out, err };
-}
+const weft = (...argv: string[]) => weftIn(home)(...argv);
 
 describe('weft policy what-if', () => {
   it('gives the API answer, and exits 1 when the version would deny a flow allowed today', async () => {
